@@ -1,0 +1,2 @@
+"""Adapters implementing the ports: ``memory`` for tests and in-process rows, ``sqlalchemy`` for
+databases."""

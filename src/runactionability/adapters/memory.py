@@ -1,0 +1,208 @@
+"""In-memory ports, for tests and for hosts that already hold the rows.
+
+They follow the port contracts in ``runactionability.ports`` exactly; the only difference is that
+they read Python objects instead of a database. They also serve as the reference the SQL adapters
+are tested against.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Collection, Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+
+from runactionability.core import subject_of
+from runactionability.evidence import LaterSuccessRequest, RunFact, StateFact, StateRequest
+from runactionability.model import OperationRun, RunId, RunOutcome, RunStatus
+from runactionability.ports import RunPage, RunQuery
+
+
+def _aware(value: object) -> datetime | None:
+    if isinstance(value, datetime) and value.utcoffset() is not None:
+        return value
+    return None
+
+
+def _id_key(run_id: RunId) -> tuple[bool, RunId]:
+    # Ints order numerically and strings lexically, as a database orders one typed id column.
+    return (isinstance(run_id, str), run_id)
+
+
+def _scope(value: object) -> str | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    return str(value) if isinstance(value, str | int) else None
+
+
+class MemoryRunHistory:
+    """``RunHistory`` over a list of ``OperationRun`` values (the list is copied)."""
+
+    def __init__(self, runs: Iterable[OperationRun] = ()) -> None:
+        self._by_type: dict[str, list[OperationRun]] = {}
+        for run in runs:
+            self.add(run)
+
+    def add(self, run: OperationRun) -> None:
+        """Record one more run."""
+        if isinstance(run.type, str):
+            self._by_type.setdefault(run.type, []).append(run)
+
+    def latest_successes(
+        self, requests: Collection[LaterSuccessRequest], *, as_of: datetime
+    ) -> Mapping[LaterSuccessRequest, RunFact]:
+        answers: dict[LaterSuccessRequest, RunFact] = {}
+        for request in requests:
+            best: tuple[tuple[datetime, datetime, tuple[bool, RunId]], RunFact] | None = None
+            for stored_type in request.operation_types:
+                for run in self._by_type.get(stored_type, ()):
+                    fact = self._fact(run, request, as_of)
+                    if fact is None:
+                        continue
+                    key = (fact.started_at, fact.completed_at, _id_key(run.id))
+                    if best is None or key > best[0]:
+                        best = (key, fact)
+            if best is not None:
+                answers[request] = best[1]
+        return answers
+
+    @staticmethod
+    def _fact(run: OperationRun, request: LaterSuccessRequest, as_of: datetime) -> RunFact | None:
+        if run.status is not RunStatus.COMPLETED or run.outcome is not RunOutcome.SUCCEEDED:
+            return None
+        completed_at = _aware(run.completed_at)
+        start = _aware(run.started_at) if run.started_at is not None else _aware(run.created_at)
+        if completed_at is None or start is None or completed_at > as_of:
+            return None
+        workspace_id = _scope(run.workspace_id)
+        if workspace_id is None or workspace_id != request.workspace_id:
+            return None
+        environment_id = _scope(run.environment_id)
+        if request.environment_id is not None and environment_id != request.environment_id:
+            return None
+        subject: str | None = None
+        if request.subject is not None:
+            if not isinstance(run.context, Mapping) or request.subject_key is None:
+                return None
+            subject = subject_of(run.context.get(request.subject_key))
+            if subject != request.subject:
+                return None
+        return RunFact(
+            run_id=run.id,
+            operation_type=run.type,
+            workspace_id=workspace_id,
+            environment_id=environment_id,
+            subject=subject,
+            started_at=start,
+            completed_at=completed_at,
+        )
+
+
+class MemoryStateSource:
+    """``StateSource`` for one kind over a list of ``StateFact`` values.
+
+    When several facts share a scope and subject, the one proven last is current.
+    """
+
+    def __init__(self, kind: str, facts: Iterable[StateFact] = ()) -> None:
+        self.kind = kind
+        self._current: dict[tuple[str, str | None, str | None], StateFact] = {}
+        for fact in facts:
+            self.add(fact)
+
+    def add(self, fact: StateFact) -> None:
+        """Record a state; it becomes current unless a later-proven one is already known."""
+        if fact.kind != self.kind:
+            raise ValueError(f"a {fact.kind!r} fact does not belong in the {self.kind!r} source")
+        key = (fact.workspace_id, fact.environment_id, fact.subject)
+        known = self._current.get(key)
+        if known is None or fact.proven_at >= known.proven_at:
+            self._current[key] = fact
+
+    def current_states(
+        self, requests: Collection[StateRequest]
+    ) -> Mapping[StateRequest, StateFact]:
+        answers: dict[StateRequest, StateFact] = {}
+        for request in requests:
+            if request.kind != self.kind:
+                continue
+            fact = self._current.get(
+                (request.workspace_id, request.environment_id, request.subject)
+            )
+            if fact is not None:
+                answers[request] = fact
+        return answers
+
+
+class MemoryRunSource:
+    """``RunSource`` over a list of ``OperationRun`` values.
+
+    Runs whose ``created_at`` is not a timezone-aware datetime sort last (oldest), so they are
+    still listed rather than dropped.
+    """
+
+    def __init__(self, runs: Iterable[OperationRun] = ()) -> None:
+        self._runs = list(runs)
+
+    def add(self, run: OperationRun) -> None:
+        self._runs.append(run)
+
+    def get_run(self, run_id: RunId) -> OperationRun | None:
+        for run in self._runs:
+            if run.id == run_id:
+                return run
+        return None
+
+    def list_runs(self, query: RunQuery, *, limit: int = 100, cursor: str | None = None) -> RunPage:
+        after = _decode_cursor(cursor) if cursor else None
+        matching = sorted(
+            (run for run in self._runs if _matches(run, query)), key=_sort_key, reverse=True
+        )
+        if after is not None:
+            matching = [run for run in matching if _sort_key(run) < after]
+        page = matching[:limit]
+        more = len(matching) > limit
+        return RunPage(runs=page, next_cursor=_encode_cursor(_sort_key(page[-1])) if more else None)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_OLDEST = -(2**63)
+SortKey = tuple[int, bool, RunId]
+
+
+def _sort_key(run: OperationRun) -> SortKey:
+    created = _aware(run.created_at)
+    micros = (created - _EPOCH) // timedelta(microseconds=1) if created else _OLDEST
+    return (micros, isinstance(run.id, str), run.id)
+
+
+def _encode_cursor(key: SortKey) -> str:
+    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> SortKey:
+    micros, is_str, run_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    return (micros, is_str, run_id)
+
+
+def _matches(run: OperationRun, query: RunQuery) -> bool:
+    workspace_id = _scope(run.workspace_id)
+    if workspace_id not in query.workspace_ids:
+        return False
+    environment_id = _scope(run.environment_id)
+    if query.environment_ids is not None:
+        if environment_id is None:
+            if not query.include_workspace_runs:
+                return False
+        elif environment_id not in query.environment_ids:
+            return False
+    if query.operation_types is not None and run.type not in query.operation_types:
+        return False
+    if query.statuses is not None and run.status not in query.statuses:
+        return False
+    created = _aware(run.created_at)
+    if query.created_from is not None and (created is None or created < query.created_from):
+        return False
+    return not (
+        query.created_before is not None and (created is None or created >= query.created_before)
+    )

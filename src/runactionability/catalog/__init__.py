@@ -1,0 +1,154 @@
+"""Operation types and the catalog that resolves stored type names (aliases) to them."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterable, Iterator, Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from runactionability.errors import CatalogError
+from runactionability.model import Ownership
+
+
+def _as_names(value: Iterable[str]) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    return tuple(value)
+
+
+def _nonempty(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise CatalogError(f"OperationType.{attribute.name} must be a non-empty string")
+
+
+@attrs.frozen(kw_only=True)
+class OperationType:
+    """A kind of operation: its canonical name, family, ownership and correlation.
+
+    A type is superseded only by a later success of its own canonical type unless
+    ``superseded_by`` names more types. ``subject_key`` is the context key that correlates runs
+    about the same thing (None for scope-wide types).
+    """
+
+    name: str = attrs.field(validator=_nonempty)
+    family: str = attrs.field(validator=_nonempty)
+    ownership: Ownership = attrs.field(default=Ownership.ENVIRONMENT, converter=Ownership)
+    aliases: tuple[str, ...] = attrs.field(default=(), converter=_as_names)
+    subject_key: str | None = None
+    superseded_by: tuple[str, ...] = attrs.field(default=(), converter=_as_names)
+    label: str | None = None
+
+    @property
+    def workspace_owned(self) -> bool:
+        return self.ownership is Ownership.WORKSPACE
+
+
+class OperationCatalog:
+    """Every known operation type, resolving each stored name (canonical or alias) to its type.
+
+    Construction checks that no name is claimed twice and that every ``superseded_by`` entry is a
+    known type, so lookups later cannot be ambiguous.
+    """
+
+    def __init__(self, types: Iterable[OperationType]) -> None:
+        self._types: dict[str, OperationType] = {}
+        self._by_stored_name: dict[str, OperationType] = {}
+        for op_type in types:
+            if not isinstance(op_type, OperationType):
+                raise CatalogError(f"not an OperationType: {op_type!r}")
+            for stored in (op_type.name, *op_type.aliases):
+                claimed = self._by_stored_name.get(stored)
+                if claimed is not None:
+                    raise CatalogError(
+                        f"type name {stored!r} is claimed by {claimed.name!r} and {op_type.name!r}"
+                    )
+                self._by_stored_name[stored] = op_type
+            self._types[op_type.name] = op_type
+        self._superseding: dict[str, tuple[str, ...]] = {}
+        for op_type in self._types.values():
+            names: set[str] = set()
+            for allowed in (op_type.name, *op_type.superseded_by):
+                target = self._by_stored_name.get(allowed)
+                if target is None:
+                    raise CatalogError(
+                        f"{op_type.name!r} is superseded_by unknown type {allowed!r}"
+                    )
+                names.update(self.stored_names(target.name))
+            self._superseding[op_type.name] = tuple(sorted(names))
+
+    @classmethod
+    def reference(cls) -> OperationCatalog:
+        """The reference catalog shipped with the library (``catalog/reference.toml``)."""
+        text = resources.files(__package__).joinpath("reference.toml").read_text("utf-8")
+        return cls.from_mapping(tomllib.loads(text))
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> OperationCatalog:
+        """Load a catalog from a TOML file with one ``[[types]]`` table per operation type."""
+        try:
+            data = tomllib.loads(Path(path).read_text("utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise CatalogError(f"cannot read catalog {str(path)!r}: {exc}") from exc
+        return cls.from_mapping(data)
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> OperationCatalog:
+        """Build a catalog from parsed TOML: ``{"types": [{"name": ..., "family": ...}, ...]}``."""
+        entries = data.get("types")
+        if not isinstance(entries, list):
+            raise CatalogError("a catalog needs a list of [[types]] tables")
+        fields = {field.name for field in attrs.fields(OperationType)}
+        types = []
+        for entry in entries:
+            unknown = set(entry) - fields
+            if unknown:
+                raise CatalogError(
+                    f"unknown keys {sorted(unknown)} in catalog entry {entry.get('name')!r}"
+                )
+            try:
+                types.append(OperationType(**entry))
+            except (TypeError, ValueError) as exc:
+                raise CatalogError(f"bad catalog entry {entry.get('name')!r}: {exc}") from exc
+        return cls(types)
+
+    def resolve(self, stored_name: object) -> OperationType | None:
+        """The type a stored name (canonical or alias) refers to, or None when it is unknown."""
+        if not isinstance(stored_name, str):
+            return None
+        return self._by_stored_name.get(stored_name)
+
+    def stored_names(self, name: str) -> tuple[str, ...]:
+        """Every name a run of this type may be stored under: canonical first, then aliases."""
+        op_type = self._types[name]
+        return (op_type.name, *op_type.aliases)
+
+    def superseding_names(self, name: str) -> tuple[str, ...]:
+        """Every stored name of the types whose later success supersedes this type, sorted."""
+        return self._superseding[name]
+
+    def inventory(self) -> tuple[OperationType, ...]:
+        """Every type, sorted by canonical name."""
+        return tuple(sorted(self._types.values(), key=lambda op_type: op_type.name))
+
+    def families(self) -> frozenset[str]:
+        """The names of every family some type belongs to."""
+        return frozenset(op_type.family for op_type in self._types.values())
+
+    def __getitem__(self, name: str) -> OperationType:
+        return self._types[name]
+
+    def __contains__(self, stored_name: object) -> bool:
+        return isinstance(stored_name, str) and stored_name in self._by_stored_name
+
+    def __iter__(self) -> Iterator[OperationType]:
+        return iter(self.inventory())
+
+    def __len__(self) -> int:
+        return len(self._types)
+
+    def __repr__(self) -> str:
+        return f"OperationCatalog({len(self)} types)"

@@ -1,0 +1,85 @@
+"""Every error and warning the library raises, under one base class each.
+
+Errors are split by whose fault they are: a host's configuration (coverage, conflicts, a catalog
+file), a caller's programming mistake (bad arguments, duplicate run ids), or the outside world (an
+evidence source that failed). A bad *row* is never an error: it becomes a ``requires_manual_review``
+result with its own reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+
+class RunActionabilityError(Exception):
+    """Base class of every error raised by runactionability."""
+
+
+class RunActionabilityWarning(UserWarning):
+    """Base class of every warning issued by runactionability."""
+
+
+class ConfigurationError(RunActionabilityError):
+    """The registry, catalog or resolver is configured in a way that cannot work."""
+
+
+class CatalogError(ConfigurationError):
+    """An operation catalog is malformed: a duplicate name or alias, or an unreadable file."""
+
+
+class ConflictError(ConfigurationError):
+    """Two plugins claim the same family or operation type name.
+
+    ``clashes`` holds one ``(what, name, plugins)`` triple per clash, so a host sees every clash at
+    once rather than fixing them one run at a time.
+    """
+
+    def __init__(self, clashes: Sequence[tuple[str, str, Sequence[str]]]) -> None:
+        self.clashes = tuple((what, name, tuple(plugins)) for what, name, plugins in clashes)
+        lines = [
+            f"{what} {name!r} is claimed by {' and '.join(plugins)}"
+            for what, name, plugins in self.clashes
+        ]
+        super().__init__("; ".join(lines))
+
+
+class CoverageError(ConfigurationError):
+    """Some operation types in the catalog map to no registered family."""
+
+    def __init__(self, uncovered: Iterable[tuple[str, str]]) -> None:
+        self.uncovered = tuple(sorted(uncovered))
+        listed = ", ".join(f"{name} (family {family!r})" for name, family in self.uncovered)
+        super().__init__(f"operation types with no registered family: {listed}")
+
+
+class MissingStateSourceError(ConfigurationError):
+    """A family may ask for a state kind that has no source (raised only in strict mode)."""
+
+    def __init__(self, missing: Iterable[tuple[str, str]]) -> None:
+        self.missing = tuple(sorted(missing))
+        listed = ", ".join(f"{kind!r} (family {family!r})" for family, kind in self.missing)
+        super().__init__(f"no state source for state kinds: {listed}")
+
+
+class MissingStateSourceWarning(RunActionabilityWarning):
+    """A family may ask for a state kind that has no source; it can still be superseded."""
+
+
+class UsageError(RunActionabilityError, TypeError):
+    """A caller passed an argument of the wrong kind (a programming mistake, raised at once)."""
+
+
+class DuplicateRunError(UsageError, ValueError):
+    """One batch holds two runs with the same id; evaluating it would hide one of them."""
+
+    def __init__(self, run_ids: Iterable[object]) -> None:
+        self.run_ids = tuple(run_ids)
+        super().__init__(f"duplicate run ids in one batch: {', '.join(map(repr, self.run_ids))}")
+
+
+class EvidenceFetchError(RunActionabilityError):
+    """An evidence source failed; the batch has no answer rather than a wrong one."""
+
+    def __init__(self, kind: str, detail: str) -> None:
+        self.kind = kind
+        super().__init__(f"fetching {kind} evidence failed: {detail}")

@@ -1,0 +1,77 @@
+"""What a policy may ask for (requests) and what the ports answer (facts)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from types import MappingProxyType
+from typing import Any
+
+import attrs
+
+from runactionability.model import RunId
+
+
+def _as_attributes(value: Mapping[str, Any]) -> Mapping[str, Any]:
+    return value if isinstance(value, MappingProxyType) else MappingProxyType(dict(value))
+
+
+@attrs.frozen(kw_only=True)
+class LaterSuccessRequest:
+    """Ask for the latest successful run of some types in one scope and subject.
+
+    ``operation_types`` holds every stored name (canonical and aliases) of the allowed types,
+    sorted. ``environment_id`` is None only for workspace-owned types, which are scoped by
+    workspace alone. ``subject`` is the correlation value as a string (None for scope-wide
+    types), found in a run's context under ``subject_key``.
+    """
+
+    operation_types: tuple[str, ...]
+    workspace_id: str
+    environment_id: str | None
+    subject_key: str | None
+    subject: str | None
+
+
+@attrs.frozen(kw_only=True)
+class StateRequest:
+    """Ask for the current state of one kind of domain object in one scope and subject."""
+
+    kind: str
+    workspace_id: str
+    environment_id: str | None
+    subject: str | None
+
+
+EvidenceRequest = LaterSuccessRequest | StateRequest
+
+
+@attrs.frozen(kw_only=True)
+class RunFact:
+    """A successful run that a history port returned.
+
+    ``operation_type`` is the type as stored (the core canonicalizes it); ``started_at`` is the
+    event start: the run's ``started_at``, else its ``created_at``. Scope ids and the subject are
+    strings; ``run_id`` is the id as the host stores it.
+    """
+
+    run_id: RunId
+    operation_type: str
+    workspace_id: str
+    environment_id: str | None
+    subject: str | None
+    started_at: datetime
+    completed_at: datetime
+
+
+@attrs.frozen(kw_only=True)
+class StateFact:
+    """The current state of one domain object, as a state source proved it at ``proven_at``."""
+
+    kind: str
+    workspace_id: str
+    environment_id: str | None
+    subject: str | None
+    status: str
+    proven_at: datetime
+    attributes: Mapping[str, Any] = attrs.field(factory=dict, converter=_as_attributes)

@@ -1,0 +1,71 @@
+"""The plugin hooks, and the ``hookimpl`` marker plugin authors decorate their functions with.
+
+This module is the plugin author's manual: every hook is named ``runactionability_*``, and its
+docstring gives its exact signature and how the results of several plugins combine. A plugin is
+any module or object with ``@hookimpl`` functions; third-party packages expose one through the
+entry-point group ``runactionability``::
+
+    [project.entry-points.runactionability]
+    my_families = "my_package.actionability"
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from runactionability.catalog import OperationType
+    from runactionability.core import PolicyViolation
+    from runactionability.policies.base import Family
+    from runactionability.result import ActionabilityResult
+
+PROJECT_NAME = "runactionability"
+
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+@hookspec
+def runactionability_families() -> Sequence[Family]:
+    """``runactionability_families() -> Sequence[Family]``
+
+    Return the families this plugin defines. Every plugin's families are gathered; two plugins
+    returning a family of the same name is a ``ConflictError`` naming both plugins.
+    """
+
+
+@hookspec
+def runactionability_operation_types() -> Sequence[OperationType]:
+    """``runactionability_operation_types() -> Sequence[OperationType]``
+
+    Return the operation types this plugin adds to the registry's catalog
+    (``Registry.catalog()``). Every plugin's types are gathered; two plugins claiming one type
+    name or alias is a ``ConflictError`` naming both plugins.
+    """
+
+
+@hookspec
+def runactionability_results_evaluated(
+    results: Sequence[ActionabilityResult], as_of: datetime
+) -> None:
+    """``runactionability_results_evaluated(results: Sequence[ActionabilityResult], as_of: datetime) -> None``
+
+    Observe every batch a resolver evaluated, once per batch, after the decisions are final (for
+    logging and metrics). Every plugin is called; return values are ignored. An observer must not
+    change or keep the sequence it is handed.
+    """  # noqa: E501
+
+
+@hookspec
+def runactionability_policy_violation(violation: PolicyViolation) -> None:
+    """``runactionability_policy_violation(violation: PolicyViolation) -> None``
+
+    Observe each time the core overrode a policy: a proof that failed the core's checks, a
+    high-risk decision clamped to manual review, a policy that raised or returned something that
+    is not a decision. Called once per overridden run; every plugin is called; return values are
+    ignored.
+    """

@@ -1,0 +1,146 @@
+"""The vocabulary of policies: families, the problem run a rule sees, its evidence, the protocol."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+import attrs
+
+from runactionability.catalog import OperationType
+from runactionability.evidence import (
+    EvidenceRequest,
+    LaterSuccessRequest,
+    RunFact,
+    StateFact,
+    StateRequest,
+)
+from runactionability.model import OperationRun, RunOutcome
+from runactionability.result import ActionKind, Decision, PrimaryAction
+
+
+def review_action(run: OperationRun, label: str | None) -> PrimaryAction:
+    """The primary action of a run a person must review."""
+    return PrimaryAction(
+        kind=ActionKind.REVIEW,
+        label=f"Review this {label.lower()} run" if label else "Review this run",
+        target_kind="run",
+        target_id=str(run.id),
+    )
+
+
+class Risk(enum.StrEnum):
+    """How much harm a wrong "resolved" would do. High-risk problem runs always stay in review."""
+
+    STANDARD = "standard"
+    HIGH = "high"
+
+
+@attrs.frozen(kw_only=True)
+class ProblemRun:
+    """A completed run that did not succeed, validated and placed in its scope.
+
+    The core builds one for every problem run whose record is sound, so a rule never sees a naive
+    datetime, a missing environment or a missing subject. ``environment_id`` is None for
+    workspace-owned types; scope ids and the subject are strings.
+    """
+
+    run: OperationRun
+    operation_type: OperationType
+    family: str
+    outcome: RunOutcome
+    workspace_id: str
+    environment_id: str | None
+    subject: str | None
+    completed_at: datetime
+    later_success_request: LaterSuccessRequest
+
+    def state_request(self, kind: str) -> StateRequest:
+        """The request for the current state of ``kind`` in this run's own scope and subject."""
+        return StateRequest(
+            kind=kind,
+            workspace_id=self.workspace_id,
+            environment_id=self.environment_id,
+            subject=self.subject,
+        )
+
+    @property
+    def label(self) -> str:
+        """A human name for the run's type, for explanations."""
+        return self.operation_type.label or self.operation_type.name
+
+
+class Evidence:
+    """The facts the ports returned for one problem run's own requests, as of the evaluation.
+
+    Facts that completed or were proven after ``as_of`` are already left out, so a rule cannot use
+    them by accident.
+    """
+
+    __slots__ = ("_run", "_states", "_successes", "as_of")
+
+    def __init__(
+        self,
+        run: ProblemRun,
+        successes: Mapping[LaterSuccessRequest, RunFact],
+        states: Mapping[StateRequest, StateFact],
+        as_of: datetime,
+    ) -> None:
+        self._run = run
+        self._successes = successes
+        self._states = states
+        self.as_of = as_of
+
+    @property
+    def later_success(self) -> RunFact | None:
+        """The latest successful run for this run's own later-success request, if any."""
+        return self._successes.get(self._run.later_success_request)
+
+    def state(self, kind: str) -> StateFact | None:
+        """The current state of ``kind`` for this run's scope and subject, if one was proven."""
+        return self._states.get(self._run.state_request(kind))
+
+
+@runtime_checkable
+class Rule(Protocol):
+    """One step of a policy: what evidence it needs, and a decision or None (not decisive).
+
+    A policy is a rule too: the core calls ``plan`` for every problem run of the family before any
+    I/O, fetches what all runs asked for in one call per evidence kind, then calls ``decide``. A
+    rule may only see facts for its run's own requests (``ProblemRun.later_success_request`` and
+    ``ProblemRun.state_request(kind)`` for the family's declared state kinds); other requests are
+    not fetched. When a policy's ``decide`` returns None the run is ``actionable``.
+    """
+
+    def plan(self, run: ProblemRun) -> Iterable[EvidenceRequest]:
+        """The evidence this rule needs to decide about ``run``."""
+        ...
+
+    def decide(self, run: ProblemRun, evidence: Evidence) -> Decision | None:
+        """A decision about ``run``, or None when this rule has nothing to say."""
+        ...
+
+
+Policy = Rule
+"""A family's policy: a rule whose decision is final (None means ``actionable``)."""
+
+
+def _as_kinds(kinds: Iterable[str]) -> frozenset[str]:
+    return frozenset((kinds,) if isinstance(kinds, str) else kinds)
+
+
+@attrs.frozen(kw_only=True)
+class Family:
+    """A named group of operation types sharing one policy and one risk class.
+
+    ``state_kinds`` lists every state kind the policy may ask for; the resolver checks at
+    construction that each has a source.
+    """
+
+    name: str
+    policy: Policy
+    risk: Risk = attrs.field(default=Risk.STANDARD, converter=Risk)
+    state_kinds: frozenset[str] = attrs.field(default=frozenset(), converter=_as_kinds)
+    description: str = ""

@@ -1,0 +1,45 @@
+"""Baseline operations: captures and comparisons of one baseline profile.
+
+A failure is no longer current when a later capture of the same profile succeeded, or when the
+profile's current baseline snapshot is ``complete`` and was proven after the failure: a complete
+snapshot taken later is exactly what the failed run was meant to produce.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from runactionability.hookspecs import hookimpl
+from runactionability.model import RunOutcome
+from runactionability.policies.base import Family
+from runactionability.policies.rules import (
+    FirstDecisive,
+    InformationalWhen,
+    OpenRelatedAction,
+    ResolvedByState,
+    SupersededByLaterSuccess,
+)
+
+STATE_KIND = "baseline_snapshot"
+
+FAMILY = Family(
+    name="baseline",
+    description=(
+        "Baseline captures and comparisons: superseded by a later successful capture of the same "
+        "profile, else resolved by a complete baseline snapshot proven after the failure."
+    ),
+    state_kinds=frozenset({STATE_KIND}),
+    policy=FirstDecisive(
+        rules=(
+            InformationalWhen({RunOutcome.CANCELLED}),
+            SupersededByLaterSuccess(),
+            ResolvedByState(STATE_KIND, {"complete"}),
+        ),
+        action=OpenRelatedAction("baseline_profile", "Open the baseline profile"),
+    ),
+)
+
+
+@hookimpl
+def runactionability_families() -> Sequence[Family]:
+    return (FAMILY,)

@@ -1,0 +1,230 @@
+"""Small declarative rules that built-in families compose, and that plugins can reuse.
+
+Each rule is a frozen value whose fields say everything it does, so the SQL pushdown can compile
+the built-in ones into predicates; a plugin's own rule is any object with ``plan`` and ``decide``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import attrs
+
+from runactionability.evidence import EvidenceRequest
+from runactionability.model import RunOutcome
+from runactionability.policies.base import Evidence, ProblemRun, Rule, review_action
+from runactionability.result import Actionability, ActionKind, Decision, PrimaryAction, Reason
+
+
+def as_names(values: Iterable[str]) -> frozenset[str]:
+    """Freeze names given as any iterable (one string counts as one name)."""
+    return frozenset((values,) if isinstance(values, str) else values)
+
+
+def as_optional_names(values: Iterable[str] | None) -> frozenset[str] | None:
+    return None if values is None else as_names(values)
+
+
+def as_outcomes(values: Iterable[RunOutcome | str]) -> frozenset[RunOutcome]:
+    return frozenset(RunOutcome(value) for value in values)
+
+
+def as_rules(rules: Iterable[Rule]) -> tuple[Rule, ...]:
+    return tuple(rules)
+
+
+def _stamp(value: object) -> str:
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+@attrs.frozen
+class SupersededByLaterSuccess:
+    """Superseded when a successful run of an allowed type started at or after this one completed.
+
+    The allowed types are the run's own canonical type and its ``superseded_by`` types, in the
+    same scope and subject (the core builds that request).
+    """
+
+    def plan(self, run: ProblemRun) -> Iterable[EvidenceRequest]:
+        return (run.later_success_request,)
+
+    def decide(self, run: ProblemRun, evidence: Evidence) -> Decision | None:
+        fact = evidence.later_success
+        if fact is None or fact.started_at < run.completed_at:
+            return None
+        return Decision(
+            status=Actionability.SUPERSEDED_BY_LATER_SUCCESS,
+            reason=Reason.LATER_SUCCESS,
+            explanation=(
+                f"A later {fact.operation_type} run ({fact.run_id}) started at "
+                f"{_stamp(fact.started_at)} and succeeded, after this run ended "
+                f"{run.outcome.value} at {_stamp(run.completed_at)}."
+            ),
+            proof=fact,
+            primary_action=PrimaryAction(
+                kind=ActionKind.VIEW_RUN,
+                label="View the later successful run",
+                target_kind="run",
+                target_id=str(fact.run_id),
+            ),
+        )
+
+
+@attrs.frozen
+class ResolvedByState:
+    """Resolved when the current state of ``kind`` is in ``healthy`` and was proven after the run.
+
+    ``types`` limits the rule to some canonical types of the family (None: every type).
+    """
+
+    kind: str
+    healthy: frozenset[str] = attrs.field(converter=as_names)
+    types: frozenset[str] | None = attrs.field(default=None, converter=as_optional_names)
+
+    def _applies(self, run: ProblemRun) -> bool:
+        return self.types is None or run.operation_type.name in self.types
+
+    def plan(self, run: ProblemRun) -> Iterable[EvidenceRequest]:
+        return (run.state_request(self.kind),) if self._applies(run) else ()
+
+    def decide(self, run: ProblemRun, evidence: Evidence) -> Decision | None:
+        if not self._applies(run):
+            return None
+        fact = evidence.state(self.kind)
+        if fact is None or fact.status not in self.healthy or fact.proven_at <= run.completed_at:
+            return None
+        what = self.kind.replace("_", " ")
+        return Decision(
+            status=Actionability.RESOLVED_BY_CURRENT_STATE,
+            reason=Reason.CURRENT_STATE_HEALTHY,
+            explanation=(
+                f"The {what} is {fact.status}, proven at {_stamp(fact.proven_at)}, after this "
+                f"run ended {run.outcome.value} at {_stamp(run.completed_at)}."
+            ),
+            proof=fact,
+            primary_action=PrimaryAction(
+                kind=ActionKind.VIEW_STATE,
+                label=f"View the current {what}",
+                target_kind=self.kind,
+                target_id=fact.subject,
+            ),
+        )
+
+
+@attrs.frozen
+class InformationalWhen:
+    """Informational when the run ended with one of ``outcomes`` (e.g. an operator cancelled it)."""
+
+    outcomes: frozenset[RunOutcome] = attrs.field(converter=as_outcomes)
+    reason: str = Reason.CANCELLED_BY_OPERATOR
+
+    def plan(self, run: ProblemRun) -> Iterable[EvidenceRequest]:
+        return ()
+
+    def decide(self, run: ProblemRun, evidence: Evidence) -> Decision | None:
+        if run.outcome not in self.outcomes:
+            return None
+        return Decision(
+            status=Actionability.INFORMATIONAL_ONLY,
+            reason=self.reason,
+            explanation=(
+                f"The run ended {run.outcome.value}, which an operator chose; it is history only."
+            ),
+        )
+
+
+@attrs.frozen
+class AlwaysInformational:
+    """Every problem run of the family is history only (alerts, notifications)."""
+
+    def plan(self, run: ProblemRun) -> Iterable[EvidenceRequest]:
+        return ()
+
+    def decide(self, run: ProblemRun, evidence: Evidence) -> Decision | None:
+        return Decision(
+            status=Actionability.INFORMATIONAL_ONLY,
+            reason=Reason.INFORMATIONAL_FAMILY,
+            explanation=(
+                f"A {run.label.lower()} that ended {run.outcome.value} is recorded for history; "
+                "it never calls for an operator action."
+            ),
+        )
+
+
+@attrs.frozen
+class AlwaysManualReview:
+    """Every problem run of the family needs a person to look (high-risk operations)."""
+
+    def plan(self, run: ProblemRun) -> Iterable[EvidenceRequest]:
+        return ()
+
+    def decide(self, run: ProblemRun, evidence: Evidence) -> Decision | None:
+        return Decision(
+            status=Actionability.REQUIRES_MANUAL_REVIEW,
+            reason=Reason.ALWAYS_MANUAL_REVIEW,
+            explanation=(
+                f"A {run.label.lower()} that ended {run.outcome.value} may have left changes "
+                "half-applied, so a person must review it."
+            ),
+            primary_action=review_action(run.run, run.label),
+        )
+
+
+@attrs.frozen
+class RetryAction:
+    """When nothing resolves the run, the action is to run it again."""
+
+    def action(self, run: ProblemRun) -> PrimaryAction:
+        return PrimaryAction(
+            kind=ActionKind.RETRY,
+            label=f"Retry the {run.label.lower()}",
+            target_kind="run",
+            target_id=str(run.run.id),
+        )
+
+
+@attrs.frozen
+class OpenRelatedAction:
+    """When nothing resolves the run, the action is to fix the object its subject names."""
+
+    target_kind: str
+    label: str
+
+    def action(self, run: ProblemRun) -> PrimaryAction:
+        return PrimaryAction(
+            kind=ActionKind.OPEN_RELATED,
+            label=self.label,
+            target_kind=self.target_kind,
+            target_id=run.subject,
+        )
+
+
+ActionTemplate = RetryAction | OpenRelatedAction
+
+
+@attrs.frozen
+class FirstDecisive:
+    """A policy: the first rule with a decision wins; when none has one, the run is actionable."""
+
+    rules: tuple[Rule, ...] = attrs.field(converter=as_rules)
+    action: ActionTemplate = RetryAction()
+
+    def plan(self, run: ProblemRun) -> Iterable[EvidenceRequest]:
+        for rule in self.rules:
+            yield from rule.plan(run)
+
+    def decide(self, run: ProblemRun, evidence: Evidence) -> Decision:
+        for rule in self.rules:
+            decision = rule.decide(run, evidence)
+            if decision is not None:
+                return decision
+        return Decision(
+            status=Actionability.ACTIONABLE,
+            reason=Reason.NO_RESOLVING_EVIDENCE,
+            explanation=(
+                f"The {run.label.lower()} ended {run.outcome.value} at "
+                f"{_stamp(run.completed_at)} and no later success or current state proves it "
+                "fixed."
+            ),
+            primary_action=self.action.action(run),
+        )

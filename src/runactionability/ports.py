@@ -1,0 +1,114 @@
+"""The ports: what the resolver and the consumers need from the host's storage.
+
+Each port is a ``typing.Protocol``, documented here in full; adapters (``adapters.memory``,
+``adapters.sqlalchemy``) document only how they differ. A port is called once per batch with
+every request of its kind, so its cost grows with the number of distinct requests, never with the
+number of round trips.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+import attrs
+
+from runactionability.evidence import LaterSuccessRequest, RunFact, StateFact, StateRequest
+from runactionability.model import OperationRun, RunId, RunStatus
+
+
+@runtime_checkable
+class RunHistory(Protocol):
+    """Answers later-success requests from the host's history of runs."""
+
+    def latest_successes(
+        self, requests: Collection[LaterSuccessRequest], *, as_of: datetime
+    ) -> Mapping[LaterSuccessRequest, RunFact]:
+        """For each request, the latest successful run that may supersede a problem run.
+
+        The answer for a request is the run whose status is completed and outcome succeeded,
+        whose stored type is one of ``request.operation_types``, whose workspace equals
+        ``request.workspace_id`` and, unless ``request.environment_id`` is None (a workspace-owned
+        type), whose environment equals it, whose context value under ``request.subject_key``
+        equals ``request.subject`` as a string (when the request has a subject), and whose
+        ``completed_at`` is at or before ``as_of``; among those, the one with the greatest event
+        start (``started_at``, else ``created_at``), ties broken by the greater ``completed_at``,
+        then the greater run id. A request with no such run is left out of the mapping. Runs with
+        a missing or naive timestamp are never returned.
+
+        Called once per batch with every request; an adapter may split a very large collection
+        into chunks. A failure raises ``EvidenceFetchError`` naming the evidence kind; it never
+        returns a partial answer.
+        """
+        ...
+
+
+@runtime_checkable
+class StateSource(Protocol):
+    """Answers current-state requests for one state kind (e.g. ``provider_connection``)."""
+
+    kind: str
+
+    def current_states(
+        self, requests: Collection[StateRequest]
+    ) -> Mapping[StateRequest, StateFact]:
+        """For each request, the current state of the object it names, if the source knows it.
+
+        At most one fact per (kind, scope, subject): the current one, with the instant it was
+        proven (``proven_at``, timezone-aware). The core ignores a fact proven after ``as_of`` and
+        checks that its scope and subject match the request. Called once per batch with every
+        request of this kind; failures raise ``EvidenceFetchError``.
+        """
+        ...
+
+
+@attrs.frozen(kw_only=True)
+class RunQuery:
+    """Which runs to list: every given filter must hold; None means no filter on that field.
+
+    ``workspace_ids`` is required: a listing never spans scopes the caller did not name.
+    ``environment_ids`` narrows within them (workspace-owned runs, with no environment, are
+    kept only when ``include_workspace_runs`` is true). ``created_from`` is inclusive,
+    ``created_before`` exclusive.
+    """
+
+    workspace_ids: frozenset[str] = attrs.field(converter=frozenset)
+    environment_ids: frozenset[str] | None = attrs.field(
+        default=None, converter=attrs.converters.optional(frozenset)
+    )
+    include_workspace_runs: bool = True
+    operation_types: frozenset[str] | None = attrs.field(
+        default=None, converter=attrs.converters.optional(frozenset)
+    )
+    statuses: frozenset[RunStatus] | None = attrs.field(
+        default=None, converter=attrs.converters.optional(frozenset)
+    )
+    created_from: datetime | None = None
+    created_before: datetime | None = None
+
+
+@attrs.frozen(kw_only=True)
+class RunPage:
+    """One page of runs, newest first, and the cursor for the next page (None on the last)."""
+
+    runs: Sequence[OperationRun]
+    next_cursor: str | None
+
+
+@runtime_checkable
+class RunSource(Protocol):
+    """Lists runs of visible scopes, newest first, for the consumer helpers and the CLI."""
+
+    def list_runs(self, query: RunQuery, *, limit: int = 100, cursor: str | None = None) -> RunPage:
+        """Runs matching ``query`` ordered by ``created_at`` then id, both descending.
+
+        ``cursor`` is the opaque ``next_cursor`` of the previous page (keyset pagination: a run
+        inserted meanwhile never shifts a page). Rows that cannot be read cleanly are still
+        returned, as ``OperationRun`` values whose bad fields the core will flag.
+        """
+        ...
+
+    def get_run(self, run_id: RunId) -> OperationRun | None:
+        """The run with this id, or None."""
+        ...

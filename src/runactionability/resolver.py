@@ -1,0 +1,237 @@
+"""The resolvers: short loops around the core that fetch the evidence a plan asks for.
+
+``Resolver`` calls synchronous ports; ``AsyncResolver`` awaits asynchronous ones. Both plan and
+decide with the same ``Core``, so they cannot disagree.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
+from datetime import datetime
+from functools import partial
+from typing import Protocol, TypeVar
+
+from runactionability.catalog import OperationCatalog
+from runactionability.core import Core, Outcome, Plan
+from runactionability.errors import (
+    EvidenceFetchError,
+    MissingStateSourceError,
+    MissingStateSourceWarning,
+    UsageError,
+)
+from runactionability.evidence import LaterSuccessRequest, RunFact, StateFact, StateRequest
+from runactionability.model import OperationRun
+from runactionability.ports import RunHistory, StateSource
+from runactionability.registry import Registry
+from runactionability.result import ActionabilityResult
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class AsyncRunHistory(Protocol):
+    """``RunHistory`` for asyncio hosts: the same contract, awaited."""
+
+    def latest_successes(
+        self, requests: Collection[LaterSuccessRequest], *, as_of: datetime
+    ) -> Awaitable[Mapping[LaterSuccessRequest, RunFact]]: ...
+
+
+class AsyncStateSource(Protocol):
+    """``StateSource`` for asyncio hosts: the same contract, awaited."""
+
+    kind: str
+
+    def current_states(
+        self, requests: Collection[StateRequest]
+    ) -> Awaitable[Mapping[StateRequest, StateFact]]: ...
+
+
+class _Shell:
+    """What both resolvers share: configuration checks, the core, and reporting to observers."""
+
+    def __init__(
+        self,
+        *,
+        registry: Registry | None,
+        catalog: OperationCatalog | None,
+        state_kinds: Iterable[str],
+        strict: bool,
+    ) -> None:
+        self.registry = Registry.default() if registry is None else registry
+        self.catalog = self.registry.catalog() if catalog is None else catalog
+        if not isinstance(self.catalog, OperationCatalog):
+            raise UsageError(f"catalog must be an OperationCatalog, not {type(catalog).__name__}")
+        self.registry.check_coverage(self.catalog)
+        families = self.registry.families()
+        available = frozenset(state_kinds)
+        used = {family.name: family for family in families.values()}
+        missing = sorted(
+            (name, kind)
+            for name, family in used.items()
+            if name in self.catalog.families()
+            for kind in family.state_kinds
+            if kind not in available
+        )
+        if missing:
+            if strict:
+                raise MissingStateSourceError(missing)
+            warnings.warn(
+                MissingStateSourceWarning(
+                    str(MissingStateSourceError(missing))
+                    + "; those families can be superseded by a later success but never "
+                    "resolved by state"
+                ),
+                stacklevel=3,
+            )
+        self.strict = strict
+        self.core = Core(
+            catalog=self.catalog, families=families, state_kinds=available, strict=strict
+        )
+
+    def _finish(self, outcome: Outcome, as_of: datetime) -> list[ActionabilityResult]:
+        hook = self.registry.hook
+        for violation in outcome.violations:
+            hook.runactionability_policy_violation(violation=violation)
+        hook.runactionability_results_evaluated(results=tuple(outcome.results), as_of=as_of)
+        return outcome.results
+
+
+def _check_sources(states: Mapping[str, object] | None) -> dict[str, object]:
+    sources = dict(states or {})
+    for kind, source in sources.items():
+        if getattr(source, "kind", kind) != kind:
+            raise UsageError(
+                f"the state source registered for {kind!r} serves kind {source.kind!r}"  # type: ignore[attr-defined]
+            )
+    return sources
+
+
+def _fetch(kind: str, call: Callable[[], Mapping[K, V]]) -> Mapping[K, V]:
+    try:
+        answer = call()
+    except EvidenceFetchError:
+        raise
+    except Exception as exc:
+        raise EvidenceFetchError(kind, f"{type(exc).__name__}: {exc}") from exc
+    return _checked_answer(kind, answer)
+
+
+async def _fetch_async(kind: str, call: Callable[[], Awaitable[Mapping[K, V]]]) -> Mapping[K, V]:
+    try:
+        answer = await call()
+    except EvidenceFetchError:
+        raise
+    except Exception as exc:
+        raise EvidenceFetchError(kind, f"{type(exc).__name__}: {exc}") from exc
+    return _checked_answer(kind, answer)
+
+
+def _checked_answer(kind: str, answer: object) -> Mapping[K, V]:
+    # A port that answers with something else is broken; treating it as "no evidence" would hide
+    # the fault, and treating it as evidence would be worse.
+    if not isinstance(answer, Mapping):
+        raise EvidenceFetchError(
+            kind, f"the port returned a {type(answer).__name__}, not a mapping"
+        )
+    return answer
+
+
+class Resolver:
+    """Evaluates runs against the registry's families, fetching evidence through the ports.
+
+    ``states`` maps each state kind to its source. A family that may ask for a state kind with no
+    source gets a ``MissingStateSourceWarning`` at construction (``MissingStateSourceError`` when
+    ``strict``); ``strict`` also re-raises a policy's own exceptions, which tests want.
+    """
+
+    def __init__(
+        self,
+        *,
+        history: RunHistory,
+        registry: Registry | None = None,
+        catalog: OperationCatalog | None = None,
+        states: Mapping[str, StateSource] | None = None,
+        strict: bool = False,
+    ) -> None:
+        self._states: dict[str, StateSource] = _check_sources(states)  # type: ignore[assignment]
+        self._shell = _Shell(
+            registry=registry, catalog=catalog, state_kinds=self._states, strict=strict
+        )
+        self.history = history
+
+    @property
+    def registry(self) -> Registry:
+        return self._shell.registry
+
+    @property
+    def catalog(self) -> OperationCatalog:
+        return self._shell.catalog
+
+    def evaluate(self, run: OperationRun, *, as_of: datetime) -> ActionabilityResult:
+        """The current actionability of one run."""
+        return self.evaluate_many((run,), as_of=as_of)[0]
+
+    def evaluate_many(
+        self, runs: Iterable[OperationRun], *, as_of: datetime
+    ) -> list[ActionabilityResult]:
+        """The current actionability of every run, in input order, one result per run.
+
+        The history port is called at most once and each state source at most once, whatever
+        the number of runs.
+        """
+        core = self._shell.core
+        plan = core.plan(runs, as_of=as_of)  # type: ignore[arg-type]
+        successes: Mapping[LaterSuccessRequest, RunFact] = {}
+        if plan.later_success_requests:
+            successes = _fetch(
+                "later success",
+                partial(self.history.latest_successes, plan.later_success_requests, as_of=as_of),
+            )
+        states: dict[str, Mapping[StateRequest, StateFact]] = {}
+        for kind, requests in plan.state_requests.items():
+            states[kind] = _fetch(kind, partial(self._states[kind].current_states, requests))
+        return self._shell._finish(core.decide(plan, successes=successes, states=states), as_of)
+
+
+class AsyncResolver:
+    """``Resolver`` for asyncio hosts: the same core, with awaited ports."""
+
+    def __init__(
+        self,
+        *,
+        history: AsyncRunHistory,
+        registry: Registry | None = None,
+        catalog: OperationCatalog | None = None,
+        states: Mapping[str, AsyncStateSource] | None = None,
+        strict: bool = False,
+    ) -> None:
+        self._states: dict[str, AsyncStateSource] = _check_sources(states)  # type: ignore[assignment]
+        self._shell = _Shell(
+            registry=registry, catalog=catalog, state_kinds=self._states, strict=strict
+        )
+        self.history = history
+
+    async def evaluate(self, run: OperationRun, *, as_of: datetime) -> ActionabilityResult:
+        """The current actionability of one run."""
+        return (await self.evaluate_many((run,), as_of=as_of))[0]
+
+    async def evaluate_many(
+        self, runs: Iterable[OperationRun], *, as_of: datetime
+    ) -> list[ActionabilityResult]:
+        """The current actionability of every run, in input order (see ``Resolver``)."""
+        core = self._shell.core
+        plan: Plan = core.plan(runs, as_of=as_of)  # type: ignore[arg-type]
+        successes: Mapping[LaterSuccessRequest, RunFact] = {}
+        if plan.later_success_requests:
+            successes = await _fetch_async(
+                "later success",
+                partial(self.history.latest_successes, plan.later_success_requests, as_of=as_of),
+            )
+        states: dict[str, Mapping[StateRequest, StateFact]] = {}
+        for kind, requests in plan.state_requests.items():
+            states[kind] = await _fetch_async(
+                kind, partial(self._states[kind].current_states, requests)
+            )
+        return self._shell._finish(core.decide(plan, successes=successes, states=states), as_of)

@@ -1,0 +1,170 @@
+"""What the library answers about a run: its current actionability, why, and on what proof."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import attrs
+
+from runactionability.evidence import RunFact, StateFact
+from runactionability.model import RunId
+
+
+class Actionability(enum.StrEnum):
+    """The current actionability of a run. Only the first two need an operator's attention."""
+
+    ACTIONABLE = "actionable"
+    REQUIRES_MANUAL_REVIEW = "requires_manual_review"
+    SUPERSEDED_BY_LATER_SUCCESS = "superseded_by_later_success"
+    RESOLVED_BY_CURRENT_STATE = "resolved_by_current_state"
+    INFORMATIONAL_ONLY = "informational_only"
+    NOT_TERMINAL = "not_terminal"
+
+    @property
+    def needs_attention(self) -> bool:
+        """Whether a run with this status belongs on an operator's follow-up list."""
+        return self in _NEEDS_ATTENTION
+
+
+_NEEDS_ATTENTION = frozenset({Actionability.ACTIONABLE, Actionability.REQUIRES_MANUAL_REVIEW})
+
+
+class Reason(enum.StrEnum):
+    """Stable, machine-readable reason codes of the built-in decisions.
+
+    Third-party rules may use their own reason strings; these are the ones the core and the
+    built-in families produce, and ``docs/concepts.md`` explains each.
+    """
+
+    # Decided by the core before any policy (rule 2).
+    RUN_NOT_TERMINAL = "run_not_terminal"
+    RUN_SUCCEEDED = "run_succeeded"
+    # Rows the core cannot judge safely (rules 3 and 4).
+    UNKNOWN_OPERATION_TYPE = "unknown_operation_type"
+    INVALID_STATUS = "invalid_status"
+    INVALID_OUTCOME = "invalid_outcome"
+    OUTCOME_ON_ACTIVE_RUN = "outcome_on_active_run"
+    MISSING_OUTCOME = "missing_outcome"
+    INVALID_TIMESTAMP = "invalid_timestamp"
+    NAIVE_TIMESTAMP = "naive_timestamp"
+    MISSING_COMPLETED_AT = "missing_completed_at"
+    COMPLETED_BEFORE_CREATED = "completed_before_created"
+    INVALID_SCOPE = "invalid_scope"
+    MISSING_ENVIRONMENT = "missing_environment"
+    INVALID_CONTEXT = "invalid_context"
+    MISSING_CORRELATION = "missing_correlation"
+    # The core overriding a policy (rules 6, 7 and 8).
+    POLICY_ERROR = "policy_error"
+    POLICY_VIOLATION = "policy_violation"
+    HIGH_RISK_REQUIRES_REVIEW = "high_risk_requires_review"
+    # Decisions of the built-in rules.
+    LATER_SUCCESS = "later_success"
+    CURRENT_STATE_HEALTHY = "current_state_healthy"
+    CANCELLED_BY_OPERATOR = "cancelled_by_operator"
+    INFORMATIONAL_FAMILY = "informational_family"
+    ALWAYS_MANUAL_REVIEW = "always_manual_review"
+    NO_RESOLVING_EVIDENCE = "no_resolving_evidence"
+
+
+class ActionKind(enum.StrEnum):
+    """What the one primary action of a run asks an operator to do."""
+
+    RETRY = "retry"
+    OPEN_RELATED = "open_related"
+    REVIEW = "review"
+    VIEW_RUN = "view_run"
+    VIEW_STATE = "view_state"
+    VIEW_ACTIVE_RUN = "view_active_run"
+
+
+@attrs.frozen(kw_only=True)
+class PrimaryAction:
+    """The one action a screen offers for a run, and what it points at.
+
+    ``target_kind`` names what ``target_id`` identifies: ``"run"`` for a run id, or a domain object
+    kind such as ``"provider_connection"``; both are None when the action needs no target.
+    """
+
+    kind: ActionKind
+    label: str
+    target_kind: str | None = None
+    target_id: str | None = None
+
+
+Proof = RunFact | StateFact
+"""The fact a decision rests on: a later successful run, or a current domain state."""
+
+
+@attrs.frozen(kw_only=True)
+class Decision:
+    """What a policy (or one of its rules) decides about one problem run."""
+
+    status: Actionability
+    reason: str
+    explanation: str
+    proof: Proof | None = None
+    primary_action: PrimaryAction | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Verdict:
+    """A decision placed in context; results that agree on everything but the run share one."""
+
+    status: Actionability
+    reason: str
+    explanation: str
+    family: str | None
+    operation_type: str | None
+    proof: Proof | None
+    primary_action: PrimaryAction | None
+    as_of: datetime
+
+
+@attrs.frozen
+class ActionabilityResult:
+    """The current actionability of one run, with its reason, explanation and proof.
+
+    A result is a run id and a shared ``Verdict``: a million succeeded runs of one type cost a
+    million small objects, not a million copies of the same sentence.
+    """
+
+    run_id: RunId
+    verdict: Verdict
+
+    @property
+    def status(self) -> Actionability:
+        return self.verdict.status
+
+    @property
+    def reason(self) -> str:
+        return self.verdict.reason
+
+    @property
+    def explanation(self) -> str:
+        return self.verdict.explanation
+
+    @property
+    def family(self) -> str | None:
+        return self.verdict.family
+
+    @property
+    def operation_type(self) -> str | None:
+        """The canonical operation type, or None when the run's type is unknown."""
+        return self.verdict.operation_type
+
+    @property
+    def proof(self) -> Proof | None:
+        return self.verdict.proof
+
+    @property
+    def primary_action(self) -> PrimaryAction | None:
+        return self.verdict.primary_action
+
+    @property
+    def as_of(self) -> datetime:
+        return self.verdict.as_of
+
+    @property
+    def needs_attention(self) -> bool:
+        return self.verdict.status in _NEEDS_ATTENTION

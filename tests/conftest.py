@@ -1,0 +1,76 @@
+"""Shared test configuration: hypothesis profiles and the database engines of the SQL legs.
+
+``make test`` uses the quick hypothesis profile; CI (``CI=true``) the thorough one. The SQL
+fixtures always run on SQLite; they run on PostgreSQL as well when
+``RUNACTIONABILITY_TEST_DATABASE_URL`` is set, and then a server that cannot be reached fails the
+run rather than skipping it. Each session works in a schema of its own, dropped at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "quick", max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile(
+    "thorough", max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE", "thorough" if os.environ.get("CI") else "quick")
+)
+
+POSTGRES_URL = os.environ.get("RUNACTIONABILITY_TEST_DATABASE_URL")
+BACKENDS = ["sqlite", *(["postgresql"] if POSTGRES_URL else [])]
+
+AS_OF = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="session")
+def postgres_engine() -> Iterator[sa.Engine]:
+    """An engine on a fresh PostgreSQL schema, dropped when the session ends."""
+    if not POSTGRES_URL:
+        pytest.skip("RUNACTIONABILITY_TEST_DATABASE_URL is not set")
+    schema = f"ra_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(POSTGRES_URL)
+    try:
+        with admin.begin() as connection:
+            connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    except sa.exc.OperationalError as exc:
+        pytest.fail(f"PostgreSQL at RUNACTIONABILITY_TEST_DATABASE_URL is unreachable: {exc}")
+    engine = sa.create_engine(
+        POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"}
+    )
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.begin() as connection:
+            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def sql_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine]:
+    """An empty database per test: a SQLite file, or the PostgreSQL session schema, emptied."""
+    if request.param == "sqlite":
+        engine = sa.create_engine(f"sqlite:///{tmp_path / 'runs.sqlite'}")
+        yield engine
+        engine.dispose()
+        return
+    engine = request.getfixturevalue("postgres_engine")
+    yield engine
+    with engine.begin() as connection:
+        tables = connection.execute(
+            sa.text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
+        ).scalars()
+        for table in list(tables):
+            connection.execute(sa.text(f'DROP TABLE "{table}" CASCADE'))
