@@ -1,0 +1,59 @@
+"""Helpers that screens call instead of reading "needs follow-up" off a raw run.
+
+Every helper takes the actor's ``VisibleScopes`` and works from one list of results per batch
+(``assess``), so a dashboard count, a follow-up list and a run's primary action always agree, and
+nothing outside the visible scopes is counted, listed or named.
+"""
+
+from runactionability.consumers.actions import ActiveRuns, is_repeatable, plan_actions, work_key
+from runactionability.consumers.assess import (
+    CURRENT_FOLLOW_UP,
+    HISTORY,
+    Assessment,
+    assess,
+    assess_results,
+    current_follow_up,
+    history,
+    is_current_follow_up,
+    is_history,
+)
+from runactionability.consumers.dashboard import (
+    ActiveWork,
+    DashboardSummary,
+    StatusCounts,
+    dashboard,
+    read_runs,
+    summarize,
+)
+from runactionability.consumers.explain import Explanation, explain, would_change
+from runactionability.consumers.listing import AssessedPage, View, list_assessed
+from runactionability.consumers.scopes import VisibleScopes
+
+__all__ = [
+    "CURRENT_FOLLOW_UP",
+    "HISTORY",
+    "ActiveRuns",
+    "ActiveWork",
+    "AssessedPage",
+    "Assessment",
+    "DashboardSummary",
+    "Explanation",
+    "StatusCounts",
+    "View",
+    "VisibleScopes",
+    "assess",
+    "assess_results",
+    "current_follow_up",
+    "dashboard",
+    "explain",
+    "history",
+    "is_current_follow_up",
+    "is_history",
+    "is_repeatable",
+    "list_assessed",
+    "plan_actions",
+    "read_runs",
+    "summarize",
+    "work_key",
+    "would_change",
+]

@@ -1,0 +1,227 @@
+"""Action eligibility and the one primary action a screen offers for a run.
+
+The core already puts a primary-action hint on each result; it knows the run and its evidence but
+not what else is going on. These helpers refine the hint with what a screen knows: the actor's
+visible scopes and the work that is queued or running right now.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import UTC, datetime
+
+from runactionability.catalog import OperationCatalog
+from runactionability.consumers.scopes import VisibleScopes, scope_id
+from runactionability.core import subject_of
+from runactionability.evidence import RunFact, StateFact
+from runactionability.model import OperationRun, RunId, RunStatus
+from runactionability.policies.base import Family, Risk, review_action
+from runactionability.policies.rules import AlwaysInformational, AlwaysManualReview, RetryAction
+from runactionability.ports import RunSource
+from runactionability.result import (
+    Actionability,
+    ActionabilityResult,
+    ActionKind,
+    PrimaryAction,
+)
+
+_ACTIVE = frozenset({RunStatus.QUEUED, RunStatus.RUNNING})
+_ALWAYS_DECIDES = (AlwaysInformational, AlwaysManualReview)
+_OLDEST = datetime.min.replace(tzinfo=UTC)
+
+WorkKey = tuple[str, str, str | None, str | None]
+"""(canonical type, workspace id, environment id or None when workspace-owned, subject)."""
+
+
+def is_repeatable(family: Family) -> bool:
+    """Whether a family's problem runs may be retried: its policy falls back to ``RetryAction``.
+
+    Derived from the policy rather than from a list of names, so a plugin family that composes
+    ``FirstDecisive(..., action=RetryAction())`` is repeatable too. A fallback that can never be
+    reached (a rule that always decides, such as ``AlwaysManualReview``) does not count, and a
+    high-risk family is never retried blindly.
+    """
+    policy = family.policy
+    if family.risk is Risk.HIGH or not isinstance(getattr(policy, "action", None), RetryAction):
+        return False
+    rules = getattr(policy, "rules", ())
+    return not any(isinstance(rule, _ALWAYS_DECIDES) for rule in rules)
+
+
+def work_key(run: OperationRun, catalog: OperationCatalog) -> WorkKey | None:
+    """What makes two runs "the same work": type, scope and subject, compared as the core does.
+
+    None when the run cannot be placed (unknown type, unusable scope id, missing subject): such a
+    run neither blocks nor is blocked.
+    """
+    op_type = catalog.resolve(run.type)
+    if op_type is None:
+        return None
+    workspace_id = scope_id(run.workspace_id)
+    if workspace_id is None:
+        return None
+    environment_id: str | None = None
+    if not op_type.workspace_owned:
+        environment_id = scope_id(run.environment_id)
+        if environment_id is None:
+            return None
+    subject: str | None = None
+    if op_type.subject_key is not None:
+        if not isinstance(run.context, Mapping):
+            return None
+        subject = subject_of(run.context.get(op_type.subject_key))
+        if subject is None:
+            return None
+    return (op_type.name, workspace_id, environment_id, subject)
+
+
+def is_active(run: OperationRun) -> bool:
+    """Whether the run is queued or running (and records no outcome, as an active run must not)."""
+    return run.status in _ACTIVE and run.outcome is None
+
+
+def _newest_key(run: OperationRun) -> tuple[datetime, str]:
+    created = run.created_at
+    if not isinstance(created, datetime) or created.utcoffset() is None:
+        created = _OLDEST
+    return (created, str(run.id))
+
+
+class ActiveRuns:
+    """The queued and running runs of the visible scopes, by the work they do.
+
+    A retry is never offered while the same work is queued or running; the screen points at that
+    run instead. Runs outside ``scopes`` are ignored, so a blocking run is always one the actor
+    may see.
+    """
+
+    def __init__(
+        self, runs: Iterable[OperationRun], *, catalog: OperationCatalog, scopes: VisibleScopes
+    ) -> None:
+        self._catalog = catalog
+        self._runs: list[OperationRun] = []
+        self._by_key: dict[WorkKey, OperationRun] = {}
+        for run in runs:
+            if not is_active(run) or not scopes.admits_run(run):
+                continue
+            self._runs.append(run)
+            key = work_key(run, catalog)
+            if key is None:
+                continue
+            known = self._by_key.get(key)
+            if known is None or _newest_key(run) > _newest_key(known):
+                self._by_key[key] = run
+
+    @classmethod
+    def from_source(
+        cls,
+        source: RunSource,
+        *,
+        catalog: OperationCatalog,
+        scopes: VisibleScopes,
+        page_size: int = 500,
+    ) -> ActiveRuns:
+        """Every queued or running run of ``scopes``, read page by page from ``source``."""
+        query = scopes.query(statuses=_ACTIVE)
+        runs: list[OperationRun] = []
+        cursor: str | None = None
+        while True:
+            page = source.list_runs(query, limit=page_size, cursor=cursor)
+            runs.extend(page.runs)
+            cursor = page.next_cursor
+            if cursor is None:
+                return cls(runs, catalog=catalog, scopes=scopes)
+
+    def blocking(self, run: OperationRun) -> OperationRun | None:
+        """The newest queued or running run doing the same work as ``run`` (never itself)."""
+        key = work_key(run, self._catalog)
+        if key is None:
+            return None
+        active = self._by_key.get(key)
+        return None if active is None or active.id == run.id else active
+
+    def __iter__(self) -> Iterator[OperationRun]:
+        return iter(self._runs)
+
+    def __len__(self) -> int:
+        return len(self._runs)
+
+
+def _view_active(run: OperationRun) -> PrimaryAction:
+    return PrimaryAction(
+        kind=ActionKind.VIEW_ACTIVE_RUN,
+        label=f"View the {run.status} run of the same operation",
+        target_kind="run",
+        target_id=str(run.id),
+    )
+
+
+def _retry(run: OperationRun) -> PrimaryAction:
+    return PrimaryAction(
+        kind=ActionKind.RETRY, label="Retry this run", target_kind="run", target_id=str(run.id)
+    )
+
+
+def _view_proof(proof: RunFact | StateFact) -> PrimaryAction:
+    if isinstance(proof, RunFact):
+        return PrimaryAction(
+            kind=ActionKind.VIEW_RUN,
+            label="View the later successful run",
+            target_kind="run",
+            target_id=str(proof.run_id),
+        )
+    return PrimaryAction(
+        kind=ActionKind.VIEW_STATE,
+        label=f"View the current {proof.kind.replace('_', ' ')}",
+        target_kind=proof.kind,
+        target_id=proof.subject,
+    )
+
+
+def plan_actions(
+    run: OperationRun,
+    result: ActionabilityResult,
+    *,
+    family: Family | None,
+    active: ActiveRuns,
+) -> tuple[PrimaryAction | None, frozenset[ActionKind], RunId | None]:
+    """The primary action, every eligible action kind, and the active run blocking a retry.
+
+    - actionable, repeatable family: retry, unless the same work is queued or running (then view
+      that run);
+    - actionable, other families: the core's hint when it opens the related object (a provider
+      connection, a baseline profile, a backup schedule), else review;
+    - manual review: review;
+    - superseded or resolved: view the proof (the later run, the current state);
+    - informational and active runs: no action.
+
+    ``result`` is expected to carry only proofs the actor may see (``assess`` redacts others).
+    """
+    status = result.status
+    hint = result.primary_action
+    if status is Actionability.ACTIONABLE:
+        if family is not None and is_repeatable(family):
+            blocker = active.blocking(run)
+            if blocker is not None:
+                return _view_active(blocker), frozenset({ActionKind.VIEW_ACTIVE_RUN}), blocker.id
+            action = hint if hint is not None and hint.kind is ActionKind.RETRY else _retry(run)
+            return action, frozenset({ActionKind.RETRY}), None
+        if hint is not None and hint.kind is ActionKind.OPEN_RELATED and hint.target_id:
+            return hint, frozenset({ActionKind.OPEN_RELATED}), None
+        return review_action(run, None), frozenset({ActionKind.REVIEW}), None
+    if status is Actionability.REQUIRES_MANUAL_REVIEW:
+        if hint is None or hint.kind is not ActionKind.REVIEW:
+            hint = review_action(run, None)
+        return hint, frozenset({ActionKind.REVIEW}), None
+    proof = result.proof
+    if (
+        status
+        in (
+            Actionability.SUPERSEDED_BY_LATER_SUCCESS,
+            Actionability.RESOLVED_BY_CURRENT_STATE,
+        )
+        and proof is not None
+    ):
+        action = _view_proof(proof)
+        return action, frozenset({action.kind}), None
+    return None, frozenset(), None

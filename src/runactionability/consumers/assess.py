@@ -1,0 +1,180 @@
+"""One run as a screen sees it, and the batch evaluation every consumer helper starts from.
+
+Every helper (the dashboard summary, the follow-up and history lists, the primary action) reads
+the same ``Assessment`` values, built from one list of results per batch, so two screens can never
+disagree about a run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import TypeVar
+
+import attrs
+
+from runactionability.consumers.actions import ActiveRuns, is_active, plan_actions
+from runactionability.consumers.scopes import VisibleScopes
+from runactionability.errors import UsageError
+from runactionability.model import OperationRun, RunId
+from runactionability.registry import Registry
+from runactionability.resolver import Resolver
+from runactionability.result import (
+    Actionability,
+    ActionabilityResult,
+    ActionKind,
+    PrimaryAction,
+)
+
+CURRENT_FOLLOW_UP = frozenset({Actionability.ACTIONABLE, Actionability.REQUIRES_MANUAL_REVIEW})
+"""The statuses of the current follow-up list: exactly those that need attention."""
+
+HISTORY = frozenset(
+    {
+        Actionability.SUPERSEDED_BY_LATER_SUCCESS,
+        Actionability.RESOLVED_BY_CURRENT_STATE,
+        Actionability.INFORMATIONAL_ONLY,
+    }
+)
+"""The statuses of the history list: terminal runs that call for nothing now."""
+
+
+@attrs.frozen(kw_only=True)
+class Assessment:
+    """A run, its current actionability, and what a screen may offer for it.
+
+    ``eligible_actions`` holds every action kind a screen may enable; ``primary_action`` is the
+    one it shows first (None for informational and active runs). ``active_run_id`` names the
+    queued or running run of the same work that holds a retry back.
+    """
+
+    run: OperationRun
+    result: ActionabilityResult
+    primary_action: PrimaryAction | None
+    eligible_actions: frozenset[ActionKind]
+    active_run_id: RunId | None = None
+
+    @property
+    def run_id(self) -> RunId:
+        return self.run.id
+
+    @property
+    def status(self) -> Actionability:
+        return self.result.status
+
+    @property
+    def needs_attention(self) -> bool:
+        return self.result.needs_attention
+
+    @property
+    def is_current_follow_up(self) -> bool:
+        return self.result.status in CURRENT_FOLLOW_UP
+
+    @property
+    def is_history(self) -> bool:
+        return self.result.status in HISTORY
+
+    @property
+    def is_active(self) -> bool:
+        """Queued or running work: shown on progress surfaces, never counted as follow-up."""
+        return self.result.status is Actionability.NOT_TERMINAL and is_active(self.run)
+
+    def allows(self, kind: ActionKind) -> bool:
+        """Whether a screen may offer this kind of action for the run."""
+        return kind in self.eligible_actions
+
+
+T = TypeVar("T", Assessment, ActionabilityResult)
+
+
+def is_current_follow_up(item: Assessment | ActionabilityResult) -> bool:
+    """Whether a result (or assessment) belongs on the current follow-up list."""
+    return item.status in CURRENT_FOLLOW_UP
+
+
+def is_history(item: Assessment | ActionabilityResult) -> bool:
+    """Whether a result (or assessment) belongs on the history list."""
+    return item.status in HISTORY
+
+
+def current_follow_up(items: Iterable[T]) -> list[T]:
+    """The items that need an operator now (actionable or manual review), in their order."""
+    return [item for item in items if item.status in CURRENT_FOLLOW_UP]
+
+
+def history(items: Iterable[T]) -> list[T]:
+    """The terminal items that call for nothing now (superseded, resolved, informational)."""
+    return [item for item in items if item.status in HISTORY]
+
+
+def _hidden_proof(result: ActionabilityResult) -> ActionabilityResult:
+    verdict = attrs.evolve(
+        result.verdict,
+        proof=None,
+        primary_action=None,
+        explanation=(
+            "Evidence outside your visible scopes settles this run; it calls for no action."
+        ),
+    )
+    return ActionabilityResult(result.run_id, verdict)
+
+
+def assess_results(
+    runs: Sequence[OperationRun],
+    results: Sequence[ActionabilityResult],
+    *,
+    scopes: VisibleScopes,
+    registry: Registry,
+    active: ActiveRuns,
+) -> list[Assessment]:
+    """Assessments for results a resolver already computed, one per visible run, in order.
+
+    ``results`` must be the resolver's answer for ``runs`` (same length, same ids, same order).
+    Runs outside ``scopes`` are left out, and a proof outside them is withheld: the status stays
+    (the evidence is real) but the result no longer names that run or state.
+    """
+    if len(runs) != len(results):
+        raise UsageError(f"{len(runs)} runs but {len(results)} results")
+    families = registry.families()
+    assessments: list[Assessment] = []
+    for run, result in zip(runs, results, strict=True):
+        if run.id != result.run_id:
+            raise UsageError(f"result for run {result.run_id!r} paired with run {run.id!r}")
+        if not scopes.admits_run(run):
+            continue
+        if result.proof is not None and not scopes.admits_proof(result.proof):
+            result = _hidden_proof(result)
+        family = families.get(result.family) if result.family is not None else None
+        action, eligible, blocker = plan_actions(run, result, family=family, active=active)
+        assessments.append(
+            Assessment(
+                run=run,
+                result=result,
+                primary_action=action,
+                eligible_actions=eligible,
+                active_run_id=blocker,
+            )
+        )
+    return assessments
+
+
+def assess(
+    resolver: Resolver,
+    runs: Iterable[OperationRun],
+    *,
+    scopes: VisibleScopes,
+    as_of: datetime,
+    active: ActiveRuns | None = None,
+) -> list[Assessment]:
+    """Evaluate the visible runs in one batch and assess each, in input order.
+
+    Runs outside ``scopes`` are dropped before evaluation. ``active`` defaults to the queued and
+    running runs among ``runs``; pass ``ActiveRuns.from_source`` when ``runs`` is only a page.
+    """
+    visible = [run for run in runs if scopes.admits_run(run)]
+    results = resolver.evaluate_many(visible, as_of=as_of)
+    if active is None:
+        active = ActiveRuns(visible, catalog=resolver.catalog, scopes=scopes)
+    return assess_results(
+        visible, results, scopes=scopes, registry=resolver.registry, active=active
+    )

@@ -1,0 +1,186 @@
+"""Why a run has its status, and which evidence would change it, derived from its family's rules.
+
+The decision itself comes from the same ``assess`` path as every dashboard count; this module only
+adds the reading of the family's policy that tells an operator what would settle the run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+
+import attrs
+
+from runactionability.catalog import OperationCatalog
+from runactionability.consumers.actions import ActiveRuns, work_key
+from runactionability.consumers.assess import Assessment, assess
+from runactionability.consumers.scopes import VisibleScopes
+from runactionability.errors import UsageError
+from runactionability.model import OperationRun
+from runactionability.policies.base import Family, Risk
+from runactionability.policies.rules import (
+    AlwaysInformational,
+    AlwaysManualReview,
+    FirstDecisive,
+    InformationalWhen,
+    ResolvedByState,
+    SupersededByLaterSuccess,
+)
+from runactionability.registry import Registry
+from runactionability.resolver import Resolver
+from runactionability.result import Actionability, Reason
+
+_SETTLED = frozenset(
+    {Actionability.SUPERSEDED_BY_LATER_SUCCESS, Actionability.RESOLVED_BY_CURRENT_STATE}
+)
+_RECORD_FAULTS = frozenset(
+    {
+        Reason.INVALID_STATUS,
+        Reason.INVALID_OUTCOME,
+        Reason.OUTCOME_ON_ACTIVE_RUN,
+        Reason.MISSING_OUTCOME,
+        Reason.INVALID_TIMESTAMP,
+        Reason.NAIVE_TIMESTAMP,
+        Reason.MISSING_COMPLETED_AT,
+        Reason.COMPLETED_BEFORE_CREATED,
+        Reason.INVALID_SCOPE,
+        Reason.MISSING_ENVIRONMENT,
+        Reason.INVALID_CONTEXT,
+        Reason.MISSING_CORRELATION,
+    }
+)
+
+
+@attrs.frozen(kw_only=True)
+class Explanation:
+    """A run's assessment, its family's risk and plugin, and what evidence would change it."""
+
+    assessment: Assessment
+    risk: Risk | None
+    plugin: str | None
+    would_change: tuple[str, ...]
+
+
+def _stamp(value: object) -> str:
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+def would_change(
+    run: OperationRun,
+    assessment: Assessment,
+    *,
+    registry: Registry,
+    catalog: OperationCatalog,
+    state_kinds: Collection[str],
+) -> tuple[str, ...]:
+    """Sentences naming the evidence that would change the run's current status.
+
+    For a run needing attention, one sentence per rule of its family's policy that could settle
+    it (a later success, a healthy state), in the order the policy tries them, with the run's own
+    scope, subject and completion time filled in. A state rule whose kind has no source says so.
+    """
+    result = assessment.result
+    status = result.status
+    family_name = result.family
+    if status is Actionability.NOT_TERMINAL:
+        return ("The run completing: it is then judged by its outcome.",)
+    if status in _SETTLED:
+        return (
+            "Nothing: the proof stands, and a later failure would be a new run with a result "
+            "of its own.",
+        )
+    if status is Actionability.INFORMATIONAL_ONLY:
+        return ("Nothing: the run is history and calls for no action.",)
+    if result.reason == Reason.UNKNOWN_OPERATION_TYPE:
+        return (f"A family registered for the operation type {run.type!r}.",)
+    if result.reason in _RECORD_FAULTS:
+        return (f"A corrected record: {result.explanation}",)
+    family = registry.families().get(family_name) if family_name else None
+    if family is None:
+        return ("Nothing this library can check: a person must review the run.",)
+    if result.reason in (Reason.POLICY_ERROR, Reason.POLICY_VIOLATION):
+        return (f"A fix to the {family.name} policy, which could not judge this run.",)
+    if family.risk is Risk.HIGH:
+        return (
+            f"Nothing automatic: {family.name} is a high-risk family, so no later run or state "
+            "settles a problem run; a person reviews it.",
+        )
+    return _from_rules(run, family, catalog=catalog, state_kinds=state_kinds)
+
+
+def _describe_subject(key: str | None, subject: str | None) -> str:
+    if key is None or subject is None:
+        return ""
+    noun = key.removesuffix("_id").replace("_", " ")
+    return f" of {noun} {subject}"
+
+
+def _from_rules(
+    run: OperationRun, family: Family, *, catalog: OperationCatalog, state_kinds: Collection[str]
+) -> tuple[str, ...]:
+    policy = family.policy
+    placed = work_key(run, catalog)
+    op_type = catalog.resolve(run.type)
+    if not isinstance(policy, FirstDecisive) or placed is None or op_type is None:
+        return (f"Evidence the {family.name} policy accepts (see the plugin's documentation).",)
+    type_name, workspace_id, environment_id, subject = placed
+    where = f"{workspace_id}/{environment_id}" if environment_id else f"workspace {workspace_id}"
+    of_subject = _describe_subject(op_type.subject_key, subject)
+    after = _stamp(run.completed_at)
+    sentences: list[str] = []
+    for rule in policy.rules:
+        if isinstance(rule, SupersededByLaterSuccess):
+            names = [type_name]
+            for other in op_type.superseded_by:
+                resolved = catalog.resolve(other)
+                if resolved is not None and resolved.name not in names:
+                    names.append(resolved.name)
+            sentences.append(
+                f"A later successful {' or '.join(names)}{of_subject} in {where}, started at or "
+                f"after {after} and completed by the evaluation time."
+            )
+        elif isinstance(rule, ResolvedByState):
+            if rule.types is not None and type_name not in rule.types:
+                continue
+            healthy = " or ".join(sorted(rule.healthy))
+            sentence = (
+                f"The {rule.kind} state{of_subject} in {where} {healthy}, proven after {after}."
+            )
+            if rule.kind not in state_kinds:
+                sentence += f" (No {rule.kind} state source is configured, so it cannot apply.)"
+            sentences.append(sentence)
+        elif isinstance(rule, InformationalWhen | AlwaysInformational | AlwaysManualReview):
+            continue
+        else:
+            sentences.append(f"Whatever the {family.name} rule {type(rule).__name__} accepts.")
+    return tuple(sentences) or ("Nothing automatic: a person must act on the run.",)
+
+
+def explain(
+    resolver: Resolver,
+    run: OperationRun,
+    *,
+    scopes: VisibleScopes,
+    as_of: datetime,
+    active: ActiveRuns,
+    state_kinds: Collection[str],
+) -> Explanation:
+    """Assess one visible run exactly as a dashboard would, and say what would change it."""
+    if not scopes.admits_run(run):
+        raise UsageError(f"run {run.id!r} is outside the visible scopes")
+    (assessment,) = assess(resolver, (run,), scopes=scopes, as_of=as_of, active=active)
+    family_name = assessment.result.family
+    families = resolver.registry.families()
+    family = families.get(family_name) if family_name else None
+    return Explanation(
+        assessment=assessment,
+        risk=None if family is None else family.risk,
+        plugin=None if family is None else resolver.registry.plugin_of(family.name),
+        would_change=would_change(
+            run,
+            assessment,
+            registry=resolver.registry,
+            catalog=resolver.catalog,
+            state_kinds=state_kinds,
+        ),
+    )

@@ -1,0 +1,100 @@
+"""Run listings with current actionability beside each run's history, page by page."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from runactionability.consumers.actions import ActiveRuns
+from runactionability.consumers.assess import CURRENT_FOLLOW_UP, HISTORY, Assessment, assess
+from runactionability.consumers.scopes import VisibleScopes
+from runactionability.errors import UsageError
+from runactionability.ports import RunQuery, RunSource
+from runactionability.resolver import Resolver
+from runactionability.result import Actionability
+
+
+class View(enum.StrEnum):
+    """Which runs a listing keeps."""
+
+    ALL = "all"
+    CURRENT_FOLLOW_UP = "current_follow_up"
+    HISTORY = "history"
+
+    def keeps(self, status: Actionability) -> bool:
+        if self is View.CURRENT_FOLLOW_UP:
+            return status in CURRENT_FOLLOW_UP
+        if self is View.HISTORY:
+            return status in HISTORY
+        return True
+
+
+@attrs.frozen(kw_only=True)
+class AssessedPage:
+    """One page of a listing: the kept runs, newest first, and the cursor of the next page.
+
+    A filtered page may hold fewer than ``limit`` runs; only ``next_cursor`` None means the end.
+    ``scanned`` counts the runs read to fill the page (kept or not).
+    """
+
+    items: tuple[Assessment, ...]
+    next_cursor: str | None
+    scanned: int
+
+
+def list_assessed(
+    source: RunSource,
+    resolver: Resolver,
+    *,
+    scopes: VisibleScopes,
+    as_of: datetime,
+    view: View = View.ALL,
+    limit: int = 50,
+    cursor: str | None = None,
+    query: RunQuery | None = None,
+    active: ActiveRuns | None = None,
+    on_scan: Callable[[int], None] | None = None,
+) -> AssessedPage:
+    """A page of the runs of ``scopes``, assessed, keeping only what ``view`` asks for.
+
+    Each read from ``source`` asks for exactly the number of runs still missing from the page, so
+    the source's own cursor after the last read marks where the next page starts: no run is
+    skipped or shown twice, whatever the filter. Each read is evaluated as one batch. ``query``
+    adds filters (types, statuses, a created window) and is always narrowed to ``scopes``.
+    ``on_scan`` is told how many runs each read returned (for progress bars).
+    """
+    if limit < 1:
+        raise UsageError(f"limit must be at least 1, not {limit}")
+    scoped = scopes.query()
+    if query is not None:
+        narrowed: dict[str, Any] = {
+            "workspace_ids": scoped.workspace_ids & query.workspace_ids,
+            "environment_ids": (
+                scoped.environment_ids
+                if query.environment_ids is None
+                else query.environment_ids & (scoped.environment_ids or query.environment_ids)
+            ),
+            "include_workspace_runs": (
+                scoped.include_workspace_runs and query.include_workspace_runs
+            ),
+        }
+        scoped = attrs.evolve(query, **narrowed)
+    if active is None:
+        active = ActiveRuns.from_source(source, catalog=resolver.catalog, scopes=scopes)
+    kept: list[Assessment] = []
+    scanned = 0
+    while True:
+        page = source.list_runs(scoped, limit=limit - len(kept), cursor=cursor)
+        scanned += len(page.runs)
+        if on_scan is not None:
+            on_scan(len(page.runs))
+        for item in assess(resolver, page.runs, scopes=scopes, as_of=as_of, active=active):
+            if view.keeps(item.status):
+                kept.append(item)
+        cursor = page.next_cursor
+        if cursor is None or len(kept) >= limit or not page.runs:
+            return AssessedPage(items=tuple(kept), next_cursor=cursor, scanned=scanned)

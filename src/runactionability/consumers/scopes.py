@@ -1,0 +1,100 @@
+"""The scopes an actor may see: every consumer helper is bounded by them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from runactionability.errors import UsageError
+from runactionability.model import OperationRun, RunStatus
+from runactionability.ports import RunQuery
+from runactionability.result import Proof
+
+
+def scope_id(value: object) -> str | None:
+    """A scope id as the core compares it (a string), or None when the value is not a usable id."""
+    if isinstance(value, str):
+        return value if value.strip() else None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def as_ids(values: Iterable[str | int]) -> frozenset[str]:
+    """Freeze ids given as any iterable of strs or ints (one string counts as one id)."""
+    items: Iterable[object] = (values,) if isinstance(values, str | int) else values
+    ids = set()
+    for value in items:
+        converted = scope_id(value)
+        if converted is None:
+            raise UsageError(f"{value!r} is not a usable scope id")
+        ids.add(converted)
+    return frozenset(ids)
+
+
+def _as_optional_ids(values: Iterable[str | int] | None) -> frozenset[str] | None:
+    return None if values is None else as_ids(values)
+
+
+def _not_empty(instance: object, attribute: attrs.Attribute[Any], value: frozenset[str]) -> None:
+    # An empty set would read as "no restriction" to a careless caller; it must mean nothing.
+    if not value:
+        raise UsageError("VisibleScopes needs at least one workspace id")
+
+
+@attrs.frozen
+class VisibleScopes:
+    """The workspaces, and optionally the environments within them, that an actor may see.
+
+    A run is visible when its workspace is one of ``workspace_ids`` and, when ``environment_ids``
+    is given, its environment is one of them; a run with no environment (a workspace-owned
+    operation) is visible only when ``include_workspace_runs`` is true. The same test applies to
+    a proof: a superseding run or a state outside these scopes is never shown. Ids compare as
+    strings, as the core compares them.
+    """
+
+    workspace_ids: frozenset[str] = attrs.field(converter=as_ids, validator=_not_empty)
+    environment_ids: frozenset[str] | None = attrs.field(default=None, converter=_as_optional_ids)
+    include_workspace_runs: bool = True
+
+    def admits(self, workspace_id: object, environment_id: object) -> bool:
+        """Whether something in this workspace and environment is visible."""
+        if scope_id(workspace_id) not in self.workspace_ids:
+            return False
+        if self.environment_ids is None:
+            return True
+        if environment_id is None:
+            return self.include_workspace_runs
+        return scope_id(environment_id) in self.environment_ids
+
+    def admits_run(self, run: OperationRun) -> bool:
+        """Whether the run is visible."""
+        return self.admits(run.workspace_id, run.environment_id)
+
+    def admits_proof(self, proof: Proof) -> bool:
+        """Whether the run or state a result rests on is visible."""
+        return self.admits(proof.workspace_id, proof.environment_id)
+
+    def query(
+        self,
+        *,
+        operation_types: Iterable[str] | None = None,
+        statuses: Iterable[RunStatus] | None = None,
+        created_from: datetime | None = None,
+        created_before: datetime | None = None,
+    ) -> RunQuery:
+        """A run-source query for exactly these scopes, with optional further filters."""
+        # RunQuery's frozenset converters are generic, which mypy cannot check through attrs.
+        fields: dict[str, Any] = {
+            "workspace_ids": self.workspace_ids,
+            "environment_ids": self.environment_ids,
+            "include_workspace_runs": self.include_workspace_runs,
+            "operation_types": operation_types,
+            "statuses": statuses,
+            "created_from": created_from,
+            "created_before": created_before,
+        }
+        return RunQuery(**fields)
