@@ -1,0 +1,318 @@
+"""``SqlRunHistory``: every later-success request of a batch answered by one statement.
+
+The requests travel as one parameter, and the statement text never changes, so it is compiled
+once and reused: on SQLite a JSON array read with ``json_each``, on PostgreSQL arrays read with
+``unnest``. For each (request, allowed stored type, success status value) row, a correlated
+subquery takes the newest matching success with one index seek (``ORDER BY ... LIMIT 1`` on the
+index the reference schema defines); Python then keeps the best row of each request. Measured
+alternatives were slower: a tuple ``IN`` list makes SQLite scan the whole index, and
+``sa.values()`` is recompiled on every call.
+
+The statement is a ``UNION ALL`` of four branches, one per request shape (with or without an
+environment, with or without a subject), so that each branch is a pure equality seek: an
+``OR`` that makes a column optional would defeat the index.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+from runactionability.adapters.sqlalchemy._reading import (
+    Bind,
+    check_bind,
+    chunks,
+    read_transaction,
+)
+from runactionability.adapters.sqlalchemy.mapping import REFERENCE_RUNS, RunTableMapping
+from runactionability.adapters.sqlalchemy.types import (
+    UtcTimestamp,
+    from_micros,
+    valid_timestamp,
+)
+from runactionability.errors import EvidenceFetchError
+from runactionability.evidence import LaterSuccessRequest, RunFact
+from runactionability.model import RunOutcome, RunStatus
+
+KIND = "later success"
+"""The evidence kind an ``EvidenceFetchError`` from this port names (as the resolver does)."""
+
+_SHAPES = ((True, True), (True, False), (False, True), (False, False))
+_FIELDS = ("idx", "ws", "env", "type", "subject", "skey", "status", "outcome")
+_TEXT_FIELDS = _FIELDS[1:]
+
+Candidate = tuple[int, Any, str, str | None, datetime, datetime]
+"""(request index, run id, stored type, environment id, event start, completed_at)."""
+
+
+def _shape_name(has_env: bool, has_subject: bool) -> str:
+    return f"keys_{'e' if has_env else 'w'}{'s' if has_subject else 'n'}"
+
+
+class _Statement:
+    """The compiled-once statement for one mapping on one dialect."""
+
+    def __init__(self, mapping: RunTableMapping, dialect: str) -> None:
+        self.dialect = dialect
+        table = mapping.table_clause()
+        self.columns = {name: table.c[getattr(mapping, name)] for name in _MAPPED}
+        self.mapping = mapping
+        self.table = table
+        branches = [self._branch(*shape) for shape in _SHAPES]
+        self.statement = sa.union_all(*branches)
+
+    def _conditions(self, key: Any, has_env: bool, has_subject: bool) -> list[Any]:
+        c = self.columns
+        start = sa.func.coalesce(c["started_at"], c["created_at"])
+        conditions = [
+            c["workspace_id"] == key("ws"),
+            c["type"] == key("type"),
+            c["status"] == key("status"),
+            c["outcome"] == key("outcome"),
+        ]
+        if has_subject:
+            conditions.extend(self._subject_conditions(key))
+        if has_env:
+            conditions.append(c["environment_id"] == key("env"))
+        conditions += [
+            valid_timestamp(start, self.dialect),
+            valid_timestamp(c["completed_at"], self.dialect),
+            c["completed_at"] <= sa.bindparam("as_of", type_=UtcTimestamp()),
+        ]
+        return conditions
+
+    def _subject_conditions(self, key: Any) -> list[Any]:
+        mapping = self.mapping
+        if mapping.subject is not None:
+            return [self.table.c[mapping.subject] == key("subject")]
+        context = self.columns["context"]
+        if self.dialect == "postgresql":
+            document = sa.cast(context, postgresql.JSONB)
+            kind: Any = sa.func.jsonb_typeof(document.op("->")(key("skey")))
+            return [
+                document.op("->>")(key("skey")) == key("subject"),
+                sa.or_(
+                    kind == sa.literal_column("'string'"),
+                    sa.and_(
+                        kind == sa.literal_column("'number'"),
+                        key("subject").op("~")(sa.literal_column("'^-?[0-9]+$'")),
+                    ),
+                ),
+            ]
+        # json_extract raises on malformed JSON, and a CASE is the one construct whose
+        # evaluation order SQLite guarantees; a JSON true would read as 1 and a real as 42.0,
+        # so only text and integer values can name a subject (as in the core).
+        is_json = sa.func.json_valid(context) == 1
+        value = sa.case((is_json, sa.func.json_extract(context, key("skey"))))
+        kind = sa.case((is_json, sa.func.json_type(context, key("skey"))))
+        return [
+            sa.cast(value, sa.String()) == key("subject"),
+            kind.in_([sa.literal_column("'text'"), sa.literal_column("'integer'")]),
+        ]
+
+    def _order(self) -> list[Any]:
+        c = self.columns
+        start = sa.func.coalesce(c["started_at"], c["created_at"])
+        return [start.desc(), c["completed_at"].desc(), c["id"].desc()]
+
+    def _branch(self, has_env: bool, has_subject: bool) -> sa.Select[Any]:
+        name = _shape_name(has_env, has_subject)
+        c = self.columns
+        start = sa.func.coalesce(c["started_at"], c["created_at"])
+        if self.dialect == "postgresql":
+            arrays = [
+                sa.bindparam(f"{name}_{field}", type_=postgresql.ARRAY(sa.Integer()))
+                if field == "idx"
+                else sa.bindparam(f"{name}_{field}", type_=postgresql.ARRAY(sa.Text()))
+                for field in _FIELDS
+            ]
+            keys = sa.func.unnest(*arrays).table_valued(*_FIELDS).render_derived(name=f"k_{name}")
+
+            def key(field: str) -> Any:
+                return keys.c[field]
+
+            best = (
+                sa.select(
+                    c["id"].label("id"),
+                    c["type"].label("type"),
+                    c["environment_id"].label("env"),
+                    start.label("started"),
+                    c["completed_at"].label("completed"),
+                )
+                .where(*self._conditions(key, has_env, has_subject))
+                .order_by(*self._order())
+                .limit(1)
+                .lateral(f"r_{name}")
+            )
+            return sa.select(keys.c.idx, *best.c).select_from(keys.join(best, sa.true()))
+        each = sa.func.json_each(sa.bindparam(name, type_=sa.Text())).table_valued("value")
+        keys_alias = each.alias(f"k_{name}")
+
+        def sqlite_key(field: str) -> Any:
+            path: Any = sa.literal_column(f"'$[{_FIELDS.index(field)}]'")
+            return sa.func.json_extract(keys_alias.c.value, path)
+
+        raw_start = sa.type_coerce(start, sa.Integer())
+        raw_completed = sa.type_coerce(c["completed_at"], sa.Integer())
+        hit = (
+            sa.select(
+                sa.func.json_array(
+                    c["id"], c["type"], c["environment_id"], raw_start, raw_completed
+                )
+            )
+            .where(*self._conditions(sqlite_key, has_env, has_subject))
+            .order_by(*self._order())
+            .limit(1)
+            .scalar_subquery()
+        )
+        return sa.select(sqlite_key("idx").label("idx"), hit.label("hit")).select_from(keys_alias)
+
+    def parameters(self, keys: Sequence[tuple[Any, ...]], as_of: datetime) -> dict[str, Any]:
+        grouped: dict[str, list[tuple[Any, ...]]] = {_shape_name(*shape): [] for shape in _SHAPES}
+        for row in keys:
+            grouped[_shape_name(row[2] is not None, row[4] is not None)].append(row)
+        params: dict[str, Any] = {"as_of": as_of}
+        for name, rows in grouped.items():
+            if self.dialect == "postgresql":
+                for position, field in enumerate(_FIELDS):
+                    params[f"{name}_{field}"] = [row[position] for row in rows]
+            else:
+                params[name] = json.dumps(rows, separators=(",", ":"))
+        return params
+
+    def candidates(self, result: Iterable[Sequence[Any]]) -> list[Candidate]:
+        found: list[Candidate] = []
+        if self.dialect == "postgresql":
+            for idx, run_id, stored_type, env, started, completed in result:
+                found.append((idx, run_id, stored_type, env, started, completed))
+            return found
+        for idx, hit in result:
+            if hit is None:
+                continue
+            run_id, stored_type, env, started, completed = json.loads(hit)
+            found.append(
+                (idx, run_id, stored_type, env, from_micros(started), from_micros(completed))
+            )
+        return found
+
+
+_MAPPED = (
+    "id",
+    "type",
+    "workspace_id",
+    "environment_id",
+    "status",
+    "outcome",
+    "created_at",
+    "started_at",
+    "completed_at",
+    "context",
+)
+
+
+def _id_key(run_id: Any) -> tuple[bool, Any]:
+    return (isinstance(run_id, str), run_id)
+
+
+class SqlRunHistory:
+    """``RunHistory`` over a runs table, answering a batch with one statement.
+
+    Differences from the port contract: none in results. Requests beyond ``CHUNK_SIZE`` (5,000)
+    take one more statement per chunk, all in one transaction. With a JSON-context subject
+    (``mapping.subject`` None) the subject is compared inside the JSON, which no plain index
+    covers; map a subject column for large tables.
+    """
+
+    def __init__(self, bind: Bind, mapping: RunTableMapping = REFERENCE_RUNS) -> None:
+        self.bind = check_bind(bind)
+        self.mapping = mapping
+        self._statements: dict[str, _Statement] = {}
+        successes = [
+            (status, outcome)
+            for status in mapping.stored_statuses(RunStatus.COMPLETED)
+            for outcome in mapping.stored_outcomes(RunOutcome.SUCCEEDED)
+        ]
+        self._successes = tuple(successes)
+
+    def _statement(self, dialect: str) -> _Statement:
+        statement = self._statements.get(dialect)
+        if statement is None:
+            statement = self._statements[dialect] = _Statement(self.mapping, dialect)
+        return statement
+
+    def _keys(self, requests: Sequence[LaterSuccessRequest]) -> list[tuple[Any, ...]]:
+        keys: list[tuple[Any, ...]] = []
+        for index, request in enumerate(requests):
+            skey = request.subject_key
+            if skey is not None and self.mapping.subject is None:
+                skey = self._path(skey)
+            subject = request.subject
+            for stored_type in request.operation_types:
+                for status, outcome in self._successes:
+                    keys.append(
+                        (
+                            index,
+                            request.workspace_id,
+                            request.environment_id,
+                            stored_type,
+                            subject,
+                            skey if subject is not None else None,
+                            status,
+                            outcome,
+                        )
+                    )
+        return keys
+
+    def _path(self, subject_key: str) -> str:
+        # SQLite addresses a JSON member by path; quoting the key keeps dots and spaces in it
+        # from being read as path syntax. PostgreSQL takes the key itself.
+        return subject_key if self._dialect() == "postgresql" else "$." + json.dumps(subject_key)
+
+    def _dialect(self) -> str:
+        return self.bind.dialect.name
+
+    def latest_successes(
+        self, requests: Collection[LaterSuccessRequest], *, as_of: datetime
+    ) -> Mapping[LaterSuccessRequest, RunFact]:
+        ordered = list(requests)
+        if not ordered:
+            return {}
+        try:
+            statement = self._statement(self._dialect())
+            parts = chunks(ordered)
+            best: dict[int, Candidate] = {}
+            with read_transaction(self.bind, statements=len(parts)) as connection:
+                offset = 0
+                for part in parts:
+                    params = statement.parameters(self._keys(part), as_of)
+                    result = connection.execute(statement.statement, params)
+                    for candidate in statement.candidates(result):
+                        index = candidate[0] + offset
+                        known = best.get(index)
+                        if known is None or _rank(candidate) > _rank(known):
+                            best[index] = (index, *candidate[1:])
+                    offset += len(part)
+        except sa.exc.SQLAlchemyError as exc:
+            raise EvidenceFetchError(KIND, f"{type(exc).__name__}: {exc}") from exc
+        answers: dict[LaterSuccessRequest, RunFact] = {}
+        for index, run_id, stored_type, env, started, completed in best.values():
+            request = ordered[index]
+            answers[request] = RunFact(
+                run_id=run_id,
+                operation_type=stored_type,
+                workspace_id=request.workspace_id,
+                environment_id=env if request.environment_id is None else request.environment_id,
+                subject=request.subject,
+                started_at=started,
+                completed_at=completed,
+            )
+        return answers
+
+
+def _rank(candidate: Candidate) -> tuple[datetime, datetime, tuple[bool, Any]]:
+    return (candidate[4], candidate[5], _id_key(candidate[1]))

@@ -1,0 +1,199 @@
+"""``SqlRunSource``: runs of visible scopes, newest first, with keyset pagination."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Collection
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from runactionability.adapters.sqlalchemy._reading import Bind, check_bind, read_transaction
+from runactionability.adapters.sqlalchemy.mapping import REFERENCE_RUNS, RunTableMapping
+from runactionability.adapters.sqlalchemy.types import to_micros, valid_timestamp
+from runactionability.catalog import OperationCatalog
+from runactionability.errors import UsageError
+from runactionability.model import OperationRun, RunId, RunOutcome
+from runactionability.ports import RunPage, RunQuery
+
+_NAMES = (
+    "id",
+    "type",
+    "workspace_id",
+    "environment_id",
+    "status",
+    "outcome",
+    "created_at",
+    "started_at",
+    "completed_at",
+    "context",
+)
+
+
+class SqlRunSource:
+    """``RunSource`` over a runs table.
+
+    Differences from the port contract and the in-memory source: the order is the database's
+    order of the stored ``created_at`` values, so a run whose ``created_at`` is NULL comes last
+    (as in memory) but, on SQLite, one whose ``created_at`` holds stray text sorts before every
+    valid instant. ``list_runs`` also takes ``outcomes`` (host pages such as "failed runs").
+    With a subject column and a ``catalog``, a run whose context lacks its type's ``subject_key``
+    gets the column's value under that key, so the core can correlate it.
+    """
+
+    def __init__(
+        self,
+        bind: Bind,
+        mapping: RunTableMapping = REFERENCE_RUNS,
+        *,
+        catalog: OperationCatalog | None = None,
+    ) -> None:
+        self.bind = check_bind(bind)
+        self.mapping = mapping
+        self.catalog = catalog
+        table = mapping.table_clause()
+        self._c = {name: table.c[getattr(mapping, name)] for name in _NAMES}
+        self._subject = table.c[mapping.subject] if mapping.subject is not None else None
+        columns = [self._c[name].label(name) for name in _NAMES]
+        if self._subject is not None:
+            columns.append(self._subject.label("subject"))
+        self._select = sa.select(*columns).select_from(table)
+
+    def get_run(self, run_id: RunId) -> OperationRun | None:
+        if self.mapping.integer_ids and isinstance(run_id, str):
+            text = run_id.strip()
+            if not text.lstrip("-").isdigit():
+                return None
+            run_id = int(text)
+        with read_transaction(self.bind) as connection:
+            row = connection.execute(self._select.where(self._c["id"] == run_id)).first()
+        return None if row is None else self._run(row._mapping)
+
+    def list_runs(
+        self,
+        query: RunQuery,
+        *,
+        limit: int = 100,
+        cursor: str | None = None,
+        outcomes: Collection[RunOutcome] | None = None,
+    ) -> RunPage:
+        if limit < 1:
+            raise UsageError(f"limit must be at least 1, not {limit!r}")
+        dialect = self.bind.dialect.name
+        statement = self._select.where(*self._filters(query, outcomes, dialect))
+        if cursor:
+            statement = statement.where(self._after(cursor, dialect))
+        created, run_id = self._c["created_at"], self._c["id"]
+        order = created.desc().nulls_last() if dialect == "postgresql" else created.desc()
+        statement = statement.order_by(order, run_id.desc()).limit(limit + 1)
+        with read_transaction(self.bind) as connection:
+            rows = [row._mapping for row in connection.execute(statement)]
+        more = len(rows) > limit
+        rows = rows[:limit]
+        next_cursor = _encode(rows[-1]["created_at"], rows[-1]["id"]) if more else None
+        return RunPage(runs=[self._run(row) for row in rows], next_cursor=next_cursor)
+
+    def _filters(
+        self, query: RunQuery, outcomes: Collection[RunOutcome] | None, dialect: str
+    ) -> list[Any]:
+        c = self._c
+        mapping = self.mapping
+        filters: list[Any] = [c["workspace_id"].in_(sorted(query.workspace_ids))]
+        if query.environment_ids is not None:
+            within = c["environment_id"].in_(sorted(query.environment_ids))
+            if query.include_workspace_runs:
+                within = sa.or_(within, c["environment_id"].is_(None))
+            filters.append(within)
+        if query.operation_types is not None:
+            filters.append(c["type"].in_(sorted(query.operation_types)))
+        if query.statuses is not None:
+            stored = [
+                value for status in query.statuses for value in mapping.stored_statuses(status)
+            ]
+            filters.append(c["status"].in_(sorted(stored)))
+        if outcomes is not None:
+            stored = [value for outcome in outcomes for value in mapping.stored_outcomes(outcome)]
+            filters.append(c["outcome"].in_(sorted(stored)))
+        if query.created_from is not None or query.created_before is not None:
+            filters.append(valid_timestamp(c["created_at"], dialect))
+        if query.created_from is not None:
+            filters.append(c["created_at"] >= query.created_from)
+        if query.created_before is not None:
+            filters.append(c["created_at"] < query.created_before)
+        return filters
+
+    def _after(self, cursor: str, dialect: str) -> Any:
+        tag, created, run_id = _decode(cursor)
+        c = self._c
+        column = c["created_at"]
+        if tag == "null":
+            return sa.and_(column.is_(None), c["id"] < run_id)
+        if tag == "instant":
+            value: Any = created
+            if dialect != "postgresql":
+                column = sa.type_coerce(column, sa.BigInteger())
+                value = to_micros(created)
+        else:
+            # Stray stored text (SQLite only): compare the stored values as SQLite orders them.
+            column = sa.type_coerce(column, sa.String())
+            value = created
+        return sa.or_(
+            column < value, sa.and_(column == value, c["id"] < run_id), c["created_at"].is_(None)
+        )
+
+    def _run(self, row: sa.RowMapping) -> OperationRun:
+        mapping = self.mapping
+        status, outcome, context = row["status"], row["outcome"], row["context"]
+        if isinstance(status, str):
+            status = mapping.statuses.get(status, status)
+        if isinstance(outcome, str):
+            outcome = mapping.outcomes.get(outcome, outcome)
+        if context is None:
+            context = {}
+        if self._subject is not None and self.catalog is not None and isinstance(context, dict):
+            op_type = self.catalog.resolve(row["type"])
+            subject = row["subject"]
+            if (
+                op_type is not None
+                and op_type.subject_key is not None
+                and op_type.subject_key not in context
+                and subject is not None
+            ):
+                context = {**context, op_type.subject_key: subject}
+        return OperationRun(
+            id=row["id"],
+            type=row["type"],
+            workspace_id=row["workspace_id"],
+            environment_id=row["environment_id"],
+            status=status,
+            outcome=outcome,
+            created_at=row["created_at"],
+            started_at=row["started_at"],
+            completed_at=row["completed_at"],
+            context=context,
+        )
+
+
+def _encode(created: object, run_id: object) -> str:
+    if created is None:
+        payload: list[Any] = ["null", None, run_id]
+    elif isinstance(created, datetime):
+        payload = ["instant", created.isoformat(), run_id]
+    else:
+        payload = ["stored", created, run_id]
+    return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode()
+
+
+def _decode(cursor: str) -> tuple[str, Any, Any]:
+    try:
+        tag, created, run_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        if tag == "instant":
+            created = datetime.fromisoformat(created)
+    except (ValueError, TypeError, binascii.Error) as exc:
+        raise UsageError(f"not a cursor this run source issued: {cursor!r}") from exc
+    if tag not in {"null", "instant", "stored"}:
+        raise UsageError(f"not a cursor this run source issued: {cursor!r}")
+    return tag, created, run_id

@@ -1,0 +1,108 @@
+"""Column types that store the same values the same way on SQLite and PostgreSQL.
+
+SQLite has no time zone type and no JSON type, and its columns accept any value, so these types
+decide how a value is stored there and how an unexpected stored value is read back: as itself,
+for the core to flag, never as an exception that would take a whole page down.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+from runactionability.errors import UsageError
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def to_micros(value: datetime) -> int:
+    """Microseconds since the Unix epoch of an aware datetime."""
+    return (value - EPOCH) // _MICROSECOND
+
+
+def from_micros(value: int) -> datetime:
+    """The aware UTC datetime ``value`` microseconds after the Unix epoch."""
+    return EPOCH + value * _MICROSECOND
+
+
+class UtcTimestamp(TypeDecorator[datetime]):
+    """A timezone-aware instant: ``timestamptz`` on PostgreSQL, integer UTC microseconds elsewhere.
+
+    Integers compare and index exactly on SQLite (ISO text would compare wrongly across offsets
+    and be three times as wide in every index entry). Writing a naive datetime is a caller's bug
+    and raises; a stored value that is not an integer (written by other code) is read back as is,
+    so the core reports the run's timestamp as invalid instead of the read failing.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(sa.DateTime(timezone=True))
+        return dialect.type_descriptor(sa.BigInteger())
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if not isinstance(value, datetime) or value.utcoffset() is None:
+            raise UsageError(f"a stored timestamp must be a timezone-aware datetime, not {value!r}")
+        if dialect.name == "postgresql":
+            return value
+        return to_micros(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, datetime):
+            # psycopg reports the session's time zone; UTC makes both engines read alike.
+            return value.astimezone(UTC)
+        if isinstance(value, int) and not isinstance(value, bool):
+            try:
+                return from_micros(value)
+            except OverflowError:
+                return value
+        return value
+
+
+def valid_timestamp(column: sa.ColumnElement[Any], dialect_name: str) -> sa.ColumnElement[bool]:
+    """SQL that is true when ``column`` holds a readable instant (not NULL, not stray text)."""
+    if dialect_name == "sqlite":
+        return sa.func.typeof(column) == sa.literal_column("'integer'")
+    return column.is_not(None)
+
+
+class JsonDocument(TypeDecorator[Any]):
+    """A JSON value: ``jsonb`` on PostgreSQL, JSON text elsewhere.
+
+    Text that is not valid JSON (written by other code) is read back as the raw string, so the
+    core reports the context as not a mapping instead of the read failing.
+    """
+
+    impl = sa.JSON
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(postgresql.JSONB())
+        return dialect.type_descriptor(sa.Text())
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None or dialect.name == "postgresql":
+            return value
+        return json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        if dialect.name == "postgresql" or not isinstance(value, str):
+            return value
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
