@@ -16,7 +16,7 @@ environment, with or without a subject), so that each branch is a pure equality 
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -33,7 +33,7 @@ from runactionability.adapters.sqlalchemy.mapping import REFERENCE_RUNS, RunTabl
 from runactionability.adapters.sqlalchemy.types import (
     UtcTimestamp,
     from_micros,
-    valid_timestamp,
+    instant_bound,
 )
 from runactionability.errors import EvidenceFetchError
 from runactionability.evidence import LaterSuccessRequest, RunFact
@@ -46,8 +46,9 @@ _SHAPES = ((True, True), (True, False), (False, True), (False, False))
 _FIELDS = ("idx", "ws", "env", "type", "subject", "skey", "status", "outcome")
 _TEXT_FIELDS = _FIELDS[1:]
 
-Candidate = tuple[int, Any, str, str | None, datetime, datetime]
-"""(request index, run id, stored type, environment id, event start, completed_at)."""
+Candidate = tuple[int, Any, str, str | None, Any, Any]
+"""(request index, run id, stored type, environment id, event start, completed_at), the
+instants as the database returned them (integer microseconds on SQLite)."""
 
 
 def _shape_name(has_env: bool, has_subject: bool) -> str:
@@ -79,9 +80,10 @@ class _Statement:
             conditions.extend(self._subject_conditions(key))
         if has_env:
             conditions.append(c["environment_id"] == key("env"))
+        # Both bounds are range constraints the index seek itself applies, so no table row is
+        # read: NULL fails any comparison and, on SQLite, stray text sorts above every integer.
         conditions += [
-            valid_timestamp(start, self.dialect),
-            valid_timestamp(c["completed_at"], self.dialect),
+            instant_bound(start, self.dialect),
             c["completed_at"] <= sa.bindparam("as_of", type_=UtcTimestamp()),
         ]
         return conditions
@@ -157,20 +159,27 @@ class _Statement:
             path: Any = sa.literal_column(f"'$[{_FIELDS.index(field)}]'")
             return sa.func.json_extract(keys_alias.c.value, path)
 
-        raw_start = sa.type_coerce(start, sa.Integer())
-        raw_completed = sa.type_coerce(c["completed_at"], sa.Integer())
-        hit = (
-            sa.select(
-                sa.func.json_array(
-                    c["id"], c["type"], c["environment_id"], raw_start, raw_completed
-                )
-            )
+        # The subquery finds the id from the index alone; joining on it returns typed columns
+        # without a JSON round trip. Timestamps come back as the stored integers, compared as
+        # they are, and only each request's winner becomes a datetime.
+        best_id = (
+            sa.select(c["id"])
             .where(*self._conditions(sqlite_key, has_env, has_subject))
             .order_by(*self._order())
             .limit(1)
             .scalar_subquery()
         )
-        return sa.select(sqlite_key("idx").label("idx"), hit.label("hit")).select_from(keys_alias)
+        found = self.table.alias(f"r_{name}")
+        f = {name: found.c[column.name] for name, column in c.items()}
+        found_start = sa.func.coalesce(f["started_at"], f["created_at"])
+        return sa.select(
+            sqlite_key("idx").label("idx"),
+            f["id"].label("id"),
+            f["type"].label("type"),
+            f["environment_id"].label("env"),
+            sa.type_coerce(found_start, sa.Integer()).label("started"),
+            sa.type_coerce(f["completed_at"], sa.Integer()).label("completed"),
+        ).select_from(keys_alias.join(found, f["id"] == best_id))
 
     def parameters(self, keys: Sequence[tuple[Any, ...]], as_of: datetime) -> dict[str, Any]:
         grouped: dict[str, list[tuple[Any, ...]]] = {_shape_name(*shape): [] for shape in _SHAPES}
@@ -185,20 +194,8 @@ class _Statement:
                 params[name] = json.dumps(rows, separators=(",", ":"))
         return params
 
-    def candidates(self, result: Iterable[Sequence[Any]]) -> list[Candidate]:
-        found: list[Candidate] = []
-        if self.dialect == "postgresql":
-            for idx, run_id, stored_type, env, started, completed in result:
-                found.append((idx, run_id, stored_type, env, started, completed))
-            return found
-        for idx, hit in result:
-            if hit is None:
-                continue
-            run_id, stored_type, env, started, completed = json.loads(hit)
-            found.append(
-                (idx, run_id, stored_type, env, from_micros(started), from_micros(completed))
-            )
-        return found
+    def instant(self, value: Any) -> datetime:
+        return value if self.dialect == "postgresql" else from_micros(value)
 
 
 _MAPPED = (
@@ -290,8 +287,8 @@ class SqlRunHistory:
                 offset = 0
                 for part in parts:
                     params = statement.parameters(self._keys(part), as_of)
-                    result = connection.execute(statement.statement, params)
-                    for candidate in statement.candidates(result):
+                    result = connection.execute(statement.statement, params).all()
+                    for candidate in result:
                         index = candidate[0] + offset
                         known = best.get(index)
                         if known is None or _rank(candidate) > _rank(known):
@@ -308,11 +305,11 @@ class SqlRunHistory:
                 workspace_id=request.workspace_id,
                 environment_id=env if request.environment_id is None else request.environment_id,
                 subject=request.subject,
-                started_at=started,
-                completed_at=completed,
+                started_at=statement.instant(started),
+                completed_at=statement.instant(completed),
             )
         return answers
 
 
-def _rank(candidate: Candidate) -> tuple[datetime, datetime, tuple[bool, Any]]:
+def _rank(candidate: Any) -> tuple[Any, Any, tuple[bool, Any]]:
     return (candidate[4], candidate[5], _id_key(candidate[1]))

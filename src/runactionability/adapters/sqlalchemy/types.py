@@ -72,6 +72,13 @@ class UtcTimestamp(TypeDecorator[datetime]):
         return value
 
 
+def instant_bound(column: sa.ColumnElement[Any], dialect_name: str) -> sa.ColumnElement[bool]:
+    """Like ``valid_timestamp``, as a range an index seek applies without reading the row."""
+    if dialect_name == "sqlite":
+        return sa.type_coerce(column, sa.BigInteger()) <= sa.literal_column(str(2**63 - 1))
+    return column.is_not(None)
+
+
 def valid_timestamp(column: sa.ColumnElement[Any], dialect_name: str) -> sa.ColumnElement[bool]:
     """SQL that is true when ``column`` holds a readable instant (not NULL, not stray text)."""
     if dialect_name == "sqlite":
