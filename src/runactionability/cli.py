@@ -270,7 +270,9 @@ def _progress(enabled: bool, description: str) -> Iterator[Callable[[int], None]
 
 
 def _console() -> Console:
-    return Console(highlight=False, soft_wrap=False)
+    # Piped output (a file, a pager, a test) gets a fixed, readable width instead of rich's 80.
+    width = None if sys.stdout.isatty() else 120
+    return Console(highlight=False, soft_wrap=False, width=width)
 
 
 def _emit_json(payload: Mapping[str, Any]) -> None:
@@ -455,16 +457,22 @@ def _counts_table(title: str, rows: Sequence[tuple[str, StatusCounts]], first: s
     return table
 
 
+def _short_time(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%m-%d %H:%M")
+    return "-" if value is None else str(value)
+
+
 def _runs_table(title: str, items: Sequence[Assessment], *, history: bool = False) -> Table:
-    table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", show_lines=False)
+    table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left")
     table.add_column("run", justify="right")
     table.add_column("type")
     table.add_column("scope")
     if history:
-        table.add_column("created")
+        table.add_column("created (UTC)")
         table.add_column("history")
     table.add_column("actionability")
-    table.add_column("primary action")
+    table.add_column("action")
     for item in items:
         run = item.run
         cells: list[Any] = [
@@ -473,10 +481,11 @@ def _runs_table(title: str, items: Sequence[Assessment], *, history: bool = Fals
             _scope_label(run.workspace_id, run.environment_id),
         ]
         if history:
-            cells.append(_stamp(run.created_at) or "-")
+            cells.append(_short_time(run.created_at))
             cells.append(str(run.outcome) if run.outcome is not None else str(run.status))
         cells.append(_status_text(item.status))
-        cells.append(_action_label(item.primary_action))
+        action = item.primary_action
+        cells.append("-" if action is None else str(action.kind))
         table.add_row(*cells)
     return table
 
@@ -647,7 +656,7 @@ def list_(
         _runs_table(f"Runs ({chosen}) as of {_stamp(session.as_of)}", page.items, history=True)
     )
     if page.next_cursor:
-        console.print(f"next page: --cursor {page.next_cursor}")
+        console.print(f"next page: --cursor {page.next_cursor}", soft_wrap=True)
     else:
         console.print("[dim]end of the list[/dim]")
 

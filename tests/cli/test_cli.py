@@ -1,0 +1,435 @@
+"""The command line through click's CliRunner, on SQLite and (when configured) PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner, Result
+from tests.conftest import POSTGRES_URL
+
+from runactionability.adapters.sqlalchemy import create_schema
+from runactionability.cli import cli
+from runactionability.result import Actionability
+
+STATUSES = [status.value for status in Actionability]
+
+
+def invoke(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args), catch_exceptions=True)
+
+
+def ok_json(*args: str) -> Any:
+    result = invoke(*args, "--json")
+    assert result.exit_code == 0, result.output + result.stderr
+    return json.loads(result.stdout)
+
+
+def one_line_error(result: Result, code: int = 1) -> str:
+    assert result.exit_code == code
+    assert result.stdout == "" or code == 3
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("runactionability: error: ")
+    assert "Traceback" not in result.stderr
+    return lines[0]
+
+
+@pytest.fixture
+def database(sql_engine: sa.Engine, tmp_path: Path) -> str:
+    """A small demo loaded into the test database; yields the --database value."""
+    if sql_engine.dialect.name == "sqlite":
+        url = str(sql_engine.url.database)
+    else:
+        with sql_engine.connect() as connection:
+            schema = connection.execute(sa.text("SELECT current_schema()")).scalar_one()
+        assert POSTGRES_URL is not None
+        separator = "&" if "?" in POSTGRES_URL else "?"
+        url = f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
+    result = invoke("demo", "--database", url, "--size", "small", "--json")
+    assert result.exit_code == 0, result.output + result.stderr
+    return url
+
+
+# -- a tiny checker for the documented JSON shapes ---------------------------------------------
+
+OPT_STR = (str, type(None))
+ID = (str, int)
+PROOF_RUN = {
+    "kind": str,
+    "run_id": ID,
+    "operation_type": str,
+    "workspace_id": str,
+    "environment_id": OPT_STR,
+    "subject": OPT_STR,
+    "started_at": str,
+    "completed_at": str,
+}
+PROOF_STATE = {
+    "kind": str,
+    "state_kind": str,
+    "workspace_id": str,
+    "environment_id": OPT_STR,
+    "subject": OPT_STR,
+    "status": str,
+    "proven_at": str,
+}
+ACTION = {"kind": str, "label": str, "target_kind": OPT_STR, "target_id": OPT_STR}
+RUN = {
+    "run_id": ID,
+    "operation_type": OPT_STR,
+    "canonical_type": OPT_STR,
+    "family": OPT_STR,
+    "workspace_id": (str, int, type(None)),
+    "environment_id": (str, int, type(None)),
+    "status": OPT_STR,
+    "outcome": OPT_STR,
+    "created_at": OPT_STR,
+    "completed_at": OPT_STR,
+    "actionability": str,
+    "needs_attention": bool,
+    "reason": str,
+    "explanation": str,
+    "proof": "proof",
+    "primary_action": "action",
+    "eligible_actions": [str],
+    "active_run_id": (str, int, type(None)),
+}
+COUNTS = {"total": int, "needs_attention": int, "by_status": "by_status"}
+SCOPES = {"workspace_ids": [str], "environment_ids": ([str], type(None))}
+
+
+def check(value: Any, shape: Any, where: str = "$") -> None:
+    if shape == "proof":
+        if value is not None:
+            check(value, PROOF_RUN if value.get("kind") == "run" else PROOF_STATE, where)
+            assert value["kind"] in ("run", "state"), where
+    elif shape == "action":
+        if value is not None:
+            check(value, ACTION, where)
+    elif shape == "by_status":
+        assert list(value) == STATUSES, where
+        assert all(isinstance(n, int) for n in value.values()), where
+    elif isinstance(shape, dict):
+        assert isinstance(value, dict), where
+        assert set(value) == set(shape), f"{where}: {sorted(set(value) ^ set(shape))}"
+        for key, sub in shape.items():
+            check(value[key], sub, f"{where}.{key}")
+    elif isinstance(shape, list):
+        assert isinstance(value, list), where
+        for index, item in enumerate(value):
+            check(item, shape[0], f"{where}[{index}]")
+    elif isinstance(shape, tuple) and any(isinstance(s, list) for s in shape):
+        if value is not None:
+            check(value, next(s for s in shape if isinstance(s, list)), where)
+    else:
+        assert isinstance(value, shape), f"{where}: {value!r}"
+        if shape is int:
+            assert not isinstance(value, bool), where
+
+
+REPORT = {
+    "schema": str,
+    "as_of": str,
+    "scopes": SCOPES,
+    **COUNTS,
+    "by_family": [{"family": OPT_STR, **COUNTS}],
+    "by_environment": [{"workspace_id": str, "environment_id": OPT_STR, **COUNTS}],
+    "top": [RUN],
+    "active": {"queued": int, "running": int, "by_type": dict, "newest": [RUN]},
+}
+LIST = {
+    "schema": str,
+    "as_of": str,
+    "scopes": SCOPES,
+    "view": str,
+    "limit": int,
+    "runs": [RUN],
+    "next_cursor": OPT_STR,
+    "scanned": int,
+}
+EXPLAIN = {
+    "schema": str,
+    "as_of": str,
+    "run": RUN,
+    "risk": OPT_STR,
+    "plugin": OPT_STR,
+    "would_change": [str],
+}
+DEMO = {
+    "schema": str,
+    "as_of": str,
+    "database": str,
+    "replaced": bool,
+    "seed": int,
+    "size": str,
+    "runs": int,
+    "states": int,
+    "raw": {"needs_attention": int, "by_outcome": dict},
+    "actionability": COUNTS,
+    "headlines": [
+        {"case": str, "title": str, "run": RUN, "success_elsewhere": (str, int, type(None))}
+    ],
+}
+COVERAGE = {
+    "schema": str,
+    "catalog": str,
+    "types": [{"name": str, "family": str, "covered": bool}],
+    "uncovered": [{"name": str, "family": str}],
+}
+FAMILIES = {
+    "schema": str,
+    "families": [
+        {
+            "name": str,
+            "risk": str,
+            "plugin": str,
+            "repeatable": bool,
+            "state_kinds": [str],
+            "types": [str],
+            "description": str,
+        }
+    ],
+}
+
+
+# -- demo -------------------------------------------------------------------------------------
+
+
+def test_demo_shows_raw_failures_beside_current_actionability(database: str) -> None:
+    payload = ok_json("demo", "--database", database, "--size", "small")
+    check(payload, DEMO)
+    assert payload["schema"] == "runactionability.demo/1"
+    assert payload["replaced"] is True  # the fixture already ran it once
+    cases = {h["case"]: h for h in payload["headlines"]}
+    assert cases["provider_loop"]["run"]["actionability"] == "resolved_by_current_state"
+    assert cases["provider_loop"]["run"]["outcome"] == "blocked"
+    assert cases["provider_loop"]["run"]["proof"]["state_kind"] == "provider_connection"
+    assert cases["sync_recovered"]["run"]["actionability"] == "superseded_by_later_success"
+    assert cases["restore_recovered"]["run"]["actionability"] == "requires_manual_review"
+    cross = cases["cross_workspace"]
+    assert cross["run"]["actionability"] == "actionable"
+    assert cross["success_elsewhere"] is not None
+    assert cases["retry_queued"]["run"]["primary_action"]["kind"] == "view_active_run"
+    raw, current = payload["raw"], payload["actionability"]
+    assert raw["needs_attention"] > current["needs_attention"] > 0
+    assert sum(raw["by_outcome"].values()) == current["total"] == payload["runs"]
+
+
+def test_demo_is_deterministic_and_safe_to_run_twice(tmp_path: Path) -> None:
+    path = str(tmp_path / "demo.sqlite")
+    first = ok_json("demo", "--database", path, "--size", "small")
+    second = ok_json("demo", "--database", path, "--size", "small")
+    assert (first["replaced"], second["replaced"]) == (False, True)
+    first.pop("replaced")
+    second.pop("replaced")
+    assert first == second
+
+
+def test_demo_refuses_a_database_it_did_not_create(tmp_path: Path) -> None:
+    path = tmp_path / "host.sqlite"
+    engine = sa.create_engine(f"sqlite:///{path}")
+    create_schema(engine)
+    engine.dispose()
+    line = one_line_error(invoke("demo", "--database", str(path), "--size", "small"))
+    assert "did not create" in line
+
+
+def test_demo_text_output_names_the_database_and_the_next_steps(tmp_path: Path) -> None:
+    path = tmp_path / "demo.sqlite"
+    result = invoke("demo", "--database", str(path), "--size", "small")
+    assert result.exit_code == 0, result.stderr
+    assert str(path) in result.stdout.replace("\n", "")
+    assert "needs attention" in result.stdout
+    assert "runactionability explain" in result.stdout
+
+
+# -- report -----------------------------------------------------------------------------------
+
+
+def test_report_json_follows_the_schema_and_agrees_with_itself(database: str) -> None:
+    payload = ok_json("report", "--database", database, "--top", "50")
+    check(payload, REPORT)
+    assert payload["schema"] == "runactionability.report/1"
+    assert payload["as_of"] == "2026-11-20T12:00:00+00:00"  # the demo's own instant
+    assert payload["scopes"]["workspace_ids"] == ["acme", "globex", "initech"]
+    assert sum(f["needs_attention"] for f in payload["by_family"]) == payload["needs_attention"]
+    assert sum(e["total"] for e in payload["by_environment"]) == payload["total"]
+    assert len(payload["top"]) == payload["needs_attention"]
+    assert all(item["needs_attention"] and item["primary_action"] for item in payload["top"])
+    active = payload["active"]
+    assert active["queued"] + active["running"] == payload["by_status"]["not_terminal"]
+    assert not any(item["needs_attention"] for item in active["newest"])
+
+
+def test_report_is_bounded_by_the_visible_scopes(database: str) -> None:
+    everything = ok_json("report", "--database", database, "--top", "50")
+    acme = ok_json("report", "--database", database, "--workspace", "acme", "--top", "50")
+    assert {e["workspace_id"] for e in acme["by_environment"]} == {"acme"}
+    assert all(item["workspace_id"] == "acme" for item in acme["top"])
+    for item in acme["top"]:
+        proof = item["proof"]
+        assert proof is None or proof["workspace_id"] == "acme"
+    assert acme["total"] < everything["total"]
+    prod = ok_json("report", "--database", database, "--workspace", "acme", "--environment", "prod")
+    assert {(e["workspace_id"], e["environment_id"]) for e in prod["by_environment"]} <= {
+        ("acme", "prod"),
+        ("acme", None),
+    }
+
+
+def test_report_text_explains_the_numbers(database: str) -> None:
+    result = invoke("report", "--database", database)
+    assert result.exit_code == 0, result.stderr
+    assert "need attention" in result.stdout
+    assert "By family" in result.stdout
+
+
+# -- list -------------------------------------------------------------------------------------
+
+
+def _pages(database: str, *flags: str) -> list[dict[str, Any]]:
+    runs: list[dict[str, Any]] = []
+    cursor: list[str] = []
+    while True:
+        page = ok_json("list", "--database", database, "--limit", "7", *flags, *cursor)
+        check(page, LIST)
+        assert len(page["runs"]) <= 7
+        runs += page["runs"]
+        if page["next_cursor"] is None:
+            return runs
+        cursor = ["--cursor", page["next_cursor"]]
+
+
+def test_list_current_follow_up_pages_match_the_report(database: str) -> None:
+    follow_up = _pages(database, "--current-follow-up")
+    report = ok_json("report", "--database", database, "--top", "500")
+    assert [r["run_id"] for r in follow_up] == [r["run_id"] for r in report["top"]]
+    assert {r["actionability"] for r in follow_up} <= {"actionable", "requires_manual_review"}
+
+
+def test_list_history_is_the_complement_among_terminal_runs(database: str) -> None:
+    everything = ok_json("list", "--database", database, "--limit", "100000")
+    history = ok_json("list", "--database", database, "--history", "--limit", "100000")
+    assert history["view"] == "history"
+    assert {r["actionability"] for r in history["runs"]} <= {
+        "superseded_by_later_success",
+        "resolved_by_current_state",
+        "informational_only",
+    }
+    kept = {r["run_id"] for r in history["runs"]}
+    rest = [r for r in everything["runs"] if r["run_id"] not in kept]
+    assert all(r["needs_attention"] or r["actionability"] == "not_terminal" for r in rest)
+
+
+def test_list_text_shows_history_beside_actionability(database: str) -> None:
+    result = invoke("list", "--database", database, "--current-follow-up", "--limit", "3")
+    assert result.exit_code == 0, result.stderr
+    assert "actionability" in result.stdout
+    assert "--cursor" in result.stdout
+
+
+# -- explain ----------------------------------------------------------------------------------
+
+
+def _headline(database: str, case: str) -> dict[str, Any]:
+    payload = ok_json("demo", "--database", database, "--size", "small")
+    return next(h["run"] for h in payload["headlines"] if h["case"] == case)
+
+
+def test_explain_the_provider_loop(database: str) -> None:
+    loop = _headline(database, "provider_loop")
+    payload = ok_json("explain", str(loop["run_id"]), "--database", database)
+    check(payload, EXPLAIN)
+    assert payload["run"] == loop
+    assert payload["plugin"] == "runactionability.provider_connection"
+    assert payload["risk"] == "standard"
+    assert payload["run"]["proof"]["status"] == "healthy"
+    assert payload["would_change"][0].startswith("Nothing")
+
+
+def test_explain_an_open_failure_names_the_evidence_that_would_close_it(database: str) -> None:
+    cross = _headline(database, "cross_workspace")
+    payload = ok_json("explain", str(cross["run_id"]), "--database", database)
+    (sentence,) = payload["would_change"]
+    assert "A later successful policy.sync in globex/prod" in sentence
+    assert cross["completed_at"] in sentence
+    text = invoke("explain", str(cross["run_id"]), "--database", database)
+    assert "What would change it" in text.stdout
+
+
+def test_explain_reports_an_unknown_or_hidden_run_as_one_line(database: str) -> None:
+    line = one_line_error(invoke("explain", "99999999", "--database", database))
+    assert "no run '99999999'" in line
+    loop = _headline(database, "provider_loop")
+    hidden = invoke("explain", str(loop["run_id"]), "--database", database, "--workspace", "globex")
+    assert "no run" in one_line_error(hidden)
+
+
+# -- coverage and families ----------------------------------------------------------------------
+
+
+def test_coverage_of_the_reference_catalog_passes() -> None:
+    payload = ok_json("coverage")
+    check(payload, COVERAGE)
+    assert payload["uncovered"] == []
+    assert all(t["covered"] for t in payload["types"])
+
+
+def test_coverage_lists_uncovered_types_and_exits_non_zero(tmp_path: Path) -> None:
+    catalog = tmp_path / "catalog.toml"
+    catalog.write_text(
+        '[[types]]\nname = "inventory.sync"\nfamily = "repeatable_sync"\n'
+        '[[types]]\nname = "billing.export"\nfamily = "billing"\n'
+    )
+    line = one_line_error(invoke("coverage", "--catalog", str(catalog)), code=3)
+    assert "billing.export" in line
+    result = invoke("coverage", "--catalog", str(catalog), "--json")
+    assert result.exit_code == 3
+    assert json.loads(result.stdout)["uncovered"] == [
+        {"name": "billing.export", "family": "billing"}
+    ]
+
+
+def test_families_name_their_risk_and_plugin() -> None:
+    payload = ok_json("families")
+    check(payload, FAMILIES)
+    by_name = {f["name"]: f for f in payload["families"]}
+    assert by_name["high_risk"]["risk"] == "high"
+    assert by_name["provider_connection"]["plugin"] == "runactionability.provider_connection"
+    assert {n for n, f in by_name.items() if f["repeatable"]} == {"repeatable_sync", "artifact"}
+    assert "restore.execute" in by_name["high_risk"]["types"]
+
+
+# -- errors -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["report", "list", "explain"])
+def test_a_missing_file_is_one_line(tmp_path: Path, command: str) -> None:
+    args = [command, "--database", str(tmp_path / "nope.sqlite")]
+    if command == "explain":
+        args.insert(1, "1")
+    line = one_line_error(invoke(*args))
+    assert "no database at" in line
+    assert not (tmp_path / "nope.sqlite").exists()
+
+
+def test_a_bad_url_is_one_line() -> None:
+    assert "bad database URL" in one_line_error(invoke("report", "--database", "nosuch://x/y"))
+
+
+def test_an_unreachable_database_is_one_line() -> None:
+    url = "postgresql+psycopg://postgres@127.0.0.1:1/test?connect_timeout=2"
+    line = one_line_error(invoke("report", "--database", url))
+    assert "127.0.0.1" in line
+
+
+def test_debug_shows_the_traceback(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["--debug", "report", "--database", "nosuch://x/y"])
+    assert result.exit_code == 1  # CliError raised before the database is touched
+    url = "postgresql+psycopg://postgres@127.0.0.1:1/test?connect_timeout=2"
+    result = CliRunner().invoke(cli, ["--debug", "report", "--database", url])
+    assert isinstance(result.exception, sa.exc.OperationalError)
