@@ -926,7 +926,7 @@ def _render_demo(
         Text(str(comparison.raw_needs_attention), style="bold red"),
     )
     current = Table(
-        title="Actionability: what needs attention now", box=box.SIMPLE_HEAD, title_justify="left"
+        title="Actionability: needs attention now", box=box.SIMPLE_HEAD, title_justify="left"
     )
     current.add_column("status")
     current.add_column("runs", justify="right")
