@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any
@@ -66,6 +66,15 @@ def as_context(value: object) -> Mapping[str, Any] | object:
     if isinstance(value, Mapping):
         return MappingProxyType(dict(value))
     return value
+
+
+def as_names(values: Iterable[str]) -> frozenset[str]:
+    """Freeze names given as any iterable (one string counts as one name)."""
+    return frozenset((values,) if isinstance(values, str) else values)
+
+
+def as_optional_names(values: Iterable[str] | None) -> frozenset[str] | None:
+    return None if values is None else as_names(values)
 
 
 def _check_id(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:

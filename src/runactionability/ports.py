@@ -8,14 +8,14 @@ number of round trips.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 import attrs
 
 from runactionability.evidence import LaterSuccessRequest, RunFact, StateFact, StateRequest
-from runactionability.model import OperationRun, RunId, RunStatus
+from runactionability.model import OperationRun, RunId, RunStatus, as_names, as_optional_names
 
 
 @runtime_checkable
@@ -63,6 +63,10 @@ class StateSource(Protocol):
         ...
 
 
+def _as_statuses(values: Iterable[RunStatus | str] | None) -> frozenset[RunStatus] | None:
+    return None if values is None else frozenset(RunStatus(value) for value in values)
+
+
 @attrs.frozen(kw_only=True)
 class RunQuery:
     """Which runs to list: every given filter must hold; None means no filter on that field.
@@ -73,17 +77,11 @@ class RunQuery:
     ``created_before`` exclusive.
     """
 
-    workspace_ids: frozenset[str] = attrs.field(converter=frozenset)
-    environment_ids: frozenset[str] | None = attrs.field(
-        default=None, converter=attrs.converters.optional(frozenset)
-    )
+    workspace_ids: frozenset[str] = attrs.field(converter=as_names)
+    environment_ids: frozenset[str] | None = attrs.field(default=None, converter=as_optional_names)
     include_workspace_runs: bool = True
-    operation_types: frozenset[str] | None = attrs.field(
-        default=None, converter=attrs.converters.optional(frozenset)
-    )
-    statuses: frozenset[RunStatus] | None = attrs.field(
-        default=None, converter=attrs.converters.optional(frozenset)
-    )
+    operation_types: frozenset[str] | None = attrs.field(default=None, converter=as_optional_names)
+    statuses: frozenset[RunStatus] | None = attrs.field(default=None, converter=_as_statuses)
     created_from: datetime | None = None
     created_before: datetime | None = None
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
 import attrs
 
@@ -71,18 +70,16 @@ def list_assessed(
         raise UsageError(f"limit must be at least 1, not {limit}")
     scoped = scopes.query()
     if query is not None:
-        narrowed: dict[str, Any] = {
-            "workspace_ids": scoped.workspace_ids & query.workspace_ids,
-            "environment_ids": (
+        scoped = attrs.evolve(
+            query,
+            workspace_ids=scoped.workspace_ids & query.workspace_ids,
+            environment_ids=(
                 scoped.environment_ids
                 if query.environment_ids is None
                 else query.environment_ids & (scoped.environment_ids or query.environment_ids)
             ),
-            "include_workspace_runs": (
-                scoped.include_workspace_runs and query.include_workspace_runs
-            ),
-        }
-        scoped = attrs.evolve(query, **narrowed)
+            include_workspace_runs=scoped.include_workspace_runs and query.include_workspace_runs,
+        )
     if active is None:
         active = ActiveRuns.from_source(source, catalog=resolver.catalog, scopes=scopes)
     kept: list[Assessment] = []

@@ -87,14 +87,12 @@ class VisibleScopes:
         created_before: datetime | None = None,
     ) -> RunQuery:
         """A run-source query for exactly these scopes, with optional further filters."""
-        # RunQuery's frozenset converters are generic, which mypy cannot check through attrs.
-        fields: dict[str, Any] = {
-            "workspace_ids": self.workspace_ids,
-            "environment_ids": self.environment_ids,
-            "include_workspace_runs": self.include_workspace_runs,
-            "operation_types": operation_types,
-            "statuses": statuses,
-            "created_from": created_from,
-            "created_before": created_before,
-        }
-        return RunQuery(**fields)
+        return RunQuery(
+            workspace_ids=self.workspace_ids,
+            environment_ids=self.environment_ids,
+            include_workspace_runs=self.include_workspace_runs,
+            operation_types=operation_types,
+            statuses=statuses,
+            created_from=created_from,
+            created_before=created_before,
+        )

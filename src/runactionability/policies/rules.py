@@ -11,18 +11,9 @@ from collections.abc import Iterable
 import attrs
 
 from runactionability.evidence import EvidenceRequest
-from runactionability.model import RunOutcome
+from runactionability.model import RunOutcome, as_names, as_optional_names
 from runactionability.policies.base import Evidence, ProblemRun, Rule, review_action
 from runactionability.result import Actionability, ActionKind, Decision, PrimaryAction, Reason
-
-
-def as_names(values: Iterable[str]) -> frozenset[str]:
-    """Freeze names given as any iterable (one string counts as one name)."""
-    return frozenset((values,) if isinstance(values, str) else values)
-
-
-def as_optional_names(values: Iterable[str] | None) -> frozenset[str] | None:
-    return None if values is None else as_names(values)
 
 
 def as_outcomes(values: Iterable[RunOutcome | str]) -> frozenset[RunOutcome]:
