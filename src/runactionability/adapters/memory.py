@@ -36,10 +36,15 @@ def _scope(value: object) -> str | None:
 
 
 class MemoryRunHistory:
-    """``RunHistory`` over a list of ``OperationRun`` values (the list is copied)."""
+    """``RunHistory`` over a list of ``OperationRun`` values (the list is copied).
+
+    Successful runs are indexed by stored type, scope and subject the first time a subject key is
+    asked for, so a batch costs one lookup per request rather than a scan of the history.
+    """
 
     def __init__(self, runs: Iterable[OperationRun] = ()) -> None:
         self._by_type: dict[str, list[OperationRun]] = {}
+        self._indexes: dict[str | None, dict[_BucketKey, list[_Entry]]] = {}
         for run in runs:
             self.add(run)
 
@@ -47,55 +52,86 @@ class MemoryRunHistory:
         """Record one more run."""
         if isinstance(run.type, str):
             self._by_type.setdefault(run.type, []).append(run)
+            self._indexes.clear()
 
     def latest_successes(
         self, requests: Collection[LaterSuccessRequest], *, as_of: datetime
     ) -> Mapping[LaterSuccessRequest, RunFact]:
         answers: dict[LaterSuccessRequest, RunFact] = {}
         for request in requests:
-            best: tuple[tuple[datetime, datetime, tuple[bool, RunId]], RunFact] | None = None
+            subject_key = request.subject_key if request.subject is not None else None
+            index = self._index(subject_key)
+            best: _Entry | None = None
             for stored_type in request.operation_types:
-                for run in self._by_type.get(stored_type, ()):
-                    fact = self._fact(run, request, as_of)
-                    if fact is None:
-                        continue
-                    key = (fact.started_at, fact.completed_at, _id_key(run.id))
-                    if best is None or key > best[0]:
-                        best = (key, fact)
+                bucket = index.get(
+                    (stored_type, request.workspace_id, request.environment_id, request.subject)
+                )
+                for entry in bucket or ():
+                    # Buckets are sorted latest first, so the first run visible at as_of wins.
+                    if entry[1].completed_at <= as_of:
+                        if best is None or entry[0] > best[0]:
+                            best = entry
+                        break
             if best is not None:
                 answers[request] = best[1]
         return answers
 
-    @staticmethod
-    def _fact(run: OperationRun, request: LaterSuccessRequest, as_of: datetime) -> RunFact | None:
-        if run.status is not RunStatus.COMPLETED or run.outcome is not RunOutcome.SUCCEEDED:
+    def _index(self, subject_key: str | None) -> dict[_BucketKey, list[_Entry]]:
+        index = self._indexes.get(subject_key)
+        if index is None:
+            index = {}
+            for stored_type, runs in self._by_type.items():
+                for run in runs:
+                    fact = _success_fact(run, subject_key)
+                    if fact is None:
+                        continue
+                    entry = ((fact.started_at, fact.completed_at, _id_key(run.id)), fact)
+                    key = (stored_type, fact.workspace_id, fact.environment_id, fact.subject)
+                    index.setdefault(key, []).append(entry)
+                    if fact.environment_id is not None:
+                        # Workspace-owned requests (no environment) match runs in any environment.
+                        index.setdefault((*key[:2], None, key[3]), []).append(entry)
+            for bucket in index.values():
+                bucket.sort(key=lambda entry: entry[0], reverse=True)
+            self._indexes[subject_key] = index
+        return index
+
+
+_BucketKey = tuple[str, str, str | None, str | None]
+_Entry = tuple[tuple[datetime, datetime, tuple[bool, RunId]], RunFact]
+
+
+def _success_fact(run: OperationRun, subject_key: str | None) -> RunFact | None:
+    """The fact a successful run would be returned as, for requests correlating on ``subject_key``.
+
+    None when the run is not a clean success: not completed and succeeded, a missing or naive
+    timestamp, no usable workspace, or no usable subject under ``subject_key``.
+    """
+    if run.status is not RunStatus.COMPLETED or run.outcome is not RunOutcome.SUCCEEDED:
+        return None
+    completed_at = _aware(run.completed_at)
+    start = _aware(run.started_at) if run.started_at is not None else _aware(run.created_at)
+    if completed_at is None or start is None:
+        return None
+    workspace_id = _scope(run.workspace_id)
+    if workspace_id is None:
+        return None
+    subject: str | None = None
+    if subject_key is not None:
+        if not isinstance(run.context, Mapping):
             return None
-        completed_at = _aware(run.completed_at)
-        start = _aware(run.started_at) if run.started_at is not None else _aware(run.created_at)
-        if completed_at is None or start is None or completed_at > as_of:
+        subject = subject_of(run.context.get(subject_key))
+        if subject is None:
             return None
-        workspace_id = _scope(run.workspace_id)
-        if workspace_id is None or workspace_id != request.workspace_id:
-            return None
-        environment_id = _scope(run.environment_id)
-        if request.environment_id is not None and environment_id != request.environment_id:
-            return None
-        subject: str | None = None
-        if request.subject is not None:
-            if not isinstance(run.context, Mapping) or request.subject_key is None:
-                return None
-            subject = subject_of(run.context.get(request.subject_key))
-            if subject != request.subject:
-                return None
-        return RunFact(
-            run_id=run.id,
-            operation_type=run.type,
-            workspace_id=workspace_id,
-            environment_id=environment_id,
-            subject=subject,
-            started_at=start,
-            completed_at=completed_at,
-        )
+    return RunFact(
+        run_id=run.id,
+        operation_type=run.type,
+        workspace_id=workspace_id,
+        environment_id=_scope(run.environment_id),
+        subject=subject,
+        started_at=start,
+        completed_at=completed_at,
+    )
 
 
 class MemoryStateSource:
