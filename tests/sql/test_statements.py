@@ -1,0 +1,88 @@
+"""A batch costs one statement per evidence kind, whatever its size."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+
+import pytest
+import sqlalchemy as sa
+from tests.conftest import AS_OF
+from tests.sql.conftest import Ports, open_ports, run
+
+from runactionability import Actionability, OperationRun
+from runactionability.adapters.sqlalchemy import _reading, create_schema, insert_runs
+
+# Each type below asks for a later success; the first three for a state kind as well.
+TYPES = (
+    ("provider.connection.check", "provider_connection_id"),
+    ("baseline.capture", "baseline_profile_id"),
+    ("backup.create", "backup_schedule_id"),
+    ("inventory.sync", None),
+)
+EVIDENCE_KINDS = 4  # later success, provider_connection, baseline_snapshot, backup_set
+
+
+def batch(size: int, *, outcome: str = "failed", start: int = 0) -> list[OperationRun]:
+    """``size`` runs over 3 workspaces, 7 environments and 50 subjects per type."""
+    runs = []
+    for index in range(size):
+        type_, key = TYPES[index % len(TYPES)]
+        runs.append(
+            run(
+                index + 1,
+                type_,
+                outcome=outcome,
+                start=start + index % 100,
+                workspace_id=f"w{index % 3}",
+                environment_id=f"e{index % 7}",
+                context={key: f"s{index % 50}"} if key else {},
+            )
+        )
+    return runs
+
+
+@pytest.fixture
+def ports_with_history(sql_engine: sa.Engine) -> Ports:
+    create_schema(sql_engine)
+    # Later successes for every other scope and subject, so the answers are not all empty.
+    successes = [r for r in batch(2_000, outcome="succeeded", start=1_000) if r.id % 2]
+    insert_runs(sql_engine, successes)
+    return open_ports(sql_engine)
+
+
+def test_statement_count_does_not_grow_with_the_batch(
+    sql_engine: sa.Engine,
+    ports_with_history: Ports,
+    statements: Callable[[sa.Engine], list[str]],
+) -> None:
+    resolver = ports_with_history.resolver()
+    counts = {}
+    for size in (10, 10_000):
+        seen = statements(sql_engine)
+        results = resolver.evaluate_many(batch(size), as_of=AS_OF)
+        counts[size] = len(seen)
+        statuses = Counter(result.status for result in results)
+        assert statuses[Actionability.SUPERSEDED_BY_LATER_SUCCESS] > 0
+        assert statuses[Actionability.ACTIONABLE] > 0
+    assert counts == {10: EVIDENCE_KINDS, 10_000: EVIDENCE_KINDS}
+
+
+def test_very_large_batches_are_chunked_with_the_same_answers(
+    sql_engine: sa.Engine,
+    ports_with_history: Ports,
+    statements: Callable[[sa.Engine], list[str]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    resolver = ports_with_history.resolver()
+    runs = batch(400)
+    whole = resolver.evaluate_many(runs, as_of=AS_OF)
+    plan = resolver._shell.core.plan(runs, as_of=AS_OF)
+    monkeypatch.setattr(_reading, "CHUNK_SIZE", 100)
+    seen = statements(sql_engine)
+    assert resolver.evaluate_many(runs, as_of=AS_OF) == whole
+    expected = -(-len(plan.later_success_requests) // 100) + sum(
+        -(-len(requests) // 100) for requests in plan.state_requests.values()
+    )
+    reads = [s for s in seen if s.lstrip().upper().startswith(("SELECT", "WITH"))]
+    assert len(reads) == expected > EVIDENCE_KINDS
