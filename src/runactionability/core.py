@@ -74,6 +74,7 @@ class Plan:
     problems: list[tuple[int, ProblemRun, Family]]
     later_success_requests: frozenset[LaterSuccessRequest]
     state_requests: Mapping[str, frozenset[StateRequest]]
+    violations: list[PolicyViolation] = attrs.Factory(list)
 
 
 @attrs.frozen
@@ -165,6 +166,7 @@ class Core:
         request_cache: dict[tuple[Any, ...], LaterSuccessRequest] = {}
         succeeded: dict[object, Verdict] = {}
         active: dict[object, Verdict] = {}
+        violations: list[PolicyViolation] = []
         result = ActionabilityResult
         for index, run in enumerate(runs):
             status = run.status
@@ -196,6 +198,7 @@ class Core:
                 if self.strict:
                     raise
                 append(self._policy_error(problem, exc, as_of))
+                violations.append(_raised(problem, exc))
                 continue
             for request in requested:
                 if isinstance(request, LaterSuccessRequest):
@@ -216,6 +219,7 @@ class Core:
             problems=problems,
             later_success_requests=frozenset(success_requests),
             state_requests={kind: frozenset(reqs) for kind, reqs in state_requests.items()},
+            violations=violations,
         )
 
     def _succeeded_verdict(self, raw_type: str | None, as_of: datetime) -> Verdict:
@@ -358,7 +362,7 @@ class Core:
                 if request in asked and fact.proven_at <= as_of:
                     visible_states[request] = fact
         results = list(plan.results)
-        violations: list[PolicyViolation] = []
+        violations = list(plan.violations)
         for index, problem, family in plan.problems:
             evidence = Evidence(problem, visible_successes, visible_states, as_of)
             try:
@@ -367,15 +371,7 @@ class Core:
                 if self.strict:
                     raise
                 results[index] = self._policy_error(problem, exc, as_of)
-                violations.append(
-                    PolicyViolation(
-                        run_id=problem.run.id,
-                        family=family.name,
-                        kind="policy_error",
-                        claimed=None,
-                        detail=f"{type(exc).__name__}: {exc}",
-                    )
-                )
+                violations.append(_raised(problem, exc))
                 continue
             decision, violation = self._verify(problem, family, decision, evidence)
             if violation is not None:
@@ -569,6 +565,16 @@ class Core:
                 as_of=as_of,
             ),
         )
+
+
+def _raised(problem: ProblemRun, exc: Exception) -> PolicyViolation:
+    return PolicyViolation(
+        run_id=problem.run.id,
+        family=problem.family,
+        kind="policy_error",
+        claimed=None,
+        detail=f"{type(exc).__name__}: {exc}",
+    )
 
 
 def _is_aware(value: object) -> bool:
