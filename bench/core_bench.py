@@ -1,0 +1,166 @@
+"""How fast is ``Resolver.evaluate_many`` over a million in-memory runs?
+
+The batch is a realistic mix over the reference catalog: about 80% succeeded, 15% failed or
+blocked and the rest queued or running, spread over many workspaces, environments and subjects so
+that most problem runs ask for a later success (and a state) of their own. The same rows are also
+walked by a bare Python loop that does the least a classifier must do (read the status and
+outcome of each run and append one value per run), and the report gives the resolver's cost per
+run and its ratio to that loop, both measured side by side in each repetition; the figures are
+medians of ``--runs`` repetitions.
+
+    .venv/bin/python bench/core_bench.py            # 1,000,000 runs, 5 repetitions
+    .venv/bin/python bench/core_bench.py --runs 1 --size 100000   # a quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import random
+import statistics
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from runactionability import OperationCatalog, OperationRun, Registry, Resolver, StateFact
+from runactionability.adapters.memory import MemoryRunHistory, MemoryStateSource
+from runactionability.model import RunOutcome, RunStatus
+
+AS_OF = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+STATE_KINDS = {
+    "provider_connection": "healthy",
+    "baseline_snapshot": "complete",
+    "evidence_snapshot": "complete",
+    "environment_review": "complete",
+    "review_pack": "published",
+    "backup_set": "complete",
+}
+
+
+def make_runs(size: int, seed: int) -> list[OperationRun]:
+    """``size`` runs: ~80% succeeded, ~15% failed or blocked, the rest active."""
+    rng = random.Random(seed)
+    catalog = OperationCatalog.reference()
+    types = catalog.inventory()
+    names = [(t, (t.name, *t.aliases)) for t in types]
+    start = AS_OF - timedelta(days=30)
+    runs = []
+    for index in range(size):
+        op_type, stored = names[rng.randrange(len(names))]
+        draw = rng.random()
+        created = start + timedelta(seconds=rng.randrange(30 * 86400 - 3600))
+        if draw < 0.80:
+            status, outcome = RunStatus.COMPLETED, RunOutcome.SUCCEEDED
+        elif draw < 0.95:
+            status = RunStatus.COMPLETED
+            outcome = RunOutcome.FAILED if rng.random() < 0.7 else RunOutcome.BLOCKED
+        else:
+            status, outcome = rng.choice((RunStatus.QUEUED, RunStatus.RUNNING)), None
+        completed = created + timedelta(seconds=rng.randrange(1, 600)) if outcome else None
+        context = {}
+        if op_type.subject_key is not None:
+            context[op_type.subject_key] = rng.randrange(200)
+        runs.append(
+            OperationRun(
+                id=index,
+                type=stored[rng.randrange(len(stored))],
+                workspace_id=f"ws-{rng.randrange(50)}",
+                environment_id=None if op_type.workspace_owned else f"env-{rng.randrange(4)}",
+                status=status,
+                outcome=outcome,
+                created_at=created,
+                started_at=created if rng.random() < 0.5 else None,
+                completed_at=completed,
+                context=context,
+            )
+        )
+    return runs
+
+
+def make_states(runs: list[OperationRun], seed: int) -> dict[str, MemoryStateSource]:
+    """One current state for about half of the subjects the problem runs name."""
+    rng = random.Random(seed)
+    catalog = OperationCatalog.reference()
+    sources = {kind: MemoryStateSource(kind) for kind in STATE_KINDS}
+    kind_of_family = {
+        "provider_connection": ["provider_connection"],
+        "baseline": ["baseline_snapshot"],
+        "backup": ["backup_set"],
+        "artifact": ["evidence_snapshot", "environment_review", "review_pack"],
+    }
+    for run in runs:
+        if run.outcome in (None, RunOutcome.SUCCEEDED) or rng.random() < 0.5:
+            continue
+        op_type = catalog.resolve(run.type)
+        assert op_type is not None
+        for kind in kind_of_family.get(op_type.family, ()):
+            subject = None
+            if op_type.subject_key is not None:
+                subject = str(run.context[op_type.subject_key])
+            sources[kind].add(
+                StateFact(
+                    kind=kind,
+                    workspace_id=str(run.workspace_id),
+                    environment_id=None if op_type.workspace_owned else str(run.environment_id),
+                    subject=subject,
+                    status=STATE_KINDS[kind] if rng.random() < 0.6 else "degraded",
+                    proven_at=AS_OF - timedelta(hours=rng.randrange(1, 24 * 30)),
+                )
+            )
+    return sources
+
+
+def bare_loop(runs: list[OperationRun]) -> list[object]:
+    """The floor: read each run's status and outcome, append one value per run."""
+    completed, succeeded = RunStatus.COMPLETED, RunOutcome.SUCCEEDED
+    out: list[object] = []
+    append = out.append
+    for run in runs:
+        append((run.id, run.status is completed and run.outcome is succeeded))
+    return out
+
+
+def timed(call: Callable[[], object]) -> float:
+    gc.collect()
+    begin = time.perf_counter()
+    call()
+    return time.perf_counter() - begin
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=1_000_000, help="runs per batch")
+    parser.add_argument("--runs", type=int, default=5, help="repetitions (median reported)")
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+
+    runs = make_runs(args.size, args.seed)
+    resolver = Resolver(
+        registry=Registry.default(),
+        history=MemoryRunHistory(runs),
+        states=make_states(runs, args.seed),
+    )
+    results = resolver.evaluate_many(runs, as_of=AS_OF)
+    counts: dict[str, int] = {}
+    for result in results:
+        counts[result.status.value] = counts.get(result.status.value, 0) + 1
+    del results
+
+    resolver_times, loop_times = [], []
+    for _ in range(args.runs):
+        loop_times.append(timed(lambda: bare_loop(runs)))
+        resolver_times.append(timed(lambda: resolver.evaluate_many(runs, as_of=AS_OF)))
+    ratios = [r / b for r, b in zip(resolver_times, loop_times, strict=True)]
+    resolver_us = statistics.median(resolver_times) / args.size * 1e6
+    loop_us = statistics.median(loop_times) / args.size * 1e6
+
+    print(f"runs per batch     {args.size:,}  (repetitions: {args.runs}, seed {args.seed})")
+    print("result mix         " + ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items())))
+    print(f"evaluate_many      {resolver_us:.3f} us/run (median)")
+    print(f"bare loop          {loop_us:.3f} us/run (median)")
+    print(f"ratio              {statistics.median(ratios):.1f}x the bare loop (median)")
+    print(f"target             <= 3 us/run: {'met' if resolver_us <= 3 else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()
