@@ -51,9 +51,7 @@ SUBJECTS_PER_SCOPE = 3
 
 def scopes(workspaces: int, environments: int) -> list[tuple[str, str]]:
     """Every (workspace id, environment id) of the generated history."""
-    return [
-        (f"w{w:03d}", f"w{w:03d}-e{e}") for w in range(workspaces) for e in range(environments)
-    ]
+    return [(f"w{w:03d}", f"w{w:03d}-e{e}") for w in range(workspaces) for e in range(environments)]
 
 
 def generate_runs(
@@ -80,7 +78,9 @@ def generate_runs(
         assert op_type is not None
         context: dict[str, object] = {}
         if op_type.subject_key is not None:
-            context[op_type.subject_key] = f"{op_type.subject_key[:-3]}-{rng.randrange(SUBJECTS_PER_SCOPE)}"
+            context[op_type.subject_key] = (
+                f"{op_type.subject_key[:-3]}-{rng.randrange(SUBJECTS_PER_SCOPE)}"
+            )
         created = START + timedelta(seconds=30 * offset + rng.randrange(20))
         started = created + timedelta(seconds=rng.randrange(1, 10))
         outcome = rng.choices(outcomes, outcome_weights)[0]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import json
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 Bind = sa.Engine | sa.Connection
 """What the adapters read through: an ``Engine`` (a connection per call) or a ``Connection``."""
@@ -37,7 +39,12 @@ def read_transaction(bind: Bind, *, statements: int = 1) -> Iterator[sa.Connecti
     driver starts no transaction for a SELECT, so when a call needs several statements on
     SQLite, a ``BEGIN`` is sent explicitly.
     """
-    if isinstance(bind, sa.Engine):
+    if isinstance(bind, sa.Engine) and statements == 1:
+        # One statement is one snapshot by itself; autocommit spares the BEGIN and ROLLBACK
+        # round trips that would otherwise cost PostgreSQL more than a small lookup does.
+        with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            yield connection
+    elif isinstance(bind, sa.Engine):
         with bind.connect() as connection, connection.begin():
             _begin_sqlite(connection, statements)
             yield connection
@@ -55,3 +62,57 @@ def _begin_sqlite(connection: sa.Connection, statements: int) -> None:
     driver: Any = connection.connection.driver_connection
     if not getattr(driver, "in_transaction", True):
         connection.exec_driver_sql("BEGIN")
+
+
+Shape = tuple[bool, bool]
+"""(has an environment, has a subject): which columns a request constrains. Each shape gets its
+own branch of a statement so that every branch is a pure equality seek."""
+SHAPES: tuple[Shape, ...] = ((True, True), (True, False), (False, True), (False, False))
+
+
+def shape_name(shape: Shape) -> str:
+    has_env, has_subject = shape
+    return f"keys_{'e' if has_env else 'w'}{'s' if has_subject else 'n'}"
+
+
+def keyed_statement(
+    dialect: str,
+    fields: Sequence[str],
+    groups: Mapping[Shape, list[tuple[Any, ...]]],
+    branches: Mapping[Shape, sa.Select[Any]],
+    composed: dict[tuple[Shape, ...], sa.Executable],
+) -> tuple[sa.Executable, dict[str, Any]]:
+    """The statement for the request shapes present, and its key-list parameters.
+
+    Only the branches of shapes present are sent (at most fifteen texts per port, each compiled
+    once), so the database plans no branch that has nothing to look up. The keys of a branch
+    travel as one JSON text parameter, read by ``json_each`` (SQLite) or ``jsonb_to_recordset``
+    (PostgreSQL): arrays for ``unnest`` cost more to encode, element by element, than the query
+    costs to run.
+    """
+    present = tuple(shape for shape in SHAPES if groups.get(shape))
+    statement = composed.get(present)
+    if statement is None:
+        selects = [branches[shape] for shape in present]
+        statement = selects[0] if len(selects) == 1 else sa.union_all(*selects)
+        composed[present] = statement
+    params: dict[str, Any] = {}
+    for shape in present:
+        rows = groups[shape]
+        if dialect == "postgresql":
+            document: Any = [dict(zip(fields, row, strict=True)) for row in rows]
+        else:
+            document = rows
+        params[shape_name(shape)] = json.dumps(document, separators=(",", ":"))
+    return statement, params
+
+
+def postgresql_keys(name: str, fields: Sequence[str]) -> Any:
+    """The rows of the JSON key-list parameter ``name``, as a typed derived table."""
+    columns = [sa.column(field, sa.Integer() if field == "idx" else sa.Text()) for field in fields]
+    document = sa.cast(sa.bindparam(name, type_=sa.Text()), postgresql.JSONB)
+    return (
+        sa.func.jsonb_to_recordset(document)
+        .table_valued(*columns)
+        .render_derived(name=f"k_{name}", with_types=True)
+    )

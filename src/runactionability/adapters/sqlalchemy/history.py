@@ -1,14 +1,14 @@
 """``SqlRunHistory``: every later-success request of a batch answered by one statement.
 
 The requests travel as one parameter, and the statement text never changes, so it is compiled
-once and reused: on SQLite a JSON array read with ``json_each``, on PostgreSQL arrays read with
-``unnest``. For each (request, allowed stored type, success status value) row, a correlated
+once and reused: a JSON array read with ``json_each`` on SQLite and ``jsonb_to_recordset`` on
+PostgreSQL. For each (request, allowed stored type, success status value) row, a correlated
 subquery takes the newest matching success with one index seek (``ORDER BY ... LIMIT 1`` on the
 index the reference schema defines); Python then keeps the best row of each request. Measured
 alternatives were slower: a tuple ``IN`` list makes SQLite scan the whole index, and
 ``sa.values()`` is recompiled on every call.
 
-The statement is a ``UNION ALL`` of four branches, one per request shape (with or without an
+The statement is a ``UNION ALL`` of one branch per request shape present (with or without an
 environment, with or without a subject), so that each branch is a pure equality seek: an
 ``OR`` that makes a column optional would defeat the index.
 """
@@ -24,10 +24,15 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from runactionability.adapters.sqlalchemy._reading import (
+    SHAPES,
     Bind,
+    Shape,
     check_bind,
     chunks,
+    keyed_statement,
+    postgresql_keys,
     read_transaction,
+    shape_name,
 )
 from runactionability.adapters.sqlalchemy.mapping import REFERENCE_RUNS, RunTableMapping
 from runactionability.adapters.sqlalchemy.types import (
@@ -42,17 +47,12 @@ from runactionability.model import RunOutcome, RunStatus
 KIND = "later success"
 """The evidence kind an ``EvidenceFetchError`` from this port names (as the resolver does)."""
 
-_SHAPES = ((True, True), (True, False), (False, True), (False, False))
 _FIELDS = ("idx", "ws", "env", "type", "subject", "skey", "status", "outcome")
 _TEXT_FIELDS = _FIELDS[1:]
 
 Candidate = tuple[int, Any, str, str | None, Any, Any]
 """(request index, run id, stored type, environment id, event start, completed_at), the
 instants as the database returned them (integer microseconds on SQLite)."""
-
-
-def _shape_name(has_env: bool, has_subject: bool) -> str:
-    return f"keys_{'e' if has_env else 'w'}{'s' if has_subject else 'n'}"
 
 
 class _Statement:
@@ -64,8 +64,8 @@ class _Statement:
         self.columns = {name: table.c[getattr(mapping, name)] for name in _MAPPED}
         self.mapping = mapping
         self.table = table
-        branches = [self._branch(*shape) for shape in _SHAPES]
-        self.statement = sa.union_all(*branches)
+        self.branches = {shape: self._branch(*shape) for shape in SHAPES}
+        self._composed: dict[tuple[Shape, ...], sa.Executable] = {}
 
     def _conditions(self, key: Any, has_env: bool, has_subject: bool) -> list[Any]:
         c = self.columns
@@ -123,17 +123,11 @@ class _Statement:
         return [start.desc(), c["completed_at"].desc(), c["id"].desc()]
 
     def _branch(self, has_env: bool, has_subject: bool) -> sa.Select[Any]:
-        name = _shape_name(has_env, has_subject)
+        name = shape_name((has_env, has_subject))
         c = self.columns
         start = sa.func.coalesce(c["started_at"], c["created_at"])
         if self.dialect == "postgresql":
-            arrays = [
-                sa.bindparam(f"{name}_{field}", type_=postgresql.ARRAY(sa.Integer()))
-                if field == "idx"
-                else sa.bindparam(f"{name}_{field}", type_=postgresql.ARRAY(sa.Text()))
-                for field in _FIELDS
-            ]
-            keys = sa.func.unnest(*arrays).table_valued(*_FIELDS).render_derived(name=f"k_{name}")
+            keys = postgresql_keys(name, _FIELDS)
 
             def key(field: str) -> Any:
                 return keys.c[field]
@@ -181,18 +175,17 @@ class _Statement:
             sa.type_coerce(f["completed_at"], sa.Integer()).label("completed"),
         ).select_from(keys_alias.join(found, f["id"] == best_id))
 
-    def parameters(self, keys: Sequence[tuple[Any, ...]], as_of: datetime) -> dict[str, Any]:
-        grouped: dict[str, list[tuple[Any, ...]]] = {_shape_name(*shape): [] for shape in _SHAPES}
+    def prepare(
+        self, keys: Sequence[tuple[Any, ...]], as_of: datetime
+    ) -> tuple[sa.Executable, dict[str, Any]]:
+        groups: dict[Shape, list[tuple[Any, ...]]] = {}
         for row in keys:
-            grouped[_shape_name(row[2] is not None, row[4] is not None)].append(row)
-        params: dict[str, Any] = {"as_of": as_of}
-        for name, rows in grouped.items():
-            if self.dialect == "postgresql":
-                for position, field in enumerate(_FIELDS):
-                    params[f"{name}_{field}"] = [row[position] for row in rows]
-            else:
-                params[name] = json.dumps(rows, separators=(",", ":"))
-        return params
+            groups.setdefault((row[2] is not None, row[4] is not None), []).append(row)
+        statement, params = keyed_statement(
+            self.dialect, _FIELDS, groups, self.branches, self._composed
+        )
+        params["as_of"] = as_of
+        return statement, params
 
     def instant(self, value: Any) -> datetime:
         return value if self.dialect == "postgresql" else from_micros(value)
@@ -286,8 +279,8 @@ class SqlRunHistory:
             with read_transaction(self.bind, statements=len(parts)) as connection:
                 offset = 0
                 for part in parts:
-                    params = statement.parameters(self._keys(part), as_of)
-                    result = connection.execute(statement.statement, params).all()
+                    composed, params = statement.prepare(self._keys(part), as_of)
+                    result = connection.execute(composed, params).all()
                     for candidate in result:
                         index = candidate[0] + offset
                         known = best.get(index)

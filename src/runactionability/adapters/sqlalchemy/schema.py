@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
 
 from runactionability.adapters.sqlalchemy.mapping import STATE_KINDS
 from runactionability.adapters.sqlalchemy.types import JsonDocument, UtcTimestamp
@@ -77,7 +78,32 @@ sa.Index(
     operation_runs.c.id,
     *_event_start_columns,
 )
-sa.Index("ix_operation_runs_created", operation_runs.c.created_at, operation_runs.c.id)
+# Listing walks runs newest first, NULL created_at last. SQLite's DESC already puts NULLs last;
+# PostgreSQL puts them first unless the index says otherwise.
+
+
+def _not_postgresql(
+    ddl: Any,
+    target: Any,
+    bind: Any,
+    tables: Any = None,
+    state: Any = None,
+    *,
+    dialect: Dialect,
+    compiler: Any = None,
+    checkfirst: bool = False,
+) -> bool:
+    return dialect.name != "postgresql"
+
+
+sa.Index("ix_operation_runs_created", operation_runs.c.created_at, operation_runs.c.id).ddl_if(
+    callable_=_not_postgresql
+)
+sa.Index(
+    "ix_operation_runs_created_desc",
+    operation_runs.c.created_at.desc().nulls_last(),
+    operation_runs.c.id.desc(),
+).ddl_if(dialect="postgresql")
 
 
 def _state_table(kind: str) -> sa.Table:

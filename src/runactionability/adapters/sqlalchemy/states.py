@@ -1,8 +1,8 @@
 """``SqlStateSource``: the current states of one kind for a whole batch, in one statement.
 
 The statement has the same form as the history's: the requests as one parameter, one
-correlated ``ORDER BY proven_at DESC LIMIT 1`` per request, and four branches so that a missing
-environment or subject is an ``IS NULL`` seek rather than an ``OR``.
+correlated ``ORDER BY proven_at DESC LIMIT 1`` per request, and one branch per request shape so
+that a missing environment or subject is an ``IS NULL`` seek rather than an ``OR``.
 """
 
 from __future__ import annotations
@@ -16,22 +16,22 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from runactionability.adapters.sqlalchemy._reading import (
+    SHAPES,
     Bind,
+    Shape,
     check_bind,
     chunks,
+    keyed_statement,
+    postgresql_keys,
     read_transaction,
+    shape_name,
 )
 from runactionability.adapters.sqlalchemy.mapping import StateTableMapping
 from runactionability.adapters.sqlalchemy.types import from_micros, valid_timestamp
 from runactionability.errors import EvidenceFetchError
 from runactionability.evidence import StateFact, StateRequest
 
-_SHAPES = ((True, True), (True, False), (False, True), (False, False))
 _FIELDS = ("idx", "ws", "env", "subject")
-
-
-def _shape_name(has_env: bool, has_subject: bool) -> str:
-    return f"keys_{'e' if has_env else 'w'}{'s' if has_subject else 'n'}"
 
 
 class _Statement:
@@ -44,7 +44,8 @@ class _Statement:
             for name in ("workspace_id", "environment_id", "subject", "status", "proven_at")
         }
         self.attributes = table.c[mapping.attributes] if mapping.attributes else None
-        self.statement = sa.union_all(*(self._branch(*shape) for shape in _SHAPES))
+        self.branches = {shape: self._branch(*shape) for shape in SHAPES}
+        self._composed: dict[tuple[Shape, ...], sa.Executable] = {}
 
     def _conditions(self, key: Any, has_env: bool, has_subject: bool) -> list[Any]:
         c = self.c
@@ -57,17 +58,10 @@ class _Statement:
         ]
 
     def _branch(self, has_env: bool, has_subject: bool) -> sa.Select[Any]:
-        name = _shape_name(has_env, has_subject)
+        name = shape_name((has_env, has_subject))
         c = self.c
         if self.dialect == "postgresql":
-            arrays = [
-                sa.bindparam(
-                    f"{name}_{field}",
-                    type_=postgresql.ARRAY(sa.Integer() if field == "idx" else sa.Text()),
-                )
-                for field in _FIELDS
-            ]
-            keys = sa.func.unnest(*arrays).table_valued(*_FIELDS).render_derived(name=f"k_{name}")
+            keys = postgresql_keys(name, _FIELDS)
             coerced: Any = (
                 sa.type_coerce(self.attributes, postgresql.JSONB)
                 if self.attributes is not None
@@ -110,21 +104,14 @@ class _Statement:
         )
         return sa.select(key("idx").label("idx"), hit.label("hit")).select_from(keys_alias)
 
-    def parameters(self, requests: Sequence[StateRequest]) -> dict[str, Any]:
-        grouped: dict[str, list[tuple[Any, ...]]] = {_shape_name(*shape): [] for shape in _SHAPES}
+    def prepare(self, requests: Sequence[StateRequest]) -> tuple[sa.Executable, dict[str, Any]]:
+        groups: dict[Shape, list[tuple[Any, ...]]] = {}
         for index, request in enumerate(requests):
-            shape = _shape_name(request.environment_id is not None, request.subject is not None)
-            grouped[shape].append(
+            shape = (request.environment_id is not None, request.subject is not None)
+            groups.setdefault(shape, []).append(
                 (index, request.workspace_id, request.environment_id, request.subject)
             )
-        params: dict[str, Any] = {}
-        for name, rows in grouped.items():
-            if self.dialect == "postgresql":
-                for position, field in enumerate(_FIELDS):
-                    params[f"{name}_{field}"] = [row[position] for row in rows]
-            else:
-                params[name] = json.dumps(rows, separators=(",", ":"))
-        return params
+        return keyed_statement(self.dialect, _FIELDS, groups, self.branches, self._composed)
 
     def rows(self, result: Iterable[Sequence[Any]]) -> list[tuple[int, Any, datetime, Any]]:
         if self.dialect == "postgresql":
@@ -170,7 +157,8 @@ class SqlStateSource:
             parts = chunks(ordered)
             with read_transaction(self.bind, statements=len(parts)) as connection:
                 for part in parts:
-                    result = connection.execute(statement.statement, statement.parameters(part))
+                    composed, params = statement.prepare(part)
+                    result = connection.execute(composed, params).all()
                     for idx, status, proven_at, attributes in statement.rows(result):
                         request = part[idx]
                         stored = str(status)
