@@ -103,12 +103,22 @@ def resolver(
         for kind in kinds
     }
     return Resolver(
-        registry=Registry.default() if registry is None else registry,
+        registry=default_registry() if registry is None else registry,
         catalog=catalog,
         history=MemoryRunHistory(history),
         states=sources,
         strict=strict,
     )
+
+
+_DEFAULT: list[Registry] = []
+
+
+def default_registry() -> Registry:
+    """One shared ``Registry.default()`` for tests that register nothing of their own."""
+    if not _DEFAULT:
+        _DEFAULT.append(Registry.default())
+    return _DEFAULT[0]
 
 
 def evaluate(

@@ -1,0 +1,180 @@
+"""Every hook: documented with its exact signature, and tested on its own (as datasette does)."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from core_support import AS_OF, MINUTE, T0, Recorder, resolver, run
+
+from runactionability import (
+    Actionability,
+    Decision,
+    Evidence,
+    Family,
+    FirstDecisive,
+    OperationType,
+    PolicyViolation,
+    ProblemRun,
+    Registry,
+    Resolver,
+    Risk,
+    SupersededByLaterSuccess,
+    hookimpl,
+)
+from runactionability import hookspecs as hookspecs_module
+from runactionability.adapters.memory import MemoryRunHistory
+
+DOCS = Path(__file__).parents[2] / "docs" / "writing-a-family.md"
+HOOKS = sorted(
+    name
+    for name, value in vars(hookspecs_module).items()
+    if name.startswith("runactionability_") and inspect.isfunction(value)
+)
+
+
+def documented_signature(name: str) -> str:
+    """The signature a hook's docstring states on its first line (between double backticks)."""
+    first_line = inspect.getdoc(getattr(hookspecs_module, name)).splitlines()[0]  # type: ignore[union-attr]
+    assert first_line.startswith("``"), first_line
+    assert first_line.endswith("``"), first_line
+    return first_line.strip("`")
+
+
+def test_the_hook_list_is_not_empty() -> None:
+    assert HOOKS == [
+        "runactionability_families",
+        "runactionability_operation_types",
+        "runactionability_policy_violation",
+        "runactionability_results_evaluated",
+    ]
+
+
+@pytest.mark.parametrize("hook", HOOKS)
+def test_hook_is_documented_with_its_exact_signature(hook: str) -> None:
+    signature = documented_signature(hook)
+    function = getattr(hookspecs_module, hook)
+    parameters = ", ".join(
+        f"{p.name}: {p.annotation}" for p in inspect.signature(function).parameters.values()
+    )
+    returns = inspect.signature(function).return_annotation
+    assert signature == f"{hook}({parameters}) -> {returns}"
+    assert signature in DOCS.read_text(), f"{hook} is missing from {DOCS.name}"
+
+
+@pytest.mark.parametrize("hook", HOOKS)
+def test_hook_has_a_test_of_its_own(hook: str) -> None:
+    assert callable(globals().get(f"test_hook_{hook}")), f"write test_hook_{hook}"
+
+
+def test_hook_runactionability_families() -> None:
+    quota = Family(name="quota", policy=FirstDecisive(rules=(SupersededByLaterSuccess(),)))
+
+    class Plugin:
+        @hookimpl
+        def runactionability_families(self) -> Sequence[Family]:
+            return (quota,)
+
+    registry = Registry()
+    registry.register(Plugin(), name="quota-plugin")
+    assert dict(registry.families()) == {"quota": quota}
+    assert registry.plugin_of("quota") == "quota-plugin"
+
+
+def test_hook_runactionability_families_rejects_what_is_not_a_family() -> None:
+    from runactionability import ConfigurationError
+
+    class Plugin:
+        @hookimpl
+        def runactionability_families(self) -> Sequence[Any]:
+            return ("quota",)
+
+    registry = Registry()
+    registry.register(Plugin(), name="sloppy")
+    with pytest.raises(ConfigurationError, match="sloppy"):
+        registry.families()
+
+
+def test_hook_runactionability_operation_types() -> None:
+    quota = OperationType(name="quota.recalculate", family="quota", aliases=("quota_recalc",))
+
+    class Plugin:
+        @hookimpl
+        def runactionability_operation_types(self) -> Sequence[OperationType]:
+            return (quota,)
+
+    registry = Registry()
+    registry.register(Plugin(), name="quota-types")
+    assert registry.operation_types() == (quota,)
+    assert registry.catalog().resolve("quota_recalc") == quota
+
+
+def test_hook_runactionability_results_evaluated() -> None:
+    recorder = Recorder()
+    registry = Registry.default()
+    registry.register(recorder, name="recorder")
+    runs = [run(1), run(2, outcome="succeeded"), run(3, status="queued", outcome=None)]
+    results = resolver(runs, registry=registry).evaluate_many(runs, as_of=AS_OF)
+    assert recorder.batches == [(tuple(results), AS_OF)]
+    resolver(runs, registry=registry).evaluate(runs[0], as_of=AS_OF)
+    assert len(recorder.batches) == 2
+    assert [r.run_id for r in recorder.batches[1][0]] == [1]
+
+
+class Liar:
+    """Claims a later success for every run, with a proof the history never returned."""
+
+    def plan(self, run: ProblemRun) -> Iterable[Any]:
+        return ()
+
+    def decide(self, run: ProblemRun, evidence: Evidence) -> Decision:
+        from runactionability import RunFact
+
+        return Decision(
+            status=Actionability.SUPERSEDED_BY_LATER_SUCCESS,
+            reason="trust_me",
+            explanation="Trust me.",
+            proof=RunFact(
+                run_id=999,
+                operation_type="liar.check",
+                workspace_id=run.workspace_id,
+                environment_id=run.environment_id,
+                subject=run.subject,
+                started_at=run.completed_at + MINUTE,
+                completed_at=run.completed_at + MINUTE * 2,
+            ),
+        )
+
+
+def test_hook_runactionability_policy_violation() -> None:
+    recorder = Recorder()
+
+    class Plugin:
+        @hookimpl
+        def runactionability_families(self) -> Sequence[Family]:
+            return (Family(name="liar", policy=Liar(), risk=Risk.STANDARD),)
+
+        @hookimpl
+        def runactionability_operation_types(self) -> Sequence[OperationType]:
+            return (OperationType(name="liar.check", family="liar"),)
+
+    registry = Registry()
+    registry.register(Plugin(), name="liar-plugin")
+    registry.register(recorder, name="recorder")
+    runs = [run(1, "liar.check", context={}), run(2, "liar.check", outcome="succeeded")]
+    results = Resolver(registry=registry, history=MemoryRunHistory(runs)).evaluate_many(
+        runs, as_of=T0 + MINUTE * 60
+    )
+    assert results[0].status is Actionability.REQUIRES_MANUAL_REVIEW
+    [violation] = recorder.violations
+    assert isinstance(violation, PolicyViolation)
+    assert (violation.run_id, violation.family, violation.kind, violation.claimed) == (
+        1,
+        "liar",
+        "invalid_proof",
+        Actionability.SUPERSEDED_BY_LATER_SUCCESS,
+    )
+    assert "history port" in violation.detail
