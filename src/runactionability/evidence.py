@@ -16,7 +16,8 @@ def _as_attributes(value: Mapping[str, Any]) -> Mapping[str, Any]:
     return value if isinstance(value, MappingProxyType) else MappingProxyType(dict(value))
 
 
-@attrs.frozen(kw_only=True)
+# Many problem runs share one request and each use hashes it, so the hash is computed once.
+@attrs.frozen(kw_only=True, cache_hash=True)
 class LaterSuccessRequest:
     """Ask for the latest successful run of some types in one scope and subject.
 
