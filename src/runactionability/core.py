@@ -372,16 +372,26 @@ class Core:
         ignored; facts completed or proven after ``as_of`` are never evidence.
         """
         as_of = plan.as_of
+        # A broken port's answer (not a fact, or a naive timestamp) is no evidence: comparing it
+        # with as_of would raise and take the whole batch down with it.
         visible_successes = {
             request: fact
             for request, fact in successes.items()
-            if request in plan.later_success_requests and fact.completed_at <= as_of
+            if request in plan.later_success_requests
+            and isinstance(fact, RunFact)
+            and _is_aware(fact.completed_at)
+            and fact.completed_at <= as_of
         }
         visible_states: dict[StateRequest, StateFact] = {}
         for kind, facts in states.items():
             asked = plan.state_requests.get(kind, frozenset())
             for request, fact in facts.items():
-                if request in asked and fact.proven_at <= as_of:
+                if (
+                    request in asked
+                    and isinstance(fact, StateFact)
+                    and _is_aware(fact.proven_at)
+                    and fact.proven_at <= as_of
+                ):
                     visible_states[request] = fact
         results = list(plan.results)
         violations = list(plan.violations)
