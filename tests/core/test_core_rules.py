@@ -747,3 +747,44 @@ def test_every_result_carries_as_of_family_and_canonical_type() -> None:
     assert result.primary_action is not None
     assert result.primary_action.target_kind == "provider_connection"
     assert result.primary_action.target_id == "7"
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        pytest.param(fact(completed_at=NAIVE + MINUTE * 6), id="naive completed_at"),
+        pytest.param({"run_id": 2}, id="not a fact"),
+        pytest.param(None, id="None"),
+    ],
+)
+def test_a_malformed_port_answer_is_no_evidence(answer: Any) -> None:
+    result = claims_resolver(
+        Claimant(Actionability.SUPERSEDED_BY_LATER_SUCCESS, port_answer),
+        history_port=FixedHistory(answer),
+    ).evaluate(claim(1), as_of=AS_OF)
+    assert result.status is Actionability.REQUIRES_MANUAL_REVIEW
+    assert result.reason == Reason.POLICY_VIOLATION
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        pytest.param(state("thing", subject="t1", proven_at=NAIVE + MINUTE * 30), id="naive"),
+        pytest.param("healthy", id="not a fact"),
+    ],
+)
+def test_a_malformed_state_answer_is_no_evidence(answer: Any) -> None:
+    class Source:
+        kind = "thing"
+
+        def current_states(self, requests: Collection[Any]) -> Any:
+            return dict.fromkeys(requests, answer)
+
+    resolver = Resolver(
+        registry=plugin_registry(Claimant(Actionability.RESOLVED_BY_CURRENT_STATE, state_answer)),
+        history=MemoryRunHistory(),
+        states={"thing": Source()},
+    )
+    result = resolver.evaluate(claim(1), as_of=AS_OF)
+    assert result.status is Actionability.REQUIRES_MANUAL_REVIEW
+    assert result.reason == Reason.POLICY_VIOLATION
