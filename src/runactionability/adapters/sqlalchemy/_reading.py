@@ -39,9 +39,10 @@ def read_transaction(bind: Bind, *, statements: int = 1) -> Iterator[sa.Connecti
     driver starts no transaction for a SELECT, so when a call needs several statements on
     SQLite, a ``BEGIN`` is sent explicitly.
     """
-    if isinstance(bind, sa.Engine) and statements == 1:
+    if isinstance(bind, sa.Engine) and statements == 1 and bind.dialect.name != "sqlite":
         # One statement is one snapshot by itself; autocommit spares the BEGIN and ROLLBACK
         # round trips that would otherwise cost PostgreSQL more than a small lookup does.
+        # (pysqlite starts no transaction for a SELECT anyway.)
         with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             yield connection
     elif isinstance(bind, sa.Engine):
