@@ -1,0 +1,794 @@
+"""SQL pushdown: the built-in rules compiled into one classification the database evaluates.
+
+A family whose policy is a ``FirstDecisive`` of built-in rules (``InformationalWhen``,
+``SupersededByLaterSuccess``, ``ResolvedByState``, ``AlwaysManualReview``,
+``AlwaysInformational``) becomes a ``CASE`` that yields each row's actionability status, in the
+core's order: succeeded and active runs first, then every invalid record (unknown status or
+outcome, unknown type, bad timestamps, blank scope ids, a context that is not an object, a missing
+environment or subject), then the family's rules in order, then ``actionable``; a high-risk family
+never leaves manual review. Rows of any other family read ``evaluate`` and are judged by the
+Python ``Resolver`` in one batch, so the two merge into one answer.
+
+Only the status is computed in SQL: a page of follow-up runs is small enough to explain in
+Python, and the differential tests prove both give the same status for every run.
+
+Two forms of the later-success test are compiled, and each dialect gets the faster one by
+measurement (``docs/performance.md``): a correlated ``EXISTS`` seek on the success index, and a
+grouped ``LEFT JOIN`` to the latest success per (superseded type, scope, subject).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import enum
+import json
+from collections.abc import Collection, Mapping, Sequence
+from datetime import datetime
+from types import MappingProxyType
+from typing import Any
+
+import attrs
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+from runactionability.adapters.sqlalchemy._reading import Bind, check_bind, read_transaction
+from runactionability.adapters.sqlalchemy.history import SqlRunHistory
+from runactionability.adapters.sqlalchemy.mapping import (
+    REFERENCE_RUNS,
+    RunTableMapping,
+    StateTableMapping,
+    reference_state_mappings,
+)
+from runactionability.adapters.sqlalchemy.runs import SqlRunSource
+from runactionability.adapters.sqlalchemy.states import SqlStateSource
+from runactionability.adapters.sqlalchemy.types import UtcTimestamp, to_micros, valid_timestamp
+from runactionability.catalog import OperationCatalog, OperationType
+from runactionability.consumers.dashboard import StatusCounts
+from runactionability.consumers.scopes import VisibleScopes
+from runactionability.errors import UsageError
+from runactionability.model import OperationRun, RunOutcome, RunStatus
+from runactionability.policies.base import Family, Risk
+from runactionability.policies.rules import (
+    AlwaysInformational,
+    AlwaysManualReview,
+    FirstDecisive,
+    InformationalWhen,
+    ResolvedByState,
+    SupersededByLaterSuccess,
+)
+from runactionability.registry import Registry
+from runactionability.resolver import Resolver
+from runactionability.result import Actionability
+
+EVALUATE = "evaluate"
+"""The classification of a row that the Python resolver judges (a family with custom rules)."""
+
+_ACTIONABLE = Actionability.ACTIONABLE.value
+_REVIEW = Actionability.REQUIRES_MANUAL_REVIEW.value
+_FOLLOW_UP = (_ACTIONABLE, _REVIEW)
+_CLAMPED = frozenset(
+    {
+        Actionability.SUPERSEDED_BY_LATER_SUCCESS.value,
+        Actionability.RESOLVED_BY_CURRENT_STATE.value,
+        Actionability.INFORMATIONAL_ONLY.value,
+    }
+)
+_BUILTIN_RULES = (
+    InformationalWhen,
+    SupersededByLaterSuccess,
+    ResolvedByState,
+    AlwaysManualReview,
+    AlwaysInformational,
+)
+# ASCII whitespace: what ``str.strip()`` removes from any id a host realistically stores.
+_BLANKS = " \t\n\r\x0b\x0c"
+_COLUMNS = (
+    "id",
+    "type",
+    "workspace_id",
+    "environment_id",
+    "status",
+    "outcome",
+    "created_at",
+    "started_at",
+    "completed_at",
+    "context",
+)
+
+
+class SupersedeForm(enum.StrEnum):
+    """How the later-success test is written (both give the same statuses)."""
+
+    EXISTS = "exists"
+    """A correlated ``EXISTS`` per problem row: one seek on the success index each."""
+    GROUPED = "grouped"
+    """A ``LEFT JOIN`` to the latest success per (superseded type, scope, subject)."""
+
+
+DEFAULT_FORMS: Mapping[str, SupersedeForm] = MappingProxyType(
+    {"sqlite": SupersedeForm.EXISTS, "postgresql": SupersedeForm.EXISTS}
+)
+"""The form each dialect uses unless told otherwise, chosen by ``bench/pushdown_bench.py``."""
+
+
+def is_compilable(family: Family) -> bool:
+    """Whether the family's policy is a ``FirstDecisive`` made only of the built-in rules."""
+    policy = family.policy
+    return type(policy) is FirstDecisive and all(
+        type(rule) in _BUILTIN_RULES for rule in policy.rules
+    )
+
+
+@attrs.frozen(kw_only=True)
+class PushdownCounts:
+    """Counts of the runs of the visible scopes, by status, family and scope.
+
+    ``by_family`` is keyed by family name (None for unknown types) and ``by_environment`` by
+    (workspace id, environment id or None), as the dashboard summary keys them.
+    """
+
+    counts: StatusCounts
+    by_family: Mapping[str | None, StatusCounts]
+    by_environment: Mapping[tuple[str, str | None], StatusCounts]
+
+    @property
+    def needs_attention(self) -> int:
+        return self.counts.needs_attention
+
+
+@attrs.frozen(kw_only=True)
+class FollowUpItem:
+    """A run on the current follow-up list and its status (actionable or manual review)."""
+
+    run: OperationRun
+    status: Actionability
+
+
+@attrs.frozen(kw_only=True)
+class FollowUpPage:
+    """One page of the current follow-up list, newest first, and the cursor of the next one."""
+
+    items: tuple[FollowUpItem, ...]
+    next_cursor: str | None
+
+
+def _counts(by_status: Mapping[Actionability, int]) -> StatusCounts:
+    full = dict.fromkeys(Actionability, 0)
+    full.update(by_status)
+    return StatusCounts(
+        total=sum(full.values()),
+        needs_attention=sum(n for status, n in full.items() if status.needs_attention),
+        by_status=MappingProxyType(full),
+    )
+
+
+def _scope_key(value: object) -> str | None:
+    if isinstance(value, str):
+        return value if value.strip() else None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+class SqlPushdown:
+    """Classifies the runs of a runs table inside the database, for counts and follow-up pages.
+
+    ``states`` maps each state kind to its table; a ``ResolvedByState`` rule applies only when its
+    kind has a table, exactly as a ``Resolver`` without that state source behaves. ``form``
+    overrides the per-dialect choice of ``DEFAULT_FORMS``. The reference schema's indexes serve
+    every statement; a host table needs the equivalent ones (``docs/performance.md``).
+    """
+
+    def __init__(
+        self,
+        bind: Bind,
+        *,
+        runs: RunTableMapping = REFERENCE_RUNS,
+        states: Mapping[str, StateTableMapping] | None = None,
+        registry: Registry | None = None,
+        catalog: OperationCatalog | None = None,
+        form: SupersedeForm | str | None = None,
+    ) -> None:
+        self.bind = check_bind(bind)
+        self.mapping = runs
+        self.states = reference_state_mappings() if states is None else dict(states)
+        self.registry = Registry.default() if registry is None else registry
+        self.catalog = self.registry.catalog() if catalog is None else catalog
+        self.registry.check_coverage(self.catalog)
+        self.families = dict(self.registry.families())
+        self.form = None if form is None else SupersedeForm(form)
+        self._resolver: Resolver | None = None
+        self._source: SqlRunSource | None = None
+        self._compiled: dict[tuple[str, SupersedeForm], _Compiled] = {}
+
+    @property
+    def dialect(self) -> str:
+        return self.bind.dialect.name
+
+    @property
+    def evaluated_families(self) -> tuple[str, ...]:
+        """The families judged in Python because their policies are not built-in rules only."""
+        return tuple(
+            sorted(
+                name
+                for name, family in self.families.items()
+                if name in self.catalog.families() and not is_compilable(family)
+            )
+        )
+
+    def resolver(self) -> Resolver:
+        """The Python resolver over the same tables, for rows of families that are not compiled."""
+        if self._resolver is None:
+            self._resolver = Resolver(
+                history=SqlRunHistory(self.bind, self.mapping),
+                states={kind: SqlStateSource(self.bind, m) for kind, m in self.states.items()},
+                registry=self.registry,
+                catalog=self.catalog,
+            )
+        return self._resolver
+
+    def _run_source(self) -> SqlRunSource:
+        if self._source is None:
+            self._source = SqlRunSource(self.bind, self.mapping, catalog=self.catalog)
+        return self._source
+
+    # -- the statements -------------------------------------------------------------------------
+
+    def compiled(self, form: SupersedeForm | None = None) -> _Compiled:
+        """The classification of every row for this dialect (for tests and ``EXPLAIN``).
+
+        Its statements take ``as_of`` as the bound parameter ``as_of``.
+        """
+        chosen = form or self.form or DEFAULT_FORMS.get(self.dialect, SupersedeForm.EXISTS)
+        key = (self.dialect, chosen)
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            compiled = self._compiled[key] = _Compiled(self, self.dialect, chosen)
+        return compiled
+
+    def classify(self, scopes: VisibleScopes, *, as_of: datetime) -> dict[Any, Actionability]:
+        """The status of every run of ``scopes`` by run id (custom families judged in Python)."""
+        _check_as_of(as_of)
+        compiled = self.compiled()
+        params = {"as_of": as_of}
+        statement = compiled.select(compiled.c["id"], compiled.status.label("status")).where(
+            *compiled.scope_filter(scopes)
+        )
+        statuses: dict[Any, Actionability] = {}
+        pending: list[Any] = []
+        with read_transaction(self.bind, statements=2) as connection:
+            for run_id, status in connection.execute(statement, params):
+                if status == EVALUATE:
+                    pending.append(run_id)
+                else:
+                    statuses[run_id] = Actionability(status)
+            if pending:
+                runs = self._evaluated_runs(connection, compiled, scopes, params)
+                for run, result in zip(
+                    runs, self.resolver().evaluate_many(runs, as_of=as_of), strict=True
+                ):
+                    statuses[run.id] = result.status
+        return statuses
+
+    def count(self, scopes: VisibleScopes, *, as_of: datetime) -> PushdownCounts:
+        """Counts by status, family and scope of the runs of ``scopes``, in one statement.
+
+        Rows of families with custom rules add one statement that reads them, judged in one
+        resolver batch.
+        """
+        _check_as_of(as_of)
+        compiled = self.compiled()
+        params = {"as_of": as_of}
+        c = compiled.c
+        status = compiled.status.label("status")
+        keys = (c["workspace_id"], c["environment_id"], c["type"])
+        statement = (
+            compiled.select(*keys, status, sa.func.count().label("n"))
+            .where(*compiled.scope_filter(scopes))
+            .group_by(*keys, status)
+        )
+        rows: list[tuple[Any, Any, Any, Actionability, int]] = []
+        with read_transaction(self.bind, statements=2) as connection:
+            evaluate = False
+            for workspace_id, environment_id, type_, value, n in connection.execute(
+                statement, params
+            ):
+                if value == EVALUATE:
+                    evaluate = True
+                else:
+                    rows.append((workspace_id, environment_id, type_, Actionability(value), n))
+            if evaluate:
+                runs = self._evaluated_runs(connection, compiled, scopes, params)
+                for run, result in zip(
+                    runs, self.resolver().evaluate_many(runs, as_of=as_of), strict=True
+                ):
+                    rows.append((run.workspace_id, run.environment_id, run.type, result.status, 1))
+        return self._tally(rows)
+
+    def _tally(self, rows: Sequence[tuple[Any, Any, Any, Actionability, int]]) -> PushdownCounts:
+        total: dict[Actionability, int] = {}
+        by_family: dict[str | None, dict[Actionability, int]] = {}
+        by_environment: dict[tuple[str, str | None], dict[Actionability, int]] = {}
+        for workspace_id, environment_id, type_, status, n in rows:
+            total[status] = total.get(status, 0) + n
+            op_type = self.catalog.resolve(type_)
+            family = None if op_type is None else op_type.family
+            group = by_family.setdefault(family, {})
+            group[status] = group.get(status, 0) + n
+            workspace = _scope_key(workspace_id)
+            if workspace is not None:
+                env_group = by_environment.setdefault((workspace, _scope_key(environment_id)), {})
+                env_group[status] = env_group.get(status, 0) + n
+        return PushdownCounts(
+            counts=_counts(total),
+            by_family=MappingProxyType(
+                {
+                    name: _counts(group)
+                    for name, group in sorted(
+                        by_family.items(), key=lambda kv: (kv[0] is None, kv[0] or "")
+                    )
+                }
+            ),
+            by_environment=MappingProxyType(
+                {
+                    key: _counts(group)
+                    for key, group in sorted(
+                        by_environment.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")
+                    )
+                }
+            ),
+        )
+
+    def follow_up_page(
+        self,
+        scopes: VisibleScopes,
+        *,
+        as_of: datetime,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> FollowUpPage:
+        """The runs needing attention now (actionable, manual review), newest first.
+
+        Keyset pagination on (created_at, id), both descending: ``next_cursor`` is None at the
+        end, and a page is never short before the end.
+        """
+        _check_as_of(as_of)
+        if limit < 1:
+            raise UsageError(f"limit must be at least 1, not {limit!r}")
+        compiled = self.compiled()
+        params = {"as_of": as_of}
+        c = compiled.c
+        status = compiled.status
+        wanted = [*_FOLLOW_UP, EVALUATE] if compiled.has_evaluated else list(_FOLLOW_UP)
+        created = c["created_at"]
+        order = created.desc().nulls_last() if self.dialect == "postgresql" else created.desc()
+        base = compiled.select(
+            *(c[name].label(name) for name in _COLUMNS), status.label("actionability")
+        )
+        if compiled.subject is not None:
+            base = base.add_columns(compiled.subject.label("subject"))
+        base = base.where(*compiled.scope_filter(scopes), status.in_(wanted))
+        items: list[FollowUpItem] = []
+        source = self._run_source()
+        with read_transaction(self.bind, statements=2) as connection:
+            while True:
+                statement = base
+                if cursor:
+                    statement = statement.where(self._after(compiled, cursor))
+                want = limit - len(items)
+                statement = statement.order_by(order, c["id"].desc()).limit(want + 1)
+                rows = [row._mapping for row in connection.execute(statement, params)]
+                more = len(rows) > want
+                rows = rows[:want]
+                runs = [source._run(row) for row in rows]
+                pending = [
+                    run
+                    for run, row in zip(runs, rows, strict=True)
+                    if row["actionability"] == EVALUATE
+                ]
+                judged = {}
+                if pending:
+                    results = self.resolver().evaluate_many(pending, as_of=as_of)
+                    judged = {
+                        run.id: result.status for run, result in zip(pending, results, strict=True)
+                    }
+                for run, row in zip(runs, rows, strict=True):
+                    value = judged.get(run.id) or Actionability(row["actionability"])
+                    if value.needs_attention:
+                        items.append(FollowUpItem(run=run, status=value))
+                cursor = _encode(rows[-1]["created_at"], rows[-1]["id"]) if more else None
+                if cursor is None or len(items) >= limit:
+                    return FollowUpPage(items=tuple(items), next_cursor=cursor)
+
+    def _after(self, compiled: _Compiled, cursor: str) -> Any:
+        tag, created, run_id = _decode(cursor)
+        c = compiled.c
+        column = c["created_at"]
+        if tag == "null":
+            return sa.and_(column.is_(None), c["id"] < run_id)
+        value: Any = created
+        if self.dialect != "postgresql":
+            column = sa.type_coerce(column, sa.BigInteger())
+            value = to_micros(created)
+        return sa.or_(
+            column < value, sa.and_(column == value, c["id"] < run_id), c["created_at"].is_(None)
+        )
+
+    def _evaluated_runs(
+        self,
+        connection: sa.Connection,
+        compiled: _Compiled,
+        scopes: VisibleScopes,
+        params: dict[str, Any],
+    ) -> list[OperationRun]:
+        c = compiled.c
+        columns = [c[name].label(name) for name in _COLUMNS]
+        if compiled.subject is not None:
+            columns.append(compiled.subject.label("subject"))
+        statement = compiled.select(*columns).where(
+            *compiled.scope_filter(scopes), compiled.status == EVALUATE
+        )
+        source = self._run_source()
+        return [source._run(row._mapping) for row in connection.execute(statement, params)]
+
+
+def _check_as_of(as_of: object) -> None:
+    if not isinstance(as_of, datetime) or as_of.utcoffset() is None:
+        raise UsageError(f"as_of must be a timezone-aware datetime, not {as_of!r}")
+
+
+def _encode(created: object, run_id: object) -> str:
+    payload = ["null", None, run_id] if created is None else ["instant", _iso(created), run_id]
+    return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode()
+
+
+def _iso(value: object) -> str:
+    if not isinstance(value, datetime):
+        # Stray stored text cannot be ordered against instants; the row needs review anyway.
+        raise UsageError(f"cannot page past a run whose created_at is {value!r}")
+    return value.isoformat()
+
+
+def _decode(cursor: str) -> tuple[str, Any, Any]:
+    try:
+        tag, created, run_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        if tag == "instant":
+            created = datetime.fromisoformat(created)
+    except (ValueError, TypeError, binascii.Error) as exc:
+        raise UsageError(f"not a cursor of the follow-up list: {cursor!r}") from exc
+    if tag not in {"null", "instant"}:
+        raise UsageError(f"not a cursor of the follow-up list: {cursor!r}")
+    return tag, created, run_id
+
+
+class _Compiled:
+    """The classification ``CASE`` for one pushdown, dialect, form and ``as_of``."""
+
+    def __init__(self, pushdown: SqlPushdown, dialect: str, form: SupersedeForm) -> None:
+        self.pushdown = pushdown
+        self.dialect = dialect
+        self.form = form
+        self.as_of = sa.bindparam("as_of", type_=UtcTimestamp())
+        mapping = pushdown.mapping
+        self.table = mapping.table_clause().alias("r")
+        self.c = {name: self.table.c[getattr(mapping, name)] for name in _COLUMNS}
+        self.subject = self.table.c[mapping.subject] if mapping.subject is not None else None
+        self.has_evaluated = False
+        self.joins: list[tuple[sa.FromClause, Any]] = []
+        self.status = self._classification()
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _text(self, values: Collection[str]) -> Any:
+        return [sa.literal(value, sa.String()) for value in sorted(values)]
+
+    def _in(self, column: Any, values: Collection[str]) -> Any:
+        if not values:
+            return sa.false()
+        return column.in_(sorted(values))
+
+    def _blank(self, column: Any) -> Any:
+        trim = sa.func.btrim if self.dialect == "postgresql" else sa.func.trim
+        return sa.or_(column.is_(None), trim(column, _BLANKS) == "")
+
+    def _valid_instant(self, column: Any) -> Any:
+        return valid_timestamp(column, self.dialect)
+
+    def _invalid_context(self) -> Any:
+        context = self.c["context"]
+        if self.dialect == "postgresql":
+            kind: Any = sa.func.jsonb_typeof(sa.cast(context, postgresql.JSONB))
+            return sa.and_(context.is_not(None), kind.not_in(["object", "null"]))
+        raw = sa.type_coerce(context, sa.Text())
+        kind = sa.case((sa.func.json_valid(raw) == 1, sa.func.json_type(raw)), else_="invalid")
+        return sa.and_(raw.is_not(None), kind.not_in(["object", "null"]))
+
+    def subject_of(self, table: Any, key: str) -> Any:
+        """The usable subject of a row as text (NULL when missing or unusable)."""
+        mapping = self.pushdown.mapping
+        if mapping.subject is not None:
+            column = table.c[mapping.subject]
+            return sa.case((self._blank(column), sa.null()), else_=column)
+        context = table.c[mapping.context]
+        if self.dialect == "postgresql":
+            context = sa.cast(context, postgresql.JSONB)
+            value: Any = context.op("->>")(sa.literal(key, sa.Text()))
+            kind: Any = sa.func.jsonb_typeof(context.op("->")(sa.literal(key, sa.Text())))
+            return sa.case(
+                (sa.and_(kind == "string", sa.not_(self._blank(value))), value),
+                (sa.and_(kind == "number", value.op("~")("^-?[0-9]+$")), value),
+            )
+        raw = sa.type_coerce(context, sa.Text())
+        path = "$." + json.dumps(key)
+        valid = sa.func.json_valid(raw) == 1
+        kind = sa.case((valid, sa.func.json_type(raw, path)))
+        value = sa.cast(sa.case((valid, sa.func.json_extract(raw, path))), sa.String())
+        return sa.case(
+            (kind == "integer", value),
+            (sa.and_(kind == "text", sa.not_(self._blank(value))), value),
+        )
+
+    def select(self, *columns: Any) -> sa.Select[Any]:
+        frm: Any = self.table
+        for target, on in self.joins:
+            frm = frm.outerjoin(target, on)
+        return sa.select(*columns).select_from(frm)
+
+    def scope_filter(self, scopes: VisibleScopes) -> list[Any]:
+        c = self.c
+        filters: list[Any] = [c["workspace_id"].in_(sorted(scopes.workspace_ids))]
+        if scopes.environment_ids is not None:
+            within = c["environment_id"].in_(sorted(scopes.environment_ids))
+            if scopes.include_workspace_runs:
+                within = sa.or_(within, c["environment_id"].is_(None))
+            filters.append(within)
+        return filters
+
+    # -- the classification -------------------------------------------------------------------
+
+    def _classification(self) -> Any:
+        mapping = self.pushdown.mapping
+        c = self.c
+        status, outcome = c["status"], c["outcome"]
+        completed = mapping.stored_statuses(RunStatus.COMPLETED)
+        active = mapping.stored_statuses(RunStatus.QUEUED) + mapping.stored_statuses(
+            RunStatus.RUNNING
+        )
+        succeeded = mapping.stored_outcomes(RunOutcome.SUCCEEDED)
+        known_outcomes = tuple(mapping.outcomes)
+        created, started, ended = c["created_at"], c["started_at"], c["completed_at"]
+        whens: list[tuple[Any, Any]] = [
+            (
+                sa.and_(self._in(status, completed), self._in(outcome, succeeded)),
+                Actionability.INFORMATIONAL_ONLY.value,
+            ),
+            (
+                sa.and_(self._in(status, active), outcome.is_(None)),
+                Actionability.NOT_TERMINAL.value,
+            ),
+            (
+                sa.or_(
+                    status.is_(None),
+                    sa.not_(self._in(status, completed)),
+                    outcome.is_(None),
+                    sa.not_(self._in(outcome, known_outcomes)),
+                    sa.not_(self._valid_instant(created)),
+                    sa.not_(self._valid_instant(ended)),
+                    sa.and_(started.is_not(None), sa.not_(self._valid_instant(started))),
+                    ended < created,
+                    self._invalid_context(),
+                    self._blank(c["workspace_id"]),
+                ),
+                _REVIEW,
+            ),
+        ]
+        families = self.pushdown.families
+        for op_type in self.pushdown.catalog.inventory():
+            family = families.get(op_type.family)
+            if family is None:
+                continue
+            names = self.pushdown.catalog.stored_names(op_type.name)
+            whens.append((self._in(c["type"], names), self._type_case(op_type, family)))
+        return sa.case(*whens, else_=_REVIEW)
+
+    def _type_case(self, op_type: OperationType, family: Family) -> Any:
+        whens: list[tuple[Any, Any]] = []
+        if not op_type.workspace_owned:
+            whens.append((self._blank(self.c["environment_id"]), _REVIEW))
+        subject = None
+        if op_type.subject_key is not None:
+            subject = self.subject_of(self.table, op_type.subject_key)
+            whens.append((subject.is_(None), _REVIEW))
+        if not is_compilable(family):
+            self.has_evaluated = True
+            return sa.case(*whens, else_=EVALUATE) if whens else sa.literal(EVALUATE)
+        policy = family.policy
+        assert isinstance(policy, FirstDecisive)
+        high = family.risk is Risk.HIGH
+        mapping = self.pushdown.mapping
+
+        def clamp(value: str) -> str:
+            return _REVIEW if high and value in _CLAMPED else value
+
+        for rule in policy.rules:
+            if isinstance(rule, InformationalWhen):
+                stored = [v for outcome in rule.outcomes for v in mapping.stored_outcomes(outcome)]
+                whens.append(
+                    (
+                        self._in(self.c["outcome"], stored),
+                        clamp(Actionability.INFORMATIONAL_ONLY.value),
+                    )
+                )
+            elif isinstance(rule, AlwaysInformational | AlwaysManualReview):
+                value = (
+                    Actionability.INFORMATIONAL_ONLY
+                    if isinstance(rule, AlwaysInformational)
+                    else Actionability.REQUIRES_MANUAL_REVIEW
+                )
+                whens.append((sa.true(), clamp(value.value)))
+                break
+            elif isinstance(rule, SupersededByLaterSuccess):
+                whens.append(
+                    (
+                        self._later_success(op_type, subject),
+                        clamp(Actionability.SUPERSEDED_BY_LATER_SUCCESS.value),
+                    )
+                )
+            elif isinstance(rule, ResolvedByState):
+                state = self.pushdown.states.get(rule.kind)
+                applies = rule.types is None or op_type.name in rule.types
+                if state is None or rule.kind not in family.state_kinds or not applies:
+                    continue
+                whens.append(
+                    (
+                        self._resolved(state, rule.healthy, op_type, subject),
+                        clamp(Actionability.RESOLVED_BY_CURRENT_STATE.value),
+                    )
+                )
+        if not whens:
+            return sa.literal(_ACTIONABLE)
+        return sa.case(*whens, else_=_ACTIONABLE)
+
+    def _event_start(self, table: Any) -> Any:
+        mapping = self.pushdown.mapping
+        return sa.func.coalesce(table.c[mapping.started_at], table.c[mapping.created_at])
+
+    def _success_conditions(self, s: Any, op_type: OperationType) -> list[Any]:
+        mapping = self.pushdown.mapping
+        start = self._event_start(s)
+        bound: Any
+        if self.dialect == "sqlite":
+            # A range the index seek applies: NULL and stray text both fall outside it.
+            bound = sa.type_coerce(start, sa.BigInteger()) <= sa.literal_column(str(2**63 - 1))
+        else:
+            bound = start.is_not(None)
+        return [
+            self._in(s.c[mapping.type], self.pushdown.catalog.superseding_names(op_type.name)),
+            self._in(s.c[mapping.status], mapping.stored_statuses(RunStatus.COMPLETED)),
+            self._in(s.c[mapping.outcome], mapping.stored_outcomes(RunOutcome.SUCCEEDED)),
+            bound,
+            s.c[mapping.completed_at] <= self.as_of,
+        ]
+
+    def _later_success(self, op_type: OperationType, subject: Any) -> Any:
+        if self.form is SupersedeForm.GROUPED:
+            return self._later_success_grouped(op_type, subject)
+        mapping = self.pushdown.mapping
+        s = mapping.table_clause().alias(f"s_{_slug(op_type.name)}")
+        conditions = [s.c[mapping.workspace_id] == self.c["workspace_id"]]
+        conditions += self._success_conditions(s, op_type)
+        if subject is not None:
+            assert op_type.subject_key is not None
+            conditions.append(self.subject_of(s, op_type.subject_key) == subject)
+        if not op_type.workspace_owned:
+            conditions.append(s.c[mapping.environment_id] == self.c["environment_id"])
+        conditions.append(self._event_start(s) >= self.c["completed_at"])
+        return sa.exists().where(*conditions)
+
+    def _later_success_grouped(self, op_type: OperationType, subject: Any) -> Any:
+        mapping = self.pushdown.mapping
+        s = mapping.table_clause().alias(f"g_{_slug(op_type.name)}")
+        env: Any = sa.null() if op_type.workspace_owned else s.c[mapping.environment_id]
+        subj: Any = sa.null()
+        if op_type.subject_key is not None:
+            subj = self.subject_of(s, op_type.subject_key)
+        latest = (
+            sa.select(
+                s.c[mapping.workspace_id].label("ws"),
+                env.label("env"),
+                subj.label("subject"),
+                sa.func.max(self._event_start(s)).label("latest"),
+            )
+            .where(*self._success_conditions(s, op_type))
+            .group_by(
+                s.c[mapping.workspace_id],
+                *(key for key in (env, subj) if not isinstance(key, sa.Null)),
+            )
+            .subquery(f"l_{_slug(op_type.name)}")
+        )
+        on = [latest.c.ws == self.c["workspace_id"]]
+        if not op_type.workspace_owned:
+            on.append(latest.c.env == self.c["environment_id"])
+        if subject is not None:
+            on.append(latest.c.subject == subject)
+        on.append(self._in(self.c["type"], self.pushdown.catalog.stored_names(op_type.name)))
+        self.joins.append((latest, sa.and_(*on)))
+        return latest.c.latest >= self.c["completed_at"]
+
+    def _resolved(
+        self,
+        state: StateTableMapping,
+        healthy: Collection[str],
+        op_type: OperationType,
+        subject: Any,
+    ) -> Any:
+        vocabulary = state.statuses or {}
+        stored = {value for value, meaning in vocabulary.items() if meaning in healthy}
+        stored |= {value for value in healthy if value not in vocabulary}
+        slug = f"{_slug(state.kind)}_{_slug(op_type.name)}"
+        s = state.table_clause().alias(f"st_{slug}")
+        newer = state.table_clause().alias(f"sn_{slug}")
+
+        def key(t: Any) -> list[Any]:
+            return [
+                t.c[state.workspace_id] == self.c["workspace_id"],
+                t.c[state.environment_id].is_(None)
+                if op_type.workspace_owned
+                else t.c[state.environment_id] == self.c["environment_id"],
+                t.c[state.subject].is_(None) if subject is None else t.c[state.subject] == subject,
+            ]
+
+        proven = s.c[state.proven_at]
+        # The source reports only the latest proven row of an object, so an older healthy row
+        # behind a newer unhealthy one proves nothing.
+        superseded = sa.exists().where(
+            *key(newer),
+            newer.c[state.status].is_not(None),
+            self._valid_instant(newer.c[state.proven_at]),
+            newer.c[state.proven_at] > proven,
+        )
+        return sa.exists().where(
+            *key(s),
+            self._in(s.c[state.status], stored),
+            self._valid_instant(proven),
+            proven > self.c["completed_at"],
+            proven <= self.as_of,
+            sa.not_(superseded),
+        )
+
+
+def _slug(name: str) -> str:
+    return "".join(ch if ch.isalnum() else "_" for ch in name)
+
+
+def count_by_status(
+    bind: Bind,
+    scopes: VisibleScopes,
+    *,
+    as_of: datetime,
+    runs: RunTableMapping = REFERENCE_RUNS,
+    states: Mapping[str, StateTableMapping] | None = None,
+    registry: Registry | None = None,
+    catalog: OperationCatalog | None = None,
+) -> PushdownCounts:
+    """Counts by status, family and scope of the runs of ``scopes``, computed in the database."""
+    pushdown = SqlPushdown(bind, runs=runs, states=states, registry=registry, catalog=catalog)
+    return pushdown.count(scopes, as_of=as_of)
+
+
+def current_follow_up_page(
+    bind: Bind,
+    scopes: VisibleScopes,
+    *,
+    as_of: datetime,
+    limit: int = 50,
+    cursor: str | None = None,
+    runs: RunTableMapping = REFERENCE_RUNS,
+    states: Mapping[str, StateTableMapping] | None = None,
+    registry: Registry | None = None,
+    catalog: OperationCatalog | None = None,
+) -> FollowUpPage:
+    """One page of the runs of ``scopes`` needing attention now, newest first."""
+    pushdown = SqlPushdown(bind, runs=runs, states=states, registry=registry, catalog=catalog)
+    return pushdown.follow_up_page(scopes, as_of=as_of, limit=limit, cursor=cursor)

@@ -1,0 +1,268 @@
+"""The SQL classification against the Python resolver, run by run, on SQLite and PostgreSQL.
+
+Random histories mix bad rows, aliases, workspace-owned types, ties, ``as_of`` cut-offs and state
+facts; for every run the status the database computes must equal the resolver's. Counts and
+follow-up pages are checked against the same resolver results.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from runactionability import OperationCatalog, OperationRun, Resolver, StateFact
+from runactionability.adapters.sqlalchemy import (
+    REFERENCE_RUNS,
+    STATE_KINDS,
+    RunTableMapping,
+    SqlRunHistory,
+    SqlRunSource,
+    SqlStateSource,
+    create_schema,
+    insert_runs,
+    insert_states,
+    metadata,
+    reference_state_mappings,
+)
+from runactionability.adapters.sqlalchemy.pushdown import (
+    EVALUATE,
+    SqlPushdown,
+    SupersedeForm,
+    is_compilable,
+)
+from runactionability.consumers import VisibleScopes
+from runactionability.evidence import EvidenceRequest
+from runactionability.hookspecs import hookimpl
+from runactionability.model import RunOutcome
+from runactionability.policies import BUILTIN_PLUGINS
+from runactionability.policies.base import Evidence, Family, ProblemRun
+from runactionability.policies.repeatable_sync import FAMILY as SYNC
+from runactionability.policies.rules import FirstDecisive, InformationalWhen
+from runactionability.registry import Registry
+from runactionability.result import Actionability, Decision, Reason
+
+T0 = datetime(2026, 11, 1, tzinfo=UTC)
+CATALOG = OperationCatalog.reference()
+STORED_NAMES = sorted(name for t in CATALOG for name in CATALOG.stored_names(t.name))
+SCOPES = VisibleScopes({"w1", "w2"})
+HEALTHY = ("healthy", "complete", "published", "failing", "partial")
+JSON_SUBJECT = RunTableMapping(table="operation_runs", subject=None)
+
+
+def at(minutes: int) -> datetime:
+    return T0 + timedelta(minutes=minutes)
+
+
+class LongFailures:
+    """A custom rule: a failure shorter than ten minutes is informational (not compilable)."""
+
+    def plan(self, run: ProblemRun) -> Iterable[EvidenceRequest]:
+        return ()
+
+    def decide(self, run: ProblemRun, evidence: Evidence) -> Decision | None:
+        created = run.run.created_at
+        if run.completed_at - created < timedelta(minutes=10):
+            return Decision(
+                status=Actionability.INFORMATIONAL_ONLY,
+                reason=Reason.INFORMATIONAL_FAMILY,
+                explanation="A short failure is noise.",
+            )
+        return None
+
+
+class CustomSync:
+    @hookimpl
+    def runactionability_families(self) -> list[Family]:
+        rules = (InformationalWhen({RunOutcome.CANCELLED}), LongFailures(), *SYNC.policy.rules[1:])  # type: ignore[attr-defined]
+        return [Family(name="repeatable_sync", policy=FirstDecisive(rules=rules))]
+
+
+def _registry(custom: bool) -> Registry:
+    registry = Registry()
+    for name, plugin in BUILTIN_PLUGINS:
+        if custom and name == "runactionability.repeatable_sync":
+            continue
+        registry.register(plugin, name=name)
+    if custom:
+        registry.register(CustomSync(), name="custom_sync")
+    return registry
+
+
+REGISTRIES = {False: _registry(False), True: _registry(True)}
+
+subject_values = st.sampled_from(["s1", "s2", 1, "1", " ", "", True, 2.0, None])
+
+
+@st.composite
+def runs(draw: st.DrawFn, run_id: int) -> OperationRun:
+    type_ = draw(st.sampled_from([*STORED_NAMES, "unknown.type"]))
+    op_type = CATALOG.resolve(type_)
+    status = draw(st.sampled_from(["completed"] * 6 + ["queued", "running", "bogus"]))
+    outcome = draw(
+        st.sampled_from(["failed", "failed", "blocked", "succeeded", "succeeded", "cancelled"])
+        | st.sampled_from(["partially_succeeded", None, "weird"])
+    )
+    created = draw(st.integers(0, 12))
+    duration = draw(st.integers(-1, 4))
+    context: Any = {}
+    if op_type is not None and op_type.subject_key is not None:
+        value = draw(subject_values)
+        if value is not None:
+            context = {op_type.subject_key: value}
+    if draw(st.integers(0, 30)) == 0:
+        context = ["not", "a", "mapping"]
+    return OperationRun(
+        id=run_id,
+        type=type_,
+        workspace_id=draw(st.sampled_from(["w1", "w2"])),
+        environment_id=draw(st.sampled_from(["e1", "e1", "e2", None, " "])),
+        status=status,
+        outcome=outcome,
+        created_at=None if draw(st.integers(0, 30)) == 0 else at(created),
+        started_at=draw(st.sampled_from([None, at(created), at(created + 1)])),
+        completed_at=None if draw(st.integers(0, 30)) == 0 else at(created + duration),
+        context=context,
+    )
+
+
+@st.composite
+def histories(draw: st.DrawFn) -> tuple[list[OperationRun], list[StateFact]]:
+    count = draw(st.integers(1, 30))
+    history = [draw(runs(run_id)) for run_id in range(1, count + 1)]
+    facts = draw(
+        st.lists(
+            st.builds(
+                StateFact,
+                kind=st.sampled_from(STATE_KINDS),
+                workspace_id=st.sampled_from(["w1", "w2"]),
+                environment_id=st.sampled_from(["e1", "e2", None]),
+                subject=st.sampled_from(["s1", "1", None]),
+                status=st.sampled_from(HEALTHY),
+                proven_at=st.integers(-1, 16).map(at),
+            ),
+            max_size=8,
+        )
+    )
+    return history, facts
+
+
+@pytest.fixture
+def engine(sql_engine: sa.Engine) -> sa.Engine:
+    create_schema(sql_engine)
+    return sql_engine
+
+
+def _clear(engine: sa.Engine) -> None:
+    with engine.begin() as connection:
+        for table in reversed(metadata.sorted_tables):
+            connection.execute(table.delete())
+
+
+def _resolver(engine: sa.Engine, mapping: RunTableMapping, registry: Registry) -> Resolver:
+    return Resolver(
+        history=SqlRunHistory(engine, mapping),
+        states={k: SqlStateSource(engine, m) for k, m in reference_state_mappings().items()},
+        registry=registry,
+        catalog=CATALOG,
+    )
+
+
+def _python_view(
+    engine: sa.Engine, mapping: RunTableMapping, registry: Registry, as_of: datetime
+) -> tuple[list[OperationRun], dict[Any, Actionability]]:
+    source = SqlRunSource(engine, mapping, catalog=CATALOG)
+    listed = source.list_runs(SCOPES.query(), limit=1000).runs
+    results = _resolver(engine, mapping, registry).evaluate_many(listed, as_of=as_of)
+    return listed, {run.id: result.status for run, result in zip(listed, results, strict=True)}
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    data=histories(),
+    as_of=st.integers(-1, 18).map(at),
+    json_subject=st.booleans(),
+    custom=st.booleans(),
+    form=st.sampled_from(SupersedeForm),
+)
+def test_sql_status_of_every_run_equals_the_resolver(
+    engine: sa.Engine,
+    data: tuple[list[OperationRun], list[StateFact]],
+    as_of: datetime,
+    json_subject: bool,
+    custom: bool,
+    form: SupersedeForm,
+) -> None:
+    history, facts = data
+    _clear(engine)
+    insert_runs(engine, history, catalog=CATALOG)
+    insert_states(engine, facts)
+    mapping = JSON_SUBJECT if json_subject else REFERENCE_RUNS
+    registry = REGISTRIES[custom]
+    listed, expected = _python_view(engine, mapping, registry, as_of)
+    pushdown = SqlPushdown(engine, runs=mapping, registry=registry, catalog=CATALOG, form=form)
+
+    assert pushdown.classify(SCOPES, as_of=as_of) == expected
+
+    counts = pushdown.count(SCOPES, as_of=as_of)
+    assert dict(counts.counts.by_status) == {
+        s: Counter(expected.values())[s] for s in Actionability
+    }
+    by_family: Counter[tuple[str | None, Actionability]] = Counter()
+    for run in listed:
+        op_type = CATALOG.resolve(run.type)
+        by_family[(op_type.family if op_type else None, expected[run.id])] += 1
+    assert {
+        (name, status): n
+        for name, group in counts.by_family.items()
+        for status, n in group.by_status.items()
+        if n
+    } == dict(by_family)
+
+    follow_up = [run.id for run in listed if expected[run.id].needs_attention]
+    paged: list[Any] = []
+    cursor = None
+    while True:
+        page = pushdown.follow_up_page(SCOPES, as_of=as_of, limit=4, cursor=cursor)
+        assert all(item.status is expected[item.run.id] for item in page.items)
+        paged += [item.run.id for item in page.items]
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+        assert len(page.items) == 4
+    assert paged == follow_up
+
+
+def test_only_families_of_built_in_rules_compile() -> None:
+    families = REGISTRIES[True].families()
+    assert {name for name, family in families.items() if not is_compilable(family)} == {
+        "repeatable_sync"
+    }
+    assert all(is_compilable(family) for family in REGISTRIES[False].families().values())
+
+
+def test_rows_of_custom_families_are_judged_in_python(engine: sa.Engine) -> None:
+    failure = OperationRun(
+        id=1,
+        type="inventory.sync",
+        workspace_id="w1",
+        environment_id="e1",
+        status="completed",
+        outcome="failed",
+        created_at=at(0),
+        completed_at=at(2),
+    )
+    insert_runs(engine, [failure], catalog=CATALOG)
+    pushdown = SqlPushdown(engine, registry=REGISTRIES[True], catalog=CATALOG)
+    compiled = pushdown.compiled()
+    with engine.connect() as connection:
+        raw = connection.execute(compiled.select(compiled.status), {"as_of": at(5)}).scalar_one()
+    assert raw == EVALUATE
+    assert pushdown.classify(SCOPES, as_of=at(5)) == {1: Actionability.INFORMATIONAL_ONLY}
+    assert pushdown.evaluated_families == ("repeatable_sync",)
