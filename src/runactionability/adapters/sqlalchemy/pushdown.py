@@ -730,26 +730,27 @@ class _Compiled:
         s = state.table_clause().alias(f"st_{slug}")
         newer = state.table_clause().alias(f"sn_{slug}")
 
-        def key(t: Any) -> list[Any]:
-            return [
-                t.c[state.workspace_id] == self.c["workspace_id"],
-                t.c[state.environment_id].is_(None)
-                if op_type.workspace_owned
-                else t.c[state.environment_id] == self.c["environment_id"],
-                t.c[state.subject].is_(None) if subject is None else t.c[state.subject] == subject,
-            ]
-
         proven = s.c[state.proven_at]
         # The source reports only the latest proven row of an object, so an older healthy row
         # behind a newer unhealthy one proves nothing.
         superseded = sa.exists().where(
-            *key(newer),
+            newer.c[state.workspace_id] == s.c[state.workspace_id],
+            newer.c[state.environment_id].is_(None)
+            if op_type.workspace_owned
+            else newer.c[state.environment_id] == s.c[state.environment_id],
+            newer.c[state.subject].is_(None)
+            if subject is None
+            else newer.c[state.subject] == s.c[state.subject],
             newer.c[state.status].is_not(None),
             self._valid_instant(newer.c[state.proven_at]),
             newer.c[state.proven_at] > proven,
         )
         return sa.exists().where(
-            *key(s),
+            s.c[state.workspace_id] == self.c["workspace_id"],
+            s.c[state.environment_id].is_(None)
+            if op_type.workspace_owned
+            else s.c[state.environment_id] == self.c["environment_id"],
+            s.c[state.subject].is_(None) if subject is None else s.c[state.subject] == subject,
             self._in(s.c[state.status], stored),
             self._valid_instant(proven),
             proven > self.c["completed_at"],
