@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from types import MappingProxyType
-from typing import Any
+from typing import Any, cast
 
 import attrs
 
@@ -47,6 +47,11 @@ _PROBLEM_STATUSES = frozenset(Actionability) - {Actionability.NOT_TERMINAL}
 _new_object = object.__new__
 _set_run_id = ActionabilityResult.__dict__["run_id"].__set__
 _set_verdict = ActionabilityResult.__dict__["verdict"].__set__
+# The same holds for ProblemRun, which the core makes once per problem run.
+_set_problem_run = ProblemRun.__dict__["run"].__set__
+_set_problem_type = ProblemRun.__dict__["operation_type"].__set__
+_set_problem_success = ProblemRun.__dict__["later_success_request"].__set__
+_set_problem_states = ProblemRun.__dict__["state_requests"].__set__
 _MAPPING_PROXY = MappingProxyType
 _DATETIME = datetime
 _CLAMPED = frozenset(
@@ -175,13 +180,14 @@ class Core:
         problems: list[tuple[int, ProblemRun, Family]] = []
         success_requests: set[LaterSuccessRequest] = set()
         state_requests: dict[str, set[StateRequest]] = {}
-        request_cache: dict[tuple[Any, ...], LaterSuccessRequest] = {}
+        scope_cache: dict[
+            tuple[Any, ...], tuple[LaterSuccessRequest, Mapping[str, StateRequest]]
+        ] = {}
         succeeded: dict[object, Verdict] = {}
         active: dict[object, Verdict] = {}
         violations: list[PolicyViolation] = []
         result_class = ActionabilityResult
         new, set_run_id, set_verdict = _new_object, _set_run_id, _set_verdict
-        state_kinds = self.state_kinds
         for index, run in enumerate(runs):
             status = run.status
             raw_type = run.type
@@ -207,7 +213,7 @@ class Core:
                 append(result)
                 continue
             try:
-                op_type, problem = self._problem(run, catalog, request_cache)
+                op_type, problem = self._problem(run, catalog, scope_cache)
             except _Invalid as invalid:
                 append(self._invalid(run, catalog.resolve(raw_type), invalid, as_of))
                 continue
@@ -220,19 +226,17 @@ class Core:
                 append(self._policy_error(problem, exc, as_of))
                 violations.append(_raised(problem, exc))
                 continue
+            own_states = problem.state_requests
             for request in requested:
+                # Only the run's own requests are fetched: a policy cannot even look at evidence
+                # from another scope or subject, or at a kind its family did not declare.
                 if request.__class__ is LaterSuccessRequest:
                     if request == problem.later_success_request:
-                        success_requests.add(request)
-                elif (
-                    request.__class__ is StateRequest
-                    and request.kind in family.state_kinds
-                    and request.kind in state_kinds
-                    and request.workspace_id == problem.workspace_id
-                    and request.environment_id == problem.environment_id
-                    and request.subject == problem.subject
-                ):
-                    state_requests.setdefault(request.kind, set()).add(request)
+                        success_requests.add(problem.later_success_request)
+                elif request.__class__ is StateRequest:
+                    own = own_states.get(request.kind)
+                    if own is not None and (own is request or own == request):
+                        state_requests.setdefault(own.kind, set()).add(own)
             append(None)
             problems.append((index, problem, family))
         return Plan(
@@ -277,7 +281,7 @@ class Core:
         self,
         run: OperationRun,
         catalog: OperationCatalog,
-        request_cache: dict[tuple[Any, ...], LaterSuccessRequest],
+        scope_cache: dict[tuple[Any, ...], tuple[LaterSuccessRequest, Mapping[str, StateRequest]]],
     ) -> tuple[OperationType, ProblemRun]:
         status = run.status
         if status is _QUEUED or status is _RUNNING:
@@ -335,26 +339,44 @@ class Core:
                     "run or state can be tied to it.",
                 )
         cache_key = (op_type.name, workspace_id, environment_id, subject)
-        request = request_cache.get(cache_key)
-        if request is None:
-            request = request_cache[cache_key] = LaterSuccessRequest(
-                operation_types=catalog.superseding_names(op_type.name),
-                workspace_id=workspace_id,
-                environment_id=environment_id,
-                subject_key=op_type.subject_key,
-                subject=subject,
+        scoped = scope_cache.get(cache_key)
+        if scoped is None:
+            scoped = scope_cache[cache_key] = self._scoped_requests(
+                op_type, workspace_id, environment_id, subject
             )
-        return op_type, ProblemRun(
-            run=run,
-            operation_type=op_type,
-            family=op_type.family,
-            outcome=outcome,
+        problem = _new_object(ProblemRun)
+        _set_problem_run(problem, run)
+        _set_problem_type(problem, op_type)
+        _set_problem_success(problem, scoped[0])
+        _set_problem_states(problem, scoped[1])
+        return op_type, problem
+
+    def _scoped_requests(
+        self,
+        op_type: OperationType,
+        workspace_id: str,
+        environment_id: str | None,
+        subject: str | None,
+    ) -> tuple[LaterSuccessRequest, Mapping[str, StateRequest]]:
+        """The requests every problem run of one type, scope and subject shares."""
+        success = LaterSuccessRequest(
+            operation_types=self.catalog.superseding_names(op_type.name),
             workspace_id=workspace_id,
             environment_id=environment_id,
+            subject_key=op_type.subject_key,
             subject=subject,
-            completed_at=completed_at,
-            later_success_request=request,
         )
+        served = self.families[op_type.family].state_kinds & self.state_kinds
+        states = {
+            kind: StateRequest(
+                kind=kind,
+                workspace_id=workspace_id,
+                environment_id=environment_id,
+                subject=subject,
+            )
+            for kind in sorted(served)
+        }
+        return success, MappingProxyType(states)
 
     # -- step 3: decide and verify ------------------------------------------------------------
 
@@ -421,11 +443,8 @@ class Core:
                     as_of=as_of,
                 ),
             )
-        final: list[ActionabilityResult] = []
-        for item in results:
-            assert item is not None
-            final.append(item)
-        return Outcome(results=final, violations=violations)
+        # Every slot the plan left empty belongs to a problem run, and each got its result above.
+        return Outcome(results=cast(list[ActionabilityResult], results), violations=violations)
 
     def _verify(
         self, problem: ProblemRun, family: Family, decision: object, evidence: Evidence
@@ -435,7 +454,7 @@ class Core:
                 status=Actionability.ACTIONABLE,
                 reason=Reason.NO_RESOLVING_EVIDENCE,
                 explanation=(
-                    f"The {problem.label.lower()} ended {problem.outcome.value} and its policy "
+                    f"The {problem.label.lower()} ended {problem.outcome} and its policy "
                     "found nothing that proves it fixed."
                 ),
                 primary_action=review_action(problem.run, problem.label),
@@ -475,7 +494,8 @@ class Core:
     ) -> str | None:
         if not isinstance(proof, RunFact):
             return "a superseded decision needs a RunFact as proof"
-        if proof != evidence.later_success:
+        returned = evidence.later_success
+        if proof is not returned and proof != returned:
             return "the proof is not the run the history port returned for this run's request"
         if proof.workspace_id != problem.workspace_id:
             return "the proof run is in another workspace"
@@ -501,7 +521,8 @@ class Core:
             return "a resolved decision needs a StateFact as proof"
         if proof.kind not in family.state_kinds:
             return f"the family does not declare state kind {proof.kind!r}"
-        if proof != evidence.state(proof.kind):
+        returned = evidence.state(proof.kind)
+        if proof is not returned and proof != returned:
             return "the proof is not the state the source returned for this run's request"
         if (
             proof.workspace_id != problem.workspace_id

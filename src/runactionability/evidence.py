@@ -34,7 +34,7 @@ class LaterSuccessRequest:
     subject: str | None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, cache_hash=True)
 class StateRequest:
     """Ask for the current state of one kind of domain object in one scope and subject."""
 

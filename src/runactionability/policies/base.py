@@ -43,28 +43,55 @@ class ProblemRun:
     """A completed run that did not succeed, validated and placed in its scope.
 
     The core builds one for every problem run whose record is sound, so a rule never sees a naive
-    datetime, a missing environment or a missing subject. ``environment_id`` is None for
-    workspace-owned types; scope ids and the subject are strings.
+    datetime, a missing environment or a missing subject. The scope and subject live in
+    ``later_success_request`` (``environment_id`` is None for workspace-owned types; scope ids
+    and the subject are strings); ``state_requests`` holds the request for each state kind the
+    family declares and a source serves. Runs of one type, scope and subject share both.
     """
 
     run: OperationRun
     operation_type: OperationType
-    family: str
-    outcome: RunOutcome
-    workspace_id: str
-    environment_id: str | None
-    subject: str | None
-    completed_at: datetime
     later_success_request: LaterSuccessRequest
+    state_requests: Mapping[str, StateRequest]
+
+    @property
+    def family(self) -> str:
+        return self.operation_type.family
+
+    @property
+    def outcome(self) -> RunOutcome:
+        outcome: RunOutcome = self.run.outcome
+        return outcome
+
+    @property
+    def completed_at(self) -> datetime:
+        completed_at: datetime = self.run.completed_at
+        return completed_at
+
+    @property
+    def workspace_id(self) -> str:
+        return self.later_success_request.workspace_id
+
+    @property
+    def environment_id(self) -> str | None:
+        return self.later_success_request.environment_id
+
+    @property
+    def subject(self) -> str | None:
+        return self.later_success_request.subject
 
     def state_request(self, kind: str) -> StateRequest:
         """The request for the current state of ``kind`` in this run's own scope and subject."""
-        return StateRequest(
-            kind=kind,
-            workspace_id=self.workspace_id,
-            environment_id=self.environment_id,
-            subject=self.subject,
-        )
+        request = self.state_requests.get(kind)
+        if request is None:
+            scope = self.later_success_request
+            request = StateRequest(
+                kind=kind,
+                workspace_id=scope.workspace_id,
+                environment_id=scope.environment_id,
+                subject=scope.subject,
+            )
+        return request
 
     @property
     def label(self) -> str:
@@ -100,7 +127,8 @@ class Evidence:
 
     def state(self, kind: str) -> StateFact | None:
         """The current state of ``kind`` for this run's scope and subject, if one was proven."""
-        return self._states.get(self._run.state_request(kind))
+        request = self._run.state_requests.get(kind)
+        return None if request is None else self._states.get(request)
 
 
 @runtime_checkable

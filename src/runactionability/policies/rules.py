@@ -7,6 +7,7 @@ the built-in ones into predicates; a plugin's own rule is any object with ``plan
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 import attrs
 
@@ -24,8 +25,8 @@ def as_rules(rules: Iterable[Rule]) -> tuple[Rule, ...]:
     return tuple(rules)
 
 
-def _stamp(value: object) -> str:
-    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+def _stamp(value: datetime) -> str:
+    return value.isoformat()
 
 
 @attrs.frozen
@@ -49,7 +50,7 @@ class SupersededByLaterSuccess:
             explanation=(
                 f"A later {fact.operation_type} run ({fact.run_id}) started at "
                 f"{_stamp(fact.started_at)} and succeeded, after this run ended "
-                f"{run.outcome.value} at {_stamp(run.completed_at)}."
+                f"{run.outcome} at {_stamp(run.completed_at)}."
             ),
             proof=fact,
             primary_action=PrimaryAction(
@@ -90,7 +91,7 @@ class ResolvedByState:
             reason=Reason.CURRENT_STATE_HEALTHY,
             explanation=(
                 f"The {what} is {fact.status}, proven at {_stamp(fact.proven_at)}, after this "
-                f"run ended {run.outcome.value} at {_stamp(run.completed_at)}."
+                f"run ended {run.outcome} at {_stamp(run.completed_at)}."
             ),
             proof=fact,
             primary_action=PrimaryAction(
@@ -119,7 +120,7 @@ class InformationalWhen:
             status=Actionability.INFORMATIONAL_ONLY,
             reason=self.reason,
             explanation=(
-                f"The run ended {run.outcome.value}, which an operator chose; it is history only."
+                f"The run ended {run.outcome}, which an operator chose; it is history only."
             ),
         )
 
@@ -136,7 +137,7 @@ class AlwaysInformational:
             status=Actionability.INFORMATIONAL_ONLY,
             reason=Reason.INFORMATIONAL_FAMILY,
             explanation=(
-                f"A {run.label.lower()} that ended {run.outcome.value} is recorded for history; "
+                f"A {run.label.lower()} that ended {run.outcome} is recorded for history; "
                 "it never calls for an operator action."
             ),
         )
@@ -154,7 +155,7 @@ class AlwaysManualReview:
             status=Actionability.REQUIRES_MANUAL_REVIEW,
             reason=Reason.ALWAYS_MANUAL_REVIEW,
             explanation=(
-                f"A {run.label.lower()} that ended {run.outcome.value} may have left changes "
+                f"A {run.label.lower()} that ended {run.outcome} may have left changes "
                 "half-applied, so a person must review it."
             ),
             primary_action=review_action(run.run, run.label),
@@ -213,7 +214,7 @@ class FirstDecisive:
             status=Actionability.ACTIONABLE,
             reason=Reason.NO_RESOLVING_EVIDENCE,
             explanation=(
-                f"The {run.label.lower()} ended {run.outcome.value} at "
+                f"The {run.label.lower()} ended {run.outcome} at "
                 f"{_stamp(run.completed_at)} and no later success or current state proves it "
                 "fixed."
             ),
