@@ -1,0 +1,152 @@
+"""Pushdown against the bare count of failed/blocked runs, side by side, on SQLite and PostgreSQL.
+
+For one workspace (~20,000 runs at 1,000,000) and for the whole table it prints the median of
+``--reps`` repetitions of: the bare count; the pushdown count (both later-success forms); batch
+evaluation in Python (read every run, one resolver batch); and one query per run (a sample of
+runs evaluated one by one, extrapolated to every run, and labelled so). Then the first page of
+the current follow-up list against an unfiltered page. Ratios are to the bare count (pages: to
+the unfiltered page). ``--explain`` prints the plan of the one-workspace count.
+
+    .venv/bin/python bench/pushdown_bench.py --rows 1000000 \\
+        --postgresql 'postgresql+psycopg://postgres@127.0.0.1:5432/test?options=-csearch_path%3Dbench'
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import generate
+
+from runactionability import Resolver
+from runactionability.adapters.sqlalchemy import (
+    SqlRunHistory,
+    SqlRunSource,
+    SqlStateSource,
+    reference_state_mappings,
+)
+from runactionability.adapters.sqlalchemy.pushdown import SqlPushdown, SupersedeForm
+from runactionability.consumers import VisibleScopes, read_runs
+
+AS_OF = generate.AS_OF
+SAMPLE = 200
+
+
+def median(reps: int, call: Callable[[], Any]) -> float:
+    times = []
+    for _ in range(reps):
+        began = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - began)
+    return statistics.median(times)
+
+
+def bare_count(engine: sa.Engine, scopes: VisibleScopes) -> int:
+    statement = sa.text(
+        "SELECT count(*) FROM operation_runs WHERE workspace_id IN :ws "
+        "AND status = 'completed' AND outcome IN ('failed', 'blocked')"
+    ).bindparams(sa.bindparam("ws", expanding=True))
+    with engine.connect() as connection:
+        return int(connection.execute(statement, {"ws": sorted(scopes.workspace_ids)}).scalar_one())
+
+
+def bench_engine(name: str, engine: sa.Engine, reps: int, explain: bool) -> None:
+    resolver = Resolver(
+        history=SqlRunHistory(engine),
+        states={k: SqlStateSource(engine, m) for k, m in reference_state_mappings().items()},
+    )
+    source = SqlRunSource(engine)
+    pushdowns = {form: SqlPushdown(engine, form=form) for form in SupersedeForm}
+    default = SqlPushdown(engine)
+    one = VisibleScopes({"ws07"})
+    every = VisibleScopes({f"ws{w:02d}" for w in range(generate.WORKSPACES)})
+    print(f"\n== {name} ({default.compiled().form} by default), median of {reps} ==")
+    print(f"{'measure':<44}{'one workspace':>22}{'whole table':>22}")
+    table: dict[str, list[str]] = {}
+    for scopes in (one, every):
+        base = median(reps, lambda scopes=scopes: bare_count(engine, scopes))
+        runs = read_runs(source, scopes.query(), page_size=5000)
+
+        def cell(seconds: float, base: float = base) -> str:
+            return f"{seconds * 1000:9.1f} ms {seconds / base:6.1f}x"
+
+        table.setdefault("bare count of failed/blocked", []).append(cell(base))
+        for form, pushdown in pushdowns.items():
+            seconds = median(reps, lambda p=pushdown, s=scopes: p.count(s, as_of=AS_OF))
+            table.setdefault(f"pushdown count ({form})", []).append(cell(seconds))
+        python_reps = reps if len(runs) <= 100_000 else 1
+        seconds = median(
+            python_reps,
+            lambda s=scopes: resolver.evaluate_many(
+                read_runs(source, s.query(), page_size=5000), as_of=AS_OF
+            ),
+        )
+        suffix = "" if python_reps == reps else " (1 rep)"
+        table.setdefault(f"batch evaluation in Python{suffix}", []).append(cell(seconds))
+        sample = runs[:: max(1, len(runs) // SAMPLE)][:SAMPLE]
+        began = time.perf_counter()
+        for run in sample:
+            resolver.evaluate(run, as_of=AS_OF)
+        per_run = (time.perf_counter() - began) / len(sample)
+        table.setdefault("one query per run (sampled, extrapolated)", []).append(
+            cell(per_run * len(runs))
+        )
+    for measure, cells in table.items():
+        print(f"{measure:<44}{cells[0]:>22}{cells[1]:>22}")
+    for label, scopes in (("one workspace", one), ("whole table", every)):
+        plain = median(reps, lambda s=scopes: source.list_runs(s.query(), limit=50))
+        follow = median(reps, lambda s=scopes: default.follow_up_page(s, as_of=AS_OF, limit=50))
+        print(
+            f"first follow-up page, {label:<14} {follow * 1000:8.1f} ms vs unfiltered page "
+            f"{plain * 1000:8.1f} ms: {follow / plain:5.2f}x"
+        )
+    if explain:
+        compiled = default.compiled()
+        statement = compiled.select(sa.func.count()).where(
+            *compiled.scope_filter(one), compiled.status == "actionable"
+        )
+        prefix = "EXPLAIN QUERY PLAN " if name == "sqlite" else "EXPLAIN (ANALYZE, COSTS OFF) "
+
+        def explained(*args: Any) -> tuple[str, Any]:
+            return prefix + args[2], args[3]
+
+        with engine.connect() as connection:
+            sa.event.listen(connection, "before_cursor_execute", explained, retval=True)
+            for row in connection.execute(statement, {"as_of": AS_OF}):
+                print("  ", *row)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--postgresql", help="a PostgreSQL URL (its schema is reloaded)")
+    parser.add_argument("--reload", action="store_true", help="regenerate the SQLite file")
+    parser.add_argument("--explain", action="store_true")
+    args = parser.parse_args()
+    if args.reps < 5:
+        parser.error("--reps must be at least 5")
+    path = generate.sqlite_path(args.rows)
+    if args.reload or not path.exists():
+        generate.load_sqlite(path, args.rows)
+    engine = sa.create_engine(f"sqlite:///{path}")
+    bench_engine("sqlite", engine, args.reps, args.explain)
+    engine.dispose()
+    if args.postgresql:
+        engine = sa.create_engine(args.postgresql)
+        generate.load_postgresql(engine, args.rows)
+        bench_engine("postgresql", engine, args.reps, args.explain)
+        engine.dispose()
+
+
+if __name__ == "__main__":
+    main()
