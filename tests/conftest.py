@@ -46,9 +46,7 @@ def postgres_engine() -> Iterator[sa.Engine]:
             connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
     except sa.exc.OperationalError as exc:
         pytest.fail(f"PostgreSQL at RUNACTIONABILITY_TEST_DATABASE_URL is unreachable: {exc}")
-    engine = sa.create_engine(
-        POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"}
-    )
+    engine = sa.create_engine(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
     try:
         yield engine
     finally:

@@ -430,19 +430,12 @@ class Core:
             decision, violation = self._verify(problem, family, decision, evidence)
             if violation is not None:
                 violations.append(violation)
-            results[index] = ActionabilityResult(
-                problem.run.id,
-                Verdict(
-                    status=decision.status,
-                    reason=decision.reason,
-                    explanation=decision.explanation,
-                    family=family.name,
-                    operation_type=problem.operation_type.name,
-                    proof=decision.proof,
-                    primary_action=decision.primary_action,
-                    as_of=as_of,
-                ),
+            result = _new_object(ActionabilityResult)
+            _set_run_id(result, problem.run.id)
+            _set_verdict(
+                result, _verdict(decision, family.name, problem.operation_type.name, as_of)
             )
+            results[index] = result
         # Every slot the plan left empty belongs to a problem run, and each got its result above.
         return Outcome(results=cast(list[ActionabilityResult], results), violations=violations)
 
@@ -624,6 +617,31 @@ class Core:
                 as_of=as_of,
             ),
         )
+
+
+_VERDICT_SLOTS = {name: Verdict.__dict__[name].__set__ for name in attrs.fields_dict(Verdict)}
+_set_status = _VERDICT_SLOTS["status"]
+_set_reason = _VERDICT_SLOTS["reason"]
+_set_explanation = _VERDICT_SLOTS["explanation"]
+_set_family = _VERDICT_SLOTS["family"]
+_set_operation_type = _VERDICT_SLOTS["operation_type"]
+_set_proof = _VERDICT_SLOTS["proof"]
+_set_primary_action = _VERDICT_SLOTS["primary_action"]
+_set_as_of = _VERDICT_SLOTS["as_of"]
+
+
+def _verdict(decision: Decision, family: str, operation_type: str, as_of: datetime) -> Verdict:
+    # Verdict has no validators or converters either; see _new_object above.
+    verdict = _new_object(Verdict)
+    _set_status(verdict, decision.status)
+    _set_reason(verdict, decision.reason)
+    _set_explanation(verdict, decision.explanation)
+    _set_family(verdict, family)
+    _set_operation_type(verdict, operation_type)
+    _set_proof(verdict, decision.proof)
+    _set_primary_action(verdict, decision.primary_action)
+    _set_as_of(verdict, as_of)
+    return verdict
 
 
 def _raised(problem: ProblemRun, exc: Exception) -> PolicyViolation:
