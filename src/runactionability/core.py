@@ -427,7 +427,18 @@ class Core:
                 results[index] = self._policy_error(problem, exc, as_of)
                 violations.append(_raised(problem, exc))
                 continue
-            decision, violation = self._verify(problem, family, decision, evidence)
+            try:
+                decision, violation = self._verify(problem, family, decision, evidence)
+            except Exception as exc:
+                # Only a policy's malformed answer can make verification fail; it is no decision.
+                decision, violation = self._override(
+                    problem,
+                    family,
+                    "invalid_decision",
+                    None,
+                    f"verifying the policy's decision failed: {type(exc).__name__}: {exc}",
+                    Reason.POLICY_VIOLATION,
+                )
             if violation is not None:
                 violations.append(violation)
             result = _new_object(ActionabilityResult)
@@ -452,7 +463,8 @@ class Core:
                 ),
                 primary_action=review_action(problem.run, problem.label),
             )
-        if not isinstance(decision, Decision) or decision.status not in _PROBLEM_STATUSES:
+        status = _problem_status(decision)
+        if status is None:
             return self._override(
                 problem,
                 family,
@@ -461,7 +473,10 @@ class Core:
                 f"the policy returned {decision!r}, which is not a decision about a problem run",
                 Reason.POLICY_VIOLATION,
             )
-        status = decision.status
+        assert isinstance(decision, Decision)
+        if decision.status is not status:
+            # A plain string equal to a status must meet exactly the checks its member would.
+            decision = attrs.evolve(decision, status=status)
         fault: str | None = None
         if status is Actionability.SUPERSEDED_BY_LATER_SUCCESS:
             fault = self._check_run_proof(problem, decision.proof, evidence)
@@ -642,6 +657,19 @@ def _verdict(decision: Decision, family: str, operation_type: str, as_of: dateti
     _set_primary_action(verdict, decision.primary_action)
     _set_as_of(verdict, as_of)
     return verdict
+
+
+def _problem_status(decision: object) -> Actionability | None:
+    """The status a policy's decision claims, or None when it is no decision about a problem run."""
+    if not isinstance(decision, Decision):
+        return None
+    status = decision.status
+    if status.__class__ is not Actionability:
+        try:
+            status = Actionability(status)
+        except (ValueError, TypeError):
+            return None
+    return status if status in _PROBLEM_STATUSES else None
 
 
 def _raised(problem: ProblemRun, exc: Exception) -> PolicyViolation:

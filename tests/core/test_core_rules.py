@@ -571,6 +571,14 @@ class CountingSource(MemoryStateSource):
             Decision(status=Actionability.NOT_TERMINAL, reason="x", explanation="x."),
             id="not terminal",
         ),
+        pytest.param(
+            Decision(status="not_a_status", reason="x", explanation="x."),  # type: ignore[arg-type]
+            id="an unknown status string",
+        ),
+        pytest.param(
+            Decision(status=["actionable"], reason="x", explanation="x."),  # type: ignore[arg-type]
+            id="an unhashable status",
+        ),
     ],
 )
 def test_a_policy_that_returns_no_decision_is_overridden(returned: Any) -> None:
@@ -586,6 +594,24 @@ def test_a_policy_that_returns_no_decision_is_overridden(returned: Any) -> None:
     assert result.status is Actionability.REQUIRES_MANUAL_REVIEW
     assert result.reason == Reason.POLICY_VIOLATION
     assert [v.kind for v in recorder.violations] == ["invalid_decision"]
+
+
+@pytest.mark.parametrize("status", ["superseded_by_later_success", "resolved_by_current_state"])
+def test_a_status_given_as_a_plain_string_meets_the_same_proof_checks(status: str) -> None:
+    # A StrEnum equals its string, so a policy reading statuses from configuration must not
+    # slip past the proof checks that the enum member would meet.
+    class Unproven:
+        def plan(self, run: ProblemRun) -> Iterable[Any]:
+            return ()
+
+        def decide(self, run: ProblemRun, evidence: Evidence) -> Decision:
+            return Decision(status=status, reason="x", explanation="Trust me.")  # type: ignore[arg-type]
+
+    recorder = Recorder()
+    result = claims_resolver(Unproven(), recorder=recorder).evaluate(claim(1), as_of=AS_OF)
+    assert result.status is Actionability.REQUIRES_MANUAL_REVIEW
+    assert result.reason == Reason.POLICY_VIOLATION
+    assert [v.kind for v in recorder.violations] == ["invalid_proof"]
 
 
 def test_a_policy_that_returns_none_leaves_the_run_actionable() -> None:
