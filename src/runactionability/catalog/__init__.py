@@ -51,7 +51,8 @@ class OperationCatalog:
     """Every known operation type, resolving each stored name (canonical or alias) to its type.
 
     Construction checks that no name is claimed twice and that every ``superseded_by`` entry is a
-    known type, so lookups later cannot be ambiguous.
+    known type with the same subject key and ownership, so lookups later cannot be ambiguous and a
+    later success is always about the same subject in the same kind of scope.
     """
 
     def __init__(self, types: Iterable[OperationType]) -> None:
@@ -76,6 +77,18 @@ class OperationCatalog:
                 if target is None:
                     raise CatalogError(
                         f"{op_type.name!r} is superseded_by unknown type {allowed!r}"
+                    )
+                # A later success proves something about this run only when it names the same
+                # subject under the same key and lives in the same kind of scope; otherwise a run
+                # about one connection could be "superseded" by a run about another.
+                if (target.subject_key, target.ownership) != (
+                    op_type.subject_key,
+                    op_type.ownership,
+                ):
+                    raise CatalogError(
+                        f"{op_type.name!r} is superseded_by {target.name!r}, whose subject key "
+                        f"and ownership ({target.subject_key!r}, {target.ownership.value}) differ "
+                        f"from its own ({op_type.subject_key!r}, {op_type.ownership.value})"
                     )
                 names.update(self.stored_names(target.name))
             self._superseding[op_type.name] = tuple(sorted(names))
