@@ -38,6 +38,8 @@ class ConflictError(ConfigurationError):
         self.clashes = tuple((what, name, tuple(plugins)) for what, name, plugins in clashes)
         lines = [
             f"{what} {name!r} is claimed by {' and '.join(plugins)}"
+            if len(set(plugins)) > 1
+            else f"{what} {name!r} is claimed {len(plugins)} times by {plugins[0]}"
             for what, name, plugins in self.clashes
         ]
         super().__init__("; ".join(lines))

@@ -100,6 +100,13 @@ def test_two_plugins_claiming_one_family_raise_naming_both() -> None:
     )
 
 
+def test_one_plugin_returning_a_family_twice_is_named_once() -> None:
+    registry = Registry()
+    registry.register(FamilyPlugin(family("alpha"), family("alpha")), name="doubled")
+    with pytest.raises(ConflictError, match="family 'alpha' is claimed 2 times by doubled"):
+        registry.families()
+
+
 @pytest.mark.parametrize(
     ("mine", "claimed"),
     [
