@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 from runactionability.core import subject_of
@@ -134,26 +134,73 @@ def _success_fact(run: OperationRun, subject_key: str | None) -> RunFact | None:
     )
 
 
+def current_state(newest: Sequence[StateFact]) -> StateFact | None:
+    """The current state of one object, given its facts that share the greatest ``proven_at``.
+
+    None (no fact) when any of them has no usable status (not a string) or when their statuses
+    differ: two states proven at one instant are ambiguous, and ambiguity is not evidence. When
+    they agree, the one whose attributes come first as canonical JSON text is returned, so the
+    answer never depends on the order the facts were recorded or stored in. The SQL state source
+    applies the same rule to the rows it reads.
+    """
+    if not newest:
+        return None
+    status = newest[0].status
+    if not isinstance(status, str) or any(fact.status != status for fact in newest):
+        return None
+    return min(newest, key=_attributes_order)
+
+
+def _attributes_order(fact: StateFact) -> str:
+    try:
+        return json.dumps(
+            fact.attributes, sort_keys=True, separators=(",", ":"), default=_json_default
+        )
+    except (TypeError, ValueError):
+        # Keys of mixed types cannot be sorted; their repr is still the same on every call.
+        return repr(fact.attributes)
+
+
+def _json_default(value: object) -> object:
+    return dict(value) if isinstance(value, Mapping) else repr(value)
+
+
+_ObjectKey = tuple[str, str | None, str | None]
+
+
 class MemoryStateSource:
     """``StateSource`` for one kind over a list of ``StateFact`` values.
 
-    When several facts share a scope and subject, the one proven last is current.
+    The current state of an object is its fact with the greatest ``proven_at``. There is no fact
+    for an object when any of its facts has a ``proven_at`` that is not a timezone-aware datetime
+    (its place in time is unknown), or when the facts sharing the greatest ``proven_at`` disagree
+    on the status (see ``current_state``). Equal ``proven_at`` never lets the last one added win.
     """
 
     def __init__(self, kind: str, facts: Iterable[StateFact] = ()) -> None:
         self.kind = kind
-        self._current: dict[tuple[str, str | None, str | None], StateFact] = {}
+        # The facts of each object proven at its greatest instant; None once a fact of the
+        # object has an unreadable proven_at.
+        self._newest: dict[_ObjectKey, list[StateFact] | None] = {}
         for fact in facts:
             self.add(fact)
 
     def add(self, fact: StateFact) -> None:
-        """Record a state; it becomes current unless a later-proven one is already known."""
+        """Record a state of the object it names."""
         if fact.kind != self.kind:
             raise ValueError(f"a {fact.kind!r} fact does not belong in the {self.kind!r} source")
         key = (fact.workspace_id, fact.environment_id, fact.subject)
-        known = self._current.get(key)
-        if known is None or fact.proven_at >= known.proven_at:
-            self._current[key] = fact
+        if key in self._newest and self._newest[key] is None:
+            return
+        proven_at = _aware(fact.proven_at)
+        if proven_at is None:
+            self._newest[key] = None
+            return
+        newest = self._newest.get(key)
+        if newest is None or proven_at > newest[0].proven_at:
+            self._newest[key] = [fact]
+        elif proven_at == newest[0].proven_at:
+            newest.append(fact)
 
     def current_states(
         self, requests: Collection[StateRequest]
@@ -162,9 +209,10 @@ class MemoryStateSource:
         for request in requests:
             if request.kind != self.kind:
                 continue
-            fact = self._current.get(
+            newest = self._newest.get(
                 (request.workspace_id, request.environment_id, request.subject)
             )
+            fact = current_state(newest) if newest else None
             if fact is not None:
                 answers[request] = fact
         return answers

@@ -128,7 +128,8 @@ class StateTableMapping:
     ``statuses`` maps the host's stored status values to the ones the policies know (e.g.
     ``{"ok": "healthy"}``); a value missing from it is passed as stored, which no built-in policy
     counts as resolving anything. When it is None, stored values are used as they are. A table
-    that holds several rows per (workspace, environment, subject) is read as its latest-proven one.
+    that holds several rows per (workspace, environment, subject) is read under the rule of
+    ``SqlStateSource``: its newest row, and no fact when that row proves nothing or is ambiguous.
     ``attributes`` names an optional JSON column returned with the fact.
     """
 

@@ -1,8 +1,9 @@
 """``SqlStateSource``: the current states of one kind for a whole batch, in one statement.
 
-The statement has the same form as the history's: the requests as one parameter, one
-correlated ``ORDER BY proven_at DESC LIMIT 1`` per request, and one branch per request shape so
-that a missing environment or subject is an ``IS NULL`` seek rather than an ``OR``.
+The statement has the same form as the history's: the requests as one parameter, correlated
+seeks per request (the object's greatest readable ``proven_at``, whether it has an unreadable
+one, and its rows at that instant), and one branch per request shape so that a missing
+environment or subject is an ``IS NULL`` seek rather than an ``OR``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
+from runactionability.adapters.memory import current_state
 from runactionability.adapters.sqlalchemy._reading import (
     SHAPES,
     Bind,
@@ -32,53 +34,99 @@ from runactionability.errors import EvidenceFetchError
 from runactionability.evidence import StateFact, StateRequest
 
 _FIELDS = ("idx", "ws", "env", "subject")
+_COLUMNS = ("workspace_id", "environment_id", "subject", "status", "proven_at")
+
+Row = tuple[Any, datetime, Any]
+"""(stored status, proven_at, attributes) of one row proven at its object's greatest instant."""
 
 
 class _Statement:
+    """The compiled-once statement for one mapping on one dialect.
+
+    Per request it returns every row of the object at the object's greatest ``proven_at``, or
+    nothing when any row of the object has an unreadable ``proven_at``. Python then applies the
+    rest of the rule (``current_state``), so both dialects and the memory source decide alike.
+    """
+
     def __init__(self, mapping: StateTableMapping, dialect: str) -> None:
         self.dialect = dialect
         self.mapping = mapping
-        table = mapping.table_clause()
-        self.c = {
-            name: table.c[getattr(mapping, name)]
-            for name in ("workspace_id", "environment_id", "subject", "status", "proven_at")
+        # The rows, the greatest instant and the unreadable rows are three correlated reads of
+        # one table; each needs its own alias, or SQLAlchemy would correlate them to each other.
+        self.tables = {
+            role: mapping.table_clause().alias(f"{role}_rows")
+            for role in ("tied", "newest", "unreadable")
         }
-        self.attributes = table.c[mapping.attributes] if mapping.attributes else None
         self.branches = {shape: self._branch(*shape) for shape in SHAPES}
         self._composed: dict[tuple[Shape, ...], sa.Executable] = {}
 
-    def _conditions(self, key: Any, has_env: bool, has_subject: bool) -> list[Any]:
-        c = self.c
+    def _column(self, role: str, name: str) -> Any:
+        return self.tables[role].c[getattr(self.mapping, name)]
+
+    def _object(self, role: str, key: Any, has_env: bool, has_subject: bool) -> list[Any]:
+        env, subject = self._column(role, "environment_id"), self._column(role, "subject")
         return [
-            c["workspace_id"] == key("ws"),
-            c["environment_id"] == key("env") if has_env else c["environment_id"].is_(None),
-            c["subject"] == key("subject") if has_subject else c["subject"].is_(None),
-            c["status"].is_not(None),
-            valid_timestamp(c["proven_at"], self.dialect),
+            self._column(role, "workspace_id") == key("ws"),
+            env == key("env") if has_env else env.is_(None),
+            subject == key("subject") if has_subject else subject.is_(None),
         ]
+
+    def _readable(self, role: str) -> Any:
+        proven_at = self._column(role, "proven_at")
+        if self.dialect == "postgresql":
+            # 'infinity' is no instant an event can be ordered against (nor one psycopg reads).
+            return sa.and_(proven_at.is_not(None), sa.func.isfinite(proven_at))
+        return valid_timestamp(proven_at, self.dialect)
+
+    def _tied(self, keys: Any, key: Any, has_env: bool, has_subject: bool) -> list[Any]:
+        """The conditions that select the rows of the object proven at its greatest instant.
+
+        The inner reads name the key list explicitly: SQLAlchemy correlates a subquery only to
+        the query directly around it, and would otherwise add the key list to their own FROM.
+        """
+        newest = (
+            sa.select(sa.func.max(self._column("newest", "proven_at")))
+            .where(*self._object("newest", key, has_env, has_subject), self._readable("newest"))
+            .correlate(keys)
+            .scalar_subquery()
+        )
+        unreadable = (
+            sa.exists()
+            .where(
+                *self._object("unreadable", key, has_env, has_subject),
+                sa.not_(self._readable("unreadable")),
+            )
+            .correlate(keys)
+        )
+        return [
+            *self._object("tied", key, has_env, has_subject),
+            self._column("tied", "proven_at") == newest,
+            sa.not_(unreadable),
+        ]
+
+    def _attributes(self) -> Any:
+        if self.mapping.attributes is None:
+            return sa.null()
+        raw = self.tables["tied"].c[self.mapping.attributes]
+        if self.dialect == "postgresql":
+            return sa.type_coerce(raw, postgresql.JSONB)
+        return sa.case((sa.func.json_valid(raw) == 1, sa.func.json(raw)))
 
     def _branch(self, has_env: bool, has_subject: bool) -> sa.Select[Any]:
         name = shape_name((has_env, has_subject))
-        c = self.c
+        status, proven_at = self._column("tied", "status"), self._column("tied", "proven_at")
         if self.dialect == "postgresql":
             keys = postgresql_keys(name, _FIELDS)
-            coerced: Any = (
-                sa.type_coerce(self.attributes, postgresql.JSONB)
-                if self.attributes is not None
-                else sa.null()
-            )
-            best = (
+            tied = (
                 sa.select(
-                    c["status"].label("status"),
-                    c["proven_at"].label("proven_at"),
-                    coerced.label("attributes"),
+                    status.label("status"),
+                    proven_at.label("proven_at"),
+                    self._attributes().label("attributes"),
                 )
-                .where(*self._conditions(lambda field: keys.c[field], has_env, has_subject))
-                .order_by(c["proven_at"].desc())
-                .limit(1)
+                .where(*self._tied(keys, lambda field: keys.c[field], has_env, has_subject))
                 .lateral(f"s_{name}")
             )
-            return sa.select(keys.c.idx, *best.c).select_from(keys.join(best, sa.true()))
+            return sa.select(keys.c.idx, *tied.c).select_from(keys.join(tied, sa.true()))
         each = sa.func.json_each(sa.bindparam(name, type_=sa.Text())).table_valued("value")
         keys_alias = each.alias(f"k_{name}")
 
@@ -86,20 +134,17 @@ class _Statement:
             path: Any = sa.literal_column(f"'$[{_FIELDS.index(field)}]'")
             return sa.func.json_extract(keys_alias.c.value, path)
 
-        if self.attributes is not None:
-            raw = self.attributes
-            attributes: Any = sa.case((sa.func.json_valid(raw) == 1, sa.func.json(raw)))
-        else:
-            attributes = sa.null()
+        # A scalar subquery returns one value per request, so the tied rows travel as one JSON
+        # array (empty when there is no fact).
         hit = (
             sa.select(
-                sa.func.json_array(
-                    c["status"], sa.type_coerce(c["proven_at"], sa.Integer()), attributes
+                sa.func.json_group_array(
+                    sa.func.json_array(
+                        status, sa.type_coerce(proven_at, sa.Integer()), self._attributes()
+                    )
                 )
             )
-            .where(*self._conditions(key, has_env, has_subject))
-            .order_by(c["proven_at"].desc())
-            .limit(1)
+            .where(*self._tied(keys_alias, key, has_env, has_subject))
             .scalar_subquery()
         )
         return sa.select(key("idx").label("idx"), hit.label("hit")).select_from(keys_alias)
@@ -113,23 +158,41 @@ class _Statement:
             )
         return keyed_statement(self.dialect, _FIELDS, groups, self.branches, self._composed)
 
-    def rows(self, result: Iterable[Sequence[Any]]) -> list[tuple[int, Any, datetime, Any]]:
+    def rows(self, result: Iterable[Sequence[Any]]) -> dict[int, list[Row]]:
+        found: dict[int, list[Row]] = {}
         if self.dialect == "postgresql":
-            return [(idx, status, proven, attributes) for idx, status, proven, attributes in result]
-        found = []
+            for idx, status, proven, attributes in result:
+                found.setdefault(idx, []).append((status, proven, attributes))
+            return found
         for idx, hit in result:
-            if hit is not None:
-                status, proven, attributes = json.loads(hit)
-                found.append((idx, status, from_micros(proven), attributes))
+            for status, proven, attributes in json.loads(hit) if hit else ():
+                found.setdefault(idx, []).append((status, _instant(proven), attributes))
         return found
+
+
+def _instant(micros: int) -> Any:
+    try:
+        return from_micros(micros)
+    except OverflowError:
+        # Beyond datetime's range: kept as the integer, which is no instant, so no fact.
+        return micros
 
 
 class SqlStateSource:
     """``StateSource`` for one kind over a host's state table.
 
-    Differences from the port contract: a row with no status or no readable ``proven_at`` is
-    not a fact (it proves nothing); attributes that are not a JSON object read as empty. The
-    host's status values are translated through ``mapping.statuses``.
+    A table may hold several rows per object (workspace, environment, subject); the current
+    state is the row with the greatest ``proven_at``, under the same rule as the memory source
+    (``runactionability.adapters.memory.current_state``). There is no fact for an object when:
+
+    - any of its rows has an unreadable ``proven_at`` (NULL, stray text on SQLite, infinite or
+      without a time zone on PostgreSQL): its place in time is unknown, so no row is known to be
+      the newest, and an older row is never taken instead;
+    - a row at the greatest ``proven_at`` has no status;
+    - the rows at the greatest ``proven_at`` disagree on the (translated) status.
+
+    When tied rows agree, the one whose attributes come first as canonical JSON text is returned.
+    Attributes that are not a JSON object read as empty.
     """
 
     def __init__(self, bind: Bind, mapping: StateTableMapping) -> None:
@@ -150,7 +213,6 @@ class SqlStateSource:
         ordered = [request for request in requests if request.kind == self.kind]
         if not ordered:
             return {}
-        vocabulary = self.mapping.statuses
         answers: dict[StateRequest, StateFact] = {}
         try:
             statement = self._statement(self.bind.dialect.name)
@@ -159,18 +221,35 @@ class SqlStateSource:
                 for part in parts:
                     composed, params = statement.prepare(part)
                     result = connection.execute(composed, params).all()
-                    for idx, status, proven_at, attributes in statement.rows(result):
+                    for idx, rows in statement.rows(result).items():
                         request = part[idx]
-                        stored = str(status)
-                        answers[request] = StateFact(
-                            kind=self.kind,
-                            workspace_id=request.workspace_id,
-                            environment_id=request.environment_id,
-                            subject=request.subject,
-                            status=vocabulary.get(stored, stored) if vocabulary else stored,
-                            proven_at=proven_at,
-                            attributes=attributes if isinstance(attributes, dict) else {},
-                        )
+                        fact = self._fact(request, rows)
+                        if fact is not None:
+                            answers[request] = fact
         except sa.exc.SQLAlchemyError as exc:
             raise EvidenceFetchError(self.kind, f"{type(exc).__name__}: {exc}") from exc
         return answers
+
+    def _fact(self, request: StateRequest, rows: Sequence[Row]) -> StateFact | None:
+        vocabulary = self.mapping.statuses
+        facts = []
+        for status, proven_at, attributes in rows:
+            if status is None or not _aware(proven_at):
+                return None
+            stored = str(status)
+            facts.append(
+                StateFact(
+                    kind=self.kind,
+                    workspace_id=request.workspace_id,
+                    environment_id=request.environment_id,
+                    subject=request.subject,
+                    status=vocabulary.get(stored, stored) if vocabulary else stored,
+                    proven_at=proven_at,
+                    attributes=attributes if isinstance(attributes, dict) else {},
+                )
+            )
+        return current_state(facts)
+
+
+def _aware(value: object) -> bool:
+    return isinstance(value, datetime) and value.utcoffset() is not None
