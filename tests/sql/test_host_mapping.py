@@ -12,11 +12,13 @@ from tests.sql.conftest import CATALOG, REGISTRY, at
 
 from runactionability import (
     Actionability,
+    LaterSuccessRequest,
     MissingStateSourceWarning,
     Reason,
     Resolver,
     RunQuery,
     RunStatus,
+    StateRequest,
 )
 from runactionability.adapters.sqlalchemy import (
     JsonDocument,
@@ -27,6 +29,7 @@ from runactionability.adapters.sqlalchemy import (
     open_backend,
     operation_runs,
 )
+from runactionability.adapters.sqlalchemy.mapping import UnmappedValue
 
 # The host's own schema: other table and column names, the subject inside a JSON payload.
 host = sa.MetaData()
@@ -168,6 +171,64 @@ def test_listing_filters_translate_to_the_hosts_values(backend: Any) -> None:
     assert [r.id for r in backend.runs.list_runs(query).runs] == ["j6"]
     assert backend.runs.get_run("j3").outcome == "succeeded"
     assert backend.runs.get_run("j9") is None
+
+
+def test_library_words_the_host_vocabulary_does_not_list_are_flagged(sql_engine: sa.Engine) -> None:
+    host.create_all(sql_engine)
+    with sql_engine.begin() as db:
+        db.execute(
+            job_log.insert(),
+            [
+                job("u1", "succeeded", 0),
+                job("u2", "cancelled", 10),
+                job("u3", None, 20, state="running"),
+            ],
+        )
+    backend = open_backend(sql_engine, runs=JOBS, states={}, catalog=CATALOG)
+    runs = {r.id: r for r in backend.runs.list_runs(RunQuery(workspace_ids={"acme"})).runs}
+    assert runs["u1"].outcome == UnmappedValue("succeeded")
+    assert runs["u3"].status == UnmappedValue("running")
+    with pytest.warns(MissingStateSourceWarning):
+        resolver = Resolver(history=backend.history, states={}, registry=REGISTRY, catalog=CATALOG)
+    results = {r.run_id: r for r in resolver.evaluate_many(list(runs.values()), as_of=AS_OF)}
+    assert {run_id: (r.status, r.reason) for run_id, r in results.items()} == {
+        "u1": (Actionability.REQUIRES_MANUAL_REVIEW, Reason.INVALID_OUTCOME),
+        "u2": (Actionability.REQUIRES_MANUAL_REVIEW, Reason.INVALID_OUTCOME),
+        "u3": (Actionability.REQUIRES_MANUAL_REVIEW, Reason.INVALID_STATUS),
+    }
+    assert "'succeeded'" in results["u1"].explanation
+    # Nor is the stored "succeeded" a later success that would supersede a failure.
+    assert (
+        backend.history.latest_successes(
+            [
+                LaterSuccessRequest(
+                    operation_types=(CHECK,),
+                    workspace_id="acme",
+                    environment_id="prod",
+                    subject="c1",
+                    subject_key="provider_connection_id",
+                )
+            ],
+            as_of=AS_OF,
+        )
+        == {}
+    )
+
+
+def test_a_state_the_host_vocabulary_does_not_list_is_no_fact(backend: Any) -> None:
+    # The newest row of c1 holds the policies' own word, which this host does not use.
+    with backend.history.bind.begin() as db:
+        db.execute(connections.insert(), connection("c1", "healthy", 8))
+    request = StateRequest(
+        kind="provider_connection", workspace_id="acme", environment_id="prod", subject="c1"
+    )
+    assert backend.states["provider_connection"].current_states([request]) == {}
+    with pytest.warns(MissingStateSourceWarning):
+        resolver = Resolver(
+            history=backend.history, states=backend.states, registry=REGISTRY, catalog=CATALOG
+        )
+    refused = backend.runs.get_run("j1")
+    assert resolver.evaluate(refused, as_of=AS_OF).status is Actionability.ACTIONABLE
 
 
 def test_a_subject_column_fills_a_context_that_lacks_it(sql_engine: sa.Engine) -> None:

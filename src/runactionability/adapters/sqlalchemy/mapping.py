@@ -51,6 +51,37 @@ def _values_of(vocabulary: Mapping[str, Any], meaning: object) -> tuple[str, ...
     return tuple(sorted(value for value, known in vocabulary.items() if known == meaning))
 
 
+@attrs.frozen(repr=False)
+class UnmappedValue:
+    """A stored status or outcome that the host's vocabulary does not list, as it was read.
+
+    It is neither a string nor a ``RunStatus``/``RunOutcome``, so ``OperationRun`` keeps it as is
+    and the core flags the run (``invalid_status``, ``invalid_outcome``), even when the stored
+    text is one of the library's own words: a host that maps its own vocabulary gives such a
+    word no meaning, and guessing one would turn a bad row into a confident verdict.
+    """
+
+    stored: Any
+
+    def __repr__(self) -> str:
+        return f"UnmappedValue({self.stored!r})"
+
+
+_LIBRARY_STATUSES: Mapping[str, RunStatus] = {status.value: status for status in RunStatus}
+_LIBRARY_OUTCOMES: Mapping[str, RunOutcome] = {outcome.value: outcome for outcome in RunOutcome}
+
+
+def _read(stored: object, vocabulary: Mapping[str, Any], library: Mapping[str, Any]) -> object:
+    if not isinstance(stored, str):
+        return stored
+    known = vocabulary.get(stored)
+    if known is not None:
+        return known
+    # Under the library's own vocabulary an unlisted text is no library word, so it is passed
+    # as stored; under a host vocabulary it could be one, and must not be read as it.
+    return stored if vocabulary == library else UnmappedValue(stored)
+
+
 @attrs.frozen(kw_only=True)
 class RunTableMapping:
     """The host's table of operation runs.
@@ -59,10 +90,13 @@ class RunTableMapping:
     correlation value as a string; when it is None, the subject is read from the JSON ``context``
     column under the catalog type's ``subject_key`` (slower: such a lookup cannot use a plain
     index, see ``docs/adapters.md``). ``statuses`` and ``outcomes`` map the host's stored values to
-    the library's; a stored value missing from them is passed to the core as stored, which flags
-    it. Scope ids and the subject are compared as text; timestamps are ``timestamptz`` on
-    PostgreSQL and integer UTC microseconds on SQLite (``UtcTimestamp``). ``integer_ids`` says the
-    id column is an integer, so ``SqlRunSource.get_run("42")`` looks up 42 (a CLI passes text).
+    the library's. With the default (the library's own words) a stored value missing from them
+    is passed to the core as stored, which flags it; with a host vocabulary it is passed as an
+    ``UnmappedValue``, which the core flags even when the stored text is a library word
+    (``"succeeded"`` means nothing to a host whose success is ``"ok"``). Scope ids and the
+    subject are compared as text; timestamps are ``timestamptz`` on PostgreSQL and integer UTC
+    microseconds on SQLite (``UtcTimestamp``). ``integer_ids`` says the id column is an integer,
+    so ``SqlRunSource.get_run("42")`` looks up 42 (a CLI passes text).
     """
 
     table: str = attrs.field(validator=_identifier)
@@ -112,6 +146,14 @@ class RunTableMapping:
             columns.append(sa.column(self.subject, sa.String()))
         return sa.table(self.table, *columns, schema=self.schema)
 
+    def read_status(self, stored: object) -> object:
+        """What a stored status value means: a ``RunStatus``, or a value the core flags."""
+        return _read(stored, self.statuses, _LIBRARY_STATUSES)
+
+    def read_outcome(self, stored: object) -> object:
+        """What a stored outcome value means: a ``RunOutcome``, None, or a value the core flags."""
+        return _read(stored, self.outcomes, _LIBRARY_OUTCOMES)
+
     def stored_statuses(self, status: RunStatus) -> tuple[str, ...]:
         """The host values that mean ``status``, sorted."""
         return _values_of(self.statuses, status)
@@ -126,8 +168,10 @@ class StateTableMapping:
     """The host's table of current states of one kind (e.g. ``provider_connection``).
 
     ``statuses`` maps the host's stored status values to the ones the policies know (e.g.
-    ``{"ok": "healthy"}``); a value missing from it is passed as stored, which no built-in policy
-    counts as resolving anything. When it is None, stored values are used as they are. A table
+    ``{"ok": "healthy"}``); a row whose stored value is missing from it proves nothing (the
+    object then has no fact), so an unlisted value never counts as healthy or complete, even
+    when it is one of the policies' words. When it is None, stored values are used as they are.
+    A table
     that holds several rows per (workspace, environment, subject) is read under the rule of
     ``SqlStateSource``: its newest row, and no fact when that row proves nothing or is ambiguous.
     ``attributes`` names an optional JSON column returned with the fact.

@@ -40,6 +40,9 @@ class SqlRunSource:
     order of the stored ``created_at`` values, so a run whose ``created_at`` is NULL comes last
     (as in memory) but, on SQLite, one whose ``created_at`` holds stray text sorts before every
     valid instant. ``list_runs`` also takes ``outcomes`` (host pages such as "failed runs").
+    Status and outcome values are read through the mapping's vocabulary: with a host vocabulary
+    a value it does not list comes back as an ``UnmappedValue`` (flagged by the core), never as
+    the library word it may happen to spell.
     With a subject column and a ``catalog``, a run whose context lacks its type's ``subject_key``
     gets the column's value under that key, so the core can correlate it.
     """
@@ -146,11 +149,7 @@ class SqlRunSource:
 
     def _run(self, row: sa.RowMapping) -> OperationRun:
         mapping = self.mapping
-        status, outcome, context = row["status"], row["outcome"], row["context"]
-        if isinstance(status, str):
-            status = mapping.statuses.get(status, status)
-        if isinstance(outcome, str):
-            outcome = mapping.outcomes.get(outcome, outcome)
+        context = row["context"]
         if context is None:
             context = {}
         if self._subject is not None and self.catalog is not None and isinstance(context, dict):
@@ -168,8 +167,8 @@ class SqlRunSource:
             type=row["type"],
             workspace_id=row["workspace_id"],
             environment_id=row["environment_id"],
-            status=status,
-            outcome=outcome,
+            status=mapping.read_status(row["status"]),
+            outcome=mapping.read_outcome(row["outcome"]),
             created_at=row["created_at"],
             started_at=row["started_at"],
             completed_at=row["completed_at"],

@@ -188,7 +188,9 @@ class SqlStateSource:
     - any of its rows has an unreadable ``proven_at`` (NULL, stray text on SQLite, infinite or
       without a time zone on PostgreSQL): its place in time is unknown, so no row is known to be
       the newest, and an older row is never taken instead;
-    - a row at the greatest ``proven_at`` has no status;
+    - a row at the greatest ``proven_at`` has no status, or, when ``mapping.statuses`` is given,
+      a stored status it does not list (so such a value never counts as healthy or complete,
+      even when it spells one of the policies' words);
     - the rows at the greatest ``proven_at`` disagree on the (translated) status.
 
     When tied rows agree, the one whose attributes come first as canonical JSON text is returned.
@@ -237,13 +239,15 @@ class SqlStateSource:
             if status is None or not _aware(proven_at):
                 return None
             stored = str(status)
+            if vocabulary is not None and stored not in vocabulary:
+                return None
             facts.append(
                 StateFact(
                     kind=self.kind,
                     workspace_id=request.workspace_id,
                     environment_id=request.environment_id,
                     subject=request.subject,
-                    status=vocabulary.get(stored, stored) if vocabulary else stored,
+                    status=stored if vocabulary is None else vocabulary[stored],
                     proven_at=proven_at,
                     attributes=attributes if isinstance(attributes, dict) else {},
                 )
