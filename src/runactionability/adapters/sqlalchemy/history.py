@@ -212,7 +212,8 @@ def _id_key(run_id: Any) -> tuple[bool, Any]:
 class SqlRunHistory:
     """``RunHistory`` over a runs table, answering a batch with one statement.
 
-    Differences from the port contract: none in results. Requests beyond ``CHUNK_SIZE`` (5,000)
+    Differences from the port contract: none in results (a host's naive ``timestamp`` columns
+    make every run of the table naive, so none is returned). Requests beyond ``CHUNK_SIZE`` (5,000)
     take one more statement per chunk, all in one transaction. With a JSON-context subject
     (``mapping.subject`` None) the subject is compared inside the JSON, which no plain index
     covers; map a subject column for large tables.
@@ -291,6 +292,11 @@ class SqlRunHistory:
             raise EvidenceFetchError(KIND, f"{type(exc).__name__}: {exc}") from exc
         answers: dict[LaterSuccessRequest, RunFact] = {}
         for index, run_id, stored_type, env, started, completed in best.values():
+            started_at, completed_at = statement.instant(started), statement.instant(completed)
+            if not (_aware(started_at) and _aware(completed_at)):
+                # Naive columns (PostgreSQL ``timestamp``): every run of the table is naive, so
+                # skipping this one hides no valid success.
+                continue
             request = ordered[index]
             answers[request] = RunFact(
                 run_id=run_id,
@@ -298,10 +304,14 @@ class SqlRunHistory:
                 workspace_id=request.workspace_id,
                 environment_id=env if request.environment_id is None else request.environment_id,
                 subject=request.subject,
-                started_at=statement.instant(started),
-                completed_at=statement.instant(completed),
+                started_at=started_at,
+                completed_at=completed_at,
             )
         return answers
+
+
+def _aware(value: object) -> bool:
+    return isinstance(value, datetime) and value.utcoffset() is not None
 
 
 def _rank(candidate: Any) -> tuple[Any, Any, tuple[bool, Any]]:

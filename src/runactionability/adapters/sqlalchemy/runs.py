@@ -136,7 +136,10 @@ class SqlRunSource:
             return sa.and_(column.is_(None), c["id"] < run_id)
         if tag == "instant":
             value: Any = created
-            if dialect != "postgresql":
+            if created.utcoffset() is None:
+                # A host's naive column (PostgreSQL only): compared as the naive values it holds.
+                column = sa.type_coerce(column, sa.DateTime())
+            elif dialect != "postgresql":
                 column = sa.type_coerce(column, sa.BigInteger())
                 value = to_micros(created)
         else:

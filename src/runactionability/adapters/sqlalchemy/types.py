@@ -38,7 +38,10 @@ class UtcTimestamp(TypeDecorator[datetime]):
     Integers compare and index exactly on SQLite (ISO text would compare wrongly across offsets
     and be three times as wide in every index entry). Writing a naive datetime is a caller's bug
     and raises; a stored value that is not an integer (written by other code) is read back as is,
-    so the core reports the run's timestamp as invalid instead of the read failing.
+    so the core reports the run's timestamp as invalid instead of the read failing. A naive value
+    (a host's PostgreSQL ``timestamp without time zone`` column) is read back naive, never
+    placed in a guessed zone: the core reports ``naive_timestamp``, and such a run or state is
+    never evidence.
     """
 
     impl = sa.DateTime(timezone=True)
@@ -62,6 +65,11 @@ class UtcTimestamp(TypeDecorator[datetime]):
         if value is None:
             return None
         if isinstance(value, datetime):
+            if value.utcoffset() is None:
+                # A host column without a time zone (PostgreSQL ``timestamp``): which instant it
+                # means is unknown, and reading it in this process's zone would make the verdict
+                # depend on where the review runs. Kept naive, so the core says so.
+                return value
             # psycopg reports the session's time zone; UTC makes both engines read alike.
             return value.astimezone(UTC)
         if isinstance(value, int) and not isinstance(value, bool):
