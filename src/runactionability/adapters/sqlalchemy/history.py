@@ -37,6 +37,7 @@ from runactionability.adapters.sqlalchemy._reading import (
 from runactionability.adapters.sqlalchemy.mapping import REFERENCE_RUNS, RunTableMapping
 from runactionability.adapters.sqlalchemy.types import (
     UtcTimestamp,
+    as_run_id,
     from_micros,
     instant_bound,
 )
@@ -299,7 +300,7 @@ class SqlRunHistory:
                 continue
             request = ordered[index]
             answers[request] = RunFact(
-                run_id=run_id,
+                run_id=as_run_id(run_id),
                 operation_type=stored_type,
                 workspace_id=request.workspace_id,
                 environment_id=env if request.environment_id is None else request.environment_id,

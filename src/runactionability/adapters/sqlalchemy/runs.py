@@ -5,7 +5,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
+from contextlib import nullcontext
 from datetime import datetime
 from typing import Any
 
@@ -13,7 +14,12 @@ import sqlalchemy as sa
 
 from runactionability.adapters.sqlalchemy._reading import Bind, check_bind, read_transaction
 from runactionability.adapters.sqlalchemy.mapping import REFERENCE_RUNS, RunTableMapping
-from runactionability.adapters.sqlalchemy.types import to_micros, valid_timestamp
+from runactionability.adapters.sqlalchemy.types import (
+    as_run_id,
+    id_parameter,
+    to_micros,
+    valid_timestamp,
+)
 from runactionability.catalog import OperationCatalog
 from runactionability.errors import UsageError
 from runactionability.model import OperationRun, RunId, RunOutcome
@@ -42,7 +48,8 @@ class SqlRunSource:
     valid instant. ``list_runs`` also takes ``outcomes`` (host pages such as "failed runs").
     Status and outcome values are read through the mapping's vocabulary: with a host vocabulary
     a value it does not list comes back as an ``UnmappedValue`` (flagged by the core), never as
-    the library word it may happen to spell.
+    the library word it may happen to spell. An id the driver returns as neither str nor int
+    (a ``uuid``, a ``numeric``) comes back as its text, which ``get_run`` accepts.
     With a subject column and a ``catalog``, a run whose context lacks its type's ``subject_key``
     gets the column's value under that key, so the core can correlate it.
     """
@@ -71,8 +78,21 @@ class SqlRunSource:
             if not text.lstrip("-").isdigit():
                 return None
             run_id = int(text)
-        with read_transaction(self.bind) as connection:
-            row = connection.execute(self._select.where(self._c["id"] == run_id)).first()
+        statement = self._select.where(self._c["id"] == id_parameter("run_id", run_id))
+        try:
+            with read_transaction(self.bind) as connection:
+                # A failed statement aborts a PostgreSQL transaction: one the caller owns is
+                # kept usable by a savepoint around the lookup.
+                guard = (
+                    connection.begin_nested()
+                    if connection is self.bind and connection.dialect.name == "postgresql"
+                    else nullcontext()
+                )
+                with guard:
+                    row = connection.execute(statement).first()
+        except sa.exc.DataError:
+            # Text the id column cannot hold (not a uuid, for a uuid column): no such run.
+            return None
         return None if row is None else self._run(row._mapping)
 
     def list_runs(
@@ -96,7 +116,7 @@ class SqlRunSource:
             rows = [row._mapping for row in connection.execute(statement)]
         more = len(rows) > limit
         rows = rows[:limit]
-        next_cursor = _encode(rows[-1]["created_at"], rows[-1]["id"]) if more else None
+        next_cursor = _encode(rows[-1]["created_at"], as_run_id(rows[-1]["id"])) if more else None
         return RunPage(runs=[self._run(row) for row in rows], next_cursor=next_cursor)
 
     def _filters(
@@ -129,8 +149,9 @@ class SqlRunSource:
         return filters
 
     def _after(self, cursor: str, dialect: str) -> Any:
-        tag, created, run_id = _decode(cursor)
+        tag, created, cursor_id = _decode(cursor)
         c = self._c
+        run_id = id_parameter("cursor_id", cursor_id)
         column = c["created_at"]
         if tag == "null":
             return sa.and_(column.is_(None), c["id"] < run_id)
@@ -150,7 +171,7 @@ class SqlRunSource:
             column < value, sa.and_(column == value, c["id"] < run_id), c["created_at"].is_(None)
         )
 
-    def _run(self, row: sa.RowMapping) -> OperationRun:
+    def _run(self, row: Mapping[Any, Any]) -> OperationRun:
         mapping = self.mapping
         context = row["context"]
         if context is None:
@@ -166,7 +187,7 @@ class SqlRunSource:
             ):
                 context = {**context, op_type.subject_key: subject}
         return OperationRun(
-            id=row["id"],
+            id=as_run_id(row["id"]),
             type=row["type"],
             workspace_id=row["workspace_id"],
             environment_id=row["environment_id"],

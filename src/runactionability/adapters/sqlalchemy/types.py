@@ -32,6 +32,26 @@ def from_micros(value: int) -> datetime:
     return EPOCH + value * _MICROSECOND
 
 
+def as_run_id(value: Any) -> Any:
+    """A stored run id as a ``RunId``: a str or int as it is, any other value as its text.
+
+    Host id columns are often ``uuid`` (or ``numeric``), which the driver returns as objects
+    ``OperationRun`` does not accept; their text is also what a caller passes back to look one up.
+    """
+    if isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    return value if value is None else str(value)
+
+
+def id_parameter(name: str, value: Any) -> sa.BindParameter[Any]:
+    """``value`` compared to a host id column as the database reads an untyped literal.
+
+    A str parameter would be typed ``VARCHAR``, which PostgreSQL refuses to compare with a
+    ``uuid`` column; untyped, the server reads the text as the column's own type.
+    """
+    return sa.bindparam(name, value, type_=sa.types.NullType())
+
+
 class UtcTimestamp(TypeDecorator[datetime]):
     """A timezone-aware instant: ``timestamptz`` on PostgreSQL, integer UTC microseconds elsewhere.
 
