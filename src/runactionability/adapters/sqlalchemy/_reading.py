@@ -65,6 +65,41 @@ def _begin_sqlite(connection: sa.Connection, statements: int) -> None:
         connection.exec_driver_sql("BEGIN")
 
 
+_REPEATABLE_READ = "REPEATABLE READ"
+
+
+@contextmanager
+def snapshot_transaction(bind: Bind) -> Iterator[sa.Connection]:
+    """One connection inside one transaction in which every statement sees one snapshot.
+
+    PostgreSQL's default READ COMMITTED takes a new snapshot per statement, so the transaction
+    is REPEATABLE READ: its snapshot is taken by its first statement and kept to the end. On
+    SQLite a deferred ``BEGIN`` (sent explicitly, since pysqlite opens no transaction for a
+    ``SELECT``) does the same once it first reads; a writer on another connection then waits
+    (rollback journal) or writes a newer version this transaction does not see (WAL). A
+    ``Connection`` already in a transaction is used as is: its owner chose the snapshot.
+    """
+    if isinstance(bind, sa.Engine):
+        with bind.connect() as connection:
+            if bind.dialect.name == "postgresql":
+                # Also overrides an engine created in AUTOCOMMIT; reset when the connection
+                # goes back to the pool.
+                connection.execution_options(isolation_level=_REPEATABLE_READ)
+            with connection.begin():
+                _begin_sqlite(connection, statements=2)
+                yield connection
+    elif bind.in_transaction():
+        yield bind
+    else:
+        with bind.begin():
+            if bind.dialect.name == "postgresql":
+                # The first statement of the transaction, so it still may set its isolation;
+                # the caller's connection keeps its own level for later transactions.
+                bind.exec_driver_sql(f"SET TRANSACTION ISOLATION LEVEL {_REPEATABLE_READ}")
+            _begin_sqlite(bind, statements=2)
+            yield bind
+
+
 Shape = tuple[bool, bool]
 """(has an environment, has a subject): which columns a request constrains. Each shape gets its
 own branch of a statement so that every branch is a pure equality seek."""

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import copy
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from types import TracebackType
+from typing import TypeVar
 
 import attrs
 import sqlalchemy as sa
 
-from runactionability.adapters.sqlalchemy._reading import Bind
+from runactionability.adapters.sqlalchemy._reading import Bind, snapshot_transaction
 from runactionability.adapters.sqlalchemy.history import SqlRunHistory
 from runactionability.adapters.sqlalchemy.mapping import (
     REFERENCE_RUNS,
@@ -34,6 +37,26 @@ class SqlBackend:
     runs: SqlRunSource
     engine: sa.Engine | None = None
 
+    @contextmanager
+    def snapshot(self) -> Iterator[SqlBackend]:
+        """The same ports, all reading through one connection in one transaction.
+
+        Evaluate a batch inside it (list the page, then resolve it), so that the history and
+        every state kind are read in one snapshot: a row another connection commits meanwhile
+        is seen by none of them, or, after the block, by all. On PostgreSQL the transaction is
+        REPEATABLE READ; on SQLite a deferred ``BEGIN``. Over a ``Connection`` already in a
+        transaction, the ports read through it and its owner's snapshot holds. The transaction
+        only reads, and ends with the block; the yielded backend disposes nothing when closed.
+        """
+        with snapshot_transaction(self.history.bind) as connection:
+            yield attrs.evolve(
+                self,
+                history=_rebound(self.history, connection),
+                states={kind: _rebound(source, connection) for kind, source in self.states.items()},
+                runs=_rebound(self.runs, connection),
+                engine=None,
+            )
+
     def close(self) -> None:
         """Dispose the engine this backend created, if any."""
         if self.engine is not None:
@@ -51,6 +74,16 @@ class SqlBackend:
         self.close()
 
 
+Port = TypeVar("Port", SqlRunHistory, SqlStateSource, SqlRunSource)
+
+
+def _rebound(port: Port, connection: sa.Connection) -> Port:
+    # A shallow copy shares the port's compiled statements; only the bind differs.
+    clone = copy.copy(port)
+    clone.bind = connection
+    return clone
+
+
 def open_backend(
     bind_or_url: Bind | str,
     *,
@@ -61,8 +94,8 @@ def open_backend(
     """The SQL ports over ``bind_or_url`` (an ``Engine``, a ``Connection`` or a database URL).
 
     The reference schema's mappings are used unless ``runs``/``states`` name the host's tables.
-    To read one resolver batch in one snapshot, pass a ``Connection`` inside a transaction
-    (``REPEATABLE READ`` on PostgreSQL): every port then reads through it.
+    Each port call reads one snapshot by itself; to read a whole batch in one, evaluate it
+    inside ``SqlBackend.snapshot()``.
     """
     engine: sa.Engine | None = None
     bind: Bind
