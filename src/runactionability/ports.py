@@ -56,8 +56,13 @@ class StateSource(Protocol):
         """For each request, the current state of the object it names, if the source knows it.
 
         At most one fact per (kind, scope, subject): the current one, with the instant it was
-        proven (``proven_at``, timezone-aware). The core ignores a fact proven after ``as_of`` and
-        checks that its scope and subject match the request. Called once per batch with every
+        proven (``proven_at``, timezone-aware). The current state of an object is its fact with
+        the greatest ``proven_at``; there is none when that fact has no status, when any fact of
+        the object has a ``proven_at`` that cannot be placed in time, or when facts sharing the
+        greatest ``proven_at`` disagree on the status; agreeing ties are resolved
+        deterministically. An older fact never stands in for an unusable newer one. The core
+        ignores a fact proven after ``as_of`` and checks that its scope and subject match the
+        request. Called once per batch with every
         request of this kind; failures raise ``EvidenceFetchError``.
         """
         ...

@@ -13,6 +13,7 @@ from runactionability.adapters.sqlalchemy.mapping import (
     STATE_KINDS,
     RunTableMapping,
     StateTableMapping,
+    UnmappedValue,
     reference_state_mappings,
 )
 from runactionability.adapters.sqlalchemy.runs import SqlRunSource
@@ -39,6 +40,7 @@ __all__ = [
     "SqlRunSource",
     "SqlStateSource",
     "StateTableMapping",
+    "UnmappedValue",
     "UtcTimestamp",
     "create_schema",
     "insert_runs",
