@@ -41,8 +41,14 @@ from runactionability.adapters.sqlalchemy.mapping import (
     reference_state_mappings,
 )
 from runactionability.adapters.sqlalchemy.runs import SqlRunSource
+from runactionability.adapters.sqlalchemy.schema import problem_rows
 from runactionability.adapters.sqlalchemy.states import SqlStateSource
-from runactionability.adapters.sqlalchemy.types import UtcTimestamp, to_micros, valid_timestamp
+from runactionability.adapters.sqlalchemy.types import (
+    JsonDocument,
+    UtcTimestamp,
+    to_micros,
+    valid_timestamp,
+)
 from runactionability.catalog import OperationCatalog, OperationType
 from runactionability.consumers.dashboard import StatusCounts
 from runactionability.consumers.scopes import VisibleScopes
@@ -147,10 +153,18 @@ class FollowUpItem:
 
 @attrs.frozen(kw_only=True)
 class FollowUpPage:
-    """One page of the current follow-up list, newest first, and the cursor of the next one."""
+    """One page of the current follow-up list, newest first, and the cursor of the next one.
+
+    ``scanned`` counts the problem runs read and classified to fill the page.
+    """
 
     items: tuple[FollowUpItem, ...]
     next_cursor: str | None
+    scanned: int
+
+    @property
+    def runs(self) -> tuple[OperationRun, ...]:
+        return tuple(item.run for item in self.items)
 
 
 def _counts(by_status: Mapping[Actionability, int]) -> StatusCounts:
@@ -201,6 +215,7 @@ class SqlPushdown:
         self._resolver: Resolver | None = None
         self._source: SqlRunSource | None = None
         self._compiled: dict[tuple[str, SupersedeForm], _Compiled] = {}
+        self._prepared: dict[tuple[Any, ...], _Prepared] = {}
 
     @property
     def dialect(self) -> str:
@@ -251,7 +266,7 @@ class SqlPushdown:
         """The status of every run of ``scopes`` by run id (custom families judged in Python)."""
         _check_as_of(as_of)
         compiled = self.compiled()
-        params = {"as_of": as_of}
+        params = _params(scopes, as_of)
         statement = compiled.select(compiled.c["id"], compiled.status.label("status")).where(
             *compiled.scope_filter(scopes)
         )
@@ -273,33 +288,52 @@ class SqlPushdown:
         return statuses
 
     def count(self, scopes: VisibleScopes, *, as_of: datetime) -> PushdownCounts:
-        """Counts by status, family and scope of the runs of ``scopes``, in one statement.
+        """Counts by status, family and scope of the runs of ``scopes``, in two statements.
 
-        Rows of families with custom rules add one statement that reads them, judged in one
-        resolver batch.
+        Status and outcome alone decide succeeded and active runs (rule 2), so the first statement
+        groups every run by (scope, type, status, outcome) from an index, without the
+        classification; the second classifies only the problem rows. Rows of families with custom
+        rules add one statement that reads them, judged in one resolver batch.
         """
         _check_as_of(as_of)
         compiled = self.compiled()
-        params = {"as_of": as_of}
+        params = _params(scopes, as_of)
         c = compiled.c
-        status = compiled.status.label("status")
         keys = (c["workspace_id"], c["environment_id"], c["type"])
-        statement = (
-            compiled.select(*keys, status, sa.func.count().label("n"))
+        plain = (
+            sa.select(*keys, c["status"], c["outcome"], sa.func.count())
+            .select_from(compiled.table)
             .where(*compiled.scope_filter(scopes))
+            .group_by(*keys, c["status"], c["outcome"])
+        )
+        status = compiled.problem_status.label("status")
+        problems = (
+            compiled.select(*keys, status, sa.func.count().label("n"))
+            .where(*compiled.scope_filter(scopes), compiled.problem)
             .group_by(*keys, status)
         )
+        key = _scope_key_of(scopes)
         rows: list[tuple[Any, Any, Any, Actionability, int]] = []
-        with read_transaction(self.bind, statements=2) as connection:
+        with read_transaction(self.bind, statements=3) as connection:
             _prepare(connection)
-            evaluate = False
-            for workspace_id, environment_id, type_, value, n in connection.execute(
-                statement, params
-            ):
-                if value == EVALUATE:
-                    evaluate = True
+            any_problem = False
+            for workspace_id, environment_id, type_, stored, outcome, n in self._prepare(
+                ("plain", *key), plain, scopes
+            ).execute(connection, {}):
+                decided = compiled.decided_by_status(stored, outcome)
+                if decided is None:
+                    any_problem = True
                 else:
-                    rows.append((workspace_id, environment_id, type_, Actionability(value), n))
+                    rows.append((workspace_id, environment_id, type_, decided, n))
+            evaluate = False
+            if any_problem:
+                for workspace_id, environment_id, type_, value, n in self._prepare(
+                    ("problems", compiled.form, *key), problems, scopes
+                ).execute(connection, {"as_of": as_of}):
+                    if value == EVALUATE:
+                        evaluate = True
+                    else:
+                        rows.append((workspace_id, environment_id, type_, Actionability(value), n))
             if evaluate:
                 runs = self._evaluated_runs(connection, compiled, scopes, params)
                 for run, result in zip(
@@ -359,32 +393,45 @@ class SqlPushdown:
         if limit < 1:
             raise UsageError(f"limit must be at least 1, not {limit!r}")
         compiled = self.compiled()
-        params = {"as_of": as_of}
         c = compiled.c
-        status = compiled.status
-        wanted = [*_FOLLOW_UP, EVALUATE] if compiled.has_evaluated else list(_FOLLOW_UP)
         created = c["created_at"]
         order = created.desc().nulls_last() if self.dialect == "postgresql" else created.desc()
         base = compiled.select(
-            *(c[name].label(name) for name in _COLUMNS), status.label("actionability")
+            *(c[name].label(name) for name in _COLUMNS),
+            compiled.problem_status.label("actionability"),
         )
         if compiled.subject is not None:
             base = base.add_columns(compiled.subject.label("subject"))
-        base = base.where(*compiled.scope_filter(scopes), status.in_(wanted))
+        # Only problem rows can need attention: the walk reads them alone, newest first, on the
+        # partial problem index, and classifies each row it reads once (in the select list; a
+        # filter on the classification would evaluate it twice).
+        base = base.where(*compiled.scope_filter(scopes), compiled.problem).order_by(
+            order, c["id"].desc()
+        )
         items: list[FollowUpItem] = []
         source = self._run_source()
+        scanned = 0
+        chunk = limit + 1
+        key = (compiled.form, *_scope_key_of(scopes))
         with read_transaction(self.bind, statements=2) as connection:
             _prepare(connection)
             while True:
+                values: dict[str, Any] = {"as_of": as_of, "chunk": chunk}
                 statement = base
+                tag = None
                 if cursor:
-                    statement = statement.where(self._after(compiled, cursor))
-                want = limit - len(items)
-                statement = statement.order_by(order, c["id"].desc()).limit(want + 1)
-                rows = [row._mapping for row in connection.execute(statement, params)]
-                more = len(rows) > want
-                rows = rows[:want]
-                runs = [source._run(row) for row in rows]
+                    tag, created, run_id = _decode(cursor)
+                    statement = statement.where(self._after(compiled, tag))
+                    values["after_id"] = run_id
+                    if tag != "null":
+                        values["after_created"] = (
+                            created if self.dialect == "postgresql" else to_micros(created)
+                        )
+                prepared = self._prepare(
+                    ("page", tag, *key), statement.limit(sa.bindparam("chunk")), scopes
+                )
+                rows = prepared.rows(connection, values)
+                runs = [source._run(row) for row in rows]  # type: ignore[arg-type]
                 pending = [
                     run
                     for run, row in zip(runs, rows, strict=True)
@@ -397,26 +444,48 @@ class SqlPushdown:
                         run.id: result.status for run, result in zip(pending, results, strict=True)
                     }
                 for run, row in zip(runs, rows, strict=True):
+                    scanned += 1
                     value = judged.get(run.id) or Actionability(row["actionability"])
-                    if value.needs_attention:
-                        items.append(FollowUpItem(run=run, status=value))
-                cursor = _encode(rows[-1]["created_at"], rows[-1]["id"]) if more else None
-                if cursor is None or len(items) >= limit:
-                    return FollowUpPage(items=tuple(items), next_cursor=cursor)
+                    if not value.needs_attention:
+                        continue
+                    if len(items) == limit:
+                        # One more run needs attention: the page ends at the last one kept.
+                        last = items[-1].run
+                        return FollowUpPage(
+                            items=tuple(items),
+                            next_cursor=_encode(last.created_at, last.id),
+                            scanned=scanned - 1,
+                        )
+                    items.append(FollowUpItem(run=run, status=value))
+                if len(rows) < chunk:
+                    return FollowUpPage(items=tuple(items), next_cursor=None, scanned=scanned)
+                cursor = _encode(rows[-1]["created_at"], rows[-1]["id"])
+                # Most problem runs are superseded or resolved: read wider until the page fills.
+                chunk = min(chunk * 2, 4096)
 
-    def _after(self, compiled: _Compiled, cursor: str) -> Any:
-        tag, created, run_id = _decode(cursor)
+    def _after(self, compiled: _Compiled, tag: str) -> Any:
         c = compiled.c
         column = c["created_at"]
+        run_id = sa.bindparam("after_id", type_=c["id"].type)
         if tag == "null":
             return sa.and_(column.is_(None), c["id"] < run_id)
-        value: Any = created
+        value: Any = sa.bindparam("after_created", type_=sa.BigInteger())
         if self.dialect != "postgresql":
             column = sa.type_coerce(column, sa.BigInteger())
-            value = to_micros(created)
+        else:
+            value = sa.bindparam("after_created", type_=sa.DateTime(timezone=True))
         return sa.or_(
             column < value, sa.and_(column == value, c["id"] < run_id), c["created_at"].is_(None)
         )
+
+    def _prepare(self, key: tuple[Any, ...], statement: Any, scopes: VisibleScopes) -> _Prepared:
+        prepared = self._prepared.get(key)
+        if prepared is None:
+            if len(self._prepared) >= _PREPARED_LIMIT:
+                self._prepared.clear()
+            statement = statement.params(workspaces=sorted(scopes.workspace_ids))
+            prepared = self._prepared[key] = _Prepared(statement, self.bind.dialect)
+        return prepared
 
     def _evaluated_runs(
         self,
@@ -430,7 +499,7 @@ class SqlPushdown:
         if compiled.subject is not None:
             columns.append(compiled.subject.label("subject"))
         statement = compiled.select(*columns).where(
-            *compiled.scope_filter(scopes), compiled.status == EVALUATE
+            *compiled.scope_filter(scopes), compiled.problem, compiled.problem_status == EVALUATE
         )
         source = self._run_source()
         return [source._run(row._mapping) for row in connection.execute(statement, params)]
@@ -441,6 +510,69 @@ def _prepare(connection: sa.Connection) -> None:
     # compilation, which costs more than the query itself (measured: ~0.6 s per statement).
     if connection.dialect.name == "postgresql":
         connection.exec_driver_sql("SET LOCAL jit = off")
+        # Each worker would run every correlated lookup again from a cold start; launching them
+        # cost more than the statement on the benchmark machine (2 cores).
+        connection.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
+
+
+_RUNTIME = ("as_of", "chunk", "after_id", "after_created")
+_PREPARED_LIMIT = 256
+"""Statements kept compiled per pushdown (one per scope shape and purpose)."""
+
+
+def _scope_key_of(scopes: VisibleScopes) -> tuple[Any, ...]:
+    environments = None if scopes.environment_ids is None else tuple(sorted(scopes.environment_ids))
+    return (tuple(sorted(scopes.workspace_ids)), environments, scopes.include_workspace_runs)
+
+
+class _Prepared:
+    """A statement compiled once to the driver's SQL text, run with ``exec_driver_sql``.
+
+    Executing the classification through SQLAlchemy walks its whole expression tree to build a
+    cache key every time (measured: 5-12 ms a statement, more than a page's query costs). The
+    constants (scope ids, type names, statuses) are fixed in the text; ``as_of``, the cursor and
+    the chunk size are passed as already-processed driver values.
+    """
+
+    def __init__(self, statement: Any, dialect: sa.Dialect) -> None:
+        compiled = statement.compile(dialect=dialect)
+        runtime = {name: None for name in _RUNTIME if name in compiled.binds}
+        expanded = compiled.construct_expanded_state(runtime)
+        self.dialect = dialect
+        self.sql = expanded.statement
+        self.constants = dict(expanded.parameters)
+        self.positional = expanded.positiontup
+        self._timestamp = UtcTimestamp()
+        self._json = JsonDocument()
+
+    def execute(self, connection: sa.Connection, values: Mapping[str, Any]) -> Any:
+        params = {**self.constants, **values}
+        if "as_of" in params:
+            params["as_of"] = self._timestamp.process_bind_param(params["as_of"], self.dialect)
+        if self.positional is not None:
+            return connection.exec_driver_sql(
+                self.sql, tuple(params[name] for name in self.positional)
+            )
+        return connection.exec_driver_sql(self.sql, params)
+
+    def rows(self, connection: sa.Connection, values: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """The result rows as mappings, timestamps and the context read as the run source does."""
+        result = self.execute(connection, values)
+        names = list(result.keys())
+        read_instant = self._timestamp.process_result_value
+        read_json = self._json.process_result_value
+        rows = []
+        for raw in result:
+            row = dict(zip(names, raw, strict=True))
+            for name in ("created_at", "started_at", "completed_at"):
+                row[name] = read_instant(row[name], self.dialect)
+            row["context"] = read_json(row["context"], self.dialect)
+            rows.append(row)
+        return rows
+
+
+def _params(scopes: VisibleScopes, as_of: datetime) -> dict[str, Any]:
+    return {"as_of": as_of, "workspaces": sorted(scopes.workspace_ids)}
 
 
 def _check_as_of(as_of: object) -> None:
@@ -486,7 +618,27 @@ class _Compiled:
         self.subject = self.table.c[mapping.subject] if mapping.subject is not None else None
         self.has_evaluated = False
         self.joins: list[tuple[sa.FromClause, Any]] = []
-        self.status = self._classification()
+        self.problem = problem_rows(self.c["status"], self.c["outcome"], mapping)
+        completed = set(mapping.stored_statuses(RunStatus.COMPLETED))
+        self._informational = {
+            (status, outcome)
+            for status in completed
+            for outcome in mapping.stored_outcomes(RunOutcome.SUCCEEDED)
+        }
+        self._active = set(
+            mapping.stored_statuses(RunStatus.QUEUED) + mapping.stored_statuses(RunStatus.RUNNING)
+        )
+        by_status, by_rules = self._classification()
+        self.status = sa.case(*by_status, *by_rules, else_=_REVIEW)
+        self.problem_status = sa.case(*by_rules, else_=_REVIEW)
+
+    def decided_by_status(self, status: object, outcome: object) -> Actionability | None:
+        """The status rule 2 gives a stored (status, outcome), or None for a problem row."""
+        if (status, outcome) in self._informational:
+            return Actionability.INFORMATIONAL_ONLY
+        if outcome is None and status in self._active:
+            return Actionability.NOT_TERMINAL
+        return None
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -557,7 +709,8 @@ class _Compiled:
 
     # -- the classification -------------------------------------------------------------------
 
-    def _classification(self) -> Any:
+    def _classification(self) -> tuple[list[tuple[Any, Any]], list[tuple[Any, Any]]]:
+        """The rule 2 branches, and the branches for problem rows (``problem`` true)."""
         mapping = self.pushdown.mapping
         c = self.c
         status, outcome = c["status"], c["outcome"]
@@ -568,7 +721,7 @@ class _Compiled:
         succeeded = mapping.stored_outcomes(RunOutcome.SUCCEEDED)
         known_outcomes = tuple(mapping.outcomes)
         created, started, ended = c["created_at"], c["started_at"], c["completed_at"]
-        whens: list[tuple[Any, Any]] = [
+        by_status: list[tuple[Any, Any]] = [
             (
                 sa.and_(self._in(status, completed), self._in(outcome, succeeded)),
                 Actionability.INFORMATIONAL_ONLY.value,
@@ -577,6 +730,8 @@ class _Compiled:
                 sa.and_(self._in(status, active), outcome.is_(None)),
                 Actionability.NOT_TERMINAL.value,
             ),
+        ]
+        whens: list[tuple[Any, Any]] = [
             (
                 sa.or_(
                     status.is_(None),
@@ -600,7 +755,7 @@ class _Compiled:
                 continue
             names = self.pushdown.catalog.stored_names(op_type.name)
             whens.append((self._in(c["type"], names), self._type_case(op_type, family)))
-        return sa.case(*whens, else_=_REVIEW)
+        return by_status, whens
 
     def _type_case(self, op_type: OperationType, family: Family) -> Any:
         whens: list[tuple[Any, Any]] = []
@@ -664,6 +819,14 @@ class _Compiled:
             return sa.literal(_ACTIONABLE)
         return sa.case(*whens, else_=_ACTIONABLE)
 
+    def _bare(self, column: Any) -> Any:
+        if self.dialect != "sqlite":
+            return column
+        # An expression index column has no affinity, and SQLite seeks it with a comparison only
+        # when the other side has none either: ``+ 0`` drops the column's INTEGER affinity
+        # (measured: the seek then uses both bounds instead of scanning the whole subject).
+        return sa.type_coerce(column, sa.BigInteger()) + 0
+
     def _event_start(self, table: Any) -> Any:
         mapping = self.pushdown.mapping
         return sa.func.coalesce(table.c[mapping.started_at], table.c[mapping.created_at])
@@ -700,8 +863,8 @@ class _Compiled:
                 conditions.append(self.subject_of(s, op_type.subject_key) == subject)
         if not op_type.workspace_owned:
             conditions.append(s.c[mapping.environment_id] == self.c["environment_id"])
-        conditions.append(self._event_start(s) >= self.c["completed_at"])
-        return sa.exists().where(*conditions)
+        conditions.append(self._event_start(s) >= self._bare(self.c["completed_at"]))
+        return _exists(*conditions)
 
     def _later_success_grouped(self, op_type: OperationType, subject: Any) -> Any:
         mapping = self.pushdown.mapping
@@ -717,7 +880,11 @@ class _Compiled:
                 subj.label("subject"),
                 sa.func.max(self._event_start(s)).label("latest"),
             )
-            .where(*self._success_conditions(s, op_type))
+            .where(
+                # Only successes of the visible workspaces can prove anything about their runs.
+                s.c[mapping.workspace_id].in_(sa.bindparam("workspaces", expanding=True)),
+                *self._success_conditions(s, op_type),
+            )
             .group_by(
                 s.c[mapping.workspace_id],
                 *(key for key in (env, subj) if not isinstance(key, sa.Null)),
@@ -750,7 +917,7 @@ class _Compiled:
         proven = s.c[state.proven_at]
         # The source reports only the latest proven row of an object, so an older healthy row
         # behind a newer unhealthy one proves nothing.
-        superseded = sa.exists().where(
+        superseded = _exists(
             newer.c[state.workspace_id] == s.c[state.workspace_id],
             newer.c[state.environment_id].is_(None)
             if op_type.workspace_owned
@@ -762,7 +929,7 @@ class _Compiled:
             self._valid_instant(newer.c[state.proven_at]),
             newer.c[state.proven_at] > proven,
         )
-        return sa.exists().where(
+        return _exists(
             s.c[state.workspace_id] == self.c["workspace_id"],
             s.c[state.environment_id].is_(None)
             if op_type.workspace_owned
@@ -774,6 +941,12 @@ class _Compiled:
             proven <= self.as_of,
             sa.not_(superseded),
         )
+
+
+def _exists(*conditions: Any) -> Any:
+    # ``SELECT 1``, not ``SELECT *``: SQLite reads the subquery from a covering index only when
+    # it names no column outside it.
+    return sa.select(sa.literal_column("1")).where(*conditions).exists()
 
 
 def _slug(name: str) -> str:

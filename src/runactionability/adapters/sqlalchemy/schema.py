@@ -19,13 +19,17 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
-from runactionability.adapters.sqlalchemy.mapping import STATE_KINDS
+from runactionability.adapters.sqlalchemy.mapping import (
+    REFERENCE_RUNS,
+    STATE_KINDS,
+    RunTableMapping,
+)
 from runactionability.adapters.sqlalchemy.types import JsonDocument, UtcTimestamp
 from runactionability.catalog import OperationCatalog
 from runactionability.core import subject_of
 from runactionability.errors import UsageError
 from runactionability.evidence import StateFact
-from runactionability.model import OperationRun
+from runactionability.model import OperationRun, RunOutcome, RunStatus
 
 BATCH_SIZE = 5_000
 """Rows per ``executemany`` when loading runs or states."""
@@ -106,6 +110,71 @@ sa.Index(
 ).ddl_if(dialect="postgresql")
 
 
+def _literals(values: Iterable[str]) -> list[Any]:
+    # Literals, not bound parameters: both databases use a partial index only when the query's
+    # predicate repeats the index's, and a parameter's value is unknown when the plan is made.
+    return [
+        sa.literal_column("'" + value.replace("'", "''") + "'", sa.String()) for value in values
+    ]
+
+
+def problem_rows(
+    status: sa.ColumnElement[Any],
+    outcome: sa.ColumnElement[Any],
+    mapping: RunTableMapping = REFERENCE_RUNS,
+) -> sa.ColumnElement[bool]:
+    """True for a run that is neither succeeded nor active: the rows a policy or rule 3 judges.
+
+    Status and outcome alone decide every other run (rule 2), so counts read those from an index
+    and classify only these. Never NULL, so ``NOT`` of it is the exact complement. The pushdown
+    repeats this predicate verbatim so that the partial indexes below apply.
+    """
+    completed = mapping.stored_statuses(RunStatus.COMPLETED)
+    active = mapping.stored_statuses(RunStatus.QUEUED) + mapping.stored_statuses(RunStatus.RUNNING)
+    succeeded = mapping.stored_outcomes(RunOutcome.SUCCEEDED)
+    done = sa.and_(
+        status.is_not(None),
+        status.in_(_literals(completed)),
+        outcome.is_not(None),
+        outcome.in_(_literals(succeeded)),
+    )
+    if not active:
+        return sa.not_(done)
+    working = sa.and_(status.is_not(None), status.in_(_literals(active)), outcome.is_(None))
+    return sa.and_(sa.not_(done), sa.not_(working))
+
+
+_problem = problem_rows(operation_runs.c.status, operation_runs.c.outcome)
+# The follow-up list and the problem-row counts walk only problem runs (about a fifth of a
+# history), newest first, within a workspace or across all of them.
+sa.Index(
+    "ix_operation_runs_problem_scope",
+    operation_runs.c.workspace_id,
+    operation_runs.c.created_at,
+    operation_runs.c.id,
+    sqlite_where=_problem,
+).ddl_if(callable_=_not_postgresql)
+sa.Index(
+    "ix_operation_runs_problem_created",
+    operation_runs.c.created_at,
+    operation_runs.c.id,
+    sqlite_where=_problem,
+).ddl_if(callable_=_not_postgresql)
+sa.Index(
+    "ix_operation_runs_problem_scope_desc",
+    operation_runs.c.workspace_id,
+    operation_runs.c.created_at.desc().nulls_last(),
+    operation_runs.c.id.desc(),
+    postgresql_where=_problem,
+).ddl_if(dialect="postgresql")
+sa.Index(
+    "ix_operation_runs_problem_created_desc",
+    operation_runs.c.created_at.desc().nulls_last(),
+    operation_runs.c.id.desc(),
+    postgresql_where=_problem,
+).ddl_if(dialect="postgresql")
+
+
 def _state_table(kind: str) -> sa.Table:
     table = sa.Table(
         f"{kind}_states",
@@ -133,6 +202,8 @@ def _state_table(kind: str) -> sa.Table:
         table.c.environment_id,
         table.c.subject,
         table.c.proven_at,
+        # Last, so that the pushdown's state tests read this index alone.
+        table.c.status,
     )
     return table
 
