@@ -113,9 +113,13 @@ class SupersedeForm(enum.StrEnum):
 
 
 DEFAULT_FORMS: Mapping[str, SupersedeForm] = MappingProxyType(
-    {"sqlite": SupersedeForm.EXISTS, "postgresql": SupersedeForm.EXISTS}
+    {"sqlite": SupersedeForm.EXISTS, "postgresql": SupersedeForm.GROUPED}
 )
-"""The form each dialect uses unless told otherwise, chosen by ``bench/pushdown_bench.py``."""
+"""The form each dialect counts with unless told otherwise, chosen by ``bench/pushdown_bench.py``.
+
+A follow-up page classifies only the few rows it shows, so it always seeks (``EXISTS``) unless
+told otherwise: aggregating every success of the scope would cost more than the page.
+"""
 
 
 def is_compilable(family: Family) -> bool:
@@ -253,7 +257,8 @@ class SqlPushdown:
     def compiled(self, form: SupersedeForm | None = None) -> _Compiled:
         """The classification of every row for this dialect (for tests and ``EXPLAIN``).
 
-        Its statements take ``as_of`` as the bound parameter ``as_of``.
+        Its statements take the bound parameters ``as_of`` and ``workspaces`` (the visible
+        workspace ids, which the grouped form reads successes of).
         """
         chosen = form or self.form or DEFAULT_FORMS.get(self.dialect, SupersedeForm.EXISTS)
         key = (self.dialect, chosen)
@@ -392,7 +397,7 @@ class SqlPushdown:
         _check_as_of(as_of)
         if limit < 1:
             raise UsageError(f"limit must be at least 1, not {limit!r}")
-        compiled = self.compiled()
+        compiled = self.compiled(self.form or SupersedeForm.EXISTS)
         c = compiled.c
         created = c["created_at"]
         order = created.desc().nulls_last() if self.dialect == "postgresql" else created.desc()
@@ -411,7 +416,8 @@ class SqlPushdown:
         items: list[FollowUpItem] = []
         source = self._run_source()
         scanned = 0
-        chunk = limit + 1
+        # One more than the page, plus room for the runs that turn out not to need attention.
+        chunk = min(limit + limit // 2 + 1, _MAX_CHUNK)
         key = (compiled.form, *_scope_key_of(scopes))
         with read_transaction(self.bind, statements=2) as connection:
             _prepare(connection)
@@ -431,21 +437,21 @@ class SqlPushdown:
                     ("page", tag, *key), statement.limit(sa.bindparam("chunk")), scopes
                 )
                 rows = prepared.rows(connection, values)
-                runs = [source._run(row) for row in rows]  # type: ignore[arg-type]
-                pending = [
-                    run
-                    for run, row in zip(runs, rows, strict=True)
+                # Runs are built only for what the page keeps or Python must judge.
+                pending = {
+                    index: source._run(row)
+                    for index, row in enumerate(rows)
                     if row["actionability"] == EVALUATE
-                ]
-                judged = {}
+                }
+                judged: dict[int, Actionability] = {}
                 if pending:
-                    results = self.resolver().evaluate_many(pending, as_of=as_of)
+                    results = self.resolver().evaluate_many(list(pending.values()), as_of=as_of)
                     judged = {
-                        run.id: result.status for run, result in zip(pending, results, strict=True)
+                        index: result.status for index, result in zip(pending, results, strict=True)
                     }
-                for run, row in zip(runs, rows, strict=True):
+                for index, row in enumerate(rows):
                     scanned += 1
-                    value = judged.get(run.id) or Actionability(row["actionability"])
+                    value = judged.get(index) or Actionability(row["actionability"])
                     if not value.needs_attention:
                         continue
                     if len(items) == limit:
@@ -456,12 +462,15 @@ class SqlPushdown:
                             next_cursor=_encode(last.created_at, last.id),
                             scanned=scanned - 1,
                         )
+                    run = pending.get(index) or source._run(row)
                     items.append(FollowUpItem(run=run, status=value))
                 if len(rows) < chunk:
                     return FollowUpPage(items=tuple(items), next_cursor=None, scanned=scanned)
                 cursor = _encode(rows[-1]["created_at"], rows[-1]["id"])
-                # Most problem runs are superseded or resolved: read wider until the page fills.
-                chunk = min(chunk * 2, 4096)
+                # Most problem runs may be superseded or resolved: size the next read by the
+                # share that needed attention so far, so one more statement usually fills it.
+                share = max(len(items), 1) / scanned
+                chunk = min(int((limit - len(items) + 1) / share * 1.25) + 1, _MAX_CHUNK)
 
     def _after(self, compiled: _Compiled, tag: str) -> Any:
         c = compiled.c
@@ -516,6 +525,7 @@ def _prepare(connection: sa.Connection) -> None:
 
 
 _RUNTIME = ("as_of", "chunk", "after_id", "after_created")
+_MAX_CHUNK = 4096
 _PREPARED_LIMIT = 256
 """Statements kept compiled per pushdown (one per scope shape and purpose)."""
 
