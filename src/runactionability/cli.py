@@ -27,6 +27,7 @@ from rich.table import Table
 from rich.text import Text
 
 from runactionability.adapters.sqlalchemy import SqlBackend, open_backend, operation_runs
+from runactionability.adapters.sqlalchemy.pushdown import SqlPushdown
 from runactionability.catalog import OperationCatalog
 from runactionability.consumers import (
     ActiveRuns,
@@ -36,11 +37,11 @@ from runactionability.consumers import (
     View,
     VisibleScopes,
     assess,
+    dashboard,
     explain,
     is_repeatable,
     list_assessed,
     read_runs,
-    summarize,
 )
 from runactionability.demo import (
     HEADLINE_TITLES,
@@ -200,6 +201,7 @@ class _Session:
     resolver: Resolver
     scopes: VisibleScopes
     as_of: datetime
+    pushdown: SqlPushdown
 
 
 def _parse_as_of(text: str) -> datetime:
@@ -246,7 +248,15 @@ def _session(
         if not visible:
             raise CliError(f"the database {database!r} holds no runs")
         scopes = VisibleScopes(visible, environment_ids=list(environments) or None)
-        yield _Session(engine, backend, resolver, scopes, as_of)
+        # Counts and the follow-up list come from the database; the resolver explains the runs.
+        pushdown = SqlPushdown(
+            engine,
+            runs=backend.runs.mapping,
+            states={kind: source.mapping for kind, source in backend.states.items()},
+            registry=registry,
+            catalog=catalog,
+        )
+        yield _Session(engine, backend, resolver, scopes, as_of, pushdown)
     finally:
         engine.dispose()
 
@@ -574,12 +584,15 @@ def report(
         ) as session,
         _progress(not as_json, "Reading runs") as advance,
     ):
-        runs = read_runs(session.backend.runs, session.scopes.query(), on_page=advance)
-        active = ActiveRuns(runs, catalog=session.resolver.catalog, scopes=session.scopes)
-        items = assess(
-            session.resolver, runs, scopes=session.scopes, as_of=session.as_of, active=active
+        summary = dashboard(
+            session.backend.runs,
+            session.resolver,
+            scopes=session.scopes,
+            as_of=session.as_of,
+            top=top,
+            on_page=advance,
+            store=session.pushdown,
         )
-        summary = summarize(items, scopes=session.scopes, as_of=session.as_of, top=top)
     if as_json:
         _emit_json(_report_json(summary))
     else:
@@ -637,6 +650,7 @@ def list_(
             limit=limit,
             cursor=cursor,
             on_scan=advance,
+            store=session.pushdown,
         )
     if as_json:
         _emit_json(

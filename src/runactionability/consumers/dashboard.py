@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from types import MappingProxyType
+from typing import Protocol, runtime_checkable
 
 import attrs
 
@@ -80,6 +81,58 @@ class DashboardSummary:
     @property
     def needs_attention(self) -> int:
         return self.counts.needs_attention
+
+
+class StoreCounts(Protocol):
+    """Counts by status, by family and by environment, as a ``StoreEvaluation`` returns them."""
+
+    @property
+    def counts(self) -> StatusCounts: ...
+
+    @property
+    def by_family(self) -> Mapping[str | None, StatusCounts]: ...
+
+    @property
+    def by_environment(self) -> Mapping[EnvironmentKey, StatusCounts]: ...
+
+
+class StorePage(Protocol):
+    """One page of the current follow-up list, newest first, as a ``StoreEvaluation`` returns it.
+
+    ``scanned`` counts the runs the store read to fill the page; ``next_cursor`` None is the end.
+    """
+
+    @property
+    def runs(self) -> Sequence[OperationRun]: ...
+
+    @property
+    def next_cursor(self) -> str | None: ...
+
+    @property
+    def scanned(self) -> int: ...
+
+
+@runtime_checkable
+class StoreEvaluation(Protocol):
+    """A store that computes current actionability itself, e.g. the SQL pushdown.
+
+    It must give every run the status the ``Resolver`` gives it (the pushdown's differential
+    test proves this), count only the runs of ``scopes``, and list the runs needing attention
+    (actionable, manual review) of ``scopes`` newest first by (created_at, id). The helpers that
+    take one use it for counts and for choosing which runs to show, and still explain, prove and
+    offer actions for those runs with the resolver.
+    """
+
+    def count(self, scopes: VisibleScopes, *, as_of: datetime) -> StoreCounts: ...
+
+    def follow_up_page(
+        self,
+        scopes: VisibleScopes,
+        *,
+        as_of: datetime,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> StorePage: ...
 
 
 def _instant(value: object) -> datetime:
@@ -186,13 +239,47 @@ def dashboard(
     top: int = 10,
     created_from: datetime | None = None,
     on_page: Callable[[int], None] | None = None,
+    store: StoreEvaluation | None = None,
 ) -> DashboardSummary:
     """The dashboard summary of every run of ``scopes`` (created since ``created_from``).
 
     The runs are evaluated in one batch, so counts, the top list and the actions come from one
-    list of results.
+    list of results. With a ``store`` (and no ``created_from``), the store counts and picks the
+    top runs (the newest needing attention, by creation), so only those and the active runs are
+    read and assessed here.
     """
+    if store is not None and created_from is None:
+        return _from_store(store, source, resolver, scopes=scopes, as_of=as_of, top=top)
     runs = read_runs(source, scopes.query(created_from=created_from), on_page=on_page)
     active = ActiveRuns(runs, catalog=resolver.catalog, scopes=scopes)
     items = assess(resolver, runs, scopes=scopes, as_of=as_of, active=active)
     return summarize(items, scopes=scopes, as_of=as_of, top=top)
+
+
+def _from_store(
+    store: StoreEvaluation,
+    source: RunSource,
+    resolver: Resolver,
+    *,
+    scopes: VisibleScopes,
+    as_of: datetime,
+    top: int,
+) -> DashboardSummary:
+    counts = store.count(scopes, as_of=as_of)
+    shown: Sequence[OperationRun] = ()
+    if top > 0:
+        shown = store.follow_up_page(scopes, as_of=as_of, limit=top).runs
+    working = read_runs(source, scopes.query(statuses={RunStatus.QUEUED, RunStatus.RUNNING}))
+    active = ActiveRuns(working, catalog=resolver.catalog, scopes=scopes)
+    # A queued run that records an outcome is invalid, so it may be on the follow-up list too.
+    listed = {run.id for run in shown}
+    working = [run for run in working if run.id not in listed]
+    items = assess(resolver, [*shown, *working], scopes=scopes, as_of=as_of, active=active)
+    summary = summarize(items[len(shown) :], scopes=scopes, as_of=as_of, top=top)
+    return attrs.evolve(
+        summary,
+        counts=counts.counts,
+        by_family=counts.by_family,
+        by_environment=counts.by_environment,
+        top=tuple(item for item in items[: len(shown)] if scopes.admits_run(item.run)),
+    )

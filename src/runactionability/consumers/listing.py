@@ -10,6 +10,7 @@ import attrs
 
 from runactionability.consumers.actions import ActiveRuns
 from runactionability.consumers.assess import CURRENT_FOLLOW_UP, HISTORY, Assessment, assess
+from runactionability.consumers.dashboard import StoreEvaluation
 from runactionability.consumers.scopes import VisibleScopes
 from runactionability.errors import UsageError
 from runactionability.ports import RunQuery, RunSource
@@ -57,6 +58,7 @@ def list_assessed(
     query: RunQuery | None = None,
     active: ActiveRuns | None = None,
     on_scan: Callable[[int], None] | None = None,
+    store: StoreEvaluation | None = None,
 ) -> AssessedPage:
     """A page of the runs of ``scopes``, assessed, keeping only what ``view`` asks for.
 
@@ -65,9 +67,23 @@ def list_assessed(
     skipped or shown twice, whatever the filter. Each read is evaluated as one batch. ``query``
     adds filters (types, statuses, a created window) and is always narrowed to ``scopes``.
     ``on_scan`` is told how many runs each read returned (for progress bars).
+
+    With a ``store`` and no ``query``, the current follow-up view is the store's list: it picks
+    the runs (and its cursors are its own), the resolver still explains each one.
     """
     if limit < 1:
         raise UsageError(f"limit must be at least 1, not {limit}")
+    if store is not None and query is None and view is View.CURRENT_FOLLOW_UP:
+        listed = store.follow_up_page(scopes, as_of=as_of, limit=limit, cursor=cursor)
+        if on_scan is not None:
+            on_scan(listed.scanned)
+        if active is None:
+            active = ActiveRuns.from_source(source, catalog=resolver.catalog, scopes=scopes)
+        return AssessedPage(
+            items=tuple(assess(resolver, listed.runs, scopes=scopes, as_of=as_of, active=active)),
+            next_cursor=listed.next_cursor,
+            scanned=listed.scanned,
+        )
     scoped = scopes.query()
     if query is not None:
         scoped = attrs.evolve(
