@@ -5,7 +5,9 @@ For one workspace (~20,000 runs at 1,000,000) and for the whole table it prints 
 evaluation in Python (read every run, one resolver batch); and one query per run (a sample of
 runs evaluated one by one, extrapolated to every run, and labelled so). Then the first page of
 the current follow-up list against an unfiltered page. Ratios are to the bare count (pages: to
-the unfiltered page). ``--explain`` prints the plan of the one-workspace count.
+the unfiltered page). ``--explain`` prints the plans of the one-workspace count's two statements
+and of the first follow-up page (PostgreSQL: ``EXPLAIN (ANALYZE, BUFFERS)``), leaving out the
+lines that only repeat the classification's text.
 
     .venv/bin/python bench/pushdown_bench.py --rows 1000000 \\
         --postgresql 'postgresql+psycopg://postgres@127.0.0.1:5432/test?options=-csearch_path%3Dbench'
@@ -14,6 +16,7 @@ the unfiltered page). ``--explain`` prints the plan of the one-workspace count.
 from __future__ import annotations
 
 import argparse
+import copy
 import statistics
 import sys
 import time
@@ -110,27 +113,42 @@ def bench_engine(name: str, engine: sa.Engine, reps: int, explain: bool) -> None
             f"{plain * 1000:8.1f} ms: {follow / plain:5.2f}x"
         )
     if explain:
-        compiled = default.compiled()
-        statement = compiled.select(sa.func.count()).where(
-            *compiled.scope_filter(one), compiled.status == "actionable"
-        )
-        prefix = "EXPLAIN QUERY PLAN " if name == "sqlite" else "EXPLAIN (ANALYZE, COSTS OFF) "
+        explain_plans(name, engine, default, one)
 
-        def explained(*args: Any) -> tuple[str, Any]:
-            return prefix + args[2], args[3]
 
-        with engine.connect() as connection:
-            sa.event.listen(connection, "before_cursor_execute", explained, retval=True)
-            for row in connection.execute(statement, {"as_of": AS_OF}):
-                print("  ", *row)
+def explain_plans(
+    name: str, engine: sa.Engine, pushdown: SqlPushdown, scopes: VisibleScopes
+) -> None:
+    pushdown.count(scopes, as_of=AS_OF)
+    pushdown.follow_up_page(scopes, as_of=AS_OF, limit=50)
+    prefix = "EXPLAIN QUERY PLAN " if name == "sqlite" else "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) "
+    for key, prepared in list(pushdown._prepared.items()):
+        if key[0] == "page" and key[1] is not None:
+            continue
+        print(f"\n-- plan: {key[0]} ({name}, one workspace)")
+        explained = copy.copy(prepared)
+        explained.sql = prefix + prepared.sql
+        with engine.begin() as connection:
+            if name == "postgresql":
+                connection.exec_driver_sql("SET LOCAL jit = off")
+                connection.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
+            for row in explained.execute(connection, {"as_of": AS_OF, "chunk": 76}):
+                line = str(row[-1])
+                if "WHEN" in line or "CASE" in line or line.lstrip().startswith(("'", "Filter")):
+                    continue
+                print("  ", line[:160])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--reps", type=int, default=5)
-    parser.add_argument("--postgresql", help="a PostgreSQL URL (its schema is reloaded)")
-    parser.add_argument("--reload", action="store_true", help="regenerate the SQLite file")
+    parser.add_argument(
+        "--postgresql", help="a PostgreSQL URL (its schema is loaded unless it holds --rows runs)"
+    )
+    parser.add_argument(
+        "--reload", action="store_true", help="regenerate the SQLite file and reload PostgreSQL"
+    )
     parser.add_argument("--explain", action="store_true")
     args = parser.parse_args()
     if args.reps < 5:
@@ -143,7 +161,8 @@ def main() -> None:
     engine.dispose()
     if args.postgresql:
         engine = sa.create_engine(args.postgresql)
-        generate.load_postgresql(engine, args.rows)
+        if args.reload or not generate.postgresql_loaded(engine, args.rows):
+            generate.load_postgresql(engine, args.rows)
         bench_engine("postgresql", engine, args.reps, args.explain)
         engine.dispose()
 
