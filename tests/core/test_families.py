@@ -206,12 +206,21 @@ def test_a_sync_is_not_superseded_by_another_sync_type_or_environment() -> None:
 # -- baselines, artifacts, backups -------------------------------------------------------------
 
 
-def test_a_comparison_is_superseded_by_a_later_capture_of_the_same_profile() -> None:
+def test_a_comparison_is_superseded_only_by_a_later_comparison_of_the_same_profile() -> None:
     failed = run(1, "baseline.compare", context={"baseline_profile_id": 3})
-    same = success(2, "baseline_capture", context={"baseline_profile_id": "3"})
-    other = success(3, "baseline.capture", context={"baseline_profile_id": 4})
+    compared = success(2, "baseline.compare", context={"baseline_profile_id": "3"})
+    other = success(3, "baseline.compare", context={"baseline_profile_id": 4})
+    captured = success(4, "baseline_capture", context={"baseline_profile_id": 3})
     assert evaluate(failed, [other]).status is Actionability.ACTIONABLE
-    assert evaluate(failed, [same]).status is Actionability.SUPERSEDED_BY_LATER_SUCCESS
+    assert evaluate(failed, [compared]).status is Actionability.SUPERSEDED_BY_LATER_SUCCESS
+    # A fresh baseline does not prove a comparison ran.
+    assert evaluate(failed, [captured]).status is Actionability.ACTIONABLE
+
+
+def test_a_complete_snapshot_does_not_resolve_a_comparison() -> None:
+    failed = run(1, "baseline.compare", context={"baseline_profile_id": 3})
+    snapshot = state("baseline_snapshot", subject="3", status="complete")
+    assert evaluate(failed, [], [snapshot]).status is Actionability.ACTIONABLE
 
 
 def test_a_baseline_is_resolved_by_a_complete_snapshot() -> None:

@@ -1,8 +1,10 @@
 """Baseline operations: captures and comparisons of one baseline profile.
 
-A failure is no longer current when a later capture of the same profile succeeded, or when the
-profile's current baseline snapshot is ``complete`` and was proven after the failure: a complete
-snapshot taken later is exactly what the failed run was meant to produce.
+A failure is no longer current when a later run of the same type for the same profile
+succeeded. A failed capture is also resolved when the profile's current baseline snapshot is
+``complete`` and was proven after the failure: a complete snapshot taken later is exactly what the
+capture was meant to produce. A comparison is not: a fresh snapshot does not prove a comparison
+ran, so only a later successful comparison supersedes one.
 """
 
 from __future__ import annotations
@@ -25,15 +27,16 @@ STATE_KIND = "baseline_snapshot"
 FAMILY = Family(
     name="baseline",
     description=(
-        "Baseline captures and comparisons: superseded by a later successful capture of the same "
-        "profile, else resolved by a complete baseline snapshot proven after the failure."
+        "Baseline captures and comparisons: superseded by a later success of the same type for "
+        "the same profile; a capture is also resolved by a complete baseline snapshot proven "
+        "after the failure."
     ),
     state_kinds=frozenset({STATE_KIND}),
     policy=FirstDecisive(
         rules=(
             InformationalWhen({RunOutcome.CANCELLED}),
             SupersededByLaterSuccess(),
-            ResolvedByState(STATE_KIND, {"complete"}),
+            ResolvedByState(STATE_KIND, {"complete"}, {"baseline.capture"}),
         ),
         action=OpenRelatedAction("baseline_profile", "Open the baseline profile"),
     ),
