@@ -2,7 +2,8 @@
 
 ``schema`` holds the reference tables; ``mapping`` points the adapter at a host's own tables;
 ``SqlRunHistory``, ``SqlStateSource`` and ``SqlRunSource`` implement the ports, each batch of
-evidence in one statement per kind. See ``docs/adapters.md``.
+evidence in one statement per kind; ``SqlPushdown`` counts and pages current follow-up inside the
+database. See ``docs/adapters.md`` and ``docs/performance.md``.
 """
 
 from runactionability.adapters.sqlalchemy._reading import CHUNK_SIZE, Bind
@@ -16,6 +17,15 @@ from runactionability.adapters.sqlalchemy.mapping import (
     UnmappedValue,
     reference_state_mappings,
 )
+from runactionability.adapters.sqlalchemy.pushdown import (
+    FollowUpItem,
+    FollowUpPage,
+    PushdownCounts,
+    SqlPushdown,
+    SupersedeForm,
+    count_by_status,
+    current_follow_up_page,
+)
 from runactionability.adapters.sqlalchemy.runs import SqlRunSource
 from runactionability.adapters.sqlalchemy.schema import (
     create_schema,
@@ -23,6 +33,7 @@ from runactionability.adapters.sqlalchemy.schema import (
     insert_states,
     metadata,
     operation_runs,
+    problem_rows,
     state_tables,
 )
 from runactionability.adapters.sqlalchemy.states import SqlStateSource
@@ -33,21 +44,29 @@ __all__ = [
     "REFERENCE_RUNS",
     "STATE_KINDS",
     "Bind",
+    "FollowUpItem",
+    "FollowUpPage",
     "JsonDocument",
+    "PushdownCounts",
     "RunTableMapping",
     "SqlBackend",
+    "SqlPushdown",
     "SqlRunHistory",
     "SqlRunSource",
     "SqlStateSource",
     "StateTableMapping",
+    "SupersedeForm",
     "UnmappedValue",
     "UtcTimestamp",
+    "count_by_status",
     "create_schema",
+    "current_follow_up_page",
     "insert_runs",
     "insert_states",
     "metadata",
     "open_backend",
     "operation_runs",
+    "problem_rows",
     "reference_state_mappings",
     "state_tables",
 ]
