@@ -212,12 +212,13 @@ def _parse_as_of(text: str) -> datetime:
     return value if value.utcoffset() is not None else value.replace(tzinfo=UTC)
 
 
-def _workspaces(engine: sa.Engine, backend: SqlBackend) -> list[str]:
+def _workspaces(backend: SqlBackend) -> list[str]:
     table = backend.runs.mapping.table_clause()
     column = table.c[backend.runs.mapping.workspace_id]
-    with engine.connect() as connection:
-        rows = connection.execute(sa.select(column).distinct().order_by(column)).scalars()
-        return [str(value) for value in rows if value is not None]
+    connection = backend.runs.bind
+    assert isinstance(connection, sa.Connection), "a snapshot's ports share one connection"
+    rows = connection.execute(sa.select(column).distinct().order_by(column)).scalars()
+    return [str(value) for value in rows if value is not None]
 
 
 @contextmanager
@@ -235,28 +236,30 @@ def _session(
             raise CliError(f"the database {database!r} has no {operation_runs.name} table")
         registry = Registry.default()
         catalog = _catalog(registry, catalog_path)
-        backend = open_backend(engine, catalog=catalog)
-        resolver = Resolver(
-            history=backend.history, states=backend.states, registry=registry, catalog=catalog
-        )
         if as_of_text is not None:
             as_of = _parse_as_of(as_of_text)
         else:
             marker = read_marker(engine)
             as_of = marker.as_of if marker is not None else datetime.now(UTC)
-        visible = list(workspaces) or _workspaces(engine, backend)
-        if not visible:
-            raise CliError(f"the database {database!r} holds no runs")
-        scopes = VisibleScopes(visible, environment_ids=list(environments) or None)
-        # Counts and the follow-up list come from the database; the resolver explains the runs.
-        pushdown = SqlPushdown(
-            engine,
-            runs=backend.runs.mapping,
-            states={kind: source.mapping for kind, source in backend.states.items()},
-            registry=registry,
-            catalog=catalog,
-        )
-        yield _Session(engine, backend, resolver, scopes, as_of, pushdown)
+        # One command reads one snapshot: its counts, its page and the evidence that explains
+        # the page cannot disagree because a run landed between two statements.
+        with open_backend(engine, catalog=catalog).snapshot() as backend:
+            resolver = Resolver(
+                history=backend.history, states=backend.states, registry=registry, catalog=catalog
+            )
+            visible = list(workspaces) or _workspaces(backend)
+            if not visible:
+                raise CliError(f"the database {database!r} holds no runs")
+            scopes = VisibleScopes(visible, environment_ids=list(environments) or None)
+            # Counts and the follow-up list come from the database; the resolver explains runs.
+            pushdown = SqlPushdown(
+                backend.history.bind,
+                runs=backend.runs.mapping,
+                states={kind: source.mapping for kind, source in backend.states.items()},
+                registry=registry,
+                catalog=catalog,
+            )
+            yield _Session(engine, backend, resolver, scopes, as_of, pushdown)
     finally:
         engine.dispose()
 
