@@ -936,27 +936,51 @@ class _Compiled:
         op_type: OperationType,
         subject: Any,
     ) -> Any:
-        vocabulary = state.statuses or {}
-        stored = {value for value, meaning in vocabulary.items() if meaning in healthy}
-        stored |= {value for value in healthy if value not in vocabulary}
+        vocabulary = state.statuses
         slug = f"{_slug(state.kind)}_{_slug(op_type.name)}"
         s = state.table_clause().alias(f"st_{slug}")
-        newer = state.table_clause().alias(f"sn_{slug}")
+        other = state.table_clause().alias(f"so_{slug}")
+        status, proven = s.c[state.status], s.c[state.proven_at]
+        other_status, other_proven = other.c[state.status], other.c[state.proven_at]
 
-        proven = s.c[state.proven_at]
-        # The source reports only the latest proven row of an object, so an older healthy row
-        # behind a newer unhealthy one proves nothing.
-        superseded = _exists(
-            newer.c[state.workspace_id] == s.c[state.workspace_id],
-            newer.c[state.environment_id].is_(None)
+        def meaning(column: Any) -> Any:
+            # The policies' word for a stored status; NULL for one the vocabulary does not list.
+            if vocabulary is None:
+                return column
+            if not vocabulary:
+                return sa.null()
+            return sa.case(
+                *((column == stored, word) for stored, word in sorted(vocabulary.items()))
+            )
+
+        if vocabulary is None:
+            stored = set(healthy)
+        else:
+            stored = {value for value, word in vocabulary.items() if word in healthy}
+        # The state source reads an object as its rows at the greatest proven_at, and has no fact
+        # when any row cannot be placed in time or the rows there disagree (after translation) or
+        # lack a readable status: a row ``s`` proves a healthy state only when no row of the same
+        # object is unreadable, newer, or tied with it and not saying the same thing.
+        spoils = _exists(
+            other.c[state.workspace_id] == s.c[state.workspace_id],
+            other.c[state.environment_id].is_(None)
             if op_type.workspace_owned
-            else newer.c[state.environment_id] == s.c[state.environment_id],
-            newer.c[state.subject].is_(None)
+            else other.c[state.environment_id] == s.c[state.environment_id],
+            other.c[state.subject].is_(None)
             if subject is None
-            else newer.c[state.subject] == s.c[state.subject],
-            newer.c[state.status].is_not(None),
-            self._valid_instant(newer.c[state.proven_at]),
-            newer.c[state.proven_at] > proven,
+            else other.c[state.subject] == s.c[state.subject],
+            sa.or_(
+                sa.not_(self._readable_state(other_proven)),
+                other_proven > proven,
+                sa.and_(
+                    other_proven == proven,
+                    sa.or_(
+                        other_status.is_(None),
+                        meaning(other_status).is_(None),
+                        meaning(other_status) != meaning(status),
+                    ),
+                ),
+            ),
         )
         return _exists(
             s.c[state.workspace_id] == self.c["workspace_id"],
@@ -964,11 +988,23 @@ class _Compiled:
             if op_type.workspace_owned
             else s.c[state.environment_id] == self.c["environment_id"],
             s.c[state.subject].is_(None) if subject is None else s.c[state.subject] == subject,
-            self._in(s.c[state.status], stored),
-            self._valid_instant(proven),
+            self._in(status, stored),
+            self._readable_state(proven),
             proven > self.c["completed_at"],
             proven <= self.as_of,
-            sa.not_(superseded),
+            sa.not_(spoils),
+        )
+
+    def _readable_state(self, column: Any) -> Any:
+        """A proven_at the state source can place in time (``SqlStateSource`` reads the same)."""
+        if self.dialect != "postgresql":
+            return self._valid_instant(column)
+        # psycopg reads a ``timestamp`` column as naive datetimes, which the source rejects, and
+        # 'infinity' is no instant; ``pg_typeof`` is constant per column, so this folds early.
+        return sa.and_(
+            column.is_not(None),
+            sa.func.pg_typeof(column) == sa.literal_column("'timestamp with time zone'::regtype"),
+            sa.func.isfinite(column),
         )
 
 

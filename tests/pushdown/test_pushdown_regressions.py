@@ -1,0 +1,201 @@
+"""Cases where the SQL classification once disagreed with the Python resolver, on both engines.
+
+Each test builds a small history, asks the resolver (over the same tables) and the pushdown, and
+checks both give the status a user expects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from runactionability import OperationRun, Resolver
+from runactionability.adapters.sqlalchemy import (
+    JsonDocument,
+    SqlRunHistory,
+    SqlStateSource,
+    StateTableMapping,
+    UtcTimestamp,
+    create_schema,
+    insert_runs,
+    reference_state_mappings,
+)
+from runactionability.adapters.sqlalchemy.pushdown import SqlPushdown
+from runactionability.consumers import VisibleScopes
+from runactionability.result import Actionability
+
+T0 = datetime(2026, 11, 1, tzinfo=UTC)
+AS_OF = T0 + timedelta(hours=1)
+SCOPES = VisibleScopes({"w1"})
+CHECK = "provider.connection.check"
+
+
+def at(minutes: int) -> datetime:
+    return T0 + timedelta(minutes=minutes)
+
+
+def failed_check(run_id: int = 1, **changes: Any) -> OperationRun:
+    fields: dict[str, Any] = {
+        "id": run_id,
+        "type": CHECK,
+        "workspace_id": "w1",
+        "environment_id": "e1",
+        "status": "completed",
+        "outcome": "blocked",
+        "created_at": at(0),
+        "started_at": None,
+        "completed_at": at(10),
+        "context": {"provider_connection_id": "c1"},
+    }
+    fields.update(changes)
+    return OperationRun(**fields)
+
+
+@pytest.fixture
+def engine(sql_engine: sa.Engine) -> sa.Engine:
+    create_schema(sql_engine)
+    return sql_engine
+
+
+def both(
+    engine: sa.Engine, states: Mapping[str, StateTableMapping] | None = None
+) -> tuple[dict[Any, Actionability], dict[Any, Actionability]]:
+    """The status of every run of SCOPES by the resolver and by the pushdown."""
+    states = reference_state_mappings() if states is None else states
+    pushdown = SqlPushdown(engine, states=states)
+    resolver = Resolver(
+        history=SqlRunHistory(engine),
+        states={kind: SqlStateSource(engine, mapping) for kind, mapping in states.items()},
+    )
+    runs = pushdown._run_source().list_runs(SCOPES.query(), limit=1000).runs
+    python = {
+        run.id: result.status
+        for run, result in zip(runs, resolver.evaluate_many(runs, as_of=AS_OF), strict=True)
+    }
+    return python, pushdown.classify(SCOPES, as_of=AS_OF)
+
+
+# -- the state rule: the newest rows decide, and ambiguity is no fact --------------------------
+
+
+def _history_table(engine: sa.Engine) -> sa.Table:
+    table = sa.Table(
+        "conn_history",
+        sa.MetaData(),
+        sa.Column("workspace_id", sa.String),
+        sa.Column("environment_id", sa.String),
+        sa.Column("subject", sa.String),
+        sa.Column("status", sa.String),
+        sa.Column("proven_at", UtcTimestamp()),
+        sa.Column("attributes", JsonDocument()),
+    )
+    table.create(engine)
+    return table
+
+
+def _states(**mapping: Any) -> dict[str, StateTableMapping]:
+    return {
+        **reference_state_mappings(),
+        "provider_connection": StateTableMapping(
+            kind="provider_connection", table="conn_history", **mapping
+        ),
+    }
+
+
+def _state_rows(*rows: tuple[str | None, datetime]) -> list[dict[str, Any]]:
+    base = {"workspace_id": "w1", "environment_id": "e1", "subject": "c1", "attributes": {}}
+    return [{**base, "status": status, "proven_at": proven} for status, proven in rows]
+
+
+@pytest.mark.parametrize(
+    ("rows", "expected"),
+    [
+        pytest.param([("healthy", at(20))], Actionability.RESOLVED_BY_CURRENT_STATE, id="healthy"),
+        pytest.param(
+            [("healthy", at(20)), ("healthy", at(20))],
+            Actionability.RESOLVED_BY_CURRENT_STATE,
+            id="agreeing-tie",
+        ),
+        pytest.param(
+            [("healthy", at(20)), ("failing", at(20))], Actionability.ACTIONABLE, id="tie-first"
+        ),
+        pytest.param(
+            [("failing", at(20)), ("healthy", at(20))], Actionability.ACTIONABLE, id="tie-last"
+        ),
+        pytest.param(
+            [("healthy", at(20)), ("complete", at(20))],
+            Actionability.ACTIONABLE,
+            id="tie-of-two-words",
+        ),
+        pytest.param(
+            [("healthy", at(20)), (None, at(30))], Actionability.ACTIONABLE, id="newest-no-status"
+        ),
+        pytest.param(
+            [("healthy", at(20)), (None, at(20))], Actionability.ACTIONABLE, id="tied-no-status"
+        ),
+        pytest.param(
+            [("healthy", at(20)), ("failing", at(30))], Actionability.ACTIONABLE, id="newer-failing"
+        ),
+        pytest.param(
+            [("healthy", at(20)), ("healthy", at(90))],
+            Actionability.ACTIONABLE,
+            id="newest-after-as-of",
+        ),
+    ],
+)
+def test_a_state_object_is_read_as_its_newest_rows(
+    engine: sa.Engine, rows: list[tuple[str | None, datetime]], expected: Actionability
+) -> None:
+    table = _history_table(engine)
+    insert_runs(engine, [failed_check()])
+    with engine.begin() as connection:
+        connection.execute(table.insert(), _state_rows(*rows))
+    python, pushdown = both(engine, _states())
+    assert python[1] is expected
+    assert pushdown[1] is expected
+
+
+def test_a_state_row_that_cannot_be_placed_in_time_leaves_no_fact(engine: sa.Engine) -> None:
+    table = _history_table(engine)
+    insert_runs(engine, [failed_check()])
+    with engine.begin() as connection:
+        connection.execute(table.insert(), _state_rows(("healthy", at(20)), ("failing", at(5))))
+        connection.execute(table.update().where(table.c.status == "failing").values(proven_at=None))
+    python, pushdown = both(engine, _states())
+    assert python[1] is Actionability.ACTIONABLE
+    assert pushdown[1] is Actionability.ACTIONABLE
+
+
+@pytest.mark.parametrize(
+    ("rows", "expected"),
+    [
+        pytest.param([("ok", at(20))], Actionability.RESOLVED_BY_CURRENT_STATE, id="listed"),
+        pytest.param(
+            [("ok", at(20)), ("fine", at(20))],
+            Actionability.RESOLVED_BY_CURRENT_STATE,
+            id="tie-same-word",
+        ),
+        pytest.param(
+            [("ok", at(20)), ("down", at(20))], Actionability.ACTIONABLE, id="tie-other-word"
+        ),
+        pytest.param(
+            [("ok", at(20)), ("healthy", at(20))], Actionability.ACTIONABLE, id="tie-unlisted"
+        ),
+        pytest.param([("healthy", at(20))], Actionability.ACTIONABLE, id="unlisted-word"),
+    ],
+)
+def test_a_state_vocabulary_translates_before_ties_compare(
+    engine: sa.Engine, rows: list[tuple[str | None, datetime]], expected: Actionability
+) -> None:
+    table = _history_table(engine)
+    insert_runs(engine, [failed_check()])
+    with engine.begin() as connection:
+        connection.execute(table.insert(), _state_rows(*rows))
+    states = _states(statuses={"ok": "healthy", "fine": "healthy", "down": "failing"})
+    python, pushdown = both(engine, states)
+    assert python[1] is expected
+    assert pushdown[1] is expected
