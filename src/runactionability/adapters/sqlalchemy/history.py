@@ -34,7 +34,7 @@ from runactionability.adapters.sqlalchemy._reading import (
     read_transaction,
     shape_name,
 )
-from runactionability.adapters.sqlalchemy.mapping import REFERENCE_RUNS, RunTableMapping
+from runactionability.adapters.sqlalchemy.mapping import REFERENCE_RUNS, RUN_FIELDS, RunTableMapping
 from runactionability.adapters.sqlalchemy.types import (
     UtcTimestamp,
     as_run_id,
@@ -62,7 +62,7 @@ class _Statement:
     def __init__(self, mapping: RunTableMapping, dialect: str) -> None:
         self.dialect = dialect
         table = mapping.table_clause()
-        self.columns = {name: table.c[getattr(mapping, name)] for name in _MAPPED}
+        self.columns = {name: table.c[getattr(mapping, name)] for name in RUN_FIELDS}
         self.mapping = mapping
         self.table = table
         self.branches = {shape: self._branch(*shape) for shape in SHAPES}
@@ -190,20 +190,6 @@ class _Statement:
 
     def instant(self, value: Any) -> datetime:
         return value if self.dialect == "postgresql" else from_micros(value)
-
-
-_MAPPED = (
-    "id",
-    "type",
-    "workspace_id",
-    "environment_id",
-    "status",
-    "outcome",
-    "created_at",
-    "started_at",
-    "completed_at",
-    "context",
-)
 
 
 def _id_key(run_id: Any) -> tuple[bool, Any]:

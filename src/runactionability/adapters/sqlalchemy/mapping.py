@@ -82,6 +82,21 @@ def _read(stored: object, vocabulary: Mapping[str, Any], library: Mapping[str, A
     return stored if vocabulary == library else UnmappedValue(stored)
 
 
+RUN_FIELDS = (
+    "id",
+    "type",
+    "workspace_id",
+    "environment_id",
+    "status",
+    "outcome",
+    "created_at",
+    "started_at",
+    "completed_at",
+    "context",
+)
+"""The ``RunTableMapping`` attributes that name a column, in ``OperationRun`` field order."""
+
+
 @attrs.frozen(kw_only=True)
 class RunTableMapping:
     """The host's table of operation runs.

@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from runactionability.adapters.sqlalchemy._reading import Bind, check_bind, read_transaction
-from runactionability.adapters.sqlalchemy.mapping import REFERENCE_RUNS, RunTableMapping
+from runactionability.adapters.sqlalchemy.mapping import REFERENCE_RUNS, RUN_FIELDS, RunTableMapping
 from runactionability.adapters.sqlalchemy.types import (
     as_run_id,
     id_parameter,
@@ -24,19 +24,6 @@ from runactionability.catalog import OperationCatalog
 from runactionability.errors import UsageError
 from runactionability.model import OperationRun, RunId, RunOutcome
 from runactionability.ports import RunPage, RunQuery
-
-_NAMES = (
-    "id",
-    "type",
-    "workspace_id",
-    "environment_id",
-    "status",
-    "outcome",
-    "created_at",
-    "started_at",
-    "completed_at",
-    "context",
-)
 
 
 class SqlRunSource:
@@ -65,9 +52,9 @@ class SqlRunSource:
         self.mapping = mapping
         self.catalog = catalog
         table = mapping.table_clause()
-        self._c = {name: table.c[getattr(mapping, name)] for name in _NAMES}
+        self._c = {name: table.c[getattr(mapping, name)] for name in RUN_FIELDS}
         self._subject = table.c[mapping.subject] if mapping.subject is not None else None
-        columns = [self._c[name].label(name) for name in _NAMES]
+        columns = [self._c[name].label(name) for name in RUN_FIELDS]
         if self._subject is not None:
             columns.append(self._subject.label("subject"))
         self._select = sa.select(*columns).select_from(table)
