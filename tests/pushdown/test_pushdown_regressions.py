@@ -199,3 +199,104 @@ def test_a_state_vocabulary_translates_before_ties_compare(
     python, pushdown = both(engine, states)
     assert python[1] is expected
     assert pushdown[1] is expected
+
+
+# -- ids that str.strip() and SQL's trim judge differently ------------------------------------
+
+
+def _sync(run_id: int, env: str, outcome: str, minute: int, workspace: str = "w1") -> OperationRun:
+    return failed_check(
+        run_id,
+        type="inventory.sync",
+        workspace_id=workspace,
+        environment_id=env,
+        outcome=outcome,
+        created_at=at(minute),
+        completed_at=at(minute + 1),
+        context={},
+    )
+
+
+@pytest.mark.parametrize("blank", ["\u00a0", "\u2003", "\x1c", " \u3000 "])
+def test_an_environment_blank_to_python_needs_review_in_counts_and_pages(
+    engine: sa.Engine, blank: str
+) -> None:
+    insert_runs(
+        engine,
+        [
+            _sync(1, blank, "failed", 0),
+            _sync(2, blank, "succeeded", 5),
+            _sync(3, "e1", "failed", 0),
+            _sync(4, "e1", "succeeded", 5),
+            _sync(5, "\u00e9t\u00e9", "failed", 0),
+            _sync(6, "\u00e9t\u00e9", "succeeded", 5),
+        ],
+    )
+    python, pushdown = both(engine)
+    assert pushdown == python
+    assert pushdown[1] is Actionability.REQUIRES_MANUAL_REVIEW
+    assert pushdown[5] is Actionability.SUPERSEDED_BY_LATER_SUCCESS
+    sql = SqlPushdown(engine)
+    assert sql.count(SCOPES, as_of=AS_OF).needs_attention == 1
+    page = sql.follow_up_page(SCOPES, as_of=AS_OF)
+    assert [item.run.id for item in page.items] == [1]
+
+
+def test_runs_of_a_workspace_outside_ascii_merge_into_the_counts(engine: sa.Engine) -> None:
+    workspace = "w\u00e9"
+    scopes = VisibleScopes({"w1", workspace})
+    insert_runs(
+        engine,
+        [
+            _sync(1, "e1", "failed", 0, workspace),
+            _sync(2, "e1", "succeeded", 5, workspace),
+            _sync(3, "e2", "failed", 0, workspace),
+            _sync(4, "e1", "failed", 0),
+        ],
+    )
+    counts = SqlPushdown(engine).count(scopes, as_of=AS_OF)
+    assert counts.counts.by_status[Actionability.SUPERSEDED_BY_LATER_SUCCESS] == 1
+    assert counts.counts.by_status[Actionability.ACTIONABLE] == 2
+    assert counts.by_environment[(workspace, "e2")].needs_attention == 1
+
+
+@pytest.mark.parametrize("json_subject", [False, True], ids=["column", "context"])
+def test_a_subject_blank_to_python_needs_review(engine: sa.Engine, json_subject: bool) -> None:
+    from runactionability.adapters.sqlalchemy import RunTableMapping, operation_runs
+
+    base = {
+        "type": CHECK,
+        "workspace_id": "w1",
+        "environment_id": "e1",
+        "status": "completed",
+        "started_at": None,
+    }
+    nbsp = "\u00a0"
+    with engine.begin() as connection:
+        connection.execute(
+            operation_runs.insert(),
+            [
+                {
+                    **base,
+                    "id": 1,
+                    "outcome": "failed",
+                    "created_at": at(0),
+                    "completed_at": at(1),
+                    "subject": nbsp,
+                    "context": {"provider_connection_id": nbsp},
+                },
+                {
+                    **base,
+                    "id": 2,
+                    "outcome": "succeeded",
+                    "created_at": at(5),
+                    "completed_at": at(6),
+                    "subject": nbsp,
+                    "context": {"provider_connection_id": nbsp},
+                },
+            ],
+        )
+    mapping = RunTableMapping(table="operation_runs", subject=None if json_subject else "subject")
+    pushdown = SqlPushdown(engine, runs=mapping)
+    assert pushdown.classify(SCOPES, as_of=AS_OF)[1] is Actionability.REQUIRES_MANUAL_REVIEW
+    assert pushdown.count(SCOPES, as_of=AS_OF).needs_attention == 1

@@ -681,6 +681,22 @@ class _Compiled:
         trim = sa.func.btrim if self.dialect == "postgresql" else sa.func.trim
         return sa.or_(column.is_(None), trim(column, _BLANKS) == "")
 
+    def _unusual(self, column: Any) -> Any:
+        """True for text the SQL blank test may judge differently from ``str.strip()``.
+
+        ``str.strip()`` also removes Unicode spaces and the ASCII separators, which SQL's trim
+        keeps: an id with any character outside printable ASCII, or with a space at either end,
+        is judged by the Python resolver instead. The patterns are constants of this module.
+        """
+        if self.dialect == "postgresql":
+            return column.op("~")(sa.literal_column("'[^ -~]|^ | $'"))
+        return sa.or_(
+            *(
+                column.op("GLOB")(sa.literal_column(pattern))
+                for pattern in ("'*[^ -~]*'", "' *'", "'* '")
+            )
+        )
+
     def _valid_instant(self, column: Any) -> Any:
         return valid_timestamp(column, self.dialect)
 
@@ -717,6 +733,23 @@ class _Compiled:
             (kind == "integer", value),
             (sa.and_(kind == "text", sa.not_(self._blank(value))), value),
         )
+
+    def _unusual_subject(self, key: str) -> Any:
+        mapping = self.pushdown.mapping
+        if mapping.subject is not None:
+            return self._unusual(self.table.c[mapping.subject])
+        context = self.c["context"]
+        if self.dialect == "postgresql":
+            context = sa.cast(context, postgresql.JSONB)
+            value: Any = context.op("->>")(sa.literal(key, sa.Text()))
+            kind: Any = sa.func.jsonb_typeof(context.op("->")(sa.literal(key, sa.Text())))
+            return sa.and_(kind == "string", self._unusual(value))
+        raw = sa.type_coerce(context, sa.Text())
+        path = "$." + json.dumps(key)
+        valid = sa.func.json_valid(raw) == 1
+        kind = sa.case((valid, sa.func.json_type(raw, path)))
+        value = sa.cast(sa.case((valid, sa.func.json_extract(raw, path))), sa.String())
+        return sa.and_(kind == "text", self._unusual(value))
 
     def select(self, *columns: Any) -> sa.Select[Any]:
         frm: Any = self.table
@@ -760,6 +793,10 @@ class _Compiled:
         ]
         whens: list[tuple[Any, Any]] = [
             (
+                sa.or_(self._unusual(c["workspace_id"]), self._unusual(c["environment_id"])),
+                EVALUATE,
+            ),
+            (
                 sa.or_(
                     status.is_(None),
                     sa.not_(self._in(status, completed)),
@@ -790,6 +827,7 @@ class _Compiled:
             whens.append((self._blank(self.c["environment_id"]), _REVIEW))
         subject = None
         if op_type.subject_key is not None:
+            whens.append((self._unusual_subject(op_type.subject_key), EVALUATE))
             subject = self.subject_of(self.table, op_type.subject_key)
             whens.append((subject.is_(None), _REVIEW))
             if self.pushdown.mapping.subject is not None:
