@@ -300,3 +300,61 @@ def test_a_subject_blank_to_python_needs_review(engine: sa.Engine, json_subject:
     pushdown = SqlPushdown(engine, runs=mapping)
     assert pushdown.classify(SCOPES, as_of=AS_OF)[1] is Actionability.REQUIRES_MANUAL_REVIEW
     assert pushdown.count(SCOPES, as_of=AS_OF).needs_attention == 1
+
+
+# -- a subject column beside a context that names the subject itself --------------------------
+
+
+@pytest.mark.parametrize(
+    ("named", "expected"),
+    [
+        pytest.param(True, Actionability.REQUIRES_MANUAL_REVIEW, id="bool"),
+        pytest.param(None, Actionability.REQUIRES_MANUAL_REVIEW, id="null"),
+        pytest.param("  ", Actionability.REQUIRES_MANUAL_REVIEW, id="blank"),
+        pytest.param("c2", Actionability.ACTIONABLE, id="other-subject"),
+        pytest.param("c1", Actionability.SUPERSEDED_BY_LATER_SUCCESS, id="same-subject"),
+        pytest.param(7, Actionability.SUPERSEDED_BY_LATER_SUCCESS, id="same-integer"),
+    ],
+)
+def test_the_context_subject_wins_over_the_subject_column(
+    engine: sa.Engine, named: object, expected: Actionability
+) -> None:
+    from runactionability.adapters.sqlalchemy import operation_runs
+
+    column = "7" if named == 7 else "c1"
+    base = {
+        "type": CHECK,
+        "workspace_id": "w1",
+        "environment_id": "e1",
+        "status": "completed",
+        "started_at": None,
+        "subject": column,
+    }
+    with engine.begin() as connection:
+        connection.execute(
+            operation_runs.insert(),
+            [
+                {
+                    **base,
+                    "id": 1,
+                    "outcome": "failed",
+                    "created_at": at(0),
+                    "completed_at": at(1),
+                    "context": {"provider_connection_id": named},
+                },
+                {
+                    **base,
+                    "id": 2,
+                    "outcome": "succeeded",
+                    "created_at": at(5),
+                    "completed_at": at(6),
+                    "context": {},
+                },
+            ],
+        )
+    python, pushdown = both(engine)
+    assert python[1] is expected
+    assert pushdown == python
+    assert SqlPushdown(engine).count(SCOPES, as_of=AS_OF).needs_attention == int(
+        expected.needs_attention
+    )
