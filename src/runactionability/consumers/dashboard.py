@@ -251,7 +251,11 @@ def dashboard(
     if store is not None and created_from is None:
         return _from_store(store, source, resolver, scopes=scopes, as_of=as_of, top=top)
     runs = read_runs(source, scopes.query(created_from=created_from), on_page=on_page)
-    active = ActiveRuns(runs, catalog=resolver.catalog, scopes=scopes)
+    if created_from is None:
+        active = ActiveRuns(runs, catalog=resolver.catalog, scopes=scopes)
+    else:
+        # Work created before the window may still be running, and then it holds back a retry.
+        active = ActiveRuns.from_source(source, catalog=resolver.catalog, scopes=scopes)
     items = assess(resolver, runs, scopes=scopes, as_of=as_of, active=active)
     return summarize(items, scopes=scopes, as_of=as_of, top=top)
 
