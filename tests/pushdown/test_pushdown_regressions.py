@@ -358,3 +358,46 @@ def test_the_context_subject_wins_over_the_subject_column(
     assert SqlPushdown(engine).count(SCOPES, as_of=AS_OF).needs_attention == int(
         expected.needs_attention
     )
+
+
+# -- scope ids travel as bound parameters, never in the SQL text ------------------------------
+
+
+def test_scope_ids_are_bound_parameters_not_sql_text(engine: sa.Engine) -> None:
+    odd = "w'1\" -- marker"
+    env = "e'1 marker"
+    scopes = VisibleScopes({odd, "w2"}, environment_ids={env}, include_workspace_runs=False)
+    insert_runs(
+        engine,
+        [
+            _sync(1, env, "failed", 0, odd),
+            _sync(2, env, "succeeded", 5, odd),
+            _sync(3, env, "failed", 10, odd),
+            _sync(4, "e2", "failed", 0, odd),
+            _sync(5, env, "failed", 0, "w3"),
+        ],
+    )
+    statements: list[str] = []
+
+    def record(*args: Any) -> None:
+        statements.append(args[2])
+
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        for form in ("exists", "grouped"):
+            pushdown = SqlPushdown(engine, form=form)
+            counts = pushdown.count(scopes, as_of=AS_OF)
+            page = pushdown.follow_up_page(scopes, as_of=AS_OF)
+            classified = pushdown.classify(scopes, as_of=AS_OF)
+            assert counts.counts.total == 3
+            assert counts.needs_attention == 1
+            assert [item.run.id for item in page.items] == [3]
+            assert classified == {
+                1: Actionability.SUPERSEDED_BY_LATER_SUCCESS,
+                2: Actionability.INFORMATIONAL_ONLY,
+                3: Actionability.ACTIONABLE,
+            }
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    assert statements
+    assert not [sql for sql in statements if "marker" in sql]

@@ -257,7 +257,8 @@ class SqlPushdown:
     def compiled(self, form: SupersedeForm | None = None) -> _Compiled:
         """The classification of every row for this dialect (for tests and ``EXPLAIN``).
 
-        Its statements take the bound parameters ``as_of`` and ``workspaces`` (the visible
+        Its statements take the bound parameters ``as_of``, ``workspace_ids`` and
+        ``environment_ids`` (each the whole id list as one value, see ``_scope_values``;
         workspace ids, which the grouped form reads successes of).
         """
         chosen = form or self.form or DEFAULT_FORMS.get(self.dialect, SupersedeForm.EXISTS)
@@ -271,7 +272,7 @@ class SqlPushdown:
         """The status of every run of ``scopes`` by run id (custom families judged in Python)."""
         _check_as_of(as_of)
         compiled = self.compiled()
-        params = _params(scopes, as_of)
+        params = _params(scopes, as_of, self.dialect)
         statement = compiled.select(compiled.c["id"], compiled.status.label("status")).where(
             *compiled.scope_filter(scopes)
         )
@@ -302,7 +303,7 @@ class SqlPushdown:
         """
         _check_as_of(as_of)
         compiled = self.compiled()
-        params = _params(scopes, as_of)
+        params = _params(scopes, as_of, self.dialect)
         c = compiled.c
         keys = (c["workspace_id"], c["environment_id"], c["type"])
         plain = (
@@ -324,7 +325,7 @@ class SqlPushdown:
             any_problem = False
             for workspace_id, environment_id, type_, stored, outcome, n in self._prepare(
                 ("plain", *key), plain, scopes
-            ).execute(connection, {}):
+            ).execute(connection, params):
                 decided = compiled.decided_by_status(stored, outcome)
                 if decided is None:
                     any_problem = True
@@ -334,7 +335,7 @@ class SqlPushdown:
             if any_problem:
                 for workspace_id, environment_id, type_, value, n in self._prepare(
                     ("problems", compiled.form, *key), problems, scopes
-                ).execute(connection, {"as_of": as_of}):
+                ).execute(connection, params):
                     if value == EVALUATE:
                         evaluate = True
                     else:
@@ -420,10 +421,11 @@ class SqlPushdown:
         # problem runs in the benchmark's history), so that one statement usually fills the page.
         chunk = min(2 * limit + 1, _MAX_CHUNK)
         key = (compiled.form, *_scope_key_of(scopes))
+        scope_values = _scope_values(scopes, self.dialect)
         with read_transaction(self.bind, statements=2) as connection:
             _prepare(connection)
             while True:
-                values: dict[str, Any] = {"as_of": as_of, "chunk": chunk}
+                values: dict[str, Any] = {**scope_values, "as_of": as_of, "chunk": chunk}
                 statement = base
                 tag = None
                 if cursor:
@@ -507,7 +509,6 @@ class SqlPushdown:
         if prepared is None:
             if len(self._prepared) >= _PREPARED_LIMIT:
                 self._prepared.clear()
-            statement = statement.params(workspaces=sorted(scopes.workspace_ids))
             prepared = self._prepared[key] = _Prepared(statement, self.bind.dialect)
         return prepared
 
@@ -535,21 +536,48 @@ def _prepare(connection: sa.Connection) -> None:
     if connection.dialect.name == "postgresql":
         # Parallel workers would each run the correlated lookups from a cold start; launching
         # them cost more than the statement on the benchmark machine (2 cores). One round trip.
+        # The ids are one array parameter: a plan made for the prepared statement without them
+        # (psycopg prepares after five executions) would walk every workspace's rows, so each
+        # execution is planned for its own ids.
         connection.exec_driver_sql(
             "SELECT set_config('jit', 'off', true),"
-            " set_config('max_parallel_workers_per_gather', '0', true)"
+            " set_config('max_parallel_workers_per_gather', '0', true),"
+            " set_config('plan_cache_mode', 'force_custom_plan', true)"
         )
 
 
-_RUNTIME = ("as_of", "chunk", "after_id", "after_created")
+_RUNTIME = (
+    "as_of",
+    "chunk",
+    "after_id",
+    "after_created",
+    "workspace_ids",
+    "workspace_id",
+    "environment_ids",
+    "environment_id",
+)
 _MAX_CHUNK = 4096
 _PREPARED_LIMIT = 256
 """Statements kept compiled per pushdown (one per scope shape and purpose)."""
 
 
 def _scope_key_of(scopes: VisibleScopes) -> tuple[Any, ...]:
-    environments = None if scopes.environment_ids is None else tuple(sorted(scopes.environment_ids))
-    return (tuple(sorted(scopes.workspace_ids)), environments, scopes.include_workspace_runs)
+    # The ids are parameters, so one statement serves every scope of the same shape.
+    environments = None if scopes.environment_ids is None else len(scopes.environment_ids) == 1
+    return (len(scopes.workspace_ids) == 1, environments, scopes.include_workspace_runs)
+
+
+def _scope_values(scopes: VisibleScopes, dialect: str) -> dict[str, Any]:
+    """The visible ids as the one parameter each list is bound as (see ``_Compiled.one_of``)."""
+    lists = {"workspace": sorted(scopes.workspace_ids)}
+    if scopes.environment_ids is not None:
+        lists["environment"] = sorted(scopes.environment_ids)
+    values: dict[str, Any] = {}
+    for name, ids in lists.items():
+        values[f"{name}_ids"] = ids if dialect == "postgresql" else json.dumps(ids)
+        if len(ids) == 1:
+            values[f"{name}_id"] = ids[0]
+    return values
 
 
 class _Prepared:
@@ -557,8 +585,8 @@ class _Prepared:
 
     Executing the classification through SQLAlchemy walks its whole expression tree to build a
     cache key every time (measured: 5-12 ms a statement, more than a page's query costs). The
-    constants (scope ids, type names, statuses) are fixed in the text; ``as_of``, the cursor and
-    the chunk size are passed as already-processed driver values.
+    constants (type names, statuses) keep the parameter values they were compiled with; the scope
+    ids, ``as_of``, the cursor and the chunk size are passed as already-processed driver values.
     """
 
     def __init__(self, statement: Any, dialect: sa.Dialect) -> None:
@@ -598,8 +626,8 @@ class _Prepared:
         return rows
 
 
-def _params(scopes: VisibleScopes, as_of: datetime) -> dict[str, Any]:
-    return {"as_of": as_of, "workspaces": sorted(scopes.workspace_ids)}
+def _params(scopes: VisibleScopes, as_of: datetime, dialect: str) -> dict[str, Any]:
+    return {"as_of": as_of, **_scope_values(scopes, dialect)}
 
 
 def _check_as_of(as_of: object) -> None:
@@ -764,6 +792,22 @@ class _Compiled:
         written = sa.func.json_object(sa.literal(key, sa.Text()), column)
         return sa.and_(sa.type_coerce(self.c["context"], sa.Text()) != written, disagrees)
 
+    def one_of(self, column: Any, name: str, ids: Collection[str] = ()) -> Any:
+        """``column`` is one of the visible ids of ``name`` (see ``_scope_values``).
+
+        The ids are bound as one parameter however many there are, so the statement text
+        (compiled once) never holds a caller's value: a text array on PostgreSQL, a JSON array on
+        SQLite. One id is bound alone as an equality, which SQLite needs to walk the problem
+        index of the workspace in page order (measured: with ``IN (SELECT ...)`` it walked every
+        workspace's problem rows newest first, 2.5x slower for a page).
+        """
+        if len(ids) == 1:
+            return column == sa.bindparam(f"{name}_id", type_=sa.Text())
+        if self.dialect == "postgresql":
+            return column == sa.any_(sa.bindparam(f"{name}_ids", type_=postgresql.ARRAY(sa.Text())))
+        each = sa.func.json_each(sa.bindparam(f"{name}_ids", type_=sa.Text())).table_valued("value")
+        return column.in_(sa.select(each.c.value))
+
     def select(self, *columns: Any) -> sa.Select[Any]:
         frm: Any = self.table
         for target, on in self.joins:
@@ -772,9 +816,9 @@ class _Compiled:
 
     def scope_filter(self, scopes: VisibleScopes) -> list[Any]:
         c = self.c
-        filters: list[Any] = [c["workspace_id"].in_(_rendered(scopes.workspace_ids))]
+        filters: list[Any] = [self.one_of(c["workspace_id"], "workspace", scopes.workspace_ids)]
         if scopes.environment_ids is not None:
-            within = c["environment_id"].in_(_rendered(scopes.environment_ids))
+            within = self.one_of(c["environment_id"], "environment", scopes.environment_ids)
             if scopes.include_workspace_runs:
                 within = sa.or_(within, c["environment_id"].is_(None))
             filters.append(within)
@@ -962,9 +1006,7 @@ class _Compiled:
             )
             .where(
                 # Only successes of the visible workspaces can prove anything about their runs.
-                s.c[mapping.workspace_id].in_(
-                    sa.bindparam("workspaces", expanding=True, literal_execute=True)
-                ),
+                self.one_of(s.c[mapping.workspace_id], "workspace"),
                 *self._success_conditions(s, op_type),
             )
             .group_by(
@@ -1059,13 +1101,6 @@ class _Compiled:
             sa.func.pg_typeof(column) == sa.literal_column("'timestamp with time zone'::regtype"),
             sa.func.isfinite(column),
         )
-
-
-def _rendered(ids: Collection[str]) -> Any:
-    # Scope ids are written into the SQL text by the dialect's own quoting, so that a plan made
-    # once for a prepared statement (psycopg prepares after five executions) still knows the
-    # workspace and picks its index (measured: a generic plan walked every workspace's rows).
-    return sa.bindparam(None, sorted(ids), expanding=True, literal_execute=True)
 
 
 def _exists(*conditions: Any) -> Any:
