@@ -781,7 +781,9 @@ class _Compiled:
         the resolver correlates on the context's value: where it is not the column's, the
         classification (which seeks on the column) leaves the row to Python.
         """
-        column = self.table.c[self.pushdown.mapping.subject]
+        name = self.pushdown.mapping.subject
+        assert name is not None
+        column = self.table.c[name]
         present, subject, _ = self._context_subject(self.table, key)
         disagrees = sa.and_(present, sa.or_(subject.is_(None), column.is_(None), subject != column))
         if self.dialect != "sqlite":

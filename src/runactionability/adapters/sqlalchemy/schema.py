@@ -112,7 +112,9 @@ sa.Index(
 
 def _literals(values: Iterable[str]) -> list[Any]:
     # Literals, not bound parameters: both databases use a partial index only when the query's
-    # predicate repeats the index's, and a parameter's value is unknown when the plan is made.
+    # predicate repeats the index's, and a parameter's value is unknown when the plan is made;
+    # the index DDL takes no parameters at all. These are the mapping's status vocabulary (host
+    # configuration), never a value a caller passes with a request.
     return [
         sa.literal_column("'" + value.replace("'", "''") + "'", sa.String()) for value in values
     ]
