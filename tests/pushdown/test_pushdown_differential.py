@@ -287,7 +287,8 @@ def test_rows_of_custom_families_are_judged_in_python(engine: sa.Engine) -> None
     compiled = pushdown.compiled()
     with engine.connect() as connection:
         raw = connection.execute(
-            compiled.select(compiled.status), {"as_of": at(5), "workspace_ids": ["w1"], "workspace_id": "w1"}
+            compiled.select(compiled.status),
+            {"as_of": at(5), "workspace_ids": ["w1"], "workspace_id": "w1"},
         ).scalar_one()
     assert raw == EVALUATE
     assert pushdown.classify(SCOPES, as_of=at(5)) == {1: Actionability.INFORMATIONAL_ONLY}
