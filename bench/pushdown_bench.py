@@ -37,7 +37,12 @@ from runactionability.adapters.sqlalchemy import (
     SqlStateSource,
     reference_state_mappings,
 )
-from runactionability.adapters.sqlalchemy.pushdown import SqlPushdown, SupersedeForm
+from runactionability.adapters.sqlalchemy.pushdown import (
+    SqlPushdown,
+    SupersedeForm,
+    _prepare,
+    _scope_values,
+)
 from runactionability.consumers import VisibleScopes, read_runs
 
 AS_OF = generate.AS_OF
@@ -131,10 +136,10 @@ def explain_plans(
         explained.sql = prefix + prepared.sql
         seen: set[str] = set()
         with engine.begin() as connection:
-            if name == "postgresql":
-                connection.exec_driver_sql("SET LOCAL jit = off")
-                connection.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
-            for row in explained.execute(connection, {"as_of": AS_OF, "chunk": 76}):
+            # The session options the pushdown sets, and the scope ids it binds.
+            _prepare(connection)
+            values = {"as_of": AS_OF, "chunk": 76, **_scope_values(scopes, name)}
+            for row in explained.execute(connection, values):
                 line = str(row[-1])
                 skip = ("'", "Filter", "Index Cond", "Join Filter", "Group Key", "Sort Key")
                 if "WHEN" in line or "CASE" in line or line.lstrip().startswith(skip):
