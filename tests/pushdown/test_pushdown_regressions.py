@@ -401,3 +401,26 @@ def test_scope_ids_are_bound_parameters_not_sql_text(engine: sa.Engine) -> None:
         sa.event.remove(engine, "before_cursor_execute", record)
     assert statements
     assert not [sql for sql in statements if "marker" in sql]
+
+
+@pytest.mark.parametrize("naive", [True, False], ids=["naive-column", "infinite"])
+def test_a_postgresql_proven_at_python_cannot_read_leaves_no_fact(
+    engine: sa.Engine, naive: bool
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("only PostgreSQL has naive and infinite timestamps")
+    kind = "timestamp" if naive else "timestamptz"
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            "CREATE TABLE conn_history (workspace_id text, environment_id text, subject text,"
+            f" status text, proven_at {kind}, attributes jsonb)"
+        )
+        connection.exec_driver_sql(
+            "INSERT INTO conn_history VALUES"
+            " ('w1', 'e1', 'c1', 'healthy', '2026-11-01 00:20:00', '{}')"
+            + ("" if naive else ", ('w1', 'e1', 'c1', 'failing', '-infinity', '{}')")
+        )
+    insert_runs(engine, [failed_check()])
+    python, pushdown = both(engine, _states())
+    assert python[1] is Actionability.ACTIONABLE
+    assert pushdown[1] is Actionability.ACTIONABLE
