@@ -146,9 +146,11 @@ def _id_key(run_id: RunId) -> tuple[bool, RunId]:
     return (isinstance(run_id, str), run_id)
 
 
-def _recency(item: Assessment) -> tuple[datetime, datetime, tuple[bool, RunId]]:
+def _recency(item: Assessment) -> tuple[datetime, tuple[bool, RunId]]:
+    # Newest created first, ties by id: the order of the current follow-up list and of the
+    # store's pages, so the dashboard's top runs are the head of that list on either path.
     run = item.run
-    return (_instant(run.completed_at), _instant(run.created_at), _id_key(run.id))
+    return (_instant(run.created_at), _id_key(run.id))
 
 
 def summarize(
