@@ -36,6 +36,7 @@ from runactionability.adapters.sqlalchemy._reading import Bind, check_bind, read
 from runactionability.adapters.sqlalchemy.history import SqlRunHistory
 from runactionability.adapters.sqlalchemy.mapping import (
     REFERENCE_RUNS,
+    RUN_FIELDS,
     RunTableMapping,
     StateTableMapping,
     reference_state_mappings,
@@ -89,18 +90,6 @@ _BUILTIN_RULES = (
 )
 # ASCII whitespace: what ``str.strip()`` removes from any id a host realistically stores.
 _BLANKS = " \t\n\r\x0b\x0c"
-_COLUMNS = (
-    "id",
-    "type",
-    "workspace_id",
-    "environment_id",
-    "status",
-    "outcome",
-    "created_at",
-    "started_at",
-    "completed_at",
-    "context",
-)
 
 
 class SupersedeForm(enum.StrEnum):
@@ -403,7 +392,7 @@ class SqlPushdown:
         created = c["created_at"]
         order = created.desc().nulls_last() if self.dialect == "postgresql" else created.desc()
         base = compiled.select(
-            *(c[name].label(name) for name in _COLUMNS),
+            *(c[name].label(name) for name in RUN_FIELDS),
             compiled.problem_status.label("actionability"),
         )
         if compiled.subject is not None:
@@ -520,7 +509,7 @@ class SqlPushdown:
         params: dict[str, Any],
     ) -> list[OperationRun]:
         c = compiled.c
-        columns = [c[name].label(name) for name in _COLUMNS]
+        columns = [c[name].label(name) for name in RUN_FIELDS]
         if compiled.subject is not None:
             columns.append(compiled.subject.label("subject"))
         statement = compiled.select(*columns).where(
@@ -669,7 +658,7 @@ class _Compiled:
         self.as_of = sa.bindparam("as_of", type_=UtcTimestamp())
         mapping = pushdown.mapping
         self.table = mapping.table_clause().alias("r")
-        self.c = {name: self.table.c[getattr(mapping, name)] for name in _COLUMNS}
+        self.c = {name: self.table.c[getattr(mapping, name)] for name in RUN_FIELDS}
         self.subject = self.table.c[mapping.subject] if mapping.subject is not None else None
         self.has_evaluated = False
         self.joins: list[tuple[sa.FromClause, Any]] = []
