@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -152,3 +152,18 @@ def postgresql_keys(name: str, fields: Sequence[str]) -> Any:
         .table_valued(*columns)
         .render_derived(name=f"k_{name}", with_types=True)
     )
+
+
+def sqlite_keys(name: str, fields: Sequence[str]) -> tuple[Any, Callable[[str], Any]]:
+    """The rows of the JSON key-list parameter ``name`` on SQLite, and a reader of their fields.
+
+    Each row is a JSON array in ``fields`` order; the reader extracts one field by position.
+    """
+    keys = sa.func.json_each(sa.bindparam(name, type_=sa.Text())).table_valued("value")
+    rows = keys.alias(f"k_{name}")
+
+    def field_of(field: str) -> Any:
+        path: Any = sa.literal_column(f"'$[{fields.index(field)}]'")
+        return sa.func.json_extract(rows.c.value, path)
+
+    return rows, field_of

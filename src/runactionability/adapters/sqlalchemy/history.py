@@ -33,6 +33,7 @@ from runactionability.adapters.sqlalchemy._reading import (
     postgresql_keys,
     read_transaction,
     shape_name,
+    sqlite_keys,
 )
 from runactionability.adapters.sqlalchemy.mapping import REFERENCE_RUNS, RUN_FIELDS, RunTableMapping
 from runactionability.adapters.sqlalchemy.types import (
@@ -147,12 +148,7 @@ class _Statement:
                 .lateral(f"r_{name}")
             )
             return sa.select(keys.c.idx, *best.c).select_from(keys.join(best, sa.true()))
-        each = sa.func.json_each(sa.bindparam(name, type_=sa.Text())).table_valued("value")
-        keys_alias = each.alias(f"k_{name}")
-
-        def sqlite_key(field: str) -> Any:
-            path: Any = sa.literal_column(f"'$[{_FIELDS.index(field)}]'")
-            return sa.func.json_extract(keys_alias.c.value, path)
+        keys_alias, sqlite_key = sqlite_keys(name, _FIELDS)
 
         # The subquery finds the id from the index alone; joining on it returns typed columns
         # without a JSON round trip. Timestamps come back as the stored integers, compared as

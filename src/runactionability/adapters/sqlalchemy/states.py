@@ -27,6 +27,7 @@ from runactionability.adapters.sqlalchemy._reading import (
     postgresql_keys,
     read_transaction,
     shape_name,
+    sqlite_keys,
 )
 from runactionability.adapters.sqlalchemy.mapping import StateTableMapping
 from runactionability.adapters.sqlalchemy.types import from_micros, valid_timestamp
@@ -127,12 +128,7 @@ class _Statement:
                 .lateral(f"s_{name}")
             )
             return sa.select(keys.c.idx, *tied.c).select_from(keys.join(tied, sa.true()))
-        each = sa.func.json_each(sa.bindparam(name, type_=sa.Text())).table_valued("value")
-        keys_alias = each.alias(f"k_{name}")
-
-        def key(field: str) -> Any:
-            path: Any = sa.literal_column(f"'$[{_FIELDS.index(field)}]'")
-            return sa.func.json_extract(keys_alias.c.value, path)
+        keys_alias, key = sqlite_keys(name, _FIELDS)
 
         # A scalar subquery returns one value per request, so the tied rows travel as one JSON
         # array (empty when there is no fact).
