@@ -72,3 +72,6 @@ def sql_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.En
         ).scalars()
         for table in list(tables):
             connection.execute(sa.text(f'DROP TABLE "{table}" CASCADE'))
+    # psycopg prepares a statement it has run five times; the next test may create a table of
+    # the same name with other column types, which a pooled connection's plan cannot serve.
+    engine.dispose()
