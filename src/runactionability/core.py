@@ -108,18 +108,18 @@ class _Invalid(Exception):
 
 
 def _scope_id(value: object, what: str) -> str:
-    if isinstance(value, str) and value.strip():
-        return value
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    raise _Invalid(Reason.INVALID_SCOPE, f"The run's {what} id {value!r} is not a usable id.")
+    usable = usable_id(value)
+    if usable is None:
+        raise _Invalid(Reason.INVALID_SCOPE, f"The run's {what} id {value!r} is not a usable id.")
+    return usable
 
 
-def subject_of(value: object) -> str | None:
-    """The subject string of a context value, or None when the value cannot correlate runs.
+def usable_id(value: object) -> str | None:
+    """A scope id or subject as the core compares it (a string), or None when it is unusable.
 
-    A usable subject is a str that is non-empty after stripping, or an int that is not a bool;
-    it is compared as a string, so ``42`` and ``"42"`` are the same subject.
+    A usable value is a str that is non-empty after stripping, or an int that is not a bool; it is
+    compared as a string, so ``42`` and ``"42"`` are the same subject (or workspace). Every adapter
+    and consumer judges ids with this one function, so none can disagree with the core.
     """
     if isinstance(value, str):
         return value if value.strip() else None
@@ -331,7 +331,7 @@ class Core:
             environment_id = _scope_id(run.environment_id, "environment")
         subject: str | None = None
         if op_type.subject_key is not None:
-            subject = subject_of(context.get(op_type.subject_key))
+            subject = usable_id(context.get(op_type.subject_key))
             if subject is None:
                 raise _Invalid(
                     Reason.MISSING_CORRELATION,

@@ -12,7 +12,7 @@ import json
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
-from runactionability.core import subject_of
+from runactionability.core import usable_id
 from runactionability.evidence import LaterSuccessRequest, RunFact, StateFact, StateRequest
 from runactionability.model import OperationRun, RunId, RunOutcome, RunStatus
 from runactionability.ports import RunPage, RunQuery
@@ -27,12 +27,6 @@ def _aware(value: object) -> datetime | None:
 def _id_key(run_id: RunId) -> tuple[bool, RunId]:
     # Ints order numerically and strings lexically, as a database orders one typed id column.
     return (isinstance(run_id, str), run_id)
-
-
-def _scope(value: object) -> str | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    return str(value) if isinstance(value, str | int) else None
 
 
 class MemoryRunHistory:
@@ -113,21 +107,21 @@ def _success_fact(run: OperationRun, subject_key: str | None) -> RunFact | None:
     start = _aware(run.started_at) if run.started_at is not None else _aware(run.created_at)
     if completed_at is None or start is None:
         return None
-    workspace_id = _scope(run.workspace_id)
+    workspace_id = usable_id(run.workspace_id)
     if workspace_id is None:
         return None
     subject: str | None = None
     if subject_key is not None:
         if not isinstance(run.context, Mapping):
             return None
-        subject = subject_of(run.context.get(subject_key))
+        subject = usable_id(run.context.get(subject_key))
         if subject is None:
             return None
     return RunFact(
         run_id=run.id,
         operation_type=run.type,
         workspace_id=workspace_id,
-        environment_id=_scope(run.environment_id),
+        environment_id=usable_id(run.environment_id),
         subject=subject,
         started_at=start,
         completed_at=completed_at,
@@ -270,10 +264,10 @@ def _decode_cursor(cursor: str) -> SortKey:
 
 
 def _matches(run: OperationRun, query: RunQuery) -> bool:
-    workspace_id = _scope(run.workspace_id)
+    workspace_id = usable_id(run.workspace_id)
     if workspace_id not in query.workspace_ids:
         return False
-    environment_id = _scope(run.environment_id)
+    environment_id = usable_id(run.environment_id)
     if query.environment_ids is not None:
         if environment_id is None:
             if not query.include_workspace_runs:

@@ -11,8 +11,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 
 from runactionability.catalog import OperationCatalog
-from runactionability.consumers.scopes import VisibleScopes, scope_id
-from runactionability.core import subject_of
+from runactionability.consumers.scopes import VisibleScopes
+from runactionability.core import usable_id
 from runactionability.evidence import RunFact, StateFact
 from runactionability.model import OperationRun, RunId, RunStatus
 from runactionability.policies.base import Family, Risk, review_action
@@ -57,19 +57,19 @@ def work_key(run: OperationRun, catalog: OperationCatalog) -> WorkKey | None:
     op_type = catalog.resolve(run.type)
     if op_type is None:
         return None
-    workspace_id = scope_id(run.workspace_id)
+    workspace_id = usable_id(run.workspace_id)
     if workspace_id is None:
         return None
     environment_id: str | None = None
     if not op_type.workspace_owned:
-        environment_id = scope_id(run.environment_id)
+        environment_id = usable_id(run.environment_id)
         if environment_id is None:
             return None
     subject: str | None = None
     if op_type.subject_key is not None:
         if not isinstance(run.context, Mapping):
             return None
-        subject = subject_of(run.context.get(op_type.subject_key))
+        subject = usable_id(run.context.get(op_type.subject_key))
         if subject is None:
             return None
     return (op_type.name, workspace_id, environment_id, subject)

@@ -11,7 +11,8 @@ import attrs
 
 from runactionability.consumers.actions import ActiveRuns
 from runactionability.consumers.assess import Assessment, assess
-from runactionability.consumers.scopes import VisibleScopes, scope_id
+from runactionability.consumers.scopes import VisibleScopes
+from runactionability.core import usable_id
 from runactionability.model import OperationRun, RunId, RunStatus
 from runactionability.ports import RunQuery, RunSource
 from runactionability.resolver import Resolver
@@ -166,9 +167,9 @@ def summarize(
     by_environment: dict[EnvironmentKey, list[Assessment]] = {}
     for item in items:
         by_family.setdefault(item.result.family, []).append(item)
-        workspace_id = scope_id(item.run.workspace_id)
+        workspace_id = usable_id(item.run.workspace_id)
         if workspace_id is not None:
-            env_key = (workspace_id, scope_id(item.run.environment_id))
+            env_key = (workspace_id, usable_id(item.run.environment_id))
             by_environment.setdefault(env_key, []).append(item)
     attention = sorted((i for i in items if i.needs_attention), key=_recency, reverse=True)
     active = [item for item in items if item.is_active]

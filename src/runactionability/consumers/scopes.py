@@ -8,19 +8,11 @@ from typing import Any
 
 import attrs
 
+from runactionability.core import usable_id
 from runactionability.errors import UsageError
 from runactionability.model import OperationRun, RunStatus
 from runactionability.ports import RunQuery
 from runactionability.result import Proof
-
-
-def scope_id(value: object) -> str | None:
-    """A scope id as the core compares it (a string), or None when the value is not a usable id."""
-    if isinstance(value, str):
-        return value if value.strip() else None
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return None
 
 
 def as_ids(values: Iterable[str | int]) -> frozenset[str]:
@@ -28,7 +20,7 @@ def as_ids(values: Iterable[str | int]) -> frozenset[str]:
     items: Iterable[object] = (values,) if isinstance(values, str | int) else values
     ids = set()
     for value in items:
-        converted = scope_id(value)
+        converted = usable_id(value)
         if converted is None:
             raise UsageError(f"{value!r} is not a usable scope id")
         ids.add(converted)
@@ -62,13 +54,13 @@ class VisibleScopes:
 
     def admits(self, workspace_id: object, environment_id: object) -> bool:
         """Whether something in this workspace and environment is visible."""
-        if scope_id(workspace_id) not in self.workspace_ids:
+        if usable_id(workspace_id) not in self.workspace_ids:
             return False
         if self.environment_ids is None:
             return True
         if environment_id is None:
             return self.include_workspace_runs
-        return scope_id(environment_id) in self.environment_ids
+        return usable_id(environment_id) in self.environment_ids
 
     def admits_run(self, run: OperationRun) -> bool:
         """Whether the run is visible."""

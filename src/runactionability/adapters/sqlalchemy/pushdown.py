@@ -53,6 +53,7 @@ from runactionability.adapters.sqlalchemy.types import (
 from runactionability.catalog import OperationCatalog, OperationType
 from runactionability.consumers.dashboard import StatusCounts
 from runactionability.consumers.scopes import VisibleScopes
+from runactionability.core import usable_id
 from runactionability.errors import UsageError
 from runactionability.model import OperationRun, RunOutcome, RunStatus
 from runactionability.policies.base import Family, Risk
@@ -168,14 +169,6 @@ def _counts(by_status: Mapping[Actionability, int]) -> StatusCounts:
         needs_attention=sum(n for status, n in full.items() if status.needs_attention),
         by_status=MappingProxyType(full),
     )
-
-
-def _scope_key(value: object) -> str | None:
-    if isinstance(value, str):
-        return value if value.strip() else None
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return None
 
 
 class SqlPushdown:
@@ -347,9 +340,9 @@ class SqlPushdown:
             family = None if op_type is None else op_type.family
             group = by_family.setdefault(family, {})
             group[status] = group.get(status, 0) + n
-            workspace = _scope_key(workspace_id)
+            workspace = usable_id(workspace_id)
             if workspace is not None:
-                env_group = by_environment.setdefault((workspace, _scope_key(environment_id)), {})
+                env_group = by_environment.setdefault((workspace, usable_id(environment_id)), {})
                 env_group[status] = env_group.get(status, 0) + n
         return PushdownCounts(
             counts=_counts(total),
@@ -737,7 +730,7 @@ class _Compiled:
     def _context_subject(self, table: Any, key: str) -> tuple[Any, Any, Any]:
         """Whether the context holds ``key``, its usable subject as text, and its text if a string.
 
-        The subject is NULL when the value is unusable (as ``core.subject_of`` judges, for text
+        The subject is NULL when the value is unusable (as ``core.usable_id`` judges, for text
         the ASCII blank test; ``_unusual`` sends the rest to Python).
         """
         context = table.c[self.pushdown.mapping.context]

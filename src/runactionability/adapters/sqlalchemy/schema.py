@@ -26,7 +26,7 @@ from runactionability.adapters.sqlalchemy.mapping import (
 )
 from runactionability.adapters.sqlalchemy.types import JsonDocument, UtcTimestamp
 from runactionability.catalog import OperationCatalog
-from runactionability.core import subject_of
+from runactionability.core import usable_id
 from runactionability.errors import UsageError
 from runactionability.evidence import StateFact
 from runactionability.model import OperationRun, RunOutcome, RunStatus
@@ -239,7 +239,7 @@ def _run_row(run: OperationRun, catalog: OperationCatalog) -> dict[str, Any]:
     context = run.context
     subject = None
     if op_type is not None and op_type.subject_key is not None and isinstance(context, Mapping):
-        subject = subject_of(context.get(op_type.subject_key))
+        subject = usable_id(context.get(op_type.subject_key))
     return {
         "id": run.id,
         "type": run.type,
