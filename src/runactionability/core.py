@@ -304,13 +304,17 @@ class Core:
                 "judge the run safely.",
             )
         created_at = _aware(run.created_at, "created_at")
-        if run.started_at is not None:
-            _aware(run.started_at, "started_at")
+        started_at = None if run.started_at is None else _aware(run.started_at, "started_at")
         completed_at = _aware(run.completed_at, "completed_at")
         if completed_at < created_at:
             raise _Invalid(
                 Reason.COMPLETED_BEFORE_CREATED,
                 "The run's completed_at is earlier than its created_at.",
+            )
+        if started_at is not None and completed_at < started_at:
+            raise _Invalid(
+                Reason.COMPLETED_BEFORE_STARTED,
+                "The run's completed_at is earlier than its started_at.",
             )
         context = run.context
         if context.__class__ is not _MAPPING_PROXY and not isinstance(context, Mapping):
@@ -401,8 +405,7 @@ class Core:
             for request, fact in successes.items()
             if request in plan.later_success_requests
             and isinstance(fact, RunFact)
-            and _is_aware(fact.completed_at)
-            and fact.completed_at <= as_of
+            and _run_fact_fault(fact, as_of) is None
         }
         visible_states: dict[StateRequest, StateFact] = {}
         for kind, facts in states.items():
@@ -514,12 +517,11 @@ class Core:
         proof_type = self.catalog.resolve(proof.operation_type)
         if proof_type is None or proof_type.name not in self._superseding(problem.operation_type):
             return f"a {proof.operation_type!r} run cannot supersede this type"
-        if not (_is_aware(proof.started_at) and _is_aware(proof.completed_at)):
-            return "the proof run's timestamps have no time zone"
+        fault = _run_fact_fault(proof, evidence.as_of)
+        if fault is not None:
+            return fault
         if proof.started_at < problem.completed_at:
             return "the proof run started before this run completed"
-        if proof.completed_at > evidence.as_of:
-            return "the proof run completed after as_of"
         return None
 
     def _check_state_proof(
@@ -684,6 +686,45 @@ def _raised(problem: ProblemRun, exc: Exception) -> PolicyViolation:
 
 def _is_aware(value: object) -> bool:
     return isinstance(value, datetime) and value.utcoffset() is not None
+
+
+def sound_run_times(created_at: object, started_at: object, completed_at: object) -> bool:
+    """Whether a completed run's timestamps place it in time: the one rule for runs and evidence.
+
+    ``created_at`` and ``completed_at`` are timezone-aware datetimes, ``started_at`` is None or
+    one, and the run completed neither before it was created nor before it started. A problem
+    run that breaks it needs manual review; a success that breaks it is never evidence. Every
+    adapter (memory, SQL ports, pushdown) applies this same rule.
+    """
+    if not (_is_aware(created_at) and _is_aware(completed_at)):
+        return False
+    if started_at is not None and not _is_aware(started_at):
+        return False
+    assert isinstance(created_at, datetime) and isinstance(completed_at, datetime)
+    if completed_at < created_at:
+        return False
+    return not (isinstance(started_at, datetime) and completed_at < started_at)
+
+
+def _run_fact_fault(fact: RunFact, as_of: datetime) -> str | None:
+    """Why a history port's fact cannot be evidence at ``as_of`` (None when it can).
+
+    A port that is given the run's ``created_at`` (``RunFact.created_at``) is held to the whole
+    of ``sound_run_times``; without it, the event start and the end must still be in order.
+    """
+    started_at, completed_at = fact.started_at, fact.completed_at
+    if not (_is_aware(started_at) and _is_aware(completed_at)):
+        return "the proof run's timestamps have no time zone"
+    if completed_at < started_at:
+        return "the proof run completed before it started"
+    created_at = fact.created_at
+    if created_at is not None and not (_is_aware(created_at) and completed_at >= created_at):
+        return "the proof run completed before it was created"
+    if started_at > as_of:
+        return "the proof run started after as_of"
+    if completed_at > as_of:
+        return "the proof run completed after as_of"
+    return None
 
 
 def _check_as_of(as_of: object) -> None:

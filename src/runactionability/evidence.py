@@ -53,7 +53,9 @@ class RunFact:
 
     ``operation_type`` is the type as stored (the core canonicalizes it); ``started_at`` is the
     event start: the run's ``started_at``, else its ``created_at``. Scope ids and the subject are
-    strings; ``run_id`` is the id as the host stores it.
+    strings, the values stored with the run (never copied from the request); ``run_id`` is the id
+    as the host stores it. ``created_at`` is the run's own, when the port read it (the built-in
+    ports do): the core then also refuses a run that completed before it was created.
     """
 
     run_id: RunId
@@ -63,6 +65,7 @@ class RunFact:
     subject: str | None
     started_at: datetime
     completed_at: datetime
+    created_at: datetime | None = None
 
 
 @attrs.frozen(kw_only=True)

@@ -50,6 +50,7 @@ class Reason(enum.StrEnum):
     NAIVE_TIMESTAMP = "naive_timestamp"
     MISSING_COMPLETED_AT = "missing_completed_at"
     COMPLETED_BEFORE_CREATED = "completed_before_created"
+    COMPLETED_BEFORE_STARTED = "completed_before_started"
     INVALID_SCOPE = "invalid_scope"
     MISSING_ENVIRONMENT = "missing_environment"
     INVALID_CONTEXT = "invalid_context"

@@ -12,7 +12,7 @@ import json
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
-from runactionability.core import usable_id
+from runactionability.core import sound_run_times, usable_id
 from runactionability.evidence import LaterSuccessRequest, RunFact, StateFact, StateRequest
 from runactionability.model import OperationRun, RunId, RunOutcome, RunStatus
 from runactionability.ports import RunPage, RunQuery
@@ -98,15 +98,16 @@ _Entry = tuple[tuple[datetime, datetime, tuple[bool, RunId]], RunFact]
 def _success_fact(run: OperationRun, subject_key: str | None) -> RunFact | None:
     """The fact a successful run would be returned as, for requests correlating on ``subject_key``.
 
-    None when the run is not a clean success: not completed and succeeded, a missing or naive
-    timestamp, no usable workspace, or no usable subject under ``subject_key``.
+    None when the run is not a clean success: not completed and succeeded, timestamps that
+    break ``core.sound_run_times`` (the rule a failed run is flagged by), no usable workspace,
+    or no usable subject under ``subject_key``.
     """
     if run.status is not RunStatus.COMPLETED or run.outcome is not RunOutcome.SUCCEEDED:
         return None
-    completed_at = _aware(run.completed_at)
-    start = _aware(run.started_at) if run.started_at is not None else _aware(run.created_at)
-    if completed_at is None or start is None:
+    created_at, completed_at = run.created_at, run.completed_at
+    if not sound_run_times(created_at, run.started_at, completed_at):
         return None
+    start = created_at if run.started_at is None else run.started_at
     workspace_id = usable_id(run.workspace_id)
     if workspace_id is None:
         return None
@@ -125,6 +126,7 @@ def _success_fact(run: OperationRun, subject_key: str | None) -> RunFact | None:
         subject=subject,
         started_at=start,
         completed_at=completed_at,
+        created_at=created_at,
     )
 
 

@@ -43,6 +43,7 @@ _RECORD_FAULTS = frozenset(
         Reason.NAIVE_TIMESTAMP,
         Reason.MISSING_COMPLETED_AT,
         Reason.COMPLETED_BEFORE_CREATED,
+        Reason.COMPLETED_BEFORE_STARTED,
         Reason.INVALID_SCOPE,
         Reason.MISSING_ENVIRONMENT,
         Reason.INVALID_CONTEXT,

@@ -39,9 +39,14 @@ from runactionability.adapters.sqlalchemy.mapping import REFERENCE_RUNS, RUN_FIE
 from runactionability.adapters.sqlalchemy.types import (
     UtcTimestamp,
     as_run_id,
+    exact_equal,
     from_micros,
     instant_bound,
+    json_subject,
+    sound_run_times,
 )
+from runactionability.core import sound_run_times as sound_times
+from runactionability.core import usable_id
 from runactionability.errors import EvidenceFetchError
 from runactionability.evidence import LaterSuccessRequest, RunFact
 from runactionability.model import RunOutcome, RunStatus
@@ -52,9 +57,10 @@ KIND = "later success"
 _FIELDS = ("idx", "ws", "env", "type", "subject", "skey", "status", "outcome")
 _TEXT_FIELDS = _FIELDS[1:]
 
-Candidate = tuple[int, Any, str, str | None, Any, Any]
-"""(request index, run id, stored type, environment id, event start, completed_at), the
-instants as the database returned them (integer microseconds on SQLite)."""
+Candidate = tuple[int, Any, str, Any, Any, Any, Any, Any, Any]
+"""(request index, run id, stored type, workspace id, environment id, subject, event start,
+completed_at, created_at), as the database stored them (instants as integer microseconds on
+SQLite)."""
 
 
 class _Statement:
@@ -71,53 +77,41 @@ class _Statement:
 
     def _conditions(self, key: Any, has_env: bool, has_subject: bool) -> list[Any]:
         c = self.columns
+        dialect = self.dialect
         start = sa.func.coalesce(c["started_at"], c["created_at"])
+        # Every id compares byte for byte: under a case-insensitive column collation 'ACME' is
+        # another workspace than 'acme', and its runs are no evidence about 'acme's.
         conditions = [
-            c["workspace_id"] == key("ws"),
-            c["type"] == key("type"),
-            c["status"] == key("status"),
-            c["outcome"] == key("outcome"),
+            exact_equal(c["workspace_id"], key("ws"), dialect),
+            exact_equal(c["type"], key("type"), dialect),
+            exact_equal(c["status"], key("status"), dialect),
+            exact_equal(c["outcome"], key("outcome"), dialect),
         ]
         if has_subject:
-            conditions.extend(self._subject_conditions(key))
+            subject = self._subject(self.table, key)
+            conditions.append(exact_equal(subject, key("subject"), dialect))
         if has_env:
-            conditions.append(c["environment_id"] == key("env"))
+            conditions.append(exact_equal(c["environment_id"], key("env"), dialect))
         # Both bounds are range constraints the index seek itself applies, so no table row is
         # read: NULL fails any comparison and, on SQLite, stray text sorts above every integer.
+        # The rest of the validity rule reads columns the reference indexes also hold.
         conditions += [
-            instant_bound(start, self.dialect),
+            instant_bound(start, dialect),
             c["completed_at"] <= sa.bindparam("as_of", type_=UtcTimestamp()),
+            *sound_run_times(c["created_at"], c["started_at"], c["completed_at"], dialect),
         ]
         return conditions
 
-    def _subject_conditions(self, key: Any) -> list[Any]:
+    def _subject(self, table: Any, key: Any) -> Any:
+        """A row's subject as the exact text the core compares (NULL when it names none).
+
+        With a JSON context the request's key (a path on SQLite, a member on PostgreSQL) picks
+        the member; only text and integer members name a subject, as in the core.
+        """
         mapping = self.mapping
         if mapping.subject is not None:
-            return [self.table.c[mapping.subject] == key("subject")]
-        context = self.columns["context"]
-        if self.dialect == "postgresql":
-            document = sa.cast(context, postgresql.JSONB)
-            kind: Any = sa.func.jsonb_typeof(document.op("->")(key("skey")))
-            return [
-                document.op("->>")(key("skey")) == key("subject"),
-                sa.or_(
-                    kind == sa.literal_column("'string'"),
-                    sa.and_(
-                        kind == sa.literal_column("'number'"),
-                        key("subject").op("~")(sa.literal_column("'^-?[0-9]+$'")),
-                    ),
-                ),
-            ]
-        # json_extract raises on malformed JSON, and a CASE is the one construct whose
-        # evaluation order SQLite guarantees; a JSON true would read as 1 and a real as 42.0,
-        # so only text and integer values can name a subject (as in the core).
-        is_json = sa.func.json_valid(context) == 1
-        value = sa.case((is_json, sa.func.json_extract(context, key("skey"))))
-        kind = sa.case((is_json, sa.func.json_type(context, key("skey"))))
-        return [
-            sa.cast(value, sa.String()) == key("subject"),
-            kind.in_([sa.literal_column("'text'"), sa.literal_column("'integer'")]),
-        ]
+            return table.c[mapping.subject]
+        return json_subject(table.c[mapping.context], key("skey"), self.dialect)[1]
 
     def _order(self) -> list[Any]:
         c = self.columns
@@ -134,13 +128,17 @@ class _Statement:
             def key(field: str) -> Any:
                 return keys.c[field]
 
+            subject = self._subject(self.table, key) if has_subject else sa.null()
             best = (
                 sa.select(
                     c["id"].label("id"),
                     c["type"].label("type"),
+                    c["workspace_id"].label("ws"),
                     c["environment_id"].label("env"),
+                    subject.label("subject"),
                     start.label("started"),
                     c["completed_at"].label("completed"),
+                    c["created_at"].label("created"),
                 )
                 .where(*self._conditions(key, has_env, has_subject))
                 .order_by(*self._order())
@@ -163,13 +161,17 @@ class _Statement:
         found = self.table.alias(f"r_{name}")
         f = {name: found.c[column.name] for name, column in c.items()}
         found_start = sa.func.coalesce(f["started_at"], f["created_at"])
+        found_subject = self._subject(found, sqlite_key) if has_subject else sa.null()
         return sa.select(
             sqlite_key("idx").label("idx"),
             f["id"].label("id"),
             f["type"].label("type"),
+            f["workspace_id"].label("ws"),
             f["environment_id"].label("env"),
+            found_subject.label("subject"),
             sa.type_coerce(found_start, sa.Integer()).label("started"),
             sa.type_coerce(f["completed_at"], sa.Integer()).label("completed"),
+            sa.type_coerce(f["created_at"], sa.Integer()).label("created"),
         ).select_from(keys_alias.join(found, f["id"] == best_id))
 
     def prepare(
@@ -222,6 +224,8 @@ class SqlRunHistory:
     def _keys(self, requests: Sequence[LaterSuccessRequest]) -> list[tuple[Any, ...]]:
         keys: list[tuple[Any, ...]] = []
         for index, request in enumerate(requests):
+            if not _comparable(request):
+                continue
             skey = request.subject_key
             if skey is not None and self.mapping.subject is None:
                 skey = self._path(skey)
@@ -263,7 +267,11 @@ class SqlRunHistory:
             with read_transaction(self.bind, statements=len(parts)) as connection:
                 offset = 0
                 for part in parts:
-                    composed, params = statement.prepare(self._keys(part), as_of)
+                    keys = self._keys(part)
+                    if not keys:
+                        offset += len(part)
+                        continue
+                    composed, params = statement.prepare(keys, as_of)
                     result = connection.execute(composed, params).all()
                     for candidate in result:
                         index = candidate[0] + offset
@@ -274,21 +282,35 @@ class SqlRunHistory:
         except sa.exc.SQLAlchemyError as exc:
             raise EvidenceFetchError(KIND, f"{type(exc).__name__}: {exc}") from exc
         answers: dict[LaterSuccessRequest, RunFact] = {}
-        for index, run_id, stored_type, env, started, completed in best.values():
+        for index, run_id, stored_type, ws, env, subject, started, completed, created in (
+            best.values()
+        ):
+            request = ordered[index]
+            # The fact carries the row's own ids, so the core's scope check compares the stored
+            # run with the problem run. The statement compares byte for byte already; a row that
+            # still differs from the request (a collation it did not foresee) is no evidence.
+            ws, env, subject = usable_id(ws), usable_id(env), usable_id(subject)
+            if ws != request.workspace_id or (
+                request.environment_id is not None and env != request.environment_id
+            ):
+                continue
+            if request.subject is not None and subject != request.subject:
+                continue
             started_at, completed_at = statement.instant(started), statement.instant(completed)
-            if not (_aware(started_at) and _aware(completed_at)):
+            created_at = statement.instant(created)
+            if not (_aware(started_at) and sound_times(created_at, None, completed_at)):
                 # Naive columns (PostgreSQL ``timestamp``): every run of the table is naive, so
                 # skipping this one hides no valid success.
                 continue
-            request = ordered[index]
             answers[request] = RunFact(
                 run_id=as_run_id(run_id),
                 operation_type=stored_type,
-                workspace_id=request.workspace_id,
-                environment_id=env if request.environment_id is None else request.environment_id,
-                subject=request.subject,
+                workspace_id=ws,
+                environment_id=env,
+                subject=subject if request.subject is not None else None,
                 started_at=started_at,
                 completed_at=completed_at,
+                created_at=created_at,
             )
         return answers
 
@@ -297,5 +319,19 @@ def _aware(value: object) -> bool:
     return isinstance(value, datetime) and value.utcoffset() is not None
 
 
+def _comparable(request: LaterSuccessRequest) -> bool:
+    """Whether the request's ids can be compared exactly in SQL.
+
+    The ids travel in a JSON parameter, and SQLite's JSON functions end a text at U+0000
+    (``'w1\\0x'`` would read as ``'w1'``); PostgreSQL cannot store U+0000 in text at all. A
+    request naming such an id gets no evidence rather than another scope's.
+    """
+    return not any(
+        "\x00" in value
+        for value in (request.workspace_id, request.environment_id, request.subject)
+        if value is not None
+    )
+
+
 def _rank(candidate: Any) -> tuple[Any, Any, tuple[bool, Any]]:
-    return (candidate[4], candidate[5], _id_key(candidate[1]))
+    return (candidate[6], candidate[7], _id_key(candidate[1]))

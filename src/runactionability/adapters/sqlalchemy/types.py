@@ -141,3 +141,99 @@ class JsonDocument(TypeDecorator[Any]):
             return json.loads(value)
         except ValueError:
             return value
+
+
+# The collation under which two texts are equal only when they are the same bytes. A host column
+# may be case-insensitive (SQLite ``NOCASE``, a nondeterministic PostgreSQL ICU collation), and
+# an id equal to another only under such a collation names another scope or subject.
+_EXACT_COLLATION = {"sqlite": "BINARY", "postgresql": "C"}
+
+
+def exact_equal(column: Any, value: Any, dialect_name: str) -> sa.ColumnElement[bool]:
+    """``column = value`` byte for byte, whatever the column's collation.
+
+    The plain equality stays beside the exact one: it is what an index on the column (built
+    under the column's own collation) can seek on, and the exact one filters what the seek finds.
+    """
+    collation = _EXACT_COLLATION.get(dialect_name)
+    if collation is None:
+        return sa.and_(column == value)
+    return sa.and_(column == value, column.collate(collation) == value)
+
+
+def exact_text(column: Any, dialect_name: str) -> Any:
+    """``column`` under the byte-exact collation, for grouping and joining by exact value."""
+    collation = _EXACT_COLLATION.get(dialect_name)
+    return column if collation is None else column.collate(collation)
+
+
+MIN_MICROS = to_micros(datetime.min.replace(tzinfo=UTC))
+MAX_MICROS = to_micros(datetime.max.replace(tzinfo=UTC))
+
+
+def sound_instant(column: Any, dialect_name: str) -> sa.ColumnElement[bool]:
+    """SQL true when ``column`` holds an instant the run source reads as an aware datetime.
+
+    On SQLite that is an integer within ``datetime``'s range (a REAL, stray text or an integer
+    beyond the range is read back as itself, which the core flags); on PostgreSQL a finite value.
+    """
+    if dialect_name == "sqlite":
+        micros = sa.type_coerce(column, sa.BigInteger())
+        return sa.and_(
+            sa.func.typeof(column) == sa.literal_column("'integer'"),
+            micros >= sa.literal_column(str(MIN_MICROS)),
+            micros <= sa.literal_column(str(MAX_MICROS)),
+        )
+    return sa.and_(column.is_not(None), sa.func.isfinite(column))
+
+
+def sound_run_times(
+    created: Any, started: Any, completed: Any, dialect_name: str
+) -> list[sa.ColumnElement[bool]]:
+    """The SQL form of ``core.sound_run_times``: the one validity rule for runs and evidence.
+
+    ``created_at`` and ``completed_at`` are readable instants, ``started_at`` is NULL or one,
+    and the run completed neither before it was created nor before it started.
+    """
+    return [
+        sound_instant(created, dialect_name),
+        sound_instant(completed, dialect_name),
+        sa.or_(started.is_(None), sound_instant(started, dialect_name)),
+        completed >= created,
+        sa.or_(started.is_(None), completed >= started),
+    ]
+
+
+def json_subject(document: Any, key: Any, dialect_name: str) -> tuple[Any, Any]:
+    """The JSON type of ``document``'s member ``key``, and the exact text the core compares.
+
+    The text is a string member's value, or an integer member's decimal digits as written
+    (SQLite reads an integer beyond 64 bits as a rounded REAL, so its digits are taken from the
+    JSON text itself); NULL for any other member. ``key`` is a SQLite JSON path or a PostgreSQL
+    member name. On PostgreSQL the type is ``jsonb_typeof``'s ('string', 'number'); on SQLite
+    ``json_type``'s ('text', 'integer'), NULL for a document that is not valid JSON.
+    """
+    if dialect_name == "postgresql":
+        json_document = sa.cast(document, postgresql.JSONB)
+        kind: Any = sa.func.jsonb_typeof(json_document.op("->")(key))
+        value: Any = json_document.op("->>")(key)
+        number = sa.and_(
+            kind == sa.literal_column("'number'"),
+            value.op("~")(sa.literal_column("'^-?[0-9]+$'")),
+        )
+        return kind, sa.case((kind == sa.literal_column("'string'"), value), (number, value))
+    raw = sa.type_coerce(document, sa.Text())
+    # json_extract raises on malformed JSON, and a CASE is the one construct whose evaluation
+    # order SQLite guarantees.
+    valid = sa.func.json_valid(raw) == 1
+    kind = sa.case((valid, sa.func.json_type(raw, key)))
+    value = sa.func.json_extract(raw, key)
+    exact_integer = sa.case(
+        (sa.func.typeof(value) == sa.literal_column("'integer'"), sa.cast(value, sa.Text())),
+        else_=raw.op("->")(key),
+    )
+    text = sa.case(
+        (kind == sa.literal_column("'text'"), sa.type_coerce(value, sa.Text())),
+        (kind == sa.literal_column("'integer'"), exact_integer),
+    )
+    return kind, text
