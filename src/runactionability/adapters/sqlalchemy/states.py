@@ -30,15 +30,17 @@ from runactionability.adapters.sqlalchemy._reading import (
     sqlite_keys,
 )
 from runactionability.adapters.sqlalchemy.mapping import StateTableMapping
-from runactionability.adapters.sqlalchemy.types import from_micros, valid_timestamp
+from runactionability.adapters.sqlalchemy.types import exact_equal, from_micros, valid_timestamp
+from runactionability.core import usable_id
 from runactionability.errors import EvidenceFetchError
 from runactionability.evidence import StateFact, StateRequest
 
 _FIELDS = ("idx", "ws", "env", "subject")
 _COLUMNS = ("workspace_id", "environment_id", "subject", "status", "proven_at")
 
-Row = tuple[Any, datetime, Any]
-"""(stored status, proven_at, attributes) of one row proven at its object's greatest instant."""
+Row = tuple[Any, datetime, Any, Any, Any, Any]
+"""(stored status, proven_at, attributes, workspace id, environment id, subject) of one row
+proven at its object's greatest instant."""
 
 
 class _Statement:
@@ -66,10 +68,12 @@ class _Statement:
 
     def _object(self, role: str, key: Any, has_env: bool, has_subject: bool) -> list[Any]:
         env, subject = self._column(role, "environment_id"), self._column(role, "subject")
+        dialect = self.dialect
+        # Byte for byte, whatever the column's collation: 'ACME' is not the object of 'acme'.
         return [
-            self._column(role, "workspace_id") == key("ws"),
-            env == key("env") if has_env else env.is_(None),
-            subject == key("subject") if has_subject else subject.is_(None),
+            exact_equal(self._column(role, "workspace_id"), key("ws"), dialect),
+            exact_equal(env, key("env"), dialect) if has_env else env.is_(None),
+            exact_equal(subject, key("subject"), dialect) if has_subject else subject.is_(None),
         ]
 
     def _readable(self, role: str) -> Any:
@@ -116,6 +120,9 @@ class _Statement:
     def _branch(self, has_env: bool, has_subject: bool) -> sa.Select[Any]:
         name = shape_name((has_env, has_subject))
         status, proven_at = self._column("tied", "status"), self._column("tied", "proven_at")
+        # The fact carries the row's own ids, never the request's.
+        stored = [self._column("tied", name) for name in ("workspace_id", "environment_id")]
+        stored.append(self._column("tied", "subject"))
         if self.dialect == "postgresql":
             keys = postgresql_keys(name, _FIELDS)
             tied = (
@@ -123,6 +130,9 @@ class _Statement:
                     status.label("status"),
                     proven_at.label("proven_at"),
                     self._attributes().label("attributes"),
+                    stored[0].label("ws"),
+                    stored[1].label("env"),
+                    stored[2].label("subject"),
                 )
                 .where(*self._tied(keys, lambda field: keys.c[field], has_env, has_subject))
                 .lateral(f"s_{name}")
@@ -136,7 +146,10 @@ class _Statement:
             sa.select(
                 sa.func.json_group_array(
                     sa.func.json_array(
-                        status, sa.type_coerce(proven_at, sa.Integer()), self._attributes()
+                        status,
+                        sa.type_coerce(proven_at, sa.Integer()),
+                        self._attributes(),
+                        *stored,
                     )
                 )
             )
@@ -145,24 +158,37 @@ class _Statement:
         )
         return sa.select(key("idx").label("idx"), hit.label("hit")).select_from(keys_alias)
 
-    def prepare(self, requests: Sequence[StateRequest]) -> tuple[sa.Executable, dict[str, Any]]:
+    def prepare(
+        self, requests: Sequence[StateRequest]
+    ) -> tuple[sa.Executable, dict[str, Any]] | None:
+        """The statement and parameters for ``requests``; None when none can be compared.
+
+        A request naming an id with U+0000 is left out (it gets no fact): SQLite's JSON
+        functions end a text there, so it would read as another id, and PostgreSQL cannot
+        store one in text at all.
+        """
         groups: dict[Shape, list[tuple[Any, ...]]] = {}
         for index, request in enumerate(requests):
+            ids = (request.workspace_id, request.environment_id, request.subject)
+            if any(value is not None and "\x00" in value for value in ids):
+                continue
             shape = (request.environment_id is not None, request.subject is not None)
             groups.setdefault(shape, []).append(
                 (index, request.workspace_id, request.environment_id, request.subject)
             )
+        if not groups:
+            return None
         return keyed_statement(self.dialect, _FIELDS, groups, self.branches, self._composed)
 
     def rows(self, result: Iterable[Sequence[Any]]) -> dict[int, list[Row]]:
         found: dict[int, list[Row]] = {}
         if self.dialect == "postgresql":
-            for idx, status, proven, attributes in result:
-                found.setdefault(idx, []).append((status, proven, attributes))
+            for idx, status, proven, attributes, *ids in result:
+                found.setdefault(idx, []).append((status, proven, attributes, *ids))
             return found
         for idx, hit in result:
-            for status, proven, attributes in json.loads(hit) if hit else ():
-                found.setdefault(idx, []).append((status, _instant(proven), attributes))
+            for status, proven, attributes, *ids in json.loads(hit) if hit else ():
+                found.setdefault(idx, []).append((status, _instant(proven), attributes, *ids))
         return found
 
 
@@ -217,7 +243,10 @@ class SqlStateSource:
             parts = chunks(ordered)
             with read_transaction(self.bind, statements=len(parts)) as connection:
                 for part in parts:
-                    composed, params = statement.prepare(part)
+                    prepared = statement.prepare(part)
+                    if prepared is None:
+                        continue
+                    composed, params = prepared
                     result = connection.execute(composed, params).all()
                     for idx, rows in statement.rows(result).items():
                         request = part[idx]
@@ -231,8 +260,17 @@ class SqlStateSource:
     def _fact(self, request: StateRequest, rows: Sequence[Row]) -> StateFact | None:
         vocabulary = self.mapping.statuses
         facts = []
-        for status, proven_at, attributes in rows:
+        for status, proven_at, attributes, *ids in rows:
             if status is None or not _aware(proven_at):
+                return None
+            workspace_id, environment_id, subject = (usable_id(value) for value in ids)
+            if workspace_id is None or (workspace_id, environment_id, subject) != (
+                request.workspace_id,
+                request.environment_id,
+                request.subject,
+            ):
+                # The statement compares byte for byte already; a row that still differs from
+                # the request (a collation it did not foresee) is no evidence.
                 return None
             stored = str(status)
             if vocabulary is not None and stored not in vocabulary:
@@ -240,9 +278,9 @@ class SqlStateSource:
             facts.append(
                 StateFact(
                     kind=self.kind,
-                    workspace_id=request.workspace_id,
-                    environment_id=request.environment_id,
-                    subject=request.subject,
+                    workspace_id=workspace_id,
+                    environment_id=environment_id,
+                    subject=subject,
                     status=stored if vocabulary is None else vocabulary[stored],
                     proven_at=proven_at,
                     attributes=attributes if isinstance(attributes, dict) else {},
