@@ -700,7 +700,8 @@ def sound_run_times(created_at: object, started_at: object, completed_at: object
         return False
     if started_at is not None and not _is_aware(started_at):
         return False
-    assert isinstance(created_at, datetime) and isinstance(completed_at, datetime)
+    assert isinstance(created_at, datetime)
+    assert isinstance(completed_at, datetime)
     if completed_at < created_at:
         return False
     return not (isinstance(started_at, datetime) and completed_at < started_at)

@@ -21,7 +21,6 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 
 from runactionability.adapters.sqlalchemy._reading import (
     SHAPES,
@@ -282,15 +281,14 @@ class SqlRunHistory:
         except sa.exc.SQLAlchemyError as exc:
             raise EvidenceFetchError(KIND, f"{type(exc).__name__}: {exc}") from exc
         answers: dict[LaterSuccessRequest, RunFact] = {}
-        for index, run_id, stored_type, ws, env, subject, started, completed, created in (
-            best.values()
-        ):
+        for found in best.values():
+            index, run_id, stored_type, ws, env, subject, started, completed, created = found
             request = ordered[index]
             # The fact carries the row's own ids, so the core's scope check compares the stored
             # run with the problem run. The statement compares byte for byte already; a row that
             # still differs from the request (a collation it did not foresee) is no evidence.
             ws, env, subject = usable_id(ws), usable_id(env), usable_id(subject)
-            if ws != request.workspace_id or (
+            if ws is None or ws != request.workspace_id or (
                 request.environment_id is not None and env != request.environment_id
             ):
                 continue

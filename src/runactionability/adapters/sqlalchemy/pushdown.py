@@ -47,6 +47,10 @@ from runactionability.adapters.sqlalchemy.states import SqlStateSource
 from runactionability.adapters.sqlalchemy.types import (
     JsonDocument,
     UtcTimestamp,
+    exact_equal,
+    exact_text,
+    json_subject,
+    sound_run_times,
     to_micros,
     valid_timestamp,
 )
@@ -734,19 +738,16 @@ class _Compiled:
         the ASCII blank test; ``_unusual`` sends the rest to Python).
         """
         context = table.c[self.pushdown.mapping.context]
+        # The exact text the core compares: SQLite reads an integer beyond 64 bits as a rounded
+        # REAL, which would make two different subjects equal.
         if self.dialect == "postgresql":
-            context = sa.cast(context, postgresql.JSONB)
-            value: Any = context.op("->>")(sa.literal(key, sa.Text()))
-            kind: Any = sa.func.jsonb_typeof(context.op("->")(sa.literal(key, sa.Text())))
-            text, number = kind == "string", kind == "number"
-            integer: Any = sa.and_(number, value.op("~")("^-?[0-9]+$"))
+            kind, value = json_subject(context, sa.literal(key, sa.Text()), self.dialect)
+            text = kind == "string"
         else:
-            raw = sa.type_coerce(context, sa.Text())
-            path = "$." + json.dumps(key)
-            valid = sa.func.json_valid(raw) == 1
-            kind = sa.case((valid, sa.func.json_type(raw, path)))
-            value = sa.cast(sa.case((valid, sa.func.json_extract(raw, path))), sa.String())
-            text, integer = kind == "text", kind == "integer"
+            path = sa.literal("$." + json.dumps(key), sa.Text())
+            kind, value = json_subject(context, path, self.dialect)
+            text = kind == "text"
+        integer = sa.and_(sa.not_(text), value.is_not(None))
         subject = sa.case((integer, value), (sa.and_(text, sa.not_(self._blank(value))), value))
         return kind.is_not(None), subject, sa.case((text, value))
 
@@ -785,12 +786,16 @@ class _Compiled:
         index of the workspace in page order (measured: with ``IN (SELECT ...)`` it walked every
         workspace's problem rows newest first, 2.5x slower for a page).
         """
+        # Byte for byte as well, whatever the column's collation: under a case-insensitive one
+        # 'ACME' is not a visible 'acme'. The plain comparison stays for the index to seek on.
+        exact = exact_text(column, self.dialect)
         if len(ids) == 1:
-            return column == sa.bindparam(f"{name}_id", type_=sa.Text())
+            return exact_equal(column, sa.bindparam(f"{name}_id", type_=sa.Text()), self.dialect)
         if self.dialect == "postgresql":
-            return column == sa.any_(sa.bindparam(f"{name}_ids", type_=postgresql.ARRAY(sa.Text())))
+            array = sa.bindparam(f"{name}_ids", type_=postgresql.ARRAY(sa.Text()))
+            return sa.and_(column == sa.any_(array), exact == sa.any_(array))
         each = sa.func.json_each(sa.bindparam(f"{name}_ids", type_=sa.Text())).table_valued("value")
-        return column.in_(sa.select(each.c.value))
+        return sa.and_(column.in_(sa.select(each.c.value)), exact.in_(sa.select(each.c.value)))
 
     def select(self, *columns: Any) -> sa.Select[Any]:
         frm: Any = self.table
@@ -847,6 +852,7 @@ class _Compiled:
                     sa.not_(self._valid_instant(ended)),
                     sa.and_(started.is_not(None), sa.not_(self._valid_instant(started))),
                     ended < created,
+                    ended < started,
                     self._invalid_context(),
                     self._blank(c["workspace_id"]),
                 ),
@@ -949,41 +955,71 @@ class _Compiled:
         else:
             bound = start.is_not(None)
         return [
-            self._in(s.c[mapping.type], self.pushdown.catalog.superseding_names(op_type.name)),
-            self._in(s.c[mapping.status], mapping.stored_statuses(RunStatus.COMPLETED)),
-            self._in(s.c[mapping.outcome], mapping.stored_outcomes(RunOutcome.SUCCEEDED)),
+            self._in_exact(
+                s.c[mapping.type], self.pushdown.catalog.superseding_names(op_type.name)
+            ),
+            self._in_exact(s.c[mapping.status], mapping.stored_statuses(RunStatus.COMPLETED)),
+            self._in_exact(s.c[mapping.outcome], mapping.stored_outcomes(RunOutcome.SUCCEEDED)),
             bound,
             s.c[mapping.completed_at] <= self.as_of,
+            # The one validity rule (core.sound_run_times): a run that completed before it was
+            # created or started, or whose timestamps the run source cannot read, is no evidence.
+            *sound_run_times(
+                s.c[mapping.created_at],
+                s.c[mapping.started_at],
+                s.c[mapping.completed_at],
+                self.dialect,
+            ),
         ]
+
+    def _in_exact(self, column: Any, values: Collection[str]) -> Any:
+        """``_in``, byte for byte whatever the column's collation (the plain IN for the seek)."""
+        if not values:
+            return sa.false()
+        return sa.and_(
+            column.in_(sorted(values)), exact_text(column, self.dialect).in_(sorted(values))
+        )
 
     def _later_success(self, op_type: OperationType, subject: Any) -> Any:
         if self.form is SupersedeForm.GROUPED:
             return self._later_success_grouped(op_type, subject)
         mapping = self.pushdown.mapping
         s = mapping.table_clause().alias(f"s_{_slug(op_type.name)}")
-        conditions = [s.c[mapping.workspace_id] == self.c["workspace_id"]]
+        dialect = self.dialect
+        conditions = [exact_equal(s.c[mapping.workspace_id], self.c["workspace_id"], dialect)]
         conditions += self._success_conditions(s, op_type)
         if subject is not None:
             assert op_type.subject_key is not None
             if mapping.subject is not None:
-                conditions.append(s.c[mapping.subject] == subject)
+                conditions.append(exact_equal(s.c[mapping.subject], subject, dialect))
             else:
-                conditions.append(self.subject_of(s, op_type.subject_key) == subject)
+                theirs = self.subject_of(s, op_type.subject_key)
+                conditions.append(exact_equal(theirs, subject, dialect))
         if not op_type.workspace_owned:
-            conditions.append(s.c[mapping.environment_id] == self.c["environment_id"])
+            conditions.append(
+                exact_equal(s.c[mapping.environment_id], self.c["environment_id"], dialect)
+            )
         conditions.append(self._event_start(s) >= self._bare(self.c["completed_at"]))
         return _exists(*conditions)
 
     def _later_success_grouped(self, op_type: OperationType, subject: Any) -> Any:
         mapping = self.pushdown.mapping
         s = mapping.table_clause().alias(f"g_{_slug(op_type.name)}")
-        env: Any = sa.null() if op_type.workspace_owned else s.c[mapping.environment_id]
+        dialect = self.dialect
+        # Grouped and joined by exact value: under a case-insensitive collation 'ACME' and
+        # 'acme' would share one group, and one's success would settle the other's failure.
+        ws = exact_text(s.c[mapping.workspace_id], dialect)
+        env: Any = (
+            sa.null()
+            if op_type.workspace_owned
+            else exact_text(s.c[mapping.environment_id], dialect)
+        )
         subj: Any = sa.null()
         if op_type.subject_key is not None:
-            subj = self.subject_of(s, op_type.subject_key)
+            subj = exact_text(self.subject_of(s, op_type.subject_key), dialect)
         latest = (
             sa.select(
-                s.c[mapping.workspace_id].label("ws"),
+                ws.label("ws"),
                 env.label("env"),
                 subj.label("subject"),
                 sa.func.max(self._event_start(s)).label("latest"),
@@ -993,17 +1029,14 @@ class _Compiled:
                 self.one_of(s.c[mapping.workspace_id], "workspace"),
                 *self._success_conditions(s, op_type),
             )
-            .group_by(
-                s.c[mapping.workspace_id],
-                *(key for key in (env, subj) if not isinstance(key, sa.Null)),
-            )
+            .group_by(ws, *(key for key in (env, subj) if not isinstance(key, sa.Null)))
             .subquery(f"l_{_slug(op_type.name)}")
         )
-        on = [latest.c.ws == self.c["workspace_id"]]
+        on = [latest.c.ws == exact_text(self.c["workspace_id"], dialect)]
         if not op_type.workspace_owned:
-            on.append(latest.c.env == self.c["environment_id"])
+            on.append(latest.c.env == exact_text(self.c["environment_id"], dialect))
         if subject is not None:
-            on.append(latest.c.subject == subject)
+            on.append(latest.c.subject == exact_text(subject, dialect))
         on.append(self._in(self.c["type"], self.pushdown.catalog.stored_names(op_type.name)))
         self.joins.append((latest, sa.and_(*on)))
         return latest.c.latest >= self.c["completed_at"]
@@ -1040,14 +1073,15 @@ class _Compiled:
         # when any row cannot be placed in time or the rows there disagree (after translation) or
         # lack a readable status: a row ``s`` proves a healthy state only when no row of the same
         # object is unreadable, newer, or tied with it and not saying the same thing.
+        dialect = self.dialect
         spoils = _exists(
-            other.c[state.workspace_id] == s.c[state.workspace_id],
+            exact_equal(other.c[state.workspace_id], s.c[state.workspace_id], dialect),
             other.c[state.environment_id].is_(None)
             if op_type.workspace_owned
-            else other.c[state.environment_id] == s.c[state.environment_id],
+            else exact_equal(other.c[state.environment_id], s.c[state.environment_id], dialect),
             other.c[state.subject].is_(None)
             if subject is None
-            else other.c[state.subject] == s.c[state.subject],
+            else exact_equal(other.c[state.subject], s.c[state.subject], dialect),
             sa.or_(
                 sa.not_(self._readable_state(other_proven)),
                 other_proven > proven,
@@ -1062,11 +1096,13 @@ class _Compiled:
             ),
         )
         return _exists(
-            s.c[state.workspace_id] == self.c["workspace_id"],
+            exact_equal(s.c[state.workspace_id], self.c["workspace_id"], dialect),
             s.c[state.environment_id].is_(None)
             if op_type.workspace_owned
-            else s.c[state.environment_id] == self.c["environment_id"],
-            s.c[state.subject].is_(None) if subject is None else s.c[state.subject] == subject,
+            else exact_equal(s.c[state.environment_id], self.c["environment_id"], dialect),
+            s.c[state.subject].is_(None)
+            if subject is None
+            else exact_equal(s.c[state.subject], subject, dialect),
             self._in(status, stored),
             self._readable_state(proven),
             proven > self.c["completed_at"],

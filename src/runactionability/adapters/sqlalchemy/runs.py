@@ -16,6 +16,7 @@ from runactionability.adapters.sqlalchemy._reading import Bind, check_bind, read
 from runactionability.adapters.sqlalchemy.mapping import REFERENCE_RUNS, RUN_FIELDS, RunTableMapping
 from runactionability.adapters.sqlalchemy.types import (
     as_run_id,
+    exact_text,
     id_parameter,
     to_micros,
     valid_timestamp,
@@ -111,9 +112,18 @@ class SqlRunSource:
     ) -> list[Any]:
         c = self._c
         mapping = self.mapping
-        filters: list[Any] = [c["workspace_id"].in_(sorted(query.workspace_ids))]
+        # Scope ids compare byte for byte as well (under a case-insensitive collation 'ACME' is
+        # not a visible 'acme'); the plain IN stays for an index to seek on.
+        workspaces, environments = c["workspace_id"], c["environment_id"]
+        filters: list[Any] = [
+            workspaces.in_(sorted(query.workspace_ids)),
+            exact_text(workspaces, dialect).in_(sorted(query.workspace_ids)),
+        ]
         if query.environment_ids is not None:
-            within = c["environment_id"].in_(sorted(query.environment_ids))
+            within = sa.and_(
+                environments.in_(sorted(query.environment_ids)),
+                exact_text(environments, dialect).in_(sorted(query.environment_ids)),
+            )
             if query.include_workspace_runs:
                 within = sa.or_(within, c["environment_id"].is_(None))
             filters.append(within)

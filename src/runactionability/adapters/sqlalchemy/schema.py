@@ -18,6 +18,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from runactionability.adapters.sqlalchemy.mapping import (
     REFERENCE_RUNS,
@@ -110,14 +112,48 @@ sa.Index(
 ).ddl_if(dialect="postgresql")
 
 
+class VocabularyLiteral(sa.ColumnElement[str]):
+    """A vocabulary value written into the statement text as a literal any session reads alike.
+
+    Literals, not bound parameters: both databases use a partial index only when the query's
+    predicate repeats the index's, and a parameter's value is unknown when the plan is made; the
+    index DDL takes no parameters at all. The values are the mapping's status vocabulary (host
+    configuration, never a caller's value), and whatever they hold they stay one literal: quotes
+    are doubled; on PostgreSQL a backslash is written in an escape string (``E'...'``), which
+    means the same under either ``standard_conforming_strings``; on SQLite a ``%`` ends a piece
+    of a concatenation, since SQLAlchemy would read ``%(name)s`` in the text as a parameter.
+    """
+
+    __visit_name__ = "vocabulary_literal"
+    # SQLAlchemy's own declaration (a list); the value is part of the statement cache key.
+    _traverse_internals = [("value", InternalTraversal.dp_string)]  # noqa: RUF012
+    inherit_cache = True
+    type = sa.String()
+
+    def __init__(self, value: str) -> None:
+        self.value = value
+
+
+def _quoted(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+@compiles(VocabularyLiteral)
+def _compile_vocabulary(element: VocabularyLiteral, compiler: Any, **kw: Any) -> str:
+    value = element.value
+    if compiler.dialect.name == "postgresql":
+        text = _quoted(value)
+        if "\\" in value:
+            text = "E" + _quoted(value.replace("\\", "\\\\"))
+        # What SQLAlchemy does to any literal text for a driver that reads %-placeholders.
+        return str(compiler.escape_literal_column(text))
+    if "%" in value:
+        return "(" + " || '%' || ".join(_quoted(piece) for piece in value.split("%")) + ")"
+    return _quoted(value)
+
+
 def _literals(values: Iterable[str]) -> list[Any]:
-    # Literals, not bound parameters: both databases use a partial index only when the query's
-    # predicate repeats the index's, and a parameter's value is unknown when the plan is made;
-    # the index DDL takes no parameters at all. These are the mapping's status vocabulary (host
-    # configuration), never a value a caller passes with a request.
-    return [
-        sa.literal_column("'" + value.replace("'", "''") + "'", sa.String()) for value in values
-    ]
+    return [VocabularyLiteral(value) for value in values]
 
 
 def problem_rows(
@@ -243,8 +279,8 @@ def _run_row(run: OperationRun, catalog: OperationCatalog) -> dict[str, Any]:
     return {
         "id": run.id,
         "type": run.type,
-        "workspace_id": None if run.workspace_id is None else str(run.workspace_id),
-        "environment_id": None if run.environment_id is None else str(run.environment_id),
+        "workspace_id": _stored_id(run.workspace_id),
+        "environment_id": _stored_id(run.environment_id),
         "status": str(run.status),
         "outcome": None if run.outcome is None else str(run.outcome),
         "created_at": run.created_at,
@@ -253,6 +289,19 @@ def _run_row(run: OperationRun, catalog: OperationCatalog) -> dict[str, Any]:
         "subject": subject,
         "context": dict(context) if isinstance(context, Mapping) else context,
     }
+
+
+def _stored_id(value: object) -> str | None:
+    """A scope id as the text column stores it, judged as the core judges it.
+
+    A str is stored as it is (a blank one stays blank) and an int as its digits; any other
+    value (``True``, ``4.2``) is no usable id, so it is stored blank, which every reader flags
+    as the core flags the value itself: its text (``'True'``) would be a good id.
+    """
+    if value is None or isinstance(value, str):
+        return value
+    usable = usable_id(value)
+    return "" if usable is None else usable
 
 
 def _execute(
