@@ -216,7 +216,7 @@ def json_subject(document: Any, key: Any, dialect_name: str) -> tuple[Any, Any]:
     if dialect_name == "postgresql":
         json_document = sa.cast(document, postgresql.JSONB)
         kind: Any = sa.func.jsonb_typeof(json_document.op("->")(key))
-        value: Any = json_document.op("->>")(key)
+        value: Any = sa.type_coerce(json_document.op("->>")(key), sa.Text())
         number = sa.and_(
             kind == sa.literal_column("'number'"),
             value.op("~")(sa.literal_column("'^-?[0-9]+$'")),
