@@ -1,7 +1,7 @@
 """Evidence under hostile data: proofs from stored rows, exact ids, one validity rule (issue 8).
 
 Every test asks the ports a user would wire up (memory, SQLite, PostgreSQL) through a resolver;
-``tests/pushdown/test_hostile_evidence.py`` asks the SQL classification the same questions.
+``tests/pushdown/test_pushdown_hostile_evidence.py`` asks the SQL classification the same questions.
 """
 
 from __future__ import annotations
@@ -88,6 +88,10 @@ def ci_tables(dialect: str) -> tuple[sa.Table, sa.Table]:
 
 @pytest.fixture
 def case_insensitive(sql_engine: sa.Engine) -> sa.Engine:
+    return create_case_insensitive(sql_engine)
+
+
+def create_case_insensitive(sql_engine: sa.Engine) -> sa.Engine:
     """``sql_engine`` with the case-insensitive host tables created (and empty)."""
     if sql_engine.dialect.name == "postgresql":
         with sql_engine.begin() as connection:
@@ -165,7 +169,7 @@ def test_a_proof_carries_the_stored_row(
     # The newest success under the column's collation is in another case; the older exact one
     # is the evidence, and the proof names the row as stored.
     exact = check(2, "succeeded", 5)
-    other = check(3, "succeeded", 9, workspace_id="ACME", context={KEY: "C1"})
+    other = check(3, "succeeded", 9, workspace_id="ACME")
     store_runs(case_insensitive, "ci_runs", [failure, exact, other])
     result = ci_resolver(case_insensitive, mapping).evaluate(failure, as_of=AS_OF)
     assert result.status is Actionability.SUPERSEDED_BY_LATER_SUCCESS

@@ -703,7 +703,9 @@ class _Compiled:
         is judged by the Python resolver instead. The patterns are constants of this module.
         """
         if self.dialect == "postgresql":
-            return column.op("~")(sa.literal_column("'[^ -~]|^ | $'"))
+            # Under "C": PostgreSQL refuses a regular expression on a nondeterministic collation.
+            exact = exact_text(column, self.dialect)
+            return exact.op("~")(sa.literal_column("'[^ -~]|^ | $'"))
         return sa.or_(
             *(
                 column.op("GLOB")(sa.literal_column(pattern))
