@@ -288,8 +288,10 @@ class SqlRunHistory:
             # run with the problem run. The statement compares byte for byte already; a row that
             # still differs from the request (a collation it did not foresee) is no evidence.
             ws, env, subject = usable_id(ws), usable_id(env), usable_id(subject)
-            if ws is None or ws != request.workspace_id or (
-                request.environment_id is not None and env != request.environment_id
+            if (
+                ws is None
+                or ws != request.workspace_id
+                or (request.environment_id is not None and env != request.environment_id)
             ):
                 continue
             if request.subject is not None and subject != request.subject:
