@@ -260,3 +260,22 @@ def test_vocabulary_values_are_never_sql_text(
         2: Actionability.INFORMATIONAL_ONLY,
         3: Actionability.ACTIONABLE,
     }
+
+
+# The row goes to the resolver, which has no state sources here (and says so).
+@pytest.mark.filterwarnings("ignore::runactionability.MissingStateSourceWarning")
+@pytest.mark.parametrize("form", FORMS)
+def test_a_context_subject_of_another_case_than_the_column_is_judged_in_python(
+    case_insensitive: sa.Engine, form: SupersedeForm
+) -> None:
+    # The resolver correlates on the context's 'C1' (the run source keeps it); the column's
+    # 'c1' only equals it under the column's collation, so the classification must not seek
+    # on the column.
+    failure = check(1, "failed", 0, context={"provider_connection_id": "C1"})
+    store_runs(case_insensitive, "ci_runs", [failure, check(2, "succeeded", 5)])
+    with case_insensitive.begin() as connection:
+        connection.execute(sa.text("UPDATE ci_runs SET subject = 'c1'"))
+    assert statuses(case_insensitive, form, CI_RUNS) == {
+        1: Actionability.ACTIONABLE,
+        2: Actionability.INFORMATIONAL_ONLY,
+    }

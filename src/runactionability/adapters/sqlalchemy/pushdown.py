@@ -770,7 +770,8 @@ class _Compiled:
         assert name is not None
         column = self.table.c[name]
         present, subject, _ = self._context_subject(self.table, key)
-        disagrees = sa.and_(present, sa.or_(subject.is_(None), column.is_(None), subject != column))
+        differs = exact_text(subject, self.dialect) != column
+        disagrees = sa.and_(present, sa.or_(subject.is_(None), column.is_(None), differs))
         if self.dialect != "sqlite":
             return disagrees
         # The reference schema writes the context as compact JSON beside the column it derives,
