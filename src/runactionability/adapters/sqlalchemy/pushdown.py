@@ -740,17 +740,24 @@ class _Compiled:
         the ASCII blank test; ``_unusual`` sends the rest to Python).
         """
         context = table.c[self.pushdown.mapping.context]
-        # The exact text the core compares: SQLite reads an integer beyond 64 bits as a rounded
-        # REAL, which would make two different subjects equal.
         if self.dialect == "postgresql":
-            kind, value = json_subject(context, sa.literal(key, sa.Text()), self.dialect)
-            text = kind == "string"
+            context = sa.cast(context, postgresql.JSONB)
+            value: Any = sa.type_coerce(context.op("->>")(sa.literal(key, sa.Text())), sa.Text())
+            kind: Any = sa.func.jsonb_typeof(context.op("->")(sa.literal(key, sa.Text())))
+            text, number = kind == "string", kind == "number"
+            integer: Any = sa.and_(number, value.op("~")("^-?[0-9]+$"))
+            digits = value
         else:
-            path = sa.literal("$." + json.dumps(key), sa.Text())
-            kind, value = json_subject(context, path, self.dialect)
-            text = kind == "text"
-        integer = sa.and_(sa.not_(text), value.is_not(None))
-        subject = sa.case((integer, value), (sa.and_(text, sa.not_(self._blank(value))), value))
+            raw = sa.type_coerce(context, sa.Text())
+            path = "$." + json.dumps(key)
+            valid = sa.func.json_valid(raw) == 1
+            kind = sa.case((valid, sa.func.json_type(raw, path)))
+            value = sa.cast(sa.case((valid, sa.func.json_extract(raw, path))), sa.String())
+            text, integer = kind == "text", kind == "integer"
+            # The exact text the core compares: SQLite reads an integer beyond 64 bits as a
+            # rounded REAL, which would make two different subjects equal.
+            digits = json_subject(raw, sa.literal(path, sa.Text()), self.dialect)[1]
+        subject = sa.case((integer, digits), (sa.and_(text, sa.not_(self._blank(value))), value))
         return kind.is_not(None), subject, sa.case((text, value))
 
     def _unusual_subject(self, key: str) -> Any:
@@ -979,9 +986,9 @@ class _Compiled:
         """``_in``, byte for byte whatever the column's collation (the plain IN for the seek)."""
         if not values:
             return sa.false()
-        return sa.and_(
-            column.in_(sorted(values)), exact_text(column, self.dialect).in_(sorted(values))
-        )
+        # Typed literals, so that the collation is not repeated on every value.
+        exact = [sa.literal(value, sa.String()) for value in sorted(values)]
+        return sa.and_(column.in_(sorted(values)), exact_text(column, self.dialect).in_(exact))
 
     def _later_success(self, op_type: OperationType, subject: Any) -> Any:
         if self.form is SupersedeForm.GROUPED:
