@@ -229,3 +229,48 @@ def test_a_settled_result_whose_proof_is_hidden_offers_no_action() -> None:
     )
     active = ActiveRuns((), catalog=registry().catalog(), scopes=ACME)
     assert plan_actions(victim, result, family=None, active=active) == (None, frozenset(), None)
+
+
+def test_would_change_names_only_the_statuses_the_family_declares() -> None:
+    from runactionability import ResolvedByState, ResolvingStates
+    from runactionability.adapters.memory import MemoryStateSource
+
+    class Lax:
+        @hookimpl
+        def runactionability_families(self) -> Sequence[Family]:
+            return (
+                Family(
+                    name="pointers",
+                    state_kinds={"thing"},
+                    policy=FirstDecisive(
+                        rules=(ResolvedByState("thing", {"healthy", "failing"}),),
+                        action=OpenRelatedAction("thing", "Open the thing"),
+                    ),
+                    resolving_states=(ResolvingStates("thing", {"healthy"}),),
+                ),
+            )
+
+        @hookimpl
+        def runactionability_operation_types(self) -> Sequence[OperationType]:
+            return (OperationType(name="pointer.check", family="pointers", subject_key="thing_id"),)
+
+    built = Registry()
+    built.register(Lax(), name="lax")
+    resolver = Resolver(
+        registry=built,
+        history=MemoryRunHistory(()),
+        states={"thing": MemoryStateSource("thing", [])},
+    )
+    victim = pointing(1, "pointer.check", "actionable", ("retry", "run", "1"))
+    explained = explain(
+        resolver,
+        victim,
+        scopes=ACME,
+        as_of=AS_OF,
+        active=ActiveRuns((), catalog=resolver.catalog, scopes=ACME),
+        state_kinds={"thing"},
+    )
+    assert explained.assessment.result.reason == "no_resolving_evidence"
+    (sentence,) = explained.would_change
+    assert "healthy" in sentence
+    assert "failing" not in sentence
