@@ -30,6 +30,7 @@ from runactionability.errors import (
     EvidenceFetchError,
     MissingStateSourceError,
     MissingStateSourceWarning,
+    ObserverFailedWarning,
     RunActionabilityError,
     RunActionabilityWarning,
     UsageError,
@@ -37,7 +38,15 @@ from runactionability.errors import (
 from runactionability.evidence import LaterSuccessRequest, RunFact, StateFact, StateRequest
 from runactionability.hookspecs import hookimpl
 from runactionability.model import OperationRun, Ownership, RunId, RunOutcome, RunStatus
-from runactionability.policies.base import Evidence, Family, Policy, ProblemRun, Risk, Rule
+from runactionability.policies.base import (
+    Evidence,
+    Family,
+    Policy,
+    ProblemRun,
+    ResolvingStates,
+    Risk,
+    Rule,
+)
 from runactionability.policies.rules import (
     AlwaysInformational,
     AlwaysManualReview,
@@ -87,6 +96,7 @@ __all__ = [
     "LaterSuccessRequest",
     "MissingStateSourceError",
     "MissingStateSourceWarning",
+    "ObserverFailedWarning",
     "OpenRelatedAction",
     "OperationCatalog",
     "OperationRun",
@@ -101,6 +111,7 @@ __all__ = [
     "Registry",
     "ResolvedByState",
     "Resolver",
+    "ResolvingStates",
     "RetryAction",
     "Risk",
     "Rule",

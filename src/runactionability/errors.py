@@ -67,6 +67,21 @@ class MissingStateSourceWarning(RunActionabilityWarning):
     """A family may ask for a state kind that has no source; it can still be superseded."""
 
 
+class ObserverFailedWarning(RunActionabilityWarning):
+    """An observer hook raised; the batch it observed is answered all the same.
+
+    ``hook`` names the hook and ``plugin`` the plugin whose implementation raised.
+    """
+
+    def __init__(self, hook: str, plugin: str, exc: BaseException) -> None:
+        self.hook = hook
+        self.plugin = plugin
+        super().__init__(
+            f"observer {hook} of plugin {plugin!r} raised {type(exc).__name__}: {exc}; "
+            "the results it observed stand"
+        )
+
+
 class UsageError(RunActionabilityError, TypeError):
     """A caller passed an argument of the wrong kind (a programming mistake, raised at once)."""
 

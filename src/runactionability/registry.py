@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -9,10 +11,17 @@ import pluggy
 
 from runactionability import hookspecs
 from runactionability.catalog import OperationCatalog, OperationType
-from runactionability.errors import ConfigurationError, ConflictError, CoverageError
+from runactionability.errors import (
+    ConfigurationError,
+    ConflictError,
+    CoverageError,
+    ObserverFailedWarning,
+)
 from runactionability.policies.base import Family
 
 ENTRY_POINT_GROUP = "runactionability"
+
+_LOG = logging.getLogger("runactionability")
 
 
 class Registry:
@@ -69,6 +78,29 @@ class Registry:
     def plugin_names(self) -> tuple[str, ...]:
         """The names of the registered plugins, in registration order."""
         return tuple(name for name, _ in self._manager.list_name_plugin() if name is not None)
+
+    def notify(self, hook_name: str, **kwargs: Any) -> None:
+        """Call every implementation of an observer hook; one that raises is reported, not raised.
+
+        Observers watch answers that are already final, so a failing one must not take the
+        answer away: each is called on its own, in pluggy's order, and an exception becomes an
+        ``ObserverFailedWarning`` and an error log record (logger ``runactionability``) naming the
+        plugin, after which the remaining observers are still called.
+        """
+        caller = getattr(self._manager.hook, hook_name)
+        impls = caller.get_hookimpls()
+        if any(impl.wrapper or impl.hookwrapper for impl in impls):
+            # A wrapper only works inside pluggy's own call loop, so the hook is called whole.
+            try:
+                caller(**kwargs)
+            except Exception as exc:
+                _observer_failed(hook_name, "a plugin wrapping this hook", exc)
+            return
+        for impl in reversed(impls):
+            try:
+                impl.function(*(kwargs[name] for name in impl.argnames))
+            except Exception as exc:
+                _observer_failed(hook_name, impl.plugin_name, exc)
 
     def families(self) -> Mapping[str, Family]:
         """Every registered family by name; raises ``ConflictError`` when two plugins claim one."""
@@ -134,6 +166,12 @@ class Registry:
     def _forget(self) -> None:
         self._families = None
         self._types = None
+
+
+def _observer_failed(hook_name: str, plugin: str, exc: Exception) -> None:
+    warning = ObserverFailedWarning(hook_name, plugin, exc)
+    _LOG.error("%s", warning, exc_info=exc)
+    warnings.warn(warning, stacklevel=4)
 
 
 def _raise_clashes(what: str, owners: Mapping[str, list[str]]) -> None:

@@ -91,10 +91,11 @@ class _Shell:
         )
 
     def _finish(self, outcome: Outcome, as_of: datetime) -> list[ActionabilityResult]:
-        hook = self.registry.hook
+        # The results are final here; an observer that raises is reported and never loses them.
+        notify = self.registry.notify
         for violation in outcome.violations:
-            hook.runactionability_policy_violation(violation=violation)
-        hook.runactionability_results_evaluated(results=tuple(outcome.results), as_of=as_of)
+            notify("runactionability_policy_violation", violation=violation)
+        notify("runactionability_results_evaluated", results=tuple(outcome.results), as_of=as_of)
         return outcome.results
 
 

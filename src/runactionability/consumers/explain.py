@@ -142,7 +142,11 @@ def _from_rules(
         elif isinstance(rule, ResolvedByState):
             if rule.types is not None and type_name not in rule.types:
                 continue
-            healthy = " or ".join(sorted(rule.healthy))
+            # Only a status the family declares resolves; the core refuses the others.
+            declared = rule.healthy & family.resolving_statuses(rule.kind, type_name)
+            if not declared:
+                continue
+            healthy = " or ".join(sorted(declared))
             sentence = (
                 f"The {rule.kind} state{of_subject} in {where} {healthy}, proven after {after}."
             )

@@ -113,11 +113,32 @@ told otherwise: aggregating every success of the scope would cost more than the 
 
 
 def is_compilable(family: Family) -> bool:
-    """Whether the family's policy is a ``FirstDecisive`` made only of the built-in rules."""
+    """Whether the family's policy is a ``FirstDecisive`` made only of the built-in rules.
+
+    Its ``ResolvedByState`` rules must also resolve only by statuses the family declares: the
+    core refuses any other (a policy violation), which the compiled rules do not express.
+    """
     policy = family.policy
-    return type(policy) is FirstDecisive and all(
-        type(rule) in _BUILTIN_RULES for rule in policy.rules
+    return (
+        type(policy) is FirstDecisive
+        and all(type(rule) in _BUILTIN_RULES for rule in policy.rules)
+        and all(
+            _declared(family, rule) for rule in policy.rules if isinstance(rule, ResolvedByState)
+        )
     )
+
+
+def _declared(family: Family, rule: ResolvedByState) -> bool:
+    # A rule for every type needs a declaration for every type; per-type ones are checked per type.
+    if rule.types is None:
+        return rule.healthy <= frozenset().union(
+            *(
+                d.statuses
+                for d in family.resolving_states
+                if d.kind == rule.kind and d.types is None
+            )
+        )
+    return all(rule.healthy <= family.resolving_statuses(rule.kind, name) for name in rule.types)
 
 
 @attrs.frozen(kw_only=True)
