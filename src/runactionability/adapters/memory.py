@@ -55,14 +55,18 @@ class MemoryRunHistory:
         for request in requests:
             subject_key = request.subject_key if request.subject is not None else None
             index = self._index(subject_key)
+            restricted = request.visible_environment_ids
             best: _Entry | None = None
             for stored_type in request.operation_types:
                 bucket = index.get(
                     (stored_type, request.workspace_id, request.environment_id, request.subject)
                 )
                 for entry in bucket or ():
-                    # Buckets are sorted latest first, so the first run visible at as_of wins.
-                    if entry[1].completed_at <= as_of:
+                    # Buckets are sorted latest first, so the first run visible at as_of (and to
+                    # the actor the request is confined to) wins.
+                    if entry[1].completed_at <= as_of and (
+                        restricted is None or request.admits_environment(entry[1].environment_id)
+                    ):
                         if best is None or entry[0] > best[0]:
                             best = entry
                         break

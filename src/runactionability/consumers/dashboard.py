@@ -278,9 +278,12 @@ def _from_store(
         shown = store.follow_up_page(scopes, as_of=as_of, limit=top).runs
     working = read_runs(source, scopes.query(statuses={RunStatus.QUEUED, RunStatus.RUNNING}))
     active = ActiveRuns(working, catalog=resolver.catalog, scopes=scopes)
+    # ``assess`` drops runs outside the scopes, so they are dropped here first: the split of its
+    # answer into the top runs and the active ones is then by position, and exact.
+    shown = [run for run in shown if scopes.admits_run(run)]
     # A queued run that records an outcome is invalid, so it may be on the follow-up list too.
     listed = {run.id for run in shown}
-    working = [run for run in working if run.id not in listed]
+    working = [run for run in working if run.id not in listed and scopes.admits_run(run)]
     items = assess(resolver, [*shown, *working], scopes=scopes, as_of=as_of, active=active)
     summary = summarize(items[len(shown) :], scopes=scopes, as_of=as_of, top=top)
     return attrs.evolve(
@@ -288,5 +291,5 @@ def _from_store(
         counts=counts.counts,
         by_family=counts.by_family,
         by_environment=counts.by_environment,
-        top=tuple(item for item in items[: len(shown)] if scopes.admits_run(item.run)),
+        top=tuple(items[: len(shown)]),
     )

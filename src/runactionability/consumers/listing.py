@@ -89,10 +89,14 @@ def list_assessed(
         scoped = attrs.evolve(
             query,
             workspace_ids=scoped.workspace_ids & query.workspace_ids,
+            # An empty set of visible environments is a restriction too (to none): it is
+            # intersected, never read as "no restriction".
             environment_ids=(
                 scoped.environment_ids
                 if query.environment_ids is None
-                else query.environment_ids & (scoped.environment_ids or query.environment_ids)
+                else query.environment_ids
+                if scoped.environment_ids is None
+                else query.environment_ids & scoped.environment_ids
             ),
             include_workspace_runs=scoped.include_workspace_runs and query.include_workspace_runs,
         )
@@ -102,10 +106,13 @@ def list_assessed(
     scanned = 0
     while True:
         page = source.list_runs(scoped, limit=limit - len(kept), cursor=cursor)
-        scanned += len(page.runs)
+        # A source that returns more than the query asked for never lets a hidden run be
+        # counted, even as a number read.
+        visible = [run for run in page.runs if scopes.admits_run(run)]
+        scanned += len(visible)
         if on_scan is not None:
-            on_scan(len(page.runs))
-        for item in assess(resolver, page.runs, scopes=scopes, as_of=as_of, active=active):
+            on_scan(len(visible))
+        for item in assess(resolver, visible, scopes=scopes, as_of=as_of, active=active):
             if view.keeps(item.status):
                 kept.append(item)
         cursor = page.next_cursor

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import enum
 import json
 from collections.abc import Collection, Mapping, Sequence
@@ -33,6 +34,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from runactionability.adapters.sqlalchemy._reading import Bind, check_bind, read_transaction
+from runactionability.adapters.sqlalchemy.backend import _rebound
 from runactionability.adapters.sqlalchemy.history import SqlRunHistory
 from runactionability.adapters.sqlalchemy.mapping import (
     REFERENCE_RUNS,
@@ -200,7 +202,7 @@ class SqlPushdown:
         self.form = None if form is None else SupersedeForm(form)
         self._resolver: Resolver | None = None
         self._source: SqlRunSource | None = None
-        self._compiled: dict[tuple[str, SupersedeForm], _Compiled] = {}
+        self._compiled: dict[tuple[str, SupersedeForm, Visibility], _Compiled] = {}
         self._prepared: dict[tuple[Any, ...], _Prepared] = {}
 
     @property
@@ -229,6 +231,19 @@ class SqlPushdown:
             )
         return self._resolver
 
+    def _resolver_on(self, connection: sa.Connection) -> Resolver:
+        # The rows a call judges in Python take their evidence through the call's own
+        # connection, so they are read in the same snapshot as the rows the database classified.
+        resolver = copy.copy(self.resolver())
+        history = resolver.history
+        assert isinstance(history, SqlRunHistory)
+        resolver.history = _rebound(history, connection)
+        resolver._states = {
+            kind: _rebound(source, connection)  # type: ignore[type-var]
+            for kind, source in resolver._states.items()
+        }
+        return resolver
+
     def _run_source(self) -> SqlRunSource:
         if self._source is None:
             self._source = SqlRunSource(self.bind, self.mapping, catalog=self.catalog)
@@ -236,24 +251,29 @@ class SqlPushdown:
 
     # -- the statements -------------------------------------------------------------------------
 
-    def compiled(self, form: SupersedeForm | None = None) -> _Compiled:
+    def compiled(
+        self, form: SupersedeForm | None = None, scopes: VisibleScopes | None = None
+    ) -> _Compiled:
         """The classification of every row for this dialect (for tests and ``EXPLAIN``).
 
         Its statements take the bound parameters ``as_of``, ``workspace_ids`` and
         ``environment_ids`` (each the whole id list as one value, see ``_scope_values``;
-        workspace ids, which the grouped form reads successes of).
+        workspace ids, which the grouped form reads successes of). For ``scopes`` that name
+        environments, evidence outside them is not read: the classification is the one for
+        that shape of scopes (see ``_visibility_of``).
         """
         chosen = form or self.form or DEFAULT_FORMS.get(self.dialect, SupersedeForm.EXISTS)
-        key = (self.dialect, chosen)
+        visibility = _visibility_of(scopes)
+        key = (self.dialect, chosen, visibility)
         compiled = self._compiled.get(key)
         if compiled is None:
-            compiled = self._compiled[key] = _Compiled(self, self.dialect, chosen)
+            compiled = self._compiled[key] = _Compiled(self, self.dialect, chosen, visibility)
         return compiled
 
     def classify(self, scopes: VisibleScopes, *, as_of: datetime) -> dict[Any, Actionability]:
         """The status of every run of ``scopes`` by run id (custom families judged in Python)."""
         _check_as_of(as_of)
-        compiled = self.compiled()
+        compiled = self.compiled(scopes=scopes)
         params = _params(scopes, as_of, self.dialect)
         statement = compiled.select(compiled.c["id"], compiled.status.label("status")).where(
             *compiled.scope_filter(scopes)
@@ -270,7 +290,9 @@ class SqlPushdown:
             if pending:
                 runs = self._evaluated_runs(connection, compiled, scopes, params)
                 for run, result in zip(
-                    runs, self.resolver().evaluate_many(runs, as_of=as_of), strict=True
+                    runs,
+                    self._resolver_on(connection).evaluate_many(runs, as_of=as_of, scopes=scopes),
+                    strict=True,
                 ):
                     statuses[run.id] = result.status
         return statuses
@@ -284,7 +306,7 @@ class SqlPushdown:
         rules add one statement that reads them, judged in one resolver batch.
         """
         _check_as_of(as_of)
-        compiled = self.compiled()
+        compiled = self.compiled(scopes=scopes)
         params = _params(scopes, as_of, self.dialect)
         c = compiled.c
         keys = (c["workspace_id"], c["environment_id"], c["type"])
@@ -325,7 +347,9 @@ class SqlPushdown:
             if evaluate:
                 runs = self._evaluated_runs(connection, compiled, scopes, params)
                 for run, result in zip(
-                    runs, self.resolver().evaluate_many(runs, as_of=as_of), strict=True
+                    runs,
+                    self._resolver_on(connection).evaluate_many(runs, as_of=as_of, scopes=scopes),
+                    strict=True,
                 ):
                     rows.append((run.workspace_id, run.environment_id, run.type, result.status, 1))
         return self._tally(rows)
@@ -380,7 +404,7 @@ class SqlPushdown:
         _check_as_of(as_of)
         if limit < 1:
             raise UsageError(f"limit must be at least 1, not {limit!r}")
-        compiled = self.compiled(self.form or SupersedeForm.EXISTS)
+        compiled = self.compiled(self.form or SupersedeForm.EXISTS, scopes)
         c = compiled.c
         created = c["created_at"]
         order = created.desc().nulls_last() if self.dialect == "postgresql" else created.desc()
@@ -431,7 +455,9 @@ class SqlPushdown:
                 }
                 judged: dict[int, Actionability] = {}
                 if pending:
-                    results = self.resolver().evaluate_many(list(pending.values()), as_of=as_of)
+                    results = self._resolver_on(connection).evaluate_many(
+                        list(pending.values()), as_of=as_of, scopes=scopes
+                    )
                     judged = {
                         index: result.status for index, result in zip(pending, results, strict=True)
                     }
@@ -543,6 +569,18 @@ _PREPARED_LIMIT = 256
 """Statements kept compiled per pushdown (one per scope shape and purpose)."""
 
 
+Visibility = tuple[bool, bool] | None
+"""(one environment id, workspace runs visible) for scopes that name environments, else None."""
+
+
+def _visibility_of(scopes: VisibleScopes | None) -> Visibility:
+    # Evidence of an environment-owned run is in the run's own scope, which is visible; only a
+    # workspace-owned run's evidence may lie in an environment the actor cannot see.
+    if scopes is None or scopes.environment_ids is None:
+        return None
+    return (len(scopes.environment_ids) == 1, scopes.include_workspace_runs)
+
+
 def _scope_key_of(scopes: VisibleScopes) -> tuple[Any, ...]:
     # The ids are parameters, so one statement serves every scope of the same shape.
     environments = None if scopes.environment_ids is None else len(scopes.environment_ids) == 1
@@ -644,10 +682,17 @@ def _decode(cursor: str) -> tuple[str, Any, Any]:
 class _Compiled:
     """The classification ``CASE`` for one pushdown, dialect, form and ``as_of``."""
 
-    def __init__(self, pushdown: SqlPushdown, dialect: str, form: SupersedeForm) -> None:
+    def __init__(
+        self,
+        pushdown: SqlPushdown,
+        dialect: str,
+        form: SupersedeForm,
+        visibility: Visibility = None,
+    ) -> None:
         self.pushdown = pushdown
         self.dialect = dialect
         self.form = form
+        self.visibility = visibility
         self.as_of = sa.bindparam("as_of", type_=UtcTimestamp())
         mapping = pushdown.mapping
         self.table = mapping.table_clause().alias("r")
@@ -792,6 +837,20 @@ class _Compiled:
         each = sa.func.json_each(sa.bindparam(f"{name}_ids", type_=sa.Text())).table_valued("value")
         return column.in_(sa.select(each.c.value))
 
+    def visible_environment(self, column: Any) -> Any:
+        """Whether evidence in ``column``'s environment is visible (None: every one is).
+
+        Hidden evidence does not exist for the actor, so a workspace-owned run keeps the status
+        it has without it: an older visible success may still supersede it.
+        """
+        if self.visibility is None:
+            return None
+        single, workspace_runs = self.visibility
+        within = self.one_of(column, "environment", ("",) if single else ())
+        if workspace_runs:
+            within = sa.or_(within, column.is_(None))
+        return within
+
     def select(self, *columns: Any) -> sa.Select[Any]:
         frm: Any = self.table
         for target, on in self.joins:
@@ -917,6 +976,14 @@ class _Compiled:
                 applies = rule.types is None or op_type.name in rule.types
                 if state is None or rule.kind not in family.state_kinds or not applies:
                     continue
+                if (
+                    op_type.workspace_owned
+                    and self.visibility is not None
+                    and not self.visibility[1]
+                ):
+                    # A workspace-owned type's state has no environment, which these scopes do
+                    # not show: for the actor it does not exist.
+                    continue
                 whens.append(
                     (
                         self._resolved(state, rule.healthy, op_type, subject),
@@ -971,6 +1038,10 @@ class _Compiled:
                 conditions.append(self.subject_of(s, op_type.subject_key) == subject)
         if not op_type.workspace_owned:
             conditions.append(s.c[mapping.environment_id] == self.c["environment_id"])
+        else:
+            visible = self.visible_environment(s.c[mapping.environment_id])
+            if visible is not None:
+                conditions.append(visible)
         conditions.append(self._event_start(s) >= self._bare(self.c["completed_at"]))
         return _exists(*conditions)
 
@@ -981,6 +1052,8 @@ class _Compiled:
         subj: Any = sa.null()
         if op_type.subject_key is not None:
             subj = self.subject_of(s, op_type.subject_key)
+        visible = self.visible_environment(s.c[mapping.environment_id])
+        hidden_excluded = [visible] if op_type.workspace_owned and visible is not None else []
         latest = (
             sa.select(
                 s.c[mapping.workspace_id].label("ws"),
@@ -992,6 +1065,7 @@ class _Compiled:
                 # Only successes of the visible workspaces can prove anything about their runs.
                 self.one_of(s.c[mapping.workspace_id], "workspace"),
                 *self._success_conditions(s, op_type),
+                *hidden_excluded,
             )
             .group_by(
                 s.c[mapping.workspace_id],
