@@ -294,7 +294,8 @@ def test_a_proof_in_a_hidden_environment_is_no_evidence() -> None:
     assert item.status is Actionability.ACTIONABLE
     assert item.needs_attention
     assert item.result.proof is None
-    assert item.primary_action is not None and item.primary_action.target_id == "1"
+    assert item.primary_action is not None
+    assert item.primary_action.target_id == "1"
     assert "visible" not in item.result.explanation
     # exactly what the actor would be told if the hidden run were not stored at all
     alone = World(runs[:1], []).assess(VisibleScopes({"acme"}, environment_ids={"prod"}))[1]

@@ -17,6 +17,7 @@ from runactionability.consumers.actions import ActiveRuns, is_active, plan_actio
 from runactionability.consumers.scopes import VisibleScopes
 from runactionability.errors import UsageError
 from runactionability.model import OperationRun, RunId
+from runactionability.ports import run_as_of
 from runactionability.registry import Registry
 from runactionability.resolver import Resolver
 from runactionability.result import (
@@ -161,10 +162,16 @@ def assess(
 ) -> list[Assessment]:
     """Evaluate the visible runs in one batch and assess each, in input order.
 
-    Runs outside ``scopes`` are dropped before evaluation. ``active`` defaults to the queued and
+    Runs outside ``scopes`` are dropped before evaluation, and each run is taken as it was at
+    ``as_of`` (``run_as_of``): one created later is dropped, one that completed later is the
+    active run it was then. ``active`` defaults to the queued and
     running runs among ``runs``; pass ``ActiveRuns.from_source`` when ``runs`` is only a page.
     """
-    visible = [run for run in runs if scopes.admits_run(run)]
+    visible = [
+        then
+        for run in runs
+        if scopes.admits_run(run) and (then := run_as_of(run, as_of)) is not None
+    ]
     results = resolver.evaluate_many(visible, as_of=as_of, scopes=scopes)
     if active is None:
         active = ActiveRuns(visible, catalog=resolver.catalog, scopes=scopes)

@@ -310,16 +310,22 @@ class SqlPushdown:
         params = _params(scopes, as_of, self.dialect)
         c = compiled.c
         keys = (c["workspace_id"], c["environment_id"], c["type"])
+        # Whether the row completed after as_of (then it was active at as_of).
+        later = sa.case((compiled.completed_after, 1), else_=0)
         plain = (
-            sa.select(*keys, c["status"], c["outcome"], sa.func.count())
+            sa.select(*keys, c["status"], c["outcome"], later.label("later"), sa.func.count())
             .select_from(compiled.table)
             .where(*compiled.scope_filter(scopes))
-            .group_by(*keys, c["status"], c["outcome"])
+            .group_by(*keys, c["status"], c["outcome"], later)
         )
         status = compiled.problem_status.label("status")
         problems = (
             compiled.select(*keys, status, sa.func.count().label("n"))
-            .where(*compiled.scope_filter(scopes), compiled.problem)
+            .where(
+                *compiled.scope_filter(scopes),
+                compiled.problem,
+                sa.not_(compiled.completed_after),
+            )
             .group_by(*keys, status)
         )
         key = _scope_key_of(scopes)
@@ -327,10 +333,14 @@ class SqlPushdown:
         with read_transaction(self.bind, statements=3) as connection:
             _prepare(connection)
             any_problem = False
-            for workspace_id, environment_id, type_, stored, outcome, n in self._prepare(
+            for workspace_id, environment_id, type_, stored, outcome, later, n in self._prepare(
                 ("plain", *key), plain, scopes
             ).execute(connection, params):
-                decided = compiled.decided_by_status(stored, outcome)
+                decided = (
+                    Actionability.NOT_TERMINAL
+                    if later
+                    else compiled.decided_by_status(stored, outcome)
+                )
                 if decided is None:
                     any_problem = True
                 else:
@@ -710,6 +720,17 @@ class _Compiled:
         self._active = set(
             mapping.stored_statuses(RunStatus.QUEUED) + mapping.stored_statuses(RunStatus.RUNNING)
         )
+        # Replay at as_of (``run_as_of``): a row created after as_of does not exist yet, and a
+        # row that completed after as_of was still active then. Only timestamps the run source
+        # reads as instants move a row in time; any other row is judged as stored.
+        created, ended = self.c["created_at"], self.c["completed_at"]
+        self.existed = sa.or_(sa.not_(self._valid_instant(created)), created <= self.as_of)
+        self.completed_after = sa.and_(
+            self.c["status"].is_not(None),
+            self._in(self.c["status"], completed),
+            self._valid_instant(ended),
+            ended > self.as_of,
+        )
         by_status, by_rules = self._classification()
         self.status = sa.case(*by_status, *by_rules, else_=_REVIEW)
         self.problem_status = sa.case(*by_rules, else_=_REVIEW)
@@ -859,7 +880,10 @@ class _Compiled:
 
     def scope_filter(self, scopes: VisibleScopes) -> list[Any]:
         c = self.c
-        filters: list[Any] = [self.one_of(c["workspace_id"], "workspace", scopes.workspace_ids)]
+        filters: list[Any] = [
+            self.one_of(c["workspace_id"], "workspace", scopes.workspace_ids),
+            self.existed,
+        ]
         if scopes.environment_ids is not None:
             within = self.one_of(c["environment_id"], "environment", scopes.environment_ids)
             if scopes.include_workspace_runs:
@@ -882,6 +906,7 @@ class _Compiled:
         known_outcomes = tuple(mapping.outcomes)
         created, started, ended = c["created_at"], c["started_at"], c["completed_at"]
         by_status: list[tuple[Any, Any]] = [
+            (self.completed_after, Actionability.NOT_TERMINAL.value),
             (
                 sa.and_(self._in(status, completed), self._in(outcome, succeeded)),
                 Actionability.INFORMATIONAL_ONLY.value,
@@ -892,6 +917,7 @@ class _Compiled:
             ),
         ]
         whens: list[tuple[Any, Any]] = [
+            (self.completed_after, Actionability.NOT_TERMINAL.value),
             (
                 sa.or_(self._unusual(c["workspace_id"]), self._unusual(c["environment_id"])),
                 EVALUATE,
