@@ -114,10 +114,13 @@ def run_as_of(run: OperationRun, as_of: datetime) -> OperationRun | None:
 
     Every other run is returned unchanged (the same object). A timestamp that cannot be placed
     in time (missing, naive, not a datetime) changes nothing: the run is returned as stored, for
-    the core to flag, never dropped.
+    the core to flag, never dropped. A run whose ``created_at`` cannot be placed is such a run:
+    whether it existed at ``as_of`` is unknown.
     """
     created = _aware(run.created_at)
-    if created is not None and created > as_of:
+    if created is None:
+        return run
+    if created > as_of:
         return None
     status = run.status
     if status is RunStatus.COMPLETED:

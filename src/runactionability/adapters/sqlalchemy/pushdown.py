@@ -726,6 +726,7 @@ class _Compiled:
         created, ended = self.c["created_at"], self.c["completed_at"]
         self.existed = sa.or_(sa.not_(self._valid_instant(created)), created <= self.as_of)
         self.completed_after = sa.and_(
+            self._valid_instant(created),
             self.c["status"].is_not(None),
             self._in(self.c["status"], completed),
             self._valid_instant(ended),

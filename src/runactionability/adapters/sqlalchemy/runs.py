@@ -206,7 +206,7 @@ class _Replay:
     """The SQL form of ``run_as_of``: which rows existed at ``as_of``, and their status then.
 
     Only a timestamp the run source reads as an instant moves a run in time, as in
-    ``run_as_of``: a row whose ``created_at`` cannot be read is listed, one whose
+    ``run_as_of``: a row whose ``created_at`` cannot be read is listed as stored, one whose
     ``completed_at`` cannot be read keeps its stored status.
     """
 
@@ -220,6 +220,7 @@ class _Replay:
         status = c["status"]
         self.existed = sa.or_(sa.not_(valid_timestamp(created, dialect)), created <= bound)
         self.completed_after = sa.and_(
+            valid_timestamp(created, dialect),
             status.is_not(None),
             status.in_(sorted(mapping.stored_statuses(RunStatus.COMPLETED))),
             valid_timestamp(ended, dialect),
