@@ -194,3 +194,34 @@ def test_the_pushdown_counts_a_row_that_cannot_be_placed_as_stored(sql_engine: s
     pushdown = SqlPushdown(sql_engine, registry=REGISTRY, catalog=CATALOG)
     assert pushdown.count(SCOPES, as_of=T).needs_attention == 1
     assert [item.id for item in pushdown.follow_up_page(SCOPES, as_of=T).runs] == [12]
+
+
+def test_the_cli_explains_a_run_with_the_work_active_at_as_of(
+    sql_engine: sa.Engine, tmp_path: Path
+) -> None:
+    # A retry queued after T did not hold the failed run's retry back at T.
+    queued_later = run(7, start=25, status="queued", outcome=None, completed_at=None)
+    sql_ports(sql_engine, [EARLY_FAILURE, queued_later], [])
+    if sql_engine.dialect.name == "sqlite":
+        database = str(sql_engine.url.database)
+    else:
+        with sql_engine.connect() as connection:
+            schema = connection.execute(sa.text("SELECT current_schema()")).scalar_one()
+        assert POSTGRES_URL is not None
+        separator = "&" if "?" in POSTGRES_URL else "?"
+        database = f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
+
+    def explained(as_of: datetime) -> Any:
+        result = CliRunner().invoke(
+            cli, ["explain", "1", "--database", database, "--as-of", as_of.isoformat(), "--json"]
+        )
+        assert result.exit_code == 0, result.output + result.stderr
+        return json.loads(result.stdout)["run"]
+
+    assert explained(T)["primary_action"]["kind"] == "retry"
+    assert explained(at(60))["primary_action"]["kind"] == "view_active_run"
+    gone = CliRunner().invoke(
+        cli, ["explain", "7", "--database", database, "--as-of", T.isoformat(), "--json"]
+    )
+    assert gone.exit_code != 0
+    assert "did not exist yet" in gone.stderr
