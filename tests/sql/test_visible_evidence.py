@@ -8,7 +8,9 @@ pushdown's counts and pages, in the dashboard and in the CLI.
 
 from __future__ import annotations
 
+import asyncio
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +30,14 @@ from tests.sql.conftest import (
     sql_ports,
 )
 
-from runactionability import Actionability, OperationRun, Resolver, RunQuery, StateFact
+from runactionability import (
+    Actionability,
+    AsyncResolver,
+    OperationRun,
+    Resolver,
+    RunQuery,
+    StateFact,
+)
 from runactionability.adapters.memory import MemoryRunHistory, MemoryRunSource, MemoryStateSource
 from runactionability.adapters.sqlalchemy import STATE_KINDS
 from runactionability.adapters.sqlalchemy.pushdown import SqlPushdown, SupersedeForm
@@ -260,3 +269,66 @@ def test_the_cli_report_agrees(cli_database: str) -> None:
     assert "secret" not in json.dumps(narrow)
     wide = report("--workspace", "w1")
     assert wide["needs_attention"] == 1
+
+
+class _IgnoresVisibility(MemoryRunHistory):
+    """A host history written before visible environments existed: it answers without them."""
+
+    def latest_successes(self, requests: Any, *, as_of: datetime) -> Any:
+        plain = {attrs.evolve(r, visible_environment_ids=None): r for r in requests}
+        answer = super().latest_successes(list(plain), as_of=as_of)
+        return {plain[request]: found for request, found in answer.items()}
+
+
+def test_a_history_that_ignores_visibility_still_never_shows_a_hidden_run() -> None:
+    # Its newest answer is hidden, so it is dropped: the run keeps needing attention.
+    runs = [FAILED, HIDDEN_SUCCESS]
+    states = {kind: MemoryStateSource(kind) for kind in STATE_KINDS}
+    resolver = Resolver(
+        history=_IgnoresVisibility(runs), states=states, registry=REGISTRY, catalog=CATALOG
+    )
+    [result, _] = resolver.evaluate_many(runs, as_of=AS_OF, scopes=NARROW)
+    assert result.status is Actionability.ACTIONABLE
+    assert result.proof is None
+
+
+def test_the_async_resolver_confines_evidence_alike() -> None:
+    class AsyncHistory:
+        def __init__(self, history: MemoryRunHistory) -> None:
+            self.history = history
+
+        async def latest_successes(self, requests: Any, *, as_of: datetime) -> Any:
+            return self.history.latest_successes(requests, as_of=as_of)
+
+    class AsyncStates:
+        def __init__(self, source: MemoryStateSource) -> None:
+            self.kind = source.kind
+            self.source = source
+
+        async def current_states(self, requests: Any) -> Any:
+            return self.source.current_states(requests)
+
+    runs = [FAILED, HIDDEN_SUCCESS, VISIBLE_SUCCESS, pack(6, "e1", start=40, end=41)]
+    published = fact("review_pack", "4", "published", 50, environment_id=None)
+    history = MemoryRunHistory(runs)
+    sources = {
+        kind: MemoryStateSource(kind, [published] if kind == "review_pack" else [])
+        for kind in STATE_KINDS
+    }
+    sync = Resolver(history=history, states=sources, registry=REGISTRY, catalog=CATALOG)
+    asynchronous = AsyncResolver(
+        history=AsyncHistory(history),
+        states={kind: AsyncStates(source) for kind, source in sources.items()},
+        registry=REGISTRY,
+        catalog=CATALOG,
+    )
+    for scopes in (NARROW, NO_WORKSPACE_RUNS, WIDE):
+        expected = sync.evaluate_many(runs, as_of=AS_OF, scopes=scopes)
+        got = asyncio.run(asynchronous.evaluate_many(runs, as_of=AS_OF, scopes=scopes))
+        assert got == expected
+    [first, *_, last] = asyncio.run(
+        asynchronous.evaluate_many(runs, as_of=AS_OF, scopes=NO_WORKSPACE_RUNS)
+    )
+    assert first.proof is not None
+    assert first.proof.run_id == 3
+    assert last.status is Actionability.ACTIONABLE
