@@ -57,7 +57,14 @@ from runactionability.policies.rules import (
     RetryAction,
     SupersededByLaterSuccess,
 )
-from runactionability.ports import RunHistory, RunPage, RunQuery, RunSource, StateSource
+from runactionability.ports import (
+    RunHistory,
+    RunPage,
+    RunQuery,
+    RunSource,
+    StateSource,
+    run_as_of,
+)
 from runactionability.registry import Registry
 from runactionability.resolver import AsyncResolver, Resolver
 from runactionability.result import (
@@ -139,5 +146,6 @@ __all__ = [
     "dashboard",
     "explain",
     "hookimpl",
+    "run_as_of",
     "summarize",
 ]

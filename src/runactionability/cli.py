@@ -706,7 +706,10 @@ def explain_(
             # A run outside the visible scopes is reported exactly like a missing one.
             raise CliError(f"no run {run_id!r} in the visible scopes of {database!r}")
         active = ActiveRuns.from_source(
-            session.backend.runs, catalog=session.resolver.catalog, scopes=session.scopes
+            session.backend.runs,
+            catalog=session.resolver.catalog,
+            scopes=session.scopes,
+            as_of=session.as_of,
         )
         told = explain(
             session.resolver,

@@ -121,9 +121,13 @@ class ActiveRuns:
         catalog: OperationCatalog,
         scopes: VisibleScopes,
         page_size: int = 500,
+        as_of: datetime | None = None,
     ) -> ActiveRuns:
-        """Every queued or running run of ``scopes``, read page by page from ``source``."""
-        query = scopes.query(statuses=_ACTIVE)
+        """Every queued or running run of ``scopes``, read page by page from ``source``.
+
+        With ``as_of``, the runs that were queued or running at that instant (``run_as_of``).
+        """
+        query = scopes.query(statuses=_ACTIVE, as_of=as_of)
         runs: list[OperationRun] = []
         cursor: str | None = None
         while True:

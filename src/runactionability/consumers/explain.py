@@ -26,6 +26,7 @@ from runactionability.policies.rules import (
     ResolvedByState,
     SupersededByLaterSuccess,
 )
+from runactionability.ports import run_as_of
 from runactionability.registry import Registry
 from runactionability.resolver import Resolver
 from runactionability.result import Actionability, Reason
@@ -172,6 +173,8 @@ def explain(
     """Assess one visible run exactly as a dashboard would, and say what would change it."""
     if not scopes.admits_run(run):
         raise UsageError(f"run {run.id!r} is outside the visible scopes")
+    if run_as_of(run, as_of) is None:
+        raise UsageError(f"run {run.id!r} did not exist yet at {as_of.isoformat()}")
     (assessment,) = assess(resolver, (run,), scopes=scopes, as_of=as_of, active=active)
     family_name = assessment.result.family
     families = resolver.registry.families()
@@ -181,7 +184,7 @@ def explain(
         risk=None if family is None else family.risk,
         plugin=None if family is None else resolver.registry.plugin_of(family.name),
         would_change=would_change(
-            run,
+            assessment.run,
             assessment,
             registry=resolver.registry,
             catalog=resolver.catalog,

@@ -22,8 +22,8 @@ from runactionability.adapters.sqlalchemy.types import (
 )
 from runactionability.catalog import OperationCatalog
 from runactionability.errors import UsageError
-from runactionability.model import OperationRun, RunId, RunOutcome
-from runactionability.ports import RunPage, RunQuery
+from runactionability.model import OperationRun, RunId, RunOutcome, RunStatus
+from runactionability.ports import RunPage, RunQuery, run_as_of
 
 
 class SqlRunSource:
@@ -104,7 +104,13 @@ class SqlRunSource:
         more = len(rows) > limit
         rows = rows[:limit]
         next_cursor = _encode(rows[-1]["created_at"], as_run_id(rows[-1]["id"])) if more else None
-        return RunPage(runs=[self._run(row) for row in rows], next_cursor=next_cursor)
+        runs = [self._run(row) for row in rows]
+        if query.as_of is not None:
+            # The filters above already left out the runs created after as_of (and chose by the
+            # status at as_of); what is left is each run as it was then.
+            as_of = query.as_of
+            runs = [then for run in runs if (then := run_as_of(run, as_of)) is not None]
+        return RunPage(runs=runs, next_cursor=next_cursor)
 
     def _filters(
         self, query: RunQuery, outcomes: Collection[RunOutcome] | None, dialect: str
@@ -119,14 +125,23 @@ class SqlRunSource:
             filters.append(within)
         if query.operation_types is not None:
             filters.append(c["type"].in_(sorted(query.operation_types)))
+        replay = None if query.as_of is None else _Replay(c, mapping, dialect, query.as_of)
+        if replay is not None:
+            filters.append(replay.existed)
         if query.statuses is not None:
-            stored = [
-                value for status in query.statuses for value in mapping.stored_statuses(status)
-            ]
-            filters.append(c["status"].in_(sorted(stored)))
+            if replay is not None:
+                filters.append(replay.status_in(query.statuses))
+            else:
+                stored = [
+                    value for status in query.statuses for value in mapping.stored_statuses(status)
+                ]
+                filters.append(c["status"].in_(sorted(stored)))
         if outcomes is not None:
             stored = [value for outcome in outcomes for value in mapping.stored_outcomes(outcome)]
             filters.append(c["outcome"].in_(sorted(stored)))
+            if replay is not None:
+                # A run that completed after as_of had no outcome yet.
+                filters.append(sa.not_(replay.completed_after))
         if query.created_from is not None or query.created_before is not None:
             filters.append(valid_timestamp(c["created_at"], dialect))
         if query.created_from is not None:
@@ -185,6 +200,50 @@ class SqlRunSource:
             completed_at=row["completed_at"],
             context=context,
         )
+
+
+class _Replay:
+    """The SQL form of ``run_as_of``: which rows existed at ``as_of``, and their status then.
+
+    Only a timestamp the run source reads as an instant moves a run in time, as in
+    ``run_as_of``: a row whose ``created_at`` cannot be read is listed as stored, one whose
+    ``completed_at`` cannot be read keeps its stored status.
+    """
+
+    def __init__(
+        self, c: Mapping[str, Any], mapping: RunTableMapping, dialect: str, as_of: datetime
+    ) -> None:
+        self.c = c
+        self.mapping = mapping
+        bound = sa.bindparam("replay_as_of", as_of, type_=c["created_at"].type)
+        created, started, ended = c["created_at"], c["started_at"], c["completed_at"]
+        status = c["status"]
+        self.existed = sa.or_(sa.not_(valid_timestamp(created, dialect)), created <= bound)
+        self.completed_after = sa.and_(
+            valid_timestamp(created, dialect),
+            status.is_not(None),
+            status.in_(sorted(mapping.stored_statuses(RunStatus.COMPLETED))),
+            valid_timestamp(ended, dialect),
+            ended > bound,
+        )
+        self.started_after = sa.and_(valid_timestamp(started, dialect), started > bound)
+
+    def _stored(self, status: RunStatus) -> Any:
+        return self.c["status"].in_(sorted(self.mapping.stored_statuses(status)))
+
+    def status_in(self, statuses: Collection[RunStatus]) -> Any:
+        """The rows whose status at ``as_of`` is one of ``statuses``."""
+        active = sa.or_(self._stored(RunStatus.RUNNING), self.completed_after)
+        parts = []
+        if RunStatus.COMPLETED in statuses:
+            parts.append(sa.and_(self._stored(RunStatus.COMPLETED), sa.not_(self.completed_after)))
+        if RunStatus.QUEUED in statuses:
+            parts.append(
+                sa.or_(self._stored(RunStatus.QUEUED), sa.and_(active, self.started_after))
+            )
+        if RunStatus.RUNNING in statuses:
+            parts.append(sa.and_(active, sa.not_(self.started_after)))
+        return sa.or_(*parts) if parts else sa.false()
 
 
 def _encode(created: object, run_id: object) -> str:
