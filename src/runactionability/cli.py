@@ -716,7 +716,13 @@ def report(
     help="Only runs that call for nothing now (superseded, resolved, informational). "
     "Contradicts --current-follow-up.",
 )
-@click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1))
+@click.option(
+    "--limit",
+    default=20,
+    show_default=True,
+    type=click.IntRange(1, 10_000),
+    help="How many runs a page holds (1-10000).",
+)
 @click.option("--cursor", help="The next_cursor printed by the previous page.")
 @_json_option
 def list_(

@@ -265,6 +265,13 @@ def test_top_is_range_checked(top: str) -> None:
     assert "--top" in result.stderr
 
 
+@pytest.mark.parametrize("limit", ["0", "10001", "1" * 40])
+def test_limit_is_range_checked(limit: str) -> None:
+    result = invoke("list", "--limit", limit, "--database", "x.sqlite")
+    assert result.exit_code == 2
+    assert "--limit" in result.stderr
+
+
 def test_top_says_it_caps_active_work_and_zero_lists_none(database: str) -> None:
     help_text = " ".join(invoke("report", "--help").stdout.split())
     assert "newest active runs" in help_text
