@@ -720,8 +720,8 @@ def report(
     "--limit",
     default=20,
     show_default=True,
-    type=click.IntRange(1, 10_000),
-    help="How many runs a page holds (1-10000).",
+    type=click.IntRange(1, 1_000_000),
+    help="How many runs a page holds (1-1000000).",
 )
 @click.option("--cursor", help="The next_cursor printed by the previous page.")
 @_json_option
