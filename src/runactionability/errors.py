@@ -27,6 +27,15 @@ class CatalogError(ConfigurationError):
     """An operation catalog is malformed: a duplicate name or alias, or an unreadable file."""
 
 
+class PluginError(ConfigurationError):
+    """A plugin failed to import or register, or one of its hooks raised.
+
+    The message names the plugin (its entry point name) and, for a plugin loaded from the
+    entry-point group, the distribution and version that installed it, so a host knows which
+    package to fix or uninstall.
+    """
+
+
 class ConflictError(ConfigurationError):
     """Two plugins claim the same family or operation type name.
 
@@ -92,6 +101,15 @@ class DuplicateRunError(UsageError, ValueError):
     def __init__(self, run_ids: Iterable[object]) -> None:
         self.run_ids = tuple(run_ids)
         super().__init__(f"duplicate run ids in one batch: {', '.join(map(repr, self.run_ids))}")
+
+
+class InvalidCursorError(UsageError, ValueError):
+    """A pagination cursor that the listing it was given to did not issue (or that was altered).
+
+    Raised before any statement runs: a cursor is opaque, so one that does not decode to what
+    the source writes (its tag, an instant with a time zone, a run id of a storable kind) is a
+    caller's mistake, never a query.
+    """
 
 
 class EvidenceFetchError(RunActionabilityError):

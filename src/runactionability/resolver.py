@@ -6,6 +6,7 @@ decide with the same ``Core``, so they cannot disagree.
 
 from __future__ import annotations
 
+import sys
 import warnings
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
 from datetime import datetime
@@ -82,13 +83,13 @@ class _Shell:
         if missing:
             if strict:
                 raise MissingStateSourceError(missing)
-            warnings.warn(
+            _warn_at_caller(
                 MissingStateSourceWarning(
                     str(MissingStateSourceError(missing))
                     + "; those families can be superseded by a later success but never "
                     "resolved by state"
                 ),
-                stacklevel=3,
+                depth=3,
             )
         self.strict = strict
         self.core = Core(
@@ -102,6 +103,27 @@ class _Shell:
             notify("runactionability_policy_violation", violation=violation)
         notify("runactionability_results_evaluated", results=tuple(outcome.results), as_of=as_of)
         return outcome.results
+
+
+def _warn_at_caller(warning: Warning, *, depth: int) -> None:
+    """Issue ``warning`` at the frame ``depth`` levels up, shown as one line.
+
+    ``warnings.warn`` would print the caller's source line under the message (a line of the
+    host's code, or of the CLI's, that says nothing the message does not). The location is given
+    as the caller's module name, which no file is named after, so the line reads
+    ``module:lineno: Category: message``; filters and once-per-location deduplication work on
+    the caller's module exactly as ``warnings.warn`` would make them.
+    """
+    frame = sys._getframe(depth)
+    module = frame.f_globals.get("__name__") or "<unknown>"
+    warnings.warn_explicit(
+        warning,
+        type(warning),
+        filename=module,
+        lineno=frame.f_lineno,
+        module=module,
+        registry=frame.f_globals.setdefault("__warningregistry__", {}),
+    )
 
 
 def _check_sources(states: Mapping[str, object] | None) -> dict[str, object]:

@@ -8,11 +8,13 @@ are tested against.
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 from runactionability.core import usable_id
+from runactionability.errors import InvalidCursorError
 from runactionability.evidence import LaterSuccessRequest, RunFact, StateFact, StateRequest
 from runactionability.model import OperationRun, RunId, RunOutcome, RunStatus
 from runactionability.ports import RunPage, RunQuery, run_as_of
@@ -269,7 +271,17 @@ def _encode_cursor(key: SortKey) -> str:
 
 
 def _decode_cursor(cursor: str) -> SortKey:
-    micros, is_str, run_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    try:
+        micros, is_str, run_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, TypeError, binascii.Error):
+        raise InvalidCursorError(f"not a cursor this run source issued: {cursor!r}") from None
+    # Only what _encode_cursor writes: anything else would fail, or mean nothing, when compared.
+    if not (
+        type(micros) is int
+        and type(is_str) is bool
+        and (type(run_id) is str if is_str else type(run_id) is int)
+    ):
+        raise InvalidCursorError(f"not a cursor this run source issued: {cursor!r}")
     return (micros, is_str, run_id)
 
 

@@ -23,11 +23,12 @@ import base64
 import binascii
 import copy
 import enum
+import functools
 import json
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
 from types import MappingProxyType
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import attrs
 import sqlalchemy as sa
@@ -43,7 +44,7 @@ from runactionability.adapters.sqlalchemy.mapping import (
     StateTableMapping,
     reference_state_mappings,
 )
-from runactionability.adapters.sqlalchemy.runs import SqlRunSource
+from runactionability.adapters.sqlalchemy.runs import SqlRunSource, cursor_id_is_valid
 from runactionability.adapters.sqlalchemy.schema import problem_rows
 from runactionability.adapters.sqlalchemy.states import SqlStateSource
 from runactionability.adapters.sqlalchemy.types import (
@@ -56,7 +57,7 @@ from runactionability.catalog import OperationCatalog, OperationType
 from runactionability.consumers.dashboard import StatusCounts
 from runactionability.consumers.scopes import VisibleScopes
 from runactionability.core import usable_id
-from runactionability.errors import UsageError
+from runactionability.errors import EvidenceFetchError, InvalidCursorError, UsageError
 from runactionability.model import OperationRun, RunOutcome, RunStatus
 from runactionability.policies.base import Family, Risk
 from runactionability.policies.rules import (
@@ -194,6 +195,30 @@ def _counts(by_status: Mapping[Actionability, int]) -> StatusCounts:
     )
 
 
+KIND = "pushdown"
+"""The evidence kind an ``EvidenceFetchError`` from the pushdown's own statements names."""
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _fetching(method: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Report a database failure of the pushdown's statements as the ports do.
+
+    A host catches ``EvidenceFetchError`` around a resolver batch; a count or a page from the
+    store must fail the same way, not with the driver's own exception.
+    """
+
+    @functools.wraps(method)
+    def fetching(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return method(*args, **kwargs)
+        except sa.exc.SQLAlchemyError as exc:
+            raise EvidenceFetchError(KIND, f"{type(exc).__name__}: {exc}") from exc
+
+    return fetching
+
+
 class SqlPushdown:
     """Classifies the runs of a runs table inside the database, for counts and follow-up pages.
 
@@ -291,6 +316,7 @@ class SqlPushdown:
             compiled = self._compiled[key] = _Compiled(self, self.dialect, chosen, visibility)
         return compiled
 
+    @_fetching
     def classify(self, scopes: VisibleScopes, *, as_of: datetime) -> dict[Any, Actionability]:
         """The status of every run of ``scopes`` by run id (custom families judged in Python)."""
         _check_as_of(as_of)
@@ -318,6 +344,7 @@ class SqlPushdown:
                     statuses[run.id] = result.status
         return statuses
 
+    @_fetching
     def count(self, scopes: VisibleScopes, *, as_of: datetime) -> PushdownCounts:
         """Counts by status, family and scope of the runs of ``scopes``, in two statements.
 
@@ -439,6 +466,7 @@ class SqlPushdown:
             ),
         )
 
+    @_fetching
     def follow_up_page(
         self,
         scopes: VisibleScopes,
@@ -455,6 +483,9 @@ class SqlPushdown:
         _check_as_of(as_of)
         if limit < 1:
             raise UsageError(f"limit must be at least 1, not {limit!r}")
+        if cursor:
+            # A cursor the caller passes is refused before any statement; the walk's own are not.
+            _decode(cursor, integer_ids=self.mapping.integer_ids)
         compiled = self.compiled(self.form or SupersedeForm.EXISTS, scopes)
         c = compiled.c
         created = c["created_at"]
@@ -718,15 +749,24 @@ def _iso(value: object) -> str:
     return value.isoformat()
 
 
-def _decode(cursor: str) -> tuple[str, Any, Any]:
+def _decode(cursor: str, *, integer_ids: bool = False) -> tuple[str, Any, Any]:
+    invalid = InvalidCursorError(f"not a cursor of the follow-up list: {cursor!r}")
     try:
         tag, created, run_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
         if tag == "instant":
             created = datetime.fromisoformat(created)
-    except (ValueError, TypeError, binascii.Error) as exc:
-        raise UsageError(f"not a cursor of the follow-up list: {cursor!r}") from exc
-    if tag not in {"null", "instant"}:
-        raise UsageError(f"not a cursor of the follow-up list: {cursor!r}")
+    except (ValueError, TypeError, binascii.Error):
+        raise invalid from None
+    # Checked before a statement binds them: a naive instant cannot be placed on the time line,
+    # and an id of the wrong kind would reach the driver as a binding or overflow error.
+    if tag == "null":
+        valid = created is None
+    elif tag == "instant":
+        valid = created.utcoffset() is not None
+    else:
+        valid = False
+    if not (valid and cursor_id_is_valid(run_id, integer_ids=integer_ids)):
+        raise invalid
     return tag, created, run_id
 
 

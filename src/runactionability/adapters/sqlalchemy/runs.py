@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
+import re
 from collections.abc import Collection, Mapping
 from contextlib import nullcontext
 from datetime import datetime
@@ -21,7 +23,7 @@ from runactionability.adapters.sqlalchemy.types import (
     valid_timestamp,
 )
 from runactionability.catalog import OperationCatalog
-from runactionability.errors import UsageError
+from runactionability.errors import InvalidCursorError, UsageError
 from runactionability.model import OperationRun, RunId, RunOutcome, RunStatus
 from runactionability.ports import RunPage, RunQuery, run_as_of
 
@@ -60,11 +62,20 @@ class SqlRunSource:
         self._select = sa.select(*columns).select_from(table)
 
     def get_run(self, run_id: RunId) -> OperationRun | None:
+        if isinstance(run_id, bool) or not isinstance(run_id, str | int):
+            raise UsageError(f"a run id is a str or an int, not {run_id!r}")
         if self.mapping.integer_ids and isinstance(run_id, str):
+            # ASCII digits only: str.isdigit() admits '²' and int() admits '1_000', neither of
+            # which a caller means as a stored integer.
             text = run_id.strip()
-            if not text.lstrip("-").isdigit():
+            if not _INTEGER.fullmatch(text):
                 return None
             run_id = int(text)
+        if isinstance(run_id, int) and not _INT64_MIN <= run_id <= _INT64_MAX:
+            if self.mapping.integer_ids:
+                # No integer column holds it (the drivers would refuse to bind it).
+                return None
+            run_id = str(run_id)
         statement = self._select.where(self._c["id"] == id_parameter("run_id", run_id))
         try:
             with read_transaction(self.bind) as connection:
@@ -151,13 +162,15 @@ class SqlRunSource:
         return filters
 
     def _after(self, cursor: str, dialect: str) -> Any:
-        tag, created, cursor_id = _decode(cursor)
+        tag, created, cursor_id = _decode(cursor, integer_ids=self.mapping.integer_ids)
+        if tag == "naive" and dialect != "postgresql":
+            raise InvalidCursorError(f"not a cursor this run source issued: {cursor!r}")
         c = self._c
         run_id = id_parameter("cursor_id", cursor_id)
         column = c["created_at"]
         if tag == "null":
             return sa.and_(column.is_(None), c["id"] < run_id)
-        if tag == "instant":
+        if tag in {"instant", "naive"}:
             value: Any = created
             if created.utcoffset() is None:
                 # A host's naive column (PostgreSQL only): compared as the naive values it holds.
@@ -250,19 +263,57 @@ def _encode(created: object, run_id: object) -> str:
     if created is None:
         payload: list[Any] = ["null", None, run_id]
     elif isinstance(created, datetime):
-        payload = ["instant", created.isoformat(), run_id]
+        # A naive value (a host's PostgreSQL column without a time zone) keeps a tag of its own,
+        # so that a naive instant under the "instant" tag is recognisably not one we wrote.
+        tag = "instant" if created.utcoffset() is not None else "naive"
+        payload = [tag, created.isoformat(), run_id]
     else:
         payload = ["stored", created, run_id]
     return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode()
 
 
-def _decode(cursor: str) -> tuple[str, Any, Any]:
+def _decode(cursor: str, *, integer_ids: bool = False) -> tuple[str, Any, Any]:
+    invalid = InvalidCursorError(f"not a cursor this run source issued: {cursor!r}")
     try:
         tag, created, run_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        if tag == "instant":
+        if tag in {"instant", "naive"}:
             created = datetime.fromisoformat(created)
-    except (ValueError, TypeError, binascii.Error) as exc:
-        raise UsageError(f"not a cursor this run source issued: {cursor!r}") from exc
-    if tag not in {"null", "instant", "stored"}:
-        raise UsageError(f"not a cursor this run source issued: {cursor!r}")
+    except (ValueError, TypeError, binascii.Error):
+        raise invalid from None
+    # Checked here, before a statement binds them: a crafted cursor must be refused as one,
+    # never surface as a driver's binding error or compare a value of the wrong kind.
+    if tag == "null":
+        valid = created is None
+    elif tag == "instant":
+        valid = created.utcoffset() is not None
+    elif tag == "naive":
+        valid = created.utcoffset() is None
+    elif tag == "stored":
+        valid = isinstance(created, str) or _storable_number(created)
+    else:
+        valid = False
+    if not (valid and cursor_id_is_valid(run_id, integer_ids=integer_ids)):
+        raise invalid
     return tag, created, run_id
+
+
+_INTEGER = re.compile(r"-?[0-9]+")
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
+def _storable_number(value: object) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return _INT64_MIN <= value <= _INT64_MAX
+    return isinstance(value, float) and math.isfinite(value)
+
+
+def cursor_id_is_valid(run_id: object, *, integer_ids: bool) -> bool:
+    """Whether a run id read from a cursor is one a run table can hold.
+
+    An int in the signed 64-bit range, or (unless the id column is an integer) a str.
+    """
+    if isinstance(run_id, str):
+        return not integer_ids
+    return isinstance(run_id, int) and not isinstance(run_id, bool) and _storable_number(run_id)
