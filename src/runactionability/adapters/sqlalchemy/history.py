@@ -84,8 +84,11 @@ class _Statement:
             conditions.append(c["environment_id"] == key("env"))
         # Both bounds are range constraints the index seek itself applies, so no table row is
         # read: NULL fails any comparison and, on SQLite, stray text sorts above every integer.
+        # A success with an unreadable instant is no evidence, and the seek passes over it to
+        # the greatest readable one (docs/decisions.md), so it never fails the batch.
         conditions += [
             instant_bound(start, self.dialect),
+            instant_bound(c["completed_at"], self.dialect),
             c["completed_at"] <= sa.bindparam("as_of", type_=UtcTimestamp()),
         ]
         return conditions

@@ -47,6 +47,8 @@ from runactionability.adapters.sqlalchemy.states import SqlStateSource
 from runactionability.adapters.sqlalchemy.types import (
     JsonDocument,
     UtcTimestamp,
+    instant_bound,
+    stored_instant,
     to_micros,
     valid_timestamp,
 )
@@ -385,7 +387,7 @@ class SqlPushdown:
         created = c["created_at"]
         order = created.desc().nulls_last() if self.dialect == "postgresql" else created.desc()
         base = compiled.select(
-            *(c[name].label(name) for name in RUN_FIELDS),
+            *SqlRunSource.columns(c, self.dialect),
             compiled.problem_status.label("actionability"),
         )
         if compiled.subject is not None:
@@ -414,10 +416,12 @@ class SqlPushdown:
                     tag, created, run_id = _decode(cursor)
                     statement = statement.where(self._after(compiled, tag))
                     values["after_id"] = run_id
-                    if tag != "null":
+                    if tag == "instant":
                         values["after_created"] = (
                             created if self.dialect == "postgresql" else to_micros(created)
                         )
+                    elif tag == "stored":
+                        values["after_created"] = created
                 prepared = self._prepare(
                     ("page", tag, *key), statement.limit(sa.bindparam("chunk")), scopes
                 )
@@ -461,7 +465,7 @@ class SqlPushdown:
                         next_cursor=_encode(last.created_at, last.id),
                         scanned=scanned,
                     )
-                cursor = _encode(rows[-1]["created_at"], rows[-1]["id"])
+                cursor = _encode(stored_instant(rows[-1], "created_at"), rows[-1]["id"])
                 # Size the next read by the share of runs that needed attention so far, so one
                 # more statement usually fills the page; a read that found none doubles.
                 if len(items) > kept:
@@ -478,7 +482,16 @@ class SqlPushdown:
         if tag == "null":
             return sa.and_(column.is_(None), c["id"] < run_id)
         value: Any = sa.bindparam("after_created", type_=sa.BigInteger())
-        if self.dialect != "postgresql":
+        if tag == "stored" and self.dialect == "postgresql":
+            # An unreadable stored value as its text, which the server reads back as the very
+            # value it ordered by ('infinity', a year after 9999).
+            value = sa.cast(
+                sa.bindparam("after_created", type_=sa.Text()), sa.DateTime(timezone=True)
+            )
+        elif tag == "stored":
+            # Stray text or an out-of-range number, compared as SQLite orders stored values.
+            value = sa.bindparam("after_created", type_=sa.types.NullType())
+        elif self.dialect != "postgresql":
             column = sa.type_coerce(column, sa.BigInteger())
         else:
             value = sa.bindparam("after_created", type_=sa.DateTime(timezone=True))
@@ -502,7 +515,7 @@ class SqlPushdown:
         params: dict[str, Any],
     ) -> list[OperationRun]:
         c = compiled.c
-        columns = [c[name].label(name) for name in RUN_FIELDS]
+        columns = SqlRunSource.columns(c, self.dialect)
         if compiled.subject is not None:
             columns.append(compiled.subject.label("subject"))
         statement = compiled.select(*columns).where(
@@ -618,15 +631,16 @@ def _check_as_of(as_of: object) -> None:
 
 
 def _encode(created: object, run_id: object) -> str:
-    payload = ["null", None, run_id] if created is None else ["instant", _iso(created), run_id]
+    payload: list[Any]
+    if created is None:
+        payload = ["null", None, run_id]
+    elif isinstance(created, datetime):
+        payload = ["instant", created.isoformat(), run_id]
+    else:
+        # An unreadable created_at (flagged for review) as stored: text on PostgreSQL, the
+        # stray text or out-of-range number on SQLite, so the next page starts right after it.
+        payload = ["stored", created, run_id]
     return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode()
-
-
-def _iso(value: object) -> str:
-    if not isinstance(value, datetime):
-        # Stray stored text cannot be ordered against instants; the row needs review anyway.
-        raise UsageError(f"cannot page past a run whose created_at is {value!r}")
-    return value.isoformat()
 
 
 def _decode(cursor: str) -> tuple[str, Any, Any]:
@@ -636,7 +650,7 @@ def _decode(cursor: str) -> tuple[str, Any, Any]:
             created = datetime.fromisoformat(created)
     except (ValueError, TypeError, binascii.Error) as exc:
         raise UsageError(f"not a cursor of the follow-up list: {cursor!r}") from exc
-    if tag not in {"null", "instant"}:
+    if tag not in {"null", "instant", "stored"}:
         raise UsageError(f"not a cursor of the follow-up list: {cursor!r}")
     return tag, created, run_id
 
@@ -942,17 +956,14 @@ class _Compiled:
     def _success_conditions(self, s: Any, op_type: OperationType) -> list[Any]:
         mapping = self.pushdown.mapping
         start = self._event_start(s)
-        bound: Any
-        if self.dialect == "sqlite":
-            # A range the index seek applies: NULL and stray text both fall outside it.
-            bound = sa.type_coerce(start, sa.BigInteger()) <= sa.literal_column(str(2**63 - 1))
-        else:
-            bound = start.is_not(None)
         return [
             self._in(s.c[mapping.type], self.pushdown.catalog.superseding_names(op_type.name)),
             self._in(s.c[mapping.status], mapping.stored_statuses(RunStatus.COMPLETED)),
             self._in(s.c[mapping.outcome], mapping.stored_outcomes(RunOutcome.SUCCEEDED)),
-            bound,
+            # Ranges the index seek applies: NULL, stray text and unreadable instants fall
+            # outside them, so such a success is no evidence (as in ``SqlRunHistory``).
+            instant_bound(start, self.dialect),
+            instant_bound(s.c[mapping.completed_at], self.dialect),
             s.c[mapping.completed_at] <= self.as_of,
         ]
 
@@ -1081,9 +1092,8 @@ class _Compiled:
         # psycopg reads a ``timestamp`` column as naive datetimes, which the source rejects, and
         # 'infinity' is no instant; ``pg_typeof`` is constant per column, so this folds early.
         return sa.and_(
-            column.is_not(None),
             sa.func.pg_typeof(column) == sa.literal_column("'timestamp with time zone'::regtype"),
-            sa.func.isfinite(column),
+            self._valid_instant(column),
         )
 
 
