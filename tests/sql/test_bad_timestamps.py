@@ -94,9 +94,7 @@ def test_a_run_with_an_unreadable_timestamp_is_flagged_and_every_other_run_answe
 
     # Pages of one run each walk past the bad row, each run once.
     pages = all_pages(
-        lambda cursor: ports.runs.list_runs(
-            RunQuery(workspace_ids={"w1"}), limit=1, cursor=cursor
-        )
+        lambda cursor: ports.runs.list_runs(RunQuery(workspace_ids={"w1"}), limit=1, cursor=cursor)
     )
     assert sorted(pages) == [1, 2, 3, 4]
 

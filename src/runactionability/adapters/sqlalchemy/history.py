@@ -107,7 +107,9 @@ class _Statement:
                     kind == sa.literal_column("'string'"),
                     sa.and_(
                         kind == sa.literal_column("'number'"),
-                        key("subject").op("~")(sa.literal_column("'^-?[0-9]+$'")),
+                        # "C": PostgreSQL runs no regular expression on a nondeterministic
+                        # collation.
+                        key("subject").collate("C").op("~")(sa.literal_column("'^-?[0-9]+$'")),
                     ),
                 ),
             ]

@@ -669,6 +669,7 @@ class _Compiled:
         self.subject = self.table.c[mapping.subject] if mapping.subject is not None else None
         self.has_evaluated = False
         self.joins: list[tuple[sa.FromClause, Any]] = []
+        self._aliases = 0
         self.problem = problem_rows(self.c["status"], self.c["outcome"], mapping)
         completed = set(mapping.stored_statuses(RunStatus.COMPLETED))
         self._informational = {
@@ -711,9 +712,13 @@ class _Compiled:
         ``str.strip()`` also removes Unicode spaces and the ASCII separators, which SQL's trim
         keeps: an id with any character outside printable ASCII, or with a space at either end,
         is judged by the Python resolver instead. The patterns are constants of this module.
+        PostgreSQL refuses a regular expression on a nondeterministic collation (a host's
+        case-insensitive ICU column), so the operand is read in the ``"C"`` collation, which
+        also makes the character range a range of code points.
         """
         if self.dialect == "postgresql":
-            return column.op("~")(sa.literal_column("'[^ -~]|^ | $'"))
+            text = sa.type_coerce(column, sa.Text()).collate("C")
+            return text.op("~")(sa.literal_column("'[^ -~]|^ | $'"))
         return sa.or_(
             *(
                 column.op("GLOB")(sa.literal_column(pattern))
@@ -753,7 +758,10 @@ class _Compiled:
             value: Any = context.op("->>")(sa.literal(key, sa.Text()))
             kind: Any = sa.func.jsonb_typeof(context.op("->")(sa.literal(key, sa.Text())))
             text, number = kind == "string", kind == "number"
-            integer: Any = sa.and_(number, value.op("~")("^-?[0-9]+$"))
+            # In the "C" collation: a regular expression works under any collation there.
+            integer: Any = sa.and_(
+                number, sa.type_coerce(value, sa.Text()).collate("C").op("~")("^-?[0-9]+$")
+            )
         else:
             raw = sa.type_coerce(context, sa.Text())
             path = "$." + json.dumps(key)
@@ -941,6 +949,17 @@ class _Compiled:
             return sa.literal(_ACTIONABLE)
         return sa.case(*whens, else_=_ACTIONABLE)
 
+    def _alias(self, role: str, *names: str) -> str:
+        """A name for one more table reference of this classification, unique by construction.
+
+        The number makes it unique (type names such as ``meta.sync`` and ``meta-sync`` sanitise
+        alike, and PostgreSQL keeps only 63 bytes of an identifier); the ASCII hint of the names,
+        cut short, only helps a reader of ``EXPLAIN``.
+        """
+        self._aliases += 1
+        hint = "_".join(_slug(name) for name in names)[:_ALIAS_HINT]
+        return f"{role}{self._aliases}_{hint}"
+
     def _bare(self, column: Any) -> Any:
         if self.dialect != "sqlite":
             return column
@@ -971,7 +990,7 @@ class _Compiled:
         if self.form is SupersedeForm.GROUPED:
             return self._later_success_grouped(op_type, subject)
         mapping = self.pushdown.mapping
-        s = mapping.table_clause().alias(f"s_{_slug(op_type.name)}")
+        s = mapping.table_clause().alias(self._alias("s", op_type.name))
         conditions = [s.c[mapping.workspace_id] == self.c["workspace_id"]]
         conditions += self._success_conditions(s, op_type)
         if subject is not None:
@@ -987,7 +1006,7 @@ class _Compiled:
 
     def _later_success_grouped(self, op_type: OperationType, subject: Any) -> Any:
         mapping = self.pushdown.mapping
-        s = mapping.table_clause().alias(f"g_{_slug(op_type.name)}")
+        s = mapping.table_clause().alias(self._alias("g", op_type.name))
         env: Any = sa.null() if op_type.workspace_owned else s.c[mapping.environment_id]
         subj: Any = sa.null()
         if op_type.subject_key is not None:
@@ -1008,7 +1027,7 @@ class _Compiled:
                 s.c[mapping.workspace_id],
                 *(key for key in (env, subj) if not isinstance(key, sa.Null)),
             )
-            .subquery(f"l_{_slug(op_type.name)}")
+            .subquery(self._alias("l", op_type.name))
         )
         on = [latest.c.ws == self.c["workspace_id"]]
         if not op_type.workspace_owned:
@@ -1027,9 +1046,8 @@ class _Compiled:
         subject: Any,
     ) -> Any:
         vocabulary = state.statuses
-        slug = f"{_slug(state.kind)}_{_slug(op_type.name)}"
-        s = state.table_clause().alias(f"st_{slug}")
-        other = state.table_clause().alias(f"so_{slug}")
+        s = state.table_clause().alias(self._alias("st", state.kind, op_type.name))
+        other = state.table_clause().alias(self._alias("so", state.kind, op_type.name))
         status, proven = s.c[state.status], s.c[state.proven_at]
         other_status, other_proven = other.c[state.status], other.c[state.proven_at]
 
@@ -1103,8 +1121,12 @@ def _exists(*conditions: Any) -> Any:
     return sa.select(sa.literal_column("1")).where(*conditions).exists()
 
 
+_ALIAS_HINT = 40
+"""Characters of a name an alias keeps as a hint, well within PostgreSQL's 63 bytes."""
+
+
 def _slug(name: str) -> str:
-    return "".join(ch if ch.isalnum() else "_" for ch in name)
+    return "".join(ch if ch.isascii() and ch.isalnum() else "_" for ch in name)
 
 
 def count_by_status(
