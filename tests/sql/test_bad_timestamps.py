@@ -11,6 +11,7 @@ over the same runs, and the pushdown's counts, classification and follow-up page
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -20,7 +21,11 @@ from tests.sql.conftest import CATALOG, REGISTRY, open_ports, run
 from tests.sql.test_bad_rows import insert_raw, raw_row
 
 from runactionability import Actionability, Reason, Resolver, RunQuery
-from runactionability.adapters.memory import MemoryRunHistory, MemoryStateSource
+from runactionability.adapters.memory import (
+    MemoryRunHistory,
+    MemoryRunSource,
+    MemoryStateSource,
+)
 from runactionability.adapters.sqlalchemy import STATE_KINDS, create_schema, insert_runs
 from runactionability.adapters.sqlalchemy.pushdown import SqlPushdown, SupersedeForm
 from runactionability.adapters.sqlalchemy.types import to_micros
@@ -98,6 +103,16 @@ def test_a_run_with_an_unreadable_timestamp_is_flagged_and_every_other_run_answe
     )
     assert sorted(pages) == [1, 2, 3, 4]
 
+    # The memory adapters over the runs as read back: the same answers, and paging past too.
+    memory_source = MemoryRunSource(listed)
+    memory_pages = all_pages(
+        lambda cursor: memory_source.list_runs(
+            RunQuery(workspace_ids={"w1"}), limit=1, cursor=cursor
+        )
+    )
+    assert sorted(memory_pages) == [1, 2, 3, 4]
+    assert memory_resolver(listed).evaluate_many(listed, as_of=AS_OF) == list(results.values())
+
     expected = {run_id: r.status for run_id, r in results.items()}
     for form in SupersedeForm:
         pushdown = SqlPushdown(sql_engine, form=form)
@@ -141,19 +156,22 @@ def test_an_unreadable_success_is_no_evidence_and_hides_no_readable_one(
 
     # The memory adapter over the runs as the run source reads them gives the same answers.
     stored = ports.runs.list_runs(RunQuery(workspace_ids={"w1"}), limit=100).runs
-    memory = Resolver(
-        history=MemoryRunHistory(stored),
-        states={kind: MemoryStateSource(kind, []) for kind in STATE_KINDS},
-        registry=REGISTRY,
-        catalog=CATALOG,
-        strict=True,
-    )
-    assert memory.evaluate_many([failed, other], as_of=AS_OF) == results
+    assert memory_resolver(stored).evaluate_many([failed, other], as_of=AS_OF) == results
 
     for form in SupersedeForm:
         classified = SqlPushdown(sql_engine, form=form).classify(SCOPES, as_of=AS_OF)
         assert classified[1] is results[0].status
         assert classified[5] is results[1].status
+
+
+def memory_resolver(runs: Sequence[OperationRun]) -> Resolver:
+    return Resolver(
+        history=MemoryRunHistory(runs),
+        states={kind: MemoryStateSource(kind, []) for kind in STATE_KINDS},
+        registry=REGISTRY,
+        catalog=CATALOG,
+        strict=True,
+    )
 
 
 def to_micros_or_instant(engine: sa.Engine, minutes: float) -> Any:

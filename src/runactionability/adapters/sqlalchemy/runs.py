@@ -27,7 +27,6 @@ from runactionability.errors import UsageError
 from runactionability.model import OperationRun, RunId, RunOutcome
 from runactionability.ports import RunPage, RunQuery
 
-
 _INSTANTS = frozenset({"created_at", "started_at", "completed_at"})
 
 
@@ -40,7 +39,8 @@ class SqlRunSource:
     orders it: on SQLite stray text and out-of-range numbers before or after every valid
     instant, on PostgreSQL ``'infinity'`` and years after 9999 first, ``'-infinity'`` last
     before NULL. Such a value is read back as stored (as its text on PostgreSQL), so the core
-    flags the run, and a cursor past it carries that stored value. ``list_runs`` also takes ``outcomes`` (host pages such as "failed runs").
+    flags the run, and a cursor past it carries that stored value. ``list_runs`` also takes
+    ``outcomes`` (host pages such as "failed runs").
     Status and outcome values are read through the mapping's vocabulary: with a host vocabulary
     a value it does not list comes back as an ``UnmappedValue`` (flagged by the core), never as
     the library word it may happen to spell. An id the driver returns as neither str nor int
