@@ -87,8 +87,11 @@ class _Statement:
             conditions.append(c["environment_id"].is_(None))
         # Both bounds are range constraints the index seek itself applies, so no table row is
         # read: NULL fails any comparison and, on SQLite, stray text sorts above every integer.
+        # A success with an unreadable instant is no evidence, and the seek passes over it to
+        # the greatest readable one (docs/decisions.md), so it never fails the batch.
         conditions += [
             instant_bound(start, self.dialect),
+            instant_bound(c["completed_at"], self.dialect),
             c["completed_at"] <= sa.bindparam("as_of", type_=UtcTimestamp()),
         ]
         return conditions
@@ -107,7 +110,9 @@ class _Statement:
                     kind == sa.literal_column("'string'"),
                     sa.and_(
                         kind == sa.literal_column("'number'"),
-                        key("subject").op("~")(sa.literal_column("'^-?[0-9]+$'")),
+                        # "C": PostgreSQL runs no regular expression on a nondeterministic
+                        # collation.
+                        key("subject").collate("C").op("~")(sa.literal_column("'^-?[0-9]+$'")),
                     ),
                 ),
             ]

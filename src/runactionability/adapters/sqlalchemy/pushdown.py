@@ -44,12 +44,18 @@ from runactionability.adapters.sqlalchemy.mapping import (
     StateTableMapping,
     reference_state_mappings,
 )
-from runactionability.adapters.sqlalchemy.runs import SqlRunSource, cursor_id_is_valid
+from runactionability.adapters.sqlalchemy.runs import (
+    SqlRunSource,
+    cursor_id_is_valid,
+    stored_cursor_value_is_valid,
+)
 from runactionability.adapters.sqlalchemy.schema import problem_rows
 from runactionability.adapters.sqlalchemy.states import SqlStateSource
 from runactionability.adapters.sqlalchemy.types import (
     JsonDocument,
     UtcTimestamp,
+    instant_bound,
+    stored_instant,
     to_micros,
     valid_timestamp,
 )
@@ -491,7 +497,7 @@ class SqlPushdown:
         created = c["created_at"]
         order = created.desc().nulls_last() if self.dialect == "postgresql" else created.desc()
         base = compiled.select(
-            *(c[name].label(name) for name in RUN_FIELDS),
+            *SqlRunSource.columns(c, self.dialect),
             compiled.problem_status.label("actionability"),
         )
         if compiled.subject is not None:
@@ -520,10 +526,12 @@ class SqlPushdown:
                     tag, created, run_id = _decode(cursor)
                     statement = statement.where(self._after(compiled, tag))
                     values["after_id"] = run_id
-                    if tag != "null":
+                    if tag == "instant":
                         values["after_created"] = (
                             created if self.dialect == "postgresql" else to_micros(created)
                         )
+                    elif tag == "stored":
+                        values["after_created"] = created
                 prepared = self._prepare(
                     ("page", tag, *key), statement.limit(sa.bindparam("chunk")), scopes
                 )
@@ -569,7 +577,7 @@ class SqlPushdown:
                         next_cursor=_encode(last.created_at, last.id),
                         scanned=scanned,
                     )
-                cursor = _encode(rows[-1]["created_at"], rows[-1]["id"])
+                cursor = _encode(stored_instant(rows[-1], "created_at"), rows[-1]["id"])
                 # Size the next read by the share of runs that needed attention so far, so one
                 # more statement usually fills the page; a read that found none doubles.
                 if len(items) > kept:
@@ -586,7 +594,16 @@ class SqlPushdown:
         if tag == "null":
             return sa.and_(column.is_(None), c["id"] < run_id)
         value: Any = sa.bindparam("after_created", type_=sa.BigInteger())
-        if self.dialect != "postgresql":
+        if tag == "stored" and self.dialect == "postgresql":
+            # An unreadable stored value as its text, which the server reads back as the very
+            # value it ordered by ('infinity', a year after 9999).
+            value = sa.cast(
+                sa.bindparam("after_created", type_=sa.Text()), sa.DateTime(timezone=True)
+            )
+        elif tag == "stored":
+            # Stray text or an out-of-range number, compared as SQLite orders stored values.
+            value = sa.bindparam("after_created", type_=sa.types.NullType())
+        elif self.dialect != "postgresql":
             column = sa.type_coerce(column, sa.BigInteger())
         else:
             value = sa.bindparam("after_created", type_=sa.DateTime(timezone=True))
@@ -610,7 +627,7 @@ class SqlPushdown:
         params: dict[str, Any],
     ) -> list[OperationRun]:
         c = compiled.c
-        columns = [c[name].label(name) for name in RUN_FIELDS]
+        columns = SqlRunSource.columns(c, self.dialect)
         if compiled.subject is not None:
             columns.append(compiled.subject.label("subject"))
         statement = compiled.select(*columns).where(
@@ -738,15 +755,16 @@ def _check_as_of(as_of: object) -> None:
 
 
 def _encode(created: object, run_id: object) -> str:
-    payload = ["null", None, run_id] if created is None else ["instant", _iso(created), run_id]
+    payload: list[Any]
+    if created is None:
+        payload = ["null", None, run_id]
+    elif isinstance(created, datetime):
+        payload = ["instant", created.isoformat(), run_id]
+    else:
+        # An unreadable created_at (flagged for review) as stored: text on PostgreSQL, the
+        # stray text or out-of-range number on SQLite, so the next page starts right after it.
+        payload = ["stored", created, run_id]
     return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode()
-
-
-def _iso(value: object) -> str:
-    if not isinstance(value, datetime):
-        # Stray stored text cannot be ordered against instants; the row needs review anyway.
-        raise UsageError(f"cannot page past a run whose created_at is {value!r}")
-    return value.isoformat()
 
 
 def _decode(cursor: str, *, integer_ids: bool = False) -> tuple[str, Any, Any]:
@@ -763,6 +781,8 @@ def _decode(cursor: str, *, integer_ids: bool = False) -> tuple[str, Any, Any]:
         valid = created is None
     elif tag == "instant":
         valid = created.utcoffset() is not None
+    elif tag == "stored":
+        valid = stored_cursor_value_is_valid(created)
     else:
         valid = False
     if not (valid and cursor_id_is_valid(run_id, integer_ids=integer_ids)):
@@ -791,6 +811,7 @@ class _Compiled:
         self.subject = self.table.c[mapping.subject] if mapping.subject is not None else None
         self.has_evaluated = False
         self.joins: list[tuple[sa.FromClause, Any]] = []
+        self._aliases = 0
         self.problem = problem_rows(self.c["status"], self.c["outcome"], mapping)
         completed = set(mapping.stored_statuses(RunStatus.COMPLETED))
         self._informational = {
@@ -845,9 +866,13 @@ class _Compiled:
         ``str.strip()`` also removes Unicode spaces and the ASCII separators, which SQL's trim
         keeps: an id with any character outside printable ASCII, or with a space at either end,
         is judged by the Python resolver instead. The patterns are constants of this module.
+        PostgreSQL refuses a regular expression on a nondeterministic collation (a host's
+        case-insensitive ICU column), so the operand is read in the ``"C"`` collation, which
+        also makes the character range a range of code points.
         """
         if self.dialect == "postgresql":
-            return column.op("~")(sa.literal_column("'[^ -~]|^ | $'"))
+            text = sa.type_coerce(column, sa.Text()).collate("C")
+            return text.op("~")(sa.literal_column("'[^ -~]|^ | $'"))
         return sa.or_(
             *(
                 column.op("GLOB")(sa.literal_column(pattern))
@@ -887,7 +912,10 @@ class _Compiled:
             value: Any = context.op("->>")(sa.literal(key, sa.Text()))
             kind: Any = sa.func.jsonb_typeof(context.op("->")(sa.literal(key, sa.Text())))
             text, number = kind == "string", kind == "number"
-            integer: Any = sa.and_(number, value.op("~")("^-?[0-9]+$"))
+            # In the "C" collation: a regular expression works under any collation there.
+            integer: Any = sa.and_(
+                number, sa.type_coerce(value, sa.Text()).collate("C").op("~")("^-?[0-9]+$")
+            )
         else:
             raw = sa.type_coerce(context, sa.Text())
             path = "$." + json.dumps(key)
@@ -1102,6 +1130,17 @@ class _Compiled:
             return sa.literal(_ACTIONABLE)
         return sa.case(*whens, else_=_ACTIONABLE)
 
+    def _alias(self, role: str, *names: str) -> str:
+        """A name for one more table reference of this classification, unique by construction.
+
+        The number makes it unique (type names such as ``meta.sync`` and ``meta-sync`` sanitise
+        alike, and PostgreSQL keeps only 63 bytes of an identifier); the ASCII hint of the names,
+        cut short, only helps a reader of ``EXPLAIN``.
+        """
+        self._aliases += 1
+        hint = "_".join(_slug(name) for name in names)[:_ALIAS_HINT]
+        return f"{role}{self._aliases}_{hint}"
+
     def _bare(self, column: Any) -> Any:
         if self.dialect != "sqlite":
             return column
@@ -1117,17 +1156,14 @@ class _Compiled:
     def _success_conditions(self, s: Any, op_type: OperationType) -> list[Any]:
         mapping = self.pushdown.mapping
         start = self._event_start(s)
-        bound: Any
-        if self.dialect == "sqlite":
-            # A range the index seek applies: NULL and stray text both fall outside it.
-            bound = sa.type_coerce(start, sa.BigInteger()) <= sa.literal_column(str(2**63 - 1))
-        else:
-            bound = start.is_not(None)
         return [
             self._in(s.c[mapping.type], self.pushdown.catalog.superseding_names(op_type.name)),
             self._in(s.c[mapping.status], mapping.stored_statuses(RunStatus.COMPLETED)),
             self._in(s.c[mapping.outcome], mapping.stored_outcomes(RunOutcome.SUCCEEDED)),
-            bound,
+            # Ranges the index seek applies: NULL, stray text and unreadable instants fall
+            # outside them, so such a success is no evidence (as in ``SqlRunHistory``).
+            instant_bound(start, self.dialect),
+            instant_bound(s.c[mapping.completed_at], self.dialect),
             s.c[mapping.completed_at] <= self.as_of,
         ]
 
@@ -1135,7 +1171,7 @@ class _Compiled:
         if self.form is SupersedeForm.GROUPED:
             return self._later_success_grouped(op_type, subject)
         mapping = self.pushdown.mapping
-        s = mapping.table_clause().alias(f"s_{_slug(op_type.name)}")
+        s = mapping.table_clause().alias(self._alias("s", op_type.name))
         conditions = [s.c[mapping.workspace_id] == self.c["workspace_id"]]
         conditions += self._success_conditions(s, op_type)
         if subject is not None:
@@ -1155,7 +1191,7 @@ class _Compiled:
 
     def _later_success_grouped(self, op_type: OperationType, subject: Any) -> Any:
         mapping = self.pushdown.mapping
-        s = mapping.table_clause().alias(f"g_{_slug(op_type.name)}")
+        s = mapping.table_clause().alias(self._alias("g", op_type.name))
         env: Any = sa.null() if op_type.workspace_owned else s.c[mapping.environment_id]
         subj: Any = sa.null()
         if op_type.subject_key is not None:
@@ -1179,7 +1215,7 @@ class _Compiled:
                 s.c[mapping.workspace_id],
                 *(key for key in (env, subj) if not isinstance(key, sa.Null)),
             )
-            .subquery(f"l_{_slug(op_type.name)}")
+            .subquery(self._alias("l", op_type.name))
         )
         on = [latest.c.ws == self.c["workspace_id"]]
         if not op_type.workspace_owned:
@@ -1198,9 +1234,8 @@ class _Compiled:
         subject: Any,
     ) -> Any:
         vocabulary = state.statuses
-        slug = f"{_slug(state.kind)}_{_slug(op_type.name)}"
-        s = state.table_clause().alias(f"st_{slug}")
-        other = state.table_clause().alias(f"so_{slug}")
+        s = state.table_clause().alias(self._alias("st", state.kind, op_type.name))
+        other = state.table_clause().alias(self._alias("so", state.kind, op_type.name))
         status, proven = s.c[state.status], s.c[state.proven_at]
         other_status, other_proven = other.c[state.status], other.c[state.proven_at]
 
@@ -1263,9 +1298,8 @@ class _Compiled:
         # psycopg reads a ``timestamp`` column as naive datetimes, which the source rejects, and
         # 'infinity' is no instant; ``pg_typeof`` is constant per column, so this folds early.
         return sa.and_(
-            column.is_not(None),
             sa.func.pg_typeof(column) == sa.literal_column("'timestamp with time zone'::regtype"),
-            sa.func.isfinite(column),
+            self._valid_instant(column),
         )
 
 
@@ -1275,8 +1309,12 @@ def _exists(*conditions: Any) -> Any:
     return sa.select(sa.literal_column("1")).where(*conditions).exists()
 
 
+_ALIAS_HINT = 40
+"""Characters of a name an alias keeps as a hint, well within PostgreSQL's 63 bytes."""
+
+
 def _slug(name: str) -> str:
-    return "".join(ch if ch.isalnum() else "_" for ch in name)
+    return "".join(ch if ch.isascii() and ch.isalnum() else "_" for ch in name)
 
 
 def count_by_status(

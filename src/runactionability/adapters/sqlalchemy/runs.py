@@ -19,6 +19,8 @@ from runactionability.adapters.sqlalchemy.mapping import REFERENCE_RUNS, RUN_FIE
 from runactionability.adapters.sqlalchemy.types import (
     as_run_id,
     id_parameter,
+    readable_columns,
+    stored_instant,
     to_micros,
     valid_timestamp,
 )
@@ -27,14 +29,20 @@ from runactionability.errors import InvalidCursorError, UsageError
 from runactionability.model import OperationRun, RunId, RunOutcome, RunStatus
 from runactionability.ports import RunPage, RunQuery, run_as_of
 
+_INSTANTS = frozenset({"created_at", "started_at", "completed_at"})
+
 
 class SqlRunSource:
     """``RunSource`` over a runs table.
 
     Differences from the port contract and the in-memory source: the order is the database's
     order of the stored ``created_at`` values, so a run whose ``created_at`` is NULL comes last
-    (as in memory) but, on SQLite, one whose ``created_at`` holds stray text sorts before every
-    valid instant. ``list_runs`` also takes ``outcomes`` (host pages such as "failed runs").
+    (as in memory) but an unreadable one (``types.READABLE_FROM``) sorts where the database
+    orders it: on SQLite stray text and out-of-range numbers before or after every valid
+    instant, on PostgreSQL ``'infinity'`` and years after 9999 first, ``'-infinity'`` last
+    before NULL. Such a value is read back as stored (as its text on PostgreSQL), so the core
+    flags the run, and a cursor past it carries that stored value. ``list_runs`` also takes
+    ``outcomes`` (host pages such as "failed runs").
     Status and outcome values are read through the mapping's vocabulary: with a host vocabulary
     a value it does not list comes back as an ``UnmappedValue`` (flagged by the core), never as
     the library word it may happen to spell. An id the driver returns as neither str nor int
@@ -56,10 +64,21 @@ class SqlRunSource:
         table = mapping.table_clause()
         self._c = {name: table.c[getattr(mapping, name)] for name in RUN_FIELDS}
         self._subject = table.c[mapping.subject] if mapping.subject is not None else None
-        columns = [self._c[name].label(name) for name in RUN_FIELDS]
+        columns = self.columns(self._c, self.bind.dialect.name)
         if self._subject is not None:
             columns.append(self._subject.label("subject"))
         self._select = sa.select(*columns).select_from(table)
+
+    @staticmethod
+    def columns(c: Mapping[str, Any], dialect: str) -> list[Any]:
+        """The run columns labelled by field, as ``_run`` reads them (unreadable instants too)."""
+        columns: list[Any] = []
+        for name in RUN_FIELDS:
+            if name in _INSTANTS:
+                columns.extend(readable_columns(c[name], name, dialect))
+            else:
+                columns.append(c[name].label(name))
+        return columns
 
     def get_run(self, run_id: RunId) -> OperationRun | None:
         if isinstance(run_id, bool) or not isinstance(run_id, str | int):
@@ -114,7 +133,11 @@ class SqlRunSource:
             rows = [row._mapping for row in connection.execute(statement)]
         more = len(rows) > limit
         rows = rows[:limit]
-        next_cursor = _encode(rows[-1]["created_at"], as_run_id(rows[-1]["id"])) if more else None
+        next_cursor = (
+            _encode(stored_instant(rows[-1], "created_at"), as_run_id(rows[-1]["id"]))
+            if more
+            else None
+        )
         runs = [self._run(row) for row in rows]
         if query.as_of is not None:
             # The filters above already left out the runs created after as_of (and chose by the
@@ -178,8 +201,15 @@ class SqlRunSource:
             elif dialect != "postgresql":
                 column = sa.type_coerce(column, sa.BigInteger())
                 value = to_micros(created)
+        elif dialect == "postgresql":
+            # An unreadable stored value ('infinity', a year after 9999) as its text, which the
+            # server reads back as the very value it ordered by.
+            value = sa.cast(
+                sa.bindparam("cursor_created", created, type_=sa.Text()), sa.DateTime(timezone=True)
+            )
         else:
-            # Stray stored text (SQLite only): compare the stored values as SQLite orders them.
+            # Stray stored text or an out-of-range number: compare the stored values as SQLite
+            # orders them.
             column = sa.type_coerce(column, sa.String())
             value = created
         return sa.or_(
@@ -208,9 +238,9 @@ class SqlRunSource:
             environment_id=row["environment_id"],
             status=mapping.read_status(row["status"]),
             outcome=mapping.read_outcome(row["outcome"]),
-            created_at=row["created_at"],
-            started_at=row["started_at"],
-            completed_at=row["completed_at"],
+            created_at=stored_instant(row, "created_at"),
+            started_at=stored_instant(row, "started_at"),
+            completed_at=stored_instant(row, "completed_at"),
             context=context,
         )
 
@@ -289,7 +319,7 @@ def _decode(cursor: str, *, integer_ids: bool = False) -> tuple[str, Any, Any]:
     elif tag == "naive":
         valid = created.utcoffset() is None
     elif tag == "stored":
-        valid = isinstance(created, str) or _storable_number(created)
+        valid = stored_cursor_value_is_valid(created)
     else:
         valid = False
     if not (valid and cursor_id_is_valid(run_id, integer_ids=integer_ids)):
@@ -301,7 +331,10 @@ _INTEGER = re.compile(r"-?[0-9]+")
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
-def _storable_number(value: object) -> bool:
+def stored_cursor_value_is_valid(value: object) -> bool:
+    """Whether a cursor's unreadable created_at (tag ``stored``) is a value a column can hold."""
+    if isinstance(value, str):
+        return True
     if isinstance(value, bool):
         return False
     if isinstance(value, int):
@@ -316,4 +349,8 @@ def cursor_id_is_valid(run_id: object, *, integer_ids: bool) -> bool:
     """
     if isinstance(run_id, str):
         return not integer_ids
-    return isinstance(run_id, int) and not isinstance(run_id, bool) and _storable_number(run_id)
+    return (
+        isinstance(run_id, int)
+        and not isinstance(run_id, bool)
+        and stored_cursor_value_is_valid(run_id)
+    )
