@@ -26,6 +26,7 @@ from runactionability import (
     ProblemRun,
     Registry,
     Resolver,
+    ResolvingStates,
     RunOutcome,
     StateFact,
     StateRequest,
@@ -58,6 +59,8 @@ class ResolvedWhenQuotaFresh:
 QUOTA = Family(
     name="quota",
     state_kinds={"quota"},
+    # The core accepts a resolution only by a status the family declares: a fresh quota.
+    resolving_states=(ResolvingStates("quota", {"fresh"}),),
     description="Quota recalculations: superseded by a later one, else a fresh quota record.",
     policy=FirstDecisive(
         rules=(

@@ -18,6 +18,8 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, settings
 
+from runactionability.registry import DISABLE_AUTOLOAD_VARIABLE
+
 settings.register_profile(
     "quick", max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
@@ -27,6 +29,11 @@ settings.register_profile(
 settings.load_profile(
     os.environ.get("HYPOTHESIS_PROFILE", "thorough" if os.environ.get("CI") else "quick")
 )
+
+# The suite is hermetic: a runactionability plugin installed in the same environment (a host's,
+# a developer's) must not add families, types or warnings to what these tests expect. Tests of
+# entry points opt back in with ``Registry.default(entry_points=True)``; subprocesses inherit it.
+os.environ[DISABLE_AUTOLOAD_VARIABLE] = "1"
 
 POSTGRES_URL = os.environ.get("RUNACTIONABILITY_TEST_DATABASE_URL")
 BACKENDS = ["sqlite", *(["postgresql"] if POSTGRES_URL else [])]

@@ -28,8 +28,11 @@ from runactionability.errors import (
     CoverageError,
     DuplicateRunError,
     EvidenceFetchError,
+    InvalidCursorError,
     MissingStateSourceError,
     MissingStateSourceWarning,
+    ObserverFailedWarning,
+    PluginError,
     RunActionabilityError,
     RunActionabilityWarning,
     UsageError,
@@ -37,7 +40,15 @@ from runactionability.errors import (
 from runactionability.evidence import LaterSuccessRequest, RunFact, StateFact, StateRequest
 from runactionability.hookspecs import hookimpl
 from runactionability.model import OperationRun, Ownership, RunId, RunOutcome, RunStatus
-from runactionability.policies.base import Evidence, Family, Policy, ProblemRun, Risk, Rule
+from runactionability.policies.base import (
+    Evidence,
+    Family,
+    Policy,
+    ProblemRun,
+    ResolvingStates,
+    Risk,
+    Rule,
+)
 from runactionability.policies.rules import (
     AlwaysInformational,
     AlwaysManualReview,
@@ -48,7 +59,14 @@ from runactionability.policies.rules import (
     RetryAction,
     SupersededByLaterSuccess,
 )
-from runactionability.ports import RunHistory, RunPage, RunQuery, RunSource, StateSource
+from runactionability.ports import (
+    RunHistory,
+    RunPage,
+    RunQuery,
+    RunSource,
+    StateSource,
+    run_as_of,
+)
 from runactionability.registry import Registry
 from runactionability.resolver import AsyncResolver, Resolver
 from runactionability.result import (
@@ -84,14 +102,17 @@ __all__ = [
     "Family",
     "FirstDecisive",
     "InformationalWhen",
+    "InvalidCursorError",
     "LaterSuccessRequest",
     "MissingStateSourceError",
     "MissingStateSourceWarning",
+    "ObserverFailedWarning",
     "OpenRelatedAction",
     "OperationCatalog",
     "OperationRun",
     "OperationType",
     "Ownership",
+    "PluginError",
     "Policy",
     "PolicyViolation",
     "PrimaryAction",
@@ -101,6 +122,7 @@ __all__ = [
     "Registry",
     "ResolvedByState",
     "Resolver",
+    "ResolvingStates",
     "RetryAction",
     "Risk",
     "Rule",
@@ -128,5 +150,6 @@ __all__ = [
     "dashboard",
     "explain",
     "hookimpl",
+    "run_as_of",
     "summarize",
 ]

@@ -9,7 +9,10 @@ stderr and a non-zero exit code; ``--debug`` shows the traceback instead.
 from __future__ import annotations
 
 import json
+import signal
 import sys
+import threading
+import urllib.parse
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -27,12 +30,14 @@ from rich.table import Table
 from rich.text import Text
 
 from runactionability.adapters.sqlalchemy import SqlBackend, open_backend, operation_runs
+from runactionability.adapters.sqlalchemy.backend import database_url
 from runactionability.adapters.sqlalchemy.pushdown import SqlPushdown
 from runactionability.catalog import OperationCatalog
 from runactionability.consumers import (
     ActiveRuns,
     Assessment,
     DashboardSummary,
+    Explanation,
     StatusCounts,
     View,
     VisibleScopes,
@@ -42,7 +47,9 @@ from runactionability.consumers import (
     is_repeatable,
     list_assessed,
     read_runs,
+    would_change,
 )
+from runactionability.core import usable_id
 from runactionability.demo import (
     HEADLINE_TITLES,
     Comparison,
@@ -53,8 +60,14 @@ from runactionability.demo import (
     load,
     read_marker,
 )
-from runactionability.errors import CoverageError, RunActionabilityError
+from runactionability.errors import (
+    ConfigurationError,
+    CoverageError,
+    InvalidCursorError,
+    RunActionabilityError,
+)
 from runactionability.evidence import RunFact, StateFact
+from runactionability.model import OperationRun
 from runactionability.registry import Registry
 from runactionability.resolver import Resolver
 from runactionability.result import Actionability, PrimaryAction
@@ -64,7 +77,10 @@ DEFAULT_DATABASE = "runactionability-demo.sqlite"
 
 SCHEMA_VERSION = 1
 EXIT_ERROR = 1
+EXIT_USAGE = 2
 EXIT_UNCOVERED = 3
+EXIT_INTERRUPTED = 130
+"""128 + SIGINT, as a shell reports a command it interrupted."""
 
 _STATUS_STYLE = {
     Actionability.ACTIONABLE: "bold red",
@@ -89,6 +105,12 @@ class UncoveredError(CliError):
     exit_code = EXIT_UNCOVERED
 
 
+class CliUsageError(CliError):
+    """Input the command refuses before reading anything (exit 2, like click's usage errors)."""
+
+    exit_code = EXIT_USAGE
+
+
 def _one_line(exc: BaseException) -> str:
     if isinstance(exc, sa.exc.DBAPIError) and exc.orig is not None:
         detail = str(exc.orig)
@@ -107,9 +129,16 @@ class _Cli(click.Group):
             return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
+        except KeyboardInterrupt:
+            # click would print "Aborted!" and exit 1; a shell expects 130 after Ctrl-C. Any
+            # JSON document was written whole before this, or not at all (see _emit_json).
+            click.echo("runactionability: interrupted", err=True)
+            raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
         except Exception as exc:
             if ctx.params.get("debug"):
                 raise
+            if isinstance(exc, InvalidCursorError):
+                raise CliUsageError(f"--cursor: {_one_line(exc)}") from None
             if isinstance(exc, RunActionabilityError | sa.exc.SQLAlchemyError | OSError):
                 raise CliError(_one_line(exc)) from None
             raise CliError(
@@ -172,18 +201,43 @@ def _evaluation_options(func: Callable[..., Any]) -> Callable[..., Any]:
 # -- plumbing ---------------------------------------------------------------------------------
 
 
-def _url(database: str) -> str:
-    return database if "://" in database else f"sqlite:///{database}"
+def _url(database: str, *, read_only: bool) -> sa.URL:
+    if "://" not in database:
+        if read_only:
+            return _read_only(database)
+        return sa.URL.create("sqlite", database=database)
+    try:
+        url = database_url(database)
+    except ConfigurationError as exc:
+        raise CliError(str(exc)) from None
+    if (
+        read_only
+        and url.get_backend_name() == "sqlite"
+        and url.database not in (None, "", ":memory:")
+    ):
+        if url.query.get("uri") in ("true", "1"):
+            # The host wrote a SQLite URI filename: whatever mode it names, a read never writes.
+            return url.update_query_dict({"mode": "ro"})
+        return _read_only(url.database)
+    return url
+
+
+def _read_only(path: str) -> sa.URL:
+    # A plain path would be created, empty, by sqlite3.connect; a read-only URI never creates
+    # (or writes) a file. The path is percent-quoted so '?', '#' and '%' in it stay a path.
+    if not Path(path).is_file():
+        raise CliError(
+            f"no database at {path!r}; create the demo one with `runactionability demo` "
+            "or pass --database URL"
+        )
+    uri = "file:" + urllib.parse.quote(str(Path(path).resolve()))
+    return sa.URL.create("sqlite", database=uri, query={"mode": "ro", "uri": "true"})
 
 
 def _engine(database: str, *, must_exist: bool) -> sa.Engine:
-    if must_exist and "://" not in database and not Path(database).is_file():
-        raise CliError(
-            f"no database at {database!r}; create the demo one with `runactionability demo` "
-            "or pass --database URL"
-        )
+    url = _url(database, read_only=must_exist)
     try:
-        return sa.create_engine(_url(database))
+        return sa.create_engine(url)
     except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as exc:
         raise CliError(f"bad database URL {database!r}: {_one_line(exc)}") from None
 
@@ -218,7 +272,9 @@ def _workspaces(backend: SqlBackend) -> list[str]:
     connection = backend.runs.bind
     assert isinstance(connection, sa.Connection), "a snapshot's ports share one connection"
     rows = connection.execute(sa.select(column).distinct().order_by(column)).scalars()
-    return [str(value) for value in rows if value is not None]
+    # A blank (or otherwise unusable) workspace id belongs to no scope: it is skipped here, as
+    # VisibleScopes would refuse it and take every other workspace down with it.
+    return [usable for value in rows if (usable := usable_id(value)) is not None]
 
 
 @contextmanager
@@ -230,12 +286,24 @@ def _session(
     as_of_text: str | None,
     catalog_path: str | None,
 ) -> Iterator[_Session]:
+    # Everything the command line says is checked before a database is opened.
+    for option, values in (("--workspace", workspaces), ("--environment", environments)):
+        for value in values:
+            if usable_id(value) is None:
+                raise CliUsageError(f"{option} {value!r} is not a usable id")
+    registry = Registry.default()
+    catalog = _catalog(registry, catalog_path)
     engine = _engine(database, must_exist=True)
     try:
-        if not sa.inspect(engine).has_table(operation_runs.name):
+        try:
+            has_runs = sa.inspect(engine).has_table(operation_runs.name)
+        except sa.exc.DatabaseError as exc:
+            if engine.dialect.name != "sqlite":
+                raise
+            # sqlite3 says "file is not a database" without saying which file.
+            raise CliError(f"{database!r} is not a SQLite database: {_one_line(exc)}") from None
+        if not has_runs:
             raise CliError(f"the database {database!r} has no {operation_runs.name} table")
-        registry = Registry.default()
-        catalog = _catalog(registry, catalog_path)
         if as_of_text is not None:
             as_of = _parse_as_of(as_of_text)
         else:
@@ -249,7 +317,9 @@ def _session(
             )
             visible = list(workspaces) or _workspaces(backend)
             if not visible:
-                raise CliError(f"the database {database!r} holds no runs")
+                raise CliError(
+                    f"the database {database!r} holds no runs with a usable workspace id"
+                )
             scopes = VisibleScopes(visible, environment_ids=list(environments) or None)
             # Counts and the follow-up list come from the database; the resolver explains runs.
             pushdown = SqlPushdown(
@@ -289,7 +359,27 @@ def _console() -> Console:
 
 
 def _emit_json(payload: Mapping[str, Any]) -> None:
-    click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+    # The document is built in full first, then written with Ctrl-C held back until it is out:
+    # a consumer reads one whole document or none, never a truncated one.
+    document = json.dumps(payload, indent=2, ensure_ascii=False)
+    with _sigint_deferred():
+        click.echo(document)
+
+
+@contextmanager
+def _sigint_deferred() -> Iterator[None]:
+    """Hold a SIGINT that arrives inside the block; raise it as KeyboardInterrupt after."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, _frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if received:
+        raise KeyboardInterrupt
 
 
 # -- JSON shapes (documented in docs/cli.md) --------------------------------------------------
@@ -565,7 +655,14 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @_database_option
 @_scope_options
 @_evaluation_options
-@click.option("--top", default=10, show_default=True, help="How many runs to list.")
+@click.option(
+    "--top",
+    default=10,
+    show_default=True,
+    type=click.IntRange(0, 1000),
+    help="How many runs needing attention to list (0-1000), and at most as many of the newest "
+    "active runs; the counts, including the active ones, are never capped.",
+)
 @_json_option
 def report(
     database: str,
@@ -608,17 +705,24 @@ def report(
 @_evaluation_options
 @click.option(
     "--current-follow-up",
-    "view",
-    flag_value=View.CURRENT_FOLLOW_UP.value,
+    "follow_up",
+    is_flag=True,
     help="Only runs that need attention now (actionable, manual review).",
 )
 @click.option(
     "--history",
-    "view",
-    flag_value=View.HISTORY.value,
-    help="Only runs that call for nothing now (superseded, resolved, informational).",
+    "history_only",
+    is_flag=True,
+    help="Only runs that call for nothing now (superseded, resolved, informational). "
+    "Contradicts --current-follow-up.",
 )
-@click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1))
+@click.option(
+    "--limit",
+    default=20,
+    show_default=True,
+    type=click.IntRange(1, 1_000_000),
+    help="How many runs a page holds (1-1000000).",
+)
 @click.option("--cursor", help="The next_cursor printed by the previous page.")
 @_json_option
 def list_(
@@ -627,13 +731,19 @@ def list_(
     environments: tuple[str, ...],
     as_of_text: str | None,
     catalog_path: str | None,
-    view: str | None,
+    follow_up: bool,
+    history_only: bool,
     limit: int,
     cursor: str | None,
     as_json: bool,
 ) -> None:
     """Runs, newest first: historical status beside current actionability."""
-    chosen = View(view) if view else View.ALL
+    if follow_up and history_only:
+        # Refused rather than letting the last flag win: the two views share no run.
+        raise CliUsageError(
+            "--current-follow-up and --history are contradictory: give at most one of them"
+        )
+    chosen = View.CURRENT_FOLLOW_UP if follow_up else View.HISTORY if history_only else View.ALL
     with (
         _session(
             database,
@@ -678,6 +788,28 @@ def list_(
         console.print("[dim]end of the list[/dim]")
 
 
+def _explain_unscoped(session: _Session, run: OperationRun) -> Explanation:
+    result = session.resolver.evaluate(run, as_of=session.as_of)
+    # No action: every action targets something in the run's scope, and it has none.
+    assessment = Assessment(
+        run=run, result=result, primary_action=None, eligible_actions=frozenset()
+    )
+    registry = session.resolver.registry
+    family = registry.families().get(result.family) if result.family else None
+    return Explanation(
+        assessment=assessment,
+        risk=None if family is None else family.risk,
+        plugin=None if family is None else registry.plugin_of(family.name),
+        would_change=would_change(
+            run,
+            assessment,
+            registry=session.resolver.registry,
+            catalog=session.resolver.catalog,
+            state_kinds=session.backend.states,
+        ),
+    )
+
+
 @cli.command("explain")
 @click.argument("run_id")
 @_database_option
@@ -702,20 +834,30 @@ def explain_(
         catalog_path=catalog_path,
     ) as session:
         run = session.backend.runs.get_run(run_id)
-        if run is None or not session.scopes.admits_run(run):
+        whole_database = not workspaces and not environments
+        if run is not None and whole_database and usable_id(run.workspace_id) is None:
+            # The default scope is the whole database, so nothing is hidden from it; a run with
+            # no usable workspace id is in no workspace's scope, but asked for by id it is shown,
+            # flagged as the invalid record it is.
+            told = _explain_unscoped(session, run)
+        elif run is None or not session.scopes.admits_run(run):
             # A run outside the visible scopes is reported exactly like a missing one.
             raise CliError(f"no run {run_id!r} in the visible scopes of {database!r}")
-        active = ActiveRuns.from_source(
-            session.backend.runs, catalog=session.resolver.catalog, scopes=session.scopes
-        )
-        told = explain(
-            session.resolver,
-            run,
-            scopes=session.scopes,
-            as_of=session.as_of,
-            active=active,
-            state_kinds=session.backend.states,
-        )
+        else:
+            active = ActiveRuns.from_source(
+                session.backend.runs,
+                catalog=session.resolver.catalog,
+                scopes=session.scopes,
+                as_of=session.as_of,
+            )
+            told = explain(
+                session.resolver,
+                run,
+                scopes=session.scopes,
+                as_of=session.as_of,
+                active=active,
+                state_kinds=session.backend.states,
+            )
     item = told.assessment
     if as_json:
         _emit_json(

@@ -9,7 +9,8 @@ resolver (sync or async) is a short loop around it: ``plan``, fetch what the pla
 3. unknown types and invalid records need manual review, each with its own reason;
 4. a missing correlation subject needs manual review;
 5. evidence comes only from the run's own scope and subject, by event time, up to ``as_of``;
-6. a superseded or resolved decision must carry a proof the core can verify;
+6. a superseded or resolved decision must carry a proof the core can verify (a resolving state's
+   status must be one its family declares for the run's type);
 7. a high-risk family's problem runs always stay in manual review;
 8. a policy that raises needs manual review (or re-raises in strict mode);
 9. the same runs, facts and ``as_of`` give the same results in any order and any batch.
@@ -33,6 +34,7 @@ from runactionability.result import (
     Actionability,
     ActionabilityResult,
     Decision,
+    PrimaryAction,
     Reason,
     Verdict,
 )
@@ -67,8 +69,9 @@ _CLAMPED = frozenset(
 class PolicyViolation:
     """A policy decision the core overrode, reported through ``runactionability_policy_violation``.
 
-    ``kind`` is one of ``invalid_proof``, ``invalid_decision``, ``high_risk_clamp`` and
-    ``policy_error``; ``claimed`` is the status the policy wanted (None when it raised).
+    ``kind`` is one of ``invalid_proof``, ``invalid_decision`` (not a decision, or one whose
+    proof or primary action is of the wrong kind), ``high_risk_clamp`` and ``policy_error``;
+    ``claimed`` is the status the policy wanted (None when it raised or returned no decision).
     """
 
     run_id: object
@@ -168,6 +171,7 @@ class Core:
         self.state_kinds = frozenset(state_kinds)
         self.strict = strict
         self._superseding_cache: dict[str, frozenset[str | None]] = {}
+        self._resolving_cache: dict[tuple[str, str, str], frozenset[str]] = {}
 
     # -- step 1: plan -------------------------------------------------------------------------
 
@@ -491,6 +495,13 @@ class Core:
             return self._override(
                 problem, family, "invalid_proof", status, fault, Reason.POLICY_VIOLATION
             )
+        fault = _malformed(decision)
+        if fault is not None:
+            # Every consumer reads the proof and the action by their fields; a value of another
+            # kind would crash the screen that shows it, far from the plugin that wrote it.
+            return self._override(
+                problem, family, "invalid_decision", status, fault, Reason.POLICY_ERROR
+            )
         if family.risk is Risk.HIGH and status in _CLAMPED:
             return self._override(
                 problem,
@@ -548,7 +559,24 @@ class Core:
             return "the proof state was not proven after this run completed"
         if proof.proven_at > evidence.as_of:
             return "the proof state was proven after as_of"
+        type_name = problem.operation_type.name
+        if proof.status.__class__ is not str and not isinstance(proof.status, str):
+            return f"the proof state's status {proof.status!r} is not a string"
+        if proof.status not in self._resolving(family, proof.kind, type_name):
+            # A policy's code may test health wrongly or not at all; the family's declaration is
+            # the one statement of which statuses resolve its runs, and the pushdown reads it too.
+            return (
+                f"the family does not declare {proof.kind!r} status {proof.status!r} as "
+                f"resolving {type_name!r}"
+            )
         return None
+
+    def _resolving(self, family: Family, kind: str, operation_type: str) -> frozenset[str]:
+        key = (family.name, kind, operation_type)
+        statuses = self._resolving_cache.get(key)
+        if statuses is None:
+            statuses = self._resolving_cache[key] = family.resolving_statuses(kind, operation_type)
+        return statuses
 
     def _superseding(self, op_type: OperationType) -> frozenset[str | None]:
         """The canonical names of the types whose success may supersede ``op_type``."""
@@ -674,6 +702,17 @@ def _problem_status(decision: object) -> Actionability | None:
         except (ValueError, TypeError):
             return None
     return status if status in _PROBLEM_STATUSES else None
+
+
+def _malformed(decision: Decision) -> str | None:
+    """What is wrong with a decision's proof or action, or None when both are of their kinds."""
+    proof = decision.proof
+    if proof is not None and not isinstance(proof, RunFact | StateFact):
+        return f"its proof is a {type(proof).__name__}, not a RunFact, a StateFact or None"
+    action = decision.primary_action
+    if action is not None and not isinstance(action, PrimaryAction):
+        return f"its primary action is a {type(action).__name__}, not a PrimaryAction or None"
+    return None
 
 
 def _raised(problem: ProblemRun, exc: Exception) -> PolicyViolation:

@@ -27,6 +27,15 @@ class CatalogError(ConfigurationError):
     """An operation catalog is malformed: a duplicate name or alias, or an unreadable file."""
 
 
+class PluginError(ConfigurationError):
+    """A plugin failed to import or register, or one of its hooks raised.
+
+    The message names the plugin (its entry point name) and, for a plugin loaded from the
+    entry-point group, the distribution and version that installed it, so a host knows which
+    package to fix or uninstall.
+    """
+
+
 class ConflictError(ConfigurationError):
     """Two plugins claim the same family or operation type name.
 
@@ -67,6 +76,21 @@ class MissingStateSourceWarning(RunActionabilityWarning):
     """A family may ask for a state kind that has no source; it can still be superseded."""
 
 
+class ObserverFailedWarning(RunActionabilityWarning):
+    """An observer hook raised; the batch it observed is answered all the same.
+
+    ``hook`` names the hook and ``plugin`` the plugin whose implementation raised.
+    """
+
+    def __init__(self, hook: str, plugin: str, exc: BaseException) -> None:
+        self.hook = hook
+        self.plugin = plugin
+        super().__init__(
+            f"observer {hook} of plugin {plugin!r} raised {type(exc).__name__}: {exc}; "
+            "the results it observed stand"
+        )
+
+
 class UsageError(RunActionabilityError, TypeError):
     """A caller passed an argument of the wrong kind (a programming mistake, raised at once)."""
 
@@ -77,6 +101,15 @@ class DuplicateRunError(UsageError, ValueError):
     def __init__(self, run_ids: Iterable[object]) -> None:
         self.run_ids = tuple(run_ids)
         super().__init__(f"duplicate run ids in one batch: {', '.join(map(repr, self.run_ids))}")
+
+
+class InvalidCursorError(UsageError, ValueError):
+    """A pagination cursor that the listing it was given to did not issue (or that was altered).
+
+    Raised before any statement runs: a cursor is opaque, so one that does not decode to what
+    the source writes (its tag, an instant with a time zone, a run id of a storable kind) is a
+    caller's mistake, never a query.
+    """
 
 
 class EvidenceFetchError(RunActionabilityError):

@@ -25,6 +25,12 @@ class LaterSuccessRequest:
     sorted. ``environment_id`` is None only for workspace-owned types, which are scoped by
     workspace alone. ``subject`` is the correlation value as a string (None for scope-wide
     types), found in a run's context under ``subject_key``.
+
+    ``visible_environment_ids``, when set, confines the answer to what an actor may see (the
+    resolver sets it when it evaluates for ``VisibleScopes`` that name environments): only a run
+    whose environment is one of these ids, or that has no environment when
+    ``visible_workspace_runs`` is true, may be returned. A run outside them is not evidence for
+    that actor, so an older visible run is the answer when the newest one is hidden.
     """
 
     operation_types: tuple[str, ...]
@@ -32,6 +38,16 @@ class LaterSuccessRequest:
     environment_id: str | None
     subject_key: str | None
     subject: str | None
+    visible_environment_ids: frozenset[str] | None = None
+    visible_workspace_runs: bool = True
+
+    def admits_environment(self, environment_id: str | None) -> bool:
+        """Whether a run in this environment (None: no environment) may answer the request."""
+        if self.visible_environment_ids is None:
+            return True
+        if environment_id is None:
+            return self.visible_workspace_runs
+        return environment_id in self.visible_environment_ids
 
 
 @attrs.frozen(kw_only=True, cache_hash=True)

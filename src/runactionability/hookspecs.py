@@ -35,6 +35,13 @@ def runactionability_families() -> Sequence[Family]:
 
     Return the families this plugin defines. Every plugin's families are gathered; two plugins
     returning a family of the same name is a ``ConflictError`` naming both plugins.
+
+    Each ``Family`` declares which state statuses resolve which of its types
+    (``Family.resolving_states``, a tuple of ``ResolvingStates(kind, statuses, types=None)``);
+    left out, it is what the policy declares through ``resolving_states()``, which
+    ``ResolvedByState`` and ``FirstDecisive`` implement. The core refuses a
+    ``resolved_by_current_state`` decision whose proof's status the family did not declare for
+    the run's type (a policy violation), so a family that declares nothing never resolves by state.
     """
 
 
@@ -56,7 +63,9 @@ def runactionability_results_evaluated(
 
     Observe every batch a resolver evaluated, once per batch, after the decisions are final (for
     logging and metrics). Every plugin is called; return values are ignored. An observer must not
-    change or keep the sequence it is handed.
+    change or keep the sequence it is handed. An observer that raises is reported (an
+    ``ObserverFailedWarning`` and a log record) and never takes the results away; the other
+    observers are still called.
     """  # noqa: E501
 
 
@@ -66,6 +75,7 @@ def runactionability_policy_violation(violation: PolicyViolation) -> None:
 
     Observe each time the core overrode a policy: a proof that failed the core's checks, a
     high-risk decision clamped to manual review, a policy that raised or returned something that
-    is not a decision. Called once per overridden run; every plugin is called; return values are
-    ignored.
+    is not a decision, or a decision whose proof or primary action is of the wrong kind. Called
+    once per overridden run; every plugin is called; return values are ignored; an observer that
+    raises is reported like any other and changes nothing.
     """

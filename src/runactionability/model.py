@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping
-from datetime import datetime
+from collections.abc import Iterable, Mapping, MutableSequence, MutableSet
+from datetime import date, datetime
+from decimal import Decimal
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NoReturn
+from uuid import UUID
 
 import attrs
 
@@ -59,13 +61,92 @@ def as_outcome(value: object) -> RunOutcome | object:
     return value
 
 
-def as_context(value: object) -> Mapping[str, Any] | object:
-    """Freeze a mapping into a read-only view; keep a non-mapping for the core to flag."""
-    if isinstance(value, MappingProxyType):
+class _FrozenDict(dict[Any, Any]):
+    """A nested mapping of a run's context: equal to, and serialized like, the dict it copies."""
+
+    __slots__ = ()
+
+    def _refuse(self, *args: object, **kwargs: object) -> NoReturn:
+        raise TypeError("a run's context is read-only")
+
+    __setitem__ = __delitem__ = __ior__ = _refuse
+    clear = pop = popitem = setdefault = update = _refuse
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_FrozenDict, (dict(self),))
+
+
+class _FrozenList(list[Any]):
+    """A nested list of a run's context: equal to, and serialized like, the list it copies."""
+
+    __slots__ = ()
+
+    def _refuse(self, *args: object, **kwargs: object) -> NoReturn:
+        raise TypeError("a run's context is read-only")
+
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = _refuse
+    append = clear = extend = insert = pop = remove = reverse = sort = _refuse
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_FrozenList, (list(self),))
+
+
+# Values that are immutable themselves, so a context made of them needs no deep copy.
+_IMMUTABLE = frozenset(
+    {str, int, float, bool, type(None), bytes, complex, datetime, date, Decimal, UUID}
+)
+_ALREADY_FROZEN = frozenset({_FrozenDict, _FrozenList, frozenset})
+
+
+def _frozen(value: object, memo: dict[int, object]) -> object:
+    cls = value.__class__
+    if cls in _IMMUTABLE or cls in _ALREADY_FROZEN:
         return value
+    known = memo.get(id(value))
+    if known is not None:
+        return known
     if isinstance(value, Mapping):
-        return MappingProxyType(dict(value))
+        # Registered before it is filled, so a cyclic structure becomes a frozen cycle.
+        mapping = memo[id(value)] = _FrozenDict()
+        dict.update(mapping, {key: _frozen(item, memo) for key, item in value.items()})
+        return mapping
+    if cls is tuple:
+        items = tuple(_frozen(item, memo) for item in value)  # type: ignore[attr-defined]
+        return value if all(a is b for a, b in zip(items, value, strict=True)) else items  # type: ignore[call-overload]
+    if isinstance(value, list | MutableSequence):
+        sequence = memo[id(value)] = _FrozenList()
+        list.extend(sequence, [_frozen(item, memo) for item in value])
+        return sequence
+    if isinstance(value, set | MutableSet):
+        return frozenset(value)
+    if isinstance(value, bytearray):
+        return bytes(value)
     return value
+
+
+def as_context(value: object) -> Mapping[str, Any] | object:
+    """Freeze a mapping into a read-only view; keep a non-mapping for the core to flag.
+
+    The freeze is deep: nested dicts, lists and sets become read-only copies (still equal to, and
+    serialized like, what they copy), so a policy can change neither the run nor the host's data.
+    A context of plain values, the common case, costs one shallow copy as before.
+    """
+    if not isinstance(value, Mapping):
+        return value
+    immutable, frozen = _IMMUTABLE, _ALREADY_FROZEN
+    if value.__class__ is MappingProxyType:
+        # A view the model made already (attrs.evolve passes it back) needs no second copy.
+        for item in value.values():
+            if item.__class__ not in immutable and item.__class__ not in frozen:
+                break
+        else:
+            return value
+    copy = dict(value)
+    for item in copy.values():
+        if item.__class__ not in immutable and item.__class__ not in frozen:
+            memo: dict[int, object] = {}
+            return MappingProxyType({key: _frozen(item, memo) for key, item in copy.items()})
+    return MappingProxyType(copy)
 
 
 def as_names(values: Iterable[str]) -> frozenset[str]:

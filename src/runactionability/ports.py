@@ -80,6 +80,10 @@ class RunQuery:
     ``environment_ids`` narrows within them (workspace-owned runs, with no environment, are
     kept only when ``include_workspace_runs`` is true). ``created_from`` is inclusive,
     ``created_before`` exclusive.
+
+    ``as_of`` lists the runs as they were at that instant (see ``run_as_of``): a run created
+    after it is left out, and a run that completed after it is listed as the active run it was
+    then. ``statuses`` then filters on the status at ``as_of``.
     """
 
     workspace_ids: frozenset[str] = attrs.field(converter=as_names)
@@ -89,6 +93,51 @@ class RunQuery:
     statuses: frozenset[RunStatus] | None = attrs.field(default=None, converter=_as_statuses)
     created_from: datetime | None = None
     created_before: datetime | None = None
+    as_of: datetime | None = None
+
+
+def _aware(value: object) -> datetime | None:
+    if isinstance(value, datetime) and value.utcoffset() is not None:
+        return value
+    return None
+
+
+def run_as_of(run: OperationRun, as_of: datetime) -> OperationRun | None:
+    """The run as it was at ``as_of``: None when it did not exist yet.
+
+    - created after ``as_of``: it did not exist (None);
+    - completed after ``as_of``: it was still active, so it has no outcome and no
+      ``completed_at``; it was running when it had started by then (its ``started_at``, when
+      recorded, is at or before ``as_of``; with none recorded its event start is its
+      ``created_at``), else queued (and its ``started_at`` is dropped);
+    - running, but started after ``as_of``: it was queued.
+
+    Every other run is returned unchanged (the same object). A timestamp that cannot be placed
+    in time (missing, naive, not a datetime) changes nothing: the run is returned as stored, for
+    the core to flag, never dropped. A run whose ``created_at`` cannot be placed is such a run:
+    whether it existed at ``as_of`` is unknown.
+    """
+    created = _aware(run.created_at)
+    if created is None:
+        return run
+    if created > as_of:
+        return None
+    status = run.status
+    if status is RunStatus.COMPLETED:
+        completed = _aware(run.completed_at)
+        if completed is None or completed <= as_of:
+            return run
+        started = _aware(run.started_at)
+        if started is not None and started > as_of:
+            return attrs.evolve(
+                run, status=RunStatus.QUEUED, outcome=None, started_at=None, completed_at=None
+            )
+        return attrs.evolve(run, status=RunStatus.RUNNING, outcome=None, completed_at=None)
+    if status is RunStatus.RUNNING:
+        started = _aware(run.started_at)
+        if started is not None and started > as_of:
+            return attrs.evolve(run, status=RunStatus.QUEUED, started_at=None)
+    return run
 
 
 @attrs.frozen(kw_only=True)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.metadata
+import logging
+import os
+import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -9,10 +13,23 @@ import pluggy
 
 from runactionability import hookspecs
 from runactionability.catalog import OperationCatalog, OperationType
-from runactionability.errors import ConfigurationError, ConflictError, CoverageError
+from runactionability.errors import (
+    ConfigurationError,
+    ConflictError,
+    CoverageError,
+    ObserverFailedWarning,
+    PluginError,
+)
 from runactionability.policies.base import Family
 
 ENTRY_POINT_GROUP = "runactionability"
+
+_LOG = logging.getLogger("runactionability")
+
+DISABLE_AUTOLOAD_VARIABLE = "RUNACTIONABILITY_DISABLE_PLUGIN_AUTOLOAD"
+"""Set to any non-empty value, ``Registry.default()`` loads no entry-point plugin (like pytest's
+``PYTEST_DISABLE_PLUGIN_AUTOLOAD``): a test suite or a locked-down host stays hermetic whatever
+else is installed in its environment."""
 
 
 class Registry:
@@ -20,8 +37,12 @@ class Registry:
 
     ``Registry()`` is empty, which is what a test wants; ``Registry.default()`` registers the
     built-in families and reference types, then every plugin of the entry-point group
-    ``runactionability``. Hooks are called again after each ``register``, so the answers always
-    reflect the plugins registered now.
+    ``runactionability``. Autoloading is off with ``Registry.default(entry_points=False)``, or
+    when the environment variable ``RUNACTIONABILITY_DISABLE_PLUGIN_AUTOLOAD`` is set to any
+    non-empty value (``entry_points=True`` loads them even then). Hooks are called again after
+    each ``register``, so the answers always reflect the plugins registered now. A plugin that
+    fails to import or register, or whose hook raises, is a ``PluginError`` naming its entry
+    point and the distribution (and version) that installed it.
     """
 
     def __init__(self) -> None:
@@ -30,16 +51,25 @@ class Registry:
         self._families: dict[str, Family] | None = None
         self._family_plugins: dict[str, str] = {}
         self._types: tuple[OperationType, ...] | None = None
+        self._distributions: dict[str, str] = {}
 
     @classmethod
-    def default(cls) -> Registry:
-        """A registry with the built-in plugins, then the entry-point group's plugins."""
+    def default(cls, *, entry_points: bool | None = None) -> Registry:
+        """A registry with the built-in plugins, then the entry-point group's plugins.
+
+        ``entry_points`` None (the default) loads the entry-point plugins unless the environment
+        variable ``RUNACTIONABILITY_DISABLE_PLUGIN_AUTOLOAD`` is set; True or False decides
+        regardless of it.
+        """
         from runactionability.policies import BUILTIN_PLUGINS
 
         registry = cls()
         for name, plugin in BUILTIN_PLUGINS:
             registry.register(plugin, name=name)
-        registry.load_entry_points()
+        if entry_points is None:
+            entry_points = not os.environ.get(DISABLE_AUTOLOAD_VARIABLE)
+        if entry_points:
+            registry.load_entry_points()
         return registry
 
     @property
@@ -58,17 +88,71 @@ class Registry:
     def unregister(self, name: str) -> None:
         """Remove the plugin registered under ``name``."""
         self._manager.unregister(name=name)
+        self._distributions.pop(name, None)
         self._forget()
 
     def load_entry_points(self) -> int:
-        """Register every plugin of the entry-point group; return how many were loaded."""
-        loaded = self._manager.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
-        self._forget()
+        """Register every plugin of the entry-point group; return how many were loaded.
+
+        This explicit call loads them whatever ``RUNACTIONABILITY_DISABLE_PLUGIN_AUTOLOAD`` says.
+        """
+        # pluggy's load_setuptools_entrypoints, with each failure attributed: an ImportError
+        # alone does not tell a host which installed package brought the broken plugin.
+        loaded = 0
+        try:
+            for dist in list(importlib.metadata.distributions()):
+                for entry_point in dist.entry_points:
+                    if (
+                        entry_point.group != ENTRY_POINT_GROUP
+                        or self._manager.has_plugin(entry_point.name)
+                        or self._manager.is_blocked(entry_point.name)
+                    ):
+                        continue
+                    origin = _origin(entry_point.name, dist)
+                    try:
+                        plugin = entry_point.load()
+                    except Exception as exc:
+                        raise PluginError(
+                            f"{origin} failed to import: {type(exc).__name__}: {exc}"
+                        ) from exc
+                    try:
+                        self._manager.register(plugin, name=entry_point.name)
+                    except Exception as exc:
+                        raise PluginError(
+                            f"{origin} failed to register: {type(exc).__name__}: {exc}"
+                        ) from exc
+                    self._distributions[entry_point.name] = origin
+                    loaded += 1
+        finally:
+            self._forget()
         return loaded
 
     def plugin_names(self) -> tuple[str, ...]:
         """The names of the registered plugins, in registration order."""
         return tuple(name for name, _ in self._manager.list_name_plugin() if name is not None)
+
+    def notify(self, hook_name: str, **kwargs: Any) -> None:
+        """Call every implementation of an observer hook; one that raises is reported, not raised.
+
+        Observers watch answers that are already final, so a failing one must not take the
+        answer away: each is called on its own, in pluggy's order, and an exception becomes an
+        ``ObserverFailedWarning`` and an error log record (logger ``runactionability``) naming the
+        plugin, after which the remaining observers are still called.
+        """
+        caller = getattr(self._manager.hook, hook_name)
+        impls = caller.get_hookimpls()
+        if any(impl.wrapper or impl.hookwrapper for impl in impls):
+            # A wrapper only works inside pluggy's own call loop, so the hook is called whole.
+            try:
+                caller(**kwargs)
+            except Exception as exc:
+                _observer_failed(hook_name, "a plugin wrapping this hook", exc)
+            return
+        for impl in reversed(impls):
+            try:
+                impl.function(*(kwargs[name] for name in impl.argnames))
+            except Exception as exc:
+                _observer_failed(hook_name, impl.plugin_name, exc)
 
     def families(self) -> Mapping[str, Family]:
         """Every registered family by name; raises ``ConflictError`` when two plugins claim one."""
@@ -120,20 +204,40 @@ class Registry:
         caller = getattr(self._manager.hook, hook_name)
         for impl in caller.get_hookimpls():
             plugin_name = impl.plugin_name
-            returned = impl.function()
+            try:
+                returned = impl.function()
+            except Exception as exc:
+                raise PluginError(
+                    f"{self._describe(plugin_name)} raised in {hook_name}: "
+                    f"{type(exc).__name__}: {exc}"
+                ) from exc
             if returned is None:
                 continue
             for item in returned:
                 if not isinstance(item, kind):
                     raise ConfigurationError(
-                        f"plugin {plugin_name!r} returned {item!r} from {hook_name}, "
+                        f"{self._describe(plugin_name)} returned {item!r} from {hook_name}, "
                         f"not a {kind.__name__}"
                     )
                 yield plugin_name, item
 
+    def _describe(self, plugin_name: str) -> str:
+        return self._distributions.get(plugin_name, f"plugin {plugin_name!r}")
+
     def _forget(self) -> None:
         self._families = None
         self._types = None
+
+
+def _observer_failed(hook_name: str, plugin: str, exc: Exception) -> None:
+    warning = ObserverFailedWarning(hook_name, plugin, exc)
+    _LOG.error("%s", warning, exc_info=exc)
+    warnings.warn(warning, stacklevel=4)
+
+
+def _origin(entry_point: str, dist: importlib.metadata.Distribution) -> str:
+    name = dist.metadata["Name"] or "an unnamed distribution"
+    return f"plugin {entry_point!r} (entry point of {name} {dist.version})"
 
 
 def _raise_clashes(what: str, owners: Mapping[str, list[str]]) -> None:

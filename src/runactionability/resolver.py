@@ -6,11 +6,14 @@ decide with the same ``Core``, so they cannot disagree.
 
 from __future__ import annotations
 
+import sys
 import warnings
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
 from datetime import datetime
 from functools import partial
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
+
+import attrs
 
 from runactionability.catalog import OperationCatalog
 from runactionability.core import Core, Outcome, Plan
@@ -25,6 +28,9 @@ from runactionability.model import OperationRun
 from runactionability.ports import RunHistory, StateSource
 from runactionability.registry import Registry
 from runactionability.result import ActionabilityResult
+
+if TYPE_CHECKING:
+    from runactionability.consumers.scopes import VisibleScopes
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -77,13 +83,13 @@ class _Shell:
         if missing:
             if strict:
                 raise MissingStateSourceError(missing)
-            warnings.warn(
+            _warn_at_caller(
                 MissingStateSourceWarning(
                     str(MissingStateSourceError(missing))
                     + "; those families can be superseded by a later success but never "
                     "resolved by state"
                 ),
-                stacklevel=3,
+                depth=3,
             )
         self.strict = strict
         self.core = Core(
@@ -91,11 +97,33 @@ class _Shell:
         )
 
     def _finish(self, outcome: Outcome, as_of: datetime) -> list[ActionabilityResult]:
-        hook = self.registry.hook
+        # The results are final here; an observer that raises is reported and never loses them.
+        notify = self.registry.notify
         for violation in outcome.violations:
-            hook.runactionability_policy_violation(violation=violation)
-        hook.runactionability_results_evaluated(results=tuple(outcome.results), as_of=as_of)
+            notify("runactionability_policy_violation", violation=violation)
+        notify("runactionability_results_evaluated", results=tuple(outcome.results), as_of=as_of)
         return outcome.results
+
+
+def _warn_at_caller(warning: Warning, *, depth: int) -> None:
+    """Issue ``warning`` at the frame ``depth`` levels up, shown as one line.
+
+    ``warnings.warn`` would print the caller's source line under the message (a line of the
+    host's code, or of the CLI's, that says nothing the message does not). The location is given
+    as the caller's module name, which no file is named after, so the line reads
+    ``module:lineno: Category: message``; filters and once-per-location deduplication work on
+    the caller's module exactly as ``warnings.warn`` would make them.
+    """
+    frame = sys._getframe(depth)
+    module = frame.f_globals.get("__name__") or "<unknown>"
+    warnings.warn_explicit(
+        warning,
+        type(warning),
+        filename=module,
+        lineno=frame.f_lineno,
+        module=module,
+        registry=frame.f_globals.setdefault("__warningregistry__", {}),
+    )
 
 
 def _check_sources(states: Mapping[str, object] | None) -> dict[str, object]:
@@ -138,6 +166,59 @@ def _checked_answer(kind: str, answer: object) -> Mapping[K, V]:
     return answer
 
 
+def _visible_requests(
+    requests: frozenset[LaterSuccessRequest], scopes: VisibleScopes | None
+) -> dict[LaterSuccessRequest, LaterSuccessRequest]:
+    """Each later-success request as it is fetched for ``scopes``, mapped to the plan's request.
+
+    A workspace-owned request (no environment) may be answered by a run in any environment of
+    the workspace; for an actor who sees only some environments it asks for those alone, so the
+    port answers with the newest run the actor may see, never a hidden one.
+    """
+    if scopes is None or scopes.environment_ids is None:
+        return {request: request for request in requests}
+    return {
+        (
+            attrs.evolve(
+                request,
+                visible_environment_ids=scopes.environment_ids,
+                visible_workspace_runs=scopes.include_workspace_runs,
+            )
+            if request.environment_id is None
+            else request
+        ): request
+        for request in requests
+    }
+
+
+def _visible_successes(
+    answer: Mapping[LaterSuccessRequest, RunFact],
+    asked: Mapping[LaterSuccessRequest, LaterSuccessRequest],
+    scopes: VisibleScopes,
+) -> dict[LaterSuccessRequest, RunFact]:
+    # A port that ignores the request's visible environments may still answer with a hidden run:
+    # it is dropped, so the run keeps the status it has without it, and nothing names it.
+    visible: dict[LaterSuccessRequest, RunFact] = {}
+    for fetched, fact in answer.items():
+        request = asked.get(fetched)
+        if request is None:
+            continue
+        if isinstance(fact, RunFact) and not scopes.admits(fact.workspace_id, fact.environment_id):
+            continue
+        visible[request] = fact
+    return visible
+
+
+def _visible_states(
+    answer: Mapping[StateRequest, StateFact], scopes: VisibleScopes
+) -> dict[StateRequest, StateFact]:
+    return {
+        request: fact
+        for request, fact in answer.items()
+        if not isinstance(fact, StateFact) or scopes.admits(fact.workspace_id, fact.environment_id)
+    }
+
+
 class Resolver:
     """Evaluates runs against the registry's families, fetching evidence through the ports.
 
@@ -174,24 +255,35 @@ class Resolver:
         return self.evaluate_many((run,), as_of=as_of)[0]
 
     def evaluate_many(
-        self, runs: Iterable[OperationRun], *, as_of: datetime
+        self,
+        runs: Iterable[OperationRun],
+        *,
+        as_of: datetime,
+        scopes: VisibleScopes | None = None,
     ) -> list[ActionabilityResult]:
         """The current actionability of every run, in input order, one result per run.
 
         The history port is called at most once and each state source at most once, whatever
-        the number of runs.
+        the number of runs. With ``scopes`` (an actor's ``VisibleScopes``), evidence outside
+        them does not exist: the history is asked only for runs the actor may see, and any
+        fact outside them is dropped before the core decides, so each result is what it would
+        be if the hidden rows were not stored at all.
         """
         core = self._shell.core
         plan = core.plan(runs, as_of=as_of)  # type: ignore[arg-type]
         successes: Mapping[LaterSuccessRequest, RunFact] = {}
         if plan.later_success_requests:
+            asked = _visible_requests(plan.later_success_requests, scopes)
             successes = _fetch(
-                "later success",
-                partial(self.history.latest_successes, plan.later_success_requests, as_of=as_of),
+                "later success", partial(self.history.latest_successes, asked.keys(), as_of=as_of)
             )
+            if scopes is not None:
+                successes = _visible_successes(successes, asked, scopes)
         states: dict[str, Mapping[StateRequest, StateFact]] = {}
         for kind, requests in plan.state_requests.items():
             states[kind] = _fetch(kind, partial(self._states[kind].current_states, requests))
+            if scopes is not None:
+                states[kind] = _visible_states(states[kind], scopes)
         return self._shell._finish(core.decide(plan, successes=successes, states=states), as_of)
 
 
@@ -218,20 +310,28 @@ class AsyncResolver:
         return (await self.evaluate_many((run,), as_of=as_of))[0]
 
     async def evaluate_many(
-        self, runs: Iterable[OperationRun], *, as_of: datetime
+        self,
+        runs: Iterable[OperationRun],
+        *,
+        as_of: datetime,
+        scopes: VisibleScopes | None = None,
     ) -> list[ActionabilityResult]:
         """The current actionability of every run, in input order (see ``Resolver``)."""
         core = self._shell.core
         plan: Plan = core.plan(runs, as_of=as_of)  # type: ignore[arg-type]
         successes: Mapping[LaterSuccessRequest, RunFact] = {}
         if plan.later_success_requests:
+            asked = _visible_requests(plan.later_success_requests, scopes)
             successes = await _fetch_async(
-                "later success",
-                partial(self.history.latest_successes, plan.later_success_requests, as_of=as_of),
+                "later success", partial(self.history.latest_successes, asked.keys(), as_of=as_of)
             )
+            if scopes is not None:
+                successes = _visible_successes(successes, asked, scopes)
         states: dict[str, Mapping[StateRequest, StateFact]] = {}
         for kind, requests in plan.state_requests.items():
             states[kind] = await _fetch_async(
                 kind, partial(self._states[kind].current_states, requests)
             )
+            if scopes is not None:
+                states[kind] = _visible_states(states[kind], scopes)
         return self._shell._finish(core.decide(plan, successes=successes, states=states), as_of)

@@ -271,9 +271,10 @@ def test_environment_scopes_narrow_within_a_workspace(world: World) -> None:
     assert summary.counts.total == 10
 
 
-def test_a_proof_in_a_hidden_environment_is_withheld() -> None:
+def test_a_proof_in_a_hidden_environment_is_no_evidence() -> None:
     # A workspace-owned type is scoped by workspace alone, so its proof may carry an environment
-    # the actor cannot see.
+    # the actor cannot see. Issue 8 ruling: for that actor the hidden run does not exist, so the
+    # failure keeps the status it has without it (it needs attention) and nothing hints at it.
     runs = [
         run(1, "review_pack.generate", env=None, review_pack_id=4),
         run(
@@ -290,10 +291,16 @@ def test_a_proof_in_a_hidden_environment_is_withheld() -> None:
     narrow = world.assess(VisibleScopes({"acme"}, environment_ids={"prod"}))
     assert set(narrow) == {1}
     item = narrow[1]
-    assert item.status is Actionability.SUPERSEDED_BY_LATER_SUCCESS
+    assert item.status is Actionability.ACTIONABLE
+    assert item.needs_attention
     assert item.result.proof is None
-    assert item.primary_action is None
-    assert "2" not in item.result.explanation
+    assert item.primary_action is not None
+    assert item.primary_action.target_id == "1"
+    assert "visible" not in item.result.explanation
+    # exactly what the actor would be told if the hidden run were not stored at all
+    alone = World(runs[:1], []).assess(VisibleScopes({"acme"}, environment_ids={"prod"}))[1]
+    assert item.result == alone.result
+    assert item.primary_action == alone.primary_action
 
 
 def test_follow_up_and_history_split_every_terminal_run(world: World) -> None:

@@ -22,6 +22,7 @@ from runactionability import (
     Reason,
     Registry,
     Resolver,
+    ResolvingStates,
     Risk,
     RunFact,
     StateFact,
@@ -137,14 +138,29 @@ class Exploding:
 
 
 def plugin_registry(
-    policy: Any, *, risk: Risk = Risk.STANDARD, kinds: Any = ("thing",)
+    policy: Any,
+    *,
+    risk: Risk = Risk.STANDARD,
+    kinds: Any = ("thing",),
+    resolving: Sequence[ResolvingStates] = (ResolvingStates("thing", {"healthy"}),),
 ) -> Registry:
-    """An empty registry plus one family ``claims`` of one type ``claim.check``."""
+    """An empty registry plus one family ``claims`` of one type ``claim.check``.
+
+    The family declares a ``healthy`` thing as resolving its runs, as a real plugin would.
+    """
 
     class Plugin:
         @hookimpl
         def runactionability_families(self) -> Sequence[Family]:
-            return (Family(name="claims", policy=policy, risk=risk, state_kinds=kinds),)
+            return (
+                Family(
+                    name="claims",
+                    policy=policy,
+                    risk=risk,
+                    state_kinds=kinds,
+                    resolving_states=resolving,
+                ),
+            )
 
         @hookimpl
         def runactionability_operation_types(self) -> Sequence[OperationType]:

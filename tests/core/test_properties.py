@@ -24,6 +24,7 @@ from runactionability import (
     Reason,
     Registry,
     Resolver,
+    ResolvingStates,
     RunFact,
     StateFact,
     hookimpl,
@@ -220,6 +221,10 @@ LIAR_TYPES = OperationCatalog(
 )
 
 
+LIAR_RESOLVING = frozenset({"healthy", "complete"})
+"""The statuses the liar family declares as resolving: "degraded" or "failed" never resolve."""
+
+
 def proof_is_valid(run: OperationRun, result: ActionabilityResult, scenario: Any) -> bool:
     """Rule 6, checked independently of the core."""
     proof = result.proof
@@ -241,6 +246,7 @@ def proof_is_valid(run: OperationRun, result: ActionabilityResult, scenario: Any
             and (proof.workspace_id, proof.environment_id, proof.subject)
             == (str(run.workspace_id), str(run.environment_id), str(run.context["thing_id"]))
             and completed < proof.proven_at <= scenario.as_of
+            and proof.status in LIAR_RESOLVING
         )
     return True
 
@@ -256,7 +262,14 @@ def test_a_claim_without_a_valid_proof_is_overridden(
     class Plugin:
         @hookimpl
         def runactionability_families(self) -> Any:
-            return (Family(name="liar", policy=Liar(data), state_kinds={"liar_state"}),)
+            return (
+                Family(
+                    name="liar",
+                    policy=Liar(data),
+                    state_kinds={"liar_state"},
+                    resolving_states=(ResolvingStates("liar_state", LIAR_RESOLVING),),
+                ),
+            )
 
     registry = Registry()
     registry.register(Plugin(), name="liar")

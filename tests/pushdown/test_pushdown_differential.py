@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from runactionability import OperationCatalog, OperationRun, Resolver, StateFact
+from runactionability import OperationCatalog, OperationRun, Resolver, StateFact, run_as_of
 from runactionability.adapters.sqlalchemy import (
     REFERENCE_RUNS,
     STATE_KINDS,
@@ -178,7 +178,9 @@ def _python_view(
     engine: sa.Engine, mapping: RunTableMapping, registry: Registry, as_of: datetime
 ) -> tuple[list[OperationRun], dict[Any, Actionability]]:
     source = SqlRunSource(engine, mapping, catalog=CATALOG)
-    listed = source.list_runs(SCOPES.query(), limit=1000).runs
+    # Issue 8: the runs as they were at as_of (none created later, none completed later).
+    stored = source.list_runs(SCOPES.query(), limit=1000).runs
+    listed = [then for run in stored if (then := run_as_of(run, as_of)) is not None]
     results = _resolver(engine, mapping, registry).evaluate_many(listed, as_of=as_of)
     return listed, {run.id: result.status for run, result in zip(listed, results, strict=True)}
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from tests.conftest import AS_OF, BACKENDS
 from tests.sql.conftest import CATALOG, REGISTRY, T0, Ports, clear, memory_ports, open_ports
 
-from runactionability import OperationRun, RunQuery, StateFact
+from runactionability import OperationRun, RunQuery, RunStatus, StateFact, VisibleScopes
 from runactionability.adapters.sqlalchemy import (
     STATE_KINDS,
     create_schema,
@@ -140,10 +140,10 @@ def store(
         metadata.drop_all(connection)
 
 
-def _listing(ports: Ports) -> list[OperationRun]:
+def _listing(ports: Ports, **filters: Any) -> list[OperationRun]:
     listed: list[OperationRun] = []
     cursor = None
-    query = RunQuery(workspace_ids={"w1", "w2"})
+    query = RunQuery(workspace_ids={"w1", "w2"}, **filters)
     while True:
         page = ports.runs.list_runs(query, limit=7, cursor=cursor)
         listed.extend(page.runs)
@@ -200,3 +200,18 @@ def test_sql_adapters_agree_with_memory(
             expected.states[kind].current_states(state_requests)
         )
     assert _listing(actual) == _listing(expected)
+    # Issue 8: the runs as they were at as_of, and evidence confined to an actor's scopes.
+    for statuses in (None, {RunStatus.QUEUED, RunStatus.RUNNING}, {RunStatus.COMPLETED}):
+        assert _listing(actual, as_of=as_of, statuses=statuses) == (
+            _listing(expected, as_of=as_of, statuses=statuses)
+        )
+    for scopes in ACTORS:
+        assert actual.resolver().evaluate_many(runs, as_of=as_of, scopes=scopes) == (
+            expected.resolver().evaluate_many(runs, as_of=as_of, scopes=scopes)
+        )
+
+
+ACTORS = (
+    VisibleScopes({"w1"}, environment_ids={"e1"}),
+    VisibleScopes({"w1", "w2"}, environment_ids={"e1", "e2"}, include_workspace_runs=False),
+)

@@ -8,14 +8,16 @@ are tested against.
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 from runactionability.core import sound_run_times, usable_id
+from runactionability.errors import InvalidCursorError
 from runactionability.evidence import LaterSuccessRequest, RunFact, StateFact, StateRequest
 from runactionability.model import OperationRun, RunId, RunOutcome, RunStatus
-from runactionability.ports import RunPage, RunQuery
+from runactionability.ports import RunPage, RunQuery, run_as_of
 
 
 def _aware(value: object) -> datetime | None:
@@ -55,14 +57,18 @@ class MemoryRunHistory:
         for request in requests:
             subject_key = request.subject_key if request.subject is not None else None
             index = self._index(subject_key)
+            restricted = request.visible_environment_ids
             best: _Entry | None = None
             for stored_type in request.operation_types:
                 bucket = index.get(
                     (stored_type, request.workspace_id, request.environment_id, request.subject)
                 )
                 for entry in bucket or ():
-                    # Buckets are sorted latest first, so the first run visible at as_of wins.
-                    if entry[1].completed_at <= as_of:
+                    # Buckets are sorted latest first, so the first run visible at as_of (and to
+                    # the actor the request is confined to) wins.
+                    if entry[1].completed_at <= as_of and (
+                        restricted is None or request.admits_environment(entry[1].environment_id)
+                    ):
                         if best is None or entry[0] > best[0]:
                             best = entry
                         break
@@ -218,7 +224,7 @@ class MemoryRunSource:
     """``RunSource`` over a list of ``OperationRun`` values.
 
     Runs whose ``created_at`` is not a timezone-aware datetime sort last (oldest), so they are
-    still listed rather than dropped.
+    still listed rather than dropped. A query's ``as_of`` lists each run as ``run_as_of`` gives it.
     """
 
     def __init__(self, runs: Iterable[OperationRun] = ()) -> None:
@@ -235,8 +241,14 @@ class MemoryRunSource:
 
     def list_runs(self, query: RunQuery, *, limit: int = 100, cursor: str | None = None) -> RunPage:
         after = _decode_cursor(cursor) if cursor else None
+        runs: Iterable[OperationRun | None] = self._runs
+        if query.as_of is not None:
+            as_of = query.as_of
+            runs = (run_as_of(run, as_of) for run in self._runs)
         matching = sorted(
-            (run for run in self._runs if _matches(run, query)), key=_sort_key, reverse=True
+            (run for run in runs if run is not None and _matches(run, query)),
+            key=_sort_key,
+            reverse=True,
         )
         if after is not None:
             matching = [run for run in matching if _sort_key(run) < after]
@@ -261,7 +273,17 @@ def _encode_cursor(key: SortKey) -> str:
 
 
 def _decode_cursor(cursor: str) -> SortKey:
-    micros, is_str, run_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    try:
+        micros, is_str, run_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, TypeError, binascii.Error):
+        raise InvalidCursorError(f"not a cursor this run source issued: {cursor!r}") from None
+    # Only what _encode_cursor writes: anything else would fail, or mean nothing, when compared.
+    if not (
+        type(micros) is int
+        and type(is_str) is bool
+        and (type(run_id) is str if is_str else type(run_id) is int)
+    ):
+        raise InvalidCursorError(f"not a cursor this run source issued: {cursor!r}")
     return (micros, is_str, run_id)
 
 

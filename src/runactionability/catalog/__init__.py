@@ -25,6 +25,22 @@ def _nonempty(instance: object, attribute: attrs.Attribute[Any], value: object) 
         raise CatalogError(f"OperationType.{attribute.name} must be a non-empty string")
 
 
+def _names(instance: object, attribute: attrs.Attribute[Any], value: tuple[object, ...]) -> None:
+    # A name that is not a string would never match a stored type, or break sorting later.
+    for name in value:
+        if not isinstance(name, str) or not name.strip():
+            raise CatalogError(
+                f"OperationType.{attribute.name} must hold non-empty strings, not {name!r}"
+            )
+
+
+def _optional_text(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        raise CatalogError(
+            f"OperationType.{attribute.name} must be a non-empty string or None, not {value!r}"
+        )
+
+
 @attrs.frozen(kw_only=True)
 class OperationType:
     """A kind of operation: its canonical name, family, ownership and correlation.
@@ -37,10 +53,10 @@ class OperationType:
     name: str = attrs.field(validator=_nonempty)
     family: str = attrs.field(validator=_nonempty)
     ownership: Ownership = attrs.field(default=Ownership.ENVIRONMENT, converter=Ownership)
-    aliases: tuple[str, ...] = attrs.field(default=(), converter=_as_names)
-    subject_key: str | None = None
-    superseded_by: tuple[str, ...] = attrs.field(default=(), converter=_as_names)
-    label: str | None = None
+    aliases: tuple[str, ...] = attrs.field(default=(), converter=_as_names, validator=_names)
+    subject_key: str | None = attrs.field(default=None, validator=_optional_text)
+    superseded_by: tuple[str, ...] = attrs.field(default=(), converter=_as_names, validator=_names)
+    label: str | None = attrs.field(default=None, validator=_optional_text)
 
     @property
     def workspace_owned(self) -> bool:
@@ -104,19 +120,25 @@ class OperationCatalog:
         """Load a catalog from a TOML file with one ``[[types]]`` table per operation type."""
         try:
             data = tomllib.loads(Path(path).read_text("utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as exc:
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            # UnicodeDecodeError: a binary file given as the catalog.
             raise CatalogError(f"cannot read catalog {str(path)!r}: {exc}") from exc
-        return cls.from_mapping(data)
+        try:
+            return cls.from_mapping(data)
+        except CatalogError as exc:
+            raise CatalogError(f"catalog {str(path)!r}: {exc}") from exc
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> OperationCatalog:
         """Build a catalog from parsed TOML: ``{"types": [{"name": ..., "family": ...}, ...]}``."""
-        entries = data.get("types")
+        entries = data.get("types") if isinstance(data, Mapping) else None
         if not isinstance(entries, list):
             raise CatalogError("a catalog needs a list of [[types]] tables")
         fields = {field.name for field in attrs.fields(OperationType)}
         types = []
         for entry in entries:
+            if not isinstance(entry, Mapping):
+                raise CatalogError(f"a catalog entry must be a [[types]] table, not {entry!r}")
             unknown = set(entry) - fields
             if unknown:
                 raise CatalogError(

@@ -99,6 +99,7 @@ class ActiveRuns:
         self, runs: Iterable[OperationRun], *, catalog: OperationCatalog, scopes: VisibleScopes
     ) -> None:
         self._catalog = catalog
+        self.scopes = scopes
         self._runs: list[OperationRun] = []
         self._by_key: dict[WorkKey, OperationRun] = {}
         for run in runs:
@@ -120,9 +121,13 @@ class ActiveRuns:
         catalog: OperationCatalog,
         scopes: VisibleScopes,
         page_size: int = 500,
+        as_of: datetime | None = None,
     ) -> ActiveRuns:
-        """Every queued or running run of ``scopes``, read page by page from ``source``."""
-        query = scopes.query(statuses=_ACTIVE)
+        """Every queued or running run of ``scopes``, read page by page from ``source``.
+
+        With ``as_of``, the runs that were queued or running at that instant (``run_as_of``).
+        """
+        query = scopes.query(statuses=_ACTIVE, as_of=as_of)
         runs: list[OperationRun] = []
         cursor: str | None = None
         while True:
@@ -178,6 +183,22 @@ def _view_proof(proof: RunFact | StateFact) -> PrimaryAction:
     )
 
 
+def _target_visible(action: PrimaryAction, run: OperationRun, active: ActiveRuns) -> bool:
+    """Whether a policy's action points only at what the actor may see.
+
+    An action names its target by kind and id, not by scope, so only targets placed in the run's
+    own (visible) scope qualify: the run itself, or the object its type correlates on (its
+    subject). Anything else may be a run or an object in a scope the actor cannot see.
+    """
+    target_kind, target_id = action.target_kind, action.target_id
+    if target_id is None:
+        return True
+    if target_kind == "run":
+        return target_id == str(run.id)
+    placed = work_key(run, active._catalog)
+    return placed is not None and placed[3] is not None and target_id == placed[3]
+
+
 def plan_actions(
     run: OperationRun,
     result: ActionabilityResult,
@@ -196,9 +217,14 @@ def plan_actions(
     - informational and active runs: no action.
 
     ``result`` is expected to carry only proofs the actor may see (``assess`` redacts others).
+    The policy's own action is offered only when its target is the run itself or the run's
+    subject; one that names anything else (it may be hidden from the actor) is replaced by the
+    library's action for the status.
     """
     status = result.status
     hint = result.primary_action
+    if hint is not None and not _target_visible(hint, run, active):
+        hint = None
     if status is Actionability.ACTIONABLE:
         if family is not None and is_repeatable(family):
             blocker = active.blocking(run)
@@ -221,6 +247,7 @@ def plan_actions(
             Actionability.RESOLVED_BY_CURRENT_STATE,
         )
         and proof is not None
+        and active.scopes.admits_proof(proof)
     ):
         action = _view_proof(proof)
         return action, frozenset({action.kind}), None

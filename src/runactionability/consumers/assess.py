@@ -17,6 +17,7 @@ from runactionability.consumers.actions import ActiveRuns, is_active, plan_actio
 from runactionability.consumers.scopes import VisibleScopes
 from runactionability.errors import UsageError
 from runactionability.model import OperationRun, RunId
+from runactionability.ports import run_as_of
 from runactionability.registry import Registry
 from runactionability.resolver import Resolver
 from runactionability.result import (
@@ -107,18 +108,6 @@ def history(items: Iterable[T]) -> list[T]:
     return [item for item in items if item.status in HISTORY]
 
 
-def _hidden_proof(result: ActionabilityResult) -> ActionabilityResult:
-    verdict = attrs.evolve(
-        result.verdict,
-        proof=None,
-        primary_action=None,
-        explanation=(
-            "Evidence outside your visible scopes settles this run; it calls for no action."
-        ),
-    )
-    return ActionabilityResult(result.run_id, verdict)
-
-
 def assess_results(
     runs: Sequence[OperationRun],
     results: Sequence[ActionabilityResult],
@@ -129,9 +118,11 @@ def assess_results(
 ) -> list[Assessment]:
     """Assessments for results a resolver already computed, one per visible run, in order.
 
-    ``results`` must be the resolver's answer for ``runs`` (same length, same ids, same order).
-    Runs outside ``scopes`` are left out, and a proof outside them is withheld: the status stays
-    (the evidence is real) but the result no longer names that run or state.
+    ``results`` must be the resolver's answer for ``runs`` (same length, same ids, same order),
+    evaluated for these scopes (``Resolver.evaluate_many(runs, as_of=..., scopes=scopes)``):
+    for an actor, evidence outside their scopes does not exist. Runs outside ``scopes`` are left
+    out. A result resting on a proof outside them was evaluated for someone else; its status
+    without that proof is unknown here, so it is a ``UsageError`` (naming the visible run only).
     """
     if len(runs) != len(results):
         raise UsageError(f"{len(runs)} runs but {len(results)} results")
@@ -143,7 +134,10 @@ def assess_results(
         if not scopes.admits_run(run):
             continue
         if result.proof is not None and not scopes.admits_proof(result.proof):
-            result = _hidden_proof(result)
+            raise UsageError(
+                f"the result for run {run.id!r} was not evaluated for these visible scopes; "
+                "pass scopes= to the resolver's evaluate_many"
+            )
         family = families.get(result.family) if result.family is not None else None
         action, eligible, blocker = plan_actions(run, result, family=family, active=active)
         assessments.append(
@@ -168,11 +162,17 @@ def assess(
 ) -> list[Assessment]:
     """Evaluate the visible runs in one batch and assess each, in input order.
 
-    Runs outside ``scopes`` are dropped before evaluation. ``active`` defaults to the queued and
+    Runs outside ``scopes`` are dropped before evaluation, and each run is taken as it was at
+    ``as_of`` (``run_as_of``): one created later is dropped, one that completed later is the
+    active run it was then. ``active`` defaults to the queued and
     running runs among ``runs``; pass ``ActiveRuns.from_source`` when ``runs`` is only a page.
     """
-    visible = [run for run in runs if scopes.admits_run(run)]
-    results = resolver.evaluate_many(visible, as_of=as_of)
+    visible = [
+        then
+        for run in runs
+        if scopes.admits_run(run) and (then := run_as_of(run, as_of)) is not None
+    ]
+    results = resolver.evaluate_many(visible, as_of=as_of, scopes=scopes)
     if active is None:
         active = ActiveRuns(visible, catalog=resolver.catalog, scopes=scopes)
     return assess_results(

@@ -247,18 +247,23 @@ def dashboard(
     """The dashboard summary of every run of ``scopes`` (created since ``created_from``).
 
     The runs are evaluated in one batch, so counts, the top list and the actions come from one
-    list of results. With a ``store`` (and no ``created_from``), the store counts and picks the
-    top runs (the newest needing attention, by creation), so only those and the active runs are
-    read and assessed here.
+    list of results. They are the runs as they were at ``as_of``: a run created later is not
+    counted, and one that completed later is active work (``not_terminal``). With a ``store``
+    (and no ``created_from``), the store counts and picks the top runs (the newest needing
+    attention, by creation), so only those and the active runs are read and assessed here.
     """
     if store is not None and created_from is None:
         return _from_store(store, source, resolver, scopes=scopes, as_of=as_of, top=top)
-    runs = read_runs(source, scopes.query(created_from=created_from), on_page=on_page)
+    # The runs as they were at as_of: none created later, none completed later.
+    query = scopes.query(created_from=created_from, as_of=as_of)
+    runs = read_runs(source, query, on_page=on_page)
     if created_from is None:
         active = ActiveRuns(runs, catalog=resolver.catalog, scopes=scopes)
     else:
         # Work created before the window may still be running, and then it holds back a retry.
-        active = ActiveRuns.from_source(source, catalog=resolver.catalog, scopes=scopes)
+        active = ActiveRuns.from_source(
+            source, catalog=resolver.catalog, scopes=scopes, as_of=as_of
+        )
     items = assess(resolver, runs, scopes=scopes, as_of=as_of, active=active)
     return summarize(items, scopes=scopes, as_of=as_of, top=top)
 
@@ -276,11 +281,16 @@ def _from_store(
     shown: Sequence[OperationRun] = ()
     if top > 0:
         shown = store.follow_up_page(scopes, as_of=as_of, limit=top).runs
-    working = read_runs(source, scopes.query(statuses={RunStatus.QUEUED, RunStatus.RUNNING}))
+    working = read_runs(
+        source, scopes.query(statuses={RunStatus.QUEUED, RunStatus.RUNNING}, as_of=as_of)
+    )
     active = ActiveRuns(working, catalog=resolver.catalog, scopes=scopes)
+    # ``assess`` drops runs outside the scopes, so they are dropped here first: the split of its
+    # answer into the top runs and the active ones is then by position, and exact.
+    shown = [run for run in shown if scopes.admits_run(run)]
     # A queued run that records an outcome is invalid, so it may be on the follow-up list too.
     listed = {run.id for run in shown}
-    working = [run for run in working if run.id not in listed]
+    working = [run for run in working if run.id not in listed and scopes.admits_run(run)]
     items = assess(resolver, [*shown, *working], scopes=scopes, as_of=as_of, active=active)
     summary = summarize(items[len(shown) :], scopes=scopes, as_of=as_of, top=top)
     return attrs.evolve(
@@ -288,5 +298,5 @@ def _from_store(
         counts=counts.counts,
         by_family=counts.by_family,
         by_environment=counts.by_environment,
-        top=tuple(item for item in items[: len(shown)] if scopes.admits_run(item.run)),
+        top=tuple(items[: len(shown)]),
     )

@@ -26,6 +26,7 @@ from runactionability.policies.rules import (
     ResolvedByState,
     SupersededByLaterSuccess,
 )
+from runactionability.ports import run_as_of
 from runactionability.registry import Registry
 from runactionability.resolver import Resolver
 from runactionability.result import Actionability, Reason
@@ -143,7 +144,11 @@ def _from_rules(
         elif isinstance(rule, ResolvedByState):
             if rule.types is not None and type_name not in rule.types:
                 continue
-            healthy = " or ".join(sorted(rule.healthy))
+            # Only a status the family declares resolves; the core refuses the others.
+            declared = rule.healthy & family.resolving_statuses(rule.kind, type_name)
+            if not declared:
+                continue
+            healthy = " or ".join(sorted(declared))
             sentence = (
                 f"The {rule.kind} state{of_subject} in {where} {healthy}, proven after {after}."
             )
@@ -169,6 +174,8 @@ def explain(
     """Assess one visible run exactly as a dashboard would, and say what would change it."""
     if not scopes.admits_run(run):
         raise UsageError(f"run {run.id!r} is outside the visible scopes")
+    if run_as_of(run, as_of) is None:
+        raise UsageError(f"run {run.id!r} did not exist yet at {as_of.isoformat()}")
     (assessment,) = assess(resolver, (run,), scopes=scopes, as_of=as_of, active=active)
     family_name = assessment.result.family
     families = resolver.registry.families()
@@ -178,7 +185,7 @@ def explain(
         risk=None if family is None else family.risk,
         plugin=None if family is None else resolver.registry.plugin_of(family.name),
         would_change=would_change(
-            run,
+            assessment.run,
             assessment,
             registry=resolver.registry,
             catalog=resolver.catalog,

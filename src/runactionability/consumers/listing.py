@@ -65,7 +65,8 @@ def list_assessed(
     Each read from ``source`` asks for exactly the number of runs still missing from the page, so
     the source's own cursor after the last read marks where the next page starts: no run is
     skipped or shown twice, whatever the filter. Each read is evaluated as one batch. ``query``
-    adds filters (types, statuses, a created window) and is always narrowed to ``scopes``.
+    adds filters (types, statuses, a created window) and is always narrowed to ``scopes``; the
+    runs are listed as they were at ``as_of`` (``run_as_of``).
     ``on_scan`` is told how many runs each read returned (for progress bars).
 
     With a ``store`` and no ``query``, the current follow-up view is the store's list: it picks
@@ -78,34 +79,46 @@ def list_assessed(
         if on_scan is not None:
             on_scan(listed.scanned)
         if active is None:
-            active = ActiveRuns.from_source(source, catalog=resolver.catalog, scopes=scopes)
+            active = ActiveRuns.from_source(
+                source, catalog=resolver.catalog, scopes=scopes, as_of=as_of
+            )
         return AssessedPage(
             items=tuple(assess(resolver, listed.runs, scopes=scopes, as_of=as_of, active=active)),
             next_cursor=listed.next_cursor,
             scanned=listed.scanned,
         )
-    scoped = scopes.query()
+    scoped = scopes.query(as_of=as_of)
     if query is not None:
         scoped = attrs.evolve(
             query,
             workspace_ids=scoped.workspace_ids & query.workspace_ids,
+            # An empty set of visible environments is a restriction too (to none): it is
+            # intersected, never read as "no restriction".
             environment_ids=(
                 scoped.environment_ids
                 if query.environment_ids is None
-                else query.environment_ids & (scoped.environment_ids or query.environment_ids)
+                else query.environment_ids
+                if scoped.environment_ids is None
+                else query.environment_ids & scoped.environment_ids
             ),
             include_workspace_runs=scoped.include_workspace_runs and query.include_workspace_runs,
+            as_of=as_of,
         )
     if active is None:
-        active = ActiveRuns.from_source(source, catalog=resolver.catalog, scopes=scopes)
+        active = ActiveRuns.from_source(
+            source, catalog=resolver.catalog, scopes=scopes, as_of=as_of
+        )
     kept: list[Assessment] = []
     scanned = 0
     while True:
         page = source.list_runs(scoped, limit=limit - len(kept), cursor=cursor)
-        scanned += len(page.runs)
+        # A source that returns more than the query asked for never lets a hidden run be
+        # counted, even as a number read.
+        visible = [run for run in page.runs if scopes.admits_run(run)]
+        scanned += len(visible)
         if on_scan is not None:
-            on_scan(len(page.runs))
-        for item in assess(resolver, page.runs, scopes=scopes, as_of=as_of, active=active):
+            on_scan(len(visible))
+        for item in assess(resolver, visible, scopes=scopes, as_of=as_of, active=active):
             if view.keeps(item.status):
                 kept.append(item)
         cursor = page.next_cursor

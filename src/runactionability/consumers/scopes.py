@@ -77,8 +77,12 @@ class VisibleScopes:
         statuses: Iterable[RunStatus] | None = None,
         created_from: datetime | None = None,
         created_before: datetime | None = None,
+        as_of: datetime | None = None,
     ) -> RunQuery:
-        """A run-source query for exactly these scopes, with optional further filters."""
+        """A run-source query for exactly these scopes, with optional further filters.
+
+        With ``as_of`` the source lists the runs as they were at that instant (``run_as_of``).
+        """
         return RunQuery(
             workspace_ids=self.workspace_ids,
             environment_ids=self.environment_ids,
@@ -87,4 +91,5 @@ class VisibleScopes:
             statuses=statuses,
             created_from=created_from,
             created_before=created_before,
+            as_of=as_of,
         )

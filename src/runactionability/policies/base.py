@@ -17,7 +17,7 @@ from runactionability.evidence import (
     StateFact,
     StateRequest,
 )
-from runactionability.model import OperationRun, RunOutcome
+from runactionability.model import OperationRun, RunOutcome, as_names, as_optional_names
 from runactionability.result import ActionKind, Decision, PrimaryAction
 
 
@@ -159,12 +159,46 @@ def _as_kinds(kinds: Iterable[str]) -> frozenset[str]:
     return frozenset((kinds,) if isinstance(kinds, str) else kinds)
 
 
+@attrs.frozen
+class ResolvingStates:
+    """A family's word that a state of ``kind`` whose status is one of ``statuses`` resolves runs.
+
+    ``types`` limits the declaration to some canonical types of the family (None: every type).
+    The core accepts a ``resolved_by_current_state`` decision only when its proof's status is
+    declared for the proof's kind and the run's type, whatever the policy's code says.
+    """
+
+    kind: str
+    statuses: frozenset[str] = attrs.field(converter=as_names)
+    types: frozenset[str] | None = attrs.field(default=None, converter=as_optional_names)
+
+    def covers(self, kind: str, operation_type: str) -> bool:
+        """Whether this declaration speaks about ``kind`` for runs of ``operation_type``."""
+        return self.kind == kind and (self.types is None or operation_type in self.types)
+
+
+def declared_by(policy: object) -> tuple[ResolvingStates, ...]:
+    """The resolving states a policy declares through its ``resolving_states()`` method, if any.
+
+    The built-in rules declare exactly what they test (``ResolvedByState``), and ``FirstDecisive``
+    gathers its rules' declarations, so a family composed of them never writes its statuses twice.
+    """
+    declare = getattr(policy, "resolving_states", None)
+    return () if declare is None else tuple(declare())
+
+
+def _declared_by_family_policy(family: Family) -> tuple[ResolvingStates, ...]:
+    return declared_by(family.policy)
+
+
 @attrs.frozen(kw_only=True)
 class Family:
     """A named group of operation types sharing one policy and one risk class.
 
     ``state_kinds`` lists every state kind the policy may ask for; the resolver checks at
-    construction that each has a source.
+    construction that each has a source. ``resolving_states`` declares which statuses of those
+    states resolve which of the family's types; by default it is what the policy declares
+    (``declared_by``), and a family that declares nothing is never resolved by state.
     """
 
     name: str
@@ -172,3 +206,16 @@ class Family:
     risk: Risk = attrs.field(default=Risk.STANDARD, converter=Risk)
     state_kinds: frozenset[str] = attrs.field(default=frozenset(), converter=_as_kinds)
     description: str = ""
+    resolving_states: tuple[ResolvingStates, ...] = attrs.field(
+        default=attrs.Factory(_declared_by_family_policy, takes_self=True),
+        converter=tuple,
+        validator=attrs.validators.deep_iterable(attrs.validators.instance_of(ResolvingStates)),
+    )
+
+    def resolving_statuses(self, kind: str, operation_type: str) -> frozenset[str]:
+        """The statuses of state ``kind`` this family declares as resolving ``operation_type``."""
+        statuses: set[str] = set()
+        for declared in self.resolving_states:
+            if declared.covers(kind, operation_type):
+                statuses |= declared.statuses
+        return frozenset(statuses)

@@ -13,7 +13,14 @@ import attrs
 
 from runactionability.evidence import EvidenceRequest
 from runactionability.model import RunOutcome, as_names, as_optional_names
-from runactionability.policies.base import Evidence, ProblemRun, Rule, review_action
+from runactionability.policies.base import (
+    Evidence,
+    ProblemRun,
+    ResolvingStates,
+    Rule,
+    declared_by,
+    review_action,
+)
 from runactionability.result import Actionability, ActionKind, Decision, PrimaryAction, Reason
 
 
@@ -75,6 +82,10 @@ class ResolvedByState:
 
     def _applies(self, run: ProblemRun) -> bool:
         return self.types is None or run.operation_type.name in self.types
+
+    def resolving_states(self) -> tuple[ResolvingStates, ...]:
+        """What this rule resolves by, as its family declares it to the core."""
+        return (ResolvingStates(self.kind, self.healthy, self.types),)
 
     def plan(self, run: ProblemRun) -> Iterable[EvidenceRequest]:
         return (run.state_request(self.kind),) if self._applies(run) else ()
@@ -204,6 +215,10 @@ class FirstDecisive:
     def plan(self, run: ProblemRun) -> Iterable[EvidenceRequest]:
         for rule in self.rules:
             yield from rule.plan(run)
+
+    def resolving_states(self) -> tuple[ResolvingStates, ...]:
+        """Every resolving state its rules declare (see ``ResolvingStates``)."""
+        return tuple(declared for rule in self.rules for declared in declared_by(rule))
 
     def decide(self, run: ProblemRun, evidence: Evidence) -> Decision:
         for rule in self.rules:

@@ -35,11 +35,15 @@ def read_transaction(bind: Bind, *, statements: int = 1) -> Iterator[sa.Connecti
     """A connection inside a transaction, so that every statement of one call sees one snapshot.
 
     A ``Connection`` already in a transaction is used as is: its owner decides the snapshot (a
-    whole resolver batch reads in one when the ports share such a connection). The pysqlite
-    driver starts no transaction for a SELECT, so when a call needs several statements on
-    SQLite, a ``BEGIN`` is sent explicitly.
+    whole resolver batch reads in one when the ports share such a connection). A call that may
+    issue several statements reads them in one ``snapshot_transaction`` (REPEATABLE READ on
+    PostgreSQL, whose default READ COMMITTED takes a new snapshot per statement; an explicit
+    ``BEGIN`` on SQLite, whose pysqlite driver starts no transaction for a SELECT).
     """
-    if isinstance(bind, sa.Engine) and statements == 1 and bind.dialect.name != "sqlite":
+    if statements > 1:
+        with snapshot_transaction(bind) as connection:
+            yield connection
+    elif isinstance(bind, sa.Engine) and bind.dialect.name != "sqlite":
         # One statement is one snapshot by itself; autocommit spares the BEGIN and ROLLBACK
         # round trips that would otherwise cost PostgreSQL more than a small lookup does.
         # (pysqlite starts no transaction for a SELECT anyway.)
@@ -47,13 +51,11 @@ def read_transaction(bind: Bind, *, statements: int = 1) -> Iterator[sa.Connecti
             yield connection
     elif isinstance(bind, sa.Engine):
         with bind.connect() as connection, connection.begin():
-            _begin_sqlite(connection, statements)
             yield connection
     elif bind.in_transaction():
         yield bind
     else:
         with bind.begin():
-            _begin_sqlite(bind, statements)
             yield bind
 
 
@@ -104,19 +106,25 @@ Shape = tuple[bool, bool]
 """(has an environment, has a subject): which columns a request constrains. Each shape gets its
 own branch of a statement so that every branch is a pure equality seek."""
 SHAPES: tuple[Shape, ...] = ((True, True), (True, False), (False, True), (False, False))
+AnyShape = tuple[bool | None, bool]
+"""A ``Shape`` whose environment may also be None: runs that have no environment (the history
+seeks those alone for an actor who sees only some environments)."""
+S = TypeVar("S", Shape, AnyShape)
 
 
-def shape_name(shape: Shape) -> str:
+def shape_name(shape: AnyShape) -> str:
     has_env, has_subject = shape
-    return f"keys_{'e' if has_env else 'w'}{'s' if has_subject else 'n'}"
+    env = "e" if has_env else ("w" if has_env is False else "n")
+    return f"keys_{env}{'s' if has_subject else 'n'}"
 
 
 def keyed_statement(
     dialect: str,
     fields: Sequence[str],
-    groups: Mapping[Shape, list[tuple[Any, ...]]],
-    branches: Mapping[Shape, sa.Select[Any]],
-    composed: dict[tuple[Shape, ...], sa.Executable],
+    groups: Mapping[S, list[tuple[Any, ...]]],
+    branches: Mapping[S, sa.Select[Any]],
+    composed: dict[tuple[S, ...], sa.Executable],
+    shapes: Sequence[S] = SHAPES,
 ) -> tuple[sa.Executable, dict[str, Any]]:
     """The statement for the request shapes present, and its key-list parameters.
 
@@ -126,7 +134,7 @@ def keyed_statement(
     (PostgreSQL): arrays for ``unnest`` cost more to encode, element by element, than the query
     costs to run.
     """
-    present = tuple(shape for shape in SHAPES if groups.get(shape))
+    present = tuple(shape for shape in shapes if groups.get(shape))
     statement = composed.get(present)
     if statement is None:
         selects = [branches[shape] for shape in present]

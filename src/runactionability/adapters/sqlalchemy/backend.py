@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from types import TracebackType
@@ -22,6 +23,7 @@ from runactionability.adapters.sqlalchemy.mapping import (
 from runactionability.adapters.sqlalchemy.runs import SqlRunSource
 from runactionability.adapters.sqlalchemy.states import SqlStateSource
 from runactionability.catalog import OperationCatalog
+from runactionability.errors import ConfigurationError
 
 
 @attrs.frozen(kw_only=True)
@@ -100,7 +102,11 @@ def open_backend(
     engine: sa.Engine | None = None
     bind: Bind
     if isinstance(bind_or_url, str):
-        engine = bind = sa.create_engine(bind_or_url)
+        url = database_url(bind_or_url)
+        try:
+            engine = bind = sa.create_engine(url)
+        except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as exc:
+            raise ConfigurationError(f"bad database URL {_redacted(bind_or_url)}: {exc}") from exc
     else:
         bind = bind_or_url
     state_mappings = reference_state_mappings() if states is None else dict(states)
@@ -110,3 +116,28 @@ def open_backend(
         runs=SqlRunSource(bind, runs, catalog=catalog),
         engine=engine,
     )
+
+
+def database_url(text: str) -> sa.URL:
+    """Parse a database URL, refusing a malformed one before any driver sees it.
+
+    Raises ``ConfigurationError`` (with any password masked) for text that is not a URL and for
+    a port outside 1-65535, which drivers would otherwise report as an unexpected ``ValueError``
+    or a failed connection.
+    """
+    try:
+        url = sa.make_url(text)
+    except (ValueError, sa.exc.ArgumentError) as exc:
+        raise ConfigurationError(f"bad database URL {_redacted(text)}: {exc}") from None
+    if url.port is not None and not 1 <= url.port <= 65535:
+        raise ConfigurationError(
+            f"bad database URL {_redacted(text)}: port {url.port} is not between 1 and 65535"
+        )
+    return url
+
+
+def _redacted(text: str) -> str:
+    return repr(_PASSWORD.sub(r"\1***@", text))
+
+
+_PASSWORD = re.compile(r"(://[^:/@]*:)[^@/]*@")

@@ -24,8 +24,8 @@ import sqlalchemy as sa
 
 from runactionability.adapters.sqlalchemy._reading import (
     SHAPES,
+    AnyShape,
     Bind,
-    Shape,
     check_bind,
     chunks,
     keyed_statement,
@@ -53,6 +53,7 @@ from runactionability.model import RunOutcome, RunStatus
 KIND = "later success"
 """The evidence kind an ``EvidenceFetchError`` from this port names (as the resolver does)."""
 
+_SHAPES: tuple[AnyShape, ...] = (*SHAPES, (None, True), (None, False))
 _FIELDS = ("idx", "ws", "env", "type", "subject", "skey", "status", "outcome")
 _TEXT_FIELDS = _FIELDS[1:]
 
@@ -71,10 +72,10 @@ class _Statement:
         self.columns = {name: table.c[getattr(mapping, name)] for name in RUN_FIELDS}
         self.mapping = mapping
         self.table = table
-        self.branches = {shape: self._branch(*shape) for shape in SHAPES}
-        self._composed: dict[tuple[Shape, ...], sa.Executable] = {}
+        self.branches = {shape: self._branch(*shape) for shape in _SHAPES}
+        self._composed: dict[tuple[AnyShape, ...], sa.Executable] = {}
 
-    def _conditions(self, key: Any, has_env: bool, has_subject: bool) -> list[Any]:
+    def _conditions(self, key: Any, has_env: bool | None, has_subject: bool) -> list[Any]:
         c = self.columns
         dialect = self.dialect
         start = sa.func.coalesce(c["started_at"], c["created_at"])
@@ -91,11 +92,16 @@ class _Statement:
             conditions.append(exact_equal(subject, key("subject"), dialect))
         if has_env:
             conditions.append(exact_equal(c["environment_id"], key("env"), dialect))
+        elif has_env is None:
+            conditions.append(c["environment_id"].is_(None))
         # Both bounds are range constraints the index seek itself applies, so no table row is
         # read: NULL fails any comparison and, on SQLite, stray text sorts above every integer.
-        # The rest of the validity rule reads columns the reference indexes also hold.
+        # A success with an unreadable instant is no evidence, and the seek passes over it to
+        # the greatest readable one (docs/decisions.md), so it never fails the batch. The rest
+        # of the validity rule reads columns the reference indexes also hold.
         conditions += [
             instant_bound(start, dialect),
+            instant_bound(c["completed_at"], dialect),
             c["completed_at"] <= sa.bindparam("as_of", type_=UtcTimestamp()),
             *sound_run_times(c["created_at"], c["started_at"], c["completed_at"], dialect),
         ]
@@ -117,7 +123,7 @@ class _Statement:
         start = sa.func.coalesce(c["started_at"], c["created_at"])
         return [start.desc(), c["completed_at"].desc(), c["id"].desc()]
 
-    def _branch(self, has_env: bool, has_subject: bool) -> sa.Select[Any]:
+    def _branch(self, has_env: bool | None, has_subject: bool) -> sa.Select[Any]:
         name = shape_name((has_env, has_subject))
         c = self.columns
         start = sa.func.coalesce(c["started_at"], c["created_at"])
@@ -174,13 +180,13 @@ class _Statement:
         ).select_from(keys_alias.join(found, f["id"] == best_id))
 
     def prepare(
-        self, keys: Sequence[tuple[Any, ...]], as_of: datetime
+        self, keys: Sequence[tuple[AnyShape, tuple[Any, ...]]], as_of: datetime
     ) -> tuple[sa.Executable, dict[str, Any]]:
-        groups: dict[Shape, list[tuple[Any, ...]]] = {}
-        for row in keys:
-            groups.setdefault((row[2] is not None, row[4] is not None), []).append(row)
+        groups: dict[AnyShape, list[tuple[Any, ...]]] = {}
+        for shape, row in keys:
+            groups.setdefault(shape, []).append(row)
         statement, params = keyed_statement(
-            self.dialect, _FIELDS, groups, self.branches, self._composed
+            self.dialect, _FIELDS, groups, self.branches, self._composed, _SHAPES
         )
         params["as_of"] = as_of
         return statement, params
@@ -220,8 +226,10 @@ class SqlRunHistory:
             statement = self._statements[dialect] = _Statement(self.mapping, dialect)
         return statement
 
-    def _keys(self, requests: Sequence[LaterSuccessRequest]) -> list[tuple[Any, ...]]:
-        keys: list[tuple[Any, ...]] = []
+    def _keys(
+        self, requests: Sequence[LaterSuccessRequest]
+    ) -> list[tuple[AnyShape, tuple[Any, ...]]]:
+        keys: list[tuple[AnyShape, tuple[Any, ...]]] = []
         for index, request in enumerate(requests):
             if not _comparable(request):
                 continue
@@ -229,20 +237,25 @@ class SqlRunHistory:
             if skey is not None and self.mapping.subject is None:
                 skey = self._path(skey)
             subject = request.subject
-            for stored_type in request.operation_types:
-                for status, outcome in self._successes:
-                    keys.append(
-                        (
-                            index,
-                            request.workspace_id,
-                            request.environment_id,
-                            stored_type,
-                            subject,
-                            skey if subject is not None else None,
-                            status,
-                            outcome,
+            for environment_id, has_env in _environments(request):
+                shape = (has_env, subject is not None)
+                for stored_type in request.operation_types:
+                    for status, outcome in self._successes:
+                        keys.append(
+                            (
+                                shape,
+                                (
+                                    index,
+                                    request.workspace_id,
+                                    environment_id,
+                                    stored_type,
+                                    subject,
+                                    skey if subject is not None else None,
+                                    status,
+                                    outcome,
+                                ),
+                            )
                         )
-                    )
         return keys
 
     def _path(self, subject_key: str) -> str:
@@ -313,6 +326,27 @@ class SqlRunHistory:
                 created_at=created_at,
             )
         return answers
+
+
+def _environments(request: LaterSuccessRequest) -> list[tuple[str | None, bool | None]]:
+    """The environments to seek for a request, each with its shape's environment flag.
+
+    A request confined to visible environments seeks each of them by equality, and runs with no
+    environment by ``IS NULL`` when those are visible: a hidden run is never read, so the newest
+    visible one is the answer.
+    """
+    if request.environment_id is not None:
+        if not request.admits_environment(request.environment_id):
+            return []
+        return [(request.environment_id, True)]
+    if request.visible_environment_ids is None:
+        return [(None, False)]
+    environments: list[tuple[str | None, bool | None]] = [
+        (environment_id, True) for environment_id in sorted(request.visible_environment_ids)
+    ]
+    if request.visible_workspace_runs:
+        environments.append((None, None))
+    return environments
 
 
 def _aware(value: object) -> bool:

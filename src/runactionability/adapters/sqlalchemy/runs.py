@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
+import re
 from collections.abc import Collection, Mapping
 from contextlib import nullcontext
 from datetime import datetime
@@ -18,13 +20,17 @@ from runactionability.adapters.sqlalchemy.types import (
     as_run_id,
     exact_text,
     id_parameter,
+    readable_columns,
+    stored_instant,
     to_micros,
     valid_timestamp,
 )
 from runactionability.catalog import OperationCatalog
-from runactionability.errors import UsageError
-from runactionability.model import OperationRun, RunId, RunOutcome
-from runactionability.ports import RunPage, RunQuery
+from runactionability.errors import InvalidCursorError, UsageError
+from runactionability.model import OperationRun, RunId, RunOutcome, RunStatus
+from runactionability.ports import RunPage, RunQuery, run_as_of
+
+_INSTANTS = frozenset({"created_at", "started_at", "completed_at"})
 
 
 class SqlRunSource:
@@ -32,8 +38,12 @@ class SqlRunSource:
 
     Differences from the port contract and the in-memory source: the order is the database's
     order of the stored ``created_at`` values, so a run whose ``created_at`` is NULL comes last
-    (as in memory) but, on SQLite, one whose ``created_at`` holds stray text sorts before every
-    valid instant. ``list_runs`` also takes ``outcomes`` (host pages such as "failed runs").
+    (as in memory) but an unreadable one (``types.READABLE_FROM``) sorts where the database
+    orders it: on SQLite stray text and out-of-range numbers before or after every valid
+    instant, on PostgreSQL ``'infinity'`` and years after 9999 first, ``'-infinity'`` last
+    before NULL. Such a value is read back as stored (as its text on PostgreSQL), so the core
+    flags the run, and a cursor past it carries that stored value. ``list_runs`` also takes
+    ``outcomes`` (host pages such as "failed runs").
     Status and outcome values are read through the mapping's vocabulary: with a host vocabulary
     a value it does not list comes back as an ``UnmappedValue`` (flagged by the core), never as
     the library word it may happen to spell. An id the driver returns as neither str nor int
@@ -55,17 +65,37 @@ class SqlRunSource:
         table = mapping.table_clause()
         self._c = {name: table.c[getattr(mapping, name)] for name in RUN_FIELDS}
         self._subject = table.c[mapping.subject] if mapping.subject is not None else None
-        columns = [self._c[name].label(name) for name in RUN_FIELDS]
+        columns = self.columns(self._c, self.bind.dialect.name)
         if self._subject is not None:
             columns.append(self._subject.label("subject"))
         self._select = sa.select(*columns).select_from(table)
 
+    @staticmethod
+    def columns(c: Mapping[str, Any], dialect: str) -> list[Any]:
+        """The run columns labelled by field, as ``_run`` reads them (unreadable instants too)."""
+        columns: list[Any] = []
+        for name in RUN_FIELDS:
+            if name in _INSTANTS:
+                columns.extend(readable_columns(c[name], name, dialect))
+            else:
+                columns.append(c[name].label(name))
+        return columns
+
     def get_run(self, run_id: RunId) -> OperationRun | None:
+        if isinstance(run_id, bool) or not isinstance(run_id, str | int):
+            raise UsageError(f"a run id is a str or an int, not {run_id!r}")
         if self.mapping.integer_ids and isinstance(run_id, str):
+            # ASCII digits only: str.isdigit() admits '²' and int() admits '1_000', neither of
+            # which a caller means as a stored integer.
             text = run_id.strip()
-            if not text.lstrip("-").isdigit():
+            if not _INTEGER.fullmatch(text):
                 return None
             run_id = int(text)
+        if isinstance(run_id, int) and not _INT64_MIN <= run_id <= _INT64_MAX:
+            if self.mapping.integer_ids:
+                # No integer column holds it (the drivers would refuse to bind it).
+                return None
+            run_id = str(run_id)
         statement = self._select.where(self._c["id"] == id_parameter("run_id", run_id))
         try:
             with read_transaction(self.bind) as connection:
@@ -104,8 +134,18 @@ class SqlRunSource:
             rows = [row._mapping for row in connection.execute(statement)]
         more = len(rows) > limit
         rows = rows[:limit]
-        next_cursor = _encode(rows[-1]["created_at"], as_run_id(rows[-1]["id"])) if more else None
-        return RunPage(runs=[self._run(row) for row in rows], next_cursor=next_cursor)
+        next_cursor = (
+            _encode(stored_instant(rows[-1], "created_at"), as_run_id(rows[-1]["id"]))
+            if more
+            else None
+        )
+        runs = [self._run(row) for row in rows]
+        if query.as_of is not None:
+            # The filters above already left out the runs created after as_of (and chose by the
+            # status at as_of); what is left is each run as it was then.
+            as_of = query.as_of
+            runs = [then for run in runs if (then := run_as_of(run, as_of)) is not None]
+        return RunPage(runs=runs, next_cursor=next_cursor)
 
     def _filters(
         self, query: RunQuery, outcomes: Collection[RunOutcome] | None, dialect: str
@@ -129,14 +169,23 @@ class SqlRunSource:
             filters.append(within)
         if query.operation_types is not None:
             filters.append(c["type"].in_(sorted(query.operation_types)))
+        replay = None if query.as_of is None else _Replay(c, mapping, dialect, query.as_of)
+        if replay is not None:
+            filters.append(replay.existed)
         if query.statuses is not None:
-            stored = [
-                value for status in query.statuses for value in mapping.stored_statuses(status)
-            ]
-            filters.append(c["status"].in_(sorted(stored)))
+            if replay is not None:
+                filters.append(replay.status_in(query.statuses))
+            else:
+                stored = [
+                    value for status in query.statuses for value in mapping.stored_statuses(status)
+                ]
+                filters.append(c["status"].in_(sorted(stored)))
         if outcomes is not None:
             stored = [value for outcome in outcomes for value in mapping.stored_outcomes(outcome)]
             filters.append(c["outcome"].in_(sorted(stored)))
+            if replay is not None:
+                # A run that completed after as_of had no outcome yet.
+                filters.append(sa.not_(replay.completed_after))
         if query.created_from is not None or query.created_before is not None:
             filters.append(valid_timestamp(c["created_at"], dialect))
         if query.created_from is not None:
@@ -146,13 +195,15 @@ class SqlRunSource:
         return filters
 
     def _after(self, cursor: str, dialect: str) -> Any:
-        tag, created, cursor_id = _decode(cursor)
+        tag, created, cursor_id = _decode(cursor, integer_ids=self.mapping.integer_ids)
+        if tag == "naive" and dialect != "postgresql":
+            raise InvalidCursorError(f"not a cursor this run source issued: {cursor!r}")
         c = self._c
         run_id = id_parameter("cursor_id", cursor_id)
         column = c["created_at"]
         if tag == "null":
             return sa.and_(column.is_(None), c["id"] < run_id)
-        if tag == "instant":
+        if tag in {"instant", "naive"}:
             value: Any = created
             if created.utcoffset() is None:
                 # A host's naive column (PostgreSQL only): compared as the naive values it holds.
@@ -160,8 +211,15 @@ class SqlRunSource:
             elif dialect != "postgresql":
                 column = sa.type_coerce(column, sa.BigInteger())
                 value = to_micros(created)
+        elif dialect == "postgresql":
+            # An unreadable stored value ('infinity', a year after 9999) as its text, which the
+            # server reads back as the very value it ordered by.
+            value = sa.cast(
+                sa.bindparam("cursor_created", created, type_=sa.Text()), sa.DateTime(timezone=True)
+            )
         else:
-            # Stray stored text (SQLite only): compare the stored values as SQLite orders them.
+            # Stray stored text or an out-of-range number: compare the stored values as SQLite
+            # orders them.
             column = sa.type_coerce(column, sa.String())
             value = created
         return sa.or_(
@@ -190,30 +248,119 @@ class SqlRunSource:
             environment_id=row["environment_id"],
             status=mapping.read_status(row["status"]),
             outcome=mapping.read_outcome(row["outcome"]),
-            created_at=row["created_at"],
-            started_at=row["started_at"],
-            completed_at=row["completed_at"],
+            created_at=stored_instant(row, "created_at"),
+            started_at=stored_instant(row, "started_at"),
+            completed_at=stored_instant(row, "completed_at"),
             context=context,
         )
+
+
+class _Replay:
+    """The SQL form of ``run_as_of``: which rows existed at ``as_of``, and their status then.
+
+    Only a timestamp the run source reads as an instant moves a run in time, as in
+    ``run_as_of``: a row whose ``created_at`` cannot be read is listed as stored, one whose
+    ``completed_at`` cannot be read keeps its stored status.
+    """
+
+    def __init__(
+        self, c: Mapping[str, Any], mapping: RunTableMapping, dialect: str, as_of: datetime
+    ) -> None:
+        self.c = c
+        self.mapping = mapping
+        bound = sa.bindparam("replay_as_of", as_of, type_=c["created_at"].type)
+        created, started, ended = c["created_at"], c["started_at"], c["completed_at"]
+        status = c["status"]
+        self.existed = sa.or_(sa.not_(valid_timestamp(created, dialect)), created <= bound)
+        self.completed_after = sa.and_(
+            valid_timestamp(created, dialect),
+            status.is_not(None),
+            status.in_(sorted(mapping.stored_statuses(RunStatus.COMPLETED))),
+            valid_timestamp(ended, dialect),
+            ended > bound,
+        )
+        self.started_after = sa.and_(valid_timestamp(started, dialect), started > bound)
+
+    def _stored(self, status: RunStatus) -> Any:
+        return self.c["status"].in_(sorted(self.mapping.stored_statuses(status)))
+
+    def status_in(self, statuses: Collection[RunStatus]) -> Any:
+        """The rows whose status at ``as_of`` is one of ``statuses``."""
+        active = sa.or_(self._stored(RunStatus.RUNNING), self.completed_after)
+        parts = []
+        if RunStatus.COMPLETED in statuses:
+            parts.append(sa.and_(self._stored(RunStatus.COMPLETED), sa.not_(self.completed_after)))
+        if RunStatus.QUEUED in statuses:
+            parts.append(
+                sa.or_(self._stored(RunStatus.QUEUED), sa.and_(active, self.started_after))
+            )
+        if RunStatus.RUNNING in statuses:
+            parts.append(sa.and_(active, sa.not_(self.started_after)))
+        return sa.or_(*parts) if parts else sa.false()
 
 
 def _encode(created: object, run_id: object) -> str:
     if created is None:
         payload: list[Any] = ["null", None, run_id]
     elif isinstance(created, datetime):
-        payload = ["instant", created.isoformat(), run_id]
+        # A naive value (a host's PostgreSQL column without a time zone) keeps a tag of its own,
+        # so that a naive instant under the "instant" tag is recognisably not one we wrote.
+        tag = "instant" if created.utcoffset() is not None else "naive"
+        payload = [tag, created.isoformat(), run_id]
     else:
         payload = ["stored", created, run_id]
     return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode()
 
 
-def _decode(cursor: str) -> tuple[str, Any, Any]:
+def _decode(cursor: str, *, integer_ids: bool = False) -> tuple[str, Any, Any]:
+    invalid = InvalidCursorError(f"not a cursor this run source issued: {cursor!r}")
     try:
         tag, created, run_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        if tag == "instant":
+        if tag in {"instant", "naive"}:
             created = datetime.fromisoformat(created)
-    except (ValueError, TypeError, binascii.Error) as exc:
-        raise UsageError(f"not a cursor this run source issued: {cursor!r}") from exc
-    if tag not in {"null", "instant", "stored"}:
-        raise UsageError(f"not a cursor this run source issued: {cursor!r}")
+    except (ValueError, TypeError, binascii.Error):
+        raise invalid from None
+    # Checked here, before a statement binds them: a crafted cursor must be refused as one,
+    # never surface as a driver's binding error or compare a value of the wrong kind.
+    if tag == "null":
+        valid = created is None
+    elif tag == "instant":
+        valid = created.utcoffset() is not None
+    elif tag == "naive":
+        valid = created.utcoffset() is None
+    elif tag == "stored":
+        valid = stored_cursor_value_is_valid(created)
+    else:
+        valid = False
+    if not (valid and cursor_id_is_valid(run_id, integer_ids=integer_ids)):
+        raise invalid
     return tag, created, run_id
+
+
+_INTEGER = re.compile(r"-?[0-9]+")
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
+def stored_cursor_value_is_valid(value: object) -> bool:
+    """Whether a cursor's unreadable created_at (tag ``stored``) is a value a column can hold."""
+    if isinstance(value, str):
+        return True
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return _INT64_MIN <= value <= _INT64_MAX
+    return isinstance(value, float) and math.isfinite(value)
+
+
+def cursor_id_is_valid(run_id: object, *, integer_ids: bool) -> bool:
+    """Whether a run id read from a cursor is one a run table can hold.
+
+    An int in the signed 64-bit range, or (unless the id column is an integer) a str.
+    """
+    if isinstance(run_id, str):
+        return not integer_ids
+    return (
+        isinstance(run_id, int)
+        and not isinstance(run_id, bool)
+        and stored_cursor_value_is_valid(run_id)
+    )

@@ -77,11 +77,9 @@ class _Statement:
         ]
 
     def _readable(self, role: str) -> Any:
-        proven_at = self._column(role, "proven_at")
-        if self.dialect == "postgresql":
-            # 'infinity' is no instant an event can be ordered against (nor one psycopg reads).
-            return sa.and_(proven_at.is_not(None), sa.func.isfinite(proven_at))
-        return valid_timestamp(proven_at, self.dialect)
+        # 'infinity' or a year after 9999 is no instant an event can be ordered against (nor
+        # one psycopg reads): such a row makes its object unreadable, never a failed batch.
+        return valid_timestamp(self._column(role, "proven_at"), self.dialect)
 
     def _tied(self, keys: Any, key: Any, has_env: bool, has_subject: bool) -> list[Any]:
         """The conditions that select the rows of the object proven at its greatest instant.

@@ -21,6 +21,16 @@ from runactionability.errors import UsageError
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
+READABLE_FROM = datetime(1, 1, 2, tzinfo=UTC)
+READABLE_UNTIL = datetime(9999, 12, 31, tzinfo=UTC)
+"""The stored instants the adapters read, ``READABLE_FROM <= value < READABLE_UNTIL`` (UTC).
+
+A value outside (PostgreSQL's ``'infinity'``, ``'-infinity'``, a year before 1 or after 9999;
+an integer on SQLite that no ``datetime`` holds) is unreadable: read back as its stored text
+or number, which the core flags, and never evidence. The day of margin at either end keeps a
+value psycopg renders in a session time zone other than UTC inside ``datetime``'s years.
+"""
+
 
 def to_micros(value: datetime) -> int:
     """Microseconds since the Unix epoch of an aware datetime."""
@@ -30,6 +40,21 @@ def to_micros(value: datetime) -> int:
 def from_micros(value: int) -> datetime:
     """The aware UTC datetime ``value`` microseconds after the Unix epoch."""
     return EPOCH + value * _MICROSECOND
+
+
+_READABLE_MICROS = (to_micros(READABLE_FROM), to_micros(READABLE_UNTIL) - 1)
+
+
+def _bounds(dialect_name: str) -> tuple[Any, Any]:
+    """The readable window as SQL constants (``READABLE_FROM``, the last readable instant)."""
+    if dialect_name == "postgresql":
+        # ISO dates read the same under every DateStyle.
+        return (
+            sa.literal_column(f"TIMESTAMPTZ '{READABLE_FROM.isoformat()}'"),
+            sa.literal_column(f"TIMESTAMPTZ '{(READABLE_UNTIL - _MICROSECOND).isoformat()}'"),
+        )
+    low, high = _READABLE_MICROS
+    return sa.literal_column(str(low)), sa.literal_column(str(high))
 
 
 def as_run_id(value: Any) -> Any:
@@ -90,28 +115,65 @@ class UtcTimestamp(TypeDecorator[datetime]):
                 # means is unknown, and reading it in this process's zone would make the verdict
                 # depend on where the review runs. Kept naive, so the core says so.
                 return value
+            if not READABLE_FROM <= value < READABLE_UNTIL:
+                # Inside datetime's years yet outside the window the SQL tests read as an
+                # instant: the text, so that every path flags the row alike.
+                return value.isoformat()
             # psycopg reports the session's time zone; UTC makes both engines read alike.
             return value.astimezone(UTC)
         if isinstance(value, int) and not isinstance(value, bool):
-            try:
-                return from_micros(value)
-            except OverflowError:
-                return value
+            low, high = _READABLE_MICROS
+            return from_micros(value) if low <= value <= high else value
         return value
 
 
 def instant_bound(column: sa.ColumnElement[Any], dialect_name: str) -> sa.ColumnElement[bool]:
-    """Like ``valid_timestamp``, as a range an index seek applies without reading the row."""
+    """Like ``valid_timestamp``, as a range an index seek applies without reading the row.
+
+    NULL fails any comparison and, on SQLite, stray text sorts above every integer.
+    """
+    low, high = _bounds(dialect_name)
     if dialect_name == "sqlite":
-        return sa.type_coerce(column, sa.BigInteger()) <= sa.literal_column(str(2**63 - 1))
-    return column.is_not(None)
+        column = sa.type_coerce(column, sa.BigInteger())
+    return sa.and_(column >= low, column <= high)
 
 
 def valid_timestamp(column: sa.ColumnElement[Any], dialect_name: str) -> sa.ColumnElement[bool]:
-    """SQL that is true when ``column`` holds a readable instant (not NULL, not stray text)."""
+    """SQL that is true when ``column`` holds a readable instant (see ``READABLE_FROM``).
+
+    Never NULL, so that its negation is true for a NULL value.
+    """
     if dialect_name == "sqlite":
-        return sa.func.typeof(column) == sa.literal_column("'integer'")
-    return column.is_not(None)
+        present = sa.func.typeof(column) == sa.literal_column("'integer'")
+    else:
+        present = column.is_not(None)
+    return sa.and_(present, instant_bound(column, dialect_name))
+
+
+def readable_columns(
+    column: sa.ColumnElement[Any], name: str, dialect_name: str
+) -> list[sa.ColumnElement[Any]]:
+    """``column`` labelled ``name`` for a run read, safe to read whatever the row stores.
+
+    psycopg cannot read an unreadable ``timestamptz`` (it raises, failing the whole page), so on
+    PostgreSQL such a value comes back NULL under ``name`` and as its text under ``name_raw``
+    (``stored_instant`` puts them back together). SQLite returns any value as itself.
+    """
+    if dialect_name != "postgresql":
+        return [column.label(name)]
+    readable = valid_timestamp(column, dialect_name)
+    return [
+        sa.case((readable, column)).label(name),
+        sa.case(
+            (sa.and_(column.is_not(None), sa.not_(readable)), sa.cast(column, sa.Text()))
+        ).label(f"{name}_raw"),
+    ]
+
+
+def stored_instant(row: Any, name: str) -> Any:
+    """The value of ``name`` in a row read through ``readable_columns``."""
+    raw = row.get(f"{name}_raw")
+    return row[name] if raw is None else raw
 
 
 class JsonDocument(TypeDecorator[Any]):
