@@ -11,7 +11,6 @@ from runactionability.consumers import (
     Assessment,
     DashboardSummary,
     Explanation,
-    StatusCounts,
     View,
     VisibleScopes,
     assess,
@@ -20,7 +19,6 @@ from runactionability.consumers import (
     explain,
     summarize,
 )
-from runactionability.core import PolicyViolation
 from runactionability.errors import (
     CatalogError,
     ConfigurationError,
@@ -39,7 +37,16 @@ from runactionability.errors import (
 )
 from runactionability.evidence import LaterSuccessRequest, RunFact, StateFact, StateRequest
 from runactionability.hookspecs import hookimpl
-from runactionability.model import OperationRun, Ownership, RunId, RunOutcome, RunStatus
+from runactionability.model import (
+    OperationRun,
+    Ownership,
+    RunId,
+    RunOutcome,
+    RunPage,
+    RunQuery,
+    RunStatus,
+    run_as_of,
+)
 from runactionability.policies.base import (
     Evidence,
     Family,
@@ -60,12 +67,11 @@ from runactionability.policies.rules import (
     SupersededByLaterSuccess,
 )
 from runactionability.ports import (
+    AsyncRunHistory,
+    AsyncStateSource,
     RunHistory,
-    RunPage,
-    RunQuery,
     RunSource,
     StateSource,
-    run_as_of,
 )
 from runactionability.registry import Registry
 from runactionability.resolver import AsyncResolver, Resolver
@@ -74,9 +80,11 @@ from runactionability.result import (
     ActionabilityResult,
     ActionKind,
     Decision,
+    PolicyViolation,
     PrimaryAction,
     Proof,
     Reason,
+    StatusCounts,
     Verdict,
 )
 
@@ -89,6 +97,8 @@ __all__ = [
     "AlwaysManualReview",
     "Assessment",
     "AsyncResolver",
+    "AsyncRunHistory",
+    "AsyncStateSource",
     "CatalogError",
     "ConfigurationError",
     "ConflictError",

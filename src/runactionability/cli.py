@@ -49,7 +49,6 @@ from runactionability.consumers import (
     read_runs,
     would_change,
 )
-from runactionability.core import usable_id
 from runactionability.demo import (
     HEADLINE_TITLES,
     Comparison,
@@ -67,7 +66,7 @@ from runactionability.errors import (
     RunActionabilityError,
 )
 from runactionability.evidence import RunFact, StateFact
-from runactionability.model import OperationRun
+from runactionability.model import OperationRun, usable_id
 from runactionability.registry import Registry
 from runactionability.resolver import Resolver
 from runactionability.result import Actionability, PrimaryAction

@@ -28,12 +28,13 @@ import attrs
 from runactionability.catalog import OperationCatalog, OperationType
 from runactionability.errors import DuplicateRunError, UsageError
 from runactionability.evidence import LaterSuccessRequest, RunFact, StateFact, StateRequest
-from runactionability.model import OperationRun, RunOutcome, RunStatus
+from runactionability.model import OperationRun, RunOutcome, RunStatus, usable_id
 from runactionability.policies.base import Evidence, Family, ProblemRun, Risk, review_action
 from runactionability.result import (
     Actionability,
     ActionabilityResult,
     Decision,
+    PolicyViolation,
     PrimaryAction,
     Reason,
     Verdict,
@@ -63,22 +64,6 @@ _CLAMPED = frozenset(
         Actionability.INFORMATIONAL_ONLY,
     }
 )
-
-
-@attrs.frozen(kw_only=True)
-class PolicyViolation:
-    """A policy decision the core overrode, reported through ``runactionability_policy_violation``.
-
-    ``kind`` is one of ``invalid_proof``, ``invalid_decision`` (not a decision, or one whose
-    proof or primary action is of the wrong kind), ``high_risk_clamp`` and ``policy_error``;
-    ``claimed`` is the status the policy wanted (None when it raised or returned no decision).
-    """
-
-    run_id: object
-    family: str
-    kind: str
-    claimed: Actionability | None
-    detail: str
 
 
 @attrs.frozen
@@ -115,22 +100,6 @@ def _scope_id(value: object, what: str) -> str:
     if usable is None:
         raise _Invalid(Reason.INVALID_SCOPE, f"The run's {what} id {value!r} is not a usable id.")
     return usable
-
-
-def usable_id(value: object) -> str | None:
-    """A scope id or subject as the core compares it (a string), or None when it is unusable.
-
-    A usable value is a str that is non-empty after stripping, or an int that is not a bool; it is
-    compared as a string, so ``42`` and ``"42"`` are the same subject (or workspace). Every adapter
-    and consumer judges ids with this one function, so none can disagree with the core. A str
-    holding U+0000 is not usable: PostgreSQL cannot store it, and SQLite's JSON functions end
-    the text there, so ``"w1\x00x"`` would compare as ``"w1"``.
-    """
-    if isinstance(value, str):
-        return value if value.strip() and "\x00" not in value else None
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return None
 
 
 def _aware(value: object, what: str) -> datetime:
@@ -727,25 +696,6 @@ def _raised(problem: ProblemRun, exc: Exception) -> PolicyViolation:
 
 def _is_aware(value: object) -> bool:
     return isinstance(value, datetime) and value.utcoffset() is not None
-
-
-def sound_run_times(created_at: object, started_at: object, completed_at: object) -> bool:
-    """Whether a completed run's timestamps place it in time: the one rule for runs and evidence.
-
-    ``created_at`` and ``completed_at`` are timezone-aware datetimes, ``started_at`` is None or
-    one, and the run completed neither before it was created nor before it started. A problem
-    run that breaks it needs manual review; a success that breaks it is never evidence. Every
-    adapter (memory, SQL ports, pushdown) applies this same rule.
-    """
-    if not (_is_aware(created_at) and _is_aware(completed_at)):
-        return False
-    if started_at is not None and not _is_aware(started_at):
-        return False
-    assert isinstance(created_at, datetime)
-    assert isinstance(completed_at, datetime)
-    if completed_at < created_at:
-        return False
-    return not (isinstance(started_at, datetime) and completed_at < started_at)
 
 
 def _run_fact_fault(fact: RunFact, as_of: datetime) -> str | None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any
@@ -96,3 +97,34 @@ class StateFact:
     status: str
     proven_at: datetime
     attributes: Mapping[str, Any] = attrs.field(factory=dict, converter=_as_attributes)
+
+
+def current_state(newest: Sequence[StateFact]) -> StateFact | None:
+    """The current state of one object, given its facts that share the greatest ``proven_at``.
+
+    None (no fact) when any of them has no usable status (not a string) or when their statuses
+    differ: two states proven at one instant are ambiguous, and ambiguity is not evidence. When
+    they agree, the one whose attributes come first as canonical JSON text is returned, so the
+    answer never depends on the order the facts were recorded or stored in. The SQL state source
+    applies the same rule to the rows it reads.
+    """
+    if not newest:
+        return None
+    status = newest[0].status
+    if not isinstance(status, str) or any(fact.status != status for fact in newest):
+        return None
+    return min(newest, key=_attributes_order)
+
+
+def _attributes_order(fact: StateFact) -> str:
+    try:
+        return json.dumps(
+            fact.attributes, sort_keys=True, separators=(",", ":"), default=_json_default
+        )
+    except (TypeError, ValueError):
+        # Keys of mixed types cannot be sorted; their repr is still the same on every call.
+        return repr(fact.attributes)
+
+
+def _json_default(value: object) -> object:
+    return dict(value) if isinstance(value, Mapping) else repr(value)

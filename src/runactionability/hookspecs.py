@@ -19,9 +19,8 @@ import pluggy
 
 if TYPE_CHECKING:
     from runactionability.catalog import OperationType
-    from runactionability.core import PolicyViolation
     from runactionability.policies.base import Family
-    from runactionability.result import ActionabilityResult
+    from runactionability.result import ActionabilityResult, PolicyViolation
 
 PROJECT_NAME = "runactionability"
 

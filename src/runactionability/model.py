@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping, MutableSequence, MutableSet
+from collections.abc import Iterable, Mapping, MutableSequence, MutableSet, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from types import MappingProxyType
@@ -207,3 +207,122 @@ class OperationRun:
     def is_terminal(self) -> bool:
         """Whether the run has completed (whatever its outcome)."""
         return self.status is RunStatus.COMPLETED
+
+
+def usable_id(value: object) -> str | None:
+    """A scope id or subject as the core compares it (a string), or None when it is unusable.
+
+    A usable value is a str that is non-empty after stripping, or an int that is not a bool; it is
+    compared as a string, so ``42`` and ``"42"`` are the same subject (or workspace). Every adapter
+    and consumer judges ids with this one function, so none can disagree with the core. A str
+    holding U+0000 is not usable: PostgreSQL cannot store it, and SQLite's JSON functions end
+    the text there, so ``"w1\x00x"`` would compare as ``"w1"``.
+    """
+    if isinstance(value, str):
+        return value if value.strip() and "\x00" not in value else None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def _is_aware(value: object) -> bool:
+    return isinstance(value, datetime) and value.utcoffset() is not None
+
+
+def sound_run_times(created_at: object, started_at: object, completed_at: object) -> bool:
+    """Whether a completed run's timestamps place it in time: the one rule for runs and evidence.
+
+    ``created_at`` and ``completed_at`` are timezone-aware datetimes, ``started_at`` is None or
+    one, and the run completed neither before it was created nor before it started. A problem
+    run that breaks it needs manual review; a success that breaks it is never evidence. Every
+    adapter (memory, SQL ports, pushdown) applies this same rule.
+    """
+    if not (_is_aware(created_at) and _is_aware(completed_at)):
+        return False
+    if started_at is not None and not _is_aware(started_at):
+        return False
+    assert isinstance(created_at, datetime)
+    assert isinstance(completed_at, datetime)
+    if completed_at < created_at:
+        return False
+    return not (isinstance(started_at, datetime) and completed_at < started_at)
+
+
+def _as_statuses(values: Iterable[RunStatus | str] | None) -> frozenset[RunStatus] | None:
+    return None if values is None else frozenset(RunStatus(value) for value in values)
+
+
+@attrs.frozen(kw_only=True)
+class RunQuery:
+    """Which runs to list: every given filter must hold; None means no filter on that field.
+
+    ``workspace_ids`` is required: a listing never spans scopes the caller did not name.
+    ``environment_ids`` narrows within them (workspace-owned runs, with no environment, are
+    kept only when ``include_workspace_runs`` is true). ``created_from`` is inclusive,
+    ``created_before`` exclusive.
+
+    ``as_of`` lists the runs as they were at that instant (see ``run_as_of``): a run created
+    after it is left out, and a run that completed after it is listed as the active run it was
+    then. ``statuses`` then filters on the status at ``as_of``.
+    """
+
+    workspace_ids: frozenset[str] = attrs.field(converter=as_names)
+    environment_ids: frozenset[str] | None = attrs.field(default=None, converter=as_optional_names)
+    include_workspace_runs: bool = True
+    operation_types: frozenset[str] | None = attrs.field(default=None, converter=as_optional_names)
+    statuses: frozenset[RunStatus] | None = attrs.field(default=None, converter=_as_statuses)
+    created_from: datetime | None = None
+    created_before: datetime | None = None
+    as_of: datetime | None = None
+
+
+def _aware_or_none(value: object) -> datetime | None:
+    if isinstance(value, datetime) and value.utcoffset() is not None:
+        return value
+    return None
+
+
+def run_as_of(run: OperationRun, as_of: datetime) -> OperationRun | None:
+    """The run as it was at ``as_of``: None when it did not exist yet.
+
+    - created after ``as_of``: it did not exist (None);
+    - completed after ``as_of``: it was still active, so it has no outcome and no
+      ``completed_at``; it was running when it had started by then (its ``started_at``, when
+      recorded, is at or before ``as_of``; with none recorded its event start is its
+      ``created_at``), else queued (and its ``started_at`` is dropped);
+    - running, but started after ``as_of``: it was queued.
+
+    Every other run is returned unchanged (the same object). A timestamp that cannot be placed
+    in time (missing, naive, not a datetime) changes nothing: the run is returned as stored, for
+    the core to flag, never dropped. A run whose ``created_at`` cannot be placed is such a run:
+    whether it existed at ``as_of`` is unknown.
+    """
+    created = _aware_or_none(run.created_at)
+    if created is None:
+        return run
+    if created > as_of:
+        return None
+    status = run.status
+    if status is RunStatus.COMPLETED:
+        completed = _aware_or_none(run.completed_at)
+        if completed is None or completed <= as_of:
+            return run
+        started = _aware_or_none(run.started_at)
+        if started is not None and started > as_of:
+            return attrs.evolve(
+                run, status=RunStatus.QUEUED, outcome=None, started_at=None, completed_at=None
+            )
+        return attrs.evolve(run, status=RunStatus.RUNNING, outcome=None, completed_at=None)
+    if status is RunStatus.RUNNING:
+        started = _aware_or_none(run.started_at)
+        if started is not None and started > as_of:
+            return attrs.evolve(run, status=RunStatus.QUEUED, started_at=None)
+    return run
+
+
+@attrs.frozen(kw_only=True)
+class RunPage:
+    """One page of runs, newest first, and the cursor for the next page (None on the last)."""
+
+    runs: Sequence[OperationRun]
+    next_cursor: str | None

@@ -8,14 +8,17 @@ number of round trips.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-import attrs
-
 from runactionability.evidence import LaterSuccessRequest, RunFact, StateFact, StateRequest
-from runactionability.model import OperationRun, RunId, RunStatus, as_names, as_optional_names
+from runactionability.model import OperationRun, RunId
+from runactionability.model import RunPage as RunPage
+from runactionability.model import RunQuery as RunQuery
+from runactionability.model import run_as_of as run_as_of
+from runactionability.result import StatusCounts
+from runactionability.scopes import EnvironmentKey, VisibleScopes
 
 
 @runtime_checkable
@@ -68,84 +71,22 @@ class StateSource(Protocol):
         ...
 
 
-def _as_statuses(values: Iterable[RunStatus | str] | None) -> frozenset[RunStatus] | None:
-    return None if values is None else frozenset(RunStatus(value) for value in values)
+class AsyncRunHistory(Protocol):
+    """``RunHistory`` for asyncio hosts: the same contract, awaited."""
+
+    def latest_successes(
+        self, requests: Collection[LaterSuccessRequest], *, as_of: datetime
+    ) -> Awaitable[Mapping[LaterSuccessRequest, RunFact]]: ...
 
 
-@attrs.frozen(kw_only=True)
-class RunQuery:
-    """Which runs to list: every given filter must hold; None means no filter on that field.
+class AsyncStateSource(Protocol):
+    """``StateSource`` for asyncio hosts: the same contract, awaited."""
 
-    ``workspace_ids`` is required: a listing never spans scopes the caller did not name.
-    ``environment_ids`` narrows within them (workspace-owned runs, with no environment, are
-    kept only when ``include_workspace_runs`` is true). ``created_from`` is inclusive,
-    ``created_before`` exclusive.
+    kind: str
 
-    ``as_of`` lists the runs as they were at that instant (see ``run_as_of``): a run created
-    after it is left out, and a run that completed after it is listed as the active run it was
-    then. ``statuses`` then filters on the status at ``as_of``.
-    """
-
-    workspace_ids: frozenset[str] = attrs.field(converter=as_names)
-    environment_ids: frozenset[str] | None = attrs.field(default=None, converter=as_optional_names)
-    include_workspace_runs: bool = True
-    operation_types: frozenset[str] | None = attrs.field(default=None, converter=as_optional_names)
-    statuses: frozenset[RunStatus] | None = attrs.field(default=None, converter=_as_statuses)
-    created_from: datetime | None = None
-    created_before: datetime | None = None
-    as_of: datetime | None = None
-
-
-def _aware(value: object) -> datetime | None:
-    if isinstance(value, datetime) and value.utcoffset() is not None:
-        return value
-    return None
-
-
-def run_as_of(run: OperationRun, as_of: datetime) -> OperationRun | None:
-    """The run as it was at ``as_of``: None when it did not exist yet.
-
-    - created after ``as_of``: it did not exist (None);
-    - completed after ``as_of``: it was still active, so it has no outcome and no
-      ``completed_at``; it was running when it had started by then (its ``started_at``, when
-      recorded, is at or before ``as_of``; with none recorded its event start is its
-      ``created_at``), else queued (and its ``started_at`` is dropped);
-    - running, but started after ``as_of``: it was queued.
-
-    Every other run is returned unchanged (the same object). A timestamp that cannot be placed
-    in time (missing, naive, not a datetime) changes nothing: the run is returned as stored, for
-    the core to flag, never dropped. A run whose ``created_at`` cannot be placed is such a run:
-    whether it existed at ``as_of`` is unknown.
-    """
-    created = _aware(run.created_at)
-    if created is None:
-        return run
-    if created > as_of:
-        return None
-    status = run.status
-    if status is RunStatus.COMPLETED:
-        completed = _aware(run.completed_at)
-        if completed is None or completed <= as_of:
-            return run
-        started = _aware(run.started_at)
-        if started is not None and started > as_of:
-            return attrs.evolve(
-                run, status=RunStatus.QUEUED, outcome=None, started_at=None, completed_at=None
-            )
-        return attrs.evolve(run, status=RunStatus.RUNNING, outcome=None, completed_at=None)
-    if status is RunStatus.RUNNING:
-        started = _aware(run.started_at)
-        if started is not None and started > as_of:
-            return attrs.evolve(run, status=RunStatus.QUEUED, started_at=None)
-    return run
-
-
-@attrs.frozen(kw_only=True)
-class RunPage:
-    """One page of runs, newest first, and the cursor for the next page (None on the last)."""
-
-    runs: Sequence[OperationRun]
-    next_cursor: str | None
+    def current_states(
+        self, requests: Collection[StateRequest]
+    ) -> Awaitable[Mapping[StateRequest, StateFact]]: ...
 
 
 @runtime_checkable
@@ -164,3 +105,55 @@ class RunSource(Protocol):
     def get_run(self, run_id: RunId) -> OperationRun | None:
         """The run with this id, or None."""
         ...
+
+
+class StoreCounts(Protocol):
+    """Counts by status, by family and by environment, as a ``StoreEvaluation`` returns them."""
+
+    @property
+    def counts(self) -> StatusCounts: ...
+
+    @property
+    def by_family(self) -> Mapping[str | None, StatusCounts]: ...
+
+    @property
+    def by_environment(self) -> Mapping[EnvironmentKey, StatusCounts]: ...
+
+
+class StorePage(Protocol):
+    """One page of the current follow-up list, newest first, as a ``StoreEvaluation`` returns it.
+
+    ``scanned`` counts the runs the store read to fill the page; ``next_cursor`` None is the end.
+    """
+
+    @property
+    def runs(self) -> Sequence[OperationRun]: ...
+
+    @property
+    def next_cursor(self) -> str | None: ...
+
+    @property
+    def scanned(self) -> int: ...
+
+
+@runtime_checkable
+class StoreEvaluation(Protocol):
+    """A store that computes current actionability itself, e.g. the SQL pushdown.
+
+    It must give every run the status the ``Resolver`` gives it (the pushdown's differential
+    test proves this), count only the runs of ``scopes``, and list the runs needing attention
+    (actionable, manual review) of ``scopes`` newest first by (created_at, id). The helpers that
+    take one use it for counts and for choosing which runs to show, and still explain, prove and
+    offer actions for those runs with the resolver.
+    """
+
+    def count(self, scopes: VisibleScopes, *, as_of: datetime) -> StoreCounts: ...
+
+    def follow_up_page(
+        self,
+        scopes: VisibleScopes,
+        *,
+        as_of: datetime,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> StorePage: ...

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import sys
 import warnings
-from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import datetime
 from functools import partial
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import attrs
 
@@ -25,33 +25,15 @@ from runactionability.errors import (
 )
 from runactionability.evidence import LaterSuccessRequest, RunFact, StateFact, StateRequest
 from runactionability.model import OperationRun
-from runactionability.ports import RunHistory, StateSource
+from runactionability.ports import AsyncRunHistory, AsyncStateSource, RunHistory, StateSource
 from runactionability.registry import Registry
 from runactionability.result import ActionabilityResult
 
 if TYPE_CHECKING:
-    from runactionability.consumers.scopes import VisibleScopes
+    from runactionability.scopes import VisibleScopes
 
 K = TypeVar("K")
 V = TypeVar("V")
-
-
-class AsyncRunHistory(Protocol):
-    """``RunHistory`` for asyncio hosts: the same contract, awaited."""
-
-    def latest_successes(
-        self, requests: Collection[LaterSuccessRequest], *, as_of: datetime
-    ) -> Awaitable[Mapping[LaterSuccessRequest, RunFact]]: ...
-
-
-class AsyncStateSource(Protocol):
-    """``StateSource`` for asyncio hosts: the same contract, awaited."""
-
-    kind: str
-
-    def current_states(
-        self, requests: Collection[StateRequest]
-    ) -> Awaitable[Mapping[StateRequest, StateFact]]: ...
 
 
 class _Shell:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable, Mapping
 from datetime import datetime
+from types import MappingProxyType
+from typing import Protocol
 
 import attrs
 
@@ -169,3 +172,46 @@ class ActionabilityResult:
     @property
     def needs_attention(self) -> bool:
         return self.verdict.status in _NEEDS_ATTENTION
+
+
+@attrs.frozen(kw_only=True)
+class PolicyViolation:
+    """A policy decision the core overrode, reported through ``runactionability_policy_violation``.
+
+    ``kind`` is one of ``invalid_proof``, ``invalid_decision`` (not a decision, or one whose
+    proof or primary action is of the wrong kind), ``high_risk_clamp`` and ``policy_error``;
+    ``claimed`` is the status the policy wanted (None when it raised or returned no decision).
+    """
+
+    run_id: object
+    family: str
+    kind: str
+    claimed: Actionability | None
+    detail: str
+
+
+class HasStatus(Protocol):
+    """Anything with an actionability status: a result, a verdict, a consumer's assessment."""
+
+    @property
+    def status(self) -> Actionability: ...
+
+
+@attrs.frozen(kw_only=True)
+class StatusCounts:
+    """How many runs have each actionability status (every status present, zeros included)."""
+
+    total: int
+    needs_attention: int
+    by_status: Mapping[Actionability, int]
+
+    @classmethod
+    def of(cls, items: Iterable[HasStatus]) -> StatusCounts:
+        by_status = dict.fromkeys(Actionability, 0)
+        for item in items:
+            by_status[item.status] += 1
+        return cls(
+            total=sum(by_status.values()),
+            needs_attention=sum(n for status, n in by_status.items() if status.needs_attention),
+            by_status=MappingProxyType(by_status),
+        )

@@ -22,8 +22,8 @@ from runactionability.consumers import (
     dashboard,
     list_assessed,
 )
-from runactionability.consumers.dashboard import StoreEvaluation
 from runactionability.demo import Size, generate, load
+from runactionability.ports import StoreEvaluation
 
 DATA = generate(Size.SMALL)
 SCOPES = [

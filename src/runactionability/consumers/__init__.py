@@ -20,17 +20,15 @@ from runactionability.consumers.assess import (
 from runactionability.consumers.dashboard import (
     ActiveWork,
     DashboardSummary,
-    StatusCounts,
-    StoreCounts,
-    StoreEvaluation,
-    StorePage,
     dashboard,
     read_runs,
     summarize,
 )
 from runactionability.consumers.explain import Explanation, explain, would_change
 from runactionability.consumers.listing import AssessedPage, View, list_assessed
-from runactionability.consumers.scopes import VisibleScopes
+from runactionability.ports import StoreCounts, StoreEvaluation, StorePage
+from runactionability.result import StatusCounts
+from runactionability.scopes import VisibleScopes
 
 __all__ = [
     "CURRENT_FOLLOW_UP",

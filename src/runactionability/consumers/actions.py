@@ -11,10 +11,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 
 from runactionability.catalog import OperationCatalog
-from runactionability.consumers.scopes import VisibleScopes
-from runactionability.core import usable_id
 from runactionability.evidence import RunFact, StateFact
-from runactionability.model import OperationRun, RunId, RunStatus
+from runactionability.model import OperationRun, RunId, RunStatus, usable_id
 from runactionability.policies.base import Family, Risk, review_action
 from runactionability.policies.rules import AlwaysInformational, AlwaysManualReview, RetryAction
 from runactionability.ports import RunSource
@@ -24,6 +22,7 @@ from runactionability.result import (
     ActionKind,
     PrimaryAction,
 )
+from runactionability.scopes import VisibleScopes
 
 _ACTIVE = frozenset({RunStatus.QUEUED, RunStatus.RUNNING})
 _ALWAYS_DECIDES = (AlwaysInformational, AlwaysManualReview)

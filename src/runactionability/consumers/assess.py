@@ -14,7 +14,6 @@ from typing import TypeVar
 import attrs
 
 from runactionability.consumers.actions import ActiveRuns, is_active, plan_actions
-from runactionability.consumers.scopes import VisibleScopes
 from runactionability.errors import UsageError
 from runactionability.model import OperationRun, RunId
 from runactionability.ports import run_as_of
@@ -26,6 +25,7 @@ from runactionability.result import (
     ActionKind,
     PrimaryAction,
 )
+from runactionability.scopes import VisibleScopes
 
 CURRENT_FOLLOW_UP = frozenset({Actionability.ACTIONABLE, Actionability.REQUIRES_MANUAL_REVIEW})
 """The statuses of the current follow-up list: exactly those that need attention."""

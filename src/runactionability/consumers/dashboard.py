@@ -5,43 +5,22 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import Protocol, runtime_checkable
 
 import attrs
 
 from runactionability.consumers.actions import ActiveRuns
 from runactionability.consumers.assess import Assessment, assess
-from runactionability.consumers.scopes import VisibleScopes
-from runactionability.core import usable_id
-from runactionability.model import OperationRun, RunId, RunStatus
-from runactionability.ports import RunQuery, RunSource
+from runactionability.model import OperationRun, RunId, RunStatus, usable_id
+from runactionability.ports import (
+    RunQuery,
+    RunSource,
+    StoreEvaluation,
+)
 from runactionability.resolver import Resolver
-from runactionability.result import Actionability
+from runactionability.result import StatusCounts
+from runactionability.scopes import EnvironmentKey, VisibleScopes
 
 _OLDEST = datetime.min.replace(tzinfo=UTC)
-
-EnvironmentKey = tuple[str, str | None]
-"""(workspace id, environment id); the environment is None for workspace-owned runs."""
-
-
-@attrs.frozen(kw_only=True)
-class StatusCounts:
-    """How many runs have each actionability status (every status present, zeros included)."""
-
-    total: int
-    needs_attention: int
-    by_status: Mapping[Actionability, int]
-
-    @classmethod
-    def of(cls, items: Iterable[Assessment]) -> StatusCounts:
-        by_status = dict.fromkeys(Actionability, 0)
-        for item in items:
-            by_status[item.status] += 1
-        return cls(
-            total=sum(by_status.values()),
-            needs_attention=sum(n for status, n in by_status.items() if status.needs_attention),
-            by_status=MappingProxyType(by_status),
-        )
 
 
 @attrs.frozen(kw_only=True)
@@ -82,58 +61,6 @@ class DashboardSummary:
     @property
     def needs_attention(self) -> int:
         return self.counts.needs_attention
-
-
-class StoreCounts(Protocol):
-    """Counts by status, by family and by environment, as a ``StoreEvaluation`` returns them."""
-
-    @property
-    def counts(self) -> StatusCounts: ...
-
-    @property
-    def by_family(self) -> Mapping[str | None, StatusCounts]: ...
-
-    @property
-    def by_environment(self) -> Mapping[EnvironmentKey, StatusCounts]: ...
-
-
-class StorePage(Protocol):
-    """One page of the current follow-up list, newest first, as a ``StoreEvaluation`` returns it.
-
-    ``scanned`` counts the runs the store read to fill the page; ``next_cursor`` None is the end.
-    """
-
-    @property
-    def runs(self) -> Sequence[OperationRun]: ...
-
-    @property
-    def next_cursor(self) -> str | None: ...
-
-    @property
-    def scanned(self) -> int: ...
-
-
-@runtime_checkable
-class StoreEvaluation(Protocol):
-    """A store that computes current actionability itself, e.g. the SQL pushdown.
-
-    It must give every run the status the ``Resolver`` gives it (the pushdown's differential
-    test proves this), count only the runs of ``scopes``, and list the runs needing attention
-    (actionable, manual review) of ``scopes`` newest first by (created_at, id). The helpers that
-    take one use it for counts and for choosing which runs to show, and still explain, prove and
-    offer actions for those runs with the resolver.
-    """
-
-    def count(self, scopes: VisibleScopes, *, as_of: datetime) -> StoreCounts: ...
-
-    def follow_up_page(
-        self,
-        scopes: VisibleScopes,
-        *,
-        as_of: datetime,
-        limit: int = 50,
-        cursor: str | None = None,
-    ) -> StorePage: ...
 
 
 def _instant(value: object) -> datetime:

@@ -14,7 +14,6 @@ import attrs
 from runactionability.catalog import OperationCatalog
 from runactionability.consumers.actions import ActiveRuns, work_key
 from runactionability.consumers.assess import Assessment, assess
-from runactionability.consumers.scopes import VisibleScopes
 from runactionability.errors import UsageError
 from runactionability.model import OperationRun
 from runactionability.policies.base import Family, Risk
@@ -30,6 +29,7 @@ from runactionability.ports import run_as_of
 from runactionability.registry import Registry
 from runactionability.resolver import Resolver
 from runactionability.result import Actionability, Reason
+from runactionability.scopes import VisibleScopes
 
 _SETTLED = frozenset(
     {Actionability.SUPERSEDED_BY_LATER_SUCCESS, Actionability.RESOLVED_BY_CURRENT_STATE}

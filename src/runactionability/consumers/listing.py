@@ -10,12 +10,11 @@ import attrs
 
 from runactionability.consumers.actions import ActiveRuns
 from runactionability.consumers.assess import CURRENT_FOLLOW_UP, HISTORY, Assessment, assess
-from runactionability.consumers.dashboard import StoreEvaluation
-from runactionability.consumers.scopes import VisibleScopes
 from runactionability.errors import UsageError
-from runactionability.ports import RunQuery, RunSource
+from runactionability.ports import RunQuery, RunSource, StoreEvaluation
 from runactionability.resolver import Resolver
 from runactionability.result import Actionability
+from runactionability.scopes import VisibleScopes
 
 
 class View(enum.StrEnum):

@@ -44,11 +44,10 @@ from runactionability.adapters.sqlalchemy.types import (
     json_subject,
     sound_run_times,
 )
-from runactionability.core import sound_run_times as sound_times
-from runactionability.core import usable_id
 from runactionability.errors import EvidenceFetchError
 from runactionability.evidence import LaterSuccessRequest, RunFact
-from runactionability.model import RunOutcome, RunStatus
+from runactionability.model import RunOutcome, RunStatus, usable_id
+from runactionability.model import sound_run_times as sound_times
 
 KIND = "later success"
 """The evidence kind an ``EvidenceFetchError`` from this port names (as the resolver does)."""

@@ -64,11 +64,8 @@ from runactionability.adapters.sqlalchemy.types import (
     valid_timestamp,
 )
 from runactionability.catalog import OperationCatalog, OperationType
-from runactionability.consumers.dashboard import StatusCounts
-from runactionability.consumers.scopes import VisibleScopes
-from runactionability.core import usable_id
 from runactionability.errors import EvidenceFetchError, InvalidCursorError, UsageError
-from runactionability.model import OperationRun, RunOutcome, RunStatus
+from runactionability.model import OperationRun, RunOutcome, RunStatus, usable_id
 from runactionability.policies.base import Family, Risk
 from runactionability.policies.rules import (
     AlwaysInformational,
@@ -80,7 +77,8 @@ from runactionability.policies.rules import (
 )
 from runactionability.registry import Registry
 from runactionability.resolver import Resolver
-from runactionability.result import Actionability
+from runactionability.result import Actionability, StatusCounts
+from runactionability.scopes import VisibleScopes
 
 EVALUATE = "evaluate"
 """The classification of a row that the Python resolver judges (a family with custom rules)."""

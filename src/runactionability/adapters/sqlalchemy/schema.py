@@ -28,10 +28,9 @@ from runactionability.adapters.sqlalchemy.mapping import (
 )
 from runactionability.adapters.sqlalchemy.types import JsonDocument, UtcTimestamp
 from runactionability.catalog import OperationCatalog
-from runactionability.core import usable_id
 from runactionability.errors import UsageError
 from runactionability.evidence import StateFact
-from runactionability.model import OperationRun, RunOutcome, RunStatus
+from runactionability.model import OperationRun, RunOutcome, RunStatus, usable_id
 
 BATCH_SIZE = 5_000
 """Rows per ``executemany`` when loading runs or states."""

@@ -16,7 +16,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-from runactionability.adapters.memory import current_state
 from runactionability.adapters.sqlalchemy._reading import (
     SHAPES,
     Bind,
@@ -31,9 +30,9 @@ from runactionability.adapters.sqlalchemy._reading import (
 )
 from runactionability.adapters.sqlalchemy.mapping import StateTableMapping
 from runactionability.adapters.sqlalchemy.types import exact_equal, from_micros, valid_timestamp
-from runactionability.core import usable_id
 from runactionability.errors import EvidenceFetchError
-from runactionability.evidence import StateFact, StateRequest
+from runactionability.evidence import StateFact, StateRequest, current_state
+from runactionability.model import usable_id
 
 _FIELDS = ("idx", "ws", "env", "subject")
 _COLUMNS = ("workspace_id", "environment_id", "subject", "status", "proven_at")

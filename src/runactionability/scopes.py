@@ -8,10 +8,8 @@ from typing import Any
 
 import attrs
 
-from runactionability.core import usable_id
 from runactionability.errors import UsageError
-from runactionability.model import OperationRun, RunStatus
-from runactionability.ports import RunQuery
+from runactionability.model import OperationRun, RunQuery, RunStatus, usable_id
 from runactionability.result import Proof
 
 
@@ -93,3 +91,7 @@ class VisibleScopes:
             created_before=created_before,
             as_of=as_of,
         )
+
+
+EnvironmentKey = tuple[str, str | None]
+"""(workspace id, environment id); the environment is None for workspace-owned runs."""
