@@ -56,7 +56,7 @@ INTERRUPTED_WHILE_READING = """
         time.sleep(60)
         raise AssertionError("not interrupted")
 
-    cli.dashboard = slow_dashboard
+    cli.report.dashboard = slow_dashboard
     cli.main()
 """
 

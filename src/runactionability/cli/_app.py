@@ -1,0 +1,138 @@
+"""The click group every command registers on: exit codes, one-line errors and shared options."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+import click
+import sqlalchemy as sa
+
+from runactionability.errors import InvalidCursorError, RunActionabilityError
+
+DEFAULT_DATABASE = "runactionability-demo.sqlite"
+"""The database every command reads unless ``--database`` names another: the demo's file."""
+
+SCHEMA_VERSION = 1
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_UNCOVERED = 3
+EXIT_INTERRUPTED = 130
+"""128 + SIGINT, as a shell reports a command it interrupted."""
+
+
+class CliError(click.ClickException):
+    """A failure reported as one line on stderr."""
+
+    exit_code = EXIT_ERROR
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"runactionability: error: {self.format_message()}", err=True)
+
+
+class UncoveredError(CliError):
+    exit_code = EXIT_UNCOVERED
+
+
+class CliUsageError(CliError):
+    """Input the command refuses before reading anything (exit 2, like click's usage errors)."""
+
+    exit_code = EXIT_USAGE
+
+
+def one_line(exc: BaseException) -> str:
+    """The message of ``exc`` on one line, without SQLAlchemy's wrapping."""
+    if isinstance(exc, sa.exc.DBAPIError) and exc.orig is not None:
+        detail = str(exc.orig)
+    elif isinstance(exc, sa.exc.SQLAlchemyError):
+        # SQLAlchemy appends a documentation link after a blank line; the first line says it all.
+        detail = str(exc).split("\n(Background on this error", 1)[0]
+    else:
+        detail = str(exc) or type(exc).__name__
+    lines = [line.strip() for line in detail.strip().splitlines() if line.strip()]
+    return " ".join(lines) if lines else type(exc).__name__
+
+
+class _Cli(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            # click would print "Aborted!" and exit 1; a shell expects 130 after Ctrl-C. Any
+            # JSON document was written whole before this, or not at all (see emit_json).
+            click.echo("runactionability: interrupted", err=True)
+            raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
+        except Exception as exc:
+            if ctx.params.get("debug"):
+                raise
+            if isinstance(exc, InvalidCursorError):
+                raise CliUsageError(f"--cursor: {one_line(exc)}") from None
+            if isinstance(exc, RunActionabilityError | sa.exc.SQLAlchemyError | OSError):
+                raise CliError(one_line(exc)) from None
+            raise CliError(
+                f"unexpected {type(exc).__name__}: {one_line(exc)} (rerun with --debug)"
+            ) from None
+
+
+@attrs.frozen
+class _Options:
+    debug: bool
+
+
+@click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show the traceback of an error.")
+@click.version_option(package_name="runactionability")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Which operation runs need an operator's attention now, and why."""
+    ctx.obj = _Options(debug=debug)
+
+
+# -- shared options ---------------------------------------------------------------------------
+
+
+def database_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--database",
+        default=DEFAULT_DATABASE,
+        show_default=True,
+        help="A database URL, or the path of a SQLite file.",
+    )(func)
+
+
+def json_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "as_json", "--json", is_flag=True, help="Print one JSON document (see docs/cli.md)."
+    )(func)
+
+
+def scope_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    func = click.option(
+        "--environment",
+        "environments",
+        multiple=True,
+        help="An environment id to narrow to (repeatable).",
+    )(func)
+    return click.option(
+        "--workspace",
+        "workspaces",
+        multiple=True,
+        help="A visible workspace id (repeatable; default: every workspace in the database).",
+    )(func)
+
+
+def evaluation_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    func = click.option(
+        "--catalog",
+        "catalog_path",
+        type=click.Path(dir_okay=False),
+        help="An operation catalog TOML file (default: the registered types).",
+    )(func)
+    return click.option(
+        "--as-of",
+        "as_of_text",
+        help="The evaluation instant, ISO 8601 (default: the demo's, else now; naive is UTC).",
+    )(func)

@@ -1,0 +1,171 @@
+"""What a reading command opens: the engine, one snapshot, the resolver, scopes and the instant."""
+
+from __future__ import annotations
+
+import urllib.parse
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import attrs
+import sqlalchemy as sa
+
+from runactionability.adapters.sqlalchemy import SqlBackend, open_backend, operation_runs
+from runactionability.adapters.sqlalchemy.backend import database_url
+from runactionability.adapters.sqlalchemy.pushdown import SqlPushdown
+from runactionability.catalog import OperationCatalog
+from runactionability.cli._app import CliError, CliUsageError, one_line
+from runactionability.consumers import VisibleScopes
+from runactionability.demo import read_marker
+from runactionability.errors import ConfigurationError
+from runactionability.model import usable_id
+from runactionability.registry import Registry
+from runactionability.resolver import Resolver
+
+
+def _url(database: str, *, read_only: bool) -> sa.URL:
+    if "://" not in database:
+        if read_only:
+            return _read_only(database)
+        return sa.URL.create("sqlite", database=database)
+    try:
+        url = database_url(database)
+    except ConfigurationError as exc:
+        raise CliError(str(exc)) from None
+    if (
+        read_only
+        and url.get_backend_name() == "sqlite"
+        and url.database not in (None, "", ":memory:")
+    ):
+        if url.query.get("uri") in ("true", "1"):
+            # The host wrote a SQLite URI filename: whatever mode it names, a read never writes.
+            return url.update_query_dict({"mode": "ro"})
+        return _read_only(url.database)
+    return url
+
+
+def _read_only(path: str) -> sa.URL:
+    # A plain path would be created, empty, by sqlite3.connect; a read-only URI never creates
+    # (or writes) a file. The path is percent-quoted so '?', '#' and '%' in it stay a path.
+    if not Path(path).is_file():
+        raise CliError(
+            f"no database at {path!r}; create the demo one with `runactionability demo` "
+            "or pass --database URL"
+        )
+    uri = "file:" + urllib.parse.quote(str(Path(path).resolve()))
+    return sa.URL.create("sqlite", database=uri, query={"mode": "ro", "uri": "true"})
+
+
+def engine_for(database: str, *, must_exist: bool) -> sa.Engine:
+    """An engine on ``database`` (a URL or a SQLite path), read-only when it ``must_exist``."""
+    url = _url(database, read_only=must_exist)
+    try:
+        return sa.create_engine(url)
+    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as exc:
+        raise CliError(f"bad database URL {database!r}: {one_line(exc)}") from None
+
+
+def _catalog(registry: Registry, catalog_path: str | None) -> OperationCatalog:
+    if catalog_path is None:
+        return registry.catalog()
+    return OperationCatalog.from_toml(catalog_path)
+
+
+@attrs.define
+class Session:
+    """One command's reading: every port on one snapshot, evaluated as of one instant."""
+
+    engine: sa.Engine
+    backend: SqlBackend
+    resolver: Resolver
+    scopes: VisibleScopes
+    as_of: datetime
+    pushdown: SqlPushdown
+
+
+def _parse_as_of(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise CliError(f"--as-of {text!r} is not an ISO 8601 instant") from None
+    return value if value.utcoffset() is not None else value.replace(tzinfo=UTC)
+
+
+def _as_of(engine: sa.Engine, as_of_text: str | None) -> datetime:
+    if as_of_text is not None:
+        return _parse_as_of(as_of_text)
+    marker = read_marker(engine)
+    return marker.as_of if marker is not None else datetime.now(UTC)
+
+
+def _workspaces(backend: SqlBackend) -> list[str]:
+    table = backend.runs.mapping.table_clause()
+    column = table.c[backend.runs.mapping.workspace_id]
+    connection = backend.runs.bind
+    assert isinstance(connection, sa.Connection), "a snapshot's ports share one connection"
+    rows = connection.execute(sa.select(column).distinct().order_by(column)).scalars()
+    # A blank (or otherwise unusable) workspace id belongs to no scope: it is skipped here, as
+    # VisibleScopes would refuse it and take every other workspace down with it.
+    return [usable for value in rows if (usable := usable_id(value)) is not None]
+
+
+def _check_ids(workspaces: Sequence[str], environments: Sequence[str]) -> None:
+    for option, values in (("--workspace", workspaces), ("--environment", environments)):
+        for value in values:
+            if usable_id(value) is None:
+                raise CliUsageError(f"{option} {value!r} is not a usable id")
+
+
+def _check_runs_table(engine: sa.Engine, database: str) -> None:
+    try:
+        has_runs = sa.inspect(engine).has_table(operation_runs.name)
+    except sa.exc.DatabaseError as exc:
+        if engine.dialect.name != "sqlite":
+            raise
+        # sqlite3 says "file is not a database" without saying which file.
+        raise CliError(f"{database!r} is not a SQLite database: {one_line(exc)}") from None
+    if not has_runs:
+        raise CliError(f"the database {database!r} has no {operation_runs.name} table")
+
+
+@contextmanager
+def open_session(
+    database: str,
+    *,
+    workspaces: Sequence[str],
+    environments: Sequence[str],
+    as_of_text: str | None,
+    catalog_path: str | None,
+) -> Iterator[Session]:
+    """Open ``database`` for one command; everything the command line says is checked first."""
+    _check_ids(workspaces, environments)
+    registry = Registry.default()
+    catalog = _catalog(registry, catalog_path)
+    engine = engine_for(database, must_exist=True)
+    try:
+        _check_runs_table(engine, database)
+        as_of = _as_of(engine, as_of_text)
+        # One command reads one snapshot: its counts, its page and the evidence that explains
+        # the page cannot disagree because a run landed between two statements.
+        with open_backend(engine, catalog=catalog).snapshot() as backend:
+            resolver = Resolver(
+                history=backend.history, states=backend.states, registry=registry, catalog=catalog
+            )
+            visible = list(workspaces) or _workspaces(backend)
+            if not visible:
+                raise CliError(
+                    f"the database {database!r} holds no runs with a usable workspace id"
+                )
+            scopes = VisibleScopes(visible, environment_ids=list(environments) or None)
+            # Counts and the follow-up list come from the database; the resolver explains runs.
+            pushdown = SqlPushdown(
+                backend.history.bind,
+                runs=backend.runs.mapping,
+                states={kind: source.mapping for kind, source in backend.states.items()},
+                registry=registry,
+                catalog=catalog,
+            )
+            yield Session(engine, backend, resolver, scopes, as_of, pushdown)
+    finally:
+        engine.dispose()

@@ -1,0 +1,68 @@
+"""``runactionability coverage``: every catalog type maps to a registered family, or exit 3."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+from rich import box
+from rich.table import Table
+from rich.text import Text
+
+from runactionability.catalog import OperationCatalog
+from runactionability.cli._app import SCHEMA_VERSION, UncoveredError, cli, json_option
+from runactionability.cli._coverage_report import CoverageReport, coverage_report
+from runactionability.cli._output import emit_json, stdout_console
+from runactionability.errors import CoverageError
+from runactionability.registry import Registry
+
+
+@cli.command()
+@click.option(
+    "--catalog",
+    "catalog_path",
+    type=click.Path(dir_okay=False),
+    help="An operation catalog TOML file (default: the reference catalog).",
+)
+@json_option
+def coverage(catalog_path: str | None, as_json: bool) -> None:
+    """Check that every type of a catalog maps to a registered family (exit 3 if not)."""
+    catalog = (
+        OperationCatalog.reference()
+        if catalog_path is None
+        else OperationCatalog.from_toml(catalog_path)
+    )
+    report = coverage_report(Registry.default(), catalog)
+    label = catalog_path or "reference"
+    if as_json:
+        emit_json(_coverage_json(report, label))
+    else:
+        stdout_console().print(_coverage_table(report, label))
+    if report.uncovered:
+        uncovered = [(row.name, row.family) for row in report.uncovered]
+        raise UncoveredError(str(CoverageError(uncovered)))
+
+
+def _coverage_json(report: CoverageReport, label: str) -> dict[str, Any]:
+    return {
+        "schema": f"runactionability.coverage/{SCHEMA_VERSION}",
+        "catalog": label,
+        "types": [
+            {"name": row.name, "family": row.family, "covered": row.covered} for row in report.types
+        ],
+        "uncovered": [{"name": row.name, "family": row.family} for row in report.uncovered],
+    }
+
+
+def _coverage_table(report: CoverageReport, label: str) -> Table:
+    table = Table(title=f"Catalog {label}", box=box.SIMPLE_HEAD, title_justify="left")
+    table.add_column("type")
+    table.add_column("family")
+    table.add_column("covered")
+    for row in report.types:
+        table.add_row(
+            row.name,
+            row.family,
+            Text("yes", style="green") if row.covered else Text("NO", style="bold red"),
+        )
+    return table

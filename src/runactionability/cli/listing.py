@@ -1,0 +1,113 @@
+"""``runactionability list``: runs, newest first, one page at a time."""
+
+from __future__ import annotations
+
+import click
+
+from runactionability.cli._app import (
+    CliUsageError,
+    cli,
+    database_option,
+    evaluation_options,
+    json_option,
+    scope_options,
+)
+from runactionability.cli._output import emit_json, progress, stdout_console
+from runactionability.cli._session import Session, open_session
+from runactionability.cli._shapes import header, run_json, runs_table, scopes_json, stamp
+from runactionability.consumers import AssessedPage, View, list_assessed
+
+
+@cli.command("list")
+@database_option
+@scope_options
+@evaluation_options
+@click.option(
+    "--current-follow-up",
+    "follow_up",
+    is_flag=True,
+    help="Only runs that need attention now (actionable, manual review).",
+)
+@click.option(
+    "--history",
+    "history_only",
+    is_flag=True,
+    help="Only runs that call for nothing now (superseded, resolved, informational). "
+    "Contradicts --current-follow-up.",
+)
+@click.option(
+    "--limit",
+    default=20,
+    show_default=True,
+    type=click.IntRange(1, 1_000_000),
+    help="How many runs a page holds (1-1000000).",
+)
+@click.option("--cursor", help="The next_cursor printed by the previous page.")
+@json_option
+def list_(
+    database: str,
+    workspaces: tuple[str, ...],
+    environments: tuple[str, ...],
+    as_of_text: str | None,
+    catalog_path: str | None,
+    follow_up: bool,
+    history_only: bool,
+    limit: int,
+    cursor: str | None,
+    as_json: bool,
+) -> None:
+    """Runs, newest first: historical status beside current actionability."""
+    if follow_up and history_only:
+        # Refused rather than letting the last flag win: the two views share no run.
+        raise CliUsageError(
+            "--current-follow-up and --history are contradictory: give at most one of them"
+        )
+    chosen = View.CURRENT_FOLLOW_UP if follow_up else View.HISTORY if history_only else View.ALL
+    with (
+        open_session(
+            database,
+            workspaces=workspaces,
+            environments=environments,
+            as_of_text=as_of_text,
+            catalog_path=catalog_path,
+        ) as session,
+        progress(not as_json, "Scanning runs") as advance,
+    ):
+        page = list_assessed(
+            session.backend.runs,
+            session.resolver,
+            scopes=session.scopes,
+            as_of=session.as_of,
+            view=chosen,
+            limit=limit,
+            cursor=cursor,
+            on_scan=advance,
+            store=session.pushdown,
+        )
+    if as_json:
+        emit_json(_list_json(session, chosen, limit, page))
+    else:
+        _render_list(session, chosen, page)
+
+
+def _list_json(session: Session, chosen: View, limit: int, page: AssessedPage) -> dict[str, object]:
+    return {
+        **header("list", session.as_of),
+        "scopes": scopes_json(session.scopes),
+        "view": str(chosen),
+        "limit": limit,
+        "runs": [run_json(item) for item in page.items],
+        "next_cursor": page.next_cursor,
+        "scanned": page.scanned,
+    }
+
+
+def _render_list(session: Session, chosen: View, page: AssessedPage) -> None:
+    console = stdout_console()
+    console.print(
+        runs_table(f"Runs ({chosen}) as of {stamp(session.as_of)}", page.items, history=True)
+    )
+    if page.next_cursor:
+        console.print(f"next page: --cursor {page.next_cursor}", soft_wrap=True)
+    else:
+        console.print("[dim]end of the list[/dim]")
