@@ -5,11 +5,19 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeVar, runtime_checkable
 
 import attrs
 
-from runactionability.catalog import OperationType
+from runactionability.catalog import OperationCatalog, OperationType
+from runactionability.catalog.profiles import (
+    UNDESCRIBED,
+    PolicyDescription,
+    RuleDescription,
+    StateResolution,
+    TypeClass,
+    TypeProfile,
+)
 from runactionability.evidence import (
     EvidenceRequest,
     LaterSuccessRequest,
@@ -18,7 +26,29 @@ from runactionability.evidence import (
     StateRequest,
 )
 from runactionability.model import OperationRun, RunOutcome, as_names, as_optional_names
-from runactionability.result import ActionKind, Decision, PrimaryAction
+from runactionability.result import Actionability, ActionKind, Decision, PrimaryAction
+
+_D = TypeVar("_D")
+
+
+def retry_action(run: OperationRun, label: str | None) -> PrimaryAction:
+    """The primary action of a run to run again; every path that offers a retry labels it so."""
+    return PrimaryAction(
+        kind=ActionKind.RETRY,
+        label=retry_label(label),
+        target_kind="run",
+        target_id=str(run.id),
+    )
+
+
+def retry_label(label: str | None) -> str:
+    """The label of the retry of a run whose type is called ``label`` (None: unnamed)."""
+    return f"Retry the {label.lower()}" if label else "Retry this run"
+
+
+def type_label(op_type: OperationType) -> str:
+    """A human name for an operation type, for explanations and action labels."""
+    return op_type.label or op_type.name
 
 
 def review_action(run: OperationRun, label: str | None) -> PrimaryAction:
@@ -96,7 +126,7 @@ class ProblemRun:
     @property
     def label(self) -> str:
         """A human name for the run's type, for explanations."""
-        return self.operation_type.label or self.operation_type.name
+        return type_label(self.operation_type)
 
 
 class Evidence:
@@ -187,6 +217,68 @@ def declared_by(policy: object) -> tuple[ResolvingStates, ...]:
     return () if declare is None else tuple(declare())
 
 
+def _defined_in(cls: type, name: str) -> type | None:
+    for klass in cls.__mro__:
+        if name in vars(klass):
+            return klass
+    return None
+
+
+def speaks_for_its_code(obj: object, method: str, behaviour: Iterable[str]) -> bool:
+    """Whether ``obj``'s ``method`` (its description) was written with its ``behaviour`` methods.
+
+    A subclass that overrides ``decide`` but inherits its base's description would be taken for
+    the base, which it no longer is (the SQL pushdown does not compile it either); its
+    description is then unknown until it writes its own.
+    """
+    cls = type(obj)
+    described_in = _defined_in(cls, method)
+    if described_in is None:
+        return False
+    for name in behaviour:
+        defined = _defined_in(cls, name)
+        if defined is not None and not issubclass(described_in, defined):
+            return False
+    return True
+
+
+def _answer(obj: object, method: str, behaviour: tuple[str, ...], kind: type[_D]) -> _D | None:
+    if not speaks_for_its_code(obj, method, behaviour):
+        return None
+    try:
+        answer = getattr(obj, method)()
+    except Exception:
+        # A description is only read to show or offer something; a failing one claims nothing.
+        return None
+    return answer if isinstance(answer, kind) else None
+
+
+def describe_rule(rule: object) -> RuleDescription:
+    """What a rule declares it may decide, through its ``describe()`` method.
+
+    A rule without one, whose description is inherited by a subclass that changed ``plan`` or
+    ``decide``, or whose method fails or answers something else, is described as unknown: it may
+    decide anything, and nothing is claimed for it.
+    """
+    described = _answer(rule, "describe", ("plan", "decide"), RuleDescription)
+    return RuleDescription.unknown(rule) if described is None else described
+
+
+def describe_action(action: object) -> ActionKind | None:
+    """The kind of a policy's fallback action template, through its ``describe()`` method."""
+    return _answer(action, "describe", ("action",), ActionKind)
+
+
+def describe_policy(policy: object) -> PolicyDescription:
+    """A policy's rules and fallback action, through its ``describe_policy()`` method.
+
+    A policy without one (or with a stale or failing one, as for ``describe_rule``) is
+    ``UNDESCRIBED``: its types are shown as actionable, never as superseded or resolved.
+    """
+    described = _answer(policy, "describe_policy", ("plan", "decide"), PolicyDescription)
+    return UNDESCRIBED if described is None else described
+
+
 def _declared_by_family_policy(family: Family) -> tuple[ResolvingStates, ...]:
     return declared_by(family.policy)
 
@@ -219,3 +311,86 @@ class Family:
             if declared.covers(kind, operation_type):
                 statuses |= declared.statuses
         return frozenset(statuses)
+
+    def policy_description(self) -> PolicyDescription:
+        """What the family's policy declares of itself (see ``describe_policy``)."""
+        return describe_policy(self.policy)
+
+    def profile(
+        self, op_type: OperationType, catalog: OperationCatalog | None = None
+    ) -> TypeProfile:
+        """The class this family's policy gives ``op_type``, derived from its rules' descriptions.
+
+        With ``catalog``, the superseding types are canonical names; without, as the type names
+        them.
+        """
+        return _profile(self, op_type, catalog)
+
+
+def _superseding(op_type: OperationType, catalog: OperationCatalog | None) -> tuple[str, ...]:
+    names = [op_type.name]
+    for other in op_type.superseded_by:
+        resolved = catalog.resolve(other) if catalog is not None else None
+        name = other if resolved is None else resolved.name
+        if name not in names:
+            names.append(name)
+    return tuple(names)
+
+
+def _profile(
+    family: Family, op_type: OperationType, catalog: OperationCatalog | None
+) -> TypeProfile:
+    name = op_type.name
+    policy = family.policy_description()
+    steps = None if policy.steps is None else tuple(s for s in policy.steps if s.applies_to(name))
+    if family.risk is Risk.HIGH:
+        # The core holds every problem run of a high-risk family in review, whatever its rules.
+        return TypeProfile(
+            family=family.name,
+            operation_type=name,
+            classes=(TypeClass.MANUAL_REVIEW,),
+            steps=steps,
+            high_risk=True,
+        )
+    classes: set[TypeClass] = set()
+    resolving: list[StateResolution] = []
+    outcomes: set[RunOutcome] = set()
+    reachable = True
+    for step in steps or ():
+        if step.status is Actionability.SUPERSEDED_BY_LATER_SUCCESS:
+            classes.add(TypeClass.SUPERSEDED_CAPABLE)
+        elif step.status is Actionability.RESOLVED_BY_CURRENT_STATE:
+            for state in step.states:
+                # Only a declared status of a kind the family asks for can ever resolve.
+                declared = state.statuses & family.resolving_statuses(state.kind, name)
+                if declared and state.kind in family.state_kinds:
+                    resolving.append(StateResolution(state.kind, declared))
+        elif step.status is Actionability.INFORMATIONAL_ONLY:
+            if step.always:
+                classes.add(TypeClass.INFORMATIONAL_ONLY)
+            outcomes.update(step.outcomes or ())
+        elif step.status is Actionability.REQUIRES_MANUAL_REVIEW:
+            classes.add(TypeClass.MANUAL_REVIEW)
+        elif step.status is Actionability.ACTIONABLE:
+            classes.add(TypeClass.ACTIONABLE)
+        if step.always:
+            reachable = False
+            break
+    if resolving:
+        classes.add(TypeClass.RESOLVED_CAPABLE)
+    fallback = policy.fallback if reachable else None
+    if reachable:
+        classes.add(TypeClass.ACTIONABLE)
+    return TypeProfile(
+        family=family.name,
+        operation_type=name,
+        classes=classes,
+        steps=steps,
+        superseding_types=(
+            _superseding(op_type, catalog) if TypeClass.SUPERSEDED_CAPABLE in classes else ()
+        ),
+        resolving=tuple(resolving),
+        informational_outcomes=frozenset(outcomes),
+        fallback=fallback,
+        retry_label=retry_label(type_label(op_type)) if fallback is ActionKind.RETRY else None,
+    )
