@@ -37,7 +37,18 @@ class TypeClass(enum.StrEnum):
 
 
 _CLASS_ORDER = {value: index for index, value in enumerate(TypeClass)}
-_DESCRIBE_ORDER = {value: -index for index, value in enumerate(TypeClass)}
+_DESCRIBE_ORDER = {
+    value: index
+    for index, value in enumerate(
+        (
+            TypeClass.SUPERSEDED_CAPABLE,
+            TypeClass.RESOLVED_CAPABLE,
+            TypeClass.INFORMATIONAL_ONLY,
+            TypeClass.MANUAL_REVIEW,
+            TypeClass.ACTIONABLE,
+        )
+    )
+}
 
 
 def _as_outcomes(values: Iterable[RunOutcome | str] | None) -> frozenset[RunOutcome] | None:
