@@ -279,6 +279,11 @@ def describe_policy(policy: object) -> PolicyDescription:
     return UNDESCRIBED if described is None else described
 
 
+def _as_declarations(values: Iterable[ResolvingStates]) -> tuple[ResolvingStates, ...]:
+    # A named converter, so type checkers see what the field takes (``tuple`` hides it).
+    return tuple(values)
+
+
 def _declared_by_family_policy(family: Family) -> tuple[ResolvingStates, ...]:
     return declared_by(family.policy)
 
@@ -300,7 +305,7 @@ class Family:
     description: str = ""
     resolving_states: tuple[ResolvingStates, ...] = attrs.field(
         default=attrs.Factory(_declared_by_family_policy, takes_self=True),
-        converter=tuple,
+        converter=_as_declarations,
         validator=attrs.validators.deep_iterable(attrs.validators.instance_of(ResolvingStates)),
     )
 
