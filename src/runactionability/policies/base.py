@@ -231,7 +231,22 @@ def speaks_for_its_code(obj: object, method: str, behaviour: Iterable[str]) -> b
     the base, which it no longer is (the SQL pushdown does not compile it either); its
     description is then unknown until it writes its own.
     """
-    cls = type(obj)
+    key = (type(obj), method, tuple(behaviour))
+    try:
+        return _SPEAKS[key]
+    except KeyError:
+        answer = _SPEAKS[key] = _class_speaks(*key)
+        return answer
+    except TypeError:
+        # A class whose metaclass makes it unhashable is answered afresh each time.
+        return _class_speaks(*key)
+
+
+# Per class, as classes are few and long-lived: the answer depends on the class alone.
+_SPEAKS: dict[tuple[type, str, tuple[str, ...]], bool] = {}
+
+
+def _class_speaks(cls: type, method: str, behaviour: tuple[str, ...]) -> bool:
     described_in = _defined_in(cls, method)
     if described_in is None:
         return False
@@ -303,6 +318,13 @@ class Family:
     risk: Risk = attrs.field(default=Risk.STANDARD, converter=Risk)
     state_kinds: frozenset[str] = attrs.field(default=frozenset(), converter=_as_kinds)
     description: str = ""
+    # Read once, like ``resolving_states``: screens ask for it per run, and the policy is a value.
+    _policy_description: PolicyDescription = attrs.field(
+        init=False,
+        eq=False,
+        repr=False,
+        default=attrs.Factory(lambda family: describe_policy(family.policy), takes_self=True),
+    )
     resolving_states: tuple[ResolvingStates, ...] = attrs.field(
         default=attrs.Factory(_declared_by_family_policy, takes_self=True),
         converter=_as_declarations,
@@ -319,7 +341,7 @@ class Family:
 
     def policy_description(self) -> PolicyDescription:
         """What the family's policy declares of itself (see ``describe_policy``)."""
-        return describe_policy(self.policy)
+        return self._policy_description
 
     def profile(
         self, op_type: OperationType, catalog: OperationCatalog | None = None
