@@ -5,15 +5,13 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Protocol, TypeVar, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import attrs
 
 from runactionability.catalog import OperationCatalog, OperationType
 from runactionability.catalog.profiles import (
-    UNDESCRIBED,
     PolicyDescription,
-    RuleDescription,
     StateResolution,
     TypeClass,
     TypeProfile,
@@ -26,9 +24,8 @@ from runactionability.evidence import (
     StateRequest,
 )
 from runactionability.model import OperationRun, RunOutcome, as_names, as_optional_names
+from runactionability.policies.describe import describe_policy
 from runactionability.result import Actionability, ActionKind, Decision, PrimaryAction
-
-_D = TypeVar("_D")
 
 
 def retry_action(run: OperationRun, label: str | None) -> PrimaryAction:
@@ -215,83 +212,6 @@ def declared_by(policy: object) -> tuple[ResolvingStates, ...]:
     """
     declare = getattr(policy, "resolving_states", None)
     return () if declare is None else tuple(declare())
-
-
-def _defined_in(cls: type, name: str) -> type | None:
-    for klass in cls.__mro__:
-        if name in vars(klass):
-            return klass
-    return None
-
-
-def speaks_for_its_code(obj: object, method: str, behaviour: Iterable[str]) -> bool:
-    """Whether ``obj``'s ``method`` (its description) was written with its ``behaviour`` methods.
-
-    A subclass that overrides ``decide`` but inherits its base's description would be taken for
-    the base, which it no longer is (the SQL pushdown does not compile it either); its
-    description is then unknown until it writes its own.
-    """
-    key = (type(obj), method, tuple(behaviour))
-    try:
-        return _SPEAKS[key]
-    except KeyError:
-        answer = _SPEAKS[key] = _class_speaks(*key)
-        return answer
-    except TypeError:
-        # A class whose metaclass makes it unhashable is answered afresh each time.
-        return _class_speaks(*key)
-
-
-# Per class, as classes are few and long-lived: the answer depends on the class alone.
-_SPEAKS: dict[tuple[type, str, tuple[str, ...]], bool] = {}
-
-
-def _class_speaks(cls: type, method: str, behaviour: tuple[str, ...]) -> bool:
-    described_in = _defined_in(cls, method)
-    if described_in is None:
-        return False
-    for name in behaviour:
-        defined = _defined_in(cls, name)
-        if defined is not None and not issubclass(described_in, defined):
-            return False
-    return True
-
-
-def _answer(obj: object, method: str, behaviour: tuple[str, ...], kind: type[_D]) -> _D | None:
-    if not speaks_for_its_code(obj, method, behaviour):
-        return None
-    try:
-        answer = getattr(obj, method)()
-    except Exception:
-        # A description is only read to show or offer something; a failing one claims nothing.
-        return None
-    return answer if isinstance(answer, kind) else None
-
-
-def describe_rule(rule: object) -> RuleDescription:
-    """What a rule declares it may decide, through its ``describe()`` method.
-
-    A rule without one, whose description is inherited by a subclass that changed ``plan`` or
-    ``decide``, or whose method fails or answers something else, is described as unknown: it may
-    decide anything, and nothing is claimed for it.
-    """
-    described = _answer(rule, "describe", ("plan", "decide"), RuleDescription)
-    return RuleDescription.unknown(rule) if described is None else described
-
-
-def describe_action(action: object) -> ActionKind | None:
-    """The kind of a policy's fallback action template, through its ``describe()`` method."""
-    return _answer(action, "describe", ("action",), ActionKind)
-
-
-def describe_policy(policy: object) -> PolicyDescription:
-    """A policy's rules and fallback action, through its ``describe_policy()`` method.
-
-    A policy without one (or with a stale or failing one, as for ``describe_rule``) is
-    ``UNDESCRIBED``: its types are shown as actionable, never as superseded or resolved.
-    """
-    described = _answer(policy, "describe_policy", ("plan", "decide"), PolicyDescription)
-    return UNDESCRIBED if described is None else described
 
 
 def _as_declarations(values: Iterable[ResolvingStates]) -> tuple[ResolvingStates, ...]:

@@ -20,11 +20,10 @@ from runactionability.policies.base import (
     ResolvingStates,
     Rule,
     declared_by,
-    describe_action,
-    describe_rule,
     retry_action,
     review_action,
 )
+from runactionability.policies.describe import describe_action, describe_rule
 from runactionability.result import Actionability, ActionKind, Decision, PrimaryAction, Reason
 
 
