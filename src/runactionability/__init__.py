@@ -5,7 +5,14 @@ runs in the same scope, and current domain state, by a policy per operation fami
 carries a reason code, a one-sentence explanation and the proof it rests on.
 """
 
-from runactionability.catalog import OperationCatalog, OperationType
+from runactionability.catalog import InventoryEntry, OperationCatalog, OperationType
+from runactionability.catalog.profiles import (
+    PolicyDescription,
+    RuleDescription,
+    StateResolution,
+    TypeClass,
+    TypeProfile,
+)
 from runactionability.consumers import (
     ActiveWork,
     Assessment,
@@ -113,6 +120,7 @@ __all__ = [
     "FirstDecisive",
     "InformationalWhen",
     "InvalidCursorError",
+    "InventoryEntry",
     "LaterSuccessRequest",
     "MissingStateSourceError",
     "MissingStateSourceWarning",
@@ -124,6 +132,7 @@ __all__ = [
     "Ownership",
     "PluginError",
     "Policy",
+    "PolicyDescription",
     "PolicyViolation",
     "PrimaryAction",
     "ProblemRun",
@@ -136,6 +145,7 @@ __all__ = [
     "RetryAction",
     "Risk",
     "Rule",
+    "RuleDescription",
     "RunActionabilityError",
     "RunActionabilityWarning",
     "RunFact",
@@ -148,9 +158,12 @@ __all__ = [
     "RunStatus",
     "StateFact",
     "StateRequest",
+    "StateResolution",
     "StateSource",
     "StatusCounts",
     "SupersededByLaterSuccess",
+    "TypeClass",
+    "TypeProfile",
     "UsageError",
     "Verdict",
     "View",

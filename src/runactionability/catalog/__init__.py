@@ -6,10 +6,11 @@ import tomllib
 from collections.abc import Iterable, Iterator, Mapping
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, overload
 
 import attrs
 
+from runactionability.catalog.profiles import TypeProfile
 from runactionability.errors import CatalogError
 from runactionability.model import Ownership
 
@@ -61,6 +62,39 @@ class OperationType:
     @property
     def workspace_owned(self) -> bool:
         return self.ownership is Ownership.WORKSPACE
+
+
+class Profiles(Protocol):
+    """What the catalog needs of a family to show a type's class: a ``Family`` is one."""
+
+    def profile(
+        self, op_type: OperationType, catalog: OperationCatalog | None = None
+    ) -> TypeProfile: ...
+
+
+@attrs.frozen(kw_only=True)
+class InventoryEntry:
+    """A catalog type beside the class its family's policy gives it (None: no such family)."""
+
+    type: OperationType
+    profile: TypeProfile | None
+
+    @property
+    def name(self) -> str:
+        return self.type.name
+
+    @property
+    def family(self) -> str:
+        return self.type.family
+
+    @property
+    def covered(self) -> bool:
+        """Whether a registered family covers the type."""
+        return self.profile is not None
+
+    def describe(self) -> str:
+        """The type's class in a few words (``TypeProfile.describe``), or that it is uncovered."""
+        return "no family registered" if self.profile is None else self.profile.describe()
 
 
 class OperationCatalog:
@@ -165,9 +199,31 @@ class OperationCatalog:
         """Every stored name of the types whose later success supersedes this type, sorted."""
         return self._superseding[name]
 
-    def inventory(self) -> tuple[OperationType, ...]:
-        """Every type, sorted by canonical name."""
-        return tuple(sorted(self._types.values(), key=lambda op_type: op_type.name))
+    @overload
+    def inventory(self) -> tuple[OperationType, ...]: ...
+
+    @overload
+    def inventory(self, families: Mapping[str, Profiles]) -> tuple[InventoryEntry, ...]: ...
+
+    def inventory(
+        self, families: Mapping[str, Profiles] | None = None
+    ) -> tuple[OperationType, ...] | tuple[InventoryEntry, ...]:
+        """Every type, sorted by canonical name.
+
+        Given the families by name (``Registry.families()``), each type comes with the class
+        its family's policy gives it (``InventoryEntry``, ``TypeProfile``), derived from the
+        policy's rules; a type whose family is not among them has no profile. The families are
+        a parameter so the catalog never imports a policy.
+        """
+        types = tuple(sorted(self._types.values(), key=lambda op_type: op_type.name))
+        if families is None:
+            return types
+        entries = []
+        for op_type in types:
+            family = families.get(op_type.family)
+            profile = None if family is None else family.profile(op_type, self)
+            entries.append(InventoryEntry(type=op_type, profile=profile))
+        return tuple(entries)
 
     def families(self) -> frozenset[str]:
         """The names of every family some type belongs to."""

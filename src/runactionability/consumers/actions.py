@@ -13,8 +13,7 @@ from datetime import UTC, datetime
 from runactionability.catalog import OperationCatalog
 from runactionability.evidence import RunFact, StateFact
 from runactionability.model import OperationRun, RunId, RunStatus, usable_id
-from runactionability.policies.base import Family, Risk, review_action
-from runactionability.policies.rules import AlwaysInformational, AlwaysManualReview, RetryAction
+from runactionability.policies.base import Family, Risk, retry_action, review_action, type_label
 from runactionability.ports import RunSource
 from runactionability.result import (
     Actionability,
@@ -25,7 +24,6 @@ from runactionability.result import (
 from runactionability.scopes import VisibleScopes
 
 _ACTIVE = frozenset({RunStatus.QUEUED, RunStatus.RUNNING})
-_ALWAYS_DECIDES = (AlwaysInformational, AlwaysManualReview)
 _OLDEST = datetime.min.replace(tzinfo=UTC)
 
 WorkKey = tuple[str, str, str | None, str | None]
@@ -35,16 +33,18 @@ WorkKey = tuple[str, str, str | None, str | None]
 def is_repeatable(family: Family) -> bool:
     """Whether a family's problem runs may be retried: its policy falls back to ``RetryAction``.
 
-    Derived from the policy rather than from a list of names, so a plugin family that composes
-    ``FirstDecisive(..., action=RetryAction())`` is repeatable too. A fallback that can never be
-    reached (a rule that always decides, such as ``AlwaysManualReview``) does not count, and a
-    high-risk family is never retried blindly.
+    Read from what the policy declares (``Family.policy_description()``) rather than from a list
+    of names, so a plugin family that composes ``FirstDecisive(..., action=RetryAction())`` is
+    repeatable too. A fallback that can never be reached (a rule that always decides, such as
+    ``AlwaysManualReview``) does not count, a policy that does not describe itself is not
+    retried, and a high-risk family is never retried blindly.
     """
-    policy = family.policy
-    if family.risk is Risk.HIGH or not isinstance(getattr(policy, "action", None), RetryAction):
+    if family.risk is Risk.HIGH:
         return False
-    rules = getattr(policy, "rules", ())
-    return not any(isinstance(rule, _ALWAYS_DECIDES) for rule in rules)
+    policy = family.policy_description()
+    if policy.steps is None or policy.fallback is not ActionKind.RETRY:
+        return False
+    return not any(step.always and step.types is None for step in policy.steps)
 
 
 def work_key(run: OperationRun, catalog: OperationCatalog) -> WorkKey | None:
@@ -160,10 +160,10 @@ def _view_active(run: OperationRun) -> PrimaryAction:
     )
 
 
-def _retry(run: OperationRun) -> PrimaryAction:
-    return PrimaryAction(
-        kind=ActionKind.RETRY, label="Retry this run", target_kind="run", target_id=str(run.id)
-    )
+def _retry(run: OperationRun, catalog: OperationCatalog) -> PrimaryAction:
+    # Labelled as the policy's own retry is, so a screen shows one label whichever offers it.
+    op_type = catalog.resolve(run.type)
+    return retry_action(run, None if op_type is None else type_label(op_type))
 
 
 def _view_proof(proof: RunFact | StateFact) -> PrimaryAction:
@@ -229,7 +229,11 @@ def plan_actions(
             blocker = active.blocking(run)
             if blocker is not None:
                 return _view_active(blocker), frozenset({ActionKind.VIEW_ACTIVE_RUN}), blocker.id
-            action = hint if hint is not None and hint.kind is ActionKind.RETRY else _retry(run)
+            action = (
+                hint
+                if hint is not None and hint.kind is ActionKind.RETRY
+                else _retry(run, active._catalog)
+            )
             return action, frozenset({ActionKind.RETRY}), None
         if hint is not None and hint.kind is ActionKind.OPEN_RELATED and hint.target_id:
             return hint, frozenset({ActionKind.OPEN_RELATED}), None

@@ -17,14 +17,6 @@ from runactionability.consumers.assess import Assessment, assess
 from runactionability.errors import UsageError
 from runactionability.model import OperationRun
 from runactionability.policies.base import Family, Risk
-from runactionability.policies.rules import (
-    AlwaysInformational,
-    AlwaysManualReview,
-    FirstDecisive,
-    InformationalWhen,
-    ResolvedByState,
-    SupersededByLaterSuccess,
-)
 from runactionability.ports import run_as_of
 from runactionability.registry import Registry
 from runactionability.resolver import Resolver
@@ -120,45 +112,42 @@ def _describe_subject(key: str | None, subject: str | None) -> str:
 def _from_rules(
     run: OperationRun, family: Family, *, catalog: OperationCatalog, state_kinds: Collection[str]
 ) -> tuple[str, ...]:
-    policy = family.policy
     placed = work_key(run, catalog)
     op_type = catalog.resolve(run.type)
-    if not isinstance(policy, FirstDecisive) or placed is None or op_type is None:
+    profile = None if op_type is None else family.profile(op_type, catalog)
+    if op_type is None or profile is None or profile.steps is None or placed is None:
         return (f"Evidence the {family.name} policy accepts (see the plugin's documentation).",)
     type_name, workspace_id, environment_id, subject = placed
     where = f"{workspace_id}/{environment_id}" if environment_id else f"workspace {workspace_id}"
     of_subject = _describe_subject(op_type.subject_key, subject)
     after = _stamp(run.completed_at)
     sentences: list[str] = []
-    for rule in policy.rules:
-        if isinstance(rule, SupersededByLaterSuccess):
-            names = [type_name]
-            for other in op_type.superseded_by:
-                resolved = catalog.resolve(other)
-                if resolved is not None and resolved.name not in names:
-                    names.append(resolved.name)
+    # The family's own description of its rules, in the order the policy tries them: a rule is
+    # read as what it says it decides, never as the built-in class it may derive from.
+    for step in profile.steps:
+        if not step.described:
+            sentences.append(f"Whatever the {family.name} rule {step.rule} accepts.")
+        elif step.status is Actionability.SUPERSEDED_BY_LATER_SUCCESS:
             sentences.append(
-                f"A later successful {' or '.join(names)}{of_subject} in {where}, started at or "
-                f"after {after} and completed by the evaluation time."
+                f"A later successful {' or '.join(profile.superseding_types)}{of_subject} in "
+                f"{where}, started at or after {after} and completed by the evaluation time."
             )
-        elif isinstance(rule, ResolvedByState):
-            if rule.types is not None and type_name not in rule.types:
-                continue
-            # Only a status the family declares resolves; the core refuses the others.
-            declared = rule.healthy & family.resolving_statuses(rule.kind, type_name)
-            if not declared:
-                continue
-            healthy = " or ".join(sorted(declared))
-            sentence = (
-                f"The {rule.kind} state{of_subject} in {where} {healthy}, proven after {after}."
-            )
-            if rule.kind not in state_kinds:
-                sentence += f" (No {rule.kind} state source is configured, so it cannot apply.)"
-            sentences.append(sentence)
-        elif isinstance(rule, InformationalWhen | AlwaysInformational | AlwaysManualReview):
-            continue
-        else:
-            sentences.append(f"Whatever the {family.name} rule {type(rule).__name__} accepts.")
+        elif step.status is Actionability.RESOLVED_BY_CURRENT_STATE:
+            for state in step.states:
+                # Only a status the family declares resolves; the core refuses the others.
+                declared = state.statuses & family.resolving_statuses(state.kind, type_name)
+                if not declared:
+                    continue
+                healthy = " or ".join(sorted(declared))
+                sentence = (
+                    f"The {state.kind} state{of_subject} in {where} {healthy}, proven after "
+                    f"{after}."
+                )
+                if state.kind not in state_kinds:
+                    sentence += (
+                        f" (No {state.kind} state source is configured, so it cannot apply.)"
+                    )
+                sentences.append(sentence)
     return tuple(sentences) or ("Nothing automatic: a person must act on the run.",)
 
 

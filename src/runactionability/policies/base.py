@@ -9,7 +9,13 @@ from typing import Protocol, runtime_checkable
 
 import attrs
 
-from runactionability.catalog import OperationType
+from runactionability.catalog import OperationCatalog, OperationType
+from runactionability.catalog.profiles import (
+    PolicyDescription,
+    StateResolution,
+    TypeClass,
+    TypeProfile,
+)
 from runactionability.evidence import (
     EvidenceRequest,
     LaterSuccessRequest,
@@ -18,7 +24,28 @@ from runactionability.evidence import (
     StateRequest,
 )
 from runactionability.model import OperationRun, RunOutcome, as_names, as_optional_names
-from runactionability.result import ActionKind, Decision, PrimaryAction
+from runactionability.policies.describe import describe_policy
+from runactionability.result import Actionability, ActionKind, Decision, PrimaryAction
+
+
+def retry_action(run: OperationRun, label: str | None) -> PrimaryAction:
+    """The primary action of a run to run again; every path that offers a retry labels it so."""
+    return PrimaryAction(
+        kind=ActionKind.RETRY,
+        label=retry_label(label),
+        target_kind="run",
+        target_id=str(run.id),
+    )
+
+
+def retry_label(label: str | None) -> str:
+    """The label of the retry of a run whose type is called ``label`` (None: unnamed)."""
+    return f"Retry the {label.lower()}" if label else "Retry this run"
+
+
+def type_label(op_type: OperationType) -> str:
+    """A human name for an operation type, for explanations and action labels."""
+    return op_type.label or op_type.name
 
 
 def review_action(run: OperationRun, label: str | None) -> PrimaryAction:
@@ -96,7 +123,7 @@ class ProblemRun:
     @property
     def label(self) -> str:
         """A human name for the run's type, for explanations."""
-        return self.operation_type.label or self.operation_type.name
+        return type_label(self.operation_type)
 
 
 class Evidence:
@@ -187,6 +214,11 @@ def declared_by(policy: object) -> tuple[ResolvingStates, ...]:
     return () if declare is None else tuple(declare())
 
 
+def _as_declarations(values: Iterable[ResolvingStates]) -> tuple[ResolvingStates, ...]:
+    # A named converter, so type checkers see what the field takes (``tuple`` hides it).
+    return tuple(values)
+
+
 def _declared_by_family_policy(family: Family) -> tuple[ResolvingStates, ...]:
     return declared_by(family.policy)
 
@@ -206,9 +238,16 @@ class Family:
     risk: Risk = attrs.field(default=Risk.STANDARD, converter=Risk)
     state_kinds: frozenset[str] = attrs.field(default=frozenset(), converter=_as_kinds)
     description: str = ""
+    # Read once, like ``resolving_states``: screens ask for it per run, and the policy is a value.
+    _policy_description: PolicyDescription = attrs.field(
+        init=False,
+        eq=False,
+        repr=False,
+        default=attrs.Factory(lambda family: describe_policy(family.policy), takes_self=True),
+    )
     resolving_states: tuple[ResolvingStates, ...] = attrs.field(
         default=attrs.Factory(_declared_by_family_policy, takes_self=True),
-        converter=tuple,
+        converter=_as_declarations,
         validator=attrs.validators.deep_iterable(attrs.validators.instance_of(ResolvingStates)),
     )
 
@@ -219,3 +258,86 @@ class Family:
             if declared.covers(kind, operation_type):
                 statuses |= declared.statuses
         return frozenset(statuses)
+
+    def policy_description(self) -> PolicyDescription:
+        """What the family's policy declares of itself (see ``describe_policy``)."""
+        return self._policy_description
+
+    def profile(
+        self, op_type: OperationType, catalog: OperationCatalog | None = None
+    ) -> TypeProfile:
+        """The class this family's policy gives ``op_type``, derived from its rules' descriptions.
+
+        With ``catalog``, the superseding types are canonical names; without, as the type names
+        them.
+        """
+        return _profile(self, op_type, catalog)
+
+
+def _superseding(op_type: OperationType, catalog: OperationCatalog | None) -> tuple[str, ...]:
+    names = [op_type.name]
+    for other in op_type.superseded_by:
+        resolved = catalog.resolve(other) if catalog is not None else None
+        name = other if resolved is None else resolved.name
+        if name not in names:
+            names.append(name)
+    return tuple(names)
+
+
+def _profile(
+    family: Family, op_type: OperationType, catalog: OperationCatalog | None
+) -> TypeProfile:
+    name = op_type.name
+    policy = family.policy_description()
+    steps = None if policy.steps is None else tuple(s for s in policy.steps if s.applies_to(name))
+    if family.risk is Risk.HIGH:
+        # The core holds every problem run of a high-risk family in review, whatever its rules.
+        return TypeProfile(
+            family=family.name,
+            operation_type=name,
+            classes=(TypeClass.MANUAL_REVIEW,),
+            steps=steps,
+            high_risk=True,
+        )
+    classes: set[TypeClass] = set()
+    resolving: list[StateResolution] = []
+    outcomes: set[RunOutcome] = set()
+    reachable = True
+    for step in steps or ():
+        if step.status is Actionability.SUPERSEDED_BY_LATER_SUCCESS:
+            classes.add(TypeClass.SUPERSEDED_CAPABLE)
+        elif step.status is Actionability.RESOLVED_BY_CURRENT_STATE:
+            for state in step.states:
+                # Only a declared status of a kind the family asks for can ever resolve.
+                declared = state.statuses & family.resolving_statuses(state.kind, name)
+                if declared and state.kind in family.state_kinds:
+                    resolving.append(StateResolution(state.kind, declared))
+        elif step.status is Actionability.INFORMATIONAL_ONLY:
+            if step.always:
+                classes.add(TypeClass.INFORMATIONAL_ONLY)
+            outcomes.update(step.outcomes or ())
+        elif step.status is Actionability.REQUIRES_MANUAL_REVIEW:
+            classes.add(TypeClass.MANUAL_REVIEW)
+        elif step.status is Actionability.ACTIONABLE:
+            classes.add(TypeClass.ACTIONABLE)
+        if step.always:
+            reachable = False
+            break
+    if resolving:
+        classes.add(TypeClass.RESOLVED_CAPABLE)
+    fallback = policy.fallback if reachable else None
+    if reachable:
+        classes.add(TypeClass.ACTIONABLE)
+    return TypeProfile(
+        family=family.name,
+        operation_type=name,
+        classes=classes,
+        steps=steps,
+        superseding_types=(
+            _superseding(op_type, catalog) if TypeClass.SUPERSEDED_CAPABLE in classes else ()
+        ),
+        resolving=tuple(resolving),
+        informational_outcomes=frozenset(outcomes),
+        fallback=fallback,
+        retry_label=retry_label(type_label(op_type)) if fallback is ActionKind.RETRY else None,
+    )

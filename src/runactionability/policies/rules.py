@@ -11,6 +11,7 @@ from datetime import datetime
 
 import attrs
 
+from runactionability.catalog.profiles import PolicyDescription, RuleDescription, StateResolution
 from runactionability.evidence import EvidenceRequest
 from runactionability.model import RunOutcome, as_names, as_optional_names
 from runactionability.policies.base import (
@@ -19,8 +20,10 @@ from runactionability.policies.base import (
     ResolvingStates,
     Rule,
     declared_by,
+    retry_action,
     review_action,
 )
+from runactionability.policies.describe import describe_action, describe_rule
 from runactionability.result import Actionability, ActionKind, Decision, PrimaryAction, Reason
 
 
@@ -43,6 +46,12 @@ class SupersededByLaterSuccess:
     The allowed types are the run's own canonical type and its ``superseded_by`` types, in the
     same scope and subject (the core builds that request).
     """
+
+    def describe(self) -> RuleDescription:
+        """What this rule may decide, for the catalog and the consumers (see ``describe_rule``)."""
+        return RuleDescription(
+            rule=type(self).__name__, status=Actionability.SUPERSEDED_BY_LATER_SUCCESS
+        )
 
     def plan(self, run: ProblemRun) -> Iterable[EvidenceRequest]:
         return (run.later_success_request,)
@@ -87,6 +96,15 @@ class ResolvedByState:
         """What this rule resolves by, as its family declares it to the core."""
         return (ResolvingStates(self.kind, self.healthy, self.types),)
 
+    def describe(self) -> RuleDescription:
+        """What this rule may decide, for the catalog and the consumers (see ``describe_rule``)."""
+        return RuleDescription(
+            rule=type(self).__name__,
+            status=Actionability.RESOLVED_BY_CURRENT_STATE,
+            types=self.types,
+            states=(StateResolution(self.kind, self.healthy),),
+        )
+
     def plan(self, run: ProblemRun) -> Iterable[EvidenceRequest]:
         return (run.state_request(self.kind),) if self._applies(run) else ()
 
@@ -121,6 +139,14 @@ class InformationalWhen:
     outcomes: frozenset[RunOutcome] = attrs.field(converter=as_outcomes)
     reason: str = Reason.CANCELLED_BY_OPERATOR
 
+    def describe(self) -> RuleDescription:
+        """What this rule may decide, for the catalog and the consumers (see ``describe_rule``)."""
+        return RuleDescription(
+            rule=type(self).__name__,
+            status=Actionability.INFORMATIONAL_ONLY,
+            outcomes=self.outcomes,
+        )
+
     def plan(self, run: ProblemRun) -> Iterable[EvidenceRequest]:
         return ()
 
@@ -140,6 +166,12 @@ class InformationalWhen:
 class AlwaysInformational:
     """Every problem run of the family is history only (alerts, notifications)."""
 
+    def describe(self) -> RuleDescription:
+        """What this rule may decide, for the catalog and the consumers (see ``describe_rule``)."""
+        return RuleDescription(
+            rule=type(self).__name__, status=Actionability.INFORMATIONAL_ONLY, always=True
+        )
+
     def plan(self, run: ProblemRun) -> Iterable[EvidenceRequest]:
         return ()
 
@@ -157,6 +189,12 @@ class AlwaysInformational:
 @attrs.frozen
 class AlwaysManualReview:
     """Every problem run of the family needs a person to look (high-risk operations)."""
+
+    def describe(self) -> RuleDescription:
+        """What this rule may decide, for the catalog and the consumers (see ``describe_rule``)."""
+        return RuleDescription(
+            rule=type(self).__name__, status=Actionability.REQUIRES_MANUAL_REVIEW, always=True
+        )
 
     def plan(self, run: ProblemRun) -> Iterable[EvidenceRequest]:
         return ()
@@ -177,13 +215,12 @@ class AlwaysManualReview:
 class RetryAction:
     """When nothing resolves the run, the action is to run it again."""
 
+    def describe(self) -> ActionKind:
+        """The kind of action this template gives (the label is ``retry_label``'s, per type)."""
+        return ActionKind.RETRY
+
     def action(self, run: ProblemRun) -> PrimaryAction:
-        return PrimaryAction(
-            kind=ActionKind.RETRY,
-            label=f"Retry the {run.label.lower()}",
-            target_kind="run",
-            target_id=str(run.run.id),
-        )
+        return retry_action(run.run, run.label)
 
 
 @attrs.frozen
@@ -192,6 +229,10 @@ class OpenRelatedAction:
 
     target_kind: str
     label: str
+
+    def describe(self) -> ActionKind:
+        """The kind of action this template gives."""
+        return ActionKind.OPEN_RELATED
 
     def action(self, run: ProblemRun) -> PrimaryAction:
         return PrimaryAction(
@@ -219,6 +260,13 @@ class FirstDecisive:
     def resolving_states(self) -> tuple[ResolvingStates, ...]:
         """Every resolving state its rules declare (see ``ResolvingStates``)."""
         return tuple(declared for rule in self.rules for declared in declared_by(rule))
+
+    def describe_policy(self) -> PolicyDescription:
+        """Its rules' descriptions in order and its fallback action's kind (``describe_policy``)."""
+        return PolicyDescription(
+            steps=tuple(describe_rule(rule) for rule in self.rules),
+            fallback=describe_action(self.action),
+        )
 
     def decide(self, run: ProblemRun, evidence: Evidence) -> Decision:
         for rule in self.rules:
