@@ -177,7 +177,7 @@ DEMO = {
 COVERAGE = {
     "schema": str,
     "catalog": str,
-    "types": [{"name": str, "family": str, "covered": bool}],
+    "types": [{"name": str, "family": str, "covered": bool, "class": str}],
     "uncovered": [{"name": str, "family": str}],
 }
 FAMILIES = {
@@ -190,6 +190,7 @@ FAMILIES = {
             "repeatable": bool,
             "state_kinds": [str],
             "types": [str],
+            "classes": dict,
             "description": str,
         }
     ],

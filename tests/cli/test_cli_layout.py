@@ -9,7 +9,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import attrs
 from click.testing import CliRunner
 
 import runactionability.cli
@@ -47,14 +46,17 @@ def test_every_module_and_function_stays_small() -> None:
 def test_only_the_coverage_report_reads_the_catalog_against_the_families() -> None:
     # The report was once computed three times; a command that walks the inventory itself
     # would start a second copy that a new per-type column could miss.
-    walkers = {path.name for path in MODULES if ".inventory()" in path.read_text("utf-8")}
+    walkers = {path.name for path in MODULES if ".inventory(" in path.read_text("utf-8")}
     assert walkers == {"_coverage_report.py"}
 
 
 def test_coverage_and_families_print_the_shared_report() -> None:
     registry = Registry.default()
     reference = coverage_report(registry, OperationCatalog.reference())
-    assert _json("coverage")["types"] == [attrs.asdict(row) for row in reference.types]
+    assert _json("coverage")["types"] == [
+        {"name": row.name, "family": row.family, "covered": row.covered, "class": row.type_class}
+        for row in reference.types
+    ]
     registered = coverage_report(registry, registry.catalog())
     families = _json("families")["families"]
     assert isinstance(families, list)
@@ -81,3 +83,16 @@ def test_python_dash_m_runs_the_command_line() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "version" in result.stdout
+
+
+def test_coverage_and_families_show_the_class_each_types_rules_give_it() -> None:
+    registry = Registry.default()
+    expected = {
+        entry.name: entry.describe() for entry in registry.catalog().inventory(registry.families())
+    }
+    coverage = json.loads(CliRunner().invoke(cli, ["coverage", "--json"]).output)
+    assert {row["name"]: row["class"] for row in coverage["types"]} == expected
+    assert expected["restore.execute"] == "manual-review"
+    families = json.loads(CliRunner().invoke(cli, ["families", "--json"]).output)
+    shown = {name: c for row in families["families"] for name, c in row["classes"].items()}
+    assert shown == expected

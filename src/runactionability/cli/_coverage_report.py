@@ -1,7 +1,7 @@
 """The one coverage report: per catalog type, the facts ``coverage`` and ``families`` print.
 
-A new per-type column (say, the class a type's policy gives it) is one more field on
-``TypeCoverage``, filled in ``coverage_report``; both commands then read it from there.
+A new per-type column is one more field on ``TypeCoverage``, filled in ``coverage_report``; both
+commands then read it from there.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ class TypeCoverage:
     family: str
     covered: bool
     """Whether ``family`` is registered: a run of an uncovered type has no policy to decide it."""
+    type_class: str
+    """The class its family's policy gives the type, derived from the rules (``TypeProfile``)."""
 
 
 @attrs.frozen
@@ -39,12 +41,14 @@ class CoverageReport:
 
 def coverage_report(registry: Registry, catalog: OperationCatalog) -> CoverageReport:
     """Which types of ``catalog`` map to a family ``registry`` has registered."""
-    families = registry.families()
     return CoverageReport(
         tuple(
             TypeCoverage(
-                name=op_type.name, family=op_type.family, covered=op_type.family in families
+                name=entry.name,
+                family=entry.family,
+                covered=entry.covered,
+                type_class=entry.describe(),
             )
-            for op_type in catalog.inventory()
+            for entry in catalog.inventory(registry.families())
         )
     )

@@ -48,7 +48,13 @@ def _coverage_json(report: CoverageReport, label: str) -> dict[str, Any]:
         "schema": f"runactionability.coverage/{SCHEMA_VERSION}",
         "catalog": label,
         "types": [
-            {"name": row.name, "family": row.family, "covered": row.covered} for row in report.types
+            {
+                "name": row.name,
+                "family": row.family,
+                "covered": row.covered,
+                "class": row.type_class,
+            }
+            for row in report.types
         ],
         "uncovered": [{"name": row.name, "family": row.family} for row in report.uncovered],
     }
@@ -59,10 +65,12 @@ def _coverage_table(report: CoverageReport, label: str) -> Table:
     table.add_column("type")
     table.add_column("family")
     table.add_column("covered")
+    table.add_column("class")
     for row in report.types:
         table.add_row(
             row.name,
             row.family,
             Text("yes", style="green") if row.covered else Text("NO", style="bold red"),
+            row.type_class,
         )
     return table

@@ -36,6 +36,7 @@ def _family_rows(registry: Registry) -> list[dict[str, Any]]:
             "repeatable": is_repeatable(family),
             "state_kinds": sorted(family.state_kinds),
             "types": report.types_of(name),
+            "classes": {row.name: row.type_class for row in report.types if row.family == name},
             "description": family.description,
         }
         for name, family in sorted(registry.families().items())
