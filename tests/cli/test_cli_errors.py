@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from tests.cli.test_cli import database, invoke, ok_json, one_line_error
-from tests.conftest import AS_OF
+from tests.support import AS_OF
 
 from runactionability import (
     CatalogError,

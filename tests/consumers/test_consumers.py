@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from tests.conftest import AS_OF
+from tests.support import AS_OF, T0
 
 from runactionability import (
     Actionability,
@@ -37,7 +37,6 @@ from runactionability.consumers import (
 from runactionability.errors import UsageError
 from runactionability.policies import provider_connection, repeatable_sync
 
-T0 = AS_OF - timedelta(days=3)
 KINDS = (
     "provider_connection",
     "baseline_snapshot",

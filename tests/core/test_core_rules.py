@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from core_support import AS_OF, MINUTE, T0, Recorder, evaluate, resolver, run, state
+from tests.support import AS_OF, MINUTE, T0, Recorder, evaluate, resolver, run, state
 
 from runactionability import (
     Actionability,

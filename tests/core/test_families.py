@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from core_support import AS_OF, MINUTE, T0, evaluate, resolver, run, state
+from tests.support import AS_OF, MINUTE, T0, evaluate, resolver, run, state
 
 from runactionability import Actionability, ActionKind, OperationCatalog, Reason, RunFact
 

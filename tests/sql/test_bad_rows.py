@@ -8,8 +8,15 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
-from tests.conftest import AS_OF
-from tests.sql.conftest import T0, at, open_ports, run
+from tests.support import (
+    AS_OF,
+    T0,
+    at,
+    open_ports,
+)
+from tests.support import (
+    stored_run as run,
+)
 
 from runactionability import Actionability, Reason, RunQuery
 from runactionability.adapters.sqlalchemy import create_schema, insert_runs

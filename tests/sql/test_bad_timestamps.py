@@ -16,9 +16,16 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from tests.conftest import AS_OF
-from tests.sql.conftest import CATALOG, REGISTRY, open_ports, run
 from tests.sql.test_bad_rows import insert_raw, raw_row
+from tests.support import (
+    AS_OF,
+    CATALOG,
+    REGISTRY,
+    open_ports,
+)
+from tests.support import (
+    stored_run as run,
+)
 
 from runactionability import Actionability, Reason, Resolver, RunQuery
 from runactionability.adapters.memory import (

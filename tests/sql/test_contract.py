@@ -5,8 +5,17 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from tests.conftest import AS_OF
-from tests.sql.conftest import Loader, at, fact, run
+from tests.support import (
+    AS_OF,
+    Loader,
+    at,
+)
+from tests.support import (
+    stored_fact as fact,
+)
+from tests.support import (
+    stored_run as run,
+)
 
 from runactionability import (
     Actionability,

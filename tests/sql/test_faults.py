@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from tests.conftest import AS_OF
-from tests.sql.conftest import CATALOG, REGISTRY, open_ports, run
+from tests.support import (
+    AS_OF,
+    CATALOG,
+    REGISTRY,
+    open_ports,
+)
+from tests.support import (
+    stored_run as run,
+)
 
 from runactionability import (
     ConfigurationError,

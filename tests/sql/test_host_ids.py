@@ -6,8 +6,7 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
-from tests.conftest import AS_OF
-from tests.sql.conftest import CATALOG, REGISTRY
+from tests.support import AS_OF, CATALOG, REGISTRY
 
 from runactionability import Actionability, Resolver, RunQuery
 from runactionability.adapters.memory import MemoryStateSource

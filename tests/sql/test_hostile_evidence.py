@@ -11,8 +11,17 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from tests.conftest import AS_OF
-from tests.sql.conftest import CATALOG, REGISTRY, Loader, at, run, sql_ports
+from tests.support import (
+    AS_OF,
+    CATALOG,
+    REGISTRY,
+    Loader,
+    at,
+    sql_ports,
+)
+from tests.support import (
+    stored_run as run,
+)
 
 from runactionability import (
     Actionability,

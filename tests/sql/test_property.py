@@ -11,8 +11,17 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import example, given
 from hypothesis import strategies as st
-from tests.conftest import AS_OF, BACKENDS
-from tests.sql.conftest import CATALOG, REGISTRY, T0, Ports, clear, memory_ports, open_ports
+from tests.support import (
+    AS_OF,
+    BACKENDS,
+    CATALOG,
+    REGISTRY,
+    T0,
+    Ports,
+    clear,
+    memory_ports,
+    open_ports,
+)
 
 from runactionability import OperationRun, RunQuery, RunStatus, StateFact, VisibleScopes
 from runactionability.adapters.sqlalchemy import (

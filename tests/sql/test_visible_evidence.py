@@ -18,16 +18,21 @@ import attrs
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
-from tests.conftest import AS_OF, POSTGRES_URL
-from tests.sql.conftest import (
+from tests.support import (
+    AS_OF,
     CATALOG,
+    POSTGRES_URL,
     REGISTRY,
     Loader,
     Ports,
-    fact,
     memory_ports,
-    run,
     sql_ports,
+)
+from tests.support import (
+    stored_fact as fact,
+)
+from tests.support import (
+    stored_run as run,
 )
 
 from runactionability import (
