@@ -8,14 +8,17 @@ The clock: every instant a test makes is ``T0`` plus something, and results are 
 ``AS_OF`` (ten days later) unless a module says otherwise. A module that needs ``as_of`` close to
 its runs names its own instant from ``T0`` (``AS_OF = T0 + timedelta(hours=1)``).
 
-Two builders make runs, with different defaults for the two kinds of tests:
+Three builders make runs, each with the defaults its kind of test was written for:
 
 - ``run`` -- the core's: a failed ``provider.connection.check`` of connection 7 in (acme, prod),
   created at ``T0`` and done a minute later; every field is a keyword, any value (typed or not)
-  goes through, so record checks can be fed hostile values.
+  goes through, so record checks can be fed hostile values. ``state`` is its state fact.
 - ``stored_run`` -- the stores': a failed ``inventory.sync`` in (w1, e1) whose ``start`` and
   ``end`` are minutes after ``T0``; what the SQL, contract and pushdown tests load into tables.
-  ``stored_fact`` is its state fact, proven ``proven`` minutes after ``T0``; ``state`` the core's.
+  ``stored_fact`` is its state fact, proven ``proven`` minutes after ``T0``. SQL tests import
+  them as ``stored_run as run, stored_fact as fact``.
+- ``scoped_run`` -- the consumers': scope as ``ws``/``env``, creation as a ``timedelta`` after
+  ``T0``, context as keywords.
 """
 
 from __future__ import annotations
@@ -212,6 +215,39 @@ class Recorder:
     @hookimpl
     def runactionability_policy_violation(self, violation: Any) -> None:
         self.violations.append(violation)
+
+
+# -- the consumers' builder -------------------------------------------------------------------
+
+
+def scoped_run(
+    run_id: int,
+    type_: str,
+    *,
+    ws: str = "acme",
+    env: str | None = "prod",
+    outcome: str | None = "failed",
+    status: str = "completed",
+    at: timedelta = timedelta(0),
+    **context: Any,
+) -> OperationRun:
+    """A run in (``ws``, ``env``) created ``at`` after T0 and started then, done five minutes
+    later when completed (its outcome is dropped otherwise); keywords left over are its context.
+    """
+    created = T0 + at
+    done = status == "completed"
+    return OperationRun(
+        id=run_id,
+        type=type_,
+        workspace_id=ws,
+        environment_id=env,
+        status=status,
+        outcome=outcome if done else None,
+        created_at=created,
+        started_at=created,
+        completed_at=created + timedelta(minutes=5) if done else None,
+        context=context,
+    )
 
 
 # -- the stores' builders ----------------------------------------------------------------------
