@@ -159,6 +159,12 @@ def _as_kinds(kinds: Iterable[str]) -> frozenset[str]:
     return frozenset((kinds,) if isinstance(kinds, str) else kinds)
 
 
+def _as_declarations(declared: Iterable[ResolvingStates]) -> tuple[ResolvingStates, ...]:
+    # A typed converter: with ``converter=tuple`` the attrs plugin gives ``Family.__init__`` a
+    # parameter of type ``Iterable[_T_co]`` that no argument satisfies under mypy.
+    return tuple(declared)
+
+
 @attrs.frozen
 class ResolvingStates:
     """A family's word that a state of ``kind`` whose status is one of ``statuses`` resolves runs.
@@ -208,7 +214,7 @@ class Family:
     description: str = ""
     resolving_states: tuple[ResolvingStates, ...] = attrs.field(
         default=attrs.Factory(_declared_by_family_policy, takes_self=True),
-        converter=tuple,
+        converter=_as_declarations,
         validator=attrs.validators.deep_iterable(attrs.validators.instance_of(ResolvingStates)),
     )
 
