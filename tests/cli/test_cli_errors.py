@@ -187,6 +187,7 @@ def test_a_malformed_catalog_is_a_catalog_error(tmp_path: Path, name: str) -> No
 
 
 def test_a_catalog_mapping_of_the_wrong_shape_is_a_catalog_error() -> None:
+    data: object
     for data in ([], "types", {"types": [None]}, {"types": [{"name": "x", "family": 5}]}):
         with pytest.raises(CatalogError):
             OperationCatalog.from_mapping(data)  # type: ignore[arg-type]

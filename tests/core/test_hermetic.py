@@ -114,7 +114,12 @@ def test_the_environment_variable_turns_autoloading_off(
     # Like PYTEST_DISABLE_PLUGIN_AUTOLOAD: any non-empty value disables.
     monkeypatch.setenv(DISABLE_AUTOLOAD_VARIABLE, value)
     loaded: list[bool] = []
-    monkeypatch.setattr(Registry, "load_entry_points", lambda self: loaded.append(True) or 0)
+
+    def load_entry_points(self: Registry) -> int:
+        loaded.append(True)
+        return 0
+
+    monkeypatch.setattr(Registry, "load_entry_points", load_entry_points)
     Registry.default()
     assert loaded == []
     Registry.default(entry_points=True)

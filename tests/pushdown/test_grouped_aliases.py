@@ -280,7 +280,7 @@ def test_nondeterministic_collation_columns_are_classified(
     pushdown = SqlPushdown(engine, runs=runs_mapping, registry=REGISTRY, catalog=CATALOG)
     listed = pushdown._run_source().list_runs(SCOPES.query(), limit=1000).runs
     results = _resolver(engine, runs_mapping).evaluate_many(listed, as_of=AS_OF)
-    want = {r.run_id: r.status for r in results}
+    want: dict[Any, Actionability] = {r.run_id: r.status for r in results}
     assert {k: v for k, v in want.items() if k < 900} == expected()
     assert want[900] is Actionability.ACTIONABLE
     for form in SupersedeForm:

@@ -74,7 +74,7 @@ def insert_raw(engine: sa.Engine, rows: list[dict[str, Any]]) -> None:
         context = sa.cast(context, JSONB)
     with engine.begin() as connection:
         for row in rows:
-            values = {name: sa.bindparam(name) for name in row if name != "context"}
+            values: dict[str, Any] = {name: sa.bindparam(name) for name in row if name != "context"}
             values["context"] = context
             connection.execute(RAW_RUNS.insert().values(values), row)
 
@@ -141,7 +141,7 @@ def test_listing_pages_through_rows_with_missing_or_stray_created_at(
         rows += [raw_row(sql_engine, index, created_at="stray") for index in range(9, 11)]
     insert_raw(sql_engine, rows)
     ports = open_ports(sql_engine)
-    seen: list[object] = []
+    seen: list[Any] = []
     cursor = None
     while True:
         page = ports.runs.list_runs(RunQuery(workspace_ids={"w1"}), limit=2, cursor=cursor)
@@ -166,11 +166,12 @@ def test_a_success_with_unreadable_times_is_never_evidence(
     failed = run(1, start=10)
     earlier_success = run(2, outcome="succeeded", start=12)
     insert_runs(sql_engine, [failed, earlier_success])
-    flawed = {
+    flaws: dict[str, dict[str, Any]] = {
         "null_completed": {"completed_at": None},
         "null_start": {"created_at": None, "started_at": None},
         "stray_start": {"started_at": "later"},
-    }[flaw]
+    }
+    flawed = flaws[flaw]
     insert_raw(sql_engine, [raw_row(sql_engine, 3, outcome="succeeded", **flawed)])
     ports = open_ports(sql_engine)
     result = ports.resolver().evaluate(failed, as_of=AS_OF)

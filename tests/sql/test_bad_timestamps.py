@@ -40,7 +40,7 @@ from runactionability.consumers import VisibleScopes
 from runactionability.model import OperationRun
 
 SCOPES = VisibleScopes({"w1"})
-UNREADABLE = {
+UNREADABLE: dict[str, dict[str, Any]] = {
     "postgresql": {"late": "infinity", "early": "-infinity", "odd": "10000-01-01 00:00:00+00"},
     "sqlite": {"late": 2**62, "early": -(2**62), "odd": "soon"},
 }

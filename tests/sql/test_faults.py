@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import sqlalchemy as sa
 from tests.support import (
@@ -88,7 +90,7 @@ def test_a_fetch_error_never_resolves_a_run(sql_engine: sa.Engine) -> None:
         {"table": "x" * 64},
     ],
 )
-def test_mapping_identifiers_are_validated(fields: dict[str, str]) -> None:
+def test_mapping_identifiers_are_validated(fields: dict[str, Any]) -> None:
     with pytest.raises(ConfigurationError):
         RunTableMapping(**fields)
 

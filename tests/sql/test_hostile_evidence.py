@@ -29,6 +29,7 @@ from runactionability import (
     OperationRun,
     Reason,
     Resolver,
+    RunFact,
     RunQuery,
     StateRequest,
 )
@@ -151,7 +152,7 @@ def ci_resolver(engine: sa.Engine, mapping: RunTableMapping = CI_RUNS) -> Resolv
 
 # -- finding 1: a proof carries the stored row; ids compare byte for byte ---------------------
 
-OTHER_CASE = {
+OTHER_CASE: dict[str, dict[str, Any]] = {
     "workspace": {"workspace_id": "ACME"},
     "environment": {"environment_id": "PROD"},
     "subject": {"context": {KEY: "C1"}},
@@ -184,6 +185,7 @@ def test_a_proof_carries_the_stored_row(
     assert result.status is Actionability.SUPERSEDED_BY_LATER_SUCCESS
     proof = result.proof
     assert proof is not None
+    assert isinstance(proof, RunFact)
     assert (proof.run_id, proof.workspace_id, proof.environment_id) == (2, "acme", "prod")
     assert proof.subject == "c1"
 

@@ -163,7 +163,7 @@ def _listing(ports: Ports, **filters: Any) -> list[OperationRun]:
 
 # Ties on event start are rare in random data, so one history that needs both tie-breakers
 # (completed_at, then id) is always tried as well.
-TIES = (
+TIES: tuple[list[OperationRun], list[StateFact]] = (
     [
         _run(1, ("inventory.sync", "w1", "e1", "failed", 0, None, 1, {})),
         _run(2, ("inventory.sync", "w1", "e1", "succeeded", 2, None, 5, {})),

@@ -12,7 +12,7 @@ import asyncio
 import json
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import attrs
 import pytest
@@ -40,6 +40,7 @@ from runactionability import (
     AsyncResolver,
     OperationRun,
     Resolver,
+    RunFact,
     RunQuery,
     StateFact,
 )
@@ -78,7 +79,10 @@ OTHER = run(5, "inventory.sync", start=2, end=3)
 
 def statuses(ports: Ports, runs: list[OperationRun], scopes: VisibleScopes) -> dict[Any, Any]:
     results = ports.resolver().evaluate_many(runs, as_of=AS_OF, scopes=scopes)
-    return {r.run_id: (r.status, None if r.proof is None else r.proof.run_id) for r in results}
+    return {
+        r.run_id: (r.status, None if r.proof is None else cast(RunFact, r.proof).run_id)
+        for r in results
+    }
 
 
 def test_a_hidden_success_is_no_evidence_on_every_port(load: Loader) -> None:
@@ -96,6 +100,7 @@ def test_without_scopes_or_for_an_actor_who_sees_it_the_success_settles_the_run(
     assert plain == wide
     assert wide[0].status is Actionability.SUPERSEDED_BY_LATER_SUCCESS
     assert wide[0].proof is not None
+    assert isinstance(wide[0].proof, RunFact)
     assert wide[0].proof.run_id == 2
 
 
@@ -335,5 +340,6 @@ def test_the_async_resolver_confines_evidence_alike() -> None:
         asynchronous.evaluate_many(runs, as_of=AS_OF, scopes=NO_WORKSPACE_RUNS)
     )
     assert first.proof is not None
+    assert isinstance(first.proof, RunFact)
     assert first.proof.run_id == 3
     assert last.status is Actionability.ACTIONABLE
