@@ -52,8 +52,8 @@ def install_plugin(root: Path) -> None:
 
 def child_environment(plugin_root: Path) -> dict[str, str]:
     env = dict(os.environ)
-    # Only the suite's own conftest may switch autoloading off in the child; the SQL legs stay
-    # on SQLite to keep this test short.
+    # Only the suite's own switch (tests/support.py) may turn autoloading off in the child; the
+    # SQL legs stay on SQLite to keep this test short.
     env.pop(DISABLE_AUTOLOAD_VARIABLE, None)
     env.pop("RUNACTIONABILITY_TEST_DATABASE_URL", None)
     env["PYTHONPATH"] = os.pathsep.join([str(plugin_root), *filter(None, [env.get("PYTHONPATH")])])
