@@ -19,6 +19,8 @@ Three builders make runs, each with the defaults its kind of test was written fo
   them as ``stored_run as run, stored_fact as fact``.
 - ``scoped_run`` -- the consumers': scope as ``ws``/``env``, creation as a ``timedelta`` after
   ``T0``, context as keywords.
+
+``raw_row`` and ``insert_raw`` write a run row past the adapter, for values it would refuse.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from typing import Any
 
 import attrs
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
 
 from runactionability import (
     ActionabilityResult,
@@ -52,6 +55,7 @@ from runactionability.adapters.sqlalchemy import (
     metadata,
     open_backend,
 )
+from runactionability.adapters.sqlalchemy.types import to_micros
 from runactionability.registry import DISABLE_AUTOLOAD_VARIABLE
 
 # The suite is hermetic: a runactionability plugin installed in the same environment (a host's,
@@ -354,3 +358,63 @@ def clear(engine: sa.Engine) -> None:
     with engine.begin() as connection:
         for table in reversed(metadata.sorted_tables):
             connection.execute(table.delete())
+
+
+# -- raw rows: values the adapter would never write -------------------------------------------
+
+# The reference table without its column types, so raw values reach the database unconverted.
+RAW_RUNS = sa.table(
+    "operation_runs",
+    *(
+        sa.column(name)
+        for name in (
+            "id",
+            "type",
+            "workspace_id",
+            "environment_id",
+            "status",
+            "outcome",
+            "created_at",
+            "started_at",
+            "completed_at",
+            "subject",
+            "context",
+        )
+    ),
+)
+
+
+def raw_row(engine: sa.Engine, run_id: int, **fields: Any) -> dict[str, Any]:
+    """A failed inventory sync in (w1, e1) as stored values, with ``fields`` overriding them."""
+
+    def stored(minutes: float) -> Any:
+        instant = at(minutes)
+        return instant if engine.dialect.name == "postgresql" else to_micros(instant)
+
+    row: dict[str, Any] = {
+        "id": run_id,
+        "type": "inventory.sync",
+        "workspace_id": "w1",
+        "environment_id": "e1",
+        "status": "completed",
+        "outcome": "failed",
+        "created_at": stored(run_id),
+        "started_at": None,
+        "completed_at": stored(run_id + 1),
+        "subject": None,
+        "context": "{}",
+    }
+    row.update(fields)
+    return row
+
+
+def insert_raw(engine: sa.Engine, rows: list[dict[str, Any]]) -> None:
+    """Insert rows made by ``raw_row`` as they are, past the adapter's types and checks."""
+    context: Any = sa.bindparam("context")
+    if engine.dialect.name == "postgresql":
+        context = sa.cast(context, JSONB)
+    with engine.begin() as connection:
+        for row in rows:
+            values: dict[str, Any] = {name: sa.bindparam(name) for name in row if name != "context"}
+            values["context"] = context
+            connection.execute(RAW_RUNS.insert().values(values), row)

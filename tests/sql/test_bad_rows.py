@@ -7,76 +7,11 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB
-from tests.support import (
-    AS_OF,
-    T0,
-    at,
-    open_ports,
-)
-from tests.support import (
-    stored_run as run,
-)
+from tests.support import AS_OF, T0, insert_raw, open_ports, raw_row
+from tests.support import stored_run as run
 
 from runactionability import Actionability, Reason, RunQuery
 from runactionability.adapters.sqlalchemy import create_schema, insert_runs
-from runactionability.adapters.sqlalchemy.types import to_micros
-
-# The reference table without its column types, so raw values reach the database unconverted.
-RAW_RUNS = sa.table(
-    "operation_runs",
-    *(
-        sa.column(name)
-        for name in (
-            "id",
-            "type",
-            "workspace_id",
-            "environment_id",
-            "status",
-            "outcome",
-            "created_at",
-            "started_at",
-            "completed_at",
-            "subject",
-            "context",
-        )
-    ),
-)
-
-
-def raw_row(engine: sa.Engine, run_id: int, **fields: Any) -> dict[str, Any]:
-    """A failed inventory sync in (w1, e1) as stored values, with ``fields`` overriding them."""
-
-    def stored(minutes: float) -> Any:
-        instant = at(minutes)
-        return instant if engine.dialect.name == "postgresql" else to_micros(instant)
-
-    row: dict[str, Any] = {
-        "id": run_id,
-        "type": "inventory.sync",
-        "workspace_id": "w1",
-        "environment_id": "e1",
-        "status": "completed",
-        "outcome": "failed",
-        "created_at": stored(run_id),
-        "started_at": None,
-        "completed_at": stored(run_id + 1),
-        "subject": None,
-        "context": "{}",
-    }
-    row.update(fields)
-    return row
-
-
-def insert_raw(engine: sa.Engine, rows: list[dict[str, Any]]) -> None:
-    context: Any = sa.bindparam("context")
-    if engine.dialect.name == "postgresql":
-        context = sa.cast(context, JSONB)
-    with engine.begin() as connection:
-        for row in rows:
-            values: dict[str, Any] = {name: sa.bindparam(name) for name in row if name != "context"}
-            values["context"] = context
-            connection.execute(RAW_RUNS.insert().values(values), row)
 
 
 def test_unexpected_values_become_manual_review_with_their_own_reasons(

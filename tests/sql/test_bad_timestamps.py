@@ -16,16 +16,8 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from tests.sql.test_bad_rows import insert_raw, raw_row
-from tests.support import (
-    AS_OF,
-    CATALOG,
-    REGISTRY,
-    open_ports,
-)
-from tests.support import (
-    stored_run as run,
-)
+from tests.support import AS_OF, CATALOG, REGISTRY, insert_raw, open_ports, raw_row
+from tests.support import stored_run as run
 
 from runactionability import Actionability, Reason, Resolver, RunQuery
 from runactionability.adapters.memory import (

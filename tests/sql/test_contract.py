@@ -6,17 +6,9 @@ from datetime import timedelta
 from typing import cast
 
 import pytest
-from tests.support import (
-    AS_OF,
-    Loader,
-    at,
-)
-from tests.support import (
-    stored_fact as fact,
-)
-from tests.support import (
-    stored_run as run,
-)
+from tests.support import AS_OF, Loader, at
+from tests.support import stored_fact as fact
+from tests.support import stored_run as run
 
 from runactionability import (
     Actionability,

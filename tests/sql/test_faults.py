@@ -6,15 +6,8 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from tests.support import (
-    AS_OF,
-    CATALOG,
-    REGISTRY,
-    open_ports,
-)
-from tests.support import (
-    stored_run as run,
-)
+from tests.support import AS_OF, CATALOG, REGISTRY, open_ports
+from tests.support import stored_run as run
 
 from runactionability import (
     ConfigurationError,

@@ -11,17 +11,8 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from tests.support import (
-    AS_OF,
-    CATALOG,
-    REGISTRY,
-    Loader,
-    at,
-    sql_ports,
-)
-from tests.support import (
-    stored_run as run,
-)
+from tests.support import AS_OF, CATALOG, REGISTRY, Loader, at, sql_ports
+from tests.support import stored_run as run
 
 from runactionability import (
     Actionability,

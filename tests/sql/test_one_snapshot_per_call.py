@@ -15,15 +15,8 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from tests.support import (
-    AS_OF,
-    CATALOG,
-    REGISTRY,
-    at,
-)
-from tests.support import (
-    stored_run as run,
-)
+from tests.support import AS_OF, CATALOG, REGISTRY, at
+from tests.support import stored_run as run
 
 from runactionability import Actionability, Resolver
 from runactionability.adapters.sqlalchemy import (

@@ -14,16 +14,8 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from tests.support import (
-    AS_OF,
-    BACKENDS,
-    CATALOG,
-    REGISTRY,
-    at,
-)
-from tests.support import (
-    stored_run as run,
-)
+from tests.support import AS_OF, BACKENDS, CATALOG, REGISTRY, at
+from tests.support import stored_run as run
 
 from runactionability import Actionability, Resolver, StateFact, StateSource
 from runactionability.adapters.memory import MemoryRunHistory, MemoryStateSource

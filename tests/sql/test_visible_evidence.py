@@ -28,12 +28,8 @@ from tests.support import (
     memory_ports,
     sql_ports,
 )
-from tests.support import (
-    stored_fact as fact,
-)
-from tests.support import (
-    stored_run as run,
-)
+from tests.support import stored_fact as fact
+from tests.support import stored_run as run
 
 from runactionability import (
     Actionability,
