@@ -11,14 +11,14 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, settings
 
-from runactionability.registry import DISABLE_AUTOLOAD_VARIABLE
+# Importing the support module also switches plugin autoloading off (see there).
+from tests.support import BACKENDS, POSTGRES_URL
 
 settings.register_profile(
     "quick", max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -29,16 +29,6 @@ settings.register_profile(
 settings.load_profile(
     os.environ.get("HYPOTHESIS_PROFILE", "thorough" if os.environ.get("CI") else "quick")
 )
-
-# The suite is hermetic: a runactionability plugin installed in the same environment (a host's,
-# a developer's) must not add families, types or warnings to what these tests expect. Tests of
-# entry points opt back in with ``Registry.default(entry_points=True)``; subprocesses inherit it.
-os.environ[DISABLE_AUTOLOAD_VARIABLE] = "1"
-
-POSTGRES_URL = os.environ.get("RUNACTIONABILITY_TEST_DATABASE_URL")
-BACKENDS = ["sqlite", *(["postgresql"] if POSTGRES_URL else [])]
-
-AS_OF = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="session")

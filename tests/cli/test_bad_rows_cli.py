@@ -13,8 +13,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from tests.cli.test_cli import invoke, ok_json
-from tests.conftest import POSTGRES_URL
-from tests.sql.test_bad_rows import insert_raw
+from tests.support import POSTGRES_URL, insert_raw
 
 from runactionability.adapters.sqlalchemy.types import to_micros
 from runactionability.demo.data import AS_OF

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner, Result
-from tests.conftest import POSTGRES_URL
+from tests.support import POSTGRES_URL
 
 from runactionability.adapters.sqlalchemy import create_schema
 from runactionability.cli import cli

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from tests.cli.test_cli import database, invoke, ok_json, one_line_error
-from tests.conftest import AS_OF
+from tests.support import AS_OF
 
 from runactionability import (
     CatalogError,
@@ -187,6 +187,7 @@ def test_a_malformed_catalog_is_a_catalog_error(tmp_path: Path, name: str) -> No
 
 
 def test_a_catalog_mapping_of_the_wrong_shape_is_a_catalog_error() -> None:
+    data: object
     for data in ([], "types", {"types": [None]}, {"types": [{"name": "x", "family": 5}]}):
         with pytest.raises(CatalogError):
             OperationCatalog.from_mapping(data)  # type: ignore[arg-type]

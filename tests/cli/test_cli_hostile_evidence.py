@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
-from tests.conftest import AS_OF, POSTGRES_URL
-from tests.sql.conftest import CATALOG
 from tests.sql.test_hostile_evidence import CORRUPT, check, ci_tables
+from tests.support import AS_OF, CATALOG, POSTGRES_URL
 
 from runactionability.adapters.sqlalchemy import create_schema, insert_runs
 from runactionability.cli import cli

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from tests.conftest import AS_OF
+from tests.support import AS_OF, T0
 
 from runactionability import (
     Actionability,
@@ -50,7 +50,6 @@ from runactionability.consumers import (
     plan_actions,
 )
 
-T0 = AS_OF - timedelta(days=1)
 ACME = VisibleScopes({"acme"})
 HIDDEN_RUN = "umbrella-run-9"
 

@@ -6,7 +6,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from tests.conftest import AS_OF
+from tests.support import AS_OF, T0
+from tests.support import scoped_run as run
 
 from runactionability import (
     Actionability,
@@ -37,7 +38,6 @@ from runactionability.consumers import (
 from runactionability.errors import UsageError
 from runactionability.policies import provider_connection, repeatable_sync
 
-T0 = AS_OF - timedelta(days=3)
 KINDS = (
     "provider_connection",
     "baseline_snapshot",
@@ -46,33 +46,6 @@ KINDS = (
     "environment_review",
     "review_pack",
 )
-
-
-def run(
-    run_id: int,
-    type_: str,
-    *,
-    ws: str = "acme",
-    env: str | None = "prod",
-    outcome: str | None = "failed",
-    status: str = "completed",
-    at: timedelta = timedelta(0),
-    **context: Any,
-) -> OperationRun:
-    created = T0 + at
-    done = status == "completed"
-    return OperationRun(
-        id=run_id,
-        type=type_,
-        workspace_id=ws,
-        environment_id=env,
-        status=status,
-        outcome=outcome if done else None,
-        created_at=created,
-        started_at=created,
-        completed_at=created + timedelta(minutes=5) if done else None,
-        context=context,
-    )
 
 
 def healthy(ws: str, env: str, connection: str, at: timedelta) -> StateFact:

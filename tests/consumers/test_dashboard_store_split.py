@@ -7,10 +7,11 @@ shift an active run into ``top`` and out of active work.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
+from tests.support import AS_OF, T0
 
 from runactionability import OperationRun, Resolver
 from runactionability.adapters.memory import MemoryRunHistory, MemoryRunSource, MemoryStateSource
@@ -18,8 +19,6 @@ from runactionability.adapters.sqlalchemy import STATE_KINDS
 from runactionability.consumers import StatusCounts, VisibleScopes, dashboard
 from runactionability.result import Actionability
 
-T0 = datetime(2026, 11, 1, tzinfo=UTC)
-AS_OF = T0 + timedelta(days=1)
 SCOPES = VisibleScopes({"w1"}, environment_ids={"e1"})
 
 

@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from tests.support import at
 
 from runactionability import OperationRun, Resolver
 from runactionability.adapters.sqlalchemy import create_schema, insert_runs, open_backend
 from runactionability.consumers import VisibleScopes, dashboard
 from runactionability.result import ActionKind
-
-T0 = datetime(2026, 11, 1, tzinfo=UTC)
-
-
-def at(minutes: int) -> datetime:
-    return T0 + timedelta(minutes=minutes)
 
 
 def sync(run_id: int, **changes: Any) -> OperationRun:

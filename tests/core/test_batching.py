@@ -8,8 +8,8 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from core_support import AS_OF, MINUTE, STATE_KINDS, T0, resolver, run, state
 from hypothesis import given
+from tests.support import AS_OF, MINUTE, STATE_KINDS, T0, resolver, run, state
 
 from runactionability import (
     AsyncResolver,

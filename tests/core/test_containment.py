@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from core_support import AS_OF, MINUTE, T0, Recorder, run, state
+from tests.support import AS_OF, MINUTE, T0, Recorder, run, state
 
 from runactionability import (
     Actionability,

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from core_support import AS_OF, MINUTE, T0, Recorder, evaluate, resolver, run, state
+from tests.support import AS_OF, MINUTE, T0, Recorder, evaluate, resolver, run, state
 
 from runactionability import (
     Actionability,
@@ -89,7 +89,7 @@ def test_an_int_id_and_its_string_are_different_runs() -> None:
 
 
 def resolver_with(history: MemoryRunHistory, **options: Any) -> Resolver:
-    kinds = ("provider_connection", "backup_set", "baseline_snapshot")
+    kinds: tuple[str, ...] = ("provider_connection", "backup_set", "baseline_snapshot")
     kinds += ("evidence_snapshot", "environment_review", "review_pack")
     return Resolver(
         history=history,

@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
-from core_support import AS_OF, MINUTE, T0, evaluate, resolver, run, state
+from tests.support import AS_OF, MINUTE, T0, evaluate, resolver, run, state
 
-from runactionability import Actionability, ActionKind, OperationCatalog, Reason, RunFact
+from runactionability import (
+    Actionability,
+    ActionKind,
+    OperationCatalog,
+    OperationRun,
+    Reason,
+    RunFact,
+)
 
 LATER = T0 + MINUTE * 10
 
 
-def success(run_id: int, type: str = "provider.connection.check", **fields: object) -> object:
+def success(run_id: int, type: str = "provider.connection.check", **fields: Any) -> OperationRun:
     fields.setdefault("created_at", LATER)
-    return run(run_id, type, outcome="succeeded", **fields)  # type: ignore[arg-type]
+    return run(run_id, type, outcome="succeeded", **fields)
 
 
 # -- provider connections: the original false call-to-action loop -----------------------------
@@ -153,7 +161,9 @@ HIGH_RISK = [
 
 
 @pytest.mark.parametrize(("type", "context"), STANDARD)
-def test_a_cancelled_run_of_a_standard_family_is_informational(type: str, context: dict) -> None:
+def test_a_cancelled_run_of_a_standard_family_is_informational(
+    type: str, context: dict[str, Any]
+) -> None:
     result = evaluate(run(1, type, outcome="cancelled", context=context))
     assert result.status is Actionability.INFORMATIONAL_ONLY
     assert result.reason == Reason.CANCELLED_BY_OPERATOR
@@ -162,7 +172,7 @@ def test_a_cancelled_run_of_a_standard_family_is_informational(type: str, contex
 @pytest.mark.parametrize(("type", "context"), HIGH_RISK)
 @pytest.mark.parametrize("outcome", ["cancelled", "failed", "blocked", "partially_succeeded"])
 def test_a_high_risk_problem_run_stays_in_manual_review(
-    type: str, context: dict, outcome: str
+    type: str, context: dict[str, Any], outcome: str
 ) -> None:
     failed = run(1, type, outcome=outcome, context=context)
     later = run(2, type, outcome="succeeded", created_at=LATER, context=context)

@@ -14,7 +14,7 @@ from typing import Any
 
 import attrs
 import pytest
-from core_support import AS_OF, run
+from tests.support import AS_OF, run
 
 from runactionability import (
     Actionability,

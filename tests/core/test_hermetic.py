@@ -52,8 +52,8 @@ def install_plugin(root: Path) -> None:
 
 def child_environment(plugin_root: Path) -> dict[str, str]:
     env = dict(os.environ)
-    # Only the suite's own conftest may switch autoloading off in the child; the SQL legs stay
-    # on SQLite to keep this test short.
+    # Only the suite's own switch (tests/support.py) may turn autoloading off in the child; the
+    # SQL legs stay on SQLite to keep this test short.
     env.pop(DISABLE_AUTOLOAD_VARIABLE, None)
     env.pop("RUNACTIONABILITY_TEST_DATABASE_URL", None)
     env["PYTHONPATH"] = os.pathsep.join([str(plugin_root), *filter(None, [env.get("PYTHONPATH")])])
@@ -114,7 +114,12 @@ def test_the_environment_variable_turns_autoloading_off(
     # Like PYTEST_DISABLE_PLUGIN_AUTOLOAD: any non-empty value disables.
     monkeypatch.setenv(DISABLE_AUTOLOAD_VARIABLE, value)
     loaded: list[bool] = []
-    monkeypatch.setattr(Registry, "load_entry_points", lambda self: loaded.append(True) or 0)
+
+    def load_entry_points(self: Registry) -> int:
+        loaded.append(True)
+        return 0
+
+    monkeypatch.setattr(Registry, "load_entry_points", load_entry_points)
     Registry.default()
     assert loaded == []
     Registry.default(entry_points=True)

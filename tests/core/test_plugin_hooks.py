@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from core_support import AS_OF, MINUTE, T0, Recorder, resolver, run
+from tests.support import AS_OF, MINUTE, T0, Recorder, resolver, run
 
 from runactionability import (
     Actionability,

@@ -7,9 +7,9 @@ from datetime import timedelta
 from typing import Any
 
 import attrs
-from core_support import STATE_KINDS, resolver
 from hypothesis import given
 from hypothesis import strategies as st
+from tests.support import STATE_KINDS, resolver
 
 from runactionability import (
     Actionability,

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from core_support import AS_OF, MINUTE, STATE_KINDS, T0, resolver, run, state
+from tests.support import AS_OF, MINUTE, STATE_KINDS, T0, resolver, run, state
 
 from runactionability import (
     Actionability,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import attrs
-from core_support import AS_OF, resolver, run
+from tests.support import AS_OF, resolver, run
 
 from runactionability import (
     Actionability,

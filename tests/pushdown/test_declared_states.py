@@ -8,10 +8,11 @@ refuses that resolution, so a count and a page say what the resolver says.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from tests.support import T0
 
 from runactionability import (
     Family,
@@ -41,7 +42,7 @@ from runactionability.policies.rules import (
 )
 from runactionability.result import Actionability
 
-T0 = datetime(2026, 11, 1, tzinfo=UTC)
+# Results are asked for soon after these runs, not at the shared AS_OF.
 AS_OF = T0 + timedelta(hours=1)
 SCOPES = VisibleScopes({"w1"})
 KIND = provider_connection.STATE_KIND

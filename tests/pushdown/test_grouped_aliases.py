@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from tests.support import T0, at
 
 from runactionability import OperationRun, Resolver, StateFact
 from runactionability.adapters.sqlalchemy import (
@@ -43,7 +44,7 @@ from runactionability.policies.rules import (
 from runactionability.registry import Registry
 from runactionability.result import Actionability
 
-T0 = datetime(2026, 11, 1, tzinfo=UTC)
+# Results are asked for soon after these runs, not at the shared AS_OF.
 AS_OF = T0 + timedelta(hours=2)
 SCOPES = VisibleScopes({"w1"})
 KIND = "provider_connection"
@@ -60,10 +61,6 @@ NAMES = (
     "ü" * 40 + ".b",
 )
 """Names that sanitise alike, share 61 characters, or pass 63 bytes in two-byte letters."""
-
-
-def at(minutes: int) -> datetime:
-    return T0 + timedelta(minutes=minutes)
 
 
 class MetaFamily:
@@ -283,7 +280,7 @@ def test_nondeterministic_collation_columns_are_classified(
     pushdown = SqlPushdown(engine, runs=runs_mapping, registry=REGISTRY, catalog=CATALOG)
     listed = pushdown._run_source().list_runs(SCOPES.query(), limit=1000).runs
     results = _resolver(engine, runs_mapping).evaluate_many(listed, as_of=AS_OF)
-    want = {r.run_id: r.status for r in results}
+    want: dict[Any, Actionability] = {r.run_id: r.status for r in results}
     assert {k: v for k, v in want.items() if k < 900} == expected()
     assert want[900] is Actionability.ACTIONABLE
     for form in SupersedeForm:

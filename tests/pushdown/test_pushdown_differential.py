@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.support import at
 
 from runactionability import OperationCatalog, OperationRun, Resolver, StateFact, run_as_of
 from runactionability.adapters.sqlalchemy import (
@@ -48,16 +49,11 @@ from runactionability.policies.rules import FirstDecisive, InformationalWhen
 from runactionability.registry import Registry
 from runactionability.result import Actionability, Decision, Reason
 
-T0 = datetime(2026, 11, 1, tzinfo=UTC)
 CATALOG = OperationCatalog.reference()
 STORED_NAMES = sorted(name for t in CATALOG for name in CATALOG.stored_names(t.name))
 SCOPES = VisibleScopes({"w1", "w2"})
 HEALTHY = ("healthy", "complete", "published", "failing", "partial")
 JSON_SUBJECT = RunTableMapping(table="operation_runs", subject=None)
-
-
-def at(minutes: int) -> datetime:
-    return T0 + timedelta(minutes=minutes)
 
 
 class LongFailures:

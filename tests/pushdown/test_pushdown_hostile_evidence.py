@@ -11,8 +11,6 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from tests.conftest import AS_OF
-from tests.sql.conftest import CATALOG, REGISTRY, at
 from tests.sql.test_hostile_evidence import (
     BIG,
     CI_JSON_RUNS,
@@ -29,6 +27,7 @@ from tests.sql.test_hostile_evidence import (
     set_real,
     store_runs,
 )
+from tests.support import AS_OF, CATALOG, REGISTRY, at
 
 from runactionability import OperationRun, UsageError
 from runactionability.adapters.sqlalchemy import (

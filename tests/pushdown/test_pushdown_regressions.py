@@ -7,11 +7,12 @@ checks both give the status a user expects.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from tests.support import T0, at
 
 from runactionability import OperationRun, Resolver
 from runactionability.adapters.sqlalchemy import (
@@ -28,14 +29,10 @@ from runactionability.adapters.sqlalchemy.pushdown import SqlPushdown
 from runactionability.consumers import VisibleScopes
 from runactionability.result import Actionability
 
-T0 = datetime(2026, 11, 1, tzinfo=UTC)
+# Asked an hour after T0, not at the shared AS_OF: some cases put a state row after ``as_of``.
 AS_OF = T0 + timedelta(hours=1)
 SCOPES = VisibleScopes({"w1"})
 CHECK = "provider.connection.check"
-
-
-def at(minutes: int) -> datetime:
-    return T0 + timedelta(minutes=minutes)
 
 
 def failed_check(run_id: int = 1, **changes: Any) -> OperationRun:
@@ -417,7 +414,7 @@ def test_a_postgresql_proven_at_python_cannot_read_leaves_no_fact(
         )
         connection.exec_driver_sql(
             "INSERT INTO conn_history VALUES"
-            " ('w1', 'e1', 'c1', 'healthy', '2026-11-01 00:20:00', '{}')"
+            f" ('w1', 'e1', 'c1', 'healthy', '{at(20):%Y-%m-%d %H:%M:%S}', '{{}}')"
             + ("" if naive else ", ('w1', 'e1', 'c1', 'failing', '-infinity', '{}')")
         )
     insert_runs(engine, [failed_check()])

@@ -7,69 +7,11 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB
-from tests.conftest import AS_OF
-from tests.sql.conftest import T0, at, open_ports, run
+from tests.support import AS_OF, T0, insert_raw, open_ports, raw_row
+from tests.support import stored_run as run
 
 from runactionability import Actionability, Reason, RunQuery
 from runactionability.adapters.sqlalchemy import create_schema, insert_runs
-from runactionability.adapters.sqlalchemy.types import to_micros
-
-# The reference table without its column types, so raw values reach the database unconverted.
-RAW_RUNS = sa.table(
-    "operation_runs",
-    *(
-        sa.column(name)
-        for name in (
-            "id",
-            "type",
-            "workspace_id",
-            "environment_id",
-            "status",
-            "outcome",
-            "created_at",
-            "started_at",
-            "completed_at",
-            "subject",
-            "context",
-        )
-    ),
-)
-
-
-def raw_row(engine: sa.Engine, run_id: int, **fields: Any) -> dict[str, Any]:
-    """A failed inventory sync in (w1, e1) as stored values, with ``fields`` overriding them."""
-
-    def stored(minutes: float) -> Any:
-        instant = at(minutes)
-        return instant if engine.dialect.name == "postgresql" else to_micros(instant)
-
-    row: dict[str, Any] = {
-        "id": run_id,
-        "type": "inventory.sync",
-        "workspace_id": "w1",
-        "environment_id": "e1",
-        "status": "completed",
-        "outcome": "failed",
-        "created_at": stored(run_id),
-        "started_at": None,
-        "completed_at": stored(run_id + 1),
-        "subject": None,
-        "context": "{}",
-    }
-    row.update(fields)
-    return row
-
-
-def insert_raw(engine: sa.Engine, rows: list[dict[str, Any]]) -> None:
-    context: Any = sa.bindparam("context")
-    if engine.dialect.name == "postgresql":
-        context = sa.cast(context, JSONB)
-    with engine.begin() as connection:
-        for row in rows:
-            values = {name: sa.bindparam(name) for name in row if name != "context"}
-            values["context"] = context
-            connection.execute(RAW_RUNS.insert().values(values), row)
 
 
 def test_unexpected_values_become_manual_review_with_their_own_reasons(
@@ -134,7 +76,7 @@ def test_listing_pages_through_rows_with_missing_or_stray_created_at(
         rows += [raw_row(sql_engine, index, created_at="stray") for index in range(9, 11)]
     insert_raw(sql_engine, rows)
     ports = open_ports(sql_engine)
-    seen: list[object] = []
+    seen: list[Any] = []
     cursor = None
     while True:
         page = ports.runs.list_runs(RunQuery(workspace_ids={"w1"}), limit=2, cursor=cursor)
@@ -159,11 +101,12 @@ def test_a_success_with_unreadable_times_is_never_evidence(
     failed = run(1, start=10)
     earlier_success = run(2, outcome="succeeded", start=12)
     insert_runs(sql_engine, [failed, earlier_success])
-    flawed = {
+    flaws: dict[str, dict[str, Any]] = {
         "null_completed": {"completed_at": None},
         "null_start": {"created_at": None, "started_at": None},
         "stray_start": {"started_at": "later"},
-    }[flaw]
+    }
+    flawed = flaws[flaw]
     insert_raw(sql_engine, [raw_row(sql_engine, 3, outcome="succeeded", **flawed)])
     ports = open_ports(sql_engine)
     result = ports.resolver().evaluate(failed, as_of=AS_OF)

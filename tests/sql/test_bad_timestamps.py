@@ -16,9 +16,8 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from tests.conftest import AS_OF
-from tests.sql.conftest import CATALOG, REGISTRY, open_ports, run
-from tests.sql.test_bad_rows import insert_raw, raw_row
+from tests.support import AS_OF, CATALOG, REGISTRY, insert_raw, open_ports, raw_row
+from tests.support import stored_run as run
 
 from runactionability import Actionability, Reason, Resolver, RunQuery
 from runactionability.adapters.memory import (
@@ -33,7 +32,7 @@ from runactionability.consumers import VisibleScopes
 from runactionability.model import OperationRun
 
 SCOPES = VisibleScopes({"w1"})
-UNREADABLE = {
+UNREADABLE: dict[str, dict[str, Any]] = {
     "postgresql": {"late": "infinity", "early": "-infinity", "odd": "10000-01-01 00:00:00+00"},
     "sqlite": {"late": 2**62, "early": -(2**62), "odd": "soon"},
 }

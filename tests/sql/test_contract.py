@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import cast
 
 import pytest
-from tests.conftest import AS_OF
-from tests.sql.conftest import Loader, at, fact, run
+from tests.support import AS_OF, Loader, at
+from tests.support import stored_fact as fact
+from tests.support import stored_run as run
 
 from runactionability import (
     Actionability,
@@ -197,7 +199,9 @@ def test_many_requests_are_answered_in_one_call(load: Loader) -> None:
     answers = ports.history.latest_successes(requests, as_of=AS_OF)
     expected = {}
     for candidate in runs:
-        key = check_request(candidate.context["provider_connection_id"], candidate.environment_id)
+        # Every run above has a string environment id.
+        environment = cast(str, candidate.environment_id)
+        key = check_request(candidate.context["provider_connection_id"], environment)
         expected[key] = candidate.id
     assert {request: found.run_id for request, found in answers.items()} == expected
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import sqlalchemy as sa
-from tests.conftest import AS_OF
-from tests.sql.conftest import CATALOG, REGISTRY, open_ports, run
+from tests.support import AS_OF, CATALOG, REGISTRY, open_ports
+from tests.support import stored_run as run
 
 from runactionability import (
     ConfigurationError,
@@ -81,7 +83,7 @@ def test_a_fetch_error_never_resolves_a_run(sql_engine: sa.Engine) -> None:
         {"table": "x" * 64},
     ],
 )
-def test_mapping_identifiers_are_validated(fields: dict[str, str]) -> None:
+def test_mapping_identifiers_are_validated(fields: dict[str, Any]) -> None:
     with pytest.raises(ConfigurationError):
         RunTableMapping(**fields)
 

@@ -6,10 +6,9 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
-from tests.conftest import AS_OF
-from tests.sql.conftest import CATALOG, REGISTRY
+from tests.support import AS_OF, CATALOG, REGISTRY
 
-from runactionability import Actionability, Resolver, RunQuery
+from runactionability import Actionability, Resolver, RunId, RunQuery
 from runactionability.adapters.memory import MemoryStateSource
 from runactionability.adapters.sqlalchemy import (
     STATE_KINDS,
@@ -47,7 +46,8 @@ def uuid_runs(sql_engine: sa.Engine) -> sa.Engine:
 
 def test_uuid_runs_are_listed_page_by_page_with_text_ids(uuid_runs: sa.Engine) -> None:
     source = SqlRunSource(uuid_runs, RUNS)
-    seen, cursor = [], None
+    seen: list[RunId] = []
+    cursor: str | None = None
     while True:
         page = source.list_runs(RunQuery(workspace_ids={"w1"}), limit=1, cursor=cursor)
         seen.extend(run.id for run in page.runs)

@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from tests.conftest import AS_OF
-from tests.sql.conftest import CATALOG, REGISTRY, at
+from tests.support import AS_OF, CATALOG, REGISTRY, at
 
 from runactionability import (
     Actionability,

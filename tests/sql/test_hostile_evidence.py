@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from tests.conftest import AS_OF
-from tests.sql.conftest import CATALOG, REGISTRY, Loader, at, run, sql_ports
+from tests.support import AS_OF, CATALOG, REGISTRY, Loader, at, sql_ports
+from tests.support import stored_run as run
 
 from runactionability import (
     Actionability,
@@ -20,6 +20,7 @@ from runactionability import (
     OperationRun,
     Reason,
     Resolver,
+    RunFact,
     RunQuery,
     StateRequest,
 )
@@ -142,7 +143,7 @@ def ci_resolver(engine: sa.Engine, mapping: RunTableMapping = CI_RUNS) -> Resolv
 
 # -- finding 1: a proof carries the stored row; ids compare byte for byte ---------------------
 
-OTHER_CASE = {
+OTHER_CASE: dict[str, dict[str, Any]] = {
     "workspace": {"workspace_id": "ACME"},
     "environment": {"environment_id": "PROD"},
     "subject": {"context": {KEY: "C1"}},
@@ -175,6 +176,7 @@ def test_a_proof_carries_the_stored_row(
     assert result.status is Actionability.SUPERSEDED_BY_LATER_SUCCESS
     proof = result.proof
     assert proof is not None
+    assert isinstance(proof, RunFact)
     assert (proof.run_id, proof.workspace_id, proof.environment_id) == (2, "acme", "prod")
     assert proof.subject == "c1"
 

@@ -6,10 +6,9 @@ from datetime import datetime
 
 import pytest
 import sqlalchemy as sa
-from tests.conftest import AS_OF
-from tests.sql.conftest import CATALOG, REGISTRY
+from tests.support import AS_OF, CATALOG, REGISTRY
 
-from runactionability import Actionability, Reason, Resolver, RunQuery
+from runactionability import Actionability, Reason, Resolver, RunId, RunQuery
 from runactionability.adapters.memory import MemoryStateSource
 from runactionability.adapters.sqlalchemy import (
     STATE_KINDS,
@@ -91,7 +90,8 @@ def test_a_naive_run_or_state_is_never_evidence(naive: sa.Engine) -> None:
 
 def test_runs_with_naive_timestamps_are_listed_page_by_page(naive: sa.Engine) -> None:
     runs = open_backend(naive, runs=RUNS).runs
-    seen, cursor = [], None
+    seen: list[RunId] = []
+    cursor: str | None = None
     while True:
         page = runs.list_runs(RunQuery(workspace_ids={"w1"}), limit=1, cursor=cursor)
         seen.extend(run.id for run in page.runs)

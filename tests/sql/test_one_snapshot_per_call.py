@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from tests.conftest import AS_OF
-from tests.sql.conftest import CATALOG, REGISTRY, at, run
+from tests.support import AS_OF, CATALOG, REGISTRY, at
+from tests.support import stored_run as run
 
 from runactionability import Actionability, Resolver
 from runactionability.adapters.sqlalchemy import (

@@ -11,8 +11,17 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import example, given
 from hypothesis import strategies as st
-from tests.conftest import AS_OF, BACKENDS
-from tests.sql.conftest import CATALOG, REGISTRY, T0, Ports, clear, memory_ports, open_ports
+from tests.support import (
+    AS_OF,
+    BACKENDS,
+    CATALOG,
+    REGISTRY,
+    T0,
+    Ports,
+    clear,
+    memory_ports,
+    open_ports,
+)
 
 from runactionability import OperationRun, RunQuery, RunStatus, StateFact, VisibleScopes
 from runactionability.adapters.sqlalchemy import (
@@ -154,7 +163,7 @@ def _listing(ports: Ports, **filters: Any) -> list[OperationRun]:
 
 # Ties on event start are rare in random data, so one history that needs both tie-breakers
 # (completed_at, then id) is always tried as well.
-TIES = (
+TIES: tuple[list[OperationRun], list[StateFact]] = (
     [
         _run(1, ("inventory.sync", "w1", "e1", "failed", 0, None, 1, {})),
         _run(2, ("inventory.sync", "w1", "e1", "succeeded", 2, None, 5, {})),

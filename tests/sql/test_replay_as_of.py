@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
-from tests.conftest import POSTGRES_URL
-from tests.sql.conftest import CATALOG, REGISTRY, Loader, at, run, sql_ports
+from tests.support import CATALOG, POSTGRES_URL, REGISTRY, Loader, at, sql_ports
+from tests.support import stored_run as run
 
 from runactionability import Actionability, OperationRun, RunOutcome, RunStatus, run_as_of
 from runactionability.adapters.sqlalchemy.pushdown import SqlPushdown, SupersedeForm

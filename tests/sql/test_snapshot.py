@@ -6,8 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
-from tests.conftest import AS_OF
-from tests.sql.conftest import CATALOG, REGISTRY, fact, run
+from tests.support import AS_OF, CATALOG, REGISTRY
+from tests.support import stored_fact as fact
+from tests.support import stored_run as run
 
 from runactionability import Actionability, Resolver, RunQuery
 from runactionability.adapters.sqlalchemy import (

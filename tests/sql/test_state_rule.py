@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from tests.conftest import AS_OF, BACKENDS
-from tests.sql.conftest import CATALOG, REGISTRY, at, run
+from tests.support import AS_OF, BACKENDS, CATALOG, REGISTRY, at
+from tests.support import stored_run as run
 
 from runactionability import Actionability, Resolver, StateFact, StateSource
 from runactionability.adapters.memory import MemoryRunHistory, MemoryStateSource

@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 import pytest
 import sqlalchemy as sa
-from tests.conftest import AS_OF
-from tests.sql.conftest import Ports, open_ports, run
+from tests.support import AS_OF, Ports, open_ports
+from tests.support import stored_run as run
 
 from runactionability import Actionability, OperationRun
 from runactionability.adapters.sqlalchemy import _reading, create_schema, insert_runs

@@ -12,29 +12,31 @@ import asyncio
 import json
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import attrs
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
-from tests.conftest import AS_OF, POSTGRES_URL
-from tests.sql.conftest import (
+from tests.support import (
+    AS_OF,
     CATALOG,
+    POSTGRES_URL,
     REGISTRY,
     Loader,
     Ports,
-    fact,
     memory_ports,
-    run,
     sql_ports,
 )
+from tests.support import stored_fact as fact
+from tests.support import stored_run as run
 
 from runactionability import (
     Actionability,
     AsyncResolver,
     OperationRun,
     Resolver,
+    RunFact,
     RunQuery,
     StateFact,
 )
@@ -73,7 +75,10 @@ OTHER = run(5, "inventory.sync", start=2, end=3)
 
 def statuses(ports: Ports, runs: list[OperationRun], scopes: VisibleScopes) -> dict[Any, Any]:
     results = ports.resolver().evaluate_many(runs, as_of=AS_OF, scopes=scopes)
-    return {r.run_id: (r.status, None if r.proof is None else r.proof.run_id) for r in results}
+    return {
+        r.run_id: (r.status, None if r.proof is None else cast(RunFact, r.proof).run_id)
+        for r in results
+    }
 
 
 def test_a_hidden_success_is_no_evidence_on_every_port(load: Loader) -> None:
@@ -91,6 +96,7 @@ def test_without_scopes_or_for_an_actor_who_sees_it_the_success_settles_the_run(
     assert plain == wide
     assert wide[0].status is Actionability.SUPERSEDED_BY_LATER_SUCCESS
     assert wide[0].proof is not None
+    assert isinstance(wide[0].proof, RunFact)
     assert wide[0].proof.run_id == 2
 
 
@@ -330,5 +336,6 @@ def test_the_async_resolver_confines_evidence_alike() -> None:
         asynchronous.evaluate_many(runs, as_of=AS_OF, scopes=NO_WORKSPACE_RUNS)
     )
     assert first.proof is not None
+    assert isinstance(first.proof, RunFact)
     assert first.proof.run_id == 3
     assert last.status is Actionability.ACTIONABLE

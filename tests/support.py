@@ -1,0 +1,420 @@
+"""What the tests share: the one clock, the engines, and the builders of runs, facts and ports.
+
+Import it as ``from tests.support import ...`` (``pythonpath = ["."]`` in pyproject makes that
+work under plain ``pytest``, ``python -m pytest`` and IDE runners alike). Fixtures stay in the
+``conftest.py`` files; everything here is a plain value or function.
+
+The clock: every instant a test makes is ``T0`` plus something, and results are asked for
+``AS_OF`` (ten days later) unless a module says otherwise. A module that needs ``as_of`` close to
+its runs names its own instant from ``T0`` (``AS_OF = T0 + timedelta(hours=1)``).
+
+Three builders make runs, each with the defaults its kind of test was written for:
+
+- ``run`` -- the core's: a failed ``provider.connection.check`` of connection 7 in (acme, prod),
+  created at ``T0`` and done a minute later; every field is a keyword, any value (typed or not)
+  goes through, so record checks can be fed hostile values. ``state`` is its state fact.
+- ``stored_run`` -- the stores': a failed ``inventory.sync`` in (w1, e1) whose ``start`` and
+  ``end`` are minutes after ``T0``; what the SQL, contract and pushdown tests load into tables.
+  ``stored_fact`` is its state fact, proven ``proven`` minutes after ``T0``. SQL tests import
+  them as ``stored_run as run, stored_fact as fact``.
+- ``scoped_run`` -- the consumers': scope as ``ws``/``env``, creation as a ``timedelta`` after
+  ``T0``, context as keywords.
+
+``raw_row`` and ``insert_raw`` write a run row past the adapter, for values it would refuse.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import attrs
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+
+from runactionability import (
+    ActionabilityResult,
+    OperationCatalog,
+    OperationRun,
+    Registry,
+    Resolver,
+    RunHistory,
+    RunSource,
+    StateFact,
+    StateSource,
+    hookimpl,
+)
+from runactionability.adapters.memory import MemoryRunHistory, MemoryRunSource, MemoryStateSource
+from runactionability.adapters.sqlalchemy import STATE_KINDS as TABLE_STATE_KINDS
+from runactionability.adapters.sqlalchemy import (
+    create_schema,
+    insert_runs,
+    insert_states,
+    metadata,
+    open_backend,
+)
+from runactionability.adapters.sqlalchemy.types import to_micros
+from runactionability.registry import DISABLE_AUTOLOAD_VARIABLE
+
+# The suite is hermetic: a runactionability plugin installed in the same environment (a host's,
+# a developer's) must not add families, types or warnings to what these tests expect. Tests of
+# entry points opt back in with ``Registry.default(entry_points=True)``; subprocesses inherit it.
+# It is switched off here, before ``REGISTRY`` below is built; the root conftest imports this.
+os.environ[DISABLE_AUTOLOAD_VARIABLE] = "1"
+
+# -- the clock ---------------------------------------------------------------------------------
+
+T0 = datetime(2026, 11, 10, 12, 0, tzinfo=UTC)
+"""The origin of every instant the tests make."""
+
+AS_OF = T0 + timedelta(days=10)
+"""The instant results are asked for: 2026-11-20 12:00 UTC, also the demo's own."""
+
+MINUTE = timedelta(minutes=1)
+
+
+def at(minutes: float) -> datetime:
+    """An instant ``minutes`` after T0."""
+    return T0 + timedelta(minutes=minutes)
+
+
+# -- the engines -------------------------------------------------------------------------------
+
+POSTGRES_URL = os.environ.get("RUNACTIONABILITY_TEST_DATABASE_URL")
+"""The PostgreSQL server of the SQL legs, when one is configured."""
+
+BACKENDS = ["sqlite", *(["postgresql"] if POSTGRES_URL else [])]
+"""The database engines every SQL test runs on."""
+
+# -- the registry ------------------------------------------------------------------------------
+
+REGISTRY = Registry.default()
+"""One shared default registry, for tests that register nothing of their own."""
+
+CATALOG = OperationCatalog.reference()
+
+STATE_KINDS = (
+    "backup_set",
+    "baseline_snapshot",
+    "environment_review",
+    "evidence_snapshot",
+    "provider_connection",
+    "review_pack",
+)
+"""Every state kind a built-in family may ask for (the core tests' order)."""
+
+# -- the core's builders -----------------------------------------------------------------------
+
+_UNSET: Any = object()
+
+
+def run(
+    run_id: str | int,
+    type: str = "provider.connection.check",
+    *,
+    outcome: Any = "failed",
+    status: Any = "completed",
+    workspace_id: Any = "acme",
+    environment_id: Any = "prod",
+    created_at: Any = T0,
+    started_at: Any = None,
+    completed_at: Any = _UNSET,
+    context: Any = _UNSET,
+) -> OperationRun:
+    """A run with sensible defaults: a failed provider check of connection 7, done in a minute.
+
+    Fields are typed ``Any`` on purpose: record checks are tested with values of the wrong type.
+    """
+    if completed_at is _UNSET:
+        start = started_at or created_at
+        start = start if isinstance(start, datetime) else T0
+        completed_at = start + MINUTE if status == "completed" else None
+    if context is _UNSET:
+        context = {"provider_connection_id": 7}
+    return OperationRun(
+        id=run_id,
+        type=type,
+        workspace_id=workspace_id,
+        environment_id=environment_id,
+        status=status,
+        outcome=outcome,
+        created_at=created_at,
+        started_at=started_at,
+        completed_at=completed_at,
+        context=context,
+    )
+
+
+def state(
+    kind: str = "provider_connection",
+    *,
+    subject: str | None = "7",
+    status: str = "healthy",
+    proven_at: datetime = T0 + timedelta(hours=1),
+    workspace_id: str = "acme",
+    environment_id: str | None = "prod",
+) -> StateFact:
+    """A state fact of connection 7 in (acme, prod): healthy, proven an hour after T0."""
+    return StateFact(
+        kind=kind,
+        workspace_id=workspace_id,
+        environment_id=environment_id,
+        subject=subject,
+        status=status,
+        proven_at=proven_at,
+    )
+
+
+def resolver(
+    history: Iterable[OperationRun] = (),
+    states: Iterable[StateFact] = (),
+    *,
+    registry: Registry | None = None,
+    catalog: OperationCatalog | None = None,
+    kinds: Iterable[str] = STATE_KINDS,
+    strict: bool = True,
+) -> Resolver:
+    """A strict resolver over memory ports, with a source for each of ``kinds``."""
+    facts = list(states)
+    sources = {
+        kind: MemoryStateSource(kind, [fact for fact in facts if fact.kind == kind])
+        for kind in kinds
+    }
+    return Resolver(
+        registry=REGISTRY if registry is None else registry,
+        catalog=catalog,
+        history=MemoryRunHistory(history),
+        states=sources,
+        strict=strict,
+    )
+
+
+def evaluate(
+    target: OperationRun,
+    history: Iterable[OperationRun] = (),
+    states: Iterable[StateFact] = (),
+    *,
+    as_of: datetime = AS_OF,
+    **options: Any,
+) -> ActionabilityResult:
+    """Evaluate one run against a history that holds it and ``history``."""
+    return resolver([target, *history], states, **options).evaluate(target, as_of=as_of)
+
+
+class Recorder:
+    """A plugin that records what the observer hooks see."""
+
+    def __init__(self) -> None:
+        self.batches: list[tuple[tuple[ActionabilityResult, ...], datetime]] = []
+        self.violations: list[Any] = []
+
+    @hookimpl
+    def runactionability_results_evaluated(
+        self, results: Iterable[ActionabilityResult], as_of: datetime
+    ) -> None:
+        self.batches.append((tuple(results), as_of))
+
+    @hookimpl
+    def runactionability_policy_violation(self, violation: Any) -> None:
+        self.violations.append(violation)
+
+
+# -- the consumers' builder -------------------------------------------------------------------
+
+
+def scoped_run(
+    run_id: int,
+    type_: str,
+    *,
+    ws: str = "acme",
+    env: str | None = "prod",
+    outcome: str | None = "failed",
+    status: str = "completed",
+    at: timedelta = timedelta(0),
+    **context: Any,
+) -> OperationRun:
+    """A run in (``ws``, ``env``) created ``at`` after T0 and started then, done five minutes
+    later when completed (its outcome is dropped otherwise); keywords left over are its context.
+    """
+    created = T0 + at
+    done = status == "completed"
+    return OperationRun(
+        id=run_id,
+        type=type_,
+        workspace_id=ws,
+        environment_id=env,
+        status=status,
+        outcome=outcome if done else None,
+        created_at=created,
+        started_at=created,
+        completed_at=created + timedelta(minutes=5) if done else None,
+        context=context,
+    )
+
+
+# -- the stores' builders ----------------------------------------------------------------------
+
+
+def stored_run(run_id: int, type_: str = "inventory.sync", **fields: Any) -> OperationRun:
+    """A completed run in scope (w1, e1) that ended ``outcome`` (failed by default).
+
+    ``start`` and ``end`` are minutes after T0; ``created_at`` defaults to the start.
+    """
+    start = fields.pop("start", 0)
+    end = fields.pop("end", start + 1)
+    values: dict[str, Any] = {
+        "id": run_id,
+        "type": type_,
+        "workspace_id": "w1",
+        "environment_id": "e1",
+        "status": "completed",
+        "outcome": "failed",
+        "created_at": at(start),
+        "started_at": None,
+        "completed_at": at(end),
+        "context": {},
+    }
+    values.update(fields)
+    return OperationRun(**values)
+
+
+def stored_fact(
+    kind: str, subject: str | None, status: str, proven: float, **fields: Any
+) -> StateFact:
+    """A state fact in scope (w1, e1), proven ``proven`` minutes after T0."""
+    values: dict[str, Any] = {
+        "kind": kind,
+        "workspace_id": "w1",
+        "environment_id": "e1",
+        "subject": subject,
+        "status": status,
+        "proven_at": at(proven),
+    }
+    values.update(fields)
+    return StateFact(**values)
+
+
+@attrs.frozen
+class Ports:
+    """The three ports over one store, and a resolver wired to them."""
+
+    name: str
+    history: RunHistory
+    states: dict[str, StateSource]
+    runs: RunSource
+
+    def resolver(self) -> Resolver:
+        return Resolver(
+            history=self.history,
+            states=self.states,
+            registry=REGISTRY,
+            catalog=CATALOG,
+            strict=True,
+        )
+
+
+Loader = Callable[[Iterable[OperationRun], Iterable[StateFact]], Ports]
+"""What the ``load`` fixture yields: load runs and facts into a fresh store, return its ports."""
+
+
+def memory_ports(runs: Iterable[OperationRun], facts: Iterable[StateFact]) -> Ports:
+    """The memory adapters over ``runs`` and ``facts``."""
+    runs = list(runs)
+    facts = list(facts)
+    return Ports(
+        name="memory",
+        history=MemoryRunHistory(runs),
+        states={
+            kind: MemoryStateSource(kind, [f for f in facts if f.kind == kind])
+            for kind in TABLE_STATE_KINDS
+        },
+        runs=MemoryRunSource(runs),
+    )
+
+
+def sql_ports(engine: sa.Engine, runs: Iterable[OperationRun], facts: Iterable[StateFact]) -> Ports:
+    """The reference schema on ``engine``, loaded with ``runs`` and ``facts``."""
+    create_schema(engine)
+    insert_runs(engine, runs, catalog=CATALOG)
+    insert_states(engine, facts)
+    return open_ports(engine)
+
+
+def open_ports(engine: sa.Engine) -> Ports:
+    """The ports of the reference schema already on ``engine``."""
+    backend = open_backend(engine, catalog=CATALOG)
+    return Ports(
+        name=engine.dialect.name,
+        history=backend.history,
+        states=dict(backend.states),
+        runs=backend.runs,
+    )
+
+
+def clear(engine: sa.Engine) -> None:
+    """Delete every row of the reference tables (cheaper than recreating them)."""
+    with engine.begin() as connection:
+        for table in reversed(metadata.sorted_tables):
+            connection.execute(table.delete())
+
+
+# -- raw rows: values the adapter would never write -------------------------------------------
+
+# The reference table without its column types, so raw values reach the database unconverted.
+RAW_RUNS = sa.table(
+    "operation_runs",
+    *(
+        sa.column(name)
+        for name in (
+            "id",
+            "type",
+            "workspace_id",
+            "environment_id",
+            "status",
+            "outcome",
+            "created_at",
+            "started_at",
+            "completed_at",
+            "subject",
+            "context",
+        )
+    ),
+)
+
+
+def raw_row(engine: sa.Engine, run_id: int, **fields: Any) -> dict[str, Any]:
+    """A failed inventory sync in (w1, e1) as stored values, with ``fields`` overriding them."""
+
+    def stored(minutes: float) -> Any:
+        instant = at(minutes)
+        return instant if engine.dialect.name == "postgresql" else to_micros(instant)
+
+    row: dict[str, Any] = {
+        "id": run_id,
+        "type": "inventory.sync",
+        "workspace_id": "w1",
+        "environment_id": "e1",
+        "status": "completed",
+        "outcome": "failed",
+        "created_at": stored(run_id),
+        "started_at": None,
+        "completed_at": stored(run_id + 1),
+        "subject": None,
+        "context": "{}",
+    }
+    row.update(fields)
+    return row
+
+
+def insert_raw(engine: sa.Engine, rows: list[dict[str, Any]]) -> None:
+    """Insert rows made by ``raw_row`` as they are, past the adapter's types and checks."""
+    context: Any = sa.bindparam("context")
+    if engine.dialect.name == "postgresql":
+        context = sa.cast(context, JSONB)
+    with engine.begin() as connection:
+        for row in rows:
+            values: dict[str, Any] = {name: sa.bindparam(name) for name in row if name != "context"}
+            values["context"] = context
+            connection.execute(RAW_RUNS.insert().values(values), row)
