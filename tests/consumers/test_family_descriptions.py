@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from typing import Any
 
-from tests.conftest import AS_OF
+from tests.support import AS_OF
 
 from runactionability import (
     Actionability,

@@ -186,12 +186,6 @@ def _as_kinds(kinds: Iterable[str]) -> frozenset[str]:
     return frozenset((kinds,) if isinstance(kinds, str) else kinds)
 
 
-def _as_declarations(declared: Iterable[ResolvingStates]) -> tuple[ResolvingStates, ...]:
-    # A typed converter: with ``converter=tuple`` the attrs plugin gives ``Family.__init__`` a
-    # parameter of type ``Iterable[_T_co]`` that no argument satisfies under mypy.
-    return tuple(declared)
-
-
 @attrs.frozen
 class ResolvingStates:
     """A family's word that a state of ``kind`` whose status is one of ``statuses`` resolves runs.
