@@ -20,6 +20,11 @@ from runactionability.scopes import VisibleScopes
 
 if TYPE_CHECKING:
     from runactionability.adapters.sqlalchemy.pushdown import SqlPushdown
+    from runactionability.adapters.sqlalchemy.pushdown.classify import _Compiled
+
+
+Row = tuple[Any, Any, Any, Actionability, int]
+"""(workspace id, environment id, stored type, status, number of runs)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -49,9 +54,7 @@ def _counts(by_status: Mapping[Actionability, int]) -> StatusCounts:
     )
 
 
-def tally(
-    catalog: OperationCatalog, rows: Sequence[tuple[Any, Any, Any, Actionability, int]]
-) -> PushdownCounts:
+def tally(catalog: OperationCatalog, rows: Sequence[Row]) -> PushdownCounts:
     """The counts of (workspace id, environment id, stored type, status, number) rows."""
     total: dict[Actionability, int] = {}
     by_family: dict[str | None, dict[Actionability, int]] = {}
@@ -91,6 +94,35 @@ def count(pushdown: SqlPushdown, scopes: VisibleScopes, *, as_of: datetime) -> P
     """The counts ``SqlPushdown.count`` returns, ``as_of`` checked."""
     compiled = pushdown.compiled(scopes=scopes)
     params = _params(scopes, as_of, pushdown.dialect)
+    plain, problems = _statements(compiled, scopes)
+    key = _scope_key_of(scopes)
+    rows: list[Row] = []
+    with read_transaction(pushdown.bind, statements=3) as connection:
+        _prepare(connection)
+        grouped = pushdown._prepare(("plain", *key), plain, scopes).execute(connection, params)
+        any_problem = _by_status(compiled, grouped, rows)
+        evaluate = False
+        if any_problem:
+            for workspace_id, environment_id, type_, value, n in pushdown._prepare(
+                ("problems", compiled.form, *key), problems, scopes
+            ).execute(connection, params):
+                if value == EVALUATE:
+                    evaluate = True
+                else:
+                    rows.append((workspace_id, environment_id, type_, Actionability(value), n))
+        if evaluate:
+            runs = pushdown._evaluated_runs(connection, compiled, scopes, params)
+            for run, result in zip(
+                runs,
+                pushdown._resolver_on(connection).evaluate_many(runs, as_of=as_of, scopes=scopes),
+                strict=True,
+            ):
+                rows.append((run.workspace_id, run.environment_id, run.type, result.status, 1))
+    return tally(pushdown.catalog, rows)
+
+
+def _statements(compiled: _Compiled, scopes: VisibleScopes) -> tuple[Any, Any]:
+    """The statement grouping every run by status and outcome, and the one classifying problems."""
     c = compiled.c
     keys = (c["workspace_id"], c["environment_id"], c["type"])
     # Per group: every row, the rows created after as_of (which did not exist yet), and the
@@ -121,48 +153,21 @@ def count(pushdown: SqlPushdown, scopes: VisibleScopes, *, as_of: datetime) -> P
         )
         .group_by(*keys, status)
     )
-    key = _scope_key_of(scopes)
-    rows: list[tuple[Any, Any, Any, Actionability, int]] = []
-    with read_transaction(pushdown.bind, statements=3) as connection:
-        _prepare(connection)
-        any_problem = False
-        for (
-            workspace_id,
-            environment_id,
-            type_,
-            stored,
-            outcome,
-            n,
-            future,
-            later,
-        ) in pushdown._prepare(("plain", *key), plain, scopes).execute(connection, params):
-            n -= future + later
-            if later:
-                rows.append(
-                    (workspace_id, environment_id, type_, Actionability.NOT_TERMINAL, later)
-                )
-            if not n:
-                continue
-            decided = compiled.decided_by_status(stored, outcome)
-            if decided is None:
-                any_problem = True
-            else:
-                rows.append((workspace_id, environment_id, type_, decided, n))
-        evaluate = False
-        if any_problem:
-            for workspace_id, environment_id, type_, value, n in pushdown._prepare(
-                ("problems", compiled.form, *key), problems, scopes
-            ).execute(connection, params):
-                if value == EVALUATE:
-                    evaluate = True
-                else:
-                    rows.append((workspace_id, environment_id, type_, Actionability(value), n))
-        if evaluate:
-            runs = pushdown._evaluated_runs(connection, compiled, scopes, params)
-            for run, result in zip(
-                runs,
-                pushdown._resolver_on(connection).evaluate_many(runs, as_of=as_of, scopes=scopes),
-                strict=True,
-            ):
-                rows.append((run.workspace_id, run.environment_id, run.type, result.status, 1))
-    return tally(pushdown.catalog, rows)
+    return plain, problems
+
+
+def _by_status(compiled: _Compiled, grouped: Any, rows: list[Row]) -> bool:
+    """Add the runs rule 2 decides to ``rows``; whether any group holds problem runs."""
+    any_problem = False
+    for workspace_id, environment_id, type_, stored, outcome, n, future, later in grouped:
+        n -= future + later
+        if later:
+            rows.append((workspace_id, environment_id, type_, Actionability.NOT_TERMINAL, later))
+        if not n:
+            continue
+        decided = compiled.decided_by_status(stored, outcome)
+        if decided is None:
+            any_problem = True
+        else:
+            rows.append((workspace_id, environment_id, type_, decided, n))
+    return any_problem

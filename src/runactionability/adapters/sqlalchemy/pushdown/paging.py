@@ -69,66 +69,22 @@ def follow_up_page(
     cursor: str | None,
 ) -> FollowUpPage:
     """The page ``SqlPushdown.follow_up_page`` returns, its arguments checked."""
-    dialect = pushdown.dialect
     compiled = pushdown.compiled(pushdown.form or SupersedeForm.EXISTS, scopes)
-    c = compiled.c
-    created = c["created_at"]
-    order = created.desc().nulls_last() if dialect == "postgresql" else created.desc()
-    base = compiled.select(
-        *SqlRunSource.columns(c, dialect),
-        compiled.problem_status.label("actionability"),
-    )
-    if compiled.subject is not None:
-        base = base.add_columns(compiled.subject.label("subject"))
-    # Only problem rows can need attention: the walk reads them alone, newest first, on the
-    # partial problem index, and classifies each row it reads once (in the select list; a
-    # filter on the classification would evaluate it twice).
-    base = base.where(*compiled.scope_filter(scopes), compiled.problem).order_by(
-        order, c["id"].desc()
-    )
+    walk = _walk(pushdown, compiled, scopes)
     items: list[FollowUpItem] = []
     source = pushdown._run_source()
     scanned = 0
     # Room for as many runs again that turn out not to need attention (about half of the
     # problem runs in the benchmark's history), so that one statement usually fills the page.
     chunk = min(2 * limit + 1, _MAX_CHUNK)
-    key = (compiled.form, *_scope_key_of(scopes))
-    scope_values = _scope_values(scopes, dialect)
+    scope_values = _scope_values(scopes, pushdown.dialect)
     with read_transaction(pushdown.bind, statements=2) as connection:
         _prepare(connection)
         while True:
             values: dict[str, Any] = {**scope_values, "as_of": as_of, "chunk": chunk}
-            statement = base
-            tag = None
-            if cursor:
-                tag, created, run_id = _decode(cursor)
-                statement = statement.where(_after(compiled, tag))
-                values["after_id"] = run_id
-                if tag == "instant":
-                    values["after_created"] = (
-                        created if dialect == "postgresql" else to_micros(created)
-                    )
-                elif tag == "stored":
-                    values["after_created"] = created
-            prepared = pushdown._prepare(
-                ("page", tag, *key), statement.limit(sa.bindparam("chunk")), scopes
-            )
-            rows = prepared.rows(connection, values)
+            rows = _read(pushdown, connection, compiled, walk, scopes, values, cursor)
             kept = len(items)
-            # Runs are built only for what the page keeps or Python must judge.
-            pending = {
-                index: source._run(row)
-                for index, row in enumerate(rows)
-                if row["actionability"] == EVALUATE
-            }
-            judged: dict[int, Actionability] = {}
-            if pending:
-                results = pushdown._resolver_on(connection).evaluate_many(
-                    list(pending.values()), as_of=as_of, scopes=scopes
-                )
-                judged = {
-                    index: result.status for index, result in zip(pending, results, strict=True)
-                }
+            pending, judged = _judged(pushdown, connection, rows, as_of=as_of, scopes=scopes)
             for index, row in enumerate(rows):
                 scanned += 1
                 value = judged.get(index) or Actionability(row["actionability"])
@@ -136,12 +92,7 @@ def follow_up_page(
                     continue
                 if len(items) == limit:
                     # One more run needs attention: the page ends at the last one kept.
-                    last = items[-1].run
-                    return FollowUpPage(
-                        items=tuple(items),
-                        next_cursor=_encode(last.created_at, last.id),
-                        scanned=scanned - 1,
-                    )
+                    return _full(items, scanned - 1)
                 run = pending.get(index) or source._run(row)
                 items.append(FollowUpItem(run=run, status=value))
             if len(rows) < chunk:
@@ -149,12 +100,7 @@ def follow_up_page(
             if len(items) == limit:
                 # Full, and whether another run needs attention is unknown: proving it would
                 # cost a statement, so the next page may be empty (with no cursor).
-                last = items[-1].run
-                return FollowUpPage(
-                    items=tuple(items),
-                    next_cursor=_encode(last.created_at, last.id),
-                    scanned=scanned,
-                )
+                return _full(items, scanned)
             cursor = _encode(stored_instant(rows[-1], "created_at"), rows[-1]["id"])
             # Size the next read by the share of runs that needed attention so far, so one
             # more statement usually fills the page; a read that found none doubles.
@@ -164,6 +110,83 @@ def follow_up_page(
             else:
                 chunk *= 2
             chunk = min(chunk, _MAX_CHUNK)
+
+
+def _full(items: list[FollowUpItem], scanned: int) -> FollowUpPage:
+    last = items[-1].run
+    return FollowUpPage(
+        items=tuple(items), next_cursor=_encode(last.created_at, last.id), scanned=scanned
+    )
+
+
+def _walk(pushdown: SqlPushdown, compiled: _Compiled, scopes: VisibleScopes) -> Any:
+    """The problem rows of ``scopes``, newest first, each with its classification."""
+    c = compiled.c
+    created = c["created_at"]
+    order = created.desc().nulls_last() if pushdown.dialect == "postgresql" else created.desc()
+    base = compiled.select(
+        *SqlRunSource.columns(c, pushdown.dialect),
+        compiled.problem_status.label("actionability"),
+    )
+    if compiled.subject is not None:
+        base = base.add_columns(compiled.subject.label("subject"))
+    # Only problem rows can need attention: the walk reads them alone, newest first, on the
+    # partial problem index, and classifies each row it reads once (in the select list; a
+    # filter on the classification would evaluate it twice).
+    return base.where(*compiled.scope_filter(scopes), compiled.problem).order_by(
+        order, c["id"].desc()
+    )
+
+
+def _read(
+    pushdown: SqlPushdown,
+    connection: sa.Connection,
+    compiled: _Compiled,
+    walk: Any,
+    scopes: VisibleScopes,
+    values: dict[str, Any],
+    cursor: str | None,
+) -> list[dict[str, Any]]:
+    """The next ``values["chunk"]`` rows of the walk after ``cursor``."""
+    statement = walk
+    tag = None
+    if cursor:
+        tag, created, run_id = _decode(cursor)
+        statement = statement.where(_after(compiled, tag))
+        values["after_id"] = run_id
+        if tag == "instant":
+            values["after_created"] = (
+                created if pushdown.dialect == "postgresql" else to_micros(created)
+            )
+        elif tag == "stored":
+            values["after_created"] = created
+    key = ("page", tag, compiled.form, *_scope_key_of(scopes))
+    prepared = pushdown._prepare(key, statement.limit(sa.bindparam("chunk")), scopes)
+    return prepared.rows(connection, values)
+
+
+def _judged(
+    pushdown: SqlPushdown,
+    connection: sa.Connection,
+    rows: list[dict[str, Any]],
+    *,
+    as_of: datetime,
+    scopes: VisibleScopes,
+) -> tuple[dict[int, OperationRun], dict[int, Actionability]]:
+    """The runs of the rows Python must judge, and their statuses, by row index."""
+    # Runs are built only for what the page keeps or Python must judge.
+    source = pushdown._run_source()
+    pending = {
+        index: source._run(row)
+        for index, row in enumerate(rows)
+        if row["actionability"] == EVALUATE
+    }
+    if not pending:
+        return pending, {}
+    results = pushdown._resolver_on(connection).evaluate_many(
+        list(pending.values()), as_of=as_of, scopes=scopes
+    )
+    return pending, {index: result.status for index, result in zip(pending, results, strict=True)}
 
 
 def _after(compiled: _Compiled, tag: str) -> Any:
