@@ -38,11 +38,10 @@ from runactionability.adapters.sqlalchemy.mapping import REFERENCE_RUNS, RUN_FIE
 from runactionability.adapters.sqlalchemy.types import (
     UtcTimestamp,
     as_run_id,
+    evidence_times,
     exact_equal,
     from_micros,
-    instant_bound,
     json_subject,
-    sound_run_times,
 )
 from runactionability.errors import EvidenceFetchError
 from runactionability.evidence import LaterSuccessRequest, RunFact
@@ -77,7 +76,6 @@ class _Statement:
     def _conditions(self, key: Any, has_env: bool | None, has_subject: bool) -> list[Any]:
         c = self.columns
         dialect = self.dialect
-        start = sa.func.coalesce(c["started_at"], c["created_at"])
         # Every id compares byte for byte: under a case-insensitive column collation 'ACME' is
         # another workspace than 'acme', and its runs are no evidence about 'acme's.
         conditions = [
@@ -98,12 +96,13 @@ class _Statement:
         # A success with an unreadable instant is no evidence, and the seek passes over it to
         # the greatest readable one (docs/decisions.md), so it never fails the batch. The rest
         # of the validity rule reads columns the reference indexes also hold.
-        conditions += [
-            instant_bound(start, dialect),
-            instant_bound(c["completed_at"], dialect),
-            c["completed_at"] <= sa.bindparam("as_of", type_=UtcTimestamp()),
-            *sound_run_times(c["created_at"], c["started_at"], c["completed_at"], dialect),
-        ]
+        conditions += evidence_times(
+            c["created_at"],
+            c["started_at"],
+            c["completed_at"],
+            sa.bindparam("as_of", type_=UtcTimestamp()),
+            dialect,
+        )
         return conditions
 
     def _subject(self, table: Any, key: Any) -> Any:

@@ -267,6 +267,24 @@ def sound_run_times(
     ]
 
 
+def evidence_times(
+    created: Any, started: Any, completed: Any, as_of: Any, dialect_name: str
+) -> list[sa.ColumnElement[bool]]:
+    """When a completed run can be evidence at ``as_of``: the later-success test of every reader.
+
+    Its event start (``started_at``, else ``created_at``) and its end are within the readable
+    range, bounds an index seek applies without reading the row (NULL, stray text and
+    unreadable instants fall outside them), it ended by ``as_of``, and its times are sound
+    (``sound_run_times``). ``SqlRunHistory`` seeks with it and the pushdown compiles it.
+    """
+    return [
+        instant_bound(sa.func.coalesce(started, created), dialect_name),
+        instant_bound(completed, dialect_name),
+        completed <= as_of,
+        *sound_run_times(created, started, completed, dialect_name),
+    ]
+
+
 def json_subject(document: Any, key: Any, dialect_name: str) -> tuple[Any, Any]:
     """The JSON type of ``document``'s member ``key``, and the exact text the core compares.
 

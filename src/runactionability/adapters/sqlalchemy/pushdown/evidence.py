@@ -1,0 +1,230 @@
+"""The SQL of the evidence the rules test: a later success, and a current state proven later.
+
+Each is a correlated test on the classified row ``r``, the same question ``SqlRunHistory`` and
+``SqlStateSource`` answer for the Python resolver.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from runactionability.adapters.sqlalchemy.mapping import StateTableMapping
+from runactionability.adapters.sqlalchemy.pushdown.common import SupersedeForm, exists, in_values
+from runactionability.adapters.sqlalchemy.types import (
+    evidence_times,
+    exact_equal,
+    exact_text,
+    valid_timestamp,
+)
+from runactionability.catalog import OperationType
+from runactionability.model import RunOutcome, RunStatus
+
+if TYPE_CHECKING:
+    from runactionability.adapters.sqlalchemy.pushdown.classify import _Compiled
+
+
+def _bare(compiled: _Compiled, column: Any) -> Any:
+    if compiled.dialect != "sqlite":
+        return column
+    # An expression index column has no affinity, and SQLite seeks it with a comparison only
+    # when the other side has none either: ``+ 0`` drops the column's INTEGER affinity
+    # (measured: the seek then uses both bounds instead of scanning the whole subject).
+    return sa.type_coerce(column, sa.BigInteger()) + 0
+
+
+def _event_start(compiled: _Compiled, table: Any) -> Any:
+    mapping = compiled.pushdown.mapping
+    return sa.func.coalesce(table.c[mapping.started_at], table.c[mapping.created_at])
+
+
+def _success_conditions(compiled: _Compiled, s: Any, op_type: OperationType) -> list[Any]:
+    mapping = compiled.pushdown.mapping
+    return [
+        _in_exact(
+            compiled,
+            s.c[mapping.type],
+            compiled.pushdown.catalog.superseding_names(op_type.name),
+        ),
+        _in_exact(compiled, s.c[mapping.status], mapping.stored_statuses(RunStatus.COMPLETED)),
+        _in_exact(compiled, s.c[mapping.outcome], mapping.stored_outcomes(RunOutcome.SUCCEEDED)),
+        # The very test ``SqlRunHistory`` seeks with: a success whose times the run source
+        # cannot read, or that completed before it was created or started, is no evidence.
+        *evidence_times(
+            s.c[mapping.created_at],
+            s.c[mapping.started_at],
+            s.c[mapping.completed_at],
+            compiled.as_of,
+            compiled.dialect,
+        ),
+    ]
+
+
+def _in_exact(compiled: _Compiled, column: Any, values: Collection[str]) -> Any:
+    """``in_values``, byte for byte whatever the column's collation (the plain IN for the seek)."""
+    if not values:
+        return sa.false()
+    # Typed literals, so that the collation is not repeated on every value.
+    exact = [sa.literal(value, sa.String()) for value in sorted(values)]
+    return sa.and_(column.in_(sorted(values)), exact_text(column, compiled.dialect).in_(exact))
+
+
+def later_success(compiled: _Compiled, op_type: OperationType, subject: Any) -> Any:
+    if compiled.form is SupersedeForm.GROUPED:
+        return _later_success_grouped(compiled, op_type, subject)
+    mapping = compiled.pushdown.mapping
+    s = mapping.table_clause().alias(compiled.alias("s", op_type.name))
+    dialect = compiled.dialect
+    c = compiled.c
+    conditions = [exact_equal(s.c[mapping.workspace_id], c["workspace_id"], dialect)]
+    conditions += _success_conditions(compiled, s, op_type)
+    if subject is not None:
+        assert op_type.subject_key is not None
+        if mapping.subject is not None:
+            conditions.append(exact_equal(s.c[mapping.subject], subject, dialect))
+        else:
+            theirs = compiled.subject_of(s, op_type.subject_key)
+            conditions.append(exact_equal(theirs, subject, dialect))
+    if not op_type.workspace_owned:
+        conditions.append(exact_equal(s.c[mapping.environment_id], c["environment_id"], dialect))
+    else:
+        visible = compiled.visible_environment(s.c[mapping.environment_id])
+        if visible is not None:
+            conditions.append(visible)
+    conditions.append(_event_start(compiled, s) >= _bare(compiled, c["completed_at"]))
+    return exists(*conditions)
+
+
+def _later_success_grouped(compiled: _Compiled, op_type: OperationType, subject: Any) -> Any:
+    mapping = compiled.pushdown.mapping
+    s = mapping.table_clause().alias(compiled.alias("g", op_type.name))
+    dialect = compiled.dialect
+    c = compiled.c
+    # Grouped and joined by exact value: under a case-insensitive collation 'ACME' and
+    # 'acme' would share one group, and one's success would settle the other's failure.
+    ws = exact_text(s.c[mapping.workspace_id], dialect)
+    env: Any = (
+        sa.null() if op_type.workspace_owned else exact_text(s.c[mapping.environment_id], dialect)
+    )
+    subj: Any = sa.null()
+    if op_type.subject_key is not None:
+        subj = exact_text(compiled.subject_of(s, op_type.subject_key), dialect)
+    visible = compiled.visible_environment(s.c[mapping.environment_id])
+    hidden_excluded = [visible] if op_type.workspace_owned and visible is not None else []
+    latest = (
+        sa.select(
+            ws.label("ws"),
+            env.label("env"),
+            subj.label("subject"),
+            sa.func.max(_event_start(compiled, s)).label("latest"),
+        )
+        .where(
+            # Only successes of the visible workspaces can prove anything about their runs.
+            compiled.one_of(s.c[mapping.workspace_id], "workspace"),
+            *_success_conditions(compiled, s, op_type),
+            *hidden_excluded,
+        )
+        .group_by(ws, *(key for key in (env, subj) if not isinstance(key, sa.Null)))
+        .subquery(compiled.alias("l", op_type.name))
+    )
+    on = [latest.c.ws == exact_text(c["workspace_id"], dialect)]
+    if not op_type.workspace_owned:
+        on.append(latest.c.env == exact_text(c["environment_id"], dialect))
+    if subject is not None:
+        on.append(latest.c.subject == exact_text(subject, dialect))
+    on.append(in_values(c["type"], compiled.pushdown.catalog.stored_names(op_type.name)))
+    compiled.joins.append((latest, sa.and_(*on)))
+    return latest.c.latest >= c["completed_at"]
+
+
+def resolved(
+    compiled: _Compiled,
+    state: StateTableMapping,
+    healthy: Collection[str],
+    op_type: OperationType,
+    subject: Any,
+) -> Any:
+    """A healthy state of the row's object proven after the row completed, by ``as_of``."""
+    s = state.table_clause().alias(compiled.alias("st", state.kind, op_type.name))
+    status, proven = s.c[state.status], s.c[state.proven_at]
+    if state.statuses is None:
+        stored = set(healthy)
+    else:
+        stored = {value for value, word in state.statuses.items() if word in healthy}
+    dialect = compiled.dialect
+    c = compiled.c
+    return exists(
+        exact_equal(s.c[state.workspace_id], c["workspace_id"], dialect),
+        s.c[state.environment_id].is_(None)
+        if op_type.workspace_owned
+        else exact_equal(s.c[state.environment_id], c["environment_id"], dialect),
+        s.c[state.subject].is_(None)
+        if subject is None
+        else exact_equal(s.c[state.subject], subject, dialect),
+        in_values(status, stored),
+        _readable_state(compiled, proven),
+        proven > c["completed_at"],
+        proven <= compiled.as_of,
+        sa.not_(_spoiled(compiled, state, s, op_type, subject)),
+    )
+
+
+def _spoiled(
+    compiled: _Compiled, state: StateTableMapping, s: Any, op_type: OperationType, subject: Any
+) -> Any:
+    """Whether another row of ``s``'s object leaves the source without a fact from ``s``.
+
+    The state source reads an object as its rows at the greatest proven_at, and has no fact
+    when any row cannot be placed in time or the rows there disagree (after translation) or
+    lack a readable status: a row ``s`` proves a healthy state only when no row of the same
+    object is unreadable, newer, or tied with it and not saying the same thing.
+    """
+    vocabulary = state.statuses
+    other = state.table_clause().alias(compiled.alias("so", state.kind, op_type.name))
+    status, proven = s.c[state.status], s.c[state.proven_at]
+    other_status, other_proven = other.c[state.status], other.c[state.proven_at]
+
+    def meaning(column: Any) -> Any:
+        # The policies' word for a stored status; NULL for one the vocabulary does not list.
+        if vocabulary is None:
+            return column
+        if not vocabulary:
+            return sa.null()
+        return sa.case(*((column == stored, word) for stored, word in sorted(vocabulary.items())))
+
+    dialect = compiled.dialect
+    return exists(
+        exact_equal(other.c[state.workspace_id], s.c[state.workspace_id], dialect),
+        other.c[state.environment_id].is_(None)
+        if op_type.workspace_owned
+        else exact_equal(other.c[state.environment_id], s.c[state.environment_id], dialect),
+        other.c[state.subject].is_(None)
+        if subject is None
+        else exact_equal(other.c[state.subject], s.c[state.subject], dialect),
+        sa.or_(
+            sa.not_(_readable_state(compiled, other_proven)),
+            other_proven > proven,
+            sa.and_(
+                other_proven == proven,
+                sa.or_(
+                    other_status.is_(None),
+                    meaning(other_status).is_(None),
+                    meaning(other_status) != meaning(status),
+                ),
+            ),
+        ),
+    )
+
+
+def _readable_state(compiled: _Compiled, column: Any) -> Any:
+    """A proven_at the state source can place in time (``SqlStateSource`` reads the same)."""
+    if compiled.dialect != "postgresql":
+        return valid_timestamp(column, compiled.dialect)
+    # psycopg reads a ``timestamp`` column as naive datetimes, which the source rejects, and
+    # 'infinity' is no instant; ``pg_typeof`` is constant per column, so this folds early.
+    return sa.and_(
+        sa.func.pg_typeof(column) == sa.literal_column("'timestamp with time zone'::regtype"),
+        valid_timestamp(column, compiled.dialect),
+    )
