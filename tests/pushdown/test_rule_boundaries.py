@@ -16,12 +16,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
 import pytest
 import sqlalchemy as sa
+from tests.support import T0
 
 from runactionability import (
     Family,
@@ -54,7 +55,6 @@ from runactionability.policies.rules import (
 )
 from runactionability.result import Actionability
 
-T0 = datetime(2026, 11, 1, tzinfo=UTC)
 AS_OF = T0 + timedelta(hours=1)
 ENDED = T0 + timedelta(minutes=10)
 """When each case's failure completed (unless the case says otherwise)."""

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import attrs
 import pytest
 import sqlalchemy as sa
+from tests.support import T0
 
 from runactionability import (
     Family,
@@ -53,7 +54,6 @@ from runactionability.policies.rules import (
 )
 from runactionability.result import Actionability, Decision
 
-T0 = datetime(2026, 11, 1, tzinfo=UTC)
 AS_OF = T0 + timedelta(hours=1)
 SCOPES = VisibleScopes({"w1"})
 KIND = provider_connection.STATE_KIND
