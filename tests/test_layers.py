@@ -26,6 +26,7 @@ LAYERS: dict[str, int] = {
     "core": 3,
     "proofs": 3,
     "registry": 3,
+    "verdicts": 3,
     "resolver": 4,
     "adapters": 5,
     "consumers": 5,

@@ -14,6 +14,9 @@ resolver (sync or async) is a short loop around it: ``plan``, fetch what the pla
 7. a high-risk family's problem runs always stay in manual review;
 8. a policy that raises needs manual review (or re-raises in strict mode);
 9. the same runs, facts and ``as_of`` give the same results in any order and any batch.
+
+The core walks the record checks of rules 3-4 as one table (``checks.RECORD_CHECKS``), has the
+decisions verified by ``proofs`` (rules 6-7) and builds its verdicts with ``verdicts``.
 """
 
 from __future__ import annotations
@@ -30,15 +33,21 @@ from runactionability.checks import RECORD_CHECKS
 from runactionability.errors import DuplicateRunError, UsageError
 from runactionability.evidence import LaterSuccessRequest, RunFact, StateFact, StateRequest
 from runactionability.model import OperationRun, RunOutcome, RunStatus, usable_id
-from runactionability.policies.base import Evidence, Family, ProblemRun, review_action
+from runactionability.policies.base import Evidence, Family, ProblemRun
 from runactionability.proofs import Verifier, is_aware, override, run_fact_fault
 from runactionability.result import (
-    Actionability,
     ActionabilityResult,
-    Decision,
     PolicyViolation,
     Reason,
     Verdict,
+)
+from runactionability.verdicts import (
+    active_verdict,
+    invalid_result,
+    policy_error_result,
+    problem_verdict,
+    raised,
+    succeeded_verdict,
 )
 
 _COMPLETED = RunStatus.COMPLETED
@@ -146,7 +155,9 @@ class Core:
                 if outcome is _SUCCEEDED:
                     verdict = succeeded.get(key)
                     if verdict is None:
-                        verdict = succeeded[key] = self._succeeded_verdict(key, as_of)
+                        verdict = succeeded[key] = succeeded_verdict(
+                            self.catalog.resolve(key), as_of
+                        )
                     result = new(result_class)
                     set_run_id(result, run.id)
                     set_verdict(result, verdict)
@@ -155,7 +166,9 @@ class Core:
             elif (status is _QUEUED or status is _RUNNING) and run.outcome is None:
                 verdict = active.get((key, status))
                 if verdict is None:
-                    verdict = active[(key, status)] = self._active_verdict(key, status, as_of)
+                    verdict = active[(key, status)] = active_verdict(
+                        self.catalog.resolve(key), status, as_of
+                    )
                 result = new(result_class)
                 set_run_id(result, run.id)
                 set_verdict(result, verdict)
@@ -179,15 +192,18 @@ class Core:
         try:
             problem = self._problem(run, op_type, batch.scope_cache)
         except _Invalid as invalid:
-            return self._invalid(run, op_type, invalid, batch.as_of)
+            known = op_type is not None and op_type.family in self.families
+            return invalid_result(
+                run, op_type, known, invalid.reason, invalid.explanation, batch.as_of
+            )
         family = self.families[problem.operation_type.family]
         try:
             requested = tuple(family.policy.plan(problem))
         except Exception as exc:
             if self.strict:
                 raise
-            batch.violations.append(_raised(problem, exc))
-            return self._policy_error(problem, exc, batch.as_of)
+            batch.violations.append(raised(problem, exc))
+            return policy_error_result(problem, exc, batch.as_of)
         own_states = problem.state_requests
         for request in requested:
             # Only the run's own requests are fetched: a policy cannot even look at evidence
@@ -201,35 +217,6 @@ class Core:
                     batch.state_requests.setdefault(own.kind, set()).add(own)
         batch.problems.append((index, problem, family))
         return None
-
-    def _succeeded_verdict(self, raw_type: str | None, as_of: datetime) -> Verdict:
-        op_type = self.catalog.resolve(raw_type)
-        return Verdict(
-            status=Actionability.INFORMATIONAL_ONLY,
-            reason=Reason.RUN_SUCCEEDED,
-            explanation="The run succeeded; it is history and calls for no action.",
-            family=None if op_type is None else op_type.family,
-            operation_type=None if op_type is None else op_type.name,
-            proof=None,
-            primary_action=None,
-            as_of=as_of,
-        )
-
-    def _active_verdict(self, raw_type: str | None, status: RunStatus, as_of: datetime) -> Verdict:
-        op_type = self.catalog.resolve(raw_type)
-        return Verdict(
-            status=Actionability.NOT_TERMINAL,
-            reason=Reason.RUN_NOT_TERMINAL,
-            explanation=(
-                f"The run is {status.value}; active work belongs on progress screens, "
-                "not on the follow-up list."
-            ),
-            family=None if op_type is None else op_type.family,
-            operation_type=None if op_type is None else op_type.name,
-            proof=None,
-            primary_action=None,
-            as_of=as_of,
-        )
 
     def _problem(
         self, run: OperationRun, op_type: OperationType | None, scope_cache: _ScopeCache
@@ -316,8 +303,8 @@ class Core:
             except Exception as exc:
                 if self.strict:
                     raise
-                results[index] = self._policy_error(problem, exc, as_of)
-                violations.append(_raised(problem, exc))
+                results[index] = policy_error_result(problem, exc, as_of)
+                violations.append(raised(problem, exc))
                 continue
             try:
                 decision, violation = self._verifier.verify(problem, family, decision, evidence)
@@ -336,90 +323,11 @@ class Core:
             result = _new_object(ActionabilityResult)
             _set_run_id(result, problem.run.id)
             _set_verdict(
-                result, _verdict(decision, family.name, problem.operation_type.name, as_of)
+                result, problem_verdict(decision, family.name, problem.operation_type.name, as_of)
             )
             results[index] = result
         # Every slot the plan left empty belongs to a problem run, and each got its result above.
         return Outcome(results=cast(list[ActionabilityResult], results), violations=violations)
-
-    def _invalid(
-        self,
-        run: OperationRun,
-        op_type: OperationType | None,
-        invalid: _Invalid,
-        as_of: datetime,
-    ) -> ActionabilityResult:
-        known = op_type is not None and op_type.family in self.families
-        return ActionabilityResult(
-            run.id,
-            Verdict(
-                status=Actionability.REQUIRES_MANUAL_REVIEW,
-                reason=invalid.reason,
-                explanation=invalid.explanation,
-                family=op_type.family if known and op_type else None,
-                operation_type=op_type.name if known and op_type else None,
-                proof=None,
-                primary_action=review_action(
-                    run, (op_type.label or op_type.name) if op_type else None
-                ),
-                as_of=as_of,
-            ),
-        )
-
-    def _policy_error(
-        self, problem: ProblemRun, exc: Exception, as_of: datetime
-    ) -> ActionabilityResult:
-        return ActionabilityResult(
-            problem.run.id,
-            Verdict(
-                status=Actionability.REQUIRES_MANUAL_REVIEW,
-                reason=Reason.POLICY_ERROR,
-                explanation=(
-                    f"The {problem.family} policy failed on this run "
-                    f"({type(exc).__name__}), so it needs a review."
-                ),
-                family=problem.family,
-                operation_type=problem.operation_type.name,
-                proof=None,
-                primary_action=review_action(problem.run, problem.label),
-                as_of=as_of,
-            ),
-        )
-
-
-_VERDICT_SLOTS = {name: Verdict.__dict__[name].__set__ for name in attrs.fields_dict(Verdict)}
-_set_status = _VERDICT_SLOTS["status"]
-_set_reason = _VERDICT_SLOTS["reason"]
-_set_explanation = _VERDICT_SLOTS["explanation"]
-_set_family = _VERDICT_SLOTS["family"]
-_set_operation_type = _VERDICT_SLOTS["operation_type"]
-_set_proof = _VERDICT_SLOTS["proof"]
-_set_primary_action = _VERDICT_SLOTS["primary_action"]
-_set_as_of = _VERDICT_SLOTS["as_of"]
-
-
-def _verdict(decision: Decision, family: str, operation_type: str, as_of: datetime) -> Verdict:
-    # Verdict has no validators or converters either; see _new_object above.
-    verdict = _new_object(Verdict)
-    _set_status(verdict, decision.status)
-    _set_reason(verdict, decision.reason)
-    _set_explanation(verdict, decision.explanation)
-    _set_family(verdict, family)
-    _set_operation_type(verdict, operation_type)
-    _set_proof(verdict, decision.proof)
-    _set_primary_action(verdict, decision.primary_action)
-    _set_as_of(verdict, as_of)
-    return verdict
-
-
-def _raised(problem: ProblemRun, exc: Exception) -> PolicyViolation:
-    return PolicyViolation(
-        run_id=problem.run.id,
-        family=problem.family,
-        kind="policy_error",
-        claimed=None,
-        detail=f"{type(exc).__name__}: {exc}",
-    )
 
 
 def _visible(
