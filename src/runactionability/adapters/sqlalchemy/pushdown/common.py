@@ -1,0 +1,45 @@
+"""What every part of the pushdown's classification shares: the values it yields and small SQL."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Collection
+from typing import Any
+
+import sqlalchemy as sa
+
+from runactionability.result import Actionability
+
+EVALUATE = "evaluate"
+"""The classification of a row that the Python resolver judges (a family with custom rules)."""
+
+_ACTIONABLE = Actionability.ACTIONABLE.value
+_REVIEW = Actionability.REQUIRES_MANUAL_REVIEW.value
+_CLAMPED = frozenset(
+    {
+        Actionability.SUPERSEDED_BY_LATER_SUCCESS.value,
+        Actionability.RESOLVED_BY_CURRENT_STATE.value,
+        Actionability.INFORMATIONAL_ONLY.value,
+    }
+)
+
+
+class SupersedeForm(enum.StrEnum):
+    """How the later-success test is written (both give the same statuses)."""
+
+    EXISTS = "exists"
+    """A correlated ``EXISTS`` per problem row: one seek on the success index each."""
+    GROUPED = "grouped"
+    """A ``LEFT JOIN`` to the latest success per (superseded type, scope, subject)."""
+
+
+def in_values(column: Any, values: Collection[str]) -> Any:
+    if not values:
+        return sa.false()
+    return column.in_(sorted(values))
+
+
+def exists(*conditions: Any) -> Any:
+    # ``SELECT 1``, not ``SELECT *``: SQLite reads the subquery from a covering index only when
+    # it names no column outside it.
+    return sa.select(sa.literal_column("1")).where(*conditions).exists()

@@ -1,0 +1,226 @@
+"""The follow-up list: pages of the runs needing attention now, newest first, and their cursors."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import sqlalchemy as sa
+
+from runactionability.adapters.sqlalchemy._reading import read_transaction
+from runactionability.adapters.sqlalchemy.pushdown.common import EVALUATE, SupersedeForm
+from runactionability.adapters.sqlalchemy.pushdown.prepared import (
+    _prepare,
+    _scope_key_of,
+    _scope_values,
+)
+from runactionability.adapters.sqlalchemy.runs import (
+    SqlRunSource,
+    cursor_id_is_valid,
+    stored_cursor_value_is_valid,
+)
+from runactionability.adapters.sqlalchemy.types import stored_instant, to_micros
+from runactionability.errors import InvalidCursorError
+from runactionability.model import OperationRun
+from runactionability.result import Actionability
+from runactionability.scopes import VisibleScopes
+
+if TYPE_CHECKING:
+    from runactionability.adapters.sqlalchemy.pushdown import SqlPushdown
+    from runactionability.adapters.sqlalchemy.pushdown.classify import _Compiled
+
+_MAX_CHUNK = 4096
+
+
+@attrs.frozen(kw_only=True)
+class FollowUpItem:
+    """A run on the current follow-up list and its status (actionable or manual review)."""
+
+    run: OperationRun
+    status: Actionability
+
+
+@attrs.frozen(kw_only=True)
+class FollowUpPage:
+    """One page of the current follow-up list, newest first, and the cursor of the next one.
+
+    ``scanned`` counts the problem runs read and classified to fill the page.
+    """
+
+    items: tuple[FollowUpItem, ...]
+    next_cursor: str | None
+    scanned: int
+
+    @property
+    def runs(self) -> tuple[OperationRun, ...]:
+        return tuple(item.run for item in self.items)
+
+
+def follow_up_page(
+    pushdown: SqlPushdown,
+    scopes: VisibleScopes,
+    *,
+    as_of: datetime,
+    limit: int,
+    cursor: str | None,
+) -> FollowUpPage:
+    """The page ``SqlPushdown.follow_up_page`` returns, its arguments checked."""
+    dialect = pushdown.dialect
+    compiled = pushdown.compiled(pushdown.form or SupersedeForm.EXISTS, scopes)
+    c = compiled.c
+    created = c["created_at"]
+    order = created.desc().nulls_last() if dialect == "postgresql" else created.desc()
+    base = compiled.select(
+        *SqlRunSource.columns(c, dialect),
+        compiled.problem_status.label("actionability"),
+    )
+    if compiled.subject is not None:
+        base = base.add_columns(compiled.subject.label("subject"))
+    # Only problem rows can need attention: the walk reads them alone, newest first, on the
+    # partial problem index, and classifies each row it reads once (in the select list; a
+    # filter on the classification would evaluate it twice).
+    base = base.where(*compiled.scope_filter(scopes), compiled.problem).order_by(
+        order, c["id"].desc()
+    )
+    items: list[FollowUpItem] = []
+    source = pushdown._run_source()
+    scanned = 0
+    # Room for as many runs again that turn out not to need attention (about half of the
+    # problem runs in the benchmark's history), so that one statement usually fills the page.
+    chunk = min(2 * limit + 1, _MAX_CHUNK)
+    key = (compiled.form, *_scope_key_of(scopes))
+    scope_values = _scope_values(scopes, dialect)
+    with read_transaction(pushdown.bind, statements=2) as connection:
+        _prepare(connection)
+        while True:
+            values: dict[str, Any] = {**scope_values, "as_of": as_of, "chunk": chunk}
+            statement = base
+            tag = None
+            if cursor:
+                tag, created, run_id = _decode(cursor)
+                statement = statement.where(_after(compiled, tag))
+                values["after_id"] = run_id
+                if tag == "instant":
+                    values["after_created"] = (
+                        created if dialect == "postgresql" else to_micros(created)
+                    )
+                elif tag == "stored":
+                    values["after_created"] = created
+            prepared = pushdown._prepare(
+                ("page", tag, *key), statement.limit(sa.bindparam("chunk")), scopes
+            )
+            rows = prepared.rows(connection, values)
+            kept = len(items)
+            # Runs are built only for what the page keeps or Python must judge.
+            pending = {
+                index: source._run(row)
+                for index, row in enumerate(rows)
+                if row["actionability"] == EVALUATE
+            }
+            judged: dict[int, Actionability] = {}
+            if pending:
+                results = pushdown._resolver_on(connection).evaluate_many(
+                    list(pending.values()), as_of=as_of, scopes=scopes
+                )
+                judged = {
+                    index: result.status for index, result in zip(pending, results, strict=True)
+                }
+            for index, row in enumerate(rows):
+                scanned += 1
+                value = judged.get(index) or Actionability(row["actionability"])
+                if not value.needs_attention:
+                    continue
+                if len(items) == limit:
+                    # One more run needs attention: the page ends at the last one kept.
+                    last = items[-1].run
+                    return FollowUpPage(
+                        items=tuple(items),
+                        next_cursor=_encode(last.created_at, last.id),
+                        scanned=scanned - 1,
+                    )
+                run = pending.get(index) or source._run(row)
+                items.append(FollowUpItem(run=run, status=value))
+            if len(rows) < chunk:
+                return FollowUpPage(items=tuple(items), next_cursor=None, scanned=scanned)
+            if len(items) == limit:
+                # Full, and whether another run needs attention is unknown: proving it would
+                # cost a statement, so the next page may be empty (with no cursor).
+                last = items[-1].run
+                return FollowUpPage(
+                    items=tuple(items),
+                    next_cursor=_encode(last.created_at, last.id),
+                    scanned=scanned,
+                )
+            cursor = _encode(stored_instant(rows[-1], "created_at"), rows[-1]["id"])
+            # Size the next read by the share of runs that needed attention so far, so one
+            # more statement usually fills the page; a read that found none doubles.
+            if len(items) > kept:
+                share = len(items) / scanned
+                chunk = int((limit - len(items) + 1) / share * 1.25) + 1
+            else:
+                chunk *= 2
+            chunk = min(chunk, _MAX_CHUNK)
+
+
+def _after(compiled: _Compiled, tag: str) -> Any:
+    c = compiled.c
+    dialect = compiled.dialect
+    column = c["created_at"]
+    run_id = sa.bindparam("after_id", type_=c["id"].type)
+    if tag == "null":
+        return sa.and_(column.is_(None), c["id"] < run_id)
+    value: Any = sa.bindparam("after_created", type_=sa.BigInteger())
+    if tag == "stored" and dialect == "postgresql":
+        # An unreadable stored value as its text, which the server reads back as the very
+        # value it ordered by ('infinity', a year after 9999).
+        value = sa.cast(sa.bindparam("after_created", type_=sa.Text()), sa.DateTime(timezone=True))
+    elif tag == "stored":
+        # Stray text or an out-of-range number, compared as SQLite orders stored values.
+        value = sa.bindparam("after_created", type_=sa.types.NullType())
+    elif dialect != "postgresql":
+        column = sa.type_coerce(column, sa.BigInteger())
+    else:
+        value = sa.bindparam("after_created", type_=sa.DateTime(timezone=True))
+    return sa.or_(
+        column < value, sa.and_(column == value, c["id"] < run_id), c["created_at"].is_(None)
+    )
+
+
+def _encode(created: object, run_id: object) -> str:
+    payload: list[Any]
+    if created is None:
+        payload = ["null", None, run_id]
+    elif isinstance(created, datetime):
+        payload = ["instant", created.isoformat(), run_id]
+    else:
+        # An unreadable created_at (flagged for review) as stored: text on PostgreSQL, the
+        # stray text or out-of-range number on SQLite, so the next page starts right after it.
+        payload = ["stored", created, run_id]
+    return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode()
+
+
+def _decode(cursor: str, *, integer_ids: bool = False) -> tuple[str, Any, Any]:
+    invalid = InvalidCursorError(f"not a cursor of the follow-up list: {cursor!r}")
+    try:
+        tag, created, run_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        if tag == "instant":
+            created = datetime.fromisoformat(created)
+    except (ValueError, TypeError, binascii.Error):
+        raise invalid from None
+    # Checked before a statement binds them: a naive instant cannot be placed on the time line,
+    # and an id of the wrong kind would reach the driver as a binding or overflow error.
+    if tag == "null":
+        valid = created is None
+    elif tag == "instant":
+        valid = created.utcoffset() is not None
+    elif tag == "stored":
+        valid = stored_cursor_value_is_valid(created)
+    else:
+        valid = False
+    if not (valid and cursor_id_is_valid(run_id, integer_ids=integer_ids)):
+        raise invalid
+    return tag, created, run_id
