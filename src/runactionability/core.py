@@ -67,6 +67,7 @@ _set_problem_run = ProblemRun.__dict__["run"].__set__
 _set_problem_type = ProblemRun.__dict__["operation_type"].__set__
 _set_problem_success = ProblemRun.__dict__["later_success_request"].__set__
 _set_problem_states = ProblemRun.__dict__["state_requests"].__set__
+_PLAIN = frozenset({str, int, type(None)})
 _ScopeCache = dict[tuple[Any, ...], tuple[LaterSuccessRequest, Mapping[str, StateRequest]]]
 
 
@@ -229,17 +230,27 @@ class Core:
                 failed = next(check for check in RECORD_CHECKS if check.test is test)
                 raise _Invalid(failed.reason, explanation)
         assert judged is not None  # the known_type check passed
-        # Past the checks every id below is usable (so hashable): the cache is keyed by the
-        # stored values, and only a new key pays for normalizing them.
+        # Past the checks every id below is usable (so hashable). A plain str or int is keyed
+        # as stored, so only a new key pays for normalizing it; a subclass may hash like a plain
+        # value yet read as another id, so it is keyed by the ids as the core compares them.
         subject_key = judged.subject_key
+        raw_workspace = run.workspace_id
         raw_environment = None if judged.workspace_owned else run.environment_id
         raw_subject = None if subject_key is None else run.context.get(subject_key)
-        cache_key = (judged.name, run.workspace_id, raw_environment, raw_subject)
+        if (
+            raw_workspace.__class__ in _PLAIN
+            and raw_environment.__class__ in _PLAIN
+            and raw_subject.__class__ in _PLAIN
+        ):
+            cache_key = (judged.name, raw_workspace, raw_environment, raw_subject)
+        else:
+            ids = (usable_id(raw_workspace), usable_id(raw_environment), usable_id(raw_subject))
+            cache_key = (judged.name, *ids)
         scoped = scope_cache.get(cache_key)
         if scoped is None:
             scoped = scope_cache[cache_key] = self._scoped_requests(
                 judged,
-                cast(str, usable_id(run.workspace_id)),
+                cast(str, usable_id(raw_workspace)),
                 usable_id(raw_environment),
                 usable_id(raw_subject),
             )

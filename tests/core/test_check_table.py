@@ -117,3 +117,22 @@ def _documented_checks(text: str) -> list[tuple[str, str, str]]:
 def test_concepts_lists_the_record_checks_in_table_order() -> None:
     table = [(check.name, check.reason.value, check.description) for check in RECORD_CHECKS]
     assert _documented_checks(CONCEPTS.read_text()) == table
+
+
+class _Renamed(int):
+    """An int that reads as another id: equal to and hashed like 5, compared as "five"."""
+
+    def __str__(self) -> str:
+        return "five"
+
+
+def test_an_id_subclass_is_scoped_by_the_id_it_reads_as() -> None:
+    # The core caches a problem run's requests by its stored ids; a subclass equal to a plain
+    # id must still get the requests of the id it reads as, whichever run comes first.
+    runs = [
+        OperationRun(id=1, **{**VALID, "workspace_id": 5}),
+        OperationRun(id=2, **{**VALID, "workspace_id": _Renamed(5)}),
+    ]
+    plan = CORE.plan(runs, as_of=T0 + timedelta(days=1))
+    workspaces = [problem.later_success_request.workspace_id for _, problem, _ in plan.problems]
+    assert workspaces == ["5", "five"]
