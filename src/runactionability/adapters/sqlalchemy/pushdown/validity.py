@@ -1,22 +1,28 @@
 """Record validity in SQL: the checks that send a row to review or to Python before any rule.
 
-In the core's order: ids the SQL blank test may misjudge go to the Python resolver; an unknown
-status or outcome, an unreadable or disordered timestamp, a context that is not an object or a
-blank workspace id is an invalid record (manual review); per type, a blank environment of an
-environment-owned type and a missing or unusable subject are as well.
+The record checks are compiled from the core's table (``checks.RECORD_CHECKS``): one
+``SqlCheck`` per check name in ``SQL_CHECKS``, or a line in ``WITHOUT_PREDICATE`` naming the
+check whose SQL decides it; a test fails when a check has neither. In the core's order: ids the
+SQL blank test may misjudge go to the Python resolver; an unknown status or outcome, an
+unreadable or disordered timestamp, a context that is not an object or a blank workspace id is
+an invalid record (manual review); per type, a blank environment of an environment-owned type
+and a missing or unusable subject are as well.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import attrs
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from runactionability.adapters.sqlalchemy.pushdown.common import _REVIEW, EVALUATE, in_values
 from runactionability.adapters.sqlalchemy.types import exact_text, json_subject, valid_timestamp
 from runactionability.catalog import OperationType
+from runactionability.checks import RECORD_CHECKS
 from runactionability.model import RunStatus
 
 if TYPE_CHECKING:
@@ -132,57 +138,160 @@ def subject_disagrees(compiled: _Compiled, key: str) -> Any:
     return sa.and_(sa.type_coerce(compiled.c["context"], sa.Text()) != written, disagrees)
 
 
-def record_checks(compiled: _Compiled) -> list[tuple[Any, Any]]:
-    """The branches for a problem row that is not a valid record of any type (before the type)."""
-    mapping = compiled.pushdown.mapping
-    dialect = compiled.dialect
-    c = compiled.c
-    status, outcome = c["status"], c["outcome"]
-    completed = mapping.stored_statuses(RunStatus.COMPLETED)
-    known_outcomes = tuple(mapping.outcomes)
-    created, started, ended = c["created_at"], c["started_at"], c["completed_at"]
-    return [
-        (
-            sa.or_(unusual(c["workspace_id"], dialect), unusual(c["environment_id"], dialect)),
-            EVALUATE,
-        ),
-        (
-            sa.or_(
-                status.is_(None),
-                sa.not_(in_values(status, completed)),
-                outcome.is_(None),
-                sa.not_(in_values(outcome, known_outcomes)),
-                sa.not_(valid_timestamp(created, dialect)),
-                sa.not_(valid_timestamp(ended, dialect)),
-                sa.and_(started.is_not(None), sa.not_(valid_timestamp(started, dialect))),
-                ended < created,
-                ended < started,
-                invalid_context(compiled),
-                blank(c["workspace_id"], dialect),
-            ),
-            _REVIEW,
-        ),
-    ]
+_Branch = tuple[Any, Any]
 
 
-def type_checks(compiled: _Compiled, op_type: OperationType) -> tuple[list[tuple[Any, Any]], Any]:
+@attrs.frozen
+class SqlCheck:
+    """One record check of ``checks.RECORD_CHECKS`` in SQL, keyed by its name in ``SQL_CHECKS``.
+
+    ``escape`` gives the terms true for a row whose value SQL may judge unlike the check's Python
+    test: such a row is left to the resolver (``evaluate``). ``review`` gives the terms true for a
+    row that fails the check (manual review). Both read the row alone; ``per_type`` gives the
+    branches for a row of one type, for a check that depends on the type.
+    """
+
+    review: Callable[[_Compiled], list[Any]] | None = None
+    escape: Callable[[_Compiled], list[Any]] | None = None
+    per_type: Callable[[_Compiled, OperationType], list[_Branch]] | None = None
+
+
+def _known_status(compiled: _Compiled) -> list[Any]:
+    status = compiled.c["status"]
+    completed = compiled.pushdown.mapping.stored_statuses(RunStatus.COMPLETED)
+    return [status.is_(None), sa.not_(in_values(status, completed))]
+
+
+def _known_outcome(compiled: _Compiled) -> list[Any]:
+    return [sa.not_(in_values(compiled.c["outcome"], tuple(compiled.pushdown.mapping.outcomes)))]
+
+
+def _outcome_recorded(compiled: _Compiled) -> list[Any]:
+    return [compiled.c["outcome"].is_(None)]
+
+
+def _completed_after_created(compiled: _Compiled) -> list[Any]:
+    return [compiled.c["completed_at"] < compiled.c["created_at"]]
+
+
+def _completed_after_started(compiled: _Compiled) -> list[Any]:
+    return [compiled.c["completed_at"] < compiled.c["started_at"]]
+
+
+def _context_mapping(compiled: _Compiled) -> list[Any]:
+    return [invalid_context(compiled)]
+
+
+def _unusual_id(name: str) -> Callable[[_Compiled], list[Any]]:
+    def escape(compiled: _Compiled) -> list[Any]:
+        return [unusual(compiled.c[name], compiled.dialect)]
+
+    return escape
+
+
+def _blank_workspace(compiled: _Compiled) -> list[Any]:
+    return [blank(compiled.c["workspace_id"], compiled.dialect)]
+
+
+def _readable(name: str, *, optional: bool = False) -> Callable[[_Compiled], list[Any]]:
+    def review(compiled: _Compiled) -> list[Any]:
+        column = compiled.c[name]
+        unreadable = sa.not_(valid_timestamp(column, compiled.dialect))
+        return [sa.and_(column.is_not(None), unreadable) if optional else unreadable]
+
+    return review
+
+
+def _environment_per_type(compiled: _Compiled, op_type: OperationType) -> list[_Branch]:
+    if op_type.workspace_owned:
+        return []
+    return [(blank(compiled.c["environment_id"], compiled.dialect), _REVIEW)]
+
+
+def _subject_per_type(compiled: _Compiled, op_type: OperationType) -> list[_Branch]:
+    key = op_type.subject_key
+    if key is None:
+        return []
+    whens: list[_Branch] = [(unusual_subject(compiled, key), EVALUATE)]
+    if compiled.pushdown.mapping.subject is not None:
+        whens.append((subject_disagrees(compiled, key), EVALUATE))
+    whens.append((subject_of(compiled, compiled.table, key).is_(None), _REVIEW))
+    return whens
+
+
+SQL_CHECKS: dict[str, SqlCheck] = {
+    "known_status": SqlCheck(review=_known_status),
+    "outcome_recorded": SqlCheck(review=_outcome_recorded),
+    "known_outcome": SqlCheck(review=_known_outcome),
+    "created_at_datetime": SqlCheck(review=_readable("created_at")),
+    "started_at_datetime": SqlCheck(review=_readable("started_at", optional=True)),
+    "completed_at_datetime": SqlCheck(review=_readable("completed_at")),
+    "completed_after_created": SqlCheck(review=_completed_after_created),
+    "completed_after_started": SqlCheck(review=_completed_after_started),
+    "context_mapping": SqlCheck(review=_context_mapping),
+    "usable_workspace": SqlCheck(escape=_unusual_id("workspace_id"), review=_blank_workspace),
+    # The escape reads every row, whatever its type: an id SQL may misjudge goes to Python.
+    "usable_environment": SqlCheck(
+        escape=_unusual_id("environment_id"), per_type=_environment_per_type
+    ),
+    "usable_subject": SqlCheck(per_type=_subject_per_type),
+}
+"""The SQL of each record check that has a predicate of its own."""
+
+WITHOUT_PREDICATE: dict[str, str] = {
+    "outcome_on_active_run": (
+        "known_status: a problem row with an active status fails `status IN completed` too, "
+        "and the classification yields a status, not a reason"
+    ),
+    "known_type": (
+        "the classification's type dispatch: only the stored names of a catalog type whose "
+        "family is registered have a branch, and any other row falls to the CASE's else "
+        "(manual review)"
+    ),
+    "created_at_aware": (
+        "created_at_datetime: `valid_timestamp` is true only for a readable instant, which the "
+        "reference columns (timestamptz, UTC microseconds) store with its zone"
+    ),
+    "started_at_aware": "started_at_datetime, as for created_at_aware",
+    "completed_at_present": "completed_at_datetime: `valid_timestamp` is false for NULL",
+    "completed_at_aware": "completed_at_datetime, as for created_at_aware",
+    "environment_named": "usable_environment: the blank test is true for NULL",
+}
+"""The record checks another check's SQL decides, and why (a SQL status carries no reason)."""
+
+
+def record_checks(compiled: _Compiled) -> list[_Branch]:
+    """The branches for a problem row that is not a valid record of any type (before the type).
+
+    Walked in table order: every row-level escape (to Python) first, then every row-level
+    failure (to manual review).
+    """
+    escapes: list[Any] = []
+    reviews: list[Any] = []
+    for check in RECORD_CHECKS:
+        sql = SQL_CHECKS.get(check.name)
+        if sql is not None:
+            escapes += sql.escape(compiled) if sql.escape is not None else []
+            reviews += sql.review(compiled) if sql.review is not None else []
+    return [(sa.or_(*escapes), EVALUATE), (sa.or_(*reviews), _REVIEW)]
+
+
+def type_checks(compiled: _Compiled, op_type: OperationType) -> tuple[list[_Branch], Any]:
     """The branches for a row of ``op_type`` whose scope or subject is unusable, and its subject.
 
-    The subject is None for a type without a subject key; otherwise the expression the rules
-    correlate evidence on.
+    The branches come in table order. The subject is None for a type without a subject key;
+    otherwise the expression the rules correlate evidence on.
     """
-    whens: list[tuple[Any, Any]] = []
-    if not op_type.workspace_owned:
-        whens.append((blank(compiled.c["environment_id"], compiled.dialect), _REVIEW))
-    subject = None
-    if op_type.subject_key is not None:
-        whens.append((unusual_subject(compiled, op_type.subject_key), EVALUATE))
-        if compiled.pushdown.mapping.subject is not None:
-            whens.append((subject_disagrees(compiled, op_type.subject_key), EVALUATE))
-        subject = subject_of(compiled, compiled.table, op_type.subject_key)
-        whens.append((subject.is_(None), _REVIEW))
-        if compiled.pushdown.mapping.subject is not None:
-            # Past the check the subject is usable, so the bare column compares the same
-            # and keeps every seek on the subject index an equality.
-            subject = compiled.subject
-    return whens, subject
+    whens: list[_Branch] = []
+    for check in RECORD_CHECKS:
+        sql = SQL_CHECKS.get(check.name)
+        if sql is not None and sql.per_type is not None:
+            whens += sql.per_type(compiled, op_type)
+    key = op_type.subject_key
+    if key is None:
+        return whens, None
+    if compiled.pushdown.mapping.subject is not None:
+        # Past the check the subject is usable, so the bare column compares the same and keeps
+        # every seek on the subject index an equality.
+        return whens, compiled.subject
+    return whens, subject_of(compiled, compiled.table, key)

@@ -1,0 +1,315 @@
+"""The record checks of rules 3 and 4, in order: one table the core walks and the SQL compiles.
+
+A problem run (one that rule 2 did not decide: not succeeded, and not active without an outcome)
+goes through ``RECORD_CHECKS`` before its policy. The first check that fails gives the run's
+reason and its one-sentence explanation, and the run needs manual review. The order is the
+precedence of the reasons: a run with an unknown status and a naive timestamp is
+``invalid_status``. ``docs/concepts.md`` lists the table in this order (a test compares them), and
+the SQL pushdown has one compilation per check, keyed by its name.
+
+Each check's ``test`` takes the run and its operation type (None when the type is not in the
+catalog or its family is not registered) and returns the explanation when the run fails it, else
+None. A check after ``known_type`` may rely on the type; the ones before it must not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from types import MappingProxyType
+
+import attrs
+
+from runactionability.catalog import OperationType
+from runactionability.model import OperationRun, RunOutcome, RunStatus, usable_id
+from runactionability.result import Reason
+
+CheckTest = Callable[[OperationRun, OperationType | None], str | None]
+
+_COMPLETED = RunStatus.COMPLETED
+_QUEUED = RunStatus.QUEUED
+_RUNNING = RunStatus.RUNNING
+_DATETIME = datetime
+_MAPPING_PROXY = MappingProxyType
+
+
+@attrs.frozen
+class RecordCheck:
+    """One row of the table: what a run must satisfy, the reason it yields when it does not."""
+
+    name: str
+    reason: Reason
+    reads: tuple[str, ...]
+    description: str
+    test: CheckTest = attrs.field(repr=False, eq=False)
+
+
+def _outcome_on_active_run(run: OperationRun, op_type: OperationType | None) -> str | None:
+    # An active run without an outcome was decided by rule 2, so an active one here has one.
+    status = run.status
+    if status is _QUEUED or status is _RUNNING:
+        return f"The run is {status.value} yet records the outcome {run.outcome!r}."
+    return None
+
+
+def _known_status(run: OperationRun, op_type: OperationType | None) -> str | None:
+    if run.status is not _COMPLETED:
+        return f"The run's status {run.status!r} is not known."
+    return None
+
+
+def _outcome_recorded(run: OperationRun, op_type: OperationType | None) -> str | None:
+    return "The run is completed but records no outcome." if run.outcome is None else None
+
+
+def _known_outcome(run: OperationRun, op_type: OperationType | None) -> str | None:
+    outcome = run.outcome
+    if outcome.__class__ is not RunOutcome and not isinstance(outcome, RunOutcome):
+        return f"The run's outcome {outcome!r} is not known."
+    return None
+
+
+def _known_type(run: OperationRun, op_type: OperationType | None) -> str | None:
+    if op_type is None:
+        return (
+            f"The operation type {run.type!r} is not in the catalog, so no policy can "
+            "judge the run safely."
+        )
+    return None
+
+
+def _not_a_datetime(value: object, what: str) -> str:
+    if value is None:
+        return f"The run is completed but has no {what}."
+    return f"The run's {what} {value!r} is not a datetime."
+
+
+def _naive(what: str) -> str:
+    return f"The run's {what} has no time zone, so its order against other events is unknown."
+
+
+# One function per field and check, not one built per field: the core calls each for every
+# problem run, and a plain attribute read is what keeps the walk as fast as the code it replaced.
+def _created_at_datetime(run: OperationRun, op_type: OperationType | None) -> str | None:
+    value = run.created_at
+    if value.__class__ is _DATETIME or isinstance(value, datetime):
+        return None
+    return _not_a_datetime(value, "created_at")
+
+
+def _created_at_aware(run: OperationRun, op_type: OperationType | None) -> str | None:
+    return _naive("created_at") if run.created_at.utcoffset() is None else None
+
+
+def _started_at_datetime(run: OperationRun, op_type: OperationType | None) -> str | None:
+    value = run.started_at
+    if value is None or value.__class__ is _DATETIME or isinstance(value, datetime):
+        return None
+    return _not_a_datetime(value, "started_at")
+
+
+def _started_at_aware(run: OperationRun, op_type: OperationType | None) -> str | None:
+    value = run.started_at
+    return _naive("started_at") if value is not None and value.utcoffset() is None else None
+
+
+def _completed_at_datetime(run: OperationRun, op_type: OperationType | None) -> str | None:
+    value = run.completed_at
+    if value.__class__ is _DATETIME or isinstance(value, datetime):
+        return None
+    return _not_a_datetime(value, "completed_at")
+
+
+def _completed_at_aware(run: OperationRun, op_type: OperationType | None) -> str | None:
+    return _naive("completed_at") if run.completed_at.utcoffset() is None else None
+
+
+def _completed_at_present(run: OperationRun, op_type: OperationType | None) -> str | None:
+    return "The run is completed but has no completed_at." if run.completed_at is None else None
+
+
+def _completed_after_created(run: OperationRun, op_type: OperationType | None) -> str | None:
+    if run.completed_at < run.created_at:
+        return "The run's completed_at is earlier than its created_at."
+    return None
+
+
+def _completed_after_started(run: OperationRun, op_type: OperationType | None) -> str | None:
+    started_at = run.started_at
+    if started_at is not None and run.completed_at < started_at:
+        return "The run's completed_at is earlier than its started_at."
+    return None
+
+
+def _context_mapping(run: OperationRun, op_type: OperationType | None) -> str | None:
+    context = run.context
+    if context.__class__ is not _MAPPING_PROXY and not isinstance(context, Mapping):
+        return f"The run's context is a {type(context).__name__}, not a mapping."
+    return None
+
+
+def _usable_workspace(run: OperationRun, op_type: OperationType | None) -> str | None:
+    if usable_id(run.workspace_id) is None:
+        return f"The run's workspace id {run.workspace_id!r} is not a usable id."
+    return None
+
+
+def _environment_named(run: OperationRun, op_type: OperationType | None) -> str | None:
+    if run.environment_id is None and op_type is not None and not op_type.workspace_owned:
+        return f"A {op_type.name} run belongs to an environment, but this one names none."
+    return None
+
+
+def _usable_environment(run: OperationRun, op_type: OperationType | None) -> str | None:
+    # A workspace-owned type ignores the environment id, so only an unusable one asks whose.
+    unusable = usable_id(run.environment_id) is None
+    if unusable and op_type is not None and not op_type.workspace_owned:
+        return f"The run's environment id {run.environment_id!r} is not a usable id."
+    return None
+
+
+def _usable_subject(run: OperationRun, op_type: OperationType | None) -> str | None:
+    key = None if op_type is None else op_type.subject_key
+    if key is not None and usable_id(run.context.get(key)) is None:
+        return (
+            f"The run's context has no usable {key!r}, so no later run or state can be tied to it."
+        )
+    return None
+
+
+RECORD_CHECKS: tuple[RecordCheck, ...] = (
+    RecordCheck(
+        "outcome_on_active_run",
+        Reason.OUTCOME_ON_ACTIVE_RUN,
+        ("status", "outcome"),
+        "a queued or running run records no outcome",
+        _outcome_on_active_run,
+    ),
+    RecordCheck(
+        "known_status",
+        Reason.INVALID_STATUS,
+        ("status",),
+        "the status is `queued`, `running` or `completed`",
+        _known_status,
+    ),
+    RecordCheck(
+        "outcome_recorded",
+        Reason.MISSING_OUTCOME,
+        ("outcome",),
+        "a completed run records an outcome",
+        _outcome_recorded,
+    ),
+    RecordCheck(
+        "known_outcome",
+        Reason.INVALID_OUTCOME,
+        ("outcome",),
+        "the outcome is a known outcome",
+        _known_outcome,
+    ),
+    RecordCheck(
+        "known_type",
+        Reason.UNKNOWN_OPERATION_TYPE,
+        ("type",),
+        "the type (or alias) is in the catalog and its family is registered",
+        _known_type,
+    ),
+    RecordCheck(
+        "created_at_datetime",
+        Reason.INVALID_TIMESTAMP,
+        ("created_at",),
+        "`created_at` is present and a datetime",
+        _created_at_datetime,
+    ),
+    RecordCheck(
+        "created_at_aware",
+        Reason.NAIVE_TIMESTAMP,
+        ("created_at",),
+        "`created_at` has a time zone",
+        _created_at_aware,
+    ),
+    RecordCheck(
+        "started_at_datetime",
+        Reason.INVALID_TIMESTAMP,
+        ("started_at",),
+        "`started_at` is absent or a datetime",
+        _started_at_datetime,
+    ),
+    RecordCheck(
+        "started_at_aware",
+        Reason.NAIVE_TIMESTAMP,
+        ("started_at",),
+        "`started_at`, when present, has a time zone",
+        _started_at_aware,
+    ),
+    RecordCheck(
+        "completed_at_present",
+        Reason.MISSING_COMPLETED_AT,
+        ("completed_at",),
+        "a completed run has a `completed_at`",
+        _completed_at_present,
+    ),
+    RecordCheck(
+        "completed_at_datetime",
+        Reason.INVALID_TIMESTAMP,
+        ("completed_at",),
+        "`completed_at` is a datetime",
+        _completed_at_datetime,
+    ),
+    RecordCheck(
+        "completed_at_aware",
+        Reason.NAIVE_TIMESTAMP,
+        ("completed_at",),
+        "`completed_at` has a time zone",
+        _completed_at_aware,
+    ),
+    RecordCheck(
+        "completed_after_created",
+        Reason.COMPLETED_BEFORE_CREATED,
+        ("created_at", "completed_at"),
+        "`completed_at` is not earlier than `created_at`",
+        _completed_after_created,
+    ),
+    RecordCheck(
+        "completed_after_started",
+        Reason.COMPLETED_BEFORE_STARTED,
+        ("started_at", "completed_at"),
+        "`completed_at` is not earlier than `started_at`",
+        _completed_after_started,
+    ),
+    RecordCheck(
+        "context_mapping",
+        Reason.INVALID_CONTEXT,
+        ("context",),
+        "the context is a mapping",
+        _context_mapping,
+    ),
+    RecordCheck(
+        "usable_workspace",
+        Reason.INVALID_SCOPE,
+        ("workspace_id",),
+        "the workspace id is usable",
+        _usable_workspace,
+    ),
+    RecordCheck(
+        "environment_named",
+        Reason.MISSING_ENVIRONMENT,
+        ("type", "environment_id"),
+        "an environment-owned type's run names an environment",
+        _environment_named,
+    ),
+    RecordCheck(
+        "usable_environment",
+        Reason.INVALID_SCOPE,
+        ("type", "environment_id"),
+        "an environment-owned type's environment id is usable",
+        _usable_environment,
+    ),
+    RecordCheck(
+        "usable_subject",
+        Reason.MISSING_CORRELATION,
+        ("type", "context"),
+        "a type with a subject key finds a usable subject under it in the context",
+        _usable_subject,
+    ),
+)
+"""The record checks, in the order the core applies them (the first failure decides)."""
