@@ -42,7 +42,7 @@ from runactionability.adapters.sqlalchemy import (
     operation_runs,
 )
 from runactionability.adapters.sqlalchemy.types import to_micros
-from runactionability.core import subject_of
+from runactionability.model import usable_id
 
 RESULTS = Path(__file__).parent / "results"
 DATA_VERSION = 2
@@ -59,7 +59,7 @@ def storage_rows(count: int, *, postgres: bool) -> Iterator[tuple[Any, ...]]:
         op_type = catalog.resolve(run.type)
         subject = None
         if op_type is not None and op_type.subject_key is not None:
-            subject = subject_of(run.context.get(op_type.subject_key))
+            subject = usable_id(run.context.get(op_type.subject_key))
         stamps = [run.created_at, run.started_at, run.completed_at]
         if not postgres:
             stamps = [None if value is None else to_micros(value) for value in stamps]
