@@ -135,7 +135,7 @@ class SqlRunSource:
         more = len(rows) > limit
         rows = rows[:limit]
         next_cursor = (
-            _encode(stored_instant(rows[-1], "created_at"), as_run_id(rows[-1]["id"]))
+            encode_cursor(stored_instant(rows[-1], "created_at"), as_run_id(rows[-1]["id"]))
             if more
             else None
         )
@@ -195,7 +195,7 @@ class SqlRunSource:
         return filters
 
     def _after(self, cursor: str, dialect: str) -> Any:
-        tag, created, cursor_id = _decode(cursor, integer_ids=self.mapping.integer_ids)
+        tag, created, cursor_id = decode_cursor(cursor, integer_ids=self.mapping.integer_ids)
         if tag == "naive" and dialect != "postgresql":
             raise InvalidCursorError(f"not a cursor this run source issued: {cursor!r}")
         c = self._c
@@ -299,7 +299,11 @@ class _Replay:
         return sa.or_(*parts) if parts else sa.false()
 
 
-def _encode(created: object, run_id: object) -> str:
+def encode_cursor(created: object, run_id: object) -> str:
+    """The keyset cursor after a row: its stored ``created_at`` (tagged by kind) and its id.
+
+    The run source and the pushdown's follow-up list both write it; ``decode_cursor`` reads it.
+    """
     if created is None:
         payload: list[Any] = ["null", None, run_id]
     elif isinstance(created, datetime):
@@ -312,8 +316,11 @@ def _encode(created: object, run_id: object) -> str:
     return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode()
 
 
-def _decode(cursor: str, *, integer_ids: bool = False) -> tuple[str, Any, Any]:
-    invalid = InvalidCursorError(f"not a cursor this run source issued: {cursor!r}")
+def decode_cursor(
+    cursor: str, *, integer_ids: bool = False, issuer: str = "this run source"
+) -> tuple[str, Any, Any]:
+    """(tag, created_at, id) of a cursor ``encode_cursor`` wrote, or ``InvalidCursorError``."""
+    invalid = InvalidCursorError(f"not a cursor {issuer} issued: {cursor!r}")
     try:
         tag, created, run_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
         if tag in {"instant", "naive"}:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -20,8 +17,8 @@ from runactionability.adapters.sqlalchemy.pushdown.prepared import (
 )
 from runactionability.adapters.sqlalchemy.runs import (
     SqlRunSource,
-    cursor_id_is_valid,
-    stored_cursor_value_is_valid,
+    decode_cursor,
+    encode_cursor,
 )
 from runactionability.adapters.sqlalchemy.types import stored_instant, to_micros
 from runactionability.errors import InvalidCursorError
@@ -214,36 +211,14 @@ def _after(compiled: _Compiled, tag: str) -> Any:
 
 
 def _encode(created: object, run_id: object) -> str:
-    payload: list[Any]
-    if created is None:
-        payload = ["null", None, run_id]
-    elif isinstance(created, datetime):
-        payload = ["instant", created.isoformat(), run_id]
-    else:
-        # An unreadable created_at (flagged for review) as stored: text on PostgreSQL, the
-        # stray text or out-of-range number on SQLite, so the next page starts right after it.
-        payload = ["stored", created, run_id]
-    return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode()
+    return encode_cursor(created, run_id)
 
 
 def _decode(cursor: str, *, integer_ids: bool = False) -> tuple[str, Any, Any]:
-    invalid = InvalidCursorError(f"not a cursor of the follow-up list: {cursor!r}")
-    try:
-        tag, created, run_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        if tag == "instant":
-            created = datetime.fromisoformat(created)
-    except (ValueError, TypeError, binascii.Error):
-        raise invalid from None
-    # Checked before a statement binds them: a naive instant cannot be placed on the time line,
-    # and an id of the wrong kind would reach the driver as a binding or overflow error.
-    if tag == "null":
-        valid = created is None
-    elif tag == "instant":
-        valid = created.utcoffset() is not None
-    elif tag == "stored":
-        valid = stored_cursor_value_is_valid(created)
-    else:
-        valid = False
-    if not (valid and cursor_id_is_valid(run_id, integer_ids=integer_ids)):
-        raise invalid
+    tag, created, run_id = decode_cursor(
+        cursor, integer_ids=integer_ids, issuer="the follow-up list"
+    )
+    if tag == "naive":
+        # The follow-up list classifies at as_of, which a naive instant cannot be placed against.
+        raise InvalidCursorError(f"not a cursor the follow-up list issued: {cursor!r}")
     return tag, created, run_id
