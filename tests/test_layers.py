@@ -30,6 +30,7 @@ LAYERS: dict[str, int] = {
     "resolver": 4,
     "adapters": 5,
     "consumers": 5,
+    "jsonforms": 5,
     "testing": 5,
     "demo": 6,
     "cli": 6,

@@ -13,6 +13,7 @@ from rich.text import Text
 from runactionability.cli._app import SCHEMA_VERSION
 from runactionability.consumers import Assessment, StatusCounts, VisibleScopes
 from runactionability.evidence import RunFact, StateFact
+from runactionability.jsonforms import stamp, to_json
 from runactionability.result import Actionability, PrimaryAction
 
 _STATUS_STYLE = {
@@ -26,96 +27,24 @@ _STATUS_STYLE = {
 
 
 # -- JSON shapes ------------------------------------------------------------------------------
-
-
-def stamp(value: object) -> str | None:
-    if value is None:
-        return None
-    return value.isoformat() if isinstance(value, datetime) else str(value)
-
-
-def _plain(value: object) -> object:
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    return str(value)
-
-
-def _proof_json(proof: RunFact | StateFact | None) -> dict[str, Any] | None:
-    if proof is None:
-        return None
-    if isinstance(proof, RunFact):
-        return {
-            "kind": "run",
-            "run_id": proof.run_id,
-            "operation_type": proof.operation_type,
-            "workspace_id": proof.workspace_id,
-            "environment_id": proof.environment_id,
-            "subject": proof.subject,
-            "started_at": stamp(proof.started_at),
-            "completed_at": stamp(proof.completed_at),
-        }
-    return {
-        "kind": "state",
-        "state_kind": proof.kind,
-        "workspace_id": proof.workspace_id,
-        "environment_id": proof.environment_id,
-        "subject": proof.subject,
-        "status": proof.status,
-        "proven_at": stamp(proof.proven_at),
-    }
-
-
-def _action_json(action: PrimaryAction | None) -> dict[str, Any] | None:
-    if action is None:
-        return None
-    return {
-        "kind": str(action.kind),
-        "label": action.label,
-        "target_kind": action.target_kind,
-        "target_id": action.target_id,
-    }
+# Every object a document holds is the library's own JSON form (runactionability.jsonforms); a
+# command only adds its header and its own fields around them.
 
 
 def run_json(item: Assessment) -> dict[str, Any]:
-    """The run object of docs/cli.md."""
-    run, result = item.run, item.result
-    return {
-        "run_id": run.id,
-        "operation_type": _plain(run.type),
-        "canonical_type": result.operation_type,
-        "family": result.family,
-        "workspace_id": _plain(run.workspace_id),
-        "environment_id": _plain(run.environment_id),
-        "status": _plain(run.status),
-        "outcome": _plain(run.outcome),
-        "created_at": stamp(run.created_at),
-        "completed_at": stamp(run.completed_at),
-        "actionability": str(result.status),
-        "needs_attention": result.needs_attention,
-        "reason": str(result.reason),
-        "explanation": result.explanation,
-        "proof": _proof_json(result.proof),
-        "primary_action": _action_json(item.primary_action),
-        "eligible_actions": sorted(str(kind) for kind in item.eligible_actions),
-        "active_run_id": item.active_run_id,
-    }
+    """The run object of docs/cli.md: the library's assessment form."""
+    form: dict[str, Any] = to_json(item)
+    return form
 
 
 def counts_json(counts: StatusCounts) -> dict[str, Any]:
-    return {
-        "total": counts.total,
-        "needs_attention": counts.needs_attention,
-        "by_status": {str(status): counts.by_status[status] for status in Actionability},
-    }
+    form: dict[str, Any] = to_json(counts)
+    return form
 
 
 def scopes_json(scopes: VisibleScopes) -> dict[str, Any]:
-    return {
-        "workspace_ids": sorted(scopes.workspace_ids),
-        "environment_ids": None
-        if scopes.environment_ids is None
-        else sorted(scopes.environment_ids),
-    }
+    form: dict[str, Any] = to_json(scopes)
+    return form
 
 
 def header(command: str, as_of: datetime) -> dict[str, Any]:

@@ -27,12 +27,12 @@ from runactionability.cli._shapes import (
     action_label,
     header,
     proof_lines,
-    run_json,
     scope_label,
     stamp,
     status_text,
 )
 from runactionability.consumers import ActiveRuns, Assessment, Explanation, explain, would_change
+from runactionability.jsonforms import to_json
 from runactionability.model import OperationRun, usable_id
 
 
@@ -120,10 +120,7 @@ def _explain_unscoped(session: Session, run: OperationRun) -> Explanation:
 def _explain_json(told: Explanation, as_of: datetime) -> dict[str, Any]:
     return {
         **header("explain", as_of),
-        "run": run_json(told.assessment),
-        "risk": None if told.risk is None else str(told.risk),
-        "plugin": told.plugin,
-        "would_change": list(told.would_change),
+        **to_json(told),
     }
 
 

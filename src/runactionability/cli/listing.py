@@ -14,8 +14,9 @@ from runactionability.cli._app import (
 )
 from runactionability.cli._output import emit_json, progress, stdout_console
 from runactionability.cli._session import Session, open_session
-from runactionability.cli._shapes import header, run_json, runs_table, scopes_json, stamp
+from runactionability.cli._shapes import header, runs_table, scopes_json, stamp
 from runactionability.consumers import AssessedPage, View, list_assessed
+from runactionability.jsonforms import to_json
 
 
 @cli.command("list")
@@ -96,9 +97,7 @@ def _list_json(session: Session, chosen: View, limit: int, page: AssessedPage) -
         "scopes": scopes_json(session.scopes),
         "view": str(chosen),
         "limit": limit,
-        "runs": [run_json(item) for item in page.items],
-        "next_cursor": page.next_cursor,
-        "scanned": page.scanned,
+        **to_json(page),
     }
 
 

@@ -22,16 +22,14 @@ from runactionability.cli._output import emit_json, progress, stdout_console
 from runactionability.cli._session import open_session
 from runactionability.cli._shapes import (
     action_label,
-    counts_json,
     header,
-    run_json,
     runs_table,
     scope_label,
-    scopes_json,
     stamp,
     status_text,
 )
 from runactionability.consumers import DashboardSummary, StatusCounts, dashboard
+from runactionability.jsonforms import to_json
 from runactionability.result import Actionability
 
 _SHORT = {
@@ -95,22 +93,7 @@ def report(
 def _report_json(summary: DashboardSummary) -> dict[str, Any]:
     return {
         **header("report", summary.as_of),
-        "scopes": scopes_json(summary.scopes),
-        **counts_json(summary.counts),
-        "by_family": [
-            {"family": name, **counts_json(counts)} for name, counts in summary.by_family.items()
-        ],
-        "by_environment": [
-            {"workspace_id": ws, "environment_id": env, **counts_json(counts)}
-            for (ws, env), counts in summary.by_environment.items()
-        ],
-        "top": [run_json(item) for item in summary.top],
-        "active": {
-            "queued": summary.active.queued,
-            "running": summary.active.running,
-            "by_type": dict(summary.active.by_type),
-            "newest": [run_json(item) for item in summary.active.newest],
-        },
+        **to_json(summary),
     }
 
 
