@@ -32,6 +32,7 @@ from typing import Any
 
 import attrs
 import sqlalchemy as sa
+from jsonschema import Draft202012Validator
 from sqlalchemy.dialects.postgresql import JSONB
 
 from runactionability import (
@@ -56,6 +57,7 @@ from runactionability.adapters.sqlalchemy import (
     open_backend,
 )
 from runactionability.adapters.sqlalchemy.types import to_micros
+from runactionability.jsonforms import json_schema
 from runactionability.registry import DISABLE_AUTOLOAD_VARIABLE
 
 # The suite is hermetic: a runactionability plugin installed in the same environment (a host's,
@@ -418,3 +420,12 @@ def insert_raw(engine: sa.Engine, rows: list[dict[str, Any]]) -> None:
             values: dict[str, Any] = {name: sa.bindparam(name) for name in row if name != "context"}
             values["context"] = context
             connection.execute(RAW_RUNS.insert().values(values), row)
+
+
+def form_validator(form: str) -> Draft202012Validator:
+    """A draft 2020-12 validator for one ``$defs`` entry of the shipped JSON schema."""
+    schema = json_schema()
+    return Draft202012Validator(
+        {"$schema": schema["$schema"], "$defs": schema["$defs"], "$ref": f"#/$defs/{form}"},
+        format_checker=Draft202012Validator.FORMAT_CHECKER,
+    )

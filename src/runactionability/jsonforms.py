@@ -53,7 +53,9 @@ def stamp(value: object) -> str | None:
 def _plain(value: object) -> object:
     # A run's own columns are the host's data: hostile rows may hold anything, and a form must
     # still be JSON, so what is not a JSON scalar is shown as its text.
-    if value is None or isinstance(value, bool | int | float | str):
+    if isinstance(value, enum.Enum):
+        value = value.value
+    if value is None or type(value) in (bool, int, float, str):
         return value
     return str(value)
 

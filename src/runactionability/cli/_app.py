@@ -10,11 +10,13 @@ import click
 import sqlalchemy as sa
 
 from runactionability.errors import InvalidCursorError, RunActionabilityError
+from runactionability.jsonforms import JSON_SCHEMA_VERSION
 
 DEFAULT_DATABASE = "runactionability-demo.sqlite"
 """The database every command reads unless ``--database`` names another: the demo's file."""
 
-SCHEMA_VERSION = 1
+# The documents hold the library's JSON forms, so they share its version.
+SCHEMA_VERSION = JSON_SCHEMA_VERSION
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_UNCOVERED = 3

@@ -13,7 +13,8 @@ from rich.text import Text
 from runactionability.cli._app import SCHEMA_VERSION
 from runactionability.consumers import Assessment, StatusCounts, VisibleScopes
 from runactionability.evidence import RunFact, StateFact
-from runactionability.jsonforms import stamp, to_json
+from runactionability.jsonforms import stamp as stamp
+from runactionability.jsonforms import to_json
 from runactionability.result import Actionability, PrimaryAction
 
 _STATUS_STYLE = {
