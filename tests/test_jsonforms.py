@@ -32,7 +32,7 @@ from runactionability.consumers import (
 from runactionability.demo import Size, generate
 from runactionability.evidence import RunFact, StateFact
 from runactionability.resolver import Resolver
-from runactionability.result import Actionability
+from runactionability.result import Actionability, ActionKind
 
 DATA = generate(Size.SMALL)
 KINDS = frozenset(fact.kind for fact in DATA.states)
@@ -166,3 +166,20 @@ def test_dashboard_pages_and_explanations_are_valid(
             state_kinds=KINDS,
         )
         assert valid("explanation", told)["run"]["run_id"] == run_id
+
+
+def test_the_schema_names_every_status_and_action_kind() -> None:
+    # A new status or action kind must reach the schema, or hosts validating with it reject it.
+    defs = jsonforms.json_schema()["$defs"]
+    assert defs["actionability"]["enum"] == [str(status) for status in Actionability]
+    assert defs["action_kind"]["enum"] == [str(kind) for kind in ActionKind]
+    for name in ("report", "list", "explain", "demo", "families", "coverage"):
+        schema = defs[f"{name}_document"]["properties"]["schema"]
+        assert schema["const"] == f"runactionability.{name}/{jsonforms.JSON_SCHEMA_VERSION}"
+
+
+def test_every_form_is_named_in_the_schema() -> None:
+    defs = jsonforms.json_schema()["$defs"]
+    assert set(jsonforms.FORMS.values()) <= set(defs)
+    defs.clear()
+    assert jsonforms.json_schema()["$defs"], "a host's edit leaked into the shipped schema"

@@ -44,6 +44,7 @@ from runactionability.errors import (
 )
 from runactionability.evidence import LaterSuccessRequest, RunFact, StateFact, StateRequest
 from runactionability.hookspecs import hookimpl
+from runactionability.jsonforms import json_schema, to_json
 from runactionability.model import (
     OperationRun,
     Ownership,
@@ -173,6 +174,8 @@ __all__ = [
     "dashboard",
     "explain",
     "hookimpl",
+    "json_schema",
     "run_as_of",
     "summarize",
+    "to_json",
 ]

@@ -38,7 +38,7 @@ from runactionability.result import (
 )
 from runactionability.scopes import VisibleScopes
 
-__all__ = ["JSON_SCHEMA_VERSION", "converter", "json_schema", "stamp", "to_json"]
+__all__ = ["FORMS", "JSON_SCHEMA_VERSION", "converter", "json_schema", "stamp", "to_json"]
 
 JSON_SCHEMA_VERSION = 1
 
@@ -245,8 +245,14 @@ def to_json(value: object) -> Any:
 
 
 @cache
+def _schema_text() -> str:
+    return resources.files("runactionability").joinpath("schemas/forms.schema.json").read_text()
+
+
 def json_schema() -> dict[str, Any]:
-    """The shipped JSON Schema (draft 2020-12): every form is one entry of its ``$defs``."""
-    text = resources.files("runactionability").joinpath("schemas/forms.schema.json").read_text()
-    schema: dict[str, Any] = json.loads(text)
+    """The shipped JSON Schema (draft 2020-12): every form is one entry of its ``$defs``.
+
+    Each call returns a fresh copy, so a host that edits it changes nobody else's.
+    """
+    schema: dict[str, Any] = json.loads(_schema_text())
     return schema
