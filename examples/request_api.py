@@ -52,7 +52,8 @@ if __name__ == "__main__":
         print(board)
         print(follow_up_view(service, {"acme", "globex"}, None)["next"])
         top = board["top"]
-        assert isinstance(top, list) and top
+        assert isinstance(top, list)
+        assert top
         print(explain_view(service, {"acme"}, top[0]))
         assert explain_view(service, {"globex"}, top[0]) is None  # not visible: as if missing
         engine.dispose()
