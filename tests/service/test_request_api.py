@@ -4,6 +4,7 @@ from one snapshot, exactly as the consumers do, and compiles no statement after 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime
 
@@ -164,3 +165,18 @@ def test_every_workspace_reads_the_scopes_in_the_snapshot(
     with service.session(scopes=EveryWorkspace(), as_of=as_of) as s:
         assert s.scopes.workspace_ids >= {"acme", "globex"}
         assert s.scopes.environment_ids is None
+
+
+def test_one_service_serves_threads_alike(demo: tuple[sa.Engine, datetime]) -> None:
+    # Sessions opened at once from one cold service fill its caches once and answer alike.
+    engine, as_of = demo
+    service = ActionabilityService(engine, registry=REGISTRY, catalog=CATALOG)
+    scopes = VisibleScopes({"acme", "globex"})
+
+    def request(_: int) -> object:
+        with service.session(scopes=scopes, as_of=as_of) as s:
+            return (s.dashboard(top=5), s.follow_up_page(4))
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(request, range(8)))
+    assert all(answer == answers[0] for answer in answers)
