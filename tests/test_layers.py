@@ -32,8 +32,9 @@ LAYERS: dict[str, int] = {
     "consumers": 5,
     "jsonforms": 5,
     "testing": 5,
-    "demo": 6,
-    "cli": 6,
+    "service": 6,
+    "demo": 7,
+    "cli": 7,
 }
 # Same-layer neighbours that must still not meet: the SQL adapter computes what consumers show,
 # so a consumer may read an adapter's protocol but no adapter may import a consumer.

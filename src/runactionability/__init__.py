@@ -5,6 +5,8 @@ runs in the same scope, and current domain state, by a policy per operation fami
 carries a reason code, a one-sentence explanation and the proof it rests on.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from runactionability.catalog import InventoryEntry, OperationCatalog, OperationType
 from runactionability.catalog.profiles import (
     PolicyDescription,
@@ -36,6 +38,7 @@ from runactionability.errors import (
     InvalidCursorError,
     MissingStateSourceError,
     MissingStateSourceWarning,
+    NoWorkspacesError,
     ObserverFailedWarning,
     PluginError,
     RunActionabilityError,
@@ -96,10 +99,27 @@ from runactionability.result import (
     Verdict,
 )
 
+if TYPE_CHECKING:
+    from runactionability.service import ActionabilityService, EveryWorkspace, RequestSession
+
+_SERVICE = frozenset({"ActionabilityService", "EveryWorkspace", "RequestSession"})
+
+
+def __getattr__(name: str) -> Any:
+    # The request API reads through SQLAlchemy: it is imported on first use, so a host that
+    # evaluates runs in memory never loads the SQL layer by importing the root.
+    if name in _SERVICE:
+        from runactionability import service
+
+        return getattr(service, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
     "ActionKind",
     "Actionability",
     "ActionabilityResult",
+    "ActionabilityService",
     "ActiveWork",
     "AlwaysInformational",
     "AlwaysManualReview",
@@ -114,6 +134,7 @@ __all__ = [
     "DashboardSummary",
     "Decision",
     "DuplicateRunError",
+    "EveryWorkspace",
     "Evidence",
     "EvidenceFetchError",
     "Explanation",
@@ -125,6 +146,7 @@ __all__ = [
     "LaterSuccessRequest",
     "MissingStateSourceError",
     "MissingStateSourceWarning",
+    "NoWorkspacesError",
     "ObserverFailedWarning",
     "OpenRelatedAction",
     "OperationCatalog",
@@ -140,6 +162,7 @@ __all__ = [
     "Proof",
     "Reason",
     "Registry",
+    "RequestSession",
     "ResolvedByState",
     "Resolver",
     "ResolvingStates",

@@ -118,3 +118,7 @@ class EvidenceFetchError(RunActionabilityError):
     def __init__(self, kind: str, detail: str) -> None:
         self.kind = kind
         super().__init__(f"fetching {kind} evidence failed: {detail}")
+
+
+class NoWorkspacesError(ConfigurationError):
+    """A session asked for every workspace, and the runs table holds no usable workspace id."""

@@ -4,24 +4,22 @@ from __future__ import annotations
 
 import urllib.parse
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-import attrs
 import sqlalchemy as sa
 
-from runactionability.adapters.sqlalchemy import SqlBackend, open_backend, operation_runs
+from runactionability.adapters.sqlalchemy import operation_runs
 from runactionability.adapters.sqlalchemy.backend import database_url
-from runactionability.adapters.sqlalchemy.pushdown import SqlPushdown
 from runactionability.catalog import OperationCatalog
 from runactionability.cli._app import CliError, CliUsageError, one_line
 from runactionability.consumers import VisibleScopes
 from runactionability.demo import read_marker
-from runactionability.errors import ConfigurationError
+from runactionability.errors import ConfigurationError, NoWorkspacesError
 from runactionability.model import usable_id
 from runactionability.registry import Registry
-from runactionability.resolver import Resolver
+from runactionability.service import ActionabilityService, EveryWorkspace, RequestSession
 
 
 def _url(database: str, *, read_only: bool) -> sa.URL:
@@ -72,18 +70,6 @@ def _catalog(registry: Registry, catalog_path: str | None) -> OperationCatalog:
     return OperationCatalog.from_toml(catalog_path)
 
 
-@attrs.define
-class Session:
-    """One command's reading: every port on one snapshot, evaluated as of one instant."""
-
-    engine: sa.Engine
-    backend: SqlBackend
-    resolver: Resolver
-    scopes: VisibleScopes
-    as_of: datetime
-    pushdown: SqlPushdown
-
-
 def _parse_as_of(text: str) -> datetime:
     try:
         value = datetime.fromisoformat(text)
@@ -97,17 +83,6 @@ def _as_of(engine: sa.Engine, as_of_text: str | None) -> datetime:
         return _parse_as_of(as_of_text)
     marker = read_marker(engine)
     return marker.as_of if marker is not None else datetime.now(UTC)
-
-
-def _workspaces(backend: SqlBackend) -> list[str]:
-    table = backend.runs.mapping.table_clause()
-    column = table.c[backend.runs.mapping.workspace_id]
-    connection = backend.runs.bind
-    assert isinstance(connection, sa.Connection), "a snapshot's ports share one connection"
-    rows = connection.execute(sa.select(column).distinct().order_by(column)).scalars()
-    # A blank (or otherwise unusable) workspace id belongs to no scope: it is skipped here, as
-    # VisibleScopes would refuse it and take every other workspace down with it.
-    return [usable for value in rows if (usable := usable_id(value)) is not None]
 
 
 def _check_ids(workspaces: Sequence[str], environments: Sequence[str]) -> None:
@@ -137,7 +112,7 @@ def open_session(
     environments: Sequence[str],
     as_of_text: str | None,
     catalog_path: str | None,
-) -> Iterator[Session]:
+) -> Iterator[RequestSession]:
     """Open ``database`` for one command; everything the command line says is checked first."""
     _check_ids(workspaces, environments)
     registry = Registry.default()
@@ -146,26 +121,21 @@ def open_session(
     try:
         _check_runs_table(engine, database)
         as_of = _as_of(engine, as_of_text)
+        service = ActionabilityService(engine, registry=registry, catalog=catalog)
+        scopes: VisibleScopes | EveryWorkspace
+        if workspaces:
+            scopes = VisibleScopes(workspaces, environment_ids=list(environments) or None)
+        else:
+            scopes = EveryWorkspace(environment_ids=list(environments) or None)
         # One command reads one snapshot: its counts, its page and the evidence that explains
         # the page cannot disagree because a run landed between two statements.
-        with open_backend(engine, catalog=catalog).snapshot() as backend:
-            resolver = Resolver(
-                history=backend.history, states=backend.states, registry=registry, catalog=catalog
-            )
-            visible = list(workspaces) or _workspaces(backend)
-            if not visible:
+        with ExitStack() as stack:
+            try:
+                session = stack.enter_context(service.session(scopes=scopes, as_of=as_of))
+            except NoWorkspacesError:
                 raise CliError(
                     f"the database {database!r} holds no runs with a usable workspace id"
-                )
-            scopes = VisibleScopes(visible, environment_ids=list(environments) or None)
-            # Counts and the follow-up list come from the database; the resolver explains runs.
-            pushdown = SqlPushdown(
-                backend.history.bind,
-                runs=backend.runs.mapping,
-                states={kind: source.mapping for kind, source in backend.states.items()},
-                registry=registry,
-                catalog=catalog,
-            )
-            yield Session(engine, backend, resolver, scopes, as_of, pushdown)
+                ) from None
+            yield session
     finally:
         engine.dispose()

@@ -22,7 +22,7 @@ from runactionability.cli._app import (
     scope_options,
 )
 from runactionability.cli._output import emit_json, stdout_console
-from runactionability.cli._session import Session, open_session
+from runactionability.cli._session import open_session
 from runactionability.cli._shapes import (
     action_label,
     header,
@@ -31,9 +31,9 @@ from runactionability.cli._shapes import (
     stamp,
     status_text,
 )
-from runactionability.consumers import ActiveRuns, Assessment, Explanation, explain, would_change
+from runactionability.consumers import Explanation
 from runactionability.jsonforms import to_json
-from runactionability.model import OperationRun, usable_id
+from runactionability.service import RequestSession
 
 
 @cli.command("explain")
@@ -59,62 +59,19 @@ def explain_(
         as_of_text=as_of_text,
         catalog_path=catalog_path,
     ) as session:
-        whole_database = not workspaces and not environments
-        told = _explanation(session, run_id, database, whole_database=whole_database)
+        told = _explanation(session, run_id, database)
     if as_json:
         emit_json(_explain_json(told, session.as_of))
     else:
         _render_explanation(told, session.as_of)
 
 
-def _explanation(
-    session: Session, run_id: str, database: str, *, whole_database: bool
-) -> Explanation:
-    run = session.backend.runs.get_run(run_id)
-    if run is not None and whole_database and usable_id(run.workspace_id) is None:
-        # The default scope is the whole database, so nothing is hidden from it; a run with
-        # no usable workspace id is in no workspace's scope, but asked for by id it is shown,
-        # flagged as the invalid record it is.
-        return _explain_unscoped(session, run)
-    if run is None or not session.scopes.admits_run(run):
+def _explanation(session: RequestSession, run_id: str, database: str) -> Explanation:
+    told = session.explain(run_id)
+    if told is None:
         # A run outside the visible scopes is reported exactly like a missing one.
         raise CliError(f"no run {run_id!r} in the visible scopes of {database!r}")
-    active = ActiveRuns.from_source(
-        session.backend.runs,
-        catalog=session.resolver.catalog,
-        scopes=session.scopes,
-        as_of=session.as_of,
-    )
-    return explain(
-        session.resolver,
-        run,
-        scopes=session.scopes,
-        as_of=session.as_of,
-        active=active,
-        state_kinds=session.backend.states,
-    )
-
-
-def _explain_unscoped(session: Session, run: OperationRun) -> Explanation:
-    result = session.resolver.evaluate(run, as_of=session.as_of)
-    # No action: every action targets something in the run's scope, and it has none.
-    assessment = Assessment(
-        run=run, result=result, primary_action=None, eligible_actions=frozenset()
-    )
-    registry = session.resolver.registry
-    family = registry.families().get(result.family) if result.family else None
-    return Explanation(
-        assessment=assessment,
-        risk=None if family is None else family.risk,
-        plugin=None if family is None else registry.plugin_of(family.name),
-        would_change=would_change(
-            run,
-            assessment,
-            registry=session.resolver.registry,
-            catalog=session.resolver.catalog,
-            state_kinds=session.backend.states,
-        ),
-    )
+    return told
 
 
 def _explain_json(told: Explanation, as_of: datetime) -> dict[str, Any]:

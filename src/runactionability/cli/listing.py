@@ -13,10 +13,11 @@ from runactionability.cli._app import (
     scope_options,
 )
 from runactionability.cli._output import emit_json, progress, stdout_console
-from runactionability.cli._session import Session, open_session
+from runactionability.cli._session import open_session
 from runactionability.cli._shapes import header, runs_table, scopes_json, stamp
-from runactionability.consumers import AssessedPage, View, list_assessed
+from runactionability.consumers import AssessedPage, View
 from runactionability.jsonforms import to_json
+from runactionability.service import RequestSession
 
 
 @cli.command("list")
@@ -74,24 +75,16 @@ def list_(
         ) as session,
         progress(not as_json, "Scanning runs") as advance,
     ):
-        page = list_assessed(
-            session.backend.runs,
-            session.resolver,
-            scopes=session.scopes,
-            as_of=session.as_of,
-            view=chosen,
-            limit=limit,
-            cursor=cursor,
-            on_scan=advance,
-            store=session.pushdown,
-        )
+        page = session.page(chosen, limit=limit, cursor=cursor, on_scan=advance)
     if as_json:
         emit_json(_list_json(session, chosen, limit, page))
     else:
         _render_list(session, chosen, page)
 
 
-def _list_json(session: Session, chosen: View, limit: int, page: AssessedPage) -> dict[str, object]:
+def _list_json(
+    session: RequestSession, chosen: View, limit: int, page: AssessedPage
+) -> dict[str, object]:
     return {
         **header("list", session.as_of),
         "scopes": scopes_json(session.scopes),
@@ -101,7 +94,7 @@ def _list_json(session: Session, chosen: View, limit: int, page: AssessedPage) -
     }
 
 
-def _render_list(session: Session, chosen: View, page: AssessedPage) -> None:
+def _render_list(session: RequestSession, chosen: View, page: AssessedPage) -> None:
     console = stdout_console()
     console.print(
         runs_table(f"Runs ({chosen}) as of {stamp(session.as_of)}", page.items, history=True)

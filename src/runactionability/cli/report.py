@@ -28,9 +28,13 @@ from runactionability.cli._shapes import (
     stamp,
     status_text,
 )
-from runactionability.consumers import DashboardSummary, StatusCounts, dashboard
+from runactionability.consumers import DashboardSummary, StatusCounts
 from runactionability.jsonforms import to_json
 from runactionability.result import Actionability
+from runactionability.service import RequestSession
+
+dashboard = RequestSession.dashboard
+"""The one read of a report, named here so a test can stand in for it (tests/cli)."""
 
 _SHORT = {
     Actionability.ACTIONABLE: "actionable",
@@ -75,15 +79,7 @@ def report(
         ) as session,
         progress(not as_json, "Reading runs") as advance,
     ):
-        summary = dashboard(
-            session.backend.runs,
-            session.resolver,
-            scopes=session.scopes,
-            as_of=session.as_of,
-            top=top,
-            on_page=advance,
-            store=session.pushdown,
-        )
+        summary = dashboard(session, top=top, on_page=advance)
     if as_json:
         emit_json(_report_json(summary))
     else:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import threading
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from types import MappingProxyType
@@ -152,6 +153,9 @@ class SqlPushdown:
         self._source: SqlRunSource | None = None
         self._compiled: dict[tuple[str, SupersedeForm, Visibility], _Compiled] = {}
         self._prepared: dict[tuple[Any, ...], _Prepared] = {}
+        # Copies made by ``bound_to`` share the caches and this lock, so threads serving
+        # requests from one pushdown compile each statement once and never see a half-filled one.
+        self._lock = threading.Lock()
 
     @property
     def dialect(self) -> str:
@@ -215,7 +219,11 @@ class SqlPushdown:
         key = (self.dialect, chosen, visibility)
         compiled = self._compiled.get(key)
         if compiled is None:
-            compiled = self._compiled[key] = _Compiled(self, self.dialect, chosen, visibility)
+            with self._lock:
+                compiled = self._compiled.get(key)
+                if compiled is None:
+                    compiled = _Compiled(self, self.dialect, chosen, visibility)
+                    self._compiled[key] = compiled
         return compiled
 
     @_fetching
@@ -283,10 +291,25 @@ class SqlPushdown:
     def _prepare(self, key: tuple[Any, ...], statement: Any, scopes: VisibleScopes) -> _Prepared:
         prepared = self._prepared.get(key)
         if prepared is None:
-            if len(self._prepared) >= _PREPARED_LIMIT:
-                self._prepared.clear()
-            prepared = self._prepared[key] = _Prepared(statement, self.bind.dialect)
+            with self._lock:
+                prepared = self._prepared.get(key)
+                if prepared is None:
+                    if len(self._prepared) >= _PREPARED_LIMIT:
+                        self._prepared.clear()
+                    prepared = self._prepared[key] = _Prepared(statement, self.bind.dialect)
         return prepared
+
+    def bound_to(self, connection: sa.Connection) -> SqlPushdown:
+        """This pushdown reading through ``connection`` (one request's snapshot).
+
+        The copy shares the compiled classifications and prepared statements, so a long-lived
+        pushdown compiles each statement once however many requests it serves.
+        """
+        self.resolver()
+        self._run_source()
+        clone = copy.copy(self)
+        clone.bind = check_bind(connection)
+        return clone
 
     def _evaluated_runs(
         self,

@@ -1,0 +1,14 @@
+"""One request API: a long-lived service per database and configuration, a session per request.
+
+``ActionabilityService`` holds what does not change between requests (the engine, the mappings,
+the registry, the catalog and the pushdown's compiled statements); ``service.session(...)`` reads
+one snapshot for one actor's scopes at one instant and offers everything a screen shows.
+"""
+
+from runactionability.service.session import (
+    ActionabilityService,
+    EveryWorkspace,
+    RequestSession,
+)
+
+__all__ = ["ActionabilityService", "EveryWorkspace", "RequestSession"]

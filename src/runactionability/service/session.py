@@ -1,0 +1,261 @@
+"""``ActionabilityService`` and the per-request ``RequestSession`` it opens."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+import attrs
+import sqlalchemy as sa
+
+from runactionability.adapters.sqlalchemy import SqlBackend, open_backend
+from runactionability.adapters.sqlalchemy.mapping import (
+    REFERENCE_RUNS,
+    RunTableMapping,
+    StateTableMapping,
+)
+from runactionability.adapters.sqlalchemy.pushdown import SqlPushdown, SupersedeForm
+from runactionability.catalog import OperationCatalog
+from runactionability.consumers import (
+    ActiveRuns,
+    ActiveWork,
+    AssessedPage,
+    Assessment,
+    DashboardSummary,
+    Explanation,
+    View,
+    assess,
+    dashboard,
+    explain,
+    list_assessed,
+    read_runs,
+    summarize,
+    would_change,
+)
+from runactionability.errors import NoWorkspacesError
+from runactionability.model import OperationRun, RunId, RunStatus, usable_id
+from runactionability.registry import Registry
+from runactionability.resolver import Resolver
+from runactionability.result import PrimaryAction
+from runactionability.scopes import VisibleScopes
+
+_ACTIVE = frozenset({RunStatus.QUEUED, RunStatus.RUNNING})
+
+
+@attrs.frozen
+class EveryWorkspace:
+    """The scopes of an operator who sees every workspace that has runs (the CLI's default).
+
+    They are read inside the session's snapshot. With no ``environment_ids`` the operator sees
+    the whole database, so ``explain`` also shows a run with no usable workspace id (flagged as
+    the invalid record it is, without an action).
+    """
+
+    environment_ids: Collection[str] | None = None
+
+
+class ActionabilityService:
+    """What every request shares: the engine, the mappings, the registry, the catalog and the
+    pushdown's compiled statements. Create one per engine and configuration and share it across
+    threads: it holds no per-request state, and its statement caches fill under a lock.
+
+    ``bind_or_url``, ``runs``, ``states`` and ``catalog`` are what ``open_backend`` takes; a URL's
+    engine is disposed by ``close``. ``form`` overrides the pushdown's per-dialect choice.
+    """
+
+    def __init__(
+        self,
+        bind_or_url: sa.Engine | sa.Connection | str,
+        *,
+        runs: RunTableMapping = REFERENCE_RUNS,
+        states: Mapping[str, StateTableMapping] | None = None,
+        registry: Registry | None = None,
+        catalog: OperationCatalog | None = None,
+        form: SupersedeForm | str | None = None,
+    ) -> None:
+        self.registry = Registry.default() if registry is None else registry
+        self.catalog = self.registry.catalog() if catalog is None else catalog
+        self._backend = open_backend(bind_or_url, runs=runs, states=states, catalog=self.catalog)
+        self.bind = self._backend.history.bind
+        # Built once: it checks the configuration (and warns about a missing state kind) here,
+        # not on every request; each session rebinds copies of it to its snapshot.
+        self._resolver = self._resolver_of(self._backend)
+        self._pushdown = SqlPushdown(
+            self.bind,
+            runs=runs,
+            states={kind: source.mapping for kind, source in self._backend.states.items()},
+            registry=self.registry,
+            catalog=self.catalog,
+            form=form,
+        )
+
+    def _resolver_of(self, backend: SqlBackend) -> Resolver:
+        return Resolver(
+            history=backend.history,
+            states=backend.states,
+            registry=self.registry,
+            catalog=self.catalog,
+        )
+
+    @contextmanager
+    def session(
+        self,
+        *,
+        scopes: VisibleScopes | EveryWorkspace,
+        as_of: datetime | None = None,
+    ) -> Iterator[RequestSession]:
+        """One request's reading: every answer from one snapshot, for ``scopes`` at ``as_of``.
+
+        ``as_of`` defaults to now. With ``EveryWorkspace`` and no usable workspace id in the
+        runs table, raises ``NoWorkspacesError``.
+        """
+        instant = datetime.now(UTC) if as_of is None else as_of
+        with self._backend.snapshot() as backend:
+            connection = backend.history.bind
+            assert isinstance(connection, sa.Connection), "a snapshot reads through one connection"
+            whole_database = False
+            if isinstance(scopes, EveryWorkspace):
+                whole_database = scopes.environment_ids is None
+                scopes = _every_workspace(backend, scopes)
+            yield RequestSession(
+                backend=backend,
+                resolver=self._resolver_of(backend),
+                pushdown=self._pushdown.bound_to(connection),
+                scopes=scopes,
+                as_of=instant,
+                whole_database=whole_database,
+            )
+
+    def close(self) -> None:
+        """Dispose the engine the service created from a URL (a given engine is the host's)."""
+        self._backend.close()
+
+
+def _every_workspace(backend: SqlBackend, every: EveryWorkspace) -> VisibleScopes:
+    mapping = backend.runs.mapping
+    column = mapping.table_clause().c[mapping.workspace_id]
+    connection = backend.runs.bind
+    assert isinstance(connection, sa.Connection), "a snapshot reads through one connection"
+    rows = connection.execute(sa.select(column).distinct().order_by(column)).scalars()
+    # A blank (or otherwise unusable) workspace id belongs to no scope: it is skipped here, as
+    # VisibleScopes would refuse it and take every other workspace down with it.
+    visible = [usable for value in rows if (usable := usable_id(value)) is not None]
+    if not visible:
+        raise NoWorkspacesError("the runs table holds no runs with a usable workspace id")
+    environments = None if every.environment_ids is None else list(every.environment_ids)
+    return VisibleScopes(visible, environment_ids=environments or None)
+
+
+@attrs.frozen(kw_only=True)
+class RequestSession:
+    """One request: one snapshot, one actor's ``scopes``, one ``as_of``.
+
+    A run outside the scopes is reported exactly like a missing one: ``explain`` and
+    ``primary_action`` answer None for both, so an actor learns nothing about runs it may not see.
+    """
+
+    backend: SqlBackend
+    resolver: Resolver
+    pushdown: SqlPushdown
+    scopes: VisibleScopes
+    as_of: datetime
+    whole_database: bool = False
+
+    def dashboard(
+        self, *, top: int = 10, on_page: Callable[[int], None] | None = None
+    ) -> DashboardSummary:
+        """Counts by status, family and environment, the ``top`` runs needing attention, work."""
+        return dashboard(
+            self.backend.runs,
+            self.resolver,
+            scopes=self.scopes,
+            as_of=self.as_of,
+            top=top,
+            on_page=on_page,
+            store=self.pushdown,
+        )
+
+    def page(
+        self,
+        view: View = View.ALL,
+        *,
+        limit: int = 50,
+        cursor: str | None = None,
+        on_scan: Callable[[int], None] | None = None,
+    ) -> AssessedPage:
+        """A page of runs, newest first, kept to ``view``; pass ``next_cursor`` for the next."""
+        return list_assessed(
+            self.backend.runs,
+            self.resolver,
+            scopes=self.scopes,
+            as_of=self.as_of,
+            view=view,
+            limit=limit,
+            cursor=cursor,
+            on_scan=on_scan,
+            store=self.pushdown,
+        )
+
+    def follow_up_page(self, limit: int = 50, cursor: str | None = None) -> AssessedPage:
+        """The runs needing attention now (actionable, manual review), newest first."""
+        return self.page(View.CURRENT_FOLLOW_UP, limit=limit, cursor=cursor)
+
+    def history_page(self, limit: int = 50, cursor: str | None = None) -> AssessedPage:
+        """The runs that call for nothing now (superseded, resolved, informational)."""
+        return self.page(View.HISTORY, limit=limit, cursor=cursor)
+
+    def active_work(self, *, newest: int = 10) -> ActiveWork:
+        """Queued and running work of the scopes at ``as_of``, with the ``newest`` runs."""
+        runs = read_runs(self.backend.runs, self.scopes.query(statuses=_ACTIVE, as_of=self.as_of))
+        active = ActiveRuns(runs, catalog=self.resolver.catalog, scopes=self.scopes)
+        items = assess(self.resolver, runs, scopes=self.scopes, as_of=self.as_of, active=active)
+        return summarize(items, scopes=self.scopes, as_of=self.as_of, top=newest).active
+
+    def explain(self, run_id: RunId) -> Explanation | None:
+        """Why ``run_id`` has its status, and what would change it; None when missing or unseen."""
+        run = self.backend.runs.get_run(run_id)
+        if run is not None and self.whole_database and usable_id(run.workspace_id) is None:
+            # Nothing is hidden from the whole database: a run in no workspace's scope, asked
+            # for by id, is shown, flagged as the invalid record it is.
+            return self._explain_unscoped(run)
+        if run is None or not self.scopes.admits_run(run):
+            return None
+        active = ActiveRuns.from_source(
+            self.backend.runs, catalog=self.resolver.catalog, scopes=self.scopes, as_of=self.as_of
+        )
+        return explain(
+            self.resolver,
+            run,
+            scopes=self.scopes,
+            as_of=self.as_of,
+            active=active,
+            state_kinds=self.backend.states,
+        )
+
+    def primary_action(self, run_id: RunId) -> PrimaryAction | None:
+        """The one action a screen offers for ``run_id``; None when it has none, or is missing
+        or unseen (``explain`` tells those apart)."""
+        told = self.explain(run_id)
+        return None if told is None else told.assessment.primary_action
+
+    def _explain_unscoped(self, run: OperationRun) -> Explanation:
+        result = self.resolver.evaluate(run, as_of=self.as_of)
+        # No action: every action targets something in the run's scope, and it has none.
+        assessment = Assessment(
+            run=run, result=result, primary_action=None, eligible_actions=frozenset()
+        )
+        registry = self.resolver.registry
+        family = registry.families().get(result.family) if result.family else None
+        return Explanation(
+            assessment=assessment,
+            risk=None if family is None else family.risk,
+            plugin=None if family is None else registry.plugin_of(family.name),
+            would_change=would_change(
+                run,
+                assessment,
+                registry=registry,
+                catalog=self.resolver.catalog,
+                state_kinds=self.backend.states,
+            ),
+        )

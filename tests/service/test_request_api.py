@@ -1,0 +1,182 @@
+"""Issue 10, item 3: one request API. A long-lived ``ActionabilityService`` answers every request
+from one snapshot, exactly as the consumers do, and compiles no statement after the first."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from datetime import datetime
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.sql import compiler
+
+from runactionability import ActionabilityService, EveryWorkspace, Registry, Resolver
+from runactionability.adapters.sqlalchemy import open_backend
+from runactionability.adapters.sqlalchemy.pushdown import SqlPushdown
+from runactionability.consumers import (
+    ActiveRuns,
+    View,
+    VisibleScopes,
+    dashboard,
+    explain,
+    list_assessed,
+)
+from runactionability.demo import Size, generate, load, read_marker
+from runactionability.result import Actionability
+
+REGISTRY = Registry.default()
+CATALOG = REGISTRY.catalog()
+
+
+@pytest.fixture
+def demo(sql_engine: sa.Engine) -> tuple[sa.Engine, datetime]:
+    load(sql_engine, generate(Size.SMALL, catalog=CATALOG))
+    marker = read_marker(sql_engine)
+    assert marker is not None
+    return sql_engine, marker.as_of
+
+
+@contextmanager
+def compilations() -> Iterator[list[str]]:
+    """Every SQL compilation (SQLAlchemy's cache misses and explicit ``compile`` calls alike)."""
+    seen: list[str] = []
+    original = compiler.SQLCompiler.__init__
+
+    def counting(self: compiler.SQLCompiler, *args: object, **kwargs: object) -> None:
+        original(self, *args, **kwargs)  # type: ignore[arg-type]
+        # Savepoints (the PostgreSQL state reads' guard) are transaction control that
+        # SQLAlchemy renders afresh each time, by design: no statement of the library.
+        if "SAVEPOINT" not in self.string:
+            seen.append(self.string)
+
+    compiler.SQLCompiler.__init__ = counting  # type: ignore[method-assign]
+    try:
+        yield seen
+    finally:
+        compiler.SQLCompiler.__init__ = original  # type: ignore[method-assign]
+
+
+def _every_request(service: ActionabilityService, scopes: VisibleScopes, as_of: datetime) -> None:
+    with service.session(scopes=scopes, as_of=as_of) as s:
+        summary = s.dashboard(top=5)
+        follow = s.follow_up_page(limit=1)
+        assert follow.next_cursor is not None
+        s.follow_up_page(limit=1, cursor=follow.next_cursor)
+        s.history_page(limit=3)
+        s.active_work()
+        run_id = summary.top[0].run.id
+        assert s.explain(run_id) is not None
+        s.primary_action(run_id)
+
+
+def test_a_second_session_compiles_nothing(demo: tuple[sa.Engine, datetime]) -> None:
+    engine, as_of = demo
+    service = ActionabilityService(engine, registry=REGISTRY, catalog=CATALOG)
+    first = VisibleScopes({"acme"})
+    second = VisibleScopes({"globex"})
+    # The first requests compile each statement once: the pushdown's, and the evidence lookups'
+    # variants for the request shapes a scope's runs need (at most fifteen per port).
+    with compilations() as seen:
+        _every_request(service, first, as_of)
+        _every_request(service, second, as_of)
+    assert seen, "the counter must see the first requests compile"
+    with compilations() as seen:
+        _every_request(service, second, as_of)
+        _every_request(service, first, as_of)
+    assert seen == []
+
+
+def test_the_counter_sees_a_pushdown_built_per_request(demo: tuple[sa.Engine, datetime]) -> None:
+    # The pattern the service replaces: a new pushdown per request recompiles its statements.
+    engine, as_of = demo
+    scopes = VisibleScopes({"acme"})
+
+    def old_request() -> None:
+        with open_backend(engine, catalog=CATALOG).snapshot() as backend:
+            pushdown = SqlPushdown(
+                backend.history.bind,
+                runs=backend.runs.mapping,
+                states={kind: source.mapping for kind, source in backend.states.items()},
+                registry=REGISTRY,
+                catalog=CATALOG,
+            )
+            resolver = Resolver(
+                history=backend.history, states=backend.states, registry=REGISTRY, catalog=CATALOG
+            )
+            dashboard(backend.runs, resolver, scopes=scopes, as_of=as_of, store=pushdown)
+
+    old_request()
+    with compilations() as seen:
+        old_request()
+    assert seen
+
+
+def test_answers_equal_the_consumers_on_one_snapshot(demo: tuple[sa.Engine, datetime]) -> None:
+    engine, as_of = demo
+    service = ActionabilityService(engine, registry=REGISTRY, catalog=CATALOG)
+    scopes = VisibleScopes({"acme", "globex"})
+    backend = open_backend(engine, catalog=CATALOG)
+    resolver = Resolver(
+        history=backend.history, states=backend.states, registry=REGISTRY, catalog=CATALOG
+    )
+    store = SqlPushdown(engine, registry=REGISTRY, catalog=CATALOG)
+    expected = dashboard(backend.runs, resolver, scopes=scopes, as_of=as_of, top=7, store=store)
+    pages = {
+        view: list_assessed(
+            backend.runs, resolver, scopes=scopes, as_of=as_of, view=view, limit=9, store=store
+        )
+        for view in (View.CURRENT_FOLLOW_UP, View.HISTORY)
+    }
+    active = ActiveRuns.from_source(backend.runs, catalog=CATALOG, scopes=scopes, as_of=as_of)
+    run = expected.top[0].run
+    told = explain(
+        resolver, run, scopes=scopes, as_of=as_of, active=active, state_kinds=backend.states
+    )
+    with service.session(scopes=scopes, as_of=as_of) as s:
+        assert s.dashboard(top=7) == expected
+        assert s.follow_up_page(9) == pages[View.CURRENT_FOLLOW_UP]
+        assert s.history_page(9) == pages[View.HISTORY]
+        assert s.active_work(newest=10) == expected.active
+        assert s.explain(run.id) == told
+        assert s.primary_action(run.id) == told.assessment.primary_action
+    assert expected.counts.by_status[Actionability.ACTIONABLE] > 0
+
+
+def test_a_run_outside_the_scopes_reads_as_missing(demo: tuple[sa.Engine, datetime]) -> None:
+    engine, as_of = demo
+    service = ActionabilityService(engine, registry=REGISTRY, catalog=CATALOG)
+    with service.session(scopes=VisibleScopes({"globex"}), as_of=as_of) as s:
+        hidden = None
+        with service.session(scopes=VisibleScopes({"acme"}), as_of=as_of) as other:
+            hidden = other.dashboard(top=1).top[0].run.id
+        assert s.explain(hidden) is None
+        assert s.primary_action(hidden) is None
+        assert s.explain("no-such-run") is None
+        assert s.primary_action("no-such-run") is None
+
+
+def test_every_workspace_reads_the_scopes_in_the_snapshot(
+    demo: tuple[sa.Engine, datetime],
+) -> None:
+    engine, as_of = demo
+    service = ActionabilityService(engine, registry=REGISTRY, catalog=CATALOG)
+    with service.session(scopes=EveryWorkspace(), as_of=as_of) as s:
+        assert s.scopes.workspace_ids >= {"acme", "globex"}
+        assert s.scopes.environment_ids is None
+
+
+def test_one_service_serves_threads_alike(demo: tuple[sa.Engine, datetime]) -> None:
+    # Sessions opened at once from one cold service fill its caches once and answer alike.
+    engine, as_of = demo
+    service = ActionabilityService(engine, registry=REGISTRY, catalog=CATALOG)
+    scopes = VisibleScopes({"acme", "globex"})
+
+    def request(_: int) -> object:
+        with service.session(scopes=scopes, as_of=as_of) as s:
+            return (s.dashboard(top=5), s.follow_up_page(4))
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(request, range(8)))
+    assert all(answer == answers[0] for answer in answers)
