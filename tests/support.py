@@ -26,7 +26,7 @@ Three builders make runs, each with the defaults its kind of test was written fo
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -58,6 +58,8 @@ from runactionability.adapters.sqlalchemy import (
 )
 from runactionability.adapters.sqlalchemy.types import to_micros
 from runactionability.jsonforms import json_schema
+from runactionability.policies import BUILTIN_PLUGINS
+from runactionability.policies.base import Family
 from runactionability.registry import DISABLE_AUTOLOAD_VARIABLE
 
 # The suite is hermetic: a runactionability plugin installed in the same environment (a host's,
@@ -429,3 +431,19 @@ def form_validator(form: str) -> Draft202012Validator:
         {"$schema": schema["$schema"], "$defs": schema["$defs"], "$ref": f"#/$defs/{form}"},
         format_checker=Draft202012Validator.FORMAT_CHECKER,
     )
+
+
+def registry_replacing(family: Family) -> Registry:
+    """The built-in families, with ``family`` in place of the built-in family of its name."""
+
+    class Replacement:
+        @hookimpl
+        def runactionability_families(self) -> Sequence[Family]:
+            return (family,)
+
+    built = Registry()
+    for name, plugin in BUILTIN_PLUGINS:
+        if name != f"runactionability.{family.name}":
+            built.register(plugin, name=name)
+    built.register(Replacement(), name="replacement")
+    return built

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from tests.support import T0
+from tests.support import T0, registry_replacing
 
 from runactionability import (
     Family,
@@ -21,7 +21,6 @@ from runactionability import (
     Resolver,
     ResolvingStates,
     StateFact,
-    hookimpl,
 )
 from runactionability.adapters.sqlalchemy import (
     SqlRunHistory,
@@ -33,7 +32,7 @@ from runactionability.adapters.sqlalchemy import (
 )
 from runactionability.adapters.sqlalchemy.pushdown import SqlPushdown, is_compilable
 from runactionability.consumers import VisibleScopes
-from runactionability.policies import BUILTIN_PLUGINS, provider_connection
+from runactionability.policies import provider_connection
 from runactionability.policies.rules import (
     FirstDecisive,
     OpenRelatedAction,
@@ -65,17 +64,7 @@ def lax_family(declared: Sequence[str] | None) -> Family:
 
 
 def registry(family: Family) -> Registry:
-    class Lax:
-        @hookimpl
-        def runactionability_families(self) -> Sequence[Family]:
-            return (family,)
-
-    built = Registry()
-    for name, plugin in BUILTIN_PLUGINS:
-        if name != "runactionability.provider_connection":
-            built.register(plugin, name=name)
-    built.register(Lax(), name="lax")
-    return built
+    return registry_replacing(family)
 
 
 def failed_check(run_id: int, connection: str) -> OperationRun:

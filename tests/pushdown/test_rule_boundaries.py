@@ -22,7 +22,7 @@ from typing import Any
 import attrs
 import pytest
 import sqlalchemy as sa
-from tests.support import T0
+from tests.support import T0, registry_replacing
 
 from runactionability import (
     Family,
@@ -30,7 +30,6 @@ from runactionability import (
     Registry,
     Resolver,
     StateFact,
-    hookimpl,
     run_as_of,
 )
 from runactionability.adapters.sqlalchemy import (
@@ -43,7 +42,7 @@ from runactionability.adapters.sqlalchemy import (
 )
 from runactionability.adapters.sqlalchemy.pushdown import SqlPushdown, SupersedeForm
 from runactionability.consumers import VisibleScopes
-from runactionability.policies import BUILTIN_PLUGINS, provider_connection
+from runactionability.policies import provider_connection
 from runactionability.policies.base import Rule
 from runactionability.policies.rules import (
     AlwaysInformational,
@@ -186,17 +185,7 @@ def registry_with(rule: Rule) -> Registry:
         name="provider_connection", policy=FirstDecisive(rules=(rule,)), state_kinds={KIND}
     )
 
-    class OneRule:
-        @hookimpl
-        def runactionability_families(self) -> Sequence[Family]:
-            return (family,)
-
-    built = Registry()
-    for name, plugin in BUILTIN_PLUGINS:
-        if name != "runactionability.provider_connection":
-            built.register(plugin, name=name)
-    built.register(OneRule(), name="one-rule")
-    return built
+    return registry_replacing(family)
 
 
 def seed(engine: sa.Engine, cases: Sequence[Case]) -> dict[int, Case]:

@@ -10,21 +10,19 @@ mean something else in Python, is judged by the Python resolver rather than comp
 from __future__ import annotations
 
 import inspect
-from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
 import attrs
 import pytest
 import sqlalchemy as sa
-from tests.support import T0
+from tests.support import T0, registry_replacing
 
 from runactionability import (
     Family,
     OperationRun,
     Registry,
     Resolver,
-    hookimpl,
 )
 from runactionability.adapters.sqlalchemy import (
     SqlRunHistory,
@@ -41,7 +39,7 @@ from runactionability.adapters.sqlalchemy.pushdown.rules import (
     TypeContext,
 )
 from runactionability.consumers import VisibleScopes
-from runactionability.policies import BUILTIN_PLUGINS, provider_connection
+from runactionability.policies import provider_connection
 from runactionability.policies import rules as builtin
 from runactionability.policies.base import Evidence, ProblemRun, Rule
 from runactionability.policies.rules import (
@@ -149,17 +147,7 @@ class SameMeaning(SupersededByLaterSuccess):
 
 
 def registry_with(family: Family) -> Registry:
-    class Custom:
-        @hookimpl
-        def runactionability_families(self) -> Sequence[Family]:
-            return (family,)
-
-    built = Registry()
-    for name, plugin in BUILTIN_PLUGINS:
-        if name != "runactionability.provider_connection":
-            built.register(plugin, name=name)
-    built.register(Custom(), name="custom")
-    return built
+    return registry_replacing(family)
 
 
 @pytest.fixture
