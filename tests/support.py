@@ -447,3 +447,17 @@ def registry_replacing(family: Family) -> Registry:
             built.register(plugin, name=name)
     built.register(Replacement(), name="replacement")
     return built
+
+
+def database_option(engine: sa.Engine) -> str:
+    """The CLI's ``--database`` value that reaches what ``engine`` sees.
+
+    The SQLite file; on PostgreSQL the suite's URL with the engine's own schema on the search path.
+    """
+    if engine.dialect.name == "sqlite":
+        return str(engine.url.database)
+    with engine.connect() as connection:
+        schema = connection.execute(sa.text("SELECT current_schema()")).scalar_one()
+    assert POSTGRES_URL is not None
+    separator = "&" if "?" in POSTGRES_URL else "?"
+    return f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"

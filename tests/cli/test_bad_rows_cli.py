@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from tests.cli.test_cli import invoke, ok_json
-from tests.support import POSTGRES_URL, insert_raw
+from tests.support import database_option, insert_raw
 
 from runactionability.adapters.sqlalchemy.types import to_micros
 from runactionability.demo.data import AS_OF
@@ -32,14 +32,7 @@ def _stored(engine: sa.Engine, value: Any) -> Any:
 def database(sql_engine: sa.Engine, tmp_path: Path) -> str:
     """The small demo plus a failed run with an unreadable created_at and a success with an
     unreadable started_at, in the scope (acme, prod)."""
-    if sql_engine.dialect.name == "sqlite":
-        url = str(sql_engine.url.database)
-    else:
-        with sql_engine.connect() as connection:
-            schema = connection.execute(sa.text("SELECT current_schema()")).scalar_one()
-        assert POSTGRES_URL is not None
-        separator = "&" if "?" in POSTGRES_URL else "?"
-        url = f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
+    url = database_option(sql_engine)
     result = invoke("demo", "--database", url, "--size", "small", "--json")
     assert result.exit_code == 0, result.output + result.stderr
     bad = UNREADABLE[sql_engine.dialect.name]

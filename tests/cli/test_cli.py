@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner, Result
-from tests.support import POSTGRES_URL
+from tests.support import database_option
 
 from runactionability.adapters.sqlalchemy import create_schema
 from runactionability.cli import cli
@@ -41,14 +41,7 @@ def one_line_error(result: Result, code: int = 1) -> str:
 @pytest.fixture
 def database(sql_engine: sa.Engine, tmp_path: Path) -> str:
     """A small demo loaded into the test database; yields the --database value."""
-    if sql_engine.dialect.name == "sqlite":
-        url = str(sql_engine.url.database)
-    else:
-        with sql_engine.connect() as connection:
-            schema = connection.execute(sa.text("SELECT current_schema()")).scalar_one()
-        assert POSTGRES_URL is not None
-        separator = "&" if "?" in POSTGRES_URL else "?"
-        url = f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
+    url = database_option(sql_engine)
     result = invoke("demo", "--database", url, "--size", "small", "--json")
     assert result.exit_code == 0, result.output + result.stderr
     return url

@@ -9,20 +9,10 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 from tests.sql.test_hostile_evidence import CORRUPT, check, ci_tables
-from tests.support import AS_OF, CATALOG, POSTGRES_URL
+from tests.support import AS_OF, CATALOG, database_option
 
 from runactionability.adapters.sqlalchemy import create_schema, insert_runs
 from runactionability.cli import cli
-
-
-def url_of(engine: sa.Engine) -> str:
-    if engine.dialect.name == "sqlite":
-        return str(engine.url.database)
-    with engine.connect() as connection:
-        schema = connection.execute(sa.text("SELECT current_schema()")).scalar_one()
-    assert POSTGRES_URL is not None
-    separator = "&" if "?" in POSTGRES_URL else "?"
-    return f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
 
 
 @pytest.mark.parametrize("fault", sorted(CORRUPT))
@@ -36,7 +26,14 @@ def test_a_corrupt_success_settles_nothing_in_the_report(
         check(3, "failed", 5, context={"provider_connection_id": "c2"}, **CORRUPT[fault]),
     ]
     insert_runs(sql_engine, runs, catalog=CATALOG)
-    args = ["report", "--database", url_of(sql_engine), "--as-of", AS_OF.isoformat(), "--json"]
+    args = [
+        "report",
+        "--database",
+        database_option(sql_engine),
+        "--as-of",
+        AS_OF.isoformat(),
+        "--json",
+    ]
     result = CliRunner().invoke(cli, args, catch_exceptions=True)
     assert result.exit_code == 0, result.output + result.stderr
     payload = json.loads(result.stdout)
@@ -67,7 +64,7 @@ def test_another_case_is_another_workspace_in_the_report(sql_engine: sa.Engine) 
         [check(1, "failed", 0), check(2, "succeeded", 5, workspace_id="ACME")],
         catalog=CATALOG,
     )
-    args = ["report", "--database", url_of(sql_engine), "--workspace", "acme"]
+    args = ["report", "--database", database_option(sql_engine), "--workspace", "acme"]
     result = CliRunner().invoke(cli, [*args, "--as-of", AS_OF.isoformat(), "--json"])
     assert result.exit_code == 0, result.output + result.stderr
     payload = json.loads(result.stdout)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
-from tests.support import POSTGRES_URL, form_validator
+from tests.support import database_option, form_validator
 
 from runactionability.cli import cli
 from runactionability.jsonforms import JSON_SCHEMA_VERSION
@@ -27,13 +27,7 @@ def document(command: str, *args: str) -> Any:
 
 @pytest.fixture
 def database(sql_engine: sa.Engine, tmp_path: Path) -> str:
-    if sql_engine.dialect.name == "sqlite":
-        return str(sql_engine.url.database)
-    with sql_engine.connect() as connection:
-        schema = connection.execute(sa.text("SELECT current_schema()")).scalar_one()
-    assert POSTGRES_URL is not None
-    separator = "&" if "?" in POSTGRES_URL else "?"
-    return f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
+    return database_option(sql_engine)
 
 
 def test_every_json_document_of_the_cli_is_valid(database: str) -> None:

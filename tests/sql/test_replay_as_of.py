@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
-from tests.support import CATALOG, POSTGRES_URL, REGISTRY, Loader, at, sql_ports
+from tests.support import CATALOG, REGISTRY, Loader, at, database_option, sql_ports
 from tests.support import stored_run as run
 
 from runactionability import Actionability, OperationRun, RunOutcome, RunStatus, run_as_of
@@ -154,13 +154,7 @@ def test_the_pushdown_at_as_of_agrees(sql_engine: sa.Engine, form: SupersedeForm
 @pytest.fixture
 def cli_database(sql_engine: sa.Engine, tmp_path: Path) -> str:
     sql_ports(sql_engine, RUNS, [])
-    if sql_engine.dialect.name == "sqlite":
-        return str(sql_engine.url.database)
-    with sql_engine.connect() as connection:
-        schema = connection.execute(sa.text("SELECT current_schema()")).scalar_one()
-    assert POSTGRES_URL is not None
-    separator = "&" if "?" in POSTGRES_URL else "?"
-    return f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
+    return database_option(sql_engine)
 
 
 def test_the_cli_report_at_as_of_agrees(cli_database: str) -> None:
@@ -202,14 +196,7 @@ def test_the_cli_explains_a_run_with_the_work_active_at_as_of(
     # A retry queued after T did not hold the failed run's retry back at T.
     queued_later = run(7, start=25, status="queued", outcome=None, completed_at=None)
     sql_ports(sql_engine, [EARLY_FAILURE, queued_later], [])
-    if sql_engine.dialect.name == "sqlite":
-        database = str(sql_engine.url.database)
-    else:
-        with sql_engine.connect() as connection:
-            schema = connection.execute(sa.text("SELECT current_schema()")).scalar_one()
-        assert POSTGRES_URL is not None
-        separator = "&" if "?" in POSTGRES_URL else "?"
-        database = f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
+    database = database_option(sql_engine)
 
     def explained(as_of: datetime) -> Any:
         result = CliRunner().invoke(

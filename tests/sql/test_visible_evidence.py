@@ -21,10 +21,10 @@ from click.testing import CliRunner
 from tests.support import (
     AS_OF,
     CATALOG,
-    POSTGRES_URL,
     REGISTRY,
     Loader,
     Ports,
+    database_option,
     memory_ports,
     sql_ports,
 )
@@ -249,13 +249,7 @@ def test_an_empty_environment_set_with_a_query_shows_nothing() -> None:
 @pytest.fixture
 def cli_database(sql_engine: sa.Engine, tmp_path: Path) -> str:
     sql_ports(sql_engine, [FAILED, HIDDEN_SUCCESS, OTHER], [])
-    if sql_engine.dialect.name == "sqlite":
-        return str(sql_engine.url.database)
-    with sql_engine.connect() as connection:
-        schema = connection.execute(sa.text("SELECT current_schema()")).scalar_one()
-    assert POSTGRES_URL is not None
-    separator = "&" if "?" in POSTGRES_URL else "?"
-    return f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
+    return database_option(sql_engine)
 
 
 def test_the_cli_report_agrees(cli_database: str) -> None:
