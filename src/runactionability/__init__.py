@@ -100,9 +100,23 @@ from runactionability.result import (
 )
 
 if TYPE_CHECKING:
-    from runactionability.service import ActionabilityService, EveryWorkspace, RequestSession
+    from runactionability.service import (
+        ActionabilityService,
+        AsyncActionabilityService,
+        AsyncRequestSession,
+        EveryWorkspace,
+        RequestSession,
+    )
 
-_SERVICE = frozenset({"ActionabilityService", "EveryWorkspace", "RequestSession"})
+_SERVICE = frozenset(
+    {
+        "ActionabilityService",
+        "AsyncActionabilityService",
+        "AsyncRequestSession",
+        "EveryWorkspace",
+        "RequestSession",
+    }
+)
 
 
 def __getattr__(name: str) -> Any:
@@ -124,6 +138,8 @@ __all__ = [
     "AlwaysInformational",
     "AlwaysManualReview",
     "Assessment",
+    "AsyncActionabilityService",
+    "AsyncRequestSession",
     "AsyncResolver",
     "AsyncRunHistory",
     "AsyncStateSource",
