@@ -23,9 +23,11 @@ from runactionability.consumers import (
     View,
     VisibleScopes,
     assess,
+    assess_async,
     current_follow_up,
     dashboard,
     explain,
+    explain_async,
     summarize,
 )
 from runactionability.errors import (
@@ -209,9 +211,11 @@ __all__ = [
     "View",
     "VisibleScopes",
     "assess",
+    "assess_async",
     "current_follow_up",
     "dashboard",
     "explain",
+    "explain_async",
     "hookimpl",
     "json_schema",
     "run_as_of",

@@ -306,6 +306,14 @@ class AsyncResolver:
         )
         self.history = history
 
+    @property
+    def registry(self) -> Registry:
+        return self._shell.registry
+
+    @property
+    def catalog(self) -> OperationCatalog:
+        return self._shell.catalog
+
     async def evaluate(self, run: OperationRun, *, as_of: datetime) -> ActionabilityResult:
         """The current actionability of one run."""
         return (await self.evaluate_many((run,), as_of=as_of))[0]
