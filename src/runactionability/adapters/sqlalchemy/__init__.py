@@ -13,7 +13,7 @@ from runactionability.adapters.sqlalchemy.aio import (
     AsyncSqlRunHistory,
     AsyncSqlStateSource,
 )
-from runactionability.adapters.sqlalchemy.backend import SqlBackend, open_backend
+from runactionability.adapters.sqlalchemy.backend import SqlBackend, database_url, open_backend
 from runactionability.adapters.sqlalchemy.history import SqlRunHistory
 from runactionability.adapters.sqlalchemy.mapping import (
     REFERENCE_RUNS,
@@ -70,6 +70,7 @@ __all__ = [
     "count_by_status",
     "create_schema",
     "current_follow_up_page",
+    "database_url",
     "insert_runs",
     "insert_states",
     "metadata",
