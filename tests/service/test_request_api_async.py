@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import pytest
 import sqlalchemy as sa
-from tests.support import async_engine_of, compilations
+from tests.support import AS_OF, async_engine_of, compilations
 
 from runactionability import (
     ActionabilityService,
@@ -22,9 +22,10 @@ from runactionability import (
     RequestSession,
     Resolver,
 )
+from runactionability.adapters.sqlalchemy import create_schema
 from runactionability.consumers import VisibleScopes
 from runactionability.demo import Size, generate, load, read_marker
-from runactionability.errors import ConfigurationError, MissingStateSourceWarning
+from runactionability.errors import ConfigurationError, MissingStateSourceWarning, NoWorkspacesError
 from runactionability.model import RunId
 
 REGISTRY = Registry.default()
@@ -287,3 +288,20 @@ def test_a_host_connection_reads_in_its_own_transaction(
 def test_a_sync_url_is_refused_with_the_async_drivers_named() -> None:
     with pytest.raises(ConfigurationError, match="aiosqlite"):
         AsyncActionabilityService("sqlite:///runs.sqlite")
+
+
+def test_every_workspace_of_an_empty_table_raises_and_frees_the_connection(
+    sql_engine: sa.Engine,
+) -> None:
+    create_schema(sql_engine)
+
+    async def work(twin: AsyncActionabilityService) -> int:
+        for _ in range(2):
+            with pytest.raises(NoWorkspacesError):
+                async with twin.session(scopes=EveryWorkspace(), as_of=AS_OF):
+                    pass
+        pool = twin.engine.pool
+        assert isinstance(pool, sa.pool.QueuePool)
+        return pool.checkedout()
+
+    assert on_async(sql_engine, work) == 0
