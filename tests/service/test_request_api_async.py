@@ -22,10 +22,15 @@ from runactionability import (
     RequestSession,
     Resolver,
 )
-from runactionability.adapters.sqlalchemy import create_schema
+from runactionability.adapters.sqlalchemy import create_schema, open_backend
 from runactionability.consumers import VisibleScopes
 from runactionability.demo import Size, generate, load, read_marker
-from runactionability.errors import ConfigurationError, MissingStateSourceWarning, NoWorkspacesError
+from runactionability.errors import (
+    ConfigurationError,
+    MissingStateSourceWarning,
+    NoWorkspacesError,
+    UsageError,
+)
 from runactionability.model import RunId
 
 REGISTRY = Registry.default()
@@ -305,3 +310,18 @@ def test_every_workspace_of_an_empty_table_raises_and_frees_the_connection(
         return pool.checkedout()
 
     assert on_async(sql_engine, work) == 0
+
+
+def test_a_resolver_copy_reads_the_same_state_kinds_only(demo: tuple[sa.Engine, datetime]) -> None:
+    engine, _ = demo
+    backend = open_backend(engine, catalog=CATALOG)
+    resolver = Resolver(
+        history=backend.history, states=backend.states, registry=REGISTRY, catalog=CATALOG
+    )
+    with backend.snapshot() as snapshot:
+        copy = resolver.with_ports(history=snapshot.history, states=snapshot.states)
+        assert copy.history is snapshot.history
+        assert resolver.history is backend.history
+        fewer = dict(list(snapshot.states.items())[1:])
+        with pytest.raises(UsageError, match="state kinds"):
+            resolver.with_ports(history=snapshot.history, states=fewer)
