@@ -10,6 +10,7 @@ resolver gives over the memory adapter for the same history.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -122,7 +123,7 @@ def _pushdown(engine: sa.Engine, mapping: RunTableMapping, form: SupersedeForm) 
 
 def _memory_view(
     history: list[OperationRun], facts: list[StateFact], as_of: datetime
-) -> tuple[list[OperationRun], dict[Any, Actionability]]:
+) -> tuple[Sequence[OperationRun], dict[Any, Actionability]]:
     ports = memory_ports(history, facts)
     listed = ports.runs.list_runs(SCOPES.query(as_of=as_of), limit=1000).runs
     resolver = Resolver(
