@@ -182,3 +182,35 @@ def test_the_pushdown_over_a_lifecycle_column_answers_as_memory_does(
         if cursor is None:
             break
     assert paged == follow_up
+
+
+def test_a_state_of_another_kind_in_the_shared_table_proves_nothing(engine: sa.Engine) -> None:
+    failed = OperationRun(
+        id=1,
+        type="provider.connection.check",
+        workspace_id="w1",
+        environment_id="e1",
+        status="completed",
+        outcome="failed",
+        created_at=at(0),
+        completed_at=at(1),
+        context={"provider_connection_id": "c1"},
+    )
+    # A healthy row of the same object, but of another kind, and one proven before the failure.
+    facts = [
+        StateFact(
+            kind=kind,
+            workspace_id="w1",
+            environment_id="e1",
+            subject="c1",
+            status="healthy",
+            proven_at=at(proven),
+        )
+        for kind, proven in (("backup_set", 5), ("provider_connection", 0))
+    ]
+    ports = host_ports(engine, [failed], facts)
+    _, expected = _memory_view([failed], facts, at(10))
+    assert expected == {1: Actionability.ACTIONABLE}
+    assert ports.resolver().evaluate_many([failed], as_of=at(10))[0].status is expected[1]
+    for form in SupersedeForm:
+        assert _pushdown(engine, HOST_RUNS, form).classify(SCOPES, as_of=at(10)) == expected
