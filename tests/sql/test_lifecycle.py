@@ -147,10 +147,10 @@ def test_list_filters_and_the_pushdown_read_the_lifecycle_column(
 def _plan(
     engine: sa.Engine, record: Callable[[sa.Engine], list[tuple[str, Any]]], call: Any
 ) -> str:
-    """The plan of the one statement ``call`` runs (PostgreSQL told to avoid table scans)."""
+    """The plan of the longest statement ``call`` runs (PostgreSQL told to avoid table scans)."""
     seen = record(engine)
     call()
-    ((statement, parameters),) = seen
+    statement, parameters = max(seen, key=lambda executed: len(executed[0]))
     with engine.connect() as connection:
         if engine.dialect.name == "sqlite":
             rows = connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
@@ -212,5 +212,30 @@ def test_the_lookups_seek_the_lifecycle_index_and_the_state_key(
         if sqlite
         else r"ix_m3_job_states_object on m3_job_states newest_rows.*\n\s*"
         r"Index Cond: \(\(kind = 'provider_connection'::text\) AND \(tenant = ",
+        plan,
+    ), plan
+
+
+def test_the_pushdown_seeks_successes_on_the_lifecycle_index(
+    sql_engine: sa.Engine, ports: Ports, executed: Any
+) -> None:
+    pushdown = SqlPushdown(
+        sql_engine,
+        runs=HOST_RUNS,
+        states=HOST_STATE_MAPPINGS,
+        registry=REGISTRY,
+        catalog=CATALOG,
+        form="exists",
+    )
+    plan = _plan(
+        sql_engine, executed, lambda: pushdown.classify(VisibleScopes({"w1"}), as_of=AS_OF)
+    )
+    # The later-success test of a connection check seeks the success value in the index.
+    assert re.search(
+        r"s\d+_provider_connection_check USING (COVERING )?INDEX ix_m3_jobs_success "
+        r"\(tenant=\? AND kind=\? AND state=\?"
+        if sql_engine.dialect.name == "sqlite"
+        else r"ix_m3_jobs_success on m3_jobs s\d+_provider_connection_check .*\n\s*"
+        r"Index Cond: .*\(state\)::text = 'done'::text",
         plan,
     ), plan
