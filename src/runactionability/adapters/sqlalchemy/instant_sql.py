@@ -182,7 +182,7 @@ def _pg_epoch(column: Any, unit: int) -> Any:
     # Whole seconds and the rest apart: each product is exact in the float8 an interval is
     # multiplied by, where one product in microseconds would round beyond 2**53.
     per_second = 1_000_000 // unit
-    seconds = column if per_second == 1 else column // _literal(per_second)
+    seconds = column if per_second == 1 else column.op("/", precedence=8)(_literal(per_second))
     moment = _literal("TIMESTAMPTZ 'epoch'") + seconds * _literal("INTERVAL '1 second'")
     if per_second > 1:
         rest = column % _literal(per_second)
@@ -254,7 +254,8 @@ def order_key(column: Any, dialect: str) -> Any:
 def _epoch_parameter(value: Any, instants: Instants, op: str, dialect: str) -> Any:
     """A canonical parameter as a count of the unit that compares exactly under ``op``."""
     unit = instants.micros
-    micros = _int(value) if dialect == "sqlite" else _pg_micros(value)
+    # A cast, not a coercion: coercing a parameter would bind it as an integer, unconverted.
+    micros = sa.cast(value, sa.BigInteger()) if dialect == "sqlite" else _pg_micros(value)
     if op in {">=", "<"}:
         # x >= p exactly when x > p - 1 microsecond, in whole units too.
         micros = micros - _literal(1)
@@ -262,7 +263,8 @@ def _epoch_parameter(value: Any, instants: Instants, op: str, dialect: str) -> A
         return micros
     # Floor division (SQLite and PostgreSQL truncate toward zero).
     rest = (micros % _literal(unit) + _literal(unit)) % _literal(unit)
-    return (micros - rest) // _literal(unit)
+    # Exact: the dividend is a multiple of the unit (integer division on both engines).
+    return (micros - rest).op("/", precedence=8)(_literal(unit))
 
 
 def _pg_micros(value: Any) -> Any:
