@@ -47,6 +47,8 @@ _PG_ISO = (
 # Wall-clock offsets stay within a day of UTC, so a wall-time range this much wider than the
 # UTC one holds every stored value that can be an instant inside the UTC one.
 _SLACK = "INTERVAL '2 days'"
+_FIRST_WALL = "TIMESTAMP '0001-01-01 00:00'"
+_LAST_WALL = "TIMESTAMP '9999-12-31 23:59'"
 
 
 def _literal(value: Any) -> Any:
@@ -257,7 +259,6 @@ def _epoch_parameter(value: Any, instants: Instants, op: str, dialect: str) -> A
     # A cast, not a coercion: coercing a parameter would bind it as an integer, unconverted.
     micros = sa.cast(value, sa.BigInteger()) if dialect == "sqlite" else _pg_micros(value)
     if op in {">=", "<"}:
-        # x >= p exactly when x > p - 1 microsecond, in whole units too.
         micros = micros - _literal(1)
     if unit == 1:
         return micros
@@ -286,7 +287,9 @@ def _raw_range(column: Any, instants: Instants, op: str, value: Any, dialect: st
     if instants.form == "naive":
         raw = sa.type_coerce(column, sa.DateTime())
         return raw <= wall if upper else raw >= wall
-    day = sa.func.to_char(wall, _text("YYYY-MM-DD"), type_=sa.Text())
+    # Within the years ISO text spells: to_char writes year 0 (1 BC) as 0001, and 10000.
+    within = sa.func.least(sa.func.greatest(wall, _literal(_FIRST_WALL)), _literal(_LAST_WALL))
+    day = sa.func.to_char(within, _text("YYYY-MM-DD"), type_=sa.Text())
     text = sa.type_coerce(column, sa.Text())
     return text < day.concat(_text("U")) if upper else text >= day
 
@@ -304,7 +307,11 @@ def compare_to(column: Any, op: str, value: Any, dialect: str) -> Any:
     if not isinstance(value, sa.ClauseElement):
         value = sa.literal(value, UtcTimestamp())
     if instants.form == "epoch":
-        return apply(_int(column), _epoch_parameter(value, instants, op, dialect))
+        # x >= p exactly when x > p - 1 microsecond, and x < p when x <= p - 1 microsecond:
+        # in whole units only <= and > of a floor are exact.
+        strict = {">=": ">", "<": "<="}.get(op, op)
+        parameter = _epoch_parameter(value, instants, op, dialect)
+        return _OPERATORS[strict](_int(column), parameter)
     return sa.and_(
         _raw_range(column, instants, op, value, dialect),
         apply(instant_key(column, dialect), value),
