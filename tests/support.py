@@ -500,7 +500,7 @@ def stored_copy(
         conditions = {index.name: index._ddl_if for index in table.indexes}
         for index in copy.indexes:
             index._ddl_if = conditions[index.name]
-            index.name = f"{index.name}_{tag}"
+            index.name = sa.sql.quoted_name(f"{index.name}_{tag}", None)
         tables[table.name] = copy
     with engine.begin() as connection:
         copies.drop_all(connection)

@@ -107,7 +107,7 @@ def _epoch_values(instants: Instants) -> list[int]:
     return [*EPOCHS, low - 1, low, high - 1, high]
 
 
-def _table(engine: sa.Engine, instants: Instants) -> tuple[sa.Table, list[Any]]:
+def _table(engine: sa.Engine, instants: Instants) -> tuple[sa.TableClause, list[Any]]:
     """A probe table whose column ``v`` holds the storage's tricky values, stored raw."""
     dialect = engine.dialect.name
     if instants.form == "epoch":
