@@ -11,14 +11,16 @@ comparing the read datetimes says.
 from __future__ import annotations
 
 import operator
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from tests.support import T0
+from tests.support import AS_OF, T0, sql_ports, stored_copy, stored_run
 
-from runactionability.adapters.sqlalchemy import Instants
+from runactionability import LaterSuccessRequest
+from runactionability.adapters.sqlalchemy import Instants, SqlRunHistory
 from runactionability.adapters.sqlalchemy.instant_rows import readable_columns, stored_instant
 from runactionability.adapters.sqlalchemy.instant_sql import (
     canonical_parameter,
@@ -275,3 +277,45 @@ def test_storages_a_dialect_cannot_hold_are_refused(sql_engine: sa.Engine) -> No
         typed = sa.table("t", sa.column("v", instants.column_type()))
         with pytest.raises(ConfigurationError, match="SQLite"):
             sa.select(typed.c.v).compile(dialect=sql_engine.dialect)
+
+
+def test_the_later_success_seek_uses_the_success_index_in_every_storage(
+    storage_leg: tuple[sa.Engine, str],
+) -> None:
+    engine, storage = storage_leg
+    successes = [
+        stored_run(index, outcome="succeeded", start=index, end=index + 1) for index in range(1, 40)
+    ]
+    sql_ports(engine, successes, [])
+    runs, _ = stored_copy(engine, storage)
+    seen: list[tuple[str, Any]] = []
+
+    def record(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+        seen.append((statement, parameters))
+
+    request = LaterSuccessRequest(
+        operation_types=("inventory.sync",),
+        workspace_id="w1",
+        environment_id="e1",
+        subject_key=None,
+        subject=None,
+    )
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        found = SqlRunHistory(engine, runs).latest_successes([request], as_of=AS_OF)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    assert found[request].run_id == 39
+    statement, parameters = seen[-1]
+    with engine.begin() as connection:
+        if engine.dialect.name == "sqlite":
+            plan = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+        else:
+            # A table this small is read whole unless scans are ruled out; the question is
+            # whether the seek can use the index at all.
+            connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+            plan = connection.exec_driver_sql(f"EXPLAIN {statement}", parameters)
+        text = "\n".join(str(row[-1]) for row in plan)
+    tag = runs.table.removeprefix("operation_runs_")
+    # Either success index serves a request without a subject (both lead with its columns).
+    assert re.search(f"ix_operation_runs_success_(scope|subject)_{tag}\\b", text), text
