@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from tests.support import AS_OF, T0, sql_ports, stored_copy, stored_run
 
 from runactionability import LaterSuccessRequest
@@ -319,3 +321,86 @@ def test_the_later_success_seek_uses_the_success_index_in_every_storage(
     tag = runs.table.removeprefix("operation_runs_")
     # Either success index serves a request without a subject (both lead with its columns).
     assert re.search(f"ix_operation_runs_success_(scope|subject)_{tag}\\b", text), text
+
+
+@pytest.mark.parametrize(
+    ("name", "instants"),
+    [
+        ("native", Instants.native()),
+        ("timestamptz", Instants.timestamptz()),
+        ("iso_text", Instants.iso_text()),
+        ("iso_text:Europe/Berlin", Instants.iso_text("Europe/Berlin")),
+        ("epoch_s", Instants.epoch("s")),
+        ("epoch_ms", Instants.epoch("ms")),
+        ("epoch_us", Instants.epoch("us")),
+        ("naive:UTC", Instants.naive("UTC")),
+        ("naive:America/New_York", Instants.naive("America/New_York")),
+    ],
+)
+def test_a_configuration_names_each_storage(name: str, instants: Instants) -> None:
+    assert Instants.parse(name) == instants
+    assert str(instants) == name
+
+
+@pytest.mark.parametrize(
+    "name", ["", "epoch", "epoch_ns", "naive", "native:UTC", "iso_text:Mars/Base", "ISO_TEXT"]
+)
+def test_an_unknown_storage_name_is_a_configuration_error(name: str) -> None:
+    with pytest.raises(ConfigurationError):
+        Instants.parse(name)
+
+
+@st.composite
+def spellings(draw: st.DrawFn) -> str:
+    """ISO-ish text: a real or impossible calendar time, spelt in an accepted way or nearly."""
+    year = draw(st.integers(0, 9999))
+    fields = [draw(st.integers(0, 13)), draw(st.integers(0, 32))]
+    fields += [draw(st.integers(0, 24)), draw(st.integers(0, 60)), draw(st.integers(0, 60))]
+    month, day, hour, minute, second = fields
+    separator = draw(st.sampled_from([" ", "T", "t", "_"]))
+    fraction = draw(st.sampled_from(["", ".", ".0", ".5", ".123456", ".1234567", ".000000"]))
+    suffix = draw(st.sampled_from(["", "", "", "Z", "+00:00", " "]))
+    return (
+        f"{year:04d}-{month:02d}-{day:02d}{separator}{hour:02d}:{minute:02d}:{second:02d}"
+        f"{fraction}{suffix}"
+    )
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_generated_values_read_alike_in_sql_and_python(
+    storage_leg: tuple[sa.Engine, str], data: st.DataObject
+) -> None:
+    engine, storage = storage_leg
+    instants = Instants.parse(storage)
+    if instants.form == "naive":
+        moments = st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31, 23))
+        values: list[Any] = data.draw(st.lists(moments, min_size=1, max_size=20))
+    elif instants.form == "epoch":
+        values = data.draw(st.lists(st.integers(-(2**63), 2**63 - 1), min_size=1, max_size=20))
+    else:
+        values = data.draw(st.lists(spellings(), min_size=1, max_size=20))
+    table = sa.Table(
+        "instant_generated_m1",
+        sa.MetaData(),
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("v", _stored_type(instants)),
+    )
+    with engine.begin() as connection:
+        table.drop(connection, checkfirst=True)
+        table.create(connection)
+        connection.execute(table.insert(), [{"id": i, "v": v} for i, v in enumerate(values)])
+    typed = sa.table(
+        "instant_generated_m1",
+        sa.column("id", sa.Integer()),
+        sa.column("v", instants.column_type()),
+    )
+    for index, (python, valid, key) in _read(engine, typed).items():
+        assert valid == _aware(python), values[index]
+        assert not valid or python == key, values[index]
+
+
+def _stored_type(instants: Instants) -> Any:
+    if instants.form == "epoch":
+        return sa.BigInteger()
+    return sa.DateTime() if instants.form == "naive" else sa.Text()
