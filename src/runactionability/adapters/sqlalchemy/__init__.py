@@ -15,6 +15,7 @@ from runactionability.adapters.sqlalchemy.aio import (
 )
 from runactionability.adapters.sqlalchemy.backend import SqlBackend, database_url, open_backend
 from runactionability.adapters.sqlalchemy.history import SqlRunHistory
+from runactionability.adapters.sqlalchemy.instants import Instants
 from runactionability.adapters.sqlalchemy.mapping import (
     REFERENCE_RUNS,
     STATE_KINDS,
@@ -55,6 +56,7 @@ __all__ = [
     "Bind",
     "FollowUpItem",
     "FollowUpPage",
+    "Instants",
     "JsonDocument",
     "PushdownCounts",
     "RunTableMapping",
