@@ -9,6 +9,7 @@ database. See ``docs/adapters.md`` and ``docs/performance.md``.
 from runactionability.adapters.sqlalchemy._reading import CHUNK_SIZE, Bind
 from runactionability.adapters.sqlalchemy.backend import SqlBackend, open_backend
 from runactionability.adapters.sqlalchemy.history import SqlRunHistory
+from runactionability.adapters.sqlalchemy.ids import IdType, IdTypes, StateIdTypes
 from runactionability.adapters.sqlalchemy.mapping import (
     REFERENCE_RUNS,
     STATE_KINDS,
@@ -46,6 +47,8 @@ __all__ = [
     "Bind",
     "FollowUpItem",
     "FollowUpPage",
+    "IdType",
+    "IdTypes",
     "JsonDocument",
     "PushdownCounts",
     "RunTableMapping",
@@ -54,6 +57,7 @@ __all__ = [
     "SqlRunHistory",
     "SqlRunSource",
     "SqlStateSource",
+    "StateIdTypes",
     "StateTableMapping",
     "SupersedeForm",
     "UnmappedValue",

@@ -16,6 +16,13 @@ from typing import Any
 import attrs
 import sqlalchemy as sa
 
+from runactionability.adapters.sqlalchemy.ids import (
+    IdColumn,
+    IdTypes,
+    StateIdTypes,
+    as_id_types,
+    as_state_id_types,
+)
 from runactionability.adapters.sqlalchemy.types import JsonDocument, UtcTimestamp
 from runactionability.errors import ConfigurationError
 from runactionability.model import RunOutcome, RunStatus
@@ -108,10 +115,12 @@ class RunTableMapping:
     the library's. With the default (the library's own words) a stored value missing from them
     is passed to the core as stored, which flags it; with a host vocabulary it is passed as an
     ``UnmappedValue``, which the core flags even when the stored text is a library word
-    (``"succeeded"`` means nothing to a host whose success is ``"ok"``). Scope ids and the
-    subject are compared as text; timestamps are ``timestamptz`` on PostgreSQL and integer UTC
-    microseconds on SQLite (``UtcTimestamp``). ``integer_ids`` says the id column is an integer,
-    so ``SqlRunSource.get_run("42")`` looks up 42 (a CLI passes text).
+    (``"succeeded"`` means nothing to a host whose success is ``"ok"``). Timestamps are
+    ``timestamptz`` on PostgreSQL and integer UTC microseconds on SQLite (``UtcTimestamp``).
+    ``ids`` gives the type of the id, scope id and subject columns (``IdTypes``, or a mapping of
+    its fields): each is compared in its own type (``runactionability.adapters.sqlalchemy.ids``),
+    so with the default integer run id ``SqlRunSource.get_run("42")`` looks up 42 (a CLI passes
+    text).
     """
 
     table: str = attrs.field(validator=_identifier)
@@ -135,7 +144,7 @@ class RunTableMapping:
         factory=lambda: {outcome.value: outcome for outcome in RunOutcome},
         converter=_as_outcome_vocabulary,
     )
-    integer_ids: bool = True
+    ids: IdTypes = attrs.field(factory=IdTypes, converter=as_id_types)
 
     def __attrs_post_init__(self) -> None:
         if not _values_of(self.statuses, RunStatus.COMPLETED):
@@ -146,10 +155,10 @@ class RunTableMapping:
     def table_clause(self) -> sa.TableClause:
         """A lightweight ``sa.table`` with the mapped columns under their host names."""
         columns: list[sa.ColumnClause[Any]] = [
-            sa.column(self.id),
+            sa.column(self.id, IdColumn(self.ids.run)),
             sa.column(self.type, sa.String()),
-            sa.column(self.workspace_id, sa.String()),
-            sa.column(self.environment_id, sa.String()),
+            sa.column(self.workspace_id, IdColumn(self.ids.workspace)),
+            sa.column(self.environment_id, IdColumn(self.ids.environment)),
             sa.column(self.status, sa.String()),
             sa.column(self.outcome, sa.String()),
             sa.column(self.created_at, UtcTimestamp()),
@@ -158,7 +167,7 @@ class RunTableMapping:
             sa.column(self.context, JsonDocument()),
         ]
         if self.subject is not None:
-            columns.append(sa.column(self.subject, sa.String()))
+            columns.append(sa.column(self.subject, IdColumn(self.ids.subject)))
         return sa.table(self.table, *columns, schema=self.schema)
 
     def read_status(self, stored: object) -> object:
@@ -189,7 +198,9 @@ class StateTableMapping:
     A table
     that holds several rows per (workspace, environment, subject) is read under the rule of
     ``SqlStateSource``: its newest row, and no fact when that row proves nothing or is ambiguous.
-    ``attributes`` names an optional JSON column returned with the fact.
+    ``attributes`` names an optional JSON column returned with the fact. ``ids`` gives the type
+    of the scope id and subject columns (``StateIdTypes``, or a mapping of its fields), each
+    compared in its own type.
     """
 
     kind: str = attrs.field(validator=attrs.validators.instance_of(str))
@@ -204,13 +215,14 @@ class StateTableMapping:
     statuses: Mapping[str, str] | None = attrs.field(
         default=None, converter=attrs.converters.optional(_frozen_mapping)
     )
+    ids: StateIdTypes = attrs.field(factory=StateIdTypes, converter=as_state_id_types)
 
     def table_clause(self) -> sa.TableClause:
         """A lightweight ``sa.table`` with the mapped columns under their host names."""
         columns: list[sa.ColumnClause[Any]] = [
-            sa.column(self.workspace_id, sa.String()),
-            sa.column(self.environment_id, sa.String()),
-            sa.column(self.subject, sa.String()),
+            sa.column(self.workspace_id, IdColumn(self.ids.workspace)),
+            sa.column(self.environment_id, IdColumn(self.ids.environment)),
+            sa.column(self.subject, IdColumn(self.ids.subject)),
             sa.column(self.status, sa.String()),
             sa.column(self.proven_at, UtcTimestamp()),
         ]

@@ -231,7 +231,7 @@ class SqlPushdown:
         """The status of every run of ``scopes`` by run id (custom families judged in Python)."""
         _check_as_of(as_of)
         compiled = self.compiled(scopes=scopes)
-        params = _params(scopes, as_of, self.dialect)
+        params = _params(scopes, as_of, self.dialect, self.mapping.ids)
         statement = compiled.select(compiled.c["id"], compiled.status.label("status")).where(
             *compiled.scope_filter(scopes)
         )
@@ -285,7 +285,7 @@ class SqlPushdown:
             raise UsageError(f"limit must be at least 1, not {limit!r}")
         if cursor:
             # A cursor the caller passes is refused before any statement; the walk's own are not.
-            _decode(cursor, integer_ids=self.mapping.integer_ids)
+            _decode(cursor, id_type=self.mapping.ids.run)
         return follow_up_page(self, scopes, as_of=as_of, limit=limit, cursor=cursor)
 
     def _prepare(self, key: tuple[Any, ...], statement: Any, scopes: VisibleScopes) -> _Prepared:

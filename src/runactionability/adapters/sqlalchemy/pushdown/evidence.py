@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from runactionability.adapters.sqlalchemy.ids import id_equal, id_exact, id_match
 from runactionability.adapters.sqlalchemy.mapping import StateTableMapping
 from runactionability.adapters.sqlalchemy.pushdown.common import SupersedeForm, exists, in_values
 from runactionability.adapters.sqlalchemy.types import (
@@ -78,17 +79,20 @@ def later_success(compiled: _Compiled, op_type: OperationType, subject: Any) -> 
     s = mapping.table_clause().alias(compiled.alias("s", op_type.name))
     dialect = compiled.dialect
     c = compiled.c
-    conditions = [exact_equal(s.c[mapping.workspace_id], c["workspace_id"], dialect)]
+    ids = mapping.ids
+    # The same table on both sides, so each id compares in its one type.
+    conditions = [id_equal(s.c[mapping.workspace_id], c["workspace_id"], ids.workspace, dialect)]
     conditions += _success_conditions(compiled, s, op_type)
     if subject is not None:
         assert op_type.subject_key is not None
         if mapping.subject is not None:
-            conditions.append(exact_equal(s.c[mapping.subject], subject, dialect))
+            conditions.append(id_equal(s.c[mapping.subject], subject, ids.subject, dialect))
         else:
             theirs = compiled.subject_of(s, op_type.subject_key)
             conditions.append(exact_equal(theirs, subject, dialect))
     if not op_type.workspace_owned:
-        conditions.append(exact_equal(s.c[mapping.environment_id], c["environment_id"], dialect))
+        env = id_equal(s.c[mapping.environment_id], c["environment_id"], ids.environment, dialect)
+        conditions.append(env)
     else:
         visible = compiled.visible_environment(s.c[mapping.environment_id])
         if visible is not None:
@@ -104,13 +108,17 @@ def _later_success_grouped(compiled: _Compiled, op_type: OperationType, subject:
     c = compiled.c
     # Grouped and joined by exact value: under a case-insensitive collation 'ACME' and
     # 'acme' would share one group, and one's success would settle the other's failure.
-    ws = exact_text(s.c[mapping.workspace_id], dialect)
+    ids = mapping.ids
+    ws = id_exact(s.c[mapping.workspace_id], ids.workspace, dialect)
     env: Any = (
-        sa.null() if op_type.workspace_owned else exact_text(s.c[mapping.environment_id], dialect)
+        sa.null()
+        if op_type.workspace_owned
+        else id_exact(s.c[mapping.environment_id], ids.environment, dialect)
     )
     subj: Any = sa.null()
     if op_type.subject_key is not None:
-        subj = exact_text(compiled.subject_of(s, op_type.subject_key), dialect)
+        theirs = compiled.subject_of(s, op_type.subject_key)
+        subj = id_exact(theirs, compiled.subject_type, dialect)
     visible = compiled.visible_environment(s.c[mapping.environment_id])
     hidden_excluded = [visible] if op_type.workspace_owned and visible is not None else []
     latest = (
@@ -129,11 +137,11 @@ def _later_success_grouped(compiled: _Compiled, op_type: OperationType, subject:
         .group_by(ws, *(key for key in (env, subj) if not isinstance(key, sa.Null)))
         .subquery(compiled.alias("l", op_type.name))
     )
-    on = [latest.c.ws == exact_text(c["workspace_id"], dialect)]
+    on = [latest.c.ws == id_exact(c["workspace_id"], ids.workspace, dialect)]
     if not op_type.workspace_owned:
-        on.append(latest.c.env == exact_text(c["environment_id"], dialect))
+        on.append(latest.c.env == id_exact(c["environment_id"], ids.environment, dialect))
     if subject is not None:
-        on.append(latest.c.subject == exact_text(subject, dialect))
+        on.append(latest.c.subject == id_exact(subject, compiled.subject_type, dialect))
     on.append(in_values(c["type"], compiled.pushdown.catalog.stored_names(op_type.name)))
     compiled.joins.append((latest, sa.and_(*on)))
     return latest.c.latest >= c["completed_at"]
@@ -155,14 +163,25 @@ def resolved(
         stored = {value for value, word in state.statuses.items() if word in healthy}
     dialect = compiled.dialect
     c = compiled.c
+    theirs, ours = state.ids, compiled.pushdown.mapping.ids
+    # The run's ids converted to the state table's types (never the state columns, which the
+    # seek reads by index): a run id no state id can equal matches nothing.
     return exists(
-        exact_equal(s.c[state.workspace_id], c["workspace_id"], dialect),
+        id_match(
+            s.c[state.workspace_id], theirs.workspace, c["workspace_id"], ours.workspace, dialect
+        ),
         s.c[state.environment_id].is_(None)
         if op_type.workspace_owned
-        else exact_equal(s.c[state.environment_id], c["environment_id"], dialect),
+        else id_match(
+            s.c[state.environment_id],
+            theirs.environment,
+            c["environment_id"],
+            ours.environment,
+            dialect,
+        ),
         s.c[state.subject].is_(None)
         if subject is None
-        else exact_equal(s.c[state.subject], subject, dialect),
+        else id_match(s.c[state.subject], theirs.subject, subject, compiled.subject_type, dialect),
         in_values(status, stored),
         _readable_state(compiled, proven),
         proven > c["completed_at"],
@@ -195,14 +214,18 @@ def _spoiled(
         return sa.case(*((column == stored, word) for stored, word in sorted(vocabulary.items())))
 
     dialect = compiled.dialect
+    ids = state.ids
+
+    def same(name: str, id_type: Any) -> Any:
+        column = getattr(state, name)
+        return id_equal(other.c[column], s.c[column], id_type, dialect)
+
     return exists(
-        exact_equal(other.c[state.workspace_id], s.c[state.workspace_id], dialect),
+        same("workspace_id", ids.workspace),
         other.c[state.environment_id].is_(None)
         if op_type.workspace_owned
-        else exact_equal(other.c[state.environment_id], s.c[state.environment_id], dialect),
-        other.c[state.subject].is_(None)
-        if subject is None
-        else exact_equal(other.c[state.subject], s.c[state.subject], dialect),
+        else same("environment_id", ids.environment),
+        other.c[state.subject].is_(None) if subject is None else same("subject", ids.subject),
         sa.or_(
             sa.not_(_readable_state(compiled, other_proven)),
             other_proven > proven,
