@@ -10,6 +10,7 @@ from runactionability.adapters.sqlalchemy._reading import CHUNK_SIZE, Bind
 from runactionability.adapters.sqlalchemy.backend import SqlBackend, open_backend
 from runactionability.adapters.sqlalchemy.history import SqlRunHistory
 from runactionability.adapters.sqlalchemy.ids import IdType, IdTypes, StateIdTypes
+from runactionability.adapters.sqlalchemy.instants import Instants
 from runactionability.adapters.sqlalchemy.mapping import (
     REFERENCE_RUNS,
     STATE_KINDS,
@@ -49,6 +50,7 @@ __all__ = [
     "FollowUpPage",
     "IdType",
     "IdTypes",
+    "Instants",
     "JsonDocument",
     "PushdownCounts",
     "RunTableMapping",
