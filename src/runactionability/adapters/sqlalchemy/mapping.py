@@ -16,6 +16,7 @@ from typing import Any
 import attrs
 import sqlalchemy as sa
 
+from runactionability.adapters.sqlalchemy._reading import Bind
 from runactionability.adapters.sqlalchemy.ids import (
     IdColumn,
     IdTypes,
@@ -23,7 +24,8 @@ from runactionability.adapters.sqlalchemy.ids import (
     as_id_types,
     as_state_id_types,
 )
-from runactionability.adapters.sqlalchemy.types import JsonDocument, UtcTimestamp
+from runactionability.adapters.sqlalchemy.instants import Instants
+from runactionability.adapters.sqlalchemy.types import JsonDocument
 from runactionability.errors import ConfigurationError
 from runactionability.model import RunOutcome, RunStatus
 
@@ -52,6 +54,10 @@ def _as_status_vocabulary(value: Mapping[str, RunStatus | str]) -> Mapping[str, 
 
 def _as_outcome_vocabulary(value: Mapping[str, RunOutcome | str]) -> Mapping[str, RunOutcome]:
     return MappingProxyType({str(key): RunOutcome(outcome) for key, outcome in value.items()})
+
+
+def _as_instants(value: Instants | str) -> Instants:
+    return value if isinstance(value, Instants) else Instants.parse(value)
 
 
 def _values_of(vocabulary: Mapping[str, Any], meaning: object) -> tuple[str, ...]:
@@ -145,6 +151,7 @@ class RunTableMapping:
         converter=_as_outcome_vocabulary,
     )
     ids: IdTypes = attrs.field(factory=IdTypes, converter=as_id_types)
+    timestamps: Instants = attrs.field(factory=Instants.native, converter=_as_instants)
 
     def __attrs_post_init__(self) -> None:
         if not _values_of(self.statuses, RunStatus.COMPLETED):
@@ -161,14 +168,37 @@ class RunTableMapping:
             sa.column(self.environment_id, IdColumn(self.ids.environment)),
             sa.column(self.status, sa.String()),
             sa.column(self.outcome, sa.String()),
-            sa.column(self.created_at, UtcTimestamp()),
-            sa.column(self.started_at, UtcTimestamp()),
-            sa.column(self.completed_at, UtcTimestamp()),
+            sa.column(self.created_at, self.timestamps.column_type()),
+            sa.column(self.started_at, self.timestamps.column_type()),
+            sa.column(self.completed_at, self.timestamps.column_type()),
             sa.column(self.context, JsonDocument()),
         ]
         if self.subject is not None:
             columns.append(sa.column(self.subject, IdColumn(self.ids.subject)))
         return sa.table(self.table, *columns, schema=self.schema)
+
+    @classmethod
+    def reflect(
+        cls,
+        bind: Bind,
+        table: str,
+        *,
+        schema: str | None = None,
+        zone: str | None = None,
+        epoch_unit: str | None = None,
+        **overrides: Any,
+    ) -> RunTableMapping:
+        """The mapping of ``table`` with its ids and instants read from its column types.
+
+        ``zone`` is the zone of ISO-text or ``timestamp without time zone`` columns, and
+        ``epoch_unit`` ("s", "ms", "us") what integer timestamp columns count; ``overrides`` are
+        the other fields. See ``runactionability.adapters.sqlalchemy.reflect``.
+        """
+        from runactionability.adapters.sqlalchemy.reflect import reflect_runs
+
+        return reflect_runs(
+            bind, table, schema=schema, zone=zone, epoch_unit=epoch_unit, **overrides
+        )
 
     def read_status(self, stored: object) -> object:
         """What a stored status value means: a ``RunStatus``, or a value the core flags."""
@@ -216,6 +246,30 @@ class StateTableMapping:
         default=None, converter=attrs.converters.optional(_frozen_mapping)
     )
     ids: StateIdTypes = attrs.field(factory=StateIdTypes, converter=as_state_id_types)
+    timestamps: Instants = attrs.field(factory=Instants.native, converter=_as_instants)
+
+    @classmethod
+    def reflect(
+        cls,
+        bind: Bind,
+        kind: str,
+        table: str,
+        *,
+        schema: str | None = None,
+        zone: str | None = None,
+        epoch_unit: str | None = None,
+        **overrides: Any,
+    ) -> StateTableMapping:
+        """The mapping of ``kind`` in ``table``, its ids and instants read from its column types.
+
+        As ``RunTableMapping.reflect``; a table without an ``attributes`` column is mapped
+        without one.
+        """
+        from runactionability.adapters.sqlalchemy.reflect import reflect_state
+
+        return reflect_state(
+            bind, kind, table, schema=schema, zone=zone, epoch_unit=epoch_unit, **overrides
+        )
 
     def table_clause(self) -> sa.TableClause:
         """A lightweight ``sa.table`` with the mapped columns under their host names."""
@@ -224,7 +278,7 @@ class StateTableMapping:
             sa.column(self.environment_id, IdColumn(self.ids.environment)),
             sa.column(self.subject, IdColumn(self.ids.subject)),
             sa.column(self.status, sa.String()),
-            sa.column(self.proven_at, UtcTimestamp()),
+            sa.column(self.proven_at, self.timestamps.column_type()),
         ]
         if self.attributes is not None:
             columns.append(sa.column(self.attributes, JsonDocument()))
