@@ -42,6 +42,7 @@ from runactionability.adapters.sqlalchemy import (
     SqlRunSource,
     SqlStateSource,
     StateTableMapping,
+    SupersedeForm,
     UtcTimestamp,
 )
 from runactionability.adapters.sqlalchemy.ids import IdType
@@ -85,8 +86,13 @@ UUID = Kind(
 )
 
 
-def _tables(kind: Kind) -> tuple[sa.MetaData, sa.Table, dict[str, sa.Table]]:
-    """The reference tables with the ids of ``kind``, and the indexes their seeks need."""
+def _tables(
+    kind: Kind, *, typed_subject: bool = False
+) -> tuple[sa.MetaData, sa.Table, dict[str, sa.Table]]:
+    """The reference tables with the ids of ``kind``, and the indexes their seeks need.
+
+    The runs table's subject column is text unless ``typed_subject``.
+    """
     metadata = sa.MetaData()
     id_type: Any = sa.BigInteger() if kind.name == "integer" else postgresql.UUID(as_uuid=False)
     runs = sa.Table(
@@ -101,7 +107,7 @@ def _tables(kind: Kind) -> tuple[sa.MetaData, sa.Table, dict[str, sa.Table]]:
         sa.Column("created_at", UtcTimestamp()),
         sa.Column("started_at", UtcTimestamp()),
         sa.Column("completed_at", UtcTimestamp()),
-        sa.Column("subject", sa.String(200)),
+        sa.Column("subject", id_type if typed_subject else sa.String(200)),
         sa.Column("context", JsonDocument()),
     )
     sa.Index("ix_typed_runs_scope", runs.c.workspace_id, runs.c.environment_id, runs.c.type)
@@ -489,3 +495,85 @@ def test_typed_id_seeks_use_the_index(store: Store) -> None:
     )
     assert state_plans
     assert all("ix_typed_provider_connection" in plan for plan in state_plans), state_plans
+
+
+@pytest.mark.parametrize("form", list(SupersedeForm))
+def test_a_typed_subject_column_answers_as_memory_does(
+    sql_engine: sa.Engine, form: SupersedeForm
+) -> None:
+    metadata, runs_table, states = _tables(INTEGER, typed_subject=True)
+    metadata.create_all(sql_engine)
+    store = Store(engine=sql_engine, kind=INTEGER, runs_table=runs_table, state_tables=states)
+
+    def check(run_id: int, subject: Any, outcome: str, start: int) -> OperationRun:
+        return OperationRun(
+            id=run_id,
+            type="provider.connection.check",
+            workspace_id=42,
+            environment_id=1,
+            status="completed",
+            outcome=outcome,
+            created_at=at(start),
+            completed_at=at(start + 1),
+            context={"provider_connection_id": subject},
+        )
+
+    history = [
+        check(1, 5, "failed", 0),
+        check(2, "5", "succeeded", 3),
+        check(3, 6, "failed", 0),
+        # The context names "06", which is no integer: the column (6) disagrees with it, and the
+        # core correlates on the context, so nothing of subject 6 settles this run.
+        check(4, "06", "failed", 0),
+        check(5, 7, "failed", 0),
+    ]
+    facts = [
+        StateFact(
+            kind="provider_connection",
+            workspace_id="42",
+            environment_id="1",
+            subject=subject,
+            status="healthy",
+            proven_at=at(4),
+        )
+        for subject in ("6", "7")
+    ]
+    rows = [_run_row(run) for run in history]
+    rows[3]["subject"] = 6
+    store.load([], facts)
+    with sql_engine.begin() as db:
+        db.execute(runs_table.insert(), rows)
+    mapping = RunTableMapping(
+        table="typed_runs",
+        ids={"workspace": "integer", "environment": "integer", "subject": "integer"},
+    )
+    expected = {
+        run.id: result.status
+        for run, result in zip(
+            history,
+            _memory_resolver(history, facts).evaluate_many(history, as_of=at(9)),
+            strict=True,
+        )
+    }
+    assert expected[4] is not expected[3]
+    pushdown = SqlPushdown(
+        sql_engine,
+        runs=mapping,
+        states=store.state_mappings(),
+        registry=REGISTRY,
+        catalog=CATALOG,
+        form=form,
+    )
+    scopes = VisibleScopes({"42"})
+    assert pushdown.classify(scopes, as_of=at(9)) == expected
+    sql_resolver = Resolver(
+        history=SqlRunHistory(sql_engine, mapping),
+        states={k: SqlStateSource(sql_engine, m) for k, m in store.state_mappings().items()},
+        registry=REGISTRY,
+        catalog=CATALOG,
+    )
+    listed = SqlRunSource(sql_engine, mapping, catalog=CATALOG).list_runs(scopes.query()).runs
+    assert {
+        run.id: result.status
+        for run, result in zip(listed, sql_resolver.evaluate_many(listed, as_of=at(9)), strict=True)
+    } == expected
