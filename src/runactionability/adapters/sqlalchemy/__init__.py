@@ -15,6 +15,7 @@ from runactionability.adapters.sqlalchemy.aio import (
 )
 from runactionability.adapters.sqlalchemy.backend import SqlBackend, database_url, open_backend
 from runactionability.adapters.sqlalchemy.history import SqlRunHistory
+from runactionability.adapters.sqlalchemy.ids import IdType, IdTypes, StateIdTypes
 from runactionability.adapters.sqlalchemy.instants import Instants
 from runactionability.adapters.sqlalchemy.mapping import (
     REFERENCE_RUNS,
@@ -56,6 +57,8 @@ __all__ = [
     "Bind",
     "FollowUpItem",
     "FollowUpPage",
+    "IdType",
+    "IdTypes",
     "Instants",
     "JsonDocument",
     "PushdownCounts",
@@ -65,6 +68,7 @@ __all__ = [
     "SqlRunHistory",
     "SqlRunSource",
     "SqlStateSource",
+    "StateIdTypes",
     "StateTableMapping",
     "SupersedeForm",
     "UnmappedValue",

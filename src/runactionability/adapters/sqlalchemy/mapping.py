@@ -8,16 +8,35 @@ time rather than as a confusing database error mid-batch.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
-from types import MappingProxyType
 from typing import Any
 
 import attrs
 import sqlalchemy as sa
 
+from runactionability.adapters.sqlalchemy._fields import (
+    as_instants,
+    identifier,
+    optional_identifier,
+)
+from runactionability.adapters.sqlalchemy._reading import Bind
+from runactionability.adapters.sqlalchemy.ids import (
+    IdColumn,
+    IdType,
+    IdTypes,
+    as_id_types,
+)
 from runactionability.adapters.sqlalchemy.instants import Instants
-from runactionability.adapters.sqlalchemy.types import JsonDocument, exact_equal
+from runactionability.adapters.sqlalchemy.state_mapping import (
+    STATE_KINDS as STATE_KINDS,
+)
+from runactionability.adapters.sqlalchemy.state_mapping import (
+    StateTableMapping as StateTableMapping,
+)
+from runactionability.adapters.sqlalchemy.state_mapping import (
+    reference_state_mappings as reference_state_mappings,
+)
+from runactionability.adapters.sqlalchemy.types import JsonDocument
 from runactionability.adapters.sqlalchemy.vocabulary import (
     LIBRARY_OUTCOMES,
     LIBRARY_STATUSES,
@@ -34,29 +53,6 @@ from runactionability.adapters.sqlalchemy.vocabulary import (
 )
 from runactionability.errors import ConfigurationError
 from runactionability.model import RunOutcome, RunStatus
-
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
-
-
-def _identifier(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, str) or not _IDENTIFIER.fullmatch(value):
-        raise ConfigurationError(
-            f"{type(instance).__name__}.{attribute.name} must be a SQL identifier (letters, "
-            f"digits and underscores, not starting with a digit, at most 63 characters), "
-            f"not {value!r}"
-        )
-
-
-_optional_identifier: Any = attrs.validators.optional(_identifier)
-
-
-def _frozen_mapping(value: Mapping[str, Any]) -> Mapping[str, Any]:
-    return MappingProxyType(dict(value))
-
-
-def _as_instants(value: Instants | str) -> Instants:
-    return value if isinstance(value, Instants) else Instants.parse(value)
-
 
 RUN_FIELDS = (
     "id",
@@ -92,29 +88,32 @@ class RunTableMapping:
     ``outcome``, ``statuses`` and ``outcomes`` are not read, and a stored value missing from
     ``lifecycles`` is an ``UnmappedValue`` status (``invalid_status``). Each pair must be a
     valid one (queued and running: no outcome; completed: an outcome), and one must mean a
-    completed success; else ``ConfigurationError``. Scope ids and the
-    subject are compared as text. ``timestamps`` says how the table stores its instants (an
-    ``Instants`` or its ``Instants.parse`` name; by default the reference storage,
-    ``timestamptz`` on PostgreSQL and integer UTC microseconds on SQLite). ``integer_ids`` says
-    the id column is an integer, so ``SqlRunSource.get_run("42")`` looks up 42 (a CLI passes
-    text).
+    completed success; else ``ConfigurationError``.
+
+    ``timestamps`` says how the table stores its instants (an ``Instants`` or its
+    ``Instants.parse`` name; by default the reference storage, ``timestamptz`` on PostgreSQL and
+    integer UTC microseconds on SQLite). ``ids`` gives the type of the id, scope id and subject
+    columns (``IdTypes``, or a mapping of its fields): each is compared in its own type
+    (``runactionability.adapters.sqlalchemy.ids``), so with the default integer run id
+    ``SqlRunSource.get_run("42")`` looks up 42 (a CLI passes text). ``reflect`` derives both
+    from the table's column types.
     """
 
-    table: str = attrs.field(validator=_identifier)
-    schema: str | None = attrs.field(default=None, validator=_optional_identifier)
-    id: str = attrs.field(default="id", validator=_identifier)
-    type: str = attrs.field(default="type", validator=_identifier)
-    workspace_id: str = attrs.field(default="workspace_id", validator=_identifier)
-    environment_id: str = attrs.field(default="environment_id", validator=_identifier)
-    status: str = attrs.field(default="status", validator=_identifier)
-    outcome: str = attrs.field(default="outcome", validator=_identifier)
-    lifecycle: str | None = attrs.field(default=None, validator=_optional_identifier)
+    table: str = attrs.field(validator=identifier)
+    schema: str | None = attrs.field(default=None, validator=optional_identifier)
+    id: str = attrs.field(default="id", validator=identifier)
+    type: str = attrs.field(default="type", validator=identifier)
+    workspace_id: str = attrs.field(default="workspace_id", validator=identifier)
+    environment_id: str = attrs.field(default="environment_id", validator=identifier)
+    status: str = attrs.field(default="status", validator=identifier)
+    outcome: str = attrs.field(default="outcome", validator=identifier)
+    lifecycle: str | None = attrs.field(default=None, validator=optional_identifier)
     lifecycles: Mapping[str, Lifecycle] = attrs.field(factory=dict, converter=as_lifecycles)
-    created_at: str = attrs.field(default="created_at", validator=_identifier)
-    started_at: str = attrs.field(default="started_at", validator=_identifier)
-    completed_at: str = attrs.field(default="completed_at", validator=_identifier)
-    context: str = attrs.field(default="context", validator=_identifier)
-    subject: str | None = attrs.field(default="subject", validator=_optional_identifier)
+    created_at: str = attrs.field(default="created_at", validator=identifier)
+    started_at: str = attrs.field(default="started_at", validator=identifier)
+    completed_at: str = attrs.field(default="completed_at", validator=identifier)
+    context: str = attrs.field(default="context", validator=identifier)
+    subject: str | None = attrs.field(default="subject", validator=optional_identifier)
     statuses: Mapping[str, RunStatus] = attrs.field(
         factory=lambda: {status.value: status for status in RunStatus},
         converter=as_status_vocabulary,
@@ -123,8 +122,8 @@ class RunTableMapping:
         factory=lambda: {outcome.value: outcome for outcome in RunOutcome},
         converter=as_outcome_vocabulary,
     )
-    integer_ids: bool = True
-    timestamps: Instants = attrs.field(factory=Instants.native, converter=_as_instants)
+    ids: IdTypes = attrs.field(factory=IdTypes, converter=as_id_types)
+    timestamps: Instants = attrs.field(factory=Instants.native, converter=as_instants)
 
     def __attrs_post_init__(self) -> None:
         if self.lifecycle is not None or self.lifecycles:
@@ -181,10 +180,10 @@ class RunTableMapping:
             else [sa.column(self.lifecycle, sa.String())]
         )
         columns: list[sa.ColumnClause[Any]] = [
-            sa.column(self.id),
+            sa.column(self.id, IdColumn(self.ids.run)),
             sa.column(self.type, sa.String()),
-            sa.column(self.workspace_id, sa.String()),
-            sa.column(self.environment_id, sa.String()),
+            sa.column(self.workspace_id, IdColumn(self.ids.workspace)),
+            sa.column(self.environment_id, IdColumn(self.ids.environment)),
             *lifecycle,
             sa.column(self.created_at, self.timestamps.column_type()),
             sa.column(self.started_at, self.timestamps.column_type()),
@@ -192,8 +191,38 @@ class RunTableMapping:
             sa.column(self.context, JsonDocument()),
         ]
         if self.subject is not None:
-            columns.append(sa.column(self.subject, sa.String()))
+            columns.append(sa.column(self.subject, IdColumn(self.ids.subject)))
         return sa.table(self.table, *columns, schema=self.schema)
+
+    @classmethod
+    def reflect(
+        cls,
+        bind: Bind,
+        table: str,
+        *,
+        schema: str | None = None,
+        zone: str | None = None,
+        epoch_unit: str | None = None,
+        **overrides: Any,
+    ) -> RunTableMapping:
+        """The mapping of ``table`` with its ids and instants read from its column types.
+
+        ``zone`` is the zone of ISO-text or ``timestamp without time zone`` columns, and
+        ``epoch_unit`` ("s", "ms", "us") what integer timestamp columns count; ``overrides`` are
+        the other fields. See ``runactionability.adapters.sqlalchemy.reflect``.
+        """
+        from runactionability.adapters.sqlalchemy.reflect import reflect_runs
+
+        return reflect_runs(
+            bind, table, schema=schema, zone=zone, epoch_unit=epoch_unit, **overrides
+        )
+
+    def key_id_types(self) -> dict[str, IdType]:
+        """The id type of each id field of an evidence key list: ``ws``, ``env`` and
+        ``subject`` (text when the subject is read from the JSON context)."""
+        ids = self.ids
+        subject: IdType = ids.subject if self.subject is not None else "text"
+        return {"ws": ids.workspace, "env": ids.environment, "subject": subject}
 
     def read_status(self, stored: object) -> object:
         """What a stored status value means: a ``RunStatus``, or a value the core flags.
@@ -266,104 +295,5 @@ class RunTableMapping:
         return sa.and_(column.in_(literal(pending))) if pending else sa.false()
 
 
-def _as_filters(value: Mapping[str, str | int]) -> Mapping[str, str | int]:
-    for column, wanted in value.items():
-        if not isinstance(column, str) or not _IDENTIFIER.fullmatch(column):
-            raise ConfigurationError(
-                f"StateTableMapping.where keys must be SQL identifiers, not {column!r}"
-            )
-        if isinstance(wanted, bool) or not isinstance(wanted, str | int):
-            raise ConfigurationError(
-                f"StateTableMapping.where[{column!r}] must be a str or an int, not {wanted!r}"
-            )
-    return MappingProxyType(dict(value))
-
-
-@attrs.frozen(kw_only=True)
-class StateTableMapping:
-    """The host's table of current states of one kind (e.g. ``provider_connection``).
-
-    ``statuses`` maps the host's stored status values to the ones the policies know (e.g.
-    ``{"ok": "healthy"}``); a row whose stored value is missing from it proves nothing (the
-    object then has no fact), so an unlisted value never counts as healthy or complete, even
-    when it is one of the policies' words. When it is None, stored values are used as they are.
-    A table
-    that holds several rows per (workspace, environment, subject) is read under the rule of
-    ``SqlStateSource``: its newest row, and no fact when that row proves nothing or is ambiguous.
-    ``attributes`` names an optional JSON column returned with the fact. ``timestamps`` says
-    how ``proven_at`` is stored (as for ``RunTableMapping``).
-
-    A host's own domain table is read as it is: its own id column as ``subject`` (or None for
-    a kind whose objects are whole scopes, such as an environment's evidence snapshots: every
-    row of the scope is a row of that one object, and a request naming a subject gets no fact),
-    its own scope, status and proof-time columns (e.g. ``proven_at="verified_at"``), and no
-    attributes column. ``where`` keeps only the rows whose columns equal the given values
-    (AND-ed, bound as parameters, text compared byte for byte), so one table can hold several
-    kinds: ``where={"kind": "baseline"}``.
-    """
-
-    kind: str = attrs.field(validator=attrs.validators.instance_of(str))
-    table: str = attrs.field(validator=_identifier)
-    schema: str | None = attrs.field(default=None, validator=_optional_identifier)
-    workspace_id: str = attrs.field(default="workspace_id", validator=_identifier)
-    environment_id: str = attrs.field(default="environment_id", validator=_identifier)
-    subject: str | None = attrs.field(default="subject", validator=_optional_identifier)
-    status: str = attrs.field(default="status", validator=_identifier)
-    proven_at: str = attrs.field(default="proven_at", validator=_identifier)
-    attributes: str | None = attrs.field(default="attributes", validator=_optional_identifier)
-    statuses: Mapping[str, str] | None = attrs.field(
-        default=None, converter=attrs.converters.optional(_frozen_mapping)
-    )
-    where: Mapping[str, str | int] = attrs.field(factory=dict, converter=_as_filters)
-    timestamps: Instants = attrs.field(factory=Instants.native, converter=_as_instants)
-
-    def table_clause(self) -> sa.TableClause:
-        """A lightweight ``sa.table`` with the mapped columns under their host names."""
-        columns: list[sa.ColumnClause[Any]] = [
-            sa.column(self.workspace_id, sa.String()),
-            sa.column(self.environment_id, sa.String()),
-            sa.column(self.status, sa.String()),
-            sa.column(self.proven_at, self.timestamps.column_type()),
-        ]
-        if self.subject is not None:
-            columns.append(sa.column(self.subject, sa.String()))
-        if self.attributes is not None:
-            columns.append(sa.column(self.attributes, JsonDocument()))
-        named = {column.name for column in columns}
-        for column, wanted in self.where.items():
-            if column not in named:
-                kind = sa.String() if isinstance(wanted, str) else sa.BigInteger()
-                columns.append(sa.column(column, kind))
-        return sa.table(self.table, *columns, schema=self.schema)
-
-    def filters(self, table: Any, dialect: str) -> list[sa.ColumnElement[bool]]:
-        """The ``where`` equalities over ``table`` (an alias of ``table_clause()``)."""
-        return [
-            exact_equal(table.c[column], sa.literal(wanted, sa.String()), dialect)
-            if isinstance(wanted, str)
-            else table.c[column] == sa.literal(wanted, sa.BigInteger())
-            for column, wanted in sorted(self.where.items())
-        ]
-
-    def subject_of(self, table: Any) -> Any:
-        """The stored subject of a row of ``table``: its column, or NULL when the kind has none."""
-        return sa.null() if self.subject is None else table.c[self.subject]
-
-
-STATE_KINDS: tuple[str, ...] = (
-    "provider_connection",
-    "baseline_snapshot",
-    "evidence_snapshot",
-    "environment_review",
-    "review_pack",
-    "backup_set",
-)
-"""The state kinds the built-in families read, each with a table in the reference schema."""
-
 REFERENCE_RUNS = RunTableMapping(table="operation_runs")
 """The mapping of the reference schema's ``operation_runs`` table."""
-
-
-def reference_state_mappings() -> dict[str, StateTableMapping]:
-    """The mappings of the reference schema's state tables, one per built-in state kind."""
-    return {kind: StateTableMapping(kind=kind, table=f"{kind}_states") for kind in STATE_KINDS}
