@@ -70,15 +70,27 @@ class StatementClock:
     """Sums the execution time of every statement an engine runs, and keeps what ran."""
 
     def __init__(self, engine: sa.Engine) -> None:
-        self.seconds = 0.0
         self.statements: list[tuple[str, Any, bool]] = []
         self._started: list[float] = []
+        self.reset()
         sa.event.listen(engine, "before_cursor_execute", self._before)
         sa.event.listen(engine, "after_cursor_execute", self._after)
 
     def reset(self) -> None:
         self.seconds = 0.0
         self.statements.clear()
+        self.marks: list[tuple[str, float, float]] = [("", time.perf_counter(), 0.0)]
+
+    def mark(self, part: str) -> None:
+        """Close the request's ``part``: its wall and statement time are since the last mark."""
+        self.marks.append((part, time.perf_counter(), self.seconds))
+
+    def parts(self) -> dict[str, tuple[float, float]]:
+        """Each part's (wall, statements) seconds."""
+        return {
+            part: (at - before[1], sql - before[2])
+            for before, (part, at, sql) in zip(self.marks, self.marks[1:], strict=False)
+        }
 
     def _before(self, conn: Any, cursor: Any, statement: str, params: Any, *rest: Any) -> None:
         self._started.append(time.perf_counter())
@@ -110,22 +122,36 @@ def compilations() -> Iterator[list[str]]:
         compiler.SQLCompiler.__init__ = original  # type: ignore[method-assign]
 
 
-def sync_request(service: ActionabilityService, scopes: VisibleScopes, as_of: datetime) -> None:
+def sync_request(
+    service: ActionabilityService, scopes: VisibleScopes, as_of: datetime, clock: StatementClock
+) -> None:
     with service.session(scopes=scopes, as_of=as_of) as session:
+        clock.mark("open")
         summary = session.dashboard()
+        clock.mark("dashboard")
         page = session.follow_up_page()
+        clock.mark("follow-up page")
         shown = summary.top or page.items
         if shown:
             session.explain(shown[0].run.id)
+        clock.mark("explain")
+    clock.mark("close")
 
 
-async def async_request(service: Any, scopes: VisibleScopes, as_of: datetime) -> None:
+async def async_request(
+    service: Any, scopes: VisibleScopes, as_of: datetime, clock: StatementClock
+) -> None:
     async with service.session(scopes=scopes, as_of=as_of) as session:
+        clock.mark("open")
         summary = await session.dashboard()
+        clock.mark("dashboard")
         page = await session.follow_up_page()
+        clock.mark("follow-up page")
         shown = summary.top or page.items
         if shown:
             await session.explain(shown[0].run.id)
+        clock.mark("explain")
+    clock.mark("close")
 
 
 def percentile(samples: list[float], share: float) -> float:
@@ -149,6 +175,7 @@ def measure(
     wall: list[float] = []
     sql: list[float] = []
     overhead: list[float] = []
+    parts: dict[str, list[tuple[float, float]]] = {}
     profiler = cProfile.Profile() if profile else None
     with compilations() as compiled:
         for _ in range(args.requests):
@@ -163,6 +190,8 @@ def measure(
             wall.append(elapsed)
             sql.append(clock.seconds)
             overhead.append(elapsed - clock.seconds)
+            for part, spent in clock.parts().items():
+                parts.setdefault(part, []).append(spent)
     if profiler is not None:
         print_profile(profiler, args.requests)
     return {
@@ -172,6 +201,13 @@ def measure(
         "sql_ms": summary(sql),
         "overhead_ms": summary(overhead),
         "compilations": len(compiled),
+        "parts_ms": {
+            part: {
+                "wall": round(statistics.median(w for w, _ in spent) * 1000, 3),
+                "overhead": round(statistics.median(w - q for w, q in spent) * 1000, 3),
+            }
+            for part, spent in parts.items()
+        },
     }
 
 
@@ -217,7 +253,10 @@ def sync_leg(
     service = ActionabilityService(engine, registry=REGISTRY, catalog=CATALOG)
     clock = StatementClock(engine)
     report = measure(
-        lambda: sync_request(service, scopes, as_of), clock, args, profile=args.profile == leg
+        lambda: sync_request(service, scopes, as_of, clock),
+        clock,
+        args,
+        profile=args.profile == leg,
     )
     report["replay_ms"] = replay_ms(engine, list(clock.statements), args.requests)
     return report
@@ -237,7 +276,7 @@ def async_leg(
 
     try:
         return measure(
-            lambda: run(async_request(service, scopes, as_of)),
+            lambda: run(async_request(service, scopes, as_of, clock)),
             clock,
             args,
             profile=args.profile == leg,
@@ -386,6 +425,11 @@ def print_row(report: dict[str, Any]) -> None:
         f"{pair('overhead_ms')} {replay} {report['compilations']:>8}",
         flush=True,
     )
+    parts = ", ".join(
+        f"{part} {spent['wall']:.2f}/{spent['overhead']:.2f}"
+        for part, spent in report["parts_ms"].items()
+    )
+    print(f"{'':<26} median wall/overhead ms: {parts}", flush=True)
 
 
 def main() -> None:
