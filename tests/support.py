@@ -26,7 +26,8 @@ Three builders make runs, each with the defaults its kind of test was written fo
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -34,6 +35,8 @@ import attrs
 import sqlalchemy as sa
 from jsonschema import Draft202012Validator
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.sql import compiler
 
 from runactionability import (
     ActionabilityResult,
@@ -461,3 +464,36 @@ def database_option(engine: sa.Engine) -> str:
     assert POSTGRES_URL is not None
     separator = "&" if "?" in POSTGRES_URL else "?"
     return f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
+
+
+def async_engine_of(engine: sa.Engine) -> AsyncEngine:
+    """An asyncio engine on what ``engine`` sees: aiosqlite on its SQLite file, psycopg's async
+    driver on its PostgreSQL schema. Create it inside the event loop that disposes it."""
+    if engine.dialect.name == "sqlite":
+        return create_async_engine(engine.url.set(drivername="sqlite+aiosqlite"))
+    with engine.connect() as connection:
+        schema = connection.execute(sa.text("SELECT current_schema()")).scalar_one()
+    return create_async_engine(
+        engine.url.set(drivername="postgresql+psycopg_async"),
+        connect_args={"options": f"-csearch_path={schema}"},
+    )
+
+
+@contextmanager
+def compilations() -> Iterator[list[str]]:
+    """Every SQL compilation (SQLAlchemy's cache misses and explicit ``compile`` calls alike)."""
+    seen: list[str] = []
+    original = compiler.SQLCompiler.__init__
+
+    def counting(self: compiler.SQLCompiler, *args: object, **kwargs: object) -> None:
+        original(self, *args, **kwargs)  # type: ignore[arg-type]
+        # Savepoints (the PostgreSQL state reads' guard) are transaction control that
+        # SQLAlchemy renders afresh each time, by design: no statement of the library.
+        if "SAVEPOINT" not in self.string:
+            seen.append(self.string)
+
+    compiler.SQLCompiler.__init__ = counting  # type: ignore[method-assign]
+    try:
+        yield seen
+    finally:
+        compiler.SQLCompiler.__init__ = original  # type: ignore[method-assign]

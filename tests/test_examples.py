@@ -12,7 +12,11 @@ EXAMPLES = sorted((Path(__file__).parents[1] / "examples").glob("*.py"))
 
 
 def test_there_are_examples() -> None:
-    assert {path.name for path in EXAMPLES} >= {"embed_in_memory.py", "third_party_family.py"}
+    assert {path.name for path in EXAMPLES} >= {
+        "embed_in_memory.py",
+        "request_api_async.py",
+        "third_party_family.py",
+    }
 
 
 @pytest.mark.parametrize("script", EXAMPLES, ids=lambda path: path.name)

@@ -23,9 +23,11 @@ from runactionability.consumers import (
     View,
     VisibleScopes,
     assess,
+    assess_async,
     current_follow_up,
     dashboard,
     explain,
+    explain_async,
     summarize,
 )
 from runactionability.errors import (
@@ -100,9 +102,23 @@ from runactionability.result import (
 )
 
 if TYPE_CHECKING:
-    from runactionability.service import ActionabilityService, EveryWorkspace, RequestSession
+    from runactionability.service import (
+        ActionabilityService,
+        AsyncActionabilityService,
+        AsyncRequestSession,
+        EveryWorkspace,
+        RequestSession,
+    )
 
-_SERVICE = frozenset({"ActionabilityService", "EveryWorkspace", "RequestSession"})
+_SERVICE = frozenset(
+    {
+        "ActionabilityService",
+        "AsyncActionabilityService",
+        "AsyncRequestSession",
+        "EveryWorkspace",
+        "RequestSession",
+    }
+)
 
 
 def __getattr__(name: str) -> Any:
@@ -124,6 +140,8 @@ __all__ = [
     "AlwaysInformational",
     "AlwaysManualReview",
     "Assessment",
+    "AsyncActionabilityService",
+    "AsyncRequestSession",
     "AsyncResolver",
     "AsyncRunHistory",
     "AsyncStateSource",
@@ -193,9 +211,11 @@ __all__ = [
     "View",
     "VisibleScopes",
     "assess",
+    "assess_async",
     "current_follow_up",
     "dashboard",
     "explain",
+    "explain_async",
     "hookimpl",
     "json_schema",
     "run_as_of",

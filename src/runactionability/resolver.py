@@ -6,6 +6,7 @@ decide with the same ``Core``, so they cannot disagree.
 
 from __future__ import annotations
 
+import copy
 import sys
 import warnings
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -232,6 +233,24 @@ class Resolver:
     def catalog(self) -> OperationCatalog:
         return self._shell.catalog
 
+    def with_ports(self, *, history: RunHistory, states: Mapping[str, StateSource]) -> Resolver:
+        """This resolver reading through other ports of the same state kinds.
+
+        The copy shares the configuration this resolver checked (and warned about) once, so a
+        long-lived service gives each request a resolver over that request's snapshot without
+        checking the registry, building the core or repeating a warning again.
+        """
+        sources: dict[str, StateSource] = _check_sources(states)  # type: ignore[assignment]
+        if sources.keys() != self._states.keys():
+            raise UsageError(
+                f"the resolver was built for the state kinds {sorted(self._states)}, "
+                f"not {sorted(sources)}"
+            )
+        clone = copy.copy(self)
+        clone.history = history
+        clone._states = sources
+        return clone
+
     def evaluate(self, run: OperationRun, *, as_of: datetime) -> ActionabilityResult:
         """The current actionability of one run."""
         return self.evaluate_many((run,), as_of=as_of)[0]
@@ -286,6 +305,14 @@ class AsyncResolver:
             registry=registry, catalog=catalog, state_kinds=self._states, strict=strict
         )
         self.history = history
+
+    @property
+    def registry(self) -> Registry:
+        return self._shell.registry
+
+    @property
+    def catalog(self) -> OperationCatalog:
+        return self._shell.catalog
 
     async def evaluate(self, run: OperationRun, *, as_of: datetime) -> ActionabilityResult:
         """The current actionability of one run."""

@@ -96,3 +96,39 @@ def test_coverage_and_families_show_the_class_each_types_rules_give_it() -> None
     families = json.loads(CliRunner().invoke(cli, ["families", "--json"]).output)
     shown = {name: c for row in families["families"] for name, c in row["classes"].items()}
     assert shown == expected
+
+
+# What reads answers from a database by itself; the CLI and the demo ask the request API instead.
+READERS = frozenset(
+    {
+        "AsyncResolver",
+        "Resolver",
+        "SqlPushdown",
+        "SqlRunHistory",
+        "SqlRunSource",
+        "SqlStateSource",
+        "assess",
+        "dashboard",
+        "explain",
+        "list_assessed",
+        "open_backend",
+        "read_runs",
+    }
+)
+
+
+def test_the_cli_and_the_demo_read_through_the_request_api_and_nothing_private() -> None:
+    demo = PACKAGE.parent / "demo"
+    offenders = []
+    for path in [*MODULES, *sorted(demo.glob("*.py"))]:
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if not isinstance(node, ast.ImportFrom) or node.level or not node.module:
+                continue
+            parts = node.module.split(".")
+            if parts[0] != "runactionability" or parts[1:2] in (["cli"], ["demo"]):
+                continue
+            for alias in node.names:
+                private = any(part.startswith("_") for part in [*parts, alias.name])
+                if private or alias.name in READERS:
+                    offenders.append(f"{path.name}: {node.module}.{alias.name}")
+    assert offenders == []

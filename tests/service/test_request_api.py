@@ -3,14 +3,12 @@ from one snapshot, exactly as the consumers do, and compiles no statement after 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from datetime import datetime
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.sql import compiler
+from tests.support import compilations
 
 from runactionability import ActionabilityService, EveryWorkspace, Registry, Resolver
 from runactionability.adapters.sqlalchemy import open_backend
@@ -36,26 +34,6 @@ def demo(sql_engine: sa.Engine) -> tuple[sa.Engine, datetime]:
     marker = read_marker(sql_engine)
     assert marker is not None
     return sql_engine, marker.as_of
-
-
-@contextmanager
-def compilations() -> Iterator[list[str]]:
-    """Every SQL compilation (SQLAlchemy's cache misses and explicit ``compile`` calls alike)."""
-    seen: list[str] = []
-    original = compiler.SQLCompiler.__init__
-
-    def counting(self: compiler.SQLCompiler, *args: object, **kwargs: object) -> None:
-        original(self, *args, **kwargs)  # type: ignore[arg-type]
-        # Savepoints (the PostgreSQL state reads' guard) are transaction control that
-        # SQLAlchemy renders afresh each time, by design: no statement of the library.
-        if "SAVEPOINT" not in self.string:
-            seen.append(self.string)
-
-    compiler.SQLCompiler.__init__ = counting  # type: ignore[method-assign]
-    try:
-        yield seen
-    finally:
-        compiler.SQLCompiler.__init__ = original  # type: ignore[method-assign]
 
 
 def _every_request(service: ActionabilityService, scopes: VisibleScopes, as_of: datetime) -> None:

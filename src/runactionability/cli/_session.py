@@ -10,8 +10,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from runactionability.adapters.sqlalchemy import operation_runs
-from runactionability.adapters.sqlalchemy.backend import database_url
+from runactionability.adapters.sqlalchemy import database_url, operation_runs
 from runactionability.catalog import OperationCatalog
 from runactionability.cli._app import CliError, CliUsageError, one_line
 from runactionability.consumers import VisibleScopes

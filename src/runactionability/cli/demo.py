@@ -12,7 +12,6 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from runactionability.adapters.sqlalchemy import open_backend
 from runactionability.cli._app import DEFAULT_DATABASE, cli, json_option
 from runactionability.cli._output import emit_json, progress, stdout_console
 from runactionability.cli._session import engine_for
@@ -26,19 +25,20 @@ from runactionability.cli._shapes import (
     stamp,
     status_text,
 )
-from runactionability.consumers import Assessment, VisibleScopes, assess, read_runs
+from runactionability.consumers import Assessment, VisibleScopes
 from runactionability.demo import (
     HEADLINE_TITLES,
     Comparison,
     DemoData,
     Size,
     compare,
+    every_assessment,
     generate,
     load,
 )
 from runactionability.model import OperationRun
-from runactionability.resolver import Resolver
 from runactionability.result import Actionability
+from runactionability.service import ActionabilityService
 
 
 @cli.command()
@@ -63,11 +63,10 @@ def demo(database: str, size: str, as_json: bool) -> None:
     try:
         with progress(not as_json, "Loading the demo history"):
             replaced = load(engine, data)
-            backend = open_backend(engine)
-            resolver = Resolver(history=backend.history, states=backend.states)
+            service = ActionabilityService(engine)
             scopes = VisibleScopes(sorted({str(run.workspace_id) for run in data.runs}))
-            runs = read_runs(backend.runs, scopes.query())
-            items = assess(resolver, runs, scopes=scopes, as_of=data.as_of)
+            with service.session(scopes=scopes, as_of=data.as_of) as session:
+                items = every_assessment(session)
     finally:
         engine.dispose()
     comparison = compare(data, items)

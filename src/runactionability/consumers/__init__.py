@@ -11,6 +11,7 @@ from runactionability.consumers.assess import (
     HISTORY,
     Assessment,
     assess,
+    assess_async,
     assess_results,
     current_follow_up,
     history,
@@ -24,7 +25,7 @@ from runactionability.consumers.dashboard import (
     read_runs,
     summarize,
 )
-from runactionability.consumers.explain import Explanation, explain, would_change
+from runactionability.consumers.explain import Explanation, explain, explain_async, would_change
 from runactionability.consumers.listing import AssessedPage, View, list_assessed
 from runactionability.ports import StoreCounts, StoreEvaluation, StorePage
 from runactionability.result import StatusCounts
@@ -46,10 +47,12 @@ __all__ = [
     "View",
     "VisibleScopes",
     "assess",
+    "assess_async",
     "assess_results",
     "current_follow_up",
     "dashboard",
     "explain",
+    "explain_async",
     "history",
     "is_current_follow_up",
     "is_history",

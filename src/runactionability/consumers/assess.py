@@ -18,7 +18,7 @@ from runactionability.errors import UsageError
 from runactionability.model import OperationRun, RunId
 from runactionability.ports import run_as_of
 from runactionability.registry import Registry
-from runactionability.resolver import Resolver
+from runactionability.resolver import AsyncResolver, Resolver
 from runactionability.result import (
     Actionability,
     ActionabilityResult,
@@ -167,14 +167,38 @@ def assess(
     active run it was then. ``active`` defaults to the queued and
     running runs among ``runs``; pass ``ActiveRuns.from_source`` when ``runs`` is only a page.
     """
-    visible = [
-        then
-        for run in runs
-        if scopes.admits_run(run) and (then := run_as_of(run, as_of)) is not None
-    ]
+    visible = _visible_at(runs, scopes, as_of)
     results = resolver.evaluate_many(visible, as_of=as_of, scopes=scopes)
     if active is None:
         active = ActiveRuns(visible, catalog=resolver.catalog, scopes=scopes)
     return assess_results(
         visible, results, scopes=scopes, registry=resolver.registry, active=active
     )
+
+
+async def assess_async(
+    resolver: AsyncResolver,
+    runs: Iterable[OperationRun],
+    *,
+    scopes: VisibleScopes,
+    as_of: datetime,
+    active: ActiveRuns | None = None,
+) -> list[Assessment]:
+    """``assess`` for asyncio hosts: the same assessments, the evidence awaited in one batch."""
+    visible = _visible_at(runs, scopes, as_of)
+    results = await resolver.evaluate_many(visible, as_of=as_of, scopes=scopes)
+    if active is None:
+        active = ActiveRuns(visible, catalog=resolver.catalog, scopes=scopes)
+    return assess_results(
+        visible, results, scopes=scopes, registry=resolver.registry, active=active
+    )
+
+
+def _visible_at(
+    runs: Iterable[OperationRun], scopes: VisibleScopes, as_of: datetime
+) -> list[OperationRun]:
+    return [
+        then
+        for run in runs
+        if scopes.admits_run(run) and (then := run_as_of(run, as_of)) is not None
+    ]

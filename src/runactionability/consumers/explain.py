@@ -13,13 +13,13 @@ import attrs
 
 from runactionability.catalog import OperationCatalog
 from runactionability.consumers.actions import ActiveRuns, work_key
-from runactionability.consumers.assess import Assessment, assess
+from runactionability.consumers.assess import Assessment, assess, assess_async
 from runactionability.errors import UsageError
 from runactionability.model import OperationRun
 from runactionability.policies.base import Family, Risk
 from runactionability.ports import run_as_of
 from runactionability.registry import Registry
-from runactionability.resolver import Resolver
+from runactionability.resolver import AsyncResolver, Resolver
 from runactionability.result import Actionability, Reason
 from runactionability.scopes import VisibleScopes
 
@@ -161,23 +161,50 @@ def explain(
     state_kinds: Collection[str],
 ) -> Explanation:
     """Assess one visible run exactly as a dashboard would, and say what would change it."""
+    _check_explainable(run, scopes, as_of)
+    (assessment,) = assess(resolver, (run,), scopes=scopes, as_of=as_of, active=active)
+    return _explained(assessment, resolver.registry, resolver.catalog, state_kinds)
+
+
+async def explain_async(
+    resolver: AsyncResolver,
+    run: OperationRun,
+    *,
+    scopes: VisibleScopes,
+    as_of: datetime,
+    active: ActiveRuns,
+    state_kinds: Collection[str],
+) -> Explanation:
+    """``explain`` for asyncio hosts: the same explanation, the evidence awaited."""
+    _check_explainable(run, scopes, as_of)
+    (assessment,) = await assess_async(resolver, (run,), scopes=scopes, as_of=as_of, active=active)
+    return _explained(assessment, resolver.registry, resolver.catalog, state_kinds)
+
+
+def _check_explainable(run: OperationRun, scopes: VisibleScopes, as_of: datetime) -> None:
     if not scopes.admits_run(run):
         raise UsageError(f"run {run.id!r} is outside the visible scopes")
     if run_as_of(run, as_of) is None:
         raise UsageError(f"run {run.id!r} did not exist yet at {as_of.isoformat()}")
-    (assessment,) = assess(resolver, (run,), scopes=scopes, as_of=as_of, active=active)
+
+
+def _explained(
+    assessment: Assessment,
+    registry: Registry,
+    catalog: OperationCatalog,
+    state_kinds: Collection[str],
+) -> Explanation:
     family_name = assessment.result.family
-    families = resolver.registry.families()
-    family = families.get(family_name) if family_name else None
+    family = registry.families().get(family_name) if family_name else None
     return Explanation(
         assessment=assessment,
         risk=None if family is None else family.risk,
-        plugin=None if family is None else resolver.registry.plugin_of(family.name),
+        plugin=None if family is None else registry.plugin_of(family.name),
         would_change=would_change(
             assessment.run,
             assessment,
-            registry=resolver.registry,
-            catalog=resolver.catalog,
+            registry=registry,
+            catalog=catalog,
             state_kinds=state_kinds,
         ),
     )

@@ -1,10 +1,16 @@
 """The demo: a realistic history in an embedded SQLite file, and the raw-versus-actionability view.
 
 ``runactionability demo`` (or ``make demo``) generates the history (``data``), loads it
-(``store``) and prints the side-by-side (``compare``).
+(``store``), reads every run's assessment through the request API (``every_assessment``) and
+prints the side-by-side (``compare``).
 """
 
-from runactionability.demo.compare import RAW_NEEDS_ATTENTION, Comparison, compare
+from runactionability.demo.compare import (
+    RAW_NEEDS_ATTENTION,
+    Comparison,
+    compare,
+    every_assessment,
+)
 from runactionability.demo.data import (
     AS_OF,
     HEADLINE_TITLES,
@@ -27,6 +33,7 @@ __all__ = [
     "Headline",
     "Size",
     "compare",
+    "every_assessment",
     "generate",
     "load",
     "read_marker",

@@ -10,9 +10,10 @@ from collections.abc import Mapping, Sequence
 
 import attrs
 
-from runactionability.consumers import Assessment, StatusCounts
+from runactionability.consumers import Assessment, StatusCounts, View
 from runactionability.demo.data import DemoData, Headline
 from runactionability.model import OperationRun, RunOutcome, RunStatus
+from runactionability.service import RequestSession
 
 RAW_NEEDS_ATTENTION = frozenset(
     {RunOutcome.FAILED, RunOutcome.BLOCKED, RunOutcome.PARTIALLY_SUCCEEDED}
@@ -39,6 +40,19 @@ class Comparison:
     elsewhere: Mapping[Headline, OperationRun]
     """For a headline still needing attention: a later success of its type in another workspace,
     which a scope-blind reading would have taken as proof."""
+
+
+def every_assessment(session: RequestSession, *, page_size: int = 1000) -> list[Assessment]:
+    """Every run the session's actor sees, assessed, newest first, page by page through the
+    request API (the listing's own cursors, so no run is skipped or read twice)."""
+    items: list[Assessment] = []
+    cursor: str | None = None
+    while True:
+        page = session.page(View.ALL, limit=page_size, cursor=cursor)
+        items.extend(page.items)
+        cursor = page.next_cursor
+        if cursor is None:
+            return items
 
 
 def compare(data: DemoData, assessments: Sequence[Assessment]) -> Comparison:

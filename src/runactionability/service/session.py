@@ -79,8 +79,13 @@ class ActionabilityService:
         self._backend = open_backend(bind_or_url, runs=runs, states=states, catalog=self.catalog)
         self.bind = self._backend.history.bind
         # Built once: it checks the configuration (and warns about a missing state kind) here,
-        # not on every request; each session rebinds copies of it to its snapshot.
-        self._resolver = self._resolver_of(self._backend)
+        # not on every request; each session gets a copy reading through its snapshot.
+        self._resolver = Resolver(
+            history=self._backend.history,
+            states=self._backend.states,
+            registry=self.registry,
+            catalog=self.catalog,
+        )
         self._pushdown = SqlPushdown(
             self.bind,
             runs=runs,
@@ -88,14 +93,7 @@ class ActionabilityService:
             registry=self.registry,
             catalog=self.catalog,
             form=form,
-        )
-
-    def _resolver_of(self, backend: SqlBackend) -> Resolver:
-        return Resolver(
-            history=backend.history,
-            states=backend.states,
-            registry=self.registry,
-            catalog=self.catalog,
+            resolver=self._resolver,
         )
 
     @contextmanager
@@ -104,24 +102,27 @@ class ActionabilityService:
         *,
         scopes: VisibleScopes | EveryWorkspace,
         as_of: datetime | None = None,
+        connection: sa.Connection | None = None,
     ) -> Iterator[RequestSession]:
         """One request's reading: every answer from one snapshot, for ``scopes`` at ``as_of``.
 
         ``as_of`` defaults to now. With ``EveryWorkspace`` and no usable workspace id in the
-        runs table, raises ``NoWorkspacesError``.
+        runs table, raises ``NoWorkspacesError``. ``connection`` reads through the host's own
+        connection (of this service's database) instead of one from the engine; one already in
+        a transaction is read in that transaction, whose owner chose its snapshot.
         """
         instant = datetime.now(UTC) if as_of is None else as_of
-        with self._backend.snapshot() as backend:
-            connection = backend.history.bind
-            assert isinstance(connection, sa.Connection), "a snapshot reads through one connection"
+        with self._backend.snapshot(connection) as backend:
+            reading = backend.history.bind
+            assert isinstance(reading, sa.Connection), "a snapshot reads through one connection"
             whole_database = False
             if isinstance(scopes, EveryWorkspace):
                 whole_database = scopes.environment_ids is None
                 scopes = _every_workspace(backend, scopes)
             yield RequestSession(
                 backend=backend,
-                resolver=self._resolver_of(backend),
-                pushdown=self._pushdown.bound_to(connection),
+                resolver=self._resolver.with_ports(history=backend.history, states=backend.states),
+                pushdown=self._pushdown.bound_to(reading),
                 scopes=scopes,
                 as_of=instant,
                 whole_database=whole_database,

@@ -3,11 +3,17 @@
 ``schema`` holds the reference tables; ``mapping`` points the adapter at a host's own tables;
 ``SqlRunHistory``, ``SqlStateSource`` and ``SqlRunSource`` implement the ports, each batch of
 evidence in one statement per kind; ``SqlPushdown`` counts and pages current follow-up inside the
-database. See ``docs/adapters.md`` and ``docs/performance.md``.
+database; ``AsyncSqlRunHistory`` and ``AsyncSqlStateSource`` are the async ports over SQLAlchemy's
+asyncio engines. See ``docs/adapters.md`` and ``docs/performance.md``.
 """
 
 from runactionability.adapters.sqlalchemy._reading import CHUNK_SIZE, Bind
-from runactionability.adapters.sqlalchemy.backend import SqlBackend, open_backend
+from runactionability.adapters.sqlalchemy.aio import (
+    AsyncBind,
+    AsyncSqlRunHistory,
+    AsyncSqlStateSource,
+)
+from runactionability.adapters.sqlalchemy.backend import SqlBackend, database_url, open_backend
 from runactionability.adapters.sqlalchemy.history import SqlRunHistory
 from runactionability.adapters.sqlalchemy.mapping import (
     REFERENCE_RUNS,
@@ -43,6 +49,9 @@ __all__ = [
     "CHUNK_SIZE",
     "REFERENCE_RUNS",
     "STATE_KINDS",
+    "AsyncBind",
+    "AsyncSqlRunHistory",
+    "AsyncSqlStateSource",
     "Bind",
     "FollowUpItem",
     "FollowUpPage",
@@ -61,6 +70,7 @@ __all__ = [
     "count_by_status",
     "create_schema",
     "current_follow_up_page",
+    "database_url",
     "insert_runs",
     "insert_states",
     "metadata",

@@ -40,7 +40,7 @@ class SqlBackend:
     engine: sa.Engine | None = None
 
     @contextmanager
-    def snapshot(self) -> Iterator[SqlBackend]:
+    def snapshot(self, connection: sa.Connection | None = None) -> Iterator[SqlBackend]:
         """The same ports, all reading through one connection in one transaction.
 
         Evaluate a batch inside it (list the page, then resolve it), so that the history and
@@ -49,13 +49,17 @@ class SqlBackend:
         REPEATABLE READ; on SQLite a deferred ``BEGIN``. Over a ``Connection`` already in a
         transaction, the ports read through it and its owner's snapshot holds. The transaction
         only reads, and ends with the block; the yielded backend disposes nothing when closed.
+
+        ``connection`` reads through that connection instead of the ports' own bind (an asyncio
+        connection's ``sync_connection``, inside ``AsyncConnection.run_sync``).
         """
-        with snapshot_transaction(self.history.bind) as connection:
+        bind = self.history.bind if connection is None else connection
+        with snapshot_transaction(bind) as reading:
             yield attrs.evolve(
                 self,
-                history=_rebound(self.history, connection),
-                states={kind: _rebound(source, connection) for kind, source in self.states.items()},
-                runs=_rebound(self.runs, connection),
+                history=_rebound(self.history, reading),
+                states={kind: _rebound(source, reading) for kind, source in self.states.items()},
+                runs=_rebound(self.runs, reading),
                 engine=None,
             )
 

@@ -127,8 +127,10 @@ class SqlPushdown:
 
     ``states`` maps each state kind to its table; a ``ResolvedByState`` rule applies only when its
     kind has a table, exactly as a ``Resolver`` without that state source behaves. ``form``
-    overrides the per-dialect choice of ``DEFAULT_FORMS``. The reference schema's indexes serve
-    every statement; a host table needs the equivalent ones (``docs/performance.md``).
+    overrides the per-dialect choice of ``DEFAULT_FORMS``. ``resolver`` judges the rows of
+    families that are not compiled (by default, one built over the same tables). The reference
+    schema's indexes serve every statement; a host table needs the equivalent ones
+    (``docs/performance.md``).
     """
 
     def __init__(
@@ -140,6 +142,7 @@ class SqlPushdown:
         registry: Registry | None = None,
         catalog: OperationCatalog | None = None,
         form: SupersedeForm | str | None = None,
+        resolver: Resolver | None = None,
     ) -> None:
         self.bind = check_bind(bind)
         self.mapping = runs
@@ -149,7 +152,8 @@ class SqlPushdown:
         self.registry.check_coverage(self.catalog)
         self.families = dict(self.registry.families())
         self.form = None if form is None else SupersedeForm(form)
-        self._resolver: Resolver | None = None
+        # A host's resolver over the same tables spares building (and warning about) a second.
+        self._resolver: Resolver | None = resolver
         self._source: SqlRunSource | None = None
         self._compiled: dict[tuple[str, SupersedeForm, Visibility], _Compiled] = {}
         self._prepared: dict[tuple[Any, ...], _Prepared] = {}

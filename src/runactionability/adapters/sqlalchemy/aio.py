@@ -1,0 +1,90 @@
+"""The ports for asyncio hosts: ``AsyncRunHistory`` and ``AsyncStateSource`` over SQLAlchemy's
+asyncio engines (aiosqlite, psycopg's async driver).
+
+Each runs the sync port's own call inside ``AsyncConnection.run_sync``: the same statements,
+compiled once per port, each executed by awaiting the async driver, so the two adapters cannot
+answer differently. For a whole request, ``AsyncActionabilityService`` does the same one level up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping
+from datetime import datetime
+from typing import TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from runactionability.adapters.sqlalchemy.backend import _rebound
+from runactionability.adapters.sqlalchemy.history import SqlRunHistory
+from runactionability.adapters.sqlalchemy.mapping import (
+    REFERENCE_RUNS,
+    RunTableMapping,
+    StateTableMapping,
+)
+from runactionability.adapters.sqlalchemy.states import SqlStateSource
+from runactionability.evidence import LaterSuccessRequest, RunFact, StateFact, StateRequest
+
+AsyncBind = AsyncEngine | AsyncConnection
+"""What the async ports read through: an ``AsyncEngine`` (a connection per call) or an
+``AsyncConnection`` (in its transaction, if it has begun one: a batch then reads one snapshot)."""
+
+T = TypeVar("T")
+
+
+def _engine_of(bind: AsyncBind) -> sa.Engine:
+    if not isinstance(bind, AsyncEngine | AsyncConnection):
+        raise TypeError(f"bind must be an AsyncEngine or AsyncConnection, not {bind!r}")
+    return bind.sync_engine
+
+
+async def _through(bind: AsyncBind, call: Callable[[sa.Connection], T]) -> T:
+    if isinstance(bind, AsyncConnection):
+        return await bind.run_sync(call)
+    async with bind.connect() as connection:
+        return await connection.run_sync(call)
+
+
+class AsyncSqlRunHistory:
+    """``AsyncRunHistory`` over a runs table: ``SqlRunHistory``'s statement, awaited.
+
+    Differences from the port contract: those of ``SqlRunHistory``.
+    """
+
+    def __init__(self, bind: AsyncBind, mapping: RunTableMapping = REFERENCE_RUNS) -> None:
+        self.bind = bind
+        self.mapping = mapping
+        self._port = SqlRunHistory(_engine_of(bind), mapping)
+
+    async def latest_successes(
+        self, requests: Collection[LaterSuccessRequest], *, as_of: datetime
+    ) -> Mapping[LaterSuccessRequest, RunFact]:
+        """See ``RunHistory.latest_successes``."""
+        return await _through(
+            self.bind,
+            lambda connection: _rebound(self._port, connection).latest_successes(
+                requests, as_of=as_of
+            ),
+        )
+
+
+class AsyncSqlStateSource:
+    """``AsyncStateSource`` over one state table: ``SqlStateSource``'s statement, awaited.
+
+    Differences from the port contract: those of ``SqlStateSource``.
+    """
+
+    def __init__(self, bind: AsyncBind, mapping: StateTableMapping) -> None:
+        self.bind = bind
+        self.mapping = mapping
+        self._port = SqlStateSource(_engine_of(bind), mapping)
+        self.kind = self._port.kind
+
+    async def current_states(
+        self, requests: Collection[StateRequest]
+    ) -> Mapping[StateRequest, StateFact]:
+        """See ``StateSource.current_states``."""
+        return await _through(
+            self.bind,
+            lambda connection: _rebound(self._port, connection).current_states(requests),
+        )

@@ -1,0 +1,201 @@
+"""The request API for asyncio hosts: ``AsyncActionabilityService`` and ``AsyncRequestSession``.
+
+The twin runs the sync request API itself inside ``AsyncConnection.run_sync``: SQLAlchemy calls
+the function in a greenlet, and each statement it executes awaits the async driver (aiosqlite,
+psycopg's async driver) on the event loop, which serves other tasks meanwhile. So both APIs share
+every line from the session down (the statements compiled once, the resolver, the core, the
+consumers) and cannot disagree; only the database driver differs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AsyncExitStack, ExitStack, asynccontextmanager
+from datetime import datetime
+from functools import partial
+from typing import TypeVar
+
+import attrs
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from runactionability.adapters.sqlalchemy.backend import database_url
+from runactionability.adapters.sqlalchemy.mapping import (
+    REFERENCE_RUNS,
+    RunTableMapping,
+    StateTableMapping,
+)
+from runactionability.adapters.sqlalchemy.pushdown import SupersedeForm
+from runactionability.catalog import OperationCatalog
+from runactionability.consumers import (
+    ActiveWork,
+    AssessedPage,
+    DashboardSummary,
+    Explanation,
+    View,
+)
+from runactionability.errors import ConfigurationError, UsageError
+from runactionability.model import RunId
+from runactionability.registry import Registry
+from runactionability.result import PrimaryAction
+from runactionability.scopes import VisibleScopes
+from runactionability.service.session import ActionabilityService, EveryWorkspace, RequestSession
+
+T = TypeVar("T")
+
+
+class AsyncActionabilityService:
+    """``ActionabilityService`` for asyncio hosts, over an ``AsyncEngine``.
+
+    Create one per engine and configuration (at start-up) and share it across tasks and threads:
+    it holds the same compiled statements, registry, catalog and resolver as the sync service it
+    wraps (``sync``), which reads through the engine's ``sync_engine``. ``bind_or_url`` is an
+    ``AsyncEngine`` or an async database URL (``sqlite+aiosqlite:///…``,
+    ``postgresql+psycopg_async://…``), whose engine ``close`` disposes; the other arguments are
+    ``ActionabilityService``'s.
+    """
+
+    def __init__(
+        self,
+        bind_or_url: AsyncEngine | str,
+        *,
+        runs: RunTableMapping = REFERENCE_RUNS,
+        states: Mapping[str, StateTableMapping] | None = None,
+        registry: Registry | None = None,
+        catalog: OperationCatalog | None = None,
+        form: SupersedeForm | str | None = None,
+    ) -> None:
+        self._owned: AsyncEngine | None = None
+        if isinstance(bind_or_url, str):
+            try:
+                self._owned = create_async_engine(database_url(bind_or_url))
+            except (sa.exc.ArgumentError, sa.exc.InvalidRequestError) as exc:
+                # A sync driver's URL (sqlite:///…) names no async driver: say which to use.
+                raise ConfigurationError(
+                    f"not an async database URL ({exc}); use sqlite+aiosqlite:///… or "
+                    "postgresql+psycopg_async://…"
+                ) from None
+            engine = self._owned
+        elif isinstance(bind_or_url, AsyncEngine):
+            engine = bind_or_url
+        else:
+            raise UsageError(
+                f"bind_or_url must be an AsyncEngine or a URL, not {type(bind_or_url).__name__}"
+            )
+        self.engine = engine
+        self.sync = ActionabilityService(
+            engine.sync_engine,
+            runs=runs,
+            states=states,
+            registry=registry,
+            catalog=catalog,
+            form=form,
+        )
+        self.registry = self.sync.registry
+        self.catalog = self.sync.catalog
+
+    @asynccontextmanager
+    async def session(
+        self,
+        *,
+        scopes: VisibleScopes | EveryWorkspace,
+        as_of: datetime | None = None,
+        connection: AsyncConnection | None = None,
+    ) -> AsyncIterator[AsyncRequestSession]:
+        """One request's reading: every answer from one snapshot, for ``scopes`` at ``as_of``.
+
+        As ``ActionabilityService.session``: ``as_of`` defaults to now, ``EveryWorkspace`` with
+        no usable workspace id raises ``NoWorkspacesError``, and ``connection`` reads through
+        the host's own ``AsyncConnection`` (in its transaction, if it has begun one).
+        """
+        async with AsyncExitStack() as owned:
+            if connection is None:
+                connection = await owned.enter_async_context(self.engine.connect())
+            reading = ExitStack()
+            opened = await connection.run_sync(
+                lambda sync: reading.enter_context(
+                    self.sync.session(scopes=scopes, as_of=as_of, connection=sync)
+                )
+            )
+            try:
+                yield AsyncRequestSession(connection=connection, session=opened)
+            except BaseException:
+                # The snapshot's transaction ends as the sync one would on this exception.
+                failure = sys.exc_info()
+                await connection.run_sync(lambda _: reading.__exit__(*failure))
+                raise
+            await connection.run_sync(lambda _: reading.close())
+
+    async def close(self) -> None:
+        """Dispose the engine the service created from a URL (a given engine is the host's)."""
+        if self._owned is not None:
+            await self._owned.dispose()
+
+
+@attrs.frozen(kw_only=True)
+class AsyncRequestSession:
+    """One request for an asyncio host: ``RequestSession``'s methods, awaited.
+
+    Every method answers exactly what the sync session's does on the same snapshot. A session
+    reads through one connection, so calls gathered on one session run one after the other;
+    concurrent requests each open their own session.
+    """
+
+    connection: AsyncConnection
+    session: RequestSession
+    _turn: asyncio.Lock = attrs.field(factory=asyncio.Lock, init=False, eq=False, repr=False)
+
+    @property
+    def scopes(self) -> VisibleScopes:
+        """The actor's visible scopes (``EveryWorkspace`` read as the workspaces with runs)."""
+        return self.session.scopes
+
+    @property
+    def as_of(self) -> datetime:
+        return self.session.as_of
+
+    async def _run(self, call: Callable[[], T]) -> T:
+        async with self._turn:
+            return await self.connection.run_sync(lambda _: call())
+
+    async def dashboard(
+        self, *, top: int = 10, on_page: Callable[[int], None] | None = None
+    ) -> DashboardSummary:
+        """Counts by status, family and environment, the ``top`` runs needing attention, work."""
+        return await self._run(partial(self.session.dashboard, top=top, on_page=on_page))
+
+    async def page(
+        self,
+        view: View = View.ALL,
+        *,
+        limit: int = 50,
+        cursor: str | None = None,
+        on_scan: Callable[[int], None] | None = None,
+    ) -> AssessedPage:
+        """A page of runs, newest first, kept to ``view``; pass ``next_cursor`` for the next."""
+        return await self._run(
+            partial(self.session.page, view, limit=limit, cursor=cursor, on_scan=on_scan)
+        )
+
+    async def follow_up_page(self, limit: int = 50, cursor: str | None = None) -> AssessedPage:
+        """The runs needing attention now (actionable, manual review), newest first."""
+        return await self._run(partial(self.session.follow_up_page, limit, cursor))
+
+    async def history_page(self, limit: int = 50, cursor: str | None = None) -> AssessedPage:
+        """The runs that call for nothing now (superseded, resolved, informational)."""
+        return await self._run(partial(self.session.history_page, limit, cursor))
+
+    async def active_work(self, *, newest: int = 10) -> ActiveWork:
+        """Queued and running work of the scopes at ``as_of``, with the ``newest`` runs."""
+        return await self._run(partial(self.session.active_work, newest=newest))
+
+    async def explain(self, run_id: RunId) -> Explanation | None:
+        """Why ``run_id`` has its status, and what would change it; None when missing or unseen."""
+        return await self._run(partial(self.session.explain, run_id))
+
+    async def primary_action(self, run_id: RunId) -> PrimaryAction | None:
+        """The one action a screen offers for ``run_id``; None when it has none, or is missing
+        or unseen (``explain`` tells those apart)."""
+        return await self._run(partial(self.session.primary_action, run_id))
