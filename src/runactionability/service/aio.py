@@ -21,7 +21,7 @@ import attrs
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from runactionability.adapters.sqlalchemy.backend import database_url
+from runactionability.adapters.sqlalchemy import database_url
 from runactionability.adapters.sqlalchemy.mapping import (
     REFERENCE_RUNS,
     RunTableMapping,
