@@ -7,7 +7,8 @@ measured ones, and prints side by side, median and p90 over the measured request
 
 - ``wall``: the request's wall time, session opening and closing included;
 - ``sql``: the sum of its statements' own execution time, timed by the engine's
-  ``before_cursor_execute`` / ``after_cursor_execute`` events around the DBAPI ``execute``;
+  ``before_cursor_execute`` / ``after_cursor_execute`` events around the DBAPI ``execute``
+  (async: around the awaited driver call, in which SQLAlchemy's adapter fetches every row);
 - ``overhead``: wall minus sql, per request: the library's and SQLAlchemy's Python time
   (binding, reading rows, the core, the consumers; compiling, were any left);
 - ``compiles``: SQL compilations during the measured requests (the target is 0).
