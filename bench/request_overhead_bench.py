@@ -11,6 +11,8 @@ measured ones, and prints side by side, median and p90 over the measured request
   (async: around the awaited driver call, in which SQLAlchemy's adapter fetches every row);
 - ``overhead``: wall minus sql, per request: the library's and SQLAlchemy's Python time
   (binding, reading rows, the core, the consumers; compiling, were any left);
+- ``cpu ovh``: the same in this thread's CPU time (``time.thread_time``: the request's minus
+  its statements'), which waiting for a busy machine's cores does not inflate;
 - ``compiles``: SQL compilations during the measured requests (the target is 0).
 
 SQLite's ``execute`` steps to the first row only, the rest are computed as they are fetched, so
@@ -19,9 +21,10 @@ the DBAPI connection with ``fetchall`` (``replay``): wall minus replay is the ov
 row's fetching counted as the database's. psycopg's ``execute`` receives the whole result, so on
 PostgreSQL the events' time already includes it.
 
-Data sets: the demo database (~3,000 runs, every workspace visible) and a generated history of
-``--rows`` runs (``bench/generate.py``, cached under ``bench/results/`` and, on PostgreSQL, in a
-schema of its own; ``--workspaces`` of its 50 workspaces visible, ~20,000 runs each).
+Data sets (``bench/request_data.py``): the demo database (~3,000 runs, every workspace
+visible) and a generated history of ``--rows`` runs (``bench/generate.py``, cached under
+``bench/results/`` and, on PostgreSQL, in a schema of its own; ``--workspaces`` of its 50
+workspaces visible, ~20,000 runs each).
 
     .venv/bin/python bench/request_overhead_bench.py                      # everything
     .venv/bin/python bench/request_overhead_bench.py --data demo --engines sqlite --modes sync
@@ -55,15 +58,11 @@ from sqlalchemy.sql import compiler
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import generate
+from request_data import RESULTS, prepare, visible
 
 from runactionability import ActionabilityService, Registry
 from runactionability.consumers import VisibleScopes
-from runactionability.demo import Size, load, read_marker
-from runactionability.demo import generate as generate_demo
 
-RESULTS = Path(__file__).parent / "results"
-DEMO_SCHEMA = "ra_request_bench_demo"
 REGISTRY = Registry.default()
 CATALOG = REGISTRY.catalog()
 
@@ -80,6 +79,7 @@ class StatementClock:
 
     def reset(self) -> None:
         self.seconds = 0.0
+        self.cpu_seconds = 0.0
         self.statements.clear()
         self.marks: list[tuple[str, float, float]] = [("", time.perf_counter(), 0.0)]
 
@@ -95,12 +95,14 @@ class StatementClock:
         }
 
     def _before(self, conn: Any, cursor: Any, statement: str, params: Any, *rest: Any) -> None:
+        self._started.append(time.thread_time())
         self._started.append(time.perf_counter())
 
     def _after(
         self, conn: Any, cursor: Any, statement: str, params: Any, ctx: Any, many: bool
     ) -> None:
         self.seconds += time.perf_counter() - self._started.pop()
+        self.cpu_seconds += time.thread_time() - self._started.pop()
         self.statements.append((statement, params, many))
 
 
@@ -177,6 +179,7 @@ def measure(
     wall: list[float] = []
     sql: list[float] = []
     overhead: list[float] = []
+    cpu_overhead: list[float] = []
     parts: dict[str, list[tuple[float, float]]] = {}
     profiler = cProfile.Profile() if profile else None
     with compilations() as compiled:
@@ -184,9 +187,10 @@ def measure(
             clock.reset()
             if profiler is not None:
                 profiler.enable()
-            began = time.perf_counter()
+            began, began_cpu = time.perf_counter(), time.thread_time()
             run()
             elapsed = time.perf_counter() - began
+            cpu_overhead.append(time.thread_time() - began_cpu - clock.cpu_seconds)
             if profiler is not None:
                 profiler.disable()
             wall.append(elapsed)
@@ -202,6 +206,7 @@ def measure(
         "wall_ms": summary(wall),
         "sql_ms": summary(sql),
         "overhead_ms": summary(overhead),
+        "overhead_cpu_ms": summary(cpu_overhead),
         "compilations": len(compiled),
         "parts_ms": {
             part: {
@@ -295,103 +300,6 @@ def has_async() -> bool:
     return hasattr(runactionability, "AsyncActionabilityService")
 
 
-def sqlite_url(path: Path, *, asynchronous: bool) -> str:
-    return f"sqlite+aiosqlite:///{path}" if asynchronous else f"sqlite:///{path}"
-
-
-def postgres_engine(url: str, schema: str, *, asynchronous: bool) -> Any:
-    options = {"options": f"-csearch_path={schema}"}
-    if asynchronous:
-        from sqlalchemy.ext.asyncio import create_async_engine
-
-        return create_async_engine(
-            url.replace("+psycopg:", "+psycopg_async:"), connect_args=options
-        )
-    return sa.create_engine(url, connect_args=options)
-
-
-def prepare(data: str, engine_name: str, args: argparse.Namespace) -> tuple[Any, Any, datetime]:
-    """Build (or find cached) the data set; return the sync and async engine factories, as_of."""
-    if data == "demo":
-        as_of = _prepare_demo(engine_name, args)
-    else:
-        as_of = _prepare_history(engine_name, args)
-    path = _sqlite_path(data, args)
-    schema = DEMO_SCHEMA if data == "demo" else _history_schema(args)
-
-    def engine_of(asynchronous: bool) -> Any:
-        if engine_name == "sqlite" and asynchronous:
-            from sqlalchemy.ext.asyncio import create_async_engine
-
-            return create_async_engine(sqlite_url(path, asynchronous=True))
-        if engine_name == "sqlite":
-            return sa.create_engine(sqlite_url(path, asynchronous=False))
-        return postgres_engine(args.postgres_url, schema, asynchronous=asynchronous)
-
-    return (lambda: engine_of(False)), (lambda: engine_of(True)), as_of
-
-
-def _sqlite_path(data: str, args: argparse.Namespace) -> Path:
-    return RESULTS / "request-demo.sqlite" if data == "demo" else generate.sqlite_path(args.rows)
-
-
-def _history_schema(args: argparse.Namespace) -> str:
-    return f"ra_request_bench_{args.rows}"
-
-
-def _ensure_schema(url: str, schema: str) -> None:
-    admin = sa.create_engine(url)
-    with admin.begin() as connection:
-        connection.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-    admin.dispose()
-
-
-def _prepare_demo(engine_name: str, args: argparse.Namespace) -> datetime:
-    if engine_name == "sqlite":
-        engine = sa.create_engine(sqlite_url(_sqlite_path("demo", args), asynchronous=False))
-    else:
-        _ensure_schema(args.postgres_url, DEMO_SCHEMA)
-        engine = postgres_engine(args.postgres_url, DEMO_SCHEMA, asynchronous=False)
-    try:
-        marker = read_marker(engine)
-        if marker is None or marker.size is not Size.FULL:
-            load(engine, generate_demo(Size.FULL, catalog=CATALOG))
-            marker = read_marker(engine)
-            # A live database has planner statistics; without them PostgreSQL's plans for the
-            # freshly loaded demo are several times slower (measured: 203 against 68 ms).
-            with engine.begin() as connection:
-                connection.exec_driver_sql("ANALYZE")
-        assert marker is not None
-        return marker.as_of
-    finally:
-        engine.dispose()
-
-
-def _prepare_history(engine_name: str, args: argparse.Namespace) -> datetime:
-    if engine_name == "sqlite":
-        generate.cached_sqlite(args.rows)
-    else:
-        schema = _history_schema(args)
-        _ensure_schema(args.postgres_url, schema)
-        engine = postgres_engine(args.postgres_url, schema, asynchronous=False)
-        try:
-            if not generate.postgresql_loaded(engine, args.rows):
-                generate.load_postgresql(engine, args.rows)
-        finally:
-            engine.dispose()
-    return generate.AS_OF
-
-
-def visible(data: str, engine: sa.Engine, args: argparse.Namespace) -> VisibleScopes:
-    if data != "demo":
-        return VisibleScopes({f"ws{w:02d}" for w in range(args.workspaces)})
-    with engine.connect() as connection:
-        rows = connection.exec_driver_sql(
-            "SELECT DISTINCT workspace_id FROM operation_runs ORDER BY workspace_id"
-        ).scalars()
-        return VisibleScopes(list(rows))
-
-
 def run_legs(args: argparse.Namespace) -> list[dict[str, Any]]:
     reports = []
     asynchronous = has_async()
@@ -418,7 +326,7 @@ def run_legs(args: argparse.Namespace) -> list[dict[str, Any]]:
 
 HEADER = (
     f"{'leg':<26} {'stmts':>5} {'wall ms':>15} {'sql ms':>15} {'overhead ms':>15} "
-    f"{'replay':>8} {'compiles':>8}"
+    f"{'cpu ovh':>15} {'replay':>8} {'compiles':>8}"
 )
 
 
@@ -429,7 +337,7 @@ def print_row(report: dict[str, Any]) -> None:
     replay = f"{report['replay_ms']:>8.2f}" if "replay_ms" in report else f"{'-':>8}"
     print(
         f"{report['leg']:<26} {report['statements']:>5} {pair('wall_ms')} {pair('sql_ms')} "
-        f"{pair('overhead_ms')} {replay} {report['compilations']:>8}",
+        f"{pair('overhead_ms')} {pair('overhead_cpu_ms')} {replay} {report['compilations']:>8}",
         flush=True,
     )
     parts = ", ".join(
