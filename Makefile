@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO_DB ?= runactionability-demo.sqlite
 
-.PHONY: demo test lint typecheck bench bench-core bench-sql bench-pushdown clean
+.PHONY: demo test lint typecheck bench bench-core bench-sql bench-pushdown bench-request clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +34,7 @@ test: lint typecheck
 # Benchmarks are not part of `make test`: each prints ratios measured side by side in one run.
 # The SQL ones build a 1,000,000-run history once (cached under bench/results/); pass ARGS to
 # change that, e.g. `make bench-sql ARGS="--rows 100000"`.
-bench: bench-core bench-sql bench-pushdown
+bench: bench-core bench-sql bench-pushdown bench-request
 
 bench-core: $(VENV)/.dev-installed
 	$(BIN)/python bench/core_bench.py $(ARGS)
@@ -44,6 +44,9 @@ bench-sql: $(VENV)/.dev-installed
 
 bench-pushdown: $(VENV)/.dev-installed
 	$(BIN)/python bench/pushdown_bench.py $(ARGS)
+
+bench-request: $(VENV)/.dev-installed
+	$(BIN)/python bench/request_overhead_bench.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis $(DEMO_DB)

@@ -7,6 +7,7 @@ every run is read and evaluated in Python, for every scope, narrow or wide.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -21,9 +22,11 @@ from runactionability.consumers import (
     VisibleScopes,
     dashboard,
     list_assessed,
+    read_runs,
 )
 from runactionability.demo import Size, generate, load
-from runactionability.ports import StoreEvaluation
+from runactionability.model import OperationRun, RunId, RunStatus
+from runactionability.ports import RunPage, RunQuery, RunSource, StoreEvaluation
 
 DATA = generate(Size.SMALL)
 SCOPES = [
@@ -112,3 +115,53 @@ def test_follow_up_pages_from_the_store_equal_the_filtered_listing(
                 return shown
 
     assert pages(pushdown) == pages(None)
+
+
+class _CountingSource:
+    """A run source that counts the listings asked of it."""
+
+    def __init__(self, source: RunSource) -> None:
+        self.source = source
+        self.listings = 0
+
+    def list_runs(self, query: RunQuery, *, limit: int = 100, cursor: str | None = None) -> RunPage:
+        self.listings += 1
+        return self.source.list_runs(query, limit=limit, cursor=cursor)
+
+    def get_run(self, run_id: RunId) -> OperationRun | None:
+        return self.source.get_run(run_id)
+
+
+@pytest.mark.parametrize("store", [True, False], ids=["store", "python"])
+def test_active_runs_read_already_are_not_read_again(
+    world: tuple[Any, Resolver, SqlPushdown], store: bool
+) -> None:
+    backend, resolver, pushdown = world
+    scopes, as_of = SCOPES[0], DATA.as_of
+    active = read_runs(
+        backend.runs, scopes.query(statuses={RunStatus.QUEUED, RunStatus.RUNNING}, as_of=as_of)
+    )
+    assert active, "the demo has active work"
+    counting = _CountingSource(backend.runs)
+    # A window needs the active runs created before it: the Python path reads them too.
+    window = None if store else DATA.as_of - timedelta(days=1)
+    given = dashboard(
+        counting,
+        resolver,
+        scopes=scopes,
+        as_of=as_of,
+        created_from=window,
+        store=pushdown if store else None,
+        active_runs=active,
+    )
+    read = dashboard(
+        backend.runs,
+        resolver,
+        scopes=scopes,
+        as_of=as_of,
+        created_from=window,
+        store=pushdown if store else None,
+    )
+    assert given == read
+    # With a store the dashboard lists nothing itself; in a window it lists the window only.
+    assert counting.listings == (0 if store else 1)

@@ -162,6 +162,11 @@ class RequestSession:
     scopes: VisibleScopes
     as_of: datetime
     whole_database: bool = False
+    # The scopes' queued and running runs at as_of, read once: the dashboard, every page and
+    # explanation and the active work of the request need the same ones from the same snapshot
+    # (each read cost 10-90 ms on a 20,000-run workspace, bench/request_overhead_bench.py).
+    _read: list[list[OperationRun]] = attrs.field(factory=list, init=False, eq=False, repr=False)
+    _active: list[ActiveRuns] = attrs.field(factory=list, init=False, eq=False, repr=False)
 
     def dashboard(
         self, *, top: int = 10, on_page: Callable[[int], None] | None = None
@@ -175,6 +180,7 @@ class RequestSession:
             top=top,
             on_page=on_page,
             store=self.pushdown,
+            active_runs=self._active_list(),
         )
 
     def page(
@@ -194,9 +200,24 @@ class RequestSession:
             view=view,
             limit=limit,
             cursor=cursor,
+            active=self._active_runs(),
             on_scan=on_scan,
             store=self.pushdown,
         )
+
+    def _active_list(self) -> list[OperationRun]:
+        if not self._read:
+            query = self.scopes.query(statuses=_ACTIVE, as_of=self.as_of)
+            self._read.append(read_runs(self.backend.runs, query))
+        return self._read[0]
+
+    def _active_runs(self) -> ActiveRuns:
+        # What ActiveRuns.from_source would read: the same query, the same runs.
+        if not self._active:
+            self._active.append(
+                ActiveRuns(self._active_list(), catalog=self.resolver.catalog, scopes=self.scopes)
+            )
+        return self._active[0]
 
     def follow_up_page(self, limit: int = 50, cursor: str | None = None) -> AssessedPage:
         """The runs needing attention now (actionable, manual review), newest first."""
@@ -208,9 +229,10 @@ class RequestSession:
 
     def active_work(self, *, newest: int = 10) -> ActiveWork:
         """Queued and running work of the scopes at ``as_of``, with the ``newest`` runs."""
-        runs = read_runs(self.backend.runs, self.scopes.query(statuses=_ACTIVE, as_of=self.as_of))
-        active = ActiveRuns(runs, catalog=self.resolver.catalog, scopes=self.scopes)
-        items = assess(self.resolver, runs, scopes=self.scopes, as_of=self.as_of, active=active)
+        runs = self._active_list()
+        items = assess(
+            self.resolver, runs, scopes=self.scopes, as_of=self.as_of, active=self._active_runs()
+        )
         return summarize(items, scopes=self.scopes, as_of=self.as_of, top=newest).active
 
     def explain(self, run_id: RunId) -> Explanation | None:
@@ -222,15 +244,12 @@ class RequestSession:
             return self._explain_unscoped(run)
         if run is None or not self.scopes.admits_run(run):
             return None
-        active = ActiveRuns.from_source(
-            self.backend.runs, catalog=self.resolver.catalog, scopes=self.scopes, as_of=self.as_of
-        )
         return explain(
             self.resolver,
             run,
             scopes=self.scopes,
             as_of=self.as_of,
-            active=active,
+            active=self._active_runs(),
             state_kinds=self.backend.states,
         )
 
