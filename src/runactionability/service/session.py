@@ -10,6 +10,7 @@ import attrs
 import sqlalchemy as sa
 
 from runactionability.adapters.sqlalchemy import SqlBackend, open_backend
+from runactionability.adapters.sqlalchemy.cursors import check_cursor_key
 from runactionability.adapters.sqlalchemy.mapping import (
     REFERENCE_RUNS,
     RunTableMapping,
@@ -61,7 +62,11 @@ class ActionabilityService:
     threads: it holds no per-request state, and its statement caches fill under a lock.
 
     ``bind_or_url``, ``runs``, ``states`` and ``catalog`` are what ``open_backend`` takes; a URL's
-    engine is disposed by ``close``. ``form`` overrides the pushdown's per-dialect choice.
+    engine is disposed by ``close``. ``form`` overrides the pushdown's per-dialect choice. With
+    ``cursor_key`` (at least 16 bytes, the host's secret) every page's cursor is signed with
+    HMAC-SHA256, and a cursor it did not sign (altered, cut short, unsigned, or signed by another
+    key) is an ``InvalidCursorError`` before any statement runs. ``from_config`` builds one from
+    a configuration file (``runactionability.config``).
     """
 
     def __init__(
@@ -73,10 +78,14 @@ class ActionabilityService:
         registry: Registry | None = None,
         catalog: OperationCatalog | None = None,
         form: SupersedeForm | str | None = None,
+        cursor_key: bytes | None = None,
     ) -> None:
+        cursor_key = check_cursor_key(cursor_key)
         self.registry = Registry.default() if registry is None else registry
         self.catalog = self.registry.catalog() if catalog is None else catalog
-        self._backend = open_backend(bind_or_url, runs=runs, states=states, catalog=self.catalog)
+        self._backend = open_backend(
+            bind_or_url, runs=runs, states=states, catalog=self.catalog, cursor_key=cursor_key
+        )
         self.bind = self._backend.history.bind
         # Built once: it checks the configuration (and warns about a missing state kind) here,
         # not on every request; each session rebinds copies of it to its snapshot.
@@ -88,6 +97,7 @@ class ActionabilityService:
             registry=self.registry,
             catalog=self.catalog,
             form=form,
+            cursor_key=cursor_key,
         )
 
     def _resolver_of(self, backend: SqlBackend) -> Resolver:
@@ -184,7 +194,15 @@ class RequestSession:
         cursor: str | None = None,
         on_scan: Callable[[int], None] | None = None,
     ) -> AssessedPage:
-        """A page of runs, newest first, kept to ``view``; pass ``next_cursor`` for the next."""
+        """A page of runs, newest first, kept to ``view``; pass ``next_cursor`` for the next.
+
+        A ``cursor`` this service did not issue is an ``InvalidCursorError``, raised before any
+        statement runs.
+        """
+        if cursor and view is not View.CURRENT_FOLLOW_UP:
+            # The follow-up list checks its cursor first thing; the other views read active
+            # work before the run source would see theirs.
+            self.backend.runs.check_cursor(cursor)
         return list_assessed(
             self.backend.runs,
             self.resolver,
