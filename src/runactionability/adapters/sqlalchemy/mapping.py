@@ -16,7 +16,8 @@ from typing import Any
 import attrs
 import sqlalchemy as sa
 
-from runactionability.adapters.sqlalchemy.types import JsonDocument, UtcTimestamp
+from runactionability.adapters.sqlalchemy.instants import Instants
+from runactionability.adapters.sqlalchemy.types import JsonDocument
 from runactionability.errors import ConfigurationError
 from runactionability.model import RunOutcome, RunStatus
 
@@ -45,6 +46,10 @@ def _as_status_vocabulary(value: Mapping[str, RunStatus | str]) -> Mapping[str, 
 
 def _as_outcome_vocabulary(value: Mapping[str, RunOutcome | str]) -> Mapping[str, RunOutcome]:
     return MappingProxyType({str(key): RunOutcome(outcome) for key, outcome in value.items()})
+
+
+def _as_instants(value: Instants | str) -> Instants:
+    return value if isinstance(value, Instants) else Instants.parse(value)
 
 
 def _values_of(vocabulary: Mapping[str, Any], meaning: object) -> tuple[str, ...]:
@@ -109,9 +114,11 @@ class RunTableMapping:
     is passed to the core as stored, which flags it; with a host vocabulary it is passed as an
     ``UnmappedValue``, which the core flags even when the stored text is a library word
     (``"succeeded"`` means nothing to a host whose success is ``"ok"``). Scope ids and the
-    subject are compared as text; timestamps are ``timestamptz`` on PostgreSQL and integer UTC
-    microseconds on SQLite (``UtcTimestamp``). ``integer_ids`` says the id column is an integer,
-    so ``SqlRunSource.get_run("42")`` looks up 42 (a CLI passes text).
+    subject are compared as text. ``timestamps`` says how the table stores its instants (an
+    ``Instants`` or its ``Instants.parse`` name; by default the reference storage,
+    ``timestamptz`` on PostgreSQL and integer UTC microseconds on SQLite). ``integer_ids`` says
+    the id column is an integer, so ``SqlRunSource.get_run("42")`` looks up 42 (a CLI passes
+    text).
     """
 
     table: str = attrs.field(validator=_identifier)
@@ -136,6 +143,7 @@ class RunTableMapping:
         converter=_as_outcome_vocabulary,
     )
     integer_ids: bool = True
+    timestamps: Instants = attrs.field(factory=Instants.native, converter=_as_instants)
 
     def __attrs_post_init__(self) -> None:
         if not _values_of(self.statuses, RunStatus.COMPLETED):
@@ -152,9 +160,9 @@ class RunTableMapping:
             sa.column(self.environment_id, sa.String()),
             sa.column(self.status, sa.String()),
             sa.column(self.outcome, sa.String()),
-            sa.column(self.created_at, UtcTimestamp()),
-            sa.column(self.started_at, UtcTimestamp()),
-            sa.column(self.completed_at, UtcTimestamp()),
+            sa.column(self.created_at, self.timestamps.column_type()),
+            sa.column(self.started_at, self.timestamps.column_type()),
+            sa.column(self.completed_at, self.timestamps.column_type()),
             sa.column(self.context, JsonDocument()),
         ]
         if self.subject is not None:
@@ -189,7 +197,8 @@ class StateTableMapping:
     A table
     that holds several rows per (workspace, environment, subject) is read under the rule of
     ``SqlStateSource``: its newest row, and no fact when that row proves nothing or is ambiguous.
-    ``attributes`` names an optional JSON column returned with the fact.
+    ``attributes`` names an optional JSON column returned with the fact. ``timestamps`` says
+    how ``proven_at`` is stored (as for ``RunTableMapping``).
     """
 
     kind: str = attrs.field(validator=attrs.validators.instance_of(str))
@@ -204,6 +213,7 @@ class StateTableMapping:
     statuses: Mapping[str, str] | None = attrs.field(
         default=None, converter=attrs.converters.optional(_frozen_mapping)
     )
+    timestamps: Instants = attrs.field(factory=Instants.native, converter=_as_instants)
 
     def table_clause(self) -> sa.TableClause:
         """A lightweight ``sa.table`` with the mapped columns under their host names."""
@@ -212,7 +222,7 @@ class StateTableMapping:
             sa.column(self.environment_id, sa.String()),
             sa.column(self.subject, sa.String()),
             sa.column(self.status, sa.String()),
-            sa.column(self.proven_at, UtcTimestamp()),
+            sa.column(self.proven_at, self.timestamps.column_type()),
         ]
         if self.attributes is not None:
             columns.append(sa.column(self.attributes, JsonDocument()))
