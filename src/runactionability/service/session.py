@@ -18,6 +18,7 @@ from runactionability.adapters.sqlalchemy.mapping import (
 )
 from runactionability.adapters.sqlalchemy.pushdown import SqlPushdown, SupersedeForm
 from runactionability.catalog import OperationCatalog
+from runactionability.config import Config
 from runactionability.consumers import (
     ActiveRuns,
     ActiveWork,
@@ -81,6 +82,7 @@ class ActionabilityService:
         cursor_key: bytes | None = None,
     ) -> None:
         cursor_key = check_cursor_key(cursor_key)
+        self._owned: sa.Engine | None = None
         self.registry = Registry.default() if registry is None else registry
         self.catalog = self.registry.catalog() if catalog is None else catalog
         self._backend = open_backend(
@@ -99,6 +101,41 @@ class ActionabilityService:
             form=form,
             cursor_key=cursor_key,
         )
+
+    @classmethod
+    def from_config(
+        cls,
+        config: Config,
+        *,
+        bind: sa.Engine | sa.Connection | None = None,
+        registry: Registry | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> ActionabilityService:
+        """The service a configuration describes (``load_config``), on ``bind`` if given.
+
+        Without ``bind``, an engine on the file's ``database``, disposed by ``close``. Tables the
+        file asks to reflect are read through it here, once. The cursor key comes from the
+        variable the file names (``environ``, default ``os.environ``).
+        """
+        registry = Registry.default() if registry is None else registry
+        owned = None
+        if bind is None:
+            owned = bind = sa.create_engine(config.database_url())
+        try:
+            service = cls(
+                bind,
+                runs=config.run_mapping(bind),
+                states=config.state_mappings(bind),
+                registry=registry,
+                catalog=config.operation_catalog(registry),
+                cursor_key=config.cursor_key(environ),
+            )
+        except BaseException:
+            if owned is not None:
+                owned.dispose()
+            raise
+        service._owned = owned
+        return service
 
     def _resolver_of(self, backend: SqlBackend) -> Resolver:
         return Resolver(
@@ -140,6 +177,8 @@ class ActionabilityService:
     def close(self) -> None:
         """Dispose the engine the service created from a URL (a given engine is the host's)."""
         self._backend.close()
+        if self._owned is not None:
+            self._owned.dispose()
 
 
 def _every_workspace(backend: SqlBackend, every: EveryWorkspace) -> VisibleScopes:
