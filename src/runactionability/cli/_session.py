@@ -123,23 +123,29 @@ def _check_runs_table(engine: sa.Engine, database: str, config: Config) -> None:
         raise CliError(f"the database {database!r} has no {table} table")
 
 
-def _service(config: Config, engine: sa.Engine, registry: Registry) -> ActionabilityService:
+@contextmanager
+def _state_kind_warnings() -> Iterator[None]:
+    """Say once, in one line a person can act on, that a state kind has no table.
+
+    The service checks its configuration when it is built and again for the session's resolver;
+    Python's warning format would print the same warning twice, with a module and line number.
+    """
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", MissingStateSourceWarning)
-        service = ActionabilityService.from_config(config, bind=engine, registry=registry)
+        yield
+    said: set[str] = set()
     for warning in caught:
-        if issubclass(warning.category, MissingStateSourceWarning):
-            # One line a person can act on, not Python's warning format on every command.
+        if not issubclass(warning.category, MissingStateSourceWarning):
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
+        elif str(warning.message) not in said:
+            said.add(str(warning.message))
             click.echo(
                 f"runactionability: warning: {warning.message}; name the table of each under "
                 "[states.KIND] in the configuration (docs/configuration.md)",
                 err=True,
             )
-        else:
-            warnings.warn_explicit(
-                warning.message, warning.category, warning.filename, warning.lineno
-            )
-    return service
 
 
 @contextmanager
@@ -164,7 +170,6 @@ def open_session(
     try:
         _check_runs_table(engine, database, config)
         as_of = _as_of(engine, as_of_text)
-        service = _service(config, engine, registry)
         scopes: VisibleScopes | EveryWorkspace
         if workspaces:
             scopes = VisibleScopes(workspaces, environment_ids=list(environments) or None)
@@ -174,7 +179,11 @@ def open_session(
         # the page cannot disagree because a run landed between two statements.
         with ExitStack() as stack:
             try:
-                session = stack.enter_context(service.session(scopes=scopes, as_of=as_of))
+                with _state_kind_warnings():
+                    service = ActionabilityService.from_config(
+                        config, bind=engine, registry=registry
+                    )
+                    session = stack.enter_context(service.session(scopes=scopes, as_of=as_of))
             except NoWorkspacesError:
                 raise CliError(
                     f"the database {database!r} holds no runs with a usable workspace id"
