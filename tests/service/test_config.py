@@ -143,6 +143,9 @@ statuses = { up = "healthy" }
         ('[runs]\ntable = "jobs"\nzone = "UTC"\n', r"\[runs\]: zone: only read with reflect"),
         ('[states.w]\ntable = "w"\ntimestamps = "sundial"\n', r"\[states\.w\]"),
         ("runs = [1, 2\n", "not a readable TOML file"),
+        ('[runs]\ntable = "x"\nreflect = true\nepoch_unit = "h"\n', "epoch_unit: expected one"),
+        ('[runs]\ntable = "x"\nstatuses = [1]\n', "runs.statuses: expected a table"),
+        ('[runs]\ntable = "x"\nlifecycles = { a = ["x", "y", "z"] }\n', r"lifecycles\.a: expected"),
     ],
 )
 def test_a_mistake_names_the_file_and_the_key(tmp_path: Path, text: str, says: str) -> None:

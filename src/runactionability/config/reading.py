@@ -6,7 +6,8 @@ import os
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from types import UnionType
+from typing import Any, Literal, TypeVar, Union, get_args, get_origin
 
 import attrs
 import cattrs
@@ -103,6 +104,14 @@ def _problem(exc: BaseException, expected: Any) -> str:
         return "required key missing"
     if isinstance(exc, _WrongType | ConfigurationError):
         return str(exc)
+    # An optional key's type is a union with None, which the file cannot hold.
+    given = [arg for arg in get_args(expected) if arg is not type(None)]
+    if get_origin(expected) in (Union, UnionType) and len(given) == 1:
+        expected = given[0]
+    if get_origin(expected) is Literal:
+        return f"expected one of {', '.join(map(repr, get_args(expected)))}"
+    if get_origin(expected) is dict:
+        return "expected a table"
     return f"invalid value ({exc})"
 
 

@@ -226,7 +226,7 @@ def _lifecycle_pair(value: str, pair: list[str]) -> tuple[str, str | None]:
     if len(pair) == 2:
         return (pair[0], pair[1])
     raise ConfigurationError(
-        f"lifecycles.{value}: expected [status] or [status, outcome], not {pair!r}"
+        f"[runs]: lifecycles.{value}: expected [status] or [status, outcome], not {pair!r}"
     )
 
 
