@@ -14,7 +14,8 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner, Result
 from tests.cli.test_cli import database, invoke, ok_json, one_line_error
-from tests.support import registry_replacing
+from tests.sql import test_host_mapping as host_mapping
+from tests.support import AS_OF, database_option, registry_replacing
 
 from runactionability import Registry
 from runactionability.adapters.sqlalchemy import JsonDocument, UtcTimestamp
@@ -156,3 +157,77 @@ def test_a_plugins_state_kind_without_a_table_is_one_line_until_the_file_names_i
     assert named.exit_code == 0, named.stderr
     assert warnings_of(named) == []
     assert json.loads(named.stdout)["by_status"] == json.loads(result.stdout)["by_status"]
+
+
+# -- a host's own tables ---------------------------------------------------------------------------
+
+HOST_CONFIG = """
+[runs]
+table = "job_log"
+id = "job_id"
+type = "job_kind"
+workspace_id = "tenant"
+environment_id = "env"
+status = "state"
+outcome = "result"
+created_at = "queued_at"
+started_at = "began_at"
+completed_at = "ended_at"
+context = "payload"
+subject = false
+statuses = { waiting = "queued", active = "running", done = "completed" }
+outcomes = { ok = "succeeded", error = "failed", refused = "blocked", stopped = "cancelled" }
+
+[states.provider_connection]
+table = "connections"
+workspace_id = "tenant"
+environment_id = "env"
+subject = "connection_id"
+status = "health"
+proven_at = "checked_at"
+attributes = false
+statuses = { up = "healthy", down = "failing" }
+"""
+
+
+def test_the_cli_reads_a_hosts_own_tables_through_the_file(
+    sql_engine: sa.Engine, tmp_path: Path
+) -> None:
+    host_mapping.host.create_all(sql_engine)
+    job, connection = host_mapping.job, host_mapping.connection
+    with sql_engine.begin() as db:
+        db.execute(
+            host_mapping.job_log.insert(),
+            [
+                job("j1", "refused", 0),
+                job("j2", "error", 10, payload={"provider_connection_id": "42"}),
+                job("j3", "ok", 20, payload={"provider_connection_id": 42}),
+                job("j4", "error", 30, payload={"provider_connection_id": "c3"}),
+                job("j5", "exploded", 40),
+                job("j6", None, 50),
+            ],
+        )
+        db.execute(
+            host_mapping.connections.insert(),
+            [connection("c1", "up", 5), connection("c3", "down", 35)],
+        )
+    config = config_file(
+        tmp_path, f"database = {toml_string(database_option(sql_engine))}\n{HOST_CONFIG}"
+    )
+    as_of = ("--as-of", AS_OF.isoformat())
+    result = invoke("list", "--config", config, *as_of, "--limit", "50", "--json")
+    assert result.exit_code == 0, result.stderr
+    listed = {run["run_id"]: run["actionability"] for run in json.loads(result.stdout)["runs"]}
+    assert listed == {
+        "j1": "resolved_by_current_state",
+        "j2": "superseded_by_later_success",
+        "j3": "informational_only",
+        "j4": "actionable",
+        "j5": "requires_manual_review",
+        "j6": "not_terminal",
+    }
+    # The host keeps only connection states: the other kinds are named once, on one line.
+    (line,) = warnings_of(result)
+    assert "'baseline_snapshot'" in line
+    report = ok_json("report", "--config", config, *as_of)
+    assert report["by_status"]["actionable"] == 1
