@@ -102,6 +102,7 @@ from runactionability.result import (
 )
 
 if TYPE_CHECKING:
+    from runactionability.config import Config, load_config
     from runactionability.service import (
         ActionabilityService,
         AsyncActionabilityService,
@@ -119,6 +120,7 @@ _SERVICE = frozenset(
         "RequestSession",
     }
 )
+_CONFIG = frozenset({"Config", "load_config"})
 
 
 def __getattr__(name: str) -> Any:
@@ -128,6 +130,10 @@ def __getattr__(name: str) -> Any:
         from runactionability import service
 
         return getattr(service, name)
+    if name in _CONFIG:
+        from runactionability import config
+
+        return getattr(config, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -146,6 +152,7 @@ __all__ = [
     "AsyncRunHistory",
     "AsyncStateSource",
     "CatalogError",
+    "Config",
     "ConfigurationError",
     "ConflictError",
     "CoverageError",
@@ -218,6 +225,7 @@ __all__ = [
     "explain_async",
     "hookimpl",
     "json_schema",
+    "load_config",
     "run_as_of",
     "summarize",
     "to_json",

@@ -31,6 +31,7 @@ import sqlalchemy as sa
 
 from runactionability.adapters.sqlalchemy._reading import Bind, check_bind, read_transaction
 from runactionability.adapters.sqlalchemy.backend import _rebound
+from runactionability.adapters.sqlalchemy.cursors import check_cursor_key
 from runactionability.adapters.sqlalchemy.history import SqlRunHistory
 from runactionability.adapters.sqlalchemy.mapping import (
     REFERENCE_RUNS,
@@ -127,9 +128,10 @@ class SqlPushdown:
 
     ``states`` maps each state kind to its table; a ``ResolvedByState`` rule applies only when its
     kind has a table, exactly as a ``Resolver`` without that state source behaves. ``form``
-    overrides the per-dialect choice of ``DEFAULT_FORMS``. ``resolver`` judges the rows of
-    families that are not compiled (by default, one built over the same tables). The reference
-    schema's indexes serve every statement; a host table needs the equivalent ones
+    overrides the per-dialect choice of ``DEFAULT_FORMS``; with ``cursor_key`` the follow-up
+    list's cursors are signed (``cursors.seal``). ``resolver`` judges the rows of families that
+    are not compiled (by default, one built over the same tables). The reference schema's
+    indexes serve every statement; a host table needs the equivalent ones
     (``docs/performance.md``).
     """
 
@@ -143,9 +145,11 @@ class SqlPushdown:
         catalog: OperationCatalog | None = None,
         form: SupersedeForm | str | None = None,
         resolver: Resolver | None = None,
+        cursor_key: bytes | None = None,
     ) -> None:
         self.bind = check_bind(bind)
         self.mapping = runs
+        self.cursor_key = check_cursor_key(cursor_key)
         self.states = reference_state_mappings() if states is None else dict(states)
         self.registry = Registry.default() if registry is None else registry
         self.catalog = self.registry.catalog() if catalog is None else catalog
@@ -289,12 +293,21 @@ class SqlPushdown:
             raise UsageError(f"limit must be at least 1, not {limit!r}")
         if cursor:
             # A cursor the caller passes is refused before any statement; the walk's own are not.
-            _decode(
-                cursor,
-                id_type=self.mapping.ids.run,
-                naive=self.mapping.timestamps.form == "naive",
-            )
+            self.check_cursor(cursor)
         return follow_up_page(self, scopes, as_of=as_of, limit=limit, cursor=cursor)
+
+    def check_cursor(self, cursor: str) -> None:
+        """Refuse a cursor the follow-up list did not issue (``InvalidCursorError``).
+
+        ``current_follow_up_page`` checks its cursor so; a caller that reads something else
+        first checks it up front, so that no statement runs for a refused cursor.
+        """
+        _decode(
+            cursor,
+            id_type=self.mapping.ids.run,
+            naive=self.mapping.timestamps.form == "naive",
+            key=self.cursor_key,
+        )
 
     def _prepare(self, key: tuple[Any, ...], statement: Any, scopes: VisibleScopes) -> _Prepared:
         prepared = self._prepared.get(key)
