@@ -46,6 +46,7 @@ from runactionability.errors import (
     UsageError,
 )
 from runactionability.evidence import LaterSuccessRequest, RunFact, StateFact, StateRequest
+from runactionability.findings import CheckReport, Finding, FindingCode, Severity
 from runactionability.hookspecs import hookimpl
 from runactionability.jsonforms import json_schema, to_json
 from runactionability.model import (
@@ -128,6 +129,7 @@ __all__ = [
     "AsyncRunHistory",
     "AsyncStateSource",
     "CatalogError",
+    "CheckReport",
     "ConfigurationError",
     "ConflictError",
     "CoverageError",
@@ -139,6 +141,8 @@ __all__ = [
     "EvidenceFetchError",
     "Explanation",
     "Family",
+    "Finding",
+    "FindingCode",
     "FirstDecisive",
     "InformationalWhen",
     "InvalidCursorError",
@@ -180,6 +184,7 @@ __all__ = [
     "RunQuery",
     "RunSource",
     "RunStatus",
+    "Severity",
     "StateFact",
     "StateRequest",
     "StateResolution",

@@ -3,11 +3,13 @@
 ``schema`` holds the reference tables; ``mapping`` points the adapter at a host's own tables;
 ``SqlRunHistory``, ``SqlStateSource`` and ``SqlRunSource`` implement the ports, each batch of
 evidence in one statement per kind; ``SqlPushdown`` counts and pages current follow-up inside the
-database. See ``docs/adapters.md`` and ``docs/performance.md``.
+database; ``check`` tells whether a mapping reads a host's tables as the host means them. See
+``docs/adapters.md`` and ``docs/performance.md``.
 """
 
 from runactionability.adapters.sqlalchemy._reading import CHUNK_SIZE, Bind
 from runactionability.adapters.sqlalchemy.backend import SqlBackend, open_backend
+from runactionability.adapters.sqlalchemy.doctor import DEFAULT_SAMPLE, check
 from runactionability.adapters.sqlalchemy.history import SqlRunHistory
 from runactionability.adapters.sqlalchemy.mapping import (
     REFERENCE_RUNS,
@@ -41,6 +43,7 @@ from runactionability.adapters.sqlalchemy.types import JsonDocument, UtcTimestam
 
 __all__ = [
     "CHUNK_SIZE",
+    "DEFAULT_SAMPLE",
     "REFERENCE_RUNS",
     "STATE_KINDS",
     "Bind",
@@ -58,6 +61,7 @@ __all__ = [
     "SupersedeForm",
     "UnmappedValue",
     "UtcTimestamp",
+    "check",
     "count_by_status",
     "create_schema",
     "current_follow_up_page",
