@@ -1,0 +1,92 @@
+"""``runactionability doctor``: does the mapping read the database as the host means it?
+
+One line per finding of ``check`` (errors first, each with its fix), then exit 4 when any is an
+error, so a deploy step or CI job can gate on it.
+"""
+
+from __future__ import annotations
+
+import click
+from rich.text import Text
+
+from runactionability.adapters.sqlalchemy import (
+    DEFAULT_SAMPLE,
+    REFERENCE_RUNS,
+    check,
+    reference_state_mappings,
+)
+from runactionability.cli._app import (
+    SCHEMA_VERSION,
+    FindingsError,
+    cli,
+    database_option,
+    evaluation_options,
+    json_option,
+)
+from runactionability.cli._output import emit_json, stdout_console
+from runactionability.cli._session import _as_of, _catalog, engine_for
+from runactionability.findings import CheckReport, Severity
+from runactionability.jsonforms import to_json
+from runactionability.registry import Registry
+
+_STYLES = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "dim"}
+
+
+@cli.command()
+@database_option
+@evaluation_options
+@click.option(
+    "--sample",
+    default=DEFAULT_SAMPLE,
+    show_default=True,
+    type=click.IntRange(1, 100_000),
+    help="How many of the newest runs to read and judge.",
+)
+@json_option
+def doctor(
+    database: str,
+    as_of_text: str | None,
+    catalog_path: str | None,
+    sample: int,
+    as_json: bool,
+) -> None:
+    """Check that the mapping reads the database's runs and states as they are (exit 4 if not)."""
+    registry = Registry.default()
+    catalog = _catalog(registry, catalog_path)
+    engine = engine_for(database, must_exist=True)
+    try:
+        report = check(
+            engine,
+            REFERENCE_RUNS,
+            states=reference_state_mappings(),
+            registry=registry,
+            catalog=catalog,
+            sample=sample,
+            as_of=_as_of(engine, as_of_text),
+        )
+    finally:
+        engine.dispose()
+    if as_json:
+        emit_json({"schema": f"runactionability.doctor/{SCHEMA_VERSION}", **to_json(report)})
+    else:
+        _print(report)
+    if not report.passed:
+        count = len(report.errors)
+        raise FindingsError(f"{count} error finding{'s' if count > 1 else ''}; see the fixes above")
+
+
+def _print(report: CheckReport) -> None:
+    console = stdout_console()
+    errors, warnings = len(report.errors), len(report.warnings)
+    console.print(
+        f"Checked {report.table} on {report.dialect}: {report.total_runs} runs, "
+        f"{report.sampled} sampled; {errors} errors, {warnings} warnings"
+    )
+    for finding in report.findings:
+        line = Text()
+        line.append(f"{finding.severity:<8}", style=_STYLES[finding.severity])
+        line.append(f"{finding.code}: ", style="bold")
+        line.append(finding.message)
+        console.print(line)
+        if finding.fix is not None:
+            console.print(Text(f"{'':8}fix: {finding.fix}"))
