@@ -43,9 +43,12 @@ class Seek:
         return True
 
 
-def _newest_first(column: Any, dialect: str) -> Any:
-    # PostgreSQL puts NULLs first in a descending index unless told; the statements want them last.
-    return column.desc().nulls_last() if dialect == "postgresql" else column
+def _newest_first(created: Any, run_id: Any, dialect: str) -> list[Any]:
+    # As the reference indexes: SQLite walks an ascending index backwards; PostgreSQL puts NULLs
+    # first in a descending index unless told, and the statements want them last.
+    if dialect == "postgresql":
+        return [created.desc().nulls_last(), run_id.desc()]
+    return [created, run_id]
 
 
 def _name(table: str, purpose: str) -> str:
@@ -58,7 +61,7 @@ def run_seeks(mapping: RunTableMapping) -> list[Seek]:
     equal = (ws, mapping.type, mapping.status, mapping.outcome)
 
     def listing(t: sa.Table, dialect: str) -> list[Any]:
-        return [_newest_first(t.c[created], dialect), _newest_first(t.c[run_id], dialect)]
+        return _newest_first(t.c[created], t.c[run_id], dialect)
 
     def success(t: sa.Table, dialect: str) -> list[Any]:
         c = t.c

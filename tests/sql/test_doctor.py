@@ -1,0 +1,276 @@
+"""``check``: a mapping that misreads a host's tables is an error that names the column and the fix.
+
+Each finding is produced from a real table on each engine where it applies, and a healthy
+reference database passes with nothing to fix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from tests.support import (
+    AS_OF,
+    at,
+    form_validator,
+    insert_raw,
+    raw_row,
+)
+
+from runactionability import to_json
+from runactionability.adapters.sqlalchemy import (
+    RunTableMapping,
+    check,
+    create_schema,
+    insert_runs,
+    insert_states,
+    reference_state_mappings,
+)
+from runactionability.adapters.sqlalchemy.types import to_micros
+from runactionability.demo import Size, generate
+from runactionability.findings import CheckReport, Finding, FindingCode, Severity
+
+DEMO = generate(Size.SMALL)
+HOST = "hd_jobs"
+
+
+def only(report: CheckReport, code: FindingCode, column: str | None = None) -> list[Finding]:
+    return [f for f in report.findings if f.code is code and column in (None, f.column)]
+
+
+def host_table(engine: sa.Engine, *, key: bool = True, **types: Any) -> sa.Table:
+    """A host's runs table with no index but its key (if ``key``), with the reference's names."""
+    timestamp = types.pop("timestamp", sa.DateTime(timezone=engine.dialect.name == "postgresql"))
+    columns = {
+        "id": sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+        "type": sa.Text(),
+        "workspace_id": sa.Text(),
+        "environment_id": sa.Text(),
+        "status": sa.Text(),
+        "outcome": sa.Text(),
+        "created_at": timestamp,
+        "started_at": timestamp,
+        "completed_at": timestamp,
+        "subject": sa.Text(),
+        "context": sa.JSON(),
+        **types,
+    }
+    table = sa.Table(
+        HOST,
+        sa.MetaData(),
+        *(sa.Column(name, kind, primary_key=key and name == "id") for name, kind in columns.items()),
+    )
+    table.create(engine)
+    return table
+
+
+def host_rows(count: int, **fields: Any) -> list[dict[str, Any]]:
+    """Failed inventory syncs in (w1, e1), one a minute after T0."""
+    return [
+        {
+            "id": index,
+            "type": "inventory.sync",
+            "workspace_id": "w1",
+            "environment_id": "e1",
+            "status": "completed",
+            "outcome": "failed",
+            "created_at": at(index),
+            "started_at": at(index),
+            "completed_at": at(index + 1),
+            "subject": None,
+            "context": {},
+            **fields,
+        }
+        for index in range(1, count + 1)
+    ]
+
+
+def insert(engine: sa.Engine, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
+    with engine.begin() as connection:
+        connection.execute(table.insert(), list(rows))
+
+
+HOST_MAPPING = RunTableMapping(table=HOST)
+
+
+def test_a_healthy_reference_database_passes_with_nothing_to_fix(sql_engine: sa.Engine) -> None:
+    create_schema(sql_engine)
+    insert_runs(sql_engine, DEMO.runs)
+    insert_states(sql_engine, DEMO.states)
+    report = check(sql_engine, states=reference_state_mappings(), as_of=DEMO.as_of)
+    assert report.passed
+    assert report.errors == report.warnings == ()
+    assert report.total_runs == report.sampled == len(DEMO.runs)
+    assert only(report, FindingCode.INVALID_ROWS)[0].count == 0
+    form_validator("doctor").validate(to_json(report))
+
+
+def test_iso_text_timestamps_mapped_as_native_are_an_error_naming_column_and_fix(
+    sql_engine: sa.Engine,
+) -> None:
+    if sql_engine.dialect.name != "sqlite":
+        pytest.skip("SQLAlchemy's DateTime stores ISO text on SQLite only")
+    table = host_table(sql_engine, timestamp=sa.DateTime())
+    insert(sql_engine, table, [{**row, "outcome": "succeeded"} for row in host_rows(2)])
+    insert(sql_engine, table, host_rows(11)[2:])
+    report = check(sql_engine, HOST_MAPPING, as_of=AS_OF)
+    assert not report.passed
+    created = only(report, FindingCode.UNREADABLE_TIMESTAMP, "created_at")
+    assert [f.severity for f in created] == [Severity.ERROR]
+    assert created[0].count == 11
+    assert created[0].example is not None and created[0].example.startswith("2026-11-10 12:")
+    assert f"{HOST}.created_at" in created[0].message
+    assert created[0].fix is not None and "Instants.iso_text()" in created[0].fix
+    # The failed runs all read as invalid: most problem rows, so an error too.
+    invalid = only(report, FindingCode.INVALID_ROWS)[0]
+    assert invalid.severity is Severity.ERROR
+    assert "9 of 9" in invalid.message and "invalid_timestamp 9" in invalid.message
+
+
+def test_naive_postgresql_timestamps_mapped_as_native_need_a_zone(sql_engine: sa.Engine) -> None:
+    if sql_engine.dialect.name != "postgresql":
+        pytest.skip("a timestamp column without a time zone is PostgreSQL's")
+    table = host_table(sql_engine, timestamp=sa.DateTime(timezone=False))
+    naive = [
+        {**row, **{k: row[k].replace(tzinfo=None) for k in ("created_at", "started_at")}}
+        for row in host_rows(3)
+    ]
+    insert(sql_engine, table, [{**row, "completed_at": None} for row in naive])
+    report = check(sql_engine, HOST_MAPPING, as_of=AS_OF)
+    [finding] = only(report, FindingCode.UNREADABLE_TIMESTAMP, "created_at")
+    assert finding.severity is Severity.ERROR and finding.count == 3
+    assert finding.fix is not None and "Instants.naive(zone=" in finding.fix
+    assert only(report, FindingCode.UNREADABLE_TIMESTAMP, "completed_at") == []
+
+
+def test_epoch_seconds_read_as_microseconds_are_implausible(sql_engine: sa.Engine) -> None:
+    if sql_engine.dialect.name != "sqlite":
+        pytest.skip("the native SQLite storage is integer microseconds")
+    table = host_table(sql_engine, timestamp=sa.BigInteger())
+    seconds = [
+        {**row, **{k: to_micros(row[k]) // 1_000_000 for k in ("created_at", "started_at")}}
+        for row in host_rows(4)
+    ]
+    insert(sql_engine, table, [{**row, "completed_at": None} for row in seconds])
+    report = check(sql_engine, HOST_MAPPING, as_of=AS_OF)
+    [finding] = only(report, FindingCode.IMPLAUSIBLE_TIMESTAMP, "created_at")
+    assert finding.severity is Severity.ERROR
+    assert finding.fix is not None and "Instants.epoch('s')" in finding.fix
+
+
+def test_unmapped_vocabulary_is_an_error_with_its_values_and_counts(
+    sql_engine: sa.Engine,
+) -> None:
+    create_schema(sql_engine)
+    rows = [raw_row(sql_engine, n) for n in range(1, 4)]
+    rows += [raw_row(sql_engine, n, status="done", outcome=None) for n in range(4, 9)]
+    rows += [raw_row(sql_engine, 9, outcome="exploded")]
+    insert_raw(sql_engine, rows)
+    report = check(sql_engine, as_of=AS_OF)
+    [status] = only(report, FindingCode.UNMAPPED_VALUE, "status")
+    assert status.severity is Severity.ERROR and status.count == 5
+    assert "'done' (5)" in status.message and status.example == "done"
+    [outcome] = only(report, FindingCode.UNMAPPED_VALUE, "outcome")
+    assert "'exploded' (1)" in outcome.message and outcome.fix is not None
+    assert "outcomes" in outcome.fix
+    invalid = only(report, FindingCode.INVALID_ROWS)[0]
+    assert "invalid_status 5" in invalid.message and invalid.severity is Severity.ERROR
+
+
+def test_a_few_invalid_rows_are_a_warning_most_are_an_error(sql_engine: sa.Engine) -> None:
+    create_schema(sql_engine)
+    rows = [raw_row(sql_engine, n) for n in range(1, 10)]
+    insert_raw(sql_engine, [*rows, raw_row(sql_engine, 10, workspace_id="  ")])
+    report = check(sql_engine, as_of=AS_OF)
+    [invalid] = only(report, FindingCode.INVALID_ROWS)
+    assert invalid.severity is Severity.WARNING and invalid.count == 1
+    assert "1 of 10" in invalid.message and "invalid_scope 1" in invalid.message
+    assert report.passed
+
+
+def test_missing_indexes_come_with_the_create_index_that_serves_them(
+    sql_engine: sa.Engine,
+) -> None:
+    host_table(sql_engine)
+    report = check(sql_engine, HOST_MAPPING, as_of=AS_OF)
+    missing = only(report, FindingCode.MISSING_INDEX)
+    assert {f.severity for f in missing} == {Severity.WARNING}
+    fixes = [f.fix or "" for f in missing]
+    postgresql = sql_engine.dialect.name == "postgresql"
+    listing = (
+        "(created_at DESC NULLS LAST, id DESC)" if postgresql else "(created_at, id)"
+    )
+    assert f"CREATE INDEX ix_{HOST}_created ON {HOST} {listing}" in fixes
+    assert any(f"ON {HOST} (workspace_id, type, status, outcome, subject" in fix for fix in fixes)
+    with sql_engine.begin() as connection:
+        for fix in fixes:
+            connection.execute(sa.text(fix))
+    assert only(check(sql_engine, HOST_MAPPING, as_of=AS_OF), FindingCode.MISSING_INDEX) == []
+
+
+def test_state_tables_without_their_lookup_index_are_named(sql_engine: sa.Engine) -> None:
+    create_schema(sql_engine)
+    with sql_engine.begin() as connection:
+        connection.execute(sa.text("DROP INDEX ix_backup_set_states_lookup"))
+    report = check(sql_engine, states=reference_state_mappings(), as_of=AS_OF)
+    [finding] = only(report, FindingCode.MISSING_INDEX)
+    assert finding.table == "backup_set_states"
+    assert finding.fix is not None and finding.fix.startswith(
+        "CREATE INDEX ix_backup_set_states_lookup ON backup_set_states "
+        "(workspace_id, environment_id, subject, proven_at, status)"
+    )
+
+
+def test_types_no_family_covers_are_errors(sql_engine: sa.Engine) -> None:
+    create_schema(sql_engine)
+    rows = [raw_row(sql_engine, n, type="billing.export") for n in range(1, 4)]
+    insert_raw(sql_engine, [*rows, raw_row(sql_engine, 4)])
+    report = check(sql_engine, as_of=AS_OF)
+    [finding] = only(report, FindingCode.UNCOVERED_TYPE)
+    assert finding.severity is Severity.ERROR and finding.count == 3
+    assert finding.example == "billing.export" and "not in the catalog" in finding.message
+    assert not report.passed
+
+
+def test_integer_scope_ids_mapped_as_text_are_an_error(sql_engine: sa.Engine) -> None:
+    table = host_table(sql_engine, workspace_id=sa.BigInteger())
+    insert(sql_engine, table, host_rows(3, workspace_id=42))
+    report = check(sql_engine, HOST_MAPPING, as_of=AS_OF)
+    [finding] = only(report, FindingCode.ID_TYPE)
+    assert finding.column == "workspace_id" and finding.severity is Severity.ERROR
+    assert finding.fix == "map ids=IdTypes(workspace='integer')"
+    assert "is integer" in finding.message
+
+
+def test_text_in_an_integer_id_column_is_an_error(sql_engine: sa.Engine) -> None:
+    if sql_engine.dialect.name != "sqlite":
+        pytest.skip("only SQLite stores text in an integer column")
+    table = host_table(sql_engine, key=False, timestamp=sa.BigInteger())
+    rows = [{**row, "created_at": to_micros(row["created_at"])} for row in host_rows(2)]
+    rows = [{**row, "started_at": None, "completed_at": None, "status": "queued"} for row in rows]
+    insert(sql_engine, table, [rows[0], {**rows[1], "id": "run-2"}])
+    report = check(sql_engine, HOST_MAPPING, as_of=AS_OF)
+    [finding] = only(report, FindingCode.ID_TYPE)
+    assert finding.column == "id" and finding.example == "run-2" and finding.count == 1
+
+
+def test_a_missing_table_or_column_is_an_error_not_a_crash(sql_engine: sa.Engine) -> None:
+    report = check(sql_engine, RunTableMapping(table="hd_nowhere"), as_of=AS_OF)
+    assert [f.code for f in report.errors] == [FindingCode.MISSING_TABLE]
+    host_table(sql_engine)
+    report = check(sql_engine, RunTableMapping(table=HOST, outcome="result"), as_of=AS_OF)
+    [finding] = report.errors
+    assert finding.code is FindingCode.MISSING_TABLE and finding.column == "result"
+
+
+def test_the_sample_is_the_newest_runs(sql_engine: sa.Engine) -> None:
+    create_schema(sql_engine)
+    old = [raw_row(sql_engine, n, status="done") for n in range(1, 4)]
+    insert_raw(sql_engine, [*old, *(raw_row(sql_engine, n) for n in range(4, 8))])
+    report = check(sql_engine, sample=4, as_of=AS_OF)
+    assert report.sampled == 4 and report.total_runs == 7
+    # The old rows are outside the sample, but the grouped counts see the whole table.
+    assert only(report, FindingCode.INVALID_ROWS)[0].count == 0
+    assert only(report, FindingCode.UNMAPPED_VALUE)[0].count == 3
