@@ -60,7 +60,10 @@ def host_table(engine: sa.Engine, *, key: bool = True, **types: Any) -> sa.Table
     table = sa.Table(
         HOST,
         sa.MetaData(),
-        *(sa.Column(name, kind, primary_key=key and name == "id") for name, kind in columns.items()),
+        *(
+            sa.Column(name, kind, primary_key=key and name == "id")
+            for name, kind in columns.items()
+        ),
     )
     table.create(engine)
     return table
@@ -120,13 +123,16 @@ def test_iso_text_timestamps_mapped_as_native_are_an_error_naming_column_and_fix
     created = only(report, FindingCode.UNREADABLE_TIMESTAMP, "created_at")
     assert [f.severity for f in created] == [Severity.ERROR]
     assert created[0].count == 11
-    assert created[0].example is not None and created[0].example.startswith("2026-11-10 12:")
+    assert created[0].example is not None
+    assert created[0].example.startswith("2026-11-10 12:")
     assert f"{HOST}.created_at" in created[0].message
-    assert created[0].fix is not None and "Instants.iso_text()" in created[0].fix
+    assert created[0].fix is not None
+    assert "Instants.iso_text()" in created[0].fix
     # The failed runs all read as invalid: most problem rows, so an error too.
     invalid = only(report, FindingCode.INVALID_ROWS)[0]
     assert invalid.severity is Severity.ERROR
-    assert "9 of 9" in invalid.message and "invalid_timestamp 9" in invalid.message
+    assert "9 of 9" in invalid.message
+    assert "invalid_timestamp 9" in invalid.message
 
 
 def test_naive_postgresql_timestamps_mapped_as_native_need_a_zone(sql_engine: sa.Engine) -> None:
@@ -140,8 +146,10 @@ def test_naive_postgresql_timestamps_mapped_as_native_need_a_zone(sql_engine: sa
     insert(sql_engine, table, [{**row, "completed_at": None} for row in naive])
     report = check(sql_engine, HOST_MAPPING, as_of=AS_OF)
     [finding] = only(report, FindingCode.UNREADABLE_TIMESTAMP, "created_at")
-    assert finding.severity is Severity.ERROR and finding.count == 3
-    assert finding.fix is not None and "Instants.naive(zone=" in finding.fix
+    assert finding.severity is Severity.ERROR
+    assert finding.count == 3
+    assert finding.fix is not None
+    assert "Instants.naive(zone=" in finding.fix
     assert only(report, FindingCode.UNREADABLE_TIMESTAMP, "completed_at") == []
 
 
@@ -157,7 +165,8 @@ def test_epoch_seconds_read_as_microseconds_are_implausible(sql_engine: sa.Engin
     report = check(sql_engine, HOST_MAPPING, as_of=AS_OF)
     [finding] = only(report, FindingCode.IMPLAUSIBLE_TIMESTAMP, "created_at")
     assert finding.severity is Severity.ERROR
-    assert finding.fix is not None and "Instants.epoch('s')" in finding.fix
+    assert finding.fix is not None
+    assert "Instants.epoch('s')" in finding.fix
 
 
 def test_unmapped_vocabulary_is_an_error_with_its_values_and_counts(
@@ -170,13 +179,17 @@ def test_unmapped_vocabulary_is_an_error_with_its_values_and_counts(
     insert_raw(sql_engine, rows)
     report = check(sql_engine, as_of=AS_OF)
     [status] = only(report, FindingCode.UNMAPPED_VALUE, "status")
-    assert status.severity is Severity.ERROR and status.count == 5
-    assert "'done' (5)" in status.message and status.example == "done"
+    assert status.severity is Severity.ERROR
+    assert status.count == 5
+    assert "'done' (5)" in status.message
+    assert status.example == "done"
     [outcome] = only(report, FindingCode.UNMAPPED_VALUE, "outcome")
-    assert "'exploded' (1)" in outcome.message and outcome.fix is not None
+    assert "'exploded' (1)" in outcome.message
+    assert outcome.fix is not None
     assert "outcomes" in outcome.fix
     invalid = only(report, FindingCode.INVALID_ROWS)[0]
-    assert "invalid_status 5" in invalid.message and invalid.severity is Severity.ERROR
+    assert "invalid_status 5" in invalid.message
+    assert invalid.severity is Severity.ERROR
 
 
 def test_a_few_invalid_rows_are_a_warning_most_are_an_error(sql_engine: sa.Engine) -> None:
@@ -185,8 +198,10 @@ def test_a_few_invalid_rows_are_a_warning_most_are_an_error(sql_engine: sa.Engin
     insert_raw(sql_engine, [*rows, raw_row(sql_engine, 10, workspace_id="  ")])
     report = check(sql_engine, as_of=AS_OF)
     [invalid] = only(report, FindingCode.INVALID_ROWS)
-    assert invalid.severity is Severity.WARNING and invalid.count == 1
-    assert "1 of 10" in invalid.message and "invalid_scope 1" in invalid.message
+    assert invalid.severity is Severity.WARNING
+    assert invalid.count == 1
+    assert "1 of 10" in invalid.message
+    assert "invalid_scope 1" in invalid.message
     assert report.passed
 
 
@@ -199,9 +214,7 @@ def test_missing_indexes_come_with_the_create_index_that_serves_them(
     assert {f.severity for f in missing} == {Severity.WARNING}
     fixes = [f.fix or "" for f in missing]
     postgresql = sql_engine.dialect.name == "postgresql"
-    listing = (
-        "(created_at DESC NULLS LAST, id DESC)" if postgresql else "(created_at, id)"
-    )
+    listing = "(created_at DESC NULLS LAST, id DESC)" if postgresql else "(created_at, id)"
     assert f"CREATE INDEX ix_{HOST}_created ON {HOST} {listing}" in fixes
     assert any(f"ON {HOST} (workspace_id, type, status, outcome, subject" in fix for fix in fixes)
     with sql_engine.begin() as connection:
@@ -217,7 +230,8 @@ def test_state_tables_without_their_lookup_index_are_named(sql_engine: sa.Engine
     report = check(sql_engine, states=reference_state_mappings(), as_of=AS_OF)
     [finding] = only(report, FindingCode.MISSING_INDEX)
     assert finding.table == "backup_set_states"
-    assert finding.fix is not None and finding.fix.startswith(
+    assert finding.fix is not None
+    assert finding.fix.startswith(
         "CREATE INDEX ix_backup_set_states_lookup ON backup_set_states "
         "(workspace_id, environment_id, subject, proven_at, status)"
     )
@@ -229,8 +243,10 @@ def test_types_no_family_covers_are_errors(sql_engine: sa.Engine) -> None:
     insert_raw(sql_engine, [*rows, raw_row(sql_engine, 4)])
     report = check(sql_engine, as_of=AS_OF)
     [finding] = only(report, FindingCode.UNCOVERED_TYPE)
-    assert finding.severity is Severity.ERROR and finding.count == 3
-    assert finding.example == "billing.export" and "not in the catalog" in finding.message
+    assert finding.severity is Severity.ERROR
+    assert finding.count == 3
+    assert finding.example == "billing.export"
+    assert "not in the catalog" in finding.message
     assert not report.passed
 
 
@@ -239,7 +255,8 @@ def test_integer_scope_ids_mapped_as_text_are_an_error(sql_engine: sa.Engine) ->
     insert(sql_engine, table, host_rows(3, workspace_id=42))
     report = check(sql_engine, HOST_MAPPING, as_of=AS_OF)
     [finding] = only(report, FindingCode.ID_TYPE)
-    assert finding.column == "workspace_id" and finding.severity is Severity.ERROR
+    assert finding.column == "workspace_id"
+    assert finding.severity is Severity.ERROR
     assert finding.fix == "map ids=IdTypes(workspace='integer')"
     assert "is integer" in finding.message
 
@@ -253,7 +270,9 @@ def test_text_in_an_integer_id_column_is_an_error(sql_engine: sa.Engine) -> None
     insert(sql_engine, table, [rows[0], {**rows[1], "id": "run-2"}])
     report = check(sql_engine, HOST_MAPPING, as_of=AS_OF)
     [finding] = only(report, FindingCode.ID_TYPE)
-    assert finding.column == "id" and finding.example == "run-2" and finding.count == 1
+    assert finding.column == "id"
+    assert finding.example == "run-2"
+    assert finding.count == 1
 
 
 def test_a_missing_table_or_column_is_an_error_not_a_crash(sql_engine: sa.Engine) -> None:
@@ -262,7 +281,8 @@ def test_a_missing_table_or_column_is_an_error_not_a_crash(sql_engine: sa.Engine
     host_table(sql_engine)
     report = check(sql_engine, RunTableMapping(table=HOST, outcome="result"), as_of=AS_OF)
     [finding] = report.errors
-    assert finding.code is FindingCode.MISSING_TABLE and finding.column == "result"
+    assert finding.code is FindingCode.MISSING_TABLE
+    assert finding.column == "result"
 
 
 def test_the_sample_is_the_newest_runs(sql_engine: sa.Engine) -> None:
@@ -270,7 +290,8 @@ def test_the_sample_is_the_newest_runs(sql_engine: sa.Engine) -> None:
     old = [raw_row(sql_engine, n, status="done") for n in range(1, 4)]
     insert_raw(sql_engine, [*old, *(raw_row(sql_engine, n) for n in range(4, 8))])
     report = check(sql_engine, sample=4, as_of=AS_OF)
-    assert report.sampled == 4 and report.total_runs == 7
+    assert report.sampled == 4
+    assert report.total_runs == 7
     # The old rows are outside the sample, but the grouped counts see the whole table.
     assert only(report, FindingCode.INVALID_ROWS)[0].count == 0
     assert only(report, FindingCode.UNMAPPED_VALUE)[0].count == 3
