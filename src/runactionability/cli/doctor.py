@@ -87,6 +87,7 @@ def _print(report: CheckReport) -> None:
         line.append(f"{finding.severity:<8}", style=_STYLES[finding.severity])
         line.append(f"{finding.code}: ", style="bold")
         line.append(finding.message)
-        console.print(line)
+        # One finding, one line (and its fix on the next), however long: a log keeps it whole.
+        console.print(line, soft_wrap=True)
         if finding.fix is not None:
-            console.print(Text(f"{'':8}fix: {finding.fix}"))
+            console.print(Text(f"{'':8}fix: {finding.fix}"), soft_wrap=True)
