@@ -72,7 +72,11 @@ def doctor(
         _print(report)
     if not report.passed:
         count = len(report.errors)
-        raise FindingsError(f"{count} error finding{'s' if count > 1 else ''}; see the fixes above")
+        raise FindingsError(f"{_count(count, 'error finding')}; see the fixes above")
+
+
+def _count(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def _print(report: CheckReport) -> None:
@@ -80,7 +84,7 @@ def _print(report: CheckReport) -> None:
     errors, warnings = len(report.errors), len(report.warnings)
     console.print(
         f"Checked {report.table} on {report.dialect}: {report.total_runs} runs, "
-        f"{report.sampled} sampled; {errors} errors, {warnings} warnings"
+        f"{report.sampled} sampled; {_count(errors, 'error')}, {_count(warnings, 'warning')}"
     )
     for finding in report.findings:
         line = Text()
