@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import attrs
 import pytest
 import sqlalchemy as sa
 from tests.support import (
@@ -295,3 +296,29 @@ def test_the_sample_is_the_newest_runs(sql_engine: sa.Engine) -> None:
     # The old rows are outside the sample, but the grouped counts see the whole table.
     assert only(report, FindingCode.INVALID_ROWS)[0].count == 0
     assert only(report, FindingCode.UNMAPPED_VALUE)[0].count == 3
+
+
+def test_state_proof_times_and_statuses_the_mapping_cannot_read(sql_engine: sa.Engine) -> None:
+    create_schema(sql_engine)
+    insert_states(sql_engine, [fact for fact in DEMO.states if fact.kind == "backup_set"][:3])
+    table = sa.table("backup_set_states", sa.column("proven_at"), sa.column("status"))
+    if sql_engine.dialect.name == "postgresql":
+        stored: Any = sa.literal_column("'infinity'::timestamptz")
+    else:
+        stored = "2026-11-10 12:00:00"
+    with sql_engine.begin() as connection:
+        connection.execute(table.update().values(proven_at=stored, status="weird"))
+    states = {
+        **reference_state_mappings(),
+        "backup_set": attrs.evolve(
+            reference_state_mappings()["backup_set"], statuses={"complete": "complete"}
+        ),
+    }
+    report = check(sql_engine, states=states, as_of=AS_OF)
+    [unreadable] = only(report, FindingCode.UNREADABLE_TIMESTAMP)
+    assert unreadable.table == "backup_set_states"
+    assert unreadable.column == "proven_at"
+    assert unreadable.count == 3
+    [unlisted] = only(report, FindingCode.UNMAPPED_VALUE)
+    assert unlisted.severity is Severity.WARNING
+    assert "'weird' (3)" in unlisted.message

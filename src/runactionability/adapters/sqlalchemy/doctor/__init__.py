@@ -25,6 +25,10 @@ from runactionability.adapters.sqlalchemy.doctor.sample import (
     timestamp_findings,
     validity_finding,
 )
+from runactionability.adapters.sqlalchemy.doctor.states import (
+    proof_time_findings,
+    state_status_findings,
+)
 from runactionability.adapters.sqlalchemy.doctor.tables import (
     VALUES_LIMIT,
     id_type_findings,
@@ -83,7 +87,7 @@ def check(
     with snapshot_transaction(bind) as connection:
         total, sampled, findings = _check_runs(connection, runs, core, sample, as_of)
         for mapping in (states or {}).values():
-            findings += _check_states(connection, mapping)
+            findings += _check_states(connection, mapping, sample)
     findings.sort(key=lambda finding: _ORDER[finding.severity])
     return CheckReport(
         dialect=connection.dialect.name,
@@ -161,7 +165,9 @@ def _check_runs(
     return total, len(runs), findings
 
 
-def _check_states(connection: sa.Connection, mapping: StateTableMapping) -> list[Finding]:
+def _check_states(
+    connection: sa.Connection, mapping: StateTableMapping, sample: int
+) -> list[Finding]:
     table = mapping.table
     columns = reflected_columns(connection, table, mapping.schema)
     if columns is None:
@@ -184,5 +190,7 @@ def _check_states(connection: sa.Connection, mapping: StateTableMapping) -> list
         ("subject", mapping.subject, frozenset({"text"})),
     ]
     findings += id_type_findings(columns, expected, table=table, setting="StateIdTypes")
+    findings += proof_time_findings(connection, mapping, sample)
+    findings += state_status_findings(connection, mapping)
     findings += index_findings(connection, state_seeks(mapping), table=table, schema=mapping.schema)
     return findings
