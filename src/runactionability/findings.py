@@ -42,6 +42,8 @@ class FindingCode(enum.StrEnum):
     """A run type in the history that no registered family covers."""
     MISSING_TABLE = "missing_table"
     """A mapped table or column the database does not have."""
+    READ_FAILED = "read_failed"
+    """A statement the ports make on the table failed: the mapping cannot read it at all."""
     SAMPLE = "sample"
     """What was read: how many runs, how many sampled."""
 

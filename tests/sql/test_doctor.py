@@ -23,6 +23,7 @@ from tests.support import (
 from runactionability import to_json
 from runactionability.adapters.sqlalchemy import (
     RunTableMapping,
+    StateTableMapping,
     check,
     create_schema,
     insert_runs,
@@ -322,3 +323,103 @@ def test_state_proof_times_and_statuses_the_mapping_cannot_read(sql_engine: sa.E
     [unlisted] = only(report, FindingCode.UNMAPPED_VALUE)
     assert unlisted.severity is Severity.WARNING
     assert "'weird' (3)" in unlisted.message
+
+
+LIFECYCLES = {
+    "pending": ("queued", None),
+    "running": ("running", None),
+    "done": ("completed", "succeeded"),
+    "error": ("completed", "failed"),
+}
+
+
+def test_a_lifecycle_value_the_mapping_does_not_list_is_unmapped(sql_engine: sa.Engine) -> None:
+    table = host_table(sql_engine, state=sa.Text())
+    states = ["done", "error", "running", "cancelled", "cancelled"]
+    rows = [{**row, "state": state} for row, state in zip(host_rows(5), states, strict=True)]
+    insert(sql_engine, table, rows)
+    mapping = RunTableMapping(table=HOST, lifecycle="state", lifecycles=LIFECYCLES)
+    report = check(sql_engine, mapping, as_of=AS_OF)
+    [unmapped] = only(report, FindingCode.UNMAPPED_VALUE)
+    assert unmapped.column == "state"
+    assert unmapped.count == 2
+    assert "'cancelled' (2)" in unmapped.message
+    assert unmapped.fix is not None
+    assert "lifecycles" in unmapped.fix
+    invalid = only(report, FindingCode.INVALID_ROWS)[0]
+    assert "invalid_status 2" in invalid.message
+    # One lifecycle column is both status and outcome: the later-success seek is on it once.
+    fixes = [f.fix or "" for f in only(report, FindingCode.MISSING_INDEX)]
+    assert any(f"ON {HOST} (workspace_id, type, state, subject, environment_id" in f for f in fixes)
+
+
+def test_a_state_table_of_several_kinds_is_indexed_by_its_where_columns(
+    sql_engine: sa.Engine,
+) -> None:
+    table = sa.Table(
+        "hd_job_states",
+        sa.MetaData(),
+        sa.Column("kind", sa.Text()),
+        sa.Column("tenant", sa.Text()),
+        sa.Column("env", sa.Text()),
+        sa.Column("object_id", sa.Text()),
+        sa.Column("state", sa.Text()),
+        sa.Column("checked_at", sa.BigInteger()),
+    )
+    table.create(sql_engine)
+    mapping = StateTableMapping(
+        kind="baseline_snapshot",
+        table="hd_job_states",
+        workspace_id="tenant",
+        environment_id="env",
+        subject="object_id",
+        status="state",
+        proven_at="checked_at",
+        attributes=None,
+        where={"kind": "baseline"},
+    )
+    create_schema(sql_engine)
+    report = check(sql_engine, states={"baseline_snapshot": mapping}, as_of=AS_OF)
+    [finding] = only(report, FindingCode.MISSING_INDEX)
+    assert finding.fix is not None
+    assert finding.fix.startswith(
+        "CREATE INDEX ix_hd_job_states_lookup ON hd_job_states "
+        "(kind, tenant, env, object_id, checked_at, state)"
+    )
+    with sql_engine.begin() as connection:
+        connection.execute(sa.text(finding.fix))
+    again = check(sql_engine, states={"baseline_snapshot": mapping}, as_of=AS_OF)
+    assert only(again, FindingCode.MISSING_INDEX) == []
+
+
+def test_postgresql_columns_no_statement_can_read_are_errors_not_crashes(
+    sql_engine: sa.Engine,
+) -> None:
+    if sql_engine.dialect.name != "postgresql":
+        pytest.skip("SQLite compares any value with any other")
+    table = host_table(sql_engine, timestamp=sa.BigInteger())
+    micros = [
+        {**row, **{k: to_micros(row[k]) for k in ("created_at", "started_at", "completed_at")}}
+        for row in host_rows(2)
+    ]
+    insert(sql_engine, table, micros)
+    report = check(sql_engine, HOST_MAPPING, as_of=AS_OF)
+    [created] = only(report, FindingCode.UNREADABLE_TIMESTAMP, "created_at")
+    assert "every statement on the table fails" in created.message
+    assert created.fix is not None
+    assert "Instants.epoch(" in created.fix
+    assert report.sampled == 0
+    # A value only the read itself fails on (a view dividing by zero) is a finding too.
+    with sql_engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                f"CREATE VIEW hd_broken AS SELECT id, type, workspace_id, environment_id, status, "
+                f"outcome, now() + (1 / (id - id)) * interval '1 second' AS created_at, "
+                f"NULL::timestamptz AS started_at, NULL::timestamptz AS completed_at, subject, "
+                f"context FROM {HOST}"
+            )
+        )
+    report = check(sql_engine, RunTableMapping(table="hd_broken"), as_of=AS_OF)
+    [failed] = only(report, FindingCode.READ_FAILED)
+    assert "division by zero" in failed.message
+    assert only(report, FindingCode.SAMPLE)[0].count == 2

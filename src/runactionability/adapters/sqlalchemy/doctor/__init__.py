@@ -9,7 +9,7 @@ answer shows as needing manual review. ``runactionability doctor`` prints its re
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -36,6 +36,7 @@ from runactionability.adapters.sqlalchemy.doctor.tables import (
     missing_columns,
     reflected_columns,
     run_id_expectations,
+    timestamp_type_findings,
     uncovered_findings,
     vocabulary_findings,
 )
@@ -50,6 +51,7 @@ from runactionability.catalog import OperationCatalog
 from runactionability.core import Core
 from runactionability.errors import UsageError
 from runactionability.findings import CheckReport, Finding, FindingCode, Severity
+from runactionability.model import OperationRun
 from runactionability.registry import Registry
 
 __all__ = ["DEFAULT_SAMPLE", "VALUES_LIMIT", "check"]
@@ -114,6 +116,31 @@ def _missing_table(table: str) -> Finding:
     )
 
 
+def _guarded(
+    connection: sa.Connection, table: str, read: Callable[[], list[Finding]]
+) -> list[Finding]:
+    """``read``'s findings, or one error when a statement fails (the snapshot stays usable)."""
+    savepoint = connection.begin_nested() if connection.dialect.name == "postgresql" else None
+    try:
+        findings = read()
+    except sa.exc.DBAPIError as exc:
+        if savepoint is not None:
+            savepoint.rollback()
+        detail = " ".join(str(exc.orig if exc.orig is not None else exc).split())
+        return [
+            Finding(
+                code=FindingCode.READ_FAILED,
+                severity=Severity.ERROR,
+                message=f"{table}: reading it under the mapping fails: {detail}",
+                fix="map each column as the type it is declared with",
+                table=table,
+            )
+        ]
+    if savepoint is not None:
+        savepoint.commit()
+    return findings
+
+
 def _check_runs(
     connection: sa.Connection,
     mapping: RunTableMapping,
@@ -125,7 +152,7 @@ def _check_runs(
     columns = reflected_columns(connection, table, mapping.schema)
     if columns is None:
         return 0, 0, [_missing_table(table)]
-    names = [getattr(mapping, field) for field in RUN_FIELDS]
+    names = [mapping.column_name(field) for field in RUN_FIELDS]
     if mapping.subject is not None:
         names.append(mapping.subject)
     findings = missing_columns(columns, names, table)
@@ -135,11 +162,51 @@ def _check_runs(
     total = connection.execute(sa.select(sa.func.count()).select_from(clause)).scalar_one()
     expected = run_id_expectations(mapping)
     findings += id_type_findings(columns, expected, table=table, setting="IdTypes")
-    findings += vocabulary_findings(connection, mapping, clause)
-    findings += uncovered_findings(connection, mapping, clause, core.catalog, core.families)
-    runs = SqlRunSource(connection, mapping, catalog=core.catalog).newest(sample)
+    findings += _guarded(
+        connection, table, lambda: vocabulary_findings(connection, mapping, clause)
+    )
+    findings += _guarded(
+        connection,
+        table,
+        lambda: uncovered_findings(connection, mapping, clause, core.catalog, core.families),
+    )
     dialect = connection.dialect.name
-    findings += timestamp_findings(
+    instants = [getattr(mapping, field) for field in TIMESTAMP_FIELDS]
+    blocked = timestamp_type_findings(columns, instants, table=table, dialect=dialect)
+    findings += blocked
+    sampled: list[OperationRun] = []
+    if not blocked:
+        flagged = [f.column for f in findings if f.code is FindingCode.ID_TYPE and f.column]
+
+        def read() -> list[Finding]:
+            sampled.extend(SqlRunSource(connection, mapping, catalog=core.catalog).newest(sample))
+            return _judge(sampled, mapping, core, as_of, dialect, flagged)
+
+        findings += _guarded(connection, table, read)
+    findings += index_findings(connection, run_seeks(mapping), table=table, schema=mapping.schema)
+    findings.append(
+        Finding(
+            code=FindingCode.SAMPLE,
+            severity=Severity.INFO,
+            message=f"{table}: {total} runs; the newest {len(sampled)} sampled",
+            table=table,
+            count=total,
+        )
+    )
+    return total, len(sampled), findings
+
+
+def _judge(
+    runs: list[OperationRun],
+    mapping: RunTableMapping,
+    core: Core,
+    as_of: datetime,
+    dialect: str,
+    flagged: list[str],
+) -> list[Finding]:
+    """What the sampled runs say: their instants, their ids, their validity."""
+    table = mapping.table
+    findings = timestamp_findings(
         runs,
         {field: getattr(mapping, field) for field in TIMESTAMP_FIELDS},
         table=table,
@@ -147,22 +214,12 @@ def _check_runs(
         dialect=dialect,
         as_of=as_of,
     )
-    flagged = [f.column for f in findings if f.code is FindingCode.ID_TYPE and f.column]
-    findings += id_value_findings(runs, expected, table=table, skip=flagged)
+    findings += id_value_findings(runs, run_id_expectations(mapping), table=table, skip=flagged)
+    # A host table without a key may repeat an id; the core judges each run once.
     unique = list({run.id: run for run in reversed(runs)}.values())[::-1]
-    if runs:
+    if unique:
         findings.append(validity_finding(unique, core, table=table, as_of=as_of))
-    findings += index_findings(connection, run_seeks(mapping), table=table, schema=mapping.schema)
-    findings.append(
-        Finding(
-            code=FindingCode.SAMPLE,
-            severity=Severity.INFO,
-            message=f"{table}: {total} runs; the newest {len(runs)} sampled",
-            table=table,
-            count=total,
-        )
-    )
-    return total, len(runs), findings
+    return findings
 
 
 def _check_states(
@@ -175,22 +232,28 @@ def _check_states(
     names = [
         mapping.workspace_id,
         mapping.environment_id,
-        mapping.subject,
         mapping.status,
         mapping.proven_at,
+        *mapping.where,
     ]
-    if mapping.attributes is not None:
-        names.append(mapping.attributes)
+    names += [name for name in (mapping.subject, mapping.attributes) if name is not None]
     findings = missing_columns(columns, names, table)
     if findings:
         return findings
     expected = [
         ("workspace", mapping.workspace_id, frozenset({"text"})),
         ("environment", mapping.environment_id, frozenset({"text"})),
-        ("subject", mapping.subject, frozenset({"text"})),
     ]
+    if mapping.subject is not None:
+        expected.append(("subject", mapping.subject, frozenset({"text"})))
     findings += id_type_findings(columns, expected, table=table, setting="StateIdTypes")
-    findings += proof_time_findings(connection, mapping, sample)
-    findings += state_status_findings(connection, mapping)
+    dialect = connection.dialect.name
+    blocked = timestamp_type_findings(columns, [mapping.proven_at], table=table, dialect=dialect)
+    findings += blocked
+    if not blocked:
+        findings += _guarded(
+            connection, table, lambda: proof_time_findings(connection, mapping, sample)
+        )
+    findings += _guarded(connection, table, lambda: state_status_findings(connection, mapping))
     findings += index_findings(connection, state_seeks(mapping), table=table, schema=mapping.schema)
     return findings

@@ -55,10 +55,15 @@ def _name(table: str, purpose: str) -> str:
     return f"ix_{table}_{purpose}"[:63]
 
 
+def _vocabulary_columns(mapping: RunTableMapping) -> tuple[str, ...]:
+    return tuple(mapping.column_name(field) for field in ("status", "outcome"))
+
+
 def run_seeks(mapping: RunTableMapping) -> list[Seek]:
     """The seeks on a runs table: the listing, the later-success lookup, the follow-up walk."""
     ws, created, run_id = mapping.workspace_id, mapping.created_at, mapping.id
-    equal = (ws, mapping.type, mapping.status, mapping.outcome)
+    # With a lifecycle column it is both status and outcome: one equality column.
+    equal = tuple(dict.fromkeys((ws, mapping.type, *_vocabulary_columns(mapping))))
 
     def listing(t: sa.Table, dialect: str) -> list[Any]:
         return _newest_first(t.c[created], t.c[run_id], dialect)
@@ -115,18 +120,20 @@ def run_seeks(mapping: RunTableMapping) -> list[Seek]:
 
 
 def state_seeks(mapping: StateTableMapping) -> list[Seek]:
-    """The seek on a state table: one object's rows by scope and subject."""
-    equal = (mapping.workspace_id, mapping.environment_id, mapping.subject)
+    """The seek on a state table: one object's rows by scope and subject (and ``where``)."""
+    subject = () if mapping.subject is None else (mapping.subject,)
+    equal = (*sorted(mapping.where), mapping.workspace_id, mapping.environment_id, *subject)
+    columns = (*equal, mapping.proven_at, mapping.status)
 
     def lookup(t: sa.Table, dialect: str) -> list[Any]:
-        return [t.c[name] for name in (*equal, mapping.proven_at, mapping.status)]
+        return [t.c[name] for name in columns]
 
     return [
         Seek(
             f"reading the current {mapping.kind} state",
             _name(mapping.table, "lookup"),
             (frozenset(equal),),
-            (*equal, mapping.proven_at, mapping.status),
+            columns,
             lookup,
         )
     ]

@@ -62,6 +62,44 @@ def id_kind(column_type: TypeEngine[Any]) -> str | None:
     return None
 
 
+def timestamp_type_findings(
+    columns: Mapping[str, TypeEngine[Any]], names: Iterable[str], *, table: str, dialect: str
+) -> list[Finding]:
+    """An error per timestamp column whose declared type the mapping's storage cannot read.
+
+    PostgreSQL only: there a column's type decides what the statements may compare it with, and
+    an integer or text column compared as ``timestamptz`` fails every statement. SQLite stores
+    any value in any column, so there the sampled values tell (``timestamp_findings``).
+    """
+    if dialect != "postgresql":
+        return []
+    findings = []
+    for name in dict.fromkeys(names):
+        declared = columns[name]
+        if isinstance(declared, sa.DateTime):
+            continue
+        storage = "integers" if isinstance(declared, sa.Integer) else "no instants"
+        fix = (
+            "map timestamps=Instants.epoch('s'|'ms'|'us'), the unit the host writes"
+            if isinstance(declared, sa.Integer)
+            else "map timestamps=Instants.iso_text() if it holds ISO-8601 text"
+        )
+        findings.append(
+            Finding(
+                code=FindingCode.UNREADABLE_TIMESTAMP,
+                severity=Severity.ERROR,
+                message=(
+                    f"{table}.{name} is {declared}, which holds {storage}, but the mapping reads "
+                    "it as timestamptz: every statement on the table fails"
+                ),
+                fix=fix,
+                table=table,
+                column=name,
+            )
+        )
+    return findings
+
+
 def run_id_expectations(mapping: RunTableMapping) -> list[IdExpectation]:
     """The id columns of a runs table and the types the mapping compares them as."""
     expected = [
@@ -208,25 +246,28 @@ def _unmapped(table: str, column: str, values: Sequence[tuple[Any, int]], settin
 def vocabulary_findings(
     connection: sa.Connection, mapping: RunTableMapping, table: sa.TableClause
 ) -> list[Finding]:
-    """An error per vocabulary column holding values the mapping does not list."""
+    """An error per vocabulary column holding values the mapping does not list.
+
+    Each stored value is read by the mapping itself (``read_status``, ``read_outcome``), so a
+    value is unmapped here exactly when the ports hand the core a value it flags.
+    """
+    readings: list[tuple[str, str, Callable[[object], object], type]]
+    if mapping.lifecycle is not None:
+        readings = [(mapping.lifecycle, "lifecycles", mapping.read_status, RunStatus)]
+    else:
+        readings = [
+            (mapping.status, "statuses", mapping.read_status, RunStatus),
+            (mapping.outcome, "outcomes", mapping.read_outcome, RunOutcome),
+        ]
     findings = []
-    name = mapping.table
-    statuses = grouped(connection, table.c[mapping.status])
-    unmapped = [
-        (value, rows)
-        for value, rows in statuses
-        if value is not None and not isinstance(mapping.read_status(value), RunStatus)
-    ]
-    if unmapped:
-        findings.append(_unmapped(name, mapping.status, unmapped, "statuses"))
-    outcomes = grouped(connection, table.c[mapping.outcome])
-    unmapped = [
-        (value, rows)
-        for value, rows in outcomes
-        if value is not None and not isinstance(mapping.read_outcome(value), RunOutcome)
-    ]
-    if unmapped:
-        findings.append(_unmapped(name, mapping.outcome, unmapped, "outcomes"))
+    for column, setting, read, meaning in readings:
+        unmapped = [
+            (value, rows)
+            for value, rows in grouped(connection, table.c[column])
+            if value is not None and not isinstance(read(value), meaning)
+        ]
+        if unmapped:
+            findings.append(_unmapped(mapping.table, column, unmapped, setting))
     return findings
 
 
