@@ -6,6 +6,7 @@ reference database passes with nothing to fix.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -261,6 +262,17 @@ def test_integer_scope_ids_mapped_as_text_are_an_error(sql_engine: sa.Engine) ->
     assert finding.severity is Severity.ERROR
     assert finding.fix == "map ids=IdTypes(workspace='integer')"
     assert "is integer" in finding.message
+
+
+def test_uuid_columns_mapped_as_text_are_an_error(sql_engine: sa.Engine) -> None:
+    if sql_engine.dialect.name != "postgresql":
+        pytest.skip("a uuid column is PostgreSQL's")
+    table = host_table(sql_engine, environment_id=sa.Uuid())
+    insert(sql_engine, table, host_rows(2, environment_id=uuid.UUID(int=7)))
+    report = check(sql_engine, HOST_MAPPING, as_of=AS_OF)
+    [finding] = only(report, FindingCode.ID_TYPE)
+    assert finding.column == "environment_id"
+    assert finding.fix == "map ids=IdTypes(environment='uuid')"
 
 
 def test_text_in_an_integer_id_column_is_an_error(sql_engine: sa.Engine) -> None:
