@@ -11,16 +11,34 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from tests.support import BACKENDS, Loader, memory_ports, sql_ports
+from tests.support import BACKENDS, STORAGE_LEGS, Loader, memory_ports, sql_ports, stored_ports
 
 from runactionability.adapters.sqlalchemy import metadata
 
 
-@pytest.fixture(params=["memory", *BACKENDS])
+@pytest.fixture(params=["memory", *BACKENDS, *STORAGE_LEGS])
 def load(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Loader]:
-    """Load runs and states into a fresh store of the parametrized kind; returns its ports."""
+    """Load runs and states into a fresh store of the parametrized kind; returns its ports.
+
+    A leg ``engine/storage`` reads copies of the reference tables whose instants are stored as
+    ``storage`` (``Instants.parse``), loaded with the same runs and states.
+    """
     if request.param == "memory":
         yield memory_ports
+        return
+    backend, _, storage = request.param.partition("/")
+    if storage:
+        if backend == "sqlite":
+            engine = sa.create_engine(f"sqlite:///{tmp_path / 'contract.sqlite'}")
+            yield lambda runs, facts: stored_ports(engine, storage, runs, facts)
+            engine.dispose()
+            return
+        engine = request.getfixturevalue("postgres_engine")
+        yield lambda runs, facts: stored_ports(engine, storage, runs, facts)
+        with engine.begin() as connection:
+            connection.execute(sa.text("SELECT 1"))
+            for table in sa.inspect(connection).get_table_names():
+                connection.execute(sa.text(f'DROP TABLE "{table}" CASCADE'))
         return
     if request.param == "sqlite":
         engine = sa.create_engine(f"sqlite:///{tmp_path / 'contract.sqlite'}")

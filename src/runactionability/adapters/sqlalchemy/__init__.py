@@ -11,6 +11,7 @@ from runactionability.adapters.sqlalchemy._reading import CHUNK_SIZE, Bind
 from runactionability.adapters.sqlalchemy.backend import SqlBackend, open_backend
 from runactionability.adapters.sqlalchemy.doctor import DEFAULT_SAMPLE, check
 from runactionability.adapters.sqlalchemy.history import SqlRunHistory
+from runactionability.adapters.sqlalchemy.instants import Instants
 from runactionability.adapters.sqlalchemy.mapping import (
     REFERENCE_RUNS,
     STATE_KINDS,
@@ -49,6 +50,7 @@ __all__ = [
     "Bind",
     "FollowUpItem",
     "FollowUpPage",
+    "Instants",
     "JsonDocument",
     "PushdownCounts",
     "RunTableMapping",

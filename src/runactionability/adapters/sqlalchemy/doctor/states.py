@@ -14,8 +14,8 @@ import sqlalchemy as sa
 
 from runactionability.adapters.sqlalchemy.doctor.sample import unreadable_fix
 from runactionability.adapters.sqlalchemy.doctor.tables import grouped
+from runactionability.adapters.sqlalchemy.instant_rows import readable_columns, stored_instant
 from runactionability.adapters.sqlalchemy.mapping import StateTableMapping
-from runactionability.adapters.sqlalchemy.types import readable_columns, stored_instant
 from runactionability.findings import Finding, FindingCode, Severity
 
 
