@@ -40,6 +40,7 @@ from runactionability.adapters.sqlalchemy.doctor.tables import (
     uncovered_findings,
     vocabulary_findings,
 )
+from runactionability.adapters.sqlalchemy.instants import Instants
 from runactionability.adapters.sqlalchemy.mapping import (
     REFERENCE_RUNS,
     RUN_FIELDS,
@@ -100,10 +101,11 @@ def check(
     )
 
 
-def _storage(dialect: str) -> str:
-    if dialect == "postgresql":
-        return "the native storage (timestamptz)"
-    return "the native storage (integer UTC microseconds)"
+def _storage(instants: Instants, dialect: str) -> str:
+    if not instants.is_native:
+        return f"timestamps={str(instants)!r}"
+    native = "timestamptz" if dialect == "postgresql" else "integer UTC microseconds"
+    return f"timestamps={str(instants)!r} ({native})"
 
 
 def _missing_table(table: str) -> Finding:
@@ -172,7 +174,9 @@ def _check_runs(
     )
     dialect = connection.dialect.name
     instants = [getattr(mapping, field) for field in TIMESTAMP_FIELDS]
-    blocked = timestamp_type_findings(columns, instants, table=table, dialect=dialect)
+    blocked = timestamp_type_findings(
+        columns, instants, mapping.timestamps, table=table, dialect=dialect
+    )
     findings += blocked
     sampled: list[OperationRun] = []
     if not blocked:
@@ -210,7 +214,8 @@ def _judge(
         runs,
         {field: getattr(mapping, field) for field in TIMESTAMP_FIELDS},
         table=table,
-        storage=_storage(dialect),
+        storage=_storage(mapping.timestamps, dialect),
+        instants=mapping.timestamps,
         dialect=dialect,
         as_of=as_of,
     )
@@ -248,7 +253,9 @@ def _check_states(
         expected.append(("subject", mapping.subject, frozenset({"text"})))
     findings += id_type_findings(columns, expected, table=table, setting="StateIdTypes")
     dialect = connection.dialect.name
-    blocked = timestamp_type_findings(columns, [mapping.proven_at], table=table, dialect=dialect)
+    blocked = timestamp_type_findings(
+        columns, [mapping.proven_at], mapping.timestamps, table=table, dialect=dialect
+    )
     findings += blocked
     if not blocked:
         findings += _guarded(

@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
+from runactionability.adapters.sqlalchemy.instants import Instants, Unit
 from runactionability.adapters.sqlalchemy.types import to_micros
 from runactionability.checks import RECORD_CHECKS
 from runactionability.core import Core
@@ -44,36 +45,49 @@ _CAUSES: Mapping[str, str] = {
 }
 
 
-def _epoch_unit(value: int) -> str:
+def _epoch_unit(value: int) -> Unit:
     magnitude = abs(value)
     if magnitude < 10**11:
         return "s"
     return "ms" if magnitude < 10**14 else "us"
 
 
-def unreadable_fix(example: object) -> str:
-    """How to map (or correct) a column whose stored instants look like ``example``."""
+def _suggested(example: object) -> tuple[Instants | None, str]:
+    """The storage stored values like ``example`` look like, and what to do about them."""
     if isinstance(example, datetime):
-        return (
+        return Instants.naive("UTC"), (
             "the column has no time zone: declare the zone the host writes in, "
             "timestamps=Instants.naive(zone='UTC')"
         )
     if isinstance(example, str):
         text = example.strip()
         if _ISO.fullmatch(text):
-            return "the column holds ISO-8601 text: map timestamps=Instants.iso_text()"
+            return Instants.iso_text(), (
+                "the column holds ISO-8601 text: map timestamps=Instants.iso_text()"
+            )
         if _ISO_OFFSET.fullmatch(text):
-            return (
+            return None, (
                 "the column holds ISO-8601 text with an offset: store UTC text without one "
                 "(timestamps=Instants.iso_text()) or a timestamptz column"
             )
-        return "the stored text is no instant: correct these rows"
+        return None, "the stored text is no instant: correct these rows"
     if isinstance(example, int) and not isinstance(example, bool):
         unit = _epoch_unit(example)
-        return f"the column holds integers: map timestamps=Instants.epoch({unit!r})"
+        return Instants.epoch(unit), (
+            f"the column holds integers: map timestamps=Instants.epoch({unit!r})"
+        )
     if isinstance(example, float):
-        return "the column holds real numbers: store integer epoch values (Instants.epoch)"
-    return "correct these rows"
+        return None, "the column holds real numbers: store integer epoch values (Instants.epoch)"
+    return None, "correct these rows"
+
+
+def unreadable_fix(example: object, mapped: Instants) -> str:
+    """How to map (or correct) a column whose stored instants look like ``example``."""
+    suggested, fix = _suggested(example)
+    if suggested is not None and suggested.form == mapped.form:
+        # Already mapped so: these rows are what is wrong (an impossible date, a bad spelling).
+        return f"the mapping already reads {mapped}; correct these rows"
+    return fix
 
 
 def timestamp_findings(
@@ -82,6 +96,7 @@ def timestamp_findings(
     *,
     table: str,
     storage: str,
+    instants: Instants,
     dialect: str,
     as_of: datetime,
 ) -> list[Finding]:
@@ -102,7 +117,7 @@ def timestamp_findings(
                         f"cannot be read as instants under {storage} (e.g. {example!r}); "
                         "their runs need manual review and are never evidence"
                     ),
-                    fix=unreadable_fix(example),
+                    fix=unreadable_fix(example, instants),
                     table=table,
                     column=column,
                     count=len(unreadable),
@@ -112,7 +127,9 @@ def timestamp_findings(
             continue
         strange = [v for v in present if not PLAUSIBLE_FROM <= v <= as_of + _FUTURE_MARGIN]
         if strange:
-            findings.append(_implausible(strange, len(present), table, column, storage, dialect))
+            findings.append(
+                _implausible(strange, len(present), table, column, storage, instants, dialect)
+            )
     return findings
 
 
@@ -122,13 +139,15 @@ def _implausible(
     table: str,
     column: str,
     storage: str,
+    instants: Instants,
     dialect: str,
 ) -> Finding:
     example = strange[0]
     fix = "check which storage the column uses (Instants) and correct the mapping or the rows"
-    if dialect == "sqlite" and example < PLAUSIBLE_FROM:
-        # Read as microseconds: the integer stored is these microseconds.
-        unit = _epoch_unit(to_micros(example))
+    integers = instants.form == "epoch" or (instants.is_native and dialect == "sqlite")
+    if integers and example < PLAUSIBLE_FROM:
+        # Read as this many units since 1970: the integer stored is that count.
+        unit = _epoch_unit(to_micros(example) // instants.micros)
         fix = f"the integers look like epoch {unit}: map timestamps=Instants.epoch({unit!r})"
     return Finding(
         code=FindingCode.IMPLAUSIBLE_TIMESTAMP,

@@ -48,7 +48,7 @@ def proof_time_findings(
                 f"sampled {mapping.kind} states have a proof time that cannot be read as an "
                 f"instant (e.g. {example!r}); they prove nothing"
             ),
-            fix=unreadable_fix(example),
+            fix=unreadable_fix(example, mapping.timestamps),
             table=mapping.table,
             column=mapping.proven_at,
             count=len(unreadable),

@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.types import TypeEngine
 
+from runactionability.adapters.sqlalchemy.instants import Instants
 from runactionability.adapters.sqlalchemy.mapping import RunTableMapping
 from runactionability.catalog import OperationCatalog
 from runactionability.findings import Finding, FindingCode, Severity
@@ -62,37 +63,63 @@ def id_kind(column_type: TypeEngine[Any]) -> str | None:
     return None
 
 
-def timestamp_type_findings(
-    columns: Mapping[str, TypeEngine[Any]], names: Iterable[str], *, table: str, dialect: str
-) -> list[Finding]:
-    """An error per timestamp column whose declared type the mapping's storage cannot read.
+# The storage a PostgreSQL column's declared type holds, and the mapping that reads it.
+_DECLARED_STORAGE = (
+    (sa.Integer, "epoch", "integers", "Instants.epoch('s'|'ms'|'us'), the unit the host writes"),
+    (sa.String, "iso_text", "text", "Instants.iso_text() if it holds ISO-8601 text"),
+)
 
-    PostgreSQL only: there a column's type decides what the statements may compare it with, and
-    an integer or text column compared as ``timestamptz`` fails every statement. SQLite stores
-    any value in any column, so there the sampled values tell (``timestamp_findings``).
+
+def _declared_form(declared: TypeEngine[Any]) -> tuple[set[str], str, str] | None:
+    """The forms that read a column of ``declared`` type, what it holds and the fix; None when
+    no storage reads it."""
+    if isinstance(declared, sa.DateTime):
+        if declared.timezone:
+            return {"native", "timestamptz"}, "instants", "Instants.timestamptz()"
+        return (
+            {"naive"},
+            "wall-clock times",
+            "Instants.naive(zone=...), the zone the host writes in",
+        )
+    for kind, form, holds, fix in _DECLARED_STORAGE:
+        if isinstance(declared, kind):
+            return {form}, holds, fix
+    return None
+
+
+def timestamp_type_findings(
+    columns: Mapping[str, TypeEngine[Any]],
+    names: Iterable[str],
+    instants: Instants,
+    *,
+    table: str,
+    dialect: str,
+) -> list[Finding]:
+    """An error per timestamp column whose declared type the mapping's storage does not read.
+
+    PostgreSQL only: there a column's type decides what the statements may compare it with (an
+    integer or text column compared as ``timestamptz`` fails every statement, and a ``timestamp``
+    read as ``timestamptz`` is shifted by the session's zone). SQLite stores any value in any
+    column, so there the sampled values tell (``timestamp_findings``).
     """
     if dialect != "postgresql":
         return []
     findings = []
     for name in dict.fromkeys(names):
         declared = columns[name]
-        if isinstance(declared, sa.DateTime):
+        reads = _declared_form(declared)
+        if reads is not None and instants.form in reads[0]:
             continue
-        storage = "integers" if isinstance(declared, sa.Integer) else "no instants"
-        fix = (
-            "map timestamps=Instants.epoch('s'|'ms'|'us'), the unit the host writes"
-            if isinstance(declared, sa.Integer)
-            else "map timestamps=Instants.iso_text() if it holds ISO-8601 text"
-        )
+        holds, fix = ("no instants", "store instants") if reads is None else reads[1:]
         findings.append(
             Finding(
                 code=FindingCode.UNREADABLE_TIMESTAMP,
                 severity=Severity.ERROR,
                 message=(
-                    f"{table}.{name} is {declared}, which holds {storage}, but the mapping reads "
-                    "it as timestamptz: every statement on the table fails"
+                    f"{table}.{name} is {declared}, which holds {holds}, but the mapping reads "
+                    f"it as timestamps={str(instants)!r}: its statements fail or misread it"
                 ),
-                fix=fix,
+                fix=f"map timestamps={fix}",
                 table=table,
                 column=name,
             )
