@@ -157,9 +157,9 @@ def test_naive_postgresql_timestamps_mapped_as_native_need_a_zone(sql_engine: sa
     flagged = {f.column for f in only(report, FindingCode.UNREADABLE_TIMESTAMP)}
     assert flagged == {"created_at", "started_at", "completed_at"}
     # Mapped as the host stores them, the same rows read as instants.
-    naive = check(sql_engine, attrs.evolve(HOST_MAPPING, timestamps="naive:UTC"), as_of=AS_OF)
-    assert only(naive, FindingCode.UNREADABLE_TIMESTAMP) == []
-    assert only(naive, FindingCode.INVALID_ROWS)[0].count == 0
+    mapped = check(sql_engine, attrs.evolve(HOST_MAPPING, timestamps="naive:UTC"), as_of=AS_OF)
+    assert only(mapped, FindingCode.UNREADABLE_TIMESTAMP) == []
+    assert only(mapped, FindingCode.INVALID_ROWS)[0].count == 0
 
 
 def test_epoch_seconds_read_as_microseconds_are_implausible(sql_engine: sa.Engine) -> None:
