@@ -101,9 +101,11 @@ from runactionability.result import (
 )
 
 if TYPE_CHECKING:
+    from runactionability.config import Config, load_config
     from runactionability.service import ActionabilityService, EveryWorkspace, RequestSession
 
 _SERVICE = frozenset({"ActionabilityService", "EveryWorkspace", "RequestSession"})
+_CONFIG = frozenset({"Config", "load_config"})
 
 
 def __getattr__(name: str) -> Any:
@@ -113,6 +115,10 @@ def __getattr__(name: str) -> Any:
         from runactionability import service
 
         return getattr(service, name)
+    if name in _CONFIG:
+        from runactionability import config
+
+        return getattr(config, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -130,6 +136,7 @@ __all__ = [
     "AsyncStateSource",
     "CatalogError",
     "CheckReport",
+    "Config",
     "ConfigurationError",
     "ConflictError",
     "CoverageError",
@@ -203,6 +210,7 @@ __all__ = [
     "explain",
     "hookimpl",
     "json_schema",
+    "load_config",
     "run_as_of",
     "summarize",
     "to_json",

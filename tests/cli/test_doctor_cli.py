@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import sqlalchemy as sa
 from click.testing import CliRunner
-from tests.support import AS_OF, database_option, form_validator, insert_raw, raw_row
+from tests.support import AS_OF, at, database_option, form_validator, insert_raw, raw_row
 
 from runactionability.adapters.sqlalchemy import create_schema, insert_runs, insert_states
 from runactionability.cli import EXIT_FINDINGS, cli
@@ -69,3 +70,68 @@ def test_a_database_without_the_runs_table_is_a_finding(sql_engine: sa.Engine) -
     document = json.loads(out)
     assert "operation_runs" in document["findings"][0]["message"]
     assert {f["code"] for f in document["findings"]} == {"missing_table"}
+
+
+CONFIG = """
+database = "host.sqlite"
+reference_states = false
+
+[runs]
+table = "hd_jobs"
+subject = false
+lifecycle = "state"
+timestamps = "{timestamps}"
+
+[runs.lifecycles]
+pending = ["queued"]
+running = ["running"]
+done = ["completed", "succeeded"]
+error = ["completed", "failed"]
+"""
+
+
+def test_the_configured_mapping_is_the_one_checked(tmp_path: Path) -> None:
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'host.sqlite'}")
+    table = sa.Table(
+        "hd_jobs",
+        sa.MetaData(),
+        *(sa.Column(name, sa.Text()) for name in ("type", "workspace_id", "environment_id")),
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("state", sa.Text()),
+        sa.Column("context", sa.JSON()),
+        *(sa.Column(name, sa.DateTime()) for name in ("created_at", "started_at", "completed_at")),
+    )
+    table.create(engine)
+    with engine.begin() as connection:
+        connection.execute(
+            table.insert(),
+            [
+                {
+                    "id": n,
+                    "type": "inventory.sync",
+                    "workspace_id": "w1",
+                    "environment_id": "e1",
+                    "state": state,
+                    "context": {},
+                    "created_at": at(n),
+                    "started_at": at(n),
+                    "completed_at": at(n + 1),
+                }
+                for n, state in enumerate(["done", "error", "error"], start=1)
+            ],
+        )
+    engine.dispose()
+    config = tmp_path / "runactionability.toml"
+    config.write_text(CONFIG.format(timestamps="native"))
+    args = ["doctor", "--config", str(config), "--as-of", AS_OF.isoformat(), "--json"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == EXIT_FINDINGS
+    findings = json.loads(result.stdout)["findings"]
+    unreadable = [f for f in findings if f["code"] == "unreadable_timestamp"]
+    assert {f["column"] for f in unreadable} == {"created_at", "started_at", "completed_at"}
+    config.write_text(CONFIG.format(timestamps="iso_text"))
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.stdout
+    document = json.loads(result.stdout)
+    assert document["table"] == "hd_jobs"
+    assert document["errors"] == 0

@@ -9,12 +9,7 @@ from __future__ import annotations
 import click
 from rich.text import Text
 
-from runactionability.adapters.sqlalchemy import (
-    DEFAULT_SAMPLE,
-    REFERENCE_RUNS,
-    check,
-    reference_state_mappings,
-)
+from runactionability.adapters.sqlalchemy import DEFAULT_SAMPLE, check
 from runactionability.cli._app import (
     SCHEMA_VERSION,
     FindingsError,
@@ -24,7 +19,7 @@ from runactionability.cli._app import (
     json_option,
 )
 from runactionability.cli._output import emit_json, stdout_console
-from runactionability.cli._session import _as_of, _catalog, engine_for
+from runactionability.cli._session import _as_of, cli_config, database_of, engine_for
 from runactionability.findings import CheckReport, Severity
 from runactionability.jsonforms import to_json
 from runactionability.registry import Registry
@@ -44,23 +39,27 @@ _STYLES = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO
 )
 @json_option
 def doctor(
-    database: str,
+    database: str | None,
+    config_path: str | None,
     as_of_text: str | None,
     catalog_path: str | None,
     sample: int,
     as_json: bool,
 ) -> None:
-    """Check that the mapping reads the database's runs and states as they are (exit 4 if not)."""
+    """Check that the mapping reads the database's runs and states as they are (exit 4 if not).
+
+    The mapping is the configuration's (``--config``), else the reference schema's.
+    """
+    config = cli_config(config_path, catalog_path)
     registry = Registry.default()
-    catalog = _catalog(registry, catalog_path)
-    engine = engine_for(database, must_exist=True)
+    engine = engine_for(database_of(config, database), must_exist=True)
     try:
         report = check(
             engine,
-            REFERENCE_RUNS,
-            states=reference_state_mappings(),
+            config.run_mapping(engine),
+            states=config.state_mappings(engine),
             registry=registry,
-            catalog=catalog,
+            catalog=config.operation_catalog(registry),
             sample=sample,
             as_of=_as_of(engine, as_of_text),
         )
