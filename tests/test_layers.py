@@ -16,6 +16,7 @@ LAYERS: dict[str, int] = {
     "errors": 0,
     "model": 0,
     "evidence": 1,
+    "findings": 1,
     "result": 1,
     "scopes": 1,
     "catalog": 2,

@@ -48,6 +48,7 @@ from runactionability.errors import (
     UsageError,
 )
 from runactionability.evidence import LaterSuccessRequest, RunFact, StateFact, StateRequest
+from runactionability.findings import CheckReport, Finding, FindingCode, Severity
 from runactionability.hookspecs import hookimpl
 from runactionability.jsonforms import json_schema, to_json
 from runactionability.model import (
@@ -152,6 +153,7 @@ __all__ = [
     "AsyncRunHistory",
     "AsyncStateSource",
     "CatalogError",
+    "CheckReport",
     "Config",
     "ConfigurationError",
     "ConflictError",
@@ -164,6 +166,8 @@ __all__ = [
     "EvidenceFetchError",
     "Explanation",
     "Family",
+    "Finding",
+    "FindingCode",
     "FirstDecisive",
     "InformationalWhen",
     "InvalidCursorError",
@@ -205,6 +209,7 @@ __all__ = [
     "RunQuery",
     "RunSource",
     "RunStatus",
+    "Severity",
     "StateFact",
     "StateRequest",
     "StateResolution",

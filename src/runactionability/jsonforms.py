@@ -1,4 +1,5 @@
-"""The versioned JSON forms of what a host shows: results, proofs, actions, pages, summaries.
+"""The versioned JSON forms of what a host shows: results, proofs, actions, pages, summaries, and
+the findings of a mapping's check.
 
 One ``cattrs`` converter turns the library's values into plain JSON (dicts, lists, strings,
 numbers, booleans, None): instants as ISO-8601 with their offset, sets as sorted lists, enums as
@@ -30,6 +31,7 @@ from runactionability.consumers import (
     StatusCounts,
 )
 from runactionability.evidence import RunFact, StateFact
+from runactionability.findings import CheckReport, Finding
 from runactionability.result import (
     Actionability,
     ActionabilityResult,
@@ -209,6 +211,22 @@ def _explanation(told: Explanation) -> dict[str, Any]:
     }
 
 
+_finding_form = make_dict_unstructure_fn(Finding, converter)
+
+
+def _check_report(report: CheckReport) -> dict[str, Any]:
+    return {
+        "dialect": report.dialect,
+        "table": report.table,
+        "total_runs": report.total_runs,
+        "sampled": report.sampled,
+        "passed": report.passed,
+        "errors": len(report.errors),
+        "warnings": len(report.warnings),
+        "findings": [_finding_form(finding) for finding in report.findings],
+    }
+
+
 converter.register_unstructure_hook(PrimaryAction, _action_form)
 converter.register_unstructure_hook(RunFact, _proof)
 converter.register_unstructure_hook(StateFact, _proof)
@@ -221,6 +239,8 @@ converter.register_unstructure_hook(ActiveWork, _active)
 converter.register_unstructure_hook(DashboardSummary, _summary)
 converter.register_unstructure_hook(AssessedPage, _page)
 converter.register_unstructure_hook(Explanation, _explanation)
+converter.register_unstructure_hook(Finding, _finding_form)
+converter.register_unstructure_hook(CheckReport, _check_report)
 
 # The name of each form's definition in the shipped schema, by the value it describes.
 FORMS: Mapping[type, str] = {
@@ -236,6 +256,8 @@ FORMS: Mapping[type, str] = {
     DashboardSummary: "summary",
     AssessedPage: "page",
     Explanation: "explanation",
+    Finding: "finding",
+    CheckReport: "doctor",
 }
 
 

@@ -58,3 +58,5 @@ def test_every_json_document_of_the_cli_is_valid(database: str) -> None:
         assert told["run"]["run_id"] == headline["run"]["run_id"]
     document("families")
     document("coverage")
+    checked = document("doctor", "--database", database)
+    assert checked["passed"] is True

@@ -1,4 +1,5 @@
-"""The ``runactionability`` command line: the demo, the dashboard report, listings and explanations.
+"""The ``runactionability`` command line: the demo, the dashboard report, listings, explanations
+and the doctor of a database's mapping.
 
 Every command reads a database through the SQL adapter (the demo's SQLite file by default), takes
 the actor's scopes with ``--workspace``/``--environment``, and prints either rich text or, with
@@ -15,16 +16,18 @@ from __future__ import annotations
 from typing import NoReturn
 
 # Each command module registers its command on ``cli`` when imported.
-from runactionability.cli import coverage, demo, explain, families, listing, report
+from runactionability.cli import coverage, demo, doctor, explain, families, listing, report
 from runactionability.cli._app import (
     DEFAULT_DATABASE,
     EXIT_ERROR,
+    EXIT_FINDINGS,
     EXIT_INTERRUPTED,
     EXIT_UNCOVERED,
     EXIT_USAGE,
     SCHEMA_VERSION,
     CliError,
     CliUsageError,
+    FindingsError,
     UncoveredError,
     cli,
 )
@@ -32,16 +35,19 @@ from runactionability.cli._app import (
 __all__ = [
     "DEFAULT_DATABASE",
     "EXIT_ERROR",
+    "EXIT_FINDINGS",
     "EXIT_INTERRUPTED",
     "EXIT_UNCOVERED",
     "EXIT_USAGE",
     "SCHEMA_VERSION",
     "CliError",
     "CliUsageError",
+    "FindingsError",
     "UncoveredError",
     "cli",
     "coverage",
     "demo",
+    "doctor",
     "explain",
     "families",
     "listing",

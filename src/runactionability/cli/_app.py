@@ -20,6 +20,8 @@ SCHEMA_VERSION = JSON_SCHEMA_VERSION
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_UNCOVERED = 3
+EXIT_FINDINGS = 4
+"""``doctor`` found an error-severity finding: the mapping misreads the host's tables."""
 EXIT_INTERRUPTED = 130
 """128 + SIGINT, as a shell reports a command it interrupted."""
 
@@ -35,6 +37,10 @@ class CliError(click.ClickException):
 
 class UncoveredError(CliError):
     exit_code = EXIT_UNCOVERED
+
+
+class FindingsError(CliError):
+    exit_code = EXIT_FINDINGS
 
 
 class CliUsageError(CliError):

@@ -4,7 +4,8 @@
 ``SqlRunHistory``, ``SqlStateSource`` and ``SqlRunSource`` implement the ports, each batch of
 evidence in one statement per kind; ``SqlPushdown`` counts and pages current follow-up inside the
 database; ``AsyncSqlRunHistory`` and ``AsyncSqlStateSource`` are the async ports over SQLAlchemy's
-asyncio engines. See ``docs/adapters.md`` and ``docs/performance.md``.
+asyncio engines; ``check`` tells whether a mapping reads a host's tables as the host means
+them. See ``docs/adapters.md`` and ``docs/performance.md``.
 """
 
 from runactionability.adapters.sqlalchemy._reading import CHUNK_SIZE, Bind
@@ -14,6 +15,7 @@ from runactionability.adapters.sqlalchemy.aio import (
     AsyncSqlStateSource,
 )
 from runactionability.adapters.sqlalchemy.backend import SqlBackend, database_url, open_backend
+from runactionability.adapters.sqlalchemy.doctor import DEFAULT_SAMPLE, check
 from runactionability.adapters.sqlalchemy.history import SqlRunHistory
 from runactionability.adapters.sqlalchemy.ids import IdType, IdTypes, StateIdTypes
 from runactionability.adapters.sqlalchemy.instants import Instants
@@ -49,6 +51,7 @@ from runactionability.adapters.sqlalchemy.types import JsonDocument, UtcTimestam
 
 __all__ = [
     "CHUNK_SIZE",
+    "DEFAULT_SAMPLE",
     "REFERENCE_RUNS",
     "STATE_KINDS",
     "AsyncBind",
@@ -73,6 +76,7 @@ __all__ = [
     "SupersedeForm",
     "UnmappedValue",
     "UtcTimestamp",
+    "check",
     "count_by_status",
     "create_schema",
     "current_follow_up_page",

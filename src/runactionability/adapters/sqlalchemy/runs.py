@@ -144,6 +144,21 @@ class SqlRunSource:
             runs = [then for run in runs if (then := run_as_of(run, as_of)) is not None]
         return RunPage(runs=runs, next_cursor=next_cursor)
 
+    def newest(self, limit: int) -> list[OperationRun]:
+        """The ``limit`` newest runs of the whole table, in ``list_runs`` order, read alike.
+
+        Every scope at once, rows with unusable scope ids included: it is what ``check``
+        samples to judge a mapping, never a page to show an actor.
+        """
+        if limit < 1:
+            raise UsageError(f"limit must be at least 1, not {limit!r}")
+        created, run_id = self._c["created_at"], self._c["id"]
+        dialect = self.bind.dialect.name
+        order = created.desc().nulls_last() if dialect == "postgresql" else created.desc()
+        statement = self._select.order_by(order, run_id.desc()).limit(limit)
+        with read_transaction(self.bind) as connection:
+            return [self._run(row._mapping) for row in connection.execute(statement)]
+
     def _filters(
         self, query: RunQuery, outcomes: Collection[RunOutcome] | None, dialect: str
     ) -> list[Any]:

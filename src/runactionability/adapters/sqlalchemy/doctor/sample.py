@@ -1,0 +1,206 @@
+"""What the sampled runs say, read exactly as the ports read them and judged by the core itself.
+
+The sample comes through ``SqlRunSource`` and goes through ``Core.plan`` (the record checks of
+rules 3 and 4), so a run the doctor calls invalid is one every answer shows as
+``requires_manual_review``, for the same reason, and no other.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+
+from runactionability.adapters.sqlalchemy.instants import Instants, Unit
+from runactionability.adapters.sqlalchemy.types import to_micros
+from runactionability.checks import RECORD_CHECKS
+from runactionability.core import Core
+from runactionability.findings import Finding, FindingCode, Severity
+from runactionability.model import OperationRun
+from runactionability.result import Reason
+
+TIMESTAMP_FIELDS = ("created_at", "started_at", "completed_at")
+PLAUSIBLE_FROM = datetime(1990, 1, 1, tzinfo=UTC)
+"""Instants before it (1970 and the years after, where epoch seconds read as microseconds land)
+are taken as a storage the mapping misreads rather than as history."""
+_FUTURE_MARGIN = timedelta(days=366)
+
+_INVALID = frozenset(check.reason for check in RECORD_CHECKS)
+_DECIDED = frozenset({Reason.RUN_NOT_TERMINAL, Reason.RUN_SUCCEEDED})
+_ISO = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?")
+_ISO_OFFSET = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})")
+# Where a reason's rows are fixed: the finding that names its cause.
+_CAUSES: Mapping[str, str] = {
+    Reason.INVALID_TIMESTAMP: "see unreadable_timestamp",
+    Reason.NAIVE_TIMESTAMP: "see unreadable_timestamp",
+    Reason.INVALID_STATUS: "see unmapped_value",
+    Reason.INVALID_OUTCOME: "see unmapped_value",
+    Reason.UNKNOWN_OPERATION_TYPE: "see uncovered_type",
+    Reason.INVALID_SCOPE: "see id_type, or correct the rows' scope ids",
+    Reason.MISSING_CORRELATION: (
+        "map the subject column (RunTableMapping.subject) or write the type's subject_key "
+        "into each run's context"
+    ),
+}
+
+
+def _epoch_unit(value: int) -> Unit:
+    magnitude = abs(value)
+    if magnitude < 10**11:
+        return "s"
+    return "ms" if magnitude < 10**14 else "us"
+
+
+def _suggested(example: object) -> tuple[Instants | None, str]:
+    """The storage stored values like ``example`` look like, and what to do about them."""
+    if isinstance(example, datetime):
+        return Instants.naive("UTC"), (
+            "the column has no time zone: declare the zone the host writes in, "
+            "timestamps=Instants.naive(zone='UTC')"
+        )
+    if isinstance(example, str):
+        text = example.strip()
+        if _ISO.fullmatch(text):
+            return Instants.iso_text(), (
+                "the column holds ISO-8601 text: map timestamps=Instants.iso_text()"
+            )
+        if _ISO_OFFSET.fullmatch(text):
+            return None, (
+                "the column holds ISO-8601 text with an offset: store UTC text without one "
+                "(timestamps=Instants.iso_text()) or a timestamptz column"
+            )
+        return None, "the stored text is no instant: correct these rows"
+    if isinstance(example, int) and not isinstance(example, bool):
+        unit = _epoch_unit(example)
+        return Instants.epoch(unit), (
+            f"the column holds integers: map timestamps=Instants.epoch({unit!r})"
+        )
+    if isinstance(example, float):
+        return None, "the column holds real numbers: store integer epoch values (Instants.epoch)"
+    return None, "correct these rows"
+
+
+def unreadable_fix(example: object, mapped: Instants) -> str:
+    """How to map (or correct) a column whose stored instants look like ``example``."""
+    suggested, fix = _suggested(example)
+    if suggested is not None and suggested.form == mapped.form:
+        # Already mapped so: these rows are what is wrong (an impossible date, a bad spelling).
+        return f"the mapping already reads {mapped}; correct these rows"
+    return fix
+
+
+def timestamp_findings(
+    runs: Sequence[OperationRun],
+    columns: Mapping[str, str],
+    *,
+    table: str,
+    storage: str,
+    instants: Instants,
+    dialect: str,
+    as_of: datetime,
+) -> list[Finding]:
+    """Per timestamp column, the sampled values the mapping cannot read, or misreads."""
+    findings: list[Finding] = []
+    for field in TIMESTAMP_FIELDS:
+        column = columns[field]
+        present = [value for run in runs if (value := getattr(run, field)) is not None]
+        unreadable = [v for v in present if not isinstance(v, datetime) or v.utcoffset() is None]
+        if unreadable:
+            example = unreadable[0]
+            findings.append(
+                Finding(
+                    code=FindingCode.UNREADABLE_TIMESTAMP,
+                    severity=Severity.ERROR,
+                    message=(
+                        f"{table}.{column}: {len(unreadable)} of {len(present)} sampled values "
+                        f"cannot be read as instants under {storage} (e.g. {example!r}); "
+                        "their runs need manual review and are never evidence"
+                    ),
+                    fix=unreadable_fix(example, instants),
+                    table=table,
+                    column=column,
+                    count=len(unreadable),
+                    example=str(example),
+                )
+            )
+            continue
+        strange = [v for v in present if not PLAUSIBLE_FROM <= v <= as_of + _FUTURE_MARGIN]
+        if strange:
+            findings.append(
+                _implausible(strange, len(present), table, column, storage, instants, dialect)
+            )
+    return findings
+
+
+def _implausible(
+    strange: Sequence[datetime],
+    present: int,
+    table: str,
+    column: str,
+    storage: str,
+    instants: Instants,
+    dialect: str,
+) -> Finding:
+    example = strange[0]
+    fix = "check which storage the column uses (Instants) and correct the mapping or the rows"
+    integers = instants.form == "epoch" or (instants.is_native and dialect == "sqlite")
+    if integers and example < PLAUSIBLE_FROM:
+        # Read as this many units since 1970: the integer stored is that count.
+        unit = _epoch_unit(to_micros(example) // instants.micros)
+        fix = f"the integers look like epoch {unit}: map timestamps=Instants.epoch({unit!r})"
+    return Finding(
+        code=FindingCode.IMPLAUSIBLE_TIMESTAMP,
+        severity=Severity.ERROR if 2 * len(strange) > present else Severity.WARNING,
+        message=(
+            f"{table}.{column}: {len(strange)} of {present} sampled values read under {storage} "
+            f"as instants no history holds (e.g. {example.isoformat()})"
+        ),
+        fix=fix,
+        table=table,
+        column=column,
+        count=len(strange),
+        example=example.isoformat(),
+    )
+
+
+def validity_finding(
+    runs: Sequence[OperationRun], core: Core, *, table: str, as_of: datetime
+) -> Finding:
+    """The share of sampled problem runs the core reads as invalid records, and why."""
+    plan = core.plan(runs, as_of=as_of)
+    reasons: Counter[str] = Counter()
+    examples: dict[str, object] = {}
+    problems = 0
+    for run, result in zip(runs, plan.results, strict=True):
+        if result is not None and result.reason in _DECIDED:
+            continue
+        problems += 1
+        if result is not None and result.reason in _INVALID:
+            reasons[result.reason] += 1
+            examples.setdefault(result.reason, run.id)
+    invalid = sum(reasons.values())
+    if not invalid:
+        return Finding(
+            code=FindingCode.INVALID_ROWS,
+            severity=Severity.INFO,
+            message=f"{table}: none of {problems} sampled problem runs reads as invalid",
+            table=table,
+            count=0,
+        )
+    main = reasons.most_common(3)
+    told = ", ".join(f"{reason} {count}" for reason, count in main)
+    first = main[0][0]
+    return Finding(
+        code=FindingCode.INVALID_ROWS,
+        severity=Severity.ERROR if 2 * invalid > problems else Severity.WARNING,
+        message=(
+            f"{table}: {invalid} of {problems} sampled problem runs "
+            f"({100 * invalid // problems}%) read as invalid and need manual review: {told} "
+            f"(e.g. run {examples[first]!r})"
+        ),
+        fix=_CAUSES.get(first, f"`runactionability explain {examples[first]}` says why"),
+        table=table,
+        count=invalid,
+        example=str(examples[first]),
+    )

@@ -1,0 +1,96 @@
+"""``runactionability doctor``: does the mapping read the database as the host means it?
+
+One line per finding of ``check`` (errors first, each with its fix), then exit 4 when any is an
+error, so a deploy step or CI job can gate on it.
+"""
+
+from __future__ import annotations
+
+import click
+from rich.text import Text
+
+from runactionability.adapters.sqlalchemy import DEFAULT_SAMPLE, check
+from runactionability.cli._app import (
+    SCHEMA_VERSION,
+    FindingsError,
+    cli,
+    database_option,
+    evaluation_options,
+    json_option,
+)
+from runactionability.cli._output import emit_json, stdout_console
+from runactionability.cli._session import _as_of, cli_config, database_of, engine_for
+from runactionability.findings import CheckReport, Severity
+from runactionability.jsonforms import to_json
+from runactionability.registry import Registry
+
+_STYLES = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "dim"}
+
+
+@cli.command()
+@database_option
+@evaluation_options
+@click.option(
+    "--sample",
+    default=DEFAULT_SAMPLE,
+    show_default=True,
+    type=click.IntRange(1, 100_000),
+    help="How many of the newest runs to read and judge.",
+)
+@json_option
+def doctor(
+    database: str | None,
+    config_path: str | None,
+    as_of_text: str | None,
+    catalog_path: str | None,
+    sample: int,
+    as_json: bool,
+) -> None:
+    """Check that the mapping reads the database's runs and states as they are (exit 4 if not).
+
+    The mapping is the configuration's (``--config``), else the reference schema's.
+    """
+    config = cli_config(config_path, catalog_path)
+    registry = Registry.default()
+    engine = engine_for(database_of(config, database), must_exist=True)
+    try:
+        report = check(
+            engine,
+            config.run_mapping(engine),
+            states=config.state_mappings(engine),
+            registry=registry,
+            catalog=config.operation_catalog(registry),
+            sample=sample,
+            as_of=_as_of(engine, as_of_text),
+        )
+    finally:
+        engine.dispose()
+    if as_json:
+        emit_json({"schema": f"runactionability.doctor/{SCHEMA_VERSION}", **to_json(report)})
+    else:
+        _print(report)
+    if not report.passed:
+        count = len(report.errors)
+        raise FindingsError(f"{_count(count, 'error finding')}; see the fixes above")
+
+
+def _count(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def _print(report: CheckReport) -> None:
+    console = stdout_console()
+    errors, warnings = len(report.errors), len(report.warnings)
+    console.print(
+        f"Checked {report.table} on {report.dialect}: {report.total_runs} runs, "
+        f"{report.sampled} sampled; {_count(errors, 'error')}, {_count(warnings, 'warning')}"
+    )
+    for finding in report.findings:
+        line = Text()
+        line.append(f"{finding.severity:<8}", style=_STYLES[finding.severity])
+        line.append(f"{finding.code}: ", style="bold")
+        line.append(finding.message)
+        # One finding, one line (and its fix on the next), however long: a log keeps it whole.
+        console.print(line, soft_wrap=True)
+        if finding.fix is not None:
+            console.print(Text(f"{'':8}fix: {finding.fix}"), soft_wrap=True)
