@@ -296,7 +296,12 @@ class SqlPushdown:
             )
         return follow_up_page(self, scopes, as_of=as_of, limit=limit, cursor=cursor)
 
-    def _prepare(self, key: tuple[Any, ...], statement: Any, scopes: VisibleScopes) -> _Prepared:
+    def _prepare(self, key: tuple[Any, ...], build: Callable[[], Any]) -> _Prepared:
+        """The statement prepared under ``key``; ``build`` makes it on the first use only.
+
+        Building the expression is most of a request's Python time when every statement is a
+        cache hit, so a request whose shape was seen before builds nothing.
+        """
         prepared = self._prepared.get(key)
         if prepared is None:
             with self._lock:
@@ -305,7 +310,7 @@ class SqlPushdown:
                     if len(self._prepared) >= _PREPARED_LIMIT:
                         self._prepared.clear()
                     prepared = self._prepared[key] = _Prepared(
-                        statement, self.bind.dialect, self.mapping.timestamps
+                        build(), self.bind.dialect, self.mapping.timestamps
                     )
         return prepared
 

@@ -73,7 +73,6 @@ def follow_up_page(
 ) -> FollowUpPage:
     """The page ``SqlPushdown.follow_up_page`` returns, its arguments checked."""
     compiled = pushdown.compiled(pushdown.form or SupersedeForm.EXISTS, scopes)
-    walk = _walk(pushdown, compiled, scopes)
     items: list[FollowUpItem] = []
     # The stored created_at of each item, which its cursor carries (see ``cursor_value``).
     stored: list[Any] = []
@@ -87,7 +86,7 @@ def follow_up_page(
         _prepare(connection)
         while True:
             values: dict[str, Any] = {**scope_values, "as_of": as_of, "chunk": chunk}
-            rows = _read(pushdown, connection, compiled, walk, scopes, values, cursor)
+            rows = _read(pushdown, connection, compiled, scopes, values, cursor)
             kept = len(items)
             pending, judged = _judged(pushdown, connection, rows, as_of=as_of, scopes=scopes)
             for index, row in enumerate(rows):
@@ -148,20 +147,17 @@ def _read(
     pushdown: SqlPushdown,
     connection: sa.Connection,
     compiled: _Compiled,
-    walk: Any,
     scopes: VisibleScopes,
     values: dict[str, Any],
     cursor: str | None,
 ) -> list[dict[str, Any]]:
     """The next ``values["chunk"]`` rows of the walk after ``cursor``."""
-    statement = walk
     tag = None
     if cursor:
         instants = pushdown.mapping.timestamps
         tag, created, run_id = _decode(
             cursor, id_type=pushdown.mapping.ids.run, naive=instants.form == "naive"
         )
-        statement = statement.where(_after(compiled, tag))
         values["after_id"] = id_value(run_id, pushdown.mapping.ids.run, pushdown.dialect)
         if tag == "instant" and not instants.is_native:
             values["after_created"] = instants.write(created)
@@ -172,8 +168,18 @@ def _read(
         elif tag in {"stored", "naive"}:
             values["after_created"] = created
     key = ("page", tag, compiled.form, *_scope_key_of(scopes))
-    prepared = pushdown._prepare(key, statement.limit(sa.bindparam("chunk")), scopes)
+    prepared = pushdown._prepare(key, lambda: _walk_after(pushdown, compiled, scopes, tag))
     return prepared.rows(connection, values)
+
+
+def _walk_after(
+    pushdown: SqlPushdown, compiled: _Compiled, scopes: VisibleScopes, tag: str | None
+) -> Any:
+    """The walk's next chunk after a cursor of kind ``tag`` (None: from the newest)."""
+    walk = _walk(pushdown, compiled, scopes)
+    if tag is not None:
+        walk = walk.where(_after(compiled, tag))
+    return walk.limit(sa.bindparam("chunk"))
 
 
 def _judged(
