@@ -692,7 +692,7 @@ def statements_built() -> Iterator[list[str]]:
         original_init(self, *args, **kwargs)
 
     cache_key.HasCacheKey._generate_cache_key = keying  # type: ignore[method-assign]
-    sa.Select.__init__ = constructing  # type: ignore[method-assign]
+    sa.Select.__init__ = constructing  # type: ignore[method-assign, assignment]
     try:
         yield seen
     finally:
