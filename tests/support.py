@@ -37,7 +37,7 @@ import sqlalchemy as sa
 from jsonschema import Draft202012Validator
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.sql import compiler
+from sqlalchemy.sql import cache_key, compiler
 
 from runactionability import (
     ActionabilityResult,
@@ -669,6 +669,35 @@ def compilations() -> Iterator[list[str]]:
         yield seen
     finally:
         compiler.SQLCompiler.__init__ = original  # type: ignore[method-assign]
+
+
+@contextmanager
+def statements_built() -> Iterator[list[str]]:
+    """Every ``SELECT`` constructed and every SQLAlchemy cache key built.
+
+    A statement kept and executed again as the same object is neither constructed nor keyed
+    again (SQLAlchemy memoizes its key); one built afresh per call is both, even when it
+    compiles to a cached string, and this counter sees it.
+    """
+    seen: list[str] = []
+    original_key = cache_key.HasCacheKey._generate_cache_key
+    original_init = sa.Select.__init__
+
+    def keying(self: cache_key.HasCacheKey) -> cache_key.CacheKey | None:
+        seen.append(f"key of {type(self).__name__}")
+        return original_key(self)
+
+    def constructing(self: sa.Select[Any], *args: Any, **kwargs: Any) -> None:
+        seen.append("select")
+        original_init(self, *args, **kwargs)
+
+    cache_key.HasCacheKey._generate_cache_key = keying  # type: ignore[method-assign]
+    sa.Select.__init__ = constructing  # type: ignore[method-assign, assignment]
+    try:
+        yield seen
+    finally:
+        cache_key.HasCacheKey._generate_cache_key = original_key  # type: ignore[method-assign]
+        sa.Select.__init__ = original_init  # type: ignore[method-assign]
 
 
 # -- instants stored as a host stores them (Instants) -----------------------------------------

@@ -8,7 +8,7 @@ from datetime import datetime
 
 import pytest
 import sqlalchemy as sa
-from tests.support import compilations
+from tests.support import compilations, statements_built
 
 from runactionability import ActionabilityService, EveryWorkspace, Registry, Resolver
 from runactionability.adapters.sqlalchemy import open_backend
@@ -61,6 +61,25 @@ def test_a_second_session_compiles_nothing(demo: tuple[sa.Engine, datetime]) -> 
         _every_request(service, second, as_of)
     assert seen, "the counter must see the first requests compile"
     with compilations() as seen:
+        _every_request(service, second, as_of)
+        _every_request(service, first, as_of)
+    assert seen == []
+
+
+def test_a_second_session_builds_no_statement(demo: tuple[sa.Engine, datetime]) -> None:
+    # Compiling nothing is not enough: building a statement's expression and its cache key
+    # cost more than many of the statements. Every statement of a request is built once per
+    # shape (the scopes' ids, as_of and the cursor are parameters) and kept; the evidence
+    # lookups' variants depend on the runs a scope holds, so both scopes are seen first.
+    engine, as_of = demo
+    service = ActionabilityService(engine, registry=REGISTRY, catalog=CATALOG)
+    first = VisibleScopes({"acme"})
+    second = VisibleScopes({"globex"})
+    with statements_built() as seen:
+        _every_request(service, first, as_of)
+        _every_request(service, second, as_of)
+    assert seen, "the counter must see the first requests build their statements"
+    with statements_built() as seen:
         _every_request(service, second, as_of)
         _every_request(service, first, as_of)
     assert seen == []

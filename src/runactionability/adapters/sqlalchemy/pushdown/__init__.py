@@ -309,7 +309,12 @@ class SqlPushdown:
             key=self.cursor_key,
         )
 
-    def _prepare(self, key: tuple[Any, ...], statement: Any, scopes: VisibleScopes) -> _Prepared:
+    def _prepare(self, key: tuple[Any, ...], build: Callable[[], Any]) -> _Prepared:
+        """The statement prepared under ``key``; ``build`` makes it on the first use only.
+
+        Building the expression is most of a request's Python time when every statement is a
+        cache hit, so a request whose shape was seen before builds nothing.
+        """
         prepared = self._prepared.get(key)
         if prepared is None:
             with self._lock:
@@ -318,7 +323,7 @@ class SqlPushdown:
                     if len(self._prepared) >= _PREPARED_LIMIT:
                         self._prepared.clear()
                     prepared = self._prepared[key] = _Prepared(
-                        statement, self.bind.dialect, self.mapping.timestamps
+                        build(), self.bind.dialect, self.mapping.timestamps
                     )
         return prepared
 

@@ -98,17 +98,18 @@ def count(pushdown: SqlPushdown, scopes: VisibleScopes, *, as_of: datetime) -> P
     """The counts ``SqlPushdown.count`` returns, ``as_of`` checked."""
     compiled = pushdown.compiled(scopes=scopes)
     params = _params(scopes, as_of, pushdown.dialect, pushdown.mapping.ids)
-    plain, problems = _statements(compiled, scopes)
     key = _scope_key_of(scopes)
     rows: list[Row] = []
     with read_transaction(pushdown.bind, statements=3) as connection:
         _prepare(connection)
-        grouped = pushdown._prepare(("plain", *key), plain, scopes).execute(connection, params)
+        grouped = pushdown._prepare(("plain", *key), lambda: _plain(compiled, scopes)).execute(
+            connection, params
+        )
         any_problem = _by_status(compiled, grouped, rows)
         evaluate = False
         if any_problem:
             for workspace_id, environment_id, type_, value, n in pushdown._prepare(
-                ("problems", compiled.form, *key), problems, scopes
+                ("problems", compiled.form, *key), lambda: _problems(compiled, scopes)
             ).execute(connection, params):
                 if value == EVALUATE:
                     evaluate = True
@@ -125,8 +126,8 @@ def count(pushdown: SqlPushdown, scopes: VisibleScopes, *, as_of: datetime) -> P
     return tally(pushdown.catalog, rows)
 
 
-def _statements(compiled: _Compiled, scopes: VisibleScopes) -> tuple[Any, Any]:
-    """The statement grouping every run by status and outcome, and the one classifying problems."""
+def _plain(compiled: _Compiled, scopes: VisibleScopes) -> Any:
+    """The statement grouping every run by scope, type, status and outcome."""
     c = compiled.c
     keys = (c["workspace_id"], c["environment_id"], c["type"])
     # Per group: every row, the rows created after as_of (which did not exist yet), and the
@@ -147,14 +148,20 @@ def _statements(compiled: _Compiled, scopes: VisibleScopes) -> tuple[Any, Any]:
             else_=0,
         )
     )
-    plain = (
+    return (
         sa.select(*keys, c["status"], c["outcome"], sa.func.count(), future, later)
         .select_from(compiled.table)
         .where(*compiled.scope_filter(scopes, replayed=False))
         .group_by(*keys, c["status"], c["outcome"])
     )
+
+
+def _problems(compiled: _Compiled, scopes: VisibleScopes) -> Any:
+    """The statement classifying the problem rows, grouped by scope, type and status."""
+    c = compiled.c
+    keys = (c["workspace_id"], c["environment_id"], c["type"])
     status = compiled.problem_status.label("status")
-    problems = (
+    return (
         compiled.select(*keys, status, sa.func.count().label("n"))
         .where(
             *compiled.scope_filter(scopes),
@@ -163,7 +170,6 @@ def _statements(compiled: _Compiled, scopes: VisibleScopes) -> tuple[Any, Any]:
         )
         .group_by(*keys, status)
     )
-    return plain, problems
 
 
 def _by_status(compiled: _Compiled, grouped: Any, rows: list[Row]) -> bool:

@@ -23,6 +23,7 @@ from runactionability.adapters.sqlalchemy.instant_rows import (
 from runactionability.adapters.sqlalchemy.pushdown.common import EVALUATE, SupersedeForm
 from runactionability.adapters.sqlalchemy.pushdown.prepared import (
     _prepare,
+    _Prepared,
     _scope_key_of,
     _scope_values,
 )
@@ -73,7 +74,6 @@ def follow_up_page(
 ) -> FollowUpPage:
     """The page ``SqlPushdown.follow_up_page`` returns, its arguments checked."""
     compiled = pushdown.compiled(pushdown.form or SupersedeForm.EXISTS, scopes)
-    walk = _walk(pushdown, compiled, scopes)
     items: list[FollowUpItem] = []
     # The stored created_at of each item, which its cursor carries (see ``cursor_value``).
     stored: list[Any] = []
@@ -87,17 +87,21 @@ def follow_up_page(
         _prepare(connection)
         while True:
             values: dict[str, Any] = {**scope_values, "as_of": as_of, "chunk": chunk}
-            rows = _read(pushdown, connection, compiled, walk, scopes, values, cursor)
+            prepared = _walk_prepared(pushdown, compiled, scopes, values, cursor)
+            rows = prepared.rows(connection, values)
             kept = len(items)
-            pending, judged = _judged(pushdown, connection, rows, as_of=as_of, scopes=scopes)
-            for index, row in enumerate(rows):
+            pending, judged = _judged(
+                pushdown, connection, prepared, rows, as_of=as_of, scopes=scopes
+            )
+            for index, raw in enumerate(rows):
                 scanned += 1
-                value = judged.get(index) or Actionability(row["actionability"])
+                value = judged.get(index) or Actionability(raw["actionability"])
                 if not value.needs_attention:
                     continue
                 if len(items) == limit:
                     # One more run needs attention: the page ends at the last one kept.
                     return _full(items, stored, scanned - 1, pushdown.cursor_key)
+                row = prepared.read(raw)
                 run = pending.get(index) or source._run(row)
                 items.append(FollowUpItem(run=run, status=value))
                 stored.append(cursor_value(row, "created_at"))
@@ -107,10 +111,9 @@ def follow_up_page(
                 # Full, and whether another run needs attention is unknown: proving it would
                 # cost a statement, so the next page may be empty (with no cursor).
                 return _full(items, stored, scanned, pushdown.cursor_key)
+            last = prepared.read(rows[-1])
             cursor = _encode(
-                cursor_value(rows[-1], "created_at"),
-                as_run_id(rows[-1]["id"]),
-                key=pushdown.cursor_key,
+                cursor_value(last, "created_at"), as_run_id(last["id"]), key=pushdown.cursor_key
             )
             # Size the next read by the share of runs that needed attention so far, so one
             # more statement usually fills the page; a read that found none doubles.
@@ -150,17 +153,14 @@ def _walk(pushdown: SqlPushdown, compiled: _Compiled, scopes: VisibleScopes) -> 
     )
 
 
-def _read(
+def _walk_prepared(
     pushdown: SqlPushdown,
-    connection: sa.Connection,
     compiled: _Compiled,
-    walk: Any,
     scopes: VisibleScopes,
     values: dict[str, Any],
     cursor: str | None,
-) -> list[dict[str, Any]]:
-    """The next ``values["chunk"]`` rows of the walk after ``cursor``."""
-    statement = walk
+) -> _Prepared:
+    """The walk's statement after ``cursor``, whose values it adds to ``values``."""
     tag = None
     if cursor:
         instants = pushdown.mapping.timestamps
@@ -170,7 +170,6 @@ def _read(
             naive=instants.form == "naive",
             key=pushdown.cursor_key,
         )
-        statement = statement.where(_after(compiled, tag))
         values["after_id"] = id_value(run_id, pushdown.mapping.ids.run, pushdown.dialect)
         if tag == "instant" and not instants.is_native:
             values["after_created"] = instants.write(created)
@@ -181,13 +180,23 @@ def _read(
         elif tag in {"stored", "naive"}:
             values["after_created"] = created
     key = ("page", tag, compiled.form, *_scope_key_of(scopes))
-    prepared = pushdown._prepare(key, statement.limit(sa.bindparam("chunk")), scopes)
-    return prepared.rows(connection, values)
+    return pushdown._prepare(key, lambda: _walk_after(pushdown, compiled, scopes, tag))
+
+
+def _walk_after(
+    pushdown: SqlPushdown, compiled: _Compiled, scopes: VisibleScopes, tag: str | None
+) -> Any:
+    """The walk's next chunk after a cursor of kind ``tag`` (None: from the newest)."""
+    walk = _walk(pushdown, compiled, scopes)
+    if tag is not None:
+        walk = walk.where(_after(compiled, tag))
+    return walk.limit(sa.bindparam("chunk"))
 
 
 def _judged(
     pushdown: SqlPushdown,
     connection: sa.Connection,
+    prepared: _Prepared,
     rows: list[dict[str, Any]],
     *,
     as_of: datetime,
@@ -197,7 +206,7 @@ def _judged(
     # Runs are built only for what the page keeps or Python must judge.
     source = pushdown._run_source()
     pending = {
-        index: source._run(row)
+        index: source._run(prepared.read(row))
         for index, row in enumerate(rows)
         if row["actionability"] == EVALUATE
     }

@@ -115,19 +115,23 @@ class _Prepared:
         return connection.exec_driver_sql(self.sql, params)
 
     def rows(self, connection: sa.Connection, values: Mapping[str, Any]) -> list[dict[str, Any]]:
-        """The result rows as mappings, timestamps and the context read as the run source does."""
+        """The result rows as mappings of the driver's values; ``read`` reads one as a run's.
+
+        A follow-up walk reads many rows and keeps few, so only the rows it keeps, judges in
+        Python or continues after have their timestamps and context read.
+        """
         result = self.execute(connection, values)
         names = list(result.keys())
+        return [dict(zip(names, raw, strict=True)) for raw in result]
+
+    def read(self, raw: Mapping[str, Any]) -> dict[str, Any]:
+        """A row of ``rows`` with its timestamps, context and ids read as the run source does."""
+        row = dict(raw)
         read_instant = self._stored.process_result_value
-        read_json = self._json.process_result_value
-        rows = []
-        for raw in result:
-            row = dict(zip(names, raw, strict=True))
-            for name in ("created_at", "started_at", "completed_at"):
-                row[name] = read_instant(row[name], self.dialect)
-            row["context"] = read_json(row["context"], self.dialect)
-            for name in ("id", "workspace_id", "environment_id", "subject"):
-                if name in row:
-                    row[name] = stored_id(row[name])
-            rows.append(row)
-        return rows
+        for name in ("created_at", "started_at", "completed_at"):
+            row[name] = read_instant(row[name], self.dialect)
+        row["context"] = self._json.process_result_value(row["context"], self.dialect)
+        for name in ("id", "workspace_id", "environment_id", "subject"):
+            if name in row:
+                row[name] = stored_id(row[name])
+        return row

@@ -1,0 +1,243 @@
+"""The run source's listing statements: built once per query shape, bound per call.
+
+Building a ``SELECT`` with its filters (the ``as_of`` replay, the byte-exact id checks, the
+instant checks) and letting SQLAlchemy walk it for its cache key cost more Python time than
+many of the statements themselves, on every call. A statement here holds no caller's value:
+the ids are expanding parameters, ``as_of``, the creation bounds, the cursor and the limit are
+named parameters, so one statement serves every query of its shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from typing import Any
+
+import sqlalchemy as sa
+
+from runactionability.adapters.sqlalchemy.ids import IdType, id_value, storage
+from runactionability.adapters.sqlalchemy.instant_rows import stored_parameter
+from runactionability.adapters.sqlalchemy.instant_sql import compare_to, valid_timestamp
+from runactionability.adapters.sqlalchemy.instants import instants_of
+from runactionability.adapters.sqlalchemy.mapping import RunTableMapping
+from runactionability.adapters.sqlalchemy.types import UtcTimestamp, exact_text, to_micros
+from runactionability.model import RunOutcome, RunStatus
+from runactionability.ports import RunQuery
+
+Shape = tuple[Any, ...]
+"""What a listing statement's text depends on (see ``shape_of``)."""
+
+STATEMENTS_LIMIT = 256
+"""Listing statements kept per run source (one per query shape)."""
+
+
+def shape_of(
+    query: RunQuery, outcomes: Collection[RunOutcome] | None, tag: str | None, dialect: str
+) -> Shape:
+    """The shape of a listing: which filters it has, its statuses and outcomes, its cursor's kind.
+
+    The statuses and outcomes are few and read through the mapping's vocabulary into the
+    statement's constants, so they are part of the shape; every other value is a parameter.
+    """
+    return (
+        dialect,
+        None if query.environment_ids is None else query.include_workspace_runs,
+        query.operation_types is not None,
+        query.as_of is not None,
+        None if query.statuses is None else frozenset(query.statuses),
+        None if outcomes is None else frozenset(outcomes),
+        query.created_from is not None,
+        query.created_before is not None,
+        tag,
+    )
+
+
+def id_values(ids: Collection[str], id_type: IdType, dialect: str) -> list[Any]:
+    """The ids in the column's type, sorted; one the type cannot hold matches nothing."""
+    return sorted({v for v in (id_value(i, id_type, dialect) for i in ids) if v is not None})
+
+
+def values_of(
+    query: RunQuery, mapping: RunTableMapping, dialect: str, limit: int
+) -> dict[str, Any]:
+    """The parameters of a listing of ``query`` (the cursor's are added by the caller)."""
+    workspaces = id_values(query.workspace_ids, mapping.ids.workspace, dialect)
+    values: dict[str, Any] = {
+        "workspace_ids": workspaces,
+        "workspace_texts": workspaces,
+        "run_limit": limit + 1,
+    }
+    if query.environment_ids is not None:
+        environments = id_values(query.environment_ids, mapping.ids.environment, dialect)
+        values["environment_ids"] = environments
+        values["environment_texts"] = environments
+    if query.operation_types is not None:
+        values["operation_types"] = sorted(query.operation_types)
+    if query.as_of is not None:
+        values["replay_as_of"] = query.as_of
+    if query.created_from is not None:
+        values["created_from"] = query.created_from
+    if query.created_before is not None:
+        values["created_before"] = query.created_before
+    return values
+
+
+def cursor_values(
+    tag: str, created: Any, cursor_id: Any, mapping: RunTableMapping, dialect: str
+) -> dict[str, Any]:
+    """The parameters of a cursor (decoded, checked) in the form ``_after`` compares them."""
+    values: dict[str, Any] = {"cursor_id": cursor_id}
+    if tag == "instant" and mapping.timestamps.is_native and dialect != "postgresql":
+        values["cursor_micros"] = to_micros(created)
+    elif tag != "null":
+        values["cursor_created"] = created
+    return values
+
+
+def build(
+    select: Any,
+    c: Mapping[str, Any],
+    mapping: RunTableMapping,
+    shape: Shape,
+) -> Any:
+    """The listing statement of ``shape`` over ``select`` (the run columns)."""
+    dialect, environments, types, replayed, statuses, outcomes, since, before, tag = shape
+    filters: list[Any] = [_one_of(c["workspace_id"], "workspace", mapping.ids.workspace, dialect)]
+    if environments is not None:
+        within = _one_of(c["environment_id"], "environment", mapping.ids.environment, dialect)
+        if environments:
+            within = sa.or_(within, c["environment_id"].is_(None))
+        filters.append(within)
+    if types:
+        filters.append(c["type"].in_(sa.bindparam("operation_types", expanding=True)))
+    replay = _Replay(c, mapping, dialect) if replayed else None
+    if replay is not None:
+        filters.append(replay.existed)
+    if statuses is not None:
+        if replay is not None:
+            filters.append(replay.status_in(statuses))
+        else:
+            stored = [value for status in statuses for value in mapping.stored_statuses(status)]
+            filters.append(c["status"].in_(sorted(stored)))
+    if outcomes is not None:
+        stored = [value for outcome in outcomes for value in mapping.stored_outcomes(outcome)]
+        filters.append(c["outcome"].in_(sorted(stored)))
+        if replay is not None:
+            # A run that completed after as_of had no outcome yet.
+            filters.append(sa.not_(replay.completed_after))
+    created = c["created_at"]
+    if since or before:
+        filters.append(valid_timestamp(created, dialect))
+    if since:
+        bound = _instant_parameter(created, "created_from")
+        filters.append(compare_to(created, ">=", bound, dialect))
+    if before:
+        bound = _instant_parameter(created, "created_before")
+        filters.append(compare_to(created, "<", bound, dialect))
+    if tag is not None:
+        filters.append(_after(c, mapping, tag, dialect))
+    order = created.desc().nulls_last() if dialect == "postgresql" else created.desc()
+    return (
+        select.where(*filters)
+        .order_by(order, c["id"].desc())
+        .limit(sa.bindparam("run_limit", type_=sa.Integer()))
+    )
+
+
+def _instant_parameter(column: Any, name: str) -> Any:
+    # As a datetime compared with the column would bind: in the column's own type when it is
+    # native, else as the canonical instant ``compare_to`` converts in SQL.
+    if instants_of(column).is_native:
+        return sa.bindparam(name, type_=column.type)
+    return sa.bindparam(name, type_=UtcTimestamp())
+
+
+def _after(c: Mapping[str, Any], mapping: RunTableMapping, tag: str, dialect: str) -> Any:
+    """The rows after a cursor of kind ``tag`` in the listing's order."""
+    run_id = sa.bindparam("cursor_id", type_=c["id"].type)
+    column = c["created_at"]
+    if tag == "null":
+        return sa.and_(column.is_(None), c["id"] < run_id)
+    value: Any
+    if tag == "naive":
+        # A host's naive column (PostgreSQL only): compared as the naive values it holds.
+        column = sa.type_coerce(column, sa.DateTime())
+        value = sa.bindparam("cursor_created", type_=sa.DateTime())
+    elif tag == "instant" and not mapping.timestamps.is_native:
+        value = sa.bindparam("cursor_created", type_=column.type)
+    elif tag == "instant" and dialect != "postgresql":
+        column = sa.type_coerce(column, sa.BigInteger())
+        value = sa.bindparam("cursor_micros", type_=sa.BigInteger())
+    elif tag == "instant":
+        value = sa.bindparam("cursor_created", type_=column.type)
+    elif dialect == "postgresql":
+        # An unreadable stored value ('infinity', a year after 9999) or, in a storage other
+        # than native, the stored value itself, as its text, which the server reads back as
+        # the very value it ordered by.
+        value = stored_parameter(column, "cursor_created", None)
+    else:
+        # Stray stored text or an out-of-range number: compare the stored values as SQLite
+        # orders them.
+        column = sa.type_coerce(column, sa.String())
+        value = sa.bindparam("cursor_created", type_=sa.types.NullType())
+    return sa.or_(
+        column < value, sa.and_(column == value, c["id"] < run_id), c["created_at"].is_(None)
+    )
+
+
+class _Replay:
+    """The SQL form of ``run_as_of``: which rows existed at ``as_of``, and their status then.
+
+    Only a timestamp the run source reads as an instant moves a run in time, as in
+    ``run_as_of``: a row whose ``created_at`` cannot be read is listed as stored, one whose
+    ``completed_at`` cannot be read keeps its stored status.
+    """
+
+    def __init__(self, c: Mapping[str, Any], mapping: RunTableMapping, dialect: str) -> None:
+        self.c = c
+        self.mapping = mapping
+        bound = sa.bindparam("replay_as_of", type_=UtcTimestamp())
+        created, started, ended = c["created_at"], c["started_at"], c["completed_at"]
+        status = c["status"]
+        self.existed = sa.or_(
+            sa.not_(valid_timestamp(created, dialect)), compare_to(created, "<=", bound, dialect)
+        )
+        self.completed_after = sa.and_(
+            valid_timestamp(created, dialect),
+            status.is_not(None),
+            status.in_(sorted(mapping.stored_statuses(RunStatus.COMPLETED))),
+            valid_timestamp(ended, dialect),
+            compare_to(ended, ">", bound, dialect),
+        )
+        self.started_after = sa.and_(
+            valid_timestamp(started, dialect), compare_to(started, ">", bound, dialect)
+        )
+
+    def _stored(self, status: RunStatus) -> Any:
+        return self.c["status"].in_(sorted(self.mapping.stored_statuses(status)))
+
+    def status_in(self, statuses: Collection[RunStatus]) -> Any:
+        """The rows whose status at ``as_of`` is one of ``statuses``."""
+        active = sa.or_(self._stored(RunStatus.RUNNING), self.completed_after)
+        parts = []
+        if RunStatus.COMPLETED in statuses:
+            parts.append(sa.and_(self._stored(RunStatus.COMPLETED), sa.not_(self.completed_after)))
+        if RunStatus.QUEUED in statuses:
+            parts.append(
+                sa.or_(self._stored(RunStatus.QUEUED), sa.and_(active, self.started_after))
+            )
+        if RunStatus.RUNNING in statuses:
+            parts.append(sa.and_(active, sa.not_(self.started_after)))
+        return sa.or_(*parts) if parts else sa.false()
+
+
+def _one_of(column: Any, name: str, id_type: IdType, dialect: str) -> Any:
+    """``column`` is one of the ids bound as ``{name}_ids``, for text byte for byte.
+
+    Under a case-insensitive collation 'ACME' is not a visible 'acme'; the plain IN stays for an
+    index to seek on. The same list is bound twice (``{name}_texts``) for the exact check.
+    """
+    within = column.in_(sa.bindparam(f"{name}_ids", expanding=True))
+    if storage(id_type, dialect) != "text":
+        return within
+    exact = exact_text(column, dialect).in_(sa.bindparam(f"{name}_texts", expanding=True))
+    return sa.and_(within, exact)
