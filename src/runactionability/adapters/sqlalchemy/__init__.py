@@ -9,6 +9,7 @@ database. See ``docs/adapters.md`` and ``docs/performance.md``.
 from runactionability.adapters.sqlalchemy._reading import CHUNK_SIZE, Bind
 from runactionability.adapters.sqlalchemy.backend import SqlBackend, open_backend
 from runactionability.adapters.sqlalchemy.history import SqlRunHistory
+from runactionability.adapters.sqlalchemy.instants import Instants
 from runactionability.adapters.sqlalchemy.mapping import (
     REFERENCE_RUNS,
     STATE_KINDS,
@@ -46,6 +47,7 @@ __all__ = [
     "Bind",
     "FollowUpItem",
     "FollowUpPage",
+    "Instants",
     "JsonDocument",
     "PushdownCounts",
     "RunTableMapping",
