@@ -45,8 +45,8 @@ from runactionability.adapters.sqlalchemy.types import (
 )
 from runactionability.errors import EvidenceFetchError
 from runactionability.evidence import LaterSuccessRequest, RunFact
-from runactionability.model import RunOutcome, RunStatus, usable_id
 from runactionability.model import sound_run_times as sound_times
+from runactionability.model import usable_id
 
 KIND = "later success"
 """The evidence kind an ``EvidenceFetchError`` from this port names (as the resolver does)."""
@@ -67,7 +67,7 @@ class _Statement:
     def __init__(self, mapping: RunTableMapping, dialect: str) -> None:
         self.dialect = dialect
         table = mapping.table_clause()
-        self.columns = {name: table.c[getattr(mapping, name)] for name in RUN_FIELDS}
+        self.columns = {name: table.c[mapping.column_name(name)] for name in RUN_FIELDS}
         self.mapping = mapping
         self.table = table
         self.branches = {shape: self._branch(*shape) for shape in _SHAPES}
@@ -82,8 +82,10 @@ class _Statement:
             exact_equal(c["workspace_id"], key("ws"), dialect),
             exact_equal(c["type"], key("type"), dialect),
             exact_equal(c["status"], key("status"), dialect),
-            exact_equal(c["outcome"], key("outcome"), dialect),
         ]
+        if self.mapping.lifecycle is None:
+            # A lifecycle column is the status column too: its one value says both.
+            conditions.append(exact_equal(c["outcome"], key("outcome"), dialect))
         if has_subject:
             subject = self._subject(self.table, key)
             conditions.append(exact_equal(subject, key("subject"), dialect))
@@ -211,12 +213,7 @@ class SqlRunHistory:
         self.bind = check_bind(bind)
         self.mapping = mapping
         self._statements: dict[str, _Statement] = {}
-        successes = [
-            (status, outcome)
-            for status in mapping.stored_statuses(RunStatus.COMPLETED)
-            for outcome in mapping.stored_outcomes(RunOutcome.SUCCEEDED)
-        ]
-        self._successes = tuple(successes)
+        self._successes = mapping.successes()
 
     def _statement(self, dialect: str) -> _Statement:
         statement = self._statements.get(dialect)

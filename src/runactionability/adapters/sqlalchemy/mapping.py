@@ -9,14 +9,28 @@ time rather than as a confusing database error mid-batch.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
 import attrs
 import sqlalchemy as sa
 
-from runactionability.adapters.sqlalchemy.types import JsonDocument, UtcTimestamp
+from runactionability.adapters.sqlalchemy.types import JsonDocument, UtcTimestamp, exact_equal
+from runactionability.adapters.sqlalchemy.vocabulary import (
+    LIBRARY_OUTCOMES,
+    LIBRARY_STATUSES,
+    Lifecycle,
+    as_lifecycles,
+    as_outcome_vocabulary,
+    as_status_vocabulary,
+    lifecycle_problem,
+    read_vocabulary,
+    values_of,
+)
+from runactionability.adapters.sqlalchemy.vocabulary import (
+    UnmappedValue as UnmappedValue,
+)
 from runactionability.errors import ConfigurationError
 from runactionability.model import RunOutcome, RunStatus
 
@@ -37,49 +51,6 @@ _optional_identifier: Any = attrs.validators.optional(_identifier)
 
 def _frozen_mapping(value: Mapping[str, Any]) -> Mapping[str, Any]:
     return MappingProxyType(dict(value))
-
-
-def _as_status_vocabulary(value: Mapping[str, RunStatus | str]) -> Mapping[str, RunStatus]:
-    return MappingProxyType({str(key): RunStatus(status) for key, status in value.items()})
-
-
-def _as_outcome_vocabulary(value: Mapping[str, RunOutcome | str]) -> Mapping[str, RunOutcome]:
-    return MappingProxyType({str(key): RunOutcome(outcome) for key, outcome in value.items()})
-
-
-def _values_of(vocabulary: Mapping[str, Any], meaning: object) -> tuple[str, ...]:
-    return tuple(sorted(value for value, known in vocabulary.items() if known == meaning))
-
-
-@attrs.frozen(repr=False)
-class UnmappedValue:
-    """A stored status or outcome that the host's vocabulary does not list, as it was read.
-
-    It is neither a string nor a ``RunStatus``/``RunOutcome``, so ``OperationRun`` keeps it as is
-    and the core flags the run (``invalid_status``, ``invalid_outcome``), even when the stored
-    text is one of the library's own words: a host that maps its own vocabulary gives such a
-    word no meaning, and guessing one would turn a bad row into a confident verdict.
-    """
-
-    stored: Any
-
-    def __repr__(self) -> str:
-        return f"UnmappedValue({self.stored!r})"
-
-
-_LIBRARY_STATUSES: Mapping[str, RunStatus] = {status.value: status for status in RunStatus}
-_LIBRARY_OUTCOMES: Mapping[str, RunOutcome] = {outcome.value: outcome for outcome in RunOutcome}
-
-
-def _read(stored: object, vocabulary: Mapping[str, Any], library: Mapping[str, Any]) -> object:
-    if not isinstance(stored, str):
-        return stored
-    known = vocabulary.get(stored)
-    if known is not None:
-        return known
-    # Under the library's own vocabulary an unlisted text is no library word, so it is passed
-    # as stored; under a host vocabulary it could be one, and must not be read as it.
-    return stored if vocabulary == library else UnmappedValue(stored)
 
 
 RUN_FIELDS = (
@@ -108,7 +79,15 @@ class RunTableMapping:
     the library's. With the default (the library's own words) a stored value missing from them
     is passed to the core as stored, which flags it; with a host vocabulary it is passed as an
     ``UnmappedValue``, which the core flags even when the stored text is a library word
-    (``"succeeded"`` means nothing to a host whose success is ``"ok"``). Scope ids and the
+    (``"succeeded"`` means nothing to a host whose success is ``"ok"``).
+
+    ``lifecycle`` names ONE column that holds the whole lifecycle, and ``lifecycles`` maps each
+    stored value to its (status, outcome) pair, outcome None for no outcome yet (e.g.
+    ``{"running": ("running", None), "done": ("completed", "succeeded")}``). Then ``status``,
+    ``outcome``, ``statuses`` and ``outcomes`` are not read, and a stored value missing from
+    ``lifecycles`` is an ``UnmappedValue`` status (``invalid_status``). Each pair must be a
+    valid one (queued and running: no outcome; completed: an outcome), and one must mean a
+    completed success; else ``ConfigurationError``. Scope ids and the
     subject are compared as text; timestamps are ``timestamptz`` on PostgreSQL and integer UTC
     microseconds on SQLite (``UtcTimestamp``). ``integer_ids`` says the id column is an integer,
     so ``SqlRunSource.get_run("42")`` looks up 42 (a CLI passes text).
@@ -122,6 +101,8 @@ class RunTableMapping:
     environment_id: str = attrs.field(default="environment_id", validator=_identifier)
     status: str = attrs.field(default="status", validator=_identifier)
     outcome: str = attrs.field(default="outcome", validator=_identifier)
+    lifecycle: str | None = attrs.field(default=None, validator=_optional_identifier)
+    lifecycles: Mapping[str, Lifecycle] = attrs.field(factory=dict, converter=as_lifecycles)
     created_at: str = attrs.field(default="created_at", validator=_identifier)
     started_at: str = attrs.field(default="started_at", validator=_identifier)
     completed_at: str = attrs.field(default="completed_at", validator=_identifier)
@@ -129,29 +110,74 @@ class RunTableMapping:
     subject: str | None = attrs.field(default="subject", validator=_optional_identifier)
     statuses: Mapping[str, RunStatus] = attrs.field(
         factory=lambda: {status.value: status for status in RunStatus},
-        converter=_as_status_vocabulary,
+        converter=as_status_vocabulary,
     )
     outcomes: Mapping[str, RunOutcome] = attrs.field(
         factory=lambda: {outcome.value: outcome for outcome in RunOutcome},
-        converter=_as_outcome_vocabulary,
+        converter=as_outcome_vocabulary,
     )
     integer_ids: bool = True
 
     def __attrs_post_init__(self) -> None:
-        if not _values_of(self.statuses, RunStatus.COMPLETED):
+        if self.lifecycle is not None or self.lifecycles:
+            self._check_lifecycles()
+            return
+        if not values_of(self.statuses, RunStatus.COMPLETED):
             raise ConfigurationError("RunTableMapping.statuses names no value for 'completed'")
-        if not _values_of(self.outcomes, RunOutcome.SUCCEEDED):
+        if not values_of(self.outcomes, RunOutcome.SUCCEEDED):
             raise ConfigurationError("RunTableMapping.outcomes names no value for 'succeeded'")
+
+    def _check_lifecycles(self) -> None:
+        if self.lifecycle is None:
+            raise ConfigurationError(
+                "RunTableMapping.lifecycles is given but lifecycle names no column: name the "
+                "column that holds the lifecycle values"
+            )
+        if not self.lifecycles:
+            raise ConfigurationError(
+                f"RunTableMapping.lifecycle {self.lifecycle!r} needs lifecycles: the stored "
+                f"values mapped to (status, outcome) pairs"
+            )
+        # Status and outcome are not read from a lifecycle table; a vocabulary given for them
+        # would be silently ignored, so it is refused.
+        if dict(self.statuses) != LIBRARY_STATUSES or dict(self.outcomes) != LIBRARY_OUTCOMES:
+            raise ConfigurationError(
+                "RunTableMapping.statuses and outcomes are not read when lifecycle is set: map "
+                "the stored lifecycle values in lifecycles instead"
+            )
+        for stored, (status, outcome) in self.lifecycles.items():
+            problem = lifecycle_problem(stored, status, outcome)
+            if problem is not None:
+                raise ConfigurationError(
+                    f"RunTableMapping.lifecycles: {problem}; a queued or running run has no "
+                    f"outcome yet (None), a completed one has one"
+                )
+        if not self.successes():
+            raise ConfigurationError(
+                "RunTableMapping.lifecycles names no value for ('completed', 'succeeded')"
+            )
+
+    def column_name(self, field: str) -> str:
+        """The host column of a ``RUN_FIELDS`` field (the lifecycle column for both status and
+        outcome, when it is set)."""
+        if self.lifecycle is not None and field in {"status", "outcome"}:
+            return self.lifecycle
+        name: str = getattr(self, field)
+        return name
 
     def table_clause(self) -> sa.TableClause:
         """A lightweight ``sa.table`` with the mapped columns under their host names."""
+        lifecycle = (
+            [sa.column(self.status, sa.String()), sa.column(self.outcome, sa.String())]
+            if self.lifecycle is None
+            else [sa.column(self.lifecycle, sa.String())]
+        )
         columns: list[sa.ColumnClause[Any]] = [
             sa.column(self.id),
             sa.column(self.type, sa.String()),
             sa.column(self.workspace_id, sa.String()),
             sa.column(self.environment_id, sa.String()),
-            sa.column(self.status, sa.String()),
-            sa.column(self.outcome, sa.String()),
+            *lifecycle,
             sa.column(self.created_at, UtcTimestamp()),
             sa.column(self.started_at, UtcTimestamp()),
             sa.column(self.completed_at, UtcTimestamp()),
@@ -162,20 +188,87 @@ class RunTableMapping:
         return sa.table(self.table, *columns, schema=self.schema)
 
     def read_status(self, stored: object) -> object:
-        """What a stored status value means: a ``RunStatus``, or a value the core flags."""
-        return _read(stored, self.statuses, _LIBRARY_STATUSES)
+        """What a stored status value means: a ``RunStatus``, or a value the core flags.
+
+        With a lifecycle column ``stored`` is the lifecycle value; one that ``lifecycles`` does
+        not list is an ``UnmappedValue`` (``invalid_status``).
+        """
+        if self.lifecycle is not None:
+            return self._lifecycle_of(stored)[0]
+        return read_vocabulary(stored, self.statuses, LIBRARY_STATUSES)
 
     def read_outcome(self, stored: object) -> object:
-        """What a stored outcome value means: a ``RunOutcome``, None, or a value the core flags."""
-        return _read(stored, self.outcomes, _LIBRARY_OUTCOMES)
+        """What a stored outcome value means: a ``RunOutcome``, None, or a value the core flags.
+
+        With a lifecycle column ``stored`` is the lifecycle value; an unlisted one has no
+        outcome (its status is already flagged).
+        """
+        if self.lifecycle is not None:
+            return self._lifecycle_of(stored)[1]
+        return read_vocabulary(stored, self.outcomes, LIBRARY_OUTCOMES)
+
+    def _lifecycle_of(self, stored: object) -> tuple[object, object]:
+        if not isinstance(stored, str):
+            return stored, None
+        known = self.lifecycles.get(stored)
+        return (UnmappedValue(stored), None) if known is None else known
 
     def stored_statuses(self, status: RunStatus) -> tuple[str, ...]:
-        """The host values that mean ``status``, sorted."""
-        return _values_of(self.statuses, status)
+        """The host values that mean ``status``, sorted (lifecycle values, when it is set)."""
+        if self.lifecycle is not None:
+            return values_of({k: v[0] for k, v in self.lifecycles.items()}, status)
+        return values_of(self.statuses, status)
 
     def stored_outcomes(self, outcome: RunOutcome) -> tuple[str, ...]:
-        """The host values that mean ``outcome``, sorted."""
-        return _values_of(self.outcomes, outcome)
+        """The host values that mean ``outcome``, sorted (lifecycle values, when it is set)."""
+        if self.lifecycle is not None:
+            return values_of({k: v[1] for k, v in self.lifecycles.items()}, outcome)
+        return values_of(self.outcomes, outcome)
+
+    def known_outcomes(self) -> tuple[str, ...]:
+        """Every stored outcome value the mapping lists (every lifecycle value, when it is set:
+        each one names its outcome, or names none)."""
+        vocabulary = self.outcomes if self.lifecycle is None else self.lifecycles
+        return tuple(sorted(vocabulary))
+
+    def successes(self) -> tuple[tuple[str, str], ...]:
+        """The stored (status, outcome) values of a completed success, sorted.
+
+        With a lifecycle column both are the lifecycle value that means it, as the one column
+        is read for both.
+        """
+        if self.lifecycle is not None:
+            meaning = (RunStatus.COMPLETED, RunOutcome.SUCCEEDED)
+            return tuple((v, v) for v, pair in sorted(self.lifecycles.items()) if pair == meaning)
+        return tuple(
+            (status, outcome)
+            for status in self.stored_statuses(RunStatus.COMPLETED)
+            for outcome in self.stored_outcomes(RunOutcome.SUCCEEDED)
+        )
+
+    def no_outcome(
+        self, column: Any, literal: Callable[[Sequence[str]], Any] = list
+    ) -> sa.ColumnElement[bool]:
+        """SQL true for a row that records no outcome (yet): a NULL outcome column, or a
+        lifecycle value whose pair has none. ``literal`` renders the values (as bound
+        parameters by default)."""
+        if self.lifecycle is None:
+            return sa.and_(column.is_(None))
+        pending = tuple(v for v, (_, outcome) in sorted(self.lifecycles.items()) if outcome is None)
+        return sa.and_(column.in_(literal(pending))) if pending else sa.false()
+
+
+def _as_filters(value: Mapping[str, str | int]) -> Mapping[str, str | int]:
+    for column, wanted in value.items():
+        if not isinstance(column, str) or not _IDENTIFIER.fullmatch(column):
+            raise ConfigurationError(
+                f"StateTableMapping.where keys must be SQL identifiers, not {column!r}"
+            )
+        if isinstance(wanted, bool) or not isinstance(wanted, str | int):
+            raise ConfigurationError(
+                f"StateTableMapping.where[{column!r}] must be a str or an int, not {wanted!r}"
+            )
+    return MappingProxyType(dict(value))
 
 
 @attrs.frozen(kw_only=True)
@@ -190,6 +283,14 @@ class StateTableMapping:
     that holds several rows per (workspace, environment, subject) is read under the rule of
     ``SqlStateSource``: its newest row, and no fact when that row proves nothing or is ambiguous.
     ``attributes`` names an optional JSON column returned with the fact.
+
+    A host's own domain table is read as it is: its own id column as ``subject`` (or None for
+    a kind whose objects are whole scopes, such as an environment's evidence snapshots: every
+    row of the scope is a row of that one object, and a request naming a subject gets no fact),
+    its own scope, status and proof-time columns (e.g. ``proven_at="verified_at"``), and no
+    attributes column. ``where`` keeps only the rows whose columns equal the given values
+    (AND-ed, bound as parameters, text compared byte for byte), so one table can hold several
+    kinds: ``where={"kind": "baseline"}``.
     """
 
     kind: str = attrs.field(validator=attrs.validators.instance_of(str))
@@ -197,26 +298,46 @@ class StateTableMapping:
     schema: str | None = attrs.field(default=None, validator=_optional_identifier)
     workspace_id: str = attrs.field(default="workspace_id", validator=_identifier)
     environment_id: str = attrs.field(default="environment_id", validator=_identifier)
-    subject: str = attrs.field(default="subject", validator=_identifier)
+    subject: str | None = attrs.field(default="subject", validator=_optional_identifier)
     status: str = attrs.field(default="status", validator=_identifier)
     proven_at: str = attrs.field(default="proven_at", validator=_identifier)
     attributes: str | None = attrs.field(default="attributes", validator=_optional_identifier)
     statuses: Mapping[str, str] | None = attrs.field(
         default=None, converter=attrs.converters.optional(_frozen_mapping)
     )
+    where: Mapping[str, str | int] = attrs.field(factory=dict, converter=_as_filters)
 
     def table_clause(self) -> sa.TableClause:
         """A lightweight ``sa.table`` with the mapped columns under their host names."""
         columns: list[sa.ColumnClause[Any]] = [
             sa.column(self.workspace_id, sa.String()),
             sa.column(self.environment_id, sa.String()),
-            sa.column(self.subject, sa.String()),
             sa.column(self.status, sa.String()),
             sa.column(self.proven_at, UtcTimestamp()),
         ]
+        if self.subject is not None:
+            columns.append(sa.column(self.subject, sa.String()))
         if self.attributes is not None:
             columns.append(sa.column(self.attributes, JsonDocument()))
+        named = {column.name for column in columns}
+        for column, wanted in self.where.items():
+            if column not in named:
+                kind = sa.String() if isinstance(wanted, str) else sa.BigInteger()
+                columns.append(sa.column(column, kind))
         return sa.table(self.table, *columns, schema=self.schema)
+
+    def filters(self, table: Any, dialect: str) -> list[sa.ColumnElement[bool]]:
+        """The ``where`` equalities over ``table`` (an alias of ``table_clause()``)."""
+        return [
+            exact_equal(table.c[column], sa.literal(wanted, sa.String()), dialect)
+            if isinstance(wanted, str)
+            else table.c[column] == sa.literal(wanted, sa.BigInteger())
+            for column, wanted in sorted(self.where.items())
+        ]
+
+    def subject_of(self, table: Any) -> Any:
+        """The stored subject of a row of ``table``: its column, or NULL when the kind has none."""
+        return sa.null() if self.subject is None else table.c[self.subject]
 
 
 STATE_KINDS: tuple[str, ...] = (

@@ -63,7 +63,7 @@ class SqlRunSource:
         self.mapping = mapping
         self.catalog = catalog
         table = mapping.table_clause()
-        self._c = {name: table.c[getattr(mapping, name)] for name in RUN_FIELDS}
+        self._c: dict[str, Any] = {name: table.c[mapping.column_name(name)] for name in RUN_FIELDS}
         self._subject = table.c[mapping.subject] if mapping.subject is not None else None
         columns = self.columns(self._c, self.bind.dialect.name)
         if self._subject is not None:

@@ -169,15 +169,21 @@ def problem_rows(
     completed = mapping.stored_statuses(RunStatus.COMPLETED)
     active = mapping.stored_statuses(RunStatus.QUEUED) + mapping.stored_statuses(RunStatus.RUNNING)
     succeeded = mapping.stored_outcomes(RunOutcome.SUCCEEDED)
-    done = sa.and_(
-        status.is_not(None),
-        status.in_(_literals(completed)),
-        outcome.is_not(None),
-        outcome.in_(_literals(succeeded)),
-    )
+    if mapping.lifecycle is not None:
+        # One column says both: the values that mean a success, and those that mean active work.
+        done = sa.and_(status.is_not(None), status.in_(_literals(succeeded)))
+    else:
+        done = sa.and_(
+            status.is_not(None),
+            status.in_(_literals(completed)),
+            outcome.is_not(None),
+            outcome.in_(_literals(succeeded)),
+        )
     if not active:
         return sa.not_(done)
-    working = sa.and_(status.is_not(None), status.in_(_literals(active)), outcome.is_(None))
+    working = sa.and_(
+        status.is_not(None), status.in_(_literals(active)), mapping.no_outcome(outcome, _literals)
+    )
     return sa.and_(sa.not_(done), sa.not_(working))
 
 

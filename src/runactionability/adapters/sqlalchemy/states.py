@@ -66,14 +66,23 @@ class _Statement:
         return self.tables[role].c[getattr(self.mapping, name)]
 
     def _object(self, role: str, key: Any, has_env: bool, has_subject: bool) -> list[Any]:
-        env, subject = self._column(role, "environment_id"), self._column(role, "subject")
+        env = self._column(role, "environment_id")
         dialect = self.dialect
         # Byte for byte, whatever the column's collation: 'ACME' is not the object of 'acme'.
-        return [
+        conditions = [
             exact_equal(self._column(role, "workspace_id"), key("ws"), dialect),
             exact_equal(env, key("env"), dialect) if has_env else env.is_(None),
-            exact_equal(subject, key("subject"), dialect) if has_subject else subject.is_(None),
+            *self.mapping.filters(self.tables[role], dialect),
         ]
+        if self.mapping.subject is None:
+            # A kind without a subject column holds scope-wide objects only.
+            conditions += [sa.false()] if has_subject else []
+        else:
+            subject = self._column(role, "subject")
+            conditions.append(
+                exact_equal(subject, key("subject"), dialect) if has_subject else subject.is_(None)
+            )
+        return conditions
 
     def _readable(self, role: str) -> Any:
         # 'infinity' or a year after 9999 is no instant an event can be ordered against (nor
@@ -119,7 +128,7 @@ class _Statement:
         status, proven_at = self._column("tied", "status"), self._column("tied", "proven_at")
         # The fact carries the row's own ids, never the request's.
         stored = [self._column("tied", name) for name in ("workspace_id", "environment_id")]
-        stored.append(self._column("tied", "subject"))
+        stored.append(self.mapping.subject_of(self.tables["tied"]))
         if self.dialect == "postgresql":
             keys = postgresql_keys(name, _FIELDS)
             tied = (

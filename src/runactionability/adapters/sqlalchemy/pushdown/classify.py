@@ -63,21 +63,15 @@ class _Compiled:
         self.as_of = sa.bindparam("as_of", type_=UtcTimestamp())
         mapping = pushdown.mapping
         self.table = mapping.table_clause().alias("r")
-        self.c = {name: self.table.c[getattr(mapping, name)] for name in RUN_FIELDS}
+        self.c: dict[str, Any] = {
+            name: self.table.c[mapping.column_name(name)] for name in RUN_FIELDS
+        }
         self.subject = self.table.c[mapping.subject] if mapping.subject is not None else None
         self.has_evaluated = False
         self.joins: list[tuple[sa.FromClause, Any]] = []
         self._aliases = 0
         self.problem = problem_rows(self.c["status"], self.c["outcome"], mapping)
         completed = set(mapping.stored_statuses(RunStatus.COMPLETED))
-        self._informational = {
-            (status, outcome)
-            for status in completed
-            for outcome in mapping.stored_outcomes(RunOutcome.SUCCEEDED)
-        }
-        self._active = set(
-            mapping.stored_statuses(RunStatus.QUEUED) + mapping.stored_statuses(RunStatus.RUNNING)
-        )
         # Replay at as_of (``run_as_of``): a row created after as_of does not exist yet, and a
         # row that completed after as_of was still active then. Only timestamps the run source
         # reads as instants move a row in time; any other row is judged as stored.
@@ -96,9 +90,11 @@ class _Compiled:
 
     def decided_by_status(self, status: object, outcome: object) -> Actionability | None:
         """The status rule 2 gives a stored (status, outcome), or None for a problem row."""
-        if (status, outcome) in self._informational:
+        mapping = self.pushdown.mapping
+        status, outcome = mapping.read_status(status), mapping.read_outcome(outcome)
+        if status is RunStatus.COMPLETED and outcome is RunOutcome.SUCCEEDED:
             return Actionability.INFORMATIONAL_ONLY
-        if outcome is None and status in self._active:
+        if outcome is None and status in {RunStatus.QUEUED, RunStatus.RUNNING}:
             return Actionability.NOT_TERMINAL
         return None
 
@@ -194,7 +190,7 @@ class _Compiled:
                 Actionability.INFORMATIONAL_ONLY.value,
             ),
             (
-                sa.and_(in_values(status, active), outcome.is_(None)),
+                sa.and_(in_values(status, active), mapping.no_outcome(outcome)),
                 Actionability.NOT_TERMINAL.value,
             ),
         ]

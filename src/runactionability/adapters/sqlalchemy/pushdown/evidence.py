@@ -42,14 +42,24 @@ def _event_start(compiled: _Compiled, table: Any) -> Any:
 
 def _success_conditions(compiled: _Compiled, s: Any, op_type: OperationType) -> list[Any]:
     mapping = compiled.pushdown.mapping
+    status, outcome = s.c[mapping.column_name("status")], s.c[mapping.column_name("outcome")]
+    succeeded = mapping.stored_outcomes(RunOutcome.SUCCEEDED)
+    # A lifecycle column is the status column too: the values that mean a success say both.
+    values = (
+        [_in_exact(compiled, status, succeeded)]
+        if mapping.lifecycle is not None
+        else [
+            _in_exact(compiled, status, mapping.stored_statuses(RunStatus.COMPLETED)),
+            _in_exact(compiled, outcome, succeeded),
+        ]
+    )
     return [
         _in_exact(
             compiled,
             s.c[mapping.type],
             compiled.pushdown.catalog.superseding_names(op_type.name),
         ),
-        _in_exact(compiled, s.c[mapping.status], mapping.stored_statuses(RunStatus.COMPLETED)),
-        _in_exact(compiled, s.c[mapping.outcome], mapping.stored_outcomes(RunOutcome.SUCCEEDED)),
+        *values,
         # The very test ``SqlRunHistory`` seeks with: a success whose times the run source
         # cannot read, or that completed before it was created or started, is no evidence.
         *evidence_times(
@@ -160,9 +170,8 @@ def resolved(
         s.c[state.environment_id].is_(None)
         if op_type.workspace_owned
         else exact_equal(s.c[state.environment_id], c["environment_id"], dialect),
-        s.c[state.subject].is_(None)
-        if subject is None
-        else exact_equal(s.c[state.subject], subject, dialect),
+        _same_subject(state, s, subject, dialect),
+        *state.filters(s, dialect),
         in_values(status, stored),
         _readable_state(compiled, proven),
         proven > c["completed_at"],
@@ -200,9 +209,8 @@ def _spoiled(
         other.c[state.environment_id].is_(None)
         if op_type.workspace_owned
         else exact_equal(other.c[state.environment_id], s.c[state.environment_id], dialect),
-        other.c[state.subject].is_(None)
-        if subject is None
-        else exact_equal(other.c[state.subject], s.c[state.subject], dialect),
+        _same_subject(state, other, None if subject is None else state.subject_of(s), dialect),
+        *state.filters(other, dialect),
         sa.or_(
             sa.not_(_readable_state(compiled, other_proven)),
             other_proven > proven,
@@ -216,6 +224,18 @@ def _spoiled(
             ),
         ),
     )
+
+
+def _same_subject(state: StateTableMapping, table: Any, subject: Any, dialect: str) -> Any:
+    """``table``'s row is of the object of ``subject`` (None: a scope-wide object).
+
+    A kind mapped without a subject column holds scope-wide objects only, so no row of it is
+    about a subject.
+    """
+    if state.subject is None:
+        return sa.true() if subject is None else sa.false()
+    column = table.c[state.subject]
+    return column.is_(None) if subject is None else exact_equal(column, subject, dialect)
 
 
 def _readable_state(compiled: _Compiled, column: Any) -> Any:

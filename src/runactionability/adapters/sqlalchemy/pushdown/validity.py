@@ -163,11 +163,12 @@ def _known_status(compiled: _Compiled) -> list[Any]:
 
 
 def _known_outcome(compiled: _Compiled) -> list[Any]:
-    return [sa.not_(in_values(compiled.c["outcome"], tuple(compiled.pushdown.mapping.outcomes)))]
+    mapping = compiled.pushdown.mapping
+    return [sa.not_(in_values(compiled.c["outcome"], mapping.known_outcomes()))]
 
 
 def _outcome_recorded(compiled: _Compiled) -> list[Any]:
-    return [compiled.c["outcome"].is_(None)]
+    return [compiled.pushdown.mapping.no_outcome(compiled.c["outcome"])]
 
 
 def _completed_after_created(compiled: _Compiled) -> list[Any]:

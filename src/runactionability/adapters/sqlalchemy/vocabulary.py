@@ -1,0 +1,89 @@
+"""What a host's stored status, outcome and lifecycle values mean to the library.
+
+``RunTableMapping`` reads its vocabularies through these; an unlisted value becomes an
+``UnmappedValue``, which the core flags rather than guessing a meaning for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+import attrs
+
+from runactionability.errors import ConfigurationError
+from runactionability.model import RunOutcome, RunStatus
+
+
+def as_status_vocabulary(value: Mapping[str, RunStatus | str]) -> Mapping[str, RunStatus]:
+    return MappingProxyType({str(key): RunStatus(status) for key, status in value.items()})
+
+
+def as_outcome_vocabulary(value: Mapping[str, RunOutcome | str]) -> Mapping[str, RunOutcome]:
+    return MappingProxyType({str(key): RunOutcome(outcome) for key, outcome in value.items()})
+
+
+def values_of(vocabulary: Mapping[str, Any], meaning: object) -> tuple[str, ...]:
+    return tuple(sorted(value for value, known in vocabulary.items() if known == meaning))
+
+
+Lifecycle = tuple[RunStatus, RunOutcome | None]
+"""What one stored lifecycle value means: a status, and the outcome (None: no outcome yet)."""
+
+
+def as_lifecycles(value: Mapping[str, Any]) -> Mapping[str, Lifecycle]:
+    lifecycles: dict[str, Lifecycle] = {}
+    for stored, pair in value.items():
+        try:
+            status, outcome = pair
+            meaning = (RunStatus(status), None if outcome is None else RunOutcome(outcome))
+        except (TypeError, ValueError):
+            raise ConfigurationError(
+                f"RunTableMapping.lifecycles[{stored!r}] must be a (status, outcome) pair of the "
+                f"library's words (outcome None for no outcome yet), not {pair!r}"
+            ) from None
+        lifecycles[str(stored)] = meaning
+    return MappingProxyType(lifecycles)
+
+
+def lifecycle_problem(stored: str, status: RunStatus, outcome: RunOutcome | None) -> str | None:
+    if status is RunStatus.COMPLETED and outcome is None:
+        return f"{stored!r} means completed but names no outcome"
+    if status is not RunStatus.COMPLETED and outcome is not None:
+        return f"{stored!r} means {status.value} yet names the outcome {outcome.value!r}"
+    return None
+
+
+@attrs.frozen(repr=False)
+class UnmappedValue:
+    """A stored status or outcome that the host's vocabulary does not list, as it was read.
+
+    It is neither a string nor a ``RunStatus``/``RunOutcome``, so ``OperationRun`` keeps it as is
+    and the core flags the run (``invalid_status``, ``invalid_outcome``), even when the stored
+    text is one of the library's own words: a host that maps its own vocabulary gives such a
+    word no meaning, and guessing one would turn a bad row into a confident verdict.
+    """
+
+    stored: Any
+
+    def __repr__(self) -> str:
+        return f"UnmappedValue({self.stored!r})"
+
+
+LIBRARY_STATUSES: Mapping[str, RunStatus] = {status.value: status for status in RunStatus}
+LIBRARY_OUTCOMES: Mapping[str, RunOutcome] = {outcome.value: outcome for outcome in RunOutcome}
+
+
+def read_vocabulary(
+    stored: object, vocabulary: Mapping[str, Any], library: Mapping[str, Any]
+) -> object:
+    """What ``stored`` means under ``vocabulary`` (``library``: the library's own words)."""
+    if not isinstance(stored, str):
+        return stored
+    known = vocabulary.get(stored)
+    if known is not None:
+        return known
+    # Under the library's own vocabulary an unlisted text is no library word, so it is passed
+    # as stored; under a host vocabulary it could be one, and must not be read as it.
+    return stored if vocabulary == library else UnmappedValue(stored)
