@@ -32,8 +32,8 @@ from runactionability.adapters.sqlalchemy import (
     SqlStateSource,
     StateTableMapping,
 )
-from runactionability.scopes import VisibleScopes
 from runactionability.model import RunId, usable_id
+from runactionability.scopes import VisibleScopes
 
 WORKSPACES = ("w1", "w2")
 ENVIRONMENTS = ("e1", "e2")
@@ -198,8 +198,14 @@ def canonical_history() -> tuple[list[OperationRun], list[StateFact]]:
         run(16, outcome="partially_succeeded", start=120, environment_id="e2"),
         run(17, outcome="succeeded", start=121, end=int(timedelta(days=11).total_seconds() // 60)),
         run(18, CHECK, outcome="cancelled", start=130, context=conn),
-        run(19, "review_pack.generate", outcome="failed", start=140, environment_id=None,
-            context={"review_pack_id": "42"}),
+        run(
+            19,
+            "review_pack.generate",
+            outcome="failed",
+            start=140,
+            environment_id=None,
+            context={"review_pack_id": "42"},
+        ),
         run(20, "evidence.snapshot.generate", outcome="failed", start=150),
         run(21, "review.environment.generate", outcome="failed", start=5, workspace_id="w2"),
     ]

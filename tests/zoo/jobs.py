@@ -14,7 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from tests.support import CATALOG
-from tests.zoo.canon import Host, Mapped, plain as _plain
+from tests.zoo.canon import Host, Mapped, plain
 
 from runactionability import OperationRun, RunOutcome, RunStatus, StateFact
 from runactionability.adapters.sqlalchemy import (
@@ -114,7 +114,7 @@ class Jobs(Host):
                     kind=one.type,
                     state=STORED_LIFECYCLE[(RunStatus(one.status), outcome)],
                     target=_target(one),
-                    payload=_plain(one.context),
+                    payload=plain(one.context),
                     created=_wall(one.created_at),
                     started=_wall(one.started_at),
                     finished=_wall(one.completed_at),
@@ -142,7 +142,7 @@ class Jobs(Host):
             {"job_id": 903, "created": "2026-11-10 12:30:00", "state": "paused"},
             {"job_id": 904, "created": "2026-11-10 12:45:00", "state": "error", "env": " "},
         ]
-        raw = sa.table("jobs", *(sa.column(name) for name in jobs.c.keys()))
+        raw = sa.table("jobs", *(sa.column(column.name) for column in jobs.c))
         for row in rows:
             values = {"tenant": 1, "env": "e1", "kind": "inventory.sync", "payload": "{}"}
             values.update(row, finished=done.isoformat(sep=" "), started=None, target=None)

@@ -14,7 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
-from tests.zoo.canon import CHECK, Host, Mapped, plain as _plain
+from tests.zoo.canon import CHECK, Host, Mapped, plain
 
 from runactionability import OperationRun, StateFact
 from runactionability.adapters.sqlalchemy import (
@@ -132,7 +132,7 @@ class Laravel(Host):
                     type=one.type,
                     status=str(one.status),
                     outcome=None if one.outcome is None else STORED_OUTCOME[str(one.outcome)],
-                    context=_plain(one.context),
+                    context=plain(one.context),
                     created_at=_wall(one.created_at),
                     started_at=_wall(one.started_at),
                     completed_at=_wall(one.completed_at),
@@ -155,15 +155,36 @@ class Laravel(Host):
         base = {"type": "inventory.sync", "workspace_id": 1, "managed_environment_id": 11}
         rows: list[dict[str, Any]] = [
             # A wall time before the readable window (a zero date a migration left behind).
-            {"id": 901, **base, "status": "completed", "outcome": "failed", "context": {},
-             "created_at": datetime(1, 1, 1), "completed_at": datetime(2026, 11, 10, 13)},
+            {
+                "id": 901,
+                **base,
+                "status": "completed",
+                "outcome": "failed",
+                "context": {},
+                "created_at": datetime(1, 1, 1),
+                "completed_at": datetime(2026, 11, 10, 13),
+            },
             # An outcome the application added later and nobody mapped.
-            {"id": 902, **base, "status": "completed", "outcome": "timed_out", "context": {},
-             "created_at": datetime(2026, 11, 10, 13), "completed_at": datetime(2026, 11, 10, 14)},
+            {
+                "id": 902,
+                **base,
+                "status": "completed",
+                "outcome": "timed_out",
+                "context": {},
+                "created_at": datetime(2026, 11, 10, 13),
+                "completed_at": datetime(2026, 11, 10, 14),
+            },
             # A subject that is no connection id at all.
-            {"id": 903, **base, "type": CHECK, "status": "completed", "outcome": "failed",
-             "context": {"provider_connection_id": "abc"},
-             "created_at": datetime(2026, 11, 10, 15), "completed_at": datetime(2026, 11, 10, 16)},
+            {
+                "id": 903,
+                **base,
+                "type": CHECK,
+                "status": "completed",
+                "outcome": "failed",
+                "context": {"provider_connection_id": "abc"},
+                "created_at": datetime(2026, 11, 10, 15),
+                "completed_at": datetime(2026, 11, 10, 16),
+            },
         ]
         for row in rows:
             connection.execute(operation_runs.insert().values(started_at=None, **row))

@@ -50,8 +50,13 @@ def test_report_list_and_explain_equal_memory(seeded: Seeded) -> None:
     summary = dashboard(memory.runs, resolver, scopes=scopes, as_of=AS_OF, top=50)
     report = _document(seeded, "report", "--top", "50")
     assert {key: report[key] for key in to_json(summary)} == to_json(summary)
-    for flag, view in (("--current-follow-up", View.CURRENT_FOLLOW_UP), ("--history", View.HISTORY)):
-        page = list_assessed(memory.runs, resolver, scopes=scopes, as_of=AS_OF, view=view, limit=100)
+    for flag, view in (
+        ("--current-follow-up", View.CURRENT_FOLLOW_UP),
+        ("--history", View.HISTORY),
+    ):
+        page = list_assessed(
+            memory.runs, resolver, scopes=scopes, as_of=AS_OF, view=view, limit=100
+        )
         assert _document(seeded, "list", flag, "--limit", "100")["runs"] == to_json(page)["runs"]
     active = ActiveRuns.from_source(memory.runs, catalog=CATALOG, scopes=scopes, as_of=AS_OF)
     for run in seeded.runs:

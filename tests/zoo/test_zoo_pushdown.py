@@ -12,7 +12,15 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.support import AS_OF, CATALOG, REGISTRY, STATE_KINDS, T0, at
-from tests.zoo.canon import ENVIRONMENTS, SUBJECTS, WORKSPACES, Host, Seeded, canonical_history, seed
+from tests.zoo.canon import (
+    ENVIRONMENTS,
+    SUBJECTS,
+    WORKSPACES,
+    Host,
+    Seeded,
+    canonical_history,
+    seed,
+)
 
 from runactionability import Actionability, run_as_of
 from runactionability.adapters.sqlalchemy.pushdown import SqlPushdown, SupersedeForm
@@ -43,7 +51,9 @@ def _check(seeded: Seeded, pushdown: SqlPushdown, as_of: datetime) -> None:
     scopes = seeded.scopes()
     assert pushdown.classify(scopes, as_of=as_of) == expected
     counts = pushdown.count(scopes, as_of=as_of)
-    assert dict(counts.counts.by_status) == {s: Counter(expected.values())[s] for s in Actionability}
+    assert dict(counts.counts.by_status) == {
+        s: Counter(expected.values())[s] for s in Actionability
+    }
     follow_up = [run.id for run in listed if expected[run.id].needs_attention]
     paged: list[Any] = []
     cursor = None

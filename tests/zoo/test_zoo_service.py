@@ -46,7 +46,9 @@ def _service(seeded: Seeded) -> ActionabilityService:
 
 def _resolver(seeded: Seeded) -> Resolver:
     memory = seeded.memory()
-    return Resolver(history=memory.history, states=memory.states, registry=REGISTRY, catalog=CATALOG)
+    return Resolver(
+        history=memory.history, states=memory.states, registry=REGISTRY, catalog=CATALOG
+    )
 
 
 def _pages(read: Callable[[str | None], AssessedPage]) -> list[Any]:

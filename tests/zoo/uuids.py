@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from tests.support import CATALOG
-from tests.zoo.canon import Host, Mapped, zoo_uuid, plain as _plain
+from tests.zoo.canon import Host, Mapped, plain, zoo_uuid
 
 from runactionability import OperationRun, StateFact
 from runactionability.adapters.sqlalchemy import (
@@ -124,7 +124,7 @@ class Uuids(Host):
                     phase=STORED_PHASE[str(one.status)],
                     result=None if one.outcome is None else STORED_RESULT[str(one.outcome)],
                     subject_uuid=_subject_uuid(one),
-                    details=_plain(one.context),
+                    details=plain(one.context),
                     created_ms=_ms(one.created_at),
                     started_ms=_ms(one.started_at),
                     finished_ms=_ms(one.completed_at),
@@ -217,8 +217,9 @@ class Uuids(Host):
                 status="health",
                 proven_at="observed_at",
                 attributes=None,
-                statuses={word.upper(): word for word in ("healthy", "failing", "complete",
-                                                         "published")},
+                statuses={
+                    word.upper(): word for word in ("healthy", "failing", "complete", "published")
+                },
             )
             for kind, table in STATE_TABLES.items()
         }
