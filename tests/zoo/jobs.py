@@ -121,15 +121,15 @@ class Jobs(Host):
                 )
             )
         words = {meaning: word for word, meaning in STATE_WORDS.items()}
-        for one in facts:
+        for held in facts:
             connection.execute(
                 job_states.insert().values(
-                    kind=KIND_WORDS[one.kind],
-                    tenant=one.workspace_id,
-                    env=one.environment_id,
-                    object_id=one.subject,
-                    state=words[one.status],
-                    checked=_wall(one.proven_at),
+                    kind=KIND_WORDS[held.kind],
+                    tenant=held.workspace_id,
+                    env=held.environment_id,
+                    object_id=held.subject,
+                    state=words[held.status],
+                    checked=_wall(held.proven_at),
                 )
             )
 

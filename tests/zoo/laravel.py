@@ -8,7 +8,7 @@ id and proven by its own time column.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -103,7 +103,7 @@ class Laravel(Host):
     def subject(self, value: Any) -> Any:
         return int(value)
 
-    def view_facts(self, canonical: Sequence[StateFact]) -> list[StateFact]:
+    def view_facts(self, canonical: Iterable[StateFact]) -> list[StateFact]:
         # A domain row has an id: an object with no subject cannot be stored. A table keyed by
         # the subject holds one row per object, the last one saved.
         kept: dict[tuple[str, Any], StateFact] = {}
@@ -139,15 +139,15 @@ class Laravel(Host):
                 )
             )
         words = {meaning: word for word, meaning in STATE_WORDS.items()}
-        for one in facts:
-            table = DOMAIN_TABLES[one.kind]
-            _, subject, proven = DOMAIN[one.kind]
+        for held in facts:
+            table = DOMAIN_TABLES[held.kind]
+            _, subject, proven = DOMAIN[held.kind]
             values = {
-                subject: one.subject,
-                "workspace_id": one.workspace_id,
-                "managed_environment_id": one.environment_id,
-                "status": words.get(one.status, one.status),
-                proven: _wall(one.proven_at),
+                subject: held.subject,
+                "workspace_id": held.workspace_id,
+                "managed_environment_id": held.environment_id,
+                "status": words.get(held.status, held.status),
+                proven: _wall(held.proven_at),
             }
             connection.execute(table.insert().values(values))
 

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from tests.support import AS_OF, CATALOG, at
 from tests.zoo.canon import Host, Seeded, canonical_history, seed
 
-from runactionability import LaterSuccessRequest, RunQuery, StateRequest
+from runactionability import LaterSuccessRequest, OperationRun, RunQuery, StateRequest
 from runactionability.model import usable_id
 
 INSTANTS = [at(0), at(35), at(95), at(125), AS_OF]
@@ -83,7 +83,7 @@ def test_listing_pages_as_memory_does(seeded: Seeded, as_of: datetime | None) ->
     memory, sql = seeded.memory(), seeded.sql()
     query = seeded.scopes().query(as_of=as_of)
     expected = memory.runs.list_runs(query, limit=1000).runs
-    seen = []
+    seen: list[OperationRun] = []
     cursor = None
     while True:
         page = sql.runs.list_runs(query, limit=3, cursor=cursor)

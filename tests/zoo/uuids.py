@@ -130,17 +130,17 @@ class Uuids(Host):
                     finished_ms=_ms(one.completed_at),
                 )
             )
-        for index, one in enumerate(facts):
+        for index, held in enumerate(facts):
             connection.execute(
-                STATE_TABLES[one.kind]
+                STATE_TABLES[held.kind]
                 .insert()
                 .values(
                     row_uuid=zoo_uuid(f"state-{index}"),
-                    object_uuid=one.subject,
-                    org_uuid=one.workspace_id,
-                    site_uuid=one.environment_id,
-                    health=one.status.upper(),
-                    observed_at=one.proven_at,
+                    object_uuid=held.subject,
+                    org_uuid=held.workspace_id,
+                    site_uuid=held.environment_id,
+                    health=held.status.upper(),
+                    observed_at=held.proven_at,
                 )
             )
 
