@@ -120,6 +120,14 @@ class Host:
         """Store rows no well-behaved writer makes; returns them as the memory adapter sees them."""
         raise NotImplementedError
 
+    def told(self, dialect: str) -> dict[str, str]:
+        """What the runs table's types cannot say: the zone of a wall clock, an epoch's unit."""
+        return {}
+
+    def reflect_runs(self, bind: sa.Engine | sa.Connection, **told: str) -> RunTableMapping:
+        """Reflect the runs table with the host's names and vocabulary, and ``told``."""
+        raise NotImplementedError
+
     def mapped(self, bind: sa.Engine | sa.Connection) -> Mapped:
         """Reflect the host's tables, adding only what reflection cannot know."""
         raise NotImplementedError

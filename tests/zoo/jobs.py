@@ -172,11 +172,13 @@ class Jobs(Host):
             read(rows[3], created_at=datetime(2026, 11, 10, 12, 45, tzinfo=UTC)),
         ]
 
-    def mapped(self, bind: sa.Engine | sa.Connection) -> Mapped:
-        runs = RunTableMapping.reflect(
+    def told(self, dialect: str) -> dict[str, str]:
+        return {"zone": "UTC"}
+
+    def reflect_runs(self, bind: sa.Engine | sa.Connection, **told: str) -> RunTableMapping:
+        return RunTableMapping.reflect(
             bind,
             "jobs",
-            zone="UTC",
             id="job_id",
             workspace_id="tenant",
             environment_id="env",
@@ -188,7 +190,11 @@ class Jobs(Host):
             created_at="created",
             started_at="started",
             completed_at="finished",
+            **told,
         )
+
+    def mapped(self, bind: sa.Engine | sa.Connection) -> Mapped:
+        runs = self.reflect_runs(bind, **self.told(bind.dialect.name))
         states = {
             kind: StateTableMapping.reflect(
                 bind,

@@ -211,15 +211,21 @@ class Laravel(Host):
             read(rows[2]),
         ]
 
-    def mapped(self, bind: sa.Engine | sa.Connection) -> Mapped:
-        runs = RunTableMapping.reflect(
+    def told(self, dialect: str) -> dict[str, str]:
+        return {"zone": "UTC"}
+
+    def reflect_runs(self, bind: sa.Engine | sa.Connection, **told: str) -> RunTableMapping:
+        return RunTableMapping.reflect(
             bind,
             "operation_runs",
-            zone="UTC",
             environment_id="managed_environment_id",
             subject=None,
             outcomes=OUTCOMES,
+            **told,
         )
+
+    def mapped(self, bind: sa.Engine | sa.Connection) -> Mapped:
+        runs = self.reflect_runs(bind, **self.told(bind.dialect.name))
         states = {
             kind: StateTableMapping.reflect(
                 bind,

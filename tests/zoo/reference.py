@@ -67,11 +67,16 @@ class Reference(Host):
             )
         return read
 
-    def mapped(self, bind: sa.Engine | sa.Connection) -> Mapped:
-        sqlite = bind.dialect.name == "sqlite"
+    def told(self, dialect: str) -> dict[str, str]:
         # On SQLite the reference schema stores integer UTC microseconds.
-        unit = {"epoch_unit": "us"} if sqlite else {}
-        runs = RunTableMapping.reflect(bind, "operation_runs", **unit)
+        return {"epoch_unit": "us"} if dialect == "sqlite" else {}
+
+    def reflect_runs(self, bind: sa.Engine | sa.Connection, **told: str) -> RunTableMapping:
+        return RunTableMapping.reflect(bind, "operation_runs", **told)
+
+    def mapped(self, bind: sa.Engine | sa.Connection) -> Mapped:
+        unit = self.told(bind.dialect.name)
+        runs = self.reflect_runs(bind, **unit)
         states = {
             kind: StateTableMapping.reflect(bind, kind, f"{kind}_states", **unit)
             for kind in (

@@ -187,11 +187,13 @@ class Uuids(Host):
             read(rows[2], workspace_id=None),
         ]
 
-    def mapped(self, bind: sa.Engine | sa.Connection) -> Mapped:
-        runs = RunTableMapping.reflect(
+    def told(self, dialect: str) -> dict[str, str]:
+        return {"epoch_unit": "ms"}
+
+    def reflect_runs(self, bind: sa.Engine | sa.Connection, **told: str) -> RunTableMapping:
+        return RunTableMapping.reflect(
             bind,
             "zoo_runs",
-            epoch_unit="ms",
             id="run_uuid",
             workspace_id="org_uuid",
             environment_id="site_uuid",
@@ -205,7 +207,11 @@ class Uuids(Host):
             created_at="created_ms",
             started_at="started_ms",
             completed_at="finished_ms",
+            **told,
         )
+
+    def mapped(self, bind: sa.Engine | sa.Connection) -> Mapped:
+        runs = self.reflect_runs(bind, **self.told(bind.dialect.name))
         states = {
             kind: StateTableMapping.reflect(
                 bind,
