@@ -31,6 +31,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import attrs
+import pytest
 import sqlalchemy as sa
 from jsonschema import Draft202012Validator
 from sqlalchemy.dialects.postgresql import JSONB
@@ -50,12 +51,18 @@ from runactionability import (
 from runactionability.adapters.memory import MemoryRunHistory, MemoryRunSource, MemoryStateSource
 from runactionability.adapters.sqlalchemy import STATE_KINDS as TABLE_STATE_KINDS
 from runactionability.adapters.sqlalchemy import (
+    JsonDocument,
+    RunTableMapping,
+    StateTableMapping,
+    UtcTimestamp,
     create_schema,
     insert_runs,
     insert_states,
     metadata,
     open_backend,
 )
+from runactionability.adapters.sqlalchemy.mapping import UnmappedValue
+from runactionability.adapters.sqlalchemy.schema import _run_row
 from runactionability.adapters.sqlalchemy.types import to_micros
 from runactionability.jsonforms import json_schema
 from runactionability.policies import BUILTIN_PLUGINS
@@ -362,6 +369,170 @@ def clear(engine: sa.Engine) -> None:
     with engine.begin() as connection:
         for table in reversed(metadata.sorted_tables):
             connection.execute(table.delete())
+
+
+# -- a host's own layout: one lifecycle column, every state kind in one table -------------------
+
+LIFECYCLES: dict[str, tuple[str, str | None]] = {
+    "pending": ("queued", None),
+    "running": ("running", None),
+    "done": ("completed", "succeeded"),
+    "partial": ("completed", "partially_succeeded"),
+    "error": ("completed", "failed"),
+    "refused": ("completed", "blocked"),
+    "stopped": ("completed", "cancelled"),
+}
+"""What each value of the host layout's ``state`` column means."""
+
+HOST_LAYOUT = sa.MetaData()
+HOST_JOBS = sa.Table(
+    "m3_jobs",
+    HOST_LAYOUT,
+    sa.Column("job_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("kind", sa.String(200)),
+    sa.Column("tenant", sa.String(200)),
+    sa.Column("env", sa.String(200)),
+    sa.Column("state", sa.String(50)),
+    sa.Column("queued", UtcTimestamp()),
+    sa.Column("began", UtcTimestamp()),
+    sa.Column("ended", UtcTimestamp()),
+    sa.Column("ref", sa.String(200)),
+    sa.Column("payload", JsonDocument()),
+)
+# The reference success index with the host's names: the lifecycle column in place of status
+# and outcome.
+sa.Index(
+    "ix_m3_jobs_success",
+    HOST_JOBS.c.tenant,
+    HOST_JOBS.c.kind,
+    HOST_JOBS.c.state,
+    HOST_JOBS.c.ref,
+    HOST_JOBS.c.env,
+    sa.func.coalesce(HOST_JOBS.c.began, HOST_JOBS.c.queued),
+    HOST_JOBS.c.ended,
+    HOST_JOBS.c.job_id,
+)
+HOST_STATES = sa.Table(
+    "m3_job_states",
+    HOST_LAYOUT,
+    sa.Column("row_id", sa.Integer, primary_key=True),
+    sa.Column("kind", sa.String(50)),
+    sa.Column("tenant", sa.String(200)),
+    sa.Column("env", sa.String(200)),
+    sa.Column("ref", sa.String(200)),
+    sa.Column("state", sa.String(50)),
+    sa.Column("checked", UtcTimestamp()),
+    sa.Column("attrs", JsonDocument()),
+)
+sa.Index(
+    "ix_m3_job_states_object",
+    HOST_STATES.c.kind,
+    HOST_STATES.c.tenant,
+    HOST_STATES.c.env,
+    HOST_STATES.c.ref,
+    HOST_STATES.c.checked,
+)
+
+HOST_RUNS = RunTableMapping(
+    table="m3_jobs",
+    id="job_id",
+    type="kind",
+    workspace_id="tenant",
+    environment_id="env",
+    lifecycle="state",
+    lifecycles=LIFECYCLES,
+    created_at="queued",
+    started_at="began",
+    completed_at="ended",
+    context="payload",
+    subject="ref",
+)
+"""The host layout's runs: one lifecycle column, a subject column."""
+
+HOST_STATE_MAPPINGS = {
+    kind: StateTableMapping(
+        kind=kind,
+        table="m3_job_states",
+        workspace_id="tenant",
+        environment_id="env",
+        subject="ref",
+        status="state",
+        proven_at="checked",
+        attributes="attrs",
+        where={"kind": kind},
+    )
+    for kind in TABLE_STATE_KINDS
+}
+"""Every state kind of the host layout, read from the one ``m3_job_states`` table."""
+
+
+def lifecycle_value(run: OperationRun) -> str | None:
+    """The host layout's ``state`` value of ``run``; the test is skipped when it has none.
+
+    An ``UnmappedValue`` status (with no outcome) is stored as its text, which the mapping does
+    not list, so the run reads back as it is.
+    """
+    if isinstance(run.status, UnmappedValue) and run.outcome is None:
+        stored: str = run.status.stored
+        return stored
+    if run.status is None and run.outcome is None:
+        return None
+    for value, meaning in LIFECYCLES.items():
+        if (run.status, run.outcome) == meaning:
+            return value
+    pytest.skip(f"({run.status!r}, {run.outcome!r}) has no lifecycle value")
+
+
+def host_ports(
+    engine: sa.Engine, runs: Iterable[OperationRun], facts: Iterable[StateFact]
+) -> Ports:
+    """The host layout on ``engine`` (``HOST_LAYOUT``), loaded with ``runs`` and ``facts``.
+
+    Runs are stored as ``insert_runs`` stores them, their status and outcome as one lifecycle
+    value; every fact is a row of the one state table (the source picks the newest).
+    """
+    HOST_LAYOUT.create_all(engine)
+    jobs = []
+    for run in runs:
+        row = _run_row(run, CATALOG)
+        jobs.append(
+            {
+                "job_id": row["id"],
+                "kind": row["type"],
+                "tenant": row["workspace_id"],
+                "env": row["environment_id"],
+                "state": lifecycle_value(run),
+                "queued": row["created_at"],
+                "began": row["started_at"],
+                "ended": row["completed_at"],
+                "ref": row["subject"],
+                "payload": row["context"],
+            }
+        )
+    states = [
+        {
+            "kind": fact.kind,
+            "tenant": fact.workspace_id,
+            "env": fact.environment_id,
+            "ref": fact.subject,
+            "state": fact.status,
+            "checked": fact.proven_at,
+            "attrs": dict(fact.attributes),
+        }
+        for fact in facts
+    ]
+    with engine.begin() as connection:
+        if jobs:
+            connection.execute(HOST_JOBS.insert(), jobs)
+        if states:
+            connection.execute(HOST_STATES.insert(), states)
+    backend = open_backend(engine, runs=HOST_RUNS, states=HOST_STATE_MAPPINGS, catalog=CATALOG)
+    return Ports(
+        name=f"{engine.dialect.name}-lifecycle",
+        history=backend.history,
+        states=dict(backend.states),
+        runs=backend.runs,
+    )
 
 
 # -- raw rows: values the adapter would never write -------------------------------------------

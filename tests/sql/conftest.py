@@ -11,16 +11,24 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from tests.support import BACKENDS, Loader, memory_ports, sql_ports
+from tests.support import BACKENDS, HOST_LAYOUT, Loader, host_ports, memory_ports, sql_ports
 
 from runactionability.adapters.sqlalchemy import metadata
 
 
-@pytest.fixture(params=["memory", *BACKENDS])
+@pytest.fixture(params=["memory", *BACKENDS, *(f"{name}-lifecycle" for name in BACKENDS)])
 def load(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Loader]:
-    """Load runs and states into a fresh store of the parametrized kind; returns its ports."""
+    """Load runs and states into a fresh store of the parametrized kind; returns its ports.
+
+    The ``-lifecycle`` stores are a host's own layout (``tests.support.HOST_LAYOUT``): one
+    lifecycle column, every state kind in one table. A history with a (status, outcome) that
+    has no lifecycle value skips there.
+    """
     if request.param == "memory":
         yield memory_ports
+        return
+    if request.param.endswith("-lifecycle"):
+        yield from _host_layout(request, tmp_path)
         return
     if request.param == "sqlite":
         engine = sa.create_engine(f"sqlite:///{tmp_path / 'contract.sqlite'}")
@@ -31,6 +39,18 @@ def load(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Loader]:
     yield lambda runs, facts: sql_ports(engine, runs, facts)
     with engine.begin() as connection:
         metadata.drop_all(connection)
+
+
+def _host_layout(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Loader]:
+    if request.param.startswith("sqlite"):
+        engine = sa.create_engine(f"sqlite:///{tmp_path / 'host.sqlite'}")
+        yield lambda runs, facts: host_ports(engine, runs, facts)
+        engine.dispose()
+        return
+    engine = request.getfixturevalue("postgres_engine")
+    yield lambda runs, facts: host_ports(engine, runs, facts)
+    with engine.begin() as connection:
+        HOST_LAYOUT.drop_all(connection)
 
 
 @pytest.fixture
