@@ -34,11 +34,15 @@ from runactionability.adapters.sqlalchemy._reading import (
     shape_name,
     sqlite_keys,
 )
+from runactionability.adapters.sqlalchemy.instant_sql import (
+    canonical_parameter,
+    evidence_times,
+    instant_key,
+    order_key,
+)
 from runactionability.adapters.sqlalchemy.mapping import REFERENCE_RUNS, RUN_FIELDS, RunTableMapping
 from runactionability.adapters.sqlalchemy.types import (
-    UtcTimestamp,
     as_run_id,
-    evidence_times,
     exact_equal,
     from_micros,
     json_subject,
@@ -57,7 +61,7 @@ _TEXT_FIELDS = _FIELDS[1:]
 
 Candidate = tuple[int, Any, str, Any, Any, Any, Any, Any, Any]
 """(request index, run id, stored type, workspace id, environment id, subject, event start,
-completed_at, created_at), as the database stored them (instants as integer microseconds on
+completed_at, created_at), instants as the dialect's canonical values (integer microseconds on
 SQLite)."""
 
 
@@ -102,7 +106,7 @@ class _Statement:
             c["created_at"],
             c["started_at"],
             c["completed_at"],
-            sa.bindparam("as_of", type_=UtcTimestamp()),
+            canonical_parameter("as_of"),
             dialect,
         )
         return conditions
@@ -118,15 +122,28 @@ class _Statement:
             return table.c[mapping.subject]
         return json_subject(table.c[mapping.context], key("skey"), self.dialect)[1]
 
+    def _start(self, c: Mapping[str, Any]) -> Any:
+        return sa.func.coalesce(c["started_at"], c["created_at"], type_=c["created_at"].type)
+
+    def _instant(self, column: Any) -> Any:
+        """A row's instant as the canonical value the ranking and ``instant`` read."""
+        if self.mapping.timestamps.is_native:
+            return column
+        return instant_key(column, self.dialect)
+
     def _order(self) -> list[Any]:
         c = self.columns
-        start = sa.func.coalesce(c["started_at"], c["created_at"])
-        return [start.desc(), c["completed_at"].desc(), c["id"].desc()]
+        dialect = self.dialect
+        return [
+            order_key(self._start(c), dialect).desc(),
+            order_key(c["completed_at"], dialect).desc(),
+            c["id"].desc(),
+        ]
 
     def _branch(self, has_env: bool | None, has_subject: bool) -> sa.Select[Any]:
         name = shape_name((has_env, has_subject))
         c = self.columns
-        start = sa.func.coalesce(c["started_at"], c["created_at"])
+        start = self._start(c)
         if self.dialect == "postgresql":
             keys = postgresql_keys(name, _FIELDS)
 
@@ -141,9 +158,9 @@ class _Statement:
                     c["workspace_id"].label("ws"),
                     c["environment_id"].label("env"),
                     subject.label("subject"),
-                    start.label("started"),
-                    c["completed_at"].label("completed"),
-                    c["created_at"].label("created"),
+                    self._instant(start).label("started"),
+                    self._instant(c["completed_at"]).label("completed"),
+                    self._instant(c["created_at"]).label("created"),
                 )
                 .where(*self._conditions(key, has_env, has_subject))
                 .order_by(*self._order())
@@ -165,7 +182,7 @@ class _Statement:
         )
         found = self.table.alias(f"r_{name}")
         f = {name: found.c[column.name] for name, column in c.items()}
-        found_start = sa.func.coalesce(f["started_at"], f["created_at"])
+        found_start = self._start(f)
         found_subject = self._subject(found, sqlite_key) if has_subject else sa.null()
         return sa.select(
             sqlite_key("idx").label("idx"),
@@ -174,9 +191,9 @@ class _Statement:
             f["workspace_id"].label("ws"),
             f["environment_id"].label("env"),
             found_subject.label("subject"),
-            sa.type_coerce(found_start, sa.Integer()).label("started"),
-            sa.type_coerce(f["completed_at"], sa.Integer()).label("completed"),
-            sa.type_coerce(f["created_at"], sa.Integer()).label("created"),
+            sa.type_coerce(self._instant(found_start), sa.Integer()).label("started"),
+            sa.type_coerce(self._instant(f["completed_at"]), sa.Integer()).label("completed"),
+            sa.type_coerce(self._instant(f["created_at"]), sa.Integer()).label("created"),
         ).select_from(keys_alias.join(found, f["id"] == best_id))
 
     def prepare(

@@ -138,7 +138,7 @@ class Instants:
         """Microseconds in one stored ``unit`` (epoch)."""
         return UNIT_MICROS[self.unit]
 
-    def column_type(self) -> TypeEngine[Any]:
+    def column_type(self) -> TypeDecorator[datetime]:
         """The SQLAlchemy type of a column in this storage (read and bind, see the class)."""
         if self.is_native:
             return UtcTimestamp()

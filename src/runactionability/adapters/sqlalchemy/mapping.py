@@ -16,7 +16,8 @@ from typing import Any
 import attrs
 import sqlalchemy as sa
 
-from runactionability.adapters.sqlalchemy.types import JsonDocument, UtcTimestamp, exact_equal
+from runactionability.adapters.sqlalchemy.instants import Instants
+from runactionability.adapters.sqlalchemy.types import JsonDocument, exact_equal
 from runactionability.adapters.sqlalchemy.vocabulary import (
     LIBRARY_OUTCOMES,
     LIBRARY_STATUSES,
@@ -51,6 +52,10 @@ _optional_identifier: Any = attrs.validators.optional(_identifier)
 
 def _frozen_mapping(value: Mapping[str, Any]) -> Mapping[str, Any]:
     return MappingProxyType(dict(value))
+
+
+def _as_instants(value: Instants | str) -> Instants:
+    return value if isinstance(value, Instants) else Instants.parse(value)
 
 
 RUN_FIELDS = (
@@ -88,9 +93,11 @@ class RunTableMapping:
     ``lifecycles`` is an ``UnmappedValue`` status (``invalid_status``). Each pair must be a
     valid one (queued and running: no outcome; completed: an outcome), and one must mean a
     completed success; else ``ConfigurationError``. Scope ids and the
-    subject are compared as text; timestamps are ``timestamptz`` on PostgreSQL and integer UTC
-    microseconds on SQLite (``UtcTimestamp``). ``integer_ids`` says the id column is an integer,
-    so ``SqlRunSource.get_run("42")`` looks up 42 (a CLI passes text).
+    subject are compared as text. ``timestamps`` says how the table stores its instants (an
+    ``Instants`` or its ``Instants.parse`` name; by default the reference storage,
+    ``timestamptz`` on PostgreSQL and integer UTC microseconds on SQLite). ``integer_ids`` says
+    the id column is an integer, so ``SqlRunSource.get_run("42")`` looks up 42 (a CLI passes
+    text).
     """
 
     table: str = attrs.field(validator=_identifier)
@@ -117,6 +124,7 @@ class RunTableMapping:
         converter=as_outcome_vocabulary,
     )
     integer_ids: bool = True
+    timestamps: Instants = attrs.field(factory=Instants.native, converter=_as_instants)
 
     def __attrs_post_init__(self) -> None:
         if self.lifecycle is not None or self.lifecycles:
@@ -178,9 +186,9 @@ class RunTableMapping:
             sa.column(self.workspace_id, sa.String()),
             sa.column(self.environment_id, sa.String()),
             *lifecycle,
-            sa.column(self.created_at, UtcTimestamp()),
-            sa.column(self.started_at, UtcTimestamp()),
-            sa.column(self.completed_at, UtcTimestamp()),
+            sa.column(self.created_at, self.timestamps.column_type()),
+            sa.column(self.started_at, self.timestamps.column_type()),
+            sa.column(self.completed_at, self.timestamps.column_type()),
             sa.column(self.context, JsonDocument()),
         ]
         if self.subject is not None:
@@ -290,7 +298,8 @@ class StateTableMapping:
     its own scope, status and proof-time columns (e.g. ``proven_at="verified_at"``), and no
     attributes column. ``where`` keeps only the rows whose columns equal the given values
     (AND-ed, bound as parameters, text compared byte for byte), so one table can hold several
-    kinds: ``where={"kind": "baseline"}``.
+    kinds: ``where={"kind": "baseline"}``. ``timestamps`` says how ``proven_at`` is stored (as
+    for ``RunTableMapping``).
     """
 
     kind: str = attrs.field(validator=attrs.validators.instance_of(str))
@@ -306,6 +315,7 @@ class StateTableMapping:
         default=None, converter=attrs.converters.optional(_frozen_mapping)
     )
     where: Mapping[str, str | int] = attrs.field(factory=dict, converter=_as_filters)
+    timestamps: Instants = attrs.field(factory=Instants.native, converter=_as_instants)
 
     def table_clause(self) -> sa.TableClause:
         """A lightweight ``sa.table`` with the mapped columns under their host names."""
@@ -313,7 +323,7 @@ class StateTableMapping:
             sa.column(self.workspace_id, sa.String()),
             sa.column(self.environment_id, sa.String()),
             sa.column(self.status, sa.String()),
-            sa.column(self.proven_at, UtcTimestamp()),
+            sa.column(self.proven_at, self.timestamps.column_type()),
         ]
         if self.subject is not None:
             columns.append(sa.column(self.subject, sa.String()))

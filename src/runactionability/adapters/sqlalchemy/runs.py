@@ -15,15 +15,20 @@ from typing import Any
 import sqlalchemy as sa
 
 from runactionability.adapters.sqlalchemy._reading import Bind, check_bind, read_transaction
+from runactionability.adapters.sqlalchemy.instant_rows import (
+    cursor_value,
+    readable_columns,
+    stored_instant,
+    stored_parameter,
+)
+from runactionability.adapters.sqlalchemy.instant_sql import compare_to, valid_timestamp
 from runactionability.adapters.sqlalchemy.mapping import REFERENCE_RUNS, RUN_FIELDS, RunTableMapping
 from runactionability.adapters.sqlalchemy.types import (
+    UtcTimestamp,
     as_run_id,
     exact_text,
     id_parameter,
-    readable_columns,
-    stored_instant,
     to_micros,
-    valid_timestamp,
 )
 from runactionability.catalog import OperationCatalog
 from runactionability.errors import InvalidCursorError, UsageError
@@ -135,7 +140,7 @@ class SqlRunSource:
         more = len(rows) > limit
         rows = rows[:limit]
         next_cursor = (
-            encode_cursor(stored_instant(rows[-1], "created_at"), as_run_id(rows[-1]["id"]))
+            encode_cursor(cursor_value(rows[-1], "created_at"), as_run_id(rows[-1]["id"]))
             if more
             else None
         )
@@ -189,9 +194,9 @@ class SqlRunSource:
         if query.created_from is not None or query.created_before is not None:
             filters.append(valid_timestamp(c["created_at"], dialect))
         if query.created_from is not None:
-            filters.append(c["created_at"] >= query.created_from)
+            filters.append(compare_to(c["created_at"], ">=", query.created_from, dialect))
         if query.created_before is not None:
-            filters.append(c["created_at"] < query.created_before)
+            filters.append(compare_to(c["created_at"], "<", query.created_before, dialect))
         return filters
 
     def _after(self, cursor: str, dialect: str) -> Any:
@@ -208,15 +213,16 @@ class SqlRunSource:
             if created.utcoffset() is None:
                 # A host's naive column (PostgreSQL only): compared as the naive values it holds.
                 column = sa.type_coerce(column, sa.DateTime())
+            elif not self.mapping.timestamps.is_native:
+                value = sa.bindparam("cursor_created", created, type_=column.type)
             elif dialect != "postgresql":
                 column = sa.type_coerce(column, sa.BigInteger())
                 value = to_micros(created)
         elif dialect == "postgresql":
-            # An unreadable stored value ('infinity', a year after 9999) as its text, which the
-            # server reads back as the very value it ordered by.
-            value = sa.cast(
-                sa.bindparam("cursor_created", created, type_=sa.Text()), sa.DateTime(timezone=True)
-            )
+            # An unreadable stored value ('infinity', a year after 9999) or, in a storage other
+            # than native, the stored value itself, as its text, which the server reads back as
+            # the very value it ordered by.
+            value = stored_parameter(column, "cursor_created", created)
         else:
             # Stray stored text or an out-of-range number: compare the stored values as SQLite
             # orders them.
@@ -268,18 +274,22 @@ class _Replay:
     ) -> None:
         self.c = c
         self.mapping = mapping
-        bound = sa.bindparam("replay_as_of", as_of, type_=c["created_at"].type)
+        bound = sa.bindparam("replay_as_of", as_of, type_=UtcTimestamp())
         created, started, ended = c["created_at"], c["started_at"], c["completed_at"]
         status = c["status"]
-        self.existed = sa.or_(sa.not_(valid_timestamp(created, dialect)), created <= bound)
+        self.existed = sa.or_(
+            sa.not_(valid_timestamp(created, dialect)), compare_to(created, "<=", bound, dialect)
+        )
         self.completed_after = sa.and_(
             valid_timestamp(created, dialect),
             status.is_not(None),
             status.in_(sorted(mapping.stored_statuses(RunStatus.COMPLETED))),
             valid_timestamp(ended, dialect),
-            ended > bound,
+            compare_to(ended, ">", bound, dialect),
         )
-        self.started_after = sa.and_(valid_timestamp(started, dialect), started > bound)
+        self.started_after = sa.and_(
+            valid_timestamp(started, dialect), compare_to(started, ">", bound, dialect)
+        )
 
     def _stored(self, status: RunStatus) -> Any:
         return self.c["status"].in_(sorted(self.mapping.stored_statuses(status)))

@@ -28,8 +28,13 @@ from runactionability.adapters.sqlalchemy._reading import (
     shape_name,
     sqlite_keys,
 )
+from runactionability.adapters.sqlalchemy.instant_sql import (
+    instant_key,
+    order_key,
+    valid_timestamp,
+)
 from runactionability.adapters.sqlalchemy.mapping import StateTableMapping
-from runactionability.adapters.sqlalchemy.types import exact_equal, from_micros, valid_timestamp
+from runactionability.adapters.sqlalchemy.types import exact_equal, from_micros
 from runactionability.errors import EvidenceFetchError
 from runactionability.evidence import StateFact, StateRequest, current_state
 from runactionability.model import usable_id
@@ -96,7 +101,7 @@ class _Statement:
         the query directly around it, and would otherwise add the key list to their own FROM.
         """
         newest = (
-            sa.select(sa.func.max(self._column("newest", "proven_at")))
+            sa.select(sa.func.max(order_key(self._column("newest", "proven_at"), self.dialect)))
             .where(*self._object("newest", key, has_env, has_subject), self._readable("newest"))
             .correlate(keys)
             .scalar_subquery()
@@ -111,7 +116,7 @@ class _Statement:
         )
         return [
             *self._object("tied", key, has_env, has_subject),
-            self._column("tied", "proven_at") == newest,
+            order_key(self._column("tied", "proven_at"), self.dialect) == newest,
             sa.not_(unreadable),
         ]
 
@@ -126,6 +131,9 @@ class _Statement:
     def _branch(self, has_env: bool, has_subject: bool) -> sa.Select[Any]:
         name = shape_name((has_env, has_subject))
         status, proven_at = self._column("tied", "status"), self._column("tied", "proven_at")
+        if not self.mapping.timestamps.is_native:
+            # Returned as the canonical instant, which both dialects' readers below take.
+            proven_at = instant_key(proven_at, self.dialect)
         # The fact carries the row's own ids, never the request's.
         stored = [self._column("tied", name) for name in ("workspace_id", "environment_id")]
         stored.append(self.mapping.subject_of(self.tables["tied"]))

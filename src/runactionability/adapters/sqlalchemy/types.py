@@ -19,7 +19,7 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 from runactionability.errors import UsageError
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
+MICROSECOND = timedelta(microseconds=1)
 
 READABLE_FROM = datetime(1, 1, 2, tzinfo=UTC)
 READABLE_UNTIL = datetime(9999, 12, 31, tzinfo=UTC)
@@ -34,27 +34,16 @@ value psycopg renders in a session time zone other than UTC inside ``datetime``'
 
 def to_micros(value: datetime) -> int:
     """Microseconds since the Unix epoch of an aware datetime."""
-    return (value - EPOCH) // _MICROSECOND
+    return (value - EPOCH) // MICROSECOND
 
 
 def from_micros(value: int) -> datetime:
     """The aware UTC datetime ``value`` microseconds after the Unix epoch."""
-    return EPOCH + value * _MICROSECOND
+    return EPOCH + value * MICROSECOND
 
 
-_READABLE_MICROS = (to_micros(READABLE_FROM), to_micros(READABLE_UNTIL) - 1)
-
-
-def _bounds(dialect_name: str) -> tuple[Any, Any]:
-    """The readable window as SQL constants (``READABLE_FROM``, the last readable instant)."""
-    if dialect_name == "postgresql":
-        # ISO dates read the same under every DateStyle.
-        return (
-            sa.literal_column(f"TIMESTAMPTZ '{READABLE_FROM.isoformat()}'"),
-            sa.literal_column(f"TIMESTAMPTZ '{(READABLE_UNTIL - _MICROSECOND).isoformat()}'"),
-        )
-    low, high = _READABLE_MICROS
-    return sa.literal_column(str(low)), sa.literal_column(str(high))
+READABLE_MICROS = (to_micros(READABLE_FROM), to_micros(READABLE_UNTIL) - 1)
+"""The readable window as integer UTC microseconds, both ends included."""
 
 
 def as_run_id(value: Any) -> Any:
@@ -122,58 +111,9 @@ class UtcTimestamp(TypeDecorator[datetime]):
             # psycopg reports the session's time zone; UTC makes both engines read alike.
             return value.astimezone(UTC)
         if isinstance(value, int) and not isinstance(value, bool):
-            low, high = _READABLE_MICROS
+            low, high = READABLE_MICROS
             return from_micros(value) if low <= value <= high else value
         return value
-
-
-def instant_bound(column: sa.ColumnElement[Any], dialect_name: str) -> sa.ColumnElement[bool]:
-    """Like ``valid_timestamp``, as a range an index seek applies without reading the row.
-
-    NULL fails any comparison and, on SQLite, stray text sorts above every integer.
-    """
-    low, high = _bounds(dialect_name)
-    if dialect_name == "sqlite":
-        column = sa.type_coerce(column, sa.BigInteger())
-    return sa.and_(column >= low, column <= high)
-
-
-def valid_timestamp(column: sa.ColumnElement[Any], dialect_name: str) -> sa.ColumnElement[bool]:
-    """SQL that is true when ``column`` holds a readable instant (see ``READABLE_FROM``).
-
-    Never NULL, so that its negation is true for a NULL value.
-    """
-    if dialect_name == "sqlite":
-        present = sa.func.typeof(column) == sa.literal_column("'integer'")
-    else:
-        present = column.is_not(None)
-    return sa.and_(present, instant_bound(column, dialect_name))
-
-
-def readable_columns(
-    column: sa.ColumnElement[Any], name: str, dialect_name: str
-) -> list[sa.ColumnElement[Any]]:
-    """``column`` labelled ``name`` for a run read, safe to read whatever the row stores.
-
-    psycopg cannot read an unreadable ``timestamptz`` (it raises, failing the whole page), so on
-    PostgreSQL such a value comes back NULL under ``name`` and as its text under ``name_raw``
-    (``stored_instant`` puts them back together). SQLite returns any value as itself.
-    """
-    if dialect_name != "postgresql":
-        return [column.label(name)]
-    readable = valid_timestamp(column, dialect_name)
-    return [
-        sa.case((readable, column)).label(name),
-        sa.case(
-            (sa.and_(column.is_not(None), sa.not_(readable)), sa.cast(column, sa.Text()))
-        ).label(f"{name}_raw"),
-    ]
-
-
-def stored_instant(row: Any, name: str) -> Any:
-    """The value of ``name`` in a row read through ``readable_columns``."""
-    raw = row.get(f"{name}_raw")
-    return row[name] if raw is None else raw
 
 
 class JsonDocument(TypeDecorator[Any]):
@@ -231,58 +171,6 @@ def exact_text(column: Any, dialect_name: str) -> Any:
 
 MIN_MICROS = to_micros(datetime.min.replace(tzinfo=UTC))
 MAX_MICROS = to_micros(datetime.max.replace(tzinfo=UTC))
-
-
-def sound_instant(column: Any, dialect_name: str) -> sa.ColumnElement[bool]:
-    """SQL true when ``column`` holds an instant the run source reads as an aware datetime.
-
-    On SQLite that is an integer within ``datetime``'s range (a REAL, stray text or an integer
-    beyond the range is read back as itself, which the core flags); on PostgreSQL a finite value.
-    """
-    if dialect_name == "sqlite":
-        micros = sa.type_coerce(column, sa.BigInteger())
-        return sa.and_(
-            sa.func.typeof(column) == sa.literal_column("'integer'"),
-            micros >= sa.literal_column(str(MIN_MICROS)),
-            micros <= sa.literal_column(str(MAX_MICROS)),
-        )
-    # NULL is not finite either (the test is NULL, which no WHERE keeps).
-    return sa.and_(sa.func.isfinite(column))
-
-
-def sound_run_times(
-    created: Any, started: Any, completed: Any, dialect_name: str
-) -> list[sa.ColumnElement[bool]]:
-    """The SQL form of ``core.sound_run_times``: the one validity rule for runs and evidence.
-
-    ``created_at`` and ``completed_at`` are readable instants, ``started_at`` is NULL or one,
-    and the run completed neither before it was created nor before it started.
-    """
-    return [
-        sound_instant(created, dialect_name),
-        sound_instant(completed, dialect_name),
-        sa.or_(started.is_(None), sound_instant(started, dialect_name)),
-        completed >= created,
-        sa.or_(started.is_(None), completed >= started),
-    ]
-
-
-def evidence_times(
-    created: Any, started: Any, completed: Any, as_of: Any, dialect_name: str
-) -> list[sa.ColumnElement[bool]]:
-    """When a completed run can be evidence at ``as_of``: the later-success test of every reader.
-
-    Its event start (``started_at``, else ``created_at``) and its end are within the readable
-    range, bounds an index seek applies without reading the row (NULL, stray text and
-    unreadable instants fall outside them), it ended by ``as_of``, and its times are sound
-    (``sound_run_times``). ``SqlRunHistory`` seeks with it and the pushdown compiles it.
-    """
-    return [
-        instant_bound(sa.func.coalesce(started, created), dialect_name),
-        instant_bound(completed, dialect_name),
-        completed <= as_of,
-        *sound_run_times(created, started, completed, dialect_name),
-    ]
 
 
 def json_subject(document: Any, key: Any, dialect_name: str) -> tuple[Any, Any]:

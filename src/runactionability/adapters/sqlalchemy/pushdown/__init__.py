@@ -285,7 +285,11 @@ class SqlPushdown:
             raise UsageError(f"limit must be at least 1, not {limit!r}")
         if cursor:
             # A cursor the caller passes is refused before any statement; the walk's own are not.
-            _decode(cursor, integer_ids=self.mapping.integer_ids)
+            _decode(
+                cursor,
+                integer_ids=self.mapping.integer_ids,
+                naive=self.mapping.timestamps.form == "naive",
+            )
         return follow_up_page(self, scopes, as_of=as_of, limit=limit, cursor=cursor)
 
     def _prepare(self, key: tuple[Any, ...], statement: Any, scopes: VisibleScopes) -> _Prepared:
@@ -296,7 +300,9 @@ class SqlPushdown:
                 if prepared is None:
                     if len(self._prepared) >= _PREPARED_LIMIT:
                         self._prepared.clear()
-                    prepared = self._prepared[key] = _Prepared(statement, self.bind.dialect)
+                    prepared = self._prepared[key] = _Prepared(
+                        statement, self.bind.dialect, self.mapping.timestamps
+                    )
         return prepared
 
     def bound_to(self, connection: sa.Connection) -> SqlPushdown:

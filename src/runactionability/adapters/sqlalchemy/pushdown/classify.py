@@ -8,6 +8,11 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
+from runactionability.adapters.sqlalchemy.instant_sql import (
+    canonical_parameter,
+    compare_to,
+    valid_timestamp,
+)
 from runactionability.adapters.sqlalchemy.mapping import RUN_FIELDS
 from runactionability.adapters.sqlalchemy.pushdown import validity
 from runactionability.adapters.sqlalchemy.pushdown.common import (
@@ -19,12 +24,7 @@ from runactionability.adapters.sqlalchemy.pushdown.common import (
 )
 from runactionability.adapters.sqlalchemy.pushdown.rules import is_compilable, rule_whens
 from runactionability.adapters.sqlalchemy.schema import problem_rows
-from runactionability.adapters.sqlalchemy.types import (
-    UtcTimestamp,
-    exact_equal,
-    exact_text,
-    valid_timestamp,
-)
+from runactionability.adapters.sqlalchemy.types import exact_equal, exact_text
 from runactionability.catalog import OperationType
 from runactionability.model import RunOutcome, RunStatus
 from runactionability.policies.base import Family
@@ -60,7 +60,7 @@ class _Compiled:
         self.dialect = dialect
         self.form = form
         self.visibility = visibility
-        self.as_of = sa.bindparam("as_of", type_=UtcTimestamp())
+        self.as_of = canonical_parameter("as_of")
         mapping = pushdown.mapping
         self.table = mapping.table_clause().alias("r")
         self.c: dict[str, Any] = {
@@ -76,13 +76,15 @@ class _Compiled:
         # row that completed after as_of was still active then. Only timestamps the run source
         # reads as instants move a row in time; any other row is judged as stored.
         created, ended = self.c["created_at"], self.c["completed_at"]
-        self.existed = sa.or_(sa.not_(self._valid_instant(created)), created <= self.as_of)
+        self.existed = sa.or_(
+            sa.not_(self._valid_instant(created)), compare_to(created, "<=", self.as_of, dialect)
+        )
         self.completed_after = sa.and_(
             self._valid_instant(created),
             self.c["status"].is_not(None),
             in_values(self.c["status"], completed),
             self._valid_instant(ended),
-            ended > self.as_of,
+            compare_to(ended, ">", self.as_of, dialect),
         )
         by_status, by_rules = self._classification()
         self.status = sa.case(*by_status, *by_rules, else_=_REVIEW)

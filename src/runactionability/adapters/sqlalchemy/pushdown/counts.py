@@ -11,6 +11,7 @@ import attrs
 import sqlalchemy as sa
 
 from runactionability.adapters.sqlalchemy._reading import read_transaction
+from runactionability.adapters.sqlalchemy.instant_sql import compare_to
 from runactionability.adapters.sqlalchemy.pushdown.common import EVALUATE
 from runactionability.adapters.sqlalchemy.pushdown.prepared import _params, _prepare, _scope_key_of
 from runactionability.catalog import OperationCatalog
@@ -133,7 +134,13 @@ def _statements(compiled: _Compiled, scopes: VisibleScopes) -> tuple[Any, Any]:
     future = sa.func.sum(sa.case((sa.not_(compiled.existed), 1), else_=0))
     later = sa.func.sum(
         sa.case(
-            (sa.and_(compiled.completed_after, c["created_at"] <= compiled.as_of), 1),
+            (
+                sa.and_(
+                    compiled.completed_after,
+                    compare_to(c["created_at"], "<=", compiled.as_of, compiled.dialect),
+                ),
+                1,
+            ),
             else_=0,
         )
     )

@@ -11,14 +11,17 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from runactionability.adapters.sqlalchemy.mapping import StateTableMapping
-from runactionability.adapters.sqlalchemy.pushdown.common import SupersedeForm, exists, in_values
-from runactionability.adapters.sqlalchemy.types import (
+from runactionability.adapters.sqlalchemy.instant_sql import (
+    compare,
+    compare_to,
     evidence_times,
-    exact_equal,
-    exact_text,
+    order_key,
     valid_timestamp,
 )
+from runactionability.adapters.sqlalchemy.instants import instants_of
+from runactionability.adapters.sqlalchemy.mapping import StateTableMapping
+from runactionability.adapters.sqlalchemy.pushdown.common import SupersedeForm, exists, in_values
+from runactionability.adapters.sqlalchemy.types import exact_equal, exact_text
 from runactionability.catalog import OperationType
 from runactionability.model import RunOutcome, RunStatus
 
@@ -37,7 +40,16 @@ def _bare(compiled: _Compiled, column: Any) -> Any:
 
 def _event_start(compiled: _Compiled, table: Any) -> Any:
     mapping = compiled.pushdown.mapping
-    return sa.func.coalesce(table.c[mapping.started_at], table.c[mapping.created_at])
+    created = table.c[mapping.created_at]
+    return sa.func.coalesce(table.c[mapping.started_at], created, type_=created.type)
+
+
+def _started_since_completed(compiled: _Compiled, s: Any) -> Any:
+    """The success ``s`` started (or was created) no earlier than the row ``r`` completed."""
+    completed = compiled.c["completed_at"]
+    if compiled.pushdown.mapping.timestamps.is_native:
+        return _event_start(compiled, s) >= _bare(compiled, completed)
+    return compare(_event_start(compiled, s), ">=", completed, compiled.dialect)
 
 
 def _success_conditions(compiled: _Compiled, s: Any, op_type: OperationType) -> list[Any]:
@@ -103,7 +115,7 @@ def later_success(compiled: _Compiled, op_type: OperationType, subject: Any) -> 
         visible = compiled.visible_environment(s.c[mapping.environment_id])
         if visible is not None:
             conditions.append(visible)
-    conditions.append(_event_start(compiled, s) >= _bare(compiled, c["completed_at"]))
+    conditions.append(_started_since_completed(compiled, s))
     return exists(*conditions)
 
 
@@ -128,7 +140,7 @@ def _later_success_grouped(compiled: _Compiled, op_type: OperationType, subject:
             ws.label("ws"),
             env.label("env"),
             subj.label("subject"),
-            sa.func.max(_event_start(compiled, s)).label("latest"),
+            sa.func.max(order_key(_event_start(compiled, s), dialect)).label("latest"),
         )
         .where(
             # Only successes of the visible workspaces can prove anything about their runs.
@@ -146,7 +158,7 @@ def _later_success_grouped(compiled: _Compiled, op_type: OperationType, subject:
         on.append(latest.c.subject == exact_text(subject, dialect))
     on.append(in_values(c["type"], compiled.pushdown.catalog.stored_names(op_type.name)))
     compiled.joins.append((latest, sa.and_(*on)))
-    return latest.c.latest >= c["completed_at"]
+    return latest.c.latest >= order_key(c["completed_at"], dialect)
 
 
 def resolved(
@@ -174,8 +186,8 @@ def resolved(
         *state.filters(s, dialect),
         in_values(status, stored),
         _readable_state(compiled, proven),
-        proven > c["completed_at"],
-        proven <= compiled.as_of,
+        compare(proven, ">", c["completed_at"], dialect),
+        compare_to(proven, "<=", compiled.as_of, dialect),
         sa.not_(_spoiled(compiled, state, s, op_type, subject)),
     )
 
@@ -213,9 +225,9 @@ def _spoiled(
         *state.filters(other, dialect),
         sa.or_(
             sa.not_(_readable_state(compiled, other_proven)),
-            other_proven > proven,
+            compare(other_proven, ">", proven, dialect),
             sa.and_(
-                other_proven == proven,
+                compare(other_proven, "==", proven, dialect),
                 sa.or_(
                     other_status.is_(None),
                     meaning(other_status).is_(None),
@@ -240,7 +252,7 @@ def _same_subject(state: StateTableMapping, table: Any, subject: Any, dialect: s
 
 def _readable_state(compiled: _Compiled, column: Any) -> Any:
     """A proven_at the state source can place in time (``SqlStateSource`` reads the same)."""
-    if compiled.dialect != "postgresql":
+    if compiled.dialect != "postgresql" or not instants_of(column).is_native:
         return valid_timestamp(column, compiled.dialect)
     # psycopg reads a ``timestamp`` column as naive datetimes, which the source rejects, and
     # 'infinity' is no instant; ``pg_typeof`` is constant per column, so this folds early.

@@ -9,6 +9,11 @@ import attrs
 import sqlalchemy as sa
 
 from runactionability.adapters.sqlalchemy._reading import read_transaction
+from runactionability.adapters.sqlalchemy.instant_rows import (
+    cursor_value,
+    stored_parameter,
+    stored_type,
+)
 from runactionability.adapters.sqlalchemy.pushdown.common import EVALUATE, SupersedeForm
 from runactionability.adapters.sqlalchemy.pushdown.prepared import (
     _prepare,
@@ -20,7 +25,7 @@ from runactionability.adapters.sqlalchemy.runs import (
     decode_cursor,
     encode_cursor,
 )
-from runactionability.adapters.sqlalchemy.types import stored_instant, to_micros
+from runactionability.adapters.sqlalchemy.types import to_micros
 from runactionability.errors import InvalidCursorError
 from runactionability.model import OperationRun
 from runactionability.result import Actionability
@@ -69,6 +74,8 @@ def follow_up_page(
     compiled = pushdown.compiled(pushdown.form or SupersedeForm.EXISTS, scopes)
     walk = _walk(pushdown, compiled, scopes)
     items: list[FollowUpItem] = []
+    # The stored created_at of each item, which its cursor carries (see ``cursor_value``).
+    stored: list[Any] = []
     source = pushdown._run_source()
     scanned = 0
     # Room for as many runs again that turn out not to need attention (about half of the
@@ -89,16 +96,17 @@ def follow_up_page(
                     continue
                 if len(items) == limit:
                     # One more run needs attention: the page ends at the last one kept.
-                    return _full(items, scanned - 1)
+                    return _full(items, stored, scanned - 1)
                 run = pending.get(index) or source._run(row)
                 items.append(FollowUpItem(run=run, status=value))
+                stored.append(cursor_value(row, "created_at"))
             if len(rows) < chunk:
                 return FollowUpPage(items=tuple(items), next_cursor=None, scanned=scanned)
             if len(items) == limit:
                 # Full, and whether another run needs attention is unknown: proving it would
                 # cost a statement, so the next page may be empty (with no cursor).
-                return _full(items, scanned)
-            cursor = _encode(stored_instant(rows[-1], "created_at"), rows[-1]["id"])
+                return _full(items, stored, scanned)
+            cursor = _encode(cursor_value(rows[-1], "created_at"), rows[-1]["id"])
             # Size the next read by the share of runs that needed attention so far, so one
             # more statement usually fills the page; a read that found none doubles.
             if len(items) > kept:
@@ -109,10 +117,10 @@ def follow_up_page(
             chunk = min(chunk, _MAX_CHUNK)
 
 
-def _full(items: list[FollowUpItem], scanned: int) -> FollowUpPage:
+def _full(items: list[FollowUpItem], stored: list[Any], scanned: int) -> FollowUpPage:
     last = items[-1].run
     return FollowUpPage(
-        items=tuple(items), next_cursor=_encode(last.created_at, last.id), scanned=scanned
+        items=tuple(items), next_cursor=_encode(stored[-1], last.id), scanned=scanned
     )
 
 
@@ -148,14 +156,17 @@ def _read(
     statement = walk
     tag = None
     if cursor:
-        tag, created, run_id = _decode(cursor)
+        instants = pushdown.mapping.timestamps
+        tag, created, run_id = _decode(cursor, naive=instants.form == "naive")
         statement = statement.where(_after(compiled, tag))
         values["after_id"] = run_id
-        if tag == "instant":
+        if tag == "instant" and not instants.is_native:
+            values["after_created"] = instants.write(created)
+        elif tag == "instant":
             values["after_created"] = (
                 created if pushdown.dialect == "postgresql" else to_micros(created)
             )
-        elif tag == "stored":
+        elif tag in {"stored", "naive"}:
             values["after_created"] = created
     key = ("page", tag, compiled.form, *_scope_key_of(scopes))
     prepared = pushdown._prepare(key, statement.limit(sa.bindparam("chunk")), scopes)
@@ -193,8 +204,17 @@ def _after(compiled: _Compiled, tag: str) -> Any:
     run_id = sa.bindparam("after_id", type_=c["id"].type)
     if tag == "null":
         return sa.and_(column.is_(None), c["id"] < run_id)
+    instants = compiled.pushdown.mapping.timestamps
     value: Any = sa.bindparam("after_created", type_=sa.BigInteger())
-    if tag == "stored" and dialect == "postgresql":
+    if not instants.is_native:
+        # The cursor carries the stored value (or, crafted, an instant written in the storage),
+        # compared as the database orders the stored values.
+        column = sa.type_coerce(column, stored_type(instants))
+        if dialect == "postgresql":
+            value = stored_parameter(c["created_at"], "after_created", None)
+        else:
+            value = sa.bindparam("after_created", type_=sa.types.NullType())
+    elif tag == "stored" and dialect == "postgresql":
         # An unreadable stored value as its text, which the server reads back as the very
         # value it ordered by ('infinity', a year after 9999).
         value = sa.cast(sa.bindparam("after_created", type_=sa.Text()), sa.DateTime(timezone=True))
@@ -214,11 +234,13 @@ def _encode(created: object, run_id: object) -> str:
     return encode_cursor(created, run_id)
 
 
-def _decode(cursor: str, *, integer_ids: bool = False) -> tuple[str, Any, Any]:
+def _decode(cursor: str, *, integer_ids: bool = False, naive: bool = False) -> tuple[str, Any, Any]:
+    # A naive cursor only from a table of naive wall times (Instants.naive); in any other
+    # storage the follow-up list classifies at as_of, which a naive instant cannot be placed
+    # against.
     tag, created, run_id = decode_cursor(
         cursor, integer_ids=integer_ids, issuer="the follow-up list"
     )
-    if tag == "naive":
-        # The follow-up list classifies at as_of, which a naive instant cannot be placed against.
+    if tag == "naive" and not naive:
         raise InvalidCursorError(f"not a cursor the follow-up list issued: {cursor!r}")
     return tag, created, run_id

@@ -9,6 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from runactionability.adapters.sqlalchemy.instants import Instants
 from runactionability.adapters.sqlalchemy.types import JsonDocument, UtcTimestamp
 from runactionability.scopes import VisibleScopes
 
@@ -74,7 +75,9 @@ class _Prepared:
     ids, ``as_of``, the cursor and the chunk size are passed as already-processed driver values.
     """
 
-    def __init__(self, statement: Any, dialect: sa.Dialect) -> None:
+    def __init__(
+        self, statement: Any, dialect: sa.Dialect, instants: Instants | None = None
+    ) -> None:
         compiled = statement.compile(dialect=dialect)
         runtime = {name: None for name in _RUNTIME if name in compiled.binds}
         expanded = compiled.construct_expanded_state(runtime)
@@ -82,7 +85,10 @@ class _Prepared:
         self.sql = expanded.statement
         self.constants = dict(expanded.parameters)
         self.positional = expanded.positiontup
+        # ``as_of`` is bound canonically (``instant_sql.compare_to``); rows are read in the
+        # table's own storage.
         self._timestamp = UtcTimestamp()
+        self._stored = (instants or Instants.native()).column_type()
         self._json = JsonDocument()
 
     def execute(self, connection: sa.Connection, values: Mapping[str, Any]) -> Any:
@@ -99,7 +105,7 @@ class _Prepared:
         """The result rows as mappings, timestamps and the context read as the run source does."""
         result = self.execute(connection, values)
         names = list(result.keys())
-        read_instant = self._timestamp.process_result_value
+        read_instant = self._stored.process_result_value
         read_json = self._json.process_result_value
         rows = []
         for raw in result:

@@ -19,8 +19,9 @@ import attrs
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
+from runactionability.adapters.sqlalchemy.instant_sql import compare, valid_timestamp
 from runactionability.adapters.sqlalchemy.pushdown.common import _REVIEW, EVALUATE, in_values
-from runactionability.adapters.sqlalchemy.types import exact_text, json_subject, valid_timestamp
+from runactionability.adapters.sqlalchemy.types import exact_text, json_subject
 from runactionability.catalog import OperationType
 from runactionability.checks import RECORD_CHECKS
 from runactionability.model import RunStatus
@@ -172,11 +173,13 @@ def _outcome_recorded(compiled: _Compiled) -> list[Any]:
 
 
 def _completed_after_created(compiled: _Compiled) -> list[Any]:
-    return [compiled.c["completed_at"] < compiled.c["created_at"]]
+    c = compiled.c
+    return [compare(c["completed_at"], "<", c["created_at"], compiled.dialect)]
 
 
 def _completed_after_started(compiled: _Compiled) -> list[Any]:
-    return [compiled.c["completed_at"] < compiled.c["started_at"]]
+    c = compiled.c
+    return [compare(c["completed_at"], "<", c["started_at"], compiled.dialect)]
 
 
 def _context_mapping(compiled: _Compiled) -> list[Any]:
