@@ -32,6 +32,7 @@ import generate
 
 from runactionability import Resolver
 from runactionability.adapters.sqlalchemy import (
+    REFERENCE_RUNS,
     SqlRunHistory,
     SqlRunSource,
     SqlStateSource,
@@ -138,7 +139,11 @@ def explain_plans(
         with engine.begin() as connection:
             # The session options the pushdown sets, and the scope ids it binds.
             _prepare(connection)
-            values = {"as_of": AS_OF, "chunk": 76, **_scope_values(scopes, name)}
+            values = {
+                "as_of": AS_OF,
+                "chunk": 76,
+                **_scope_values(scopes, name, REFERENCE_RUNS.ids),
+            }
             for row in explained.execute(connection, values):
                 line = str(row[-1])
                 skip = ("'", "Filter", "Index Cond", "Join Filter", "Group Key", "Sort Key")

@@ -17,7 +17,7 @@ from runactionability.adapters.sqlalchemy import (
     open_backend,
 )
 
-RUNS = RunTableMapping(table="uuid_runs", subject=None, integer_ids=False)
+RUNS = RunTableMapping(table="uuid_runs", subject=None, ids={"run": "uuid"})
 IDS = [str(uuid.UUID(int=n)) for n in (1, 2, 3)]
 
 

@@ -71,7 +71,7 @@ JOBS = RunTableMapping(
     subject=None,
     statuses={"waiting": "queued", "active": "running", "done": "completed"},
     outcomes={"ok": "succeeded", "error": "failed", "refused": "blocked", "stopped": "cancelled"},
-    integer_ids=False,
+    ids={"run": "text"},
 )
 CONNECTIONS = StateTableMapping(
     kind="provider_connection",

@@ -9,6 +9,7 @@ database. See ``docs/adapters.md`` and ``docs/performance.md``.
 from runactionability.adapters.sqlalchemy._reading import CHUNK_SIZE, Bind
 from runactionability.adapters.sqlalchemy.backend import SqlBackend, open_backend
 from runactionability.adapters.sqlalchemy.history import SqlRunHistory
+from runactionability.adapters.sqlalchemy.ids import IdType, IdTypes, StateIdTypes
 from runactionability.adapters.sqlalchemy.instants import Instants
 from runactionability.adapters.sqlalchemy.mapping import (
     REFERENCE_RUNS,
@@ -47,6 +48,8 @@ __all__ = [
     "Bind",
     "FollowUpItem",
     "FollowUpPage",
+    "IdType",
+    "IdTypes",
     "Instants",
     "JsonDocument",
     "PushdownCounts",
@@ -56,6 +59,7 @@ __all__ = [
     "SqlRunHistory",
     "SqlRunSource",
     "SqlStateSource",
+    "StateIdTypes",
     "StateTableMapping",
     "SupersedeForm",
     "UnmappedValue",

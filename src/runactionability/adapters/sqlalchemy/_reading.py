@@ -151,9 +151,19 @@ def keyed_statement(
     return statement, params
 
 
-def postgresql_keys(name: str, fields: Sequence[str]) -> Any:
-    """The rows of the JSON key-list parameter ``name``, as a typed derived table."""
-    columns = [sa.column(field, sa.Integer() if field == "idx" else sa.Text()) for field in fields]
+def postgresql_keys(
+    name: str, fields: Sequence[str], types: Mapping[str, Any] | None = None
+) -> Any:
+    """The rows of the JSON key-list parameter ``name``, as a typed derived table.
+
+    A field is text unless ``types`` gives its SQL type (an id field of an integer or uuid
+    column), so that it compares with its column in the column's own type.
+    """
+    types = types or {}
+    columns = [
+        sa.column(field, sa.Integer() if field == "idx" else types.get(field, sa.Text()))
+        for field in fields
+    ]
     document = sa.cast(sa.bindparam(name, type_=sa.Text()), postgresql.JSONB)
     return (
         sa.func.jsonb_to_recordset(document)

@@ -34,6 +34,7 @@ from runactionability.adapters.sqlalchemy._reading import (
     shape_name,
     sqlite_keys,
 )
+from runactionability.adapters.sqlalchemy.ids import IdType, id_equal, id_key, sql_type, stored_id
 from runactionability.adapters.sqlalchemy.instant_sql import (
     canonical_parameter,
     evidence_times,
@@ -74,6 +75,7 @@ class _Statement:
         self.columns = {name: table.c[mapping.column_name(name)] for name in RUN_FIELDS}
         self.mapping = mapping
         self.table = table
+        self.id_types = id_fields(mapping)
         self.branches = {shape: self._branch(*shape) for shape in _SHAPES}
         self._composed: dict[tuple[AnyShape, ...], sa.Executable] = {}
 
@@ -82,8 +84,10 @@ class _Statement:
         dialect = self.dialect
         # Every id compares byte for byte: under a case-insensitive column collation 'ACME' is
         # another workspace than 'acme', and its runs are no evidence about 'acme's.
+        # Ids compare in their column's type: the key list carries them converted (``_keys``).
+        ids = self.id_types
         conditions = [
-            exact_equal(c["workspace_id"], key("ws"), dialect),
+            id_equal(c["workspace_id"], key("ws"), ids["ws"], dialect),
             exact_equal(c["type"], key("type"), dialect),
             exact_equal(c["status"], key("status"), dialect),
         ]
@@ -92,9 +96,9 @@ class _Statement:
             conditions.append(exact_equal(c["outcome"], key("outcome"), dialect))
         if has_subject:
             subject = self._subject(self.table, key)
-            conditions.append(exact_equal(subject, key("subject"), dialect))
+            conditions.append(id_equal(subject, key("subject"), ids["subject"], dialect))
         if has_env:
-            conditions.append(exact_equal(c["environment_id"], key("env"), dialect))
+            conditions.append(id_equal(c["environment_id"], key("env"), ids["env"], dialect))
         elif has_env is None:
             conditions.append(c["environment_id"].is_(None))
         # Both bounds are range constraints the index seek itself applies, so no table row is
@@ -145,7 +149,8 @@ class _Statement:
         c = self.columns
         start = self._start(c)
         if self.dialect == "postgresql":
-            keys = postgresql_keys(name, _FIELDS)
+            types = {field: sql_type(kind, self.dialect) for field, kind in self.id_types.items()}
+            keys = postgresql_keys(name, _FIELDS, types)
 
             def key(field: str) -> Any:
                 return keys.c[field]
@@ -212,6 +217,13 @@ class _Statement:
         return value if self.dialect == "postgresql" else from_micros(value)
 
 
+def id_fields(mapping: RunTableMapping) -> dict[str, IdType]:
+    """The id type of each id field of the key list (a JSON context's subject is text)."""
+    ids = mapping.ids
+    subject: IdType = ids.subject if mapping.subject is not None else "text"
+    return {"ws": ids.workspace, "env": ids.environment, "subject": subject}
+
+
 def _id_key(run_id: Any) -> tuple[bool, Any]:
     return (isinstance(run_id, str), run_id)
 
@@ -242,14 +254,23 @@ class SqlRunHistory:
         self, requests: Sequence[LaterSuccessRequest]
     ) -> list[tuple[AnyShape, tuple[Any, ...]]]:
         keys: list[tuple[AnyShape, tuple[Any, ...]]] = []
+        dialect = self._dialect()
+        ids = id_fields(self.mapping)
         for index, request in enumerate(requests):
             if not _comparable(request):
                 continue
             skey = request.subject_key
             if skey is not None and self.mapping.subject is None:
                 skey = self._path(skey)
-            subject = request.subject
-            for environment_id, has_env in _environments(request):
+            workspace_id = id_key(request.workspace_id, ids["ws"], dialect)
+            subject = id_key(request.subject, ids["subject"], dialect)
+            if workspace_id is None or (subject is None) != (request.subject is None):
+                # An id the column's type cannot hold names no stored run.
+                continue
+            for given, has_env in _environments(request):
+                environment_id = id_key(given, ids["env"], dialect)
+                if (environment_id is None) != (given is None):
+                    continue
                 shape = (has_env, subject is not None)
                 for stored_type in request.operation_types:
                     for status, outcome in self._successes:
@@ -258,7 +279,7 @@ class SqlRunHistory:
                                 shape,
                                 (
                                     index,
-                                    request.workspace_id,
+                                    workspace_id,
                                     environment_id,
                                     stored_type,
                                     subject,
@@ -312,7 +333,7 @@ class SqlRunHistory:
             # The fact carries the row's own ids, so the core's scope check compares the stored
             # run with the problem run. The statement compares byte for byte already; a row that
             # still differs from the request (a collation it did not foresee) is no evidence.
-            ws, env, subject = usable_id(ws), usable_id(env), usable_id(subject)
+            ws, env, subject = (usable_id(stored_id(value)) for value in (ws, env, subject))
             if (
                 ws is None
                 or ws != request.workspace_id

@@ -16,6 +16,14 @@ from typing import Any
 import attrs
 import sqlalchemy as sa
 
+from runactionability.adapters.sqlalchemy._reading import Bind
+from runactionability.adapters.sqlalchemy.ids import (
+    IdColumn,
+    IdTypes,
+    StateIdTypes,
+    as_id_types,
+    as_state_id_types,
+)
 from runactionability.adapters.sqlalchemy.instants import Instants
 from runactionability.adapters.sqlalchemy.types import JsonDocument, exact_equal
 from runactionability.adapters.sqlalchemy.vocabulary import (
@@ -92,11 +100,12 @@ class RunTableMapping:
     ``outcome``, ``statuses`` and ``outcomes`` are not read, and a stored value missing from
     ``lifecycles`` is an ``UnmappedValue`` status (``invalid_status``). Each pair must be a
     valid one (queued and running: no outcome; completed: an outcome), and one must mean a
-    completed success; else ``ConfigurationError``. Scope ids and the
-    subject are compared as text. ``timestamps`` says how the table stores its instants (an
-    ``Instants`` or its ``Instants.parse`` name; by default the reference storage,
-    ``timestamptz`` on PostgreSQL and integer UTC microseconds on SQLite). ``integer_ids`` says
-    the id column is an integer, so ``SqlRunSource.get_run("42")`` looks up 42 (a CLI passes
+    completed success; else ``ConfigurationError``. ``timestamps`` says how the table stores
+    its instants (an ``Instants`` or its ``Instants.parse`` name; by default the reference
+    storage, ``timestamptz`` on PostgreSQL and integer UTC microseconds on SQLite). ``ids``
+    gives the type of the id, scope id and subject columns (``IdTypes``, or a mapping of its
+    fields): each is compared in its own type (``runactionability.adapters.sqlalchemy.ids``),
+    so with the default integer run id ``SqlRunSource.get_run("42")`` looks up 42 (a CLI passes
     text).
     """
 
@@ -123,7 +132,7 @@ class RunTableMapping:
         factory=lambda: {outcome.value: outcome for outcome in RunOutcome},
         converter=as_outcome_vocabulary,
     )
-    integer_ids: bool = True
+    ids: IdTypes = attrs.field(factory=IdTypes, converter=as_id_types)
     timestamps: Instants = attrs.field(factory=Instants.native, converter=_as_instants)
 
     def __attrs_post_init__(self) -> None:
@@ -181,10 +190,10 @@ class RunTableMapping:
             else [sa.column(self.lifecycle, sa.String())]
         )
         columns: list[sa.ColumnClause[Any]] = [
-            sa.column(self.id),
+            sa.column(self.id, IdColumn(self.ids.run)),
             sa.column(self.type, sa.String()),
-            sa.column(self.workspace_id, sa.String()),
-            sa.column(self.environment_id, sa.String()),
+            sa.column(self.workspace_id, IdColumn(self.ids.workspace)),
+            sa.column(self.environment_id, IdColumn(self.ids.environment)),
             *lifecycle,
             sa.column(self.created_at, self.timestamps.column_type()),
             sa.column(self.started_at, self.timestamps.column_type()),
@@ -192,8 +201,31 @@ class RunTableMapping:
             sa.column(self.context, JsonDocument()),
         ]
         if self.subject is not None:
-            columns.append(sa.column(self.subject, sa.String()))
+            columns.append(sa.column(self.subject, IdColumn(self.ids.subject)))
         return sa.table(self.table, *columns, schema=self.schema)
+
+    @classmethod
+    def reflect(
+        cls,
+        bind: Bind,
+        table: str,
+        *,
+        schema: str | None = None,
+        zone: str | None = None,
+        epoch_unit: str | None = None,
+        **overrides: Any,
+    ) -> RunTableMapping:
+        """The mapping of ``table`` with its ids and instants read from its column types.
+
+        ``zone`` is the zone of ISO-text or ``timestamp without time zone`` columns, and
+        ``epoch_unit`` ("s", "ms", "us") what integer timestamp columns count; ``overrides`` are
+        the other fields. See ``runactionability.adapters.sqlalchemy.reflect``.
+        """
+        from runactionability.adapters.sqlalchemy.reflect import reflect_runs
+
+        return reflect_runs(
+            bind, table, schema=schema, zone=zone, epoch_unit=epoch_unit, **overrides
+        )
 
     def read_status(self, stored: object) -> object:
         """What a stored status value means: a ``RunStatus``, or a value the core flags.
@@ -299,7 +331,8 @@ class StateTableMapping:
     attributes column. ``where`` keeps only the rows whose columns equal the given values
     (AND-ed, bound as parameters, text compared byte for byte), so one table can hold several
     kinds: ``where={"kind": "baseline"}``. ``timestamps`` says how ``proven_at`` is stored (as
-    for ``RunTableMapping``).
+    for ``RunTableMapping``). ``ids`` gives the type of the scope id and subject columns
+    (``StateIdTypes``, or a mapping of its fields), each compared in its own type.
     """
 
     kind: str = attrs.field(validator=attrs.validators.instance_of(str))
@@ -315,18 +348,42 @@ class StateTableMapping:
         default=None, converter=attrs.converters.optional(_frozen_mapping)
     )
     where: Mapping[str, str | int] = attrs.field(factory=dict, converter=_as_filters)
+    ids: StateIdTypes = attrs.field(factory=StateIdTypes, converter=as_state_id_types)
     timestamps: Instants = attrs.field(factory=Instants.native, converter=_as_instants)
+
+    @classmethod
+    def reflect(
+        cls,
+        bind: Bind,
+        kind: str,
+        table: str,
+        *,
+        schema: str | None = None,
+        zone: str | None = None,
+        epoch_unit: str | None = None,
+        **overrides: Any,
+    ) -> StateTableMapping:
+        """The mapping of ``kind`` in ``table``, its ids and instants read from its column types.
+
+        As ``RunTableMapping.reflect``; a table without an ``attributes`` column is mapped
+        without one.
+        """
+        from runactionability.adapters.sqlalchemy.reflect import reflect_state
+
+        return reflect_state(
+            bind, kind, table, schema=schema, zone=zone, epoch_unit=epoch_unit, **overrides
+        )
 
     def table_clause(self) -> sa.TableClause:
         """A lightweight ``sa.table`` with the mapped columns under their host names."""
         columns: list[sa.ColumnClause[Any]] = [
-            sa.column(self.workspace_id, sa.String()),
-            sa.column(self.environment_id, sa.String()),
+            sa.column(self.workspace_id, IdColumn(self.ids.workspace)),
+            sa.column(self.environment_id, IdColumn(self.ids.environment)),
             sa.column(self.status, sa.String()),
             sa.column(self.proven_at, self.timestamps.column_type()),
         ]
         if self.subject is not None:
-            columns.append(sa.column(self.subject, sa.String()))
+            columns.append(sa.column(self.subject, IdColumn(self.ids.subject)))
         if self.attributes is not None:
             columns.append(sa.column(self.attributes, JsonDocument()))
         named = {column.name for column in columns}

@@ -6,15 +6,21 @@ import base64
 import binascii
 import json
 import math
-import re
 from collections.abc import Collection, Mapping
-from contextlib import nullcontext
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
 from runactionability.adapters.sqlalchemy._reading import Bind, check_bind, read_transaction
+from runactionability.adapters.sqlalchemy.ids import (
+    INT64_MAX,
+    INT64_MIN,
+    IdType,
+    id_value,
+    storage,
+    stored_id,
+)
 from runactionability.adapters.sqlalchemy.instant_rows import (
     cursor_value,
     readable_columns,
@@ -27,7 +33,6 @@ from runactionability.adapters.sqlalchemy.types import (
     UtcTimestamp,
     as_run_id,
     exact_text,
-    id_parameter,
     to_micros,
 )
 from runactionability.catalog import OperationCatalog
@@ -89,33 +94,14 @@ class SqlRunSource:
     def get_run(self, run_id: RunId) -> OperationRun | None:
         if isinstance(run_id, bool) or not isinstance(run_id, str | int):
             raise UsageError(f"a run id is a str or an int, not {run_id!r}")
-        if self.mapping.integer_ids and isinstance(run_id, str):
-            # ASCII digits only: str.isdigit() admits '²' and int() admits '1_000', neither of
-            # which a caller means as a stored integer.
-            text = run_id.strip()
-            if not _INTEGER.fullmatch(text):
-                return None
-            run_id = int(text)
-        if isinstance(run_id, int) and not _INT64_MIN <= run_id <= _INT64_MAX:
-            if self.mapping.integer_ids:
-                # No integer column holds it (the drivers would refuse to bind it).
-                return None
-            run_id = str(run_id)
-        statement = self._select.where(self._c["id"] == id_parameter("run_id", run_id))
-        try:
-            with read_transaction(self.bind) as connection:
-                # A failed statement aborts a PostgreSQL transaction: one the caller owns is
-                # kept usable by a savepoint around the lookup.
-                guard = (
-                    connection.begin_nested()
-                    if connection is self.bind and connection.dialect.name == "postgresql"
-                    else nullcontext()
-                )
-                with guard:
-                    row = connection.execute(statement).first()
-        except sa.exc.DataError:
-            # Text the id column cannot hold (not a uuid, for a uuid column): no such run.
+        # In the id column's own type: text that names no id of that type (not the integer's
+        # own decimal form, not a uuid) and an integer beyond 64 bits are no run.
+        value = id_value(run_id, self.mapping.ids.run, self.bind.dialect.name)
+        if value is None:
             return None
+        statement = self._select.where(self._c["id"] == value)
+        with read_transaction(self.bind) as connection:
+            row = connection.execute(statement).first()
         return None if row is None else self._run(row._mapping)
 
     def list_runs(
@@ -157,17 +143,12 @@ class SqlRunSource:
     ) -> list[Any]:
         c = self._c
         mapping = self.mapping
-        # Scope ids compare byte for byte as well (under a case-insensitive collation 'ACME' is
-        # not a visible 'acme'); the plain IN stays for an index to seek on.
-        workspaces, environments = c["workspace_id"], c["environment_id"]
         filters: list[Any] = [
-            workspaces.in_(sorted(query.workspace_ids)),
-            exact_text(workspaces, dialect).in_(sorted(query.workspace_ids)),
+            _one_of(c["workspace_id"], query.workspace_ids, mapping.ids.workspace, dialect)
         ]
         if query.environment_ids is not None:
-            within = sa.and_(
-                environments.in_(sorted(query.environment_ids)),
-                exact_text(environments, dialect).in_(sorted(query.environment_ids)),
+            within = _one_of(
+                c["environment_id"], query.environment_ids, mapping.ids.environment, dialect
             )
             if query.include_workspace_runs:
                 within = sa.or_(within, c["environment_id"].is_(None))
@@ -200,11 +181,11 @@ class SqlRunSource:
         return filters
 
     def _after(self, cursor: str, dialect: str) -> Any:
-        tag, created, cursor_id = decode_cursor(cursor, integer_ids=self.mapping.integer_ids)
+        tag, created, cursor_id = decode_cursor(cursor, id_type=self.mapping.ids.run)
         if tag == "naive" and dialect != "postgresql":
             raise InvalidCursorError(f"not a cursor this run source issued: {cursor!r}")
         c = self._c
-        run_id = id_parameter("cursor_id", cursor_id)
+        run_id = sa.bindparam("cursor_id", cursor_id, type_=c["id"].type)
         column = c["created_at"]
         if tag == "null":
             return sa.and_(column.is_(None), c["id"] < run_id)
@@ -239,7 +220,7 @@ class SqlRunSource:
             context = {}
         if self._subject is not None and self.catalog is not None and isinstance(context, dict):
             op_type = self.catalog.resolve(row["type"])
-            subject = row["subject"]
+            subject = stored_id(row["subject"])
             if (
                 op_type is not None
                 and op_type.subject_key is not None
@@ -250,8 +231,8 @@ class SqlRunSource:
         return OperationRun(
             id=as_run_id(row["id"]),
             type=row["type"],
-            workspace_id=row["workspace_id"],
-            environment_id=row["environment_id"],
+            workspace_id=stored_id(row["workspace_id"]),
+            environment_id=stored_id(row["environment_id"]),
             status=mapping.read_status(row["status"]),
             outcome=mapping.read_outcome(row["outcome"]),
             created_at=stored_instant(row, "created_at"),
@@ -327,7 +308,7 @@ def encode_cursor(created: object, run_id: object) -> str:
 
 
 def decode_cursor(
-    cursor: str, *, integer_ids: bool = False, issuer: str = "this run source"
+    cursor: str, *, id_type: IdType = "text", issuer: str = "this run source"
 ) -> tuple[str, Any, Any]:
     """(tag, created_at, id) of a cursor ``encode_cursor`` wrote, or ``InvalidCursorError``."""
     invalid = InvalidCursorError(f"not a cursor {issuer} issued: {cursor!r}")
@@ -349,13 +330,21 @@ def decode_cursor(
         valid = stored_cursor_value_is_valid(created)
     else:
         valid = False
-    if not (valid and cursor_id_is_valid(run_id, integer_ids=integer_ids)):
+    if not (valid and cursor_id_is_valid(run_id, id_type=id_type)):
         raise invalid
     return tag, created, run_id
 
 
-_INTEGER = re.compile(r"-?[0-9]+")
-_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+def _one_of(column: Any, ids: Collection[str], id_type: IdType, dialect: str) -> Any:
+    """``column`` is one of ``ids``, each in the column's type and, for text, byte for byte.
+
+    Under a case-insensitive collation 'ACME' is not a visible 'acme'; the plain IN stays for an
+    index to seek on. An id the column's type cannot hold matches nothing.
+    """
+    values = sorted({v for v in (id_value(i, id_type, dialect) for i in ids) if v is not None})
+    if storage(id_type, dialect) != "text":
+        return column.in_(values)
+    return sa.and_(column.in_(values), exact_text(column, dialect).in_(values))
 
 
 def stored_cursor_value_is_valid(value: object) -> bool:
@@ -365,17 +354,20 @@ def stored_cursor_value_is_valid(value: object) -> bool:
     if isinstance(value, bool):
         return False
     if isinstance(value, int):
-        return _INT64_MIN <= value <= _INT64_MAX
+        return INT64_MIN <= value <= INT64_MAX
     return isinstance(value, float) and math.isfinite(value)
 
 
-def cursor_id_is_valid(run_id: object, *, integer_ids: bool) -> bool:
-    """Whether a run id read from a cursor is one a run table can hold.
+def cursor_id_is_valid(run_id: object, *, id_type: IdType) -> bool:
+    """Whether a run id read from a cursor is one a run table of ``id_type`` can hold.
 
-    An int in the signed 64-bit range, or (unless the id column is an integer) a str.
+    An int in the signed 64-bit range (not for a uuid column), or a str: any for a text column,
+    a uuid's lowercase text for a uuid column, none for an integer column.
     """
+    if id_type == "uuid":
+        return id_value(run_id, "uuid", "postgresql") is not None
     if isinstance(run_id, str):
-        return not integer_ids
+        return id_type == "text"
     return (
         isinstance(run_id, int)
         and not isinstance(run_id, bool)

@@ -28,13 +28,14 @@ from runactionability.adapters.sqlalchemy._reading import (
     shape_name,
     sqlite_keys,
 )
+from runactionability.adapters.sqlalchemy.ids import IdType, id_equal, id_key, sql_type, stored_id
 from runactionability.adapters.sqlalchemy.instant_sql import (
     instant_key,
     order_key,
     valid_timestamp,
 )
 from runactionability.adapters.sqlalchemy.mapping import StateTableMapping
-from runactionability.adapters.sqlalchemy.types import exact_equal, from_micros
+from runactionability.adapters.sqlalchemy.types import from_micros
 from runactionability.errors import EvidenceFetchError
 from runactionability.evidence import StateFact, StateRequest, current_state
 from runactionability.model import usable_id
@@ -58,6 +59,12 @@ class _Statement:
     def __init__(self, mapping: StateTableMapping, dialect: str) -> None:
         self.dialect = dialect
         self.mapping = mapping
+        ids = mapping.ids
+        self.id_types: dict[str, IdType] = {
+            "ws": ids.workspace,
+            "env": ids.environment,
+            "subject": ids.subject,
+        }
         # The rows, the greatest instant and the unreadable rows are three correlated reads of
         # one table; each needs its own alias, or SQLAlchemy would correlate them to each other.
         self.tables = {
@@ -73,10 +80,12 @@ class _Statement:
     def _object(self, role: str, key: Any, has_env: bool, has_subject: bool) -> list[Any]:
         env = self._column(role, "environment_id")
         dialect = self.dialect
-        # Byte for byte, whatever the column's collation: 'ACME' is not the object of 'acme'.
+        ids = self.id_types
+        # In the column's own type (the key list carries the ids converted, see ``prepare``),
+        # and text byte for byte whatever the column's collation: 'ACME' is not 'acme'.
         conditions = [
-            exact_equal(self._column(role, "workspace_id"), key("ws"), dialect),
-            exact_equal(env, key("env"), dialect) if has_env else env.is_(None),
+            id_equal(self._column(role, "workspace_id"), key("ws"), ids["ws"], dialect),
+            id_equal(env, key("env"), ids["env"], dialect) if has_env else env.is_(None),
             *self.mapping.filters(self.tables[role], dialect),
         ]
         if self.mapping.subject is None:
@@ -85,7 +94,9 @@ class _Statement:
         else:
             subject = self._column(role, "subject")
             conditions.append(
-                exact_equal(subject, key("subject"), dialect) if has_subject else subject.is_(None)
+                id_equal(subject, key("subject"), ids["subject"], dialect)
+                if has_subject
+                else subject.is_(None)
             )
         return conditions
 
@@ -138,7 +149,8 @@ class _Statement:
         stored = [self._column("tied", name) for name in ("workspace_id", "environment_id")]
         stored.append(self.mapping.subject_of(self.tables["tied"]))
         if self.dialect == "postgresql":
-            keys = postgresql_keys(name, _FIELDS)
+            types = {field: sql_type(kind, self.dialect) for field, kind in self.id_types.items()}
+            keys = postgresql_keys(name, _FIELDS, types)
             tied = (
                 sa.select(
                     status.label("status"),
@@ -179,17 +191,23 @@ class _Statement:
 
         A request naming an id with U+0000 is left out (it gets no fact): SQLite's JSON
         functions end a text there, so it would read as another id, and PostgreSQL cannot
-        store one in text at all.
+        store one in text at all. So is one naming an id its column's type cannot hold.
         """
         groups: dict[Shape, list[tuple[Any, ...]]] = {}
         for index, request in enumerate(requests):
             ids = (request.workspace_id, request.environment_id, request.subject)
             if any(value is not None and "\x00" in value for value in ids):
                 continue
-            shape = (request.environment_id is not None, request.subject is not None)
-            groups.setdefault(shape, []).append(
-                (index, request.workspace_id, request.environment_id, request.subject)
+            typed = tuple(
+                id_key(value, self.id_types[field], self.dialect)
+                for field, value in zip(_FIELDS[1:], ids, strict=True)
             )
+            if any(
+                (value is None) != (given is None) for value, given in zip(typed, ids, strict=True)
+            ):
+                continue
+            shape = (request.environment_id is not None, request.subject is not None)
+            groups.setdefault(shape, []).append((index, *typed))
         if not groups:
             return None
         return keyed_statement(self.dialect, _FIELDS, groups, self.branches, self._composed)
@@ -277,7 +295,7 @@ class SqlStateSource:
         for status, proven_at, attributes, *ids in rows:
             if status is None or not _aware(proven_at):
                 return None
-            workspace_id, environment_id, subject = (usable_id(value) for value in ids)
+            workspace_id, environment_id, subject = (usable_id(stored_id(v)) for v in ids)
             if workspace_id is None or (workspace_id, environment_id, subject) != (
                 request.workspace_id,
                 request.environment_id,

@@ -57,15 +57,6 @@ def as_run_id(value: Any) -> Any:
     return value if value is None else str(value)
 
 
-def id_parameter(name: str, value: Any) -> sa.BindParameter[Any]:
-    """``value`` compared to a host id column as the database reads an untyped literal.
-
-    A str parameter would be typed ``VARCHAR``, which PostgreSQL refuses to compare with a
-    ``uuid`` column; untyped, the server reads the text as the column's own type.
-    """
-    return sa.bindparam(name, value, type_=sa.types.NullType())
-
-
 class UtcTimestamp(TypeDecorator[datetime]):
     """A timezone-aware instant: ``timestamptz`` on PostgreSQL, integer UTC microseconds elsewhere.
 

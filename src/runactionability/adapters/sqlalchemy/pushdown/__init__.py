@@ -231,7 +231,7 @@ class SqlPushdown:
         """The status of every run of ``scopes`` by run id (custom families judged in Python)."""
         _check_as_of(as_of)
         compiled = self.compiled(scopes=scopes)
-        params = _params(scopes, as_of, self.dialect)
+        params = _params(scopes, as_of, self.dialect, self.mapping.ids)
         statement = compiled.select(compiled.c["id"], compiled.status.label("status")).where(
             *compiled.scope_filter(scopes)
         )
@@ -287,7 +287,7 @@ class SqlPushdown:
             # A cursor the caller passes is refused before any statement; the walk's own are not.
             _decode(
                 cursor,
-                integer_ids=self.mapping.integer_ids,
+                id_type=self.mapping.ids.run,
                 naive=self.mapping.timestamps.form == "naive",
             )
         return follow_up_page(self, scopes, as_of=as_of, limit=limit, cursor=cursor)

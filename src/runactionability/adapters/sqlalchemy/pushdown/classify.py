@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
+from runactionability.adapters.sqlalchemy.ids import IdColumn, IdType, id_equal, sql_type, storage
 from runactionability.adapters.sqlalchemy.instant_sql import (
     canonical_parameter,
     compare_to,
@@ -24,7 +25,7 @@ from runactionability.adapters.sqlalchemy.pushdown.common import (
 )
 from runactionability.adapters.sqlalchemy.pushdown.rules import is_compilable, rule_whens
 from runactionability.adapters.sqlalchemy.schema import problem_rows
-from runactionability.adapters.sqlalchemy.types import exact_equal, exact_text
+from runactionability.adapters.sqlalchemy.types import exact_text
 from runactionability.catalog import OperationType
 from runactionability.model import RunOutcome, RunStatus
 from runactionability.policies.base import Family
@@ -67,6 +68,9 @@ class _Compiled:
             name: self.table.c[mapping.column_name(name)] for name in RUN_FIELDS
         }
         self.subject = self.table.c[mapping.subject] if mapping.subject is not None else None
+        # The type of the subject expression the rules correlate on: the subject column's, or
+        # text read from the JSON context.
+        self.subject_type: IdType = mapping.ids.subject if mapping.subject is not None else "text"
         self.has_evaluated = False
         self.joins: list[tuple[sa.FromClause, Any]] = []
         self._aliases = 0
@@ -118,15 +122,25 @@ class _Compiled:
         index of the workspace in page order (measured: with ``IN (SELECT ...)`` it walked every
         workspace's problem rows newest first, 2.5x slower for a page).
         """
-        # Byte for byte as well, whatever the column's collation: under a case-insensitive one
-        # 'ACME' is not a visible 'acme'. The plain comparison stays for the index to seek on.
+        # In the column's own type (``_scope_values`` converts the ids), and text byte for byte
+        # as well, whatever the column's collation: under a case-insensitive one 'ACME' is not a
+        # visible 'acme'. The plain comparison stays for the index to seek on.
+        ids_of = self.pushdown.mapping.ids
+        id_type = ids_of.workspace if name == "workspace" else ids_of.environment
+        text = storage(id_type, self.dialect) == "text"
         exact = exact_text(column, self.dialect)
         if len(ids) == 1:
-            return exact_equal(column, sa.bindparam(f"{name}_id", type_=sa.Text()), self.dialect)
+            one = sa.bindparam(f"{name}_id", type_=IdColumn(id_type))
+            return id_equal(column, one, id_type, self.dialect)
         if self.dialect == "postgresql":
-            array = sa.bindparam(f"{name}_ids", type_=postgresql.ARRAY(sa.Text()))
+            array_type = postgresql.ARRAY(sql_type(id_type, self.dialect))
+            array = sa.bindparam(f"{name}_ids", type_=array_type)
+            if not text:
+                return sa.and_(column == sa.any_(array))
             return sa.and_(column == sa.any_(array), exact == sa.any_(array))
         each = sa.func.json_each(sa.bindparam(f"{name}_ids", type_=sa.Text())).table_valued("value")
+        if not text:
+            return sa.and_(column.in_(sa.select(each.c.value)))
         return sa.and_(column.in_(sa.select(each.c.value)), exact.in_(sa.select(each.c.value)))
 
     def visible_environment(self, column: Any) -> Any:

@@ -11,6 +11,7 @@ import attrs
 import sqlalchemy as sa
 
 from runactionability.adapters.sqlalchemy._reading import read_transaction
+from runactionability.adapters.sqlalchemy.ids import stored_id
 from runactionability.adapters.sqlalchemy.instant_sql import compare_to
 from runactionability.adapters.sqlalchemy.pushdown.common import EVALUATE
 from runactionability.adapters.sqlalchemy.pushdown.prepared import _params, _prepare, _scope_key_of
@@ -66,9 +67,11 @@ def tally(catalog: OperationCatalog, rows: Sequence[Row]) -> PushdownCounts:
         family = None if op_type is None else op_type.family
         group = by_family.setdefault(family, {})
         group[status] = group.get(status, 0) + n
-        workspace = usable_id(workspace_id)
+        # A uuid comes back from the driver as an object; the core names it by its text.
+        workspace = usable_id(stored_id(workspace_id))
         if workspace is not None:
-            env_group = by_environment.setdefault((workspace, usable_id(environment_id)), {})
+            environment = usable_id(stored_id(environment_id))
+            env_group = by_environment.setdefault((workspace, environment), {})
             env_group[status] = env_group.get(status, 0) + n
     return PushdownCounts(
         counts=_counts(total),
@@ -94,7 +97,7 @@ def tally(catalog: OperationCatalog, rows: Sequence[Row]) -> PushdownCounts:
 def count(pushdown: SqlPushdown, scopes: VisibleScopes, *, as_of: datetime) -> PushdownCounts:
     """The counts ``SqlPushdown.count`` returns, ``as_of`` checked."""
     compiled = pushdown.compiled(scopes=scopes)
-    params = _params(scopes, as_of, pushdown.dialect)
+    params = _params(scopes, as_of, pushdown.dialect, pushdown.mapping.ids)
     plain, problems = _statements(compiled, scopes)
     key = _scope_key_of(scopes)
     rows: list[Row] = []

@@ -6,11 +6,12 @@ Each is a correlated test on the classified row ``r``, the same question ``SqlRu
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from runactionability.adapters.sqlalchemy.ids import id_equal, id_exact, id_match
 from runactionability.adapters.sqlalchemy.instant_sql import (
     compare,
     compare_to,
@@ -100,17 +101,20 @@ def later_success(compiled: _Compiled, op_type: OperationType, subject: Any) -> 
     s = mapping.table_clause().alias(compiled.alias("s", op_type.name))
     dialect = compiled.dialect
     c = compiled.c
-    conditions = [exact_equal(s.c[mapping.workspace_id], c["workspace_id"], dialect)]
+    ids = mapping.ids
+    # The same table on both sides, so each id compares in its one type.
+    conditions = [id_equal(s.c[mapping.workspace_id], c["workspace_id"], ids.workspace, dialect)]
     conditions += _success_conditions(compiled, s, op_type)
     if subject is not None:
         assert op_type.subject_key is not None
         if mapping.subject is not None:
-            conditions.append(exact_equal(s.c[mapping.subject], subject, dialect))
+            conditions.append(id_equal(s.c[mapping.subject], subject, ids.subject, dialect))
         else:
             theirs = compiled.subject_of(s, op_type.subject_key)
             conditions.append(exact_equal(theirs, subject, dialect))
     if not op_type.workspace_owned:
-        conditions.append(exact_equal(s.c[mapping.environment_id], c["environment_id"], dialect))
+        env = id_equal(s.c[mapping.environment_id], c["environment_id"], ids.environment, dialect)
+        conditions.append(env)
     else:
         visible = compiled.visible_environment(s.c[mapping.environment_id])
         if visible is not None:
@@ -126,13 +130,17 @@ def _later_success_grouped(compiled: _Compiled, op_type: OperationType, subject:
     c = compiled.c
     # Grouped and joined by exact value: under a case-insensitive collation 'ACME' and
     # 'acme' would share one group, and one's success would settle the other's failure.
-    ws = exact_text(s.c[mapping.workspace_id], dialect)
+    ids = mapping.ids
+    ws = id_exact(s.c[mapping.workspace_id], ids.workspace, dialect)
     env: Any = (
-        sa.null() if op_type.workspace_owned else exact_text(s.c[mapping.environment_id], dialect)
+        sa.null()
+        if op_type.workspace_owned
+        else id_exact(s.c[mapping.environment_id], ids.environment, dialect)
     )
     subj: Any = sa.null()
     if op_type.subject_key is not None:
-        subj = exact_text(compiled.subject_of(s, op_type.subject_key), dialect)
+        theirs = compiled.subject_of(s, op_type.subject_key)
+        subj = id_exact(theirs, compiled.subject_type, dialect)
     visible = compiled.visible_environment(s.c[mapping.environment_id])
     hidden_excluded = [visible] if op_type.workspace_owned and visible is not None else []
     latest = (
@@ -151,11 +159,11 @@ def _later_success_grouped(compiled: _Compiled, op_type: OperationType, subject:
         .group_by(ws, *(key for key in (env, subj) if not isinstance(key, sa.Null)))
         .subquery(compiled.alias("l", op_type.name))
     )
-    on = [latest.c.ws == exact_text(c["workspace_id"], dialect)]
+    on = [latest.c.ws == id_exact(c["workspace_id"], ids.workspace, dialect)]
     if not op_type.workspace_owned:
-        on.append(latest.c.env == exact_text(c["environment_id"], dialect))
+        on.append(latest.c.env == id_exact(c["environment_id"], ids.environment, dialect))
     if subject is not None:
-        on.append(latest.c.subject == exact_text(subject, dialect))
+        on.append(latest.c.subject == id_exact(subject, compiled.subject_type, dialect))
     on.append(in_values(c["type"], compiled.pushdown.catalog.stored_names(op_type.name)))
     compiled.joins.append((latest, sa.and_(*on)))
     return latest.c.latest >= order_key(c["completed_at"], dialect)
@@ -177,12 +185,30 @@ def resolved(
         stored = {value for value, word in state.statuses.items() if word in healthy}
     dialect = compiled.dialect
     c = compiled.c
+    theirs, ours = state.ids, compiled.pushdown.mapping.ids
+    # The run's ids converted to the state table's types (never the state columns, which the
+    # seek reads by index): a run id no state id can equal matches nothing.
     return exists(
-        exact_equal(s.c[state.workspace_id], c["workspace_id"], dialect),
+        id_match(
+            s.c[state.workspace_id], theirs.workspace, c["workspace_id"], ours.workspace, dialect
+        ),
         s.c[state.environment_id].is_(None)
         if op_type.workspace_owned
-        else exact_equal(s.c[state.environment_id], c["environment_id"], dialect),
-        _same_subject(state, s, subject, dialect),
+        else id_match(
+            s.c[state.environment_id],
+            theirs.environment,
+            c["environment_id"],
+            ours.environment,
+            dialect,
+        ),
+        _same_subject(
+            state,
+            s,
+            subject,
+            lambda column: id_match(
+                column, theirs.subject, subject, compiled.subject_type, dialect
+            ),
+        ),
         *state.filters(s, dialect),
         in_values(status, stored),
         _readable_state(compiled, proven),
@@ -216,12 +242,23 @@ def _spoiled(
         return sa.case(*((column == stored, word) for stored, word in sorted(vocabulary.items())))
 
     dialect = compiled.dialect
+    ids = state.ids
+
+    def same(name: str, id_type: Any) -> Any:
+        column = getattr(state, name)
+        return id_equal(other.c[column], s.c[column], id_type, dialect)
+
     return exists(
-        exact_equal(other.c[state.workspace_id], s.c[state.workspace_id], dialect),
+        same("workspace_id", ids.workspace),
         other.c[state.environment_id].is_(None)
         if op_type.workspace_owned
-        else exact_equal(other.c[state.environment_id], s.c[state.environment_id], dialect),
-        _same_subject(state, other, None if subject is None else state.subject_of(s), dialect),
+        else same("environment_id", ids.environment),
+        _same_subject(
+            state,
+            other,
+            subject,
+            lambda column: id_equal(column, s.c[state.subject], ids.subject, dialect),
+        ),
         *state.filters(other, dialect),
         sa.or_(
             sa.not_(_readable_state(compiled, other_proven)),
@@ -238,8 +275,11 @@ def _spoiled(
     )
 
 
-def _same_subject(state: StateTableMapping, table: Any, subject: Any, dialect: str) -> Any:
-    """``table``'s row is of the object of ``subject`` (None: a scope-wide object).
+def _same_subject(
+    state: StateTableMapping, table: Any, subject: Any, match: Callable[[Any], Any]
+) -> Any:
+    """``table``'s row is of the object of ``subject`` (None: a scope-wide object); ``match``
+    compares the subject column in its own type.
 
     A kind mapped without a subject column holds scope-wide objects only, so no row of it is
     about a subject.
@@ -247,7 +287,7 @@ def _same_subject(state: StateTableMapping, table: Any, subject: Any, dialect: s
     if state.subject is None:
         return sa.true() if subject is None else sa.false()
     column = table.c[state.subject]
-    return column.is_(None) if subject is None else exact_equal(column, subject, dialect)
+    return column.is_(None) if subject is None else match(column)
 
 
 def _readable_state(compiled: _Compiled, column: Any) -> Any:

@@ -9,6 +9,7 @@ import attrs
 import sqlalchemy as sa
 
 from runactionability.adapters.sqlalchemy._reading import read_transaction
+from runactionability.adapters.sqlalchemy.ids import IdType, id_value
 from runactionability.adapters.sqlalchemy.instant_rows import (
     cursor_value,
     stored_parameter,
@@ -25,7 +26,7 @@ from runactionability.adapters.sqlalchemy.runs import (
     decode_cursor,
     encode_cursor,
 )
-from runactionability.adapters.sqlalchemy.types import to_micros
+from runactionability.adapters.sqlalchemy.types import as_run_id, to_micros
 from runactionability.errors import InvalidCursorError
 from runactionability.model import OperationRun
 from runactionability.result import Actionability
@@ -81,7 +82,7 @@ def follow_up_page(
     # Room for as many runs again that turn out not to need attention (about half of the
     # problem runs in the benchmark's history), so that one statement usually fills the page.
     chunk = min(2 * limit + 1, _MAX_CHUNK)
-    scope_values = _scope_values(scopes, pushdown.dialect)
+    scope_values = _scope_values(scopes, pushdown.dialect, pushdown.mapping.ids)
     with read_transaction(pushdown.bind, statements=2) as connection:
         _prepare(connection)
         while True:
@@ -106,7 +107,7 @@ def follow_up_page(
                 # Full, and whether another run needs attention is unknown: proving it would
                 # cost a statement, so the next page may be empty (with no cursor).
                 return _full(items, stored, scanned)
-            cursor = _encode(cursor_value(rows[-1], "created_at"), rows[-1]["id"])
+            cursor = _encode(cursor_value(rows[-1], "created_at"), as_run_id(rows[-1]["id"]))
             # Size the next read by the share of runs that needed attention so far, so one
             # more statement usually fills the page; a read that found none doubles.
             if len(items) > kept:
@@ -157,9 +158,10 @@ def _read(
     tag = None
     if cursor:
         instants = pushdown.mapping.timestamps
-        tag, created, run_id = _decode(cursor, naive=instants.form == "naive")
+        run_type = pushdown.mapping.ids.run
+        tag, created, run_id = _decode(cursor, id_type=run_type, naive=instants.form == "naive")
         statement = statement.where(_after(compiled, tag))
-        values["after_id"] = run_id
+        values["after_id"] = id_value(run_id, run_type, pushdown.dialect)
         if tag == "instant" and not instants.is_native:
             values["after_created"] = instants.write(created)
         elif tag == "instant":
@@ -234,13 +236,11 @@ def _encode(created: object, run_id: object) -> str:
     return encode_cursor(created, run_id)
 
 
-def _decode(cursor: str, *, integer_ids: bool = False, naive: bool = False) -> tuple[str, Any, Any]:
+def _decode(cursor: str, *, id_type: IdType = "text", naive: bool = False) -> tuple[str, Any, Any]:
     # A naive cursor only from a table of naive wall times (Instants.naive); in any other
     # storage the follow-up list classifies at as_of, which a naive instant cannot be placed
     # against.
-    tag, created, run_id = decode_cursor(
-        cursor, integer_ids=integer_ids, issuer="the follow-up list"
-    )
+    tag, created, run_id = decode_cursor(cursor, id_type=id_type, issuer="the follow-up list")
     if tag == "naive" and not naive:
         raise InvalidCursorError(f"not a cursor the follow-up list issued: {cursor!r}")
     return tag, created, run_id

@@ -9,6 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from runactionability.adapters.sqlalchemy.ids import IdType, IdTypes, id_value, stored_id
 from runactionability.adapters.sqlalchemy.instants import Instants
 from runactionability.adapters.sqlalchemy.types import JsonDocument, UtcTimestamp
 from runactionability.scopes import VisibleScopes
@@ -49,21 +50,33 @@ def _scope_key_of(scopes: VisibleScopes) -> tuple[Any, ...]:
     return (len(scopes.workspace_ids) == 1, environments, scopes.include_workspace_runs)
 
 
-def _scope_values(scopes: VisibleScopes, dialect: str) -> dict[str, Any]:
-    """The visible ids as the one parameter each list is bound as (see ``_Compiled.one_of``)."""
-    lists = {"workspace": sorted(scopes.workspace_ids)}
+def _scope_values(scopes: VisibleScopes, dialect: str, ids: IdTypes) -> dict[str, Any]:
+    """The visible ids as the one parameter each list is bound as (see ``_Compiled.one_of``).
+
+    Each id in its column's type (``ids``); one that type cannot hold is left out of the list,
+    and bound alone as NULL, so it matches nothing.
+    """
+    lists: dict[str, tuple[list[str], IdType]] = {
+        "workspace": (sorted(scopes.workspace_ids), ids.workspace)
+    }
     if scopes.environment_ids is not None:
-        lists["environment"] = sorted(scopes.environment_ids)
+        lists["environment"] = (sorted(scopes.environment_ids), ids.environment)
     values: dict[str, Any] = {}
-    for name, ids in lists.items():
-        values[f"{name}_ids"] = ids if dialect == "postgresql" else json.dumps(ids)
-        if len(ids) == 1:
-            values[f"{name}_id"] = ids[0]
+    for name, (given, id_type) in lists.items():
+        typed = [id_value(value, id_type, dialect) for value in given]
+        kept = [value for value in typed if value is not None]
+        if dialect == "postgresql":
+            values[f"{name}_ids"] = kept
+        else:
+            # SQLite stores a uuid as its text, so every kept value is JSON already.
+            values[f"{name}_ids"] = json.dumps(kept)
+        if len(typed) == 1:
+            values[f"{name}_id"] = typed[0]
     return values
 
 
-def _params(scopes: VisibleScopes, as_of: datetime, dialect: str) -> dict[str, Any]:
-    return {"as_of": as_of, **_scope_values(scopes, dialect)}
+def _params(scopes: VisibleScopes, as_of: datetime, dialect: str, ids: IdTypes) -> dict[str, Any]:
+    return {"as_of": as_of, **_scope_values(scopes, dialect, ids)}
 
 
 class _Prepared:
@@ -113,5 +126,8 @@ class _Prepared:
             for name in ("created_at", "started_at", "completed_at"):
                 row[name] = read_instant(row[name], self.dialect)
             row["context"] = read_json(row["context"], self.dialect)
+            for name in ("id", "workspace_id", "environment_id", "subject"):
+                if name in row:
+                    row[name] = stored_id(row[name])
             rows.append(row)
         return rows

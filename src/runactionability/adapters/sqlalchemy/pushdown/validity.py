@@ -19,6 +19,7 @@ import attrs
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
+from runactionability.adapters.sqlalchemy.ids import IdType, id_cast, storage
 from runactionability.adapters.sqlalchemy.instant_sql import compare, valid_timestamp
 from runactionability.adapters.sqlalchemy.pushdown.common import _REVIEW, EVALUATE, in_values
 from runactionability.adapters.sqlalchemy.types import exact_text, json_subject
@@ -59,6 +60,24 @@ def unusual(column: Any, dialect: str) -> Any:
     )
 
 
+def _is_text(compiled: _Compiled, id_type: IdType) -> bool:
+    return storage(id_type, compiled.dialect) == "text"
+
+
+def blank_id(compiled: _Compiled, column: Any, id_type: IdType) -> Any:
+    """``blank`` for an id column of ``id_type``: an integer or a uuid is blank only when NULL.
+
+    ``usable_id`` reads every integer (and a uuid's text) as usable, and trimming a number is
+    an error on PostgreSQL.
+    """
+    return blank(column, compiled.dialect) if _is_text(compiled, id_type) else column.is_(None)
+
+
+def _id_type_of(compiled: _Compiled, name: str) -> IdType:
+    ids = compiled.pushdown.mapping.ids
+    return {"workspace_id": ids.workspace, "environment_id": ids.environment}[name]
+
+
 def invalid_context(compiled: _Compiled) -> Any:
     context = compiled.c["context"]
     if compiled.dialect == "postgresql":
@@ -74,6 +93,8 @@ def subject_of(compiled: _Compiled, table: Any, key: str) -> Any:
     mapping = compiled.pushdown.mapping
     if mapping.subject is not None:
         column = table.c[mapping.subject]
+        if not _is_text(compiled, mapping.ids.subject):
+            return column
         return sa.case((blank(column, compiled.dialect), sa.null()), else_=column)
     return context_subject(compiled, table, key)[1]
 
@@ -113,6 +134,8 @@ def context_subject(compiled: _Compiled, table: Any, key: str) -> tuple[Any, Any
 def unusual_subject(compiled: _Compiled, key: str) -> Any:
     mapping = compiled.pushdown.mapping
     if mapping.subject is not None:
+        if not _is_text(compiled, mapping.ids.subject):
+            return sa.false()
         return unusual(compiled.table.c[mapping.subject], compiled.dialect)
     return unusual(context_subject(compiled, compiled.table, key)[2], compiled.dialect)
 
@@ -124,11 +147,16 @@ def subject_disagrees(compiled: _Compiled, key: str) -> Any:
     the resolver correlates on the context's value: where it is not the column's, the
     classification (which seeks on the column) leaves the row to Python.
     """
-    name = compiled.pushdown.mapping.subject
-    assert name is not None
-    column = compiled.table.c[name]
+    mapping = compiled.pushdown.mapping
+    assert mapping.subject is not None
+    column = compiled.table.c[mapping.subject]
     present, subject, _ = context_subject(compiled, compiled.table, key)
-    differs = exact_text(subject, compiled.dialect) != column
+    if _is_text(compiled, mapping.ids.subject):
+        differs = exact_text(subject, compiled.dialect) != column
+    else:
+        # The context's text in the column's type: text that names no such id disagrees.
+        typed = id_cast(subject, "text", mapping.ids.subject, compiled.dialect)
+        differs = sa.or_(typed.is_(None), typed != column)
     disagrees = sa.and_(present, sa.or_(subject.is_(None), column.is_(None), differs))
     if compiled.dialect != "sqlite":
         return disagrees
@@ -188,13 +216,16 @@ def _context_mapping(compiled: _Compiled) -> list[Any]:
 
 def _unusual_id(name: str) -> Callable[[_Compiled], list[Any]]:
     def escape(compiled: _Compiled) -> list[Any]:
+        if not _is_text(compiled, _id_type_of(compiled, name)):
+            return []
         return [unusual(compiled.c[name], compiled.dialect)]
 
     return escape
 
 
 def _blank_workspace(compiled: _Compiled) -> list[Any]:
-    return [blank(compiled.c["workspace_id"], compiled.dialect)]
+    workspace = compiled.c["workspace_id"]
+    return [blank_id(compiled, workspace, _id_type_of(compiled, "workspace_id"))]
 
 
 def _readable(name: str, *, optional: bool = False) -> Callable[[_Compiled], list[Any]]:
@@ -209,7 +240,8 @@ def _readable(name: str, *, optional: bool = False) -> Callable[[_Compiled], lis
 def _environment_per_type(compiled: _Compiled, op_type: OperationType) -> list[_Branch]:
     if op_type.workspace_owned:
         return []
-    return [(blank(compiled.c["environment_id"], compiled.dialect), _REVIEW)]
+    environment = compiled.c["environment_id"]
+    return [(blank_id(compiled, environment, _id_type_of(compiled, "environment_id")), _REVIEW)]
 
 
 def _subject_per_type(compiled: _Compiled, op_type: OperationType) -> list[_Branch]:
@@ -277,7 +309,8 @@ def record_checks(compiled: _Compiled) -> list[_Branch]:
         if sql is not None:
             escapes += sql.escape(compiled) if sql.escape is not None else []
             reviews += sql.review(compiled) if sql.review is not None else []
-    return [(sa.or_(*escapes), EVALUATE), (sa.or_(*reviews), _REVIEW)]
+    branches = [(sa.or_(*escapes), EVALUATE)] if escapes else []
+    return [*branches, (sa.or_(*reviews), _REVIEW)]
 
 
 def type_checks(compiled: _Compiled, op_type: OperationType) -> tuple[list[_Branch], Any]:

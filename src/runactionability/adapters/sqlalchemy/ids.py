@@ -1,0 +1,224 @@
+"""Ids compared in the column's own type: text, integer (``bigint``) or ``uuid``.
+
+The core compares ids as ``model.usable_id`` does: as text, so ``42`` and ``"42"`` are one
+workspace. A host's integer or ``uuid`` column is compared without ever casting the column
+(which would defeat its index): the other side (a parameter, a key list's field, a JSON
+context's subject, a column of another table) is converted to the column's type, and a value
+that no stored value of that type equals under ``usable_id`` becomes NULL, which matches
+nothing and never raises. The equality ``usable_id`` implies is the canonical text of the stored
+value: ``str(42)`` is ``"42"``, so ``" 42"``, ``"042"``, ``"+42"`` and ``"-0"`` name no integer
+id, and a ``uuid`` is named only by its lowercase hyphenated text (``str(uuid.UUID(...))``).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Mapping
+from typing import Any, Literal, get_args
+
+import attrs
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+from runactionability.adapters.sqlalchemy.types import exact_equal, exact_text
+from runactionability.errors import ConfigurationError
+
+IdType = Literal["text", "integer", "uuid"]
+"""How a host's id column stores its ids; ``bigint`` (and any integer width) is ``"integer"``."""
+
+ID_TYPES: tuple[IdType, ...] = get_args(IdType)
+
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+_INTEGER = re.compile(r"0|-?[1-9][0-9]{0,18}")
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+# The same grammars as SQL regular expressions (PostgreSQL), ASCII under the "C" collation.
+_SHORT_INTEGER_SQL = "'^(0|-?[1-9][0-9]{0,17})$'"
+_LONG_INTEGER_SQL = "'^-?[1-9][0-9]{18}$'"
+_UUID_SQL = "'^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'"
+
+
+def _id_type(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value not in ID_TYPES:
+        raise ConfigurationError(
+            f"{type(instance).__name__}.{attribute.name} must be one of {', '.join(ID_TYPES)}, "
+            f"not {value!r}"
+        )
+
+
+@attrs.frozen(kw_only=True)
+class IdTypes:
+    """The id types of a runs table: the run id, the scope ids and the ``subject`` column."""
+
+    run: IdType = attrs.field(default="integer", validator=_id_type)
+    workspace: IdType = attrs.field(default="text", validator=_id_type)
+    environment: IdType = attrs.field(default="text", validator=_id_type)
+    subject: IdType = attrs.field(default="text", validator=_id_type)
+
+
+@attrs.frozen(kw_only=True)
+class StateIdTypes:
+    """The id types of a state table: its scope ids and its subject column."""
+
+    workspace: IdType = attrs.field(default="text", validator=_id_type)
+    environment: IdType = attrs.field(default="text", validator=_id_type)
+    subject: IdType = attrs.field(default="text", validator=_id_type)
+
+
+def _typed(cls: type[Any], value: object) -> Any:
+    if isinstance(value, cls):
+        return value
+    if isinstance(value, Mapping):
+        try:
+            return cls(**value)
+        except TypeError as exc:
+            raise ConfigurationError(f"{cls.__name__}: {exc}") from None
+    raise ConfigurationError(f"ids must be a {cls.__name__} or a mapping, not {value!r}")
+
+
+def as_id_types(value: IdTypes | Mapping[str, IdType]) -> IdTypes:
+    """``RunTableMapping.ids`` from an ``IdTypes`` or a mapping of its fields."""
+    return _typed(IdTypes, value)  # type: ignore[no-any-return]
+
+
+def as_state_id_types(value: StateIdTypes | Mapping[str, IdType]) -> StateIdTypes:
+    """``StateTableMapping.ids`` from a ``StateIdTypes`` or a mapping of its fields."""
+    return _typed(StateIdTypes, value)  # type: ignore[no-any-return]
+
+
+def storage(id_type: IdType, dialect: str) -> IdType:
+    """The type the column stores on ``dialect``: SQLite has no ``uuid``, so it stores the text."""
+    return "text" if id_type == "uuid" and dialect != "postgresql" else id_type
+
+
+def id_value(value: object, id_type: IdType, dialect: str) -> Any:
+    """A caller's id (a str or an int) as a column of ``id_type`` stores it.
+
+    None when no stored value of that type equals it under ``usable_id`` (see the module): the
+    comparison then matches nothing.
+    """
+    if isinstance(value, bool) or value is None:
+        return None
+    kind = storage(id_type, dialect)
+    if kind == "text":
+        if isinstance(value, int | uuid.UUID):
+            return str(value)
+        return value if isinstance(value, str) else None
+    if kind == "integer":
+        if isinstance(value, str) and _INTEGER.fullmatch(value):
+            value = int(value)
+        return value if isinstance(value, int) and INT64_MIN <= value <= INT64_MAX else None
+    if isinstance(value, uuid.UUID):
+        return value
+    return uuid.UUID(value) if isinstance(value, str) and _UUID.fullmatch(value) else None
+
+
+def id_key(value: object, id_type: IdType, dialect: str) -> Any:
+    """``id_value`` as a JSON key-list field (a ``uuid`` as its text, which the list types)."""
+    converted = id_value(value, id_type, dialect)
+    return str(converted) if isinstance(converted, uuid.UUID) else converted
+
+
+def stored_id(value: object) -> Any:
+    """A stored id as the core reads it: a ``uuid`` as its lowercase text, anything else as is."""
+    return str(value) if isinstance(value, uuid.UUID) else value
+
+
+def sql_type(id_type: IdType, dialect: str) -> TypeEngine[Any]:
+    """The SQL type of a column (or a bound array element) of ``id_type`` on ``dialect``."""
+    kind = storage(id_type, dialect)
+    if kind == "integer":
+        return sa.BigInteger()
+    if kind == "uuid":
+        return postgresql.UUID(as_uuid=True)
+    return sa.Text()
+
+
+class IdColumn(TypeDecorator[Any]):
+    """A host's id column of ``id_type``: binds a caller's id in that type, reads a uuid as text.
+
+    A bound value that no stored id equals (``id_value``) is bound as NULL, so a hostile or
+    mistyped id matches nothing instead of raising a driver error mid-batch.
+    """
+
+    impl = sa.String
+    cache_ok = True
+
+    def __init__(self, id_type: IdType = "text") -> None:
+        super().__init__()
+        self.id_type = id_type
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        return dialect.type_descriptor(sql_type(self.id_type, dialect.name))
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        return id_value(value, self.id_type, dialect.name)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        return stored_id(value)
+
+
+def id_equal(column: Any, value: Any, id_type: IdType, dialect: str) -> sa.ColumnElement[bool]:
+    """``column = value`` for a column of ``id_type``, ``value`` already of that type.
+
+    Text compares byte for byte whatever the column's collation (``exact_equal``); an integer or
+    a uuid has no collation, and one would be refused.
+    """
+    if storage(id_type, dialect) == "text":
+        return exact_equal(column, value, dialect)
+    return sa.and_(column == value)
+
+
+def id_exact(column: Any, id_type: IdType, dialect: str) -> Any:
+    """``column`` to group or join by exact value (``exact_text`` for text, else as it is)."""
+    return exact_text(column, dialect) if storage(id_type, dialect) == "text" else column
+
+
+def id_cast(value: Any, source: IdType, target: IdType, dialect: str) -> Any:
+    """SQL ``value`` (an expression of ``source``) as ``target``; NULL when no id of it equals it.
+
+    Applied to the side that is not the column an index seeks, never to that column.
+    """
+    source, target = storage(source, dialect), storage(target, dialect)
+    if source == target:
+        return value
+    if target == "text":
+        # The canonical text of an integer or a uuid is what usable_id compares.
+        return sa.cast(value, sa.Text())
+    if source != "text":
+        # No integer is any uuid.
+        return sa.null()
+    text: Any = sa.cast(value, sa.Text())
+    if dialect == "postgresql":
+        text = text.collate("C")
+        if target == "uuid":
+            return sa.case(
+                (
+                    text.op("~")(sa.literal_column(_UUID_SQL)),
+                    sa.cast(text, sql_type("uuid", dialect)),
+                )
+            )
+        # CASE evaluates in order, so the casts only ever read text the patterns admit, and a
+        # nineteen-digit number is compared as numeric before it may be cast to bigint.
+        in_range = sa.cast(text, sa.Numeric()).between(
+            sa.literal_column(str(INT64_MIN)), sa.literal_column(str(INT64_MAX))
+        )
+        number = sa.cast(text, sa.BigInteger())
+        return sa.case(
+            (text.op("~")(sa.literal_column(_SHORT_INTEGER_SQL)), number),
+            (text.op("~")(sa.literal_column(_LONG_INTEGER_SQL)), sa.case((in_range, number))),
+        )
+    # SQLite casts any text to an integer (a prefix, 0, or the nearest bound): only text that
+    # is the integer's own decimal form names it.
+    number = sa.cast(text, sa.BigInteger())
+    return sa.case((sa.cast(number, sa.Text()).collate("BINARY") == text, number))
+
+
+def id_match(
+    column: Any, column_type: IdType, value: Any, value_type: IdType, dialect: str
+) -> sa.ColumnElement[bool]:
+    """``column`` (of ``column_type``) equals the expression ``value`` (of ``value_type``)."""
+    return id_equal(column, id_cast(value, value_type, column_type, dialect), column_type, dialect)

@@ -1,0 +1,192 @@
+"""Mappings derived from a host table's reflected column types.
+
+A host names its table and, where they differ from the defaults, its column names and
+vocabulary; how ids and instants are stored is read from the table itself. What the column types
+cannot say is asked for: the zone of a ``timestamp without time zone`` or of ISO text, and the
+unit of integer epoch timestamps. Every refusal is a ``ConfigurationError`` naming the column and
+the fix, raised when the mapping is built, never a wrong answer later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+
+from runactionability.adapters.sqlalchemy._reading import Bind, check_bind
+from runactionability.adapters.sqlalchemy.ids import IdType, IdTypes, StateIdTypes
+from runactionability.adapters.sqlalchemy.instants import Instants
+from runactionability.adapters.sqlalchemy.mapping import (
+    RUN_FIELDS,
+    RunTableMapping,
+    StateTableMapping,
+)
+from runactionability.errors import ConfigurationError
+
+_RUN_INSTANTS = ("created_at", "started_at", "completed_at")
+_RUN_IDS = {"run": "id", "workspace": "workspace_id", "environment": "environment_id"}
+_STATE_IDS = {"workspace": "workspace_id", "environment": "environment_id", "subject": "subject"}
+
+
+def reflect_runs(
+    bind: Bind,
+    table: str,
+    *,
+    schema: str | None = None,
+    zone: str | None = None,
+    epoch_unit: str | None = None,
+    **overrides: Any,
+) -> RunTableMapping:
+    """The ``RunTableMapping`` of ``table``: ids and instants as its columns store them.
+
+    ``overrides`` are the mapping's other fields (column names, vocabularies); an ``ids`` or
+    ``timestamps`` given there is taken as it is instead of being derived.
+    """
+    draft = RunTableMapping(table=table, schema=schema, **overrides)
+    names = [getattr(draft, field) for field in RUN_FIELDS]
+    if draft.subject is not None:
+        names.append(draft.subject)
+    types = _column_types(bind, draft.table, draft.schema, names)
+    derived: dict[str, Any] = {}
+    if "ids" not in overrides:
+        fields = dict(_RUN_IDS)
+        if draft.subject is not None:
+            fields["subject"] = "subject"
+        derived["ids"] = IdTypes(**_id_types(draft, fields, types))
+    if "timestamps" not in overrides:
+        columns = [getattr(draft, field) for field in _RUN_INSTANTS]
+        derived["timestamps"] = _instants(bind, draft.table, columns, types, zone, epoch_unit)
+    return RunTableMapping(table=table, schema=schema, **overrides, **derived)
+
+
+def reflect_state(
+    bind: Bind,
+    kind: str,
+    table: str,
+    *,
+    schema: str | None = None,
+    zone: str | None = None,
+    epoch_unit: str | None = None,
+    **overrides: Any,
+) -> StateTableMapping:
+    """The ``StateTableMapping`` of ``kind`` in ``table``, derived as ``reflect_runs`` does.
+
+    A table without the default ``attributes`` column is mapped without one, unless
+    ``attributes`` is named in ``overrides``.
+    """
+    if "attributes" not in overrides:
+        present = _column_types(bind, table, schema, [])
+        overrides["attributes"] = "attributes" if "attributes" in present else None
+    draft = StateTableMapping(kind=kind, table=table, schema=schema, **overrides)
+    names = [
+        draft.workspace_id,
+        draft.environment_id,
+        *([draft.subject] if draft.subject is not None else []),
+        draft.status,
+        draft.proven_at,
+        *([draft.attributes] if draft.attributes is not None else []),
+    ]
+    types = _column_types(bind, draft.table, draft.schema, names)
+    derived: dict[str, Any] = {}
+    if "ids" not in overrides:
+        derived["ids"] = StateIdTypes(**_id_types(draft, _STATE_IDS, types))
+    if "timestamps" not in overrides:
+        derived["timestamps"] = _instants(
+            bind, draft.table, [draft.proven_at], types, zone, epoch_unit
+        )
+    return StateTableMapping(kind=kind, table=table, schema=schema, **overrides, **derived)
+
+
+def _column_types(bind: Bind, table: str, schema: str | None, names: list[str]) -> dict[str, Any]:
+    """The reflected type of every column of ``table``; each of ``names`` must be one."""
+    try:
+        columns = sa.inspect(check_bind(bind)).get_columns(table, schema=schema)
+    except sa.exc.NoSuchTableError:
+        where = f"{schema}.{table}" if schema else table
+        raise ConfigurationError(f"no table {where!r} to reflect a mapping from") from None
+    types = {column["name"]: column["type"] for column in columns}
+    missing = [name for name in names if name not in types]
+    if missing:
+        raise ConfigurationError(
+            f"table {table!r} has no column {', '.join(map(repr, missing))}: name the host's "
+            f"column in the mapping (e.g. created_at='inserted_at'), or None where the field "
+            f"is optional"
+        )
+    return types
+
+
+def _id_types(draft: Any, fields: Mapping[str, str], types: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``IdType`` of each id field (``fields`` maps it to the mapping attribute naming it)."""
+    # A field mapped to no column (a state kind without a subject) keeps its default type.
+    return {
+        field: _id_type(draft.table, getattr(draft, attribute), types[getattr(draft, attribute)])
+        for field, attribute in fields.items()
+        if getattr(draft, attribute) is not None
+    }
+
+
+def _id_type(table: str, column: str, reflected: Any) -> IdType:
+    if isinstance(reflected, sa.Integer):
+        return "integer"
+    if isinstance(reflected, sa.Uuid):
+        return "uuid"
+    if isinstance(reflected, sa.String):
+        return "text"
+    raise ConfigurationError(
+        f"{table}.{column} is {reflected!r}, which is no text, integer or uuid id: pass "
+        f"ids={{...}} to say how to compare it"
+    )
+
+
+def _instants(
+    bind: Bind,
+    table: str,
+    columns: list[str],
+    types: Mapping[str, Any],
+    zone: str | None,
+    epoch_unit: str | None,
+) -> Instants:
+    """The one storage of ``columns`` (every timestamp of a table is stored alike)."""
+    dialect = check_bind(bind).dialect.name
+    found = {
+        column: _instant(dialect, table, column, types[column], zone, epoch_unit)
+        for column in columns
+    }
+    distinct = set(found.values())
+    if len(distinct) > 1:
+        described = ", ".join(f"{column} as {instants}" for column, instants in found.items())
+        raise ConfigurationError(
+            f"the timestamps of {table!r} are stored differently ({described}); a mapping "
+            f"reads every timestamp of a table alike"
+        )
+    instants = distinct.pop()
+    instants.check_dialect(dialect)
+    return instants
+
+
+def _instant(
+    dialect: str, table: str, column: str, reflected: Any, zone: str | None, epoch_unit: str | None
+) -> Instants:
+    named = f"{table}.{column}"
+    if isinstance(reflected, sa.DateTime) and reflected.timezone:
+        return Instants.timestamptz()
+    if isinstance(reflected, sa.Integer):
+        if epoch_unit is None:
+            raise ConfigurationError(
+                f"{named} is an integer: pass epoch_unit='s', 'ms' or 'us' to say what it counts"
+            )
+        return Instants.parse(f"epoch_{epoch_unit}")
+    if isinstance(reflected, sa.DateTime | sa.String):
+        text = dialect != "postgresql" or isinstance(reflected, sa.String)
+        if zone is None:
+            stores = "ISO-8601 text" if text else "wall-clock times without a time zone"
+            raise ConfigurationError(
+                f"{named} stores {stores}: pass zone='UTC' (or the IANA zone the host writes "
+                f"them in) to say which instants they are"
+            )
+        return Instants.iso_text(zone) if text else Instants.naive(zone)
+    raise ConfigurationError(
+        f"{named} is {reflected!r}, which holds no instant the adapter reads: pass timestamps="
+        f"Instants... to say how it is stored"
+    )
