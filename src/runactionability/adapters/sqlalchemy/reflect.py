@@ -44,7 +44,8 @@ def reflect_runs(
     ``timestamps`` given there is taken as it is instead of being derived.
     """
     draft = RunTableMapping(table=table, schema=schema, **overrides)
-    names = [getattr(draft, field) for field in RUN_FIELDS]
+    # column_name: a lifecycle table has one column for status and outcome, and neither of theirs.
+    names = sorted({draft.column_name(field) for field in RUN_FIELDS})
     if draft.subject is not None:
         names.append(draft.subject)
     types = _column_types(bind, draft.table, draft.schema, names)
