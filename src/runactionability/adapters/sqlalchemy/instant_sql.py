@@ -254,7 +254,10 @@ def order_key(column: Any, dialect: str) -> Any:
 def _epoch_parameter(value: Any, instants: Instants, op: str, dialect: str) -> Any:
     """A canonical parameter as a count of the unit that compares exactly under ``op``."""
     unit = instants.micros
-    micros = _int(value) if dialect == "sqlite" else _pg_micros(value)
+    # A CAST, not a type coercion: the parameter keeps its own type, whose bind processor turns
+    # the datetime into SQLite's canonical integer microseconds (coerced, the raw datetime
+    # would be bound as text, which SQLite orders after every integer).
+    micros = sa.cast(value, sa.BigInteger()) if dialect == "sqlite" else _pg_micros(value)
     if op in {">=", "<"}:
         # x >= p exactly when x > p - 1 microsecond, in whole units too.
         micros = micros - _literal(1)
