@@ -96,11 +96,14 @@ class Host:
         return [self.view_fact(one) for one in canonical]
 
     def view_fact(self, canonical: StateFact) -> StateFact:
+        """The fact as a state source returns it: its ids as the text the core compares."""
         return attrs.evolve(
             canonical,
-            workspace_id=self.workspace(canonical.workspace_id),
-            environment_id=self.environment(canonical.environment_id),
-            subject=None if canonical.subject is None else self.subject(canonical.subject),
+            workspace_id=usable_id(self.workspace(canonical.workspace_id)),
+            environment_id=usable_id(self.environment(canonical.environment_id)),
+            subject=None
+            if canonical.subject is None
+            else usable_id(self.subject(canonical.subject)),
         )
 
     # -- storage ---------------------------------------------------------------------------

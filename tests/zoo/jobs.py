@@ -139,7 +139,7 @@ class Jobs(Host):
             {"job_id": 901, "created": "yesterday", "state": "error"},
             # An offset is outside the accepted grammar: never guessed at.
             {"job_id": 902, "created": "2026-11-10T12:00:00+01:00", "state": "error"},
-            {"job_id": 903, "created": "2026-11-10 12:30:00", "state": "paused"},
+            {"job_id": 903, "created": "2026-11-10 12:30:00.000000", "state": "paused"},
             {"job_id": 904, "created": "2026-11-10 12:45:00", "state": "error", "env": " "},
         ]
         raw = sa.table("jobs", *(sa.column(column.name) for column in jobs.c))

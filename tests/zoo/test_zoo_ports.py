@@ -78,6 +78,10 @@ def test_get_run_reads_every_row_as_memory_does(seeded: Seeded) -> None:
     assert sql.runs.get_run(123456) is None
 
 
+def _placed(run: OperationRun) -> bool:
+    return isinstance(run.created_at, datetime) and run.created_at.utcoffset() is not None
+
+
 @pytest.mark.parametrize("as_of", [None, at(95), AS_OF], ids=str)
 def test_listing_pages_as_memory_does(seeded: Seeded, as_of: datetime | None) -> None:
     memory, sql = seeded.memory(), seeded.sql()
@@ -91,7 +95,10 @@ def test_listing_pages_as_memory_does(seeded: Seeded, as_of: datetime | None) ->
         cursor = page.next_cursor
         if cursor is None:
             break
-    assert seen == expected
+    # SqlRunSource's documented difference: a run whose created_at is unreadable sorts where the
+    # database orders the stored value, memory lists it last; every other run in the same order.
+    assert sorted(seen, key=repr) == sorted(expected, key=repr)
+    assert [run for run in seen if _placed(run)] == [run for run in expected if _placed(run)]
     assert len(expected) > 10
     narrowed = RunQuery(
         workspace_ids=query.workspace_ids,
