@@ -25,7 +25,9 @@ def glue(example: Path) -> str:
 
 def counted(code: str) -> int:
     """Lines a host writes: neither blank nor comment-only."""
-    return sum(1 for line in code.splitlines() if line.strip() and not line.lstrip().startswith("#"))
+    return sum(
+        1 for line in code.splitlines() if line.strip() and not line.lstrip().startswith("#")
+    )
 
 
 @pytest.mark.parametrize("host", HOSTS)
