@@ -29,7 +29,9 @@ RUNS |= {"type": "kind", "subject": "target", "context": "payload", "lifecycle":
 RUNS |= {"created_at": "created", "started_at": "started", "completed_at": "finished"}
 STATE = {"workspace_id": "tenant", "environment_id": "env", "subject": "object_id"}
 STATE |= {"status": "state", "proven_at": "checked", "attributes": None, "zone": "UTC"}
-KINDS = {"provider_connection": "connection", "backup_set": "backup"}
+KINDS = {"provider_connection": "connection", "backup_set": "backup", "review_pack": "pack"}
+KINDS |= {"baseline_snapshot": "baseline", "evidence_snapshot": "evidence"}
+KINDS |= {"environment_review": "review"}
 
 
 def build_service(engine: sa.Engine) -> ActionabilityService:

@@ -26,9 +26,12 @@ from runactionability.adapters.sqlalchemy import RunTableMapping, StateTableMapp
 AS_OF = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)  # a request would pass None: now
 
 # -- glue: begin
-DOMAIN = {  # state kind: (table, subject column, proof-time column)
+DOMAIN = {  # state kind: (table, subject column or None for a scope's own, proof-time column)
     "provider_connection": ("provider_connections", "id", "verified_at"),
     "baseline_snapshot": ("baseline_snapshots", "baseline_profile_id", "captured_at"),
+    "evidence_snapshot": ("evidence_snapshots", None, "generated_at"),
+    "environment_review": ("environment_reviews", None, "reviewed_at"),
+    "review_pack": ("review_packs", "id", "published_at"),
     "backup_set": ("backup_sets", "id", "completed_at"),
 }
 LARAVEL = {"environment_id": "managed_environment_id", "zone": "UTC"}
@@ -83,7 +86,7 @@ for table, subject, proven in DOMAIN.values():
         table,
         metadata,
         sa.Column("id", sa.BigInteger, primary_key=True),
-        *([sa.Column(subject, sa.BigInteger)] if subject != "id" else []),
+        *([sa.Column(subject, sa.BigInteger)] if subject not in ("id", None) else []),
         sa.Column("workspace_id", sa.BigInteger, nullable=False),
         sa.Column("managed_environment_id", sa.BigInteger),
         sa.Column("status", sa.Text, nullable=False),

@@ -1,9 +1,9 @@
 """A uuid-keyed host on PostgreSQL serves its dashboard, follow-up page and explanations.
 
 Runs, organisations, sites and subjects are ``uuid`` columns, run times are ``bigint``
-milliseconds since 1970, the status words are the host's own; its connection health table proves
-with ``timestamptz``. No SQL view: the glue between the markers is all it writes
-(docs/host-guide.md shows the same lines).
+milliseconds since 1970, the status words are the host's own; its health tables (one per
+state kind) prove with ``timestamptz``. No SQL view: the glue between the markers is all it
+writes (docs/host-guide.md shows the same lines).
 
     RUNACTIONABILITY_TEST_DATABASE_URL=postgresql+psycopg://... python examples/host_uuids.py
 
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
 from runactionability import ActionabilityService, VisibleScopes, to_json
-from runactionability.adapters.sqlalchemy import RunTableMapping, StateTableMapping
+from runactionability.adapters.sqlalchemy import STATE_KINDS, RunTableMapping, StateTableMapping
 
 AS_OF = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)  # a request would pass None: now
 
@@ -38,8 +38,8 @@ HEALTH |= {"status": "health", "proven_at": "observed_at", "attributes": None}
 
 def build_service(engine: sa.Engine) -> ActionabilityService:
     runs = RunTableMapping.reflect(engine, "runs", **RUNS)
-    health = StateTableMapping.reflect(engine, "provider_connection", "connection_health", **HEALTH)
-    return ActionabilityService(engine, runs=runs, states={"provider_connection": health})
+    states = {k: StateTableMapping.reflect(engine, k, f"{k}_health", **HEALTH) for k in STATE_KINDS}
+    return ActionabilityService(engine, runs=runs, states=states)
 
 
 def dashboard_view(service: ActionabilityService, orgs: set[str]) -> Any:
@@ -77,15 +77,19 @@ runs = sa.Table(
     sa.Column("started_ms", sa.BigInteger),
     sa.Column("finished_ms", sa.BigInteger),
 )
-connection_health = sa.Table(
-    "connection_health",
-    metadata,
-    sa.Column("object_uuid", sa.Uuid, primary_key=True),
-    sa.Column("org_uuid", sa.Uuid, nullable=False),
-    sa.Column("site_uuid", sa.Uuid),
-    sa.Column("health", sa.Text, nullable=False),
-    sa.Column("observed_at", sa.DateTime(timezone=True)),
-)
+health_tables = {
+    kind: sa.Table(
+        f"{kind}_health",
+        metadata,
+        sa.Column("row_uuid", sa.Uuid, primary_key=True, default=uuid.uuid4),
+        sa.Column("object_uuid", sa.Uuid),
+        sa.Column("org_uuid", sa.Uuid, nullable=False),
+        sa.Column("site_uuid", sa.Uuid),
+        sa.Column("health", sa.Text, nullable=False),
+        sa.Column("observed_at", sa.DateTime(timezone=True)),
+    )
+    for kind in STATE_KINDS
+}
 ORG, SITE, CONNECTION = (uuid.uuid5(uuid.NAMESPACE_URL, name) for name in ("org", "site", "c7"))
 RUN_IDS = [uuid.uuid5(uuid.NAMESPACE_URL, f"run-{n}") for n in range(5)]
 
@@ -118,7 +122,9 @@ def record_runs(engine: sa.Engine) -> None:
                 )
             )
         connection.execute(
-            connection_health.insert().values(
+            health_tables["provider_connection"]
+            .insert()
+            .values(
                 object_uuid=CONNECTION,
                 org_uuid=ORG,
                 site_uuid=SITE,

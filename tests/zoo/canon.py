@@ -99,7 +99,7 @@ class Host:
         """The fact as a state source returns it: its ids as the text the core compares."""
         return attrs.evolve(
             canonical,
-            workspace_id=usable_id(self.workspace(canonical.workspace_id)),
+            workspace_id=str(usable_id(self.workspace(canonical.workspace_id))),
             environment_id=usable_id(self.environment(canonical.environment_id)),
             subject=None
             if canonical.subject is None

@@ -54,20 +54,21 @@ operation_runs = sa.Table(
 )
 
 # kind -> (table, subject column, proof-time column); the subject is the row's own id unless the
-# domain object belongs to another (a baseline snapshot is of a baseline profile).
+# domain object belongs to another (a baseline snapshot is of a baseline profile), or is the
+# whole scope's (an environment's evidence snapshots and reviews: no subject column at all).
 DOMAIN = {
     "provider_connection": ("provider_connections", "id", "verified_at"),
     "baseline_snapshot": ("baseline_snapshots", "baseline_profile_id", "captured_at"),
-    "evidence_snapshot": ("evidence_snapshots", "id", "generated_at"),
-    "environment_review": ("environment_reviews", "id", "reviewed_at"),
+    "evidence_snapshot": ("evidence_snapshots", None, "generated_at"),
+    "environment_review": ("environment_reviews", None, "reviewed_at"),
     "review_pack": ("review_packs", "id", "published_at"),
     "backup_set": ("backup_sets", "id", "completed_at"),
 }
 
 
-def _domain_table(name: str, subject: str, proven: str) -> sa.Table:
+def _domain_table(name: str, subject: str | None, proven: str) -> sa.Table:
     columns = [sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=subject != "id")]
-    if subject != "id":
+    if subject not in ("id", None):
         columns.append(sa.Column(subject, sa.BigInteger, nullable=False))
     return sa.Table(
         name,
@@ -104,13 +105,15 @@ class Laravel(Host):
         return int(value)
 
     def view_facts(self, canonical: Iterable[StateFact]) -> list[StateFact]:
-        # A domain row has an id: an object with no subject cannot be stored. A table keyed by
-        # the subject holds one row per object, the last one saved.
+        # A table with a subject column holds objects with a subject, one without holds the
+        # scope's own object; a table keyed by the subject holds one row per object, the last
+        # one saved.
         kept: dict[tuple[str, Any], StateFact] = {}
         for index, one in enumerate(canonical):
-            if one.subject is None:
+            subject = DOMAIN[one.kind][1]
+            if (one.subject is None) != (subject is None):
                 continue
-            keyed = DOMAIN[one.kind][1] == "id"
+            keyed = subject == "id"
             kept[(one.kind, one.subject if keyed else index)] = self.view_fact(one)
         return list(kept.values())
 
@@ -143,12 +146,13 @@ class Laravel(Host):
             table = DOMAIN_TABLES[held.kind]
             _, subject, proven = DOMAIN[held.kind]
             values = {
-                subject: held.subject,
                 "workspace_id": held.workspace_id,
                 "managed_environment_id": held.environment_id,
                 "status": words.get(held.status, held.status),
                 proven: _wall(held.proven_at),
             }
+            if subject is not None:
+                values[subject] = held.subject
             connection.execute(table.insert().values(values))
 
     def write_bad_rows(self, connection: sa.Connection) -> list[OperationRun]:

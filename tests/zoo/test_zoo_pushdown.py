@@ -64,7 +64,15 @@ def _check(seeded: Seeded, pushdown: SqlPushdown, as_of: datetime) -> None:
         cursor = page.next_cursor
         if cursor is None:
             break
-    assert paged == follow_up
+    # As SqlRunSource documents: a run whose created_at is unreadable sorts where the database
+    # orders the stored value (memory lists it last); every other run in the same order.
+    placed = {run.id for run in listed if _placed(run)}
+    assert sorted(paged, key=repr) == sorted(follow_up, key=repr)
+    assert [i for i in paged if i in placed] == [i for i in follow_up if i in placed]
+
+
+def _placed(run: Any) -> bool:
+    return isinstance(run.created_at, datetime) and run.created_at.utcoffset() is not None
 
 
 @pytest.mark.parametrize("form", list(SupersedeForm))
