@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, settings
 
 # Importing the support module also switches plugin autoloading off (see there).
-from tests.support import BACKENDS, POSTGRES_URL
+from tests.support import BACKENDS, POSTGRES_URL, STORAGE_LEGS
 
 settings.register_profile(
     "quick", max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -71,4 +71,21 @@ def sql_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.En
             connection.execute(sa.text(f'DROP TABLE "{table}" CASCADE'))
     # psycopg prepares a statement it has run five times; the next test may create a table of
     # the same name with other column types, which a pooled connection's plan cannot serve.
+    engine.dispose()
+
+
+@pytest.fixture(params=STORAGE_LEGS)
+def storage_leg(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[sa.Engine, str]]:
+    """An empty database and a non-native storage of instants (``tests.support.STORAGES``)."""
+    backend, _, storage = request.param.partition("/")
+    if backend == "sqlite":
+        engine = sa.create_engine(f"sqlite:///{tmp_path / 'stored.sqlite'}")
+        yield engine, storage
+        engine.dispose()
+        return
+    engine = request.getfixturevalue("postgres_engine")
+    yield engine, storage
+    with engine.begin() as connection:
+        for table in sa.inspect(connection).get_table_names():
+            connection.execute(sa.text(f'DROP TABLE "{table}" CASCADE'))
     engine.dispose()

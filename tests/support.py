@@ -51,6 +51,7 @@ from runactionability import (
 from runactionability.adapters.memory import MemoryRunHistory, MemoryRunSource, MemoryStateSource
 from runactionability.adapters.sqlalchemy import STATE_KINDS as TABLE_STATE_KINDS
 from runactionability.adapters.sqlalchemy import (
+    Instants,
     JsonDocument,
     RunTableMapping,
     StateTableMapping,
@@ -632,3 +633,68 @@ def database_option(engine: sa.Engine) -> str:
     assert POSTGRES_URL is not None
     separator = "&" if "?" in POSTGRES_URL else "?"
     return f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
+
+
+# -- instants stored as a host stores them (Instants) -----------------------------------------
+
+STORAGES: dict[str, tuple[str, ...]] = {
+    "sqlite": ("iso_text", "epoch_ms"),
+    "postgresql": ("naive:America/New_York", "iso_text:Europe/Berlin", "epoch_us"),
+}
+"""The non-native storages each engine's storage legs use (``Instants.parse`` names)."""
+
+STORAGE_LEGS = [f"{engine}/{storage}" for engine in BACKENDS for storage in STORAGES[engine]]
+"""``engine/storage`` leg names, for fixtures parametrised over storages."""
+
+
+def stored_copy(
+    engine: sa.Engine, storage: str
+) -> tuple[RunTableMapping, dict[str, StateTableMapping]]:
+    """Copies of the loaded reference tables whose instants are stored as ``storage``.
+
+    Every table, index and row is copied (names suffixed by the storage), the instants written
+    by the storage's own column type; returns the mappings that read the copies.
+    """
+    instants = Instants.parse(storage)
+    tag = "".join(char if char.isalnum() else "_" for char in storage.lower())
+    copies = sa.MetaData()
+    tables = {}
+    for table in metadata.sorted_tables:
+        copy = table.to_metadata(copies, name=f"{table.name}_{tag}")
+        for column in copy.c:
+            if isinstance(column.type, UtcTimestamp):
+                column.type = instants.column_type()
+        # Conditional DDL (an index for one dialect) is not copied with the index.
+        conditions = {index.name: index._ddl_if for index in table.indexes}
+        for index in copy.indexes:
+            index._ddl_if = conditions[index.name]
+            index.name = sa.sql.quoted_name(f"{index.name}_{tag}", None)
+        tables[table.name] = copy
+    with engine.begin() as connection:
+        copies.drop_all(connection)
+        copies.create_all(connection)
+        for table in metadata.sorted_tables:
+            rows = [dict(row._mapping) for row in connection.execute(sa.select(table))]
+            if rows:
+                connection.execute(tables[table.name].insert(), rows)
+    runs = RunTableMapping(table=f"operation_runs_{tag}", timestamps=instants)
+    states = {
+        kind: StateTableMapping(kind=kind, table=f"{kind}_states_{tag}", timestamps=instants)
+        for kind in TABLE_STATE_KINDS
+    }
+    return runs, states
+
+
+def stored_ports(
+    engine: sa.Engine, storage: str, runs: Iterable[OperationRun], facts: Iterable[StateFact]
+) -> Ports:
+    """``sql_ports`` over copies of the reference tables in ``storage`` (see ``stored_copy``)."""
+    sql_ports(engine, runs, facts)
+    run_mapping, state_mappings = stored_copy(engine, storage)
+    backend = open_backend(engine, runs=run_mapping, states=state_mappings, catalog=CATALOG)
+    return Ports(
+        name=f"{engine.dialect.name}/{storage}",
+        history=backend.history,
+        states=dict(backend.states),
+        runs=backend.runs,
+    )

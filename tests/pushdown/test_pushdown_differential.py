@@ -12,11 +12,12 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
+import attrs
 import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.support import at
+from tests.support import at, stored_copy
 
 from runactionability import OperationCatalog, OperationRun, Resolver, StateFact, run_as_of
 from runactionability.adapters.sqlalchemy import (
@@ -26,6 +27,7 @@ from runactionability.adapters.sqlalchemy import (
     SqlRunHistory,
     SqlRunSource,
     SqlStateSource,
+    StateTableMapping,
     create_schema,
     insert_runs,
     insert_states,
@@ -161,23 +163,33 @@ def _clear(engine: sa.Engine) -> None:
             connection.execute(table.delete())
 
 
-def _resolver(engine: sa.Engine, mapping: RunTableMapping, registry: Registry) -> Resolver:
+def _resolver(
+    engine: sa.Engine,
+    mapping: RunTableMapping,
+    registry: Registry,
+    states: dict[str, StateTableMapping] | None = None,
+) -> Resolver:
+    states = reference_state_mappings() if states is None else states
     return Resolver(
         history=SqlRunHistory(engine, mapping),
-        states={k: SqlStateSource(engine, m) for k, m in reference_state_mappings().items()},
+        states={k: SqlStateSource(engine, m) for k, m in states.items()},
         registry=registry,
         catalog=CATALOG,
     )
 
 
 def _python_view(
-    engine: sa.Engine, mapping: RunTableMapping, registry: Registry, as_of: datetime
+    engine: sa.Engine,
+    mapping: RunTableMapping,
+    registry: Registry,
+    as_of: datetime,
+    states: dict[str, StateTableMapping] | None = None,
 ) -> tuple[list[OperationRun], dict[Any, Actionability]]:
     source = SqlRunSource(engine, mapping, catalog=CATALOG)
     # Issue 8: the runs as they were at as_of (none created later, none completed later).
     stored = source.list_runs(SCOPES.query(), limit=1000).runs
     listed = [then for run in stored if (then := run_as_of(run, as_of)) is not None]
-    results = _resolver(engine, mapping, registry).evaluate_many(listed, as_of=as_of)
+    results = _resolver(engine, mapping, registry, states).evaluate_many(listed, as_of=as_of)
     return listed, {run.id: result.status for run, result in zip(listed, results, strict=True)}
 
 
@@ -230,6 +242,16 @@ def test_sql_status_of_every_run_equals_the_resolver(
     listed, expected = _python_view(engine, mapping, registry, as_of)
     pushdown = _pushdown(engine, json_subject, custom, form)
 
+    _assert_pushdown_answers(pushdown, listed, expected, as_of)
+
+
+def _assert_pushdown_answers(
+    pushdown: SqlPushdown,
+    listed: list[OperationRun],
+    expected: dict[Any, Actionability],
+    as_of: datetime,
+) -> None:
+    """The pushdown's classification, counts and follow-up pages all say ``expected``."""
     assert pushdown.classify(SCOPES, as_of=as_of) == expected
 
     counts = pushdown.count(SCOPES, as_of=as_of)
@@ -259,6 +281,51 @@ def test_sql_status_of_every_run_equals_the_resolver(
             break
         assert len(page.items) == 4
     assert paged == follow_up
+
+
+@settings(
+    max_examples=min(EXAMPLES, 15), suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    data=histories(),
+    as_of=st.integers(-1, 18).map(at),
+    json_subject=st.booleans(),
+    custom=st.booleans(),
+    form=st.sampled_from(SupersedeForm),
+)
+def test_every_storage_of_instants_answers_as_the_reference(
+    storage_leg: tuple[sa.Engine, str],
+    data: tuple[list[OperationRun], list[StateFact]],
+    as_of: datetime,
+    json_subject: bool,
+    custom: bool,
+    form: SupersedeForm,
+) -> None:
+    # The same history in tables whose instants are ISO text, epoch counts or naive wall times:
+    # the pushdown over them, and the Python resolver over their SQL ports, answer as the
+    # reference tables do (whose ports answer as memory does, tests/sql/test_contract.py).
+    engine, storage = storage_leg
+    history, facts = data
+    create_schema(engine)
+    _clear(engine)
+    insert_runs(engine, history, catalog=CATALOG)
+    insert_states(engine, facts)
+    registry = REGISTRIES[custom]
+    reference = JSON_SUBJECT if json_subject else REFERENCE_RUNS
+    listed, expected = _python_view(engine, reference, registry, as_of)
+    runs, states = stored_copy(engine, storage)
+    if json_subject:
+        runs = attrs.evolve(runs, subject=None)
+    assert _python_view(engine, runs, registry, as_of, states) == (listed, expected)
+    key = (engine, storage, json_subject, custom, form)
+    if key not in _STORED_PUSHDOWNS:
+        _STORED_PUSHDOWNS[key] = SqlPushdown(
+            engine, runs=runs, states=states, registry=registry, catalog=CATALOG, form=form
+        )
+    _assert_pushdown_answers(_STORED_PUSHDOWNS[key], listed, expected, as_of)
+
+
+_STORED_PUSHDOWNS: dict[tuple[Any, ...], SqlPushdown] = {}
 
 
 def test_only_families_of_built_in_rules_compile() -> None:

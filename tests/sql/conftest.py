@@ -11,24 +11,51 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from tests.support import BACKENDS, HOST_LAYOUT, Loader, host_ports, memory_ports, sql_ports
+from tests.support import (
+    BACKENDS,
+    HOST_LAYOUT,
+    STORAGE_LEGS,
+    Loader,
+    host_ports,
+    memory_ports,
+    sql_ports,
+    stored_ports,
+)
 
 from runactionability.adapters.sqlalchemy import metadata
 
 
-@pytest.fixture(params=["memory", *BACKENDS, *(f"{name}-lifecycle" for name in BACKENDS)])
+@pytest.fixture(
+    params=["memory", *BACKENDS, *(f"{name}-lifecycle" for name in BACKENDS), *STORAGE_LEGS]
+)
 def load(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Loader]:
     """Load runs and states into a fresh store of the parametrized kind; returns its ports.
 
     The ``-lifecycle`` stores are a host's own layout (``tests.support.HOST_LAYOUT``): one
     lifecycle column, every state kind in one table. A history with a (status, outcome) that
-    has no lifecycle value skips there.
+    has no lifecycle value skips there. A leg ``engine/storage`` reads copies of the reference
+    tables whose instants are stored as ``storage`` (``Instants.parse``), loaded with the same
+    runs and states.
     """
     if request.param == "memory":
         yield memory_ports
         return
     if request.param.endswith("-lifecycle"):
         yield from _host_layout(request, tmp_path)
+        return
+    backend, _, storage = request.param.partition("/")
+    if storage:
+        if backend == "sqlite":
+            engine = sa.create_engine(f"sqlite:///{tmp_path / 'contract.sqlite'}")
+            yield lambda runs, facts: stored_ports(engine, storage, runs, facts)
+            engine.dispose()
+            return
+        engine = request.getfixturevalue("postgres_engine")
+        yield lambda runs, facts: stored_ports(engine, storage, runs, facts)
+        with engine.begin() as connection:
+            connection.execute(sa.text("SELECT 1"))
+            for table in sa.inspect(connection).get_table_names():
+                connection.execute(sa.text(f'DROP TABLE "{table}" CASCADE'))
         return
     if request.param == "sqlite":
         engine = sa.create_engine(f"sqlite:///{tmp_path / 'contract.sqlite'}")

@@ -47,6 +47,8 @@ _PG_ISO = (
 # Wall-clock offsets stay within a day of UTC, so a wall-time range this much wider than the
 # UTC one holds every stored value that can be an instant inside the UTC one.
 _SLACK = "INTERVAL '2 days'"
+_FIRST_WALL = "TIMESTAMP '0001-01-01 00:00'"
+_LAST_WALL = "TIMESTAMP '9999-12-31 23:59'"
 
 
 def _literal(value: Any) -> Any:
@@ -182,7 +184,7 @@ def _pg_epoch(column: Any, unit: int) -> Any:
     # Whole seconds and the rest apart: each product is exact in the float8 an interval is
     # multiplied by, where one product in microseconds would round beyond 2**53.
     per_second = 1_000_000 // unit
-    seconds = column if per_second == 1 else column // _literal(per_second)
+    seconds = column if per_second == 1 else column.op("/", precedence=8)(_literal(per_second))
     moment = _literal("TIMESTAMPTZ 'epoch'") + seconds * _literal("INTERVAL '1 second'")
     if per_second > 1:
         rest = column % _literal(per_second)
@@ -254,18 +256,16 @@ def order_key(column: Any, dialect: str) -> Any:
 def _epoch_parameter(value: Any, instants: Instants, op: str, dialect: str) -> Any:
     """A canonical parameter as a count of the unit that compares exactly under ``op``."""
     unit = instants.micros
-    # A CAST, not a type coercion: the parameter keeps its own type, whose bind processor turns
-    # the datetime into SQLite's canonical integer microseconds (coerced, the raw datetime
-    # would be bound as text, which SQLite orders after every integer).
+    # A cast, not a coercion: coercing a parameter would bind it as an integer, unconverted.
     micros = sa.cast(value, sa.BigInteger()) if dialect == "sqlite" else _pg_micros(value)
     if op in {">=", "<"}:
-        # x >= p exactly when x > p - 1 microsecond, in whole units too.
         micros = micros - _literal(1)
     if unit == 1:
         return micros
     # Floor division (SQLite and PostgreSQL truncate toward zero).
     rest = (micros % _literal(unit) + _literal(unit)) % _literal(unit)
-    return (micros - rest) // _literal(unit)
+    # Exact: the dividend is a multiple of the unit (integer division on both engines).
+    return (micros - rest).op("/", precedence=8)(_literal(unit))
 
 
 def _pg_micros(value: Any) -> Any:
@@ -287,7 +287,9 @@ def _raw_range(column: Any, instants: Instants, op: str, value: Any, dialect: st
     if instants.form == "naive":
         raw = sa.type_coerce(column, sa.DateTime())
         return raw <= wall if upper else raw >= wall
-    day = sa.func.to_char(wall, _text("YYYY-MM-DD"), type_=sa.Text())
+    # Within the years ISO text spells: to_char writes year 0 (1 BC) as 0001, and 10000.
+    within = sa.func.least(sa.func.greatest(wall, _literal(_FIRST_WALL)), _literal(_LAST_WALL))
+    day = sa.func.to_char(within, _text("YYYY-MM-DD"), type_=sa.Text())
     text = sa.type_coerce(column, sa.Text())
     return text < day.concat(_text("U")) if upper else text >= day
 
@@ -305,7 +307,11 @@ def compare_to(column: Any, op: str, value: Any, dialect: str) -> Any:
     if not isinstance(value, sa.ClauseElement):
         value = sa.literal(value, UtcTimestamp())
     if instants.form == "epoch":
-        return apply(_int(column), _epoch_parameter(value, instants, op, dialect))
+        # x >= p exactly when x > p - 1 microsecond, and x < p when x <= p - 1 microsecond:
+        # in whole units only <= and > of a floor are exact.
+        strict = {">=": ">", "<": "<="}.get(op, op)
+        parameter = _epoch_parameter(value, instants, op, dialect)
+        return _OPERATORS[strict](_int(column), parameter)
     return sa.and_(
         _raw_range(column, instants, op, value, dialect),
         apply(instant_key(column, dialect), value),

@@ -186,7 +186,10 @@ class Instants:
             return None
 
     def read(self, value: Any) -> Any:
-        """A stored value as an aware UTC datetime, or as stored when it is unreadable."""
+        """A stored value as an aware UTC datetime, or as stored when it is unreadable.
+
+        For the storages other than native, which ``UtcTimestamp`` reads per dialect.
+        """
         instant: datetime | None = None
         if self.form == "epoch":
             if isinstance(value, int) and not isinstance(value, bool):
