@@ -271,6 +271,9 @@ def _all_runs(source: Any, query: RunQuery) -> list[OperationRun]:
             return listed
 
 
+# Each example loads a history and runs a dozen statements per engine: the profile's count, capped.
+EXAMPLES = min(settings().max_examples, 40)
+
 _PUSHDOWNS: dict[tuple[sa.Engine, str, bool], SqlPushdown] = {}
 
 
@@ -288,7 +291,7 @@ def _pushdown(store: Store, json_subject: bool) -> SqlPushdown:
     return _PUSHDOWNS[key]
 
 
-@settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=EXAMPLES, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data(), as_of=st.integers(0, 16).map(at), json_subject=st.booleans())
 def test_typed_ids_answer_as_memory_does(
     store: Store, data: st.DataObject, as_of: datetime, json_subject: bool

@@ -17,11 +17,7 @@ import sqlalchemy as sa
 from runactionability.adapters.sqlalchemy._reading import Bind, check_bind
 from runactionability.adapters.sqlalchemy.ids import IdType, IdTypes, StateIdTypes
 from runactionability.adapters.sqlalchemy.instants import Instants
-from runactionability.adapters.sqlalchemy.mapping import (
-    RUN_FIELDS,
-    RunTableMapping,
-    StateTableMapping,
-)
+from runactionability.adapters.sqlalchemy.mapping import RunTableMapping, StateTableMapping
 from runactionability.errors import ConfigurationError
 
 _RUN_INSTANTS = ("created_at", "started_at", "completed_at")
@@ -44,11 +40,7 @@ def reflect_runs(
     ``timestamps`` given there is taken as it is instead of being derived.
     """
     draft = RunTableMapping(table=table, schema=schema, **overrides)
-    # column_name: a lifecycle table has one column for status and outcome, and neither of theirs.
-    names = sorted({draft.column_name(field) for field in RUN_FIELDS})
-    if draft.subject is not None:
-        names.append(draft.subject)
-    types = _column_types(bind, draft.table, draft.schema, names)
+    types = _column_types(bind, draft.table, draft.schema, _read_columns(draft))
     derived: dict[str, Any] = {}
     if "ids" not in overrides:
         fields = dict(_RUN_IDS)
@@ -80,15 +72,7 @@ def reflect_state(
         present = _column_types(bind, table, schema, [])
         overrides["attributes"] = "attributes" if "attributes" in present else None
     draft = StateTableMapping(kind=kind, table=table, schema=schema, **overrides)
-    names = [
-        draft.workspace_id,
-        draft.environment_id,
-        *([draft.subject] if draft.subject is not None else []),
-        draft.status,
-        draft.proven_at,
-        *([draft.attributes] if draft.attributes is not None else []),
-    ]
-    types = _column_types(bind, draft.table, draft.schema, names)
+    types = _column_types(bind, draft.table, draft.schema, _read_columns(draft))
     derived: dict[str, Any] = {}
     if "ids" not in overrides:
         derived["ids"] = StateIdTypes(**_id_types(draft, _STATE_IDS, types))
@@ -97,6 +81,11 @@ def reflect_state(
             bind, draft.table, [draft.proven_at], types, zone, epoch_unit
         )
     return StateTableMapping(kind=kind, table=table, schema=schema, **overrides, **derived)
+
+
+def _read_columns(mapping: RunTableMapping | StateTableMapping) -> list[str]:
+    """The columns the mapping's statements read, each of which the table must have."""
+    return [column.name for column in mapping.table_clause().c]
 
 
 def _column_types(bind: Bind, table: str, schema: str | None, names: list[str]) -> dict[str, Any]:
