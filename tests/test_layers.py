@@ -32,6 +32,7 @@ LAYERS: dict[str, int] = {
     "consumers": 5,
     "jsonforms": 5,
     "testing": 5,
+    "config": 6,
     "service": 6,
     "demo": 7,
     "cli": 7,

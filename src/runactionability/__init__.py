@@ -100,9 +100,11 @@ from runactionability.result import (
 )
 
 if TYPE_CHECKING:
+    from runactionability.config import Config, load_config
     from runactionability.service import ActionabilityService, EveryWorkspace, RequestSession
 
 _SERVICE = frozenset({"ActionabilityService", "EveryWorkspace", "RequestSession"})
+_CONFIG = frozenset({"Config", "load_config"})
 
 
 def __getattr__(name: str) -> Any:
@@ -112,6 +114,10 @@ def __getattr__(name: str) -> Any:
         from runactionability import service
 
         return getattr(service, name)
+    if name in _CONFIG:
+        from runactionability import config
+
+        return getattr(config, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -128,6 +134,7 @@ __all__ = [
     "AsyncRunHistory",
     "AsyncStateSource",
     "CatalogError",
+    "Config",
     "ConfigurationError",
     "ConflictError",
     "CoverageError",
@@ -198,6 +205,7 @@ __all__ = [
     "explain",
     "hookimpl",
     "json_schema",
+    "load_config",
     "run_as_of",
     "summarize",
     "to_json",

@@ -96,13 +96,25 @@ def cli(ctx: click.Context, debug: bool) -> None:
 # -- shared options ---------------------------------------------------------------------------
 
 
-def database_option(func: Callable[..., Any]) -> Callable[..., Any]:
+def config_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``--config FILE``: every command's configuration (see ``runactionability.config``)."""
     return click.option(
-        "--database",
-        default=DEFAULT_DATABASE,
-        show_default=True,
-        help="A database URL, or the path of a SQLite file.",
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False),
+        help="A runactionability.toml (or pyproject.toml) file; default: ./runactionability.toml, "
+        "else the nearest pyproject.toml with [tool.runactionability] (docs/configuration.md).",
     )(func)
+
+
+def database_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return config_option(
+        click.option(
+            "--database",
+            help="A database URL, or the path of a SQLite file (overrides the configuration's; "
+            f"default: {DEFAULT_DATABASE}).",
+        )(func)
+    )
 
 
 def json_option(func: Callable[..., Any]) -> Callable[..., Any]:

@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 import urllib.parse
+import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+import attrs
+import click
 import sqlalchemy as sa
 
 from runactionability.adapters.sqlalchemy import operation_runs
 from runactionability.adapters.sqlalchemy.backend import database_url
-from runactionability.catalog import OperationCatalog
-from runactionability.cli._app import CliError, CliUsageError, one_line
+from runactionability.cli._app import DEFAULT_DATABASE, CliError, CliUsageError, one_line
+from runactionability.config import Config, load_config
 from runactionability.consumers import VisibleScopes
 from runactionability.demo import read_marker
-from runactionability.errors import ConfigurationError, NoWorkspacesError
+from runactionability.errors import (
+    ConfigurationError,
+    MissingStateSourceWarning,
+    NoWorkspacesError,
+)
 from runactionability.model import usable_id
 from runactionability.registry import Registry
 from runactionability.service import ActionabilityService, EveryWorkspace, RequestSession
@@ -64,10 +71,20 @@ def engine_for(database: str, *, must_exist: bool) -> sa.Engine:
         raise CliError(f"bad database URL {database!r}: {one_line(exc)}") from None
 
 
-def _catalog(registry: Registry, catalog_path: str | None) -> OperationCatalog:
-    if catalog_path is None:
-        return registry.catalog()
-    return OperationCatalog.from_toml(catalog_path)
+def cli_config(config_path: str | None, catalog_path: str | None = None) -> Config:
+    """The configuration a command reads (``--config``, else the one found), ``--catalog`` over
+    its catalog."""
+    config = load_config(config_path)
+    if catalog_path is not None:
+        config = attrs.evolve(config, catalog=catalog_path)
+    return config
+
+
+def database_of(config: Config, database: str | None) -> str:
+    """What a command opens: ``--database``, else the configuration's, else the demo's file."""
+    if database is not None:
+        return database
+    return config.database if config.database is not None else DEFAULT_DATABASE
 
 
 def _parse_as_of(text: str) -> datetime:
@@ -92,36 +109,67 @@ def _check_ids(workspaces: Sequence[str], environments: Sequence[str]) -> None:
                 raise CliUsageError(f"{option} {value!r} is not a usable id")
 
 
-def _check_runs_table(engine: sa.Engine, database: str) -> None:
+def _check_runs_table(engine: sa.Engine, database: str, config: Config) -> None:
+    runs = config.runs
+    table, schema = (operation_runs.name, None) if runs is None else (runs.table, runs.schema)
     try:
-        has_runs = sa.inspect(engine).has_table(operation_runs.name)
+        has_runs = sa.inspect(engine).has_table(table, schema=schema)
     except sa.exc.DatabaseError as exc:
         if engine.dialect.name != "sqlite":
             raise
         # sqlite3 says "file is not a database" without saying which file.
         raise CliError(f"{database!r} is not a SQLite database: {one_line(exc)}") from None
     if not has_runs:
-        raise CliError(f"the database {database!r} has no {operation_runs.name} table")
+        raise CliError(f"the database {database!r} has no {table} table")
+
+
+@contextmanager
+def _state_kind_warnings() -> Iterator[None]:
+    """Say once, in one line a person can act on, that a state kind has no table.
+
+    The service checks its configuration when it is built and again for the session's resolver;
+    Python's warning format would print the same warning twice, with a module and line number.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", MissingStateSourceWarning)
+        yield
+    said: set[str] = set()
+    for warning in caught:
+        if not issubclass(warning.category, MissingStateSourceWarning):
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
+        elif str(warning.message) not in said:
+            said.add(str(warning.message))
+            click.echo(
+                f"runactionability: warning: {warning.message}; name the table of each under "
+                "[states.KIND] in the configuration (docs/configuration.md)",
+                err=True,
+            )
 
 
 @contextmanager
 def open_session(
-    database: str,
+    database: str | None,
     *,
+    config_path: str | None,
     workspaces: Sequence[str],
     environments: Sequence[str],
     as_of_text: str | None,
     catalog_path: str | None,
 ) -> Iterator[RequestSession]:
-    """Open ``database`` for one command; everything the command line says is checked first."""
+    """Open the database for one command; everything the command line says is checked first.
+
+    ``--database`` overrides the configuration's database, ``--catalog`` its catalog.
+    """
     _check_ids(workspaces, environments)
+    config = cli_config(config_path, catalog_path)
     registry = Registry.default()
-    catalog = _catalog(registry, catalog_path)
+    database = database_of(config, database)
     engine = engine_for(database, must_exist=True)
     try:
-        _check_runs_table(engine, database)
+        _check_runs_table(engine, database, config)
         as_of = _as_of(engine, as_of_text)
-        service = ActionabilityService(engine, registry=registry, catalog=catalog)
         scopes: VisibleScopes | EveryWorkspace
         if workspaces:
             scopes = VisibleScopes(workspaces, environment_ids=list(environments) or None)
@@ -131,7 +179,11 @@ def open_session(
         # the page cannot disagree because a run landed between two statements.
         with ExitStack() as stack:
             try:
-                session = stack.enter_context(service.session(scopes=scopes, as_of=as_of))
+                with _state_kind_warnings():
+                    service = ActionabilityService.from_config(
+                        config, bind=engine, registry=registry
+                    )
+                    session = stack.enter_context(service.session(scopes=scopes, as_of=as_of))
             except NoWorkspacesError:
                 raise CliError(
                     f"the database {database!r} holds no runs with a usable workspace id"

@@ -9,10 +9,16 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from runactionability.catalog import OperationCatalog
-from runactionability.cli._app import SCHEMA_VERSION, UncoveredError, cli, json_option
+from runactionability.cli._app import (
+    SCHEMA_VERSION,
+    UncoveredError,
+    cli,
+    config_option,
+    json_option,
+)
 from runactionability.cli._coverage_report import CoverageReport, coverage_report
 from runactionability.cli._output import emit_json, stdout_console
+from runactionability.cli._session import cli_config
 from runactionability.errors import CoverageError
 from runactionability.registry import Registry
 
@@ -22,18 +28,17 @@ from runactionability.registry import Registry
     "--catalog",
     "catalog_path",
     type=click.Path(dir_okay=False),
-    help="An operation catalog TOML file (default: the reference catalog).",
+    help="An operation catalog TOML file (default: the configuration's, else the registered "
+    "types, as every other command reads).",
 )
+@config_option
 @json_option
-def coverage(catalog_path: str | None, as_json: bool) -> None:
+def coverage(catalog_path: str | None, config_path: str | None, as_json: bool) -> None:
     """Check that every type of a catalog maps to a registered family (exit 3 if not)."""
-    catalog = (
-        OperationCatalog.reference()
-        if catalog_path is None
-        else OperationCatalog.from_toml(catalog_path)
-    )
-    report = coverage_report(Registry.default(), catalog)
-    label = catalog_path or "reference"
+    config = cli_config(config_path, catalog_path)
+    registry = Registry.default()
+    report = coverage_report(registry, config.operation_catalog(registry))
+    label = catalog_path or config.catalog
     if as_json:
         emit_json(_coverage_json(report, label))
     else:

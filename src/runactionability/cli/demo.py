@@ -13,9 +13,9 @@ from rich.table import Table
 from rich.text import Text
 
 from runactionability.adapters.sqlalchemy import open_backend
-from runactionability.cli._app import DEFAULT_DATABASE, cli, json_option
+from runactionability.cli._app import DEFAULT_DATABASE, cli, config_option, json_option
 from runactionability.cli._output import emit_json, progress, stdout_console
-from runactionability.cli._session import engine_for
+from runactionability.cli._session import cli_config, database_of, engine_for
 from runactionability.cli._shapes import (
     action_label,
     counts_json,
@@ -44,10 +44,10 @@ from runactionability.result import Actionability
 @cli.command()
 @click.option(
     "--database",
-    default=DEFAULT_DATABASE,
-    show_default=True,
-    help="Where to create the demo: a SQLite file path or a database URL.",
+    help="Where to create the demo: a SQLite file path or a database URL (overrides the "
+    f"configuration's; default: {DEFAULT_DATABASE}).",
 )
+@config_option
 @click.option(
     "--size",
     type=click.Choice([size.value for size in Size]),
@@ -56,8 +56,9 @@ from runactionability.result import Actionability
     help="full: a few thousand runs over 30 days; small: a few hundred over 3 days.",
 )
 @json_option
-def demo(database: str, size: str, as_json: bool) -> None:
+def demo(database: str | None, config_path: str | None, size: str, as_json: bool) -> None:
     """Create the demo database and show a raw reading beside current actionability."""
+    database = database_of(cli_config(config_path), database)
     data = generate(Size(size))
     engine = engine_for(database, must_exist=False)
     try:

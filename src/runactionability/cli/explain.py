@@ -22,7 +22,7 @@ from runactionability.cli._app import (
     scope_options,
 )
 from runactionability.cli._output import emit_json, stdout_console
-from runactionability.cli._session import open_session
+from runactionability.cli._session import cli_config, database_of, open_session
 from runactionability.cli._shapes import (
     action_label,
     header,
@@ -44,7 +44,8 @@ from runactionability.service import RequestSession
 @json_option
 def explain_(
     run_id: str,
-    database: str,
+    database: str | None,
+    config_path: str | None,
     workspaces: tuple[str, ...],
     environments: tuple[str, ...],
     as_of_text: str | None,
@@ -54,12 +55,13 @@ def explain_(
     """Why RUN_ID has its status: decision, reason, proof, and what evidence would change it."""
     with open_session(
         database,
+        config_path=config_path,
         workspaces=workspaces,
         environments=environments,
         as_of_text=as_of_text,
         catalog_path=catalog_path,
     ) as session:
-        told = _explanation(session, run_id, database)
+        told = _explanation(session, run_id, database_of(cli_config(config_path), database))
     if as_json:
         emit_json(_explain_json(told, session.as_of))
     else:

@@ -8,26 +8,30 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from runactionability.cli._app import SCHEMA_VERSION, cli, json_option
+from runactionability.catalog import OperationCatalog
+from runactionability.cli._app import SCHEMA_VERSION, cli, config_option, json_option
 from runactionability.cli._coverage_report import coverage_report
 from runactionability.cli._output import emit_json, stdout_console
+from runactionability.cli._session import cli_config
 from runactionability.consumers import is_repeatable
 from runactionability.registry import Registry
 
 
 @cli.command()
+@config_option
 @json_option
-def families(as_json: bool) -> None:
+def families(config_path: str | None, as_json: bool) -> None:
     """The registered families, their risk and the plugin that registered each."""
-    rows = _family_rows(Registry.default())
+    registry = Registry.default()
+    rows = _family_rows(registry, cli_config(config_path).operation_catalog(registry))
     if as_json:
         emit_json({"schema": f"runactionability.families/{SCHEMA_VERSION}", "families": rows})
     else:
         stdout_console().print(_families_table(rows))
 
 
-def _family_rows(registry: Registry) -> list[dict[str, Any]]:
-    report = coverage_report(registry, registry.catalog())
+def _family_rows(registry: Registry, catalog: OperationCatalog) -> list[dict[str, Any]]:
+    report = coverage_report(registry, catalog)
     return [
         {
             "name": name,

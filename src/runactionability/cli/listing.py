@@ -47,7 +47,8 @@ from runactionability.service import RequestSession
 @click.option("--cursor", help="The next_cursor printed by the previous page.")
 @json_option
 def list_(
-    database: str,
+    database: str | None,
+    config_path: str | None,
     workspaces: tuple[str, ...],
     environments: tuple[str, ...],
     as_of_text: str | None,
@@ -68,6 +69,7 @@ def list_(
     with (
         open_session(
             database,
+            config_path=config_path,
             workspaces=workspaces,
             environments=environments,
             as_of_text=as_of_text,

@@ -19,7 +19,7 @@ from runactionability.cli._app import (
     scope_options,
 )
 from runactionability.cli._output import emit_json, progress, stdout_console
-from runactionability.cli._session import open_session
+from runactionability.cli._session import cli_config, database_of, open_session
 from runactionability.cli._shapes import (
     action_label,
     header,
@@ -60,7 +60,8 @@ _SHORT = {
 )
 @json_option
 def report(
-    database: str,
+    database: str | None,
+    config_path: str | None,
     workspaces: tuple[str, ...],
     environments: tuple[str, ...],
     as_of_text: str | None,
@@ -72,6 +73,7 @@ def report(
     with (
         open_session(
             database,
+            config_path=config_path,
             workspaces=workspaces,
             environments=environments,
             as_of_text=as_of_text,
@@ -83,7 +85,7 @@ def report(
     if as_json:
         emit_json(_report_json(summary))
     else:
-        _render_report(stdout_console(), summary, database)
+        _render_report(stdout_console(), summary, database_of(cli_config(config_path), database))
 
 
 def _report_json(summary: DashboardSummary) -> dict[str, Any]:

@@ -10,6 +10,7 @@ import attrs
 import sqlalchemy as sa
 
 from runactionability.adapters.sqlalchemy import SqlBackend, open_backend
+from runactionability.adapters.sqlalchemy.cursors import check_cursor_key
 from runactionability.adapters.sqlalchemy.mapping import (
     REFERENCE_RUNS,
     RunTableMapping,
@@ -17,6 +18,7 @@ from runactionability.adapters.sqlalchemy.mapping import (
 )
 from runactionability.adapters.sqlalchemy.pushdown import SqlPushdown, SupersedeForm
 from runactionability.catalog import OperationCatalog
+from runactionability.config import Config
 from runactionability.consumers import (
     ActiveRuns,
     ActiveWork,
@@ -61,7 +63,11 @@ class ActionabilityService:
     threads: it holds no per-request state, and its statement caches fill under a lock.
 
     ``bind_or_url``, ``runs``, ``states`` and ``catalog`` are what ``open_backend`` takes; a URL's
-    engine is disposed by ``close``. ``form`` overrides the pushdown's per-dialect choice.
+    engine is disposed by ``close``. ``form`` overrides the pushdown's per-dialect choice. With
+    ``cursor_key`` (at least 16 bytes, the host's secret) every page's cursor is signed with
+    HMAC-SHA256, and a cursor it did not sign (altered, cut short, unsigned, or signed by another
+    key) is an ``InvalidCursorError`` before any statement runs. ``from_config`` builds one from
+    a configuration file (``runactionability.config``).
     """
 
     def __init__(
@@ -73,10 +79,15 @@ class ActionabilityService:
         registry: Registry | None = None,
         catalog: OperationCatalog | None = None,
         form: SupersedeForm | str | None = None,
+        cursor_key: bytes | None = None,
     ) -> None:
+        cursor_key = check_cursor_key(cursor_key)
+        self._owned: sa.Engine | None = None
         self.registry = Registry.default() if registry is None else registry
         self.catalog = self.registry.catalog() if catalog is None else catalog
-        self._backend = open_backend(bind_or_url, runs=runs, states=states, catalog=self.catalog)
+        self._backend = open_backend(
+            bind_or_url, runs=runs, states=states, catalog=self.catalog, cursor_key=cursor_key
+        )
         self.bind = self._backend.history.bind
         # Built once: it checks the configuration (and warns about a missing state kind) here,
         # not on every request; each session rebinds copies of it to its snapshot.
@@ -88,7 +99,43 @@ class ActionabilityService:
             registry=self.registry,
             catalog=self.catalog,
             form=form,
+            cursor_key=cursor_key,
         )
+
+    @classmethod
+    def from_config(
+        cls,
+        config: Config,
+        *,
+        bind: sa.Engine | sa.Connection | None = None,
+        registry: Registry | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> ActionabilityService:
+        """The service a configuration describes (``load_config``), on ``bind`` if given.
+
+        Without ``bind``, an engine on the file's ``database``, disposed by ``close``. Tables the
+        file asks to reflect are read through it here, once. The cursor key comes from the
+        variable the file names (``environ``, default ``os.environ``).
+        """
+        registry = Registry.default() if registry is None else registry
+        owned = None
+        if bind is None:
+            owned = bind = sa.create_engine(config.database_url())
+        try:
+            service = cls(
+                bind,
+                runs=config.run_mapping(bind),
+                states=config.state_mappings(bind),
+                registry=registry,
+                catalog=config.operation_catalog(registry),
+                cursor_key=config.cursor_key(environ),
+            )
+        except BaseException:
+            if owned is not None:
+                owned.dispose()
+            raise
+        service._owned = owned
+        return service
 
     def _resolver_of(self, backend: SqlBackend) -> Resolver:
         return Resolver(
@@ -130,6 +177,8 @@ class ActionabilityService:
     def close(self) -> None:
         """Dispose the engine the service created from a URL (a given engine is the host's)."""
         self._backend.close()
+        if self._owned is not None:
+            self._owned.dispose()
 
 
 def _every_workspace(backend: SqlBackend, every: EveryWorkspace) -> VisibleScopes:
@@ -184,7 +233,15 @@ class RequestSession:
         cursor: str | None = None,
         on_scan: Callable[[int], None] | None = None,
     ) -> AssessedPage:
-        """A page of runs, newest first, kept to ``view``; pass ``next_cursor`` for the next."""
+        """A page of runs, newest first, kept to ``view``; pass ``next_cursor`` for the next.
+
+        A ``cursor`` this service did not issue is an ``InvalidCursorError``, raised before any
+        statement runs.
+        """
+        if cursor and view is not View.CURRENT_FOLLOW_UP:
+            # The follow-up list checks its cursor first thing; the other views read active
+            # work before the run source would see theirs.
+            self.backend.runs.check_cursor(cursor)
         return list_assessed(
             self.backend.runs,
             self.resolver,

@@ -92,10 +92,12 @@ def open_backend(
     runs: RunTableMapping = REFERENCE_RUNS,
     states: Mapping[str, StateTableMapping] | None = None,
     catalog: OperationCatalog | None = None,
+    cursor_key: bytes | None = None,
 ) -> SqlBackend:
     """The SQL ports over ``bind_or_url`` (an ``Engine``, a ``Connection`` or a database URL).
 
-    The reference schema's mappings are used unless ``runs``/``states`` name the host's tables.
+    The reference schema's mappings are used unless ``runs``/``states`` name the host's tables;
+    with ``cursor_key`` the run source signs its cursors and refuses any it did not sign.
     Each port call reads one snapshot by itself; to read a whole batch in one, evaluate it
     inside ``SqlBackend.snapshot()``.
     """
@@ -113,7 +115,7 @@ def open_backend(
     return SqlBackend(
         history=SqlRunHistory(bind, runs),
         states={kind: SqlStateSource(bind, mapping) for kind, mapping in state_mappings.items()},
-        runs=SqlRunSource(bind, runs, catalog=catalog),
+        runs=SqlRunSource(bind, runs, catalog=catalog, cursor_key=cursor_key),
         engine=engine,
     )
 

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-import math
 from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
@@ -13,9 +9,13 @@ from typing import Any
 import sqlalchemy as sa
 
 from runactionability.adapters.sqlalchemy._reading import Bind, check_bind, read_transaction
+from runactionability.adapters.sqlalchemy.cursors import (
+    check_cursor_key,
+    decode_cursor,
+    encode_cursor,
+    invalid_cursor,
+)
 from runactionability.adapters.sqlalchemy.ids import (
-    INT64_MAX,
-    INT64_MIN,
     IdType,
     id_value,
     storage,
@@ -36,7 +36,7 @@ from runactionability.adapters.sqlalchemy.types import (
     to_micros,
 )
 from runactionability.catalog import OperationCatalog
-from runactionability.errors import InvalidCursorError, UsageError
+from runactionability.errors import UsageError
 from runactionability.model import OperationRun, RunId, RunOutcome, RunStatus
 from runactionability.ports import RunPage, RunQuery, run_as_of
 
@@ -68,10 +68,12 @@ class SqlRunSource:
         mapping: RunTableMapping = REFERENCE_RUNS,
         *,
         catalog: OperationCatalog | None = None,
+        cursor_key: bytes | None = None,
     ) -> None:
         self.bind = check_bind(bind)
         self.mapping = mapping
         self.catalog = catalog
+        self.cursor_key = check_cursor_key(cursor_key)
         table = mapping.table_clause()
         self._c: dict[str, Any] = {name: table.c[mapping.column_name(name)] for name in RUN_FIELDS}
         self._subject = table.c[mapping.subject] if mapping.subject is not None else None
@@ -126,7 +128,11 @@ class SqlRunSource:
         more = len(rows) > limit
         rows = rows[:limit]
         next_cursor = (
-            encode_cursor(cursor_value(rows[-1], "created_at"), as_run_id(rows[-1]["id"]))
+            encode_cursor(
+                cursor_value(rows[-1], "created_at"),
+                as_run_id(rows[-1]["id"]),
+                key=self.cursor_key,
+            )
             if more
             else None
         )
@@ -180,10 +186,19 @@ class SqlRunSource:
             filters.append(compare_to(c["created_at"], "<", query.created_before, dialect))
         return filters
 
+    def check_cursor(self, cursor: str) -> tuple[str, Any, Any]:
+        """(tag, created_at, id) of a cursor this source issued; ``InvalidCursorError`` else.
+
+        ``list_runs`` checks its cursor so; a caller that reads something else first (a page's
+        active work) checks it up front, so that no statement runs for a refused cursor.
+        """
+        decoded = decode_cursor(cursor, id_type=self.mapping.ids.run, key=self.cursor_key)
+        if decoded[0] == "naive" and self.bind.dialect.name != "postgresql":
+            raise invalid_cursor(cursor, "this run source")
+        return decoded
+
     def _after(self, cursor: str, dialect: str) -> Any:
-        tag, created, cursor_id = decode_cursor(cursor, id_type=self.mapping.ids.run)
-        if tag == "naive" and dialect != "postgresql":
-            raise InvalidCursorError(f"not a cursor this run source issued: {cursor!r}")
+        tag, created, cursor_id = self.check_cursor(cursor)
         c = self._c
         run_id = sa.bindparam("cursor_id", cursor_id, type_=c["id"].type)
         column = c["created_at"]
@@ -290,51 +305,6 @@ class _Replay:
         return sa.or_(*parts) if parts else sa.false()
 
 
-def encode_cursor(created: object, run_id: object) -> str:
-    """The keyset cursor after a row: its stored ``created_at`` (tagged by kind) and its id.
-
-    The run source and the pushdown's follow-up list both write it; ``decode_cursor`` reads it.
-    """
-    if created is None:
-        payload: list[Any] = ["null", None, run_id]
-    elif isinstance(created, datetime):
-        # A naive value (a host's PostgreSQL column without a time zone) keeps a tag of its own,
-        # so that a naive instant under the "instant" tag is recognisably not one we wrote.
-        tag = "instant" if created.utcoffset() is not None else "naive"
-        payload = [tag, created.isoformat(), run_id]
-    else:
-        payload = ["stored", created, run_id]
-    return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode()
-
-
-def decode_cursor(
-    cursor: str, *, id_type: IdType = "text", issuer: str = "this run source"
-) -> tuple[str, Any, Any]:
-    """(tag, created_at, id) of a cursor ``encode_cursor`` wrote, or ``InvalidCursorError``."""
-    invalid = InvalidCursorError(f"not a cursor {issuer} issued: {cursor!r}")
-    try:
-        tag, created, run_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        if tag in {"instant", "naive"}:
-            created = datetime.fromisoformat(created)
-    except (ValueError, TypeError, binascii.Error):
-        raise invalid from None
-    # Checked here, before a statement binds them: a crafted cursor must be refused as one,
-    # never surface as a driver's binding error or compare a value of the wrong kind.
-    if tag == "null":
-        valid = created is None
-    elif tag == "instant":
-        valid = created.utcoffset() is not None
-    elif tag == "naive":
-        valid = created.utcoffset() is None
-    elif tag == "stored":
-        valid = stored_cursor_value_is_valid(created)
-    else:
-        valid = False
-    if not (valid and cursor_id_is_valid(run_id, id_type=id_type)):
-        raise invalid
-    return tag, created, run_id
-
-
 def _one_of(column: Any, ids: Collection[str], id_type: IdType, dialect: str) -> Any:
     """``column`` is one of ``ids``, each in the column's type and, for text, byte for byte.
 
@@ -345,31 +315,3 @@ def _one_of(column: Any, ids: Collection[str], id_type: IdType, dialect: str) ->
     if storage(id_type, dialect) != "text":
         return column.in_(values)
     return sa.and_(column.in_(values), exact_text(column, dialect).in_(values))
-
-
-def stored_cursor_value_is_valid(value: object) -> bool:
-    """Whether a cursor's unreadable created_at (tag ``stored``) is a value a column can hold."""
-    if isinstance(value, str):
-        return True
-    if isinstance(value, bool):
-        return False
-    if isinstance(value, int):
-        return INT64_MIN <= value <= INT64_MAX
-    return isinstance(value, float) and math.isfinite(value)
-
-
-def cursor_id_is_valid(run_id: object, *, id_type: IdType) -> bool:
-    """Whether a run id read from a cursor is one a run table of ``id_type`` can hold.
-
-    An int in the signed 64-bit range (not for a uuid column), or a str: any for a text column,
-    a uuid's lowercase text for a uuid column, none for an integer column.
-    """
-    if id_type == "uuid":
-        return id_value(run_id, "uuid", "postgresql") is not None
-    if isinstance(run_id, str):
-        return id_type == "text"
-    return (
-        isinstance(run_id, int)
-        and not isinstance(run_id, bool)
-        and stored_cursor_value_is_valid(run_id)
-    )

@@ -31,6 +31,7 @@ import sqlalchemy as sa
 
 from runactionability.adapters.sqlalchemy._reading import Bind, check_bind, read_transaction
 from runactionability.adapters.sqlalchemy.backend import _rebound
+from runactionability.adapters.sqlalchemy.cursors import check_cursor_key
 from runactionability.adapters.sqlalchemy.history import SqlRunHistory
 from runactionability.adapters.sqlalchemy.mapping import (
     REFERENCE_RUNS,
@@ -127,7 +128,8 @@ class SqlPushdown:
 
     ``states`` maps each state kind to its table; a ``ResolvedByState`` rule applies only when its
     kind has a table, exactly as a ``Resolver`` without that state source behaves. ``form``
-    overrides the per-dialect choice of ``DEFAULT_FORMS``. The reference schema's indexes serve
+    overrides the per-dialect choice of ``DEFAULT_FORMS``; with ``cursor_key`` the follow-up
+    list's cursors are signed (``cursors.seal``). The reference schema's indexes serve
     every statement; a host table needs the equivalent ones (``docs/performance.md``).
     """
 
@@ -140,9 +142,11 @@ class SqlPushdown:
         registry: Registry | None = None,
         catalog: OperationCatalog | None = None,
         form: SupersedeForm | str | None = None,
+        cursor_key: bytes | None = None,
     ) -> None:
         self.bind = check_bind(bind)
         self.mapping = runs
+        self.cursor_key = check_cursor_key(cursor_key)
         self.states = reference_state_mappings() if states is None else dict(states)
         self.registry = Registry.default() if registry is None else registry
         self.catalog = self.registry.catalog() if catalog is None else catalog
@@ -289,6 +293,7 @@ class SqlPushdown:
                 cursor,
                 id_type=self.mapping.ids.run,
                 naive=self.mapping.timestamps.form == "naive",
+                key=self.cursor_key,
             )
         return follow_up_page(self, scopes, as_of=as_of, limit=limit, cursor=cursor)
 

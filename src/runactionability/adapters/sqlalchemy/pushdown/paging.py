@@ -9,6 +9,11 @@ import attrs
 import sqlalchemy as sa
 
 from runactionability.adapters.sqlalchemy._reading import read_transaction
+from runactionability.adapters.sqlalchemy.cursors import (
+    decode_cursor,
+    encode_cursor,
+    invalid_cursor,
+)
 from runactionability.adapters.sqlalchemy.ids import IdType, id_value
 from runactionability.adapters.sqlalchemy.instant_rows import (
     cursor_value,
@@ -21,13 +26,8 @@ from runactionability.adapters.sqlalchemy.pushdown.prepared import (
     _scope_key_of,
     _scope_values,
 )
-from runactionability.adapters.sqlalchemy.runs import (
-    SqlRunSource,
-    decode_cursor,
-    encode_cursor,
-)
+from runactionability.adapters.sqlalchemy.runs import SqlRunSource
 from runactionability.adapters.sqlalchemy.types import as_run_id, to_micros
-from runactionability.errors import InvalidCursorError
 from runactionability.model import OperationRun
 from runactionability.result import Actionability
 from runactionability.scopes import VisibleScopes
@@ -97,7 +97,7 @@ def follow_up_page(
                     continue
                 if len(items) == limit:
                     # One more run needs attention: the page ends at the last one kept.
-                    return _full(items, stored, scanned - 1)
+                    return _full(items, stored, scanned - 1, pushdown.cursor_key)
                 run = pending.get(index) or source._run(row)
                 items.append(FollowUpItem(run=run, status=value))
                 stored.append(cursor_value(row, "created_at"))
@@ -106,8 +106,12 @@ def follow_up_page(
             if len(items) == limit:
                 # Full, and whether another run needs attention is unknown: proving it would
                 # cost a statement, so the next page may be empty (with no cursor).
-                return _full(items, stored, scanned)
-            cursor = _encode(cursor_value(rows[-1], "created_at"), as_run_id(rows[-1]["id"]))
+                return _full(items, stored, scanned, pushdown.cursor_key)
+            cursor = _encode(
+                cursor_value(rows[-1], "created_at"),
+                as_run_id(rows[-1]["id"]),
+                key=pushdown.cursor_key,
+            )
             # Size the next read by the share of runs that needed attention so far, so one
             # more statement usually fills the page; a read that found none doubles.
             if len(items) > kept:
@@ -118,10 +122,12 @@ def follow_up_page(
             chunk = min(chunk, _MAX_CHUNK)
 
 
-def _full(items: list[FollowUpItem], stored: list[Any], scanned: int) -> FollowUpPage:
+def _full(
+    items: list[FollowUpItem], stored: list[Any], scanned: int, key: bytes | None
+) -> FollowUpPage:
     last = items[-1].run
     return FollowUpPage(
-        items=tuple(items), next_cursor=_encode(stored[-1], last.id), scanned=scanned
+        items=tuple(items), next_cursor=_encode(stored[-1], last.id, key=key), scanned=scanned
     )
 
 
@@ -159,7 +165,9 @@ def _read(
     if cursor:
         instants = pushdown.mapping.timestamps
         run_type = pushdown.mapping.ids.run
-        tag, created, run_id = _decode(cursor, id_type=run_type, naive=instants.form == "naive")
+        tag, created, run_id = _decode(
+            cursor, id_type=run_type, naive=instants.form == "naive", key=pushdown.cursor_key
+        )
         statement = statement.where(_after(compiled, tag))
         values["after_id"] = id_value(run_id, run_type, pushdown.dialect)
         if tag == "instant" and not instants.is_native:
@@ -232,15 +240,19 @@ def _after(compiled: _Compiled, tag: str) -> Any:
     )
 
 
-def _encode(created: object, run_id: object) -> str:
-    return encode_cursor(created, run_id)
+def _encode(created: object, run_id: object, *, key: bytes | None = None) -> str:
+    return encode_cursor(created, run_id, key=key)
 
 
-def _decode(cursor: str, *, id_type: IdType = "text", naive: bool = False) -> tuple[str, Any, Any]:
+def _decode(
+    cursor: str, *, id_type: IdType = "text", naive: bool = False, key: bytes | None = None
+) -> tuple[str, Any, Any]:
     # A naive cursor only from a table of naive wall times (Instants.naive); in any other
     # storage the follow-up list classifies at as_of, which a naive instant cannot be placed
     # against.
-    tag, created, run_id = decode_cursor(cursor, id_type=id_type, issuer="the follow-up list")
+    tag, created, run_id = decode_cursor(
+        cursor, id_type=id_type, issuer="the follow-up list", key=key
+    )
     if tag == "naive" and not naive:
-        raise InvalidCursorError(f"not a cursor the follow-up list issued: {cursor!r}")
+        raise invalid_cursor(cursor, "the follow-up list")
     return tag, created, run_id

@@ -1,0 +1,187 @@
+"""Reading a configuration file: finding it, structuring it with cattrs, checking it whole."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+from types import UnionType
+from typing import Any, Literal, TypeVar, Union, get_args, get_origin
+
+import attrs
+import cattrs
+from cattrs.gen import make_dict_structure_fn, override
+
+from runactionability.config.values import (
+    REGISTRY_CATALOG,
+    VARIABLE,
+    Config,
+    canonical_locale,
+)
+from runactionability.errors import ConfigurationError
+
+CONFIG_FILE = "runactionability.toml"
+"""The file ``load_config`` looks for in the working directory."""
+
+
+def load_config(path: str | os.PathLike[str] | None = None, *, cwd: Path | None = None) -> Config:
+    """The configuration at ``path``; without one, the first found of ``./runactionability.toml``
+    and the nearest ``pyproject.toml`` (from ``cwd`` up) with a ``[tool.runactionability]``
+    table; without either, the defaults (the reference schema, the registry's catalog).
+
+    Raises ``ConfigurationError`` naming the file and the key for a missing or unreadable file,
+    an unknown key, a value of the wrong type or a mapping the adapter refuses.
+    """
+    if path is not None:
+        chosen = Path(path)
+        if not chosen.is_file():
+            raise ConfigurationError(f"no configuration file at {str(chosen)!r}")
+        document = _read(chosen)
+        if chosen.name == "pyproject.toml":
+            table = document.get("tool", {}).get("runactionability")
+            if not isinstance(table, dict):
+                raise ConfigurationError(f"{chosen}: no [tool.runactionability] table")
+            document = table
+        return _structured(document, chosen)
+    here = (cwd or Path.cwd()).resolve()
+    if (here / CONFIG_FILE).is_file():
+        return _structured(_read(here / CONFIG_FILE), here / CONFIG_FILE)
+    for folder in (here, *here.parents):
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file():
+            table = _read(candidate).get("tool", {}).get("runactionability")
+            if isinstance(table, dict):
+                return _structured(table, candidate)
+    return Config()
+
+
+# -- reading ------------------------------------------------------------------------------------
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as file:
+            return tomllib.load(file)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigurationError(f"{path}: not a readable TOML file: {exc}") from None
+
+
+def _structured(document: dict[str, Any], path: Path) -> Config:
+    try:
+        config = _CONVERTER.structure(document, Config)
+    except cattrs.BaseValidationError as exc:
+        problems = cattrs.transform_error(exc, path="", format_exception=_problem)
+        raise ConfigurationError(f"{path}: " + "; ".join(_keyed(p) for p in problems)) from None
+    folder = path.parent.resolve()
+    config = attrs.evolve(config, source=path)
+    if config.database is not None and "://" not in config.database:
+        config = attrs.evolve(config, database=str(folder / config.database))
+    if config.catalog != REGISTRY_CATALOG:
+        config = attrs.evolve(config, catalog=str(folder / config.catalog))
+    # Everything that can be checked without the database is checked now, naming the file.
+    try:
+        if config.runs is not None and not config.runs.reflect:
+            config.runs.mapping()
+        for kind, table in config.states.items():
+            if not table.reflect:
+                table.mapping(kind)
+    except ConfigurationError as exc:
+        raise ConfigurationError(f"{path}: {exc}") from None
+    return config
+
+
+def _keyed(problem: str) -> str:
+    message, _, where = problem.rpartition(" @ ")
+    key = where.lstrip(".").replace("['", ".").replace("']", "")
+    return f"{key}: {message}" if key else message
+
+
+def _problem(exc: BaseException, expected: Any) -> str:
+    if isinstance(exc, cattrs.ForbiddenExtraKeysError):
+        return f"unknown key {', '.join(sorted(exc.extra_fields))!r}"
+    if isinstance(exc, KeyError):
+        return "required key missing"
+    if isinstance(exc, _WrongType | ConfigurationError):
+        return str(exc)
+    # An optional key's type is a union with None, which the file cannot hold.
+    given = [arg for arg in get_args(expected) if arg is not type(None)]
+    if get_origin(expected) in (Union, UnionType) and len(given) == 1:
+        expected = given[0]
+    if get_origin(expected) is Literal:
+        return f"expected one of {', '.join(map(repr, get_args(expected)))}"
+    if get_origin(expected) is dict:
+        return "expected a table"
+    return f"invalid value ({exc})"
+
+
+class _WrongType(ValueError):
+    pass
+
+
+# -- structuring --------------------------------------------------------------------------------
+
+_T = TypeVar("_T")
+
+
+def _strictly(kind: type[_T], label: str) -> Callable[[object, object], _T]:
+    def structure(value: object, _: object) -> _T:
+        if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+            raise _WrongType(f"expected {label}, not {value!r}")
+        return value
+
+    return structure
+
+
+def _text_or_flag(value: object, _: object) -> str | bool:
+    if isinstance(value, str) or value is False:
+        return value
+    raise _WrongType(f"expected a column name or false, not {value!r}")
+
+
+def _text_or_integer(value: object, _: object) -> str | int:
+    if isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    raise _WrongType(f"expected a string or an integer, not {value!r}")
+
+
+def _catalog(value: object, _: object) -> str:
+    if isinstance(value, str) and (value == REGISTRY_CATALOG or value.endswith(".toml")):
+        return value
+    raise _WrongType(f"expected 'registry' or the path of a .toml catalog file, not {value!r}")
+
+
+def _locale(value: object, _: object) -> str:
+    if not isinstance(value, str):
+        raise _WrongType(f"expected a BCP 47 language tag, not {value!r}")
+    return canonical_locale(value)
+
+
+def _variable(value: object, _: object) -> str:
+    if isinstance(value, str) and VARIABLE.fullmatch(value):
+        return value
+    raise _WrongType(f"expected the name of an environment variable, not {value!r}")
+
+
+def _converter() -> cattrs.Converter:
+    converter = cattrs.Converter(forbid_extra_keys=True)
+    converter.register_structure_hook(str, _strictly(str, "a string"))
+    converter.register_structure_hook(bool, _strictly(bool, "true or false"))
+    converter.register_structure_hook(str | bool | None, _text_or_flag)
+    converter.register_structure_hook(str | int, _text_or_integer)
+    converter.register_structure_hook(
+        Config,
+        make_dict_structure_fn(
+            Config,
+            converter,
+            _cattrs_forbid_extra_keys=True,
+            source=override(omit=True),
+            catalog=override(struct_hook=_catalog),
+            locale=override(struct_hook=_locale),
+            cursor_key_env=override(struct_hook=_variable),
+        ),
+    )
+    return converter
+
+
+_CONVERTER = _converter()
