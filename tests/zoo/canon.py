@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
@@ -238,3 +238,15 @@ def canonical_history() -> tuple[list[OperationRun], list[StateFact]]:
 def plain(context: object) -> object:
     """A run's context as a host's JSON column takes it (a plain dict)."""
     return dict(context) if isinstance(context, Mapping) else context
+
+
+def assert_same_listing(runs: Iterable[OperationRun], sql: list[Any], memory: list[Any]) -> None:
+    """Listed runs (JSON forms) alike but for the SQL stores' documented difference: a run whose
+    created_at is unreadable sorts where the database orders the stored value (memory: last)."""
+    placed = {
+        run.id
+        for run in runs
+        if isinstance(run.created_at, datetime) and run.created_at.utcoffset() is not None
+    }
+    assert sorted(sql, key=repr) == sorted(memory, key=repr)
+    assert [r for r in sql if r["run_id"] in placed] == [r for r in memory if r["run_id"] in placed]

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from tests.support import AS_OF, CATALOG, REGISTRY, at
-from tests.zoo.canon import Host, Seeded, canonical_history, seed
+from tests.zoo.canon import Host, Seeded, assert_same_listing, canonical_history, seed
 
 from runactionability import ActionabilityService, Resolver, RunStatus
 from runactionability.consumers import (
@@ -63,18 +63,6 @@ def _pages(read: Callable[[str | None], AssessedPage]) -> list[Any]:
             return runs
 
 
-def _assert_same_listing(seeded: Seeded, sql: list[Any], memory: list[Any]) -> None:
-    """The same runs, in the same order but for the documented difference: a run whose
-    created_at is unreadable sorts where the database orders the stored value (memory: last)."""
-    placed = {
-        run.id
-        for run in seeded.runs
-        if isinstance(run.created_at, datetime) and run.created_at.utcoffset() is not None
-    }
-    assert sorted(sql, key=repr) == sorted(memory, key=repr)
-    assert [r for r in sql if r["run_id"] in placed] == [r for r in memory if r["run_id"] in placed]
-
-
 @pytest.mark.parametrize("as_of", [at(35), AS_OF], ids=lambda value: value.isoformat())
 def test_every_screen_equals_memory(seeded: Seeded, as_of: datetime) -> None:
     scopes = seeded.scopes()
@@ -84,7 +72,7 @@ def test_every_screen_equals_memory(seeded: Seeded, as_of: datetime) -> None:
     with service.session(scopes=scopes, as_of=as_of) as session:
         expected = to_json(dashboard(memory.runs, resolver, scopes=scopes, as_of=as_of, top=50))
         board = to_json(session.dashboard(top=50))
-        _assert_same_listing(seeded, board.pop("top"), expected.pop("top"))
+        assert_same_listing(seeded.runs, board.pop("top"), expected.pop("top"))
         assert board == expected
         for view, read in (
             (View.CURRENT_FOLLOW_UP, session.follow_up_page),
@@ -105,7 +93,7 @@ def test_every_screen_equals_memory(seeded: Seeded, as_of: datetime) -> None:
             def sql_page(cursor: str | None, read: Any = read) -> AssessedPage:
                 return read(limit=3, cursor=cursor)  # type: ignore[no-any-return]
 
-            _assert_same_listing(seeded, _pages(sql_page), _pages(memory_page))
+            assert_same_listing(seeded.runs, _pages(sql_page), _pages(memory_page))
         active_runs = read_runs(
             memory.runs,
             scopes.query(statuses={RunStatus.QUEUED, RunStatus.RUNNING}, as_of=as_of),
