@@ -34,7 +34,13 @@ from runactionability.adapters.sqlalchemy._reading import (
     shape_name,
     sqlite_keys,
 )
-from runactionability.adapters.sqlalchemy.ids import IdType, id_equal, id_key, sql_type, stored_id
+from runactionability.adapters.sqlalchemy.ids import (
+    id_equal,
+    id_fields,
+    id_key,
+    sql_type,
+    stored_id,
+)
 from runactionability.adapters.sqlalchemy.instant_sql import (
     canonical_parameter,
     evidence_times,
@@ -155,8 +161,7 @@ class _Statement:
             def key(field: str) -> Any:
                 return keys.c[field]
 
-            # A typed NULL: the branches are one UNION, and a uuid subject column is no text.
-            no_subject = sa.cast(sa.null(), types["subject"])
+            no_subject = sa.cast(sa.null(), types["subject"])  # one UNION: uuid is not text
             subject = self._subject(self.table, key) if has_subject else no_subject
             best = (
                 sa.select(
@@ -217,17 +222,6 @@ class _Statement:
 
     def instant(self, value: Any) -> datetime:
         return value if self.dialect == "postgresql" else from_micros(value)
-
-
-def id_fields(mapping: RunTableMapping) -> dict[str, IdType]:
-    """The id type of each id field of the key list (a JSON context's subject is text)."""
-    ids = mapping.ids
-    subject: IdType = ids.subject if mapping.subject is not None else "text"
-    return {"ws": ids.workspace, "env": ids.environment, "subject": subject}
-
-
-def _id_key(run_id: Any) -> tuple[bool, Any]:
-    return (isinstance(run_id, str), run_id)
 
 
 class SqlRunHistory:
@@ -402,5 +396,5 @@ def _comparable(request: LaterSuccessRequest) -> bool:
     )
 
 
-def _rank(candidate: Any) -> tuple[Any, Any, tuple[bool, Any]]:
-    return (candidate[6], candidate[7], _id_key(candidate[1]))
+def _rank(candidate: Any) -> tuple[Any, Any, tuple[bool, Any]]:  # ints before strs, as one column
+    return (candidate[6], candidate[7], (isinstance(candidate[1], str), candidate[1]))

@@ -15,13 +15,16 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Mapping
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import attrs
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
+
+if TYPE_CHECKING:
+    from runactionability.adapters.sqlalchemy.mapping import RunTableMapping
 
 from runactionability.adapters.sqlalchemy.types import exact_equal, exact_text
 from runactionability.errors import ConfigurationError
@@ -222,3 +225,11 @@ def id_match(
 ) -> sa.ColumnElement[bool]:
     """``column`` (of ``column_type``) equals the expression ``value`` (of ``value_type``)."""
     return id_equal(column, id_cast(value, value_type, column_type, dialect), column_type, dialect)
+
+
+def id_fields(mapping: RunTableMapping) -> dict[str, IdType]:
+    """The id type of each id field of a runs table's key list (a JSON context's subject is
+    text)."""
+    ids = mapping.ids
+    subject: IdType = ids.subject if mapping.subject is not None else "text"
+    return {"ws": ids.workspace, "env": ids.environment, "subject": subject}

@@ -8,14 +8,19 @@ time rather than as a confusing database error mid-batch.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
-from types import MappingProxyType
 from typing import Any
 
 import attrs
 import sqlalchemy as sa
 
+from runactionability.adapters.sqlalchemy._fields import (
+    as_filters,
+    as_instants,
+    frozen_mapping,
+    identifier,
+    optional_identifier,
+)
 from runactionability.adapters.sqlalchemy._reading import Bind
 from runactionability.adapters.sqlalchemy.ids import (
     IdColumn,
@@ -42,29 +47,6 @@ from runactionability.adapters.sqlalchemy.vocabulary import (
 )
 from runactionability.errors import ConfigurationError
 from runactionability.model import RunOutcome, RunStatus
-
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
-
-
-def _identifier(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, str) or not _IDENTIFIER.fullmatch(value):
-        raise ConfigurationError(
-            f"{type(instance).__name__}.{attribute.name} must be a SQL identifier (letters, "
-            f"digits and underscores, not starting with a digit, at most 63 characters), "
-            f"not {value!r}"
-        )
-
-
-_optional_identifier: Any = attrs.validators.optional(_identifier)
-
-
-def _frozen_mapping(value: Mapping[str, Any]) -> Mapping[str, Any]:
-    return MappingProxyType(dict(value))
-
-
-def _as_instants(value: Instants | str) -> Instants:
-    return value if isinstance(value, Instants) else Instants.parse(value)
-
 
 RUN_FIELDS = (
     "id",
@@ -109,21 +91,21 @@ class RunTableMapping:
     text).
     """
 
-    table: str = attrs.field(validator=_identifier)
-    schema: str | None = attrs.field(default=None, validator=_optional_identifier)
-    id: str = attrs.field(default="id", validator=_identifier)
-    type: str = attrs.field(default="type", validator=_identifier)
-    workspace_id: str = attrs.field(default="workspace_id", validator=_identifier)
-    environment_id: str = attrs.field(default="environment_id", validator=_identifier)
-    status: str = attrs.field(default="status", validator=_identifier)
-    outcome: str = attrs.field(default="outcome", validator=_identifier)
-    lifecycle: str | None = attrs.field(default=None, validator=_optional_identifier)
+    table: str = attrs.field(validator=identifier)
+    schema: str | None = attrs.field(default=None, validator=optional_identifier)
+    id: str = attrs.field(default="id", validator=identifier)
+    type: str = attrs.field(default="type", validator=identifier)
+    workspace_id: str = attrs.field(default="workspace_id", validator=identifier)
+    environment_id: str = attrs.field(default="environment_id", validator=identifier)
+    status: str = attrs.field(default="status", validator=identifier)
+    outcome: str = attrs.field(default="outcome", validator=identifier)
+    lifecycle: str | None = attrs.field(default=None, validator=optional_identifier)
     lifecycles: Mapping[str, Lifecycle] = attrs.field(factory=dict, converter=as_lifecycles)
-    created_at: str = attrs.field(default="created_at", validator=_identifier)
-    started_at: str = attrs.field(default="started_at", validator=_identifier)
-    completed_at: str = attrs.field(default="completed_at", validator=_identifier)
-    context: str = attrs.field(default="context", validator=_identifier)
-    subject: str | None = attrs.field(default="subject", validator=_optional_identifier)
+    created_at: str = attrs.field(default="created_at", validator=identifier)
+    started_at: str = attrs.field(default="started_at", validator=identifier)
+    completed_at: str = attrs.field(default="completed_at", validator=identifier)
+    context: str = attrs.field(default="context", validator=identifier)
+    subject: str | None = attrs.field(default="subject", validator=optional_identifier)
     statuses: Mapping[str, RunStatus] = attrs.field(
         factory=lambda: {status.value: status for status in RunStatus},
         converter=as_status_vocabulary,
@@ -133,7 +115,7 @@ class RunTableMapping:
         converter=as_outcome_vocabulary,
     )
     ids: IdTypes = attrs.field(factory=IdTypes, converter=as_id_types)
-    timestamps: Instants = attrs.field(factory=Instants.native, converter=_as_instants)
+    timestamps: Instants = attrs.field(factory=Instants.native, converter=as_instants)
 
     def __attrs_post_init__(self) -> None:
         if self.lifecycle is not None or self.lifecycles:
@@ -298,19 +280,6 @@ class RunTableMapping:
         return sa.and_(column.in_(literal(pending))) if pending else sa.false()
 
 
-def _as_filters(value: Mapping[str, str | int]) -> Mapping[str, str | int]:
-    for column, wanted in value.items():
-        if not isinstance(column, str) or not _IDENTIFIER.fullmatch(column):
-            raise ConfigurationError(
-                f"StateTableMapping.where keys must be SQL identifiers, not {column!r}"
-            )
-        if isinstance(wanted, bool) or not isinstance(wanted, str | int):
-            raise ConfigurationError(
-                f"StateTableMapping.where[{column!r}] must be a str or an int, not {wanted!r}"
-            )
-    return MappingProxyType(dict(value))
-
-
 @attrs.frozen(kw_only=True)
 class StateTableMapping:
     """The host's table of current states of one kind (e.g. ``provider_connection``).
@@ -336,20 +305,20 @@ class StateTableMapping:
     """
 
     kind: str = attrs.field(validator=attrs.validators.instance_of(str))
-    table: str = attrs.field(validator=_identifier)
-    schema: str | None = attrs.field(default=None, validator=_optional_identifier)
-    workspace_id: str = attrs.field(default="workspace_id", validator=_identifier)
-    environment_id: str = attrs.field(default="environment_id", validator=_identifier)
-    subject: str | None = attrs.field(default="subject", validator=_optional_identifier)
-    status: str = attrs.field(default="status", validator=_identifier)
-    proven_at: str = attrs.field(default="proven_at", validator=_identifier)
-    attributes: str | None = attrs.field(default="attributes", validator=_optional_identifier)
+    table: str = attrs.field(validator=identifier)
+    schema: str | None = attrs.field(default=None, validator=optional_identifier)
+    workspace_id: str = attrs.field(default="workspace_id", validator=identifier)
+    environment_id: str = attrs.field(default="environment_id", validator=identifier)
+    subject: str | None = attrs.field(default="subject", validator=optional_identifier)
+    status: str = attrs.field(default="status", validator=identifier)
+    proven_at: str = attrs.field(default="proven_at", validator=identifier)
+    attributes: str | None = attrs.field(default="attributes", validator=optional_identifier)
     statuses: Mapping[str, str] | None = attrs.field(
-        default=None, converter=attrs.converters.optional(_frozen_mapping)
+        default=None, converter=attrs.converters.optional(frozen_mapping)
     )
-    where: Mapping[str, str | int] = attrs.field(factory=dict, converter=_as_filters)
+    where: Mapping[str, str | int] = attrs.field(factory=dict, converter=as_filters)
     ids: StateIdTypes = attrs.field(factory=StateIdTypes, converter=as_state_id_types)
-    timestamps: Instants = attrs.field(factory=Instants.native, converter=_as_instants)
+    timestamps: Instants = attrs.field(factory=Instants.native, converter=as_instants)
 
     @classmethod
     def reflect(
