@@ -104,7 +104,8 @@ class StateConfig:
     """A ``[states.KIND]`` table: ``StateTableMapping``'s fields, each optional but ``table``.
 
     ``where`` holds equality filters (several kinds in one table); ``attributes = false`` says the
-    table has no attributes column. ``reflect`` as for ``[runs]``.
+    table has no attributes column, ``subject = false`` that it has no subject column (its
+    objects are whole scopes). ``reflect`` as for ``[runs]``.
     """
 
     table: str
@@ -114,7 +115,7 @@ class StateConfig:
     epoch_unit: Literal["s", "ms", "us"] | None = None
     workspace_id: str | None = None
     environment_id: str | None = None
-    subject: str | None = None
+    subject: str | bool | None = None
     status: str | None = None
     proven_at: str | None = None
     attributes: str | bool | None = None
@@ -127,7 +128,7 @@ class StateConfig:
         self, kind: str, bind: sa.Engine | sa.Connection | None = None
     ) -> StateTableMapping:
         """The ``StateTableMapping`` of ``kind`` this table describes."""
-        fields = _given(self, optional=("attributes",))
+        fields = _given(self, optional=("attributes", "subject"))
         return _built(StateTableMapping, self, bind, {"kind": kind, **fields}, f"states.{kind}")
 
 

@@ -155,7 +155,9 @@ class _Statement:
             def key(field: str) -> Any:
                 return keys.c[field]
 
-            subject = self._subject(self.table, key) if has_subject else sa.null()
+            # A typed NULL: the branches are one UNION, and a uuid subject column is no text.
+            no_subject = sa.cast(sa.null(), types["subject"])
+            subject = self._subject(self.table, key) if has_subject else no_subject
             best = (
                 sa.select(
                     c["id"].label("id"),

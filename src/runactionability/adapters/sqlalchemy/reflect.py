@@ -108,9 +108,11 @@ def _column_types(bind: Bind, table: str, schema: str | None, names: list[str]) 
 
 def _id_types(draft: Any, fields: Mapping[str, str], types: Mapping[str, Any]) -> dict[str, Any]:
     """The ``IdType`` of each id field (``fields`` maps it to the mapping attribute naming it)."""
+    # A field mapped to no column (a state kind without a subject) keeps its default type.
     return {
         field: _id_type(draft.table, getattr(draft, attribute), types[getattr(draft, attribute)])
         for field, attribute in fields.items()
+        if getattr(draft, attribute) is not None
     }
 
 

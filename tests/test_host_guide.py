@@ -1,0 +1,49 @@
+"""The host guide's promise: for each zoo schema, the glue of a dashboard, a follow-up page and an
+explanation endpoint is under 30 lines, and the guide shows the very glue its example runs."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+GUIDE = ROOT / "docs" / "host-guide.md"
+HOSTS = ("laravel", "jobs", "uuids", "reference")
+REGION = re.compile(r"^# -- glue: begin\n(.*?)^# -- glue: end\n", re.S | re.M)
+
+
+def glue(example: Path) -> str:
+    """The library imports of ``example`` and the code between its glue markers."""
+    text = example.read_text()
+    imports = [line for line in text.splitlines() if line.startswith("from runactionability")]
+    found = REGION.search(text)
+    assert found is not None, f"{example.name} marks no glue"
+    return "\n".join(imports) + "\n\n" + found.group(1).strip() + "\n"
+
+
+def counted(code: str) -> int:
+    """Lines a host writes: neither blank nor comment-only."""
+    return sum(
+        1 for line in code.splitlines() if line.strip() and not line.lstrip().startswith("#")
+    )
+
+
+@pytest.mark.parametrize("host", HOSTS)
+def test_the_glue_of_each_host_is_under_30_lines(host: str) -> None:
+    code = glue(ROOT / "examples" / f"host_{host}.py")
+    assert "def dashboard_view" in code
+    assert "def follow_up_view" in code
+    assert "def explain_view" in code
+    assert counted(code) < 30
+
+
+@pytest.mark.parametrize("host", HOSTS)
+def test_the_guide_shows_the_glue_the_example_runs(host: str) -> None:
+    code = glue(ROOT / "examples" / f"host_{host}.py")
+    assert f"```python\n{code}```" in GUIDE.read_text()
+
+
+def test_the_counter_counts_code_not_blanks_or_comments() -> None:
+    assert counted("a = 1\n\n# why\n    b = 2  # inline\n") == 2

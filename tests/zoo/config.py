@@ -1,0 +1,80 @@
+"""A zoo host's mappings written as the configuration file the CLI reads (``--config``)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from tests.zoo.canon import Mapped
+
+from runactionability.adapters.sqlalchemy import RunTableMapping, StateTableMapping
+
+
+def _value(value: Any) -> str:
+    """A TOML value: strings and numbers as JSON writes them, tables inline, lists as arrays."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Mapping):
+        return (
+            "{ " + ", ".join(f"{json.dumps(str(k))} = {_value(v)}" for k, v in value.items()) + " }"
+        )
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_value(item) for item in value) + "]"
+    return json.dumps(value if isinstance(value, int) else str(value))
+
+
+def _table(name: str, fields: Mapping[str, Any]) -> str:
+    return f"[{name}]\n" + "".join(f"{key} = {_value(v)}\n" for key, v in fields.items()) + "\n"
+
+
+def _runs(mapping: RunTableMapping) -> dict[str, Any]:
+    names = ("id", "type", "workspace_id", "environment_id", "created_at", "started_at")
+    fields: dict[str, Any] = {"table": mapping.table}
+    fields |= {name: getattr(mapping, name) for name in (*names, "completed_at", "context")}
+    fields["subject"] = False if mapping.subject is None else mapping.subject
+    if mapping.lifecycle is not None:
+        fields["lifecycle"] = mapping.lifecycle
+        fields["lifecycles"] = {
+            value: [str(status)] if outcome is None else [str(status), str(outcome)]
+            for value, (status, outcome) in mapping.lifecycles.items()
+        }
+    else:
+        fields |= {"status": mapping.status, "outcome": mapping.outcome}
+        fields["statuses"] = {k: str(v) for k, v in mapping.statuses.items()}
+        fields["outcomes"] = {k: str(v) for k, v in mapping.outcomes.items()}
+    fields["timestamps"] = str(mapping.timestamps)
+    ids = mapping.ids
+    fields["ids"] = {
+        "run": ids.run,
+        "workspace": ids.workspace,
+        "environment": ids.environment,
+        "subject": ids.subject,
+    }
+    return fields
+
+
+def _state(mapping: StateTableMapping) -> dict[str, Any]:
+    fields: dict[str, Any] = {"table": mapping.table}
+    fields |= {name: getattr(mapping, name) for name in ("workspace_id", "environment_id")}
+    fields["subject"] = False if mapping.subject is None else mapping.subject
+    fields |= {"status": mapping.status, "proven_at": mapping.proven_at}
+    fields["attributes"] = False if mapping.attributes is None else mapping.attributes
+    if mapping.statuses is not None:
+        fields["statuses"] = dict(mapping.statuses)
+    if mapping.where:
+        fields["where"] = dict(mapping.where)
+    fields["timestamps"] = str(mapping.timestamps)
+    ids = mapping.ids
+    fields["ids"] = {"workspace": ids.workspace, "environment": ids.environment}
+    fields["ids"]["subject"] = ids.subject
+    return fields
+
+
+def config_text(mapped: Mapped, database: str) -> str:
+    """The ``runactionability.toml`` that names ``database`` and the host's tables as mapped."""
+    text = f"database = {_value(database)}\nreference_states = false\n\n"
+    text += _table("runs", _runs(mapped.runs))
+    for kind, mapping in mapped.states.items():
+        text += _table(f"states.{kind}", _state(mapping))
+    return text
