@@ -116,13 +116,21 @@ def _id_types(draft: Any, fields: Mapping[str, str], types: Mapping[str, Any]) -
     }
 
 
-def _id_type(table: str, column: str, reflected: Any) -> IdType:
+def id_type_of(reflected: Any) -> IdType | None:
+    """The ``IdType`` a reflected column type holds; None when it holds no id of the library's."""
     if isinstance(reflected, sa.Integer):
         return "integer"
     if isinstance(reflected, sa.Uuid):
         return "uuid"
     if isinstance(reflected, sa.String):
         return "text"
+    return None
+
+
+def _id_type(table: str, column: str, reflected: Any) -> IdType:
+    id_type = id_type_of(reflected)
+    if id_type is not None:
+        return id_type
     raise ConfigurationError(
         f"{table}.{column} is {reflected!r}, which is no text, integer or uuid id: pass "
         f"ids={{...}} to say how to compare it"

@@ -13,6 +13,7 @@ from sqlalchemy.types import TypeEngine
 from runactionability.adapters.sqlalchemy.ids import storage
 from runactionability.adapters.sqlalchemy.instants import Instants
 from runactionability.adapters.sqlalchemy.mapping import RunTableMapping, StateTableMapping
+from runactionability.adapters.sqlalchemy.reflect import id_type_of
 from runactionability.catalog import OperationCatalog
 from runactionability.findings import Finding, FindingCode, Severity
 from runactionability.model import OperationRun, RunOutcome, RunStatus
@@ -51,17 +52,6 @@ def missing_columns(
         for name in dict.fromkeys(names)
         if name not in columns
     ]
-
-
-def id_kind(column_type: TypeEngine[Any]) -> str | None:
-    """The id type a reflected column type holds, None when it is none of them."""
-    if isinstance(column_type, sa.Integer):
-        return "integer"
-    if isinstance(column_type, sa.Uuid):
-        return "uuid"
-    if isinstance(column_type, sa.String):
-        return "text"
-    return None
 
 
 # The storage a PostgreSQL column's declared type holds, and the mapping that reads it.
@@ -164,7 +154,7 @@ def id_type_findings(
     findings = []
     for field, column, kinds in expected:
         declared = columns.get(column)
-        kind = None if declared is None else id_kind(declared)
+        kind = None if declared is None else id_type_of(declared)
         if kind is None or kind in kinds:
             continue
         findings.append(
