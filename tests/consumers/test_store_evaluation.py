@@ -17,6 +17,7 @@ from runactionability import Resolver
 from runactionability.adapters.sqlalchemy import open_backend
 from runactionability.adapters.sqlalchemy.pushdown import SqlPushdown
 from runactionability.consumers import (
+    ActiveRuns,
     DashboardSummary,
     View,
     VisibleScopes,
@@ -138,10 +139,15 @@ def test_active_runs_read_already_are_not_read_again(
 ) -> None:
     backend, resolver, pushdown = world
     scopes, as_of = SCOPES[0], DATA.as_of
-    active = read_runs(
-        backend.runs, scopes.query(statuses={RunStatus.QUEUED, RunStatus.RUNNING}, as_of=as_of)
+    active = ActiveRuns(
+        read_runs(
+            backend.runs,
+            scopes.query(statuses={RunStatus.QUEUED, RunStatus.RUNNING}, as_of=as_of),
+        ),
+        catalog=resolver.catalog,
+        scopes=scopes,
     )
-    assert active, "the demo has active work"
+    assert len(active), "the demo has active work"
     counting = _CountingSource(backend.runs)
     # A window needs the active runs created before it: the Python path reads them too.
     window = None if store else DATA.as_of - timedelta(days=1)
@@ -152,7 +158,7 @@ def test_active_runs_read_already_are_not_read_again(
         as_of=as_of,
         created_from=window,
         store=pushdown if store else None,
-        active_runs=active,
+        active=active,
     )
     read = dashboard(
         backend.runs,

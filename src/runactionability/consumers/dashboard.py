@@ -170,7 +170,7 @@ def dashboard(
     created_from: datetime | None = None,
     on_page: Callable[[int], None] | None = None,
     store: StoreEvaluation | None = None,
-    active_runs: Sequence[OperationRun] | None = None,
+    active: ActiveRuns | None = None,
 ) -> DashboardSummary:
     """The dashboard summary of every run of ``scopes`` (created since ``created_from``).
 
@@ -179,25 +179,23 @@ def dashboard(
     counted, and one that completed later is active work (``not_terminal``). With a ``store``
     (and no ``created_from``), the store counts and picks the top runs (the newest needing
     attention, by creation), so only those and the active runs are read and assessed here.
-    ``active_runs`` are the queued and running runs of ``scopes`` at ``as_of`` (``read_runs``
-    of ``scopes.query(statuses={QUEUED, RUNNING}, as_of=as_of)``) when the caller has read them
-    from the same snapshot already; they are then not read again.
+    ``active`` holds the queued and running runs of ``scopes`` at ``as_of`` when the caller has
+    read them from the same snapshot already (as ``list_assessed`` and ``assess`` take it);
+    they are then neither read again nor indexed again.
     """
     if store is not None and created_from is None:
         return _from_store(
-            store, source, resolver, scopes=scopes, as_of=as_of, top=top, active_runs=active_runs
+            store, source, resolver, scopes=scopes, as_of=as_of, top=top, active=active
         )
     # The runs as they were at as_of: none created later, none completed later.
     query = scopes.query(created_from=created_from, as_of=as_of)
     runs = read_runs(source, query, on_page=on_page)
     if created_from is None:
         active = ActiveRuns(runs, catalog=resolver.catalog, scopes=scopes)
-    else:
+    elif active is None:
         # Work created before the window may still be running, and then it holds back a retry.
-        active = (
-            ActiveRuns.from_source(source, catalog=resolver.catalog, scopes=scopes, as_of=as_of)
-            if active_runs is None
-            else ActiveRuns(active_runs, catalog=resolver.catalog, scopes=scopes)
+        active = ActiveRuns.from_source(
+            source, catalog=resolver.catalog, scopes=scopes, as_of=as_of
         )
     items = assess(resolver, runs, scopes=scopes, as_of=as_of, active=active)
     return summarize(items, scopes=scopes, as_of=as_of, top=top)
@@ -211,18 +209,16 @@ def _from_store(
     scopes: VisibleScopes,
     as_of: datetime,
     top: int,
-    active_runs: Sequence[OperationRun] | None,
+    active: ActiveRuns | None,
 ) -> DashboardSummary:
     counts = store.count(scopes, as_of=as_of)
     shown: Sequence[OperationRun] = ()
     if top > 0:
         shown = store.follow_up_page(scopes, as_of=as_of, limit=top).runs
-    working = (
-        read_runs(source, scopes.query(statuses={RunStatus.QUEUED, RunStatus.RUNNING}, as_of=as_of))
-        if active_runs is None
-        else list(active_runs)
-    )
-    active = ActiveRuns(working, catalog=resolver.catalog, scopes=scopes)
+    if active is None:
+        query = scopes.query(statuses={RunStatus.QUEUED, RunStatus.RUNNING}, as_of=as_of)
+        active = ActiveRuns(read_runs(source, query), catalog=resolver.catalog, scopes=scopes)
+    working = list(active)
     # ``assess`` drops runs outside the scopes, so they are dropped here first: the split of its
     # answer into the top runs and the active ones is then by position, and exact.
     shown = [run for run in shown if scopes.admits_run(run)]

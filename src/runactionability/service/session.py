@@ -214,7 +214,6 @@ class RequestSession:
     # The scopes' queued and running runs at as_of, read once: the dashboard, every page and
     # explanation and the active work of the request need the same ones from the same snapshot
     # (each read cost 10-90 ms on a 20,000-run workspace, bench/request_overhead_bench.py).
-    _read: list[list[OperationRun]] = attrs.field(factory=list, init=False, eq=False, repr=False)
     _active: list[ActiveRuns] = attrs.field(factory=list, init=False, eq=False, repr=False)
 
     def dashboard(
@@ -229,7 +228,7 @@ class RequestSession:
             top=top,
             on_page=on_page,
             store=self.pushdown,
-            active_runs=self._active_list(),
+            active=self._active_runs(),
         )
 
     def page(
@@ -265,18 +264,13 @@ class RequestSession:
             store=self.pushdown,
         )
 
-    def _active_list(self) -> list[OperationRun]:
-        if not self._read:
-            query = self.scopes.query(statuses=_ACTIVE, as_of=self.as_of)
-            self._read.append(read_runs(self.backend.runs, query))
-        return self._read[0]
-
     def _active_runs(self) -> ActiveRuns:
-        # What ActiveRuns.from_source would read: the same query, the same runs.
+        # What ActiveRuns.from_source would read: the same query, the same runs, read and
+        # indexed once for the dashboard, every page, explanation and the active work.
         if not self._active:
-            self._active.append(
-                ActiveRuns(self._active_list(), catalog=self.resolver.catalog, scopes=self.scopes)
-            )
+            query = self.scopes.query(statuses=_ACTIVE, as_of=self.as_of)
+            runs = read_runs(self.backend.runs, query)
+            self._active.append(ActiveRuns(runs, catalog=self.resolver.catalog, scopes=self.scopes))
         return self._active[0]
 
     def follow_up_page(self, limit: int = 50, cursor: str | None = None) -> AssessedPage:
@@ -289,7 +283,7 @@ class RequestSession:
 
     def active_work(self, *, newest: int = 10) -> ActiveWork:
         """Queued and running work of the scopes at ``as_of``, with the ``newest`` runs."""
-        runs = self._active_list()
+        runs = list(self._active_runs())
         items = assess(
             self.resolver, runs, scopes=self.scopes, as_of=self.as_of, active=self._active_runs()
         )
