@@ -34,6 +34,7 @@ from typing import Any
 import attrs
 import pytest
 import sqlalchemy as sa
+from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -93,6 +94,28 @@ MINUTE = timedelta(minutes=1)
 def at(minutes: float) -> datetime:
     """An instant ``minutes`` after T0."""
     return T0 + timedelta(minutes=minutes)
+
+
+POLICY_STATUSES = ("healthy", "complete", "published", "failing", "partial")
+"""State statuses the built-in families read, healthy or not."""
+
+
+def state_facts(max_size: int) -> st.SearchStrategy[list[StateFact]]:
+    """Random current states of the reference tables' kinds, over workspaces ``w1``/``w2``,
+    environments ``e1``/``e2`` or none and subjects ``s1``/``"1"`` or none (the differential
+    tests' world)."""
+    return st.lists(
+        st.builds(
+            StateFact,
+            kind=st.sampled_from(TABLE_STATE_KINDS),
+            workspace_id=st.sampled_from(["w1", "w2"]),
+            environment_id=st.sampled_from(["e1", "e2", None]),
+            subject=st.sampled_from(["s1", "1", None]),
+            status=st.sampled_from(POLICY_STATUSES),
+            proven_at=st.integers(-1, 16).map(at),
+        ),
+        max_size=max_size,
+    )
 
 
 # -- the engines -------------------------------------------------------------------------------

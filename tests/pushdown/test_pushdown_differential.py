@@ -17,12 +17,11 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.support import at, stored_copy
+from tests.support import at, state_facts, stored_copy
 
 from runactionability import OperationCatalog, OperationRun, Resolver, StateFact, run_as_of
 from runactionability.adapters.sqlalchemy import (
     REFERENCE_RUNS,
-    STATE_KINDS,
     RunTableMapping,
     SqlRunHistory,
     SqlRunSource,
@@ -54,7 +53,6 @@ from runactionability.result import Actionability, Decision, Reason
 CATALOG = OperationCatalog.reference()
 STORED_NAMES = sorted(name for t in CATALOG for name in CATALOG.stored_names(t.name))
 SCOPES = VisibleScopes({"w1", "w2"})
-HEALTHY = ("healthy", "complete", "published", "failing", "partial")
 JSON_SUBJECT = RunTableMapping(table="operation_runs", subject=None)
 
 
@@ -134,20 +132,7 @@ def runs(draw: st.DrawFn, run_id: int) -> OperationRun:
 def histories(draw: st.DrawFn) -> tuple[list[OperationRun], list[StateFact]]:
     count = draw(st.integers(1, 30))
     history = [draw(runs(run_id)) for run_id in range(1, count + 1)]
-    facts = draw(
-        st.lists(
-            st.builds(
-                StateFact,
-                kind=st.sampled_from(STATE_KINDS),
-                workspace_id=st.sampled_from(["w1", "w2"]),
-                environment_id=st.sampled_from(["e1", "e2", None]),
-                subject=st.sampled_from(["s1", "1", None]),
-                status=st.sampled_from(HEALTHY),
-                proven_at=st.integers(-1, 16).map(at),
-            ),
-            max_size=8,
-        )
-    )
+    facts = draw(state_facts(max_size=8))
     return history, facts
 
 

@@ -29,10 +29,11 @@ from tests.support import (
     at,
     host_ports,
     memory_ports,
+    state_facts,
 )
 
 from runactionability import OperationRun, Resolver, StateFact
-from runactionability.adapters.sqlalchemy import STATE_KINDS, RunTableMapping
+from runactionability.adapters.sqlalchemy import RunTableMapping
 from runactionability.adapters.sqlalchemy.mapping import UnmappedValue
 from runactionability.adapters.sqlalchemy.pushdown import SqlPushdown, SupersedeForm
 from runactionability.consumers import VisibleScopes
@@ -40,7 +41,6 @@ from runactionability.result import Actionability
 
 STORED_NAMES = sorted(name for t in CATALOG for name in CATALOG.stored_names(t.name))
 SCOPES = VisibleScopes({"w1", "w2"})
-HEALTHY = ("healthy", "complete", "published", "failing", "partial")
 JSON_SUBJECT = attrs.evolve(HOST_RUNS, subject=None)
 # Every value of the lifecycle column, the failures twice as often, and values it cannot read.
 LIFECYCLE_VALUES = [*LIFECYCLES, "error", "error", "refused", "bogus", "succeeded", None]
@@ -86,20 +86,7 @@ def runs(draw: st.DrawFn, run_id: int) -> OperationRun:
 def histories(draw: st.DrawFn) -> tuple[list[OperationRun], list[StateFact]]:
     count = draw(st.integers(1, 30))
     history = [draw(runs(run_id)) for run_id in range(1, count + 1)]
-    facts = draw(
-        st.lists(
-            st.builds(
-                StateFact,
-                kind=st.sampled_from(STATE_KINDS),
-                workspace_id=st.sampled_from(["w1", "w2"]),
-                environment_id=st.sampled_from(["e1", "e2", None]),
-                subject=st.sampled_from(["s1", "1", None]),
-                status=st.sampled_from(HEALTHY),
-                proven_at=st.integers(-1, 16).map(at),
-            ),
-            max_size=10,
-        )
-    )
+    facts = draw(state_facts(max_size=10))
     return history, facts
 
 
