@@ -228,8 +228,38 @@ def test_demo_refuses_a_database_it_did_not_create(tmp_path: Path) -> None:
     engine = sa.create_engine(f"sqlite:///{path}")
     create_schema(engine)
     engine.dispose()
-    line = one_line_error(invoke("demo", "--database", str(path), "--size", "small"))
+    line = one_line_error(invoke("demo", "--database", str(path), "--size", "small"), code=2)
     assert "did not create" in line
+
+
+def test_demo_leaves_a_hosts_database_with_unrelated_tables_as_it_was(
+    sql_engine: sa.Engine,
+) -> None:
+    # The demo once added its eight tables beside a host's own; now it refuses, naming a few.
+    with sql_engine.begin() as connection:
+        for name in ("users", "orders", "invoices", "audit_log"):
+            connection.execute(sa.text(f"CREATE TABLE {name} (id INTEGER PRIMARY KEY)"))
+    before = sorted(sa.inspect(sql_engine).get_table_names())
+    url = database_option(sql_engine)
+    line = one_line_error(invoke("demo", "--database", url, "--size", "small"), code=2)
+    assert line == (
+        f"runactionability: error: --database {url!r}: the database already holds tables the "
+        "demo did not create: 'audit_log', 'invoices', 'orders' and 1 more; name a new file or "
+        "an earlier demo database"
+    )
+    sql_engine.dispose()
+    assert sorted(sa.inspect(sql_engine).get_table_names()) == before
+
+
+def test_demo_accepts_an_empty_file_and_an_earlier_demo_with_a_table_added(tmp_path: Path) -> None:
+    path = tmp_path / "empty.sqlite"
+    path.touch()
+    assert ok_json("demo", "--database", str(path), "--size", "small")["replaced"] is False
+    engine = sa.create_engine(f"sqlite:///{path}")
+    with engine.begin() as connection:
+        connection.execute(sa.text("CREATE TABLE notes (id INTEGER PRIMARY KEY)"))
+    engine.dispose()
+    assert ok_json("demo", "--database", str(path), "--size", "small")["replaced"] is True
 
 
 def test_demo_text_output_names_the_database_and_the_next_steps(tmp_path: Path) -> None:

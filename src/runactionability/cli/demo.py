@@ -12,7 +12,13 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from runactionability.cli._app import DEFAULT_DATABASE, cli, config_option, json_option
+from runactionability.cli._app import (
+    DEFAULT_DATABASE,
+    CliUsageError,
+    cli,
+    config_option,
+    json_option,
+)
 from runactionability.cli._output import emit_json, progress, stdout_console
 from runactionability.cli._session import cli_config, database_of, engine_for
 from runactionability.cli._shapes import (
@@ -36,6 +42,7 @@ from runactionability.demo import (
     generate,
     load,
 )
+from runactionability.errors import ConfigurationError
 from runactionability.model import OperationRun
 from runactionability.result import Actionability
 from runactionability.service import ActionabilityService
@@ -63,7 +70,12 @@ def demo(database: str | None, config_path: str | None, size: str, as_json: bool
     engine = engine_for(database, must_exist=False)
     try:
         with progress(not as_json, "Loading the demo history"):
-            replaced = load(engine, data)
+            try:
+                replaced = load(engine, data)
+            except ConfigurationError as exc:
+                raise CliUsageError(
+                    f"--database {database!r}: {exc}; name a new file or an earlier demo database"
+                ) from None
             service = ActionabilityService(engine)
             scopes = VisibleScopes(sorted({str(run.workspace_id) for run in data.runs}))
             with service.session(scopes=scopes, as_of=data.as_of) as session:
