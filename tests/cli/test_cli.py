@@ -305,6 +305,34 @@ def test_report_is_bounded_by_the_visible_scopes(database: str) -> None:
     }
 
 
+@pytest.mark.parametrize("command", [["report"], ["list"], ["explain", "2740"]])
+def test_a_workspace_no_run_belongs_to_is_an_error_that_names_no_other(
+    database: str, command: list[str]
+) -> None:
+    # Once an empty dashboard with exit 0: a typo looked like a quiet workspace.
+    result = invoke(*command, "--database", database, "--workspace", "acme", "--workspace", "acm")
+    line = one_line_error(result)
+    assert line == (
+        f"runactionability: error: --workspace 'acm': no run in the database {database!r} "
+        "belongs to this workspace"
+    )
+    assert not {"globex", "initech"} & set(line.replace("'", " ").split())
+    two = invoke(*command, "--workspace", "x", "--workspace", "y", "--database", database, "--json")
+    assert one_line_error(two) == (
+        f"runactionability: error: --workspace 'x', 'y': no run in the database {database!r} "
+        "belongs to these workspaces"
+    )
+
+
+def test_a_workspace_known_by_its_runs_is_empty_before_they_began(database: str) -> None:
+    # Known means "has runs in the database", not "has runs at --as-of": a workspace looked at
+    # before its first run is a true, empty answer (docs/decisions.md).
+    payload = ok_json(
+        "report", "--database", database, "--workspace", "acme", "--as-of", "2000-01-01T00:00:00"
+    )
+    assert (payload["scopes"]["workspace_ids"], payload["total"]) == (["acme"], 0)
+
+
 def test_report_text_explains_the_numbers(database: str) -> None:
     result = invoke("report", "--database", database)
     assert result.exit_code == 0, result.stderr
