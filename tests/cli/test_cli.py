@@ -363,6 +363,30 @@ def test_list_current_follow_up_pages_match_the_report(database: str) -> None:
     assert {r["actionability"] for r in follow_up} <= {"actionable", "requires_manual_review"}
 
 
+def test_piped_tables_keep_every_name_whole(database: str) -> None:
+    # Rich fitted tables into 120 columns by cutting names short ("provider.connection.c…").
+    listed = invoke("list", "--database", database, "--limit", "200")
+    assert listed.exit_code == 0, listed.stderr
+    rows = {
+        line.split()[0]: line.split()
+        for line in listed.stdout.splitlines()
+        if line[:6].strip().isdigit()
+    }
+    runs = ok_json("list", "--database", database, "--limit", "200")["runs"]
+    assert len(rows) == len(runs) == 200
+    assert all(rows[str(r["run_id"])][1:3] == [r["operation_type"], _scope(r)] for r in runs)
+    assert any(len(line) > 120 for line in listed.stdout.splitlines())
+    for command in (["families"], ["coverage"]):
+        shown = invoke(*command)
+        assert shown.exit_code == 0, shown.stderr
+        assert "…" not in shown.stdout
+
+
+def _scope(run: dict[str, Any]) -> str:
+    environment = run["environment_id"]
+    return str(run["workspace_id"]) + ("" if environment is None else f"/{environment}")
+
+
 def test_list_history_is_the_complement_among_terminal_runs(database: str) -> None:
     everything = ok_json("list", "--database", database, "--limit", "100000")
     history = ok_json("list", "--database", database, "--history", "--limit", "100000")
