@@ -60,11 +60,16 @@ from runactionability.service import ActionabilityService
     type=click.Choice([size.value for size in Size]),
     default=Size.FULL.value,
     show_default=True,
-    help="full: a few thousand runs over 30 days; small: a few hundred over 3 days.",
+    help="How much history to load: full is a few thousand runs over 30 days, small a few "
+    "hundred over 3 days.",
 )
 @json_option
 def demo(database: str | None, config_path: str | None, size: str, as_json: bool) -> None:
-    """Create the demo database and show a raw reading beside current actionability."""
+    """Create the demo database and show what a raw reading gets wrong.
+
+    Loads a fixed history into a new SQLite file (or an earlier demo database), then shows what
+    a raw "the run failed" reading would flag beside what needs attention now.
+    """
     database = database_of(cli_config(config_path), database)
     data = generate(Size(size))
     engine = engine_for(database, must_exist=False)
