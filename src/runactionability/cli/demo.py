@@ -137,7 +137,9 @@ def _render_demo(
     console.print(
         f"[bold]{verb}[/bold] the demo database [bold]{location}[/bold]: {len(data.runs)} runs and "
         f"{len(data.states)} current states in {len({r.workspace_id for r in data.runs})} "
-        f"workspaces, evaluated as of {stamp(data.as_of)}."
+        f"workspaces, evaluated as of {stamp(data.as_of)}.",
+        # One line whatever the path's length: a terminal wraps it, and a reader copies it.
+        soft_wrap=True,
     )
     side = Table.grid(padding=(0, 4))
     side.add_row(_raw_table(comparison), _current_table(comparison))
