@@ -3,7 +3,7 @@ regenerated here from a fresh demo database and compared.
 
 A captured block is a fence whose first line is ``$ runactionability ARGS`` (one command, on the
 demo database), or a JSON document of a schema below. Numbers in prose are quoted through
-``PROSE``, each pattern tied to the value it must show. After a deliberate change of output, run
+``_prose``, each pattern tied to the value it must show. After a deliberate change of output, run
 ``RUNACTIONABILITY_REGENERATE_DOCS=1 pytest tests/cli/test_cli_docs.py`` to rewrite them.
 """
 
@@ -89,7 +89,7 @@ def _regenerate_captures(text: str, demo: Demo, seen: set[str]) -> str:
         try:
             document = json.loads(match["document"])
         except json.JSONDecodeError:
-            return match[0]  # an abridged example ("..."): its numbers are checked in PROSE
+            return match[0]  # an abridged example ("..."): its numbers are checked in _prose
         command = JSON_CAPTURES[document["schema"]](document)
         seen.add(" ".join([*command, "--json"]))
         printed = json.dumps(demo.json(*command), indent=2, ensure_ascii=False)
@@ -179,7 +179,7 @@ def test_docs_cli_shows_what_the_commands_print_now(demo: Demo) -> None:
     seen: set[str] = set()
     missing: list[str] = []
     regenerated = _regenerate_prose(_regenerate_captures(text, demo, seen), demo, missing)
-    assert missing == [], "prose the page no longer has; update PROSE with it"
+    assert missing == [], "prose the page no longer has; update _prose with it"
     assert seen >= EXPECTED | {"explain 2740 --json"}
     if REGENERATE:
         DOCS.write_text(regenerated)
