@@ -37,6 +37,12 @@ def test_the_license_file_is_the_declared_license_with_its_holder() -> None:
     assert 'THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND' in text
 
 
+def test_the_build_backend_reads_the_license_files_field() -> None:
+    # hatchling reads PEP 639's `license-files` list from 1.27; an older one refuses the build.
+    backend = tomllib.loads((ROOT / "pyproject.toml").read_text())["build-system"]
+    assert backend["requires"] == ["hatchling>=1.27"]
+
+
 def test_the_project_urls_lead_into_the_repository() -> None:
     urls = _project()["urls"]
     assert set(urls) == {"Homepage", "Documentation", "Changelog", "Issues"}
