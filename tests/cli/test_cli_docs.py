@@ -195,3 +195,23 @@ def test_docs_cli_shows_what_the_commands_print_now(demo: Demo) -> None:
     assert diff == "", (
         f"docs/cli.md disagrees with the commands (see the module docstring):\n{diff}"
     )
+
+
+ERROR_LINE = re.compile(
+    r"^\$ runactionability (?P<args>[^\n#]*)\n(?P<line>runactionability: error: [^\n]*)$", re.M
+)
+
+
+def test_docs_cli_error_lines_are_what_the_commands_print(demo: Demo) -> None:
+    # The transcript of errors: each command on the demo database is rerun; the others need a
+    # server or a file of their own, which their own tests build.
+    checked = 0
+    for match in ERROR_LINE.finditer(DOCS.read_text()):
+        args = shlex.split(match["args"])
+        if "--database" in args or "--catalog" in args:
+            continue
+        result = CliRunner().invoke(cli, args, prog_name="runactionability")
+        assert result.stderr.rstrip("\n") == match["line"], match["args"]
+        assert result.exit_code != 0
+        checked += 1
+    assert checked >= 4
