@@ -5,6 +5,8 @@ runs in the same scope, and current domain state, by a policy per operation fami
 carries a reason code, a one-sentence explanation and the proof it rests on.
 """
 
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _distribution_version
 from typing import TYPE_CHECKING, Any
 
 from runactionability.catalog import InventoryEntry, OperationCatalog, OperationType
@@ -111,6 +113,13 @@ if TYPE_CHECKING:
         EveryWorkspace,
         RequestSession,
     )
+
+try:
+    __version__ = _distribution_version("runactionability")
+    """The installed distribution's version (``runactionability --version`` prints it too)."""
+except PackageNotFoundError:
+    # A source tree put on sys.path without installing it has no distribution metadata.
+    __version__ = "0+unknown"
 
 _SERVICE = frozenset(
     {
@@ -222,6 +231,7 @@ __all__ = [
     "Verdict",
     "View",
     "VisibleScopes",
+    "__version__",
     "assess",
     "assess_async",
     "current_follow_up",

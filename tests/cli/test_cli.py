@@ -228,8 +228,38 @@ def test_demo_refuses_a_database_it_did_not_create(tmp_path: Path) -> None:
     engine = sa.create_engine(f"sqlite:///{path}")
     create_schema(engine)
     engine.dispose()
-    line = one_line_error(invoke("demo", "--database", str(path), "--size", "small"))
+    line = one_line_error(invoke("demo", "--database", str(path), "--size", "small"), code=2)
     assert "did not create" in line
+
+
+def test_demo_leaves_a_hosts_database_with_unrelated_tables_as_it_was(
+    sql_engine: sa.Engine,
+) -> None:
+    # The demo once added its eight tables beside a host's own; now it refuses, naming a few.
+    with sql_engine.begin() as connection:
+        for name in ("users", "orders", "invoices", "audit_log"):
+            connection.execute(sa.text(f"CREATE TABLE {name} (id INTEGER PRIMARY KEY)"))
+    before = sorted(sa.inspect(sql_engine).get_table_names())
+    url = database_option(sql_engine)
+    line = one_line_error(invoke("demo", "--database", url, "--size", "small"), code=2)
+    assert line == (
+        f"runactionability: error: --database {url!r}: the database already holds tables the "
+        "demo did not create: 'audit_log', 'invoices', 'orders' and 1 more; name a new file or "
+        "an earlier demo database"
+    )
+    sql_engine.dispose()
+    assert sorted(sa.inspect(sql_engine).get_table_names()) == before
+
+
+def test_demo_accepts_an_empty_file_and_an_earlier_demo_with_a_table_added(tmp_path: Path) -> None:
+    path = tmp_path / "empty.sqlite"
+    path.touch()
+    assert ok_json("demo", "--database", str(path), "--size", "small")["replaced"] is False
+    engine = sa.create_engine(f"sqlite:///{path}")
+    with engine.begin() as connection:
+        connection.execute(sa.text("CREATE TABLE notes (id INTEGER PRIMARY KEY)"))
+    engine.dispose()
+    assert ok_json("demo", "--database", str(path), "--size", "small")["replaced"] is True
 
 
 def test_demo_text_output_names_the_database_and_the_next_steps(tmp_path: Path) -> None:
@@ -275,6 +305,34 @@ def test_report_is_bounded_by_the_visible_scopes(database: str) -> None:
     }
 
 
+@pytest.mark.parametrize("command", [["report"], ["list"], ["explain", "2740"]])
+def test_a_workspace_no_run_belongs_to_is_an_error_that_names_no_other(
+    database: str, command: list[str]
+) -> None:
+    # Once an empty dashboard with exit 0: a typo looked like a quiet workspace.
+    result = invoke(*command, "--database", database, "--workspace", "acme", "--workspace", "acm")
+    line = one_line_error(result)
+    assert line == (
+        f"runactionability: error: --workspace 'acm': no run in the database {database!r} "
+        "belongs to this workspace"
+    )
+    assert not {"globex", "initech"} & set(line.replace("'", " ").split())
+    two = invoke(*command, "--workspace", "x", "--workspace", "y", "--database", database, "--json")
+    assert one_line_error(two) == (
+        f"runactionability: error: --workspace 'x', 'y': no run in the database {database!r} "
+        "belongs to these workspaces"
+    )
+
+
+def test_a_workspace_known_by_its_runs_is_empty_before_they_began(database: str) -> None:
+    # Known means "has runs in the database", not "has runs at --as-of": a workspace looked at
+    # before its first run is a true, empty answer (docs/decisions.md).
+    payload = ok_json(
+        "report", "--database", database, "--workspace", "acme", "--as-of", "2000-01-01T00:00:00"
+    )
+    assert (payload["scopes"]["workspace_ids"], payload["total"]) == (["acme"], 0)
+
+
 def test_report_text_explains_the_numbers(database: str) -> None:
     result = invoke("report", "--database", database)
     assert result.exit_code == 0, result.stderr
@@ -303,6 +361,30 @@ def test_list_current_follow_up_pages_match_the_report(database: str) -> None:
     report = ok_json("report", "--database", database, "--top", "500")
     assert [r["run_id"] for r in follow_up] == [r["run_id"] for r in report["top"]]
     assert {r["actionability"] for r in follow_up} <= {"actionable", "requires_manual_review"}
+
+
+def test_piped_tables_keep_every_name_whole(database: str) -> None:
+    # Rich fitted tables into 120 columns by cutting names short ("provider.connection.c…").
+    listed = invoke("list", "--database", database, "--limit", "200")
+    assert listed.exit_code == 0, listed.stderr
+    rows = {
+        line.split()[0]: line.split()
+        for line in listed.stdout.splitlines()
+        if line[:6].strip().isdigit()
+    }
+    runs = ok_json("list", "--database", database, "--limit", "200")["runs"]
+    assert len(rows) == len(runs) == 200
+    assert all(rows[str(r["run_id"])][1:3] == [r["operation_type"], _scope(r)] for r in runs)
+    assert any(len(line) > 120 for line in listed.stdout.splitlines())
+    for command in (["families"], ["coverage"]):
+        shown = invoke(*command)
+        assert shown.exit_code == 0, shown.stderr
+        assert "…" not in shown.stdout
+
+
+def _scope(run: dict[str, Any]) -> str:
+    environment = run["environment_id"]
+    return str(run["workspace_id"]) + ("" if environment is None else f"/{environment}")
 
 
 def test_list_history_is_the_complement_among_terminal_runs(database: str) -> None:

@@ -95,7 +95,7 @@ class _Options:
 @click.version_option(package_name="runactionability")
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:
-    """Which operation runs need an operator's attention now, and why."""
+    """Find which operation runs need an operator's attention now, and why."""
     ctx.obj = _Options(debug=debug)
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
 
 
 @contextmanager
@@ -33,11 +34,43 @@ def progress(enabled: bool, description: str) -> Iterator[Callable[[int], None]]
         yield lambda count: display.advance(task, count)
 
 
+PIPED_WIDTH = 120
+"""Where prose and panels wrap when stdout is not a terminal (rich would pick 80)."""
+
+# Wide enough for any table's natural width: a measure, never a width anything is drawn at.
+_UNBOUNDED = 1_000_000
+
+
+class _PipedConsole(Console):
+    """Output for a file, a pager or a pipe: prose wraps at ``PIPED_WIDTH``, tables never do.
+
+    Rich fits a table into the console's width by cutting its cells short ("provider.conn…"),
+    which breaks ``grep`` and loses the name; here a table wider than that is printed at its
+    own natural width instead.
+    """
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:
+        unbounded = self.options.update_width(_UNBOUNDED)
+        needed = max(
+            (self.measure(o, options=unbounded).maximum for o in objects if isinstance(o, Table)),
+            default=0,
+        )
+        if needed <= self.width:
+            super().print(*objects, **kwargs)
+            return
+        width = self.width
+        self.width = needed
+        try:
+            super().print(*objects, **kwargs)
+        finally:
+            self.width = width
+
+
 def stdout_console() -> Console:
     """The console rich text goes to."""
-    # Piped output (a file, a pager, a test) gets a fixed, readable width instead of rich's 80.
-    width = None if sys.stdout.isatty() else 120
-    return Console(highlight=False, soft_wrap=False, width=width)
+    if sys.stdout.isatty():
+        return Console(highlight=False, soft_wrap=False)
+    return _PipedConsole(highlight=False, soft_wrap=False, width=PIPED_WIDTH)
 
 
 def emit_json(payload: Mapping[str, Any]) -> None:

@@ -169,11 +169,8 @@ def open_session(
     try:
         _check_runs_table(engine, database, config)
         as_of = _as_of(engine, as_of_text)
-        scopes: VisibleScopes | EveryWorkspace
-        if workspaces:
-            scopes = VisibleScopes(workspaces, environment_ids=list(environments) or None)
-        else:
-            scopes = EveryWorkspace(environment_ids=list(environments) or None)
+        # Every workspace first, even under --workspace: a named one must be among them.
+        scopes = EveryWorkspace(environment_ids=list(environments) or None)
         # One command reads one snapshot: its counts, its page and the evidence that explains
         # the page cannot disagree because a run landed between two statements.
         with ExitStack() as stack:
@@ -187,6 +184,32 @@ def open_session(
                 raise CliError(
                     f"the database {database!r} holds no runs with a usable workspace id"
                 ) from None
+            if workspaces:
+                session = _named_workspaces(session, database, workspaces, environments)
             yield session
     finally:
         engine.dispose()
+
+
+def _named_workspaces(
+    session: RequestSession,
+    database: str,
+    workspaces: Sequence[str],
+    environments: Sequence[str],
+) -> RequestSession:
+    """``session`` narrowed to the workspaces ``--workspace`` names, each known by its runs.
+
+    A name no run carries is far likelier a typo than a new workspace, and an empty dashboard
+    would hide the typo behind exit 0 (docs/decisions.md). The error names only what was given:
+    the workspaces that do exist are not the command line's to suggest.
+    """
+    known = session.scopes.workspace_ids
+    unknown = [name for name in dict.fromkeys(workspaces) if usable_id(name) not in known]
+    if unknown:
+        names = ", ".join(repr(name) for name in unknown)
+        which = "this workspace" if len(unknown) == 1 else "these workspaces"
+        raise CliError(
+            f"--workspace {names}: no run in the database {database!r} belongs to {which}"
+        )
+    scopes = VisibleScopes(workspaces, environment_ids=list(environments) or None)
+    return attrs.evolve(session, scopes=scopes, whole_database=False)

@@ -34,7 +34,10 @@ from runactionability.registry import Registry
 @config_option
 @json_option
 def coverage(catalog_path: str | None, config_path: str | None, as_json: bool) -> None:
-    """Check that every type of a catalog maps to a registered family (exit 3 if not)."""
+    """Check that every type of a catalog maps to a registered family.
+
+    Prints each type with its family and class, and exits 3 when some type maps to none.
+    """
     config = cli_config(config_path, catalog_path)
     registry = Registry.default()
     report = coverage_report(registry, config.operation_catalog(registry))

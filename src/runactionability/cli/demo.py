@@ -12,7 +12,13 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from runactionability.cli._app import DEFAULT_DATABASE, cli, config_option, json_option
+from runactionability.cli._app import (
+    DEFAULT_DATABASE,
+    CliUsageError,
+    cli,
+    config_option,
+    json_option,
+)
 from runactionability.cli._output import emit_json, progress, stdout_console
 from runactionability.cli._session import cli_config, database_of, engine_for
 from runactionability.cli._shapes import (
@@ -36,6 +42,7 @@ from runactionability.demo import (
     generate,
     load,
 )
+from runactionability.errors import ConfigurationError
 from runactionability.model import OperationRun
 from runactionability.result import Actionability
 from runactionability.service import ActionabilityService
@@ -53,17 +60,27 @@ from runactionability.service import ActionabilityService
     type=click.Choice([size.value for size in Size]),
     default=Size.FULL.value,
     show_default=True,
-    help="full: a few thousand runs over 30 days; small: a few hundred over 3 days.",
+    help="How much history to load: full is a few thousand runs over 30 days, small a few "
+    "hundred over 3 days.",
 )
 @json_option
 def demo(database: str | None, config_path: str | None, size: str, as_json: bool) -> None:
-    """Create the demo database and show a raw reading beside current actionability."""
+    """Create the demo database and show what a raw reading gets wrong.
+
+    Loads a fixed history into a new SQLite file (or an earlier demo database), then shows what
+    a raw "the run failed" reading would flag beside what needs attention now.
+    """
     database = database_of(cli_config(config_path), database)
     data = generate(Size(size))
     engine = engine_for(database, must_exist=False)
     try:
         with progress(not as_json, "Loading the demo history"):
-            replaced = load(engine, data)
+            try:
+                replaced = load(engine, data)
+            except ConfigurationError as exc:
+                raise CliUsageError(
+                    f"--database {database!r}: {exc}; name a new file or an earlier demo database"
+                ) from None
             service = ActionabilityService(engine)
             scopes = VisibleScopes(sorted({str(run.workspace_id) for run in data.runs}))
             with service.session(scopes=scopes, as_of=data.as_of) as session:
@@ -120,7 +137,9 @@ def _render_demo(
     console.print(
         f"[bold]{verb}[/bold] the demo database [bold]{location}[/bold]: {len(data.runs)} runs and "
         f"{len(data.states)} current states in {len({r.workspace_id for r in data.runs})} "
-        f"workspaces, evaluated as of {stamp(data.as_of)}."
+        f"workspaces, evaluated as of {stamp(data.as_of)}.",
+        # One line whatever the path's length: a terminal wraps it, and a reader copies it.
+        soft_wrap=True,
     )
     side = Table.grid(padding=(0, 4))
     side.add_row(_raw_table(comparison), _current_table(comparison))

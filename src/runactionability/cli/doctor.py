@@ -46,9 +46,10 @@ def doctor(
     sample: int,
     as_json: bool,
 ) -> None:
-    """Check that the mapping reads the database's runs and states as they are (exit 4 if not).
+    """Check that the mapping reads the database's tables as they are.
 
-    The mapping is the configuration's (``--config``), else the reference schema's.
+    The mapping is the configuration's (--config), else the reference schema's. Prints one line
+    per finding with its fix, and exits 4 when any finding is an error.
     """
     config = cli_config(config_path, catalog_path)
     registry = Registry.default()

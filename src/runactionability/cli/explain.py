@@ -52,7 +52,11 @@ def explain_(
     catalog_path: str | None,
     as_json: bool,
 ) -> None:
-    """Why RUN_ID has its status: decision, reason, proof, and what evidence would change it."""
+    """Show why run RUN_ID needs attention or not, with its proof.
+
+    Prints the decision with its reason, the proof it rests on, the primary action, the family,
+    and the evidence that would change it.
+    """
     with open_session(
         database,
         config_path=config_path,

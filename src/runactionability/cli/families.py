@@ -21,7 +21,10 @@ from runactionability.registry import Registry
 @config_option
 @json_option
 def families(config_path: str | None, as_json: bool) -> None:
-    """The registered families, their risk and the plugin that registered each."""
+    """List the registered families, their risk and the plugin of each.
+
+    Also shows whether their runs may be retried, the state kinds they read and their types.
+    """
     registry = Registry.default()
     rows = _family_rows(registry, cli_config(config_path).operation_catalog(registry))
     if as_json:

@@ -59,7 +59,10 @@ def list_(
     cursor: str | None,
     as_json: bool,
 ) -> None:
-    """Runs, newest first: historical status beside current actionability."""
+    """List runs newest first, their history beside actionability.
+
+    Pages hold --limit runs; pass the printed --cursor to read the next one.
+    """
     if follow_up and history_only:
         # Refused rather than letting the last flag win: the two views share no run.
         raise CliUsageError(

@@ -69,7 +69,11 @@ def report(
     top: int,
     as_json: bool,
 ) -> None:
-    """The dashboard summary of the visible scopes: counts, the runs needing attention, work."""
+    """Print the dashboard summary of the visible workspaces.
+
+    Counts the runs by status, family and environment, lists the runs that need attention now
+    with their explanation and primary action, and shows the active work apart from them.
+    """
     with (
         open_session(
             database,

@@ -2,7 +2,8 @@
 
 A small marker table records the seed, size and evaluation instant, so that running the demo
 twice recreates the same database and other commands evaluate it at the demo's own ``as_of``.
-A database that holds the reference tables but no marker is a host's, and is never touched.
+A database that holds any table or view but no marker is someone else's, and is never touched:
+the demo writes only to a new database or to one it created.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ import sqlalchemy as sa
 from runactionability.adapters.sqlalchemy import create_schema, insert_runs, insert_states, metadata
 from runactionability.demo.data import DemoData, Size
 from runactionability.errors import ConfigurationError
+
+# How many foreign tables a refusal names: enough to recognize the database, one line at most.
+_NAMED = 3
 
 _marker_metadata = sa.MetaData()
 demo_marker = sa.Table(
@@ -49,15 +53,19 @@ def read_marker(engine: sa.Engine) -> DemoMarker | None:
 def load(engine: sa.Engine, data: DemoData) -> bool:
     """Create the reference schema and load ``data``; True when a previous demo was replaced.
 
-    Raises ``ConfigurationError`` when the database already holds runs that are not the demo's.
+    Raises ``ConfigurationError`` when the database is neither empty nor an earlier demo's: the
+    demo would otherwise add its tables beside a host's own.
     """
-    inspector = sa.inspect(engine)
     replaced = read_marker(engine) is not None
-    if not replaced and any(inspector.has_table(name) for name in metadata.tables):
-        raise ConfigurationError(
-            "the database already holds runactionability tables that the demo did not create; "
-            "pick another --database"
-        )
+    if not replaced:
+        inspector = sa.inspect(engine)
+        present = sorted({*inspector.get_table_names(), *inspector.get_view_names()})
+        if present:
+            named = ", ".join(repr(name) for name in present[:_NAMED])
+            more = f" and {len(present) - _NAMED} more" if len(present) > _NAMED else ""
+            raise ConfigurationError(
+                f"the database already holds tables the demo did not create: {named}{more}"
+            )
     with engine.begin() as connection:
         if replaced:
             metadata.drop_all(connection)

@@ -1,0 +1,108 @@
+"""What a user of the distribution sees before any code runs: the license, the project's links,
+the version, and a console script that says what to install when the ``cli`` extra is missing."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tomllib
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+import runactionability
+from runactionability.cli import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+REPOSITORY = "https://github.com/runactionability/runactionability"
+
+
+def _project() -> dict[str, Any]:
+    project: dict[str, Any] = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    return project
+
+
+def test_the_license_file_is_the_declared_license_with_its_holder() -> None:
+    project = _project()
+    assert project["license"] == "MIT"
+    assert project["license-files"] == ["LICENSE"]
+    text = (ROOT / "LICENSE").read_text()
+    assert text.startswith("MIT License\n")
+    holder = project["authors"][0]["name"]
+    assert f"Copyright (c) 2026 {holder}\n" in text
+    assert 'THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND' in text
+
+
+def test_the_build_backend_reads_the_license_files_field() -> None:
+    # hatchling reads PEP 639's `license-files` list from 1.27; an older one refuses the build.
+    backend = tomllib.loads((ROOT / "pyproject.toml").read_text())["build-system"]
+    assert backend["requires"] == ["hatchling>=1.27"]
+
+
+def test_the_project_urls_lead_into_the_repository() -> None:
+    urls = _project()["urls"]
+    assert set(urls) == {"Homepage", "Documentation", "Changelog", "Issues"}
+    assert urls["Homepage"] == REPOSITORY
+    assert urls["Issues"] == f"{REPOSITORY}/issues"
+    # Documentation and changelog name files of this tree, so a move breaks this test.
+    for name, kind in (("Documentation", "tree"), ("Changelog", "blob")):
+        prefix = f"{REPOSITORY}/{kind}/main/"
+        assert urls[name].startswith(prefix), name
+        assert (ROOT / urls[name].removeprefix(prefix)).exists(), urls[name]
+
+
+def test_the_version_is_the_distributions_and_public() -> None:
+    assert runactionability.__version__ == version("runactionability")
+    assert "__version__" in runactionability.__all__
+    shown = CliRunner().invoke(cli, ["--version"], prog_name="runactionability")
+    assert shown.exit_code == 0
+    assert shown.output == f"runactionability, version {runactionability.__version__}\n"
+
+
+def _run_console_script(*args: str, missing: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the function ``[project.scripts]`` names, as the installed script would, in a child
+    whose imports of ``missing`` fail as they do where the extra is not installed."""
+    module, _, function = _project()["scripts"]["runactionability"].partition(":")
+    hide = f"sys.modules[{missing!r}] = None; " if missing else ""
+    probe = (
+        f"import importlib, sys; {hide}sys.argv = ['runactionability', *{list(args)!r}]; "
+        f"importlib.import_module({module!r}).{function}()"
+    )
+    source = str(ROOT / "src")
+    path = os.pathsep.join([source, *filter(None, [os.environ.get("PYTHONPATH")])])
+    return subprocess.run(
+        [sys.executable, "-c", probe],
+        env={**os.environ, "PYTHONPATH": path},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("missing", ["click", "rich"])
+def test_the_console_script_without_the_cli_extra_says_what_to_install(missing: str) -> None:
+    result = _run_console_script("report", missing=missing)
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"runactionability: error: the command line needs {missing}: "
+        "install runactionability[cli]\n"
+    )
+
+
+def test_the_console_script_runs_the_command_line_when_the_extra_is_there() -> None:
+    result = _run_console_script("--version")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"runactionability, version {runactionability.__version__}\n"
+
+
+def test_a_missing_module_outside_the_extra_keeps_its_traceback() -> None:
+    # Only click and rich are the extra's; any other missing import is a bug to be seen whole.
+    result = _run_console_script("report", missing="runactionability.cli.report")
+    assert result.returncode == 1
+    assert "Traceback" in result.stderr
+    assert "install runactionability[cli]" not in result.stderr
