@@ -13,7 +13,8 @@ saying what the block is.
   ``make`` target, a ``runactionability`` command with its options, a script in the repository).
 
 A block with no language, ``text`` or ``json`` is output, a message or a document shown as
-captured (often abridged), never code.
+captured (often abridged), never code; the commands of its ``$`` lines are checked as a
+``console`` block's are.
 """
 
 from __future__ import annotations
@@ -91,6 +92,15 @@ def ids(blocks: list[Block]) -> list[str]:
 
 def test_the_site_has_code_in_every_form() -> None:
     assert {block.language for block in BLOCKS} >= set(CODE)
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(ROOT)) for p in PAGES])
+def test_every_fence_starts_a_line(page: Path) -> None:
+    # An indented fence (in a list item) or an unclosed one would escape the collector above.
+    text = page.read_text()
+    assert not re.findall(r"^[ \t]+```", text, re.M)
+    fences = len(re.findall(r"^```", text, re.M))
+    assert 2 * sum(1 for block in BLOCKS if block.page == page) == fences
 
 
 @pytest.mark.parametrize("block", BLOCKS, ids=ids(BLOCKS))
@@ -224,7 +234,16 @@ def check_command(command: str) -> None:
         pytest.fail(f"{command!r}: not a command of this project; mark the block a fragment")
 
 
-CONSOLE = [b for b in BLOCKS if not b.marker and b.language == "console"]
+def is_session(block: Block) -> bool:
+    """Captured output that shows the commands it came from (``$ `` lines)."""
+    return block.language in OUTPUT and any(
+        line.startswith("$ ") for line in block.code.splitlines()
+    )
+
+
+# A captured session's commands are checked as a console block's are: output is not rerun, but
+# a renamed command or option must not live on in it.
+CONSOLE = [b for b in BLOCKS if not b.marker and (b.language == "console" or is_session(b))]
 
 
 @pytest.mark.parametrize("block", CONSOLE, ids=ids(CONSOLE))
