@@ -24,13 +24,13 @@ import re
 import shlex
 import tomllib
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import attrs
 import click
 import pytest
 import sqlalchemy as sa
+from tests.support import AS_OF, MINUTE, T0
 
 from runactionability import OperationCatalog, OperationRun, Resolver, VisibleScopes
 from runactionability.adapters.sqlalchemy import create_schema, insert_runs, open_backend
@@ -148,7 +148,6 @@ def test_a_data_block_loads(block: Block) -> None:
 def given_names() -> dict[str, object]:
     """What the docs' prose takes as given: a host's engine with a little history, its resolver,
     runs, scopes and clock. Only these names: a block that forgets an import still fails."""
-    t0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
     failed_check = OperationRun(
         id=101,
         type="provider.connection.check",
@@ -156,8 +155,8 @@ def given_names() -> dict[str, object]:
         environment_id="prod",
         status="completed",
         outcome="blocked",
-        created_at=t0,
-        completed_at=t0 + timedelta(minutes=1),
+        created_at=T0,
+        completed_at=T0 + MINUTE,
         context={"provider_connection_id": 7},
     )
     engine = sa.create_engine("sqlite://")
@@ -166,8 +165,8 @@ def given_names() -> dict[str, object]:
     backend = open_backend(engine)
     resolver = Resolver(history=backend.history, states=backend.states)
     return {
-        "now": t0 + timedelta(days=1),
-        "as_of": t0 + timedelta(days=1),
+        "now": AS_OF,
+        "as_of": AS_OF,
         "engine": engine,
         "catalog": OperationCatalog.reference(),
         "scopes": VisibleScopes({"acme"}),
@@ -175,9 +174,7 @@ def given_names() -> dict[str, object]:
         "resolver": resolver,
         "runs": [failed_check],
         "run_id": failed_check.id,
-        "page": list_assessed(
-            backend.runs, resolver, scopes=VisibleScopes({"acme"}), as_of=t0 + timedelta(days=1)
-        ),
+        "page": list_assessed(backend.runs, resolver, scopes=VisibleScopes({"acme"}), as_of=AS_OF),
     }
 
 
