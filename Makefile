@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO_DB ?= runactionability-demo.sqlite
 
-.PHONY: demo test lint typecheck bench bench-core bench-sql bench-pushdown bench-request clean
+.PHONY: demo test lint typecheck docs docs-check bench bench-core bench-sql bench-pushdown bench-request clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,8 +28,18 @@ lint: $(VENV)/.dev-installed
 typecheck: $(VENV)/.dev-installed
 	$(BIN)/mypy
 
-test: lint typecheck
+test: lint typecheck docs-check
 	$(BIN)/python -m pytest
+
+# The documentation site (MkDocs + mkdocstrings), strict: a broken link, a page left out of the nav
+# or a docstring that does not render fails. `docs` builds site/; `docs-check` builds the same into
+# a throwaway directory for `make test`.
+docs: $(VENV)/.dev-installed
+	$(BIN)/mkdocs build --strict --site-dir site
+
+docs-check: $(VENV)/.dev-installed
+	tmp=$$(mktemp -d) && $(BIN)/mkdocs build --strict --site-dir "$$tmp"; \
+	status=$$?; rm -rf "$$tmp"; exit $$status
 
 # Benchmarks are not part of `make test`: each prints ratios measured side by side in one run.
 # The SQL ones build a 1,000,000-run history once (cached under bench/results/); pass ARGS to
@@ -49,4 +59,4 @@ bench-request: $(VENV)/.dev-installed
 	$(BIN)/python bench/request_overhead_bench.py $(ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis $(DEMO_DB)
+	rm -rf $(VENV) site .pytest_cache .mypy_cache .ruff_cache .hypothesis $(DEMO_DB)

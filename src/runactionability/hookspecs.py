@@ -26,6 +26,7 @@ PROJECT_NAME = "runactionability"
 
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+"""The marker a plugin decorates its hook functions with: ``@hookimpl``."""
 
 
 @hookspec

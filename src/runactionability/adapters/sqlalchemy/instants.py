@@ -102,8 +102,8 @@ class Instants:
     def parse(cls, text: str) -> Instants:
         """The storage a configuration file names.
 
-        "native", "timestamptz", "iso_text", "iso_text:<zone>", "epoch_s", "epoch_ms",
-        "epoch_us" or "naive:<zone>".
+        ``native``, ``timestamptz``, ``iso_text``, ``iso_text:<zone>``, ``epoch_s``,
+        ``epoch_ms``, ``epoch_us`` or ``naive:<zone>``.
         """
         if not isinstance(text, str):
             raise ConfigurationError(f"a timestamp storage is a string, not {text!r}")

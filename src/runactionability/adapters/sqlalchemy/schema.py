@@ -36,6 +36,7 @@ BATCH_SIZE = 5_000
 """Rows per ``executemany`` when loading runs or states."""
 
 metadata = sa.MetaData()
+"""The reference schema's tables and indexes: what ``create_schema`` creates."""
 
 operation_runs = sa.Table(
     "operation_runs",
@@ -52,6 +53,7 @@ operation_runs = sa.Table(
     sa.Column("subject", sa.String(200)),
     sa.Column("context", JsonDocument(), nullable=False),
 )
+"""The reference runs table; a host with its own table maps it with ``RunTableMapping`` instead."""
 
 _event_start = sa.func.coalesce(operation_runs.c.started_at, operation_runs.c.created_at)
 # SQLite (before 3.41) reads an expression index as covering only when the columns inside the
