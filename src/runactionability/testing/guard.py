@@ -150,7 +150,7 @@ class GuardFinding:
     def __str__(self) -> str:
         where = f" (in {self.function})" if self.function else ""
         place = f"{self.path}:{self.line}:{self.column}"
-        return f"{place}: raw follow-up read {self.rule}{where}: {self.code}"
+        return f"{place}: raw follow-up read {self.rule!r}{where}: {self.code}"
 
 
 def scan(
@@ -279,7 +279,7 @@ class _Visitor(ast.NodeVisitor):
                 path=self.path,
                 line=getattr(node, "lineno", 1),
                 column=getattr(node, "col_offset", 0) + 1,
-                rule=repr(rule),
+                rule=rule,
                 code=" ".join(code.split()),
                 function=self.scopes[-1] if self.scopes else None,
             )

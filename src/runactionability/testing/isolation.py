@@ -129,10 +129,23 @@ def _refuse_server_engines(patches: ExitStack, calls: ExternalCalls) -> None:
     if sqlalchemy is None:
         return
 
-    def refuse_server(connection: Any) -> None:
-        url = connection.engine.url
-        if url.get_backend_name() != "sqlite":
-            raise calls.refuse(f"a {url.get_backend_name()} connection ({url.render_as_string()})")
+    def refused(dialect: Any, url: str) -> None:
+        if dialect.name != "sqlite":
+            raise calls.refuse(f"a {dialect.name} connection ({url})")
 
-    sqlalchemy.event.listen(sqlalchemy.Engine, "engine_connect", refuse_server)
-    patches.callback(sqlalchemy.event.remove, sqlalchemy.Engine, "engine_connect", refuse_server)
+    # Before the driver opens a new connection, and when a pooled one is handed out again.
+    def new_connection(dialect: Any, _record: Any, _args: Any, params: Any) -> None:
+        refused(dialect, _shown_params(params))
+
+    def pooled_connection(connection: Any) -> None:
+        refused(connection.dialect, connection.engine.url.render_as_string())
+
+    for event, listener in (("do_connect", new_connection), ("engine_connect", pooled_connection)):
+        sqlalchemy.event.listen(sqlalchemy.Engine, event, listener)
+        patches.callback(sqlalchemy.event.remove, sqlalchemy.Engine, event, listener)
+
+
+def _shown_params(params: Any) -> str:
+    """Where a driver was about to connect, without the password."""
+    shown = {k: v for k, v in dict(params).items() if k in ("host", "port", "dbname", "database")}
+    return ", ".join(f"{key}={value}" for key, value in sorted(shown.items()))
