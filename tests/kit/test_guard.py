@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -49,7 +50,7 @@ def host(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def places(findings: list[object]) -> list[str]:
+def places(findings: Sequence[object]) -> list[str]:
     return [str(finding).split(": raw")[0] for finding in findings]
 
 
