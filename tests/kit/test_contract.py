@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import find, settings
+from hypothesis import Phase, find, settings
 from tests.support import REGISTRY, STATE_KINDS
 
 from runactionability import (
@@ -32,6 +32,7 @@ from runactionability.testing import strategies as ras
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "third_party_family.py"
 SUPERSEDED = Actionability.SUPERSEDED_BY_LATER_SUCCESS
 RESOLVED = Actionability.RESOLVED_BY_CURRENT_STATE
+ONCE: dict[str, Any] = {"phases": [Phase.generate], "database": None}
 
 
 @pytest.mark.parametrize("name", sorted(REGISTRY.families()))
@@ -64,7 +65,8 @@ SYNC = OperationType(name="sync.run", family="sync", subject_key="source_id")
 def test_a_family_whose_policy_the_core_corrects_fails_the_contract() -> None:
     careless = Family(name="sync", policy=FirstDecisive(rules=(EarlySuccessCounts(),)))
     with pytest.raises(AssertionError, match="the core corrected the policy of 'sync'"):
-        assert_family_contract(careless, [SYNC], settings=settings(max_examples=200))
+        # Shrinking a falsified contract is slow and shows nothing this test needs.
+        assert_family_contract(careless, [SYNC], settings=settings(max_examples=200, **ONCE))
 
 
 def test_a_policy_that_raises_fails_the_contract() -> None:
@@ -74,7 +76,7 @@ def test_a_policy_that_raises_fails_the_contract() -> None:
 
     broken = Family(name="sync", policy=FirstDecisive(rules=(Raises(),)))
     with pytest.raises(RuntimeError, match="boom"):
-        assert_family_contract(broken, [SYNC])
+        assert_family_contract(broken, [SYNC], settings=settings(max_examples=5, **ONCE))
 
 
 def test_the_contract_refuses_what_it_cannot_run() -> None:
@@ -101,7 +103,8 @@ def statuses(scenario: ras.Scenario) -> set[Actionability]:
 @pytest.mark.parametrize("wanted", [SUPERSEDED, RESOLVED])
 def test_evidence_scenarios_reach_supersession_and_resolution(wanted: Actionability) -> None:
     strategy = ras.evidence_scenarios(state_kinds=STATE_KINDS, registry=REGISTRY)
-    found = find(strategy, lambda s: wanted in statuses(s), settings=settings(max_examples=300))
+    reached = settings(max_examples=300, **ONCE)
+    found = find(strategy, lambda s: wanted in statuses(s), settings=reached)
     assert wanted in statuses(found)
 
 
@@ -110,5 +113,9 @@ def test_state_statuses_can_be_set_per_kind() -> None:
         state_kinds=("provider_connection", "backup_set"),
         statuses={"provider_connection": ["healthy"]},
     )
-    found = find(strategy, lambda s: len(s.states["provider_connection"]) > 1)
+    found = find(
+        strategy,
+        lambda s: len(s.states["provider_connection"]) > 1,
+        settings=settings(max_examples=300, **ONCE),
+    )
     assert {fact.status for fact in found.states["provider_connection"]} == {"healthy"}
