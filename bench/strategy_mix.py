@@ -4,6 +4,7 @@ them, so this prints the share of each status among the results of drawn scenari
 
     .venv/bin/python bench/strategy_mix.py                 # 2,000 scenarios of each strategy
     .venv/bin/python bench/strategy_mix.py --scenarios 500
+    .venv/bin/python bench/strategy_mix.py --families      # also what the family contract draws
 """
 
 from __future__ import annotations
@@ -29,9 +30,10 @@ STATE_KINDS = (
 
 
 def mix(
-    strategy: st.SearchStrategy[ras.Scenario], scenarios: int
+    strategy: st.SearchStrategy[ras.Scenario], scenarios: int, family: str | None = None
 ) -> tuple[Counter[Actionability], Counter[Actionability]]:
-    """The statuses of every result, and of the results of problem runs alone."""
+    """The statuses of every result, and of the results of problem runs alone (of ``family``'s
+    types alone, when one is named: the noise runs of other families are left out)."""
     registry = Registry.default(entry_points=False)
     catalog = OperationCatalog.reference()
     seen: Counter[Actionability] = Counter()
@@ -56,6 +58,8 @@ def mix(
         results = resolver.evaluate_many(scenario.runs, as_of=scenario.as_of)
         for run, result in zip(scenario.runs, results, strict=True):
             seen[result.status] += 1
+            if family is not None and result.family != family:
+                continue
             if run.outcome not in (None, "succeeded") and run.completed_at <= scenario.as_of:
                 problems[result.status] += 1
 
@@ -66,16 +70,31 @@ def mix(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scenarios", type=int, default=2_000)
+    parser.add_argument(
+        "--families",
+        action="store_true",
+        help="also each built-in family's types alone, as assert_family_contract draws them",
+    )
     args = parser.parse_args()
+    registry = Registry.default(entry_points=False)
+    catalog = OperationCatalog.reference()
     strategies = {
         "scenarios": ras.scenarios(state_kinds=STATE_KINDS),
         "evidence_scenarios": ras.evidence_scenarios(state_kinds=STATE_KINDS),
         "evidence_scenarios(registry=...)": ras.evidence_scenarios(
-            state_kinds=STATE_KINDS, registry=Registry.default(entry_points=False)
+            state_kinds=STATE_KINDS, registry=registry
         ),
     }
+    for name, family in sorted(registry.families().items()) if args.families else ():
+        strategies[f"family {name}"] = ras.evidence_scenarios(
+            catalog=catalog,
+            types=[op_type.name for op_type in catalog if op_type.family == name],
+            state_kinds=sorted(family.state_kinds),
+            registry=registry,
+        )
     for name, strategy in strategies.items():
-        seen, problems = mix(strategy, args.scenarios)
+        only = name.removeprefix("family ") if name.startswith("family ") else None
+        seen, problems = mix(strategy, args.scenarios, only)
         total, problem_total = sum(seen.values()), sum(problems.values())
         print(
             f"{name}: {total} results ({problem_total} of problem runs) "
