@@ -9,8 +9,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
-from tests.support import AS_OF, sql_ports, stored_run
+from tests.support import AS_OF, REGISTRY, sql_ports, stored_run
 
+from runactionability import ActionabilityService
+from runactionability.consumers import VisibleScopes
+from runactionability.demo import Size, generate, load, read_marker
 from runactionability.testing import StatementCounter, assert_max_statements, count_statements
 from runactionability.testing.statements import Bind
 
@@ -120,3 +123,24 @@ def test_the_statement_counter_fixture_counts_until_the_test_ends(
     counter.assert_at_most(2)
     with pytest.raises(AssertionError, match="the dashboard sent 2 SQL statements"):
         counter.assert_at_most(1, "the dashboard")
+
+
+def test_the_request_api_s_screens_read_a_bounded_number_of_statements() -> None:
+    # What a host pins for its own screens: the bound holds whatever the scope and page size
+    # (what varies is which evidence kinds the runs shown need, never how many runs there are).
+    engine = sa.create_engine("sqlite://", poolclass=sa.pool.StaticPool)
+    load(engine, generate(Size.SMALL, catalog=REGISTRY.catalog()))
+    marker = read_marker(engine)
+    assert marker is not None
+    service = ActionabilityService(engine, registry=REGISTRY, catalog=REGISTRY.catalog())
+    pages = []
+    for workspaces in ({"acme"}, {"acme", "globex"}, {"acme", "globex", "initech"}):
+        scopes = VisibleScopes(workspaces)
+        with service.session(scopes=scopes, as_of=marker.as_of) as session:
+            with assert_max_statements(engine, 10):
+                session.dashboard(top=5)
+            for limit in (5, 50):
+                with count_statements(engine) as page:
+                    session.follow_up_page(limit=limit)
+                pages.append(page.count)
+    assert max(pages) <= 6, pages
