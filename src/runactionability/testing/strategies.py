@@ -237,11 +237,11 @@ def evidence_scenarios(
         family = families.get(op_type.family)
         kinds = [k for k in state_kinds if family is None or k in family.state_kinds]
         # Three times in four a state of each kind: resolution needs one, and so does its absence.
-        for kind in [kind for kind in kinds if draw(st.integers(0, 3)) > 0]:
+        for kind in [kind for kind in kinds if _chance(draw, 3, 4)]:
             if statuses is not None:
                 pool = _status_pool(statuses, kind)
             elif family is not None:
-                pool = sorted(family.resolving_statuses(kind, op_type.name) | {"degraded"})
+                pool = [*sorted(family.resolving_statuses(kind, op_type.name)), "degraded"]
             else:
                 pool = list(STATE_STATUSES)
             facts.append(_state_about(draw, target, op_type, kind, pool))
@@ -287,9 +287,19 @@ def _status_pool(statuses: Sequence[str] | Mapping[str, Sequence[str]], kind: st
     return list(statuses)
 
 
+def _chance(draw: st.DrawFn, times: int, out_of: int) -> bool:
+    """True ``times`` in ``out_of`` draws, roughly.
+
+    Hypothesis favours small integers and a pool's first elements (they are where it shrinks
+    to), so ``integers(0, 9) == 0`` comes out far more often than once in ten; a pool with the
+    likelier answer first keeps the intended share.
+    """
+    return bool(draw(st.sampled_from((True,) * times + (False,) * (out_of - times))))
+
+
 def _elsewhere(draw: st.DrawFn, environment: object) -> str | None:
     """``environment``, or now and then another one (evidence from a scope that must not count)."""
-    if environment is None or draw(st.integers(0, 9)) != 0:
+    if environment is None or _chance(draw, 9, 10):
         return None if environment is None else str(environment)
     others = [other for other in ENVIRONMENTS if other != environment]
     return draw(st.sampled_from(others or ["elsewhere"]))
