@@ -122,3 +122,17 @@ class EvidenceFetchError(RunActionabilityError):
 
 class NoWorkspacesError(ConfigurationError):
     """A session asked for every workspace, and the runs table holds no usable workspace id."""
+
+
+class ExternalCallError(RunActionabilityError):
+    """Code under ``runactionability.testing.no_external_calls`` tried to reach outside the process.
+
+    A socket connection, a DNS lookup, a child process or a connection of a SQLAlchemy engine on a
+    database server: evaluation is pure, and a policy or consumer path that does I/O of its own
+    breaks the one-round-trip-per-evidence-kind budget and the determinism rule. ``call`` names
+    what was attempted.
+    """
+
+    def __init__(self, call: str) -> None:
+        self.call = call
+        super().__init__(f"external call during an isolated block: {call}")

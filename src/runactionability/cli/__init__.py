@@ -1,5 +1,5 @@
-"""The ``runactionability`` command line: the demo, the dashboard report, listings, explanations
-and the doctor of a database's mapping.
+"""The ``runactionability`` command line: the demo, the dashboard report, listings, explanations,
+the doctor of a database's mapping and the raw-follow-up guard of a host's code.
 
 Every command reads a database through the SQL adapter (the demo's SQLite file by default), takes
 the actor's scopes with ``--workspace``/``--environment``, and prints either rich text or, with
@@ -16,7 +16,16 @@ from __future__ import annotations
 from typing import NoReturn
 
 # Each command module registers its command on ``cli`` when imported.
-from runactionability.cli import coverage, demo, doctor, explain, families, listing, report
+from runactionability.cli import (
+    coverage,
+    demo,
+    doctor,
+    explain,
+    families,
+    guard,
+    listing,
+    report,
+)
 from runactionability.cli._app import (
     DEFAULT_DATABASE,
     EXIT_ERROR,
@@ -50,6 +59,7 @@ __all__ = [
     "doctor",
     "explain",
     "families",
+    "guard",
     "listing",
     "main",
     "report",

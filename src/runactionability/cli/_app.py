@@ -21,7 +21,8 @@ EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_UNCOVERED = 3
 EXIT_FINDINGS = 4
-"""``doctor`` found an error-severity finding: the mapping misreads the host's tables."""
+"""``doctor`` found an error-severity finding (the mapping misreads the host's tables), or
+``guard`` found a raw follow-up read."""
 EXIT_INTERRUPTED = 130
 """128 + SIGINT, as a shell reports a command it interrupted."""
 

@@ -14,6 +14,7 @@ from runactionability.config.reading import CONFIG_FILE, load_config
 from runactionability.config.values import (
     REGISTRY_CATALOG,
     Config,
+    GuardConfig,
     RunsConfig,
     StateConfig,
     canonical_locale,
@@ -23,6 +24,7 @@ __all__ = [
     "CONFIG_FILE",
     "REGISTRY_CATALOG",
     "Config",
+    "GuardConfig",
     "RunsConfig",
     "StateConfig",
     "canonical_locale",

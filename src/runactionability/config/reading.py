@@ -79,6 +79,9 @@ def _structured(document: dict[str, Any], path: Path) -> Config:
         config = attrs.evolve(config, database=str(folder / config.database))
     if config.catalog != REGISTRY_CATALOG:
         config = attrs.evolve(config, catalog=str(folder / config.catalog))
+    if config.guard.paths:
+        paths = [str(folder / each) for each in config.guard.paths]
+        config = attrs.evolve(config, guard=attrs.evolve(config.guard, paths=paths))
     # Everything that can be checked without the database is checked now, naming the file.
     try:
         if config.runs is not None and not config.runs.reflect:
@@ -86,6 +89,7 @@ def _structured(document: dict[str, Any], path: Path) -> Config:
         for kind, table in config.states.items():
             if not table.reflect:
                 table.mapping(kind)
+        config.guard.rules()
     except ConfigurationError as exc:
         raise ConfigurationError(f"{path}: {exc}") from None
     return config
@@ -145,6 +149,12 @@ def _text_or_integer(value: object, _: object) -> str | int:
     raise _WrongType(f"expected a string or an integer, not {value!r}")
 
 
+def _strings(value: object, _: object) -> list[str]:
+    if isinstance(value, list) and all(isinstance(each, str) for each in value):
+        return list(value)
+    raise _WrongType(f"expected a list of strings, not {value!r}")
+
+
 def _catalog(value: object, _: object) -> str:
     if isinstance(value, str) and (value == REGISTRY_CATALOG or value.endswith(".toml")):
         return value
@@ -169,6 +179,7 @@ def _converter() -> cattrs.Converter:
     converter.register_structure_hook(bool, _strictly(bool, "true or false"))
     converter.register_structure_hook(str | bool | None, _text_or_flag)
     converter.register_structure_hook(str | int, _text_or_integer)
+    converter.register_structure_hook_func(lambda kind: kind == list[str], _strings)
     converter.register_structure_hook(
         Config,
         make_dict_structure_fn(

@@ -22,6 +22,7 @@ from runactionability.adapters.sqlalchemy.cursors import MIN_KEY_LENGTH
 from runactionability.catalog import OperationCatalog
 from runactionability.errors import ConfigurationError
 from runactionability.registry import Registry
+from runactionability.testing.guard import GuardRules
 
 REGISTRY_CATALOG = "registry"
 """The ``catalog`` value naming the registry's catalog (every registered plugin's types)."""
@@ -133,6 +134,29 @@ class StateConfig:
 
 
 @attrs.frozen(kw_only=True)
+class GuardConfig:
+    """The ``[guard]`` table: what ``runactionability guard`` checks and where (docs/testing.md).
+
+    ``paths``: the files and folders checked when the command names none (relative to the
+    file's folder). ``attributes``, ``predicates`` and ``allowed`` are ``GuardRules``'s.
+    """
+
+    paths: list[str] = attrs.field(factory=list)
+    attributes: list[str] = attrs.field(factory=list)
+    predicates: list[str] = attrs.field(factory=list)
+    allowed: list[str] = attrs.field(factory=list)
+
+    def rules(self) -> GuardRules:
+        """The ``GuardRules`` of this table; raises ``ConfigurationError`` for a bad entry."""
+        try:
+            return GuardRules(
+                attributes=self.attributes, predicates=self.predicates, allowed=self.allowed
+            )
+        except ValueError as exc:
+            raise ConfigurationError(f"[guard]: {exc}") from None
+
+
+@attrs.frozen(kw_only=True)
 class Config:
     """A host's configuration, as ``load_config`` reads it (every field has a default).
 
@@ -143,7 +167,7 @@ class Config:
     ``catalog``: ``"registry"`` (the registry's catalog) or the path of a catalog TOML file.
     ``locale``: a BCP 47 tag, in canonical case. ``cursor_key_env``: the name of the environment
     variable holding the key that signs cursors (the file never holds the key itself).
-    ``source``: the file it was read from, if any.
+    ``guard``: the raw-follow-up guard's table. ``source``: the file it was read from, if any.
     """
 
     database: str | None = None
@@ -153,6 +177,7 @@ class Config:
     catalog: str = REGISTRY_CATALOG
     locale: str = "en"
     cursor_key_env: str | None = None
+    guard: GuardConfig = attrs.field(factory=GuardConfig)
     source: Path | None = None
 
     def run_mapping(self, bind: sa.Engine | sa.Connection | None = None) -> RunTableMapping:

@@ -5,6 +5,12 @@ minutes apart within one day) so that runs collide on scope, subject and time of
 supersession, state resolution and the edge cases of event-time order to be exercised. Subjects
 are drawn both as ints and as strings so that ``42`` and ``"42"`` meet.
 
+Random draws rarely put a later success or a current state beside a problem run of the same
+scope and subject (about 0.5% of ``scenarios``' results are superseded and none is resolved by
+state), so ``evidence_scenarios`` draws the evidence *about* each problem run: a later success of
+a type that supersedes it, and states of the requested kinds and statuses in its scope, proven
+just before, at or after it completed. ``bench/strategy_mix.py`` prints each strategy's mix.
+
 Every strategy takes the catalog (default: the reference catalog) and the pools as keyword
 arguments, so a host can point them at its own catalog::
 
@@ -23,9 +29,10 @@ from datetime import UTC, datetime, timedelta
 import attrs
 from hypothesis import strategies as st
 
-from runactionability.catalog import OperationCatalog
+from runactionability.catalog import OperationCatalog, OperationType
 from runactionability.evidence import StateFact
 from runactionability.model import OperationRun, RunOutcome, RunStatus
+from runactionability.registry import Registry
 
 BASE = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 """The earliest instant the strategies draw; every drawn instant lies within a day after it."""
@@ -74,15 +81,18 @@ def operation_runs(
     environments: Sequence[str] = ENVIRONMENTS,
     subject_pool: Sequence[str] = SUBJECTS,
     outcomes: Sequence[RunOutcome | None] | None = None,
+    types: Sequence[str] | None = None,
     base: datetime = BASE,
 ) -> OperationRun:
     """One well-formed run of a catalog type, stored under its canonical name or an alias.
 
     ``outcomes`` limits the outcome (None in it means an active run); by default about half the
-    runs succeed, most of the rest are problem runs and a few are queued or running.
+    runs succeed, most of the rest are problem runs and a few are queued or running. ``types``
+    limits the types to some canonical names of the catalog (default: every type).
     """
     catalog = OperationCatalog.reference() if catalog is None else catalog
-    op_type = draw(st.sampled_from(catalog.inventory()))
+    pool = catalog.inventory() if types is None else tuple(catalog[name] for name in types)
+    op_type = draw(st.sampled_from(pool))
     stored = draw(st.sampled_from(catalog.stored_names(op_type.name)))
     if outcomes is None:
         outcome = draw(
@@ -179,6 +189,120 @@ def scenarios(
             states[kind] = tuple(fact for fact in facts if fact.kind == kind)
     as_of = draw(instants(base=base, minutes=26 * 60))
     return Scenario(runs=tuple(runs), states=states, as_of=as_of)
+
+
+@st.composite
+def evidence_scenarios(
+    draw: st.DrawFn,
+    *,
+    catalog: OperationCatalog | None = None,
+    types: Sequence[str] | None = None,
+    state_kinds: Sequence[str] = (),
+    statuses: Sequence[str] | Mapping[str, Sequence[str]] | None = None,
+    registry: Registry | None = None,
+    max_targets: int = 6,
+    max_noise: int = 8,
+    base: datetime = BASE,
+) -> Scenario:
+    """Problem runs (of ``types``, default every type) with evidence drawn about each of them.
+
+    For each problem run, maybe a later success under a stored name of a type that supersedes
+    it, in the same scope and subject, started from ten minutes before to an hour after the
+    failure completed (before, at and after the boundary); for each of ``state_kinds``, three
+    times in four a state of its scope and subject, proven in the same window. A little evidence
+    lands in the other environment, which must never count. Noise runs of the catalog follow;
+    ``as_of`` is mostly after every event, sometimes before the latest ones. Run ids are
+    renumbered 1, 2, ...
+
+    A state's status comes from ``statuses`` (one pool, or a pool per kind). With ``registry``,
+    each run gets states only of the kinds its family asks for, and by default its statuses are
+    the ones its family declares as resolving it, or ``degraded``; without, ``STATE_STATUSES``.
+    """
+    catalog = OperationCatalog.reference() if catalog is None else catalog
+    targets = draw(
+        st.lists(
+            operation_runs(catalog=catalog, types=types, outcomes=PROBLEM_OUTCOMES, base=base),
+            min_size=1,
+            max_size=max_targets,
+        )
+    )
+    runs: list[OperationRun] = list(targets)
+    facts: list[StateFact] = []
+    families = {} if registry is None else registry.families()
+    for target in targets:
+        op_type = catalog.resolve(target.type)
+        assert op_type is not None
+        if draw(st.booleans()):
+            runs.append(_later_success(draw, target, catalog.superseding_names(op_type.name)))
+        family = families.get(op_type.family)
+        kinds = [k for k in state_kinds if family is None or k in family.state_kinds]
+        # Three times in four a state of each kind: resolution needs one, and so does its absence.
+        for kind in [kind for kind in kinds if _chance(draw, 3, 4)]:
+            if statuses is not None:
+                pool = _status_pool(statuses, kind)
+            elif family is not None:
+                pool = [*sorted(family.resolving_statuses(kind, op_type.name)), "degraded"]
+            else:
+                pool = list(STATE_STATUSES)
+            facts.append(_state_about(draw, target, op_type, kind, pool))
+    runs += draw(histories(max_size=max_noise, catalog=catalog, base=base))
+    runs = [attrs.evolve(run, id=index) for index, run in enumerate(runs, start=1)]
+    latest = max(run.completed_at or run.created_at for run in runs)
+    as_of = latest + _minutes(draw(st.one_of(st.integers(0, 120), st.integers(-90, 0))))
+    states = {kind: tuple(fact for fact in facts if fact.kind == kind) for kind in state_kinds}
+    return Scenario(runs=tuple(runs), states=states, as_of=as_of)
+
+
+def _later_success(draw: st.DrawFn, target: OperationRun, names: Sequence[str]) -> OperationRun:
+    start = target.completed_at + _minutes(draw(st.integers(-10, 60)))
+    return attrs.evolve(
+        target,
+        type=draw(st.sampled_from(tuple(names))),
+        environment_id=_elsewhere(draw, target.environment_id),
+        outcome=RunOutcome.SUCCEEDED,
+        created_at=start,
+        started_at=None,
+        completed_at=start + _minutes(draw(st.integers(0, 20))),
+    )
+
+
+def _state_about(
+    draw: st.DrawFn, target: OperationRun, op_type: OperationType, kind: str, pool: Sequence[str]
+) -> StateFact:
+    subject = None if op_type.subject_key is None else target.context[op_type.subject_key]
+    environment = None if op_type.workspace_owned else target.environment_id
+    return StateFact(
+        kind=kind,
+        workspace_id=str(target.workspace_id),
+        environment_id=_elsewhere(draw, environment),
+        subject=None if subject is None else str(subject),
+        status=draw(st.sampled_from(tuple(pool))),
+        proven_at=target.completed_at + _minutes(draw(st.integers(-10, 60))),
+    )
+
+
+def _status_pool(statuses: Sequence[str] | Mapping[str, Sequence[str]], kind: str) -> list[str]:
+    if isinstance(statuses, Mapping):
+        return list(statuses.get(kind, STATE_STATUSES))
+    return list(statuses)
+
+
+def _chance(draw: st.DrawFn, times: int, out_of: int) -> bool:
+    """True ``times`` in ``out_of`` draws, roughly.
+
+    Hypothesis favours small integers and a pool's first elements (they are where it shrinks
+    to), so ``integers(0, 9) == 0`` comes out far more often than once in ten; a pool with the
+    likelier answer first keeps the intended share.
+    """
+    return bool(draw(st.sampled_from((True,) * times + (False,) * (out_of - times))))
+
+
+def _elsewhere(draw: st.DrawFn, environment: object) -> str | None:
+    """``environment``, or now and then another one (evidence from a scope that must not count)."""
+    if environment is None or _chance(draw, 9, 10):
+        return None if environment is None else str(environment)
+    others = [other for other in ENVIRONMENTS if other != environment]
+    return draw(st.sampled_from(others or ["elsewhere"]))
 
 
 def _minutes(count: int) -> timedelta:

@@ -1,0 +1,343 @@
+"""The raw-follow-up guard: no screen of a host reads a run's raw outcome as "needs attention".
+
+The bug this library exists for is a dashboard that asked the historical run whether it needs
+follow-up. Once a host reads current actionability instead, the guard keeps the raw reading from
+coming back: it parses the host's own Python files (never imports them) and reports, as
+``file:line:column``, every
+
+- read of an attribute named in ``attributes`` (``run.terminal_follow_up``), and every keyword
+  argument or string subscript of that name (``filter(terminal_follow_up=True)``,
+  ``row["terminal_follow_up"]``);
+- comparison matching one of ``predicates``, each written as Python: ``outcome in ("failed",
+  "blocked")`` matches any ``==``, ``!=``, ``in``, ``not in``, ``is`` or ``is not`` comparison of
+  something named ``outcome`` (a name, an attribute, a string subscript) with a value among
+  those, either way round, and SQLAlchemy's ``.in_()`` / ``.not_in()`` of such a column. A value
+  may be a dotted name (``RunOutcome.FAILED``), which matches the same name or any name ending in
+  it. A bare name as a predicate is one more attribute.
+
+Where the raw history *is* the point (an Operations history view), ``allowed`` says so:
+``PATH`` (a glob over the file's path relative to the working directory, or matched from its
+end, as ``pathlib`` does: ``history.py``, ``web/history/*.py``), ``PATH::FUNCTION`` (only
+inside a function or class whose qualified name matches the glob: ``views.py::History*``) or
+``::FUNCTION`` (in any file). Nothing else is allowed: there is no inline comment to silence it.
+
+``assert_no_raw_follow_up`` is the test helper, ``runactionability guard PATH...`` the command
+(with a ``[guard]`` table in ``runactionability.toml``).
+"""
+
+from __future__ import annotations
+
+import ast
+import fnmatch
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path, PurePosixPath
+
+import attrs
+
+DEFAULT_ATTRIBUTES = ("terminal_follow_up",)
+"""The attributes checked when none are given: the raw flag the plan this library implements
+names."""
+DEFAULT_PREDICATES = ('outcome in ("failed", "blocked", "partially_succeeded", "cancelled")',)
+"""The comparisons checked when none are given: a run's stored outcome read as a problem."""
+
+_OPERATORS = (ast.Eq, ast.NotEq, ast.In, ast.NotIn, ast.Is, ast.IsNot)
+_MEMBERSHIP_METHODS = frozenset({"in_", "not_in", "notin_"})
+_SKIPPED_DIRECTORIES = frozenset({"__pycache__", "node_modules", "site-packages"})
+
+
+def _as_strings(values: Iterable[str]) -> tuple[str, ...]:
+    return (values,) if isinstance(values, str) else tuple(values)
+
+
+@attrs.frozen
+class Predicate:
+    """A raw comparison: ``field`` compared with one of ``values`` (constants or dotted names)."""
+
+    text: str
+    field: str
+    values: frozenset[object]
+
+    @classmethod
+    def parse(cls, text: str) -> Predicate:
+        """Read ``field OP value`` or ``field in (value, ...)``; raises ``ValueError`` otherwise."""
+        try:
+            node = ast.parse(text.strip(), mode="eval").body
+        except SyntaxError:
+            raise ValueError(f"predicate {text!r} is not a Python expression") from None
+        if (
+            isinstance(node, ast.Compare)
+            and len(node.ops) == 1
+            and isinstance(node.ops[0], _OPERATORS)
+            and (field := _field(node.left)) is not None
+            and (values := _values(node.comparators[0]))
+        ):
+            return cls(text=text, field=field, values=values)
+        raise ValueError(
+            f"predicate {text!r}: expected a comparison such as "
+            '\'outcome in ("failed", "blocked")\' or \'status == "failed"\''
+        )
+
+    def matches(self, field: str | None, values: frozenset[object]) -> bool:
+        return field == self.field and any(
+            _same_value(v, mine) for v in values for mine in self.values
+        )
+
+
+@attrs.frozen(kw_only=True)
+class GuardRules:
+    """What the guard looks for and where it is allowed (see the module).
+
+    ``attributes`` and ``predicates`` default to ``DEFAULT_ATTRIBUTES`` and
+    ``DEFAULT_PREDICATES`` when both are empty.
+    """
+
+    attributes: tuple[str, ...] = attrs.field(default=(), converter=_as_strings)
+    predicates: tuple[str, ...] = attrs.field(default=(), converter=_as_strings)
+    allowed: tuple[str, ...] = attrs.field(default=(), converter=_as_strings)
+    _parsed: tuple[Predicate, ...] = attrs.field(init=False, eq=False, repr=False)
+    _names: frozenset[str] = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        attributes, predicates = self.attributes, self.predicates
+        if not attributes and not predicates:
+            attributes, predicates = DEFAULT_ATTRIBUTES, DEFAULT_PREDICATES
+        parsed, names = [], set(attributes)
+        for text in predicates:
+            if text.strip().isidentifier():
+                names.add(text.strip())
+            else:
+                parsed.append(Predicate.parse(text))
+        object.__setattr__(self, "_parsed", tuple(parsed))
+        object.__setattr__(self, "_names", frozenset(names))
+        for entry in self.allowed:
+            if not entry or entry == "::":
+                raise ValueError(f"allowed entry {entry!r} names neither a path nor a function")
+
+    @property
+    def checked_attributes(self) -> frozenset[str]:
+        """Every attribute name the guard reports (defaults and bare-name predicates included)."""
+        return self._names
+
+    @property
+    def checked_predicates(self) -> tuple[Predicate, ...]:
+        """Every comparison the guard reports (defaults included)."""
+        return self._parsed
+
+    def allows(self, path: str, scopes: Sequence[str]) -> bool:
+        """Whether ``allowed`` permits a raw read in file ``path`` inside ``scopes``."""
+        for entry in self.allowed:
+            where, _, function = entry.partition("::")
+            if where and not _path_matches(path, where):
+                continue
+            if not function or any(fnmatch.fnmatchcase(s, function) for s in scopes):
+                return True
+        return False
+
+
+@attrs.frozen(kw_only=True)
+class GuardFinding:
+    """One raw read: where (``column`` counts from 1), what matched (``rule``), the code and the
+    enclosing function's qualified name."""
+
+    path: str
+    line: int
+    column: int
+    rule: str
+    code: str
+    function: str | None = None
+
+    def __str__(self) -> str:
+        where = f" (in {self.function})" if self.function else ""
+        place = f"{self.path}:{self.line}:{self.column}"
+        return f"{place}: raw follow-up read {self.rule!r}{where}: {self.code}"
+
+
+def scan(
+    paths: Iterable[str | os.PathLike[str]], rules: GuardRules | None = None
+) -> list[GuardFinding]:
+    """Every finding in the Python files under ``paths`` (files or folders), in file order.
+
+    A file that does not parse is one finding (rule ``syntax``): code the guard cannot read is
+    code it cannot vouch for. Raises ``FileNotFoundError`` for a path that does not exist.
+    """
+    rules = GuardRules() if rules is None else rules
+    findings: list[GuardFinding] = []
+    for file in _python_files(paths):
+        shown = _shown(file)
+        source = file.read_text("utf-8", errors="replace")
+        try:
+            tree = ast.parse(source, str(file))
+        except SyntaxError as exc:
+            findings.append(
+                GuardFinding(
+                    path=shown,
+                    line=exc.lineno or 1,
+                    column=(exc.offset or 1) - 1,
+                    rule="syntax",
+                    code=str(exc.msg),
+                )
+            )
+            continue
+        visitor = _Visitor(rules, shown, source)
+        visitor.visit(tree)
+        findings += visitor.findings
+    return findings
+
+
+def assert_no_raw_follow_up(
+    paths: Iterable[str | os.PathLike[str]] | str | os.PathLike[str],
+    *,
+    attributes: Iterable[str] = (),
+    predicates: Iterable[str] = (),
+    allowed: Iterable[str] = (),
+    rules: GuardRules | None = None,
+) -> None:
+    """Fail with every ``file:line`` where the host's code reads raw follow-up outside ``allowed``.
+
+    Give the rules as keywords or as one ``GuardRules`` (e.g. ``load_config().guard_rules()``)::
+
+        def test_no_screen_reads_raw_follow_up():
+            assert_no_raw_follow_up(
+                ["src/myhost/web"],
+                attributes=["terminal_follow_up"],
+                predicates=['outcome in ("failed", "blocked")'],
+                allowed=["src/myhost/web/history.py", "::OperationsHistory*"],
+            )
+    """
+    if rules is None:
+        rules = GuardRules(attributes=attributes, predicates=predicates, allowed=allowed)
+    targets = [paths] if isinstance(paths, str | os.PathLike) else list(paths)
+    findings = scan(targets, rules)
+    if findings:
+        listed = "\n".join(f"  {finding}" for finding in findings)
+        raise AssertionError(
+            f"{len(findings)} raw follow-up read(s); read current actionability instead, or "
+            f"allow the place if it shows history:\n{listed}"
+        )
+
+
+class _Visitor(ast.NodeVisitor):
+    def __init__(self, rules: GuardRules, path: str, source: str) -> None:
+        self.rules, self.path, self.source = rules, path, source
+        self.scopes: list[str] = []
+        self.findings: list[GuardFinding] = []
+
+    def _scoped(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> None:
+        self.scopes.append(f"{self.scopes[-1]}.{node.name}" if self.scopes else node.name)
+        self.generic_visit(node)
+        self.scopes.pop()
+
+    visit_FunctionDef = visit_AsyncFunctionDef = visit_ClassDef = _scoped
+
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        if isinstance(node.ctx, ast.Load) and node.attr in self.rules.checked_attributes:
+            self._report(node, node.attr)
+        self.generic_visit(node)
+
+    def visit_Subscript(self, node: ast.Subscript) -> None:
+        key = node.slice
+        if (
+            isinstance(key, ast.Constant)
+            and key.value in self.rules.checked_attributes
+            and isinstance(node.ctx, ast.Load)
+        ):
+            self._report(node, str(key.value))
+        self.generic_visit(node)
+
+    def visit_Call(self, node: ast.Call) -> None:
+        for keyword in node.keywords:
+            if keyword.arg in self.rules.checked_attributes:
+                self._report(keyword, keyword.arg)
+        func = node.func
+        if isinstance(func, ast.Attribute) and func.attr in _MEMBERSHIP_METHODS and node.args:
+            self._compare(node, func.value, node.args[0])
+        self.generic_visit(node)
+
+    def visit_Compare(self, node: ast.Compare) -> None:
+        left = node.left
+        for op, right in zip(node.ops, node.comparators, strict=True):
+            if isinstance(op, _OPERATORS):
+                self._compare(node, left, right) or self._compare(node, right, left)
+            left = right
+        self.generic_visit(node)
+
+    def _compare(self, node: ast.AST, field_node: ast.expr, value_node: ast.expr) -> bool:
+        field, values = _field(field_node), _values(value_node)
+        for predicate in self.rules.checked_predicates:
+            if predicate.matches(field, values):
+                self._report(node, predicate.text)
+                return True
+        return False
+
+    def _report(self, node: ast.AST, rule: str) -> None:
+        if self.rules.allows(self.path, self.scopes):
+            return
+        code = ast.get_source_segment(self.source, node) or ast.unparse(node)
+        self.findings.append(
+            GuardFinding(
+                path=self.path,
+                line=getattr(node, "lineno", 1),
+                column=getattr(node, "col_offset", 0) + 1,
+                rule=rule,
+                code=" ".join(code.split()),
+                function=self.scopes[-1] if self.scopes else None,
+            )
+        )
+
+
+def _field(node: ast.expr) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
+        key = node.slice.value
+        return key if isinstance(key, str) else None
+    return None
+
+
+def _values(node: ast.expr) -> frozenset[object]:
+    if isinstance(node, ast.Tuple | ast.List | ast.Set):
+        return frozenset(value for element in node.elts for value in _values(element))
+    if isinstance(node, ast.Constant) and node.value is not None:
+        return frozenset({node.value})
+    if isinstance(node, ast.Attribute | ast.Name):
+        return frozenset({_Dotted(ast.unparse(node))})
+    return frozenset()
+
+
+@attrs.frozen
+class _Dotted:
+    name: str
+
+
+def _same_value(found: object, wanted: object) -> bool:
+    if isinstance(found, _Dotted) and isinstance(wanted, _Dotted):
+        return found.name == wanted.name or found.name.endswith(f".{wanted.name}")
+    return type(found) is type(wanted) and found == wanted
+
+
+def _python_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:
+    for given in paths:
+        path = Path(given)
+        if path.is_file():
+            yield path
+        elif path.is_dir():
+            for file in sorted(path.rglob("*.py")):
+                parts = file.relative_to(path).parts[:-1]
+                if not any(p.startswith(".") or p in _SKIPPED_DIRECTORIES for p in parts):
+                    yield file
+        else:
+            raise FileNotFoundError(f"no file or folder at {str(path)!r}")
+
+
+def _shown(file: Path) -> str:
+    try:
+        return file.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return file.as_posix()
+
+
+def _path_matches(path: str, pattern: str) -> bool:
+    return fnmatch.fnmatchcase(path, pattern) or PurePosixPath(path).match(pattern)

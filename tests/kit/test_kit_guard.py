@@ -1,0 +1,159 @@
+"""The raw-follow-up guard: as a helper, as ``runactionability guard``, from ``[guard]``."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from tests.support import form_validator
+
+from runactionability.cli import cli
+from runactionability.testing import GuardRules, assert_no_raw_follow_up, scan
+
+ROOT = Path(__file__).resolve().parents[2]
+
+SCREENS = """\
+from models import RunOutcome
+
+
+def dashboard(runs, table, row, session):
+    failed = [r for r in runs if r.outcome in ("failed", "blocked")]
+    flagged = runs[0].terminal_follow_up
+    query = table.c.outcome.in_(["failed"])
+    mirrored = "blocked" == runs[0].outcome
+    named = runs[0].outcome == RunOutcome.FAILED
+    keyed = row["terminal_follow_up"]
+    filtered = session.filter(terminal_follow_up=True)
+    fine = runs[0].outcome == "succeeded"
+    runs[0].terminal_follow_up = False
+
+
+class OperationsHistory:
+    def get(self, run):
+        return run.outcome == "failed"
+"""
+RULES = GuardRules(
+    attributes=["terminal_follow_up"],
+    predicates=['outcome in ("failed", "blocked")', "outcome == RunOutcome.FAILED"],
+)
+
+
+@pytest.fixture
+def host(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    (tmp_path / "web").mkdir()
+    (tmp_path / "web" / "screens.py").write_text(SCREENS)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def places(findings: Sequence[object]) -> list[str]:
+    return [str(finding).split(": raw")[0] for finding in findings]
+
+
+def test_every_raw_read_is_reported_with_its_place(host: Path) -> None:
+    findings = scan(["web"], RULES)
+    assert places(findings) == [
+        "web/screens.py:5:34",
+        "web/screens.py:6:15",
+        "web/screens.py:7:13",
+        "web/screens.py:8:16",
+        "web/screens.py:9:13",
+        "web/screens.py:10:13",
+        "web/screens.py:11:31",
+        "web/screens.py:18:16",
+    ]
+    assert str(findings[1]) == (
+        "web/screens.py:6:15: raw follow-up read 'terminal_follow_up' (in dashboard): "
+        "runs[0].terminal_follow_up"
+    )
+    assert findings[-1].function == "OperationsHistory.get"
+
+
+@pytest.mark.parametrize(
+    ("allowed", "left"),
+    [
+        (["web/screens.py"], 0),
+        (["screens.py"], 0),
+        (["web/*.py::OperationsHistory"], 7),
+        (["::OperationsHistory.get"], 7),
+        (["::dash*"], 1),
+        (["other.py::dashboard"], 8),
+    ],
+)
+def test_raw_reads_are_allowed_only_where_the_host_says(
+    host: Path, allowed: list[str], left: int
+) -> None:
+    rules = GuardRules(attributes=RULES.attributes, predicates=RULES.predicates, allowed=allowed)
+    assert len(scan(["web"], rules)) == left
+
+
+def test_the_helper_fails_with_every_place_and_passes_on_clean_code(host: Path) -> None:
+    with pytest.raises(AssertionError) as raised:
+        assert_no_raw_follow_up("web", attributes=["terminal_follow_up"])
+    assert "3 raw follow-up read(s)" in str(raised.value)
+    assert "web/screens.py:10:13" in str(raised.value)
+    assert_no_raw_follow_up(["web"], predicates=['status == "broken"'])
+
+
+def test_defaults_bad_predicates_and_unreadable_files(host: Path) -> None:
+    defaults = GuardRules()
+    assert defaults.checked_attributes == {"terminal_follow_up"}
+    assert [p.field for p in defaults.checked_predicates] == ["outcome"]
+    with pytest.raises(ValueError, match="expected a comparison"):
+        GuardRules(predicates=["outcome.startswith('f')"])
+    (host / "web" / "broken.py").write_text("def (:\n")
+    assert [f.rule for f in scan(["web/broken.py"])] == ["syntax"]
+    with pytest.raises(FileNotFoundError):
+        scan(["missing"])
+
+
+def test_the_command_reports_places_and_exits_4(host: Path) -> None:
+    result = CliRunner().invoke(cli, ["guard", "web", "--attribute", "terminal_follow_up"])
+    assert result.exit_code == 4
+    assert "web/screens.py:6:15: raw follow-up read 'terminal_follow_up'" in result.stdout
+    assert "3 raw follow-up reads" in result.stderr
+    clean = CliRunner().invoke(cli, ["guard", "web", "--allow", "web/*"])
+    assert (clean.exit_code, clean.stdout) == (0, "No raw follow-up read found.\n")
+    assert CliRunner().invoke(cli, ["guard", "missing"]).exit_code == 2
+    assert CliRunner().invoke(cli, ["guard"]).exit_code == 2
+
+
+def test_the_command_reads_the_guard_table_and_prints_a_valid_document(host: Path) -> None:
+    (host / "runactionability.toml").write_text(
+        textwrap.dedent(
+            """\
+            [guard]
+            paths = ["web"]
+            attributes = ["terminal_follow_up"]
+            predicates = ['outcome in ("failed", "blocked")']
+            allowed = ["::OperationsHistory"]
+            """
+        )
+    )
+    result = CliRunner().invoke(cli, ["guard", "--json"])
+    assert result.exit_code == 4
+    document = json.loads(result.stdout)
+    form_validator("guard_document").validate(document)
+    assert document["passed"] is False
+    assert document["allowed"] == ["::OperationsHistory"]
+    assert len(document["findings"]) == 6
+    assert document["findings"][0] == {
+        "path": "web/screens.py",
+        "line": 5,
+        "column": 34,
+        "rule": 'outcome in ("failed", "blocked")',
+        "code": 'r.outcome in ("failed", "blocked")',
+        "function": "dashboard",
+    }
+    (host / "runactionability.toml").write_text("[guard]\npredicates = ['outcome ~ 1']\n")
+    bad = CliRunner().invoke(cli, ["guard", "web"])
+    assert bad.exit_code == 1
+    assert "[guard]: predicate 'outcome ~ 1' is not a Python expression" in bad.stderr
+
+
+def test_the_examples_of_this_library_pass_the_default_guard() -> None:
+    assert_no_raw_follow_up([ROOT / "examples"])
