@@ -93,19 +93,24 @@ def side_by_side(repeat: int, calls: dict[str, Callable[[], Any]]) -> dict[str, 
     """The median seconds of each call over ``repeat`` rounds, each round timing every call.
 
     One untimed round first compiles statements and warms caches; the order alternates between
-    rounds so that neither side always runs right after the other.
+    rounds so that neither side always runs right after the other. Besides each call's wall time
+    (``name``) it gives this process's CPU time (``name cpu``): on SQLite, where the database
+    runs inside the process, that is the whole cost, which other work on the machine does not
+    stretch; on PostgreSQL it leaves out the server's share.
     """
     for call in calls.values():
         call()
-    times: dict[str, list[float]] = {name: [] for name in calls}
+    times: dict[str, list[float]] = {}
     for round_ in range(repeat):
         order = list(calls.items())
         if round_ % 2:
             order.reverse()
         for name, call in order:
+            cpu = time.process_time()
             began = time.perf_counter()
             call()
-            times[name].append(time.perf_counter() - began)
+            times.setdefault(name, []).append(time.perf_counter() - began)
+            times.setdefault(f"{name} cpu", []).append(time.process_time() - cpu)
     return {name: statistics.median(values) for name, values in times.items()}
 
 
@@ -230,7 +235,7 @@ def bench_engine(name: str, engine: sa.Engine, args: argparse.Namespace) -> None
     rounds = args.repeat
     smoke = "" if rounds >= 5 else "  (fewer than 5 rounds: a smoke run, not a measurement)"
     print(f"\n== {name}, {args.rows:,} runs, medians of {rounds} side-by-side rounds =={smoke}")
-    print(f"count form: {default.compiled().form} (default); pages: exists")
+    print(f"count form: {default.compiled().form} (default); pages: exists; load {_load()}")
     measured: dict[str, dict[str, float]] = {}
     for label, workspaces in scopes_of.items():
         scopes = VisibleScopes(set(workspaces or all_workspaces))
@@ -265,7 +270,8 @@ def bench_engine(name: str, engine: sa.Engine, args: argparse.Namespace) -> None
         measured[label] = side_by_side(rounds, calls)
         if args.baselines:
             measured[label].update(baselines(resolver, source, scopes, rounds))
-    report(measured)
+    report(measured, cpu=name == "sqlite")
+    print(f"load average after: {_load()}")
     if args.workspaces:
         by_workspaces(engine, default, source, all_workspaces, rounds)
     if args.explain:
@@ -311,7 +317,8 @@ def by_workspaces(
         )
 
 
-def report(measured: dict[str, dict[str, float]]) -> None:
+def report(measured: dict[str, dict[str, float]], *, cpu: bool) -> None:
+    """Issue 13's rows; with ``cpu`` (SQLite) also the honest ratio of CPU times."""
     numerators = {
         "needs-attention count": "count",
         "full status breakdown": "count",
@@ -320,20 +327,27 @@ def report(measured: dict[str, dict[str, float]]) -> None:
     }
     print(
         f"{'measure':<36}{'scope':<15}{'time':>11}{'old denominator':>24}"
-        f"{'honest denominator':>24}{'target':>8}"
+        f"{'honest denominator':>24}{'target':>8}" + (f"{'CPU-time ratio':>16}" if cpu else "")
     )
     for measure, old, honest, one_target, whole_target in ROWS:
         for (label, times), target in zip(
             measured.items(), (one_target, whole_target), strict=True
         ):
-            seconds = times[numerators[measure]]
+            numerator = numerators[measure]
+            seconds = times[numerator]
             wanted = "-" if target is None else f"<={target:g}x"
+            on_cpu = f"{times[numerator + ' cpu'] / times[honest + ' cpu']:>15.1f}x" if cpu else ""
             print(
                 f"{measure:<36}{label:<15}{_ms(seconds):>11}"
                 f"{_ms(times[old]) + f' {seconds / times[old]:6.1f}x':>24}"
                 f"{_ms(times[honest]) + f' {seconds / times[honest]:6.1f}x':>24}{wanted:>8}"
+                + on_cpu
             )
-    extra = [key for key in next(iter(measured.values())) if key.startswith(("count ", "python"))]
+    extra = [
+        key
+        for key in next(iter(measured.values()))
+        if key.startswith(("count ", "python")) and not key.endswith(" cpu")
+    ]
     for key in [*extra, "one query per run"]:
         if key not in next(iter(measured.values())):
             continue
@@ -346,6 +360,15 @@ def report(measured: dict[str, dict[str, float]]) -> None:
     print("denominators:")
     for key, text in DENOMINATORS.items():
         print(f"  {key:<13}{text}")
+
+
+def _load() -> str:
+    # Other work on the machine stretches the long calls more than the short ones.
+    return (
+        " ".join(Path("/proc/loadavg").read_text().split()[:3])
+        if Path("/proc/loadavg").exists()
+        else "unknown"
+    )
 
 
 def _ms(seconds: float) -> str:
