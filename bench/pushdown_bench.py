@@ -462,6 +462,12 @@ def main() -> None:
         "--reload", action="store_true", help="regenerate the SQLite file and reload PostgreSQL"
     )
     parser.add_argument("--explain", action="store_true")
+    parser.add_argument(
+        "--problem-scale", type=float, default=1.0, help="multiply every failure share by this"
+    )
+    parser.add_argument(
+        "--subjects", type=int, default=generate.SUBJECTS, help="subjects per scope and type"
+    )
     parser.add_argument("--baselines", action="store_true")
     parser.add_argument(
         "--workspaces", action="store_true", help="also time 1 to 50 visible workspaces"
@@ -469,16 +475,19 @@ def main() -> None:
     args = parser.parse_args()
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
+    shape = {"problem_scale": args.problem_scale, "subjects": args.subjects}
+    suffix = generate.shape_suffix(**shape).replace("-", "_")
     for name in args.engines.split(","):
         if name == "sqlite":
-            path = generate.sqlite_path(args.rows)
+            path = generate.sqlite_path(args.rows, **shape)
             if args.reload or not path.exists():
-                generate.load_sqlite(path, args.rows)
+                generate.load_sqlite(path, args.rows, **shape)
             engine = sa.create_engine(f"sqlite:///{path}")
         elif name == "postgresql":
-            engine = postgres_engine(args.postgres_url, args.schema or f"ra_pushdown_{args.rows}")
+            schema = args.schema or f"ra_pushdown_{args.rows}{suffix}"
+            engine = postgres_engine(args.postgres_url, schema)
             if args.reload or not generate.postgresql_loaded(engine, args.rows):
-                generate.load_postgresql(engine, args.rows)
+                generate.load_postgresql(engine, args.rows, **shape)
         else:
             parser.error(f"unknown engine {name!r}")
         try:
