@@ -291,8 +291,8 @@ def by_workspaces(
 ) -> None:
     """The count and the first page for growing sets of visible workspaces, with denominators."""
     print(
-        f"\n{'visible workspaces':<20}{'runs':>10}{'problem rows':>14}{'count':>11}"
-        f"{'problem count':>15}{'ratio':>8}{'follow-up page':>16}{'page':>10}{'ratio':>8}"
+        f"\n{'visible workspaces':<20}{'runs':>10}{'problem rows':>14}{'count':>14}"
+        f"{'problem count':>15}{'ratio':>9}{'follow-up page':>16}{'page':>11}{'ratio':>8}"
     )
     sizes = sorted({1, 2, 5, 10, 25, len(all_workspaces)} & set(range(len(all_workspaces) + 1)))
     for size in sizes:
@@ -310,9 +310,9 @@ def by_workspaces(
             },
         )
         print(
-            f"{size:<20}{runs:>10,}{den.count_problems():>14,}{_ms(times['count']):>11}"
-            f"{_ms(times['problems']):>15}{times['count'] / times['problems']:>7.1f}x"
-            f"{_ms(times['follow_up']):>16}{_ms(times['page']):>10}"
+            f"{size:<20}{runs:>10,}{den.count_problems():>14,}{_ms(times['count']):>14}"
+            f"{_ms(times['problems']):>15}{times['count'] / times['problems']:>8.1f}x"
+            f"{_ms(times['follow_up']):>16}{_ms(times['page']):>11}"
             f"{times['follow_up'] / times['page']:>7.1f}x"
         )
 
@@ -327,7 +327,8 @@ def report(measured: dict[str, dict[str, float]], *, cpu: bool) -> None:
     }
     print(
         f"{'measure':<36}{'scope':<15}{'time':>11}{'old denominator':>24}"
-        f"{'honest denominator':>24}{'target':>8}" + (f"{'CPU-time ratio':>16}" if cpu else "")
+        f"{'honest denominator':>24}{'target':>8}"
+        + (f"{'CPU time':>12}{'CPU-time ratio':>16}" if cpu else "")
     )
     for measure, old, honest, one_target, whole_target in ROWS:
         for (label, times), target in zip(
@@ -336,7 +337,8 @@ def report(measured: dict[str, dict[str, float]], *, cpu: bool) -> None:
             numerator = numerators[measure]
             seconds = times[numerator]
             wanted = "-" if target is None else f"<={target:g}x"
-            on_cpu = f"{times[numerator + ' cpu'] / times[honest + ' cpu']:>15.1f}x" if cpu else ""
+            spent = times[numerator + " cpu"]
+            on_cpu = f"{_ms(spent):>12}{spent / times[honest + ' cpu']:>15.1f}x" if cpu else ""
             print(
                 f"{measure:<36}{label:<15}{_ms(seconds):>11}"
                 f"{_ms(times[old]) + f' {seconds / times[old]:6.1f}x':>24}"
