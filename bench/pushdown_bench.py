@@ -230,7 +230,6 @@ def bench_engine(name: str, engine: sa.Engine, args: argparse.Namespace) -> None
     source = SqlRunSource(engine)
     default = SqlPushdown(engine)
     forms = {form: SqlPushdown(engine, form=form) for form in SupersedeForm}
-    all_workspaces = ALL_WORKSPACES
     scopes_of: dict[str, list[str] | None] = {"one workspace": ["ws07"], "whole table": None}
     rounds = args.repeat
     smoke = "" if rounds >= 5 else "  (fewer than 5 rounds: a smoke run, not a measurement)"
@@ -238,7 +237,7 @@ def bench_engine(name: str, engine: sa.Engine, args: argparse.Namespace) -> None
     print(f"count form: {default.compiled().form} (default); pages: exists; load {_load()}")
     measured: dict[str, dict[str, float]] = {}
     for label, workspaces in scopes_of.items():
-        scopes = VisibleScopes(set(workspaces or all_workspaces))
+        scopes = VisibleScopes(set(workspaces or ALL_WORKSPACES))
         query = scopes.query()
         den = Denominators(engine, workspaces)
         problems = den.count_problems()
@@ -273,7 +272,7 @@ def bench_engine(name: str, engine: sa.Engine, args: argparse.Namespace) -> None
     report(measured, cpu=name == "sqlite")
     print(f"load average after: {_load()}")
     if args.workspaces:
-        by_workspaces(engine, default, source, all_workspaces, rounds)
+        by_workspaces(engine, default, source, ALL_WORKSPACES, rounds)
     if args.explain:
         explain_plans(name, engine, default, VisibleScopes({"ws07"}))
         for key in ("problems", "by_status"):
