@@ -64,9 +64,15 @@ STATE_KINDS = (
 )
 
 
-def rows(count: int) -> Iterator[tuple[Any, ...]]:
+def rows(
+    count: int, *, problem_scale: float = 1.0, subjects: int = SUBJECTS
+) -> Iterator[tuple[Any, ...]]:
     """(id, type, workspace, environment, status, outcome, created, started, completed,
-    subject, context JSON) with datetimes, deterministic for ``count``."""
+    subject, context JSON) with datetimes, deterministic for ``count`` and the shape.
+
+    ``problem_scale`` multiplies each type's failure share (the cost model varies the share of
+    problem rows); ``subjects`` is the size of each scope's subject pool per type.
+    """
     rng = random.Random(SEED)
     catalog = OperationCatalog.reference()
     names = [name for name, _, _ in TYPES]
@@ -86,7 +92,7 @@ def rows(count: int) -> Iterator[tuple[Any, ...]]:
         subject = None
         context = "{}"
         if op_type.subject_key is not None:
-            subject = f"{op_type.subject_key[:-3]}-{rng.randrange(SUBJECTS)}"
+            subject = f"{op_type.subject_key[:-3]}-{rng.randrange(subjects)}"
             context = json.dumps({op_type.subject_key: subject}, separators=(",", ":"))
         created = START + step * offset
         draw = rng.random()
@@ -96,9 +102,9 @@ def rows(count: int) -> Iterator[tuple[Any, ...]]:
         if draw < 0.03:
             status, outcome = rng.choice(("queued", "running")), None
             started = None if status == "queued" else started
-        elif draw < 0.03 + failure[name] * 1.1:
+        elif draw < 0.03 + failure[name] * 1.1 * problem_scale:
             outcome = "failed" if rng.random() < 0.8 else "blocked"
-        elif draw < 0.05 + failure[name] * 1.1:
+        elif draw < 0.05 + failure[name] * 1.1 * problem_scale:
             outcome = rng.choice(("cancelled", "partially_succeeded"))
         if status == "completed":
             assert started is not None
@@ -118,13 +124,13 @@ def rows(count: int) -> Iterator[tuple[Any, ...]]:
         )
 
 
-def states(proven_before: datetime) -> Iterator[tuple[Any, ...]]:
+def states(proven_before: datetime, subjects: int = SUBJECTS) -> Iterator[tuple[Any, ...]]:
     """(kind, workspace, environment, subject, status, proven_at) per subject and kind."""
     rng = random.Random(SEED + 1)
     for workspace in range(WORKSPACES):
         for environment in range(ENVIRONMENTS):
             for kind, prefix, statuses in STATE_KINDS:
-                for number in range(SUBJECTS):
+                for number in range(subjects):
                     yield (
                         kind,
                         f"ws{workspace:02d}",
@@ -146,7 +152,9 @@ def _micros(value: datetime | None) -> int | None:
     return None if value is None else to_micros(value)
 
 
-def load_sqlite(path: Path, count: int) -> None:
+def load_sqlite(
+    path: Path, count: int, *, problem_scale: float = 1.0, subjects: int = SUBJECTS
+) -> None:
     """Create and fill the SQLite file (indexes built after the load, which is faster)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.unlink(missing_ok=True)
@@ -163,13 +171,13 @@ def load_sqlite(path: Path, count: int) -> None:
         cursor.execute("PRAGMA synchronous=OFF")
         insert = f"INSERT INTO operation_runs ({_RUN_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
         batch: list[tuple[Any, ...]] = []
-        for row in rows(count):
+        for row in rows(count, problem_scale=problem_scale, subjects=subjects):
             batch.append((*row[:6], *(_micros(v) for v in row[6:9]), *row[9:]))
             if len(batch) >= 50_000:
                 cursor.executemany(insert, batch)
                 batch.clear()
         cursor.executemany(insert, batch)
-        for kind, *values in states(AS_OF):
+        for kind, *values in states(AS_OF, subjects):
             cursor.execute(
                 f"INSERT INTO {kind}_states ({_STATE_COLUMNS}) VALUES (?,?,?,?,?,'{{}}')",
                 (*values[:4], _micros(values[4])),
@@ -185,7 +193,9 @@ def load_sqlite(path: Path, count: int) -> None:
     engine.dispose()
 
 
-def load_postgresql(engine: sa.Engine, count: int) -> None:
+def load_postgresql(
+    engine: sa.Engine, count: int, *, problem_scale: float = 1.0, subjects: int = SUBJECTS
+) -> None:
     """Drop and refill the reference tables in ``engine``'s schema with ``COPY``, then vacuum."""
     with engine.begin() as connection:
         metadata.drop_all(connection)
@@ -198,11 +208,11 @@ def load_postgresql(engine: sa.Engine, count: int) -> None:
         driver = raw.driver_connection
         with driver.cursor() as cursor:
             with cursor.copy(f"COPY operation_runs ({_RUN_COLUMNS}) FROM STDIN") as copy:
-                for row in rows(count):
+                for row in rows(count, problem_scale=problem_scale, subjects=subjects):
                     copy.write_row(row)
             for kind, _, _ in STATE_KINDS:
                 with cursor.copy(f"COPY {kind}_states ({_STATE_COLUMNS}) FROM STDIN") as copy:
-                    for state_kind, *values in states(AS_OF):
+                    for state_kind, *values in states(AS_OF, subjects):
                         if state_kind == kind:
                             copy.write_row((*values, "{}"))
         driver.commit()
@@ -233,8 +243,15 @@ def postgresql_loaded(engine: sa.Engine, count: int) -> bool:
     return True
 
 
-def sqlite_path(count: int) -> Path:
-    return RESULTS / f"history-{count}.sqlite"
+def shape_suffix(problem_scale: float = 1.0, subjects: int = SUBJECTS) -> str:
+    """The name suffix of a history of another shape than the default (empty for the default)."""
+    if problem_scale == 1.0 and subjects == SUBJECTS:
+        return ""
+    return f"-p{problem_scale:g}-s{subjects}".replace(".", "_")
+
+
+def sqlite_path(count: int, *, problem_scale: float = 1.0, subjects: int = SUBJECTS) -> Path:
+    return RESULTS / f"history-{count}{shape_suffix(problem_scale, subjects)}.sqlite"
 
 
 def cached_sqlite(count: int) -> Path:

@@ -1,22 +1,40 @@
-"""Pushdown against the bare count of failed/blocked runs, side by side, on SQLite and PostgreSQL.
+"""Issue 13's table: each measure against an inflated and an honest denominator, side by side.
 
-For one workspace (~20,000 runs at 1,000,000) and for the whole table it prints the median of
-``--reps`` repetitions of: the bare count; the pushdown count (both later-success forms); batch
-evaluation in Python (read every run, one resolver batch); and one query per run (a sample of
-runs evaluated one by one, extrapolated to every run, and labelled so). Then the first page of
-the current follow-up list against an unfiltered page. Ratios are to the bare count (pages: to
-the unfiltered page). ``--explain`` prints the plans of the one-workspace count's two statements
-and of the first follow-up page (PostgreSQL: ``EXPLAIN (ANALYZE, BUFFERS)``), leaving out the
-lines that only repeat the classification's text.
+For one workspace (~20,000 runs at 1,000,000) and for the whole table, on SQLite and PostgreSQL,
+each repetition times every measure and every denominator of that scope one after the other
+(alternating the order), and the report gives medians of ``--repeat`` repetitions (at least 5
+for a measurement; fewer is a smoke run and says so):
 
-    .venv/bin/python bench/pushdown_bench.py --rows 1000000 \\
-        --postgresql 'postgresql+psycopg://postgres@127.0.0.1:5432/test?options=-csearch_path%3Dbench'
+- needs-attention count (``SqlPushdown.count(...).needs_attention``) against the bare count of
+  failed/blocked runs (inflated: no index matches it) and against an index-only count of the
+  problem rows the pushdown classifies (honest: the partial problem-row index, nothing else read);
+- the full status breakdown (the same call's ``counts``) against the same bare count and a grouped
+  index-only count of every run by status and outcome;
+- the first current-follow-up page of 50 against an unfiltered newest-first page of 50
+  (``SqlRunSource.list_runs``);
+- a page of 50 failed/blocked runs classified with explanations over the SQL ports against
+  fetching the same page.
+
+Each honest denominator's plan is checked to be index-only (SQLite ``USING COVERING INDEX``,
+PostgreSQL ``Index Only Scan`` and its heap fetches). ``--explain`` prints the plans of the
+statements the one-workspace count and the first follow-up page run (the forms timed) and of the
+denominators; ``--baselines`` adds batch evaluation in Python and one query per run;
+``--workspaces`` times the count and the page for growing sets of visible workspaces.
+
+    .venv/bin/python bench/pushdown_bench.py                   # 1,000,000 runs, both engines
+    .venv/bin/python bench/pushdown_bench.py --rows 2000 --repeat 1 --engines sqlite   # smoke
+
+PostgreSQL is loaded into a schema of the bench's own, ``ra_pushdown_<rows>`` (``--schema``),
+on the server of ``--postgres-url`` (default ``RUNACTIONABILITY_TEST_DATABASE_URL``, else the
+local test server); SQLite into ``bench/results/history-<rows>.sqlite``. Both are reused by later
+runs of the same size (``--reload`` rebuilds them).
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import os
 import statistics
 import sys
 import time
@@ -30,12 +48,13 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import generate
 
-from runactionability import Resolver
+from runactionability import Resolver, RunOutcome
 from runactionability.adapters.sqlalchemy import (
     REFERENCE_RUNS,
     SqlRunHistory,
     SqlRunSource,
     SqlStateSource,
+    operation_runs,
     reference_state_mappings,
 )
 from runactionability.adapters.sqlalchemy.pushdown import (
@@ -44,95 +63,359 @@ from runactionability.adapters.sqlalchemy.pushdown import (
     _prepare,
     _scope_values,
 )
+from runactionability.adapters.sqlalchemy.schema import problem_rows
 from runactionability.consumers import VisibleScopes, read_runs
 
 AS_OF = generate.AS_OF
 SAMPLE = 200
+PAGE = 50
+PROBLEM_OUTCOMES = frozenset({RunOutcome.FAILED, RunOutcome.BLOCKED})
+DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+ALL_WORKSPACES = [f"ws{w:02d}" for w in range(generate.WORKSPACES)]
+
+# (measure, old denominator, honest denominator, target one workspace, target whole table)
+ROWS = (
+    ("needs-attention count", "bare", "problems", 8.0, 15.0),
+    ("full status breakdown", "bare", "by_status", None, None),
+    ("first follow-up page of 50", "page", "page", 1.5, 1.5),
+    ("classified page of 50 problem runs", "problem_page", "problem_page", 2.0, 2.0),
+)
+DENOMINATORS = {
+    "bare": "count(*) of the scope's completed failed/blocked runs: no index matches (old)",
+    "problems": "count(*) of the scope's problem rows from the partial problem-row index",
+    "by_status": "count(*) of the scope's runs GROUP BY status, outcome from a covering index",
+    "page": "SqlRunSource.list_runs(scope, limit=50): unfiltered, newest first",
+    "problem_page": "SqlRunSource.list_runs(scope, limit=50, outcomes={failed, blocked})",
+}
 
 
-def median(reps: int, call: Callable[[], Any]) -> float:
-    times = []
-    for _ in range(reps):
-        began = time.perf_counter()
+def side_by_side(repeat: int, calls: dict[str, Callable[[], Any]]) -> dict[str, float]:
+    """The median seconds of each call over ``repeat`` rounds, each round timing every call.
+
+    One untimed round first compiles statements and warms caches; the order alternates between
+    rounds so that neither side always runs right after the other. Besides each call's wall time
+    (``name``) it gives this process's CPU time (``name cpu``): on SQLite, where the database
+    runs inside the process, that is the whole cost, which other work on the machine does not
+    stretch; on PostgreSQL it leaves out the server's share.
+    """
+    for call in calls.values():
         call()
-        times.append(time.perf_counter() - began)
-    return statistics.median(times)
+    times: dict[str, list[float]] = {}
+    for round_ in range(repeat):
+        order = list(calls.items())
+        if round_ % 2:
+            order.reverse()
+        for name, call in order:
+            cpu = time.process_time()
+            began = time.perf_counter()
+            call()
+            times.setdefault(name, []).append(time.perf_counter() - began)
+            times.setdefault(f"{name} cpu", []).append(time.process_time() - cpu)
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
-def bare_count(engine: sa.Engine, scopes: VisibleScopes) -> int:
-    statement = sa.text(
-        "SELECT count(*) FROM operation_runs WHERE workspace_id IN :ws "
-        "AND status = 'completed' AND outcome IN ('failed', 'blocked')"
-    ).bindparams(sa.bindparam("ws", expanding=True))
+def _sql(engine: sa.Engine, statement: Any) -> str:
+    # Literal ids and vocabulary, compiled once: the denominators pay no expression building.
+    return str(statement.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
+
+
+class Denominators:
+    """The reference statements of one scope, as SQL text run straight through the driver.
+
+    ``workspaces`` None is the whole table: every workspace is visible, so no workspace filter
+    (an ``IN`` list of all 50 led SQLite to a covering scan of a wide index, 20x the count).
+    """
+
+    def __init__(self, engine: sa.Engine, workspaces: list[str] | None) -> None:
+        self.engine = engine
+        t = operation_runs.c
+        self.workspaces = workspaces
+        scope: list[Any] = []
+        if workspaces is not None:
+            scope.append(
+                t.workspace_id == workspaces[0]
+                if len(workspaces) == 1
+                else t.workspace_id.in_(workspaces)
+            )
+        self.problems = _sql(
+            engine,
+            sa.select(sa.func.count())
+            .select_from(operation_runs)
+            .where(*scope, problem_rows(t.status, t.outcome)),
+        )
+        if workspaces is not None and engine.dialect.name == "sqlite":
+            # For a list of workspaces SQLite's planner prefers a wide covering index over the
+            # partial problem-row index; the honest count walks the latter.
+            self.problems = self.problems.replace(
+                "FROM operation_runs",
+                "FROM operation_runs INDEXED BY ix_operation_runs_problem_scope",
+            )
+        self.by_status = _sql(
+            engine,
+            sa.select(t.status, t.outcome, sa.func.count())
+            .where(*scope)
+            .group_by(t.status, t.outcome),
+        )
+        # The old denominator, as the benchmark ran it before: every visible id in the list.
+        self.bare_sql = _sql(
+            engine,
+            sa.select(sa.func.count()).where(
+                t.workspace_id.in_(workspaces or ALL_WORKSPACES),
+                t.status == "completed",
+                t.outcome.in_(["failed", "blocked"]),
+            ),
+        )
+
+    def bare(self) -> int:
+        with self.engine.connect() as connection:
+            return int(connection.exec_driver_sql(self.bare_sql).scalar_one())
+
+    def count_problems(self) -> int:
+        with self.engine.connect() as connection:
+            return int(connection.exec_driver_sql(self.problems).scalar_one())
+
+    def count_by_status(self) -> list[Any]:
+        with self.engine.connect() as connection:
+            return list(connection.exec_driver_sql(self.by_status))
+
+
+def plan_of(engine: sa.Engine, sql: str) -> list[str]:
+    """The plan of ``sql``: SQLite's query plan, PostgreSQL's ``EXPLAIN (ANALYZE, BUFFERS)``."""
+    prefix = (
+        "EXPLAIN QUERY PLAN "
+        if engine.dialect.name == "sqlite"
+        else "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) "
+    )
     with engine.connect() as connection:
-        return int(connection.execute(statement, {"ws": sorted(scopes.workspace_ids)}).scalar_one())
+        return [str(row[-1]) for row in connection.exec_driver_sql(prefix + sql)]
 
 
-def bench_engine(name: str, engine: sa.Engine, reps: int, explain: bool) -> None:
+def index_only(engine: sa.Engine, sql: str) -> str:
+    """Whether ``sql`` reads only an index: a verdict for the report, from its plan."""
+    plan = plan_of(engine, sql)
+    if engine.dialect.name == "sqlite":
+        scans = [line for line in plan if line.startswith(("SCAN", "SEARCH"))]
+        if scans and all("COVERING INDEX" in line for line in scans):
+            return "index-only (covering index)"
+        if scans and not _reads_table(engine, sql):
+            # SQLite drops the query's terms a partial index's WHERE implies, yet its query plan
+            # still says "USING INDEX": the bytecode shows no table row is ever read.
+            return "index-only (partial index; the bytecode reads no table column)"
+        return "NOT index-only: " + "; ".join(scans)
+    if any("Seq Scan" in line or "Bitmap Heap" in line for line in plan) or not any(
+        "Index Only Scan" in line for line in plan
+    ):
+        return "NOT index-only: " + next(line.strip() for line in plan if "Scan" in line)
+    fetches = sum(int(line.split("Heap Fetches:")[1]) for line in plan if "Heap Fetches:" in line)
+    return f"index-only (Index Only Scan, heap fetches {fetches})"
+
+
+def _reads_table(engine: sa.Engine, sql: str) -> bool:
+    """Whether SQLite's bytecode for ``sql`` reads a column or row of the runs table itself."""
+    with engine.connect() as connection:
+        root = connection.exec_driver_sql(
+            "SELECT rootpage FROM sqlite_master WHERE name = 'operation_runs'"
+        ).scalar_one()
+        program = list(connection.exec_driver_sql("EXPLAIN " + sql))
+    cursors = {p1 for _, opcode, p1, p2, *_ in program if opcode == "OpenRead" and p2 == root}
+    reading = {"Column", "Rowid", "SeekRowid", "NotExists", "RowData"}
+    return any(opcode in reading and p1 in cursors for _, opcode, p1, *_ in program)
+
+
+def bench_engine(name: str, engine: sa.Engine, args: argparse.Namespace) -> None:
     resolver = Resolver(
         history=SqlRunHistory(engine),
         states={k: SqlStateSource(engine, m) for k, m in reference_state_mappings().items()},
     )
     source = SqlRunSource(engine)
-    pushdowns = {form: SqlPushdown(engine, form=form) for form in SupersedeForm}
     default = SqlPushdown(engine)
-    one = VisibleScopes({"ws07"})
-    every = VisibleScopes({f"ws{w:02d}" for w in range(generate.WORKSPACES)})
-    print(f"\n== {name} ({default.compiled().form} by default), median of {reps} ==")
-    print(f"{'measure':<44}{'one workspace':>22}{'whole table':>22}")
-    table: dict[str, list[str]] = {}
-    for scopes in (one, every):
-        base = median(reps, lambda scopes=scopes: bare_count(engine, scopes))
-        runs = read_runs(source, scopes.query(), page_size=5000)
+    forms = {form: SqlPushdown(engine, form=form) for form in SupersedeForm}
+    scopes_of: dict[str, list[str] | None] = {"one workspace": ["ws07"], "whole table": None}
+    rounds = args.repeat
+    smoke = "" if rounds >= 5 else "  (fewer than 5 rounds: a smoke run, not a measurement)"
+    print(f"\n== {name}, {args.rows:,} runs, medians of {rounds} side-by-side rounds =={smoke}")
+    print(f"count form: {default.compiled().form} (default); pages: exists; load {_load()}")
+    measured: dict[str, dict[str, float]] = {}
+    for label, workspaces in scopes_of.items():
+        scopes = VisibleScopes(set(workspaces or ALL_WORKSPACES))
+        query = scopes.query()
+        den = Denominators(engine, workspaces)
+        problems = den.count_problems()
+        total = sum(row[-1] for row in den.count_by_status())
+        print(f"{label}: {total:,} runs, {problems:,} problem rows")
+        for key, sql in (("problems", den.problems), ("by_status", den.by_status)):
+            print(f"  {key} denominator plan: {index_only(engine, sql)}")
 
-        def cell(seconds: float, base: float = base) -> str:
-            return f"{seconds * 1000:9.1f} ms {seconds / base:6.1f}x"
+        def classified(query: Any = query) -> Any:
+            page = source.list_runs(query, limit=PAGE, outcomes=PROBLEM_OUTCOMES)
+            return resolver.evaluate_many(page.runs, as_of=AS_OF)
 
-        table.setdefault("bare count of failed/blocked", []).append(cell(base))
-        for form, pushdown in pushdowns.items():
-            seconds = median(reps, lambda p=pushdown, s=scopes: p.count(s, as_of=AS_OF))
-            table.setdefault(f"pushdown count ({form})", []).append(cell(seconds))
-        python_reps = reps if len(runs) <= 100_000 else 1
-        seconds = median(
-            python_reps,
-            lambda s=scopes: resolver.evaluate_many(
-                read_runs(source, s.query(), page_size=5000), as_of=AS_OF
+        calls: dict[str, Callable[[], Any]] = {
+            "bare": den.bare,
+            "problems": den.count_problems,
+            "by_status": den.count_by_status,
+            "count": lambda s=scopes: default.count(s, as_of=AS_OF),
+            "page": lambda q=query: source.list_runs(q, limit=PAGE),
+            "follow_up": lambda s=scopes: default.follow_up_page(s, as_of=AS_OF, limit=PAGE),
+            "problem_page": lambda q=query: source.list_runs(
+                q, limit=PAGE, outcomes=PROBLEM_OUTCOMES
             ),
+            "classified": classified,
+        }
+        for form, pushdown in forms.items():
+            if form == default.compiled().form:
+                continue
+            calls[f"count {form}"] = lambda p=pushdown, s=scopes: p.count(s, as_of=AS_OF)
+        measured[label] = side_by_side(rounds, calls)
+        if args.baselines:
+            measured[label].update(baselines(resolver, source, scopes, rounds))
+    report(measured, cpu=name == "sqlite")
+    print(f"load average after: {_load()}")
+    if args.workspaces:
+        by_workspaces(engine, default, source, ALL_WORKSPACES, rounds)
+    if args.explain:
+        explain_plans(name, engine, default, VisibleScopes({"ws07"}))
+        for key in ("problems", "by_status"):
+            print(f"\n-- plan: {key} denominator ({name}, one workspace)")
+            for line in plan_of(engine, getattr(Denominators(engine, ["ws07"]), key)):
+                print("  ", line[:150])
+
+
+def by_workspaces(
+    engine: sa.Engine,
+    pushdown: SqlPushdown,
+    source: SqlRunSource,
+    all_workspaces: list[str],
+    rounds: int,
+) -> None:
+    """The count and the first page for growing sets of visible workspaces, with denominators."""
+    print(
+        f"\n{'visible workspaces':<20}{'runs':>10}{'problem rows':>14}{'count':>14}"
+        f"{'problem count':>15}{'ratio':>9}{'follow-up page':>16}{'page':>11}{'ratio':>8}"
+    )
+    sizes = sorted({1, 2, 5, 10, 25, len(all_workspaces)} & set(range(len(all_workspaces) + 1)))
+    for size in sizes:
+        workspaces = all_workspaces[:size]
+        scopes = VisibleScopes(set(workspaces))
+        den = Denominators(engine, None if size == len(all_workspaces) else workspaces)
+        runs = sum(row[-1] for row in den.count_by_status())
+        times = side_by_side(
+            rounds,
+            {
+                "problems": den.count_problems,
+                "count": lambda s=scopes: pushdown.count(s, as_of=AS_OF),
+                "page": lambda s=scopes: source.list_runs(s.query(), limit=PAGE),
+                "follow_up": lambda s=scopes: pushdown.follow_up_page(s, as_of=AS_OF, limit=PAGE),
+            },
         )
-        single = "" if python_reps == reps else " (1 rep)"
-        table.setdefault("batch evaluation in Python", []).append(cell(seconds) + single)
-        sample = runs[:: max(1, len(runs) // SAMPLE)][:SAMPLE]
-        began = time.perf_counter()
-        for run in sample:
-            resolver.evaluate(run, as_of=AS_OF)
-        per_run = (time.perf_counter() - began) / len(sample)
-        table.setdefault("one query per run (sampled, extrapolated)", []).append(
-            cell(per_run * len(runs))
-        )
-    for measure, cells in table.items():
-        print(f"{measure:<44}{cells[0]:>22}{cells[1]:>30}")
-    for label, scopes in (("one workspace", one), ("whole table", every)):
-        plain = median(reps, lambda s=scopes: source.list_runs(s.query(), limit=50))
-        follow = median(reps, lambda s=scopes: default.follow_up_page(s, as_of=AS_OF, limit=50))
         print(
-            f"first follow-up page, {label:<14} {follow * 1000:8.1f} ms vs unfiltered page "
-            f"{plain * 1000:8.1f} ms: {follow / plain:5.2f}x"
+            f"{size:<20}{runs:>10,}{den.count_problems():>14,}{_ms(times['count']):>14}"
+            f"{_ms(times['problems']):>15}{times['count'] / times['problems']:>8.1f}x"
+            f"{_ms(times['follow_up']):>16}{_ms(times['page']):>11}"
+            f"{times['follow_up'] / times['page']:>7.1f}x"
         )
-    if explain:
-        explain_plans(name, engine, default, one)
+
+
+def report(measured: dict[str, dict[str, float]], *, cpu: bool) -> None:
+    """Issue 13's rows; with ``cpu`` (SQLite) also the honest ratio of CPU times."""
+    numerators = {
+        "needs-attention count": "count",
+        "full status breakdown": "count",
+        "first follow-up page of 50": "follow_up",
+        "classified page of 50 problem runs": "classified",
+    }
+    print(
+        f"{'measure':<36}{'scope':<15}{'time':>11}{'old denominator':>24}"
+        f"{'honest denominator':>24}{'target':>8}"
+        + (f"{'CPU time':>12}{'CPU-time ratio':>16}" if cpu else "")
+    )
+    for measure, old, honest, one_target, whole_target in ROWS:
+        for (label, times), target in zip(
+            measured.items(), (one_target, whole_target), strict=True
+        ):
+            numerator = numerators[measure]
+            seconds = times[numerator]
+            wanted = "-" if target is None else f"<={target:g}x"
+            spent = times[numerator + " cpu"]
+            on_cpu = f"{_ms(spent):>12}{spent / times[honest + ' cpu']:>15.1f}x" if cpu else ""
+            print(
+                f"{measure:<36}{label:<15}{_ms(seconds):>11}"
+                f"{_ms(times[old]) + f' {seconds / times[old]:6.1f}x':>24}"
+                f"{_ms(times[honest]) + f' {seconds / times[honest]:6.1f}x':>24}{wanted:>8}"
+                + on_cpu
+            )
+    extra = [
+        key
+        for key in next(iter(measured.values()))
+        if key.startswith(("count ", "python")) and not key.endswith(" cpu")
+    ]
+    for key in [*extra, "one query per run"]:
+        if key not in next(iter(measured.values())):
+            continue
+        for label, times in measured.items():
+            seconds = times[key]
+            old = f"{seconds / times['bare']:6.1f}x"
+            honest = f"{seconds / times['problems']:6.1f}x"
+            print(f"{key:<36}{label:<15}{_ms(seconds):>11}{old:>24}{honest:>24}")
+    print("evaluate_many in memory (warm / first call): bench/core_bench.py")
+    print("denominators:")
+    for key, text in DENOMINATORS.items():
+        print(f"  {key:<13}{text}")
+
+
+def _load() -> str:
+    # Other work on the machine stretches the long calls more than the short ones.
+    return (
+        " ".join(Path("/proc/loadavg").read_text().split()[:3])
+        if Path("/proc/loadavg").exists()
+        else "unknown"
+    )
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.2f} ms"
+
+
+def baselines(
+    resolver: Resolver, source: SqlRunSource, scopes: VisibleScopes, rounds: int
+) -> dict[str, float]:
+    """Batch evaluation in Python, and one query per run (a sample of runs, extrapolated)."""
+    runs = read_runs(source, scopes.query(), page_size=5000)
+    python_rounds = rounds if len(runs) <= 100_000 else 1
+    batch = side_by_side(
+        python_rounds,
+        {
+            "python": lambda: resolver.evaluate_many(
+                read_runs(source, scopes.query(), page_size=5000), as_of=AS_OF
+            )
+        },
+    )["python"]
+    sample = runs[:: max(1, len(runs) // SAMPLE)][:SAMPLE]
+    began = time.perf_counter()
+    for run in sample:
+        resolver.evaluate(run, as_of=AS_OF)
+    per_run = (time.perf_counter() - began) / len(sample)
+    return {
+        f"python batch ({python_rounds} rounds)": batch,
+        "one query per run": per_run * len(runs),
+    }
 
 
 def explain_plans(
     name: str, engine: sa.Engine, pushdown: SqlPushdown, scopes: VisibleScopes
 ) -> None:
-    fresh = SqlPushdown(engine, form=pushdown.compiled().form)
+    """The plans of the statements the timed count and first page run, in the forms timed."""
+    # The same configuration as the timed pushdown (form left to the dialect's default for counts,
+    # EXISTS for pages), so each plan is the one of the statement timed.
+    fresh = SqlPushdown(engine, form=pushdown.form)
     fresh.count(scopes, as_of=AS_OF)
-    fresh.follow_up_page(scopes, as_of=AS_OF, limit=50)
+    fresh.follow_up_page(scopes, as_of=AS_OF, limit=PAGE)
     prefix = "EXPLAIN QUERY PLAN " if name == "sqlite" else "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) "
     for key, prepared in list(fresh._prepared.items()):
         if key[0] == "page" and key[1] is not None:
             continue
-        print(f"\n-- plan: {key[0]} ({name}, one workspace)")
+        form = next((part for part in key if isinstance(part, SupersedeForm)), None)
+        print(f"\n-- plan: {key[0]} ({name}, one workspace, form {form or 'none'})")
         explained = copy.copy(prepared)
         explained.sql = prefix + prepared.sql
         seen: set[str] = set()
@@ -141,7 +424,7 @@ def explain_plans(
             _prepare(connection)
             values = {
                 "as_of": AS_OF,
-                "chunk": 76,
+                "chunk": 2 * PAGE + 1,
                 **_scope_values(scopes, name, REFERENCE_RUNS.ids),
             }
             for row in explained.execute(connection, values):
@@ -156,32 +439,62 @@ def explain_plans(
                 print("  ", line[:150])
 
 
+def postgres_engine(url: str, schema: str) -> sa.Engine:
+    """An engine on ``schema`` (created if missing) of the server at ``url``."""
+    admin = sa.create_engine(url)
+    with admin.begin() as connection:
+        connection.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+    admin.dispose()
+    return sa.create_engine(url, connect_args={"options": f"-csearch_path={schema}"})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--repeat", "--reps", type=int, default=5, help="rounds (5 or more)")
+    parser.add_argument("--engines", default="sqlite,postgresql")
     parser.add_argument(
-        "--postgresql", help="a PostgreSQL URL (its schema is loaded unless it holds --rows runs)"
+        "--postgres-url",
+        "--postgresql",
+        default=os.environ.get("RUNACTIONABILITY_TEST_DATABASE_URL", DEFAULT_URL),
     )
+    parser.add_argument("--schema", help="the PostgreSQL schema (default ra_pushdown_<rows>)")
     parser.add_argument(
         "--reload", action="store_true", help="regenerate the SQLite file and reload PostgreSQL"
     )
     parser.add_argument("--explain", action="store_true")
+    parser.add_argument(
+        "--problem-scale", type=float, default=1.0, help="multiply every failure share by this"
+    )
+    parser.add_argument(
+        "--subjects", type=int, default=generate.SUBJECTS, help="subjects per scope and type"
+    )
+    parser.add_argument("--baselines", action="store_true")
+    parser.add_argument(
+        "--workspaces", action="store_true", help="also time 1 to 50 visible workspaces"
+    )
     args = parser.parse_args()
-    if args.reps < 5:
-        parser.error("--reps must be at least 5")
-    path = generate.sqlite_path(args.rows)
-    if args.reload or not path.exists():
-        generate.load_sqlite(path, args.rows)
-    engine = sa.create_engine(f"sqlite:///{path}")
-    bench_engine("sqlite", engine, args.reps, args.explain)
-    engine.dispose()
-    if args.postgresql:
-        engine = sa.create_engine(args.postgresql)
-        if args.reload or not generate.postgresql_loaded(engine, args.rows):
-            generate.load_postgresql(engine, args.rows)
-        bench_engine("postgresql", engine, args.reps, args.explain)
-        engine.dispose()
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    shape = {"problem_scale": args.problem_scale, "subjects": args.subjects}
+    suffix = generate.shape_suffix(**shape).replace("-", "_")
+    for name in args.engines.split(","):
+        if name == "sqlite":
+            path = generate.sqlite_path(args.rows, **shape)
+            if args.reload or not path.exists():
+                generate.load_sqlite(path, args.rows, **shape)
+            engine = sa.create_engine(f"sqlite:///{path}")
+        elif name == "postgresql":
+            schema = args.schema or f"ra_pushdown_{args.rows}{suffix}"
+            engine = postgres_engine(args.postgres_url, schema)
+            if args.reload or not generate.postgresql_loaded(engine, args.rows):
+                generate.load_postgresql(engine, args.rows, **shape)
+        else:
+            parser.error(f"unknown engine {name!r}")
+        try:
+            bench_engine(name, engine, args)
+        finally:
+            engine.dispose()
 
 
 if __name__ == "__main__":

@@ -18,7 +18,13 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, settings
 
 # Importing the support module also switches plugin autoloading off (see there).
-from tests.support import BACKENDS, POSTGRES_URL, STORAGE_LEGS
+from tests.support import (
+    BACKENDS,
+    PARTITIONED_LAYOUTS,
+    POSTGRES_URL,
+    STORAGE_LEGS,
+    create_partitioned_schema,
+)
 
 settings.register_profile(
     "quick", max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -89,3 +95,18 @@ def storage_leg(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tupl
         for table in sa.inspect(connection).get_table_names():
             connection.execute(sa.text(f'DROP TABLE "{table}" CASCADE'))
     engine.dispose()
+
+
+@pytest.fixture(params=sorted(PARTITIONED_LAYOUTS))
+def partitioned_engine(
+    request: pytest.FixtureRequest, postgres_engine: sa.Engine
+) -> Iterator[tuple[sa.Engine, str]]:
+    """The PostgreSQL schema, its runs table partitioned (``tests.support.PARTITIONED_LAYOUTS``)."""
+    create_partitioned_schema(postgres_engine, request.param)
+    yield postgres_engine, request.param
+    with postgres_engine.begin() as connection:
+        # Dropping the parent drops its partitions, which the other fixtures would drop again.
+        connection.execute(sa.text("DROP TABLE operation_runs CASCADE"))
+        for table in sa.inspect(connection).get_table_names():
+            connection.execute(sa.text(f'DROP TABLE "{table}" CASCADE'))
+    postgres_engine.dispose()

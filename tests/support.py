@@ -65,6 +65,7 @@ from runactionability.adapters.sqlalchemy import (
     insert_states,
     metadata,
     open_backend,
+    operation_runs,
 )
 from runactionability.adapters.sqlalchemy.mapping import UnmappedValue
 from runactionability.adapters.sqlalchemy.schema import _run_row
@@ -786,3 +787,70 @@ def stored_ports(
         states=dict(backend.states),
         runs=backend.runs,
     )
+
+
+# A host's runs table partitioned by PostgreSQL (issue 13): by ranges of created_at, as a host
+# partitions by month (the generated histories span minutes, so the ranges are minutes wide), and
+# by workspace, as a list or a hash. A partitioned table's primary key must hold the partition
+# key: (id, workspace_id) by workspace; none by created_at, which may be NULL (a NULL instant is a
+# bad row the library reports, so the table must store it: it lands in the default partition).
+PARTITIONED_LAYOUTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
+    "by_created_at": (
+        "RANGE (created_at)",
+        (),
+        (
+            f"FOR VALUES FROM (MINVALUE) TO ('{at(4).isoformat()}')",
+            f"FOR VALUES FROM ('{at(4).isoformat()}') TO ('{at(8).isoformat()}')",
+            f"FOR VALUES FROM ('{at(8).isoformat()}') TO (MAXVALUE)",
+            "DEFAULT",
+        ),
+    ),
+    "by_workspace_list": (
+        "LIST (workspace_id)",
+        ("id", "workspace_id"),
+        ("FOR VALUES IN ('w1')", "FOR VALUES IN ('w2')", "DEFAULT"),
+    ),
+    "by_workspace_hash": (
+        "HASH (workspace_id)",
+        ("id", "workspace_id"),
+        tuple(f"FOR VALUES WITH (MODULUS 3, REMAINDER {n})" for n in range(3)),
+    ),
+}
+"""Layout name: (PARTITION BY clause, primary key, the bounds of each partition, in order)."""
+
+
+def create_partitioned_schema(engine: sa.Engine, layout: str) -> None:
+    """The reference tables with ``operation_runs`` partitioned as ``PARTITIONED_LAYOUTS`` says.
+
+    PostgreSQL only. Partitions are ``operation_runs_p0``, ``_p1``, ... in the layout's order; the
+    reference indexes are created on the parent, so every partition has them.
+    """
+    partition_by, key, bounds = PARTITIONED_LAYOUTS[layout]
+    runs = operation_runs
+    partitioned = sa.Table(
+        runs.name,
+        sa.MetaData(),
+        *(
+            sa.Column(
+                column.name,
+                column.type,
+                primary_key=column.name in key,
+                nullable=column.nullable and column.name not in key and column.name != "id",
+                autoincrement=False,
+            )
+            for column in runs.columns
+        ),
+        postgresql_partition_by=partition_by,
+    )
+    with engine.begin() as connection:
+        metadata.drop_all(connection)
+        for table in metadata.sorted_tables:
+            if table is not runs:
+                table.create(connection)
+        partitioned.create(connection)
+        for number, bound in enumerate(bounds):
+            connection.exec_driver_sql(
+                f"CREATE TABLE {runs.name}_p{number} PARTITION OF {runs.name} {bound}"
+            )
+        for index in runs.indexes:
+            index.create(connection)

@@ -2,7 +2,8 @@
 
 Random histories mix bad rows, aliases, workspace-owned types, ties, ``as_of`` cut-offs and state
 facts; for every run the status the database computes must equal the resolver's. Counts and
-follow-up pages are checked against the same resolver results.
+follow-up pages are checked against the same resolver results. On PostgreSQL the same holds
+over a runs table partitioned by created_at or by workspace (``tests.support.PARTITIONED_LAYOUTS``).
 """
 
 from __future__ import annotations
@@ -311,6 +312,43 @@ def test_every_storage_of_instants_answers_as_the_reference(
 
 
 _STORED_PUSHDOWNS: dict[tuple[Any, ...], SqlPushdown] = {}
+
+
+@settings(
+    max_examples=min(EXAMPLES, 15), suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    data=histories(),
+    as_of=st.integers(-1, 18).map(at),
+    json_subject=st.booleans(),
+    form=st.sampled_from(SupersedeForm),
+)
+def test_a_partitioned_runs_table_answers_as_the_reference(
+    partitioned_engine: tuple[sa.Engine, str],
+    data: tuple[list[OperationRun], list[StateFact]],
+    as_of: datetime,
+    json_subject: bool,
+    form: SupersedeForm,
+) -> None:
+    # Issue 13: a host partitions its runs by created_at (as by month) or by workspace; the
+    # pushdown runs unmodified over the partitioned table and answers as the resolver does.
+    engine, layout = partitioned_engine
+    history, facts = data
+    _clear(engine)
+    insert_runs(engine, history, catalog=CATALOG)
+    insert_states(engine, facts)
+    registry = REGISTRIES[False]
+    mapping = JSON_SUBJECT if json_subject else REFERENCE_RUNS
+    listed, expected = _python_view(engine, mapping, registry, as_of)
+    key = (engine, layout, json_subject, form)
+    if key not in _PARTITIONED_PUSHDOWNS:
+        _PARTITIONED_PUSHDOWNS[key] = SqlPushdown(
+            engine, runs=mapping, registry=registry, catalog=CATALOG, form=form
+        )
+    _assert_pushdown_answers(_PARTITIONED_PUSHDOWNS[key], listed, expected, as_of)
+
+
+_PARTITIONED_PUSHDOWNS: dict[tuple[Any, ...], SqlPushdown] = {}
 
 
 def test_only_families_of_built_in_rules_compile() -> None:
