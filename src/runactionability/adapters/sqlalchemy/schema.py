@@ -192,8 +192,8 @@ _problem = problem_rows(operation_runs.c.status, operation_runs.c.outcome)
 # history), newest first, within a workspace or across all of them. Each index holds every column
 # they read, so a problem run costs no table row (PostgreSQL: an index-only scan).
 _c = operation_runs.c
-_reads = (_c.type, _c.status, _c.outcome, _c.environment_id, _c.started_at, _c.completed_at)
-_reads += (_c.subject, _c.context)
+_reads: tuple[Any, ...] = (_c.type, _c.status, _c.outcome, _c.environment_id, _c.started_at)
+_reads += (_c.completed_at, _c.subject, _c.context)
 for _name, _scope in (("scope", (_c.workspace_id,)), ("created", ())):
     _held = _reads if _scope else (_c.workspace_id, *_reads)
     sa.Index(
