@@ -362,7 +362,7 @@ def evidence_times(
     (measured: the seek then walked every success of the key, 7.5 ms against 0.4 ms for one
     type's failures in a 20,000-run workspace). Unary ``+`` is a no-op on any SQLite value.
     """
-    start = sa.func.coalesce(started, created, type_=created.type)
+    start: Any = sa.func.coalesce(started, created, type_=created.type)
     if not seek_start and dialect == "sqlite":
         start = UnaryExpression(start, operator=custom_op("+"), type_=created.type)
     return [
