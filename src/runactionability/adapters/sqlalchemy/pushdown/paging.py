@@ -22,7 +22,6 @@ from runactionability.adapters.sqlalchemy.instant_rows import (
 )
 from runactionability.adapters.sqlalchemy.pushdown.common import EVALUATE, SupersedeForm
 from runactionability.adapters.sqlalchemy.pushdown.prepared import (
-    _PREPARED_LIMIT,
     _prepare,
     _Prepared,
     _scope_key_of,
@@ -141,11 +140,8 @@ def _first_chunk(pushdown: SqlPushdown, shape: tuple[Any, ...]) -> int:
 
 def _remember(pushdown: SqlPushdown, shape: tuple[Any, ...], first: bool, share: float) -> None:
     # Only a page from the newest says what a first page needs; an end of the list is read
-    # whole next time (a share of at most one in its size). A caller's every page size is a
-    # shape: the memory is bounded as the prepared statements are.
+    # whole next time (a share of at most one in its size).
     if first:
-        if len(pushdown._shares) >= _PREPARED_LIMIT:
-            pushdown._shares.clear()
         pushdown._shares[shape] = share
 
 
