@@ -143,12 +143,3 @@ def test_a_first_page_read_again_takes_one_statement(sql_engine: sa.Engine) -> N
         walks.append(sum("AS actionability" in statement for statement in seen))
     assert walks[0] > 1
     assert walks[1] == 1
-
-
-def test_an_empty_follow_up_list_stays_empty_when_asked_again(sql_engine: sa.Engine) -> None:
-    create_schema(sql_engine)
-    insert_runs(sql_engine, [stored_run(1, outcome="succeeded")])
-    pushdown = SqlPushdown(sql_engine)
-    for _ in range(2):
-        page = pushdown.follow_up_page(SCOPES, as_of=AS_OF, limit=2)
-        assert (page.items, page.next_cursor, page.scanned) == ((), None, 0)

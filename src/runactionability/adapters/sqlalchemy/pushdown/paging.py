@@ -106,7 +106,7 @@ def follow_up_page(
                 items.append(FollowUpItem(run=run, status=value))
                 stored.append(cursor_value(row, "created_at"))
             if len(rows) < chunk:
-                _remember(pushdown, shape, first, max(len(items), 1) / max(scanned, 1))
+                _remember(pushdown, shape, first and scanned > 0, max(len(items), 1) / scanned)
                 return FollowUpPage(items=tuple(items), next_cursor=None, scanned=scanned)
             if len(items) == limit:
                 # Full, and whether another run needs attention is unknown: proving it would
