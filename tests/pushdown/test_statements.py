@@ -119,27 +119,3 @@ def test_a_request_sets_the_pushdown_options_once(sql_engine: sa.Engine) -> None
     options = [statement for statement in seen if "set_config" in statement]
     expected = 1 if sql_engine.dialect.name == "postgresql" else 0
     assert len(options) == expected
-
-
-def test_a_first_page_read_again_takes_one_statement(sql_engine: sa.Engine) -> None:
-    # Thirty superseded failures are newer than the five that need attention: the first page
-    # reads and doubles until it finds them; the same page asked again reads them in one go.
-    create_schema(sql_engine)
-    runs = [
-        stored_run(number, workspace_id="w1", environment_id="e9", start=number)
-        for number in range(1, 6)
-    ]
-    for number in range(30):
-        start = 10 + 2 * number
-        runs.append(stored_run(100 + number, start=start))
-        runs.append(stored_run(200 + number, start=start + 1, outcome="succeeded"))
-    insert_runs(sql_engine, runs)
-    pushdown = SqlPushdown(sql_engine)
-    walks = []
-    for _ in range(2):
-        with _statements(sql_engine) as seen:
-            page = pushdown.follow_up_page(SCOPES, as_of=AS_OF, limit=2)
-        assert [item.run.id for item in page.items] == [5, 4]
-        walks.append(sum("AS actionability" in statement for statement in seen))
-    assert walks[0] > 1
-    assert walks[1] == 1

@@ -161,8 +161,6 @@ class SqlPushdown:
         self._source: SqlRunSource | None = None
         self._compiled: dict[tuple[str, SupersedeForm, Visibility], _Compiled] = {}
         self._prepared: dict[tuple[Any, ...], _Prepared] = {}
-        # Per scope shape, the share of problem runs the last first page kept (``paging``).
-        self._shares: dict[tuple[Any, ...], float] = {}
         # Copies made by ``bound_to`` share the caches and this lock, so threads serving
         # requests from one pushdown compile each statement once and never see a half-filled one.
         self._lock = threading.Lock()

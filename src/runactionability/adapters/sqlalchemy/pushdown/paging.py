@@ -79,8 +79,9 @@ def follow_up_page(
     stored: list[Any] = []
     source = pushdown._run_source()
     scanned = 0
-    shape, first = (limit, *_scope_key_of(scopes)), cursor is None
-    chunk = _first_chunk(pushdown, shape)
+    # Room for as many runs again that turn out not to need attention (about half of the
+    # problem runs in the benchmark's history), so that one statement usually fills the page.
+    chunk = min(2 * limit + 1, _MAX_CHUNK)
     scope_values = _scope_values(scopes, pushdown.dialect, pushdown.mapping.ids)
     with read_transaction(pushdown.bind, statements=2) as connection:
         _prepare(connection, scopes)
@@ -99,19 +100,16 @@ def follow_up_page(
                     continue
                 if len(items) == limit:
                     # One more run needs attention: the page ends at the last one kept.
-                    _remember(pushdown, shape, first, limit / (scanned - 1))
                     return _full(items, stored, scanned - 1, pushdown.cursor_key)
                 row = prepared.read(raw)
                 run = pending.get(index) or source._run(row)
                 items.append(FollowUpItem(run=run, status=value))
                 stored.append(cursor_value(row, "created_at"))
             if len(rows) < chunk:
-                _remember(pushdown, shape, first and scanned > 0, max(len(items), 1) / scanned)
                 return FollowUpPage(items=tuple(items), next_cursor=None, scanned=scanned)
             if len(items) == limit:
                 # Full, and whether another run needs attention is unknown: proving it would
                 # cost a statement, so the next page may be empty (with no cursor).
-                _remember(pushdown, shape, first, limit / scanned)
                 return _full(items, stored, scanned, pushdown.cursor_key)
             last = prepared.read(rows[-1])
             cursor = _encode(
@@ -120,34 +118,11 @@ def follow_up_page(
             # Size the next read by the share of runs that needed attention so far, so one
             # more statement usually fills the page; a read that found none doubles.
             if len(items) > kept:
-                chunk = _sized(limit - len(items), len(items) / scanned)
+                share = len(items) / scanned
+                chunk = int((limit - len(items) + 1) / share * 1.25) + 1
             else:
                 chunk *= 2
             chunk = min(chunk, _MAX_CHUNK)
-
-
-def _first_chunk(pushdown: SqlPushdown, shape: tuple[Any, ...]) -> int:
-    """Rows the first read of a page asks for, ``shape`` being (limit, scope shape).
-
-    Room for as many runs again that turn out not to need attention (about half of the problem
-    runs in the benchmark's history), or for the share the last first page of the same shape
-    kept, so that one statement usually fills the page: each more is a round trip and, on
-    PostgreSQL, a plan of the whole classification.
-    """
-    limit: int = shape[0]
-    return min(max(2 * limit + 1, _sized(limit, pushdown._shares.get(shape))), _MAX_CHUNK)
-
-
-def _remember(pushdown: SqlPushdown, shape: tuple[Any, ...], first: bool, share: float) -> None:
-    # Only a page from the newest says what a first page needs; an end of the list is read
-    # whole next time (a share of at most one in its size).
-    if first:
-        pushdown._shares[shape] = share
-
-
-def _sized(wanted: int, share: float | None) -> int:
-    """Rows to read for ``wanted`` more runs needing attention when ``share`` of them do."""
-    return 0 if not share else int((wanted + 1) / share * 1.25) + 1
 
 
 def _full(
