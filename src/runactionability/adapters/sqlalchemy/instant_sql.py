@@ -22,6 +22,8 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.sql.expression import UnaryExpression
+from sqlalchemy.sql.operators import custom_op
 
 from runactionability.adapters.sqlalchemy.instants import Instants, instants_of
 from runactionability.adapters.sqlalchemy.types import (
@@ -344,7 +346,7 @@ def sound_run_times(
 
 
 def evidence_times(
-    created: Any, started: Any, completed: Any, as_of: Any, dialect: str
+    created: Any, started: Any, completed: Any, as_of: Any, dialect: str, *, seek_start: bool = True
 ) -> list[sa.ColumnElement[bool]]:
     """When a completed run can be evidence at ``as_of``: the later-success test of every reader.
 
@@ -353,8 +355,16 @@ def evidence_times(
     unreadable instants fall outside them), it ended by ``as_of`` (a ``UtcTimestamp``
     parameter), and its times are sound (``sound_run_times``). ``SqlRunHistory`` seeks with it
     and the pushdown compiles it.
+
+    ``seek_start=False`` keeps the event start's range out of SQLite's seek: a caller that
+    bounds the start by another row's value (the pushdown's ``start >= r.completed_at``) needs
+    that bound to start the seek, and SQLite picks one lower bound per column, the constant
+    (measured: the seek then walked every success of the key, 7.5 ms against 0.4 ms for one
+    type's failures in a 20,000-run workspace). Unary ``+`` is a no-op on any SQLite value.
     """
-    start = sa.func.coalesce(started, created, type_=created.type)
+    start: Any = sa.func.coalesce(started, created, type_=created.type)
+    if not seek_start and dialect == "sqlite":
+        start = UnaryExpression(start, operator=custom_op("+"), type_=created.type)
     return [
         instant_bound(start, dialect),
         instant_bound(completed, dialect),

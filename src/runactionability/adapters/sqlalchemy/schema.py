@@ -191,33 +191,25 @@ def problem_rows(
 
 _problem = problem_rows(operation_runs.c.status, operation_runs.c.outcome)
 # The follow-up list and the problem-row counts walk only problem runs (about a fifth of a
-# history), newest first, within a workspace or across all of them.
-sa.Index(
-    "ix_operation_runs_problem_scope",
-    operation_runs.c.workspace_id,
-    operation_runs.c.created_at,
-    operation_runs.c.id,
-    sqlite_where=_problem,
-).ddl_if(callable_=_not_postgresql)
-sa.Index(
-    "ix_operation_runs_problem_created",
-    operation_runs.c.created_at,
-    operation_runs.c.id,
-    sqlite_where=_problem,
-).ddl_if(callable_=_not_postgresql)
-sa.Index(
-    "ix_operation_runs_problem_scope_desc",
-    operation_runs.c.workspace_id,
-    operation_runs.c.created_at.desc().nulls_last(),
-    operation_runs.c.id.desc(),
-    postgresql_where=_problem,
-).ddl_if(dialect="postgresql")
-sa.Index(
-    "ix_operation_runs_problem_created_desc",
-    operation_runs.c.created_at.desc().nulls_last(),
-    operation_runs.c.id.desc(),
-    postgresql_where=_problem,
-).ddl_if(dialect="postgresql")
+# history), newest first, within a workspace or across all of them. Each index holds every column
+# they read, so a problem run costs no table row (PostgreSQL: an index-only scan).
+_c = operation_runs.c
+_reads: tuple[Any, ...] = (_c.type, _c.status, _c.outcome, _c.environment_id, _c.started_at)
+_reads += (_c.completed_at, _c.subject, _c.context)
+for _name, _scope in (("scope", (_c.workspace_id,)), ("created", ())):
+    _held = _reads if _scope else (_c.workspace_id, *_reads)
+    sa.Index(
+        f"ix_operation_runs_problem_{_name}",
+        *_scope,
+        *(_c.created_at, _c.id, *_held),
+        sqlite_where=_problem,
+    ).ddl_if(callable_=_not_postgresql)
+    sa.Index(
+        f"ix_operation_runs_problem_{_name}_desc",
+        *(*_scope, _c.created_at.desc().nulls_last(), _c.id.desc()),
+        postgresql_where=_problem,
+        postgresql_include=[column.name for column in _held],
+    ).ddl_if(dialect="postgresql")
 
 
 def _state_table(kind: str) -> sa.Table:

@@ -246,7 +246,7 @@ class SqlPushdown:
         statuses: dict[Any, Actionability] = {}
         pending: list[Any] = []
         with read_transaction(self.bind, statements=2) as connection:
-            _prepare(connection)
+            _prepare(connection, scopes)
             for run_id, status in connection.execute(statement, params):
                 if status == EVALUATE:
                     pending.append(run_id)

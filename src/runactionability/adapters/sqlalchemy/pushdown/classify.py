@@ -131,13 +131,15 @@ class _Compiled:
         exact = exact_text(column, self.dialect)
         if len(ids) == 1:
             one = sa.bindparam(f"{name}_id", type_=IdColumn(id_type))
+            if self.dialect == "postgresql" and text:
+                return sa.and_(column == one, _unestimated(exact == one))
             return id_equal(column, one, id_type, self.dialect)
         if self.dialect == "postgresql":
             array_type = postgresql.ARRAY(sql_type(id_type, self.dialect))
             array = sa.bindparam(f"{name}_ids", type_=array_type)
             if not text:
                 return sa.and_(column == sa.any_(array))
-            return sa.and_(column == sa.any_(array), exact == sa.any_(array))
+            return sa.and_(column == sa.any_(array), _unestimated(exact == sa.any_(array)))
         each = sa.func.json_each(sa.bindparam(f"{name}_ids", type_=sa.Text())).table_valued("value")
         if not text:
             return sa.and_(column.in_(sa.select(each.c.value)))
@@ -232,6 +234,17 @@ class _Compiled:
         if not whens:
             return sa.literal(_ACTIONABLE)
         return sa.case(*whens, else_=_ACTIONABLE)
+
+
+def _unestimated(test: Any) -> Any:
+    """``test``, hidden from PostgreSQL's row estimate (which it then takes as a half).
+
+    The byte-exact repeat of an id equality is estimated as a second, independent equality:
+    with 50 workspaces the planner expected 91 of a workspace's 3,389 problem rows, so the
+    follow-up walk read them all (bitmap scan and sort, 23.7 ms) instead of walking the partial
+    index newest first (1.7 ms). ``coalesce`` keeps its meaning in a filter (NULL is false).
+    """
+    return sa.func.coalesce(test, sa.false())
 
 
 _ALIAS_HINT = 40

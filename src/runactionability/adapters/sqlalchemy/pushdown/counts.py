@@ -101,7 +101,7 @@ def count(pushdown: SqlPushdown, scopes: VisibleScopes, *, as_of: datetime) -> P
     key = _scope_key_of(scopes)
     rows: list[Row] = []
     with read_transaction(pushdown.bind, statements=3) as connection:
-        _prepare(connection)
+        _prepare(connection, scopes)
         grouped = pushdown._prepare(("plain", *key), lambda: _plain(compiled, scopes)).execute(
             connection, params
         )

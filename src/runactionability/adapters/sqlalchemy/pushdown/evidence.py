@@ -53,7 +53,9 @@ def _started_since_completed(compiled: _Compiled, s: Any) -> Any:
     return compare(_event_start(compiled, s), ">=", completed, compiled.dialect)
 
 
-def _success_conditions(compiled: _Compiled, s: Any, op_type: OperationType) -> list[Any]:
+def _success_conditions(
+    compiled: _Compiled, s: Any, op_type: OperationType, *, seek: bool = False
+) -> list[Any]:
     mapping = compiled.pushdown.mapping
     status, outcome = s.c[mapping.column_name("status")], s.c[mapping.column_name("outcome")]
     succeeded = mapping.stored_outcomes(RunOutcome.SUCCEEDED)
@@ -81,6 +83,8 @@ def _success_conditions(compiled: _Compiled, s: Any, op_type: OperationType) -> 
             s.c[mapping.completed_at],
             compiled.as_of,
             compiled.dialect,
+            # A seek starts at the failed run's end (``_started_since_completed``).
+            seek_start=not seek,
         ),
     ]
 
@@ -104,7 +108,7 @@ def later_success(compiled: _Compiled, op_type: OperationType, subject: Any) -> 
     ids = mapping.ids
     # The same table on both sides, so each id compares in its one type.
     conditions = [id_equal(s.c[mapping.workspace_id], c["workspace_id"], ids.workspace, dialect)]
-    conditions += _success_conditions(compiled, s, op_type)
+    conditions += _success_conditions(compiled, s, op_type, seek=True)
     if subject is not None:
         assert op_type.subject_key is not None
         if mapping.subject is not None:

@@ -84,7 +84,7 @@ def follow_up_page(
     chunk = min(2 * limit + 1, _MAX_CHUNK)
     scope_values = _scope_values(scopes, pushdown.dialect, pushdown.mapping.ids)
     with read_transaction(pushdown.bind, statements=2) as connection:
-        _prepare(connection)
+        _prepare(connection, scopes)
         while True:
             values: dict[str, Any] = {**scope_values, "as_of": as_of, "chunk": chunk}
             prepared = _walk_prepared(pushdown, compiled, scopes, values, cursor)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import weakref
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -28,20 +29,47 @@ _PREPARED_LIMIT = 256
 """Statements kept compiled per pushdown (one per scope shape and purpose)."""
 
 
-def _prepare(connection: sa.Connection) -> None:
-    # The classification is one large expression: PostgreSQL's cost estimate triggers JIT
-    # compilation, which costs more than the query itself (measured: ~0.6 s per statement).
-    if connection.dialect.name == "postgresql":
-        # Parallel workers would each run the correlated lookups from a cold start; launching
-        # them cost more than the statement on the benchmark machine (2 cores). One round trip.
-        # The ids are one array parameter: a plan made for the prepared statement without them
-        # (psycopg prepares after five executions) would walk every workspace's rows, so each
-        # execution is planned for its own ids.
-        connection.exec_driver_sql(
-            "SELECT set_config('jit', 'off', true),"
-            " set_config('max_parallel_workers_per_gather', '0', true),"
-            " set_config('plan_cache_mode', 'force_custom_plan', true)"
-        )
+def _prepare(connection: sa.Connection, scopes: VisibleScopes | None = None) -> None:
+    """Set the PostgreSQL session options the pushdown's statements need, once a transaction.
+
+    The classification is one large expression: PostgreSQL's cost estimate triggers JIT
+    compilation, which costs more than the query itself (measured: ~0.6 s per statement).
+    Parallel workers would each run the correlated lookups from a cold start; launching them
+    cost more than the statement on the benchmark machine (2 cores). A list of ids is one array
+    parameter, and a plan made for a prepared statement without its values (psycopg prepares
+    after five executions) would walk every workspace's rows, so with a list (or unknown
+    ``scopes``) each execution is planned for its own ids. One workspace (and at most one
+    environment) is an equality a generic plan seeks as well: its statements may then be
+    planned once per connection and reused. The options are local to the transaction, and a
+    request's later calls in the same transaction skip the round trip.
+    """
+    if connection.dialect.name != "postgresql":
+        return
+    custom = scopes is None or not _single(scopes)
+    transaction = connection.get_transaction()
+    done = connection.info.get(_OPTIONS_SET)
+    same = transaction is not None and done is not None and done[0]() is transaction
+    if same and done is not None and (done[1] or not custom):
+        return
+    options = [
+        "set_config('jit', 'off', true)",
+        "set_config('max_parallel_workers_per_gather', '0', true)",
+    ]
+    if custom:
+        options.append("set_config('plan_cache_mode', 'force_custom_plan', true)")
+    connection.exec_driver_sql("SELECT " + ", ".join(options))
+    if transaction is not None:
+        connection.info[_OPTIONS_SET] = (weakref.ref(transaction), custom)
+
+
+_OPTIONS_SET = "runactionability.pushdown.options"
+"""Key of ``Connection.info`` (the DBAPI connection's): the transaction whose options are set
+(a weak reference) and whether it plans each execution for its values."""
+
+
+def _single(scopes: VisibleScopes) -> bool:
+    environments = scopes.environment_ids
+    return len(scopes.workspace_ids) == 1 and (environments is None or len(environments) == 1)
 
 
 def _scope_key_of(scopes: VisibleScopes) -> tuple[Any, ...]:

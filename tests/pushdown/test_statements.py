@@ -1,0 +1,121 @@
+"""Issue 13: what the pushdown's statements cost the database, on the plans a host would read.
+
+The answers are the differential tests' business; these check the shape of the work: the
+later-success seek starts at the failed run's end, the problem walk reads its index alone, and
+a request sets its PostgreSQL options once.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from tests.support import T0, at, stored_run
+
+from runactionability import ActionabilityService, Registry
+from runactionability.adapters.sqlalchemy import REFERENCE_RUNS, create_schema, insert_runs
+from runactionability.adapters.sqlalchemy.pushdown import SqlPushdown, _scope_values
+from runactionability.consumers import VisibleScopes
+from runactionability.result import Actionability
+
+AS_OF = T0 + timedelta(days=1)
+SCOPES = VisibleScopes({"w1"})
+
+
+def _history(engine: sa.Engine) -> None:
+    create_schema(engine)
+    runs = []
+    for number in range(40):
+        # Early failures have a later success; the last ten have none.
+        outcome = "failed" if number % 3 == 0 or number >= 30 else "succeeded"
+        runs.append(
+            stored_run(
+                number + 1,
+                workspace_id="w1",
+                environment_id=f"e{number % 2}",
+                outcome=outcome,
+                created_at=at(number),
+                started_at=at(number),
+                completed_at=at(number + 0.5),
+            )
+        )
+    insert_runs(engine, runs)
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path: Any) -> Iterator[sa.Engine]:
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'statements.sqlite'}")
+    _history(engine)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("ANALYZE")
+    yield engine
+    engine.dispose()
+
+
+def _plan(engine: sa.Engine, pushdown: SqlPushdown, purpose: str) -> list[str]:
+    prepared = next(p for key, p in pushdown._prepared.items() if key[0] == purpose)
+    explained = copy.copy(prepared)
+    explained.sql = "EXPLAIN QUERY PLAN " + prepared.sql
+    values = {"as_of": AS_OF, "chunk": 101, **_scope_values(SCOPES, "sqlite", REFERENCE_RUNS.ids)}
+    with engine.connect() as connection:
+        return [str(row[-1]) for row in explained.execute(connection, values)]
+
+
+def test_sqlite_seeks_a_later_success_from_the_failed_runs_end(sqlite_engine: sa.Engine) -> None:
+    # SQLite takes one lower bound per index column: given the readable floor as a constant
+    # bound beside ``start >= r.completed_at``, it took the floor and walked every success of
+    # the key from the beginning. The only bound on the event start must be the correlated one.
+    pushdown = SqlPushdown(sqlite_engine)
+    counts = pushdown.count(SCOPES, as_of=AS_OF)
+    assert counts.counts.by_status[Actionability.SUPERSEDED_BY_LATER_SUCCESS] > 0
+    seeks = [
+        line
+        for line in _plan(sqlite_engine, pushdown, "problems")
+        if "ix_operation_runs_success" in line
+    ]
+    assert seeks
+    for line in seeks:
+        assert line.endswith("AND <expr>>?)"), line
+
+
+def test_sqlite_walks_problem_runs_from_the_index_alone(sqlite_engine: sa.Engine) -> None:
+    pushdown = SqlPushdown(sqlite_engine)
+    page = pushdown.follow_up_page(SCOPES, as_of=AS_OF, limit=5)
+    assert len(page.items) == 5
+    walk = [line for line in _plan(sqlite_engine, pushdown, "page") if line.startswith("SEARCH r")]
+    assert walk == [
+        "SEARCH r USING COVERING INDEX ix_operation_runs_problem_scope (workspace_id=?)"
+    ]
+
+
+@contextmanager
+def _statements(engine: sa.Engine) -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
+        seen.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+
+
+def test_a_request_sets_the_pushdown_options_once(sql_engine: sa.Engine) -> None:
+    # Each set_config is a round trip; the options are the transaction's, and a request's
+    # dashboard and follow-up page read in one transaction.
+    _history(sql_engine)
+    service = ActionabilityService(sql_engine, registry=Registry.default(entry_points=False))
+    with _statements(sql_engine) as seen, service.session(scopes=SCOPES, as_of=AS_OF) as session:
+        summary = session.dashboard(top=3)
+        page = session.follow_up_page(limit=50)
+    assert summary.counts.needs_attention == len(page.items) > 0
+    options = [statement for statement in seen if "set_config" in statement]
+    expected = 1 if sql_engine.dialect.name == "postgresql" else 0
+    assert len(options) == expected
