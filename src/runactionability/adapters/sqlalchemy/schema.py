@@ -56,8 +56,7 @@ operation_runs = sa.Table(
 """The reference runs table; a host with its own table maps it with ``RunTableMapping`` instead."""
 
 _event_start = sa.func.coalesce(operation_runs.c.started_at, operation_runs.c.created_at)
-# SQLite (before 3.41) reads an expression index as covering only when the columns inside the
-# expression are in the index too; without them every seek also reads the table row.
+# SQLite < 3.41 reads the table row on every seek unless the expression's columns are indexed too.
 _event_start_columns = (operation_runs.c.started_at, operation_runs.c.created_at)
 
 sa.Index(
@@ -85,8 +84,7 @@ sa.Index(
     operation_runs.c.id,
     *_event_start_columns,
 )
-# Listing walks runs newest first, NULL created_at last. SQLite's DESC already puts NULLs last;
-# PostgreSQL puts them first unless the index says otherwise.
+# Listing walks runs newest first, NULLs last: SQLite's DESC does so, PostgreSQL needs nulls_last.
 
 
 def _not_postgresql(
