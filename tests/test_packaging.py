@@ -106,3 +106,33 @@ def test_a_missing_module_outside_the_extra_keeps_its_traceback() -> None:
     assert result.returncode == 1
     assert "Traceback" in result.stderr
     assert "install runactionability[cli]" not in result.stderr
+
+
+_SYNC_HOST = """
+import sys
+sys.modules["greenlet"] = None  # a sync host installs no async extra, so no greenlet
+import sqlalchemy as sa
+from runactionability.cli import cli
+from runactionability.service import ActionabilityService
+from runactionability.adapters.sqlalchemy import SqlRunHistory
+from runactionability.testing import count_statements
+engine = sa.create_engine("sqlite://")
+with count_statements(engine) as counter, engine.connect() as connection:
+    connection.exec_driver_sql("select 1")
+print(counter.count)
+try:
+    from runactionability.service import AsyncActionabilityService
+except ImportError as exc:
+    print("async:", "greenlet" in str(exc))
+"""
+
+
+def test_a_sync_host_needs_no_greenlet() -> None:
+    # SQLAlchemy 2.1 no longer installs greenlet, which only its asyncio layer needs: the demo,
+    # the CLI, the sync request API and the statement counter must run without it, and the
+    # async names fail only when asked for.
+    completed = subprocess.run(
+        [sys.executable, "-c", _SYNC_HOST], capture_output=True, text=True, check=False
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.split("\n")[:2] == ["1", "async: True"]

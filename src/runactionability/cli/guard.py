@@ -55,10 +55,10 @@ def guard(
     config_path: str | None,
     as_json: bool,
 ) -> None:
-    """Check that no code under PATH reads raw follow-up outside the allowed places (exit 4 if
-    some does).
+    """Check that no screen's code reads raw follow-up.
 
-    PATH defaults to the configuration's [guard] paths.
+    Reports every read under PATH outside the allowed places and exits 4 if there is one. PATH
+    defaults to the configuration's [guard] paths.
     """
     table = cli_config(config_path).guard
     given = {"attributes": attributes, "predicates": predicates, "allowed": allowed}

@@ -4,14 +4,32 @@
 the registry, the catalog and the pushdown's compiled statements); ``service.session(...)`` reads
 one snapshot for one actor's scopes at one instant and offers everything a screen shows.
 ``AsyncActionabilityService`` is the same for asyncio hosts, over an ``AsyncEngine``.
+
+The async names are imported on first use: SQLAlchemy's asyncio layer needs greenlet (the
+``async`` extra), which a sync host does not install.
 """
 
-from runactionability.service.aio import AsyncActionabilityService, AsyncRequestSession
+from typing import TYPE_CHECKING, Any
+
 from runactionability.service.session import (
     ActionabilityService,
     EveryWorkspace,
     RequestSession,
 )
+
+if TYPE_CHECKING:
+    from runactionability.service.aio import AsyncActionabilityService, AsyncRequestSession
+
+_ASYNC = frozenset({"AsyncActionabilityService", "AsyncRequestSession"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _ASYNC:
+        from runactionability.service import aio
+
+        return getattr(aio, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "ActionabilityService",

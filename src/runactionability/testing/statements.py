@@ -19,12 +19,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-Bind = sa.Engine | sa.Connection | AsyncEngine | AsyncConnection
+if TYPE_CHECKING:
+    # Not imported at run time: SQLAlchemy's asyncio layer needs greenlet, which a sync host
+    # does not install; an asyncio bind is recognised by its sync twin instead.
+    from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+Bind: TypeAlias = "sa.Engine | sa.Connection | AsyncEngine | AsyncConnection"
 """What the counters listen on: a sync or asyncio engine or connection."""
 
 _SHOWN = 400
@@ -95,12 +99,14 @@ def assert_max_statements(bind: Bind, limit: int) -> Iterator[StatementCounter]:
 
 
 def _sync_target(bind: Bind) -> sa.Engine | sa.Connection:
-    if isinstance(bind, AsyncEngine):
-        return bind.sync_engine
-    if isinstance(bind, AsyncConnection):
-        return bind.sync_connection or bind.sync_engine
     if isinstance(bind, sa.Engine | sa.Connection):
         return bind
+    sync_connection = getattr(bind, "sync_connection", None)
+    if isinstance(sync_connection, sa.Connection):
+        return sync_connection
+    sync_engine = getattr(bind, "sync_engine", None)
+    if isinstance(sync_engine, sa.Engine):
+        return sync_engine
     raise TypeError(f"expected an Engine or a Connection (sync or asyncio), not {bind!r}")
 
 

@@ -6,14 +6,14 @@ evidence in one statement per kind; ``SqlPushdown`` counts and pages current fol
 database; ``AsyncSqlRunHistory`` and ``AsyncSqlStateSource`` are the async ports over SQLAlchemy's
 asyncio engines; ``check`` tells whether a mapping reads a host's tables as the host means
 them. See ``docs/adapters.md`` and ``docs/performance.md``.
+
+The async ports are imported on first use: SQLAlchemy's asyncio layer needs greenlet (the
+``async`` extra), which a sync host does not install.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from runactionability.adapters.sqlalchemy._reading import CHUNK_SIZE, Bind
-from runactionability.adapters.sqlalchemy.aio import (
-    AsyncBind,
-    AsyncSqlRunHistory,
-    AsyncSqlStateSource,
-)
 from runactionability.adapters.sqlalchemy.backend import SqlBackend, database_url, open_backend
 from runactionability.adapters.sqlalchemy.doctor import DEFAULT_SAMPLE, check
 from runactionability.adapters.sqlalchemy.history import SqlRunHistory
@@ -48,6 +48,24 @@ from runactionability.adapters.sqlalchemy.schema import (
 )
 from runactionability.adapters.sqlalchemy.states import SqlStateSource
 from runactionability.adapters.sqlalchemy.types import JsonDocument, UtcTimestamp
+
+if TYPE_CHECKING:
+    from runactionability.adapters.sqlalchemy.aio import (
+        AsyncBind,
+        AsyncSqlRunHistory,
+        AsyncSqlStateSource,
+    )
+
+_ASYNC = frozenset({"AsyncBind", "AsyncSqlRunHistory", "AsyncSqlStateSource"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _ASYNC:
+        from runactionability.adapters.sqlalchemy import aio
+
+        return getattr(aio, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "CHUNK_SIZE",
