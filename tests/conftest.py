@@ -89,3 +89,13 @@ def storage_leg(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tupl
         for table in sa.inspect(connection).get_table_names():
             connection.execute(sa.text(f'DROP TABLE "{table}" CASCADE'))
     engine.dispose()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    # Declared here, at the root, so that the option exists however the suite is started.
+    parser.addoption(
+        "--screenshots",
+        metavar="DIR",
+        help="where the browser tests (tests/web/) save a screenshot of each page "
+        "(default: screenshots/ under pytest's base temporary directory)",
+    )

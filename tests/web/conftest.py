@@ -6,10 +6,11 @@ module builds its own ``Host`` over it. The live server is uvicorn in a thread o
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ import sqlalchemy as sa
 import uvicorn
 from examples.webapp.app import create_app
 from examples.webapp.host import build_host
+from playwright.sync_api import BrowserContext, Playwright, sync_playwright
 
 from runactionability.demo import DemoData, Size, generate, load
 
@@ -67,3 +69,65 @@ def live_server(demo_database: Path) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=30)
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Path:
+    """The system Chromium; without it CI fails (it must install it), a developer skips."""
+    if not CHROMIUM.is_file():
+        message = f"no Chromium at {CHROMIUM} (apt-get install chromium)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return CHROMIUM
+
+
+@pytest.fixture(scope="session")
+def screenshots(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where each page's screenshot goes: ``--screenshots DIR``, else under pytest's temp base."""
+    chosen = request.config.getoption("--screenshots")
+    folder = Path(chosen) if chosen else tmp_path_factory.getbasetemp() / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def playwright_driver() -> Iterator[Playwright]:
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture
+def browser(
+    playwright_driver: Playwright, chromium: Path, tmp_path: Path
+) -> Iterator[Callable[[str], BrowserContext]]:
+    """Opens a Chromium with a new profile whose language is ``locale`` (e.g. ``"en-US"``: the
+    browser's Accept-Language); each is closed when the test ends."""
+    opened: list[BrowserContext] = []
+
+    def launch(locale: str) -> BrowserContext:
+        context = playwright_driver.chromium.launch_persistent_context(
+            user_data_dir=tmp_path / f"profile-{len(opened)}",
+            executable_path=chromium,
+            args=CHROMIUM_FLAGS,
+            headless=True,
+            locale=locale,
+        )
+        opened.append(context)
+        return context
+
+    yield launch
+    for context in opened:
+        context.close()
