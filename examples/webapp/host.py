@@ -109,6 +109,12 @@ def build_host(
     the demo's own, so the pages agree with ``runactionability demo``.
     """
     config = load_config(config_path) if config_path is not None else Config()
+    if config.cursor_key_env is not None:
+        # The async service takes no cursor key: serving unsigned cursors where the host asked
+        # for signed ones would be a silent downgrade.
+        raise ConfigurationError(
+            "the web example's async service cannot sign cursors; remove cursor_key_env"
+        )
     chosen = database or config.database or DEMO_DATABASE
     if "://" not in chosen and not Path(chosen).is_file():
         raise ConfigurationError(f"no database at {chosen!r}; run `make demo` first")

@@ -4,6 +4,8 @@ how many statements each costs (Starlette's test client over the app, on the sma
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urljoin
@@ -14,10 +16,16 @@ from examples.webapp.host import Host, build_host
 from starlette.testclient import TestClient
 from tests.support import count_statements
 
-from runactionability import ActionabilityService, EveryWorkspace, VisibleScopes
+from runactionability import (
+    ActionabilityService,
+    ConfigurationError,
+    EveryWorkspace,
+    VisibleScopes,
+)
 from runactionability.demo import AS_OF, DemoData, Headline
 
 PROVIDER_LOOP = Headline.PROVIDER_LOOP
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -189,3 +197,28 @@ def test_no_page_issues_a_statement_per_run(
     assert len(_rows(client.get("/runs?limit=100").text)) == 100
     assert _statements(client, host, "/") <= 10
     assert _statements(client, host, f"/runs/{demo_data.headlines[PROVIDER_LOOP]}") <= 10
+
+
+def test_the_host_refuses_what_it_cannot_serve(demo_database: Path, tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="make demo"):
+        build_host(database=str(tmp_path / "nowhere.sqlite"))
+    signed = tmp_path / "runactionability.toml"
+    signed.write_text(f'database = "{demo_database}"\ncursor_key_env = "WEB_CURSOR_KEY"\n')
+    with pytest.raises(ConfigurationError, match="cannot sign cursors"):
+        build_host(config_path=str(signed))
+
+
+def test_the_command_line_names_its_options_and_its_refusals(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "examples.webapp"]
+    shown = subprocess.run([*command, "--help"], cwd=ROOT, capture_output=True, text=True)
+    assert shown.returncode == 0
+    for option in ("--config", "--database", "--actor", "--port", "--as-of"):
+        assert option in shown.stdout
+    missing = tmp_path / "nowhere.sqlite"
+    refused = subprocess.run(
+        [*command, "--database", str(missing)], cwd=ROOT, capture_output=True, text=True
+    )
+    assert refused.returncode == 1
+    assert (
+        refused.stderr.strip() == f"webapp: no database at {str(missing)!r}; run `make demo` first"
+    )
