@@ -1,10 +1,11 @@
-# Two commands a fresh machine needs: `make demo` and `make test`.
+# Commands a fresh machine needs: `make demo`, `make web` (after it) and `make test`.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO_DB ?= runactionability-demo.sqlite
+PORT ?= 8000
 
-.PHONY: demo test lint typecheck docs docs-check bench bench-core bench-sql bench-pushdown bench-request clean
+.PHONY: demo web test lint typecheck docs docs-check bench bench-core bench-sql bench-pushdown bench-request clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -14,12 +15,20 @@ $(VENV)/.demo-installed: $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[cli]'
 	touch $@
 
+$(VENV)/.web-installed: $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[cli,web]'
+	touch $@
+
 $(VENV)/.dev-installed: $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $@ $(VENV)/.demo-installed
+	touch $@ $(VENV)/.demo-installed $(VENV)/.web-installed
 
 demo: $(VENV)/.demo-installed
 	$(BIN)/runactionability demo --database $(DEMO_DB)
+
+# The reference web host (examples/webapp/) on the demo database: http://127.0.0.1:$(PORT)
+web: $(VENV)/.web-installed
+	$(BIN)/python -m examples.webapp --database $(DEMO_DB) --port $(PORT)
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check src tests examples bench

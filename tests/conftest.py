@@ -110,3 +110,13 @@ def partitioned_engine(
         for table in sa.inspect(connection).get_table_names():
             connection.execute(sa.text(f'DROP TABLE "{table}" CASCADE'))
     postgres_engine.dispose()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    # Declared here, at the root, so that the option exists however the suite is started.
+    parser.addoption(
+        "--screenshots",
+        metavar="DIR",
+        help="where the browser tests (tests/web/) save a screenshot of each page "
+        "(default: screenshots/ under pytest's base temporary directory)",
+    )
