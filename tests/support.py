@@ -676,22 +676,6 @@ def async_engine_of(engine: sa.Engine) -> AsyncEngine:
 
 
 @contextmanager
-def count_statements(engine: sa.Engine) -> Iterator[list[str]]:
-    """Every statement ``engine`` sends to the database while the block runs (the N+1 guard of
-    a host's pages; an ``AsyncEngine``'s statements are its ``sync_engine``'s)."""
-    seen: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        seen.append(statement)
-
-    sa.event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", record)
-
-
-@contextmanager
 def compilations() -> Iterator[list[str]]:
     """Every SQL compilation (SQLAlchemy's cache misses and explicit ``compile`` calls alike)."""
     seen: list[str] = []
