@@ -1,0 +1,82 @@
+"""Display names of the stored words a sentence names: outcomes, run statuses, actionability.
+
+Each is a ``Message`` whose id is ``<kind>.<stored value>``; a value the library does not know
+(a hostile row's outcome) is shown as stored. Operation types, families, state kinds and state
+statuses are named by ``display_name`` where they are used (their names come from plugins).
+"""
+
+from __future__ import annotations
+
+from runactionability.messages import Message, display_name, msg
+from runactionability.model import RunOutcome, RunStatus
+from runactionability.result import Actionability
+
+OUTCOMES: dict[str, Message] = {
+    RunOutcome.SUCCEEDED: msg("outcome.succeeded", "succeeded"),
+    RunOutcome.PARTIALLY_SUCCEEDED: msg("outcome.partially_succeeded", "partially succeeded"),
+    RunOutcome.FAILED: msg("outcome.failed", "failed"),
+    RunOutcome.BLOCKED: msg("outcome.blocked", "blocked"),
+    RunOutcome.CANCELLED: msg("outcome.cancelled", "cancelled"),
+}
+RUN_STATUSES: dict[str, Message] = {
+    RunStatus.QUEUED: msg("run_status.queued", "queued"),
+    RunStatus.RUNNING: msg("run_status.running", "running"),
+    RunStatus.COMPLETED: msg("run_status.completed", "completed"),
+}
+STATUSES: dict[Actionability, Message] = {
+    Actionability.ACTIONABLE: msg("status.actionable", "actionable"),
+    Actionability.REQUIRES_MANUAL_REVIEW: msg("status.requires_manual_review", "manual review"),
+    Actionability.SUPERSEDED_BY_LATER_SUCCESS: msg(
+        "status.superseded_by_later_success", "superseded"
+    ),
+    Actionability.RESOLVED_BY_CURRENT_STATE: msg("status.resolved_by_current_state", "resolved"),
+    Actionability.INFORMATIONAL_ONLY: msg("status.informational_only", "informational"),
+    Actionability.NOT_TERMINAL: msg("status.not_terminal", "active"),
+}
+
+
+def outcome_name(outcome: object) -> Message:
+    """The display name of a run's outcome (as stored, when the library does not know it)."""
+    known = OUTCOMES.get(outcome) if isinstance(outcome, str) else None
+    return known if known is not None else display_name("outcome", str(outcome))
+
+
+def run_status_name(status: object) -> Message:
+    """The display name of a run's status (as stored, when the library does not know it)."""
+    known = RUN_STATUSES.get(status) if isinstance(status, str) else None
+    return known if known is not None else display_name("run_status", str(status))
+
+
+def status_name(status: Actionability) -> Message:
+    """The display name of an actionability status."""
+    return STATUSES[status]
+
+
+def state_kind_name(kind: str) -> Message:
+    """The display name of a state kind (``provider_connection``: "provider connection")."""
+    return display_name("state_kind", kind, kind.replace("_", " "))
+
+
+def state_status_name(status: object) -> Message:
+    """The display name of a state's status (``healthy``), as stored when no catalog has it."""
+    return display_name("state_status", str(status))
+
+
+def target_kind_name(kind: str) -> Message:
+    """The display name of what an action points at (``run``, ``backup_schedule``)."""
+    return display_name("target_kind", kind, kind.replace("_", " "))
+
+
+def subject_key_name(key: str) -> Message:
+    """The noun of a subject key (``provider_connection_id``: "provider connection")."""
+    return display_name("subject_key", key, key.removesuffix("_id").replace("_", " "))
+
+
+def type_name(name: str, label: str | None = None) -> Message:
+    """The display name of an operation type: its catalog label in English, else its name."""
+    return display_name("operation_type", name, label or name)
+
+
+def family_name(name: str) -> Message:
+    """The display name of a family (``provider_connection``: "provider connection")."""
+    return display_name("family", name, name.replace("_", " "))
