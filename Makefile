@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO_DB ?= runactionability-demo.sqlite
 
-.PHONY: demo test lint typecheck bench bench-core bench-sql bench-pushdown bench-request clean
+.PHONY: demo test lint typecheck messages bench bench-core bench-sql bench-pushdown bench-request clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,3 +50,9 @@ bench-request: $(VENV)/.dev-installed
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis $(DEMO_DB)
+
+# Bring the catalogs' .po files in line with the code's messages (then translate what is new in
+# de; the suite fails until every entry is translated). The build compiles them.
+messages: $(VENV)/.dev-installed
+	$(BIN)/python -c 'from tests.support import update_message_catalogs; update_message_catalogs()'
+	$(BIN)/python -c 'from pathlib import Path; from hatch_build import compile_catalogs; compile_catalogs(Path("."))'

@@ -9,7 +9,8 @@ the SQL pushdown has one compilation per check, keyed by its name.
 
 Each check's ``test`` takes the run and its operation type (None when the type is not in the
 catalog or its family is not registered) and returns the explanation (a ``Message``) when the
-run fails it, else None. A check after ``known_type`` may rely on the type; the ones before it must not.
+run fails it, else None. A check after ``known_type`` may rely on the type; the ones before it
+must not.
 """
 
 from __future__ import annotations
@@ -63,7 +64,9 @@ def _outcome_on_active_run(run: OperationRun, op_type: OperationType | None) -> 
 def _known_status(run: OperationRun, op_type: OperationType | None) -> Message | None:
     if run.status is not _COMPLETED:
         return msg(
-            "check.unknown_status", "The run's status {status} is not known.", status=repr(run.status)
+            "check.unknown_status",
+            "The run's status {status} is not known.",
+            status=repr(run.status),
         )
     return None
 
@@ -78,7 +81,9 @@ def _known_outcome(run: OperationRun, op_type: OperationType | None) -> Message 
     outcome = run.outcome
     if outcome.__class__ is not RunOutcome and not isinstance(outcome, RunOutcome):
         return msg(
-            "check.unknown_outcome", "The run's outcome {outcome} is not known.", outcome=repr(outcome)
+            "check.unknown_outcome",
+            "The run's outcome {outcome} is not known.",
+            outcome=repr(outcome),
         )
     return None
 

@@ -27,11 +27,15 @@ COUNT = "count"
 """The parameter that picks a plural message's form."""
 
 
+def _as_items(values: Iterable[Param]) -> tuple[Param, ...]:
+    return tuple(values)
+
+
 @attrs.frozen
 class Listing:
     """Values shown as one list, joined per locale ("a, b or c"; "a, b oder c")."""
 
-    items: tuple[Param, ...] = attrs.field(converter=tuple)
+    items: tuple[Param, ...] = attrs.field(converter=_as_items)
     style: Literal["or", "and"] = "or"
 
 
@@ -83,7 +87,7 @@ def plain(text: str) -> Message:
 def as_message(value: Message | str) -> Message:
     """A message as is; a plain string (what plugins wrote before messages) as ``plain``."""
     if value.__class__ is Message or isinstance(value, Message):
-        return value  # type: ignore[return-value]
+        return value
     if isinstance(value, str):
         return plain(value)
     raise TypeError(f"expected a Message or a str, not {type(value).__name__}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from runactionability.messages import Message, display_name, msg
 from runactionability.model import RunOutcome, RunStatus
-from runactionability.result import Actionability
+from runactionability.result import Actionability, ActionKind
 
 OUTCOMES: dict[str, Message] = {
     RunOutcome.SUCCEEDED: msg("outcome.succeeded", "succeeded"),
@@ -33,6 +33,32 @@ STATUSES: dict[Actionability, Message] = {
     Actionability.INFORMATIONAL_ONLY: msg("status.informational_only", "informational"),
     Actionability.NOT_TERMINAL: msg("status.not_terminal", "active"),
 }
+
+ACTION_KINDS: dict[ActionKind, Message] = {
+    ActionKind.RETRY: msg("action_kind.retry", "retry"),
+    ActionKind.OPEN_RELATED: msg("action_kind.open_related", "open related"),
+    ActionKind.REVIEW: msg("action_kind.review", "review"),
+    ActionKind.VIEW_RUN: msg("action_kind.view_run", "view run"),
+    ActionKind.VIEW_STATE: msg("action_kind.view_state", "view state"),
+    ActionKind.VIEW_ACTIVE_RUN: msg("action_kind.view_active_run", "view active run"),
+}
+
+
+def action_kind_name(kind: ActionKind) -> Message:
+    """The display name of an action's kind."""
+    return ACTION_KINDS[kind]
+
+
+RISKS: dict[str, Message] = {
+    "standard": msg("risk.standard", "standard"),
+    "high": msg("risk.high", "high"),
+}
+
+
+def risk_name(risk: str) -> Message:
+    """The display name of a family's risk class (``standard``, ``high``)."""
+    known = RISKS.get(risk)
+    return known if known is not None else display_name("risk", risk)
 
 
 def outcome_name(outcome: object) -> Message:

@@ -19,7 +19,8 @@ from runactionability.config.values import (
     Config,
     canonical_locale,
 )
-from runactionability.errors import ConfigurationError
+from runactionability.errors import ConfigurationError, UsageError
+from runactionability.i18n import time_zone_of
 
 CONFIG_FILE = "runactionability.toml"
 """The file ``load_config`` looks for in the working directory."""
@@ -79,6 +80,8 @@ def _structured(document: dict[str, Any], path: Path) -> Config:
         config = attrs.evolve(config, database=str(folder / config.database))
     if config.catalog != REGISTRY_CATALOG:
         config = attrs.evolve(config, catalog=str(folder / config.catalog))
+    if config.messages is not None:
+        config = attrs.evolve(config, messages=str(folder / config.messages))
     # Everything that can be checked without the database is checked now, naming the file.
     try:
         if config.runs is not None and not config.runs.reflect:
@@ -157,6 +160,17 @@ def _locale(value: object, _: object) -> str:
     return canonical_locale(value)
 
 
+def _time_zone(value: object, _: object) -> str:
+    if isinstance(value, str):
+        try:
+            time_zone_of(value)
+        except UsageError:
+            pass
+        else:
+            return value
+    raise _WrongType(f"expected an IANA time zone (e.g. 'Europe/Berlin'), not {value!r}")
+
+
 def _variable(value: object, _: object) -> str:
     if isinstance(value, str) and VARIABLE.fullmatch(value):
         return value
@@ -178,6 +192,7 @@ def _converter() -> cattrs.Converter:
             source=override(omit=True),
             catalog=override(struct_hook=_catalog),
             locale=override(struct_hook=_locale),
+            time_zone=override(struct_hook=_time_zone),
             cursor_key_env=override(struct_hook=_variable),
         ),
     )

@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 
 from runactionability.catalog import OperationCatalog
 from runactionability.evidence import RunFact, StateFact
-from runactionability.model import OperationRun, RunId, RunStatus, usable_id
 from runactionability.messages import msg
+from runactionability.model import OperationRun, RunId, RunStatus, usable_id
 from runactionability.policies.base import Family, Risk, retry_action, review_action
 from runactionability.policies.rules import VIEW_LATER_SUCCESS, view_state_label
 from runactionability.ports import RunSource

@@ -67,7 +67,9 @@ class Explanation:
     would_change: tuple[Message, ...]
 
 
-_COMPLETING = msg("would_change.completing", "The run completing: it is then judged by its outcome.")
+_COMPLETING = msg(
+    "would_change.completing", "The run completing: it is then judged by its outcome."
+)
 _PROOF_STANDS = msg(
     "would_change.proof_stands",
     "Nothing: the proof stands, and a later failure would be a new run with a result of its own.",
@@ -113,7 +115,9 @@ def would_change(
         )
     if result.reason in _RECORD_FAULTS:
         return (
-            msg("would_change.corrected_record", "A corrected record: {fault}", fault=result.message),
+            msg(
+                "would_change.corrected_record", "A corrected record: {fault}", fault=result.message
+            ),
         )
     family = registry.families().get(family_name_) if family_name_ else None
     if family is None:
@@ -149,9 +153,9 @@ def _where(workspace_id: str, environment_id: str | None) -> Message:
     )
 
 
-def _of_subject(key: str | None, subject: str | None) -> Message:
+def _of_subject(key: str | None, subject: str | None) -> Param:
     if key is None or subject is None:
-        return msg("subject.none", "")
+        return ""
     return msg("subject.of", " of {noun} {subject}", noun=subject_key_name(key), subject=subject)
 
 

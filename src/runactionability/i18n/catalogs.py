@@ -106,9 +106,7 @@ def parse_locale(tag: str) -> Locale | None:
         return None
 
 
-def chain(
-    locale: Locale, catalogs: Iterable[MessageCatalogs]
-) -> gettext.NullTranslations | None:
+def chain(locale: Locale, catalogs: Iterable[MessageCatalogs]) -> gettext.NullTranslations | None:
     """The translations of ``locale`` from ``catalogs``, the first one asked first.
 
     None when no catalog has the locale's language.

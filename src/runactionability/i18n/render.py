@@ -6,6 +6,7 @@ import gettext
 import warnings
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale
@@ -22,7 +23,7 @@ _ENGLISH = Locale("en")
 # A long-lived service renders many distinct sentences (each names its runs and instants);
 # the cache is dropped whole when it grows past this, which a screen never reaches.
 _CACHE_LIMIT = 20_000
-_LIST_STYLES = {"or": "or", "and": "standard"}
+_LIST_STYLES: dict[str, Literal["or", "standard"]] = {"or": "or", "and": "standard"}
 
 
 def time_zone_of(name: str | tzinfo | None) -> tzinfo:
@@ -68,6 +69,7 @@ class Renderer:
             translations = chain(_ENGLISH, (*catalogs, SHIPPED))
         self.locale: Locale = parsed
         self._translations = translations or gettext.NullTranslations()
+        self._names = _names_by_id(self._translations)
         self._cache: dict[Message, str] = {}
 
     @property
@@ -89,6 +91,10 @@ class Renderer:
     def _render(self, message: Message) -> str:
         if message.plural is None:
             template = self._translations.pgettext(message.id, message.text)
+            if template is message.text and not message.params:
+                # A display name is keyed by its id alone: a type's English text is its label
+                # where the catalog knows it, its stored name where a fact names it.
+                template = self._names.get(message.id, template)
         else:
             count = dict(message.params).get(COUNT, 0)
             number = count if isinstance(count, int) else 0
@@ -133,3 +139,17 @@ class Renderer:
     def number(self, value: int) -> str:
         """A count in this locale."""
         return format_decimal(value, locale=self.locale)
+
+
+def _names_by_id(translations: gettext.NullTranslations) -> dict[str, str]:
+    """Every singular entry of the chain by its context alone, the first catalog's winning."""
+    names: dict[str, str] = {}
+    current: gettext.NullTranslations | None = translations
+    while current is not None:
+        # GNUTranslations keeps a context's entries under "context\x04msgid".
+        entries = getattr(current, "_catalog", {})
+        for key, value in entries.items():
+            if isinstance(key, str) and "\x04" in key:
+                names.setdefault(key.split("\x04", 1)[0], value)
+        current = getattr(current, "_fallback", None)
+    return names

@@ -42,7 +42,9 @@ VIEW_LATER_SUCCESS = msg("action.view_later_success", "View the later successful
 
 def view_state_label(kind: str) -> Message:
     """The label of the action that opens the current state of ``kind``."""
-    return msg("action.view_state", "View the current {state_kind}", state_kind=state_kind_name(kind))
+    return msg(
+        "action.view_state", "View the current {state_kind}", state_kind=state_kind_name(kind)
+    )
 
 
 @attrs.frozen
