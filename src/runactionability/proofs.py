@@ -53,8 +53,7 @@ class Verifier:
                 reason=Reason.NO_RESOLVING_EVIDENCE,
                 explanation=msg(
                     "verdict.policy_found_nothing",
-                    "The {type} ended {outcome}, and its policy found nothing that proves it "
-                    "fixed.",
+                    "The {type} {outcome}, and its policy found nothing that proves it fixed.",
                     type=problem.label,
                     outcome=problem.outcome_name,
                 ),

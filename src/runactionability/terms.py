@@ -18,6 +18,15 @@ OUTCOMES: dict[str, Message] = {
     RunOutcome.BLOCKED: msg("outcome.blocked", "blocked"),
     RunOutcome.CANCELLED: msg("outcome.cancelled", "cancelled"),
 }
+OUTCOME_VERBS: dict[str, Message] = {
+    RunOutcome.SUCCEEDED: msg("outcome_verb.succeeded", "succeeded"),
+    RunOutcome.PARTIALLY_SUCCEEDED: msg("outcome_verb.partially_succeeded", "partially succeeded"),
+    RunOutcome.FAILED: msg("outcome_verb.failed", "failed"),
+    RunOutcome.BLOCKED: msg("outcome_verb.blocked", "was blocked"),
+    RunOutcome.CANCELLED: msg("outcome_verb.cancelled", "was cancelled"),
+}
+"""How a sentence says a run ended ("The inventory sync {outcome} at ..."): "failed", "was
+blocked"; a language whose sentences name the outcome as a noun translates them as one."""
 RUN_STATUSES: dict[str, Message] = {
     RunStatus.QUEUED: msg("run_status.queued", "queued"),
     RunStatus.RUNNING: msg("run_status.running", "running"),
@@ -65,6 +74,12 @@ def outcome_name(outcome: object) -> Message:
     """The display name of a run's outcome (as stored, when the library does not know it)."""
     known = OUTCOMES.get(outcome) if isinstance(outcome, str) else None
     return known if known is not None else display_name("outcome", str(outcome))
+
+
+def outcome_verb(outcome: object) -> Message:
+    """How a sentence says a run ended with ``outcome`` (as stored, when unknown)."""
+    known = OUTCOME_VERBS.get(outcome) if isinstance(outcome, str) else None
+    return known if known is not None else display_name("outcome_verb", str(outcome))
 
 
 def run_status_name(status: object) -> Message:

@@ -82,17 +82,23 @@ def update_catalog(path: str | Path, entries: Iterable[Entry], locale: str, doma
         revision_date=existing.revision_date,
     )
     english = locale.split("_")[0] == "en"
+    by_context = {message.context: message for message in existing if message.context}
     for entry in sorted(entries, key=lambda e: (e.id, e.text)):
         msgid: str | tuple[str, str] = (
             entry.text if entry.plural is None else (entry.text, entry.plural)
         )
         known = existing.get(msgid, context=entry.id)
         string: Any = "" if entry.plural is None else ("", "")
-        if known is not None and not known.fuzzy and known.string:
-            string = known.string
+        fuzzy = False
+        if known is not None and known.string:
+            string, fuzzy = known.string, known.fuzzy
         elif english:
             string = msgid
-        updated.add(msgid, string, context=entry.id)
+        elif (earlier := by_context.get(entry.id)) is not None and earlier.string:
+            # The English source changed under the same id: the old translation is kept for the
+            # translator to review, flagged fuzzy (which the catalog tests refuse).
+            string, fuzzy = earlier.string, True
+        updated.add(msgid, string, context=entry.id, flags=("fuzzy",) if fuzzy else ())
     target.parent.mkdir(parents=True, exist_ok=True)
     with target.open("wb") as stream:
         write_po(stream, updated, width=100, omit_header=False, sort_output=False)

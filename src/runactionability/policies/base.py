@@ -27,7 +27,7 @@ from runactionability.messages import Message, msg
 from runactionability.model import OperationRun, RunOutcome, as_names, as_optional_names
 from runactionability.policies.describe import describe_policy
 from runactionability.result import Actionability, ActionKind, Decision, PrimaryAction
-from runactionability.terms import outcome_name, type_name
+from runactionability.terms import outcome_verb, type_name
 
 
 def retry_action(run: OperationRun, op_type: OperationType | None) -> PrimaryAction:
@@ -144,8 +144,16 @@ class ProblemRun:
 
     @property
     def outcome_name(self) -> Message:
-        """The display name of the run's outcome, for explanations."""
-        return outcome_name(self.run.outcome)
+        """How an explanation says the run ended ("failed", "was blocked")."""
+        return outcome_verb(self.run.outcome)
+
+    def type_of(self, stored: str) -> Message:
+        """The display name of a type a fact names as stored: the run's own type under any of
+        its names, else the stored name (a rule sees no catalog)."""
+        own = self.operation_type
+        if stored == own.name or stored in own.aliases:
+            return self.label
+        return type_name(stored)
 
 
 class Evidence:

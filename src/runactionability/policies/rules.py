@@ -25,7 +25,7 @@ from runactionability.policies.base import (
 )
 from runactionability.policies.describe import describe_action, describe_rule
 from runactionability.result import Actionability, ActionKind, Decision, PrimaryAction, Reason
-from runactionability.terms import state_kind_name, state_status_name, type_name
+from runactionability.terms import state_kind_name, state_status_name
 
 
 def as_outcomes(values: Iterable[RunOutcome | str]) -> frozenset[RunOutcome]:
@@ -74,8 +74,8 @@ class SupersededByLaterSuccess:
             explanation=msg(
                 "verdict.later_success",
                 "A later {type} run ({run_id}) started at {started_at} and succeeded, after "
-                "this run ended {outcome} at {completed_at}.",
-                type=type_name(fact.operation_type),
+                "this run {outcome} at {completed_at}.",
+                type=run.type_of(fact.operation_type),
                 run_id=str(fact.run_id),
                 started_at=fact.started_at,
                 outcome=run.outcome_name,
@@ -133,7 +133,7 @@ class ResolvedByState:
             explanation=msg(
                 "verdict.current_state",
                 "The {state_kind} is {state_status}, proven at {proven_at}, after this run "
-                "ended {outcome} at {completed_at}.",
+                "{outcome} at {completed_at}.",
                 state_kind=state_kind_name(self.kind),
                 state_status=state_status_name(fact.status),
                 proven_at=fact.proven_at,
@@ -176,7 +176,7 @@ class InformationalWhen:
             reason=self.reason,
             explanation=msg(
                 "verdict.cancelled",
-                "The run ended {outcome}, which an operator chose; it is history only.",
+                "The run {outcome}, which an operator chose; it is history only.",
                 outcome=run.outcome_name,
             ),
         )
@@ -201,7 +201,7 @@ class AlwaysInformational:
             reason=Reason.INFORMATIONAL_FAMILY,
             explanation=msg(
                 "verdict.informational_family",
-                "A {type} that ended {outcome} is recorded for history; it never calls for an "
+                "A {type} that {outcome} is recorded for history; it never calls for an "
                 "operator action.",
                 type=run.label,
                 outcome=run.outcome_name,
@@ -228,7 +228,7 @@ class AlwaysManualReview:
             reason=Reason.ALWAYS_MANUAL_REVIEW,
             explanation=msg(
                 "verdict.always_manual_review",
-                "A {type} that ended {outcome} may have left changes half-applied, so a person "
+                "A {type} that {outcome} may have left changes half-applied, so a person "
                 "must review it.",
                 type=run.label,
                 outcome=run.outcome_name,
@@ -307,7 +307,7 @@ class FirstDecisive:
             reason=Reason.NO_RESOLVING_EVIDENCE,
             explanation=msg(
                 "verdict.no_resolving_evidence",
-                "The {type} ended {outcome} at {completed_at}, and no later success or current "
+                "The {type} {outcome} at {completed_at}, and no later success or current "
                 "state proves it fixed.",
                 type=run.label,
                 outcome=run.outcome_name,
