@@ -134,7 +134,7 @@ class Verdict:
 
     status: Actionability
     reason: str
-    message: Message = attrs.field(alias="explanation")
+    message: Message = attrs.field(alias="explanation", converter=as_message)
     family: str | None
     operation_type: str | None
     proof: Proof | None
