@@ -793,7 +793,8 @@ def stored_ports(
 
 # -- message catalogs ---------------------------------------------------------------------------
 
-PACKAGE_DIR = Path(__file__).resolve().parent.parent / "src" / "runactionability"
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = ROOT / "src" / "runactionability"
 LOCALE_DIR = PACKAGE_DIR / "i18n" / "locale"
 
 
