@@ -130,6 +130,29 @@ def _where(summary: DashboardSummary) -> Message:
     )
 
 
+def _counts_line(summary: DashboardSummary, r: Renderer) -> str:
+    counts = summary.counts
+    attention = msgn(
+        "cli.report_attention",
+        "{count} of {total} run needs attention",
+        "{count} of {total} runs need attention",
+        count=counts.needs_attention,
+        total=counts.total,
+    )
+    return r(
+        msg(
+            "cli.report_counts",
+            "{attention} (actionable {actionable}, manual review {review}); active work kept "
+            "apart: {queued} queued, {running} running.",
+            attention=attention,
+            actionable=counts.by_status[Actionability.ACTIONABLE],
+            review=counts.by_status[Actionability.REQUIRES_MANUAL_REVIEW],
+            queued=summary.active.queued,
+            running=summary.active.running,
+        )
+    )
+
+
 def _render_report(console: Console, summary: DashboardSummary, database: str, r: Renderer) -> None:
     title = r(
         msg(
@@ -140,29 +163,7 @@ def _render_report(console: Console, summary: DashboardSummary, database: str, r
         )
     )
     console.print(Text.assemble((title, "bold"), "  ", (database, "dim")))
-    counts = summary.counts
-    attention = msgn(
-        "cli.report_attention",
-        "{count} of {total} run needs attention",
-        "{count} of {total} runs need attention",
-        count=counts.needs_attention,
-        total=counts.total,
-    )
-    console.print(
-        r(
-            msg(
-                "cli.report_counts",
-                "{attention} (actionable {actionable}, manual review {review}); active work "
-                "kept apart: {queued} queued, {running} running.",
-                attention=attention,
-                actionable=counts.by_status[Actionability.ACTIONABLE],
-                review=counts.by_status[Actionability.REQUIRES_MANUAL_REVIEW],
-                queued=summary.active.queued,
-                running=summary.active.running,
-            )
-        ),
-        style=None,
-    )
+    console.print(_counts_line(summary, r), markup=False)
     unknown = r(msg("cli.unknown_type", "(unknown type)"))
     console.print(
         _counts_table(
