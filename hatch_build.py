@@ -31,7 +31,7 @@ def compile_catalogs(root: Path) -> list[Path]:
     return compiled
 
 
-class MessageCatalogsHook(BuildHookInterface):  # type: ignore[misc]
+class MessageCatalogsHook(BuildHookInterface[Any]):
     """Compiles the catalogs before hatchling collects the package's files."""
 
     PLUGIN_NAME = "custom"

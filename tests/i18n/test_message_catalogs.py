@@ -33,10 +33,11 @@ def entries_of(catalog: Catalog) -> set[Entry]:
     for message in catalog:
         if not message.id:
             continue
+        context = str(message.context)
         if isinstance(message.id, tuple):
-            found.add(Entry(message.context, message.id[0], message.id[1]))
+            found.add(Entry(context, str(message.id[0]), str(message.id[1])))
         else:
-            found.add(Entry(message.context, message.id))
+            found.add(Entry(context, str(message.id)))
     return found
 
 
@@ -61,8 +62,11 @@ def test_every_entry_is_translated_with_the_same_placeholders(locale: str) -> No
     for message in read(locale):
         if not message.id:
             continue
-        sources = message.id if isinstance(message.id, tuple) else (message.id,)
-        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        sources = [str(s) for s in (message.id if isinstance(message.id, tuple) else [message.id])]
+        strings = [
+            str(s or "")
+            for s in (message.string if isinstance(message.string, tuple) else [message.string])
+        ]
         expected = placeholders(sources[0]) | placeholders(sources[-1])
         if message.fuzzy or not all(strings):
             problems.append(f"{message.context}: untranslated or fuzzy")

@@ -57,9 +57,10 @@ def pseudo_catalogs(tmp_path_factory: pytest.TempPathFactory) -> Path:
         if not message.id:
             continue
         if isinstance(message.id, tuple):
-            catalog.add(message.id, tuple(pseudo(s) for s in message.id), context=message.context)
+            plural = tuple(pseudo(str(s)) for s in message.id)
+            catalog.add(message.id, plural, context=message.context)
         else:
-            catalog.add(message.id, pseudo(message.id), context=message.context)
+            catalog.add(message.id, pseudo(str(message.id)), context=message.context)
     target = folder / PSEUDO / "LC_MESSAGES" / "runactionability.po"
     target.parent.mkdir(parents=True)
     with target.open("wb") as stream:
