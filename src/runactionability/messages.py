@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Literal, TypeAlias
 
 import attrs
@@ -93,6 +94,9 @@ def as_message(value: Message | str) -> Message:
     raise TypeError(f"expected a Message or a str, not {type(value).__name__}")
 
 
+# Names repeat across a batch (every failed sync names its type): one shared value per name
+# saves building a message per problem run.
+@lru_cache(maxsize=4096)
 def display_name(kind: str, name: str, english: str | None = None) -> Message:
     """The display name of a stored ``name`` of ``kind`` (operation type, family, state kind...).
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from functools import lru_cache
 from typing import Protocol, runtime_checkable
 
 import attrs
@@ -60,7 +61,13 @@ def type_label(op_type: OperationType) -> Message:
     Its id is ``operation_type.<canonical name>``; in English it is the catalog label (else the
     name), so a catalog that does not know the type still names it.
     """
-    return type_name(op_type.name, _in_sentence(op_type.label or op_type.name))
+    return _type_label(op_type.name, op_type.label)
+
+
+@lru_cache(maxsize=1024)
+def _type_label(name: str, label: str | None) -> Message:
+    # Every problem run names its type, often twice (its explanation and its action's label).
+    return type_name(name, _in_sentence(label or name))
 
 
 def review_action(run: OperationRun, op_type: OperationType | None) -> PrimaryAction:
