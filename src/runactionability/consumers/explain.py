@@ -134,8 +134,8 @@ def would_change(
         return (
             msg(
                 "would_change.high_risk",
-                "Nothing automatic: the {family} family is high-risk, so no later run or state "
-                "settles a problem run; a person reviews it.",
+                "Nothing automatic: a problem run of a high-risk family ({family}) is never "
+                "settled by a later run or a state; a person reviews it.",
                 family=family_name(family.name),
             ),
         )
