@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DEMO_DB ?= runactionability-demo.sqlite
 PORT ?= 8000
 
-.PHONY: demo web test lint typecheck docs docs-check bench bench-core bench-sql bench-pushdown bench-request clean
+.PHONY: demo web test lint typecheck docs docs-check messages bench bench-core bench-sql bench-pushdown bench-request clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -69,3 +69,9 @@ bench-request: $(VENV)/.dev-installed
 
 clean:
 	rm -rf $(VENV) site .pytest_cache .mypy_cache .ruff_cache .hypothesis $(DEMO_DB)
+
+# Bring the catalogs' .po files in line with the code's messages (then translate what is new in
+# de; the suite fails until every entry is translated). The build compiles them.
+messages: $(VENV)/.dev-installed
+	$(BIN)/python -c 'from tests.support import update_message_catalogs; update_message_catalogs()'
+	$(BIN)/python -c 'from pathlib import Path; from hatch_build import compile_catalogs; compile_catalogs(Path("."))'

@@ -36,10 +36,15 @@ def follow_up_view(
     return {"runs": [i.run.id for i in page.items], "next": page.next_cursor}
 
 
-def explain_view(service: ActionabilityService, workspaces: set[str], run_id: int) -> str | None:
-    with service.session(scopes=VisibleScopes(workspaces), as_of=AS_OF) as s:
+def explain_view(
+    service: ActionabilityService, workspaces: set[str], run_id: int, locale: str = "en"
+) -> str | None:
+    # The request's language (from the user's settings or Accept-Language) and time zone.
+    with service.session(
+        scopes=VisibleScopes(workspaces), as_of=AS_OF, locale=locale, time_zone="Europe/Berlin"
+    ) as s:
         told = s.explain(run_id)  # None: missing, or outside the actor's scopes (a 404)
-    return None if told is None else told.assessment.result.explanation
+        return None if told is None else s.render(told.assessment.result.message)
 
 
 # -- a process serving a few requests ------------------------------------------------------
@@ -55,5 +60,6 @@ if __name__ == "__main__":
         assert isinstance(top, list)
         assert top
         print(explain_view(service, {"acme"}, top[0]))
+        print(explain_view(service, {"acme"}, top[0], locale="de"))
         assert explain_view(service, {"globex"}, top[0]) is None  # not visible: as if missing
         engine.dispose()

@@ -5,6 +5,10 @@ same quota, else resolved when the quota's current record is ``fresh`` and was p
 failure. In a package, the plugin module would be exposed through the entry-point group
 ``runactionability``; here it is registered directly.
 
+The plugin's own sentences are messages (``msg``), and it ships their German translation, and the
+German names of its type and family, in its own gettext catalog
+(``third_party_locale/de/LC_MESSAGES/quota.po``) through ``runactionability_message_catalogs``.
+
     .venv/bin/python examples/third_party_family.py
 """
 
@@ -12,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from runactionability import (
     Actionability,
@@ -20,11 +25,13 @@ from runactionability import (
     Family,
     FirstDecisive,
     InformationalWhen,
+    MessageCatalogs,
     OpenRelatedAction,
     OperationRun,
     OperationType,
     ProblemRun,
     Registry,
+    Renderer,
     Resolver,
     ResolvingStates,
     RunOutcome,
@@ -32,6 +39,7 @@ from runactionability import (
     StateRequest,
     SupersededByLaterSuccess,
     hookimpl,
+    msg,
 )
 from runactionability.adapters.memory import MemoryRunHistory, MemoryStateSource
 
@@ -51,7 +59,12 @@ class ResolvedWhenQuotaFresh:
         return Decision(
             status=Actionability.RESOLVED_BY_CURRENT_STATE,
             reason="quota_fresh",
-            explanation=f"Quota {fact.subject} was recalculated at {fact.proven_at:%H:%M}.",
+            explanation=msg(
+                "quota.fresh",
+                "Quota {quota} was recalculated at {proven_at}.",
+                quota=str(fact.subject),
+                proven_at=fact.proven_at,
+            ),
             proof=fact,
         )
 
@@ -68,13 +81,21 @@ QUOTA = Family(
             SupersededByLaterSuccess(),
             ResolvedWhenQuotaFresh(),
         ),
-        action=OpenRelatedAction("quota", "Open the quota"),
+        action=OpenRelatedAction("quota", msg("quota.open", "Open the quota")),
     ),
 )
 
 
+CATALOGS = MessageCatalogs(Path(__file__).resolve().parent / "third_party_locale", "quota")
+"""The plugin's own catalogs: ``<locale>/LC_MESSAGES/quota.po`` (a package would ship ``.mo``)."""
+
+
 class QuotaPlugin:
-    """What a plugin module would hold: the family and its operation types."""
+    """What a plugin module would hold: the family, its operation types and its catalogs."""
+
+    @hookimpl
+    def runactionability_message_catalogs(self) -> Sequence[MessageCatalogs]:
+        return (CATALOGS,)
 
     @hookimpl
     def runactionability_families(self) -> Sequence[Family]:
@@ -134,6 +155,10 @@ def main() -> None:
     results = resolver.evaluate_many(runs, as_of=T0 + timedelta(hours=1))
     for result in results:
         print(f"run {result.run_id}: {result.status.value} ({result.reason}) {result.explanation}")
+    # The same results in German, in Berlin time: the plugin's catalog translates its messages.
+    german = Renderer("de", time_zone="Europe/Berlin", catalogs=registry.message_catalogs())
+    for result in results:
+        print(f"Lauf {result.run_id}: {german.render(result.message)}")
     assert [r.status for r in results] == [
         Actionability.SUPERSEDED_BY_LATER_SUCCESS,
         Actionability.INFORMATIONAL_ONLY,

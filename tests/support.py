@@ -29,6 +29,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -70,6 +71,8 @@ from runactionability.adapters.sqlalchemy import (
 from runactionability.adapters.sqlalchemy.mapping import UnmappedValue
 from runactionability.adapters.sqlalchemy.schema import _run_row
 from runactionability.adapters.sqlalchemy.types import to_micros
+from runactionability.i18n import DOMAIN, SHIPPED_LOCALES
+from runactionability.i18n.extract import Entry, extract_messages, update_catalog
 from runactionability.jsonforms import json_schema
 from runactionability.policies import BUILTIN_PLUGINS
 from runactionability.policies.base import Family
@@ -854,3 +857,28 @@ def create_partitioned_schema(engine: sa.Engine, layout: str) -> None:
             )
         for index in runs.indexes:
             index.create(connection)
+
+
+# -- message catalogs ---------------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = ROOT / "src" / "runactionability"
+LOCALE_DIR = PACKAGE_DIR / "i18n" / "locale"
+
+
+def library_messages() -> set[Entry]:
+    """Every message the library's catalogs must hold: the code's ``msg``/``msgn`` calls and the
+    display names of the built-in plugins' types, families and states."""
+    registry = Registry.default(entry_points=False)
+    return extract_messages(PACKAGE_DIR, extra=registry.display_names())
+
+
+def catalog_path(locale: str) -> Path:
+    return LOCALE_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+def update_message_catalogs() -> None:
+    """``make messages``: the shipped ``.po`` files brought in line with the code."""
+    entries = library_messages()
+    for locale in SHIPPED_LOCALES:
+        update_catalog(catalog_path(locale), entries, locale, DOMAIN)

@@ -209,6 +209,20 @@ def commands(code: str) -> Iterator[str]:
 MAKE_TARGET = re.compile(r"^([a-z][\w-]*):", re.M)
 
 
+def _command_index(args: list[str]) -> int:
+    """Where the command's name is, past the group's options and their values (``--locale de``)."""
+    takes_value = {
+        name
+        for param in cli.params
+        if isinstance(param, click.Option) and not param.is_flag
+        for name in param.opts
+    }
+    at = 0
+    while args[at].startswith("-"):
+        at += 1 if "=" in args[at] or args[at] not in takes_value else 2
+    return at
+
+
 def check_command(command: str) -> None:
     words = shlex.split(command)
     program, args = Path(words[0]).name, words[1:]
@@ -217,11 +231,12 @@ def check_command(command: str) -> None:
         assert set(args) <= targets, f"no make target {sorted(set(args) - targets)}"
     elif program == "runactionability":
         context = click.Context(cli, info_name="runactionability")
-        name = next(word for word in args if not word.startswith("-"))
+        at = _command_index(args)
+        name = args[at]
         assert name in cli.list_commands(context), f"no command {name}"
         command_object = cli.get_command(context, name)
         assert command_object is not None
-        group_options, rest = args[: args.index(name)], args[args.index(name) + 1 :]
+        group_options, rest = args[:at], args[at + 1 :]
         cli.make_context("runactionability", [*group_options, name])
         # Parsed as click parses them (unknown options and bad values fail), never invoked.
         command_object.make_context(name, rest, parent=context)

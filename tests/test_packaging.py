@@ -40,7 +40,7 @@ def test_the_license_file_is_the_declared_license_with_its_holder() -> None:
 def test_the_build_backend_reads_the_license_files_field() -> None:
     # hatchling reads PEP 639's `license-files` list from 1.27; an older one refuses the build.
     backend = tomllib.loads((ROOT / "pyproject.toml").read_text())["build-system"]
-    assert backend["requires"] == ["hatchling>=1.27"]
+    assert "hatchling>=1.27" in backend["requires"]
 
 
 def test_the_project_urls_lead_into_the_repository() -> None:

@@ -47,12 +47,15 @@ from runactionability.errors import (
     PluginError,
     RunActionabilityError,
     RunActionabilityWarning,
+    UnknownLocaleWarning,
     UsageError,
 )
 from runactionability.evidence import LaterSuccessRequest, RunFact, StateFact, StateRequest
 from runactionability.findings import CheckReport, Finding, FindingCode, Severity
 from runactionability.hookspecs import hookimpl
+from runactionability.i18n import MessageCatalogs, Renderer
 from runactionability.jsonforms import json_schema, to_json
+from runactionability.messages import Listing, Message, msg, msgn
 from runactionability.model import (
     OperationRun,
     Ownership,
@@ -182,6 +185,9 @@ __all__ = [
     "InvalidCursorError",
     "InventoryEntry",
     "LaterSuccessRequest",
+    "Listing",
+    "Message",
+    "MessageCatalogs",
     "MissingStateSourceError",
     "MissingStateSourceWarning",
     "NoWorkspacesError",
@@ -200,6 +206,7 @@ __all__ = [
     "Proof",
     "Reason",
     "Registry",
+    "Renderer",
     "RequestSession",
     "ResolvedByState",
     "Resolver",
@@ -227,6 +234,7 @@ __all__ = [
     "SupersededByLaterSuccess",
     "TypeClass",
     "TypeProfile",
+    "UnknownLocaleWarning",
     "UsageError",
     "Verdict",
     "View",
@@ -241,6 +249,8 @@ __all__ = [
     "hookimpl",
     "json_schema",
     "load_config",
+    "msg",
+    "msgn",
     "run_as_of",
     "summarize",
     "to_json",

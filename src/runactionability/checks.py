@@ -8,8 +8,9 @@ precedence of the reasons: a run with an unknown status and a naive timestamp is
 the SQL pushdown has one compilation per check, keyed by its name.
 
 Each check's ``test`` takes the run and its operation type (None when the type is not in the
-catalog or its family is not registered) and returns the explanation when the run fails it, else
-None. A check after ``known_type`` may rely on the type; the ones before it must not.
+catalog or its family is not registered) and returns the explanation (a ``Message``) when the
+run fails it, else None. A check after ``known_type`` may rely on the type; the ones before it
+must not.
 """
 
 from __future__ import annotations
@@ -21,10 +22,13 @@ from types import MappingProxyType
 import attrs
 
 from runactionability.catalog import OperationType
+from runactionability.messages import Message, msg
 from runactionability.model import OperationRun, RunOutcome, RunStatus, usable_id
+from runactionability.policies.base import type_label
 from runactionability.result import Reason
+from runactionability.terms import run_status_name
 
-CheckTest = Callable[[OperationRun, OperationType | None], str | None]
+CheckTest = Callable[[OperationRun, OperationType | None], Message | None]
 
 _COMPLETED = RunStatus.COMPLETED
 _QUEUED = RunStatus.QUEUED
@@ -44,135 +48,188 @@ class RecordCheck:
     test: CheckTest = attrs.field(repr=False, eq=False)
 
 
-def _outcome_on_active_run(run: OperationRun, op_type: OperationType | None) -> str | None:
+def _outcome_on_active_run(run: OperationRun, op_type: OperationType | None) -> Message | None:
     # An active run without an outcome was decided by rule 2, so an active one here has one.
     status = run.status
     if status is _QUEUED or status is _RUNNING:
-        return f"The run is {status.value} yet records the outcome {run.outcome!r}."
-    return None
-
-
-def _known_status(run: OperationRun, op_type: OperationType | None) -> str | None:
-    if run.status is not _COMPLETED:
-        return f"The run's status {run.status!r} is not known."
-    return None
-
-
-def _outcome_recorded(run: OperationRun, op_type: OperationType | None) -> str | None:
-    return "The run is completed but records no outcome." if run.outcome is None else None
-
-
-def _known_outcome(run: OperationRun, op_type: OperationType | None) -> str | None:
-    outcome = run.outcome
-    if outcome.__class__ is not RunOutcome and not isinstance(outcome, RunOutcome):
-        return f"The run's outcome {outcome!r} is not known."
-    return None
-
-
-def _known_type(run: OperationRun, op_type: OperationType | None) -> str | None:
-    if op_type is None:
-        return (
-            f"The operation type {run.type!r} is not in the catalog, so no policy can "
-            "judge the run safely."
+        return msg(
+            "check.outcome_on_active_run",
+            "The run is {status} yet records the outcome {outcome}.",
+            status=run_status_name(status),
+            outcome=repr(run.outcome),
         )
     return None
 
 
-def _not_a_datetime(value: object, what: str) -> str:
+def _known_status(run: OperationRun, op_type: OperationType | None) -> Message | None:
+    if run.status is not _COMPLETED:
+        return msg(
+            "check.unknown_status",
+            "The run's status {status} is not known.",
+            status=repr(run.status),
+        )
+    return None
+
+
+def _outcome_recorded(run: OperationRun, op_type: OperationType | None) -> Message | None:
+    if run.outcome is None:
+        return msg("check.missing_outcome", "The run is completed but records no outcome.")
+    return None
+
+
+def _known_outcome(run: OperationRun, op_type: OperationType | None) -> Message | None:
+    outcome = run.outcome
+    if outcome.__class__ is not RunOutcome and not isinstance(outcome, RunOutcome):
+        return msg(
+            "check.unknown_outcome",
+            "The run's outcome {outcome} is not known.",
+            outcome=repr(outcome),
+        )
+    return None
+
+
+def _known_type(run: OperationRun, op_type: OperationType | None) -> Message | None:
+    if op_type is None:
+        return msg(
+            "check.unknown_type",
+            "The operation type {type} is not in the catalog, so no policy can judge the run "
+            "safely.",
+            type=repr(run.type),
+        )
+    return None
+
+
+def _not_a_datetime(value: object, what: str) -> Message:
+    # ``what`` is a column of the run record (created_at), named as the host's data names it.
     if value is None:
-        return f"The run is completed but has no {what}."
-    return f"The run's {what} {value!r} is not a datetime."
+        return msg("check.missing_instant", "The run is completed but has no {field}.", field=what)
+    return msg(
+        "check.not_a_datetime",
+        "The run's {field} {value} is not a datetime.",
+        field=what,
+        value=repr(value),
+    )
 
 
-def _naive(what: str) -> str:
-    return f"The run's {what} has no time zone, so its order against other events is unknown."
+def _naive(what: str) -> Message:
+    return msg(
+        "check.naive_instant",
+        "The run's {field} has no time zone, so its order against other events is unknown.",
+        field=what,
+    )
 
 
 # One function per field and check, not one built per field: the core calls each for every
 # problem run, and a plain attribute read is what keeps the walk as fast as the code it replaced.
-def _created_at_datetime(run: OperationRun, op_type: OperationType | None) -> str | None:
+def _created_at_datetime(run: OperationRun, op_type: OperationType | None) -> Message | None:
     value = run.created_at
     if value.__class__ is _DATETIME or isinstance(value, datetime):
         return None
     return _not_a_datetime(value, "created_at")
 
 
-def _created_at_aware(run: OperationRun, op_type: OperationType | None) -> str | None:
+def _created_at_aware(run: OperationRun, op_type: OperationType | None) -> Message | None:
     return _naive("created_at") if run.created_at.utcoffset() is None else None
 
 
-def _started_at_datetime(run: OperationRun, op_type: OperationType | None) -> str | None:
+def _started_at_datetime(run: OperationRun, op_type: OperationType | None) -> Message | None:
     value = run.started_at
     if value is None or value.__class__ is _DATETIME or isinstance(value, datetime):
         return None
     return _not_a_datetime(value, "started_at")
 
 
-def _started_at_aware(run: OperationRun, op_type: OperationType | None) -> str | None:
+def _started_at_aware(run: OperationRun, op_type: OperationType | None) -> Message | None:
     value = run.started_at
     return _naive("started_at") if value is not None and value.utcoffset() is None else None
 
 
-def _completed_at_datetime(run: OperationRun, op_type: OperationType | None) -> str | None:
+def _completed_at_datetime(run: OperationRun, op_type: OperationType | None) -> Message | None:
     value = run.completed_at
     if value.__class__ is _DATETIME or isinstance(value, datetime):
         return None
     return _not_a_datetime(value, "completed_at")
 
 
-def _completed_at_aware(run: OperationRun, op_type: OperationType | None) -> str | None:
+def _completed_at_aware(run: OperationRun, op_type: OperationType | None) -> Message | None:
     return _naive("completed_at") if run.completed_at.utcoffset() is None else None
 
 
-def _completed_at_present(run: OperationRun, op_type: OperationType | None) -> str | None:
-    return "The run is completed but has no completed_at." if run.completed_at is None else None
-
-
-def _completed_after_created(run: OperationRun, op_type: OperationType | None) -> str | None:
-    if run.completed_at < run.created_at:
-        return "The run's completed_at is earlier than its created_at."
+def _completed_at_present(run: OperationRun, op_type: OperationType | None) -> Message | None:
+    if run.completed_at is None:
+        return _not_a_datetime(None, "completed_at")
     return None
 
 
-def _completed_after_started(run: OperationRun, op_type: OperationType | None) -> str | None:
+def _completed_after_created(run: OperationRun, op_type: OperationType | None) -> Message | None:
+    if run.completed_at < run.created_at:
+        return msg(
+            "check.completed_before_created",
+            "The run's completed_at is earlier than its created_at.",
+        )
+    return None
+
+
+def _completed_after_started(run: OperationRun, op_type: OperationType | None) -> Message | None:
     started_at = run.started_at
     if started_at is not None and run.completed_at < started_at:
-        return "The run's completed_at is earlier than its started_at."
+        return msg(
+            "check.completed_before_started",
+            "The run's completed_at is earlier than its started_at.",
+        )
     return None
 
 
-def _context_mapping(run: OperationRun, op_type: OperationType | None) -> str | None:
+def _context_mapping(run: OperationRun, op_type: OperationType | None) -> Message | None:
     context = run.context
     if context.__class__ is not _MAPPING_PROXY and not isinstance(context, Mapping):
-        return f"The run's context is a {type(context).__name__}, not a mapping."
+        return msg(
+            "check.context_not_mapping",
+            "The run's context is a {kind}, not a mapping.",
+            kind=type(context).__name__,
+        )
     return None
 
 
-def _usable_workspace(run: OperationRun, op_type: OperationType | None) -> str | None:
+def _usable_workspace(run: OperationRun, op_type: OperationType | None) -> Message | None:
     if usable_id(run.workspace_id) is None:
-        return f"The run's workspace id {run.workspace_id!r} is not a usable id."
+        return msg(
+            "check.unusable_workspace",
+            "The run's workspace id {workspace_id} is not a usable id.",
+            workspace_id=repr(run.workspace_id),
+        )
     return None
 
 
-def _environment_named(run: OperationRun, op_type: OperationType | None) -> str | None:
+def _environment_named(run: OperationRun, op_type: OperationType | None) -> Message | None:
     if run.environment_id is None and op_type is not None and not op_type.workspace_owned:
-        return f"A {op_type.name} run belongs to an environment, but this one names none."
+        return msg(
+            "check.missing_environment",
+            "A {type} run belongs to an environment, but this one names none.",
+            type=type_label(op_type),
+        )
     return None
 
 
-def _usable_environment(run: OperationRun, op_type: OperationType | None) -> str | None:
+def _usable_environment(run: OperationRun, op_type: OperationType | None) -> Message | None:
     # A workspace-owned type ignores the environment id, so only an unusable one asks whose.
     unusable = usable_id(run.environment_id) is None
     if unusable and op_type is not None and not op_type.workspace_owned:
-        return f"The run's environment id {run.environment_id!r} is not a usable id."
+        return msg(
+            "check.unusable_environment",
+            "The run's environment id {environment_id} is not a usable id.",
+            environment_id=repr(run.environment_id),
+        )
     return None
 
 
-def _usable_subject(run: OperationRun, op_type: OperationType | None) -> str | None:
+def _usable_subject(run: OperationRun, op_type: OperationType | None) -> Message | None:
     key = None if op_type is None else op_type.subject_key
     if key is not None and usable_id(run.context.get(key)) is None:
-        return (
-            f"The run's context has no usable {key!r}, so no later run or state can be tied to it."
+        return msg(
+            "check.missing_correlation",
+            "The run's context has no usable {key}, so no later run or state can be tied to it.",
+            key=repr(key),
         )
     return None
 

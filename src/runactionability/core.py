@@ -32,6 +32,7 @@ from runactionability.catalog import OperationCatalog, OperationType
 from runactionability.checks import RECORD_CHECKS
 from runactionability.errors import DuplicateRunError, UsageError
 from runactionability.evidence import LaterSuccessRequest, RunFact, StateFact, StateRequest
+from runactionability.messages import Message
 from runactionability.model import OperationRun, RunOutcome, RunStatus, usable_id
 from runactionability.policies.base import Evidence, Family, ProblemRun
 from runactionability.proofs import Verifier, is_aware, override, run_fact_fault
@@ -94,8 +95,8 @@ class Outcome:
 class _Invalid(Exception):
     """A record the core cannot judge; carries the reason code and a one-sentence explanation."""
 
-    def __init__(self, reason: Reason, explanation: str) -> None:
-        super().__init__(explanation)
+    def __init__(self, reason: Reason, explanation: Message) -> None:
+        super().__init__(explanation.id)
         self.reason = reason
         self.explanation = explanation
 

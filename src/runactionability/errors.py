@@ -76,6 +76,10 @@ class MissingStateSourceWarning(RunActionabilityWarning):
     """A family may ask for a state kind that has no source; it can still be superseded."""
 
 
+class UnknownLocaleWarning(RunActionabilityWarning):
+    """No message catalog serves the locale asked for; the text is shown in English."""
+
+
 class ObserverFailedWarning(RunActionabilityWarning):
     """An observer hook raised; the batch it observed is answered all the same.
 

@@ -19,6 +19,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from runactionability.catalog import OperationType
+    from runactionability.i18n import MessageCatalogs
     from runactionability.policies.base import Family
     from runactionability.result import ActionabilityResult, PolicyViolation
 
@@ -52,6 +53,21 @@ def runactionability_operation_types() -> Sequence[OperationType]:
     Return the operation types this plugin adds to the registry's catalog
     (``Registry.catalog()``). Every plugin's types are gathered; two plugins claiming one type
     name or alias is a ``ConflictError`` naming both plugins.
+    """
+
+
+@hookspec
+def runactionability_message_catalogs() -> Sequence[MessageCatalogs]:
+    """``runactionability_message_catalogs() -> Sequence[MessageCatalogs]``
+
+    Return the gettext catalogs of this plugin's own messages (the ``msg(...)`` explanations and
+    labels of its rules): each a ``MessageCatalogs(directory, domain)`` whose directory holds
+    ``<locale>/LC_MESSAGES/<domain>.mo`` (or ``.po``, read with Babel). Every plugin's catalogs
+    are gathered, in registration order; a session asks a host's override catalog first, then
+    these, then the library's own, so a plugin may also translate the display names of its
+    types (``operation_type.<name>``) and family (``family.<name>``). A locale that some plugin
+    ships is a known locale. Extract a plugin's messages with
+    ``runactionability.i18n.extract_messages``.
     """
 
 

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import enum
 import json
-from collections.abc import Mapping
-from datetime import datetime
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import datetime, timedelta
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -32,6 +34,8 @@ from runactionability.consumers import (
 )
 from runactionability.evidence import RunFact, StateFact
 from runactionability.findings import CheckReport, Finding
+from runactionability.i18n import Renderer, english_renderer
+from runactionability.messages import Listing, Message, Param
 from runactionability.result import (
     Actionability,
     ActionabilityResult,
@@ -40,7 +44,15 @@ from runactionability.result import (
 )
 from runactionability.scopes import VisibleScopes
 
-__all__ = ["FORMS", "JSON_SCHEMA_VERSION", "converter", "json_schema", "stamp", "to_json"]
+__all__ = [
+    "FORMS",
+    "JSON_SCHEMA_VERSION",
+    "converter",
+    "json_schema",
+    "message_json",
+    "stamp",
+    "to_json",
+]
 
 JSON_SCHEMA_VERSION = 1
 
@@ -83,7 +95,46 @@ converter.register_unstructure_hook_func(
     lambda value: {key: converter.unstructure(item) for key, item in value.items()},
 )
 
-_action_form = make_dict_unstructure_fn(PrimaryAction, converter)
+# The renderer of the document being built: ``to_json(value, renderer=...)`` sets it.
+_RENDERER: ContextVar[Renderer | None] = ContextVar("runactionability_renderer", default=None)
+
+
+def _text(message: Message) -> str:
+    renderer = _RENDERER.get()
+    return (english_renderer() if renderer is None else renderer).render(message)
+
+
+def _param_json(value: Param) -> Any:
+    if isinstance(value, Message):
+        return message_json(value)
+    if isinstance(value, Listing):
+        return [_param_json(item) for item in value.items]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    return value
+
+
+def message_json(message: Message) -> dict[str, Any]:
+    """A message's stable form: its ``id`` and its ``params`` (nested messages in the same form,
+    instants as ISO-8601, durations in seconds, lists as arrays)."""
+    return {
+        "id": message.id,
+        "params": {name: _param_json(value) for name, value in message.params},
+    }
+
+
+def _action_form(action: PrimaryAction) -> dict[str, Any]:
+    return {
+        "kind": action.kind.value,
+        "label": _text(action.message),
+        "label_message": message_json(action.message),
+        "target_kind": action.target_kind,
+        "target_id": action.target_id,
+    }
+
+
 _run_fact_form = make_dict_unstructure_fn(RunFact, converter, created_at=override(omit=True))
 # The state's own attributes are the host's free-form data, not part of the stable form.
 _state_fact_form = make_dict_unstructure_fn(
@@ -110,7 +161,8 @@ def _verdict(verdict: Verdict) -> dict[str, Any]:
     return {
         "status": str(verdict.status),
         "reason": str(verdict.reason),
-        "explanation": verdict.explanation,
+        "explanation": _text(verdict.message),
+        "explanation_message": message_json(verdict.message),
         "family": verdict.family,
         "operation_type": verdict.operation_type,
         "proof": _proof(verdict.proof),
@@ -143,7 +195,8 @@ def _assessment(item: Assessment) -> dict[str, Any]:
         "actionability": str(result.status),
         "needs_attention": result.needs_attention,
         "reason": str(result.reason),
-        "explanation": result.explanation,
+        "explanation": _text(result.message),
+        "explanation_message": message_json(result.message),
         "proof": _proof(result.proof),
         "primary_action": _action(item.primary_action),
         "eligible_actions": converter.unstructure(item.eligible_actions),
@@ -207,7 +260,8 @@ def _explanation(told: Explanation) -> dict[str, Any]:
         "run": _assessment(told.assessment),
         "risk": None if told.risk is None else str(told.risk),
         "plugin": told.plugin,
-        "would_change": list(told.would_change),
+        "would_change": [_text(line) for line in told.would_change],
+        "would_change_messages": [message_json(line) for line in told.would_change],
     }
 
 
@@ -261,9 +315,24 @@ FORMS: Mapping[type, str] = {
 }
 
 
-def to_json(value: object) -> Any:
-    """``value`` as plain JSON data (``json.dumps`` takes it as is), in its documented form."""
-    return converter.unstructure(value)
+def to_json(value: object, *, renderer: Renderer | None = None) -> Any:
+    """``value`` as plain JSON data (``json.dumps`` takes it as is), in its documented form.
+
+    Its texts (explanations, labels, ``would_change``) are rendered by ``renderer`` (a request
+    session's, for its locale and time zone; default English, UTC); each keeps its message id and
+    parameters beside it, which do not depend on the locale.
+    """
+    with _rendering(renderer):
+        return converter.unstructure(value)
+
+
+@contextmanager
+def _rendering(renderer: Renderer | None) -> Iterator[None]:
+    token = _RENDERER.set(renderer)
+    try:
+        yield
+    finally:
+        _RENDERER.reset(token)
 
 
 @cache

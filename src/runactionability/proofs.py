@@ -15,6 +15,7 @@ import attrs
 
 from runactionability.catalog import OperationCatalog, OperationType
 from runactionability.evidence import RunFact, StateFact
+from runactionability.messages import msg
 from runactionability.policies.base import Evidence, Family, ProblemRun, Risk, review_action
 from runactionability.result import (
     Actionability,
@@ -23,6 +24,7 @@ from runactionability.result import (
     PrimaryAction,
     Reason,
 )
+from runactionability.terms import family_name
 
 _PROBLEM_STATUSES = frozenset(Actionability) - {Actionability.NOT_TERMINAL}
 _CLAMPED = frozenset(
@@ -49,11 +51,13 @@ class Verifier:
             decision = Decision(
                 status=Actionability.ACTIONABLE,
                 reason=Reason.NO_RESOLVING_EVIDENCE,
-                explanation=(
-                    f"The {problem.label.lower()} ended {problem.outcome} and its policy "
-                    "found nothing that proves it fixed."
+                explanation=msg(
+                    "verdict.policy_found_nothing",
+                    "The {type} {outcome}, and its policy found nothing that proves it fixed.",
+                    type=problem.label,
+                    outcome=problem.outcome_name,
                 ),
-                primary_action=review_action(problem.run, problem.label),
+                primary_action=review_action(problem.run, problem.operation_type),
             )
         status = _problem_status(decision)
         if status is None:
@@ -182,20 +186,26 @@ def override(
     reason: Reason,
 ) -> tuple[Decision, PolicyViolation]:
     if reason is Reason.HIGH_RISK_REQUIRES_REVIEW:
-        explanation = (
-            f"The {problem.label.lower()} is high-risk: whatever happened since, a person "
-            "must confirm nothing was left half-applied."
+        explanation = msg(
+            "verdict.high_risk",
+            "The {type} is high-risk: whatever happened since, a person must confirm nothing "
+            "was left half-applied.",
+            type=problem.label,
         )
     else:
-        explanation = (
-            f"The {family.name} policy's decision could not be verified ({detail}), "
-            "so the run needs a review."
+        # The detail names the fault in the plugin's terms, for its author: it stays as written.
+        explanation = msg(
+            "verdict.policy_violation",
+            "The {family} policy's decision could not be verified ({detail}), so the run needs "
+            "a review.",
+            family=family_name(family.name),
+            detail=detail,
         )
     decision = Decision(
         status=Actionability.REQUIRES_MANUAL_REVIEW,
         reason=reason,
         explanation=explanation,
-        primary_action=review_action(problem.run, problem.label),
+        primary_action=review_action(problem.run, problem.operation_type),
     )
     violation = PolicyViolation(
         run_id=problem.run.id, family=family.name, kind=kind, claimed=claimed, detail=detail

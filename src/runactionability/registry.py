@@ -20,7 +20,16 @@ from runactionability.errors import (
     ObserverFailedWarning,
     PluginError,
 )
-from runactionability.policies.base import Family
+from runactionability.i18n import MessageCatalogs
+from runactionability.messages import Message
+from runactionability.policies.base import Family, type_label
+from runactionability.terms import (
+    family_name,
+    state_kind_name,
+    state_status_name,
+    subject_key_name,
+    target_kind_name,
+)
 
 ENTRY_POINT_GROUP = "runactionability"
 
@@ -186,6 +195,40 @@ class Registry:
             _raise_clashes("operation type", owners)
             self._types = tuple(types)
         return self._types
+
+    def message_catalogs(self) -> tuple[MessageCatalogs, ...]:
+        """Every plugin's message catalogs (``runactionability_message_catalogs``), in order."""
+        return tuple(
+            catalogs
+            for _, catalogs in self._collect("runactionability_message_catalogs", MessageCatalogs)
+        )
+
+    def display_names(self) -> tuple[Message, ...]:
+        """The display names a catalog should translate for the registered plugins: every
+        operation type, family, state kind, resolving state status and related-object kind.
+
+        ``runactionability.i18n.extract_messages(..., extra=registry.display_names())`` lists
+        them beside a package's own messages.
+        """
+        names: dict[str, Message] = {}
+        for op_type in self.operation_types():
+            names.setdefault(f"t{op_type.name}", type_label(op_type))
+            if op_type.subject_key is not None:
+                names.setdefault(f"s{op_type.subject_key}", subject_key_name(op_type.subject_key))
+        for family in self.families().values():
+            names.setdefault(f"f{family.name}", family_name(family.name))
+            for kind in family.state_kinds:
+                names.setdefault(f"k{kind}", state_kind_name(kind))
+                names.setdefault(f"o{kind}", target_kind_name(kind))
+            for declared in family.resolving_states:
+                for status in declared.statuses:
+                    names.setdefault(f"v{status}", state_status_name(status))
+            action = getattr(family.policy, "action", None)
+            target = getattr(action, "target_kind", None)
+            if isinstance(target, str):
+                names.setdefault(f"o{target}", target_kind_name(target))
+        names.setdefault("orun", target_kind_name("run"))
+        return tuple(names.values())
 
     def catalog(self) -> OperationCatalog:
         """A catalog of every operation type the plugins contribute."""

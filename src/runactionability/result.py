@@ -11,6 +11,7 @@ from typing import Protocol
 import attrs
 
 from runactionability.evidence import RunFact, StateFact
+from runactionability.messages import Message, as_message
 from runactionability.model import RunId
 
 
@@ -88,12 +89,19 @@ class PrimaryAction:
 
     ``target_kind`` names what ``target_id`` identifies: ``"run"`` for a run id, or a domain object
     kind such as ``"provider_connection"``; both are None when the action needs no target.
+    ``label`` is a ``Message`` (a plain string is kept as it is written, in every locale), held
+    as ``message``; the ``label`` property is its English text.
     """
 
     kind: ActionKind
-    label: str
+    message: Message = attrs.field(alias="label", converter=as_message)
     target_kind: str | None = None
     target_id: str | None = None
+
+    @property
+    def label(self) -> str:
+        """The label in English (``runactionability.i18n.Renderer`` renders it per locale)."""
+        return str(self.message)
 
 
 Proof = RunFact | StateFact
@@ -102,13 +110,22 @@ Proof = RunFact | StateFact
 
 @attrs.frozen(kw_only=True)
 class Decision:
-    """What a policy (or one of its rules) decides about one problem run."""
+    """What a policy (or one of its rules) decides about one problem run.
+
+    ``explanation`` is a ``Message`` (``runactionability.messages.msg``), held as ``message``, so
+    every locale can render it; a plain string is accepted and shown as written.
+    """
 
     status: Actionability
     reason: str
-    explanation: str
+    message: Message = attrs.field(alias="explanation", converter=as_message)
     proof: Proof | None = None
     primary_action: PrimaryAction | None = None
+
+    @property
+    def explanation(self) -> str:
+        """The explanation in English."""
+        return str(self.message)
 
 
 @attrs.frozen(kw_only=True)
@@ -117,12 +134,17 @@ class Verdict:
 
     status: Actionability
     reason: str
-    explanation: str
+    message: Message = attrs.field(alias="explanation", converter=as_message)
     family: str | None
     operation_type: str | None
     proof: Proof | None
     primary_action: PrimaryAction | None
     as_of: datetime
+
+    @property
+    def explanation(self) -> str:
+        """The explanation in English (the edge renders ``message`` per locale)."""
+        return str(self.message)
 
 
 @attrs.frozen
@@ -130,7 +152,8 @@ class ActionabilityResult:
     """The current actionability of one run, with its reason, explanation and proof.
 
     A result is a run id and a shared ``Verdict``: a million succeeded runs of one type cost a
-    million small objects, not a million copies of the same sentence.
+    million small objects, not a million copies of the same sentence. The sentence is a
+    ``Message`` rendered only when read: ``explanation`` in English, or per locale at the edge.
     """
 
     run_id: RunId
@@ -146,7 +169,13 @@ class ActionabilityResult:
 
     @property
     def explanation(self) -> str:
-        return self.verdict.explanation
+        """The explanation in English, instants in UTC (``message`` for any other locale)."""
+        return str(self.verdict.message)
+
+    @property
+    def message(self) -> Message:
+        """The explanation as a message id with its parameters."""
+        return self.verdict.message
 
     @property
     def family(self) -> str | None:

@@ -12,6 +12,7 @@ from datetime import datetime
 import attrs
 
 from runactionability.catalog import OperationType
+from runactionability.messages import Message, msg
 from runactionability.model import OperationRun, RunStatus
 from runactionability.policies.base import ProblemRun, review_action
 from runactionability.result import (
@@ -22,6 +23,7 @@ from runactionability.result import (
     Reason,
     Verdict,
 )
+from runactionability.terms import family_name, run_status_name
 
 _new_object = object.__new__
 
@@ -31,7 +33,9 @@ def succeeded_verdict(op_type: OperationType | None, as_of: datetime) -> Verdict
     return Verdict(
         status=Actionability.INFORMATIONAL_ONLY,
         reason=Reason.RUN_SUCCEEDED,
-        explanation="The run succeeded; it is history and calls for no action.",
+        explanation=msg(
+            "verdict.run_succeeded", "The run succeeded; it is history and calls for no action."
+        ),
         family=None if op_type is None else op_type.family,
         operation_type=None if op_type is None else op_type.name,
         proof=None,
@@ -45,9 +49,11 @@ def active_verdict(op_type: OperationType | None, status: RunStatus, as_of: date
     return Verdict(
         status=Actionability.NOT_TERMINAL,
         reason=Reason.RUN_NOT_TERMINAL,
-        explanation=(
-            f"The run is {status.value}; active work belongs on progress screens, "
-            "not on the follow-up list."
+        explanation=msg(
+            "verdict.run_not_terminal",
+            "The run is {status}; active work belongs on progress screens, not on the "
+            "follow-up list.",
+            status=run_status_name(status),
         ),
         family=None if op_type is None else op_type.family,
         operation_type=None if op_type is None else op_type.name,
@@ -62,7 +68,7 @@ def invalid_result(
     op_type: OperationType | None,
     known: bool,
     reason: Reason,
-    explanation: str,
+    explanation: Message,
     as_of: datetime,
 ) -> ActionabilityResult:
     """Rules 3 and 4: a record the core cannot judge needs review, with the check's reason.
@@ -78,7 +84,7 @@ def invalid_result(
             family=op_type.family if known and op_type else None,
             operation_type=op_type.name if known and op_type else None,
             proof=None,
-            primary_action=review_action(run, (op_type.label or op_type.name) if op_type else None),
+            primary_action=review_action(run, op_type),
             as_of=as_of,
         ),
     )
@@ -93,14 +99,16 @@ def policy_error_result(
         Verdict(
             status=Actionability.REQUIRES_MANUAL_REVIEW,
             reason=Reason.POLICY_ERROR,
-            explanation=(
-                f"The {problem.family} policy failed on this run "
-                f"({type(exc).__name__}), so it needs a review."
+            explanation=msg(
+                "verdict.policy_error",
+                "The {family} policy failed on this run ({error}), so it needs a review.",
+                family=family_name(problem.family),
+                error=type(exc).__name__,
             ),
             family=problem.family,
             operation_type=problem.operation_type.name,
             proof=None,
-            primary_action=review_action(problem.run, problem.label),
+            primary_action=review_action(problem.run, problem.operation_type),
             as_of=as_of,
         ),
     )
@@ -109,7 +117,7 @@ def policy_error_result(
 _VERDICT_SLOTS = {name: Verdict.__dict__[name].__set__ for name in attrs.fields_dict(Verdict)}
 _set_status = _VERDICT_SLOTS["status"]
 _set_reason = _VERDICT_SLOTS["reason"]
-_set_explanation = _VERDICT_SLOTS["explanation"]
+_set_message = _VERDICT_SLOTS["message"]
 _set_family = _VERDICT_SLOTS["family"]
 _set_operation_type = _VERDICT_SLOTS["operation_type"]
 _set_proof = _VERDICT_SLOTS["proof"]
@@ -126,7 +134,7 @@ def problem_verdict(
     verdict = _new_object(Verdict)
     _set_status(verdict, decision.status)
     _set_reason(verdict, decision.reason)
-    _set_explanation(verdict, decision.explanation)
+    _set_message(verdict, decision.message)
     _set_family(verdict, family)
     _set_operation_type(verdict, operation_type)
     _set_proof(verdict, decision.proof)

@@ -70,7 +70,14 @@ PROOF_STATE = {
     "status": str,
     "proven_at": str,
 }
-ACTION = {"kind": str, "label": str, "target_kind": OPT_STR, "target_id": OPT_STR}
+MESSAGE = {"id": str, "params": dict}
+ACTION = {
+    "kind": str,
+    "label": str,
+    "label_message": MESSAGE,
+    "target_kind": OPT_STR,
+    "target_id": OPT_STR,
+}
 RUN = {
     "run_id": ID,
     "operation_type": OPT_STR,
@@ -86,6 +93,7 @@ RUN = {
     "needs_attention": bool,
     "reason": str,
     "explanation": str,
+    "explanation_message": MESSAGE,
     "proof": "proof",
     "primary_action": "action",
     "eligible_actions": [str],
@@ -151,6 +159,7 @@ EXPLAIN = {
     "risk": OPT_STR,
     "plugin": OPT_STR,
     "would_change": [str],
+    "would_change_messages": [MESSAGE],
 }
 DEMO = {
     "schema": str,
@@ -431,8 +440,11 @@ def test_explain_an_open_failure_names_the_evidence_that_would_close_it(database
     cross = _headline(database, "cross_workspace")
     payload = ok_json("explain", str(cross["run_id"]), "--database", database)
     (sentence,) = payload["would_change"]
-    assert "A later successful policy.sync in globex/prod" in sentence
-    assert cross["completed_at"] in sentence
+    assert "A later successful policy sync in environment prod of workspace globex" in sentence
+    (change,) = payload["would_change_messages"]
+    assert change["id"] == "would_change.later_success"
+    assert change["params"]["after"] == cross["completed_at"]
+    assert "November 19, 2026, 8:04:00\u202fPM UTC" in sentence
     text = invoke("explain", str(cross["run_id"]), "--database", database)
     assert "What would change it" in text.stdout
 

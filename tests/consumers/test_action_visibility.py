@@ -270,6 +270,7 @@ def test_would_change_names_only_the_statuses_the_family_declares() -> None:
         state_kinds={"thing"},
     )
     assert explained.assessment.result.reason == "no_resolving_evidence"
-    (sentence,) = explained.would_change
+    (message,) = explained.would_change
+    sentence = str(message)
     assert "healthy" in sentence
     assert "failing" not in sentence

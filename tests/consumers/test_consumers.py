@@ -36,6 +36,7 @@ from runactionability.consumers import (
     summarize,
 )
 from runactionability.errors import UsageError
+from runactionability.i18n import english_renderer
 from runactionability.policies import provider_connection, repeatable_sync
 
 KINDS = (
@@ -339,17 +340,24 @@ def test_explain_names_the_evidence_that_would_change_an_open_provider_check() -
     )
     assert told.assessment.status is Actionability.ACTIONABLE
     assert told.plugin == "runactionability.provider_connection"
-    completed = runs[0].completed_at.isoformat()
-    assert told.would_change == (
-        "A later successful provider.connection.check of provider connection 7 in acme/prod, "
-        f"started at or after {completed} and completed by the evaluation time.",
-        "The provider_connection state of provider connection 7 in acme/prod healthy, "
-        f"proven after {completed}.",
-    )
+    completed = english_renderer().instant(runs[0].completed_at)
+    assert [str(line) for line in told.would_change] == [
+        "A later successful provider connection check of provider connection 7 in environment "
+        f"prod of workspace acme, started at or after {completed} and completed by the "
+        "evaluation time.",
+        "The provider connection state of provider connection 7 in environment prod of "
+        f"workspace acme being healthy, proven after {completed}.",
+    ]
+    assert [line.id for line in told.would_change] == [
+        "would_change.later_success",
+        "would_change.current_state",
+    ]
     without_source = explain(
         world.resolver, runs[0], scopes=ACME, as_of=AS_OF, active=active, state_kinds=()
     )
-    assert "No provider_connection state source is configured" in without_source.would_change[1]
+    assert "no provider connection state source is configured" in str(
+        without_source.would_change[1]
+    )
     with pytest.raises(UsageError):
         explain(
             world.resolver,

@@ -151,7 +151,7 @@ def would_change(reports: Family, run: OperationRun) -> tuple[str, ...]:
         active=ActiveRuns((), catalog=resolver.catalog, scopes=ACME),
         state_kinds={"report"},
     )
-    return told.would_change
+    return tuple(str(line) for line in told.would_change)
 
 
 def test_a_subclass_that_changed_decide_is_not_explained_as_the_built_in_rule() -> None:
@@ -159,13 +159,13 @@ def test_a_subclass_that_changed_decide_is_not_explained_as_the_built_in_rule() 
     assert sentence == "Whatever the reports rule LaterSuccessIfTagged accepts."
     # The built-in rule itself is still explained as a later success.
     (builtin,) = would_change(family(SupersededByLaterSuccess()), report_run(1))
-    assert builtin.startswith("A later successful report.build in acme/prod")
+    assert builtin.startswith("A later successful report build in environment prod of workspace")
 
 
 def test_a_subclass_is_explained_as_its_own_description_says() -> None:
     reports = family(FreshReport("report", {"fresh", "stale"}), state_kinds="report")
     (sentence,) = would_change(reports, report_run(1))
-    assert "report state in acme/prod fresh, proven after" in sentence
+    assert "report state in environment prod of workspace acme being fresh, proven" in sentence
     assert "stale" not in sentence
     profile = reports.profile(REPORT)
     assert profile.resolving == (StateResolution("report", {"fresh"}),)

@@ -16,14 +16,17 @@ from runactionability import (
     Evidence,
     Family,
     FirstDecisive,
+    MessageCatalogs,
     OperationType,
     PolicyViolation,
     ProblemRun,
     Registry,
+    Renderer,
     Resolver,
     Risk,
     SupersededByLaterSuccess,
     hookimpl,
+    msg,
 )
 from runactionability import hookspecs as hookspecs_module
 from runactionability.adapters.memory import MemoryRunHistory
@@ -47,6 +50,7 @@ def documented_signature(name: str) -> str:
 def test_the_hook_list_is_not_empty() -> None:
     assert HOOKS == [
         "runactionability_families",
+        "runactionability_message_catalogs",
         "runactionability_operation_types",
         "runactionability_policy_violation",
         "runactionability_results_evaluated",
@@ -110,6 +114,30 @@ def test_hook_runactionability_operation_types() -> None:
     registry.register(Plugin(), name="quota-types")
     assert registry.operation_types() == (quota,)
     assert registry.catalog().resolve("quota_recalc") == quota
+
+
+def test_hook_runactionability_message_catalogs(tmp_path: Path) -> None:
+    folder = tmp_path / "de" / "LC_MESSAGES"
+    folder.mkdir(parents=True)
+    (folder / "quota.po").write_text(
+        'msgid ""\nmsgstr ""\n"Language: de\\n"\n"Content-Type: text/plain; charset=utf-8\\n"\n\n'
+        'msgctxt "quota.open"\nmsgid "Open the quota"\nmsgstr "Kontingent öffnen"\n',
+        encoding="utf-8",
+    )
+    catalogs = MessageCatalogs(tmp_path, "quota")
+
+    class Plugin:
+        @hookimpl
+        def runactionability_message_catalogs(self) -> Sequence[MessageCatalogs]:
+            return (catalogs,)
+
+    registry = Registry()
+    registry.register(Plugin(), name="quota-messages")
+    assert registry.message_catalogs() == (catalogs,)
+    german = Renderer("de", catalogs=registry.message_catalogs())
+    # The plugin's message in its own words, and the library's beside it from the shipped one.
+    assert german.render(msg("quota.open", "Open the quota")) == "Kontingent öffnen"
+    assert german.render(msg("action.retry", "Retry this run")) == "Diesen Lauf erneut ausführen"
 
 
 def test_hook_runactionability_results_evaluated() -> None:

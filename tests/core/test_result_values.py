@@ -9,9 +9,11 @@ from runactionability import (
     Actionability,
     ActionabilityResult,
     ActionKind,
+    Message,
     PrimaryAction,
     Reason,
     Verdict,
+    msg,
 )
 
 
@@ -24,19 +26,25 @@ def test_a_problem_result_equals_the_value_built_by_hand() -> None:
         Verdict(
             status=Actionability.ACTIONABLE,
             reason=Reason.NO_RESOLVING_EVIDENCE,
-            explanation=result.explanation,
+            explanation=result.message,
             family="repeatable_sync",
             operation_type="inventory.sync",
             proof=None,
             primary_action=PrimaryAction(
                 kind=ActionKind.RETRY,
-                label="Retry the inventory sync",
+                label=msg(
+                    "action.retry_type",
+                    "Retry the {type}",
+                    type=Message("operation_type.inventory.sync", "inventory sync"),
+                ),
                 target_kind="run",
                 target_id="1",
             ),
             as_of=AS_OF,
         ),
     )
+    assert result.primary_action is not None
+    assert result.primary_action.label == "Retry the inventory sync"
     assert result == expected
     assert hash(result) == hash(expected)
     assert result.verdict == expected.verdict

@@ -63,7 +63,33 @@ def one_line(exc: BaseException) -> str:
     return " ".join(lines) if lines else type(exc).__name__
 
 
+LOCALE_KEY = "runactionability.locale"
+"""Where ``--locale`` is kept in the click context's ``meta`` (the command's over the group's)."""
+
+
+def _remember_locale(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        ctx.meta[LOCALE_KEY] = value
+
+
+def _locale_option(**extra: Any) -> click.Option:
+    return click.Option(
+        ["--locale"],
+        expose_value=False,
+        is_eager=True,
+        callback=_remember_locale,
+        help="The language of the output, e.g. de or en (default: $RUNACTIONABILITY_LOCALE, "
+        "else the configuration's locale, else English).",
+        **extra,
+    )
+
+
 class _Cli(click.Group):
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        # Every command takes --locale itself, so it may follow the command's name.
+        cmd.params.append(_locale_option())
+        super().add_command(cmd, name)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -91,13 +117,28 @@ class _Options:
     debug: bool
 
 
-@click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=_Cli,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    params=[_locale_option(envvar="RUNACTIONABILITY_LOCALE")],
+)
 @click.option("--debug", is_flag=True, help="Show the traceback of an error.")
 @click.version_option(package_name="runactionability")
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:
     """Find which operation runs need an operator's attention now, and why."""
     ctx.obj = _Options(debug=debug)
+
+
+def chosen_locale() -> str | None:
+    """The ``--locale`` of the running command (or of the group, or its variable), if any."""
+    ctx = click.get_current_context(silent=True)
+    while ctx is not None:
+        if LOCALE_KEY in ctx.meta:
+            value: str = ctx.meta[LOCALE_KEY]
+            return value
+        ctx = ctx.parent
+    return None
 
 
 # -- shared options ---------------------------------------------------------------------------

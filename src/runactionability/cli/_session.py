@@ -14,7 +14,13 @@ import click
 import sqlalchemy as sa
 
 from runactionability.adapters.sqlalchemy import database_url, operation_runs
-from runactionability.cli._app import DEFAULT_DATABASE, CliError, CliUsageError, one_line
+from runactionability.cli._app import (
+    DEFAULT_DATABASE,
+    CliError,
+    CliUsageError,
+    chosen_locale,
+    one_line,
+)
 from runactionability.config import Config, load_config
 from runactionability.consumers import VisibleScopes
 from runactionability.demo import read_marker
@@ -22,6 +28,7 @@ from runactionability.errors import (
     ConfigurationError,
     MissingStateSourceWarning,
     NoWorkspacesError,
+    UnknownLocaleWarning,
 )
 from runactionability.model import usable_id
 from runactionability.registry import Registry
@@ -124,16 +131,23 @@ def _check_runs_table(engine: sa.Engine, database: str, config: Config) -> None:
 
 @contextmanager
 def _state_kind_warnings() -> Iterator[None]:
-    """Say once, in one line a person can act on, that a state kind has no table.
+    """Say once, in one line a person can act on, that a state kind has no table, or that the
+    locale asked for has no catalog.
 
     The service checks its configuration when it is built and again for the session's resolver;
     Python's warning format would print the same warning twice, with a module and line number.
     """
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", MissingStateSourceWarning)
+        warnings.simplefilter("always", UnknownLocaleWarning)
         yield
     said: set[str] = set()
     for warning in caught:
+        if issubclass(warning.category, UnknownLocaleWarning):
+            if str(warning.message) not in said:
+                said.add(str(warning.message))
+                click.echo(f"runactionability: warning: {warning.message}", err=True)
+            continue
         if not issubclass(warning.category, MissingStateSourceWarning):
             warnings.warn_explicit(
                 warning.message, warning.category, warning.filename, warning.lineno
@@ -179,7 +193,9 @@ def open_session(
                     service = ActionabilityService.from_config(
                         config, bind=engine, registry=registry
                     )
-                    session = stack.enter_context(service.session(scopes=scopes, as_of=as_of))
+                    session = stack.enter_context(
+                        service.session(scopes=scopes, as_of=as_of, locale=chosen_locale())
+                    )
             except NoWorkspacesError:
                 raise CliError(
                     f"the database {database!r} holds no runs with a usable workspace id"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from rich import box
@@ -13,9 +13,21 @@ from rich.text import Text
 from runactionability.cli._app import SCHEMA_VERSION
 from runactionability.consumers import Assessment, StatusCounts, VisibleScopes
 from runactionability.evidence import RunFact, StateFact
+from runactionability.i18n import Renderer, english_renderer
 from runactionability.jsonforms import stamp as stamp
 from runactionability.jsonforms import to_json
+from runactionability.messages import Message, msg
 from runactionability.result import Actionability, PrimaryAction
+from runactionability.terms import (
+    action_kind_name,
+    outcome_name,
+    run_status_name,
+    state_kind_name,
+    state_status_name,
+    status_name,
+    target_kind_name,
+    type_name,
+)
 
 _STATUS_STYLE = {
     Actionability.ACTIONABLE: "bold red",
@@ -54,57 +66,99 @@ def header(command: str, as_of: datetime) -> dict[str, Any]:
 
 
 # -- rich cells -------------------------------------------------------------------------------
+# Every word a person reads is a message rendered by the command's renderer (its --locale); ids,
+# stored names and codes a person may type back (run ids, reason codes) are shown as stored.
 
 
-def status_text(status: Actionability) -> Text:
-    return Text(str(status), style=_STATUS_STYLE[status])
+def status_text(status: Actionability, r: Renderer | None = None) -> Text:
+    return Text(_r(r).render(status_name(status)), style=_STATUS_STYLE[status])
 
 
 def scope_label(workspace_id: object, environment_id: object) -> str:
     return f"{workspace_id}/{environment_id}" if environment_id is not None else f"{workspace_id}"
 
 
-def action_label(action: PrimaryAction | None) -> str:
+def action_label(action: PrimaryAction | None, r: Renderer | None = None) -> str:
     if action is None:
         return "-"
-    target = f" ({action.target_kind} {action.target_id})" if action.target_id else ""
-    return f"{action.label}{target}"
-
-
-def proof_lines(proof: RunFact | StateFact | None) -> str:
-    if proof is None:
-        return "none"
-    if isinstance(proof, RunFact):
-        subject = f", subject {proof.subject}" if proof.subject is not None else ""
-        return (
-            f"run {proof.run_id} ({proof.operation_type}) in "
-            f"{scope_label(proof.workspace_id, proof.environment_id)}{subject}: "
-            f"succeeded, started {stamp(proof.started_at)}, completed {stamp(proof.completed_at)}"
+    label = _r(r).render(action.message)
+    if not action.target_id:
+        return label
+    kind = target_kind_name(action.target_kind or "")
+    return _r(r).render(
+        msg(
+            "cli.action_target",
+            "{label} ({target_kind} {target_id})",
+            label=label,
+            target_kind=kind,
+            target_id=action.target_id,
         )
-    return (
-        f"{proof.kind} state of {proof.subject} in "
-        f"{scope_label(proof.workspace_id, proof.environment_id)}: {proof.status}, "
-        f"proven {stamp(proof.proven_at)}"
     )
 
 
-def _short_time(value: object) -> str:
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).strftime("%m-%d %H:%M")
+def proof_lines(proof: RunFact | StateFact | None, r: Renderer | None = None) -> str:
+    renderer = _r(r)
+    if proof is None:
+        return renderer.render(msg("cli.proof_none", "none"))
+    if isinstance(proof, RunFact):
+        subject = (
+            ""
+            if proof.subject is None
+            else renderer.render(
+                msg("cli.proof_subject", ", subject {subject}", subject=proof.subject)
+            )
+        )
+        return renderer.render(
+            msg(
+                "cli.proof_run",
+                "run {run_id} ({type}) in {scope}{subject}: succeeded, started {started_at}, "
+                "completed {completed_at}",
+                run_id=str(proof.run_id),
+                type=type_name(proof.operation_type),
+                scope=scope_label(proof.workspace_id, proof.environment_id),
+                subject=subject,
+                started_at=proof.started_at,
+                completed_at=proof.completed_at,
+            )
+        )
+    return renderer.render(
+        msg(
+            "cli.proof_state",
+            "{state_kind} state of {subject} in {scope}: {state_status}, proven {proven_at}",
+            state_kind=state_kind_name(proof.kind),
+            subject=str(proof.subject),
+            scope=scope_label(proof.workspace_id, proof.environment_id),
+            state_status=state_status_name(proof.status),
+            proven_at=proof.proven_at,
+        )
+    )
+
+
+def _short_time(value: object, r: Renderer) -> str:
+    if isinstance(value, datetime) and value.utcoffset() is not None:
+        return r.instant(value, "short")
     return "-" if value is None else str(value)
 
 
-def runs_table(title: str, items: Sequence[Assessment], *, history: bool = False) -> Table:
+def _history(item: Assessment) -> Message:
+    run = item.run
+    return outcome_name(run.outcome) if run.outcome is not None else run_status_name(run.status)
+
+
+def runs_table(
+    title: str, items: Sequence[Assessment], *, history: bool = False, r: Renderer | None = None
+) -> Table:
     """One row per run: id, type, scope, (history,) actionability and the action's kind."""
+    renderer = _r(r)
     table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left")
-    table.add_column("run", justify="right")
-    table.add_column("type")
-    table.add_column("scope")
+    table.add_column(renderer.render(msg("cli.column_run", "run")), justify="right")
+    table.add_column(renderer.render(msg("cli.column_type", "type")))
+    table.add_column(renderer.render(msg("cli.column_scope", "scope")))
     if history:
-        table.add_column("created (UTC)")
-        table.add_column("history")
-    table.add_column("actionability")
-    table.add_column("action")
+        table.add_column(renderer.render(msg("cli.column_created", "created")))
+        table.add_column(renderer.render(msg("cli.column_history", "history")))
+    table.add_column(renderer.render(msg("cli.column_actionability", "actionability")))
+    table.add_column(renderer.render(msg("cli.column_action", "action")))
     for item in items:
         run = item.run
         cells: list[Any] = [
@@ -113,10 +167,14 @@ def runs_table(title: str, items: Sequence[Assessment], *, history: bool = False
             scope_label(run.workspace_id, run.environment_id),
         ]
         if history:
-            cells.append(_short_time(run.created_at))
-            cells.append(str(run.outcome) if run.outcome is not None else str(run.status))
-        cells.append(status_text(item.status))
+            cells.append(_short_time(run.created_at, renderer))
+            cells.append(renderer.render(_history(item)))
+        cells.append(status_text(item.status, renderer))
         action = item.primary_action
-        cells.append("-" if action is None else str(action.kind))
+        cells.append("-" if action is None else renderer.render(action_kind_name(action.kind)))
         table.add_row(*cells)
     return table
+
+
+def _r(renderer: Renderer | None) -> Renderer:
+    return english_renderer() if renderer is None else renderer

@@ -28,12 +28,14 @@ from runactionability.cli._shapes import (
     header,
     proof_lines,
     scope_label,
-    stamp,
     status_text,
 )
 from runactionability.consumers import Explanation
+from runactionability.i18n import Renderer
 from runactionability.jsonforms import to_json
+from runactionability.messages import msg
 from runactionability.service import RequestSession
+from runactionability.terms import family_name, outcome_name, risk_name, run_status_name
 
 
 @cli.command("explain")
@@ -67,9 +69,9 @@ def explain_(
     ) as session:
         told = _explanation(session, run_id, database_of(cli_config(config_path), database))
     if as_json:
-        emit_json(_explain_json(told, session.as_of))
+        emit_json(_explain_json(told, session.as_of, session.renderer))
     else:
-        _render_explanation(told, session.as_of)
+        _render_explanation(told, session.as_of, session.renderer)
 
 
 def _explanation(session: RequestSession, run_id: str, database: str) -> Explanation:
@@ -80,47 +82,92 @@ def _explanation(session: RequestSession, run_id: str, database: str) -> Explana
     return told
 
 
-def _explain_json(told: Explanation, as_of: datetime) -> dict[str, Any]:
+def _explain_json(told: Explanation, as_of: datetime, r: Renderer) -> dict[str, Any]:
     return {
         **header("explain", as_of),
-        **to_json(told),
+        **to_json(told, renderer=r),
     }
 
 
-def _render_explanation(told: Explanation, as_of: datetime) -> None:
+def _history(told: Explanation, r: Renderer) -> str:
+    run = told.assessment.run
+    if not run.outcome:
+        return r(run_status_name(run.status))
+    if isinstance(run.completed_at, datetime):
+        return r(
+            msg(
+                "cli.history_completed",
+                "{status}, {outcome} at {completed_at}",
+                status=run_status_name(run.status),
+                outcome=outcome_name(run.outcome),
+                completed_at=run.completed_at,
+            )
+        )
+    return r(
+        msg(
+            "cli.history_outcome",
+            "{status}, {outcome}",
+            status=run_status_name(run.status),
+            outcome=outcome_name(run.outcome),
+        )
+    )
+
+
+def _family(told: Explanation, r: Renderer) -> str:
+    family = told.assessment.result.family
+    if not family:
+        return r(msg("cli.family_none", "none"))
+    return r(
+        msg(
+            "cli.family_line",
+            "{family} (risk {risk}, plugin {plugin})",
+            family=family_name(family),
+            risk=risk_name(str(told.risk)),
+            plugin=str(told.plugin),
+        )
+    )
+
+
+def _render_explanation(told: Explanation, as_of: datetime, r: Renderer) -> None:
     item = told.assessment
     result = item.result
     run = item.run
-    history = f"{run.status}" + (
-        f", {run.outcome} at {stamp(run.completed_at)}" if run.outcome else ""
-    )
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold")
     grid.add_column()
     grid.add_row(
-        "run", f"{run.id}  {run.type} in {scope_label(run.workspace_id, run.environment_id)}"
+        r(msg("cli.explain_run", "run")),
+        r(
+            msg(
+                "cli.run_line",
+                "{run_id}  {type} in {scope}",
+                run_id=str(run.id),
+                type=str(run.type),
+                scope=scope_label(run.workspace_id, run.environment_id),
+            )
+        ),
     )
     grid.add_row(
-        "context",
+        r(msg("cli.explain_context", "context")),
         json.dumps(dict(run.context)) if isinstance(run.context, Mapping) else str(run.context),
     )
-    grid.add_row("history", history)
+    grid.add_row(r(msg("cli.explain_history", "history")), _history(told, r))
+    reason = r(msg("cli.reason", "  (reason {reason})", reason=str(result.reason)))
     grid.add_row(
-        "decision", Text.assemble(status_text(result.status), f"  (reason {result.reason})")
+        r(msg("cli.explain_decision", "decision")),
+        Text.assemble(status_text(result.status, r), reason),
     )
-    grid.add_row("why", result.explanation)
-    grid.add_row("proof", proof_lines(result.proof))
-    grid.add_row("action", action_label(item.primary_action))
-    family = (
-        f"{result.family} (risk {told.risk}, plugin {told.plugin})" if result.family else "none"
-    )
-    grid.add_row("family", family)
-    grid.add_row("as of", stamp(as_of) or "")
-    change = Text("\n".join(f"- {line}" for line in told.would_change))
+    grid.add_row(r(msg("cli.explain_why", "why")), Text(r(result.message)))
+    grid.add_row(r(msg("cli.explain_proof", "proof")), Text(proof_lines(result.proof, r)))
+    grid.add_row(r(msg("cli.explain_action", "action")), Text(action_label(item.primary_action, r)))
+    grid.add_row(r(msg("cli.explain_family", "family")), _family(told, r))
+    grid.add_row(r(msg("cli.explain_as_of", "as of")), r.instant(as_of))
+    change = Text("\n".join(f"- {r(line)}" for line in told.would_change))
+    heading = r(msg("cli.what_would_change", "What would change it"))
     stdout_console().print(
         Panel(
-            Group(grid, Text(""), Text("What would change it", style="bold"), change),
-            title=f"run {run.id}",
+            Group(grid, Text(""), Text(heading, style="bold"), change),
+            title=r(msg("cli.explain_title", "run {run_id}", run_id=str(run.id))),
             title_align="left",
         )
     )

@@ -14,9 +14,10 @@ from runactionability.cli._app import (
 )
 from runactionability.cli._output import emit_json, progress, stdout_console
 from runactionability.cli._session import open_session
-from runactionability.cli._shapes import header, runs_table, scopes_json, stamp
+from runactionability.cli._shapes import header, runs_table, scopes_json
 from runactionability.consumers import AssessedPage, View
 from runactionability.jsonforms import to_json
+from runactionability.messages import msg
 from runactionability.service import RequestSession
 
 
@@ -95,16 +96,22 @@ def _list_json(
         "scopes": scopes_json(session.scopes),
         "view": str(chosen),
         "limit": limit,
-        **to_json(page),
+        **to_json(page, renderer=session.renderer),
     }
 
 
 def _render_list(session: RequestSession, chosen: View, page: AssessedPage) -> None:
     console = stdout_console()
-    console.print(
-        runs_table(f"Runs ({chosen}) as of {stamp(session.as_of)}", page.items, history=True)
+    r = session.renderer
+    title = r(
+        msg("cli.list_title", "Runs ({view}) as of {as_of}", view=str(chosen), as_of=session.as_of)
     )
+    console.print(runs_table(title, page.items, history=True, r=r))
     if page.next_cursor:
-        console.print(f"next page: --cursor {page.next_cursor}", soft_wrap=True)
+        console.print(
+            r(msg("cli.next_page", "next page: --cursor {cursor}", cursor=page.next_cursor)),
+            soft_wrap=True,
+            markup=False,
+        )
     else:
-        console.print("[dim]end of the list[/dim]")
+        console.print(r(msg("cli.end_of_list", "end of the list")), style="dim")

@@ -25,24 +25,26 @@ from runactionability.cli._shapes import (
     header,
     runs_table,
     scope_label,
-    stamp,
     status_text,
 )
 from runactionability.consumers import DashboardSummary, StatusCounts
+from runactionability.i18n import Renderer
 from runactionability.jsonforms import to_json
+from runactionability.messages import Listing, Message, msg, msgn
 from runactionability.result import Actionability
 from runactionability.service import RequestSession
+from runactionability.terms import family_name
 
 dashboard = RequestSession.dashboard
 """The one read of a report, named here so a test can stand in for it (tests/cli)."""
 
 _SHORT = {
-    Actionability.ACTIONABLE: "actionable",
-    Actionability.REQUIRES_MANUAL_REVIEW: "review",
-    Actionability.SUPERSEDED_BY_LATER_SUCCESS: "superseded",
-    Actionability.RESOLVED_BY_CURRENT_STATE: "resolved",
-    Actionability.INFORMATIONAL_ONLY: "info",
-    Actionability.NOT_TERMINAL: "active",
+    Actionability.ACTIONABLE: msg("cli.short_actionable", "actionable"),
+    Actionability.REQUIRES_MANUAL_REVIEW: msg("cli.short_review", "review"),
+    Actionability.SUPERSEDED_BY_LATER_SUCCESS: msg("cli.short_superseded", "superseded"),
+    Actionability.RESOLVED_BY_CURRENT_STATE: msg("cli.short_resolved", "resolved"),
+    Actionability.INFORMATIONAL_ONLY: msg("cli.short_info", "info"),
+    Actionability.NOT_TERMINAL: msg("cli.short_active", "active"),
 }
 
 
@@ -86,26 +88,29 @@ def report(
         progress(not as_json, "Reading runs") as advance,
     ):
         summary = dashboard(session, top=top, on_page=advance)
+    r = session.renderer
     if as_json:
-        emit_json(_report_json(summary))
+        emit_json(_report_json(summary, r))
     else:
-        _render_report(stdout_console(), summary, database_of(cli_config(config_path), database))
+        _render_report(stdout_console(), summary, database_of(cli_config(config_path), database), r)
 
 
-def _report_json(summary: DashboardSummary) -> dict[str, Any]:
+def _report_json(summary: DashboardSummary, r: Renderer) -> dict[str, Any]:
     return {
         **header("report", summary.as_of),
-        **to_json(summary),
+        **to_json(summary, renderer=r),
     }
 
 
-def _counts_table(title: str, rows: Sequence[tuple[str, StatusCounts]], first: str) -> Table:
-    table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left")
-    table.add_column(first)
-    table.add_column("runs", justify="right")
-    table.add_column("attention", justify="right", style="bold")
+def _counts_table(
+    title: Message, rows: Sequence[tuple[str, StatusCounts]], first: Message, r: Renderer
+) -> Table:
+    table = Table(title=r(title), box=box.SIMPLE_HEAD, title_justify="left")
+    table.add_column(r(first))
+    table.add_column(r(msg("cli.column_runs", "runs")), justify="right")
+    table.add_column(r(msg("cli.column_attention", "attention")), justify="right", style="bold")
     for status in Actionability:
-        table.add_column(_SHORT[status], justify="right")
+        table.add_column(r(_SHORT[status]), justify="right")
     for label, counts in rows:
         table.add_row(
             label,
@@ -116,52 +121,105 @@ def _counts_table(title: str, rows: Sequence[tuple[str, StatusCounts]], first: s
     return table
 
 
-def _render_report(console: Console, summary: DashboardSummary, database: str) -> None:
+def _where(summary: DashboardSummary) -> Message:
     scopes = summary.scopes
-    where = ", ".join(sorted(scopes.workspace_ids))
-    if scopes.environment_ids is not None:
-        where += " (environments " + ", ".join(sorted(scopes.environment_ids)) + ")"
-    console.print(
-        f"[bold]Dashboard[/bold] for {where} as of {stamp(summary.as_of)}  [dim]{database}[/dim]"
+    workspaces = Listing(sorted(scopes.workspace_ids), "and")
+    if scopes.environment_ids is None:
+        return msg("cli.report_scope", "{workspaces}", workspaces=workspaces)
+    return msg(
+        "cli.report_scope_environments",
+        "{workspaces} (environments {environments})",
+        workspaces=workspaces,
+        environments=Listing(sorted(scopes.environment_ids), "and"),
     )
+
+
+def _counts_line(summary: DashboardSummary, r: Renderer) -> str:
     counts = summary.counts
-    console.print(
-        f"[bold red]{counts.needs_attention}[/bold red] of {counts.total} runs need attention "
-        f"(actionable {counts.by_status[Actionability.ACTIONABLE]}, manual review "
-        f"{counts.by_status[Actionability.REQUIRES_MANUAL_REVIEW]}); active work kept apart: "
-        f"{summary.active.queued} queued, {summary.active.running} running."
+    attention = msgn(
+        "cli.report_attention",
+        "{count} of {total} run needs attention",
+        "{count} of {total} runs need attention",
+        count=counts.needs_attention,
+        total=counts.total,
     )
+    return r(
+        msg(
+            "cli.report_counts",
+            "{attention} (actionable {actionable}, manual review {review}); active work kept "
+            "apart: {queued} queued, {running} running.",
+            attention=attention,
+            actionable=counts.by_status[Actionability.ACTIONABLE],
+            review=counts.by_status[Actionability.REQUIRES_MANUAL_REVIEW],
+            queued=summary.active.queued,
+            running=summary.active.running,
+        )
+    )
+
+
+def _render_report(console: Console, summary: DashboardSummary, database: str, r: Renderer) -> None:
+    title = r(
+        msg(
+            "cli.report_title",
+            "Dashboard for {scope} as of {as_of}",
+            scope=_where(summary),
+            as_of=summary.as_of,
+        )
+    )
+    console.print(Text.assemble((title, "bold"), "  ", (database, "dim")))
+    console.print(_counts_line(summary, r), markup=False)
+    unknown = r(msg("cli.unknown_type", "(unknown type)"))
     console.print(
         _counts_table(
-            "By family",
-            [(name or "(unknown type)", c) for name, c in summary.by_family.items()],
-            "family",
+            msg("cli.by_family", "By family"),
+            [
+                (r(family_name(name)) if name else unknown, c)
+                for name, c in summary.by_family.items()
+            ],
+            msg("cli.column_family", "family"),
+            r,
         )
     )
     console.print(
         _counts_table(
-            "By environment",
+            msg("cli.by_environment", "By environment"),
             [(scope_label(ws, env), c) for (ws, env), c in summary.by_environment.items()],
-            "scope",
+            msg("cli.column_scope", "scope"),
+            r,
         )
     )
-    _render_top(console, summary)
+    _render_top(console, summary, r)
     if summary.active.total:
-        console.print(runs_table("Active work (not follow-up)", list(summary.active.newest)))
+        console.print(
+            runs_table(
+                r(msg("cli.active_work", "Active work (not follow-up)")),
+                list(summary.active.newest),
+                r=r,
+            )
+        )
 
 
-def _render_top(console: Console, summary: DashboardSummary) -> None:
+def _render_top(console: Console, summary: DashboardSummary, r: Renderer) -> None:
     if not summary.top:
         return
-    console.print(Text("Needs attention now", style="bold"))
+    console.print(Text(r(msg("cli.needs_attention_now", "Needs attention now")), style="bold"))
     for item in summary.top:
         run = item.run
         console.print(
             Text.assemble(
                 (f"  {run.id} ", "bold"),
-                f"{run.type} in {scope_label(run.workspace_id, run.environment_id)}: ",
-                status_text(item.status),
+                r(
+                    msg(
+                        "cli.run_in_scope",
+                        "{type} in {scope}: ",
+                        type=str(run.type),
+                        scope=scope_label(run.workspace_id, run.environment_id),
+                    )
+                ),
+                status_text(item.status, r),
             )
         )
-        console.print(f"      {item.result.explanation}", soft_wrap=True)
-        console.print(f"      -> {action_label(item.primary_action)}", soft_wrap=True)
+        console.print(f"      {r(item.result.message)}", soft_wrap=True, markup=False)
+        console.print(
+            f"      -> {action_label(item.primary_action, r)}", soft_wrap=True, markup=False
+        )

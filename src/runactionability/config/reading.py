@@ -19,7 +19,8 @@ from runactionability.config.values import (
     Config,
     canonical_locale,
 )
-from runactionability.errors import ConfigurationError
+from runactionability.errors import ConfigurationError, UsageError
+from runactionability.i18n import time_zone_of
 
 CONFIG_FILE = "runactionability.toml"
 """The file ``load_config`` looks for in the working directory."""
@@ -82,6 +83,8 @@ def _structured(document: dict[str, Any], path: Path) -> Config:
     if config.guard.paths:
         paths = [str(folder / each) for each in config.guard.paths]
         config = attrs.evolve(config, guard=attrs.evolve(config.guard, paths=paths))
+    if config.messages is not None:
+        config = attrs.evolve(config, messages=str(folder / config.messages))
     # Everything that can be checked without the database is checked now, naming the file.
     try:
         if config.runs is not None and not config.runs.reflect:
@@ -167,6 +170,17 @@ def _locale(value: object, _: object) -> str:
     return canonical_locale(value)
 
 
+def _time_zone(value: object, _: object) -> str:
+    if isinstance(value, str):
+        try:
+            time_zone_of(value)
+        except UsageError:
+            pass
+        else:
+            return value
+    raise _WrongType(f"expected an IANA time zone (e.g. 'Europe/Berlin'), not {value!r}")
+
+
 def _variable(value: object, _: object) -> str:
     if isinstance(value, str) and VARIABLE.fullmatch(value):
         return value
@@ -189,6 +203,7 @@ def _converter() -> cattrs.Converter:
             source=override(omit=True),
             catalog=override(struct_hook=_catalog),
             locale=override(struct_hook=_locale),
+            time_zone=override(struct_hook=_time_zone),
             cursor_key_env=override(struct_hook=_variable),
         ),
     )

@@ -165,8 +165,11 @@ class Config:
     kind, plugin kinds included. ``reference_states``: whether the reference schema's tables
     serve the built-in kinds ``states`` does not name (default: only when ``states`` is empty).
     ``catalog``: ``"registry"`` (the registry's catalog) or the path of a catalog TOML file.
-    ``locale``: a BCP 47 tag, in canonical case. ``cursor_key_env``: the name of the environment
-    variable holding the key that signs cursors (the file never holds the key itself).
+    ``locale``: a BCP 47 tag, in canonical case: the language of every text a session renders.
+    ``time_zone``: the IANA zone instants are shown in (default UTC). ``messages``: a directory of
+    the host's own gettext catalogs (``<locale>/LC_MESSAGES/runactionability.po`` or ``.mo``),
+    which override the library's and plugins' messages. ``cursor_key_env``: the name of the
+    environment variable holding the key that signs cursors (the file never holds the key).
     ``guard``: the raw-follow-up guard's table. ``source``: the file it was read from, if any.
     """
 
@@ -176,6 +179,8 @@ class Config:
     reference_states: bool | None = None
     catalog: str = REGISTRY_CATALOG
     locale: str = "en"
+    time_zone: str | None = None
+    messages: str | None = None
     cursor_key_env: str | None = None
     guard: GuardConfig = attrs.field(factory=GuardConfig)
     source: Path | None = None

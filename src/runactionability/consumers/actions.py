@@ -12,8 +12,10 @@ from datetime import UTC, datetime
 
 from runactionability.catalog import OperationCatalog
 from runactionability.evidence import RunFact, StateFact
+from runactionability.messages import msg
 from runactionability.model import OperationRun, RunId, RunStatus, usable_id
-from runactionability.policies.base import Family, Risk, retry_action, review_action, type_label
+from runactionability.policies.base import Family, Risk, retry_action, review_action
+from runactionability.policies.rules import VIEW_LATER_SUCCESS, view_state_label
 from runactionability.ports import RunSource
 from runactionability.result import (
     Actionability,
@@ -22,6 +24,7 @@ from runactionability.result import (
     PrimaryAction,
 )
 from runactionability.scopes import VisibleScopes
+from runactionability.terms import run_status_name
 
 _ACTIVE = frozenset({RunStatus.QUEUED, RunStatus.RUNNING})
 _OLDEST = datetime.min.replace(tzinfo=UTC)
@@ -154,7 +157,11 @@ class ActiveRuns:
 def _view_active(run: OperationRun) -> PrimaryAction:
     return PrimaryAction(
         kind=ActionKind.VIEW_ACTIVE_RUN,
-        label=f"View the {run.status} run of the same operation",
+        label=msg(
+            "action.view_active_run",
+            "View the {status} run of the same operation",
+            status=run_status_name(run.status),
+        ),
         target_kind="run",
         target_id=str(run.id),
     )
@@ -163,20 +170,20 @@ def _view_active(run: OperationRun) -> PrimaryAction:
 def _retry(run: OperationRun, catalog: OperationCatalog) -> PrimaryAction:
     # Labelled as the policy's own retry is, so a screen shows one label whichever offers it.
     op_type = catalog.resolve(run.type)
-    return retry_action(run, None if op_type is None else type_label(op_type))
+    return retry_action(run, op_type)
 
 
 def _view_proof(proof: RunFact | StateFact) -> PrimaryAction:
     if isinstance(proof, RunFact):
         return PrimaryAction(
             kind=ActionKind.VIEW_RUN,
-            label="View the later successful run",
+            label=VIEW_LATER_SUCCESS,
             target_kind="run",
             target_id=str(proof.run_id),
         )
     return PrimaryAction(
         kind=ActionKind.VIEW_STATE,
-        label=f"View the current {proof.kind.replace('_', ' ')}",
+        label=view_state_label(proof.kind),
         target_kind=proof.kind,
         target_id=proof.subject,
     )

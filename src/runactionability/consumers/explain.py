@@ -15,13 +15,21 @@ from runactionability.catalog import OperationCatalog
 from runactionability.consumers.actions import ActiveRuns, work_key
 from runactionability.consumers.assess import Assessment, assess, assess_async
 from runactionability.errors import UsageError
+from runactionability.messages import Listing, Message, Param, msg
 from runactionability.model import OperationRun
-from runactionability.policies.base import Family, Risk
+from runactionability.policies.base import Family, Risk, type_label
 from runactionability.ports import run_as_of
 from runactionability.registry import Registry
 from runactionability.resolver import AsyncResolver, Resolver
 from runactionability.result import Actionability, Reason
 from runactionability.scopes import VisibleScopes
+from runactionability.terms import (
+    family_name,
+    state_kind_name,
+    state_status_name,
+    subject_key_name,
+    type_name,
+)
 
 _SETTLED = frozenset(
     {Actionability.SUPERSEDED_BY_LATER_SUCCESS, Actionability.RESOLVED_BY_CURRENT_STATE}
@@ -47,16 +55,31 @@ _RECORD_FAULTS = frozenset(
 
 @attrs.frozen(kw_only=True)
 class Explanation:
-    """A run's assessment, its family's risk and plugin, and what evidence would change it."""
+    """A run's assessment, its family's risk and plugin, and what evidence would change it.
+
+    ``would_change`` holds messages (``str()`` of one is its English text); the edge renders them
+    per locale.
+    """
 
     assessment: Assessment
     risk: Risk | None
     plugin: str | None
-    would_change: tuple[str, ...]
+    would_change: tuple[Message, ...]
 
 
-def _stamp(value: object) -> str:
-    return value.isoformat() if isinstance(value, datetime) else str(value)
+_COMPLETING = msg(
+    "would_change.completing", "The run completing: it is then judged by its outcome."
+)
+_PROOF_STANDS = msg(
+    "would_change.proof_stands",
+    "Nothing: the proof stands, and a later failure would be a new run with a result of its own.",
+)
+_HISTORY = msg("would_change.history", "Nothing: the run is history and calls for no action.")
+_PERSON = msg(
+    "would_change.person_reviews",
+    "Nothing this library can check: a person must review the run.",
+)
+_PERSON_ACTS = msg("would_change.person_acts", "Nothing automatic: a person must act on the run.")
 
 
 def would_change(
@@ -66,7 +89,7 @@ def would_change(
     registry: Registry,
     catalog: OperationCatalog,
     state_kinds: Collection[str],
-) -> tuple[str, ...]:
+) -> tuple[Message, ...]:
     """Sentences naming the evidence that would change the run's current status.
 
     For a run needing attention, one sentence per rule of its family's policy that could settle
@@ -75,80 +98,147 @@ def would_change(
     """
     result = assessment.result
     status = result.status
-    family_name = result.family
+    family_name_ = result.family
     if status is Actionability.NOT_TERMINAL:
-        return ("The run completing: it is then judged by its outcome.",)
+        return (_COMPLETING,)
     if status in _SETTLED:
-        return (
-            "Nothing: the proof stands, and a later failure would be a new run with a result "
-            "of its own.",
-        )
+        return (_PROOF_STANDS,)
     if status is Actionability.INFORMATIONAL_ONLY:
-        return ("Nothing: the run is history and calls for no action.",)
+        return (_HISTORY,)
     if result.reason == Reason.UNKNOWN_OPERATION_TYPE:
-        return (f"A family registered for the operation type {run.type!r}.",)
+        return (
+            msg(
+                "would_change.register_family",
+                "A family registered for the operation type {type}.",
+                type=repr(run.type),
+            ),
+        )
     if result.reason in _RECORD_FAULTS:
-        return (f"A corrected record: {result.explanation}",)
-    family = registry.families().get(family_name) if family_name else None
+        return (
+            msg(
+                "would_change.corrected_record", "A corrected record: {fault}", fault=result.message
+            ),
+        )
+    family = registry.families().get(family_name_) if family_name_ else None
     if family is None:
-        return ("Nothing this library can check: a person must review the run.",)
+        return (_PERSON,)
     if result.reason in (Reason.POLICY_ERROR, Reason.POLICY_VIOLATION):
-        return (f"A fix to the {family.name} policy, which could not judge this run.",)
+        return (
+            msg(
+                "would_change.fix_policy",
+                "A fix to the {family} policy, which could not judge this run.",
+                family=family_name(family.name),
+            ),
+        )
     if family.risk is Risk.HIGH:
         return (
-            f"Nothing automatic: {family.name} is a high-risk family, so no later run or state "
-            "settles a problem run; a person reviews it.",
+            msg(
+                "would_change.high_risk",
+                "Nothing automatic: a problem run of a high-risk family ({family}) is never "
+                "settled by a later run or a state; a person reviews it.",
+                family=family_name(family.name),
+            ),
         )
     return _from_rules(run, family, catalog=catalog, state_kinds=state_kinds)
 
 
-def _describe_subject(key: str | None, subject: str | None) -> str:
+def _where(workspace_id: str, environment_id: str | None) -> Message:
+    if environment_id is None:
+        return msg("scope.workspace", "workspace {workspace_id}", workspace_id=workspace_id)
+    return msg(
+        "scope.environment",
+        "environment {environment_id} of workspace {workspace_id}",
+        workspace_id=workspace_id,
+        environment_id=environment_id,
+    )
+
+
+def _of_subject(key: str | None, subject: str | None) -> Param:
     if key is None or subject is None:
         return ""
-    noun = key.removesuffix("_id").replace("_", " ")
-    return f" of {noun} {subject}"
+    return msg("subject.of", " of {noun} {subject}", noun=subject_key_name(key), subject=subject)
 
 
 def _from_rules(
     run: OperationRun, family: Family, *, catalog: OperationCatalog, state_kinds: Collection[str]
-) -> tuple[str, ...]:
+) -> tuple[Message, ...]:
     placed = work_key(run, catalog)
     op_type = catalog.resolve(run.type)
     profile = None if op_type is None else family.profile(op_type, catalog)
     if op_type is None or profile is None or profile.steps is None or placed is None:
-        return (f"Evidence the {family.name} policy accepts (see the plugin's documentation).",)
-    type_name, workspace_id, environment_id, subject = placed
-    where = f"{workspace_id}/{environment_id}" if environment_id else f"workspace {workspace_id}"
-    of_subject = _describe_subject(op_type.subject_key, subject)
-    after = _stamp(run.completed_at)
-    sentences: list[str] = []
+        return (
+            msg(
+                "would_change.plugin_evidence",
+                "Evidence the {family} policy accepts (see the plugin's documentation).",
+                family=family_name(family.name),
+            ),
+        )
+    type_name_, workspace_id, environment_id, subject = placed
+    where = _where(workspace_id, environment_id)
+    of_subject = _of_subject(op_type.subject_key, subject)
+    after = run.completed_at
+    sentences: list[Message] = []
     # The family's own description of its rules, in the order the policy tries them: a rule is
     # read as what it says it decides, never as the built-in class it may derive from.
     for step in profile.steps:
         if not step.described:
-            sentences.append(f"Whatever the {family.name} rule {step.rule} accepts.")
-        elif step.status is Actionability.SUPERSEDED_BY_LATER_SUCCESS:
             sentences.append(
-                f"A later successful {' or '.join(profile.superseding_types)}{of_subject} in "
-                f"{where}, started at or after {after} and completed by the evaluation time."
+                msg(
+                    "would_change.plugin_rule",
+                    "Whatever the {family} rule {rule} accepts.",
+                    family=family_name(family.name),
+                    rule=step.rule,
+                )
+            )
+        elif step.status is Actionability.SUPERSEDED_BY_LATER_SUCCESS:
+            types = []
+            for name in profile.superseding_types:
+                known = catalog.resolve(name)
+                types.append(type_label(known) if known is not None else type_name(name))
+            sentences.append(
+                msg(
+                    "would_change.later_success",
+                    "A later successful {types}{of_subject} in {where}, started at or after "
+                    "{after} and completed by the evaluation time.",
+                    types=Listing(types, "or"),
+                    of_subject=of_subject,
+                    where=where,
+                    after=after,
+                )
             )
         elif step.status is Actionability.RESOLVED_BY_CURRENT_STATE:
             for state in step.states:
                 # Only a status the family declares resolves; the core refuses the others.
-                declared = state.statuses & family.resolving_statuses(state.kind, type_name)
+                declared = state.statuses & family.resolving_statuses(state.kind, type_name_)
                 if not declared:
                     continue
-                healthy = " or ".join(sorted(declared))
-                sentence = (
-                    f"The {state.kind} state{of_subject} in {where} {healthy}, proven after "
-                    f"{after}."
-                )
-                if state.kind not in state_kinds:
-                    sentence += (
-                        f" (No {state.kind} state source is configured, so it cannot apply.)"
+                params: dict[str, Param] = {
+                    "state_kind": state_kind_name(state.kind),
+                    "of_subject": of_subject,
+                    "where": where,
+                    "statuses": Listing([state_status_name(s) for s in sorted(declared)], "or"),
+                    "after": after,
+                }
+                if state.kind in state_kinds:
+                    sentences.append(
+                        msg(
+                            "would_change.current_state",
+                            "The {state_kind} state{of_subject} in {where} being {statuses}, "
+                            "proven after {after}.",
+                            **params,
+                        )
                     )
-                sentences.append(sentence)
-    return tuple(sentences) or ("Nothing automatic: a person must act on the run.",)
+                else:
+                    sentences.append(
+                        msg(
+                            "would_change.current_state_unsourced",
+                            "The {state_kind} state{of_subject} in {where} being {statuses}, "
+                            "proven after {after} (no {state_kind} state source is configured, "
+                            "so it cannot apply).",
+                            **params,
+                        )
+                    )
+    return tuple(sentences) or (_PERSON_ACTS,)
 
 
 def explain(

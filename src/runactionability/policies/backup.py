@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from runactionability.hookspecs import hookimpl
+from runactionability.messages import msg
 from runactionability.model import RunOutcome
 from runactionability.policies.base import Family
 from runactionability.policies.rules import (
@@ -34,7 +35,9 @@ FAMILY = Family(
             SupersededByLaterSuccess(),
             ResolvedByState(STATE_KIND, {"complete"}),
         ),
-        action=OpenRelatedAction("backup_schedule", "Open the backup schedule"),
+        action=OpenRelatedAction(
+            "backup_schedule", msg("action.open_backup_schedule", "Open the backup schedule")
+        ),
     ),
 )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from functools import lru_cache
 from typing import Protocol, runtime_checkable
 
 import attrs
@@ -23,38 +24,61 @@ from runactionability.evidence import (
     StateFact,
     StateRequest,
 )
+from runactionability.messages import Message, msg
 from runactionability.model import OperationRun, RunOutcome, as_names, as_optional_names
 from runactionability.policies.describe import describe_policy
 from runactionability.result import Actionability, ActionKind, Decision, PrimaryAction
+from runactionability.terms import outcome_verb, type_name
 
 
-def retry_action(run: OperationRun, label: str | None) -> PrimaryAction:
+def retry_action(run: OperationRun, op_type: OperationType | None) -> PrimaryAction:
     """The primary action of a run to run again; every path that offers a retry labels it so."""
     return PrimaryAction(
         kind=ActionKind.RETRY,
-        label=retry_label(label),
+        label=retry_label(op_type),
         target_kind="run",
         target_id=str(run.id),
     )
 
 
-def retry_label(label: str | None) -> str:
-    """The label of the retry of a run whose type is called ``label`` (None: unnamed)."""
-    return f"Retry the {label.lower()}" if label else "Retry this run"
+def retry_label(op_type: OperationType | None) -> Message:
+    """The label of the retry of a run of ``op_type`` (None: a type without a name)."""
+    if op_type is None:
+        return msg("action.retry", "Retry this run")
+    return msg("action.retry_type", "Retry the {type}", type=type_label(op_type))
 
 
-def type_label(op_type: OperationType) -> str:
-    """A human name for an operation type, for explanations and action labels."""
-    return op_type.label or op_type.name
+def _in_sentence(label: str) -> str:
+    # A catalog label is written to stand alone ("Inventory sync"); inside an English sentence
+    # it reads in lower case, except a leading acronym ("VPN check").
+    first = label.split(" ", 1)[0]
+    return label if first.isupper() and len(first) > 1 else label[:1].lower() + label[1:]
 
 
-def review_action(run: OperationRun, label: str | None) -> PrimaryAction:
+def type_label(op_type: OperationType) -> Message:
+    """The display name of an operation type inside a sentence, for explanations and labels.
+
+    Its id is ``operation_type.<canonical name>``; in English it is the catalog label (else the
+    name), so a catalog that does not know the type still names it.
+    """
+    return _type_label(op_type.name, op_type.label)
+
+
+@lru_cache(maxsize=1024)
+def _type_label(name: str, label: str | None) -> Message:
+    # Every problem run names its type, often twice (its explanation and its action's label).
+    return type_name(name, _in_sentence(label or name))
+
+
+def review_action(run: OperationRun, op_type: OperationType | None) -> PrimaryAction:
     """The primary action of a run a person must review."""
+    label = (
+        msg("action.review", "Review this run")
+        if op_type is None
+        else msg("action.review_type", "Review this {type} run", type=type_label(op_type))
+    )
     return PrimaryAction(
-        kind=ActionKind.REVIEW,
-        label=f"Review this {label.lower()} run" if label else "Review this run",
-        target_kind="run",
-        target_id=str(run.id),
+        kind=ActionKind.REVIEW, label=label, target_kind="run", target_id=str(run.id)
     )
 
 
@@ -121,9 +145,22 @@ class ProblemRun:
         return request
 
     @property
-    def label(self) -> str:
-        """A human name for the run's type, for explanations."""
+    def label(self) -> Message:
+        """The display name of the run's type, for explanations."""
         return type_label(self.operation_type)
+
+    @property
+    def outcome_name(self) -> Message:
+        """How an explanation says the run ended ("failed", "was blocked")."""
+        return outcome_verb(self.run.outcome)
+
+    def type_of(self, stored: str) -> Message:
+        """The display name of a type a fact names as stored: the run's own type under any of
+        its names, else the stored name (a rule sees no catalog)."""
+        own = self.operation_type
+        if stored == own.name or stored in own.aliases:
+            return self.label
+        return type_name(stored)
 
 
 class Evidence:
@@ -339,5 +376,5 @@ def _profile(
         resolving=tuple(resolving),
         informational_outcomes=frozenset(outcomes),
         fallback=fallback,
-        retry_label=retry_label(type_label(op_type)) if fallback is ActionKind.RETRY else None,
+        retry_label=str(retry_label(op_type)) if fallback is ActionKind.RETRY else None,
     )

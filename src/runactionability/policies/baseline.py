@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from runactionability.hookspecs import hookimpl
+from runactionability.messages import msg
 from runactionability.model import RunOutcome
 from runactionability.policies.base import Family
 from runactionability.policies.rules import (
@@ -38,7 +39,9 @@ FAMILY = Family(
             SupersededByLaterSuccess(),
             ResolvedByState(STATE_KIND, {"complete"}, {"baseline.capture"}),
         ),
-        action=OpenRelatedAction("baseline_profile", "Open the baseline profile"),
+        action=OpenRelatedAction(
+            "baseline_profile", msg("action.open_baseline_profile", "Open the baseline profile")
+        ),
     ),
 )
 

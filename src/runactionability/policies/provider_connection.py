@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from runactionability.hookspecs import hookimpl
+from runactionability.messages import msg
 from runactionability.model import RunOutcome
 from runactionability.policies.base import Family
 from runactionability.policies.rules import (
@@ -35,7 +36,9 @@ FAMILY = Family(
             SupersededByLaterSuccess(),
             ResolvedByState(STATE_KIND, {"healthy"}),
         ),
-        action=OpenRelatedAction(STATE_KIND, "Fix the provider connection"),
+        action=OpenRelatedAction(
+            STATE_KIND, msg("action.fix_provider_connection", "Fix the provider connection")
+        ),
     ),
 )
 

@@ -7,12 +7,12 @@ the built-in ones into predicates; a plugin's own rule is any object with ``plan
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
 
 import attrs
 
 from runactionability.catalog.profiles import PolicyDescription, RuleDescription, StateResolution
 from runactionability.evidence import EvidenceRequest
+from runactionability.messages import Message, as_message, msg
 from runactionability.model import RunOutcome, as_names, as_optional_names
 from runactionability.policies.base import (
     Evidence,
@@ -25,6 +25,7 @@ from runactionability.policies.base import (
 )
 from runactionability.policies.describe import describe_action, describe_rule
 from runactionability.result import Actionability, ActionKind, Decision, PrimaryAction, Reason
+from runactionability.terms import state_kind_name, state_status_name
 
 
 def as_outcomes(values: Iterable[RunOutcome | str]) -> frozenset[RunOutcome]:
@@ -35,8 +36,15 @@ def as_rules(rules: Iterable[Rule]) -> tuple[Rule, ...]:
     return tuple(rules)
 
 
-def _stamp(value: datetime) -> str:
-    return value.isoformat()
+VIEW_LATER_SUCCESS = msg("action.view_later_success", "View the later successful run")
+"""The label of the action that opens a later successful run (the proof of a superseded run)."""
+
+
+def view_state_label(kind: str) -> Message:
+    """The label of the action that opens the current state of ``kind``."""
+    return msg(
+        "action.view_state", "View the current {state_kind}", state_kind=state_kind_name(kind)
+    )
 
 
 @attrs.frozen
@@ -63,15 +71,20 @@ class SupersededByLaterSuccess:
         return Decision(
             status=Actionability.SUPERSEDED_BY_LATER_SUCCESS,
             reason=Reason.LATER_SUCCESS,
-            explanation=(
-                f"A later {fact.operation_type} run ({fact.run_id}) started at "
-                f"{_stamp(fact.started_at)} and succeeded, after this run ended "
-                f"{run.outcome} at {_stamp(run.completed_at)}."
+            explanation=msg(
+                "verdict.later_success",
+                "A later {type} run ({run_id}) started at {started_at} and succeeded, after "
+                "this run {outcome} at {completed_at}.",
+                type=run.type_of(fact.operation_type),
+                run_id=str(fact.run_id),
+                started_at=fact.started_at,
+                outcome=run.outcome_name,
+                completed_at=run.completed_at,
             ),
             proof=fact,
             primary_action=PrimaryAction(
                 kind=ActionKind.VIEW_RUN,
-                label="View the later successful run",
+                label=VIEW_LATER_SUCCESS,
                 target_kind="run",
                 target_id=str(fact.run_id),
             ),
@@ -114,18 +127,23 @@ class ResolvedByState:
         fact = evidence.state(self.kind)
         if fact is None or fact.status not in self.healthy or fact.proven_at <= run.completed_at:
             return None
-        what = self.kind.replace("_", " ")
         return Decision(
             status=Actionability.RESOLVED_BY_CURRENT_STATE,
             reason=Reason.CURRENT_STATE_HEALTHY,
-            explanation=(
-                f"The {what} is {fact.status}, proven at {_stamp(fact.proven_at)}, after this "
-                f"run ended {run.outcome} at {_stamp(run.completed_at)}."
+            explanation=msg(
+                "verdict.current_state",
+                "The {state_kind} is {state_status}, proven at {proven_at}, after this run "
+                "{outcome} at {completed_at}.",
+                state_kind=state_kind_name(self.kind),
+                state_status=state_status_name(fact.status),
+                proven_at=fact.proven_at,
+                outcome=run.outcome_name,
+                completed_at=run.completed_at,
             ),
             proof=fact,
             primary_action=PrimaryAction(
                 kind=ActionKind.VIEW_STATE,
-                label=f"View the current {what}",
+                label=view_state_label(self.kind),
                 target_kind=self.kind,
                 target_id=fact.subject,
             ),
@@ -156,8 +174,10 @@ class InformationalWhen:
         return Decision(
             status=Actionability.INFORMATIONAL_ONLY,
             reason=self.reason,
-            explanation=(
-                f"The run ended {run.outcome}, which an operator chose; it is history only."
+            explanation=msg(
+                "verdict.cancelled",
+                "The run {outcome}, which an operator chose; it is history only.",
+                outcome=run.outcome_name,
             ),
         )
 
@@ -179,9 +199,12 @@ class AlwaysInformational:
         return Decision(
             status=Actionability.INFORMATIONAL_ONLY,
             reason=Reason.INFORMATIONAL_FAMILY,
-            explanation=(
-                f"A {run.label.lower()} that ended {run.outcome} is recorded for history; "
-                "it never calls for an operator action."
+            explanation=msg(
+                "verdict.informational_family",
+                "A {type} that {outcome} is recorded for history; it never calls for an "
+                "operator action.",
+                type=run.label,
+                outcome=run.outcome_name,
             ),
         )
 
@@ -203,11 +226,14 @@ class AlwaysManualReview:
         return Decision(
             status=Actionability.REQUIRES_MANUAL_REVIEW,
             reason=Reason.ALWAYS_MANUAL_REVIEW,
-            explanation=(
-                f"A {run.label.lower()} that ended {run.outcome} may have left changes "
-                "half-applied, so a person must review it."
+            explanation=msg(
+                "verdict.always_manual_review",
+                "A {type} that {outcome} may have left changes half-applied, so a person "
+                "must review it.",
+                type=run.label,
+                outcome=run.outcome_name,
             ),
-            primary_action=review_action(run.run, run.label),
+            primary_action=review_action(run.run, run.operation_type),
         )
 
 
@@ -220,15 +246,18 @@ class RetryAction:
         return ActionKind.RETRY
 
     def action(self, run: ProblemRun) -> PrimaryAction:
-        return retry_action(run.run, run.label)
+        return retry_action(run.run, run.operation_type)
 
 
 @attrs.frozen
 class OpenRelatedAction:
-    """When nothing resolves the run, the action is to fix the object its subject names."""
+    """When nothing resolves the run, the action is to fix the object its subject names.
+
+    ``label`` is a ``Message`` (a plain string is shown as written, in every locale).
+    """
 
     target_kind: str
-    label: str
+    label: Message = attrs.field(converter=as_message)
 
     def describe(self) -> ActionKind:
         """The kind of action this template gives."""
@@ -276,10 +305,13 @@ class FirstDecisive:
         return Decision(
             status=Actionability.ACTIONABLE,
             reason=Reason.NO_RESOLVING_EVIDENCE,
-            explanation=(
-                f"The {run.label.lower()} ended {run.outcome} at "
-                f"{_stamp(run.completed_at)} and no later success or current state proves it "
-                "fixed."
+            explanation=msg(
+                "verdict.no_resolving_evidence",
+                "The {type} {outcome} at {completed_at}, and no later success or current "
+                "state proves it fixed.",
+                type=run.label,
+                outcome=run.outcome_name,
+                completed_at=run.completed_at,
             ),
             primary_action=self.action.action(run),
         )

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, ExitStack, asynccontextmanager
-from datetime import datetime
+from datetime import datetime, tzinfo
 from functools import partial
-from typing import TypeVar
+from pathlib import Path
+from typing import Any, TypeVar
 
 import attrs
 import sqlalchemy as sa
@@ -37,6 +38,8 @@ from runactionability.consumers import (
     View,
 )
 from runactionability.errors import ConfigurationError, UsageError
+from runactionability.i18n import MessageCatalogs
+from runactionability.messages import Message
 from runactionability.model import RunId
 from runactionability.registry import Registry
 from runactionability.result import PrimaryAction
@@ -66,6 +69,9 @@ class AsyncActionabilityService:
         registry: Registry | None = None,
         catalog: OperationCatalog | None = None,
         form: SupersedeForm | str | None = None,
+        locale: str | None = None,
+        time_zone: str | tzinfo | None = None,
+        message_catalogs: Sequence[MessageCatalogs | str | Path] = (),
     ) -> None:
         self._owned: AsyncEngine | None = None
         if isinstance(bind_or_url, str):
@@ -92,6 +98,9 @@ class AsyncActionabilityService:
             registry=registry,
             catalog=catalog,
             form=form,
+            locale=locale,
+            time_zone=time_zone,
+            message_catalogs=message_catalogs,
         )
         self.registry = self.sync.registry
         self.catalog = self.sync.catalog
@@ -103,12 +112,15 @@ class AsyncActionabilityService:
         scopes: VisibleScopes | EveryWorkspace,
         as_of: datetime | None = None,
         connection: AsyncConnection | None = None,
+        locale: str | None = None,
+        time_zone: str | None = None,
     ) -> AsyncIterator[AsyncRequestSession]:
         """One request's reading: every answer from one snapshot, for ``scopes`` at ``as_of``.
 
         As ``ActionabilityService.session``: ``as_of`` defaults to now, ``EveryWorkspace`` with
         no usable workspace id raises ``NoWorkspacesError``, and ``connection`` reads through
-        the host's own ``AsyncConnection`` (in its transaction, if it has begun one).
+        the host's own ``AsyncConnection`` (in its transaction, if it has begun one);
+        ``locale`` and ``time_zone`` choose how the session renders its answers' texts.
         """
         async with AsyncExitStack() as owned:
             if connection is None:
@@ -116,7 +128,13 @@ class AsyncActionabilityService:
             reading = ExitStack()
             opened = await connection.run_sync(
                 lambda sync: reading.enter_context(
-                    self.sync.session(scopes=scopes, as_of=as_of, connection=sync)
+                    self.sync.session(
+                        scopes=scopes,
+                        as_of=as_of,
+                        connection=sync,
+                        locale=locale,
+                        time_zone=time_zone,
+                    )
                 )
             )
             try:
@@ -155,6 +173,14 @@ class AsyncRequestSession:
     @property
     def as_of(self) -> datetime:
         return self.session.as_of
+
+    def render(self, message: Message) -> str:
+        """A message of an answer in the session's locale and time zone (no I/O: not awaited)."""
+        return self.session.render(message)
+
+    def to_json(self, value: object) -> Any:
+        """An answer's JSON form, its texts in the session's locale (no I/O: not awaited)."""
+        return self.session.to_json(value)
 
     async def _run(self, call: Callable[[], T]) -> T:
         async with self._turn:

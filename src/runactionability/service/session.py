@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator, Mapping
+import threading
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
+from pathlib import Path
+from typing import Any
 
 import attrs
 import sqlalchemy as sa
@@ -36,6 +39,10 @@ from runactionability.consumers import (
     would_change,
 )
 from runactionability.errors import NoWorkspacesError
+from runactionability.i18n import MessageCatalogs, Renderer
+from runactionability.i18n.catalogs import check_directory
+from runactionability.jsonforms import to_json
+from runactionability.messages import Message
 from runactionability.model import OperationRun, RunId, RunStatus, usable_id
 from runactionability.registry import Registry
 from runactionability.resolver import Resolver
@@ -68,6 +75,11 @@ class ActionabilityService:
     HMAC-SHA256, and a cursor it did not sign (altered, cut short, unsigned, or signed by another
     key) is an ``InvalidCursorError`` before any statement runs. ``from_config`` builds one from
     a configuration file (``runactionability.config``).
+
+    ``locale`` and ``time_zone`` are the defaults of every session (English and UTC when None).
+    ``message_catalogs`` are the host's own gettext catalogs (``MessageCatalogs`` or directory
+    paths), asked before the plugins' (``runactionability_message_catalogs``) and the library's,
+    so a host can re-word any message.
     """
 
     def __init__(
@@ -80,10 +92,26 @@ class ActionabilityService:
         catalog: OperationCatalog | None = None,
         form: SupersedeForm | str | None = None,
         cursor_key: bytes | None = None,
+        locale: str | None = None,
+        time_zone: str | tzinfo | None = None,
+        message_catalogs: Sequence[MessageCatalogs | str | Path] = (),
     ) -> None:
         cursor_key = check_cursor_key(cursor_key)
         self._owned: sa.Engine | None = None
         self.registry = Registry.default() if registry is None else registry
+        self.locale = locale
+        self.time_zone = time_zone
+        self._catalogs = (
+            *(
+                check_directory(c if isinstance(c, MessageCatalogs) else MessageCatalogs(c))
+                for c in message_catalogs
+            ),
+            *self.registry.message_catalogs(),
+        )
+        # One renderer per locale and zone, shared by every session: its cache then serves
+        # every request, and an unknown locale is warned about once, not once per request.
+        self._renderers: dict[tuple[str | None, Any], Renderer] = {}
+        self._renderers_lock = threading.Lock()
         self.catalog = self.registry.catalog() if catalog is None else catalog
         self._backend = open_backend(
             bind_or_url, runs=runs, states=states, catalog=self.catalog, cursor_key=cursor_key
@@ -135,6 +163,9 @@ class ActionabilityService:
                 registry=registry,
                 catalog=config.operation_catalog(registry),
                 cursor_key=config.cursor_key(environ),
+                locale=config.locale,
+                time_zone=config.time_zone,
+                message_catalogs=() if config.messages is None else (config.messages,),
             )
         except BaseException:
             if owned is not None:
@@ -150,6 +181,8 @@ class ActionabilityService:
         scopes: VisibleScopes | EveryWorkspace,
         as_of: datetime | None = None,
         connection: sa.Connection | None = None,
+        locale: str | None = None,
+        time_zone: str | None = None,
     ) -> Iterator[RequestSession]:
         """One request's reading: every answer from one snapshot, for ``scopes`` at ``as_of``.
 
@@ -157,7 +190,14 @@ class ActionabilityService:
         runs table, raises ``NoWorkspacesError``. ``connection`` reads through the host's own
         connection (of this service's database) instead of one from the engine; one already in
         a transaction is read in that transaction, whose owner chose its snapshot.
+
+        ``locale`` (``"de"``, ``"de_DE"``; default the service's, else English) and
+        ``time_zone`` (an IANA name; default the service's, else UTC) choose how the session
+        renders: ``RequestSession.render`` and ``RequestSession.to_json`` give every text of its
+        answers in that locale. A locale with no catalog is English, with one
+        ``UnknownLocaleWarning`` per service and locale.
         """
+        renderer = self.renderer(locale, time_zone)
         instant = datetime.now(UTC) if as_of is None else as_of
         with self._backend.snapshot(connection) as backend:
             reading = backend.history.bind
@@ -173,7 +213,20 @@ class ActionabilityService:
                 scopes=scopes,
                 as_of=instant,
                 whole_database=whole_database,
+                renderer=renderer,
             )
+
+    def renderer(self, locale: str | None = None, time_zone: str | None = None) -> Renderer:
+        """The renderer of ``locale`` and ``time_zone`` (defaults: the service's), with the
+        host's, the plugins' and the library's catalogs; made once and shared."""
+        key = (locale or self.locale, time_zone or self.time_zone)
+        with self._renderers_lock:
+            renderer = self._renderers.get(key)
+            if renderer is None:
+                renderer = self._renderers[key] = Renderer(
+                    key[0], time_zone=key[1], catalogs=self._catalogs
+                )
+        return renderer
 
     def close(self) -> None:
         """Dispose the engine the service created from a URL (a given engine is the host's)."""
@@ -211,10 +264,21 @@ class RequestSession:
     scopes: VisibleScopes
     as_of: datetime
     whole_database: bool = False
+    renderer: Renderer = attrs.field(factory=Renderer)
     # The scopes' queued and running runs at as_of, read once: the dashboard, every page and
     # explanation and the active work of the request need the same ones from the same snapshot
     # (each read cost 10-90 ms on a 20,000-run workspace, bench/request_overhead_bench.py).
     _active: list[ActiveRuns] = attrs.field(factory=list, init=False, eq=False, repr=False)
+
+    def render(self, message: Message) -> str:
+        """A message of an answer (an explanation, a label, a ``would_change`` line) in the
+        session's locale and time zone."""
+        return self.renderer.render(message)
+
+    def to_json(self, value: object) -> Any:
+        """An answer's JSON form (``runactionability.jsonforms``), its texts in the session's
+        locale, each beside its message id and parameters."""
+        return to_json(value, renderer=self.renderer)
 
     def dashboard(
         self, *, top: int = 10, on_page: Callable[[int], None] | None = None
