@@ -33,6 +33,7 @@ from runactionability import (
     StateFact,
     View,
 )
+from runactionability.terms import status_name
 
 ACTOR_HEADER = "x-actor"
 ACTOR_COOKIE = "actor"
@@ -133,6 +134,9 @@ def _render(
         template,
         {
             "t": CHROME[locale],
+            # The library's messages (explanations, labels, statuses) in the page's language.
+            "say": _host(request).service.renderer(locale).render,
+            "status_name": status_name,
             "locale": locale,
             "locales": sorted(CHROME),
             "actor_key": key,

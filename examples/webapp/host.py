@@ -70,15 +70,10 @@ class Host:
 
     @asynccontextmanager
     async def open_session(self, actor: Actor, locale: str) -> AsyncIterator[AsyncRequestSession]:
-        """The one place a request opens its session: the actor's scopes, the request's locale.
-
-        ``locale`` is the page's language; the library's own sentences follow it once the
-        session takes a locale.
-        """
-        # The library's sentences are English until the session takes the locale too (then:
-        # ``self.service.session(..., locale=locale)``); the chrome already follows it.
-        del locale
-        async with self.service.session(scopes=actor.scopes(), as_of=self.as_of) as session:
+        """The one place a request opens its session: the actor's scopes, the request's locale
+        (the library's explanations, labels and dates follow it, as the page chrome does)."""
+        session_of = self.service.session(scopes=actor.scopes(), as_of=self.as_of, locale=locale)
+        async with session_of as session:
             yield session
 
     async def close(self) -> None:

@@ -103,8 +103,10 @@ def screenshots(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
     return folder
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def playwright_driver() -> Iterator[Playwright]:
+    # Module-scoped: Playwright's sync API keeps an event loop running in this thread while it
+    # lives, and any later test calling asyncio.run() would find it there and fail.
     with sync_playwright() as driver:
         yield driver
 

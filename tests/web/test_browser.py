@@ -15,7 +15,8 @@ from playwright.sync_api import BrowserContext, Page, expect
 
 from runactionability.demo import DemoData, Headline
 
-NEEDS_ATTENTION = {"actionable", "requires_manual_review"}
+# The statuses as the page names them (the library's English display names).
+NEEDS_ATTENTION = {"actionable", "manual review"}
 
 Browser = Callable[[str], BrowserContext]
 
@@ -62,7 +63,7 @@ def test_provider_loop_no_false_call_to_action_and_the_history_keeps_the_run(
     page.goto(f"{live_server}/runs?view=history&limit=100")
     while page.locator(f'tr[data-run="{blocked}"]').count() == 0:
         page.locator("#next-page").click()
-    assert _row(page, blocked) == ("blocked", "resolved_by_current_state")
+    assert _row(page, blocked) == ("blocked", "resolved")
     page.locator(f'tr[data-run="{blocked}"]').scroll_into_view_if_needed()
     _shoot(page, screenshots, "provider-loop-history")
 
@@ -112,7 +113,7 @@ def test_run_detail_shows_history_and_current_actionability_apart(
     expect(action).to_have_count(1)
     top.locator("td a").first.click()
     expect(page).to_have_url(f"{live_server}/runs/{top_id}")
-    expect(page.locator("#current .status")).to_have_text(re.compile("actionable|manual_review"))
+    expect(page.locator("#current .status")).to_have_text(re.compile("actionable|manual review"))
     expect(page.locator("#explanation")).not_to_be_empty()
     expect(page.locator("#action .action")).to_have_count(1)
     _shoot(page, screenshots, "detail-needs-attention")
@@ -120,7 +121,7 @@ def test_run_detail_shows_history_and_current_actionability_apart(
     blocked = demo_data.headlines[Headline.PROVIDER_LOOP]
     page.goto(f"{live_server}/runs/{blocked}")
     expect(page.locator("#history .history")).to_have_text("blocked")
-    expect(page.locator("#current .status")).to_have_text("resolved_by_current_state")
+    expect(page.locator("#current .status")).to_have_text("resolved")
     expect(page.locator("#proof")).to_contain_text("provider_connection 7 (acme/prod) healthy")
     # Its one action now points at the proof, not at a retry.
     expect(page.locator("#action .action")).to_have_text("View the current provider connection")
@@ -165,7 +166,15 @@ def test_german_page_chrome(browser: Browser, live_server: str, screenshots: Pat
     expect(page.locator("html")).to_have_attribute("lang", "de")
     expect(page.locator("h1")).to_have_text("Handlungsbedarf")
     expect(page.locator("nav")).to_contain_text("Vorgänge")
+    # The library's own words follow the page: statuses and explanations come in German.
+    statuses = set(page.locator("#top td.status").all_inner_texts())
+    assert statuses
+    assert statuses <= {"Handlungsbedarf", "manuelle Prüfung"}
+    german = page.locator("#top td.explanation").all_inner_texts()
     _shoot(page, screenshots, "german-dashboard")
+    english = _open(browser, live_server, "/", locale="en-US")
+    assert len(english.locator("#top td.explanation").all_inner_texts()) == len(german)
+    assert not set(english.locator("#top td.explanation").all_inner_texts()) & set(german)
     page.locator("nav a", has_text="Vorgänge").click()
     expect(page.locator('a[data-view="history"]')).to_have_text("Verlauf")
     expect(page.locator("#runs th").nth(4)).to_have_text("Historischer Status")

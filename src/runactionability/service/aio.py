@@ -38,7 +38,7 @@ from runactionability.consumers import (
     View,
 )
 from runactionability.errors import ConfigurationError, UsageError
-from runactionability.i18n import MessageCatalogs
+from runactionability.i18n import MessageCatalogs, Renderer
 from runactionability.messages import Message
 from runactionability.model import RunId
 from runactionability.registry import Registry
@@ -145,6 +145,11 @@ class AsyncActionabilityService:
                 await connection.run_sync(lambda _: reading.__exit__(*failure))
                 raise
             await connection.run_sync(lambda _: reading.close())
+
+    def renderer(self, locale: str | None = None, time_zone: str | None = None) -> Renderer:
+        """As ``ActionabilityService.renderer``: one shared renderer per locale and zone, for
+        text a host renders after its session has closed (a template, say)."""
+        return self.sync.renderer(locale, time_zone)
 
     async def close(self) -> None:
         """Dispose the engine the service created from a URL (a given engine is the host's)."""
