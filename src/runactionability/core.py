@@ -209,8 +209,9 @@ class Core:
             # Only the run's own requests are fetched: a policy cannot even look at evidence
             # from another scope or subject, or at a kind its family did not declare.
             if request.__class__ is LaterSuccessRequest:
-                if request == problem.later_success_request:
-                    batch.success_requests.add(problem.later_success_request)
+                own_success = problem.later_success_request
+                if request is own_success or request == own_success:
+                    batch.success_requests.add(own_success)
             elif request.__class__ is StateRequest:
                 own = own_states.get(request.kind)
                 if own is not None and (own is request or own == request):
