@@ -119,6 +119,7 @@ _BucketKey = tuple[str, str | None, str | None]
 _Order = tuple[datetime, datetime, tuple[bool, RunId]]
 _COMPLETED = RunStatus.COMPLETED
 _SUCCEEDED = RunOutcome.SUCCEEDED
+_DATETIME = datetime
 
 
 def _order(run: OperationRun) -> _Order:
@@ -132,7 +133,21 @@ def _success_key(run: OperationRun, subject_key: str | None) -> _BucketKey | Non
     """The scope and subject a clean success is found under, or None (see ``_success_fact``)."""
     if run.status is not _COMPLETED or run.outcome is not _SUCCEEDED:
         return None
-    if not sound_run_times(run.created_at, run.started_at, run.completed_at):
+    created, started, completed = run.created_at, run.started_at, run.completed_at
+    if (
+        created.__class__ is _DATETIME
+        and completed.__class__ is _DATETIME
+        and (started is None or started.__class__ is _DATETIME)
+    ):
+        # sound_run_times for plain datetimes, inline: an index build reads every success.
+        if (
+            created.utcoffset() is None
+            or completed.utcoffset() is None
+            or completed < created
+            or (started is not None and (started.utcoffset() is None or completed < started))
+        ):
+            return None
+    elif not sound_run_times(created, started, completed):
         return None
     workspace_id = usable_id(run.workspace_id)
     if workspace_id is None:
