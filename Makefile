@@ -50,22 +50,30 @@ docs-check: $(VENV)/.dev-installed
 	tmp=$$(mktemp -d) && $(BIN)/mkdocs build --strict --site-dir "$$tmp"; \
 	status=$$?; rm -rf "$$tmp"; exit $$status
 
-# Benchmarks are not part of `make test`: each prints ratios measured side by side in one run.
-# The SQL ones build a 1,000,000-run history once (cached under bench/results/); pass ARGS to
-# change that, e.g. `make bench-sql ARGS="--rows 100000"`.
-bench: bench-core bench-sql bench-pushdown bench-request
+# `make bench` runs every benchmark; each prints its rows of the performance table (issue 13,
+# docs/performance.md) measured side by side in one run, on SQLite and on PostgreSQL at
+# BENCH_PG (empty: SQLite only). `make test` runs each one at a tiny size (tests/test_bench.py).
+# The SQL ones build a 1,000,000-run history once (cached under bench/results/); ARGS goes to
+# every script (`--rows` is understood by all), e.g. `make bench ARGS="--rows 100000"`.
+BENCH_PG ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+comma := ,
+
+bench: bench-core bench-pushdown bench-sql bench-request
 
 bench-core: $(VENV)/.dev-installed
 	$(BIN)/python bench/core_bench.py $(ARGS)
 
-bench-sql: $(VENV)/.dev-installed
-	$(BIN)/python bench/sql_page_bench.py $(ARGS)
-
 bench-pushdown: $(VENV)/.dev-installed
-	$(BIN)/python bench/pushdown_bench.py $(ARGS)
+	$(BIN)/python bench/pushdown_bench.py --explain \
+	  $(if $(BENCH_PG),--postgres-url '$(BENCH_PG)',--engines sqlite) $(ARGS)
+
+bench-sql: $(VENV)/.dev-installed
+	$(BIN)/python bench/sql_page_bench.py --engines sqlite$(if $(BENCH_PG),$(comma)postgresql) \
+	  --postgres-url '$(BENCH_PG)' $(ARGS)
 
 bench-request: $(VENV)/.dev-installed
-	$(BIN)/python bench/request_overhead_bench.py $(ARGS)
+	$(BIN)/python bench/request_overhead_bench.py \
+	  --engines sqlite$(if $(BENCH_PG),$(comma)postgresql) --postgres-url '$(BENCH_PG)' $(ARGS)
 
 clean:
 	rm -rf $(VENV) site .pytest_cache .mypy_cache .ruff_cache .hypothesis $(DEMO_DB)

@@ -29,7 +29,7 @@ from typing import Any, cast
 import attrs
 
 from runactionability.catalog import OperationCatalog, OperationType
-from runactionability.checks import RECORD_CHECKS
+from runactionability.checks import RECORD_CHECKS, plain_scope, scope_key
 from runactionability.errors import DuplicateRunError, UsageError
 from runactionability.evidence import LaterSuccessRequest, RunFact, StateFact, StateRequest
 from runactionability.messages import Message
@@ -68,7 +68,6 @@ _set_problem_run = ProblemRun.__dict__["run"].__set__
 _set_problem_type = ProblemRun.__dict__["operation_type"].__set__
 _set_problem_success = ProblemRun.__dict__["later_success_request"].__set__
 _set_problem_states = ProblemRun.__dict__["state_requests"].__set__
-_PLAIN = frozenset({str, int, type(None)})
 _ScopeCache = dict[tuple[Any, ...], tuple[LaterSuccessRequest, Mapping[str, StateRequest]]]
 
 
@@ -211,8 +210,9 @@ class Core:
             # Only the run's own requests are fetched: a policy cannot even look at evidence
             # from another scope or subject, or at a kind its family did not declare.
             if request.__class__ is LaterSuccessRequest:
-                if request == problem.later_success_request:
-                    batch.success_requests.add(problem.later_success_request)
+                own_success = problem.later_success_request
+                if request is own_success or request == own_success:
+                    batch.success_requests.add(own_success)
             elif request.__class__ is StateRequest:
                 own = own_states.get(request.kind)
                 if own is not None and (own is request or own == request):
@@ -225,35 +225,21 @@ class Core:
     ) -> ProblemRun:
         """The run as its policy sees it; raises ``_Invalid`` at the first record check it fails."""
         judged = op_type if op_type is not None and op_type.family in self.families else None
-        for test in _CHECKS:
-            explanation = test(run, judged)
-            if explanation is not None:
-                failed = next(check for check in RECORD_CHECKS if check.test is test)
-                raise _Invalid(failed.reason, explanation)
+        # Most runs pass every record check in the common way, found in one pass; the others
+        # walk the table, which names the first check they fail (or passes them just the same).
+        cache_key = None if judged is None else plain_scope(run, judged)
+        if cache_key is None:
+            cache_key = _checked_key(run, judged)
         assert judged is not None  # the known_type check passed
-        # Past the checks every id below is usable (so hashable). A plain str or int is keyed
-        # as stored, so only a new key pays for normalizing it; a subclass may hash like a plain
-        # value yet read as another id, so it is keyed by the ids as the core compares them.
-        subject_key = judged.subject_key
-        raw_workspace = run.workspace_id
-        raw_environment = None if judged.workspace_owned else run.environment_id
-        raw_subject = None if subject_key is None else run.context.get(subject_key)
-        if (
-            raw_workspace.__class__ in _PLAIN
-            and raw_environment.__class__ in _PLAIN
-            and raw_subject.__class__ in _PLAIN
-        ):
-            cache_key = (judged.name, raw_workspace, raw_environment, raw_subject)
-        else:
-            ids = (usable_id(raw_workspace), usable_id(raw_environment), usable_id(raw_subject))
-            cache_key = (judged.name, *ids)
         scoped = scope_cache.get(cache_key)
         if scoped is None:
+            # The key holds plain ids as stored or the ids as the core compares them: either
+            # way usable_id gives the compared id.
             scoped = scope_cache[cache_key] = self._scoped_requests(
                 judged,
-                cast(str, usable_id(raw_workspace)),
-                usable_id(raw_environment),
-                usable_id(raw_subject),
+                cast(str, usable_id(cache_key[1])),
+                usable_id(cache_key[2]),
+                usable_id(cache_key[3]),
             )
         problem = _new_object(ProblemRun)
         _set_problem_run(problem, run)
@@ -340,6 +326,17 @@ class Core:
             results[index] = result
         # Every slot the plan left empty belongs to a problem run, and each got its result above.
         return Outcome(results=cast(list[ActionabilityResult], results), violations=violations)
+
+
+def _checked_key(run: OperationRun, judged: OperationType | None) -> tuple[Any, ...]:
+    """Walk the record checks in order (raising ``_Invalid`` at the first that fails); the key."""
+    for test in _CHECKS:
+        explanation = test(run, judged)
+        if explanation is not None:
+            failed = next(check for check in RECORD_CHECKS if check.test is test)
+            raise _Invalid(failed.reason, explanation)
+    assert judged is not None  # the known_type check passed
+    return scope_key(run, judged)
 
 
 def _visible(

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import itertools
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from tests.support import MINUTE, T0
 
 from runactionability import OperationRun, Registry
-from runactionability.checks import RECORD_CHECKS
+from runactionability.checks import RECORD_CHECKS, plain_scope, scope_key
 from runactionability.core import Core
 from runactionability.model import RunOutcome, RunStatus
 
@@ -135,3 +137,58 @@ def test_an_id_subclass_is_scoped_by_the_id_it_reads_as() -> None:
     plan = CORE.plan(runs, as_of=T0 + timedelta(days=1))
     workspaces = [problem.later_success_request.workspace_id for _, problem, _ in plan.problems]
     assert workspaces == ["5", "five"]
+
+
+class _Instant(datetime):
+    """A datetime subclass: valid, but not the plain class the one-pass check expects."""
+
+
+_TIMES = [
+    None,
+    T0,
+    T0 + MINUTE,
+    T0 - MINUTE,
+    NAIVE,
+    "soon",
+    _Instant(2026, 11, 10, 12, 30, tzinfo=UTC),
+]
+_IDS = ["acme", "prod", 7, 0, True, 2.0, "", "  ", "a\x00b", " x ", None, _Renamed(5)]
+FIELD_VALUES: dict[str, list[Any]] = {
+    "type": ["provider.connection.check", "backup.restore", "no.such.type"],
+    "status": [*RunStatus, "done"],
+    "outcome": [*RunOutcome, None, "exploded"],
+    "created_at": _TIMES,
+    "started_at": _TIMES,
+    "completed_at": _TIMES,
+    "workspace_id": _IDS,
+    "environment_id": _IDS,
+    "context": [{"provider_connection_id": value} for value in _IDS]
+    + [{}, [("provider_connection_id", 7)]],
+}
+
+
+@given(
+    st.fixed_dictionaries(
+        {}, optional={field: st.sampled_from(values) for field, values in FIELD_VALUES.items()}
+    )
+)
+def test_the_one_pass_check_passes_only_runs_the_table_passes(changes: dict[str, Any]) -> None:
+    # The core judges most problem runs in one pass (``plain_scope``) and walks the table only
+    # for the rest: a run that one pass admits must pass every check, with the table's key.
+    run = OperationRun(id="r1", **{**VALID, **changes})
+    op_type = REGISTRY.catalog().resolve(run.type)
+    if op_type is None or run.status is not RunStatus.COMPLETED:
+        return
+    key = plain_scope(run, op_type)
+    if key is not None:
+        assert [check.name for check in RECORD_CHECKS if check.test(run, op_type)] == []
+        assert key == scope_key(run, op_type)
+
+
+def test_the_common_valid_run_is_judged_in_one_pass() -> None:
+    # Otherwise every problem run would walk the table, which is correct but slower.
+    for type_ in ("provider.connection.check", "alerts.dispatch", "inventory.sync"):
+        run = OperationRun(id="r1", **{**VALID, "type": type_})
+        op_type = REGISTRY.catalog().resolve(run.type)
+        assert op_type is not None
+        assert plain_scope(run, op_type) == scope_key(run, op_type)

@@ -46,13 +46,15 @@ def _id_key(run_id: RunId) -> tuple[bool, RunId]:
 class MemoryRunHistory:
     """``RunHistory`` over a list of ``OperationRun`` values (the list is copied).
 
-    Successful runs are indexed by stored type, scope and subject the first time a subject key is
-    asked for, so a batch costs one lookup per request rather than a scan of the history.
+    The successful runs of one stored type are indexed by scope and subject the first time a
+    request names that type with a subject key, so a batch pays one pass over the successes of
+    the types it asks about, and then one lookup per request. The index holds the runs
+    themselves; a ``RunFact`` is built only for a run that answers a request.
     """
 
     def __init__(self, runs: Iterable[OperationRun] = ()) -> None:
         self._by_type: dict[str, list[OperationRun]] = {}
-        self._indexes: dict[str | None, dict[_BucketKey, list[_Entry]]] = {}
+        self._indexes: dict[tuple[str, str | None], dict[_BucketKey, list[OperationRun]]] = {}
         for run in runs:
             self.add(run)
 
@@ -60,7 +62,9 @@ class MemoryRunHistory:
         """Record one more run."""
         if isinstance(run.type, str):
             self._by_type.setdefault(run.type, []).append(run)
-            self._indexes.clear()
+            # Only the indexes of the run's own type can change.
+            for index_key in [key for key in self._indexes if key[0] == run.type]:
+                del self._indexes[index_key]
 
     def latest_successes(
         self, requests: Collection[LaterSuccessRequest], *, as_of: datetime
@@ -68,49 +72,95 @@ class MemoryRunHistory:
         answers: dict[LaterSuccessRequest, RunFact] = {}
         for request in requests:
             subject_key = request.subject_key if request.subject is not None else None
-            index = self._index(subject_key)
+            bucket_key = (request.workspace_id, request.environment_id, request.subject)
             restricted = request.visible_environment_ids
-            best: _Entry | None = None
+            best: OperationRun | None = None
+            best_order: _Order | None = None
             for stored_type in request.operation_types:
-                bucket = index.get(
-                    (stored_type, request.workspace_id, request.environment_id, request.subject)
-                )
-                for entry in bucket or ():
+                for run in self._index(stored_type, subject_key).get(bucket_key, ()):
                     # Buckets are sorted latest first, so the first run visible at as_of (and to
                     # the actor the request is confined to) wins.
-                    if entry[1].completed_at <= as_of and (
-                        restricted is None or request.admits_environment(entry[1].environment_id)
+                    if run.completed_at <= as_of and (
+                        restricted is None
+                        or request.admits_environment(usable_id(run.environment_id))
                     ):
-                        if best is None or entry[0] > best[0]:
-                            best = entry
+                        order = _order(run)
+                        if best_order is None or order > best_order:
+                            best, best_order = run, order
                         break
             if best is not None:
-                answers[request] = best[1]
+                fact = _success_fact(best, subject_key)
+                assert fact is not None  # only clean successes are indexed
+                answers[request] = fact
         return answers
 
-    def _index(self, subject_key: str | None) -> dict[_BucketKey, list[_Entry]]:
-        index = self._indexes.get(subject_key)
+    def _index(
+        self, stored_type: str, subject_key: str | None
+    ) -> dict[_BucketKey, list[OperationRun]]:
+        index = self._indexes.get((stored_type, subject_key))
         if index is None:
             index = {}
-            for stored_type, runs in self._by_type.items():
-                for run in runs:
-                    fact = _success_fact(run, subject_key)
-                    if fact is None:
-                        continue
-                    entry = ((fact.started_at, fact.completed_at, _id_key(run.id)), fact)
-                    key = (stored_type, fact.workspace_id, fact.environment_id, fact.subject)
-                    index.setdefault(key, []).append(entry)
-                    if fact.environment_id is not None:
-                        # Workspace-owned requests (no environment) match runs in any environment.
-                        index.setdefault((*key[:2], None, key[3]), []).append(entry)
+            for run in self._by_type.get(stored_type, ()):
+                key = _success_key(run, subject_key)
+                if key is None:
+                    continue
+                index.setdefault(key, []).append(run)
+                if key[1] is not None:
+                    # Workspace-owned requests (no environment) match runs in any environment.
+                    index.setdefault((key[0], None, key[2]), []).append(run)
             for bucket in index.values():
-                bucket.sort(key=lambda entry: entry[0], reverse=True)
-            self._indexes[subject_key] = index
+                if len(bucket) > 1:
+                    bucket.sort(key=_order, reverse=True)
+            self._indexes[(stored_type, subject_key)] = index
         return index
 
 
-_BucketKey = tuple[str, str, str | None, str | None]
-_Entry = tuple[tuple[datetime, datetime, tuple[bool, RunId]], RunFact]
+_BucketKey = tuple[str, str | None, str | None]
+_Order = tuple[datetime, datetime, tuple[bool, RunId]]
+_COMPLETED = RunStatus.COMPLETED
+_SUCCEEDED = RunOutcome.SUCCEEDED
+_DATETIME = datetime
+
+
+def _order(run: OperationRun) -> _Order:
+    """Latest first: by event start (``started_at``, else ``created_at``), completion, then id."""
+    started_at = run.started_at
+    start = run.created_at if started_at is None else started_at
+    return (start, run.completed_at, _id_key(run.id))
+
+
+def _success_key(run: OperationRun, subject_key: str | None) -> _BucketKey | None:
+    """The scope and subject a clean success is found under, or None (see ``_success_fact``)."""
+    if run.status is not _COMPLETED or run.outcome is not _SUCCEEDED:
+        return None
+    created, started, completed = run.created_at, run.started_at, run.completed_at
+    if (
+        created.__class__ is _DATETIME
+        and completed.__class__ is _DATETIME
+        and (started is None or started.__class__ is _DATETIME)
+    ):
+        # sound_run_times for plain datetimes, inline: an index build reads every success.
+        if (
+            created.utcoffset() is None
+            or completed.utcoffset() is None
+            or completed < created
+            or (started is not None and (started.utcoffset() is None or completed < started))
+        ):
+            return None
+    elif not sound_run_times(created, started, completed):
+        return None
+    workspace_id = usable_id(run.workspace_id)
+    if workspace_id is None:
+        return None
+    subject: str | None = None
+    if subject_key is not None:
+        context = run.context
+        if not isinstance(context, Mapping):
+            return None
+        subject = usable_id(context.get(subject_key))
+        if subject is None:
+            return None
+    return (workspace_id, usable_id(run.environment_id), subject)
 
 
 def _success_fact(run: OperationRun, subject_key: str | None) -> RunFact | None:
@@ -120,31 +170,19 @@ def _success_fact(run: OperationRun, subject_key: str | None) -> RunFact | None:
     break ``core.sound_run_times`` (the rule a failed run is flagged by), no usable workspace,
     or no usable subject under ``subject_key``.
     """
-    if run.status is not RunStatus.COMPLETED or run.outcome is not RunOutcome.SUCCEEDED:
+    key = _success_key(run, subject_key)
+    if key is None:
         return None
-    created_at, completed_at = run.created_at, run.completed_at
-    if not sound_run_times(created_at, run.started_at, completed_at):
-        return None
-    start = created_at if run.started_at is None else run.started_at
-    workspace_id = usable_id(run.workspace_id)
-    if workspace_id is None:
-        return None
-    subject: str | None = None
-    if subject_key is not None:
-        if not isinstance(run.context, Mapping):
-            return None
-        subject = usable_id(run.context.get(subject_key))
-        if subject is None:
-            return None
+    started_at = run.started_at
     return RunFact(
         run_id=run.id,
         operation_type=run.type,
-        workspace_id=workspace_id,
-        environment_id=usable_id(run.environment_id),
-        subject=subject,
-        started_at=start,
-        completed_at=completed_at,
-        created_at=created_at,
+        workspace_id=key[0],
+        environment_id=key[1],
+        subject=key[2],
+        started_at=run.created_at if started_at is None else started_at,
+        completed_at=run.completed_at,
+        created_at=run.created_at,
     )
 
 
