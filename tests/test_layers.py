@@ -27,6 +27,7 @@ LAYERS: dict[str, int] = {
     "policies": 2,
     "ports": 2,
     "checks": 3,
+    "plain_records": 3,
     "core": 3,
     "proofs": 3,
     "registry": 3,

@@ -18,7 +18,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from types import MappingProxyType
-from typing import Any
 
 import attrs
 
@@ -36,7 +35,6 @@ _QUEUED = RunStatus.QUEUED
 _RUNNING = RunStatus.RUNNING
 _DATETIME = datetime
 _MAPPING_PROXY = MappingProxyType
-_PLAIN = frozenset({str, int, type(None)})
 
 
 @attrs.frozen
@@ -234,69 +232,6 @@ def _usable_subject(run: OperationRun, op_type: OperationType | None) -> Message
             key=repr(key),
         )
     return None
-
-
-def plain_scope(run: OperationRun, op_type: OperationType) -> tuple[Any, ...] | None:
-    """``(type name, workspace, environment, subject)`` as stored, when the run (one rule 2 did
-    not decide, of a known type) passes every check in the common way; else None.
-
-    One pass over the fields instead of a call per check, for the run most hosts store: a known
-    outcome, timezone-aware ``datetime`` values in order, a frozen context, and usable ids that
-    are plain ``str`` or ``int`` values (the environment is None for a workspace-owned type, the
-    subject None for a type without a subject key). None says nothing about the run: the table
-    decides, and may pass it too (a ``datetime`` subclass, say).
-    """
-    if run.status is not _COMPLETED or run.outcome.__class__ is not RunOutcome:
-        return None
-    created, started, completed = run.created_at, run.started_at, run.completed_at
-    if created.__class__ is not _DATETIME or completed.__class__ is not _DATETIME:
-        return None
-    if created.utcoffset() is None or completed.utcoffset() is None or completed < created:
-        return None
-    if started is not None and (
-        started.__class__ is not _DATETIME or started.utcoffset() is None or completed < started
-    ):
-        return None
-    context = run.context
-    if context.__class__ is not _MAPPING_PROXY:
-        return None
-    workspace: Any = run.workspace_id
-    kind = workspace.__class__
-    if not (kind is int or (kind is str and workspace.strip() and "\x00" not in workspace)):
-        return None
-    environment: Any = None
-    if not op_type.workspace_owned:
-        environment = run.environment_id
-        kind = environment.__class__
-        if not (kind is int or (kind is str and environment.strip() and "\x00" not in environment)):
-            return None
-    subject: Any = None
-    if op_type.subject_key is not None:
-        subject = context.get(op_type.subject_key)
-        kind = subject.__class__
-        if not (kind is int or (kind is str and subject.strip() and "\x00" not in subject)):
-            return None
-    return (op_type.name, workspace, environment, subject)
-
-
-def scope_key(run: OperationRun, op_type: OperationType) -> tuple[Any, ...]:
-    """``plain_scope``'s key for a run that passed every check in any way.
-
-    Every id is usable (so hashable). A plain str or int is kept as stored, so only a new key
-    pays for normalizing it; a subclass may hash like a plain value yet read as another id, so
-    its key holds the ids as the core compares them (``usable_id`` of either is the same).
-    """
-    subject_key = op_type.subject_key
-    workspace = run.workspace_id
-    environment = None if op_type.workspace_owned else run.environment_id
-    subject = None if subject_key is None else run.context.get(subject_key)
-    if (
-        workspace.__class__ in _PLAIN
-        and environment.__class__ in _PLAIN
-        and subject.__class__ in _PLAIN
-    ):
-        return (op_type.name, workspace, environment, subject)
-    return (op_type.name, usable_id(workspace), usable_id(environment), usable_id(subject))
 
 
 RECORD_CHECKS: tuple[RecordCheck, ...] = (

@@ -29,11 +29,12 @@ from typing import Any, cast
 import attrs
 
 from runactionability.catalog import OperationCatalog, OperationType
-from runactionability.checks import RECORD_CHECKS, plain_scope, scope_key
+from runactionability.checks import RECORD_CHECKS
 from runactionability.errors import DuplicateRunError, UsageError
 from runactionability.evidence import LaterSuccessRequest, RunFact, StateFact, StateRequest
 from runactionability.messages import Message
 from runactionability.model import OperationRun, RunOutcome, RunStatus, usable_id
+from runactionability.plain_records import plain_scope, scope_key
 from runactionability.policies.base import Evidence, Family, ProblemRun
 from runactionability.proofs import Verifier, is_aware, override, run_fact_fault
 from runactionability.result import (

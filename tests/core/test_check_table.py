@@ -19,9 +19,10 @@ from hypothesis import strategies as st
 from tests.support import MINUTE, T0
 
 from runactionability import OperationRun, Registry
-from runactionability.checks import RECORD_CHECKS, plain_scope, scope_key
+from runactionability.checks import RECORD_CHECKS
 from runactionability.core import Core
 from runactionability.model import RunOutcome, RunStatus
+from runactionability.plain_records import plain_scope, scope_key
 
 CONCEPTS = Path(__file__).parents[2] / "docs" / "concepts.md"
 NAIVE = datetime(2026, 11, 2, 9, 0)
