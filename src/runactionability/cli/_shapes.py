@@ -74,6 +74,11 @@ def status_text(status: Actionability, r: Renderer | None = None) -> Text:
     return Text(_r(r).render(status_name(status)), style=_STATUS_STYLE[status])
 
 
+def yes_no(value: bool) -> Message:
+    """A yes-or-no cell of a table."""
+    return msg("cli.yes", "yes") if value else msg("cli.no", "no")
+
+
 def scope_label(workspace_id: object, environment_id: object) -> str:
     return f"{workspace_id}/{environment_id}" if environment_id is not None else f"{workspace_id}"
 
