@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -88,3 +89,16 @@ def test_doctor_in_german(database: str) -> None:
 def test_guard_in_german(tmp_path: Path) -> None:
     (tmp_path / "clean.py").write_text("print('hello')\n")
     assert german("guard", str(tmp_path)) == "Kein Lesen der rohen Nachverfolgung gefunden.\n"
+
+
+def test_demo_json_in_german_keeps_its_ids(tmp_path: Path) -> None:
+    arguments = ["demo", "--size", "small", "--json"]
+    english = json.loads(
+        CliRunner().invoke(cli, [*arguments, "--database", str(tmp_path / "en.sqlite")]).stdout
+    )
+    deutsch = json.loads(german(*arguments, "--database", str(tmp_path / "de.sqlite")))
+    first, erste = english["headlines"][0], deutsch["headlines"][0]
+    assert first["title"].startswith("Provider connection fixed")
+    assert erste["title"].startswith("Provider-Verbindung repariert")
+    assert erste["run"]["explanation"].startswith("Zustand „Provider-Verbindung“")
+    assert erste["run"]["explanation_message"] == first["run"]["explanation_message"]

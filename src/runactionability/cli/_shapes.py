@@ -44,9 +44,10 @@ _STATUS_STYLE = {
 # command only adds its header and its own fields around them.
 
 
-def run_json(item: Assessment) -> dict[str, Any]:
-    """The run object of docs/cli.md: the library's assessment form."""
-    form: dict[str, Any] = to_json(item)
+def run_json(item: Assessment, r: Renderer | None = None) -> dict[str, Any]:
+    """The run object of docs/cli.md: the library's assessment form, its texts rendered by
+    ``r`` (default English)."""
+    form: dict[str, Any] = to_json(item, renderer=_r(r))
     return form
 
 

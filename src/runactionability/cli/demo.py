@@ -120,7 +120,7 @@ def _demo_json(
             {
                 "case": str(case),
                 "title": r.render(HEADLINE_TITLES[case]),
-                "run": run_json(item),
+                "run": run_json(item, r),
                 "success_elsewhere": (
                     None if case not in comparison.elsewhere else comparison.elsewhere[case].id
                 ),
