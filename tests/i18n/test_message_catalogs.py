@@ -103,6 +103,7 @@ _SAME_IN_GERMAN = frozenset(
         "operation_type.promotion.execute",
         "cli.run_in_scope",
         "cli.run_line",
+        "cli.demo.run",
     }
 )
 

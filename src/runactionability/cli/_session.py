@@ -30,6 +30,8 @@ from runactionability.errors import (
     NoWorkspacesError,
     UnknownLocaleWarning,
 )
+from runactionability.i18n import MessageCatalogs, Renderer
+from runactionability.i18n.catalogs import check_directory
 from runactionability.model import usable_id
 from runactionability.registry import Registry
 from runactionability.service import ActionabilityService, EveryWorkspace, RequestSession
@@ -159,6 +161,24 @@ def _state_kind_warnings() -> Iterator[None]:
                 "[states.KIND] in the configuration (docs/configuration.md)",
                 err=True,
             )
+
+
+def cli_renderer(config: Config, registry: Registry) -> Renderer:
+    """The renderer of a command that opens no session, chosen as a session's would be:
+    ``--locale`` (else the configuration's), its time zone, then the host's, the plugins' and
+    the library's catalogs."""
+    try:
+        host = (
+            () if config.messages is None else (check_directory(MessageCatalogs(config.messages)),)
+        )
+    except ConfigurationError as exc:
+        raise CliError(str(exc)) from None
+    with _state_kind_warnings():
+        return Renderer(
+            chosen_locale() or config.locale,
+            time_zone=config.time_zone,
+            catalogs=(*host, *registry.message_catalogs()),
+        )
 
 
 @contextmanager

@@ -44,9 +44,10 @@ _STATUS_STYLE = {
 # command only adds its header and its own fields around them.
 
 
-def run_json(item: Assessment) -> dict[str, Any]:
-    """The run object of docs/cli.md: the library's assessment form."""
-    form: dict[str, Any] = to_json(item)
+def run_json(item: Assessment, r: Renderer | None = None) -> dict[str, Any]:
+    """The run object of docs/cli.md: the library's assessment form, its texts rendered by
+    ``r`` (default English)."""
+    form: dict[str, Any] = to_json(item, renderer=_r(r))
     return form
 
 
@@ -72,6 +73,11 @@ def header(command: str, as_of: datetime) -> dict[str, Any]:
 
 def status_text(status: Actionability, r: Renderer | None = None) -> Text:
     return Text(_r(r).render(status_name(status)), style=_STATUS_STYLE[status])
+
+
+def yes_no(value: bool) -> Message:
+    """A yes-or-no cell of a table."""
+    return msg("cli.yes", "yes") if value else msg("cli.no", "no")
 
 
 def scope_label(workspace_id: object, environment_id: object) -> str:

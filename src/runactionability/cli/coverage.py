@@ -18,8 +18,11 @@ from runactionability.cli._app import (
 )
 from runactionability.cli._coverage_report import CoverageReport, coverage_report
 from runactionability.cli._output import emit_json, stdout_console
-from runactionability.cli._session import cli_config
+from runactionability.cli._session import cli_config, cli_renderer
+from runactionability.cli._shapes import yes_no
 from runactionability.errors import CoverageError
+from runactionability.i18n import Renderer
+from runactionability.messages import msg
 from runactionability.registry import Registry
 
 
@@ -45,7 +48,7 @@ def coverage(catalog_path: str | None, config_path: str | None, as_json: bool) -
     if as_json:
         emit_json(_coverage_json(report, label))
     else:
-        stdout_console().print(_coverage_table(report, label))
+        stdout_console().print(_coverage_table(report, label, cli_renderer(config, registry)))
     if report.uncovered:
         uncovered = [(row.name, row.family) for row in report.uncovered]
         raise UncoveredError(str(CoverageError(uncovered)))
@@ -68,17 +71,23 @@ def _coverage_json(report: CoverageReport, label: str) -> dict[str, Any]:
     }
 
 
-def _coverage_table(report: CoverageReport, label: str) -> Table:
-    table = Table(title=f"Catalog {label}", box=box.SIMPLE_HEAD, title_justify="left")
-    table.add_column("type")
-    table.add_column("family")
-    table.add_column("covered")
-    table.add_column("class")
+def _coverage_table(report: CoverageReport, label: str, r: Renderer) -> Table:
+    title = r.render(msg("cli.coverage.title", "Catalog {catalog}", catalog=label))
+    table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left")
+    table.add_column(r.render(msg("cli.coverage.column_type", "type")))
+    table.add_column(r.render(msg("cli.coverage.column_family", "family")))
+    table.add_column(r.render(msg("cli.coverage.column_covered", "covered")))
+    table.add_column(r.render(msg("cli.coverage.column_class", "class")))
     for row in report.types:
         table.add_row(
             row.name,
             row.family,
-            Text("yes", style="green") if row.covered else Text("NO", style="bold red"),
-            row.type_class,
+            Text(r.render(yes_no(True)), style="green")
+            if row.covered
+            else Text(r.render(yes_no(False)).upper(), style="bold red"),
+            # The class words are the documented vocabulary of TypeClass (docs/catalog.md).
+            row.type_class
+            if row.covered
+            else r.render(msg("cli.coverage.no_family", "no family registered")),
         )
     return table

@@ -20,7 +20,7 @@ from runactionability.cli._app import (
     json_option,
 )
 from runactionability.cli._output import emit_json, progress, stdout_console
-from runactionability.cli._session import cli_config, database_of, engine_for
+from runactionability.cli._session import cli_config, cli_renderer, database_of, engine_for
 from runactionability.cli._shapes import (
     action_label,
     counts_json,
@@ -43,7 +43,10 @@ from runactionability.demo import (
     load,
 )
 from runactionability.errors import ConfigurationError
+from runactionability.i18n import Renderer
+from runactionability.messages import Message, msg, msgn
 from runactionability.model import OperationRun
+from runactionability.registry import Registry
 from runactionability.result import Actionability
 from runactionability.service import ActionabilityService
 
@@ -70,7 +73,9 @@ def demo(database: str | None, config_path: str | None, size: str, as_json: bool
     Loads a fixed history into a new SQLite file (or an earlier demo database), then shows what
     a raw "the run failed" reading would flag beside what needs attention now.
     """
-    database = database_of(cli_config(config_path), database)
+    config = cli_config(config_path)
+    database = database_of(config, database)
+    r = cli_renderer(config, Registry.default())
     data = generate(Size(size))
     engine = engine_for(database, must_exist=False)
     try:
@@ -90,13 +95,13 @@ def demo(database: str | None, config_path: str | None, size: str, as_json: bool
     comparison = compare(data, items)
     location = str(Path(database).resolve()) if "://" not in database else database
     if as_json:
-        emit_json(_demo_json(comparison, data, location, replaced))
+        emit_json(_demo_json(comparison, data, location, replaced, r))
         return
-    _render_demo(stdout_console(), comparison, data, location, replaced, database)
+    _render_demo(stdout_console(), comparison, data, location, replaced, database, r)
 
 
 def _demo_json(
-    comparison: Comparison, data: DemoData, location: str, replaced: bool
+    comparison: Comparison, data: DemoData, location: str, replaced: bool, r: Renderer
 ) -> dict[str, Any]:
     return {
         **header("demo", data.as_of),
@@ -114,8 +119,8 @@ def _demo_json(
         "headlines": [
             {
                 "case": str(case),
-                "title": HEADLINE_TITLES[case],
-                "run": run_json(item),
+                "title": r.render(HEADLINE_TITLES[case]),
+                "run": run_json(item, r),
                 "success_elsewhere": (
                     None if case not in comparison.elsewhere else comparison.elsewhere[case].id
                 ),
@@ -132,81 +137,139 @@ def _render_demo(
     location: str,
     replaced: bool,
     database: str,
+    r: Renderer,
 ) -> None:
-    verb = "Recreated" if replaced else "Created"
-    console.print(
-        f"[bold]{verb}[/bold] the demo database [bold]{location}[/bold]: {len(data.runs)} runs and "
-        f"{len(data.states)} current states in {len({r.workspace_id for r in data.runs})} "
-        f"workspaces, evaluated as of {stamp(data.as_of)}.",
-        # One line whatever the path's length: a terminal wraps it, and a reader copies it.
-        soft_wrap=True,
+    counts: dict[str, Message | str] = {
+        "location": location,
+        "runs": msgn("cli.demo.runs", "{count} run", "{count} runs", count=len(data.runs)),
+        "states": msgn(
+            "cli.demo.states",
+            "{count} current state",
+            "{count} current states",
+            count=len(data.states),
+        ),
+        "workspaces": msgn(
+            "cli.demo.workspaces",
+            "{count} workspace",
+            "{count} workspaces",
+            count=len({run.workspace_id for run in data.runs}),
+        ),
+        "as_of": str(stamp(data.as_of)),
+    }
+    summary = (
+        msg(
+            "cli.demo.recreated",
+            "Recreated the demo database {location}: {runs} and {states} in {workspaces}, "
+            "evaluated as of {as_of}.",
+            **counts,
+        )
+        if replaced
+        else msg(
+            "cli.demo.created",
+            "Created the demo database {location}: {runs} and {states} in {workspaces}, "
+            "evaluated as of {as_of}.",
+            **counts,
+        )
     )
+    # One line whatever the path's length: a terminal wraps it, and a reader copies it.
+    console.print(Text(r.render(summary)), soft_wrap=True)
     side = Table.grid(padding=(0, 4))
-    side.add_row(_raw_table(comparison), _current_table(comparison))
+    side.add_row(_raw_table(comparison, r), _current_table(comparison, r))
     console.print(side)
     for case, item in comparison.headlines:
-        panel = _headline(item, comparison.elsewhere.get(case))
-        console.print(Panel(panel, title=HEADLINE_TITLES[case], title_align="left"))
-    _render_next(console, comparison, database)
+        panel = _headline(item, comparison.elsewhere.get(case), r)
+        title = r.render(HEADLINE_TITLES[case])
+        console.print(Panel(panel, title=Text(title), title_align="left"))
+    _render_next(console, comparison, database, r)
 
 
-def _raw_table(comparison: Comparison) -> Table:
-    raw = Table(title='Raw reading: "the run failed"', box=box.SIMPLE_HEAD, title_justify="left")
-    raw.add_column("stored outcome")
-    raw.add_column("runs", justify="right")
+def _needs_attention_row(table: Table, count: int, r: Renderer) -> None:
+    table.add_row(
+        Text(r.render(msg("cli.demo.needs_attention", "needs attention")), style="bold"),
+        Text(str(count), style="bold red"),
+    )
+
+
+def _raw_table(comparison: Comparison, r: Renderer) -> Table:
+    title = r.render(msg("cli.demo.raw_title", 'Raw reading: "the run failed"'))
+    raw = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left")
+    raw.add_column(r.render(msg("cli.demo.column_stored_outcome", "stored outcome")))
+    raw.add_column(r.render(msg("cli.demo.column_runs", "runs")), justify="right")
+    # The stored outcomes are shown as stored: this column is what a raw reading reads.
     for label, count in comparison.raw_counts.items():
         style = "bold red" if label in {"failed", "blocked", "partially_succeeded"} else ""
         raw.add_row(Text(label, style=style), str(count))
-    raw.add_row(
-        Text("needs attention", style="bold"),
-        Text(str(comparison.raw_needs_attention), style="bold red"),
-    )
+    _needs_attention_row(raw, comparison.raw_needs_attention, r)
     return raw
 
 
-def _current_table(comparison: Comparison) -> Table:
-    current = Table(
-        title="Actionability: needs attention now", box=box.SIMPLE_HEAD, title_justify="left"
-    )
-    current.add_column("status")
-    current.add_column("runs", justify="right")
+def _current_table(comparison: Comparison, r: Renderer) -> Table:
+    title = r.render(msg("cli.demo.current_title", "Actionability: needs attention now"))
+    current = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left")
+    current.add_column(r.render(msg("cli.demo.column_status", "status")))
+    current.add_column(r.render(msg("cli.demo.column_runs", "runs")), justify="right")
     for status in Actionability:
-        current.add_row(status_text(status), str(comparison.counts.by_status[status]))
-    current.add_row(
-        Text("needs attention", style="bold"),
-        Text(str(comparison.counts.needs_attention), style="bold red"),
-    )
+        current.add_row(status_text(status, r), str(comparison.counts.by_status[status]))
+    _needs_attention_row(current, comparison.counts.needs_attention, r)
     return current
 
 
-def _headline(item: Assessment, other: OperationRun | None) -> Table:
+_LABELS: tuple[Message, ...] = (
+    msg("cli.demo.label_run", "run"),
+    msg("cli.demo.label_raw", "raw reading"),
+    msg("cli.demo.label_actionability", "actionability"),
+    msg("cli.demo.label_why", "why"),
+    msg("cli.demo.label_proof", "proof"),
+    msg("cli.demo.label_action", "action"),
+)
+
+
+def _headline(item: Assessment, other: OperationRun | None, r: Renderer) -> Table:
     run = item.run
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold")
     grid.add_column()
-    grid.add_row(
-        "run", f"{run.id}  {run.type} in {scope_label(run.workspace_id, run.environment_id)}"
+    labels = [r.render(label) for label in _LABELS]
+    scope = scope_label(run.workspace_id, run.environment_id)
+    raw = msg("cli.demo.raw_reading", "{outcome}: on the follow-up list", outcome=str(run.outcome))
+    cells: tuple[str | Text, ...] = (
+        r.render(
+            msg(
+                "cli.demo.run",
+                "{run_id}  {type} in {scope}",
+                run_id=str(run.id),
+                type=str(run.type),
+                scope=scope,
+            )
+        ),
+        Text(r.render(raw), style="red"),
+        status_text(item.status, r),
+        r.render(item.result.message),
+        proof_lines(item.result.proof, r),
+        action_label(item.primary_action, r),
     )
-    grid.add_row("raw reading", Text(f"{run.outcome}: on the follow-up list", style="red"))
-    grid.add_row("actionability", status_text(item.status))
-    grid.add_row("why", item.result.explanation)
-    grid.add_row("proof", proof_lines(item.result.proof))
-    grid.add_row("action", action_label(item.primary_action))
+    for label, cell in zip(labels, cells, strict=True):
+        grid.add_row(label, cell if isinstance(cell, Text) else Text(cell))
     if other is not None:
-        grid.add_row(
-            "not evidence",
-            f"run {other.id} ({other.type}) succeeded in "
-            f"{scope_label(other.workspace_id, other.environment_id)} at "
-            f"{stamp(other.completed_at)}: another workspace, so it proves nothing here",
+        elsewhere = msg(
+            "cli.demo.not_evidence",
+            "run {run_id} ({type}) succeeded in {scope} at {completed_at}: another workspace, "
+            "so it proves nothing here",
+            run_id=str(other.id),
+            type=str(other.type),
+            scope=scope_label(other.workspace_id, other.environment_id),
+            completed_at=str(stamp(other.completed_at)),
         )
+        label = r.render(msg("cli.demo.label_not_evidence", "not evidence"))
+        grid.add_row(label, Text(r.render(elsewhere)))
     return grid
 
 
-def _render_next(console: Console, comparison: Comparison, database: str) -> None:
+def _render_next(console: Console, comparison: Comparison, database: str, r: Renderer) -> None:
     option = "" if database == DEFAULT_DATABASE else f" --database {database}"
     loop = dict(comparison.headlines).get(next(iter(HEADLINE_TITLES)))
-    console.print("Next:")
-    console.print(f"  runactionability report{option}")
+    console.print(r.render(msg("cli.demo.next", "Next:")), markup=False)
+    console.print(f"  runactionability report{option}", markup=False)
     if loop is not None:
-        console.print(f"  runactionability explain {loop.run_id}{option}")
-    console.print(f"  runactionability list --current-follow-up{option}")
+        console.print(f"  runactionability explain {loop.run_id}{option}", markup=False)
+    console.print(f"  runactionability list --current-follow-up{option}", markup=False)

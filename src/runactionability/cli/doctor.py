@@ -19,12 +19,25 @@ from runactionability.cli._app import (
     json_option,
 )
 from runactionability.cli._output import emit_json, stdout_console
-from runactionability.cli._session import _as_of, cli_config, database_of, engine_for
+from runactionability.cli._session import (
+    _as_of,
+    cli_config,
+    cli_renderer,
+    database_of,
+    engine_for,
+)
 from runactionability.findings import CheckReport, Severity
+from runactionability.i18n import Renderer
 from runactionability.jsonforms import to_json
+from runactionability.messages import Message, msg, msgn
 from runactionability.registry import Registry
 
 _STYLES = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "dim"}
+_SEVERITIES: dict[Severity, Message] = {
+    Severity.ERROR: msg("cli.doctor.severity_error", "error"),
+    Severity.WARNING: msg("cli.doctor.severity_warning", "warning"),
+    Severity.INFO: msg("cli.doctor.severity_info", "info"),
+}
 
 
 @cli.command()
@@ -69,7 +82,7 @@ def doctor(
     if as_json:
         emit_json({"schema": f"runactionability.doctor/{SCHEMA_VERSION}", **to_json(report)})
     else:
-        _print(report)
+        _print(report, cli_renderer(config, registry))
     if not report.passed:
         count = len(report.errors)
         raise FindingsError(f"{_count(count, 'error finding')}; see the fixes above")
@@ -79,19 +92,34 @@ def _count(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
-def _print(report: CheckReport) -> None:
+def _print(report: CheckReport, r: Renderer) -> None:
+    # The findings' own words stay English (docs/decisions.md): codes and details are for the
+    # developer who maps the tables; the summary and the labels are for whoever runs the check.
     console = stdout_console()
-    errors, warnings = len(report.errors), len(report.warnings)
-    console.print(
-        f"Checked {report.table} on {report.dialect}: {report.total_runs} runs, "
-        f"{report.sampled} sampled; {_count(errors, 'error')}, {_count(warnings, 'warning')}"
+    summary = msg(
+        "cli.doctor.summary",
+        "Checked {table} on {dialect}: {runs}, {sampled} sampled; {errors}, {warnings}",
+        table=report.table,
+        dialect=report.dialect,
+        runs=msgn("cli.doctor.runs", "{count} run", "{count} runs", count=report.total_runs),
+        sampled=report.sampled,
+        errors=msgn(
+            "cli.doctor.errors", "{count} error", "{count} errors", count=len(report.errors)
+        ),
+        warnings=msgn(
+            "cli.doctor.warnings", "{count} warning", "{count} warnings", count=len(report.warnings)
+        ),
     )
+    console.print(r.render(summary), markup=False)
+    labels = {severity: r.render(label) for severity, label in _SEVERITIES.items()}
+    width = max(len(label) for label in labels.values()) + 1
+    fix = r.render(msg("cli.doctor.fix", "fix:"))
     for finding in report.findings:
         line = Text()
-        line.append(f"{finding.severity:<8}", style=_STYLES[finding.severity])
+        line.append(f"{labels[finding.severity]:<{width}}", style=_STYLES[finding.severity])
         line.append(f"{finding.code}: ", style="bold")
         line.append(finding.message)
         # One finding, one line (and its fix on the next), however long: a log keeps it whole.
         console.print(line, soft_wrap=True)
         if finding.fix is not None:
-            console.print(Text(f"{'':8}fix: {finding.fix}"), soft_wrap=True)
+            console.print(Text(f"{'':{width}}{fix} {finding.fix}"), soft_wrap=True)

@@ -12,9 +12,13 @@ from runactionability.catalog import OperationCatalog
 from runactionability.cli._app import SCHEMA_VERSION, cli, config_option, json_option
 from runactionability.cli._coverage_report import coverage_report
 from runactionability.cli._output import emit_json, stdout_console
-from runactionability.cli._session import cli_config
+from runactionability.cli._session import cli_config, cli_renderer
+from runactionability.cli._shapes import yes_no
 from runactionability.consumers import is_repeatable
+from runactionability.i18n import Renderer
+from runactionability.messages import msg
 from runactionability.registry import Registry
+from runactionability.terms import risk_name, state_kind_name
 
 
 @cli.command()
@@ -26,11 +30,12 @@ def families(config_path: str | None, as_json: bool) -> None:
     Also shows whether their runs may be retried, the state kinds they read and their types.
     """
     registry = Registry.default()
-    rows = _family_rows(registry, cli_config(config_path).operation_catalog(registry))
+    config = cli_config(config_path)
+    rows = _family_rows(registry, config.operation_catalog(registry))
     if as_json:
         emit_json({"schema": f"runactionability.families/{SCHEMA_VERSION}", "families": rows})
     else:
-        stdout_console().print(_families_table(rows))
+        stdout_console().print(_families_table(rows, cli_renderer(config, registry)))
 
 
 def _family_rows(registry: Registry, catalog: OperationCatalog) -> list[dict[str, Any]]:
@@ -50,17 +55,31 @@ def _family_rows(registry: Registry, catalog: OperationCatalog) -> list[dict[str
     ]
 
 
-def _families_table(rows: list[dict[str, Any]]) -> Table:
+_COLUMNS = (
+    msg("cli.families.column_family", "family"),
+    msg("cli.families.column_risk", "risk"),
+    msg("cli.families.column_plugin", "plugin"),
+    msg("cli.families.column_retry", "retry"),
+    msg("cli.families.column_state_kinds", "state kinds"),
+    msg("cli.families.column_types", "types"),
+)
+
+
+def _families_table(rows: list[dict[str, Any]], r: Renderer) -> Table:
+    # Family, plugin and type names stay as stored: an operator types them back into a catalog.
     table = Table(box=box.SIMPLE_HEAD)
-    for column in ("family", "risk", "plugin", "retry", "state kinds", "types"):
-        table.add_column(column)
+    for column in _COLUMNS:
+        table.add_column(r.render(column))
     for row in rows:
         table.add_row(
             row["name"],
-            Text(row["risk"], style="bold yellow" if row["risk"] == "high" else ""),
+            Text(
+                r.render(risk_name(row["risk"])),
+                style="bold yellow" if row["risk"] == "high" else "",
+            ),
             row["plugin"],
-            "yes" if row["repeatable"] else "no",
-            ", ".join(row["state_kinds"]) or "-",
+            r.render(yes_no(row["repeatable"])),
+            ", ".join(r.render(state_kind_name(kind)) for kind in row["state_kinds"]) or "-",
             ", ".join(row["types"]),
         )
     return table

@@ -20,8 +20,11 @@ from runactionability.cli._app import (
     json_option,
 )
 from runactionability.cli._output import emit_json, stdout_console
-from runactionability.cli._session import cli_config
+from runactionability.cli._session import cli_config, cli_renderer
 from runactionability.errors import ConfigurationError
+from runactionability.i18n import Renderer
+from runactionability.messages import msg
+from runactionability.registry import Registry
 from runactionability.testing.guard import GuardFinding, GuardRules, scan
 
 
@@ -60,7 +63,8 @@ def guard(
     Reports every read under PATH outside the allowed places and exits 4 if there is one. PATH
     defaults to the configuration's [guard] paths.
     """
-    table = cli_config(config_path).guard
+    config = cli_config(config_path)
+    table = config.guard
     given = {"attributes": attributes, "predicates": predicates, "allowed": allowed}
     table = attrs.evolve(table, **{key: list(value) for key, value in given.items() if value})
     try:
@@ -77,7 +81,7 @@ def guard(
     if as_json:
         emit_json(_document(rules, findings))
     else:
-        _print(findings)
+        _print(findings, cli_renderer(config, Registry.default()))
     if findings:
         count = len(findings)
         raise FindingsError(f"{count} raw follow-up read{'' if count == 1 else 's'}")
@@ -94,10 +98,10 @@ def _document(rules: GuardRules, findings: list[GuardFinding]) -> dict[str, obje
     }
 
 
-def _print(findings: list[GuardFinding]) -> None:
+def _print(findings: list[GuardFinding], r: Renderer) -> None:
     console = stdout_console()
     if not findings:
-        console.print("No raw follow-up read found.")
+        console.print(r.render(msg("cli.guard.passed", "No raw follow-up read found.")))
     for finding in findings:
         # One finding, one line however long: editors and CI annotate file:line:column.
         console.print(str(finding), soft_wrap=True, markup=False)

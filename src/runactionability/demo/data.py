@@ -25,6 +25,7 @@ import attrs
 
 from runactionability.catalog import OperationCatalog
 from runactionability.evidence import StateFact
+from runactionability.messages import Message, msg
 from runactionability.model import OperationRun, RunId, RunOutcome, RunStatus
 
 AS_OF = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -66,12 +67,24 @@ class Headline(enum.StrEnum):
     RETRY_QUEUED = "retry_queued"
 
 
-HEADLINE_TITLES = {
-    Headline.PROVIDER_LOOP: "Provider connection fixed and verified healthy, no new check since",
-    Headline.SYNC_RECOVERED: "Repeatable sync failed, then a later sync succeeded",
-    Headline.RESTORE_RECOVERED: "Restore failed, then a later restore succeeded",
-    Headline.CROSS_WORKSPACE: "Sync failed here; the same sync succeeded in another workspace",
-    Headline.RETRY_QUEUED: "Sync failed and its retry is already queued",
+HEADLINE_TITLES: dict[Headline, Message] = {
+    Headline.PROVIDER_LOOP: msg(
+        "demo.headline.provider_loop",
+        "Provider connection fixed and verified healthy, no new check since",
+    ),
+    Headline.SYNC_RECOVERED: msg(
+        "demo.headline.sync_recovered", "Repeatable sync failed, then a later sync succeeded"
+    ),
+    Headline.RESTORE_RECOVERED: msg(
+        "demo.headline.restore_recovered", "Restore failed, then a later restore succeeded"
+    ),
+    Headline.CROSS_WORKSPACE: msg(
+        "demo.headline.cross_workspace",
+        "Sync failed here; the same sync succeeded in another workspace",
+    ),
+    Headline.RETRY_QUEUED: msg(
+        "demo.headline.retry_queued", "Sync failed and its retry is already queued"
+    ),
 }
 
 
