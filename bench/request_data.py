@@ -52,7 +52,7 @@ def prepare(data: str, engine_name: str, args: argparse.Namespace) -> tuple[Any,
     else:
         as_of = _prepare_history(engine_name, args)
     path = _sqlite_path(data, args)
-    schema = DEMO_SCHEMA if data == "demo" else _history_schema(args)
+    schema = _demo_schema(args) if data == "demo" else _history_schema(args)
 
     def engine_of(asynchronous: bool) -> Any:
         if engine_name == "sqlite" and asynchronous:
@@ -70,8 +70,12 @@ def _sqlite_path(data: str, args: argparse.Namespace) -> Path:
     return RESULTS / "request-demo.sqlite" if data == "demo" else generate.sqlite_path(args.rows)
 
 
+def _demo_schema(args: argparse.Namespace) -> str:
+    return args.schema or DEMO_SCHEMA
+
+
 def _history_schema(args: argparse.Namespace) -> str:
-    return f"ra_request_bench_{args.rows}"
+    return args.schema or f"ra_request_bench_{args.rows}"
 
 
 def _ensure_schema(url: str, schema: str) -> None:
@@ -85,8 +89,8 @@ def _prepare_demo(engine_name: str, args: argparse.Namespace) -> datetime:
     if engine_name == "sqlite":
         engine = sa.create_engine(sqlite_url(_sqlite_path("demo", args), asynchronous=False))
     else:
-        _ensure_schema(args.postgres_url, DEMO_SCHEMA)
-        engine = postgres_engine(args.postgres_url, DEMO_SCHEMA, asynchronous=False)
+        _ensure_schema(args.postgres_url, _demo_schema(args))
+        engine = postgres_engine(args.postgres_url, _demo_schema(args), asynchronous=False)
     try:
         marker = read_marker(engine)
         if marker is None or marker.size is not Size.FULL:

@@ -358,6 +358,10 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=30)
     parser.add_argument("--profile", metavar="LEG", help="e.g. sqlite-demo-sync")
     parser.add_argument(
+        "--schema",
+        help="the PostgreSQL schema of the data (default ra_request_bench_demo or _<rows>)",
+    )
+    parser.add_argument(
         "--postgres-url",
         default=os.environ.get(
             "RUNACTIONABILITY_TEST_DATABASE_URL",

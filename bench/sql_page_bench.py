@@ -112,8 +112,8 @@ def build_sqlite(path: Path, rows: int) -> sa.Engine:
     return engine
 
 
-def build_postgres(url: str, rows: int) -> sa.Engine:
-    schema = f"ra_bench_{rows}_v{DATA_VERSION}"
+def build_postgres(url: str, rows: int, schema: str | None = None) -> sa.Engine:
+    schema = schema or f"ra_bench_{rows}_v{DATA_VERSION}"
     admin = sa.create_engine(url)
     with admin.begin() as connection:
         connection.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
@@ -268,6 +268,7 @@ def main() -> None:
             "postgresql+psycopg://postgres@127.0.0.1:5432/test",
         ),
     )
+    parser.add_argument("--schema", help="the PostgreSQL schema (default ra_bench_<rows>_v<n>)")
     args = parser.parse_args()
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
@@ -280,7 +281,7 @@ def main() -> None:
             path = RESULTS / f"sql_page_{args.rows}_v{DATA_VERSION}.sqlite"
             engine = build_sqlite(path, args.rows)
         elif name == "postgresql":
-            engine = build_postgres(args.postgres_url, args.rows)
+            engine = build_postgres(args.postgres_url, args.rows, args.schema)
         else:
             parser.error(f"unknown engine {name!r}")
         try:

@@ -68,6 +68,8 @@ TINY: dict[str, Legs] = {
             "postgresql",
             "--postgres-url",
             url,
+            "--schema",
+            _schema_of(url),
         ],
     ),
     "strategy_mix.py": (["--scenarios", "20"], None),
@@ -97,6 +99,8 @@ TINY: dict[str, Legs] = {
             "5",
             "--postgres-url",
             url,
+            "--schema",
+            _schema_of(url),
         ],
     ),
 }
