@@ -33,7 +33,7 @@ from runactionability import (
     StateFact,
     View,
 )
-from runactionability.terms import status_name
+from runactionability.terms import family_name, risk_name, status_name
 
 ACTOR_HEADER = "x-actor"
 ACTOR_COOKIE = "actor"
@@ -137,6 +137,8 @@ def _render(
             # The library's messages (explanations, labels, statuses) in the page's language.
             "say": _host(request).service.renderer(locale).render,
             "status_name": status_name,
+            "family_name": family_name,
+            "risk_name": risk_name,
             "locale": locale,
             "locales": sorted(CHROME),
             "actor_key": key,

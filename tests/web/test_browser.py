@@ -171,6 +171,7 @@ def test_german_page_chrome(browser: Browser, live_server: str, screenshots: Pat
     assert statuses
     assert statuses <= {"Handlungsbedarf", "manuelle Prüfung"}
     german = page.locator("#top td.explanation").all_inner_texts()
+    expect(page.locator("#by-family")).to_contain_text("Provider-Verbindungen")
     _shoot(page, screenshots, "german-dashboard")
     english = _open(browser, live_server, "/", locale="en-US")
     assert len(english.locator("#top td.explanation").all_inner_texts()) == len(german)
