@@ -120,7 +120,8 @@ def _actor(request: Request) -> tuple[str, Actor]:
         return named, actors[named]
     key = request.cookies.get(ACTOR_COOKIE, DEFAULT_ACTOR)
     if key not in actors:
-        key = DEFAULT_ACTOR
+        # A stale or forged cookie signs nobody in: never fall back to a wider actor.
+        raise HTTPException(403, "unknown actor: sign in again at /login")
     return key, actors[key]
 
 
@@ -193,7 +194,7 @@ async def login(request: Request) -> Response:
     if request.method == "POST":
         # The one field of the stub's form, parsed by hand: Starlette's form parser would need
         # one more package (python-multipart) for a single radio button.
-        form = urllib.parse.parse_qs((await request.body()).decode())
+        form = urllib.parse.parse_qs((await request.body()).decode(errors="replace"))
         key = form.get("actor", [""])[0]
         if key not in _host(request).actors:
             raise HTTPException(400, "unknown actor")
@@ -204,7 +205,11 @@ async def login(request: Request) -> Response:
 
 
 async def not_found(request: Request, exc: Exception) -> Response:
-    return _render(request, "not_found.html", {}, status_code=404)
+    try:
+        return _render(request, "not_found.html", {}, status_code=404)
+    except HTTPException as refused:
+        # An unknown actor on an unknown path: the actor's refusal, not a crash of this page.
+        return Response(refused.detail, status_code=refused.status_code, media_type="text/plain")
 
 
 async def http_error(request: Request, exc: Exception) -> Response:

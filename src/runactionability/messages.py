@@ -103,7 +103,10 @@ def display_name(kind: str, name: str, english: str | None = None) -> Message:
     Its id is ``{kind}.{name}``; a catalog without it shows ``english`` (default: ``name`` as
     stored), so an unknown name is never lost.
     """
-    return Message(f"{kind}.{name}", name if english is None else english)
+    shown = name if english is None else english
+    # The English text is a format template: a brace in a stored name (an outcome "fail}") is
+    # a literal, never a placeholder, or rendering the name would raise.
+    return Message(f"{kind}.{name}", shown.replace("{", "{{").replace("}", "}}"))
 
 
 def iter_messages(value: Message | Listing | Iterable[Param]) -> Iterable[Message]:

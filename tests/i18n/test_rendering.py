@@ -134,6 +134,32 @@ def test_a_translation_with_a_wrong_placeholder_falls_back_to_english(tmp_path: 
     assert host.render(where) == "workspace acme"
 
 
+@pytest.mark.parametrize("broken", ["{workspace_id.real}", "{workspace_id[x]}", "{0}"])
+def test_any_broken_placeholder_of_a_host_falls_back_to_english(
+    tmp_path: Path, broken: str
+) -> None:
+    folder = tmp_path / "de" / "LC_MESSAGES"
+    folder.mkdir(parents=True)
+    (folder / "runactionability.po").write_text(
+        'msgid ""\nmsgstr ""\n"Language: de\\n"\n"Content-Type: text/plain; charset=utf-8\\n"\n\n'
+        f'msgctxt "scope.workspace"\nmsgid "workspace {{workspace_id}}"\nmsgstr "W {broken}"\n',
+        encoding="utf-8",
+    )
+    host = german(catalogs=[MessageCatalogs(tmp_path)])
+    where = msg("scope.workspace", "workspace {workspace_id}", workspace_id="acme")
+    assert host.render(where) == "workspace acme"
+
+
+def test_a_corrupt_host_catalog_is_a_configuration_error_naming_it(tmp_path: Path) -> None:
+    from runactionability import ConfigurationError
+
+    folder = tmp_path / "de" / "LC_MESSAGES"
+    folder.mkdir(parents=True)
+    (folder / "runactionability.mo").write_bytes(b"not a catalog at all")
+    with pytest.raises(ConfigurationError, match="cannot be read"):
+        german(catalogs=[MessageCatalogs(tmp_path)])
+
+
 def test_an_unknown_time_zone_is_a_usage_error() -> None:
     from runactionability import UsageError
 
@@ -173,3 +199,10 @@ def test_json_carries_the_rendered_text_beside_its_stable_id_and_params() -> Non
     assert deutsch["primary_action"]["label"] == "„Inventarsynchronisierung“ erneut ausführen"
     assert deutsch["primary_action"]["label_message"]["id"] == "action.retry_type"
     assert english["primary_action"]["label"] == "Retry the inventory sync"
+
+
+@pytest.mark.parametrize("locale", ["en", "de"])
+def test_a_stored_name_with_braces_is_shown_as_stored(locale: str) -> None:
+    # A display name's English text is the stored value: a brace in it is a literal.
+    assert Renderer(locale).render(outcome_name("fail}")) == "fail}"
+    assert Renderer(locale).render(family_name("{odd}")) == "{odd}"

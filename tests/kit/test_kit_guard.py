@@ -157,3 +157,19 @@ def test_the_command_reads_the_guard_table_and_prints_a_valid_document(host: Pat
 
 def test_the_examples_of_this_library_pass_the_default_guard() -> None:
     assert_no_raw_follow_up([ROOT / "examples"])
+
+
+def test_a_byte_order_mark_is_no_syntax_error_and_columns_count_characters(
+    tmp_path: Path,
+) -> None:
+    screen = tmp_path / "screen.py"
+    screen.write_bytes('\ufeffx = "é€"; y = run.terminal_follow_up\n'.encode())
+    (finding,) = scan([screen], GuardRules())
+    assert (finding.rule, finding.line, finding.column) == ("terminal_follow_up", 1, 15)
+
+
+def test_a_syntax_error_is_reported_at_its_column(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.py"
+    broken.write_text("def f(:\n    pass\n")
+    (finding,) = scan([broken], GuardRules())
+    assert (finding.rule, finding.line, finding.column) == ("syntax", 1, 7)

@@ -33,6 +33,10 @@ ATTEMPTS: dict[str, Callable[[], object]] = {
     "socket.create_connection": lambda: socket.create_connection(("127.0.0.1", 9)),
     "socket.connect": lambda: socket.socket().connect(("127.0.0.1", 9)),
     "socket.getaddrinfo": lambda: socket.getaddrinfo("example.org", 443),
+    "socket.sendto": lambda: socket.socket(type=socket.SOCK_DGRAM).sendto(b"x", ("127.0.0.1", 9)),
+    "socket.sendmsg": lambda: socket.socket(type=socket.SOCK_DGRAM).sendmsg(
+        [b"x"], [], 0, ("127.0.0.1", 9)
+    ),
     "urllib": lambda: urllib.request.urlopen("http://example.org/", timeout=1),
     "subprocess.Popen": lambda: subprocess.run(["true"], check=False),
     "os.system": lambda: os.system("true"),

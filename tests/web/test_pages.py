@@ -170,6 +170,8 @@ def test_german_chrome_from_accept_language_or_the_lang_parameter(
         ("/runs?view=everything", {}, 400),
         ("/runs?limit=many", {}, 400),
         ("/", {"X-Actor": "mallory"}, 403),
+        ("/nowhere", {"X-Actor": "mallory"}, 403),
+        ("/", {"Cookie": "actor=mallory"}, 403),
         ("/nowhere", {}, 404),
     ],
 )
@@ -223,3 +225,10 @@ def test_the_command_line_names_its_options_and_its_refusals(tmp_path: Path) -> 
     assert (
         refused.stderr.strip() == f"webapp: no database at {str(missing)!r}; run `make demo` first"
     )
+
+
+def test_a_login_body_that_is_not_utf8_is_refused_not_a_crash(client: TestClient) -> None:
+    refused = client.post(
+        "/login", content=b"actor=\xff\xfe", headers={"content-type": "text/plain"}
+    )
+    assert refused.status_code == 400

@@ -63,10 +63,19 @@ class MessageCatalogs:
     def translations(self, candidates: Sequence[str]) -> gettext.GNUTranslations | None:
         """The catalog of the first of ``candidates`` (most specific first) this directory has."""
         for name in candidates:
-            compiled = _compiled(self.directory, self.domain, name, self.read_sources)
-            if compiled is not None:
-                # A fresh object each time: a chain links its catalogs through their fallbacks.
-                return gettext.GNUTranslations(io.BytesIO(compiled))
+            try:
+                compiled = _compiled(self.directory, self.domain, name, self.read_sources)
+                if compiled is not None:
+                    # A fresh object each time: a chain links its catalogs through their
+                    # fallbacks.
+                    return gettext.GNUTranslations(io.BytesIO(compiled))
+            except (OSError, ValueError, SyntaxError, LookupError) as exc:
+                # A corrupt .mo or a bad Plural-Forms header: say which catalog, not an
+                # unexpected error in whatever rendered first.
+                folder = self.directory / name / "LC_MESSAGES"
+                raise ConfigurationError(
+                    f"the message catalog {self.domain!r} in {folder} cannot be read: {exc}"
+                ) from exc
         return None
 
 

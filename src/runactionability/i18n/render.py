@@ -89,6 +89,7 @@ class Renderer:
     __call__ = render
 
     def _render(self, message: Message) -> str:
+        source = message.text
         if message.plural is None:
             template = self._translations.pgettext(message.id, message.text)
             if template is message.text and not message.params:
@@ -101,13 +102,15 @@ class Renderer:
             template = self._translations.npgettext(
                 message.id, message.text, message.plural, number
             )
+            if number != 1:
+                source = message.plural
         values = {name: self.value(value) for name, value in message.params}
         try:
             return template.format_map(values)
-        except (KeyError, IndexError, ValueError):
-            # A catalog entry with a placeholder the message lacks: the English source is
-            # always consistent (the catalog tests check every shipped entry).
-            source = message.text if message.plural is None else message.plural
+        except (KeyError, IndexError, ValueError, AttributeError, TypeError):
+            # A host's or plugin's catalog entry with a placeholder the message lacks (or an
+            # attribute or index of one): the English source is always consistent (the
+            # catalog tests check every shipped entry, and display names escape their braces).
             return source.format_map(values)
 
     def value(self, value: Param) -> str:

@@ -50,6 +50,7 @@ from runactionability.result import PrimaryAction
 from runactionability.scopes import VisibleScopes
 
 _ACTIVE = frozenset({RunStatus.QUEUED, RunStatus.RUNNING})
+_RENDERERS_KEPT = 64  # a host passing Accept-Language through may name any number of tags
 
 
 @attrs.frozen
@@ -217,15 +218,15 @@ class ActionabilityService:
             )
 
     def renderer(self, locale: str | None = None, time_zone: str | None = None) -> Renderer:
-        """The renderer of ``locale`` and ``time_zone`` (defaults: the service's), with the
-        host's, the plugins' and the library's catalogs; made once and shared."""
+        """The shared renderer of ``locale`` and ``time_zone`` (defaults: the service's)."""
         key = (locale or self.locale, time_zone or self.time_zone)
         with self._renderers_lock:
             renderer = self._renderers.get(key)
             if renderer is None:
-                renderer = self._renderers[key] = Renderer(
-                    key[0], time_zone=key[1], catalogs=self._catalogs
-                )
+                if len(self._renderers) >= _RENDERERS_KEPT:
+                    self._renderers.clear()
+                renderer = Renderer(key[0], time_zone=key[1], catalogs=self._catalogs)
+                self._renderers[key] = renderer
         return renderer
 
     def close(self) -> None:

@@ -165,15 +165,18 @@ def scan(
     findings: list[GuardFinding] = []
     for file in _python_files(paths):
         shown = _shown(file)
-        source = file.read_text("utf-8", errors="replace")
+        raw = file.read_bytes()
+        # Parsed from bytes, as Python reads a file: a byte-order mark or a coding line is the
+        # file's own business, not a syntax error that would hide its real findings.
+        source = raw.decode("utf-8-sig", errors="replace")
         try:
-            tree = ast.parse(source, str(file))
+            tree = ast.parse(raw, str(file))
         except SyntaxError as exc:
             findings.append(
                 GuardFinding(
                     path=shown,
                     line=exc.lineno or 1,
-                    column=(exc.offset or 1) - 1,
+                    column=exc.offset or 1,
                     rule="syntax",
                     code=str(exc.msg),
                 )
@@ -270,6 +273,14 @@ class _Visitor(ast.NodeVisitor):
                 return True
         return False
 
+    def _column(self, node: ast.AST) -> int:
+        """The 1-based column in characters (the AST counts UTF-8 bytes)."""
+        lines = self.source.splitlines()
+        number, offset = getattr(node, "lineno", 1), getattr(node, "col_offset", 0)
+        if not 0 < number <= len(lines):
+            return offset + 1
+        return len(lines[number - 1].encode()[:offset].decode(errors="replace")) + 1
+
     def _report(self, node: ast.AST, rule: str) -> None:
         if self.rules.allows(self.path, self.scopes):
             return
@@ -278,7 +289,7 @@ class _Visitor(ast.NodeVisitor):
             GuardFinding(
                 path=self.path,
                 line=getattr(node, "lineno", 1),
-                column=getattr(node, "col_offset", 0) + 1,
+                column=self._column(node),
                 rule=rule,
                 code=" ".join(code.split()),
                 function=self.scopes[-1] if self.scopes else None,

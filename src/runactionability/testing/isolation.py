@@ -17,9 +17,9 @@ caught and swallowed it (a policy error becomes ``requires_manual_review``, unle
 What counts as external, while the block runs, in every thread of the process:
 
 - a socket connection or a datagram sent (``socket.socket.connect``, ``connect_ex``,
-  ``sendto``, ``socket.create_connection``), whatever the address family: TCP, UDP and Unix
-  sockets alike, so ``urllib``, ``http.client``, asyncio's connections and drivers written in
-  Python are covered;
+  ``sendto``, ``sendmsg``, ``socket.create_connection``), whatever the address family: TCP,
+  UDP and Unix sockets alike, so ``urllib``, ``http.client``, asyncio's connections and drivers
+  written in Python are covered;
 - a name lookup (``getaddrinfo``, ``gethostbyname``, ``gethostbyname_ex``, ``gethostbyaddr``);
 - a child process (``subprocess.Popen`` and everything built on it, ``os.system``,
   ``os.posix_spawn``, ``os.posix_spawnp``);
@@ -49,7 +49,7 @@ from runactionability.errors import ExternalCallError
 
 _LOCK = threading.RLock()
 
-_SOCKET_METHODS = ("connect", "connect_ex", "sendto")
+_SOCKET_METHODS = ("connect", "connect_ex", "sendto", "sendmsg")
 _SOCKET_FUNCTIONS = (
     "create_connection",
     "getaddrinfo",

@@ -1,8 +1,9 @@
 """The pytest plugin of the host test kit, registered under the ``pytest11`` entry point.
 
 pytest loads it in every test run of an environment where runactionability is installed, so it
-only offers fixtures: a test that does not ask for one runs exactly as without the plugin, and
-nothing is imported from the library until a fixture is used.
+only offers fixtures: it registers no hook, and a test that does not ask for one runs exactly as
+without the plugin. Loading it imports the ``runactionability`` package root (as importing any of
+its modules does); the SQL layer and hypothesis are imported only when a fixture is used.
 
 - ``statement_counter``: call it with an engine or connection (sync or asyncio) to count, from
   then until the test ends, the statements it sends; returns the live ``StatementCounter``

@@ -6,9 +6,9 @@ that bound in a test, so that a screen which starts evaluating runs one by one f
 
     from runactionability.testing import assert_max_statements
 
-    def test_the_dashboard_reads_a_fixed_number_of_statements(engine, service):
-        with assert_max_statements(engine, 6):
-            service.session(actor_scopes).dashboard()
+    def test_the_dashboard_reads_a_fixed_number_of_statements(engine, service, actor_scopes):
+        with assert_max_statements(engine, 6), service.session(scopes=actor_scopes) as session:
+            session.dashboard()
 
 Every statement sent to the database's cursor counts (``before_cursor_execute``): queries,
 savepoints, an ``executemany`` as one. Transaction control that the driver does without a
