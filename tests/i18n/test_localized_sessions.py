@@ -119,3 +119,21 @@ def test_the_async_session_renders_as_the_sync_one(demo: tuple[sa.Engine, dateti
             await async_engine.dispose()
 
     assert asyncio.run(work()) == expected
+
+
+def test_a_service_shares_its_renderers_and_keeps_a_bounded_number(
+    demo: tuple[sa.Engine, datetime],
+) -> None:
+    engine, _ = demo
+    service = ActionabilityService(engine, registry=REGISTRY)
+    first = service.renderer("de", "UTC")
+    assert service.renderer("de", "UTC") is first
+    # Requests naming ever more locales and zones (Accept-Language passed through) do not keep
+    # a renderer each: past 64 the kept ones are dropped and made again on demand.
+    zones = [f"Etc/GMT{offset:+d}" for offset in range(-12, 13) if offset] + ["UTC"]
+    for locale in ("en", "en_GB", "de_AT"):
+        for zone in zones:
+            service.renderer(locale, zone)
+    again = service.renderer("de", "UTC")
+    assert again is not first
+    assert again.language == first.language == "de"

@@ -6,8 +6,8 @@ The ports, loaders and builders these fixtures hand out live in ``tests.support`
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -23,6 +23,7 @@ from tests.support import (
 )
 
 from runactionability.adapters.sqlalchemy import metadata
+from runactionability.testing import count_statements
 
 
 @pytest.fixture(
@@ -82,19 +83,7 @@ def _host_layout(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Loa
 
 @pytest.fixture
 def statements() -> Iterator[Callable[[sa.Engine], list[str]]]:
-    """Start recording the statements an engine executes; returns the live list."""
-    listeners: list[tuple[sa.Engine, Callable[..., None]]] = []
-
-    def record(engine: sa.Engine) -> list[str]:
-        seen: list[str] = []
-
-        def listener(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-            seen.append(statement)
-
-        sa.event.listen(engine, "before_cursor_execute", listener)
-        listeners.append((engine, listener))
-        return seen
-
-    yield record
-    for engine, listener in listeners:
-        sa.event.remove(engine, "before_cursor_execute", listener)
+    """Start recording the statements an engine executes; returns the live list (the host test
+    kit's counter, stopped when the test ends)."""
+    with ExitStack() as stack:
+        yield lambda engine: stack.enter_context(count_statements(engine)).statements
