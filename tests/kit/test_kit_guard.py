@@ -173,3 +173,29 @@ def test_a_syntax_error_is_reported_at_its_column(tmp_path: Path) -> None:
     broken.write_text("def f(:\n    pass\n")
     (finding,) = scan([broken], GuardRules())
     assert (finding.rule, finding.line, finding.column) == ("syntax", 1, 7)
+
+
+def test_the_outcome_read_through_its_value_or_as_text_is_still_a_raw_read(tmp_path: Path) -> None:
+    screen = tmp_path / "screen.py"
+    screen.write_text(
+        textwrap.dedent(
+            """\
+            def dashboard(run, row):
+                a = run.outcome.value == "failed"
+                b = str(run.outcome) in ("failed", "blocked")
+                c = row["outcome"].lower() == "blocked"
+                d = "failed" != run.outcome.casefold()
+                e = run.outcome.strip().value == "failed"
+                fine = run.outcome.value == "succeeded"
+                other = str(run.status) == "failed"
+            """
+        )
+    )
+    findings = scan([screen], GuardRules(predicates=['outcome in ("failed", "blocked")']))
+    assert [(f.line, f.code) for f in findings] == [
+        (2, 'run.outcome.value == "failed"'),
+        (3, 'str(run.outcome) in ("failed", "blocked")'),
+        (4, 'row["outcome"].lower() == "blocked"'),
+        (5, '"failed" != run.outcome.casefold()'),
+        (6, 'run.outcome.strip().value == "failed"'),
+    ]

@@ -10,8 +10,9 @@ coming back: it parses the host's own Python files (never imports them) and repo
   ``row["terminal_follow_up"]``);
 - comparison matching one of ``predicates``, each written as Python: ``outcome in ("failed",
   "blocked")`` matches any ``==``, ``!=``, ``in``, ``not in``, ``is`` or ``is not`` comparison of
-  something named ``outcome`` (a name, an attribute, a string subscript) with a value among
-  those, either way round, and SQLAlchemy's ``.in_()`` / ``.not_in()`` of such a column. A value
+  something named ``outcome`` (a name, an attribute, a string subscript, or one of those read
+  through ``.value``, ``str(...)``, ``.lower()``, ``.casefold()`` or ``.strip()``) with a value
+  among those, either way round, and SQLAlchemy's ``.in_()`` / ``.not_in()`` of such a column. A value
   may be a dotted name (``RunOutcome.FAILED``), which matches the same name or any name ending in
   it. A bare name as a predicate is one more attribute.
 
@@ -43,6 +44,7 @@ DEFAULT_PREDICATES = ('outcome in ("failed", "blocked", "partially_succeeded", "
 
 _OPERATORS = (ast.Eq, ast.NotEq, ast.In, ast.NotIn, ast.Is, ast.IsNot)
 _MEMBERSHIP_METHODS = frozenset({"in_", "not_in", "notin_"})
+_SAME_VALUE_METHODS = frozenset({"lower", "casefold", "strip"})
 _SKIPPED_DIRECTORIES = frozenset({"__pycache__", "node_modules", "site-packages"})
 
 
@@ -298,6 +300,7 @@ class _Visitor(ast.NodeVisitor):
 
 
 def _field(node: ast.expr) -> str | None:
+    node = _unwrapped(node)
     if isinstance(node, ast.Name):
         return node.id
     if isinstance(node, ast.Attribute):
@@ -306,6 +309,33 @@ def _field(node: ast.expr) -> str | None:
         key = node.slice.value
         return key if isinstance(key, str) else None
     return None
+
+
+def _unwrapped(node: ast.expr) -> ast.expr:
+    """The field under the spellings that read the same stored value: ``outcome.value``,
+    ``str(outcome)`` and ``outcome.lower()`` (or ``casefold``, ``strip``) compare the stored
+    outcome just as ``outcome`` does, so hiding it behind them must not hide it from the guard."""
+    while True:
+        if isinstance(node, ast.Attribute) and node.attr == "value":
+            node = node.value
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "str"
+            and len(node.args) == 1
+            and not node.keywords
+        ):
+            node = node.args[0]
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in _SAME_VALUE_METHODS
+            and not node.args
+            and not node.keywords
+        ):
+            node = node.func.value
+        else:
+            return node
 
 
 def _values(node: ast.expr) -> frozenset[object]:
