@@ -68,6 +68,18 @@ def test_the_variable_chooses_the_locale_and_the_option_wins(database: str) -> N
     assert "What would change it" in english.stdout
 
 
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_an_empty_locale_is_refused_rather_than_overriding_the_variable(
+    database: str, where: str
+) -> None:
+    command = ["families", "--locale", ""] if where == "after" else ["--locale", " ", "families"]
+    result = CliRunner().invoke(cli, command, env={"RUNACTIONABILITY_LOCALE": "de"})
+    assert result.exit_code == 2
+    assert "Invalid value for '--locale': give a locale such as de or en" in result.stderr
+    unset = invoke("families", env={"RUNACTIONABILITY_LOCALE": ""})
+    assert "family" in unset.stdout
+
+
 def test_an_unknown_locale_is_english_with_exactly_one_warning(database: str) -> None:
     result = invoke("--locale", "fr", "report", "--database", database)
     assert "Dashboard for" in result.stdout

@@ -69,6 +69,10 @@ LOCALE_KEY = "runactionability.locale"
 
 def _remember_locale(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
     if value is not None:
+        if not value.strip():
+            # An empty --locale would silently mean "the default" and override the variable
+            # and the configuration the user set; say so instead.
+            raise click.BadParameter("give a locale such as de or en", param_hint="'--locale'")
         ctx.meta[LOCALE_KEY] = value
 
 
