@@ -42,6 +42,7 @@ LAYERS: dict[str, int] = {
     "demo": 7,
     "cli": 7,
     "console": 7,
+    "__main__": 7,
 }
 # Same-layer neighbours that must still not meet: the SQL adapter computes what consumers show,
 # so a consumer may read an adapter's protocol but no adapter may import a consumer.

@@ -100,6 +100,32 @@ def test_the_console_script_runs_the_command_line_when_the_extra_is_there() -> N
     assert result.stdout == f"runactionability, version {runactionability.__version__}\n"
 
 
+@pytest.mark.parametrize("missing", [None, "click"])
+def test_python_dash_m_runs_the_console_script(missing: str | None) -> None:
+    hide = f"sys.modules[{missing!r}] = None; " if missing else ""
+    probe = (
+        f"import runpy, sys; {hide}sys.argv = ['runactionability', '--version']; "
+        "runpy.run_module('runactionability', run_name='__main__', alter_sys=True)"
+    )
+    source = str(ROOT / "src")
+    path = os.pathsep.join([source, *filter(None, [os.environ.get("PYTHONPATH")])])
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        env={**os.environ, "PYTHONPATH": path},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if missing is None:
+        assert (result.returncode, result.stderr) == (0, "")
+        assert result.stdout == f"runactionability, version {runactionability.__version__}\n"
+    else:
+        assert result.returncode == 1
+        assert result.stderr == (
+            "runactionability: error: the command line needs click: install runactionability[cli]\n"
+        )
+
+
 def test_a_missing_module_outside_the_extra_keeps_its_traceback() -> None:
     # Only click and rich are the extra's; any other missing import is a bug to be seen whole.
     result = _run_console_script("report", missing="runactionability.cli.report")

@@ -12,9 +12,9 @@ coming back: it parses the host's own Python files (never imports them) and repo
   "blocked")`` matches any ``==``, ``!=``, ``in``, ``not in``, ``is`` or ``is not`` comparison of
   something named ``outcome`` (a name, an attribute, a string subscript, or one of those read
   through ``.value``, ``str(...)``, ``.lower()``, ``.casefold()`` or ``.strip()``) with a value
-  among those, either way round, and SQLAlchemy's ``.in_()`` / ``.not_in()`` of such a column. A value
-  may be a dotted name (``RunOutcome.FAILED``), which matches the same name or any name ending in
-  it. A bare name as a predicate is one more attribute.
+  among those, either way round, and SQLAlchemy's ``.in_()`` / ``.not_in()`` of such a column.
+  A value may be a dotted name (``RunOutcome.FAILED``), which matches the same name or any name
+  ending in it. A bare name as a predicate is one more attribute.
 
 Where the raw history *is* the point (an Operations history view), ``allowed`` says so:
 ``PATH`` (a glob over the file's path relative to the working directory, or matched from its
