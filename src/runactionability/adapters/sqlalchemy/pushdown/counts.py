@@ -192,22 +192,6 @@ def _plain(compiled: _Compiled, scopes: VisibleScopes) -> Any:
     )
 
 
-def _problems(compiled: _Compiled, scopes: VisibleScopes) -> Any:
-    """The statement classifying the problem rows, grouped by scope, type and status."""
-    c = compiled.c
-    keys = (c["workspace_id"], c["environment_id"], c["type"])
-    status = compiled.problem_status.label("status")
-    return (
-        compiled.select(*keys, status, sa.func.count().label("n"))
-        .where(
-            *compiled.scope_filter(scopes),
-            compiled.problem,
-            sa.not_(compiled.completed_after),
-        )
-        .group_by(*keys, status)
-    )
-
-
 def evaluated_runs(
     pushdown: SqlPushdown,
     connection: sa.Connection,
@@ -227,18 +211,31 @@ def evaluated_runs(
     return [source._run(row._mapping) for row in connection.execute(statement, params)]
 
 
+def _problems(compiled: _Compiled, scopes: VisibleScopes) -> Any:
+    """The statement classifying the problem rows, grouped by scope, type and status."""
+    return _classified(compiled, scopes, ("workspace_id", "environment_id", "type"))
+
+
 def _attention(compiled: _Compiled, scopes: VisibleScopes) -> Any:
     """The statement classifying the problem rows, grouped by status alone."""
-    status = compiled.problem_status.label("status")
-    return (
-        compiled.select(status, sa.func.count().label("n"))
-        .where(
-            *compiled.scope_filter(scopes),
-            compiled.problem,
-            sa.not_(compiled.completed_after),
-        )
-        .group_by(status)
-    )
+    return _classified(compiled, scopes, ())
+
+
+def _classified(compiled: _Compiled, scopes: VisibleScopes, keys: tuple[str, ...]) -> Any:
+    """The scope's problem rows as ``keys`` and their status, counted by all of those.
+
+    The rows are classified in a subquery that an ``OFFSET`` keeps apart from the grouping.
+    Merged into it, SQLite computed the ``CASE`` twice a row, once for the sorter's key and once
+    for the result (measured: 147 ms against 95 ms for 17,194 problem rows), and PostgreSQL's
+    grouped form could walk the problem rows in key order through nested loops over each
+    type's materialised successes (21 s against 0.4 s for the same rows at 100,000 runs).
+    """
+    rows = compiled.select(
+        *(compiled.c[key].label(key) for key in keys), compiled.problem_status.label("status")
+    ).where(*compiled.scope_filter(scopes), compiled.problem, sa.not_(compiled.completed_after))
+    classified = rows.offset(0).subquery("classified")
+    grouped = [classified.c[key] for key in (*keys, "status")]
+    return sa.select(*grouped, sa.func.count().label("n")).group_by(*grouped)
 
 
 def _by_status(compiled: _Compiled, grouped: Any, rows: list[Row]) -> bool:
