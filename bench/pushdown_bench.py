@@ -5,10 +5,11 @@ each repetition times every measure and every denominator of that scope one afte
 (alternating the order), and the report gives medians of ``--repeat`` repetitions (at least 5
 for a measurement; fewer is a smoke run and says so):
 
-- needs-attention count (``SqlPushdown.count(...).needs_attention``) against the bare count of
-  failed/blocked runs (inflated: no index matches it) and against an index-only count of the
-  problem rows the pushdown classifies (honest: the partial problem-row index, nothing else read);
-- the full status breakdown (the same call's ``counts``) against the same bare count and a grouped
+- needs-attention count (``SqlPushdown.needs_attention``, which reads the problem rows alone)
+  against the bare count of failed/blocked runs (inflated: no index matches it) and against an
+  index-only count of the problem rows the pushdown classifies (honest: the partial problem-row
+  index, nothing else read);
+- the full status breakdown (``SqlPushdown.count``) against the same bare count and a grouped
   index-only count of every run by status and outcome;
 - the first current-follow-up page of 50 against an unfiltered newest-first page of 50
   (``SqlRunSource.list_runs``);
@@ -254,6 +255,7 @@ def bench_engine(name: str, engine: sa.Engine, args: argparse.Namespace) -> None
             "bare": den.bare,
             "problems": den.count_problems,
             "by_status": den.count_by_status,
+            "attention": lambda s=scopes: default.needs_attention(s, as_of=AS_OF),
             "count": lambda s=scopes: default.count(s, as_of=AS_OF),
             "page": lambda q=query: source.list_runs(q, limit=PAGE),
             "follow_up": lambda s=scopes: default.follow_up_page(s, as_of=AS_OF, limit=PAGE),
@@ -265,7 +267,9 @@ def bench_engine(name: str, engine: sa.Engine, args: argparse.Namespace) -> None
         for form, pushdown in forms.items():
             if form == default.compiled().form:
                 continue
-            calls[f"count {form}"] = lambda p=pushdown, s=scopes: p.count(s, as_of=AS_OF)
+            calls[f"count {form}, needs attention"] = lambda p=pushdown, s=scopes: (
+                p.needs_attention(s, as_of=AS_OF)
+            )
         measured[label] = side_by_side(rounds, calls)
         if args.baselines:
             measured[label].update(baselines(resolver, source, scopes, rounds))
@@ -288,7 +292,7 @@ def by_workspaces(
     all_workspaces: list[str],
     rounds: int,
 ) -> None:
-    """The count and the first page for growing sets of visible workspaces, with denominators."""
+    """The needs-attention count and the first page for growing sets of visible workspaces."""
     print(
         f"\n{'visible workspaces':<20}{'runs':>10}{'problem rows':>14}{'count':>14}"
         f"{'problem count':>15}{'ratio':>9}{'follow-up page':>16}{'page':>11}{'ratio':>8}"
@@ -303,7 +307,7 @@ def by_workspaces(
             rounds,
             {
                 "problems": den.count_problems,
-                "count": lambda s=scopes: pushdown.count(s, as_of=AS_OF),
+                "count": lambda s=scopes: pushdown.needs_attention(s, as_of=AS_OF),
                 "page": lambda s=scopes: source.list_runs(s.query(), limit=PAGE),
                 "follow_up": lambda s=scopes: pushdown.follow_up_page(s, as_of=AS_OF, limit=PAGE),
             },
@@ -319,7 +323,7 @@ def by_workspaces(
 def report(measured: dict[str, dict[str, float]], *, cpu: bool) -> None:
     """Issue 13's rows; with ``cpu`` (SQLite) also the honest ratio of CPU times."""
     numerators = {
-        "needs-attention count": "count",
+        "needs-attention count": "attention",
         "full status breakdown": "count",
         "first follow-up page of 50": "follow_up",
         "classified page of 50 problem runs": "classified",
@@ -409,6 +413,7 @@ def explain_plans(
     # EXISTS for pages), so each plan is the one of the statement timed.
     fresh = SqlPushdown(engine, form=pushdown.form)
     fresh.count(scopes, as_of=AS_OF)
+    fresh.needs_attention(scopes, as_of=AS_OF)
     fresh.follow_up_page(scopes, as_of=AS_OF, limit=PAGE)
     prefix = "EXPLAIN QUERY PLAN " if name == "sqlite" else "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) "
     for key, prepared in list(fresh._prepared.items()):

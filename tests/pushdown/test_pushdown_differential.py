@@ -254,6 +254,13 @@ def _assert_pushdown_answers(
         for status, n in group.by_status.items()
         if n
     } == dict(by_family)
+    needing = sum(1 for status in expected.values() if status.needs_attention)
+    assert pushdown.needs_attention(SCOPES, as_of=as_of) == counts.needs_attention == needing
+    # One workspace is a statement of its own (an equality, not a list).
+    in_w1 = sum(
+        1 for run in listed if run.workspace_id == "w1" and expected[run.id].needs_attention
+    )
+    assert pushdown.needs_attention(VisibleScopes({"w1"}), as_of=as_of) == in_w1
 
     follow_up = [run.id for run in listed if expected[run.id].needs_attention]
     paged: list[Any] = []

@@ -93,6 +93,30 @@ def test_sqlite_walks_problem_runs_from_the_index_alone(sqlite_engine: sa.Engine
     ]
 
 
+def test_sqlite_counts_needing_attention_from_the_problem_rows_alone(
+    sqlite_engine: sa.Engine,
+) -> None:
+    # One statement, reading the partial problem-row index: no grouped read of every run. Its
+    # classification stays a subquery (a co-routine) the grouping reads: flattened into the
+    # grouping, SQLite computed the CASE twice a row.
+    pushdown = SqlPushdown(sqlite_engine)
+    with _statements(sqlite_engine) as seen:
+        needing = pushdown.needs_attention(SCOPES, as_of=AS_OF)
+    assert needing == pushdown.count(SCOPES, as_of=AS_OF).needs_attention == 10
+    assert len([s for s in seen if s.lstrip().upper().startswith("SELECT")]) == 1
+    for purpose in ("attention", "problems"):
+        outer = [
+            line
+            for line in _plan(sqlite_engine, pushdown, purpose)
+            if line.startswith(("CO-ROUTINE", "SEARCH r", "SCAN"))
+        ]
+        assert outer == [
+            "CO-ROUTINE classified",
+            "SEARCH r USING COVERING INDEX ix_operation_runs_problem_scope (workspace_id=?)",
+            "SCAN classified",
+        ], purpose
+
+
 @contextmanager
 def _statements(engine: sa.Engine) -> Iterator[list[str]]:
     seen: list[str] = []

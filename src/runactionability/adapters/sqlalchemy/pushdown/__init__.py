@@ -45,7 +45,12 @@ from runactionability.adapters.sqlalchemy.pushdown.classify import (
     _visibility_of,
 )
 from runactionability.adapters.sqlalchemy.pushdown.common import EVALUATE, SupersedeForm
-from runactionability.adapters.sqlalchemy.pushdown.counts import PushdownCounts, count
+from runactionability.adapters.sqlalchemy.pushdown.counts import (
+    PushdownCounts,
+    count,
+    evaluated_runs,
+    needs_attention,
+)
 from runactionability.adapters.sqlalchemy.pushdown.paging import (
     FollowUpItem,
     FollowUpPage,
@@ -69,7 +74,6 @@ from runactionability.adapters.sqlalchemy.runs import SqlRunSource
 from runactionability.adapters.sqlalchemy.states import SqlStateSource
 from runactionability.catalog import OperationCatalog
 from runactionability.errors import EvidenceFetchError, UsageError
-from runactionability.model import OperationRun
 from runactionability.registry import Registry
 from runactionability.resolver import Resolver
 from runactionability.result import Actionability
@@ -253,7 +257,7 @@ class SqlPushdown:
                 else:
                     statuses[run_id] = Actionability(status)
             if pending:
-                runs = self._evaluated_runs(connection, compiled, scopes, params)
+                runs = evaluated_runs(self, connection, compiled, scopes, params)
                 for run, result in zip(
                     runs,
                     self._resolver_on(connection).evaluate_many(runs, as_of=as_of, scopes=scopes),
@@ -273,6 +277,12 @@ class SqlPushdown:
         """
         _check_as_of(as_of)
         return count(self, scopes, as_of=as_of)
+
+    @_fetching
+    def needs_attention(self, scopes: VisibleScopes, *, as_of: datetime) -> int:
+        """``count(...).needs_attention`` alone, from the problem rows only (one statement)."""
+        _check_as_of(as_of)
+        return needs_attention(self, scopes, as_of=as_of)
 
     @_fetching
     def follow_up_page(
@@ -338,23 +348,6 @@ class SqlPushdown:
         clone = copy.copy(self)
         clone.bind = check_bind(connection)
         return clone
-
-    def _evaluated_runs(
-        self,
-        connection: sa.Connection,
-        compiled: _Compiled,
-        scopes: VisibleScopes,
-        params: dict[str, Any],
-    ) -> list[OperationRun]:
-        c = compiled.c
-        columns = SqlRunSource.columns(c, self.dialect)
-        if compiled.subject is not None:
-            columns.append(compiled.subject.label("subject"))
-        statement = compiled.select(*columns).where(
-            *compiled.scope_filter(scopes), compiled.problem, compiled.problem_status == EVALUATE
-        )
-        source = self._run_source()
-        return [source._run(row._mapping) for row in connection.execute(statement, params)]
 
 
 def _check_as_of(as_of: object) -> None:

@@ -15,8 +15,9 @@ from runactionability.adapters.sqlalchemy.ids import stored_id
 from runactionability.adapters.sqlalchemy.instant_sql import compare_to
 from runactionability.adapters.sqlalchemy.pushdown.common import EVALUATE
 from runactionability.adapters.sqlalchemy.pushdown.prepared import _params, _prepare, _scope_key_of
+from runactionability.adapters.sqlalchemy.runs import SqlRunSource
 from runactionability.catalog import OperationCatalog
-from runactionability.model import usable_id
+from runactionability.model import OperationRun, usable_id
 from runactionability.result import Actionability, StatusCounts
 from runactionability.scopes import VisibleScopes
 
@@ -116,14 +117,49 @@ def count(pushdown: SqlPushdown, scopes: VisibleScopes, *, as_of: datetime) -> P
                 else:
                     rows.append((workspace_id, environment_id, type_, Actionability(value), n))
         if evaluate:
-            runs = pushdown._evaluated_runs(connection, compiled, scopes, params)
-            for run, result in zip(
-                runs,
-                pushdown._resolver_on(connection).evaluate_many(runs, as_of=as_of, scopes=scopes),
-                strict=True,
-            ):
-                rows.append((run.workspace_id, run.environment_id, run.type, result.status, 1))
+            for run, status in _in_python(pushdown, connection, scopes, params, as_of):
+                rows.append((run.workspace_id, run.environment_id, run.type, status, 1))
     return tally(pushdown.catalog, rows)
+
+
+def needs_attention(pushdown: SqlPushdown, scopes: VisibleScopes, *, as_of: datetime) -> int:
+    """The number ``SqlPushdown.needs_attention`` returns, ``as_of`` checked.
+
+    Only a problem row can need attention, so this reads the problem rows alone: no grouped
+    read of every run (which ``count`` needs for the breakdown, measured at about 40% of its
+    time), and one group per status rather than per scope, type and status.
+    """
+    compiled = pushdown.compiled(scopes=scopes)
+    params = _params(scopes, as_of, pushdown.dialect, pushdown.mapping.ids)
+    key = _scope_key_of(scopes)
+    total, evaluate = 0, False
+    with read_transaction(pushdown.bind, statements=2) as connection:
+        _prepare(connection, scopes)
+        statement = pushdown._prepare(
+            ("attention", compiled.form, *key), lambda: _attention(compiled, scopes)
+        )
+        for value, n in statement.execute(connection, params):
+            if value == EVALUATE:
+                evaluate = True
+            elif Actionability(value).needs_attention:
+                total += n
+        if evaluate:
+            judged = _in_python(pushdown, connection, scopes, params, as_of)
+            total += sum(1 for _, status in judged if status.needs_attention)
+    return total
+
+
+def _in_python(
+    pushdown: SqlPushdown,
+    connection: sa.Connection,
+    scopes: VisibleScopes,
+    params: dict[str, Any],
+    as_of: datetime,
+) -> list[tuple[OperationRun, Actionability]]:
+    """The rows the classification leaves to Python, each with the resolver's status."""
+    runs = evaluated_runs(pushdown, connection, pushdown.compiled(scopes=scopes), scopes, params)
+    results = pushdown._resolver_on(connection).evaluate_many(runs, as_of=as_of, scopes=scopes)
+    return [(run, result.status) for run, result in zip(runs, results, strict=True)]
 
 
 def _plain(compiled: _Compiled, scopes: VisibleScopes) -> Any:
@@ -156,20 +192,50 @@ def _plain(compiled: _Compiled, scopes: VisibleScopes) -> Any:
     )
 
 
+def evaluated_runs(
+    pushdown: SqlPushdown,
+    connection: sa.Connection,
+    compiled: _Compiled,
+    scopes: VisibleScopes,
+    params: dict[str, Any],
+) -> list[OperationRun]:
+    """The problem rows of ``scopes`` the classification leaves to the Python resolver."""
+    c = compiled.c
+    columns = SqlRunSource.columns(c, pushdown.dialect)
+    if compiled.subject is not None:
+        columns.append(compiled.subject.label("subject"))
+    statement = compiled.select(*columns).where(
+        *compiled.scope_filter(scopes), compiled.problem, compiled.problem_status == EVALUATE
+    )
+    source = pushdown._run_source()
+    return [source._run(row._mapping) for row in connection.execute(statement, params)]
+
+
 def _problems(compiled: _Compiled, scopes: VisibleScopes) -> Any:
     """The statement classifying the problem rows, grouped by scope, type and status."""
-    c = compiled.c
-    keys = (c["workspace_id"], c["environment_id"], c["type"])
-    status = compiled.problem_status.label("status")
-    return (
-        compiled.select(*keys, status, sa.func.count().label("n"))
-        .where(
-            *compiled.scope_filter(scopes),
-            compiled.problem,
-            sa.not_(compiled.completed_after),
-        )
-        .group_by(*keys, status)
-    )
+    return _classified(compiled, scopes, ("workspace_id", "environment_id", "type"))
+
+
+def _attention(compiled: _Compiled, scopes: VisibleScopes) -> Any:
+    """The statement classifying the problem rows, grouped by status alone."""
+    return _classified(compiled, scopes, ())
+
+
+def _classified(compiled: _Compiled, scopes: VisibleScopes, keys: tuple[str, ...]) -> Any:
+    """The scope's problem rows as ``keys`` and their status, counted by all of those.
+
+    The rows are classified in a subquery that an ``OFFSET`` keeps apart from the grouping.
+    Merged into it, SQLite computed the ``CASE`` twice a row, once for the sorter's key and once
+    for the result (measured: 147 ms against 95 ms for 17,194 problem rows), and PostgreSQL's
+    grouped form could walk the problem rows in key order through nested loops over each
+    type's materialised successes (a whole-table count at 100,000 runs: 17-44 s, now 0.7-1.1 s).
+    """
+    rows = compiled.select(
+        *(compiled.c[key].label(key) for key in keys), compiled.problem_status.label("status")
+    ).where(*compiled.scope_filter(scopes), compiled.problem, sa.not_(compiled.completed_after))
+    classified = rows.offset(0).subquery("classified")
+    grouped = [classified.c[key] for key in (*keys, "status")]
+    return sa.select(*grouped, sa.func.count().label("n")).group_by(*grouped)
 
 
 def _by_status(compiled: _Compiled, grouped: Any, rows: list[Row]) -> bool:
