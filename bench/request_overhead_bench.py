@@ -58,7 +58,7 @@ from sqlalchemy.sql import compiler
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from request_data import RESULTS, prepare, visible
+from request_data import RESULTS, SCHEMA_PREFIX, prepare, visible
 
 from runactionability import ActionabilityService, Registry
 from runactionability.consumers import VisibleScopes
@@ -359,7 +359,12 @@ def main() -> None:
     parser.add_argument("--profile", metavar="LEG", help="e.g. sqlite-demo-sync")
     parser.add_argument(
         "--schema",
-        help="the PostgreSQL schema of the data (default ra_request_bench_demo or _<rows>)",
+        help="the PostgreSQL schema of the data (default <prefix>demo or <prefix><rows>)",
+    )
+    parser.add_argument(
+        "--schema-prefix",
+        default=SCHEMA_PREFIX,
+        help="the PostgreSQL schemas' prefix, so several people can keep their data apart",
     )
     parser.add_argument(
         "--postgres-url",
