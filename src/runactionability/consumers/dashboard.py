@@ -243,7 +243,8 @@ def dashboard(
     list of results. They are the runs as they were at ``as_of``: a run created later is not
     counted, and one that completed later is active work (``not_terminal``). With a ``store``
     (and no ``created_from``), the store counts and picks the top runs (the newest needing
-    attention, by creation), so only those and the active runs are read and assessed here.
+    attention, by creation), so only those and the active runs are read here; the active runs
+    are counted from their results, and only the ``top`` newest of them assessed.
     ``active`` holds the queued and running runs of ``scopes`` at ``as_of`` when the caller has
     read them from the same snapshot already (as ``list_assessed`` and ``assess`` take it);
     they are then neither read again nor indexed again.
