@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import weakref
@@ -148,7 +149,11 @@ def _raw_cursor(connection: sa.Connection) -> Iterator[bool]:
 
     driver: Any = connection.connection.driver_connection
     kept = driver.cursor_factory
-    native = {psycopg.Cursor: psycopg.RawCursor, psycopg.AsyncCursor: psycopg.AsyncRawCursor}
+    # psycopg 3.1 has no raw cursor: its statements keep the %(name)s form.
+    native = {
+        psycopg.Cursor: getattr(psycopg, "RawCursor", None),
+        psycopg.AsyncCursor: getattr(psycopg, "AsyncRawCursor", None),
+    }
     raw = native.get(kept)
     streamed = connection.dialect.server_side_cursors or connection.get_execution_options().get(
         "stream_results", False
@@ -193,6 +198,14 @@ class _Prepared:
         self._timestamp = UtcTimestamp()
         self._stored = (instants or Instants.native()).column_type()
         self._json = JsonDocument()
+
+    def prefixed(self, prefix: str) -> _Prepared:
+        """This statement with ``prefix`` before it (``EXPLAIN ...``), in each form it runs in."""
+        explained = copy.copy(self)
+        explained.sql = prefix + self.sql
+        if self._native is not None:
+            explained._native = (prefix + self._native[0], self._native[1])
+        return explained
 
     def execute(self, connection: sa.Connection, values: Mapping[str, Any]) -> Any:
         params = {**self.constants, **values}
