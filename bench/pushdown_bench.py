@@ -34,7 +34,6 @@ runs of the same size (``--reload`` rebuilds them).
 from __future__ import annotations
 
 import argparse
-import copy
 import os
 import statistics
 import sys
@@ -421,8 +420,7 @@ def explain_plans(
             continue
         form = next((part for part in key if isinstance(part, SupersedeForm)), None)
         print(f"\n-- plan: {key[0]} ({name}, one workspace, form {form or 'none'})")
-        explained = copy.copy(prepared)
-        explained.sql = prefix + prepared.sql
+        explained = prepared.prefixed(prefix)
         seen: set[str] = set()
         with engine.begin() as connection:
             # The session options the pushdown sets, and the scope ids it binds.

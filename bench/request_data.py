@@ -3,7 +3,8 @@
 The demo (``runactionability demo``'s full history) goes to ``bench/results/request-demo.sqlite``
 and to the PostgreSQL schema ``ra_request_bench_demo``; the ``--rows`` history of
 ``bench/generate.py`` to ``bench/results/history-<rows>.sqlite`` and the schema
-``ra_request_bench_<rows>``. Each is reused while it holds what it should.
+``ra_request_bench_<rows>`` (``--schema-prefix`` replaces ``ra_request_bench_``, so people
+benchmarking on one server keep apart). Each is reused while it holds what it should.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from runactionability.demo import Size, load, read_marker
 from runactionability.demo import generate as generate_demo
 
 RESULTS = Path(__file__).parent / "results"
-DEMO_SCHEMA = "ra_request_bench_demo"
+SCHEMA_PREFIX = "ra_request_bench_"
 CATALOG = Registry.default().catalog()
 
 
@@ -71,11 +72,11 @@ def _sqlite_path(data: str, args: argparse.Namespace) -> Path:
 
 
 def _demo_schema(args: argparse.Namespace) -> str:
-    return args.schema or DEMO_SCHEMA
+    return args.schema or f"{args.schema_prefix}demo"
 
 
 def _history_schema(args: argparse.Namespace) -> str:
-    return args.schema or f"ra_request_bench_{args.rows}"
+    return args.schema or f"{args.schema_prefix}{args.rows}"
 
 
 def _ensure_schema(url: str, schema: str) -> None:

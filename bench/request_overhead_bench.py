@@ -13,6 +13,9 @@ measured ones, and prints side by side, median and p90 over the measured request
   (binding, reading rows, the core, the consumers; compiling, were any left);
 - ``cpu ovh``: the same in this thread's CPU time (``time.thread_time``: the request's minus
   its statements'), which waiting for a busy machine's cores does not inflate;
+- ``sql cpu``: this thread's CPU time inside the statements: the driver's own Python work
+  (psycopg converting and sending a query, reading its result) and, on SQLite sync, the
+  database itself; waiting for PostgreSQL is not in it;
 - ``compiles``: SQL compilations during the measured requests (the target is 0).
 
 SQLite's ``execute`` steps to the first row only, the rest are computed as they are fetched, so
@@ -58,7 +61,7 @@ from sqlalchemy.sql import compiler
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from request_data import RESULTS, prepare, visible
+from request_data import RESULTS, SCHEMA_PREFIX, prepare, visible
 
 from runactionability import ActionabilityService, Registry
 from runactionability.consumers import VisibleScopes
@@ -180,6 +183,7 @@ def measure(
     sql: list[float] = []
     overhead: list[float] = []
     cpu_overhead: list[float] = []
+    sql_cpu: list[float] = []
     parts: dict[str, list[tuple[float, float]]] = {}
     profiler = cProfile.Profile() if profile else None
     with compilations() as compiled:
@@ -191,6 +195,7 @@ def measure(
             run()
             elapsed = time.perf_counter() - began
             cpu_overhead.append(time.thread_time() - began_cpu - clock.cpu_seconds)
+            sql_cpu.append(clock.cpu_seconds)
             if profiler is not None:
                 profiler.disable()
             wall.append(elapsed)
@@ -207,6 +212,7 @@ def measure(
         "sql_ms": summary(sql),
         "overhead_ms": summary(overhead),
         "overhead_cpu_ms": summary(cpu_overhead),
+        "sql_cpu_ms": summary(sql_cpu),
         "compilations": len(compiled),
         "parts_ms": {
             part: {
@@ -326,7 +332,7 @@ def run_legs(args: argparse.Namespace) -> list[dict[str, Any]]:
 
 HEADER = (
     f"{'leg':<26} {'stmts':>5} {'wall ms':>15} {'sql ms':>15} {'overhead ms':>15} "
-    f"{'cpu ovh':>15} {'replay':>8} {'compiles':>8}"
+    f"{'cpu ovh':>15} {'sql cpu':>15} {'replay':>8} {'compiles':>8}"
 )
 
 
@@ -337,7 +343,8 @@ def print_row(report: dict[str, Any]) -> None:
     replay = f"{report['replay_ms']:>8.2f}" if "replay_ms" in report else f"{'-':>8}"
     print(
         f"{report['leg']:<26} {report['statements']:>5} {pair('wall_ms')} {pair('sql_ms')} "
-        f"{pair('overhead_ms')} {pair('overhead_cpu_ms')} {replay} {report['compilations']:>8}",
+        f"{pair('overhead_ms')} {pair('overhead_cpu_ms')} {pair('sql_cpu_ms')} {replay} "
+        f"{report['compilations']:>8}",
         flush=True,
     )
     parts = ", ".join(
@@ -359,7 +366,12 @@ def main() -> None:
     parser.add_argument("--profile", metavar="LEG", help="e.g. sqlite-demo-sync")
     parser.add_argument(
         "--schema",
-        help="the PostgreSQL schema of the data (default ra_request_bench_demo or _<rows>)",
+        help="the PostgreSQL schema of the data (default <prefix>demo or <prefix><rows>)",
+    )
+    parser.add_argument(
+        "--schema-prefix",
+        default=SCHEMA_PREFIX,
+        help="the PostgreSQL schemas' prefix, so several people can keep their data apart",
     )
     parser.add_argument(
         "--postgres-url",

@@ -8,8 +8,10 @@ no scan of another workspace's partition that ever executed.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+import psycopg
 import pytest
 import sqlalchemy as sa
 from tests.support import CATALOG, at
@@ -57,13 +59,17 @@ def _plans(engine: sa.Engine, call: Any) -> list[list[str]]:
         driver = connection.connection.driver_connection
         assert driver is not None
         cursor = driver.cursor()
+        # The pushdown's long statements run in PostgreSQL's $n form, with a tuple of values, on
+        # psycopg's raw cursor (pushdown/prepared.py); SQLAlchemy's own, with a dict, on this one.
+        raw = psycopg.RawCursor(driver)
         for statement, parameters in statements:
             if "operation_runs" not in statement:
                 continue
-            cursor.execute(
+            runner = cursor if isinstance(parameters, Mapping) else raw
+            runner.execute(
                 "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) " + statement, parameters
             )
-            plans.append([str(row[0]) for row in cursor.fetchall()])
+            plans.append([str(row[0]) for row in runner.fetchall()])
     return plans
 
 

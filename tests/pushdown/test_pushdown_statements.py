@@ -7,7 +7,6 @@ a request sets its PostgreSQL options once.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -59,8 +58,7 @@ def sqlite_engine(tmp_path: Any) -> Iterator[sa.Engine]:
 
 def _plan(engine: sa.Engine, pushdown: SqlPushdown, purpose: str) -> list[str]:
     prepared = next(p for key, p in pushdown._prepared.items() if key[0] == purpose)
-    explained = copy.copy(prepared)
-    explained.sql = "EXPLAIN QUERY PLAN " + prepared.sql
+    explained = prepared.prefixed("EXPLAIN QUERY PLAN ")
     values = {"as_of": AS_OF, "chunk": 101, **_scope_values(SCOPES, "sqlite", REFERENCE_RUNS.ids)}
     with engine.connect() as connection:
         return [str(row[-1]) for row in explained.execute(connection, values)]

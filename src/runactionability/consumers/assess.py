@@ -167,7 +167,7 @@ def assess(
     active run it was then. ``active`` defaults to the queued and
     running runs among ``runs``; pass ``ActiveRuns.from_source`` when ``runs`` is only a page.
     """
-    visible = _visible_at(runs, scopes, as_of)
+    visible = visible_at(runs, scopes, as_of)
     results = resolver.evaluate_many(visible, as_of=as_of, scopes=scopes)
     if active is None:
         active = ActiveRuns(visible, catalog=resolver.catalog, scopes=scopes)
@@ -185,7 +185,7 @@ async def assess_async(
     active: ActiveRuns | None = None,
 ) -> list[Assessment]:
     """``assess`` for asyncio hosts: the same assessments, the evidence awaited in one batch."""
-    visible = _visible_at(runs, scopes, as_of)
+    visible = visible_at(runs, scopes, as_of)
     results = await resolver.evaluate_many(visible, as_of=as_of, scopes=scopes)
     if active is None:
         active = ActiveRuns(visible, catalog=resolver.catalog, scopes=scopes)
@@ -194,9 +194,11 @@ async def assess_async(
     )
 
 
-def _visible_at(
+def visible_at(
     runs: Iterable[OperationRun], scopes: VisibleScopes, as_of: datetime
 ) -> list[OperationRun]:
+    """The runs of ``scopes`` as they were at ``as_of`` (``run_as_of``), in order: what
+    ``assess`` evaluates."""
     return [
         then
         for run in runs

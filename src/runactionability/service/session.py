@@ -30,14 +30,13 @@ from runactionability.consumers import (
     DashboardSummary,
     Explanation,
     View,
-    assess,
     dashboard,
     explain,
     list_assessed,
     read_runs,
-    summarize,
     would_change,
 )
+from runactionability.consumers.dashboard import active_work
 from runactionability.errors import NoWorkspacesError
 from runactionability.i18n import MessageCatalogs, Renderer
 from runactionability.i18n.catalogs import check_directory
@@ -348,11 +347,9 @@ class RequestSession:
 
     def active_work(self, *, newest: int = 10) -> ActiveWork:
         """Queued and running work of the scopes at ``as_of``, with the ``newest`` runs."""
-        runs = list(self._active_runs())
-        items = assess(
-            self.resolver, runs, scopes=self.scopes, as_of=self.as_of, active=self._active_runs()
+        return active_work(
+            self.resolver, self._active_runs(), scopes=self.scopes, as_of=self.as_of, newest=newest
         )
-        return summarize(items, scopes=self.scopes, as_of=self.as_of, top=newest).active
 
     def explain(self, run_id: RunId) -> Explanation | None:
         """Why ``run_id`` has its status, and what would change it; None when missing or unseen."""

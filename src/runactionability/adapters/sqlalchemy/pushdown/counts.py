@@ -62,17 +62,26 @@ def tally(catalog: OperationCatalog, rows: Sequence[Row]) -> PushdownCounts:
     total: dict[Actionability, int] = {}
     by_family: dict[str | None, dict[Actionability, int]] = {}
     by_environment: dict[tuple[str, str | None], dict[Actionability, int]] = {}
+    # Many rows share a type or a scope (a row per status and outcome): each is read once.
+    # Keyed with the value's class too, so that 1 and 1.0 (SQLite may hold both) stay apart.
+    family_groups: dict[tuple[type, Any], dict[Actionability, int]] = {}
+    scope_groups: dict[tuple[type, Any, type, Any], dict[Actionability, int] | None] = {}
     for workspace_id, environment_id, type_, status, n in rows:
         total[status] = total.get(status, 0) + n
-        op_type = catalog.resolve(type_)
-        family = None if op_type is None else op_type.family
-        group = by_family.setdefault(family, {})
+        type_key = (type_.__class__, type_)
+        group = family_groups.get(type_key)
+        if group is None:
+            op_type = catalog.resolve(type_)
+            family = None if op_type is None else op_type.family
+            group = family_groups[type_key] = by_family.setdefault(family, {})
         group[status] = group.get(status, 0) + n
-        # A uuid comes back from the driver as an object; the core names it by its text.
-        workspace = usable_id(stored_id(workspace_id))
-        if workspace is not None:
-            environment = usable_id(stored_id(environment_id))
-            env_group = by_environment.setdefault((workspace, environment), {})
+        scope = (workspace_id.__class__, workspace_id, environment_id.__class__, environment_id)
+        if scope in scope_groups:
+            env_group = scope_groups[scope]
+        else:
+            env_group = _scope_group(by_environment, workspace_id, environment_id)
+            scope_groups[scope] = env_group
+        if env_group is not None:
             env_group[status] = env_group.get(status, 0) + n
     return PushdownCounts(
         counts=_counts(total),
@@ -93,6 +102,19 @@ def tally(catalog: OperationCatalog, rows: Sequence[Row]) -> PushdownCounts:
             }
         ),
     )
+
+
+def _scope_group(
+    by_environment: dict[tuple[str, str | None], dict[Actionability, int]],
+    workspace_id: Any,
+    environment_id: Any,
+) -> dict[Actionability, int] | None:
+    # A uuid comes back from the driver as an object; the core names it by its text.
+    workspace = usable_id(stored_id(workspace_id))
+    if workspace is None:
+        return None
+    environment = usable_id(stored_id(environment_id))
+    return by_environment.setdefault((workspace, environment), {})
 
 
 def count(pushdown: SqlPushdown, scopes: VisibleScopes, *, as_of: datetime) -> PushdownCounts:
