@@ -99,8 +99,7 @@ def read_page(
     key: bytes | None,
 ) -> ChangePage:
     """The ``RequestSession.changes`` page (see there)."""
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-        raise UsageError(f"limit must be a positive int, not {limit!r}")
+    check_limit(limit)
     if cursor is not None:
         position = FeedCursor.decode(cursor, key)
         for name, given, held in (
@@ -115,12 +114,19 @@ def read_page(
         until = session.as_of if until is None else until
         check_window(since, until)
         position = FeedCursor(since=since, until=until)
-    return _page(session, position, limit, key)
+    return page_from(session, position, limit, key)
 
 
-def _page(
+def check_limit(limit: object) -> None:
+    """Raise ``UsageError`` unless ``limit`` is a positive int."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise UsageError(f"limit must be a positive int, not {limit!r}")
+
+
+def page_from(
     session: RequestSession, position: FeedCursor, limit: int, key: bytes | None
 ) -> ChangePage:
+    """The page of the window ``position`` names, after the change it names (if any)."""
     since, until = position.since, position.until
     found: list[Change] = []
     if not position.done and since < until:
