@@ -8,7 +8,7 @@ must name exactly the visible runs whose resolver status at ``until`` differs fr
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,12 +17,15 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.support import CATALOG, REGISTRY, at, state_facts
+from tests.support import CATALOG, REGISTRY, at, registry_replacing, state_facts
 
 from runactionability import ActionabilityService, OperationRun, StateFact, run_as_of
 from runactionability.adapters.sqlalchemy import create_schema, insert_runs, insert_states, metadata
 from runactionability.consumers import VisibleScopes
-from runactionability.result import Actionability
+from runactionability.evidence import EvidenceRequest
+from runactionability.policies.base import Evidence, Family, ProblemRun
+from runactionability.policies.rules import FirstDecisive, SupersededByLaterSuccess
+from runactionability.result import Actionability, Decision, Reason
 
 STORED_NAMES = sorted(name for t in CATALOG for name in CATALOG.stored_names(t.name))
 # Most runs share a few types, so that failures meet the successes and states that settle them:
@@ -126,12 +129,39 @@ def windows(draw: st.DrawFn, history: list[OperationRun]) -> tuple[datetime, dat
     return since, since + timedelta(minutes=draw(st.integers(0, 10)))
 
 
+class ShortFailuresAreNoise:
+    """A host's own rule: a sync that failed within two minutes of its start is informational."""
+
+    def plan(self, run: ProblemRun) -> Iterable[EvidenceRequest]:
+        return ()
+
+    def decide(self, run: ProblemRun, evidence: Evidence) -> Decision | None:
+        if run.completed_at - run.run.created_at < timedelta(minutes=2):
+            return Decision(
+                status=Actionability.INFORMATIONAL_ONLY,
+                reason=Reason.INFORMATIONAL_FAMILY,
+                explanation="A short failure is noise.",
+            )
+        return None
+
+
+CUSTOM_SYNC = Family(
+    name="repeatable_sync",
+    policy=FirstDecisive(rules=(SupersededByLaterSuccess(), ShortFailuresAreNoise())),
+)
+
+
 @pytest.fixture
-def service(sql_engine: sa.Engine) -> Iterator[ActionabilityService]:
+def services(sql_engine: sa.Engine) -> Iterator[list[ActionabilityService]]:
+    """A service with the built-in families, and one whose sync family has a rule of its own."""
     create_schema(sql_engine)
-    service = ActionabilityService(sql_engine, registry=REGISTRY, catalog=CATALOG)
-    yield service
-    service.close()
+    built = [
+        ActionabilityService(sql_engine, registry=registry, catalog=CATALOG)
+        for registry in (REGISTRY, registry_replacing(CUSTOM_SYNC))
+    ]
+    yield built
+    for service in built:
+        service.close()
 
 
 def _clear(engine: sa.Engine) -> None:
@@ -191,12 +221,12 @@ def every_page(
     pick=st.data(),
 )
 def test_the_feed_equals_every_run_compared_at_both_instants(
-    service: ActionabilityService,
+    services: list[ActionabilityService],
     data: tuple[list[OperationRun], list[StateFact]],
     pick: st.DataObject,
 ) -> None:
     history, facts = data
-    engine = service.bind
+    engine = services[0].bind
     assert isinstance(engine, sa.Engine)
     _clear(engine)
     insert_runs(engine, history, catalog=CATALOG)
@@ -206,6 +236,7 @@ def test_the_feed_equals_every_run_compared_at_both_instants(
         since, until = pick.draw(windows(history))
         scopes = pick.draw(st.sampled_from(SCOPE_CHOICES))
         limit = pick.draw(st.integers(1, 4))
+        service = pick.draw(st.sampled_from(services))
         found = every_page(service, scopes, since, until, limit)
         got = {change.run_id: (change.since_status, change.status) for change in found}
         assert len(got) == len(found), "a change is never delivered twice"

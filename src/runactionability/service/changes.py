@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from runactionability.adapters.sqlalchemy.changes import SqlChangeCandidates
+from runactionability.adapters.sqlalchemy.changes import Reach, SqlChangeCandidates
 from runactionability.adapters.sqlalchemy.cursors import invalid_cursor, seal, unseal
 from runactionability.changes import Change, ChangePage, check_window, judge, order_key
 from runactionability.errors import UsageError
@@ -155,7 +155,9 @@ def _changes(
     session: RequestSession, since: datetime, until: datetime, start: datetime
 ) -> list[Change]:
     backend = session.backend
-    reader = SqlChangeCandidates(backend.runs, backend.states, session.resolver.catalog)
+    resolver = session.resolver
+    types = Reach(resolver.catalog, resolver.registry.families())
+    reader = SqlChangeCandidates(backend.runs, backend.states, types)
     candidates = reader.read(session.scopes, since=since, until=until, start=start)
     then = {run.id: run_as_of(run, since) for run in candidates.runs}
     now = {run.id: run_as_of(run, until) for run in candidates.runs}
@@ -169,8 +171,8 @@ def _changes(
         was = before.get(run.id)
         if was is not None and was == result.status:
             continue
-        reach = candidates.reach.get(run.id, ())
-        changes.append(judge(run, was, result, since=since, until=until, arrivals=reach))
+        reaching = candidates.reach.get(run.id, ())
+        changes.append(judge(run, was, result, since=since, until=until, arrivals=reaching))
     return changes
 
 
