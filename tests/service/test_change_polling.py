@@ -7,6 +7,7 @@ connections step by step, and with threads writing while a poller polls (Postgre
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import random
 import threading
@@ -16,12 +17,14 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from tests.support import CATALOG, at, scoped_run
+from tests.support import CATALOG, async_engine_of, at, scoped_run
 
 from runactionability import (
     Actionability,
     ActionabilityService,
+    AsyncActionabilityService,
     Change,
+    ChangePage,
     InvalidCursorError,
     ObserverFailedWarning,
     OperationRun,
@@ -280,3 +283,27 @@ def _assert_chains(service: ActionabilityService, seen: list[Change], until: dat
             assert after.since_status == before.status, (run_id, chain)
             assert after.changed_at >= before.changed_at
         assert chain[-1].status == final[run_id], (run_id, chain)
+
+
+def test_the_async_service_polls_and_notifies_alike(engine: sa.Engine) -> None:
+    insert_runs(engine, [scoped_run(1, SYNC), scoped_run(2, SYNC, at=timedelta(minutes=3))])
+    sync_observer, async_observer = Observer(), Observer()
+    expected = _service(engine, sync_observer).poll_changes(ACME, since=at(-1), now=at(60))
+
+    async def work() -> ChangePage:
+        registry = Registry.default(entry_points=False)
+        registry.register(async_observer)
+        twin = AsyncActionabilityService(
+            async_engine_of(engine), registry=registry, catalog=CATALOG, change_margin=MARGIN
+        )
+        try:
+            first = await twin.poll_changes(ACME, since=at(-1), now=at(60), limit=1)
+            assert first.next_cursor is not None
+            await twin.poll_changes(ACME, cursor=first.poll_cursor, now=at(61), limit=1)
+            return first
+        finally:
+            await twin.engine.dispose()
+
+    first = asyncio.run(work())
+    assert first.changes == expected.changes[:1]
+    assert async_observer.seen == sync_observer.seen == list(expected.changes)
