@@ -13,7 +13,7 @@ import asyncio
 import sys
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, ExitStack, asynccontextmanager
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -30,6 +30,7 @@ from runactionability.adapters.sqlalchemy.mapping import (
 )
 from runactionability.adapters.sqlalchemy.pushdown import SupersedeForm
 from runactionability.catalog import OperationCatalog
+from runactionability.changes import ChangePage
 from runactionability.consumers import (
     ActiveWork,
     AssessedPage,
@@ -44,7 +45,10 @@ from runactionability.model import RunId
 from runactionability.registry import Registry
 from runactionability.result import PrimaryAction
 from runactionability.scopes import VisibleScopes
-from runactionability.service.session import ActionabilityService, EveryWorkspace, RequestSession
+from runactionability.service.changes import page_from
+from runactionability.service.every import EveryWorkspace
+from runactionability.service.polling import DEFAULT_CHANGE_MARGIN, notify_changes, poll_window
+from runactionability.service.session import ActionabilityService, RequestSession
 
 T = TypeVar("T")
 
@@ -72,6 +76,7 @@ class AsyncActionabilityService:
         locale: str | None = None,
         time_zone: str | tzinfo | None = None,
         message_catalogs: Sequence[MessageCatalogs | str | Path] = (),
+        change_margin: timedelta = DEFAULT_CHANGE_MARGIN,
     ) -> None:
         self._owned: AsyncEngine | None = None
         if isinstance(bind_or_url, str):
@@ -101,6 +106,7 @@ class AsyncActionabilityService:
             locale=locale,
             time_zone=time_zone,
             message_catalogs=message_catalogs,
+            change_margin=change_margin,
         )
         self.registry = self.sync.registry
         self.catalog = self.sync.catalog
@@ -145,6 +151,23 @@ class AsyncActionabilityService:
                 await connection.run_sync(lambda _: reading.__exit__(*failure))
                 raise
             await connection.run_sync(lambda _: reading.close())
+
+    async def poll_changes(
+        self,
+        scopes: VisibleScopes | EveryWorkspace,
+        *,
+        cursor: str | None = None,
+        since: datetime | None = None,
+        limit: int = 100,
+        now: datetime | None = None,
+    ) -> ChangePage:
+        """As ``ActionabilityService.poll_changes``: the changes since the previous poll's
+        ``poll_cursor``, each handed to the observers once the snapshot is closed."""
+        window, key = poll_window(self.sync, cursor=cursor, since=since, limit=limit, now=now)
+        async with self.session(scopes=scopes, as_of=window.until) as session:
+            page = await session._run(partial(page_from, session.session, window, limit, key))
+        notify_changes(self.registry, page)
+        return page
 
     def renderer(self, locale: str | None = None, time_zone: str | None = None) -> Renderer:
         """As ``ActionabilityService.renderer``: one shared renderer per locale and zone, for
@@ -225,6 +248,18 @@ class AsyncRequestSession:
     async def explain(self, run_id: RunId) -> Explanation | None:
         """Why ``run_id`` has its status, and what would change it; None when missing or unseen."""
         return await self._run(partial(self.session.explain, run_id))
+
+    async def changes(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> ChangePage:
+        """The runs whose status changed between ``since`` and ``until`` (see the sync session)."""
+        call = partial(self.session.changes, since=since, until=until, limit=limit, cursor=cursor)
+        return await self._run(call)
 
     async def primary_action(self, run_id: RunId) -> PrimaryAction | None:
         """The one action a screen offers for ``run_id``; None when it has none, or is missing

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +21,12 @@ from runactionability.adapters.sqlalchemy.mapping import (
 )
 from runactionability.adapters.sqlalchemy.pushdown import SqlPushdown, SupersedeForm
 from runactionability.catalog import OperationCatalog
+from runactionability.changes import ChangePage
 from runactionability.config import Config
 from runactionability.consumers import (
     ActiveRuns,
     ActiveWork,
     AssessedPage,
-    Assessment,
     DashboardSummary,
     Explanation,
     View,
@@ -34,34 +34,23 @@ from runactionability.consumers import (
     explain,
     list_assessed,
     read_runs,
-    would_change,
 )
 from runactionability.consumers.dashboard import active_work
-from runactionability.errors import NoWorkspacesError
 from runactionability.i18n import MessageCatalogs, Renderer
 from runactionability.i18n.catalogs import check_directory
 from runactionability.jsonforms import to_json
 from runactionability.messages import Message
-from runactionability.model import OperationRun, RunId, RunStatus, usable_id
+from runactionability.model import RunId, RunStatus, usable_id
 from runactionability.registry import Registry
 from runactionability.resolver import Resolver
 from runactionability.result import PrimaryAction
 from runactionability.scopes import VisibleScopes
+from runactionability.service.changes import read_page
+from runactionability.service.every import EveryWorkspace, every_workspace, explain_unscoped
+from runactionability.service.polling import DEFAULT_CHANGE_MARGIN, check_margin, poll
 
 _ACTIVE = frozenset({RunStatus.QUEUED, RunStatus.RUNNING})
 _RENDERERS_KEPT = 64  # a host passing Accept-Language through may name any number of tags
-
-
-@attrs.frozen
-class EveryWorkspace:
-    """The scopes of an operator who sees every workspace that has runs (the CLI's default).
-
-    They are read inside the session's snapshot. With no ``environment_ids`` the operator sees
-    the whole database, so ``explain`` also shows a run with no usable workspace id (flagged as
-    the invalid record it is, without an action).
-    """
-
-    environment_ids: Collection[str] | None = None
 
 
 class ActionabilityService:
@@ -79,7 +68,9 @@ class ActionabilityService:
     ``locale`` and ``time_zone`` are the defaults of every session (English and UTC when None).
     ``message_catalogs`` are the host's own gettext catalogs (``MessageCatalogs`` or directory
     paths), asked before the plugins' (``runactionability_message_catalogs``) and the library's,
-    so a host can re-word any message.
+    so a host can re-word any message. ``change_margin`` is how far behind the clock a poll of
+    the change feed ends (``poll_changes``; docs/changes.md): the longest a writing
+    transaction of the host may stay open.
     """
 
     def __init__(
@@ -95,8 +86,10 @@ class ActionabilityService:
         locale: str | None = None,
         time_zone: str | tzinfo | None = None,
         message_catalogs: Sequence[MessageCatalogs | str | Path] = (),
+        change_margin: timedelta = DEFAULT_CHANGE_MARGIN,
     ) -> None:
         cursor_key = check_cursor_key(cursor_key)
+        self.change_margin = check_margin(change_margin)
         self._owned: sa.Engine | None = None
         self.registry = Registry.default() if registry is None else registry
         self.locale = locale
@@ -166,6 +159,9 @@ class ActionabilityService:
                 locale=config.locale,
                 time_zone=config.time_zone,
                 message_catalogs=() if config.messages is None else (config.messages,),
+                change_margin=DEFAULT_CHANGE_MARGIN
+                if config.change_margin_seconds is None
+                else timedelta(seconds=config.change_margin_seconds),
             )
         except BaseException:
             if owned is not None:
@@ -205,7 +201,7 @@ class ActionabilityService:
             whole_database = False
             if isinstance(scopes, EveryWorkspace):
                 whole_database = scopes.environment_ids is None
-                scopes = _every_workspace(backend, scopes)
+                scopes = every_workspace(backend, scopes)
             yield RequestSession(
                 backend=backend,
                 resolver=self._resolver.with_ports(history=backend.history, states=backend.states),
@@ -215,6 +211,21 @@ class ActionabilityService:
                 whole_database=whole_database,
                 renderer=renderer,
             )
+
+    def poll_changes(
+        self,
+        scopes: VisibleScopes | EveryWorkspace,
+        *,
+        cursor: str | None = None,
+        since: datetime | None = None,
+        limit: int = 100,
+        now: datetime | None = None,
+    ) -> ChangePage:
+        """The changes since the previous poll: pass the ``poll_cursor`` it returned (the
+        first poll starts at ``since``, else now). The window ends ``change_margin`` before
+        ``now`` (default: the clock); each change then goes to the observers of
+        ``runactionability_actionability_changed``, outside the snapshot (docs/changes.md)."""
+        return poll(self, scopes, cursor=cursor, since=since, limit=limit, now=now)
 
     def renderer(self, locale: str | None = None, time_zone: str | None = None) -> Renderer:
         """The shared renderer of ``locale`` and ``time_zone`` (defaults: the service's)."""
@@ -233,21 +244,6 @@ class ActionabilityService:
         self._backend.close()
         if self._owned is not None:
             self._owned.dispose()
-
-
-def _every_workspace(backend: SqlBackend, every: EveryWorkspace) -> VisibleScopes:
-    mapping = backend.runs.mapping
-    column = mapping.table_clause().c[mapping.workspace_id]
-    connection = backend.runs.bind
-    assert isinstance(connection, sa.Connection), "a snapshot reads through one connection"
-    rows = connection.execute(sa.select(column).distinct().order_by(column)).scalars()
-    # A blank (or otherwise unusable) workspace id belongs to no scope: it is skipped here, as
-    # VisibleScopes would refuse it and take every other workspace down with it.
-    visible = [usable for value in rows if (usable := usable_id(value)) is not None]
-    if not visible:
-        raise NoWorkspacesError("the runs table holds no runs with a usable workspace id")
-    environments = None if every.environment_ids is None else list(every.environment_ids)
-    return VisibleScopes(visible, environment_ids=environments or None)
 
 
 @attrs.frozen(kw_only=True)
@@ -357,7 +353,7 @@ class RequestSession:
         if run is not None and self.whole_database and usable_id(run.workspace_id) is None:
             # Nothing is hidden from the whole database: a run in no workspace's scope, asked
             # for by id, is shown, flagged as the invalid record it is.
-            return self._explain_unscoped(run)
+            return explain_unscoped(self.resolver, run, self.as_of, self.backend.states)
         if run is None or not self.scopes.admits_run(run):
             return None
         return explain(
@@ -369,29 +365,25 @@ class RequestSession:
             state_kinds=self.backend.states,
         )
 
+    def changes(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> ChangePage:
+        """The visible runs whose status at ``until`` (default: the session's ``as_of``) differs
+        from their status at ``since``, ordered by (``changed_at``, run id) (docs/changes.md).
+
+        Pass a page's ``next_cursor`` alone for the next page of the same window. A cursor
+        this service did not issue is an ``InvalidCursorError`` before any statement runs.
+        """
+        key = self.backend.runs.cursor_key
+        return read_page(self, since=since, until=until, limit=limit, cursor=cursor, key=key)
+
     def primary_action(self, run_id: RunId) -> PrimaryAction | None:
         """The one action a screen offers for ``run_id``; None when it has none, or is missing
         or unseen (``explain`` tells those apart)."""
         told = self.explain(run_id)
         return None if told is None else told.assessment.primary_action
-
-    def _explain_unscoped(self, run: OperationRun) -> Explanation:
-        result = self.resolver.evaluate(run, as_of=self.as_of)
-        # No action: every action targets something in the run's scope, and it has none.
-        assessment = Assessment(
-            run=run, result=result, primary_action=None, eligible_actions=frozenset()
-        )
-        registry = self.resolver.registry
-        family = registry.families().get(result.family) if result.family else None
-        return Explanation(
-            assessment=assessment,
-            risk=None if family is None else family.risk,
-            plugin=None if family is None else registry.plugin_of(family.name),
-            would_change=would_change(
-                run,
-                assessment,
-                registry=registry,
-                catalog=self.resolver.catalog,
-                state_kinds=self.backend.states,
-            ),
-        )

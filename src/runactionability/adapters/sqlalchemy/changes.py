@@ -1,0 +1,282 @@
+"""``SqlChangeCandidates``: the runs that new evidence in a window can affect, read in a fixed
+number of statements.
+
+A run's status at ``until`` can differ from its status at ``since`` only when something it
+rests on arrived in between: the run itself was created or completed, a later success completed
+in its scope, or a state of its scope was proven. So the candidates are read in three steps,
+whatever the history's size: the visible runs created or completed in the window (one
+statement, the window's successes among them); the rows of each state kind proven in the window
+(one statement per kind); and the problem runs of the scopes those arrivals reach (one
+statement). Python keeps, of the last, the runs an arrival can reach; the service compares
+every candidate at both instants with the resolver.
+
+An arrival reaches the problem runs of its scope (its workspace, for a workspace-owned type) of
+the types it can settle (``Reach``): a success, the types it may supersede (the type itself and
+those it is ``superseded_by``); a state, the types of the families that declare its kind. The
+core fetches no other evidence for any rule, a plugin's own included, so this holds for every
+family. Subjects are not compared: some runs that cannot have changed are compared too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from datetime import datetime
+from typing import Any
+
+import attrs
+import sqlalchemy as sa
+
+from runactionability.adapters.sqlalchemy._reading import read_transaction
+from runactionability.adapters.sqlalchemy.ids import stored_id
+from runactionability.adapters.sqlalchemy.instant_sql import (
+    compare_to,
+    instant_key,
+    valid_timestamp,
+)
+from runactionability.adapters.sqlalchemy.mapping import RunTableMapping
+from runactionability.adapters.sqlalchemy.run_statements import _one_of, id_values
+from runactionability.adapters.sqlalchemy.runs import SqlRunSource
+from runactionability.adapters.sqlalchemy.states import SqlStateSource
+from runactionability.adapters.sqlalchemy.types import UtcTimestamp
+from runactionability.catalog import OperationCatalog
+from runactionability.changes import Arrival, ChangeCause
+from runactionability.model import OperationRun, RunOutcome, RunStatus, usable_id
+from runactionability.policies.base import Family
+from runactionability.scopes import VisibleScopes
+
+
+class Reach:
+    """Which stored type names a success of each type, or a state of each kind, can settle.
+
+    The core fetches for a rule only its run's own requests (``Evidence``): the latest success
+    of the run's type and the types it is ``superseded_by``, and the current state of each kind
+    its family declares. So a success reaches the types it may supersede and a state the types
+    of the families declaring its kind, whatever their rules, a plugin's own included.
+    """
+
+    def __init__(self, catalog: OperationCatalog, families: Mapping[str, Family]) -> None:
+        by_success: dict[str, set[str]] = {}
+        by_kind: dict[str, set[str]] = {}
+        for op_type in catalog:
+            family = families.get(op_type.family)
+            if family is None:
+                continue
+            names = catalog.stored_names(op_type.name)
+            for kind in family.state_kinds:
+                by_kind.setdefault(kind, set()).update(names)
+            for success in catalog.superseding_names(op_type.name):
+                by_success.setdefault(success, set()).update(names)
+        self.catalog = catalog
+        self._by_success = {name: frozenset(types) for name, types in by_success.items()}
+        self._by_kind = {kind: frozenset(types) for kind, types in by_kind.items()}
+
+    def of_success(self, stored_type: object) -> frozenset[str]:
+        """The stored type names a success of ``stored_type`` can supersede."""
+        if not isinstance(stored_type, str):
+            return frozenset()
+        return self._by_success.get(stored_type, frozenset())
+
+    def of_state(self, kind: str) -> frozenset[str]:
+        """The stored type names a state of ``kind`` can resolve."""
+        return self._by_kind.get(kind, frozenset())
+
+
+@attrs.frozen
+class Candidates:
+    """The runs to compare at both instants (as stored, each once) and what arrived meanwhile.
+
+    ``reach`` gives, for each run id, the arrivals that can have moved that run.
+    """
+
+    runs: tuple[OperationRun, ...]
+    arrivals: tuple[Arrival, ...]
+    reach: Mapping[Any, tuple[Arrival, ...]]
+
+
+def _placed(value: object) -> datetime | None:
+    return value if isinstance(value, datetime) and value.utcoffset() is not None else None
+
+
+class SqlChangeCandidates:
+    """Reads the change candidates of one window through a run source and the state sources.
+
+    ``reach`` tells which types each arrival can settle, and a workspace-owned type (whose
+    evidence is the whole workspace's).
+    """
+
+    def __init__(
+        self, runs: SqlRunSource, states: Mapping[str, SqlStateSource], reach: Reach
+    ) -> None:
+        self.source = runs
+        self.states = states
+        self.reach = reach
+        self.catalog = reach.catalog
+        self.mapping: RunTableMapping = runs.mapping
+        # The run source's own columns, so that its listing select reads one table.
+        self._c: dict[str, Any] = runs._c
+        self._select = runs._select
+
+    def read(
+        self, scopes: VisibleScopes, *, since: datetime, until: datetime, start: datetime
+    ) -> Candidates:
+        """The candidates of evidence that arrived in [``start``, ``until``] (``start`` is
+        ``since``, or a page's position), visible to ``scopes``."""
+        bind = self.source.bind
+        with read_transaction(bind, statements=2 + len(self.states)) as connection:
+            window = self._window_runs(connection, scopes, start, until)
+            arrivals = [a for run in window if (a := self._success(run, start, until))]
+            for kind, source in self.states.items():
+                arrivals += self._proven(connection, kind, source, scopes, start, until)
+            problems = self._problems(connection, scopes, arrivals) if arrivals else []
+        runs: dict[Any, OperationRun] = {run.id: run for run in window}
+        reach: dict[Any, tuple[Arrival, ...]] = {}
+        for run in problems:
+            reaching = tuple(a for a, types in arrivals if self._reaches(a, types, run))
+            if reaching:
+                runs.setdefault(run.id, run)
+                reach[run.id] = reaching
+        return Candidates(
+            runs=tuple(runs.values()), arrivals=tuple(a for a, _ in arrivals), reach=reach
+        )
+
+    def _scoped(self, scopes: VisibleScopes) -> tuple[list[Any], dict[str, Any]]:
+        c, mapping, dialect = self._c, self.mapping, self.source.bind.dialect.name
+        workspaces = id_values(scopes.workspace_ids, mapping.ids.workspace, dialect)
+        values: dict[str, Any] = {"workspace_ids": workspaces, "workspace_texts": workspaces}
+        filters = [_one_of(c["workspace_id"], "workspace", mapping.ids.workspace, dialect)]
+        if scopes.environment_ids is not None:
+            environments = id_values(scopes.environment_ids, mapping.ids.environment, dialect)
+            values["environment_ids"] = values["environment_texts"] = environments
+            within = _one_of(c["environment_id"], "environment", mapping.ids.environment, dialect)
+            if scopes.include_workspace_runs:
+                within = sa.or_(within, c["environment_id"].is_(None))
+            filters.append(within)
+        return filters, values
+
+    def _window_runs(
+        self, connection: sa.Connection, scopes: VisibleScopes, start: datetime, until: datetime
+    ) -> list[OperationRun]:
+        dialect = connection.dialect.name
+        filters, values = self._scoped(scopes)
+        lower = sa.bindparam("window_start", start, type_=UtcTimestamp())
+        upper = sa.bindparam("window_end", until, type_=UtcTimestamp())
+        moved = [
+            sa.and_(
+                valid_timestamp(self._c[name], dialect),
+                compare_to(self._c[name], ">=", lower, dialect),
+                compare_to(self._c[name], "<=", upper, dialect),
+            )
+            for name in ("created_at", "completed_at")
+        ]
+        statement = self._select.where(*filters, sa.or_(*moved))
+        rows = connection.execute(statement, values)
+        return [run for row in rows if scopes.admits_run(run := self.source._run(row._mapping))]
+
+    def _success(
+        self, run: OperationRun, start: datetime, until: datetime
+    ) -> tuple[Arrival, frozenset[str]] | None:
+        completed = _placed(run.completed_at)
+        if (
+            run.status is not RunStatus.COMPLETED
+            or run.outcome is not RunOutcome.SUCCEEDED
+            or completed is None
+            or not start <= completed <= until
+        ):
+            return None
+        workspace = usable_id(run.workspace_id)
+        if workspace is None:
+            return None
+        environment = usable_id(run.environment_id)
+        arrival = Arrival(completed, ChangeCause.LATER_SUCCESS, workspace, environment)
+        return arrival, self.reach.of_success(run.type)
+
+    def _proven(
+        self,
+        connection: sa.Connection,
+        kind: str,
+        source: SqlStateSource,
+        scopes: VisibleScopes,
+        start: datetime,
+        until: datetime,
+    ) -> list[tuple[Arrival, frozenset[str]]]:
+        mapping = source.mapping
+        dialect = connection.dialect.name
+        table = mapping.table_clause()
+        proven = table.c[mapping.proven_at]
+        lower = sa.bindparam("window_start", start, type_=UtcTimestamp())
+        upper = sa.bindparam("window_end", until, type_=UtcTimestamp())
+        statement = sa.select(
+            table.c[mapping.workspace_id].label("ws"),
+            table.c[mapping.environment_id].label("env"),
+            instant_key(proven, dialect).label("proven_at"),
+        ).where(
+            valid_timestamp(proven, dialect),
+            compare_to(proven, ">=", lower, dialect),
+            compare_to(proven, "<=", upper, dialect),
+            *mapping.filters(table, dialect),
+        )
+        arrivals = []
+        for ws, env, instant in connection.execute(statement):
+            workspace, environment = usable_id(stored_id(ws)), usable_id(stored_id(env))
+            placed = _placed(instant)
+            # A state outside the actor's scopes does not exist for this reading.
+            if workspace is None or placed is None or not scopes.admits(workspace, environment):
+                continue
+            arrival = Arrival(placed, ChangeCause.STATE, workspace, environment)
+            arrivals.append((arrival, self.reach.of_state(kind)))
+        return arrivals
+
+    def _problems(
+        self,
+        connection: sa.Connection,
+        scopes: VisibleScopes,
+        reaching: Collection[tuple[Arrival, frozenset[str]]],
+    ) -> list[OperationRun]:
+        arrivals = [arrival for arrival, _ in reaching]
+        c, mapping, dialect = self._c, self.mapping, connection.dialect.name
+        filters, values = self._scoped(scopes)
+        workspaces = id_values({a.workspace_id for a in arrivals}, mapping.ids.workspace, dialect)
+        values["reached_workspace_ids"] = values["reached_workspace_texts"] = workspaces
+        filters.append(
+            _one_of(c["workspace_id"], "reached_workspace", mapping.ids.workspace, dialect)
+        )
+        owned = sorted(
+            name
+            for op_type in self.catalog
+            if op_type.workspace_owned
+            for name in self.catalog.stored_names(op_type.name)
+        )
+        environments = {a.environment_id for a in arrivals if a.environment_id is not None}
+        env_ids = id_values(environments, mapping.ids.environment, dialect)
+        values["reached_environment_ids"] = values["reached_environment_texts"] = env_ids
+        reached_env = _one_of(
+            c["environment_id"], "reached_environment", mapping.ids.environment, dialect
+        )
+        values["owned_types"] = owned
+        values["reached_types"] = sorted(set().union(*(types for _, types in reaching)))
+        filters.append(c["type"].in_(sa.bindparam("reached_types", expanding=True)))
+        filters.append(
+            sa.or_(
+                reached_env,
+                c["environment_id"].is_(None),
+                c["type"].in_(sa.bindparam("owned_types", expanding=True)),
+            )
+        )
+        filters.append(c["status"].in_(sorted(mapping.stored_statuses(RunStatus.COMPLETED))))
+        successes = sa.or_(
+            *(sa.and_(c["status"] == s, c["outcome"] == o) for s, o in mapping.successes())
+        )
+        if mapping.lifecycle is None:
+            filters.append(sa.or_(c["outcome"].is_(None), sa.not_(successes)))
+        else:
+            filters.append(sa.not_(successes))
+        rows = connection.execute(self._select.where(*filters), values)
+        return [run for row in rows if scopes.admits_run(run := self.source._run(row._mapping))]
+
+    def _reaches(self, arrival: Arrival, types: frozenset[str], run: OperationRun) -> bool:
+        if run.type not in types or usable_id(run.workspace_id) != arrival.workspace_id:
+            return False
+        op_type = self.catalog.resolve(run.type)
+        if op_type is not None and op_type.workspace_owned:
+            return True
+        return usable_id(run.environment_id) == arrival.environment_id
