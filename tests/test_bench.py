@@ -73,6 +73,7 @@ TINY: dict[str, Legs] = {
         ],
     ),
     "strategy_mix.py": (["--scenarios", "20"], None),
+    "telemetry_bench.py": (["--rows", "200", "--repeat", "1"], None),
     "request_overhead_bench.py": (
         [
             "--data",
@@ -117,6 +118,7 @@ ROW_LABELS: dict[str, tuple[str, ...]] = {
         "evaluate_many, first call on a fresh MemoryRunHistory",
         "bare loop over the same runs",
     ),
+    "telemetry_bench.py": ("absent", "no provider", "recording"),
 }
 
 
