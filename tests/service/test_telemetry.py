@@ -274,7 +274,8 @@ def test_with_no_provider_set_nothing_is_recorded_nor_listened_to() -> None:
         """
         from runactionability import telemetry
         listening = sa.event.contains(sa.Engine, "after_cursor_execute", telemetry._after_statement)
-        print(needs > 0, telemetry._state.available, telemetry._state.traced(), telemetry._state.metered(), listening)
+        state = telemetry._state
+        print(needs > 0, state.available, state.traced(), state.metered(), listening)
         """,
     )
     assert out == "True True None None False"
