@@ -17,6 +17,7 @@ from runactionability.catalog.profiles import (
     TypeClass,
     TypeProfile,
 )
+from runactionability.changes import Change, ChangeCause, ChangePage
 from runactionability.consumers import (
     ActiveWork,
     Assessment,
@@ -165,6 +166,9 @@ __all__ = [
     "AsyncRunHistory",
     "AsyncStateSource",
     "CatalogError",
+    "Change",
+    "ChangeCause",
+    "ChangePage",
     "CheckReport",
     "Config",
     "ConfigurationError",

@@ -11,11 +11,8 @@ The async names are imported on first use: SQLAlchemy's asyncio layer needs gree
 
 from typing import TYPE_CHECKING, Any
 
-from runactionability.service.session import (
-    ActionabilityService,
-    EveryWorkspace,
-    RequestSession,
-)
+from runactionability.service.every import EveryWorkspace
+from runactionability.service.session import ActionabilityService, RequestSession
 
 if TYPE_CHECKING:
     from runactionability.service.aio import AsyncActionabilityService, AsyncRequestSession

@@ -30,6 +30,7 @@ from runactionability.adapters.sqlalchemy.mapping import (
 )
 from runactionability.adapters.sqlalchemy.pushdown import SupersedeForm
 from runactionability.catalog import OperationCatalog
+from runactionability.changes import ChangePage
 from runactionability.consumers import (
     ActiveWork,
     AssessedPage,
@@ -44,7 +45,8 @@ from runactionability.model import RunId
 from runactionability.registry import Registry
 from runactionability.result import PrimaryAction
 from runactionability.scopes import VisibleScopes
-from runactionability.service.session import ActionabilityService, EveryWorkspace, RequestSession
+from runactionability.service.every import EveryWorkspace
+from runactionability.service.session import ActionabilityService, RequestSession
 
 T = TypeVar("T")
 
@@ -225,6 +227,18 @@ class AsyncRequestSession:
     async def explain(self, run_id: RunId) -> Explanation | None:
         """Why ``run_id`` has its status, and what would change it; None when missing or unseen."""
         return await self._run(partial(self.session.explain, run_id))
+
+    async def changes(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> ChangePage:
+        """The runs whose status changed between ``since`` and ``until`` (see the sync session)."""
+        call = partial(self.session.changes, since=since, until=until, limit=limit, cursor=cursor)
+        return await self._run(call)
 
     async def primary_action(self, run_id: RunId) -> PrimaryAction | None:
         """The one action a screen offers for ``run_id``; None when it has none, or is missing

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
@@ -21,6 +21,7 @@ from runactionability.adapters.sqlalchemy.mapping import (
 )
 from runactionability.adapters.sqlalchemy.pushdown import SqlPushdown, SupersedeForm
 from runactionability.catalog import OperationCatalog
+from runactionability.changes import ChangePage
 from runactionability.config import Config
 from runactionability.consumers import (
     ActiveRuns,
@@ -38,7 +39,6 @@ from runactionability.consumers import (
     summarize,
     would_change,
 )
-from runactionability.errors import NoWorkspacesError
 from runactionability.i18n import MessageCatalogs, Renderer
 from runactionability.i18n.catalogs import check_directory
 from runactionability.jsonforms import to_json
@@ -48,21 +48,11 @@ from runactionability.registry import Registry
 from runactionability.resolver import Resolver
 from runactionability.result import PrimaryAction
 from runactionability.scopes import VisibleScopes
+from runactionability.service.changes import read_page
+from runactionability.service.every import EveryWorkspace, every_workspace
 
 _ACTIVE = frozenset({RunStatus.QUEUED, RunStatus.RUNNING})
 _RENDERERS_KEPT = 64  # a host passing Accept-Language through may name any number of tags
-
-
-@attrs.frozen
-class EveryWorkspace:
-    """The scopes of an operator who sees every workspace that has runs (the CLI's default).
-
-    They are read inside the session's snapshot. With no ``environment_ids`` the operator sees
-    the whole database, so ``explain`` also shows a run with no usable workspace id (flagged as
-    the invalid record it is, without an action).
-    """
-
-    environment_ids: Collection[str] | None = None
 
 
 class ActionabilityService:
@@ -206,7 +196,7 @@ class ActionabilityService:
             whole_database = False
             if isinstance(scopes, EveryWorkspace):
                 whole_database = scopes.environment_ids is None
-                scopes = _every_workspace(backend, scopes)
+                scopes = every_workspace(backend, scopes)
             yield RequestSession(
                 backend=backend,
                 resolver=self._resolver.with_ports(history=backend.history, states=backend.states),
@@ -234,21 +224,6 @@ class ActionabilityService:
         self._backend.close()
         if self._owned is not None:
             self._owned.dispose()
-
-
-def _every_workspace(backend: SqlBackend, every: EveryWorkspace) -> VisibleScopes:
-    mapping = backend.runs.mapping
-    column = mapping.table_clause().c[mapping.workspace_id]
-    connection = backend.runs.bind
-    assert isinstance(connection, sa.Connection), "a snapshot reads through one connection"
-    rows = connection.execute(sa.select(column).distinct().order_by(column)).scalars()
-    # A blank (or otherwise unusable) workspace id belongs to no scope: it is skipped here, as
-    # VisibleScopes would refuse it and take every other workspace down with it.
-    visible = [usable for value in rows if (usable := usable_id(value)) is not None]
-    if not visible:
-        raise NoWorkspacesError("the runs table holds no runs with a usable workspace id")
-    environments = None if every.environment_ids is None else list(every.environment_ids)
-    return VisibleScopes(visible, environment_ids=environments or None)
 
 
 @attrs.frozen(kw_only=True)
@@ -371,6 +346,23 @@ class RequestSession:
             active=self._active_runs(),
             state_kinds=self.backend.states,
         )
+
+    def changes(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> ChangePage:
+        """The visible runs whose status at ``until`` (default: the session's ``as_of``) differs
+        from their status at ``since``, ordered by (``changed_at``, run id) (docs/changes.md).
+
+        Pass a page's ``next_cursor`` alone for the next page of the same window. A cursor
+        this service did not issue is an ``InvalidCursorError`` before any statement runs.
+        """
+        key = self.backend.runs.cursor_key
+        return read_page(self, since=since, until=until, limit=limit, cursor=cursor, key=key)
 
     def primary_action(self, run_id: RunId) -> PrimaryAction | None:
         """The one action a screen offers for ``run_id``; None when it has none, or is missing

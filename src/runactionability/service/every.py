@@ -1,0 +1,40 @@
+"""``EveryWorkspace``: the scopes of an operator who sees every workspace with runs."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+import attrs
+import sqlalchemy as sa
+
+from runactionability.adapters.sqlalchemy import SqlBackend
+from runactionability.errors import NoWorkspacesError
+from runactionability.model import usable_id
+from runactionability.scopes import VisibleScopes
+
+
+@attrs.frozen
+class EveryWorkspace:
+    """The scopes of an operator who sees every workspace that has runs (the CLI's default).
+
+    They are read inside the session's snapshot. With no ``environment_ids`` the operator sees
+    the whole database, so ``explain`` also shows a run with no usable workspace id (flagged as
+    the invalid record it is, without an action).
+    """
+
+    environment_ids: Collection[str] | None = None
+
+
+def every_workspace(backend: SqlBackend, every: EveryWorkspace) -> VisibleScopes:
+    mapping = backend.runs.mapping
+    column = mapping.table_clause().c[mapping.workspace_id]
+    connection = backend.runs.bind
+    assert isinstance(connection, sa.Connection), "a snapshot reads through one connection"
+    rows = connection.execute(sa.select(column).distinct().order_by(column)).scalars()
+    # A blank (or otherwise unusable) workspace id belongs to no scope: it is skipped here, as
+    # VisibleScopes would refuse it and take every other workspace down with it.
+    visible = [usable for value in rows if (usable := usable_id(value)) is not None]
+    if not visible:
+        raise NoWorkspacesError("the runs table holds no runs with a usable workspace id")
+    environments = None if every.environment_ids is None else list(every.environment_ids)
+    return VisibleScopes(visible, environment_ids=environments or None)
