@@ -37,6 +37,7 @@ COUNT = "runactionability.count"
 DASHBOARD = "runactionability.dashboard"
 PAGE = "runactionability.page"
 FOLLOW_UP_PAGE = "runactionability.follow_up_page"
+CHANGES = "runactionability.changes"
 RESULTS = "runactionability.results"
 """The counter of results by ``runactionability.status`` and ``runactionability.family``."""
 

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -191,6 +191,26 @@ def test_a_request_names_every_span_and_its_statements(
     # The counter counts every result of those batches, by status and family.
     evaluated = [dict(s.attributes or {})["runactionability.runs.count"] for s in batches]
     assert sum(otel.results().values()) - sum(before.values()) == sum(evaluated)  # type: ignore[arg-type]
+
+
+def test_a_page_of_changes_is_one_span_around_its_two_batches(
+    otel: Telemetry, demo: tuple[sa.Engine, datetime]
+) -> None:
+    engine, as_of = demo
+    service = ActionabilityService(engine, registry=REGISTRY, catalog=CATALOG)
+    with count_statements(engine) as counted, service.session(scopes=SCOPES, as_of=as_of) as s:
+        page = s.changes(since=as_of - timedelta(days=2), limit=5)
+    assert page.changes
+    changes = otel.one("runactionability.changes")
+    attributes = dict(changes.attributes or {})
+    assert attributes["code.function.name"] == "runactionability.RequestSession.changes"
+    assert attributes["runactionability.runs.count"] == len(page.changes)
+    assert 0 < attributes["runactionability.db.statements"] <= counted.count  # type: ignore[operator]
+    assert attributes["db.system.name"] == engine.dialect.name
+    # The statuses at since and at until: two resolver batches inside it.
+    inside = [s for s in otel.spans("runactionability.evaluate") if s.parent]
+    assert changes.context is not None
+    assert len([s for s in inside if s.parent.span_id == changes.context.span_id]) == 2  # type: ignore[union-attr]
 
 
 def test_the_async_resolver_counts_its_statements_through_the_async_driver(

@@ -50,6 +50,7 @@ from runactionability.result import PrimaryAction
 from runactionability.scopes import VisibleScopes
 from runactionability.service.changes import read_page
 from runactionability.service.every import EveryWorkspace, every_workspace
+from runactionability.telemetry import CHANGES, traced
 
 _ACTIVE = frozenset({RunStatus.QUEUED, RunStatus.RUNNING})
 _RENDERERS_KEPT = 64  # a host passing Accept-Language through may name any number of tags
@@ -347,6 +348,7 @@ class RequestSession:
             state_kinds=self.backend.states,
         )
 
+    @traced(CHANGES, "runactionability.RequestSession.changes", runs=lambda p: len(p.changes))
     def changes(
         self,
         *,
