@@ -124,9 +124,9 @@ def changes(
     polls: int | None,
     as_json: bool,
 ) -> None:
-    """List the runs whose actionability changed between --since and --until, oldest change first.
+    """List the runs whose actionability changed in a window.
 
-    Each change shows the status before and after, what caused it and when. With --follow the
+    The window runs from --since to --until, oldest change first. Each change shows the status before and after, what caused it and when. With --follow the
     command keeps polling every --interval seconds and prints each new change once.
     """
     if follow and (cursor or until_text):
