@@ -31,7 +31,6 @@ from runactionability.terms import (
     change_cause_name,
     status_before_name,
     status_name,
-    type_name,
 )
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
@@ -219,7 +218,7 @@ def changes_table(title: str, changes: Sequence[Change], r: Renderer) -> Table:
         table.add_row(
             r.instant(change.changed_at, "short"),
             str(run.id),
-            r(type_name(str(run.type))),
+            str(run.type),
             scope_label(run.workspace_id, run.environment_id),
             r(status_before_name(change.since_status)),
             status_text(change.status, r),
@@ -274,7 +273,7 @@ def _print_change(session: RequestSession, change: Change, as_json: bool) -> Non
             "{changed_at}  run {run_id} ({type}, {scope}): {before} -> {after} ({cause})",
             changed_at=change.changed_at,
             run_id=str(run.id),
-            type=type_name(str(run.type)),
+            type=str(run.type),
             scope=scope_label(run.workspace_id, run.environment_id),
             before=status_before_name(change.since_status),
             after=status_name(change.status),
