@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from jsonschema import Draft202012Validator
 from tests.cli.test_cli import database, invoke, one_line_error
 from tests.cli.test_cli_config import HOST_CONFIG, config_file, toml_string
 from tests.sql import test_host_mapping as host_mapping
@@ -23,6 +25,7 @@ from runactionability import ActionabilityService, EveryWorkspace, OperationRun,
 from runactionability.adapters.sqlalchemy import insert_runs
 from runactionability.cli.changes import parse_instant
 from runactionability.demo import read_marker
+from runactionability.jsonforms import json_schema
 
 __all__ = ["database"]  # the demo fixture of test_cli, shared
 
@@ -181,3 +184,17 @@ def test_follow_prints_each_new_change_once(sql_engine: sa.Engine, database: str
     assert "actionable -> superseded (later success)" in failed_again[1]
     assert len(succeeded) == 1, lines
     assert "(new) -> informational (run completed)" in succeeded[0]
+
+
+def test_follow_as_json_lines_prints_the_librarys_form_of_each_change(database: str) -> None:
+    args = ["--since", "2000-01-01T00:00:00", "--follow", "--polls", "1", "--json"]
+    result = invoke("changes", "--database", database, *args)
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines
+    defs = json_schema()["$defs"]
+    document = {"$defs": defs, **defs["changes_document"]["properties"]["changes"]["items"]}
+    for line in lines:
+        change = json.loads(line)
+        Draft202012Validator(document).validate(change)
+    assert len({json.loads(line)["run"]["id"] for line in lines}) == len(lines)
