@@ -125,8 +125,9 @@ def changes(
 ) -> None:
     """List the runs whose actionability changed in a window.
 
-    The window runs from --since to --until, oldest change first. Each change shows the status before and after, what caused it and when. With --follow the
-    command keeps polling every --interval seconds and prints each new change once.
+    The window runs from --since to --until, oldest change first. Each change shows the status
+    before and after, what caused it and when. With --follow the command keeps polling every
+    --interval seconds and prints each new change once.
     """
     if follow and (cursor or until_text):
         raise CliUsageError("--follow reads up to now: it takes neither --until nor --cursor")
