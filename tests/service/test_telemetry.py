@@ -24,6 +24,7 @@ from tests.support import AS_OF, async_engine_of, resolver, run
 
 from runactionability import (
     ActionabilityService,
+    AsyncActionabilityService,
     AsyncResolver,
     AsyncStateSource,
     Registry,
@@ -238,6 +239,33 @@ def test_the_async_resolver_counts_its_statements_through_the_async_driver(
     assert attributes["runactionability.runs.count"] == 2
     # One later-success lookup and one state lookup for the provider check's connection.
     assert attributes["runactionability.db.statements"] == 2
+    assert attributes["db.system.name"] == engine.dialect.name
+
+
+def test_an_async_request_nests_its_spans_under_the_hosts(
+    otel: Telemetry, demo: tuple[sa.Engine, datetime]
+) -> None:
+    engine, as_of = demo
+
+    async def request() -> None:
+        bind = async_engine_of(engine)
+        service = AsyncActionabilityService(bind, registry=REGISTRY, catalog=CATALOG)
+        try:
+            with trace.get_tracer("host").start_as_current_span("GET /"):
+                async with service.session(scopes=SCOPES, as_of=as_of) as session:
+                    await session.dashboard(top=3)
+        finally:
+            await service.close()
+            await bind.dispose()
+
+    asyncio.run(request())
+    host = otel.one("GET /")
+    dashboard = otel.one("runactionability.dashboard")
+    assert host.context is not None
+    assert dashboard.parent is not None
+    assert dashboard.parent.span_id == host.context.span_id
+    attributes = dict(dashboard.attributes or {})
+    assert attributes["runactionability.db.statements"] > 0  # type: ignore[operator]
     assert attributes["db.system.name"] == engine.dialect.name
 
 
