@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -33,6 +34,7 @@ REGISTRY = Registry.default()
 ROOT = Path(__file__).resolve().parents[2]
 # A bounded follow: polls every 0.2 s, each up to half a second ago, 25 of them.
 FOLLOW = ["--since", "5m", "--follow", "--interval", "0.2", "--margin", "0.5", "--polls", "25"]
+FOREVER = ["--since", "5m", "--follow", "--interval", "0.2", "--margin", "0"]
 
 
 def _rows(output: str) -> list[list[str]]:
@@ -198,3 +200,25 @@ def test_follow_as_json_lines_prints_the_librarys_form_of_each_change(database: 
         change = json.loads(line)
         Draft202012Validator(document).validate(change)
     assert len({json.loads(line)["run"]["id"] for line in lines}) == len(lines)
+
+
+def test_ctrl_c_ends_a_follow_like_every_command(sql_engine: sa.Engine, database: str) -> None:
+    failure, _ = _failed_and_later_success(910_001, datetime.now(UTC) - timedelta(seconds=1))
+    insert_runs(sql_engine, [failure])
+    follow = subprocess.Popen(
+        [sys.executable, "-m", "runactionability.cli", "changes", "--database", database, *FOREVER],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert follow.stdout is not None
+        assert "run 910001" in follow.stdout.readline()
+        follow.send_signal(signal.SIGINT)
+        _, err = follow.communicate(timeout=60)
+    finally:
+        follow.kill()
+    assert follow.returncode == 130
+    assert err.strip().splitlines() == ["runactionability: interrupted"]
