@@ -19,6 +19,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from runactionability.catalog import OperationType
+    from runactionability.changes import Change
     from runactionability.i18n import MessageCatalogs
     from runactionability.policies.base import Family
     from runactionability.result import ActionabilityResult, PolicyViolation
@@ -94,4 +95,18 @@ def runactionability_policy_violation(violation: PolicyViolation) -> None:
     is not a decision, or a decision whose proof or primary action is of the wrong kind. Called
     once per overridden run; every plugin is called; return values are ignored; an observer that
     raises is reported like any other and changes nothing.
+    """
+
+
+@hookspec
+def runactionability_actionability_changed(change: Change) -> None:
+    """``runactionability_actionability_changed(change: Change) -> None``
+
+    Observe each change a poll delivers (``ActionabilityService.poll_changes`` and its async
+    twin): called once per change, in the page's order (by ``changed_at``, then run id), after
+    the poll's snapshot is closed, so outside any transaction: an observer may write to the
+    database, call a pager or close an incident. Every plugin is called; return values are
+    ignored. An observer that raises is reported (an ``ObserverFailedWarning`` and a log
+    record) and neither takes the page away nor stops the other observers or changes.
+    A poller that follows its ``poll_cursor`` is handed each change once (``docs/changes.md``).
     """

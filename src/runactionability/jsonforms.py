@@ -1,5 +1,5 @@
-"""The versioned JSON forms of what a host shows: results, proofs, actions, pages, summaries, and
-the findings of a mapping's check.
+"""The versioned JSON forms of what a host shows: results, proofs, actions, pages, summaries, the
+change feed's changes and pages, and the findings of a mapping's check.
 
 One ``cattrs`` converter turns the library's values into plain JSON (dicts, lists, strings,
 numbers, booleans, None): instants as ISO-8601 with their offset, sets as sorted lists, enums as
@@ -24,6 +24,7 @@ from typing import Any
 import cattrs
 from cattrs.gen import make_dict_unstructure_fn, override
 
+from runactionability.changes import Change, ChangePage
 from runactionability.consumers import (
     ActiveWork,
     AssessedPage,
@@ -265,6 +266,42 @@ def _explanation(told: Explanation) -> dict[str, Any]:
     }
 
 
+def _stored_run(change: Change) -> dict[str, Any]:
+    run = change.run
+    return {
+        "run_id": _plain(run.id),
+        "operation_type": _plain(run.type),
+        "workspace_id": _plain(run.workspace_id),
+        "environment_id": _plain(run.environment_id),
+        "status": _plain(run.status),
+        "outcome": _plain(run.outcome),
+        "created_at": stamp(run.created_at),
+        "completed_at": stamp(run.completed_at),
+    }
+
+
+def _change(change: Change) -> dict[str, Any]:
+    return {
+        **_stored_run(change),
+        "since_status": None if change.since_status is None else str(change.since_status),
+        "actionability": str(change.status),
+        "cause": str(change.cause),
+        "evidence": _proof(change.evidence),
+        "changed_at": stamp(change.changed_at),
+        "result": _result(change.result),
+    }
+
+
+def _change_page(page: ChangePage) -> dict[str, Any]:
+    return {
+        "since": stamp(page.since),
+        "until": stamp(page.until),
+        "changes": [_change(change) for change in page.changes],
+        "next_cursor": page.next_cursor,
+        "poll_cursor": page.poll_cursor,
+    }
+
+
 _finding_form = make_dict_unstructure_fn(Finding, converter)
 
 
@@ -293,6 +330,8 @@ converter.register_unstructure_hook(ActiveWork, _active)
 converter.register_unstructure_hook(DashboardSummary, _summary)
 converter.register_unstructure_hook(AssessedPage, _page)
 converter.register_unstructure_hook(Explanation, _explanation)
+converter.register_unstructure_hook(Change, _change)
+converter.register_unstructure_hook(ChangePage, _change_page)
 converter.register_unstructure_hook(Finding, _finding_form)
 converter.register_unstructure_hook(CheckReport, _check_report)
 
@@ -310,6 +349,8 @@ FORMS: Mapping[type, str] = {
     DashboardSummary: "summary",
     AssessedPage: "page",
     Explanation: "explanation",
+    Change: "change",
+    ChangePage: "change_page",
     Finding: "finding",
     CheckReport: "doctor",
 }

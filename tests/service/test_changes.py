@@ -4,12 +4,21 @@ pages, refused cursors, a fixed number of statements, and the async twin."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from tests.support import CATALOG, REGISTRY, async_engine_of, at, scoped_run, state
+from tests.support import (
+    CATALOG,
+    REGISTRY,
+    async_engine_of,
+    at,
+    form_validator,
+    scoped_run,
+    state,
+)
 
 from runactionability import (
     Actionability,
@@ -23,6 +32,7 @@ from runactionability import (
     RunFact,
     StateFact,
     UsageError,
+    json_schema,
 )
 from runactionability.adapters.sqlalchemy import create_schema, insert_runs, insert_states
 from runactionability.consumers import VisibleScopes
@@ -199,3 +209,21 @@ def test_the_async_session_reads_the_same_changes(service: ActionabilityService)
     first, rest = asyncio.run(work())
     assert first.changes == expected.changes
     assert [c.run_id for c in rest.changes] == [2]
+
+
+def test_change_pages_have_their_documented_json_form(service: ActionabilityService) -> None:
+    failed = scoped_run(1, "provider.connection.check", provider_connection_id=7)
+    other = scoped_run(2, SYNC, at=timedelta(minutes=20))
+    _load(service, [failed, other], [state(proven_at=at(40))])
+    with service.session(scopes=ACME, locale="de") as session:
+        page = session.changes(since=at(10), until=at(60), limit=1)
+        document = session.to_json(page)
+    assert json.loads(json.dumps(document, allow_nan=False)) == document
+    form_validator("change_page").validate(document)
+    (change,) = document["changes"]
+    assert change["cause"] == "run_completed"
+    assert change["since_status"] is None
+    assert change["result"]["explanation_message"]["id"]
+    assert document["next_cursor"] == document["poll_cursor"] == page.next_cursor
+    causes = json_schema()["$defs"]["change"]["properties"]["cause"]["enum"]
+    assert causes == [cause.value for cause in ChangeCause]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from collections.abc import Callable
@@ -187,6 +188,12 @@ def _variable(value: object, _: object) -> str:
     raise _WrongType(f"expected the name of an environment variable, not {value!r}")
 
 
+def _seconds(value: object, _: object) -> float:
+    if isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value < math.inf:
+        return float(value)
+    raise _WrongType(f"expected a number of seconds, 0 or more, not {value!r}")
+
+
 def _converter() -> cattrs.Converter:
     converter = cattrs.Converter(forbid_extra_keys=True)
     converter.register_structure_hook(str, _strictly(str, "a string"))
@@ -205,6 +212,7 @@ def _converter() -> cattrs.Converter:
             locale=override(struct_hook=_locale),
             time_zone=override(struct_hook=_time_zone),
             cursor_key_env=override(struct_hook=_variable),
+            change_margin_seconds=override(struct_hook=_seconds),
         ),
     )
     return converter

@@ -170,7 +170,9 @@ class Config:
     the host's own gettext catalogs (``<locale>/LC_MESSAGES/runactionability.po`` or ``.mo``),
     which override the library's and plugins' messages. ``cursor_key_env``: the name of the
     environment variable holding the key that signs cursors (the file never holds the key).
-    ``guard``: the raw-follow-up guard's table. ``source``: the file it was read from, if any.
+    ``change_margin_seconds``: how far behind the clock a poll of the change feed ends (the
+    service's ``change_margin``; None: its default). ``guard``: the raw-follow-up guard's
+    table. ``source``: the file it was read from, if any.
     """
 
     database: str | None = None
@@ -182,6 +184,7 @@ class Config:
     time_zone: str | None = None
     messages: str | None = None
     cursor_key_env: str | None = None
+    change_margin_seconds: float | None = None
     guard: GuardConfig = attrs.field(factory=GuardConfig)
     source: Path | None = None
 

@@ -13,7 +13,7 @@ import asyncio
 import sys
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, ExitStack, asynccontextmanager
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -45,7 +45,9 @@ from runactionability.model import RunId
 from runactionability.registry import Registry
 from runactionability.result import PrimaryAction
 from runactionability.scopes import VisibleScopes
+from runactionability.service.changes import page_from
 from runactionability.service.every import EveryWorkspace
+from runactionability.service.polling import DEFAULT_CHANGE_MARGIN, notify_changes, poll_window
 from runactionability.service.session import ActionabilityService, RequestSession
 
 T = TypeVar("T")
@@ -74,6 +76,7 @@ class AsyncActionabilityService:
         locale: str | None = None,
         time_zone: str | tzinfo | None = None,
         message_catalogs: Sequence[MessageCatalogs | str | Path] = (),
+        change_margin: timedelta = DEFAULT_CHANGE_MARGIN,
     ) -> None:
         self._owned: AsyncEngine | None = None
         if isinstance(bind_or_url, str):
@@ -103,6 +106,7 @@ class AsyncActionabilityService:
             locale=locale,
             time_zone=time_zone,
             message_catalogs=message_catalogs,
+            change_margin=change_margin,
         )
         self.registry = self.sync.registry
         self.catalog = self.sync.catalog
@@ -147,6 +151,23 @@ class AsyncActionabilityService:
                 await connection.run_sync(lambda _: reading.__exit__(*failure))
                 raise
             await connection.run_sync(lambda _: reading.close())
+
+    async def poll_changes(
+        self,
+        scopes: VisibleScopes | EveryWorkspace,
+        *,
+        cursor: str | None = None,
+        since: datetime | None = None,
+        limit: int = 100,
+        now: datetime | None = None,
+    ) -> ChangePage:
+        """As ``ActionabilityService.poll_changes``: the changes since the previous poll's
+        ``poll_cursor``, each handed to the observers once the snapshot is closed."""
+        window, key = poll_window(self.sync, cursor=cursor, since=since, limit=limit, now=now)
+        async with self.session(scopes=scopes, as_of=window.until) as session:
+            page = await session._run(partial(page_from, session.session, window, limit, key))
+        notify_changes(self.registry, page)
+        return page
 
     def renderer(self, locale: str | None = None, time_zone: str | None = None) -> Renderer:
         """As ``ActionabilityService.renderer``: one shared renderer per locale and zone, for

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from runactionability.adapters.sqlalchemy.changes import SqlChangeCandidates
+from runactionability.adapters.sqlalchemy.changes import Reach, SqlChangeCandidates
 from runactionability.adapters.sqlalchemy.cursors import invalid_cursor, seal, unseal
 from runactionability.changes import Change, ChangePage, check_window, judge, order_key
 from runactionability.errors import UsageError
@@ -99,8 +99,7 @@ def read_page(
     key: bytes | None,
 ) -> ChangePage:
     """The ``RequestSession.changes`` page (see there)."""
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-        raise UsageError(f"limit must be a positive int, not {limit!r}")
+    check_limit(limit)
     if cursor is not None:
         position = FeedCursor.decode(cursor, key)
         for name, given, held in (
@@ -115,12 +114,19 @@ def read_page(
         until = session.as_of if until is None else until
         check_window(since, until)
         position = FeedCursor(since=since, until=until)
-    return _page(session, position, limit, key)
+    return page_from(session, position, limit, key)
 
 
-def _page(
+def check_limit(limit: object) -> None:
+    """Raise ``UsageError`` unless ``limit`` is a positive int."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise UsageError(f"limit must be a positive int, not {limit!r}")
+
+
+def page_from(
     session: RequestSession, position: FeedCursor, limit: int, key: bytes | None
 ) -> ChangePage:
+    """The page of the window ``position`` names, after the change it names (if any)."""
     since, until = position.since, position.until
     found: list[Change] = []
     if not position.done and since < until:
@@ -149,7 +155,9 @@ def _changes(
     session: RequestSession, since: datetime, until: datetime, start: datetime
 ) -> list[Change]:
     backend = session.backend
-    reader = SqlChangeCandidates(backend.runs, backend.states, session.resolver.catalog)
+    resolver = session.resolver
+    types = Reach(resolver.catalog, resolver.registry.families())
+    reader = SqlChangeCandidates(backend.runs, backend.states, types)
     candidates = reader.read(session.scopes, since=since, until=until, start=start)
     then = {run.id: run_as_of(run, since) for run in candidates.runs}
     now = {run.id: run_as_of(run, until) for run in candidates.runs}
@@ -163,8 +171,8 @@ def _changes(
         was = before.get(run.id)
         if was is not None and was == result.status:
             continue
-        reach = candidates.reach.get(run.id, ())
-        changes.append(judge(run, was, result, since=since, until=until, arrivals=reach))
+        reaching = candidates.reach.get(run.id, ())
+        changes.append(judge(run, was, result, since=since, until=until, arrivals=reaching))
     return changes
 
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import datetime
 
 import attrs
 import sqlalchemy as sa
 
 from runactionability.adapters.sqlalchemy import SqlBackend
+from runactionability.consumers import Assessment, Explanation, would_change
 from runactionability.errors import NoWorkspacesError
-from runactionability.model import usable_id
+from runactionability.model import OperationRun, usable_id
+from runactionability.resolver import Resolver
 from runactionability.scopes import VisibleScopes
 
 
@@ -38,3 +41,28 @@ def every_workspace(backend: SqlBackend, every: EveryWorkspace) -> VisibleScopes
         raise NoWorkspacesError("the runs table holds no runs with a usable workspace id")
     environments = None if every.environment_ids is None else list(every.environment_ids)
     return VisibleScopes(visible, environment_ids=environments or None)
+
+
+def explain_unscoped(
+    resolver: Resolver, run: OperationRun, as_of: datetime, state_kinds: Collection[str]
+) -> Explanation:
+    """The explanation of a run in no workspace's scope, for a reader of the whole database."""
+    result = resolver.evaluate(run, as_of=as_of)
+    # No action: every action targets something in the run's scope, and it has none.
+    assessment = Assessment(
+        run=run, result=result, primary_action=None, eligible_actions=frozenset()
+    )
+    registry = resolver.registry
+    family = registry.families().get(result.family) if result.family else None
+    return Explanation(
+        assessment=assessment,
+        risk=None if family is None else family.risk,
+        plugin=None if family is None else registry.plugin_of(family.name),
+        would_change=would_change(
+            run,
+            assessment,
+            registry=registry,
+            catalog=resolver.catalog,
+            state_kinds=state_kinds,
+        ),
+    )

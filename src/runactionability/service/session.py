@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,6 @@ from runactionability.consumers import (
     ActiveRuns,
     ActiveWork,
     AssessedPage,
-    Assessment,
     DashboardSummary,
     Explanation,
     View,
@@ -37,19 +36,19 @@ from runactionability.consumers import (
     list_assessed,
     read_runs,
     summarize,
-    would_change,
 )
 from runactionability.i18n import MessageCatalogs, Renderer
 from runactionability.i18n.catalogs import check_directory
 from runactionability.jsonforms import to_json
 from runactionability.messages import Message
-from runactionability.model import OperationRun, RunId, RunStatus, usable_id
+from runactionability.model import RunId, RunStatus, usable_id
 from runactionability.registry import Registry
 from runactionability.resolver import Resolver
 from runactionability.result import PrimaryAction
 from runactionability.scopes import VisibleScopes
 from runactionability.service.changes import read_page
-from runactionability.service.every import EveryWorkspace, every_workspace
+from runactionability.service.every import EveryWorkspace, every_workspace, explain_unscoped
+from runactionability.service.polling import DEFAULT_CHANGE_MARGIN, check_margin, poll
 from runactionability.telemetry import CHANGES, traced
 
 _ACTIVE = frozenset({RunStatus.QUEUED, RunStatus.RUNNING})
@@ -71,7 +70,9 @@ class ActionabilityService:
     ``locale`` and ``time_zone`` are the defaults of every session (English and UTC when None).
     ``message_catalogs`` are the host's own gettext catalogs (``MessageCatalogs`` or directory
     paths), asked before the plugins' (``runactionability_message_catalogs``) and the library's,
-    so a host can re-word any message.
+    so a host can re-word any message. ``change_margin`` is how far behind the clock a poll of
+    the change feed ends (``poll_changes``; docs/changes.md): the longest a writing
+    transaction of the host may stay open.
     """
 
     def __init__(
@@ -87,8 +88,10 @@ class ActionabilityService:
         locale: str | None = None,
         time_zone: str | tzinfo | None = None,
         message_catalogs: Sequence[MessageCatalogs | str | Path] = (),
+        change_margin: timedelta = DEFAULT_CHANGE_MARGIN,
     ) -> None:
         cursor_key = check_cursor_key(cursor_key)
+        self.change_margin = check_margin(change_margin)
         self._owned: sa.Engine | None = None
         self.registry = Registry.default() if registry is None else registry
         self.locale = locale
@@ -158,6 +161,9 @@ class ActionabilityService:
                 locale=config.locale,
                 time_zone=config.time_zone,
                 message_catalogs=() if config.messages is None else (config.messages,),
+                change_margin=DEFAULT_CHANGE_MARGIN
+                if config.change_margin_seconds is None
+                else timedelta(seconds=config.change_margin_seconds),
             )
         except BaseException:
             if owned is not None:
@@ -207,6 +213,21 @@ class ActionabilityService:
                 whole_database=whole_database,
                 renderer=renderer,
             )
+
+    def poll_changes(
+        self,
+        scopes: VisibleScopes | EveryWorkspace,
+        *,
+        cursor: str | None = None,
+        since: datetime | None = None,
+        limit: int = 100,
+        now: datetime | None = None,
+    ) -> ChangePage:
+        """The changes since the previous poll: pass the ``poll_cursor`` it returned (the
+        first poll starts at ``since``, else now). The window ends ``change_margin`` before
+        ``now`` (default: the clock); each change then goes to the observers of
+        ``runactionability_actionability_changed``, outside the snapshot (docs/changes.md)."""
+        return poll(self, scopes, cursor=cursor, since=since, limit=limit, now=now)
 
     def renderer(self, locale: str | None = None, time_zone: str | None = None) -> Renderer:
         """The shared renderer of ``locale`` and ``time_zone`` (defaults: the service's)."""
@@ -336,7 +357,7 @@ class RequestSession:
         if run is not None and self.whole_database and usable_id(run.workspace_id) is None:
             # Nothing is hidden from the whole database: a run in no workspace's scope, asked
             # for by id, is shown, flagged as the invalid record it is.
-            return self._explain_unscoped(run)
+            return explain_unscoped(self.resolver, run, self.as_of, self.backend.states)
         if run is None or not self.scopes.admits_run(run):
             return None
         return explain(
@@ -371,24 +392,3 @@ class RequestSession:
         or unseen (``explain`` tells those apart)."""
         told = self.explain(run_id)
         return None if told is None else told.assessment.primary_action
-
-    def _explain_unscoped(self, run: OperationRun) -> Explanation:
-        result = self.resolver.evaluate(run, as_of=self.as_of)
-        # No action: every action targets something in the run's scope, and it has none.
-        assessment = Assessment(
-            run=run, result=result, primary_action=None, eligible_actions=frozenset()
-        )
-        registry = self.resolver.registry
-        family = registry.families().get(result.family) if result.family else None
-        return Explanation(
-            assessment=assessment,
-            risk=None if family is None else family.risk,
-            plugin=None if family is None else registry.plugin_of(family.name),
-            would_change=would_change(
-                run,
-                assessment,
-                registry=registry,
-                catalog=self.resolver.catalog,
-                state_kinds=self.backend.states,
-            ),
-        )

@@ -10,10 +10,11 @@ statement, the window's successes among them); the rows of each state kind prove
 statement). Python keeps, of the last, the runs an arrival can reach; the service compares
 every candidate at both instants with the resolver.
 
-A custom family's rules may ask for any type's success and any kind's state of the run's own
-scope, so an arrival reaches every problem run of its scope (its workspace, for a
-workspace-owned type), whatever the type or subject: the reading stays exact for every family,
-at the cost of comparing runs that cannot have changed.
+An arrival reaches the problem runs of its scope (its workspace, for a workspace-owned type) of
+the types it can settle (``Reach``): a success, the types it may supersede (the type itself and
+those it is ``superseded_by``); a state, the types of the families that declare its kind. The
+core fetches no other evidence for any rule, a plugin's own included, so this holds for every
+family. Subjects are not compared: some runs that cannot have changed are compared too.
 """
 
 from __future__ import annotations
@@ -40,7 +41,44 @@ from runactionability.adapters.sqlalchemy.types import UtcTimestamp
 from runactionability.catalog import OperationCatalog
 from runactionability.changes import Arrival, ChangeCause
 from runactionability.model import OperationRun, RunOutcome, RunStatus, usable_id
+from runactionability.policies.base import Family
 from runactionability.scopes import VisibleScopes
+
+
+class Reach:
+    """Which stored type names a success of each type, or a state of each kind, can settle.
+
+    The core fetches for a rule only its run's own requests (``Evidence``): the latest success
+    of the run's type and the types it is ``superseded_by``, and the current state of each kind
+    its family declares. So a success reaches the types it may supersede and a state the types
+    of the families declaring its kind, whatever their rules, a plugin's own included.
+    """
+
+    def __init__(self, catalog: OperationCatalog, families: Mapping[str, Family]) -> None:
+        by_success: dict[str, set[str]] = {}
+        by_kind: dict[str, set[str]] = {}
+        for op_type in catalog:
+            family = families.get(op_type.family)
+            if family is None:
+                continue
+            names = catalog.stored_names(op_type.name)
+            for kind in family.state_kinds:
+                by_kind.setdefault(kind, set()).update(names)
+            for success in catalog.superseding_names(op_type.name):
+                by_success.setdefault(success, set()).update(names)
+        self.catalog = catalog
+        self._by_success = {name: frozenset(types) for name, types in by_success.items()}
+        self._by_kind = {kind: frozenset(types) for kind, types in by_kind.items()}
+
+    def of_success(self, stored_type: object) -> frozenset[str]:
+        """The stored type names a success of ``stored_type`` can supersede."""
+        if not isinstance(stored_type, str):
+            return frozenset()
+        return self._by_success.get(stored_type, frozenset())
+
+    def of_state(self, kind: str) -> frozenset[str]:
+        """The stored type names a state of ``kind`` can resolve."""
+        return self._by_kind.get(kind, frozenset())
 
 
 @attrs.frozen
@@ -62,18 +100,17 @@ def _placed(value: object) -> datetime | None:
 class SqlChangeCandidates:
     """Reads the change candidates of one window through a run source and the state sources.
 
-    ``catalog`` tells a workspace-owned type (whose evidence is the whole workspace's).
+    ``reach`` tells which types each arrival can settle, and a workspace-owned type (whose
+    evidence is the whole workspace's).
     """
 
     def __init__(
-        self,
-        runs: SqlRunSource,
-        states: Mapping[str, SqlStateSource],
-        catalog: OperationCatalog,
+        self, runs: SqlRunSource, states: Mapping[str, SqlStateSource], reach: Reach
     ) -> None:
         self.source = runs
         self.states = states
-        self.catalog = catalog
+        self.reach = reach
+        self.catalog = reach.catalog
         self.mapping: RunTableMapping = runs.mapping
         # The run source's own columns, so that its listing select reads one table.
         self._c: dict[str, Any] = runs._c
@@ -88,17 +125,19 @@ class SqlChangeCandidates:
         with read_transaction(bind, statements=2 + len(self.states)) as connection:
             window = self._window_runs(connection, scopes, start, until)
             arrivals = [a for run in window if (a := self._success(run, start, until))]
-            for source in self.states.values():
-                arrivals += self._proven(connection, source, scopes, start, until)
+            for kind, source in self.states.items():
+                arrivals += self._proven(connection, kind, source, scopes, start, until)
             problems = self._problems(connection, scopes, arrivals) if arrivals else []
         runs: dict[Any, OperationRun] = {run.id: run for run in window}
         reach: dict[Any, tuple[Arrival, ...]] = {}
         for run in problems:
-            reaching = tuple(a for a in arrivals if self._reaches(a, run))
+            reaching = tuple(a for a, types in arrivals if self._reaches(a, types, run))
             if reaching:
                 runs.setdefault(run.id, run)
                 reach[run.id] = reaching
-        return Candidates(runs=tuple(runs.values()), arrivals=tuple(arrivals), reach=reach)
+        return Candidates(
+            runs=tuple(runs.values()), arrivals=tuple(a for a, _ in arrivals), reach=reach
+        )
 
     def _scoped(self, scopes: VisibleScopes) -> tuple[list[Any], dict[str, Any]]:
         c, mapping, dialect = self._c, self.mapping, self.source.bind.dialect.name
@@ -133,7 +172,9 @@ class SqlChangeCandidates:
         rows = connection.execute(statement, values)
         return [run for row in rows if scopes.admits_run(run := self.source._run(row._mapping))]
 
-    def _success(self, run: OperationRun, start: datetime, until: datetime) -> Arrival | None:
+    def _success(
+        self, run: OperationRun, start: datetime, until: datetime
+    ) -> tuple[Arrival, frozenset[str]] | None:
         completed = _placed(run.completed_at)
         if (
             run.status is not RunStatus.COMPLETED
@@ -146,16 +187,18 @@ class SqlChangeCandidates:
         if workspace is None:
             return None
         environment = usable_id(run.environment_id)
-        return Arrival(completed, ChangeCause.LATER_SUCCESS, workspace, environment)
+        arrival = Arrival(completed, ChangeCause.LATER_SUCCESS, workspace, environment)
+        return arrival, self.reach.of_success(run.type)
 
     def _proven(
         self,
         connection: sa.Connection,
+        kind: str,
         source: SqlStateSource,
         scopes: VisibleScopes,
         start: datetime,
         until: datetime,
-    ) -> list[Arrival]:
+    ) -> list[tuple[Arrival, frozenset[str]]]:
         mapping = source.mapping
         dialect = connection.dialect.name
         table = mapping.table_clause()
@@ -179,12 +222,17 @@ class SqlChangeCandidates:
             # A state outside the actor's scopes does not exist for this reading.
             if workspace is None or placed is None or not scopes.admits(workspace, environment):
                 continue
-            arrivals.append(Arrival(placed, ChangeCause.STATE, workspace, environment))
+            arrival = Arrival(placed, ChangeCause.STATE, workspace, environment)
+            arrivals.append((arrival, self.reach.of_state(kind)))
         return arrivals
 
     def _problems(
-        self, connection: sa.Connection, scopes: VisibleScopes, arrivals: Collection[Arrival]
+        self,
+        connection: sa.Connection,
+        scopes: VisibleScopes,
+        reaching: Collection[tuple[Arrival, frozenset[str]]],
     ) -> list[OperationRun]:
+        arrivals = [arrival for arrival, _ in reaching]
         c, mapping, dialect = self._c, self.mapping, connection.dialect.name
         filters, values = self._scoped(scopes)
         workspaces = id_values({a.workspace_id for a in arrivals}, mapping.ids.workspace, dialect)
@@ -205,6 +253,8 @@ class SqlChangeCandidates:
             c["environment_id"], "reached_environment", mapping.ids.environment, dialect
         )
         values["owned_types"] = owned
+        values["reached_types"] = sorted(set().union(*(types for _, types in reaching)))
+        filters.append(c["type"].in_(sa.bindparam("reached_types", expanding=True)))
         filters.append(
             sa.or_(
                 reached_env,
@@ -223,12 +273,10 @@ class SqlChangeCandidates:
         rows = connection.execute(self._select.where(*filters), values)
         return [run for row in rows if scopes.admits_run(run := self.source._run(row._mapping))]
 
-    def _reaches(self, arrival: Arrival, run: OperationRun) -> bool:
-        if usable_id(run.workspace_id) != arrival.workspace_id:
+    def _reaches(self, arrival: Arrival, types: frozenset[str], run: OperationRun) -> bool:
+        if run.type not in types or usable_id(run.workspace_id) != arrival.workspace_id:
             return False
         op_type = self.catalog.resolve(run.type)
         if op_type is not None and op_type.workspace_owned:
             return True
-        return usable_id(run.environment_id) in (arrival.environment_id, None) or (
-            arrival.environment_id is None
-        )
+        return usable_id(run.environment_id) == arrival.environment_id
