@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 
@@ -15,18 +15,20 @@ from rich.table import Table
 from runactionability.changes import Change, ChangePage
 from runactionability.cli._app import (
     CliUsageError,
+    chosen_locale,
     cli,
     database_option,
     json_option,
     scope_options,
 )
 from runactionability.cli._output import emit_json, stdout_console
-from runactionability.cli._session import open_session
+from runactionability.cli._session import open_service, open_session
 from runactionability.cli._shapes import header, scope_label, scopes_json, status_text
 from runactionability.i18n import Renderer
 from runactionability.jsonforms import to_json
 from runactionability.messages import msg
-from runactionability.service import RequestSession
+from runactionability.scopes import VisibleScopes
+from runactionability.service import ActionabilityService, EveryWorkspace, RequestSession
 from runactionability.terms import (
     change_cause_name,
     status_before_name,
@@ -95,11 +97,10 @@ def parse_instant(option: str, text: str, now: datetime) -> datetime:
 )
 @click.option(
     "--margin",
-    default=2.0,
-    show_default=True,
-    type=click.FloatRange(0.0, 3600.0),
-    help="With --follow, each poll reads up to now minus this many seconds: the longest a "
-    "writing transaction may stay open, so a run committed late is still seen once.",
+    type=click.FloatRange(0.0, 86_400.0),
+    help="With --follow, each poll reads up to now minus this many seconds, the longest a "
+    "writing transaction may stay open (default: the configuration's change_margin_seconds, "
+    "else 60).",
 )
 @click.option(
     "--polls",
@@ -119,7 +120,7 @@ def changes(
     cursor: str | None,
     follow: bool,
     interval: float,
-    margin: float,
+    margin: float | None,
     polls: int | None,
     as_json: bool,
 ) -> None:
@@ -132,28 +133,32 @@ def changes(
     if follow and (cursor or until_text):
         raise CliUsageError("--follow reads up to now: it takes neither --until nor --cursor")
 
-    def opened(until: str | None) -> AbstractContextManager[RequestSession]:
-        return open_session(
+    if follow:
+        opened = open_service(
             database,
             config_path=config_path,
             workspaces=workspaces,
             environments=environments,
-            as_of_text=until,
             catalog_path=catalog_path,
         )
-
-    if follow:
         _follow(
             opened,
             since_text,
             limit=limit,
             interval=interval,
-            margin=timedelta(seconds=margin),
+            margin=margin,
             polls=polls,
             as_json=as_json,
         )
         return
-    with opened(_until_text(until_text)) as session:
+    with open_session(
+        database,
+        config_path=config_path,
+        workspaces=workspaces,
+        environments=environments,
+        as_of_text=_until_text(until_text),
+        catalog_path=catalog_path,
+    ) as session:
         since = parse_instant("--since", since_text, session.as_of)
         if since > session.as_of:
             raise CliUsageError("--since is after --until")
@@ -229,41 +234,38 @@ def changes_table(title: str, changes: Sequence[Change], r: Renderer) -> Table:
 
 
 def _follow(
-    opened: Callable[[str | None], AbstractContextManager[RequestSession]],
+    opened: AbstractContextManager[tuple[ActionabilityService, VisibleScopes | EveryWorkspace]],
     since_text: str,
     *,
     limit: int,
     interval: float,
-    margin: timedelta,
+    margin: float | None,
     polls: int | None,
     as_json: bool,
 ) -> None:
-    """Poll windows that follow one another, each up to now minus ``margin``: every change is
-    printed once, the windows never overlapping."""
-    since = parse_instant("--since", since_text, datetime.now(UTC))
+    """Poll with the feed's poller cursor: each window starts where the previous one ended and
+    ends the service's change margin behind the clock, so every change is printed once."""
+    since: datetime | None = parse_instant("--since", since_text, datetime.now(UTC))
+    cursor: str | None = None
     done = 0
-    while True:
-        until = max(datetime.now(UTC) - margin, since)
-        with opened(until.isoformat()) as session:
-            for change in _window(session, since, limit):
-                _print_change(session, change, as_json)
-        since = until
-        done += 1
-        if polls is not None and done >= polls:
-            return
-        time.sleep(interval)
+    with opened as (service, scopes):
+        if margin is not None:
+            service.change_margin = timedelta(seconds=margin)
+        renderer = service.renderer(chosen_locale())
+        while True:
+            page = service.poll_changes(scopes, cursor=cursor, since=since, limit=limit)
+            since, cursor = None, page.poll_cursor
+            for change in page.changes:
+                _print_change(renderer, change, as_json)
+            if page.next_cursor:
+                continue  # the rest of this window, at once
+            done += 1
+            if polls is not None and done >= polls:
+                return
+            time.sleep(interval)
 
 
-def _window(session: RequestSession, since: datetime, limit: int) -> Iterator[Change]:
-    page = session.changes(since=since, limit=limit)
-    yield from page.changes
-    while page.next_cursor:
-        page = session.changes(cursor=page.next_cursor, limit=limit)
-        yield from page.changes
-
-
-def _print_change(session: RequestSession, change: Change, as_json: bool) -> None:
-    r = session.renderer
+def _print_change(r: Renderer, change: Change, as_json: bool) -> None:
     if as_json:
         emit_json(to_json(change, renderer=r), compact=True)
         return
