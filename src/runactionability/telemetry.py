@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import inspect
 import os
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from time import perf_counter
@@ -223,6 +224,9 @@ def traced(
     what it returned (``runactionability.runs.count``)."""
 
     def decorate(call: Callable[P, R]) -> Callable[P, R]:
+        if inspect.iscoroutinefunction(call):
+            return _traced_coroutine(call, name, function, runs)  # type: ignore[return-value]
+
         @functools.wraps(call)
         def traced_call(*args: P.args, **kwargs: P.kwargs) -> R:
             tracer = _state.traced()
@@ -237,6 +241,25 @@ def traced(
         return traced_call
 
     return decorate
+
+
+def _traced_coroutine(
+    call: Callable[P, Awaitable[R]], name: str, function: str, runs: Callable[[Any], int] | None
+) -> Callable[P, Awaitable[R]]:
+    """``traced`` for a coroutine function: the span covers every await of the call."""
+
+    @functools.wraps(call)
+    async def traced_call(*args: P.args, **kwargs: P.kwargs) -> R:
+        tracer = _state.traced()
+        if tracer is None:
+            return await call(*args, **kwargs)
+        with _recorded(tracer, name, function) as recording:
+            answer = await call(*args, **kwargs)
+            if runs is not None and isinstance(recording, Recording):
+                recording.runs = runs(answer)
+            return answer
+
+    return traced_call
 
 
 @contextmanager

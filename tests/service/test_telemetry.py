@@ -214,6 +214,43 @@ def test_a_page_of_changes_is_one_span_around_its_two_batches(
     assert len([s for s in inside if s.parent.span_id == changes.context.span_id]) == 2  # type: ignore[union-attr]
 
 
+def test_a_poll_of_the_feed_is_one_span(otel: Telemetry, demo: tuple[sa.Engine, datetime]) -> None:
+    engine, as_of = demo
+    service = ActionabilityService(engine, registry=REGISTRY, catalog=CATALOG)
+    page = service.poll_changes(SCOPES, since=as_of - timedelta(days=2), now=as_of, limit=5)
+    attributes = dict(otel.one("runactionability.changes").attributes or {})
+    assert attributes["code.function.name"] == (
+        "runactionability.ActionabilityService.poll_changes"
+    )
+    assert attributes["runactionability.runs.count"] == len(page.changes) > 0
+    assert attributes["runactionability.db.statements"] > 0  # type: ignore[operator]
+
+
+def test_an_async_poll_of_the_feed_is_one_span(
+    otel: Telemetry, demo: tuple[sa.Engine, datetime]
+) -> None:
+    engine, as_of = demo
+
+    async def poll() -> int:
+        bind = async_engine_of(engine)
+        service = AsyncActionabilityService(bind, registry=REGISTRY, catalog=CATALOG)
+        try:
+            since = as_of - timedelta(days=2)
+            page = await service.poll_changes(SCOPES, since=since, now=as_of, limit=5)
+            return len(page.changes)
+        finally:
+            await service.close()
+            await bind.dispose()
+
+    polled = asyncio.run(poll())
+    attributes = dict(otel.one("runactionability.changes").attributes or {})
+    assert attributes["code.function.name"] == (
+        "runactionability.AsyncActionabilityService.poll_changes"
+    )
+    assert attributes["runactionability.runs.count"] == polled > 0
+    assert attributes["runactionability.db.statements"] > 0  # type: ignore[operator]
+
+
 def test_the_async_resolver_counts_its_statements_through_the_async_driver(
     otel: Telemetry, demo: tuple[sa.Engine, datetime]
 ) -> None:

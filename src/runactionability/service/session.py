@@ -214,6 +214,9 @@ class ActionabilityService:
                 renderer=renderer,
             )
 
+    @traced(
+        CHANGES, "runactionability.ActionabilityService.poll_changes", runs=lambda p: len(p.changes)
+    )
     def poll_changes(
         self,
         scopes: VisibleScopes | EveryWorkspace,
