@@ -108,19 +108,55 @@ def histories(draw: st.DrawFn) -> tuple[list[OperationRun], list[StateFact]]:
                 context=earlier.context,
             )
         history.append(fresh)
-    return history, draw(state_facts(max_size=8))
+    return history, draw(state_facts(max_size=8)) + draw(settling_states(history))
+
+
+def settling_states(history: list[OperationRun]) -> st.SearchStrategy[list[StateFact]]:
+    """States of the objects failed runs are about, proven after they failed: healthy or not."""
+    about = []
+    for run in history:
+        op_type = CATALOG.resolve(run.type)
+        completed = run.completed_at
+        if op_type is None or run.outcome != "failed" or not isinstance(completed, datetime):
+            continue
+        subject = None if op_type.subject_key is None else run.context.get(op_type.subject_key)
+        for resolving in REGISTRY.families()[op_type.family].resolving_states:
+            settled = sorted(resolving.statuses)[0]
+            about.append((resolving.kind, run, completed, subject, settled))
+    if not about:
+        return st.just([])
+    return st.lists(
+        st.builds(
+            lambda found, settled, delay: StateFact(
+                kind=found[0],
+                workspace_id=str(found[1].workspace_id),
+                environment_id=found[1].environment_id,
+                subject=None if found[3] is None else str(found[3]),
+                status=found[4] if settled else "failing",
+                proven_at=found[2] + timedelta(minutes=delay),
+            ),
+            st.sampled_from(about),
+            rarely(st.just(True), st.just(False)),
+            rarely(st.integers(1, 4), st.just(0)),
+        ),
+        max_size=4,
+    )
 
 
 @st.composite
-def windows(draw: st.DrawFn, history: list[OperationRun]) -> tuple[datetime, datetime]:
-    """A window, half the time opening just as a failure completed (so that what settles it
-    may arrive inside), else anywhere; ties with the runs' own instants included."""
+def windows(
+    draw: st.DrawFn, history: list[OperationRun], facts: list[StateFact]
+) -> tuple[datetime, datetime]:
+    """A window, mostly opening just as a failure completed or just before a state was proven
+    (so that what settles a failure arrives inside), else anywhere; ties with the runs' own
+    instants included."""
     ends = sorted(
         {
             run.completed_at
             for run in history
             if run.outcome == "failed" and isinstance(run.completed_at, datetime)
         }
+        | {fact.proven_at - timedelta(minutes=1) for fact in facts}
     )
     since = at(draw(st.integers(-1, 14)))
     at_an_end = draw(st.integers(0, 3).map(bool))
@@ -233,7 +269,7 @@ def test_the_feed_equals_every_run_compared_at_both_instants(
     insert_states(engine, facts)
     # Loading a history costs more than reading it: each is read through several windows.
     for _ in range(3):
-        since, until = pick.draw(windows(history))
+        since, until = pick.draw(windows(history, facts))
         scopes = pick.draw(st.sampled_from(SCOPE_CHOICES))
         limit = pick.draw(st.integers(1, 4))
         service = pick.draw(st.sampled_from(services))
