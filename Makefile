@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DEMO_DB ?= runactionability-demo.sqlite
 PORT ?= 8000
 
-.PHONY: demo web test lint typecheck docs docs-check messages bench bench-core bench-sql bench-pushdown bench-request clean
+.PHONY: demo web test lint typecheck docs docs-check messages bench bench-core bench-sql bench-pushdown bench-request bench-telemetry bench-changes clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -58,7 +58,7 @@ docs-check: $(VENV)/.dev-installed
 BENCH_PG ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 comma := ,
 
-bench: bench-core bench-pushdown bench-sql bench-request
+bench: bench-core bench-pushdown bench-sql bench-request bench-telemetry bench-changes
 
 bench-core: $(VENV)/.dev-installed
 	$(BIN)/python bench/core_bench.py $(ARGS)
@@ -74,6 +74,13 @@ bench-sql: $(VENV)/.dev-installed
 bench-request: $(VENV)/.dev-installed
 	$(BIN)/python bench/request_overhead_bench.py \
 	  --engines sqlite$(if $(BENCH_PG),$(comma)postgresql) --postgres-url '$(BENCH_PG)' $(ARGS)
+
+bench-changes: $(VENV)/.dev-installed
+	$(BIN)/python bench/changes_bench.py --engines sqlite$(if $(BENCH_PG),$(comma)postgresql) \
+	  --postgres-url '$(BENCH_PG)' $(ARGS)
+
+bench-telemetry: $(VENV)/.dev-installed
+	$(BIN)/python bench/telemetry_bench.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) site .pytest_cache .mypy_cache .ruff_cache .hypothesis $(DEMO_DB)

@@ -39,6 +39,23 @@ def _schema_of(url: str) -> str:
 
 Legs = tuple[list[str], Callable[[str], list[str]] | None]
 TINY: dict[str, Legs] = {
+    "changes_bench.py": (
+        ["--rows", ROWS, "--small-rows", "1000", "--repeat", "1", "--engines", "sqlite"],
+        lambda url: [
+            "--rows",
+            ROWS,
+            "--small-rows",
+            "1000",
+            "--repeat",
+            "1",
+            "--engines",
+            "postgresql",
+            "--postgres-url",
+            url,
+            "--schema",
+            _schema_of(url),
+        ],
+    ),
     "core_bench.py": (["--rows", ROWS, "--repeat", "1"], None),
     "generate.py": (["--rows", ROWS], lambda url: ["--rows", ROWS, "--postgresql", url]),
     "pushdown_bench.py": (
@@ -73,6 +90,7 @@ TINY: dict[str, Legs] = {
         ],
     ),
     "strategy_mix.py": (["--scenarios", "20"], None),
+    "telemetry_bench.py": (["--rows", "200", "--repeat", "1"], None),
     "request_overhead_bench.py": (
         [
             "--data",
@@ -106,6 +124,7 @@ TINY: dict[str, Legs] = {
 }
 # What each script must print besides rows of figures: the rows of issue 13's table it owns.
 ROW_LABELS: dict[str, tuple[str, ...]] = {
+    "changes_bench.py": ("1 workspace", "50 workspaces"),
     "pushdown_bench.py": (
         "needs-attention count",
         "full status breakdown",
@@ -117,6 +136,7 @@ ROW_LABELS: dict[str, tuple[str, ...]] = {
         "evaluate_many, first call on a fresh MemoryRunHistory",
         "bare loop over the same runs",
     ),
+    "telemetry_bench.py": ("absent", "no provider", "recording"),
 }
 
 

@@ -34,6 +34,8 @@ LAYERS: dict[str, int] = {
     "registry": 3,
     "verdicts": 3,
     "resolver": 4,
+    # Beside the resolvers that open its spans, above the core: the core stays without clocks.
+    "telemetry": 4,
     "adapters": 5,
     "consumers": 5,
     "jsonforms": 5,

@@ -18,6 +18,7 @@ from typing import Any
 
 from examples.webapp.chrome import CHROME, LOCALE_COOKIE, choose_locale
 from examples.webapp.host import DEFAULT_ACTOR, Actor, Host
+from examples.webapp.visits import VISIT_COOKIE, read_visit, write_visit
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -33,11 +34,18 @@ from runactionability import (
     StateFact,
     View,
 )
-from runactionability.terms import family_name, risk_name, status_name
+from runactionability.terms import (
+    change_cause_name,
+    family_name,
+    risk_name,
+    status_before_name,
+    status_name,
+)
 
 ACTOR_HEADER = "x-actor"
 ACTOR_COOKIE = "actor"
 PAGE_SIZE = 20
+CHANGES_SHOWN = 20
 MAX_PAGE_SIZE = 100
 VIEWS = (View.ALL, View.CURRENT_FOLLOW_UP, View.HISTORY)
 
@@ -138,6 +146,8 @@ def _render(
             # The library's messages (explanations, labels, statuses) in the page's language.
             "say": _host(request).service.renderer(locale).render,
             "status_name": status_name,
+            "status_before_name": status_before_name,
+            "change_cause_name": change_cause_name,
             "family_name": family_name,
             "risk_name": risk_name,
             "locale": locale,
@@ -156,9 +166,21 @@ def _render(
 
 async def dashboard(request: Request) -> Response:
     _, actor = _actor(request)
-    async with _host(request).open_session(actor, choose_locale(request)) as session:
+    host = _host(request)
+    since = read_visit(request.cookies.get(VISIT_COOKIE), host.visit_key)
+    async with host.open_session(actor, choose_locale(request)) as session:
         summary = await session.dashboard(top=5)
-    return _render(request, "dashboard.html", {"summary": summary})
+        changes = None
+        if since is not None and since < session.as_of:
+            # What changed since the last visit, for this actor's scopes only.
+            changes = await session.changes(since=since, limit=CHANGES_SHOWN)
+        visited = session.as_of
+    context = {"summary": summary, "changes": changes, "first_visit": since is None}
+    response = _render(request, "dashboard.html", context)
+    response.set_cookie(
+        VISIT_COOKIE, write_visit(visited, host.visit_key), httponly=True, samesite="lax"
+    )
+    return response
 
 
 async def runs(request: Request) -> Response:

@@ -8,6 +8,7 @@ and never hint at, a run outside them.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -62,11 +63,16 @@ def parse_actor(text: str) -> tuple[str, Actor]:
 
 @attrs.frozen(kw_only=True)
 class Host:
-    """The service, the actors and the evaluation instant (None: now, per request)."""
+    """The service, the actors and the evaluation instant (None: now, per request).
+
+    ``visit_key`` signs the last-visit cookie (``visits``); a real host keeps its own secret, the
+    example draws one per process, so a restart reads every browser's next visit as its first.
+    """
 
     service: AsyncActionabilityService
     actors: Mapping[str, Actor]
     as_of: datetime | None
+    visit_key: bytes = attrs.field(factory=lambda: secrets.token_bytes(32), repr=False)
 
     @asynccontextmanager
     async def open_session(self, actor: Actor, locale: str) -> AsyncIterator[AsyncRequestSession]:

@@ -29,6 +29,7 @@ from runactionability.model import OperationRun
 from runactionability.ports import AsyncRunHistory, AsyncStateSource, RunHistory, StateSource
 from runactionability.registry import Registry
 from runactionability.result import ActionabilityResult
+from runactionability.telemetry import EVALUATE, count_results, span
 
 if TYPE_CHECKING:
     from runactionability.scopes import VisibleScopes
@@ -271,21 +272,30 @@ class Resolver:
         be if the hidden rows were not stored at all.
         """
         core = self._shell.core
-        plan = core.plan(runs, as_of=as_of)  # type: ignore[arg-type]
-        successes: Mapping[LaterSuccessRequest, RunFact] = {}
-        if plan.later_success_requests:
-            asked = _visible_requests(plan.later_success_requests, scopes)
-            successes = _fetch(
-                "later success", partial(self.history.latest_successes, asked.keys(), as_of=as_of)
-            )
-            if scopes is not None:
-                successes = _visible_successes(successes, asked, scopes)
-        states: dict[str, Mapping[StateRequest, StateFact]] = {}
-        for kind, requests in plan.state_requests.items():
-            states[kind] = _fetch(kind, partial(self._states[kind].current_states, requests))
-            if scopes is not None:
-                states[kind] = _visible_states(states[kind], scopes)
-        return self._shell._finish(core.decide(plan, successes=successes, states=states), as_of)
+        with span(EVALUATE, "runactionability.Resolver.evaluate_many") as recording:
+            started = recording.clock()
+            plan = core.plan(runs, as_of=as_of)  # type: ignore[arg-type]
+            recording.core_since(started)
+            successes: Mapping[LaterSuccessRequest, RunFact] = {}
+            if plan.later_success_requests:
+                asked = _visible_requests(plan.later_success_requests, scopes)
+                successes = _fetch(
+                    "later success",
+                    partial(self.history.latest_successes, asked.keys(), as_of=as_of),
+                )
+                if scopes is not None:
+                    successes = _visible_successes(successes, asked, scopes)
+            states: dict[str, Mapping[StateRequest, StateFact]] = {}
+            for kind, requests in plan.state_requests.items():
+                states[kind] = _fetch(kind, partial(self._states[kind].current_states, requests))
+                if scopes is not None:
+                    states[kind] = _visible_states(states[kind], scopes)
+            started = recording.clock()
+            outcome = core.decide(plan, successes=successes, states=states)
+            recording.core_since(started)
+            recording.set("runactionability.runs.count", len(outcome.results))
+        count_results(outcome.results)
+        return self._shell._finish(outcome, as_of)
 
 
 class AsyncResolver:
@@ -327,20 +337,29 @@ class AsyncResolver:
     ) -> list[ActionabilityResult]:
         """The current actionability of every run, in input order (see ``Resolver``)."""
         core = self._shell.core
-        plan: Plan = core.plan(runs, as_of=as_of)  # type: ignore[arg-type]
-        successes: Mapping[LaterSuccessRequest, RunFact] = {}
-        if plan.later_success_requests:
-            asked = _visible_requests(plan.later_success_requests, scopes)
-            successes = await _fetch_async(
-                "later success", partial(self.history.latest_successes, asked.keys(), as_of=as_of)
-            )
-            if scopes is not None:
-                successes = _visible_successes(successes, asked, scopes)
-        states: dict[str, Mapping[StateRequest, StateFact]] = {}
-        for kind, requests in plan.state_requests.items():
-            states[kind] = await _fetch_async(
-                kind, partial(self._states[kind].current_states, requests)
-            )
-            if scopes is not None:
-                states[kind] = _visible_states(states[kind], scopes)
-        return self._shell._finish(core.decide(plan, successes=successes, states=states), as_of)
+        with span(EVALUATE, "runactionability.AsyncResolver.evaluate_many") as recording:
+            started = recording.clock()
+            plan: Plan = core.plan(runs, as_of=as_of)  # type: ignore[arg-type]
+            recording.core_since(started)
+            successes: Mapping[LaterSuccessRequest, RunFact] = {}
+            if plan.later_success_requests:
+                asked = _visible_requests(plan.later_success_requests, scopes)
+                successes = await _fetch_async(
+                    "later success",
+                    partial(self.history.latest_successes, asked.keys(), as_of=as_of),
+                )
+                if scopes is not None:
+                    successes = _visible_successes(successes, asked, scopes)
+            states: dict[str, Mapping[StateRequest, StateFact]] = {}
+            for kind, requests in plan.state_requests.items():
+                states[kind] = await _fetch_async(
+                    kind, partial(self._states[kind].current_states, requests)
+                )
+                if scopes is not None:
+                    states[kind] = _visible_states(states[kind], scopes)
+            started = recording.clock()
+            outcome = core.decide(plan, successes=successes, states=states)
+            recording.core_since(started)
+            recording.set("runactionability.runs.count", len(outcome.results))
+        count_results(outcome.results)
+        return self._shell._finish(outcome, as_of)

@@ -58,6 +58,16 @@ def action_kind_name(kind: ActionKind) -> Message:
     return ACTION_KINDS[kind]
 
 
+CHANGE_CAUSES: dict[str, Message] = {
+    "new_run": msg("change_cause.new_run", "new run"),
+    "run_completed": msg("change_cause.run_completed", "run completed"),
+    "later_success": msg("change_cause.later_success", "later success"),
+    "state": msg("change_cause.state", "current state"),
+}
+"""What moved a run to its new status (``runactionability.changes.ChangeCause``'s values)."""
+NO_STATUS = msg("status.none", "(new)")
+"""The status a change feed shows for a run that did not exist yet at the window's start."""
+
 RISKS: dict[str, Message] = {
     "standard": msg("risk.standard", "standard"),
     "high": msg("risk.high", "high"),
@@ -91,6 +101,17 @@ def run_status_name(status: object) -> Message:
 def status_name(status: Actionability) -> Message:
     """The display name of an actionability status."""
     return STATUSES[status]
+
+
+def status_before_name(status: Actionability | None) -> Message:
+    """The display name of a change's status at its window's start (``NO_STATUS`` for none)."""
+    return NO_STATUS if status is None else STATUSES[status]
+
+
+def change_cause_name(cause: object) -> Message:
+    """The display name of a change's cause (as stored, when the library does not know it)."""
+    known = CHANGE_CAUSES.get(cause) if isinstance(cause, str) else None
+    return known if known is not None else display_name("change_cause", str(cause))
 
 
 def state_kind_name(kind: str) -> Message:

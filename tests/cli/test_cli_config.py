@@ -26,7 +26,7 @@ from runactionability.policies.rules import FirstDecisive, OpenRelatedAction, Re
 __all__ = ["database"]  # the demo fixture of test_cli, shared
 
 KEY = "a cursor key the host keeps secret"
-COMMANDS = ["demo", "report", "list", "explain", "families", "coverage"]
+COMMANDS = ["demo", "report", "list", "explain", "families", "coverage", "changes"]
 
 
 def config_file(folder: Path, text: str) -> str:

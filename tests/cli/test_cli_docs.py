@@ -38,7 +38,14 @@ JSON_CAPTURES: dict[str, Callable[[dict[str, Any]], list[str]]] = {
     "runactionability.explain/1": lambda document: ["explain", str(document["run"]["run_id"])],
 }
 # The captures this page must keep: a change in how blocks are written must not empty the test.
-EXPECTED = {"demo", "report", "list --current-follow-up --limit 5", "explain 2740", "explain 2884"}
+EXPECTED = {
+    "demo",
+    "report",
+    "list --current-follow-up --limit 5",
+    "explain 2740",
+    "explain 2884",
+    "changes --since 6h --limit 6",
+}
 
 
 class Demo:

@@ -56,6 +56,9 @@ def test_every_json_document_of_the_cli_is_valid(database: str) -> None:
     for headline in demo["headlines"]:
         told = document("explain", str(headline["run"]["run_id"]), "--database", database)
         assert told["run"]["run_id"] == headline["run"]["run_id"]
+    changed = document("changes", "--database", database, "--since", "7d", "--limit", "500")
+    assert {change["cause"] for change in changed["changes"]} >= {"new_run", "run_completed"}
+    assert changed["next_cursor"] is None
     document("families")
     document("coverage")
     checked = document("doctor", "--database", database)

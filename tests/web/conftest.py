@@ -11,13 +11,14 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 import uvicorn
 from examples.webapp.app import create_app
-from examples.webapp.host import build_host
+from examples.webapp.host import Host, build_host
 from playwright.sync_api import BrowserContext, Playwright, sync_playwright
 
 from runactionability.demo import DemoData, Size, generate, load
@@ -48,16 +49,12 @@ def _free_port() -> int:
         return port
 
 
-@pytest.fixture(scope="session")
-def live_server(demo_database: Path) -> Iterator[str]:
-    """The app served by uvicorn on 127.0.0.1 (a thread of this process); yields its base URL."""
+@contextmanager
+def serving(host: Host) -> Iterator[str]:
+    """The app over ``host`` served by uvicorn on 127.0.0.1 (a thread of this process); yields
+    its base URL."""
     port = _free_port()
-    config = uvicorn.Config(
-        create_app(build_host(database=str(demo_database))),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-    )
+    config = uvicorn.Config(create_app(host), host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="webapp", daemon=True)
     thread.start()
@@ -66,9 +63,24 @@ def live_server(demo_database: Path) -> Iterator[str]:
         if not thread.is_alive() or time.monotonic() > deadline:
             pytest.fail("the web app did not start")
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=30)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def serve() -> Callable[[Host], AbstractContextManager[str]]:
+    """``serving``, for a module that serves a host of its own."""
+    return serving
+
+
+@pytest.fixture(scope="session")
+def live_server(demo_database: Path) -> Iterator[str]:
+    """The app over the demo database, served for the whole session; yields its base URL."""
+    with serving(build_host(database=str(demo_database))) as url:
+        yield url
 
 
 CHROMIUM = Path("/usr/bin/chromium")

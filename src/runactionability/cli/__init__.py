@@ -17,6 +17,7 @@ from typing import NoReturn
 
 # Each command module registers its command on ``cli`` when imported.
 from runactionability.cli import (
+    changes,
     coverage,
     demo,
     doctor,
@@ -53,6 +54,7 @@ __all__ = [
     "CliUsageError",
     "FindingsError",
     "UncoveredError",
+    "changes",
     "cli",
     "coverage",
     "demo",

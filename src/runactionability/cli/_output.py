@@ -73,11 +73,12 @@ def stdout_console() -> Console:
     return _PipedConsole(highlight=False, soft_wrap=False, width=PIPED_WIDTH)
 
 
-def emit_json(payload: Mapping[str, Any]) -> None:
-    """Write ``payload`` as one JSON document on stdout."""
+def emit_json(payload: Mapping[str, Any], *, compact: bool = False) -> None:
+    """Write ``payload`` as one JSON document on stdout (``compact``: on one line, as JSON Lines
+    are)."""
     # The document is built in full first, then written with Ctrl-C held back until it is out:
     # a consumer reads one whole document or none, never a truncated one.
-    document = json.dumps(payload, indent=2, ensure_ascii=False)
+    document = json.dumps(payload, indent=None if compact else 2, ensure_ascii=False)
     with _sigint_deferred():
         click.echo(document)
 

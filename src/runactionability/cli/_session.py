@@ -227,6 +227,38 @@ def open_session(
         engine.dispose()
 
 
+@contextmanager
+def open_service(
+    database: str | None,
+    *,
+    config_path: str | None,
+    workspaces: Sequence[str],
+    environments: Sequence[str],
+    catalog_path: str | None,
+) -> Iterator[tuple[ActionabilityService, VisibleScopes | EveryWorkspace]]:
+    """The service and the scopes of a command that opens a session per step (``changes
+    --follow`` polls), checked as ``open_session`` checks them."""
+    _check_ids(workspaces, environments)
+    config = cli_config(config_path, catalog_path)
+    database = database_of(config, database)
+    engine = engine_for(database, must_exist=True)
+    try:
+        _check_runs_table(engine, database, config)
+        scopes: VisibleScopes | EveryWorkspace = EveryWorkspace(
+            environment_ids=list(environments) or None
+        )
+        with _state_kind_warnings():
+            service = ActionabilityService.from_config(
+                config, bind=engine, registry=Registry.default()
+            )
+        if workspaces:
+            with service.session(scopes=scopes) as session:
+                scopes = _named_workspaces(session, database, workspaces, environments).scopes
+        yield service, scopes
+    finally:
+        engine.dispose()
+
+
 def _named_workspaces(
     session: RequestSession,
     database: str,

@@ -19,6 +19,7 @@ from runactionability.ports import (
 from runactionability.resolver import Resolver
 from runactionability.result import Actionability, ActionabilityResult, StatusCounts
 from runactionability.scopes import EnvironmentKey, VisibleScopes
+from runactionability.telemetry import DASHBOARD, traced
 
 _OLDEST = datetime.min.replace(tzinfo=UTC)
 
@@ -225,6 +226,7 @@ def read_runs(
             return runs
 
 
+@traced(DASHBOARD, "runactionability.consumers.dashboard", runs=lambda d: d.counts.total)
 def dashboard(
     source: RunSource,
     resolver: Resolver,

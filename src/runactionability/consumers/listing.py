@@ -15,6 +15,7 @@ from runactionability.ports import RunQuery, RunSource, StoreEvaluation
 from runactionability.resolver import Resolver
 from runactionability.result import Actionability
 from runactionability.scopes import VisibleScopes
+from runactionability.telemetry import PAGE, span
 
 
 class View(enum.StrEnum):
@@ -73,6 +74,28 @@ def list_assessed(
     """
     if limit < 1:
         raise UsageError(f"limit must be at least 1, not {limit}")
+    with span(PAGE, "runactionability.consumers.list_assessed") as recording:
+        recording.set("runactionability.view", view.value)
+        page = _page(
+            source, resolver, scopes, as_of, view, limit, cursor, query, active, on_scan, store
+        )
+        recording.set("runactionability.runs.count", len(page.items))
+    return page
+
+
+def _page(
+    source: RunSource,
+    resolver: Resolver,
+    scopes: VisibleScopes,
+    as_of: datetime,
+    view: View,
+    limit: int,
+    cursor: str | None,
+    query: RunQuery | None,
+    active: ActiveRuns | None,
+    on_scan: Callable[[int], None] | None,
+    store: StoreEvaluation | None,
+) -> AssessedPage:
     if store is not None and query is None and view is View.CURRENT_FOLLOW_UP:
         listed = store.follow_up_page(scopes, as_of=as_of, limit=limit, cursor=cursor)
         if on_scan is not None:

@@ -49,6 +49,7 @@ from runactionability.service.changes import page_from
 from runactionability.service.every import EveryWorkspace
 from runactionability.service.polling import DEFAULT_CHANGE_MARGIN, notify_changes, poll_window
 from runactionability.service.session import ActionabilityService, RequestSession
+from runactionability.telemetry import CHANGES, traced
 
 T = TypeVar("T")
 
@@ -152,6 +153,11 @@ class AsyncActionabilityService:
                 raise
             await connection.run_sync(lambda _: reading.close())
 
+    @traced(
+        CHANGES,
+        "runactionability.AsyncActionabilityService.poll_changes",
+        runs=lambda p: len(p.changes),
+    )
     async def poll_changes(
         self,
         scopes: VisibleScopes | EveryWorkspace,

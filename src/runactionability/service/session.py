@@ -48,6 +48,7 @@ from runactionability.scopes import VisibleScopes
 from runactionability.service.changes import read_page
 from runactionability.service.every import EveryWorkspace, every_workspace, explain_unscoped
 from runactionability.service.polling import DEFAULT_CHANGE_MARGIN, check_margin, poll
+from runactionability.telemetry import CHANGES, traced
 
 _ACTIVE = frozenset({RunStatus.QUEUED, RunStatus.RUNNING})
 _RENDERERS_KEPT = 64  # a host passing Accept-Language through may name any number of tags
@@ -212,6 +213,9 @@ class ActionabilityService:
                 renderer=renderer,
             )
 
+    @traced(
+        CHANGES, "runactionability.ActionabilityService.poll_changes", runs=lambda p: len(p.changes)
+    )
     def poll_changes(
         self,
         scopes: VisibleScopes | EveryWorkspace,
@@ -365,6 +369,7 @@ class RequestSession:
             state_kinds=self.backend.states,
         )
 
+    @traced(CHANGES, "runactionability.RequestSession.changes", runs=lambda p: len(p.changes))
     def changes(
         self,
         *,

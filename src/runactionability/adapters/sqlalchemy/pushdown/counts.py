@@ -20,6 +20,7 @@ from runactionability.catalog import OperationCatalog
 from runactionability.model import OperationRun, usable_id
 from runactionability.result import Actionability, StatusCounts
 from runactionability.scopes import VisibleScopes
+from runactionability.telemetry import COUNT, traced
 
 if TYPE_CHECKING:
     from runactionability.adapters.sqlalchemy.pushdown import SqlPushdown
@@ -117,6 +118,7 @@ def _scope_group(
     return by_environment.setdefault((workspace, environment), {})
 
 
+@traced(COUNT, "runactionability.SqlPushdown.count", runs=lambda counts: counts.counts.total)
 def count(pushdown: SqlPushdown, scopes: VisibleScopes, *, as_of: datetime) -> PushdownCounts:
     """The counts ``SqlPushdown.count`` returns, ``as_of`` checked."""
     compiled = pushdown.compiled(scopes=scopes)

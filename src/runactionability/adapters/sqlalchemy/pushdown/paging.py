@@ -32,6 +32,7 @@ from runactionability.adapters.sqlalchemy.types import as_run_id, to_micros
 from runactionability.model import OperationRun
 from runactionability.result import Actionability
 from runactionability.scopes import VisibleScopes
+from runactionability.telemetry import FOLLOW_UP_PAGE, traced
 
 if TYPE_CHECKING:
     from runactionability.adapters.sqlalchemy.pushdown import SqlPushdown
@@ -64,6 +65,9 @@ class FollowUpPage:
         return tuple(item.run for item in self.items)
 
 
+@traced(
+    FOLLOW_UP_PAGE, "runactionability.SqlPushdown.follow_up_page", runs=lambda page: len(page.items)
+)
 def follow_up_page(
     pushdown: SqlPushdown,
     scopes: VisibleScopes,
