@@ -36,6 +36,7 @@ from runactionability.adapters.sqlalchemy import (
     AsyncSqlStateSource,
     reference_state_mappings,
 )
+from runactionability.adapters.sqlalchemy.pushdown import SqlPushdown
 from runactionability.demo import Size, generate, load, read_marker
 from runactionability.testing import count_statements
 
@@ -192,6 +193,22 @@ def test_a_request_names_every_span_and_its_statements(
     # The counter counts every result of those batches, by status and family.
     evaluated = [dict(s.attributes or {})["runactionability.runs.count"] for s in batches]
     assert sum(otel.results().values()) - sum(before.values()) == sum(evaluated)  # type: ignore[arg-type]
+
+
+def test_the_needs_attention_figure_is_a_count_span_of_its_own(
+    otel: Telemetry, demo: tuple[sa.Engine, datetime]
+) -> None:
+    engine, as_of = demo
+    pushdown = SqlPushdown(engine)
+    scopes = VisibleScopes(["acme"])
+    with count_statements(engine) as counted:
+        needing = pushdown.needs_attention(scopes, as_of=as_of)
+    assert needing == pushdown.count(scopes, as_of=as_of).needs_attention > 0
+    first = otel.spans("runactionability.count")[0]
+    attributes = dict(first.attributes or {})
+    assert attributes["code.function.name"] == "runactionability.SqlPushdown.needs_attention"
+    assert attributes["runactionability.db.statements"] == counted.count
+    assert "runactionability.runs.count" not in attributes
 
 
 def test_a_page_of_changes_is_one_span_around_its_two_batches(

@@ -146,6 +146,7 @@ def count(pushdown: SqlPushdown, scopes: VisibleScopes, *, as_of: datetime) -> P
     return tally(pushdown.catalog, rows)
 
 
+@traced(COUNT, "runactionability.SqlPushdown.needs_attention")
 def needs_attention(pushdown: SqlPushdown, scopes: VisibleScopes, *, as_of: datetime) -> int:
     """The number ``SqlPushdown.needs_attention`` returns, ``as_of`` checked.
 
