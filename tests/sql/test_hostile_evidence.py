@@ -22,6 +22,7 @@ from runactionability import (
     Resolver,
     RunFact,
     RunQuery,
+    StateFact,
     StateRequest,
 )
 from runactionability.adapters.memory import MemoryStateSource
@@ -36,6 +37,7 @@ from runactionability.adapters.sqlalchemy import (
     UtcTimestamp,
     create_schema,
     insert_runs,
+    insert_states,
     operation_runs,
 )
 from runactionability.adapters.sqlalchemy.schema import _run_row
@@ -265,6 +267,38 @@ def test_a_request_naming_nul_gets_no_evidence(sql_engine: sa.Engine) -> None:
     )
     mapping = StateTableMapping(kind="provider_connection", table="provider_connection_states")
     assert SqlStateSource(sql_engine, mapping).current_states([state]) == {}
+
+
+def test_an_empty_subject_and_no_subject_are_two_objects_of_the_reference_tables(
+    sql_engine: sa.Engine,
+) -> None:
+    # The unique index folded NULL into '', so recording both (the memory source keeps both)
+    # failed with an IntegrityError; the change feed's differential test found it.
+    create_schema(sql_engine)
+    facts = [
+        StateFact(
+            kind="provider_connection",
+            workspace_id="w1",
+            environment_id="prod",
+            subject=subject,
+            status=status,
+            proven_at=at(3),
+        )
+        for subject, status in ((None, "healthy"), ("", "failing"))
+    ]
+    assert insert_states(sql_engine, facts) == insert_states(sql_engine, facts) == 2
+    mapping = StateTableMapping(kind="provider_connection", table="provider_connection_states")
+    scope_wide = StateRequest(
+        kind="provider_connection", workspace_id="w1", environment_id="prod", subject=None
+    )
+    found = SqlStateSource(sql_engine, mapping).current_states([scope_wide])
+    assert found[scope_wide].status == "healthy"
+    assert MemoryStateSource("provider_connection", facts).current_states([scope_wide]) == found
+    with sql_engine.connect() as connection:
+        rows = connection.execute(
+            sa.text("SELECT subject, status FROM provider_connection_states ORDER BY status")
+        ).all()
+    assert [tuple(row) for row in rows] == [("", "failing"), (None, "healthy")]
 
 
 # -- finding 2: corrupt evidence is never proof; one validity rule ------------------------------

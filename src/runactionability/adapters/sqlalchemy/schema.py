@@ -222,13 +222,16 @@ def _state_table(kind: str) -> sa.Table:
         sa.Column("attributes", JsonDocument(), nullable=False),
     )
     # One current row per object. NULL ids are folded into '' so that two workspace-owned rows
-    # still collide (both databases treat NULLs as distinct in a plain unique index); a real id
-    # is never empty.
+    # still collide (both databases treat NULLs as distinct in a plain unique index), and each
+    # column's IS NULL is kept beside it, so that a NULL and an empty (unusable, but stored) id
+    # stay two objects, as insert_states and the state sources read them.
     sa.Index(
         f"ux_{kind}_states_current",
         table.c.workspace_id,
         sa.func.coalesce(table.c.environment_id, sa.literal_column("''")),
+        table.c.environment_id.is_(None),
         sa.func.coalesce(table.c.subject, sa.literal_column("''")),
+        table.c.subject.is_(None),
         unique=True,
     )
     sa.Index(
