@@ -12,6 +12,8 @@ import binascii
 import json
 from collections.abc import Collection, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
+from typing import Any
 
 from runactionability.errors import InvalidCursorError
 from runactionability.evidence import (
@@ -120,6 +122,7 @@ _Order = tuple[datetime, datetime, tuple[bool, RunId]]
 _COMPLETED = RunStatus.COMPLETED
 _SUCCEEDED = RunOutcome.SUCCEEDED
 _DATETIME = datetime
+_MAPPING_PROXY = MappingProxyType
 
 
 def _order(run: OperationRun) -> _Order:
@@ -149,18 +152,29 @@ def _success_key(run: OperationRun, subject_key: str | None) -> _BucketKey | Non
             return None
     elif not sound_run_times(created, started, completed):
         return None
-    workspace_id = usable_id(run.workspace_id)
-    if workspace_id is None:
-        return None
-    subject: str | None = None
+    # usable_id, with the plain str and int an index build mostly reads judged inline.
+    workspace_id: Any = run.workspace_id
+    if workspace_id.__class__ is not str or not workspace_id.strip() or "\x00" in workspace_id:
+        workspace_id = usable_id(workspace_id)
+        if workspace_id is None:
+            return None
+    subject: Any = None
     if subject_key is not None:
         context = run.context
-        if not isinstance(context, Mapping):
+        if context.__class__ is not _MAPPING_PROXY and not isinstance(context, Mapping):
             return None
-        subject = usable_id(context.get(subject_key))
+        subject = context.get(subject_key)
+        subject = str(subject) if subject.__class__ is int else usable_id(subject)
         if subject is None:
             return None
-    return (workspace_id, usable_id(run.environment_id), subject)
+    environment_id: Any = run.environment_id
+    if (
+        environment_id.__class__ is not str
+        or not environment_id.strip()
+        or "\x00" in environment_id
+    ):
+        environment_id = usable_id(environment_id)
+    return (workspace_id, environment_id, subject)
 
 
 def _success_fact(run: OperationRun, subject_key: str | None) -> RunFact | None:

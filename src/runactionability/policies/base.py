@@ -27,18 +27,13 @@ from runactionability.evidence import (
 from runactionability.messages import Message, msg
 from runactionability.model import OperationRun, RunOutcome, as_names, as_optional_names
 from runactionability.policies.describe import describe_policy
-from runactionability.result import Actionability, ActionKind, Decision, PrimaryAction
+from runactionability.result import Actionability, ActionKind, Decision, PrimaryAction, new_action
 from runactionability.terms import outcome_verb, type_name
 
 
 def retry_action(run: OperationRun, op_type: OperationType | None) -> PrimaryAction:
     """The primary action of a run to run again; every path that offers a retry labels it so."""
-    return PrimaryAction(
-        kind=ActionKind.RETRY,
-        label=retry_label(op_type),
-        target_kind="run",
-        target_id=str(run.id),
-    )
+    return new_action(ActionKind.RETRY, retry_label(op_type), "run", str(run.id))
 
 
 def retry_label(op_type: OperationType | None) -> Message:
@@ -83,9 +78,7 @@ def review_action(run: OperationRun, op_type: OperationType | None) -> PrimaryAc
         if op_type is None
         else _review_label(op_type.name, op_type.label)
     )
-    return PrimaryAction(
-        kind=ActionKind.REVIEW, label=label, target_kind="run", target_id=str(run.id)
-    )
+    return new_action(ActionKind.REVIEW, label, "run", str(run.id))
 
 
 @lru_cache(maxsize=1024)

@@ -26,7 +26,15 @@ from runactionability.policies.base import (
     review_action,
 )
 from runactionability.policies.describe import describe_action, describe_rule
-from runactionability.result import Actionability, ActionKind, Decision, PrimaryAction, Reason
+from runactionability.result import (
+    Actionability,
+    ActionKind,
+    Decision,
+    PrimaryAction,
+    Reason,
+    new_action,
+    new_decision,
+)
 from runactionability.terms import outcome_verb, state_kind_name, state_status_name
 
 
@@ -89,10 +97,10 @@ class SupersededByLaterSuccess:
         fact = evidence.later_success
         if fact is None or fact.started_at < run.completed_at:
             return None
-        return Decision(
-            status=Actionability.SUPERSEDED_BY_LATER_SUCCESS,
-            reason=Reason.LATER_SUCCESS,
-            explanation=filled(
+        return new_decision(
+            Actionability.SUPERSEDED_BY_LATER_SUCCESS,
+            Reason.LATER_SUCCESS,
+            filled(
                 _LATER_SUCCESS,
                 shared_param("type", run.type_of(fact.operation_type)),
                 ("run_id", str(fact.run_id)),
@@ -100,13 +108,8 @@ class SupersededByLaterSuccess:
                 shared_param("outcome", run.outcome_name),
                 ("completed_at", run.completed_at),
             ),
-            proof=fact,
-            primary_action=PrimaryAction(
-                kind=ActionKind.VIEW_RUN,
-                label=VIEW_LATER_SUCCESS,
-                target_kind="run",
-                target_id=str(fact.run_id),
-            ),
+            fact,
+            new_action(ActionKind.VIEW_RUN, VIEW_LATER_SUCCESS, "run", str(fact.run_id)),
         )
 
 
@@ -149,10 +152,10 @@ class ResolvedByState:
         fact = evidence.state(self.kind)
         if fact is None or fact.status not in self.healthy or fact.proven_at <= run.completed_at:
             return None
-        return Decision(
-            status=Actionability.RESOLVED_BY_CURRENT_STATE,
-            reason=Reason.CURRENT_STATE_HEALTHY,
-            explanation=filled(
+        return new_decision(
+            Actionability.RESOLVED_BY_CURRENT_STATE,
+            Reason.CURRENT_STATE_HEALTHY,
+            filled(
                 _CURRENT_STATE,
                 shared_param("state_kind", state_kind_name(self.kind)),
                 shared_param("state_status", state_status_name(fact.status)),
@@ -160,13 +163,8 @@ class ResolvedByState:
                 shared_param("outcome", run.outcome_name),
                 ("completed_at", run.completed_at),
             ),
-            proof=fact,
-            primary_action=PrimaryAction(
-                kind=ActionKind.VIEW_STATE,
-                label=view_state_label(self.kind),
-                target_kind=self.kind,
-                target_id=fact.subject,
-            ),
+            fact,
+            new_action(ActionKind.VIEW_STATE, view_state_label(self.kind), self.kind, fact.subject),
         )
 
 
@@ -228,11 +226,12 @@ class AlwaysManualReview:
 
     def decide(self, run: ProblemRun, evidence: Evidence) -> Decision | None:
         op_type = run.operation_type
-        return Decision(
-            status=Actionability.REQUIRES_MANUAL_REVIEW,
-            reason=Reason.ALWAYS_MANUAL_REVIEW,
-            explanation=_half_applied(op_type.name, op_type.label, run.outcome),
-            primary_action=review_action(run.run, run.operation_type),
+        return new_decision(
+            Actionability.REQUIRES_MANUAL_REVIEW,
+            Reason.ALWAYS_MANUAL_REVIEW,
+            _half_applied(op_type.name, op_type.label, run.outcome),
+            None,
+            review_action(run.run, op_type),
         )
 
 
@@ -301,16 +300,17 @@ class FirstDecisive:
             decision = rule.decide(run, evidence)
             if decision is not None:
                 return decision
-        return Decision(
-            status=Actionability.ACTIONABLE,
-            reason=Reason.NO_RESOLVING_EVIDENCE,
-            explanation=filled(
+        return new_decision(
+            Actionability.ACTIONABLE,
+            Reason.NO_RESOLVING_EVIDENCE,
+            filled(
                 _NO_RESOLVING_EVIDENCE,
                 shared_param("type", run.label),
                 shared_param("outcome", run.outcome_name),
                 ("completed_at", run.completed_at),
             ),
-            primary_action=self.action.action(run),
+            None,
+            self.action.action(run),
         )
 
 
