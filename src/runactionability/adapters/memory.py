@@ -56,7 +56,7 @@ class MemoryRunHistory:
 
     def __init__(self, runs: Iterable[OperationRun] = ()) -> None:
         self._by_type: dict[str, list[OperationRun]] = {}
-        self._indexes: dict[tuple[str, str | None], dict[_BucketKey, list[OperationRun]]] = {}
+        self._indexes: dict[tuple[str, str | None, bool], dict[_BucketKey, list[OperationRun]]] = {}
         for run in runs:
             self.add(run)
 
@@ -75,11 +75,13 @@ class MemoryRunHistory:
         for request in requests:
             subject_key = request.subject_key if request.subject is not None else None
             bucket_key = (request.workspace_id, request.environment_id, request.subject)
+            # A workspace-owned request (no environment) is answered by a run in any environment.
+            wide = request.environment_id is None
             restricted = request.visible_environment_ids
             best: OperationRun | None = None
             best_order: _Order | None = None
             for stored_type in request.operation_types:
-                for run in self._index(stored_type, subject_key).get(bucket_key, ()):
+                for run in self._index(stored_type, subject_key, wide).get(bucket_key, ()):
                     # Buckets are sorted latest first, so the first run visible at as_of (and to
                     # the actor the request is confined to) wins.
                     if run.completed_at <= as_of and (
@@ -97,23 +99,28 @@ class MemoryRunHistory:
         return answers
 
     def _index(
-        self, stored_type: str, subject_key: str | None
+        self, stored_type: str, subject_key: str | None, wide: bool
     ) -> dict[_BucketKey, list[OperationRun]]:
-        index = self._indexes.get((stored_type, subject_key))
+        """The successes of ``stored_type`` by scope and subject; ``wide``: by workspace only.
+
+        The two are built apart, each when a request first needs it: most requests name an
+        environment, and a bucket list per success and workspace that no request reads would
+        be built, and kept for the collector to walk, for nothing.
+        """
+        index = self._indexes.get((stored_type, subject_key, wide))
         if index is None:
             index = {}
             for run in self._by_type.get(stored_type, ()):
                 key = _success_key(run, subject_key)
                 if key is None:
                     continue
+                if wide:
+                    key = (key[0], None, key[2])
                 index.setdefault(key, []).append(run)
-                if key[1] is not None:
-                    # Workspace-owned requests (no environment) match runs in any environment.
-                    index.setdefault((key[0], None, key[2]), []).append(run)
             for bucket in index.values():
                 if len(bucket) > 1:
                     bucket.sort(key=_order, reverse=True)
-            self._indexes[(stored_type, subject_key)] = index
+            self._indexes[(stored_type, subject_key, wide)] = index
         return index
 
 
