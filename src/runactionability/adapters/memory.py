@@ -56,7 +56,7 @@ class MemoryRunHistory:
 
     def __init__(self, runs: Iterable[OperationRun] = ()) -> None:
         self._by_type: dict[str, list[OperationRun]] = {}
-        self._indexes: dict[tuple[str, str | None, bool], dict[_BucketKey, list[OperationRun]]] = {}
+        self._indexes: dict[tuple[str, str | None, bool], dict[_BucketKey, _Bucket]] = {}
         for run in runs:
             self.add(run)
 
@@ -81,7 +81,13 @@ class MemoryRunHistory:
             best: OperationRun | None = None
             best_order: _Order | None = None
             for stored_type in request.operation_types:
-                for run in self._index(stored_type, subject_key, wide).get(bucket_key, ()):
+                bucket = self._index(stored_type, subject_key, wide).get(bucket_key)
+                if bucket is None:
+                    continue
+                runs: list[OperationRun] | tuple[OperationRun] = (
+                    bucket if isinstance(bucket, list) else (bucket,)
+                )
+                for run in runs:
                     # Buckets are sorted latest first, so the first run visible at as_of (and to
                     # the actor the request is confined to) wins.
                     if run.completed_at <= as_of and (
@@ -100,12 +106,13 @@ class MemoryRunHistory:
 
     def _index(
         self, stored_type: str, subject_key: str | None, wide: bool
-    ) -> dict[_BucketKey, list[OperationRun]]:
+    ) -> dict[_BucketKey, _Bucket]:
         """The successes of ``stored_type`` by scope and subject; ``wide``: by workspace only.
 
         The two are built apart, each when a request first needs it: most requests name an
         environment, and a bucket list per success and workspace that no request reads would
-        be built, and kept for the collector to walk, for nothing.
+        be built, and kept for the collector to walk, for nothing. A bucket of one run is the
+        run itself, not a list (most buckets hold one).
         """
         index = self._indexes.get((stored_type, subject_key, wide))
         if index is None:
@@ -116,15 +123,23 @@ class MemoryRunHistory:
                     continue
                 if wide:
                     key = (key[0], None, key[2])
-                index.setdefault(key, []).append(run)
+                bucket = index.get(key)
+                if bucket is None:
+                    index[key] = run
+                elif bucket.__class__ is list:
+                    bucket.append(run)
+                else:
+                    index[key] = [bucket, run]  # type: ignore[list-item]
             for bucket in index.values():
-                if len(bucket) > 1:
+                if bucket.__class__ is list:
                     bucket.sort(key=_order, reverse=True)
             self._indexes[(stored_type, subject_key, wide)] = index
         return index
 
 
 _BucketKey = tuple[str, str | None, str | None]
+# The successes filed under one key, latest first: a list, or the run itself when it is alone.
+_Bucket = OperationRun | list[OperationRun]
 _Order = tuple[datetime, datetime, tuple[bool, RunId]]
 _COMPLETED = RunStatus.COMPLETED
 _SUCCEEDED = RunOutcome.SUCCEEDED
