@@ -30,15 +30,18 @@ import attrs
 
 from runactionability.catalog import OperationCatalog, OperationType
 from runactionability.checks import RECORD_CHECKS
-from runactionability.errors import DuplicateRunError, UsageError
+from runactionability.core_inputs import check_as_of, check_runs, visible_facts
 from runactionability.evidence import LaterSuccessRequest, RunFact, StateFact, StateRequest
 from runactionability.messages import Message
 from runactionability.model import OperationRun, RunOutcome, RunStatus, usable_id
 from runactionability.plain_records import plain_scope, scope_key
 from runactionability.policies.base import Evidence, Family, ProblemRun
-from runactionability.proofs import Verifier, is_aware, override, run_fact_fault
+from runactionability.policies.rules import type_plan
+from runactionability.problem_scopes import Batch, Scoped, own_requests, problem_run
+from runactionability.proofs import Verifier, override
 from runactionability.result import (
     ActionabilityResult,
+    Decision,
     PolicyViolation,
     Reason,
     Verdict,
@@ -64,24 +67,38 @@ _CHECKS = tuple(check.test for check in RECORD_CHECKS)
 _new_object = object.__new__
 _set_run_id = ActionabilityResult.__dict__["run_id"].__set__
 _set_verdict = ActionabilityResult.__dict__["verdict"].__set__
-# The same holds for ProblemRun, which the core makes once per problem run.
-_set_problem_run = ProblemRun.__dict__["run"].__set__
-_set_problem_type = ProblemRun.__dict__["operation_type"].__set__
-_set_problem_success = ProblemRun.__dict__["later_success_request"].__set__
-_set_problem_states = ProblemRun.__dict__["state_requests"].__set__
-_ScopeCache = dict[tuple[Any, ...], tuple[LaterSuccessRequest, Mapping[str, StateRequest]]]
+# The state requests of a family that asks for none: one value for every such scope.
+_NO_STATES: Mapping[str, StateRequest] = MappingProxyType({})
 
 
 @attrs.frozen
 class Plan:
-    """What a batch needs fetched. Pass it back to ``Core.decide`` with the facts."""
+    """What a batch needs fetched. Pass it back to ``Core.decide`` with the facts.
+
+    The problem runs are kept as three parallel lists (their index in the batch, the run, and
+    what the runs of its type, scope and subject share), not as an object per run: a value that
+    lives from plan to decide survives into the collector's oldest generation, and a million
+    of them would make it walk the host's whole heap once more.
+    """
 
     as_of: datetime
     results: list[ActionabilityResult | None]
-    problems: list[tuple[int, ProblemRun, Family]]
+    problem_indexes: list[int]
+    problem_runs: list[OperationRun]
+    problem_scopes: list[Scoped]
     later_success_requests: frozenset[LaterSuccessRequest]
     state_requests: Mapping[str, frozenset[StateRequest]]
     violations: list[PolicyViolation] = attrs.Factory(list)
+
+    @property
+    def problems(self) -> list[tuple[int, ProblemRun, Family]]:
+        """Each problem run's index in the batch, the run as its policy sees it, its family."""
+        return [
+            (index, problem_run(run, scoped), scoped.family)
+            for index, run, scoped in zip(
+                self.problem_indexes, self.problem_runs, self.problem_scopes, strict=True
+            )
+        ]
 
 
 @attrs.frozen
@@ -99,18 +116,6 @@ class _Invalid(Exception):
         super().__init__(explanation.id)
         self.reason = reason
         self.explanation = explanation
-
-
-class _Batch:
-    """What ``plan`` gathers from a batch's problem runs."""
-
-    def __init__(self, as_of: datetime) -> None:
-        self.as_of = as_of
-        self.problems: list[tuple[int, ProblemRun, Family]] = []
-        self.success_requests: set[LaterSuccessRequest] = set()
-        self.state_requests: dict[str, set[StateRequest]] = {}
-        self.scope_cache: _ScopeCache = {}
-        self.violations: list[PolicyViolation] = []
 
 
 class Core:
@@ -134,16 +139,18 @@ class Core:
         self.state_kinds = frozenset(state_kinds)
         self.strict = strict
         self._verifier = Verifier(catalog)
+        # What each family's policy plans for a type, when that depends on the type alone.
+        self._type_plans: dict[tuple[str, str], tuple[bool, tuple[str, ...]] | None] = {}
 
     # -- step 1: plan -------------------------------------------------------------------------
 
     def plan(self, runs: Sequence[OperationRun], *, as_of: datetime) -> Plan:
         """Classify what needs no evidence and collect the de-duplicated evidence requests."""
-        _check_as_of(as_of)
-        runs = _check_runs(runs)
+        check_as_of(as_of)
+        runs = check_runs(runs)
         results: list[ActionabilityResult | None] = []
         append = results.append
-        batch = _Batch(as_of)
+        batch = Batch(as_of)
         succeeded: dict[object, Verdict] = {}
         active: dict[object, Verdict] = {}
         result_class = ActionabilityResult
@@ -180,51 +187,43 @@ class Core:
         return Plan(
             as_of=as_of,
             results=results,
-            problems=batch.problems,
+            problem_indexes=batch.indexes,
+            problem_runs=batch.runs,
+            problem_scopes=batch.scopes,
             later_success_requests=frozenset(batch.success_requests),
             state_requests={kind: frozenset(reqs) for kind, reqs in batch.state_requests.items()},
             violations=batch.violations,
         )
 
     def _plan_problem(
-        self, index: int, run: OperationRun, batch: _Batch
+        self, index: int, run: OperationRun, batch: Batch
     ) -> ActionabilityResult | None:
         """A problem run's result when it needs none from its policy, else None (planned)."""
         op_type = self.catalog.resolve(run.type)
         try:
-            problem = self._problem(run, op_type, batch.scope_cache)
+            scoped = self._scoped(run, op_type, batch)
         except _Invalid as invalid:
             known = op_type is not None and op_type.family in self.families
             return invalid_result(
                 run, op_type, known, invalid.reason, invalid.explanation, batch.as_of
             )
-        family = self.families[problem.operation_type.family]
-        try:
-            requested = tuple(family.policy.plan(problem))
-        except Exception as exc:
-            if self.strict:
-                raise
-            batch.violations.append(raised(problem, exc))
-            return policy_error_result(problem, exc, batch.as_of)
-        own_states = problem.state_requests
-        for request in requested:
-            # Only the run's own requests are fetched: a policy cannot even look at evidence
-            # from another scope or subject, or at a kind its family did not declare.
-            if request.__class__ is LaterSuccessRequest:
-                own_success = problem.later_success_request
-                if request is own_success or request == own_success:
-                    batch.success_requests.add(own_success)
-            elif request.__class__ is StateRequest:
-                own = own_states.get(request.kind)
-                if own is not None and (own is request or own == request):
-                    batch.state_requests.setdefault(own.kind, set()).add(own)
-        batch.problems.append((index, problem, family))
+        if not scoped.planned:
+            problem = problem_run(run, scoped)
+            try:
+                requested = tuple(scoped.family.policy.plan(problem))
+            except Exception as exc:
+                if self.strict:
+                    raise
+                batch.violations.append(raised(problem, exc))
+                return policy_error_result(problem, exc, batch.as_of)
+            batch.ask(own_requests(requested, scoped))
+        batch.indexes.append(index)
+        batch.runs.append(run)
+        batch.scopes.append(scoped)
         return None
 
-    def _problem(
-        self, run: OperationRun, op_type: OperationType | None, scope_cache: _ScopeCache
-    ) -> ProblemRun:
-        """The run as its policy sees it; raises ``_Invalid`` at the first record check it fails."""
+    def _scoped(self, run: OperationRun, op_type: OperationType | None, batch: Batch) -> Scoped:
+        """What the run shares with its scope; raises ``_Invalid`` at the first check it fails."""
         judged = op_type if op_type is not None and op_type.family in self.families else None
         # Most runs pass every record check in the common way, found in one pass; the others
         # walk the table, which names the first check they fail (or passes them just the same).
@@ -232,22 +231,18 @@ class Core:
         if cache_key is None:
             cache_key = _checked_key(run, judged)
         assert judged is not None  # the known_type check passed
-        scoped = scope_cache.get(cache_key)
+        scoped = batch.scope_cache.get(cache_key)
         if scoped is None:
             # The key holds plain ids as stored or the ids as the core compares them: either
             # way usable_id gives the compared id.
-            scoped = scope_cache[cache_key] = self._scoped_requests(
+            scoped = batch.scope_cache[cache_key] = self._scoped_requests(
                 judged,
                 cast(str, usable_id(cache_key[1])),
                 usable_id(cache_key[2]),
                 usable_id(cache_key[3]),
+                batch,
             )
-        problem = _new_object(ProblemRun)
-        _set_problem_run(problem, run)
-        _set_problem_type(problem, judged)
-        _set_problem_success(problem, scoped[0])
-        _set_problem_states(problem, scoped[1])
-        return problem
+        return scoped
 
     def _scoped_requests(
         self,
@@ -255,8 +250,14 @@ class Core:
         workspace_id: str,
         environment_id: str | None,
         subject: str | None,
-    ) -> tuple[LaterSuccessRequest, Mapping[str, StateRequest]]:
-        """The requests every problem run of one type, scope and subject shares."""
+        batch: Batch,
+    ) -> Scoped:
+        """The requests every problem run of one type, scope and subject shares.
+
+        When the family's policy plans by the type alone, its requests are the batch's now, once
+        for the scope, and its runs are not planned one by one.
+        """
+        family = self.families[op_type.family]
         success = LaterSuccessRequest(
             operation_types=self.catalog.superseding_names(op_type.name),
             workspace_id=workspace_id,
@@ -264,7 +265,7 @@ class Core:
             subject_key=op_type.subject_key,
             subject=subject,
         )
-        served = self.families[op_type.family].state_kinds & self.state_kinds
+        served = family.state_kinds & self.state_kinds
         states = {
             kind: StateRequest(
                 kind=kind,
@@ -274,7 +275,22 @@ class Core:
             )
             for kind in sorted(served)
         }
-        return success, MappingProxyType(states)
+        key = (family.name, op_type.name)
+        if key not in self._type_plans:
+            self._type_plans[key] = type_plan(family.policy, op_type.name)
+        shape = self._type_plans[key]
+        scoped = Scoped(
+            op_type,
+            family,
+            success,
+            MappingProxyType(states) if states else _NO_STATES,
+            shape is not None,
+        )
+        if shape is not None:
+            # Only the kinds a source serves are the run's own requests, as in ``own_requests``.
+            own_states = (states[kind] for kind in shape[1] if kind in states)
+            batch.ask((success, *own_states) if shape[0] else own_states)
+        return scoped
 
     # -- step 3: decide and verify ------------------------------------------------------------
 
@@ -292,41 +308,71 @@ class Core:
         ignored; facts completed or proven after ``as_of`` are never evidence.
         """
         as_of = plan.as_of
-        visible_successes, visible_states = _visible(plan, successes, states)
+        visible_successes, visible_states = visible_facts(plan, successes, states)
         results = list(plan.results)
         violations = list(plan.violations)
-        for index, problem, family in plan.problems:
+        # Verdicts of decisions a policy gives many runs as one value (cancelled, history only),
+        # by the decision's identity and the type: the entry holds the decision, so its identity
+        # is not reused while the entry lives.
+        shared: dict[tuple[int, str], tuple[Decision, Verdict]] = {}
+        for index, run, scoped in zip(
+            plan.problem_indexes, plan.problem_runs, plan.problem_scopes, strict=True
+        ):
+            problem = problem_run(run, scoped)
             evidence = Evidence(problem, visible_successes, visible_states, as_of)
             try:
-                decision = family.policy.decide(problem, evidence)
+                decision = scoped.family.policy.decide(problem, evidence)
             except Exception as exc:
                 if self.strict:
                     raise
                 results[index] = policy_error_result(problem, exc, as_of)
                 violations.append(raised(problem, exc))
                 continue
-            try:
-                decision, violation = self._verifier.verify(problem, family, decision, evidence)
-            except Exception as exc:
-                # Only a policy's malformed answer can make verification fail; it is no decision.
-                decision, violation = override(
-                    problem,
-                    family,
-                    "invalid_decision",
-                    None,
-                    f"verifying the policy's decision failed: {type(exc).__name__}: {exc}",
-                    Reason.POLICY_VIOLATION,
-                )
-            if violation is not None:
-                violations.append(violation)
+            known = shared.get((id(decision), scoped.operation_type.name))
+            if known is not None and known[0] is decision:
+                verdict = known[1]
+            else:
+                verdict = self._verdict(problem, scoped, decision, evidence, violations, shared)
             result = _new_object(ActionabilityResult)
-            _set_run_id(result, problem.run.id)
-            _set_verdict(
-                result, problem_verdict(decision, family.name, problem.operation_type.name, as_of)
-            )
+            _set_run_id(result, run.id)
+            _set_verdict(result, verdict)
             results[index] = result
         # Every slot the plan left empty belongs to a problem run, and each got its result above.
         return Outcome(results=cast(list[ActionabilityResult], results), violations=violations)
+
+    def _verdict(
+        self,
+        problem: ProblemRun,
+        scoped: Scoped,
+        decision: object,
+        evidence: Evidence,
+        violations: list[PolicyViolation],
+        shared: dict[tuple[int, str], tuple[Decision, Verdict]],
+    ) -> Verdict:
+        """The verdict of a policy's decision once the core verified it."""
+        family = scoped.family
+        try:
+            checked, violation = self._verifier.verify(problem, family, decision, evidence)
+        except Exception as exc:
+            # Only a policy's malformed answer can make verification fail; it is no decision.
+            checked, violation = override(
+                problem,
+                family,
+                "invalid_decision",
+                None,
+                f"verifying the policy's decision failed: {type(exc).__name__}: {exc}",
+                Reason.POLICY_VIOLATION,
+            )
+        if violation is not None:
+            violations.append(violation)
+        verdict = problem_verdict(
+            checked, family.name, scoped.operation_type.name, as_of=evidence.as_of
+        )
+        if checked is decision and checked.proof is None and checked.primary_action is None:
+            # Verified without a proof or anything of the run's own: the same for every run of
+            # the type, so the next run given this decision gets this verdict.
+            shared[(id(checked), scoped.operation_type.name)] = (checked, verdict)
+        return verdict
 
 
 def _checked_key(run: OperationRun, judged: OperationType | None) -> tuple[Any, ...]:
@@ -338,57 +384,3 @@ def _checked_key(run: OperationRun, judged: OperationType | None) -> tuple[Any, 
             raise _Invalid(failed.reason, explanation)
     assert judged is not None  # the known_type check passed
     return scope_key(run, judged)
-
-
-def _visible(
-    plan: Plan,
-    successes: Mapping[LaterSuccessRequest, RunFact],
-    states: Mapping[str, Mapping[StateRequest, StateFact]],
-) -> tuple[dict[LaterSuccessRequest, RunFact], dict[StateRequest, StateFact]]:
-    """The facts that may be evidence: asked for by the plan, of their kind, and sound at as_of."""
-    as_of = plan.as_of
-    # A broken port's answer (not a fact, or a naive timestamp) is no evidence: comparing it
-    # with as_of would raise and take the whole batch down with it.
-    visible_successes = {
-        request: fact
-        for request, fact in successes.items()
-        if request in plan.later_success_requests
-        and isinstance(fact, RunFact)
-        and run_fact_fault(fact, as_of) is None
-    }
-    visible_states: dict[StateRequest, StateFact] = {}
-    for kind, facts in states.items():
-        asked = plan.state_requests.get(kind, frozenset())
-        for request, fact in facts.items():
-            if (
-                request in asked
-                and isinstance(fact, StateFact)
-                and is_aware(fact.proven_at)
-                and fact.proven_at <= as_of
-            ):
-                visible_states[request] = fact
-    return visible_successes, visible_states
-
-
-def _check_as_of(as_of: object) -> None:
-    if not is_aware(as_of):
-        raise UsageError(f"as_of must be a timezone-aware datetime, not {as_of!r}")
-
-
-def _check_runs(runs: Iterable[OperationRun]) -> Sequence[OperationRun]:
-    if isinstance(runs, str | bytes) or not isinstance(runs, Iterable):
-        raise UsageError(f"runs must be an iterable of OperationRun, not {type(runs).__name__}")
-    batch = runs if isinstance(runs, list | tuple) else list(runs)
-    for run in batch:
-        if run.__class__ is not OperationRun and not isinstance(run, OperationRun):
-            raise UsageError(f"expected an OperationRun, got {type(run).__name__}")
-    ids = {run.id for run in batch}
-    if len(ids) != len(batch):
-        seen: set[object] = set()
-        duplicates = []
-        for run in batch:
-            if run.id in seen and run.id not in duplicates:
-                duplicates.append(run.id)
-            seen.add(run.id)
-        raise DuplicateRunError(duplicates)
-    return batch

@@ -12,6 +12,8 @@ import binascii
 import json
 from collections.abc import Collection, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
+from typing import Any
 
 from runactionability.errors import InvalidCursorError
 from runactionability.evidence import (
@@ -54,7 +56,7 @@ class MemoryRunHistory:
 
     def __init__(self, runs: Iterable[OperationRun] = ()) -> None:
         self._by_type: dict[str, list[OperationRun]] = {}
-        self._indexes: dict[tuple[str, str | None], dict[_BucketKey, list[OperationRun]]] = {}
+        self._indexes: dict[tuple[str, str | None, bool], dict[_BucketKey, _Bucket]] = {}
         for run in runs:
             self.add(run)
 
@@ -73,11 +75,19 @@ class MemoryRunHistory:
         for request in requests:
             subject_key = request.subject_key if request.subject is not None else None
             bucket_key = (request.workspace_id, request.environment_id, request.subject)
+            # A workspace-owned request (no environment) is answered by a run in any environment.
+            wide = request.environment_id is None
             restricted = request.visible_environment_ids
             best: OperationRun | None = None
             best_order: _Order | None = None
             for stored_type in request.operation_types:
-                for run in self._index(stored_type, subject_key).get(bucket_key, ()):
+                bucket = self._index(stored_type, subject_key, wide).get(bucket_key)
+                if bucket is None:
+                    continue
+                runs: list[OperationRun] | tuple[OperationRun] = (
+                    bucket if isinstance(bucket, list) else (bucket,)
+                )
+                for run in runs:
                     # Buckets are sorted latest first, so the first run visible at as_of (and to
                     # the actor the request is confined to) wins.
                     if run.completed_at <= as_of and (
@@ -95,31 +105,46 @@ class MemoryRunHistory:
         return answers
 
     def _index(
-        self, stored_type: str, subject_key: str | None
-    ) -> dict[_BucketKey, list[OperationRun]]:
-        index = self._indexes.get((stored_type, subject_key))
+        self, stored_type: str, subject_key: str | None, wide: bool
+    ) -> dict[_BucketKey, _Bucket]:
+        """The successes of ``stored_type`` by scope and subject; ``wide``: by workspace only.
+
+        The two are built apart, each when a request first needs it: most requests name an
+        environment, and a bucket list per success and workspace that no request reads would
+        be built, and kept for the collector to walk, for nothing. A bucket of one run is the
+        run itself, not a list (most buckets hold one).
+        """
+        index = self._indexes.get((stored_type, subject_key, wide))
         if index is None:
             index = {}
             for run in self._by_type.get(stored_type, ()):
                 key = _success_key(run, subject_key)
                 if key is None:
                     continue
-                index.setdefault(key, []).append(run)
-                if key[1] is not None:
-                    # Workspace-owned requests (no environment) match runs in any environment.
-                    index.setdefault((key[0], None, key[2]), []).append(run)
+                if wide:
+                    key = (key[0], None, key[2])
+                bucket = index.get(key)
+                if bucket is None:
+                    index[key] = run
+                elif bucket.__class__ is list:
+                    bucket.append(run)
+                else:
+                    index[key] = [bucket, run]  # type: ignore[list-item]
             for bucket in index.values():
-                if len(bucket) > 1:
+                if bucket.__class__ is list:
                     bucket.sort(key=_order, reverse=True)
-            self._indexes[(stored_type, subject_key)] = index
+            self._indexes[(stored_type, subject_key, wide)] = index
         return index
 
 
 _BucketKey = tuple[str, str | None, str | None]
+# The successes filed under one key, latest first: a list, or the run itself when it is alone.
+_Bucket = OperationRun | list[OperationRun]
 _Order = tuple[datetime, datetime, tuple[bool, RunId]]
 _COMPLETED = RunStatus.COMPLETED
 _SUCCEEDED = RunOutcome.SUCCEEDED
 _DATETIME = datetime
+_MAPPING_PROXY = MappingProxyType
 
 
 def _order(run: OperationRun) -> _Order:
@@ -149,18 +174,29 @@ def _success_key(run: OperationRun, subject_key: str | None) -> _BucketKey | Non
             return None
     elif not sound_run_times(created, started, completed):
         return None
-    workspace_id = usable_id(run.workspace_id)
-    if workspace_id is None:
-        return None
-    subject: str | None = None
+    # usable_id, with the plain str and int an index build mostly reads judged inline.
+    workspace_id: Any = run.workspace_id
+    if workspace_id.__class__ is not str or not workspace_id.strip() or "\x00" in workspace_id:
+        workspace_id = usable_id(workspace_id)
+        if workspace_id is None:
+            return None
+    subject: Any = None
     if subject_key is not None:
         context = run.context
-        if not isinstance(context, Mapping):
+        if context.__class__ is not _MAPPING_PROXY and not isinstance(context, Mapping):
             return None
-        subject = usable_id(context.get(subject_key))
+        subject = context.get(subject_key)
+        subject = str(subject) if subject.__class__ is int else usable_id(subject)
         if subject is None:
             return None
-    return (workspace_id, usable_id(run.environment_id), subject)
+    environment_id: Any = run.environment_id
+    if (
+        environment_id.__class__ is not str
+        or not environment_id.strip()
+        or "\x00" in environment_id
+    ):
+        environment_id = usable_id(environment_id)
+    return (workspace_id, environment_id, subject)
 
 
 def _success_fact(run: OperationRun, subject_key: str | None) -> RunFact | None:

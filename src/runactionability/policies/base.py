@@ -27,25 +27,26 @@ from runactionability.evidence import (
 from runactionability.messages import Message, msg
 from runactionability.model import OperationRun, RunOutcome, as_names, as_optional_names
 from runactionability.policies.describe import describe_policy
-from runactionability.result import Actionability, ActionKind, Decision, PrimaryAction
+from runactionability.result import Actionability, ActionKind, Decision, PrimaryAction, new_action
 from runactionability.terms import outcome_verb, type_name
 
 
 def retry_action(run: OperationRun, op_type: OperationType | None) -> PrimaryAction:
     """The primary action of a run to run again; every path that offers a retry labels it so."""
-    return PrimaryAction(
-        kind=ActionKind.RETRY,
-        label=retry_label(op_type),
-        target_kind="run",
-        target_id=str(run.id),
-    )
+    return new_action(ActionKind.RETRY, retry_label(op_type), "run", str(run.id))
 
 
 def retry_label(op_type: OperationType | None) -> Message:
     """The label of the retry of a run of ``op_type`` (None: a type without a name)."""
     if op_type is None:
         return msg("action.retry", "Retry this run")
-    return msg("action.retry_type", "Retry the {type}", type=type_label(op_type))
+    return _retry_label(op_type.name, op_type.label)
+
+
+# Every actionable run of a type offers the same retry: one label per type, not one per run.
+@lru_cache(maxsize=1024)
+def _retry_label(name: str, label: str | None) -> Message:
+    return msg("action.retry_type", "Retry the {type}", type=_type_label(name, label))
 
 
 def _in_sentence(label: str) -> str:
@@ -75,11 +76,14 @@ def review_action(run: OperationRun, op_type: OperationType | None) -> PrimaryAc
     label = (
         msg("action.review", "Review this run")
         if op_type is None
-        else msg("action.review_type", "Review this {type} run", type=type_label(op_type))
+        else _review_label(op_type.name, op_type.label)
     )
-    return PrimaryAction(
-        kind=ActionKind.REVIEW, label=label, target_kind="run", target_id=str(run.id)
-    )
+    return new_action(ActionKind.REVIEW, label, "run", str(run.id))
+
+
+@lru_cache(maxsize=1024)
+def _review_label(name: str, label: str | None) -> Message:
+    return msg("action.review_type", "Review this {type} run", type=_type_label(name, label))
 
 
 class Risk(enum.StrEnum):

@@ -7,25 +7,35 @@ the built-in ones into predicates; a plugin's own rule is any object with ``plan
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 
 import attrs
 
 from runactionability.catalog.profiles import PolicyDescription, RuleDescription, StateResolution
 from runactionability.evidence import EvidenceRequest
-from runactionability.messages import Message, as_message, msg
+from runactionability.messages import Message, as_message, filled, msg, shared_param
 from runactionability.model import RunOutcome, as_names, as_optional_names
 from runactionability.policies.base import (
     Evidence,
     ProblemRun,
     ResolvingStates,
     Rule,
+    _type_label,
     declared_by,
     retry_action,
     review_action,
 )
 from runactionability.policies.describe import describe_action, describe_rule
-from runactionability.result import Actionability, ActionKind, Decision, PrimaryAction, Reason
-from runactionability.terms import state_kind_name, state_status_name
+from runactionability.result import (
+    Actionability,
+    ActionKind,
+    Decision,
+    PrimaryAction,
+    Reason,
+    new_action,
+    new_decision,
+)
+from runactionability.terms import outcome_verb, state_kind_name, state_status_name
 
 
 def as_outcomes(values: Iterable[RunOutcome | str]) -> frozenset[RunOutcome]:
@@ -39,7 +49,26 @@ def as_rules(rules: Iterable[Rule]) -> tuple[Rule, ...]:
 VIEW_LATER_SUCCESS = msg("action.view_later_success", "View the later successful run")
 """The label of the action that opens a later successful run (the proof of a superseded run)."""
 
+# The explanations a run gets, as templates a decision fills with its run's own parameters: the
+# pairs naming a type or an outcome are shared (``shared_param``), the instants are the run's.
+_LATER_SUCCESS = msg(
+    "verdict.later_success",
+    "A later {type} run ({run_id}) started at {started_at} and succeeded, after this run "
+    "{outcome} at {completed_at}.",
+)
+_CURRENT_STATE = msg(
+    "verdict.current_state",
+    "The {state_kind} is {state_status}, proven at {proven_at}, after this run {outcome} at "
+    "{completed_at}.",
+)
+_NO_RESOLVING_EVIDENCE = msg(
+    "verdict.no_resolving_evidence",
+    "The {type} {outcome} at {completed_at}, and no later success or current state proves it "
+    "fixed.",
+)
 
+
+@lru_cache(maxsize=256)
 def view_state_label(kind: str) -> Message:
     """The label of the action that opens the current state of ``kind``."""
     return msg(
@@ -68,26 +97,19 @@ class SupersededByLaterSuccess:
         fact = evidence.later_success
         if fact is None or fact.started_at < run.completed_at:
             return None
-        return Decision(
-            status=Actionability.SUPERSEDED_BY_LATER_SUCCESS,
-            reason=Reason.LATER_SUCCESS,
-            explanation=msg(
-                "verdict.later_success",
-                "A later {type} run ({run_id}) started at {started_at} and succeeded, after "
-                "this run {outcome} at {completed_at}.",
-                type=run.type_of(fact.operation_type),
-                run_id=str(fact.run_id),
-                started_at=fact.started_at,
-                outcome=run.outcome_name,
-                completed_at=run.completed_at,
+        return new_decision(
+            Actionability.SUPERSEDED_BY_LATER_SUCCESS,
+            Reason.LATER_SUCCESS,
+            filled(
+                _LATER_SUCCESS,
+                shared_param("type", run.type_of(fact.operation_type)),
+                ("run_id", str(fact.run_id)),
+                ("started_at", fact.started_at),
+                shared_param("outcome", run.outcome_name),
+                ("completed_at", run.completed_at),
             ),
-            proof=fact,
-            primary_action=PrimaryAction(
-                kind=ActionKind.VIEW_RUN,
-                label=VIEW_LATER_SUCCESS,
-                target_kind="run",
-                target_id=str(fact.run_id),
-            ),
+            fact,
+            new_action(ActionKind.VIEW_RUN, VIEW_LATER_SUCCESS, "run", str(fact.run_id)),
         )
 
 
@@ -103,7 +125,10 @@ class ResolvedByState:
     types: frozenset[str] | None = attrs.field(default=None, converter=as_optional_names)
 
     def _applies(self, run: ProblemRun) -> bool:
-        return self.types is None or run.operation_type.name in self.types
+        return self._applies_to(run.operation_type.name)
+
+    def _applies_to(self, operation_type: str) -> bool:
+        return self.types is None or operation_type in self.types
 
     def resolving_states(self) -> tuple[ResolvingStates, ...]:
         """What this rule resolves by, as its family declares it to the core."""
@@ -127,26 +152,19 @@ class ResolvedByState:
         fact = evidence.state(self.kind)
         if fact is None or fact.status not in self.healthy or fact.proven_at <= run.completed_at:
             return None
-        return Decision(
-            status=Actionability.RESOLVED_BY_CURRENT_STATE,
-            reason=Reason.CURRENT_STATE_HEALTHY,
-            explanation=msg(
-                "verdict.current_state",
-                "The {state_kind} is {state_status}, proven at {proven_at}, after this run "
-                "{outcome} at {completed_at}.",
-                state_kind=state_kind_name(self.kind),
-                state_status=state_status_name(fact.status),
-                proven_at=fact.proven_at,
-                outcome=run.outcome_name,
-                completed_at=run.completed_at,
+        return new_decision(
+            Actionability.RESOLVED_BY_CURRENT_STATE,
+            Reason.CURRENT_STATE_HEALTHY,
+            filled(
+                _CURRENT_STATE,
+                shared_param("state_kind", state_kind_name(self.kind)),
+                shared_param("state_status", state_status_name(fact.status)),
+                ("proven_at", fact.proven_at),
+                shared_param("outcome", run.outcome_name),
+                ("completed_at", run.completed_at),
             ),
-            proof=fact,
-            primary_action=PrimaryAction(
-                kind=ActionKind.VIEW_STATE,
-                label=view_state_label(self.kind),
-                target_kind=self.kind,
-                target_id=fact.subject,
-            ),
+            fact,
+            new_action(ActionKind.VIEW_STATE, view_state_label(self.kind), self.kind, fact.subject),
         )
 
 
@@ -169,17 +187,10 @@ class InformationalWhen:
         return ()
 
     def decide(self, run: ProblemRun, evidence: Evidence) -> Decision | None:
-        if run.outcome not in self.outcomes:
+        outcome = run.outcome
+        if outcome not in self.outcomes:
             return None
-        return Decision(
-            status=Actionability.INFORMATIONAL_ONLY,
-            reason=self.reason,
-            explanation=msg(
-                "verdict.cancelled",
-                "The run {outcome}, which an operator chose; it is history only.",
-                outcome=run.outcome_name,
-            ),
-        )
+        return _chosen(self.reason, outcome)
 
 
 @attrs.frozen
@@ -196,17 +207,8 @@ class AlwaysInformational:
         return ()
 
     def decide(self, run: ProblemRun, evidence: Evidence) -> Decision | None:
-        return Decision(
-            status=Actionability.INFORMATIONAL_ONLY,
-            reason=Reason.INFORMATIONAL_FAMILY,
-            explanation=msg(
-                "verdict.informational_family",
-                "A {type} that {outcome} is recorded for history; it never calls for an "
-                "operator action.",
-                type=run.label,
-                outcome=run.outcome_name,
-            ),
-        )
+        op_type = run.operation_type
+        return _history_only(op_type.name, op_type.label, run.outcome)
 
 
 @attrs.frozen
@@ -223,17 +225,13 @@ class AlwaysManualReview:
         return ()
 
     def decide(self, run: ProblemRun, evidence: Evidence) -> Decision | None:
-        return Decision(
-            status=Actionability.REQUIRES_MANUAL_REVIEW,
-            reason=Reason.ALWAYS_MANUAL_REVIEW,
-            explanation=msg(
-                "verdict.always_manual_review",
-                "A {type} that {outcome} may have left changes half-applied, so a person "
-                "must review it.",
-                type=run.label,
-                outcome=run.outcome_name,
-            ),
-            primary_action=review_action(run.run, run.operation_type),
+        op_type = run.operation_type
+        return new_decision(
+            Actionability.REQUIRES_MANUAL_REVIEW,
+            Reason.ALWAYS_MANUAL_REVIEW,
+            _half_applied(op_type.name, op_type.label, run.outcome),
+            None,
+            review_action(run.run, op_type),
         )
 
 
@@ -302,16 +300,81 @@ class FirstDecisive:
             decision = rule.decide(run, evidence)
             if decision is not None:
                 return decision
-        return Decision(
-            status=Actionability.ACTIONABLE,
-            reason=Reason.NO_RESOLVING_EVIDENCE,
-            explanation=msg(
-                "verdict.no_resolving_evidence",
-                "The {type} {outcome} at {completed_at}, and no later success or current "
-                "state proves it fixed.",
-                type=run.label,
-                outcome=run.outcome_name,
-                completed_at=run.completed_at,
+        return new_decision(
+            Actionability.ACTIONABLE,
+            Reason.NO_RESOLVING_EVIDENCE,
+            filled(
+                _NO_RESOLVING_EVIDENCE,
+                shared_param("type", run.label),
+                shared_param("outcome", run.outcome_name),
+                ("completed_at", run.completed_at),
             ),
-            primary_action=self.action.action(run),
+            None,
+            self.action.action(run),
         )
+
+
+# A decision or explanation that depends only on the type and the outcome is one value for every
+# run it is given to, so a million runs hold one, and the core gives them one verdict.
+@lru_cache(maxsize=1024)
+def _chosen(reason: str, outcome: RunOutcome) -> Decision:
+    return Decision(
+        status=Actionability.INFORMATIONAL_ONLY,
+        reason=reason,
+        explanation=msg(
+            "verdict.cancelled",
+            "The run {outcome}, which an operator chose; it is history only.",
+            outcome=outcome_verb(outcome),
+        ),
+    )
+
+
+@lru_cache(maxsize=1024)
+def _history_only(name: str, label: str | None, outcome: RunOutcome) -> Decision:
+    return Decision(
+        status=Actionability.INFORMATIONAL_ONLY,
+        reason=Reason.INFORMATIONAL_FAMILY,
+        explanation=msg(
+            "verdict.informational_family",
+            "A {type} that {outcome} is recorded for history; it never calls for an "
+            "operator action.",
+            type=_type_label(name, label),
+            outcome=outcome_verb(outcome),
+        ),
+    )
+
+
+@lru_cache(maxsize=1024)
+def _half_applied(name: str, label: str | None, outcome: RunOutcome) -> Message:
+    return msg(
+        "verdict.always_manual_review",
+        "A {type} that {outcome} may have left changes half-applied, so a person must review it.",
+        type=_type_label(name, label),
+        outcome=outcome_verb(outcome),
+    )
+
+
+# The built-in rules whose plan is the same for every problem run of one type.
+_TYPE_ONLY_PLANS = (InformationalWhen, AlwaysInformational, AlwaysManualReview)
+
+
+def type_plan(policy: object, operation_type: str) -> tuple[bool, tuple[str, ...]] | None:
+    """What a built-in policy asks for every problem run of ``operation_type``.
+
+    Whether it asks for the run's later success, and the state kinds it asks for; None when its
+    plan may depend on the run (a plugin's own policy or rule, or a subclass), so the core asks
+    it for each run.
+    """
+    if policy.__class__ is not FirstDecisive:
+        return None
+    success = False
+    kinds: list[str] = []
+    for rule in policy.rules:
+        if rule.__class__ is SupersededByLaterSuccess:
+            success = True
+        elif rule.__class__ is ResolvedByState:
+            if rule._applies_to(operation_type):
+                kinds.append(rule.kind)
+        elif rule.__class__ not in _TYPE_ONLY_PLANS:
+            return None
+    return success, tuple(kinds)

@@ -1,0 +1,97 @@
+"""What the problem runs of one type, scope and subject share, and the run a policy sees.
+
+A batch plans each distinct (type, workspace, environment, subject) once: its requests, its
+family, and what the family's policy asks for when that depends on the type alone. Each problem
+run then refers to that shared value, so the core keeps no object of its own per problem run
+between planning and deciding; the ``ProblemRun`` a policy sees is built when it is asked for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from runactionability.catalog import OperationType
+from runactionability.evidence import LaterSuccessRequest, StateRequest
+from runactionability.model import OperationRun
+from runactionability.policies.base import Family, ProblemRun
+from runactionability.result import PolicyViolation
+
+
+@attrs.frozen(eq=False)
+class Scoped:
+    """The shared part of the problem runs of one type, scope and subject in a batch.
+
+    ``planned`` says whether the batch already asks for what the family's policy plans for
+    every run of the type; when the plan may depend on the run, each run is planned.
+    """
+
+    operation_type: OperationType
+    family: Family
+    later_success_request: LaterSuccessRequest
+    state_requests: Mapping[str, StateRequest]
+    planned: bool
+
+
+# ProblemRun has no validators or converters, so filling its slots directly makes the same value
+# as calling the class, at about half the cost; the core makes one per problem run.
+_new_object = object.__new__
+_set_run = ProblemRun.__dict__["run"].__set__
+_set_type = ProblemRun.__dict__["operation_type"].__set__
+_set_success = ProblemRun.__dict__["later_success_request"].__set__
+_set_states = ProblemRun.__dict__["state_requests"].__set__
+
+
+class Batch:
+    """What ``plan`` gathers from a batch's problem runs."""
+
+    def __init__(self, as_of: datetime) -> None:
+        self.as_of = as_of
+        self.indexes: list[int] = []
+        self.runs: list[OperationRun] = []
+        self.scopes: list[Scoped] = []
+        self.success_requests: set[LaterSuccessRequest] = set()
+        self.state_requests: dict[str, set[StateRequest]] = {}
+        self.scope_cache: dict[tuple[Any, ...], Scoped] = {}
+        self.violations: list[PolicyViolation] = []
+
+    def ask(self, requests: Iterable[LaterSuccessRequest | StateRequest]) -> None:
+        """Add a problem run's own requests to what the batch fetches."""
+        for request in requests:
+            if request.__class__ is LaterSuccessRequest:
+                self.success_requests.add(request)
+            elif request.__class__ is StateRequest:
+                self.state_requests.setdefault(request.kind, set()).add(request)
+
+
+def problem_run(run: OperationRun, scoped: Scoped) -> ProblemRun:
+    """``run`` as its policy sees it, placed in the scope it shares with others."""
+    problem = _new_object(ProblemRun)
+    _set_run(problem, run)
+    _set_type(problem, scoped.operation_type)
+    _set_success(problem, scoped.later_success_request)
+    _set_states(problem, scoped.state_requests)
+    return problem
+
+
+def own_requests(
+    requested: Iterable[object], scoped: Scoped
+) -> Iterable[LaterSuccessRequest | StateRequest]:
+    """The requests a policy asked for that are its run's own: only those are fetched.
+
+    A policy cannot even look at evidence from another scope or subject, or at a kind its
+    family did not declare.
+    """
+    own_success = scoped.later_success_request
+    own_states = scoped.state_requests
+    for request in requested:
+        if request.__class__ is LaterSuccessRequest:
+            if request is own_success or request == own_success:
+                yield own_success
+        elif request.__class__ is StateRequest:
+            own = own_states.get(request.kind)
+            if own is not None and (own is request or own == request):
+                yield own
