@@ -9,6 +9,7 @@ are the same whichever cursor runs them.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -20,7 +21,7 @@ from tests.support import POSTGRES_URL, T0, at, stored_run
 
 from runactionability.adapters.sqlalchemy import create_schema, insert_runs
 from runactionability.adapters.sqlalchemy.pushdown import SqlPushdown
-from runactionability.adapters.sqlalchemy.pushdown.prepared import _native
+from runactionability.adapters.sqlalchemy.pushdown.prepared import _native, _raw_cursor
 from runactionability.consumers import VisibleScopes
 from runactionability.testing import count_statements
 
@@ -94,14 +95,17 @@ def test_every_cursor_gives_the_same_answers_and_each_statement_is_seen(
         pytest.skip("RUNACTIONABILITY_TEST_DATABASE_URL is not set")
     client = _engine_like(postgres_engine, connect_args={"cursor_factory": psycopg.ClientCursor})
     streamed = _engine_like(postgres_engine, execution_options={"stream_results": True})
+    # yield_per becomes a server-side cursor only inside the execution (the review's finding).
+    yielding = _engine_like(postgres_engine, execution_options={"yield_per": 10})
+    engines = [("default", postgres_engine), ("client", client), ("ss", streamed)]
     try:
         answers = {}
         seen = {}
-        for name, engine in [("default", postgres_engine), ("client", client), ("ss", streamed)]:
+        for name, engine in [*engines, ("yield_per", yielding)]:
             with count_statements(engine) as counter:
                 answers[name] = _answers(engine, scopes)
             seen[name] = counter.statements
-        assert answers["client"] == answers["default"] == answers["ss"]
+        assert answers["client"] == answers["default"] == answers["ss"] == answers["yield_per"]
         assert answers["default"][0].counts.total == total
         # The same statements, each seen by the events: in $n form on psycopg's default
         # cursor, in the host's form on the cursor it chose.
@@ -111,9 +115,11 @@ def test_every_cursor_gives_the_same_answers_and_each_statement_is_seen(
         assert all("$1" in s and "%(" not in s for s in long_ones)
         assert all("%(" in s for s in seen["client"] if len(s) > 4096)
         assert all("%(" in s for s in seen["ss"] if len(s) > 4096)
+        assert all("%(" in s for s in seen["yield_per"] if len(s) > 4096)
     finally:
         client.dispose()
         streamed.dispose()
+        yielding.dispose()
 
 
 @pytest.mark.usefixtures("history")
@@ -125,3 +131,22 @@ def test_the_default_cursor_is_back_after_each_statement(postgres_engine: sa.Eng
         # A host statement in %(name)s form on the same connection still runs.
         value = connection.execute(sa.text("SELECT :x"), {"x": 5}).scalar_one()
         assert value == 5
+
+
+def test_a_thread_sharing_the_connection_keeps_its_default_cursor(
+    postgres_engine: sa.Engine,
+) -> None:
+    # A StaticPool shares one psycopg connection between threads: a cursor another thread opens
+    # while the raw one is armed must be the default one, and only ours disarms it.
+    with postgres_engine.connect() as connection:
+        driver: Any = connection.connection.driver_connection
+        with _raw_cursor(connection) as armed:
+            assert armed
+            opened: list[Any] = []
+            other = threading.Thread(target=lambda: opened.append(driver.cursor()))
+            other.start()
+            other.join()
+            assert type(opened[0]) is psycopg.Cursor
+            assert driver.cursor_factory is not psycopg.Cursor
+            assert type(driver.cursor()) is psycopg.RawCursor
+            assert driver.cursor_factory is psycopg.Cursor

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import threading
 import weakref
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -155,14 +156,24 @@ def _raw_cursor(connection: sa.Connection) -> Iterator[bool]:
         psycopg.AsyncCursor: getattr(psycopg, "AsyncRawCursor", None),
     }
     raw = native.get(kept)
-    streamed = connection.dialect.server_side_cursors or connection.get_execution_options().get(
-        "stream_results", False
+    options = connection.get_execution_options()
+    # SQLAlchemy turns yield_per into a server-side cursor only inside the execution, where the
+    # options above no longer show it: a server cursor would get the $n text and fail.
+    streamed = (
+        connection.dialect.server_side_cursors
+        or options.get("stream_results", False)
+        or options.get("yield_per") is not None
     )
     if raw is None or streamed:
         yield False
         return
+    owner = threading.get_ident()
 
     def once(*args: Any, **kwargs: Any) -> Any:
+        # psycopg connections may be shared by threads (a StaticPool): a cursor another thread
+        # opens meanwhile is its own default one, and only ours puts the default back.
+        if threading.get_ident() != owner:
+            return kept(*args, **kwargs)
         driver.cursor_factory = kept
         return raw(*args, **kwargs)
 
@@ -192,7 +203,9 @@ class _Prepared:
         self.sql = expanded.statement
         self.constants = dict(expanded.parameters)
         self.positional = expanded.positiontup
-        self._native = _native(self.sql) if dialect.driver in _PSYCOPG else None
+        # A positional paramstyle (a host's create_engine(paramstyle=...)) already has no names.
+        pyformat = dialect.driver in _PSYCOPG and self.positional is None
+        self._native = _native(self.sql) if pyformat else None
         # ``as_of`` is bound canonically (``instant_sql.compare_to``); rows are read in the
         # table's own storage.
         self._timestamp = UtcTimestamp()
