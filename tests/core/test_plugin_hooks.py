@@ -49,6 +49,7 @@ def documented_signature(name: str) -> str:
 
 def test_the_hook_list_is_not_empty() -> None:
     assert HOOKS == [
+        "runactionability_actionability_changed",
         "runactionability_families",
         "runactionability_message_catalogs",
         "runactionability_operation_types",
@@ -150,6 +151,38 @@ def test_hook_runactionability_results_evaluated() -> None:
     resolver(runs, registry=registry).evaluate(runs[0], as_of=AS_OF)
     assert len(recorder.batches) == 2
     assert [r.run_id for r in recorder.batches[1][0]] == [1]
+
+
+def test_hook_runactionability_actionability_changed() -> None:
+    import sqlalchemy as sa
+
+    from runactionability import ActionabilityService, Change, VisibleScopes
+    from runactionability.adapters.sqlalchemy import create_schema, insert_runs
+
+    class Pager:
+        def __init__(self) -> None:
+            self.told: list[Change] = []
+
+        @hookimpl
+        def runactionability_actionability_changed(self, change: Change) -> None:
+            self.told.append(change)
+
+    pager = Pager()
+    registry = Registry.default(entry_points=False)
+    registry.register(pager, name="pager")
+    engine = sa.create_engine("sqlite://")
+    create_schema(engine)
+    insert_runs(engine, [run(1), run(2, outcome="succeeded", created_at=T0 + 5 * MINUTE)])
+    service = ActionabilityService(engine, registry=registry)
+    page = service.poll_changes(VisibleScopes({"acme"}), since=T0 - MINUTE, now=AS_OF)
+    # Each change the poll delivers, once, in the page's order: run 1 appeared and then was
+    # superseded within the window, so its one change is from nothing to superseded.
+    assert [(c.run_id, c.since_status, c.status) for c in pager.told] == [
+        (1, None, Actionability.SUPERSEDED_BY_LATER_SUCCESS),
+        (2, None, Actionability.INFORMATIONAL_ONLY),
+    ]
+    assert pager.told == list(page.changes)
+    engine.dispose()
 
 
 class Liar:
