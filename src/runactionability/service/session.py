@@ -224,12 +224,14 @@ class ActionabilityService:
         since: datetime | None = None,
         limit: int = 100,
         now: datetime | None = None,
+        notify: bool = True,
     ) -> ChangePage:
         """The changes since the previous poll: pass the ``poll_cursor`` it returned (the
         first poll starts at ``since``, else now). The window ends ``change_margin`` before
         ``now`` (default: the clock); each change then goes to the observers of
-        ``runactionability_actionability_changed``, outside the snapshot (docs/changes.md)."""
-        return poll(self, scopes, cursor=cursor, since=since, limit=limit, now=now)
+        ``runactionability_actionability_changed``, outside the snapshot (docs/changes.md),
+        unless ``notify`` is False (a watcher that must not page anyone, such as the CLI)."""
+        return poll(self, scopes, cursor=cursor, since=since, limit=limit, now=now, notify=notify)
 
     def renderer(self, locale: str | None = None, time_zone: str | None = None) -> Renderer:
         """The shared renderer of ``locale`` and ``time_zone`` (defaults: the service's)."""
