@@ -133,7 +133,12 @@ class _State:
             return
         from importlib.metadata import version
 
-        from opentelemetry import metrics, trace
+        try:
+            from opentelemetry import metrics, trace
+        except ImportError:
+            # ``opentelemetry`` is a namespace package: another distribution (opentelemetry-proto,
+            # say) may provide it without the API, which is then as absent as the package.
+            return
 
         try:
             self.version = version("runactionability")

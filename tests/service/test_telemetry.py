@@ -9,6 +9,7 @@ import sys
 import textwrap
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -366,6 +367,36 @@ def test_without_opentelemetry_nothing_is_imported_and_nothing_breaks() -> None:
         """,
     )
     assert out == "True [] False"
+
+
+def test_a_namespace_opentelemetry_without_the_api_counts_as_absent(tmp_path: Path) -> None:
+    # opentelemetry-proto, for one, ships opentelemetry/proto/ with no opentelemetry/__init__.py
+    # and without the API: the namespace package is found, its trace and metrics modules are not.
+    (tmp_path / "opentelemetry" / "proto").mkdir(parents=True)
+    (tmp_path / "opentelemetry" / "proto" / "__init__.py").write_text("")
+    out = _python(
+        f"""
+        import importlib.abc, sys
+        sys.path.insert(0, {str(tmp_path)!r})
+
+        class OnlyTheProtoPackage(importlib.abc.MetaPathFinder):
+            def find_spec(self, name, path, target=None):
+                if name.startswith("opentelemetry.") and name != "opentelemetry.proto":
+                    raise ModuleNotFoundError(name)
+                return None
+
+        sys.meta_path.insert(0, OnlyTheProtoPackage())
+        import opentelemetry.proto
+        """,
+        _REQUEST,
+        """
+        from runactionability import telemetry
+        with service.session(scopes=VisibleScopes({"acme"}), as_of=read_marker(engine).as_of) as s:
+            again = s.dashboard().needs_attention
+        print(needs > 0, again == needs, telemetry._state.available)
+        """,
+    )
+    assert out == "True True False"
 
 
 def test_with_no_provider_set_nothing_is_recorded_nor_listened_to() -> None:
