@@ -15,6 +15,7 @@ from runactionability.changes import ChangePage, check_window
 from runactionability.errors import UsageError
 from runactionability.registry import Registry
 from runactionability.service.changes import FeedCursor, check_limit, page_from
+from runactionability.telemetry import not_counted
 
 if TYPE_CHECKING:
     from runactionability.scopes import VisibleScopes
@@ -102,5 +103,7 @@ def poll_window(
 
 def notify_changes(registry: Registry, page: ChangePage) -> None:
     """Hand each change of ``page`` to the observers, one by one, in the page's order."""
-    for change in page.changes:
-        registry.notify("runactionability_actionability_changed", change=change)
+    # Inside the poll's span, but what the observers send is theirs, not the poll's.
+    with not_counted():
+        for change in page.changes:
+            registry.notify("runactionability_actionability_changed", change=change)

@@ -48,7 +48,7 @@ from runactionability.scopes import VisibleScopes
 from runactionability.service.changes import read_page
 from runactionability.service.every import EveryWorkspace, every_workspace, explain_unscoped
 from runactionability.service.polling import DEFAULT_CHANGE_MARGIN, check_margin, poll
-from runactionability.telemetry import CHANGES, traced
+from runactionability.telemetry import CHANGES, DASHBOARD, PAGE, traced
 
 _ACTIVE = frozenset({RunStatus.QUEUED, RunStatus.RUNNING})
 _RENDERERS_KEPT = 64  # a host passing Accept-Language through may name any number of tags
@@ -282,6 +282,7 @@ class RequestSession:
         locale, each beside its message id and parameters."""
         return to_json(value, renderer=self.renderer)
 
+    @traced(DASHBOARD, "runactionability.RequestSession.dashboard", runs=lambda d: d.counts.total)
     def dashboard(
         self, *, top: int = 10, on_page: Callable[[int], None] | None = None
     ) -> DashboardSummary:
@@ -297,6 +298,7 @@ class RequestSession:
             active=self._active_runs(),
         )
 
+    @traced(PAGE, "runactionability.RequestSession.page")
     def page(
         self,
         view: View = View.ALL,
