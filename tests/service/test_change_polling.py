@@ -334,21 +334,21 @@ def test_a_poll_without_notify_returns_the_changes_and_calls_no_observer(
 
 
 @pytest.mark.parametrize(
-    "arguments",
+    ("arguments", "named"),
     [
-        {"since": datetime(2026, 1, 1)},
-        {"now": datetime(2030, 1, 1)},
-        {"now": "yesterday"},
-        {"since": "yesterday"},
-        {"cursor": "done", "now": datetime(2030, 1, 1)},
+        ({"since": datetime(2026, 1, 1)}, "since"),
+        ({"now": datetime(2030, 1, 1)}, "now"),
+        ({"now": "yesterday"}, "now"),
+        ({"since": "yesterday"}, "since"),
+        ({"cursor": "done", "now": datetime(2030, 1, 1)}, "now"),
     ],
     ids=["naive since", "naive now", "text now", "text since", "cursor and naive now"],
 )
 def test_a_poll_with_a_naive_or_foreign_instant_is_a_usage_error(
-    engine: sa.Engine, arguments: dict[str, Any]
+    engine: sa.Engine, arguments: dict[str, Any], named: str
 ) -> None:
     service = _service(engine)
     if arguments.get("cursor") == "done":
         arguments = {**arguments, "cursor": service.poll_changes(ACME, now=at(0)).poll_cursor}
-    with pytest.raises(UsageError, match="timezone-aware"):
+    with pytest.raises(UsageError, match=f"^{named} must be a timezone-aware datetime"):
         service.poll_changes(ACME, **arguments)
