@@ -32,7 +32,6 @@ from runactionability import (
     hookimpl,
 )
 from runactionability.adapters.sqlalchemy import create_schema, insert_runs
-from runactionability.cli import _session as cli_session
 from runactionability.cli import changes as changes_command
 from runactionability.cli.changes import parse_instant
 from runactionability.demo import read_marker
@@ -233,7 +232,7 @@ def test_ctrl_c_ends_a_follow_like_every_command(sql_engine: sa.Engine, database
 
 class _Pager:
     def __init__(self) -> None:
-        self.paged: list[int] = []
+        self.paged: list[object] = []
 
     @hookimpl
     def runactionability_actionability_changed(self, change: Change) -> None:
@@ -252,7 +251,7 @@ def test_follow_prints_the_changes_and_calls_no_observer_of_the_host(
         registry.register(pager)
         return registry
 
-    monkeypatch.setattr(cli_session.Registry, "default", with_pager)
+    monkeypatch.setattr(Registry, "default", with_pager)
     args = ["--since", "2000-01-01T00:00:00", "--follow", "--polls", "1", "--margin", "0"]
     result = invoke("changes", "--database", database, *args)
     assert result.exit_code == 0, result.stderr
@@ -291,7 +290,7 @@ def test_follow_on_a_database_without_runs_waits_for_the_first(
     create_schema(sql_engine)
     polls: list[int] = []
 
-    def sleep(_: float) -> None:
+    def sleep(seconds: float) -> None:
         # Between the first poll (no run yet) and the second, the first run is recorded.
         polls.append(1)
         failure, _ = _failed_and_later_success(920_001, datetime.now(UTC))
