@@ -18,7 +18,13 @@ from typing import Any
 
 from examples.webapp.chrome import CHROME, LOCALE_COOKIE, choose_locale
 from examples.webapp.host import DEFAULT_ACTOR, Actor, Host
-from examples.webapp.visits import VISIT_COOKIE, read_visit, write_visit
+from examples.webapp.visits import (
+    LOOK_BACK,
+    VISIT_COOKIE,
+    read_visit,
+    visit_window,
+    write_visit,
+)
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -167,15 +173,26 @@ def _render(
 async def dashboard(request: Request) -> Response:
     _, actor = _actor(request)
     host = _host(request)
-    since = read_visit(request.cookies.get(VISIT_COOKIE), host.visit_key)
+    last_visit = read_visit(request.cookies.get(VISIT_COOKIE), host.visit_key)
     async with host.open_session(actor, choose_locale(request)) as session:
         summary = await session.dashboard(top=5)
-        changes = None
-        if since is not None and since < session.as_of:
-            # What changed since the last visit, for this actor's scopes only.
-            changes = await session.changes(since=since, limit=CHANGES_SHOWN)
-        visited = session.as_of
-    context = {"summary": summary, "changes": changes, "first_visit": since is None}
+        visited = session.as_of - host.service.sync.change_margin
+        changes = window = None
+        if last_visit is not None:
+            window = visit_window(last_visit, visited)
+            visited = window.until
+            if not window.empty:
+                # What changed since the last visit, for this actor's scopes only.
+                changes = await session.changes(
+                    since=window.since, until=window.until, limit=CHANGES_SHOWN
+                )
+    context = {
+        "summary": summary,
+        "changes": changes,
+        "first_visit": last_visit is None,
+        "capped": window is not None and window.capped,
+        "look_back_days": str(LOOK_BACK.days),
+    }
     response = _render(request, "dashboard.html", context)
     response.set_cookie(
         VISIT_COOKIE, write_visit(visited, host.visit_key), httponly=True, samesite="lax"

@@ -35,6 +35,8 @@ CHROME: Mapping[str, Mapping[str, str]] = {
         "changes.first": "Your first visit: from the next one, what changed is listed here.",
         "changes.none": "Nothing changed since your last visit.",
         "changes.more": "More changed than is shown here.",
+        "changes.capped": "Your last visit was more than {days} days ago: these are the changes "
+        "of the last {days} days.",
         "col.before": "Before",
         "col.after": "Now",
         "col.cause": "Cause",
@@ -104,6 +106,8 @@ CHROME: Mapping[str, Mapping[str, str]] = {
         "changes.first": "Ihr erster Besuch: ab dem nächsten steht hier, was sich geändert hat.",
         "changes.none": "Seit Ihrem letzten Besuch hat sich nichts geändert.",
         "changes.more": "Es hat sich mehr geändert, als hier steht.",
+        "changes.capped": "Ihr letzter Besuch liegt mehr als {days} Tage zurück: hier stehen "
+        "die Änderungen der letzten {days} Tage.",
         "col.before": "Vorher",
         "col.after": "Jetzt",
         "col.cause": "Ursache",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import attrs
@@ -135,6 +135,9 @@ def build_host(
         registry=registry,
         catalog=config.operation_catalog(registry),
     )
+    if config.change_margin_seconds is not None:
+        # The changes panel ends its window this far behind the request (visits.py).
+        service.sync.change_margin = timedelta(seconds=config.change_margin_seconds)
     if as_of is None and marker is not None:
         as_of = marker.as_of
     return Host(service=service, actors={**ACTORS, **dict(actors)}, as_of=as_of)

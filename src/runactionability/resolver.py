@@ -29,7 +29,7 @@ from runactionability.model import OperationRun
 from runactionability.ports import AsyncRunHistory, AsyncStateSource, RunHistory, StateSource
 from runactionability.registry import Registry
 from runactionability.result import ActionabilityResult
-from runactionability.telemetry import EVALUATE, count_results, span
+from runactionability.telemetry import EVALUATE, count_results, not_counted, span
 
 if TYPE_CHECKING:
     from runactionability.scopes import VisibleScopes
@@ -83,9 +83,11 @@ class _Shell:
     def _finish(self, outcome: Outcome, as_of: datetime) -> list[ActionabilityResult]:
         # The results are final here; an observer that raises is reported and never loses them.
         notify = self.registry.notify
-        for violation in outcome.violations:
-            notify("runactionability_policy_violation", violation=violation)
-        notify("runactionability_results_evaluated", results=tuple(outcome.results), as_of=as_of)
+        with not_counted():
+            for violation in outcome.violations:
+                notify("runactionability_policy_violation", violation=violation)
+            results = tuple(outcome.results)
+            notify("runactionability_results_evaluated", results=results, as_of=as_of)
         return outcome.results
 
 

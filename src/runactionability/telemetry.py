@@ -8,7 +8,9 @@ call costs one check (``docs/telemetry.md`` measures it) and imports nothing.
 A span also sums what happens inside it: the SQL statements sent (counted by a SQLAlchemy listener
 installed on the first recording span) with the time the driver spent executing them, and the
 time the core spent planning and deciding. An inner span (a resolver batch inside a page) adds its
-sums to the span around it, so each span tells the whole cost of its call.
+sums to the span around it, so each span tells the whole cost of its call; an inner call of the
+same name (the consumer's dashboard inside the session's) joins the span around it. What the
+library's observers do runs ``not_counted``: a host's plugin's statements are not the library's.
 """
 
 from __future__ import annotations
@@ -46,10 +48,20 @@ RESULTS = "runactionability.results"
 class Recording:
     """What one span sums while it runs; the span's attributes are written from it at the end."""
 
-    __slots__ = ("_sent", "core_seconds", "db_seconds", "runs", "span", "statements", "system")
+    __slots__ = (
+        "_sent",
+        "core_seconds",
+        "db_seconds",
+        "name",
+        "runs",
+        "span",
+        "statements",
+        "system",
+    )
 
-    def __init__(self, span: Any) -> None:
+    def __init__(self, span: Any, name: str) -> None:
         self.span = span
+        self.name = name
         self.runs: int | None = None
         self.statements = 0
         self.db_seconds = 0.0
@@ -133,7 +145,12 @@ class _State:
             return
         from importlib.metadata import version
 
-        from opentelemetry import metrics, trace
+        try:
+            from opentelemetry import metrics, trace
+        except ImportError:
+            # ``opentelemetry`` is a namespace package: another distribution (opentelemetry-proto,
+            # say) may provide it without the API, which is then as absent as the package.
+            return
 
         try:
             self.version = version("runactionability")
@@ -209,12 +226,45 @@ _current: ContextVar[Recording | None] = ContextVar("runactionability_span", def
 def span(name: str, function: str) -> AbstractContextManager[Recording | _Off]:
     """A span named ``name`` around the block, for ``function`` (``code.function.name``).
 
-    Yields ``OFF`` unless a tracer provider records it.
+    Yields ``OFF`` unless a tracer provider records it. Inside a recording span of the same name
+    (a session's dashboard around the consumer's), the block joins that span instead of nesting.
     """
     tracer = _state.traced()
     if tracer is None:
         return _NOT_RECORDED
     return _recorded(tracer, name, function)
+
+
+class _Joined:
+    """The context of a call inside a span of its own name: it adds to that span."""
+
+    __slots__ = ("recording",)
+
+    def __init__(self, recording: Recording) -> None:
+        self.recording = recording
+
+    def __enter__(self) -> Recording:
+        return self.recording
+
+    def __exit__(self, *_: object) -> None:
+        return None
+
+
+def not_counted() -> AbstractContextManager[object]:
+    """Nothing in the block is summed into the current span: the library's observers run here,
+    so the statements of a host's plugin (on any engine) are not told as the library's."""
+    if _current.get() is None:
+        return _NOT_RECORDED  # no span sums anything: nothing to set aside, and no allocation
+    return _set_aside()
+
+
+@contextmanager
+def _set_aside() -> Iterator[None]:
+    token = _current.set(None)
+    try:
+        yield
+    finally:
+        _current.reset(token)
 
 
 def traced(
@@ -262,14 +312,21 @@ def _traced_coroutine(
     return traced_call
 
 
+def _recorded(tracer: Any, name: str, function: str) -> AbstractContextManager[Recording | _Off]:
+    outer = _current.get()
+    if outer is not None and outer.name == name:
+        return _Joined(outer)
+    return _new_span(tracer, name, function)
+
+
 @contextmanager
-def _recorded(tracer: Any, name: str, function: str) -> Iterator[Recording | _Off]:
+def _new_span(tracer: Any, name: str, function: str) -> Iterator[Recording | _Off]:
     _listen()
     with tracer.start_as_current_span(name) as otel_span:
         if not otel_span.is_recording():
             yield OFF
             return
-        recording = Recording(otel_span)
+        recording = Recording(otel_span, name)
         outer = _current.get()
         token = _current.set(recording)
         try:

@@ -13,6 +13,8 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -21,8 +23,16 @@ from tests.cli.test_cli_config import HOST_CONFIG, config_file, toml_string
 from tests.sql import test_host_mapping as host_mapping
 from tests.support import AS_OF, T0, database_option, form_validator
 
-from runactionability import ActionabilityService, EveryWorkspace, OperationRun, Registry
-from runactionability.adapters.sqlalchemy import insert_runs
+from runactionability import (
+    ActionabilityService,
+    Change,
+    EveryWorkspace,
+    OperationRun,
+    Registry,
+    hookimpl,
+)
+from runactionability.adapters.sqlalchemy import create_schema, insert_runs
+from runactionability.cli import changes as changes_command
 from runactionability.cli.changes import parse_instant
 from runactionability.demo import read_marker
 
@@ -218,3 +228,78 @@ def test_ctrl_c_ends_a_follow_like_every_command(sql_engine: sa.Engine, database
         follow.kill()
     assert follow.returncode == 130
     assert err.strip().splitlines() == ["runactionability: interrupted"]
+
+
+class _Pager:
+    def __init__(self) -> None:
+        self.paged: list[object] = []
+
+    @hookimpl
+    def runactionability_actionability_changed(self, change: Change) -> None:
+        self.paged.append(change.run_id)
+
+
+def test_follow_prints_the_changes_and_calls_no_observer_of_the_host(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pager = _Pager()
+    default = Registry.default
+
+    def with_pager(*args: Any, **kwargs: Any) -> Registry:
+        # As an installed plugin would be: through the registry every command loads.
+        registry = default(*args, **kwargs)
+        registry.register(pager)
+        return registry
+
+    monkeypatch.setattr(Registry, "default", with_pager)
+    args = ["--since", "2000-01-01T00:00:00", "--follow", "--polls", "1", "--margin", "0"]
+    result = invoke("changes", "--database", database, *args)
+    assert result.exit_code == 0, result.stderr
+    assert len(result.stdout.splitlines()) > 100
+    assert pager.paged == []
+
+
+@pytest.mark.parametrize("since", ["3000000d", "99999999999999999999999d"])
+def test_a_duration_reaching_before_the_year_1_is_a_usage_error(database: str, since: str) -> None:
+    line = one_line_error(invoke("changes", "--database", database, "--since", since), code=2)
+    assert f"--since {since!r}" in line
+
+
+def test_a_cursor_carries_its_window_and_the_json_ends_there(database: str) -> None:
+    window = ("--until", "2026-11-20T10:00:00Z", "--since", "6h", "--limit", "1")
+    first = invoke("changes", "--database", database, *window, "--json")
+    assert first.exit_code == 0, first.stderr
+    page = json.loads(first.stdout)
+    assert page["as_of"] == page["until"] == "2026-11-20T10:00:00+00:00"
+    cursor = page["next_cursor"]
+    second = invoke("changes", "--database", database, "--cursor", cursor, "--json")
+    assert second.exit_code == 0, second.stderr
+    following = json.loads(second.stdout)
+    assert following["as_of"] == following["until"] == page["until"]
+    assert following["changes"][0]["run_id"] != page["changes"][0]["run_id"]
+
+
+def test_a_window_without_since_or_cursor_is_a_usage_error(database: str) -> None:
+    line = one_line_error(invoke("changes", "--database", database), code=2)
+    assert "--since" in line
+
+
+def test_follow_on_a_database_without_runs_waits_for_the_first(
+    sql_engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    create_schema(sql_engine)
+    polls: list[int] = []
+
+    def sleep(seconds: float) -> None:
+        # Between the first poll (no run yet) and the second, the first run is recorded.
+        polls.append(1)
+        failure, _ = _failed_and_later_success(920_001, datetime.now(UTC))
+        insert_runs(sql_engine, [failure])
+
+    monkeypatch.setattr(changes_command, "time", SimpleNamespace(sleep=sleep))
+    args = ["--follow", "--polls", "2", "--margin", "0"]
+    result = invoke("changes", "--database", database_option(sql_engine), *args)
+    assert result.exit_code == 0, result.stderr
+    assert polls == [1]
+    assert "run 920001" in result.stdout
+    assert "(new) -> actionable (run completed)" in result.stdout

@@ -307,3 +307,48 @@ def test_the_async_service_polls_and_notifies_alike(engine: sa.Engine) -> None:
     first = asyncio.run(work())
     assert first.changes == expected.changes[:1]
     assert async_observer.seen == sync_observer.seen == list(expected.changes)
+
+
+def test_a_poll_without_notify_returns_the_changes_and_calls_no_observer(
+    engine: sa.Engine,
+) -> None:
+    insert_runs(engine, [scoped_run(1, SYNC), scoped_run(2, SYNC, at=timedelta(minutes=3))])
+    observer = Observer()
+    page = _service(engine, observer).poll_changes(ACME, since=at(-1), now=at(60), notify=False)
+    assert [c.run_id for c in page.changes] == [1, 2]
+    assert observer.seen == []
+
+    async def work() -> ChangePage:
+        registry = Registry.default(entry_points=False)
+        registry.register(observer)
+        twin = AsyncActionabilityService(
+            async_engine_of(engine), registry=registry, catalog=CATALOG, change_margin=MARGIN
+        )
+        try:
+            return await twin.poll_changes(ACME, since=at(-1), now=at(60), notify=False)
+        finally:
+            await twin.engine.dispose()
+
+    assert asyncio.run(work()).changes == page.changes
+    assert observer.seen == []
+
+
+@pytest.mark.parametrize(
+    ("arguments", "named"),
+    [
+        ({"since": datetime(2026, 1, 1)}, "since"),
+        ({"now": datetime(2030, 1, 1)}, "now"),
+        ({"now": "yesterday"}, "now"),
+        ({"since": "yesterday"}, "since"),
+        ({"cursor": "done", "now": datetime(2030, 1, 1)}, "now"),
+    ],
+    ids=["naive since", "naive now", "text now", "text since", "cursor and naive now"],
+)
+def test_a_poll_with_a_naive_or_foreign_instant_is_a_usage_error(
+    engine: sa.Engine, arguments: dict[str, Any], named: str
+) -> None:
+    service = _service(engine)
+    if arguments.get("cursor") == "done":
+        arguments = {**arguments, "cursor": service.poll_changes(ACME, now=at(0)).poll_cursor}
+    with pytest.raises(UsageError, match=f"^{named} must be a timezone-aware datetime"):
+        service.poll_changes(ACME, **arguments)

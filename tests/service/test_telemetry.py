@@ -7,8 +7,9 @@ import asyncio
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,13 +24,16 @@ from opentelemetry.util._once import Once
 from tests.support import AS_OF, async_engine_of, resolver, run
 
 from runactionability import (
+    ActionabilityResult,
     ActionabilityService,
     AsyncActionabilityService,
     AsyncResolver,
     AsyncStateSource,
+    Change,
     Registry,
     VisibleScopes,
     __version__,
+    hookimpl,
 )
 from runactionability.adapters.sqlalchemy import (
     AsyncSqlRunHistory,
@@ -145,18 +149,21 @@ def test_a_request_names_every_span_and_its_statements(
     engine, as_of = demo
     system = engine.dialect.name
     service = ActionabilityService(engine, registry=REGISTRY, catalog=CATALOG)
+    before = otel.results()
+    # The session's first call: its span includes the read of the session's active work.
+    with (
+        service.session(scopes=SCOPES, as_of=as_of) as session,
+        count_statements(engine) as counted,
+    ):
+        board = session.dashboard(top=3)
     with service.session(scopes=SCOPES, as_of=as_of) as session:
-        session.dashboard()  # reads the session's active work once, before it is counted
-        otel.exporter.clear()
-        before = otel.results()
-        with count_statements(engine) as counted:
-            board = session.dashboard(top=3)
-        follow = session.follow_up_page(limit=2)
+        with count_statements(engine) as counted_page:
+            follow = session.follow_up_page(limit=2)
         session.history_page(limit=2)
     dashboard = otel.one("runactionability.dashboard")
     count = otel.one("runactionability.count")
     shown = dict(dashboard.attributes or {})
-    assert shown["code.function.name"] == "runactionability.consumers.dashboard"
+    assert shown["code.function.name"] == "runactionability.RequestSession.dashboard"
     assert shown["runactionability.runs.count"] == board.counts.total
     assert shown["runactionability.db.statements"] == counted.count
     assert shown["db.system.name"] == system
@@ -174,7 +181,9 @@ def test_a_request_names_every_span_and_its_statements(
     }
     assert set(pages) == {"current_follow_up", "history"}
     follow_span = dict(pages["current_follow_up"].attributes or {})
+    assert follow_span["code.function.name"] == "runactionability.RequestSession.page"
     assert follow_span["runactionability.runs.count"] == len(follow.items) == 2
+    assert follow_span["runactionability.db.statements"] == counted_page.count
     # The store's list picks the runs of the follow-up page (and the dashboard's top runs).
     page_context = pages["current_follow_up"].context
     assert page_context is not None
@@ -241,6 +250,48 @@ def test_a_poll_of_the_feed_is_one_span(otel: Telemetry, demo: tuple[sa.Engine, 
     )
     assert attributes["runactionability.runs.count"] == len(page.changes) > 0
     assert attributes["runactionability.db.statements"] > 0  # type: ignore[operator]
+
+
+class _Auditor:
+    """A host's observer that writes what it is told to a database of its own."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+
+    def _write(self, times: int) -> None:
+        with self.engine.connect() as connection:
+            for _ in range(times):
+                connection.execute(sa.text("select 1"))
+
+    @hookimpl
+    def runactionability_actionability_changed(self, change: Change) -> None:
+        self._write(50)
+
+    @hookimpl
+    def runactionability_results_evaluated(
+        self, results: Sequence[ActionabilityResult], as_of: datetime
+    ) -> None:
+        self._write(10)
+
+
+def test_the_statements_of_observers_are_not_counted_as_the_librarys(
+    otel: Telemetry, demo: tuple[sa.Engine, datetime], tmp_path: Path
+) -> None:
+    engine, as_of = demo
+    audit = sa.create_engine(f"sqlite:///{tmp_path / 'audit.sqlite'}")
+    registry = Registry.default(entry_points=False)
+    registry.register(_Auditor(audit))
+    service = ActionabilityService(engine, registry=registry, catalog=CATALOG)
+    with count_statements(engine) as counted:
+        page = service.poll_changes(SCOPES, since=as_of - timedelta(days=2), now=as_of, limit=5)
+    audit.dispose()
+    assert page.changes
+    attributes = dict(otel.one("runactionability.changes").attributes or {})
+    assert attributes["runactionability.db.statements"] == counted.count
+    for batch in otel.spans("runactionability.evaluate"):
+        sent = dict(batch.attributes or {})["runactionability.db.statements"]
+        assert isinstance(sent, int)
+        assert sent < 10, "the batch's own statements, not its observer's ten"
 
 
 def test_an_async_poll_of_the_feed_is_one_span(
@@ -366,6 +417,36 @@ def test_without_opentelemetry_nothing_is_imported_and_nothing_breaks() -> None:
         """,
     )
     assert out == "True [] False"
+
+
+def test_a_namespace_opentelemetry_without_the_api_counts_as_absent(tmp_path: Path) -> None:
+    # opentelemetry-proto, for one, ships opentelemetry/proto/ with no opentelemetry/__init__.py
+    # and without the API: the namespace package is found, its trace and metrics modules are not.
+    (tmp_path / "opentelemetry" / "proto").mkdir(parents=True)
+    (tmp_path / "opentelemetry" / "proto" / "__init__.py").write_text("")
+    out = _python(
+        f"""
+        import importlib.abc, sys
+        sys.path.insert(0, {str(tmp_path)!r})
+
+        class OnlyTheProtoPackage(importlib.abc.MetaPathFinder):
+            def find_spec(self, name, path, target=None):
+                if name.startswith("opentelemetry.") and name != "opentelemetry.proto":
+                    raise ModuleNotFoundError(name)
+                return None
+
+        sys.meta_path.insert(0, OnlyTheProtoPackage())
+        import opentelemetry.proto
+        """,
+        _REQUEST,
+        """
+        from runactionability import telemetry
+        with service.session(scopes=VisibleScopes({"acme"}), as_of=read_marker(engine).as_of) as s:
+            again = s.dashboard().needs_attention
+        print(needs > 0, again == needs, telemetry._state.available)
+        """,
+    )
+    assert out == "True True False"
 
 
 def test_with_no_provider_set_nothing_is_recorded_nor_listened_to() -> None:

@@ -12,6 +12,7 @@ from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import attrs
 import pytest
 import sqlalchemy as sa
 from examples.webapp.app import create_app
@@ -57,8 +58,12 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sa.Engine]:
 
 
 @pytest.fixture(scope="module")
-def host(database: sa.Engine) -> Host:
-    built = build_host(database=str(database.url.database))
+def host(database: sa.Engine, tmp_path_factory: pytest.TempPathFactory) -> Host:
+    # No margin: a run recorded in the test is a change of the very next visit. The margin's own
+    # test below reads with one.
+    config = tmp_path_factory.mktemp("no-margin") / "runactionability.toml"
+    config.write_text("change_margin_seconds = 0\n")
+    built = build_host(database=str(database.url.database), config_path=str(config))
     assert built.as_of is None, "without a demo marker every request is evaluated now"
     return built
 
@@ -167,3 +172,58 @@ def test_an_actor_sees_no_change_outside_its_workspaces(
     page = client.get("/", headers=headers).text
     assert f'data-run="{seen}"' in page
     assert f'data-run="{hidden}"' not in page
+
+
+def _visit(host: Host, as_of: datetime, cookie: str | None) -> tuple[str, str]:
+    """The changes panel of a host's dashboard evaluated at ``as_of``, and the cookie it sets."""
+    with TestClient(create_app(attrs.evolve(host, as_of=as_of))) as client:
+        if cookie is not None:
+            client.cookies.set(VISIT_COOKIE, cookie)
+        response = client.get("/")
+    assert response.status_code == 200
+    panel = response.text.split('<section id="changes">', 1)[1].split("</section>", 1)[0]
+    return panel, response.cookies[VISIT_COOKIE]
+
+
+def test_a_run_committed_after_a_visit_but_stamped_before_it_is_listed_on_the_next(
+    database: sa.Engine,
+) -> None:
+    host = build_host(database=str(database.url.database))
+    assert host.service.sync.change_margin == timedelta(seconds=60)
+    first = datetime.now(UTC) + timedelta(hours=1)
+    _, cookie = _visit(host, first, None)
+    # Its transaction began before the first visit and committed after it.
+    late = _check(next(_ids), "acme", "failed", "c-late", datetime.now(UTC) - first)
+    late = attrs.evolve(late, created_at=first - timedelta(seconds=2))
+    insert_runs(database, [late])
+    page, cookie = _visit(host, first + timedelta(seconds=30), cookie)
+    assert f'data-run="{late.id}"' not in page, "within the margin, the next visit lists it"
+    page, _ = _visit(host, first + timedelta(seconds=90), cookie)
+    assert f'data-run="{late.id}"' in page
+
+
+def test_a_visit_after_weeks_shows_the_last_seven_days_and_says_so(
+    database: sa.Engine, host: Host
+) -> None:
+    now = datetime.now(UTC)
+    old = _record_at(database, now - timedelta(days=20))
+    recent = _record_at(database, now - timedelta(days=2))
+    cookie = write_visit(now - timedelta(days=30), host.visit_key)
+    page, _ = _visit(host, now, cookie)
+    assert f'data-run="{recent}"' in page
+    assert f'data-run="{old}"' not in page
+    assert (
+        "Your last visit was more than 7 days ago: these are the changes of the last 7 days."
+        in page
+    )
+    cookie = write_visit(now - timedelta(days=3), host.visit_key)
+    page, _ = _visit(host, now, cookie)
+    assert "more than 7 days ago" not in page
+
+
+def _record_at(database: sa.Engine, at: datetime) -> int:
+    run_id = next(_ids)
+    insert_runs(
+        database, [_check(run_id, "initech", "failed", f"i{run_id}", datetime.now(UTC) - at)]
+    )
+    return run_id

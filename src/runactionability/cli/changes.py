@@ -24,6 +24,7 @@ from runactionability.cli._app import (
 from runactionability.cli._output import emit_json, stdout_console
 from runactionability.cli._session import open_service, open_session
 from runactionability.cli._shapes import header, scope_label, scopes_json, status_text
+from runactionability.errors import NoWorkspacesError
 from runactionability.i18n import Renderer
 from runactionability.jsonforms import to_json
 from runactionability.messages import msg
@@ -44,7 +45,10 @@ def parse_instant(option: str, text: str, now: datetime) -> datetime:
     (naive is UTC)."""
     matched = _DURATION.match(text)
     if matched:
-        return now - timedelta(**{_UNITS[matched[2]]: int(matched[1])})
+        try:
+            return now - timedelta(**{_UNITS[matched[2]]: int(matched[1])})
+        except OverflowError:
+            raise CliUsageError(f"{option} {text!r} reaches before the year 1") from None
     try:
         value = datetime.fromisoformat(text.strip())
     except ValueError:
@@ -60,8 +64,8 @@ def parse_instant(option: str, text: str, now: datetime) -> datetime:
 @click.option(
     "--since",
     "since_text",
-    required=True,
-    help="The window's start: a duration before --until (15m, 24h, 7d) or an ISO 8601 instant.",
+    help="The window's start: a duration before --until (15m, 24h, 7d) or an ISO 8601 instant "
+    "(required, except with --cursor, which carries its window; with --follow, default: now).",
 )
 @click.option(
     "--until",
@@ -113,7 +117,7 @@ def changes(
     config_path: str | None,
     workspaces: tuple[str, ...],
     environments: tuple[str, ...],
-    since_text: str,
+    since_text: str | None,
     until_text: str | None,
     catalog_path: str | None,
     limit: int,
@@ -132,6 +136,8 @@ def changes(
     """
     if follow and (cursor or until_text):
         raise CliUsageError("--follow reads up to now: it takes neither --until nor --cursor")
+    if since_text is None and not (follow or cursor):
+        raise CliUsageError("--since is required, unless --cursor or --follow is given")
 
     if follow:
         opened = open_service(
@@ -159,10 +165,12 @@ def changes(
         as_of_text=_until_text(until_text),
         catalog_path=catalog_path,
     ) as session:
-        since = parse_instant("--since", since_text, session.as_of)
-        if since > session.as_of:
-            raise CliUsageError("--since is after --until")
-        page = session.changes(since=None if cursor else since, limit=limit, cursor=cursor)
+        since = None
+        if since_text is not None and not cursor:
+            since = parse_instant("--since", since_text, session.as_of)
+            if since > session.as_of:
+                raise CliUsageError("--since is after --until")
+        page = session.changes(since=since, limit=limit, cursor=cursor)
     if as_json:
         emit_json(_changes_json(session, page))
     else:
@@ -176,8 +184,9 @@ def _until_text(until_text: str | None) -> str | None:
 
 
 def _changes_json(session: RequestSession, page: ChangePage) -> dict[str, object]:
+    # A cursor's window ends where its first page's did, not at this command's instant.
     return {
-        **header("changes", session.as_of),
+        **header("changes", page.until),
         "scopes": scopes_json(session.scopes),
         **to_json(page, renderer=session.renderer),
     }
@@ -235,7 +244,7 @@ def changes_table(title: str, changes: Sequence[Change], r: Renderer) -> Table:
 
 def _follow(
     opened: AbstractContextManager[tuple[ActionabilityService, VisibleScopes | EveryWorkspace]],
-    since_text: str,
+    since_text: str | None,
     *,
     limit: int,
     interval: float,
@@ -244,25 +253,50 @@ def _follow(
     as_json: bool,
 ) -> None:
     """Poll with the feed's poller cursor: each window starts where the previous one ended and
-    ends the service's change margin behind the clock, so every change is printed once."""
-    since: datetime | None = parse_instant("--since", since_text, datetime.now(UTC))
+    ends the service's change margin behind the clock, so every change is printed once.
+
+    A database without runs yet is an empty poll, so a follow started before the first run
+    waits for it. The observers of the host's plugins are not called: a terminal watching the
+    feed must neither page anyone nor hand a change to them a second time."""
+    since: datetime | None = None
+    if since_text is not None:
+        since = parse_instant("--since", since_text, datetime.now(UTC))
     cursor: str | None = None
     done = 0
     with opened as (service, scopes):
         if margin is not None:
             service.change_margin = timedelta(seconds=margin)
+        if since is None:
+            # Fixed now, not at the first poll that finds runs: a run recorded meanwhile counts.
+            since = datetime.now(UTC) - service.change_margin
         renderer = service.renderer(chosen_locale())
         while True:
-            page = service.poll_changes(scopes, cursor=cursor, since=since, limit=limit)
-            since, cursor = None, page.poll_cursor
-            for change in page.changes:
-                _print_change(renderer, change, as_json)
-            if page.next_cursor:
-                continue  # the rest of this window, at once
+            page = _poll(service, scopes, cursor=cursor, since=since, limit=limit)
+            if page is not None:
+                since, cursor = None, page.poll_cursor
+                for change in page.changes:
+                    _print_change(renderer, change, as_json)
+                if page.next_cursor:
+                    continue  # the rest of this window, at once
             done += 1
             if polls is not None and done >= polls:
                 return
             time.sleep(interval)
+
+
+def _poll(
+    service: ActionabilityService,
+    scopes: VisibleScopes | EveryWorkspace,
+    *,
+    cursor: str | None,
+    since: datetime | None,
+    limit: int,
+) -> ChangePage | None:
+    """One poll without observers; None while the database holds no run with a workspace."""
+    try:
+        return service.poll_changes(scopes, cursor=cursor, since=since, limit=limit, notify=False)
+    except NoWorkspacesError:
+        return None
 
 
 def _print_change(r: Renderer, change: Change, as_json: bool) -> None:

@@ -166,13 +166,16 @@ class AsyncActionabilityService:
         since: datetime | None = None,
         limit: int = 100,
         now: datetime | None = None,
+        notify: bool = True,
     ) -> ChangePage:
         """As ``ActionabilityService.poll_changes``: the changes since the previous poll's
-        ``poll_cursor``, each handed to the observers once the snapshot is closed."""
+        ``poll_cursor``, each handed to the observers once the snapshot is closed (unless
+        ``notify`` is False)."""
         window, key = poll_window(self.sync, cursor=cursor, since=since, limit=limit, now=now)
         async with self.session(scopes=scopes, as_of=window.until) as session:
             page = await session._run(partial(page_from, session.session, window, limit, key))
-        notify_changes(self.registry, page)
+        if notify:
+            notify_changes(self.registry, page)
         return page
 
     def renderer(self, locale: str | None = None, time_zone: str | None = None) -> Renderer:

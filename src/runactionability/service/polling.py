@@ -15,6 +15,7 @@ from runactionability.changes import ChangePage, check_window
 from runactionability.errors import UsageError
 from runactionability.registry import Registry
 from runactionability.service.changes import FeedCursor, check_limit, page_from
+from runactionability.telemetry import not_counted
 
 if TYPE_CHECKING:
     from runactionability.scopes import VisibleScopes
@@ -46,6 +47,10 @@ def next_window(
     The cursor is checked here, before any statement. A window never ends before it starts:
     while ``now - margin`` is still before its start, it is empty and the next poll starts there.
     """
+    # Checked before any arithmetic, which would raise TypeError on a naive or foreign value.
+    for name, value in (("now", now), ("since", since)):
+        if value is not None and (not isinstance(value, datetime) or value.utcoffset() is None):
+            raise UsageError(f"{name} must be a timezone-aware datetime, not {value!r}")
     clock = datetime.now(UTC) if now is None else now
     if cursor is not None:
         if since is not None:
@@ -69,12 +74,14 @@ def poll(
     since: datetime | None,
     limit: int,
     now: datetime | None,
+    notify: bool,
 ) -> ChangePage:
     """``ActionabilityService.poll_changes`` (see there)."""
     window, key = poll_window(service, cursor=cursor, since=since, limit=limit, now=now)
     with service.session(scopes=scopes, as_of=window.until) as session:
         page = page_from(session, window, limit, key)
-    notify_changes(service.registry, page)
+    if notify:
+        notify_changes(service.registry, page)
     return page
 
 
@@ -96,5 +103,7 @@ def poll_window(
 
 def notify_changes(registry: Registry, page: ChangePage) -> None:
     """Hand each change of ``page`` to the observers, one by one, in the page's order."""
-    for change in page.changes:
-        registry.notify("runactionability_actionability_changed", change=change)
+    # Inside the poll's span, but what the observers send is theirs, not the poll's.
+    with not_counted():
+        for change in page.changes:
+            registry.notify("runactionability_actionability_changed", change=change)

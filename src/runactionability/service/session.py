@@ -48,7 +48,7 @@ from runactionability.scopes import VisibleScopes
 from runactionability.service.changes import read_page
 from runactionability.service.every import EveryWorkspace, every_workspace, explain_unscoped
 from runactionability.service.polling import DEFAULT_CHANGE_MARGIN, check_margin, poll
-from runactionability.telemetry import CHANGES, traced
+from runactionability.telemetry import CHANGES, DASHBOARD, PAGE, traced
 
 _ACTIVE = frozenset({RunStatus.QUEUED, RunStatus.RUNNING})
 _RENDERERS_KEPT = 64  # a host passing Accept-Language through may name any number of tags
@@ -224,12 +224,14 @@ class ActionabilityService:
         since: datetime | None = None,
         limit: int = 100,
         now: datetime | None = None,
+        notify: bool = True,
     ) -> ChangePage:
         """The changes since the previous poll: pass the ``poll_cursor`` it returned (the
         first poll starts at ``since``, else now). The window ends ``change_margin`` before
         ``now`` (default: the clock); each change then goes to the observers of
-        ``runactionability_actionability_changed``, outside the snapshot (docs/changes.md)."""
-        return poll(self, scopes, cursor=cursor, since=since, limit=limit, now=now)
+        ``runactionability_actionability_changed``, outside the snapshot (docs/changes.md),
+        unless ``notify`` is False (a watcher that must not page anyone, such as the CLI)."""
+        return poll(self, scopes, cursor=cursor, since=since, limit=limit, now=now, notify=notify)
 
     def renderer(self, locale: str | None = None, time_zone: str | None = None) -> Renderer:
         """The shared renderer of ``locale`` and ``time_zone`` (defaults: the service's)."""
@@ -280,6 +282,7 @@ class RequestSession:
         locale, each beside its message id and parameters."""
         return to_json(value, renderer=self.renderer)
 
+    @traced(DASHBOARD, "runactionability.RequestSession.dashboard", runs=lambda d: d.counts.total)
     def dashboard(
         self, *, top: int = 10, on_page: Callable[[int], None] | None = None
     ) -> DashboardSummary:
@@ -295,6 +298,7 @@ class RequestSession:
             active=self._active_runs(),
         )
 
+    @traced(PAGE, "runactionability.RequestSession.page")
     def page(
         self,
         view: View = View.ALL,
