@@ -14,6 +14,8 @@ from runactionability import (
     Decision,
     Evidence,
     Family,
+    FirstDecisive,
+    InformationalWhen,
     Message,
     PrimaryAction,
     ProblemRun,
@@ -135,3 +137,20 @@ def test_cancelled_and_high_risk_runs_equal_their_values_built_by_hand() -> None
     assert results[2].explanation == (
         "A restore that failed may have left changes half-applied, so a person must review it."
     )
+
+
+def test_a_plugins_plain_reason_never_becomes_the_built_in_ones() -> None:
+    # The shared cancelled decision is cached by its reason: "cancelled_by_operator" equals
+    # Reason.CANCELLED_BY_OPERATOR, so an untyped cache handed the plugin's plain str to every
+    # built-in result that came after it (the review of the shared values found it).
+    plugin = Family(
+        name="repeatable_sync",
+        policy=FirstDecisive(
+            rules=(InformationalWhen(outcomes={"cancelled"}, reason="cancelled_by_operator"),)
+        ),
+    )
+    cancelled = [run(5, "inventory.sync", outcome="cancelled", context={})]
+    (theirs,) = resolver(registry=registry_replacing(plugin)).evaluate_many(cancelled, as_of=AS_OF)
+    (ours,) = resolver().evaluate_many(cancelled, as_of=AS_OF)
+    assert type(theirs.reason) is str
+    assert ours.reason is Reason.CANCELLED_BY_OPERATOR

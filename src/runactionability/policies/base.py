@@ -44,7 +44,7 @@ def retry_label(op_type: OperationType | None) -> Message:
 
 
 # Every actionable run of a type offers the same retry: one label per type, not one per run.
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=1024, typed=True)
 def _retry_label(name: str, label: str | None) -> Message:
     return msg("action.retry_type", "Retry the {type}", type=_type_label(name, label))
 
@@ -65,7 +65,7 @@ def type_label(op_type: OperationType) -> Message:
     return _type_label(op_type.name, op_type.label)
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=1024, typed=True)
 def _type_label(name: str, label: str | None) -> Message:
     # Every problem run names its type, often twice (its explanation and its action's label).
     return type_name(name, _in_sentence(label or name))
@@ -81,7 +81,7 @@ def review_action(run: OperationRun, op_type: OperationType | None) -> PrimaryAc
     return new_action(ActionKind.REVIEW, label, "run", str(run.id))
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=1024, typed=True)
 def _review_label(name: str, label: str | None) -> Message:
     return msg("action.review_type", "Review this {type} run", type=_type_label(name, label))
 

@@ -68,7 +68,7 @@ _NO_RESOLVING_EVIDENCE = msg(
 )
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=256, typed=True)
 def view_state_label(kind: str) -> Message:
     """The label of the action that opens the current state of ``kind``."""
     return msg(
@@ -315,8 +315,10 @@ class FirstDecisive:
 
 
 # A decision or explanation that depends only on the type and the outcome is one value for every
-# run it is given to, so a million runs hold one, and the core gives them one verdict.
-@lru_cache(maxsize=1024)
+# run it is given to, so a million runs hold one, and the core gives them one verdict. The caches
+# are typed: a plugin's plain "cancelled_by_operator" equals Reason.CANCELLED_BY_OPERATOR, and
+# must not become the value every built-in result carries.
+@lru_cache(maxsize=1024, typed=True)
 def _chosen(reason: str, outcome: RunOutcome) -> Decision:
     return Decision(
         status=Actionability.INFORMATIONAL_ONLY,
@@ -329,7 +331,7 @@ def _chosen(reason: str, outcome: RunOutcome) -> Decision:
     )
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=1024, typed=True)
 def _history_only(name: str, label: str | None, outcome: RunOutcome) -> Decision:
     return Decision(
         status=Actionability.INFORMATIONAL_ONLY,
@@ -344,7 +346,7 @@ def _history_only(name: str, label: str | None, outcome: RunOutcome) -> Decision
     )
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=1024, typed=True)
 def _half_applied(name: str, label: str | None, outcome: RunOutcome) -> Message:
     return msg(
         "verdict.always_manual_review",
