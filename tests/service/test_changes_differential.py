@@ -60,7 +60,8 @@ def runs(draw: st.DrawFn, run_id: int) -> OperationRun:
     created = draw(st.integers(0, 12))
     context: Any = {}
     if op_type is not None and op_type.subject_key is not None:
-        value = draw(rarely(st.sampled_from(["s1", 1, "1"]), st.sampled_from(["", None])))
+        # Several subjects per type, one stored as an int and as its text, and (rarely) none.
+        value = draw(rarely(st.sampled_from(["s1", "s2", 1, "1"]), st.sampled_from(["", None])))
         if value is not None:
             context = {op_type.subject_key: value}
     duration = draw(rarely(st.integers(1, 4), st.sampled_from([None, -1, 0])))
