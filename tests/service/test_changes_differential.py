@@ -20,7 +20,13 @@ from hypothesis import strategies as st
 from tests.support import CATALOG, REGISTRY, at, registry_replacing, state_facts
 
 from runactionability import ActionabilityService, OperationRun, StateFact, run_as_of
-from runactionability.adapters.sqlalchemy import create_schema, insert_runs, insert_states, metadata
+from runactionability.adapters.sqlalchemy import (
+    RunTableMapping,
+    create_schema,
+    insert_runs,
+    insert_states,
+    metadata,
+)
 from runactionability.consumers import VisibleScopes
 from runactionability.evidence import EvidenceRequest
 from runactionability.policies.base import Evidence, Family, ProblemRun
@@ -190,12 +196,17 @@ CUSTOM_SYNC = Family(
 
 @pytest.fixture
 def services(sql_engine: sa.Engine) -> Iterator[list[ActionabilityService]]:
-    """A service with the built-in families, and one whose sync family has a rule of its own."""
+    """A service with the built-in families, one whose sync family has a rule of its own, and
+    one that reads subjects from the JSON context rather than the subject column."""
     create_schema(sql_engine)
     built = [
         ActionabilityService(sql_engine, registry=registry, catalog=CATALOG)
         for registry in (REGISTRY, registry_replacing(CUSTOM_SYNC))
     ]
+    json_subject = RunTableMapping(table="operation_runs", subject=None)
+    built.append(
+        ActionabilityService(sql_engine, runs=json_subject, registry=REGISTRY, catalog=CATALOG)
+    )
     yield built
     for service in built:
         service.close()
