@@ -29,6 +29,7 @@ from runactionability.adapters.sqlalchemy import (
 )
 from runactionability.consumers import VisibleScopes
 from runactionability.evidence import EvidenceRequest
+from runactionability.model import usable_id
 from runactionability.policies.base import Evidence, Family, ProblemRun
 from runactionability.policies.rules import FirstDecisive, SupersededByLaterSuccess
 from runactionability.result import Actionability, Decision, Reason
@@ -127,6 +128,10 @@ def settling_states(history: list[OperationRun]) -> st.SearchStrategy[list[State
         if op_type is None or run.outcome != "failed" or not isinstance(completed, datetime):
             continue
         subject = None if op_type.subject_key is None else run.context.get(op_type.subject_key)
+        # A run without a usable subject is judged before any state is read; and a state of
+        # subject "" would collide with the scope-wide object in the states' unique index.
+        if op_type.subject_key is not None and usable_id(subject) is None:
+            continue
         for resolving in REGISTRY.families()[op_type.family].resolving_states:
             settled = sorted(resolving.statuses)[0]
             about.append((resolving.kind, run, completed, subject, settled))
