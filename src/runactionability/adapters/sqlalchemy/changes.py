@@ -18,12 +18,12 @@ family.
 
 Of those, an arrival reaches only the runs of its subject: a success, the runs whose subject
 (their context's value under their type's ``subject_key``, as the core reads it) equals the
-success's subject as the history port compares it (the subject column, else the same context
-key); a state, the runs whose subject equals the state's subject column. Each is compared the
-way the port's SQL compares it (``id_key`` of the run's subject against a typed column), so no
-arrival that a port could return for a run is dropped. A scope-wide type, and a run whose subject
-cannot be read (it is ``requires_manual_review`` at both instants unless it moved itself), stay
-reached by every arrival of their scope.
+success's subject column as the history port compares it (with a JSON-context subject, every
+subject is reached); a state, the runs whose subject equals the state's subject column. Each
+is compared the way the port's SQL compares it (``id_key`` of the run's subject against a
+typed column), so no arrival that a port could return for a run is dropped. A scope-wide
+type, and a run whose subject cannot be read (it is ``requires_manual_review`` at both
+instants unless it moved itself), stay reached by every arrival of their scope.
 """
 
 from __future__ import annotations
@@ -107,9 +107,9 @@ class _Reaching:
     def is_about(self, subject_key: str, subject: str) -> bool:
         """Whether a port could answer a request for ``subject`` with this arrival."""
         if self.id_type is None:
-            context = self.subject
-            found = context.get(subject_key) if isinstance(context, Mapping) else None
-            return usable_id(found) == subject
+            # Not compared (yet) when subjects are read from the JSON context: the differential
+            # test does not reliably catch a wrong comparison there.
+            return True
         stored = self.subject
         return stored is not None and id_key(subject, self.id_type, self.dialect) == stored
 
