@@ -14,7 +14,16 @@ An arrival reaches the problem runs of its scope (its workspace, for a workspace
 the types it can settle (``Reach``): a success, the types it may supersede (the type itself and
 those it is ``superseded_by``); a state, the types of the families that declare its kind. The
 core fetches no other evidence for any rule, a plugin's own included, so this holds for every
-family. Subjects are not compared: some runs that cannot have changed are compared too.
+family.
+
+Of those, an arrival reaches only the runs of its subject: a success, the runs whose subject
+(their context's value under their type's ``subject_key``, as the core reads it) equals the
+success's subject column as the history port compares it (with a JSON-context subject, every
+subject is reached); a state, the runs whose subject equals the state's subject column. Each
+is compared the way the port's SQL compares it (``id_key`` of the run's subject against a
+typed column), so no arrival that a port could return for a run is dropped. A scope-wide
+type, and a run whose subject cannot be read (it is ``requires_manual_review`` at both
+instants unless it moved itself), stay reached by every arrival of their scope.
 """
 
 from __future__ import annotations
@@ -27,7 +36,7 @@ import attrs
 import sqlalchemy as sa
 
 from runactionability.adapters.sqlalchemy._reading import read_transaction
-from runactionability.adapters.sqlalchemy.ids import stored_id
+from runactionability.adapters.sqlalchemy.ids import IdType, id_key, stored_id
 from runactionability.adapters.sqlalchemy.instant_sql import (
     compare_to,
     instant_key,
@@ -82,6 +91,36 @@ class Reach:
 
 
 @attrs.frozen
+class _Reaching:
+    """An arrival, the stored types it can settle, and the subject it is about.
+
+    ``subject`` is the stored subject column's value (``id_type`` its type), or, with
+    ``id_type`` None, the success's context, read under each run's own subject key.
+    """
+
+    arrival: Arrival
+    types: frozenset[str]
+    subject: Any
+    id_type: IdType | None
+    dialect: str
+
+    def is_about(self, subject_key: str, subject: str) -> bool:
+        """Whether a port could answer a request for ``subject`` with this arrival."""
+        if self.id_type is None:
+            # Not compared (yet) when subjects are read from the JSON context: the differential
+            # test does not reliably catch a wrong comparison there.
+            return True
+        stored = self.subject
+        return stored is not None and id_key(subject, self.id_type, self.dialect) == stored
+
+
+def _subject(run: OperationRun, subject_key: str) -> str | None:
+    """The run's subject as the core reads it (None when it cannot be read)."""
+    context = run.context
+    return usable_id(context.get(subject_key)) if isinstance(context, Mapping) else None
+
+
+@attrs.frozen
 class Candidates:
     """The runs to compare at both instants (as stored, each once) and what arrived meanwhile.
 
@@ -124,19 +163,19 @@ class SqlChangeCandidates:
         bind = self.source.bind
         with read_transaction(bind, statements=2 + len(self.states)) as connection:
             window = self._window_runs(connection, scopes, start, until)
-            arrivals = [a for run in window if (a := self._success(run, start, until))]
+            arrivals = [a for run, s in window if (a := self._success(run, s, start, until))]
             for kind, source in self.states.items():
                 arrivals += self._proven(connection, kind, source, scopes, start, until)
             problems = self._problems(connection, scopes, arrivals) if arrivals else []
-        runs: dict[Any, OperationRun] = {run.id: run for run in window}
+        runs: dict[Any, OperationRun] = {run.id: run for run, _ in window}
         reach: dict[Any, tuple[Arrival, ...]] = {}
         for run in problems:
-            reaching = tuple(a for a, types in arrivals if self._reaches(a, types, run))
+            reaching = tuple(a.arrival for a in arrivals if self._reaches(a, run))
             if reaching:
                 runs.setdefault(run.id, run)
                 reach[run.id] = reaching
         return Candidates(
-            runs=tuple(runs.values()), arrivals=tuple(a for a, _ in arrivals), reach=reach
+            runs=tuple(runs.values()), arrivals=tuple(a.arrival for a in arrivals), reach=reach
         )
 
     def _scoped(self, scopes: VisibleScopes) -> tuple[list[Any], dict[str, Any]]:
@@ -155,7 +194,8 @@ class SqlChangeCandidates:
 
     def _window_runs(
         self, connection: sa.Connection, scopes: VisibleScopes, start: datetime, until: datetime
-    ) -> list[OperationRun]:
+    ) -> list[tuple[OperationRun, Any]]:
+        """The window's visible runs, each with its subject column's value (None without one)."""
         dialect = connection.dialect.name
         filters, values = self._scoped(scopes)
         lower = sa.bindparam("window_start", start, type_=UtcTimestamp())
@@ -169,12 +209,17 @@ class SqlChangeCandidates:
             for name in ("created_at", "completed_at")
         ]
         statement = self._select.where(*filters, sa.or_(*moved))
-        rows = connection.execute(statement, values)
-        return [run for row in rows if scopes.admits_run(run := self.source._run(row._mapping))]
+        column = self.source._subject is not None
+        found = []
+        for row in connection.execute(statement, values):
+            run = self.source._run(row._mapping)
+            if scopes.admits_run(run):
+                found.append((run, stored_id(row._mapping["subject"]) if column else None))
+        return found
 
     def _success(
-        self, run: OperationRun, start: datetime, until: datetime
-    ) -> tuple[Arrival, frozenset[str]] | None:
+        self, run: OperationRun, column: Any, start: datetime, until: datetime
+    ) -> _Reaching | None:
         completed = _placed(run.completed_at)
         if (
             run.status is not RunStatus.COMPLETED
@@ -188,7 +233,12 @@ class SqlChangeCandidates:
             return None
         environment = usable_id(run.environment_id)
         arrival = Arrival(completed, ChangeCause.LATER_SUCCESS, workspace, environment)
-        return arrival, self.reach.of_success(run.type)
+        types = self.reach.of_success(run.type)
+        if self.source._subject is None:
+            # The history port reads the subject from the JSON context, as the core does.
+            return _Reaching(arrival, types, run.context, None, self.source.bind.dialect.name)
+        id_type = self.mapping.ids.subject
+        return _Reaching(arrival, types, column, id_type, self.source.bind.dialect.name)
 
     def _proven(
         self,
@@ -198,7 +248,7 @@ class SqlChangeCandidates:
         scopes: VisibleScopes,
         start: datetime,
         until: datetime,
-    ) -> list[tuple[Arrival, frozenset[str]]]:
+    ) -> list[_Reaching]:
         mapping = source.mapping
         dialect = connection.dialect.name
         table = mapping.table_clause()
@@ -209,6 +259,7 @@ class SqlChangeCandidates:
             table.c[mapping.workspace_id].label("ws"),
             table.c[mapping.environment_id].label("env"),
             instant_key(proven, dialect).label("proven_at"),
+            mapping.subject_of(table).label("subject"),
         ).where(
             valid_timestamp(proven, dialect),
             compare_to(proven, ">=", lower, dialect),
@@ -216,23 +267,25 @@ class SqlChangeCandidates:
             *mapping.filters(table, dialect),
         )
         arrivals = []
-        for ws, env, instant in connection.execute(statement):
+        for ws, env, instant, subject in connection.execute(statement):
             workspace, environment = usable_id(stored_id(ws)), usable_id(stored_id(env))
             placed = _placed(instant)
             # A state outside the actor's scopes does not exist for this reading.
             if workspace is None or placed is None or not scopes.admits(workspace, environment):
                 continue
             arrival = Arrival(placed, ChangeCause.STATE, workspace, environment)
-            arrivals.append((arrival, self.reach.of_state(kind)))
+            reached = self.reach.of_state(kind)
+            id_type = mapping.ids.subject
+            arrivals.append(_Reaching(arrival, reached, stored_id(subject), id_type, dialect))
         return arrivals
 
     def _problems(
         self,
         connection: sa.Connection,
         scopes: VisibleScopes,
-        reaching: Collection[tuple[Arrival, frozenset[str]]],
+        reaching: Collection[_Reaching],
     ) -> list[OperationRun]:
-        arrivals = [arrival for arrival, _ in reaching]
+        arrivals = [reached.arrival for reached in reaching]
         c, mapping, dialect = self._c, self.mapping, connection.dialect.name
         filters, values = self._scoped(scopes)
         workspaces = id_values({a.workspace_id for a in arrivals}, mapping.ids.workspace, dialect)
@@ -253,7 +306,7 @@ class SqlChangeCandidates:
             c["environment_id"], "reached_environment", mapping.ids.environment, dialect
         )
         values["owned_types"] = owned
-        values["reached_types"] = sorted(set().union(*(types for _, types in reaching)))
+        values["reached_types"] = sorted(set().union(*(reached.types for reached in reaching)))
         filters.append(c["type"].in_(sa.bindparam("reached_types", expanding=True)))
         filters.append(
             sa.or_(
@@ -273,10 +326,14 @@ class SqlChangeCandidates:
         rows = connection.execute(self._select.where(*filters), values)
         return [run for row in rows if scopes.admits_run(run := self.source._run(row._mapping))]
 
-    def _reaches(self, arrival: Arrival, types: frozenset[str], run: OperationRun) -> bool:
-        if run.type not in types or usable_id(run.workspace_id) != arrival.workspace_id:
+    def _reaches(self, reaching: _Reaching, run: OperationRun) -> bool:
+        arrival = reaching.arrival
+        if run.type not in reaching.types or usable_id(run.workspace_id) != arrival.workspace_id:
             return False
         op_type = self.catalog.resolve(run.type)
-        if op_type is not None and op_type.workspace_owned:
-            return True
-        return usable_id(run.environment_id) == arrival.environment_id
+        owned = op_type is not None and op_type.workspace_owned
+        if not owned and usable_id(run.environment_id) != arrival.environment_id:
+            return False
+        key = None if op_type is None else op_type.subject_key
+        subject = None if key is None else _subject(run, key)
+        return key is None or subject is None or reaching.is_about(key, subject)
