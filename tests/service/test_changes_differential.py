@@ -128,8 +128,7 @@ def settling_states(history: list[OperationRun]) -> st.SearchStrategy[list[State
         if op_type is None or run.outcome != "failed" or not isinstance(completed, datetime):
             continue
         subject = None if op_type.subject_key is None else run.context.get(op_type.subject_key)
-        # A run without a usable subject is judged before any state is read; and a state of
-        # subject "" would collide with the scope-wide object in the states' unique index.
+        # A run without a usable subject is judged before any state is read: no state settles it.
         if op_type.subject_key is not None and usable_id(subject) is None:
             continue
         for resolving in REGISTRY.families()[op_type.family].resolving_states:
