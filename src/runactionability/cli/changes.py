@@ -157,14 +157,27 @@ def changes(
             as_json=as_json,
         )
         return
-    with open_session(
+    session_opened = open_session(
         database,
         config_path=config_path,
         workspaces=workspaces,
         environments=environments,
         as_of_text=_until_text(until_text),
         catalog_path=catalog_path,
-    ) as session:
+    )
+    _window(session_opened, since_text, limit=limit, cursor=cursor, as_json=as_json)
+
+
+def _window(
+    opened: AbstractContextManager[RequestSession],
+    since_text: str | None,
+    *,
+    limit: int,
+    cursor: str | None,
+    as_json: bool,
+) -> None:
+    """One page of the window from --since (or the cursor's) to the session's instant."""
+    with opened as session:
         since = None
         if since_text is not None and not cursor:
             since = parse_instant("--since", since_text, session.as_of)
