@@ -25,6 +25,7 @@ from runactionability import (
     Registry,
     VisibleScopes,
 )
+from runactionability.adapters.sqlalchemy import async_database_url
 from runactionability.config import Config, load_config
 from runactionability.demo import read_marker
 
@@ -86,16 +87,6 @@ class Host:
         await self.service.close()
 
 
-def async_url(url: sa.URL) -> sa.URL:
-    """The async driver's URL for a sync one: aiosqlite for SQLite, psycopg's for PostgreSQL."""
-    backend = url.get_backend_name()
-    if backend == "sqlite":
-        return url.set(drivername="sqlite+aiosqlite")
-    if backend == "postgresql":
-        return url.set(drivername="postgresql+psycopg_async")
-    raise ConfigurationError(f"the web example serves SQLite and PostgreSQL, not {backend}")
-
-
 def build_host(
     *,
     database: str | None = None,
@@ -110,12 +101,6 @@ def build_host(
     the demo's own, so the pages agree with ``runactionability demo``.
     """
     config = load_config(config_path) if config_path is not None else Config()
-    if config.cursor_key_env is not None:
-        # The async service takes no cursor key: serving unsigned cursors where the host asked
-        # for signed ones would be a silent downgrade.
-        raise ConfigurationError(
-            "the web example's async service cannot sign cursors; remove cursor_key_env"
-        )
     chosen = database or config.database or DEMO_DATABASE
     if "://" not in chosen and not Path(chosen).is_file():
         raise ConfigurationError(f"no database at {chosen!r}; run `make demo` first")
@@ -129,11 +114,15 @@ def build_host(
     finally:
         sync_engine.dispose()
     service = AsyncActionabilityService(
-        async_url(url).render_as_string(hide_password=False),
+        async_database_url(url).render_as_string(hide_password=False),
         runs=runs,
         states=states,
         registry=registry,
         catalog=config.operation_catalog(registry),
+        cursor_key=config.cursor_key(),
+        locale=config.locale,
+        time_zone=config.time_zone,
+        message_catalogs=() if config.messages is None else (config.messages,),
     )
     if config.change_margin_seconds is not None:
         # The changes panel ends its window this far behind the request (visits.py).

@@ -7,6 +7,7 @@ import asyncio
 import warnings
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
@@ -22,8 +23,9 @@ from runactionability import (
     RequestSession,
     Resolver,
 )
-from runactionability.adapters.sqlalchemy import create_schema, open_backend
-from runactionability.consumers import VisibleScopes
+from runactionability.adapters.sqlalchemy import async_database_url, create_schema, open_backend
+from runactionability.config import Config, load_config
+from runactionability.consumers import AssessedPage, VisibleScopes
 from runactionability.demo import Size, generate, load, read_marker
 from runactionability.errors import (
     ConfigurationError,
@@ -325,3 +327,89 @@ def test_a_resolver_copy_reads_the_same_state_kinds_only(demo: tuple[sa.Engine, 
         fewer = dict(list(snapshot.states.items())[1:])
         with pytest.raises(UsageError, match="state kinds"):
             resolver.with_ports(history=snapshot.history, states=fewer)
+
+
+def test_the_async_service_from_a_file_answers_as_the_sync_one(
+    demo: tuple[sa.Engine, datetime], tmp_path: Path
+) -> None:
+    engine, as_of = demo
+    config_file = tmp_path / "runactionability.toml"
+    # The runs table reflected (its subject column named), the cursor key from the environment.
+    config_file.write_text(
+        'cursor_key_env = "HOST_KEY"\nlocale = "de"\n'
+        '[runs]\ntable = "operation_runs"\nsubject = "subject"\n'
+    )
+    config, environ = load_config(config_file), {"HOST_KEY": "k" * 32}
+    sync = ActionabilityService.from_config(config, bind=engine, registry=REGISTRY, environ=environ)
+    hidden = _hidden_run(sync, as_of)
+    scopes = VisibleScopes({"acme"})
+    with sync.session(scopes=scopes, as_of=as_of) as s:
+        expected = _sync_answers(s, hidden)
+        top = s.dashboard(top=1).top[0].result
+        expected_text, english = s.render(top.message), top.explanation
+
+    async def work() -> tuple[list[object], str]:
+        bind = async_engine_of(engine)
+        try:
+            twin = await AsyncActionabilityService.from_config(
+                config, bind=bind, registry=REGISTRY, environ=environ
+            )
+            async with twin.session(scopes=scopes, as_of=as_of) as s:
+                got = await _async_answers(s, hidden)
+                return got, s.render((await s.dashboard(top=1)).top[0].result.message)
+        finally:
+            await bind.dispose()
+
+    got, text = asyncio.run(work())
+    assert got == expected
+    assert text == expected_text
+    assert text != english  # the file's locale, German, renders both
+    page = got[1]
+    assert isinstance(page, AssessedPage)
+    assert page.next_cursor is not None
+    assert "." in page.next_cursor  # signed
+    with pytest.raises(ConfigurationError, match="HOST_KEY, which is not set"):
+        asyncio.run(AsyncActionabilityService.from_config(config, bind=None, environ={}))
+
+
+def test_the_async_service_opens_and_closes_the_files_database(tmp_path: Path) -> None:
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'host.sqlite'}")
+    data = generate(Size.SMALL, catalog=CATALOG)
+    load(engine, data)
+    engine.dispose()
+    config_file = tmp_path / "runactionability.toml"
+    config_file.write_text('database = "host.sqlite"\n')
+
+    async def work() -> int:
+        service = await AsyncActionabilityService.from_config(
+            load_config(config_file), registry=REGISTRY
+        )
+        try:
+            assert service.engine.url.drivername == "sqlite+aiosqlite"
+            async with service.session(scopes=VisibleScopes({"acme"}), as_of=data.as_of) as s:
+                return (await s.dashboard(top=1)).counts.total
+        finally:
+            await service.close()
+
+    assert asyncio.run(work()) > 0
+    with pytest.raises(ConfigurationError, match="no database is named"):
+        asyncio.run(AsyncActionabilityService.from_config(Config(), registry=REGISTRY))
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("sqlite:///runs.sqlite", "sqlite+aiosqlite:///runs.sqlite"),
+        ("postgresql://u@db/runs", "postgresql+psycopg_async://u@db/runs"),
+        ("postgresql+psycopg://u:pw@db/runs", "postgresql+psycopg_async://u:pw@db/runs"),
+        ("sqlite+aiosqlite:///runs.sqlite", "sqlite+aiosqlite:///runs.sqlite"),
+    ],
+)
+def test_the_async_driver_of_a_url(url: str, expected: str) -> None:
+    made = async_database_url(sa.make_url(url))
+    assert made.render_as_string(hide_password=False) == expected
+
+
+def test_a_url_with_no_known_async_driver_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match="no async driver known for mysql"):
+        async_database_url(sa.make_url("mysql://u@db/runs"))

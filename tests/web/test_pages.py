@@ -202,13 +202,34 @@ def test_no_page_issues_a_statement_per_run(
     assert _statements(client, host, f"/runs/{demo_data.headlines[PROVIDER_LOOP]}") <= 10
 
 
-def test_the_host_refuses_what_it_cannot_serve(demo_database: Path, tmp_path: Path) -> None:
+def test_the_host_refuses_a_missing_database(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="make demo"):
         build_host(database=str(tmp_path / "nowhere.sqlite"))
+
+
+def test_a_configured_cursor_key_signs_every_page_link(
+    demo_database: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     signed = tmp_path / "runactionability.toml"
     signed.write_text(f'database = "{demo_database}"\ncursor_key_env = "WEB_CURSOR_KEY"\n')
-    with pytest.raises(ConfigurationError, match="cannot sign cursors"):
+    with pytest.raises(ConfigurationError, match="WEB_CURSOR_KEY, which is not set"):
         build_host(config_path=str(signed))
+    monkeypatch.setenv("WEB_CURSOR_KEY", "a host secret of 32 bytes or so")
+    with TestClient(create_app(build_host(config_path=str(signed)))) as app:
+        first = app.get("/runs?limit=5")
+        next_url = _next("http://testserver/runs?limit=5", first.text)
+        assert next_url is not None
+        cursor = next_url.split("cursor=")[1].split("&")[0]
+        assert "." in cursor, "a signed cursor carries its signature after a dot"
+        assert _rows(app.get(next_url).text) != _rows(first.text)
+        # The same position unsigned, or signed with another key, is refused.
+        unsigned = build_host(database=str(demo_database))
+        with TestClient(create_app(unsigned)) as other:
+            other_next = _next("http://testserver/runs?limit=5", other.get("/runs?limit=5").text)
+        assert other_next is not None
+        assert app.get(other_next).status_code == 400
+        forged = next_url.replace(cursor, cursor[:-2] + ("AA" if cursor[-2:] != "AA" else "BB"))
+        assert app.get(forged).status_code == 400
 
 
 def test_the_command_line_names_its_options_and_its_refusals(tmp_path: Path) -> None:

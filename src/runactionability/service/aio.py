@@ -22,7 +22,7 @@ import attrs
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from runactionability.adapters.sqlalchemy import database_url
+from runactionability.adapters.sqlalchemy import async_database_url, database_url
 from runactionability.adapters.sqlalchemy.mapping import (
     REFERENCE_RUNS,
     RunTableMapping,
@@ -31,6 +31,7 @@ from runactionability.adapters.sqlalchemy.mapping import (
 from runactionability.adapters.sqlalchemy.pushdown import SupersedeForm
 from runactionability.catalog import OperationCatalog
 from runactionability.changes import ChangePage
+from runactionability.config import Config
 from runactionability.consumers import (
     ActiveWork,
     AssessedPage,
@@ -46,6 +47,7 @@ from runactionability.registry import Registry
 from runactionability.result import PrimaryAction
 from runactionability.scopes import VisibleScopes
 from runactionability.service.changes import page_from
+from runactionability.service.configured import configured
 from runactionability.service.every import EveryWorkspace
 from runactionability.service.polling import DEFAULT_CHANGE_MARGIN, notify_changes, poll_window
 from runactionability.service.session import ActionabilityService, RequestSession
@@ -62,7 +64,7 @@ class AsyncActionabilityService:
     wraps (``sync``), which reads through the engine's ``sync_engine``. ``bind_or_url`` is an
     ``AsyncEngine`` or an async database URL (``sqlite+aiosqlite:///…``,
     ``postgresql+psycopg_async://…``), whose engine ``close`` disposes; the other arguments are
-    ``ActionabilityService``'s.
+    ``ActionabilityService``'s (``cursor_key`` signs every page's cursor there and here).
     """
 
     def __init__(
@@ -74,6 +76,7 @@ class AsyncActionabilityService:
         registry: Registry | None = None,
         catalog: OperationCatalog | None = None,
         form: SupersedeForm | str | None = None,
+        cursor_key: bytes | None = None,
         locale: str | None = None,
         time_zone: str | tzinfo | None = None,
         message_catalogs: Sequence[MessageCatalogs | str | Path] = (),
@@ -104,6 +107,7 @@ class AsyncActionabilityService:
             registry=registry,
             catalog=catalog,
             form=form,
+            cursor_key=cursor_key,
             locale=locale,
             time_zone=time_zone,
             message_catalogs=message_catalogs,
@@ -111,6 +115,40 @@ class AsyncActionabilityService:
         )
         self.registry = self.sync.registry
         self.catalog = self.sync.catalog
+
+    @classmethod
+    async def from_config(
+        cls,
+        config: Config,
+        *,
+        bind: AsyncEngine | None = None,
+        registry: Registry | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> AsyncActionabilityService:
+        """The service a configuration describes, as ``ActionabilityService.from_config``.
+
+        Without ``bind``, an engine on the file's ``database`` through its async driver
+        (``async_database_url``: aiosqlite for a SQLite file, psycopg's for PostgreSQL),
+        disposed by ``close``. Tables the file asks to reflect are read through the async
+        engine here, once; the cursor key comes from the variable the file names.
+        """
+        # Checked before any connection: a missing cursor key is the host's to fix first.
+        options = configured(config, Registry.default() if registry is None else registry, environ)
+        owned = None
+        if bind is None:
+            owned = bind = create_async_engine(async_database_url(config.database_url()))
+        try:
+            async with bind.connect() as connection:
+                runs, states = await connection.run_sync(
+                    lambda sync: (config.run_mapping(sync), config.state_mappings(sync))
+                )
+            service = cls(bind, runs=runs, states=states, **options)
+        except BaseException:
+            if owned is not None:
+                await owned.dispose()
+            raise
+        service._owned = owned
+        return service
 
     @asynccontextmanager
     async def session(

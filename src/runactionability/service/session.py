@@ -46,6 +46,7 @@ from runactionability.resolver import Resolver
 from runactionability.result import PrimaryAction
 from runactionability.scopes import VisibleScopes
 from runactionability.service.changes import read_page
+from runactionability.service.configured import configured
 from runactionability.service.every import EveryWorkspace, every_workspace, explain_unscoped
 from runactionability.service.polling import DEFAULT_CHANGE_MARGIN, check_margin, poll
 from runactionability.telemetry import CHANGES, DASHBOARD, PAGE, traced
@@ -145,7 +146,8 @@ class ActionabilityService:
         file asks to reflect are read through it here, once. The cursor key comes from the
         variable the file names (``environ``, default ``os.environ``).
         """
-        registry = Registry.default() if registry is None else registry
+        # Checked before any connection: a missing cursor key is the host's to fix first.
+        options = configured(config, Registry.default() if registry is None else registry, environ)
         owned = None
         if bind is None:
             owned = bind = sa.create_engine(config.database_url())
@@ -154,15 +156,7 @@ class ActionabilityService:
                 bind,
                 runs=config.run_mapping(bind),
                 states=config.state_mappings(bind),
-                registry=registry,
-                catalog=config.operation_catalog(registry),
-                cursor_key=config.cursor_key(environ),
-                locale=config.locale,
-                time_zone=config.time_zone,
-                message_catalogs=() if config.messages is None else (config.messages,),
-                change_margin=DEFAULT_CHANGE_MARGIN
-                if config.change_margin_seconds is None
-                else timedelta(seconds=config.change_margin_seconds),
+                **options,
             )
         except BaseException:
             if owned is not None:

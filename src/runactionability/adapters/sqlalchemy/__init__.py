@@ -14,7 +14,12 @@ The async ports are imported on first use: SQLAlchemy's asyncio layer needs gree
 from typing import TYPE_CHECKING, Any
 
 from runactionability.adapters.sqlalchemy._reading import CHUNK_SIZE, Bind
-from runactionability.adapters.sqlalchemy.backend import SqlBackend, database_url, open_backend
+from runactionability.adapters.sqlalchemy.backend import (
+    SqlBackend,
+    async_database_url,
+    database_url,
+    open_backend,
+)
 from runactionability.adapters.sqlalchemy.doctor import DEFAULT_SAMPLE, check
 from runactionability.adapters.sqlalchemy.history import SqlRunHistory
 from runactionability.adapters.sqlalchemy.ids import IdType, IdTypes, StateIdTypes
@@ -94,6 +99,7 @@ __all__ = [
     "SupersedeForm",
     "UnmappedValue",
     "UtcTimestamp",
+    "async_database_url",
     "check",
     "count_by_status",
     "create_schema",

@@ -142,6 +142,26 @@ def database_url(text: str) -> sa.URL:
     return url
 
 
+def async_database_url(url: sa.URL) -> sa.URL:
+    """The asyncio driver's URL for ``url``: aiosqlite for SQLite, psycopg's async driver for
+    PostgreSQL; a URL that already names an async driver is kept.
+
+    Raises ``ConfigurationError`` for another database, or another sync driver, whose async
+    twin this library does not know.
+    """
+    if url.get_dialect().is_async:
+        return url
+    backend, driver = url.get_backend_name(), url.get_driver_name()
+    if backend == "sqlite" and driver == "pysqlite":
+        return url.set(drivername="sqlite+aiosqlite")
+    if backend == "postgresql" and driver in ("psycopg", "psycopg2"):
+        return url.set(drivername="postgresql+psycopg_async")
+    raise ConfigurationError(
+        f"no async driver known for {url.drivername}; name one in the URL "
+        "(sqlite+aiosqlite:///…, postgresql+psycopg_async://…)"
+    )
+
+
 def _redacted(text: str) -> str:
     return repr(_PASSWORD.sub(r"\1***@", text))
 
