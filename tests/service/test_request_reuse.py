@@ -5,6 +5,7 @@ no statement, and the explanation is the one a request that showed nothing reads
 from __future__ import annotations
 
 import asyncio
+import importlib
 from datetime import datetime
 
 import pytest
@@ -21,6 +22,8 @@ from runactionability.testing import count_statements
 REGISTRY = Registry.default()
 CATALOG = REGISTRY.catalog()
 SCOPES = VisibleScopes({"acme", "globex"})
+# The module, not the package's ``explain`` function of the same name.
+EXPLAIN = importlib.import_module("runactionability.consumers.explain")
 
 
 @pytest.fixture
@@ -109,3 +112,30 @@ def test_the_async_twin_reuses_alike(demo: tuple[sa.Engine, datetime]) -> None:
     assert statements == 0
     alone = _read_alone(service, as_of, ids)
     assert told == [alone[run_id] for run_id in ids]
+
+
+def test_a_session_paging_everything_keeps_a_bounded_few(
+    demo: tuple[sa.Engine, datetime], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A session may page through a whole history (the CLI's listings): it keeps only the last
+    # few assessments shown, and explains an earlier run by reading it, alike.
+    monkeypatch.setattr(EXPLAIN, "SHOWN_KEPT", 3)
+    engine, as_of = demo
+    service = ActionabilityService(engine, registry=REGISTRY, catalog=CATALOG)
+    with service.session(scopes=SCOPES, as_of=as_of) as s:
+        first = s.history_page(limit=4)
+        later = s.history_page(limit=2, cursor=first.next_cursor)
+        kept = s._shown._by_id
+        assert [key[1] for key in kept] == [
+            first.items[-1].run.id,
+            *(i.run.id for i in later.items),
+        ]
+        with count_statements(engine) as counted:
+            early = s.explain(first.items[0].run.id)
+        assert counted.statements
+        with count_statements(engine) as counted:
+            recent = s.explain(later.items[-1].run.id)
+        assert counted.statements == []
+    assert [early, recent] == list(
+        _read_alone(service, as_of, [first.items[0].run.id, later.items[-1].run.id]).values()
+    )

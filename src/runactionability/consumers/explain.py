@@ -302,6 +302,10 @@ def _explained(
     )
 
 
+SHOWN_KEPT = 1000
+"""Assessments a session keeps for ``explain`` (a request shows a few dozen runs)."""
+
+
 class ShownAssessments:
     """The assessments one request has shown, by run id, so that explaining one of them reads
     nothing again.
@@ -311,16 +315,24 @@ class ShownAssessments:
     explanation of a run the dashboard or a page showed is then the same without reading the run
     and its evidence a second time (a request's explanation is usually of a run it shows).
     Only ids of the same class are the same id (``1`` is not ``"1"`` nor ``True``); any other
-    id is explained as before.
+    id is explained as before. At most ``SHOWN_KEPT`` are kept: a session that pages through a
+    whole history (the CLI's listings, ``demo.every_assessment``) must not hold all of it, so
+    past that the oldest are let go, and explained by reading as before.
     """
 
     def __init__(self) -> None:
         self._by_id: dict[tuple[type, object], Assessment] = {}
 
     def _keep(self, assessments: Iterable[Assessment]) -> None:
+        by_id = self._by_id
         for assessment in assessments:
             run_id = assessment.run.id
-            self._by_id[(run_id.__class__, run_id)] = assessment
+            key = (run_id.__class__, run_id)
+            by_id.pop(key, None)
+            by_id[key] = assessment
+            if len(by_id) > SHOWN_KEPT:
+                # Insertion order: the first key is the one shown longest ago.
+                del by_id[next(iter(by_id))]
 
     def summary(self, summary: DashboardSummary) -> DashboardSummary:
         """``summary``, its top runs and newest active runs kept."""
