@@ -43,6 +43,9 @@ class Ownership(enum.StrEnum):
 
 def as_status(value: object) -> RunStatus | object:
     """Turn a known status string into a ``RunStatus``; keep anything else for the core to flag."""
+    if value.__class__ is RunStatus:
+        # What the adapters pass (they read the vocabulary already): no second lookup.
+        return value
     if isinstance(value, str):
         try:
             return RunStatus(value)
@@ -53,6 +56,8 @@ def as_status(value: object) -> RunStatus | object:
 
 def as_outcome(value: object) -> RunOutcome | object:
     """Turn a known outcome string into a ``RunOutcome``; keep anything else (and None) as is."""
+    if value.__class__ is RunOutcome or value is None:
+        return value
     if isinstance(value, str):
         try:
             return RunOutcome(value)

@@ -6,7 +6,7 @@ adds the reading of the family's policy that tells an operator what would settle
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from datetime import datetime
 
 import attrs
@@ -14,6 +14,8 @@ import attrs
 from runactionability.catalog import OperationCatalog
 from runactionability.consumers.actions import ActiveRuns, work_key
 from runactionability.consumers.assess import Assessment, assess, assess_async
+from runactionability.consumers.dashboard import ActiveWork, DashboardSummary
+from runactionability.consumers.listing import AssessedPage
 from runactionability.errors import UsageError
 from runactionability.messages import Listing, Message, Param, msg
 from runactionability.model import OperationRun
@@ -298,3 +300,63 @@ def _explained(
             state_kinds=state_kinds,
         ),
     )
+
+
+SHOWN_KEPT = 1000
+"""Assessments a session keeps for ``explain`` (a request shows a few dozen runs)."""
+
+
+class ShownAssessments:
+    """The assessments one request has shown, by run id, so that explaining one of them reads
+    nothing again.
+
+    Every assessment a request's answers hold was made on its one snapshot, at its ``as_of``,
+    for its scopes and with its active runs, exactly as ``explain`` would make it: the
+    explanation of a run the dashboard or a page showed is then the same without reading the run
+    and its evidence a second time (a request's explanation is usually of a run it shows).
+    Only ids of the same class are the same id (``1`` is not ``"1"`` nor ``True``); any other
+    id is explained as before. At most ``SHOWN_KEPT`` are kept: a session that pages through a
+    whole history (the CLI's listings, ``demo.every_assessment``) must not hold all of it, so
+    past that the oldest are let go, and explained by reading as before.
+    """
+
+    def __init__(self) -> None:
+        self._by_id: dict[tuple[type, object], Assessment] = {}
+
+    def _keep(self, assessments: Iterable[Assessment]) -> None:
+        by_id = self._by_id
+        for assessment in assessments:
+            run_id = assessment.run.id
+            key = (run_id.__class__, run_id)
+            by_id.pop(key, None)
+            by_id[key] = assessment
+            if len(by_id) > SHOWN_KEPT:
+                # Insertion order: the first key is the one shown longest ago.
+                del by_id[next(iter(by_id))]
+
+    def summary(self, summary: DashboardSummary) -> DashboardSummary:
+        """``summary``, its top runs and newest active runs kept."""
+        self._keep(summary.top)
+        self._keep(summary.active.newest)
+        return summary
+
+    def page(self, page: AssessedPage) -> AssessedPage:
+        """``page``, its runs kept."""
+        self._keep(page.items)
+        return page
+
+    def work(self, work: ActiveWork) -> ActiveWork:
+        """``work``, its newest runs kept."""
+        self._keep(work.newest)
+        return work
+
+    def explanation(
+        self, run_id: object, resolver: Resolver, state_kinds: Collection[str]
+    ) -> Explanation | None:
+        """The explanation of a run shown already; None for any other."""
+        if run_id.__class__ not in (str, int):
+            return None
+        assessment = self._by_id.get((run_id.__class__, run_id))
+        if assessment is None:
+            return None
+        return _explained(assessment, resolver.registry, resolver.catalog, state_kinds)

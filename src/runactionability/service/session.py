@@ -36,6 +36,7 @@ from runactionability.consumers import (
     read_runs,
 )
 from runactionability.consumers.dashboard import active_work
+from runactionability.consumers.explain import ShownAssessments
 from runactionability.i18n import MessageCatalogs, Renderer
 from runactionability.i18n.catalogs import check_directory
 from runactionability.jsonforms import to_json
@@ -261,10 +262,11 @@ class RequestSession:
     as_of: datetime
     whole_database: bool = False
     renderer: Renderer = attrs.field(factory=Renderer)
-    # The scopes' queued and running runs at as_of, read once: the dashboard, every page and
-    # explanation and the active work of the request need the same ones from the same snapshot
-    # (each read cost 10-90 ms on a 20,000-run workspace, bench/request_overhead_bench.py).
+    # Once per request, from its one snapshot: the scopes' queued and running runs at as_of,
+    # which the dashboard, every page and explanation and the active work need (10-90 ms a read
+    # on a 20,000-run workspace), and the assessments shown, which ``explain`` then reuses.
     _active: list[ActiveRuns] = attrs.field(factory=list, init=False, eq=False, repr=False)
+    _shown: ShownAssessments = attrs.field(factory=ShownAssessments, init=False, eq=False)
 
     def render(self, message: Message) -> str:
         """A message of an answer (an explanation, a label, a ``would_change`` line) in the
@@ -281,7 +283,7 @@ class RequestSession:
         self, *, top: int = 10, on_page: Callable[[int], None] | None = None
     ) -> DashboardSummary:
         """Counts by status, family and environment, the ``top`` runs needing attention, work."""
-        return dashboard(
+        summary = dashboard(
             self.backend.runs,
             self.resolver,
             scopes=self.scopes,
@@ -291,6 +293,7 @@ class RequestSession:
             store=self.pushdown,
             active=self._active_runs(),
         )
+        return self._shown.summary(summary)
 
     @traced(PAGE, "runactionability.RequestSession.page")
     def page(
@@ -313,7 +316,7 @@ class RequestSession:
                 self.pushdown.check_cursor(cursor)
             else:
                 self.backend.runs.check_cursor(cursor)
-        return list_assessed(
+        page = list_assessed(
             self.backend.runs,
             self.resolver,
             scopes=self.scopes,
@@ -325,10 +328,10 @@ class RequestSession:
             on_scan=on_scan,
             store=self.pushdown,
         )
+        return self._shown.page(page)
 
     def _active_runs(self) -> ActiveRuns:
-        # What ActiveRuns.from_source would read: the same query, the same runs, read and
-        # indexed once for the dashboard, every page, explanation and the active work.
+        # What ActiveRuns.from_source would read (the same query), read and indexed once.
         if not self._active:
             query = self.scopes.query(statuses=_ACTIVE, as_of=self.as_of)
             runs = read_runs(self.backend.runs, query)
@@ -345,27 +348,25 @@ class RequestSession:
 
     def active_work(self, *, newest: int = 10) -> ActiveWork:
         """Queued and running work of the scopes at ``as_of``, with the ``newest`` runs."""
-        return active_work(
-            self.resolver, self._active_runs(), scopes=self.scopes, as_of=self.as_of, newest=newest
+        active = self._active_runs()
+        return self._shown.work(
+            active_work(self.resolver, active, scopes=self.scopes, as_of=self.as_of, newest=newest)
         )
 
     def explain(self, run_id: RunId) -> Explanation | None:
         """Why ``run_id`` has its status, and what would change it; None when missing or unseen."""
+        kinds, resolver = self.backend.states, self.resolver
+        if (shown := self._shown.explanation(run_id, resolver, kinds)) is not None:
+            return shown
         run = self.backend.runs.get_run(run_id)
         if run is not None and self.whole_database and usable_id(run.workspace_id) is None:
             # Nothing is hidden from the whole database: a run in no workspace's scope, asked
             # for by id, is shown, flagged as the invalid record it is.
-            return explain_unscoped(self.resolver, run, self.as_of, self.backend.states)
+            return explain_unscoped(resolver, run, self.as_of, kinds)
         if run is None or not self.scopes.admits_run(run):
             return None
-        return explain(
-            self.resolver,
-            run,
-            scopes=self.scopes,
-            as_of=self.as_of,
-            active=self._active_runs(),
-            state_kinds=self.backend.states,
-        )
+        active, scopes, as_of = self._active_runs(), self.scopes, self.as_of
+        return explain(resolver, run, scopes=scopes, as_of=as_of, active=active, state_kinds=kinds)
 
     @traced(CHANGES, "runactionability.RequestSession.changes", runs=lambda p: len(p.changes))
     def changes(

@@ -266,13 +266,20 @@ def _classified(compiled: _Compiled, scopes: VisibleScopes, keys: tuple[str, ...
 def _by_status(compiled: _Compiled, grouped: Any, rows: list[Row]) -> bool:
     """Add the runs rule 2 decides to ``rows``; whether any group holds problem runs."""
     any_problem = False
+    # A handful of (status, outcome) pairs recur on every scope and type: each is read once.
+    # Keyed with the values' classes too, so that 1 and True (SQLite may hold both) stay apart.
+    decisions: dict[tuple[type, Any, type, Any], Actionability | None] = {}
     for workspace_id, environment_id, type_, stored, outcome, n, future, later in grouped:
         n -= future + later
         if later:
             rows.append((workspace_id, environment_id, type_, Actionability.NOT_TERMINAL, later))
         if not n:
             continue
-        decided = compiled.decided_by_status(stored, outcome)
+        pair = (stored.__class__, stored, outcome.__class__, outcome)
+        if pair in decisions:
+            decided = decisions[pair]
+        else:
+            decided = decisions[pair] = compiled.decided_by_status(stored, outcome)
         if decided is None:
             any_problem = True
         else:
