@@ -42,9 +42,11 @@ def test_the_license_file_is_the_declared_license_with_its_holder() -> None:
 
 
 def test_the_build_backend_reads_the_license_files_field() -> None:
-    # hatchling reads PEP 639's `license-files` list from 1.27; an older one refuses the build.
+    # hatchling reads PEP 639's `license-files` list from 1.27; an older one refuses the build,
+    # the packaging test's (with the dev extra's hatchling) included.
     backend = tomllib.loads((ROOT / "pyproject.toml").read_text())["build-system"]
     assert "hatchling>=1.27" in backend["requires"]
+    assert "hatchling>=1.27" in _project()["optional-dependencies"]["dev"]
 
 
 def test_the_project_urls_lead_into_the_repository() -> None:
