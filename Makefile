@@ -52,9 +52,11 @@ docs-check: $(VENV)/.dev-installed
 
 # `make bench` runs every benchmark; each prints its rows of the performance table (issue 13,
 # docs/performance.md) measured side by side in one run, on SQLite and on PostgreSQL at
-# BENCH_PG (empty: SQLite only). `make test` runs each one at a tiny size (tests/test_bench.py).
-# The SQL ones build a 1,000,000-run history once (cached under bench/results/); ARGS goes to
-# every script (`--rows` is understood by all), e.g. `make bench ARGS="--rows 100000"`.
+# BENCH_PG (default: the local test server below; `make bench BENCH_PG=` for SQLite only).
+# `make test` runs each one at a tiny size (tests/test_bench.py), in a temporary directory.
+# The SQL ones build a 1,000,000-run history once (cached under bench/results/, or under
+# $RUNACTIONABILITY_BENCH_RESULTS); ARGS goes to every script (`--rows` is understood by all),
+# e.g. `make bench ARGS="--rows 100000"`.
 BENCH_PG ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 comma := ,
 

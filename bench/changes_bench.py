@@ -182,7 +182,7 @@ def main() -> None:
         default="ra_bench_changes",
         help="each size's PostgreSQL schema is <prefix>_<rows> (default ra_bench_changes)",
     )
-    args = parser.parse_args()
+    args = generate.parse_args(parser)
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
     args.small_rows = args.small_rows or max(args.rows // 10, 1)

@@ -6,7 +6,9 @@ mostly successes, over one year, ids increasing with ``created_at``. Subjects co
 pools per scope, so later successes exist; one current state per subject and state kind.
 
 SQLite: raw ``executemany`` in large batches inside one transaction. PostgreSQL: ``COPY``.
-The SQLite file is cached under ``bench/results/`` (gitignored) keyed by the row count.
+The SQLite file is cached under ``bench/results/`` (gitignored) keyed by the row count; every
+benchmark that caches a database or writes a report there takes ``--results DIR`` (or
+``$RUNACTIONABILITY_BENCH_RESULTS``) instead, as the suite's tiny runs do.
 
     .venv/bin/python bench/generate.py --rows 1000000 [--postgresql URL]
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import time
 from collections.abc import Iterator
@@ -28,7 +31,7 @@ from runactionability import OperationCatalog
 from runactionability.adapters.sqlalchemy import metadata
 from runactionability.adapters.sqlalchemy.types import to_micros
 
-RESULTS = Path(__file__).parent / "results"
+RESULTS_ENV = "RUNACTIONABILITY_BENCH_RESULTS"
 WORKSPACES = 50
 ENVIRONMENTS = 20
 SUBJECTS = 5
@@ -250,8 +253,32 @@ def shape_suffix(problem_scale: float = 1.0, subjects: int = SUBJECTS) -> str:
     return f"-p{problem_scale:g}-s{subjects}".replace(".", "_")
 
 
+def results_dir() -> Path:
+    """Where the benchmarks cache their SQLite databases and write their JSON reports:
+    ``$RUNACTIONABILITY_BENCH_RESULTS`` when set, else ``bench/results/``. The suite's tiny runs
+    point it at a temporary directory, so they never overwrite a measured report nor leave
+    small databases beside the large cached ones."""
+    return Path(os.environ.get(RESULTS_ENV) or Path(__file__).parent / "results")
+
+
+def parse_args(parser: argparse.ArgumentParser) -> argparse.Namespace:
+    """``parser``'s arguments with ``--results DIR``, which sets ``results_dir()`` for the run."""
+    parser.add_argument(
+        "--results",
+        type=Path,
+        metavar="DIR",
+        help=f"where databases are cached and reports written (default: ${RESULTS_ENV}, "
+        "else bench/results/)",
+    )
+    args = parser.parse_args()
+    if args.results is not None:
+        # Through the environment, so every module of the run (and any child) agrees on it.
+        os.environ[RESULTS_ENV] = str(args.results.resolve())
+    return args
+
+
 def sqlite_path(count: int, *, problem_scale: float = 1.0, subjects: int = SUBJECTS) -> Path:
-    return RESULTS / f"history-{count}{shape_suffix(problem_scale, subjects)}.sqlite"
+    return results_dir() / f"history-{count}{shape_suffix(problem_scale, subjects)}.sqlite"
 
 
 def cached_sqlite(count: int) -> Path:
@@ -266,7 +293,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--postgresql", help="a PostgreSQL URL to load as well")
-    args = parser.parse_args()
+    args = parse_args(parser)
     began = time.perf_counter()
     load_sqlite(sqlite_path(args.rows), args.rows)
     print(f"sqlite: {args.rows} runs in {time.perf_counter() - began:.1f}s")

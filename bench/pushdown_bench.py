@@ -476,7 +476,7 @@ def main() -> None:
     parser.add_argument(
         "--workspaces", action="store_true", help="also time 1 to 50 visible workspaces"
     )
-    args = parser.parse_args()
+    args = generate.parse_args(parser)
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
     shape = {"problem_scale": args.problem_scale, "subjects": args.subjects}

@@ -26,7 +26,6 @@ from runactionability.consumers import VisibleScopes
 from runactionability.demo import Size, load, read_marker
 from runactionability.demo import generate as generate_demo
 
-RESULTS = Path(__file__).parent / "results"
 SCHEMA_PREFIX = "ra_request_bench_"
 CATALOG = Registry.default().catalog()
 
@@ -68,7 +67,9 @@ def prepare(data: str, engine_name: str, args: argparse.Namespace) -> tuple[Any,
 
 
 def _sqlite_path(data: str, args: argparse.Namespace) -> Path:
-    return RESULTS / "request-demo.sqlite" if data == "demo" else generate.sqlite_path(args.rows)
+    if data == "demo":
+        return generate.results_dir() / "request-demo.sqlite"
+    return generate.sqlite_path(args.rows)
 
 
 def _demo_schema(args: argparse.Namespace) -> str:

@@ -61,7 +61,8 @@ from sqlalchemy.sql import compiler
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from request_data import RESULTS, SCHEMA_PREFIX, prepare, visible
+import generate
+from request_data import SCHEMA_PREFIX, prepare, visible
 
 from runactionability import ActionabilityService, Registry
 from runactionability.consumers import VisibleScopes
@@ -380,14 +381,15 @@ def main() -> None:
             "postgresql+psycopg://postgres@127.0.0.1:5432/test",
         ),
     )
-    args = parser.parse_args()
+    args = generate.parse_args(parser)
     if args.warmup < 1 or args.requests < 5:
         parser.error("--warmup must be at least 1 (the first request compiles), --requests 5")
-    RESULTS.mkdir(exist_ok=True)
+    results = generate.results_dir()
+    results.mkdir(parents=True, exist_ok=True)
     print("median/p90 over the measured requests; replay: SQLite's statements on the bare DBAPI")
     print(HEADER, flush=True)
     reports = run_legs(args)
-    (RESULTS / "request_overhead_bench.json").write_text(json.dumps(reports, indent=2) + "\n")
+    (results / "request_overhead_bench.json").write_text(json.dumps(reports, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+import generate
 from sql_data import START, generate_runs, generate_states
 
 from runactionability import OperationCatalog, Registry, Resolver, RunOutcome, RunQuery
@@ -45,7 +46,6 @@ from runactionability.adapters.sqlalchemy import (
 from runactionability.adapters.sqlalchemy.types import to_micros
 from runactionability.model import usable_id
 
-RESULTS = Path(__file__).parent / "results"
 DATA_VERSION = 2
 WORKSPACES = 20
 PAGE = 50
@@ -269,16 +269,17 @@ def main() -> None:
         ),
     )
     parser.add_argument("--schema", help="the PostgreSQL schema (default ra_bench_<rows>_v<n>)")
-    args = parser.parse_args()
+    args = generate.parse_args(parser)
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
     if args.repeat < 5:
         print("fewer than 5 repetitions: a smoke run, not a measurement")
-    RESULTS.mkdir(exist_ok=True)
+    results = generate.results_dir()
+    results.mkdir(parents=True, exist_ok=True)
     reports = []
     for name in args.engines.split(","):
         if name == "sqlite":
-            path = RESULTS / f"sql_page_{args.rows}_v{DATA_VERSION}.sqlite"
+            path = results / f"sql_page_{args.rows}_v{DATA_VERSION}.sqlite"
             engine = build_sqlite(path, args.rows)
         elif name == "postgresql":
             engine = build_postgres(args.postgres_url, args.rows, args.schema)
@@ -303,7 +304,7 @@ def main() -> None:
             f"({report['evidence_kinds']} statements) {report['evidence_ms']:.2f} ms"
         )
         print(f"  statuses of the page: {report['statuses']}")
-    (RESULTS / "sql_page_bench.json").write_text(json.dumps(reports, indent=2) + "\n")
+    (results / "sql_page_bench.json").write_text(json.dumps(reports, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -3,15 +3,19 @@ the version, and a console script that says what to install when the ``cli`` ext
 
 from __future__ import annotations
 
+import io
 import os
+import shutil
 import subprocess
 import sys
 import tomllib
+import zipfile
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import pytest
+from babel.messages.mofile import read_mo
 from click.testing import CliRunner
 
 import runactionability
@@ -38,9 +42,11 @@ def test_the_license_file_is_the_declared_license_with_its_holder() -> None:
 
 
 def test_the_build_backend_reads_the_license_files_field() -> None:
-    # hatchling reads PEP 639's `license-files` list from 1.27; an older one refuses the build.
+    # hatchling reads PEP 639's `license-files` list from 1.27; an older one refuses the build,
+    # the packaging test's (with the dev extra's hatchling) included.
     backend = tomllib.loads((ROOT / "pyproject.toml").read_text())["build-system"]
     assert "hatchling>=1.27" in backend["requires"]
+    assert "hatchling>=1.27" in _project()["optional-dependencies"]["dev"]
 
 
 def test_the_project_urls_lead_into_the_repository() -> None:
@@ -162,3 +168,41 @@ def test_a_sync_host_needs_no_greenlet() -> None:
     )
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.split("\n")[:2] == ["1", "async: True"]
+
+
+def test_the_wheel_ships_the_json_schema_and_compiled_catalogs(tmp_path: Path) -> None:
+    # A host validates against the shipped schema and renders through the compiled catalogs; a
+    # change to the build's packages or excludes could drop either without any other test
+    # noticing (the editable install reads them from src/). The build runs on a copy without
+    # compiled catalogs, so the wheel's are the build hook's, and the tree is left as it was.
+    source = tmp_path / "source"
+    source.mkdir()
+    for name in ("pyproject.toml", "hatch_build.py", "README.md", "LICENSE"):
+        shutil.copy2(ROOT / name, source / name)
+    shutil.copytree(
+        ROOT / "src", source / "src", ignore=shutil.ignore_patterns("__pycache__", "*.mo")
+    )
+    built = subprocess.run(
+        [sys.executable, "-m", "hatchling", "build", "-t", "wheel", "-d", str(tmp_path / "dist")],
+        cwd=source,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert built.returncode == 0, built.stderr
+    (wheel,) = (tmp_path / "dist").glob("runactionability-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        schema = archive.read("runactionability/schemas/forms.schema.json")
+        catalogs = {
+            name.split("/")[3]: archive.read(name)
+            for name in names
+            if name.startswith("runactionability/i18n/locale/") and name.endswith(".mo")
+        }
+    assert schema == (ROOT / "src/runactionability/schemas/forms.schema.json").read_bytes()
+    assert sorted(catalogs) == ["de", "en"]
+    german = read_mo(io.BytesIO(catalogs["de"]))
+    unknown = german.get("The run's status {status} is not known.", "check.unknown_status")
+    assert unknown is not None
+    assert unknown.string == "Der Status {status} des Laufs ist unbekannt."
+    assert "runactionability/py.typed" in names

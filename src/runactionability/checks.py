@@ -23,7 +23,7 @@ import attrs
 
 from runactionability.catalog import OperationType
 from runactionability.messages import Message, msg
-from runactionability.model import OperationRun, RunOutcome, RunStatus, usable_id
+from runactionability.model import OperationRun, RunOutcome, RunStatus, as_stored, usable_id
 from runactionability.policies.base import type_label
 from runactionability.result import Reason
 from runactionability.terms import run_status_name
@@ -56,7 +56,7 @@ def _outcome_on_active_run(run: OperationRun, op_type: OperationType | None) -> 
             "check.outcome_on_active_run",
             "The run is {status} yet records the outcome {outcome}.",
             status=run_status_name(status),
-            outcome=repr(run.outcome),
+            outcome=repr(as_stored(run.outcome)),
         )
     return None
 
@@ -66,7 +66,7 @@ def _known_status(run: OperationRun, op_type: OperationType | None) -> Message |
         return msg(
             "check.unknown_status",
             "The run's status {status} is not known.",
-            status=repr(run.status),
+            status=repr(as_stored(run.status)),
         )
     return None
 
@@ -83,7 +83,7 @@ def _known_outcome(run: OperationRun, op_type: OperationType | None) -> Message 
         return msg(
             "check.unknown_outcome",
             "The run's outcome {outcome} is not known.",
-            outcome=repr(outcome),
+            outcome=repr(as_stored(outcome)),
         )
     return None
 

@@ -37,6 +37,7 @@ from runactionability.evidence import RunFact, StateFact
 from runactionability.findings import CheckReport, Finding
 from runactionability.i18n import Renderer, english_renderer
 from runactionability.messages import Listing, Message, Param
+from runactionability.model import as_stored
 from runactionability.result import (
     Actionability,
     ActionabilityResult,
@@ -67,7 +68,9 @@ def stamp(value: object) -> str | None:
 
 def _plain(value: object) -> object:
     # A run's own columns are the host's data: hostile rows may hold anything, and a form must
-    # still be JSON, so what is not a JSON scalar is shown as its text.
+    # still be JSON, so what is not a JSON scalar is shown as its text; a value the host's
+    # vocabulary does not list is shown as stored ("paused"), never as the library's wrapper.
+    value = as_stored(value)
     if isinstance(value, enum.Enum):
         value = value.value
     if value is None or type(value) in (bool, int, float, str):

@@ -66,6 +66,33 @@ def as_outcome(value: object) -> RunOutcome | object:
     return value
 
 
+@attrs.frozen(repr=False)
+class UnmappedValue:
+    """A stored status or outcome that the host's vocabulary does not list, as it was read.
+
+    It is neither a string nor a ``RunStatus``/``RunOutcome``, so ``OperationRun`` keeps it as is
+    and the core flags the run (``invalid_status``, ``invalid_outcome``), even when the stored
+    text is one of the library's own words: a host that maps its own vocabulary gives such a
+    word no meaning, and guessing one would turn a bad row into a confident verdict. What the
+    library shows of it (explanations, display names, JSON forms) is ``stored``: see
+    ``as_stored``.
+    """
+
+    stored: Any
+
+    def __repr__(self) -> str:
+        return f"UnmappedValue({self.stored!r})"
+
+
+def as_stored(value: object) -> object:
+    """``value`` as the host stored it: an ``UnmappedValue``'s stored value, anything else as is.
+
+    The wrapper is the library's own marker; a host reading an explanation or a JSON form of its
+    run must see the word in its table (``"paused"``), not a Python repr of the wrapper.
+    """
+    return value.stored if isinstance(value, UnmappedValue) else value
+
+
 class _FrozenDict(dict[Any, Any]):
     """A nested mapping of a run's context: equal to, and serialized like, the dict it copies."""
 

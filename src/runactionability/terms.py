@@ -8,7 +8,7 @@ statuses are named by ``display_name`` where they are used (their names come fro
 from __future__ import annotations
 
 from runactionability.messages import Message, display_name, msg
-from runactionability.model import RunOutcome, RunStatus
+from runactionability.model import RunOutcome, RunStatus, as_stored
 from runactionability.result import Actionability, ActionKind
 
 OUTCOMES: dict[str, Message] = {
@@ -83,19 +83,19 @@ def risk_name(risk: str) -> Message:
 def outcome_name(outcome: object) -> Message:
     """The display name of a run's outcome (as stored, when the library does not know it)."""
     known = OUTCOMES.get(outcome) if isinstance(outcome, str) else None
-    return known if known is not None else display_name("outcome", str(outcome))
+    return known if known is not None else display_name("outcome", str(as_stored(outcome)))
 
 
 def outcome_verb(outcome: object) -> Message:
     """How a sentence says a run ended with ``outcome`` (as stored, when unknown)."""
     known = OUTCOME_VERBS.get(outcome) if isinstance(outcome, str) else None
-    return known if known is not None else display_name("outcome_verb", str(outcome))
+    return known if known is not None else display_name("outcome_verb", str(as_stored(outcome)))
 
 
 def run_status_name(status: object) -> Message:
     """The display name of a run's status (as stored, when the library does not know it)."""
     known = RUN_STATUSES.get(status) if isinstance(status, str) else None
-    return known if known is not None else display_name("run_status", str(status))
+    return known if known is not None else display_name("run_status", str(as_stored(status)))
 
 
 def status_name(status: Actionability) -> Message:

@@ -266,11 +266,14 @@ def test_top_is_range_checked(top: str) -> None:
     assert "--top" in result.stderr
 
 
-@pytest.mark.parametrize("limit", ["0", "1000001", "1" * 40])
-def test_limit_is_range_checked(limit: str) -> None:
-    result = invoke("list", "--limit", limit, "--database", "x.sqlite")
+@pytest.mark.parametrize("command", ["list", "changes"])
+@pytest.mark.parametrize("limit", ["0", "10001", "1" * 40])
+def test_limit_is_range_checked(command: str, limit: str) -> None:
+    # The request API's own bound (MAX_LIMIT), so no --limit the command takes is refused later.
+    result = invoke(command, "--limit", limit, "--database", "x.sqlite")
     assert result.exit_code == 2
     assert "--limit" in result.stderr
+    assert "1<=x<=10000" in result.stderr
 
 
 def test_top_says_it_caps_active_work_and_zero_lists_none(database: str) -> None:

@@ -65,7 +65,7 @@ def test_retry_labels_agree_across_memory_pushdown_and_cli(
     )
     pushed = _retries(list(page.items))
 
-    listed = ok_json("list", "--database", database, "--current-follow-up", "--limit", "100000")
+    listed = ok_json("list", "--database", database, "--current-follow-up", "--limit", "10000")
     from_cli = {
         row["run_id"]: row["primary_action"]["label"]
         for row in listed["runs"]

@@ -36,6 +36,7 @@ from runactionability.cli import cli
 from runactionability.consumers import View
 from runactionability.demo import Size, generate, load
 from runactionability.messages import PLAIN_ID, iter_messages
+from runactionability.service import MAX_LIMIT
 
 PSEUDO = "eo"
 _ACCENTS = str.maketrans("aeiouAEIOU", "áéíóúÁÉÍÓÚ")
@@ -96,7 +97,7 @@ def produced(engine: sa.Engine, pseudo_catalogs: Path) -> tuple[Renderer, list[M
     service = ActionabilityService(engine, message_catalogs=[pseudo_catalogs])
     messages: list[Message] = []
     with service.session(scopes=EveryWorkspace(), locale=PSEUDO) as session:
-        page = session.page(View.ALL, limit=100_000)
+        page = session.page(View.ALL, limit=MAX_LIMIT)
         for item in page.items:
             messages += iter_messages(item.result.message)
             for action in (item.primary_action, item.result.primary_action):

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from tests.support import AS_OF, CATALOG, REGISTRY, at
+from tests.support import AS_OF, CATALOG, REGISTRY, at, form_validator
 
 from runactionability import (
     Actionability,
@@ -18,6 +19,7 @@ from runactionability import (
     RunQuery,
     RunStatus,
     StateRequest,
+    VisibleScopes,
 )
 from runactionability.adapters.sqlalchemy import (
     JsonDocument,
@@ -29,6 +31,8 @@ from runactionability.adapters.sqlalchemy import (
     operation_runs,
 )
 from runactionability.adapters.sqlalchemy.mapping import UnmappedValue
+from runactionability.service import ActionabilityService
+from runactionability.terms import run_status_name
 
 # The host's own schema: other table and column names, the subject inside a JSON payload.
 host = sa.MetaData()
@@ -257,3 +261,42 @@ def test_a_subject_column_fills_a_context_that_lacks_it(sql_engine: sa.Engine) -
     assert without is not None
     assert dict(with_catalog.context) == {"provider_connection_id": "c1"}
     assert dict(without.context) == {}
+
+
+UNKNOWN_TEXTS = {
+    "en": ("The run's status 'paused' is not known.", "The run's outcome 'exploded' is not known."),
+    "de": (
+        "Der Status 'paused' des Laufs ist unbekannt.",
+        "Das Ergebnis 'exploded' des Laufs ist unbekannt.",
+    ),
+}
+
+
+@pytest.mark.parametrize("locale", ["en", "de"])
+def test_an_unmapped_value_is_shown_as_stored_in_json_and_text(
+    sql_engine: sa.Engine, locale: str
+) -> None:
+    # A host reads its own word ("paused") in what the library shows, never the Python repr of
+    # the marker that keeps the core from guessing a meaning for it.
+    host.create_all(sql_engine)
+    with sql_engine.begin() as db:
+        db.execute(
+            job_log.insert(),
+            [job("p1", None, 0, state="paused"), job("p2", "exploded", 10)],
+        )
+    with pytest.warns(MissingStateSourceWarning):
+        service = ActionabilityService(sql_engine, runs=JOBS, states={}, catalog=CATALOG)
+    with service.session(scopes=VisibleScopes({"acme"}), as_of=AS_OF, locale=locale) as session:
+        status = session.to_json(session.explain("p1"))
+        outcome = session.to_json(session.explain("p2"))
+        shown = session.render(run_status_name(UnmappedValue("paused")))
+    validator = form_validator("explanation")
+    validator.validate(status)
+    validator.validate(outcome)
+    assert (status["run"]["status"], status["run"]["outcome"]) == ("paused", None)
+    assert (outcome["run"]["status"], outcome["run"]["outcome"]) == ("completed", "exploded")
+    assert status["run"]["explanation_message"]["params"] == {"status": "'paused'"}
+    assert outcome["run"]["explanation_message"]["params"] == {"outcome": "'exploded'"}
+    assert (status["run"]["explanation"], outcome["run"]["explanation"]) == UNKNOWN_TEXTS[locale]
+    assert shown == "paused"
+    assert "Unmapped" not in json.dumps([status, outcome])

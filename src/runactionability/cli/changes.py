@@ -29,7 +29,7 @@ from runactionability.i18n import Renderer
 from runactionability.jsonforms import to_json
 from runactionability.messages import msg
 from runactionability.scopes import VisibleScopes
-from runactionability.service import ActionabilityService, EveryWorkspace, RequestSession
+from runactionability.service import MAX_LIMIT, ActionabilityService, EveryWorkspace, RequestSession
 from runactionability.terms import (
     change_cause_name,
     status_before_name,
@@ -83,8 +83,8 @@ def parse_instant(option: str, text: str, now: datetime) -> datetime:
     "--limit",
     default=50,
     show_default=True,
-    type=click.IntRange(1, 100_000),
-    help="How many changes a page holds (1-100000).",
+    type=click.IntRange(1, MAX_LIMIT),
+    help=f"How many changes a page holds (1-{MAX_LIMIT}).",
 )
 @click.option("--cursor", help="The next_cursor printed by the previous page.")
 @click.option(

@@ -18,7 +18,7 @@ from runactionability.cli._shapes import header, runs_table, scopes_json
 from runactionability.consumers import AssessedPage, View
 from runactionability.jsonforms import to_json
 from runactionability.messages import msg
-from runactionability.service import RequestSession
+from runactionability.service import MAX_LIMIT, RequestSession
 
 
 @cli.command("list")
@@ -42,8 +42,8 @@ from runactionability.service import RequestSession
     "--limit",
     default=20,
     show_default=True,
-    type=click.IntRange(1, 1_000_000),
-    help="How many runs a page holds (1-1000000).",
+    type=click.IntRange(1, MAX_LIMIT),
+    help=f"How many runs a page holds (1-{MAX_LIMIT}).",
 )
 @click.option("--cursor", help="The next_cursor printed by the previous page.")
 @json_option

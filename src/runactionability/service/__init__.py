@@ -12,6 +12,7 @@ The async names are imported on first use: SQLAlchemy's asyncio layer needs gree
 from typing import TYPE_CHECKING, Any
 
 from runactionability.service.every import EveryWorkspace
+from runactionability.service.limits import MAX_LIMIT
 from runactionability.service.session import ActionabilityService, RequestSession
 
 if TYPE_CHECKING:
@@ -29,6 +30,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "MAX_LIMIT",
     "ActionabilityService",
     "AsyncActionabilityService",
     "AsyncRequestSession",

@@ -20,6 +20,7 @@ from runactionability.adapters.sqlalchemy.cursors import invalid_cursor, seal, u
 from runactionability.changes import Change, ChangePage, check_window, judge, order_key
 from runactionability.errors import UsageError
 from runactionability.model import OperationRun, RunId, run_as_of
+from runactionability.service.limits import check_limit
 
 if TYPE_CHECKING:
     from runactionability.service.session import RequestSession
@@ -115,12 +116,6 @@ def read_page(
         check_window(since, until)
         position = FeedCursor(since=since, until=until)
     return page_from(session, position, limit, key)
-
-
-def check_limit(limit: object) -> None:
-    """Raise ``UsageError`` unless ``limit`` is a positive int."""
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-        raise UsageError(f"limit must be a positive int, not {limit!r}")
 
 
 def page_from(

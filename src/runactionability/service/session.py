@@ -49,6 +49,7 @@ from runactionability.scopes import VisibleScopes
 from runactionability.service.changes import read_page
 from runactionability.service.configured import configured
 from runactionability.service.every import EveryWorkspace, every_workspace, explain_unscoped
+from runactionability.service.limits import check_limit
 from runactionability.service.polling import DEFAULT_CHANGE_MARGIN, check_margin, poll
 from runactionability.telemetry import CHANGES, DASHBOARD, PAGE, traced
 
@@ -282,7 +283,9 @@ class RequestSession:
     def dashboard(
         self, *, top: int = 10, on_page: Callable[[int], None] | None = None
     ) -> DashboardSummary:
-        """Counts by status, family and environment, the ``top`` runs needing attention, work."""
+        """Counts by status, family and environment, the ``top`` (0 to ``MAX_LIMIT``) runs
+        needing attention, work."""
+        check_limit(top, name="top", least=0)
         summary = dashboard(
             self.backend.runs,
             self.resolver,
@@ -306,9 +309,10 @@ class RequestSession:
     ) -> AssessedPage:
         """A page of runs, newest first, kept to ``view``; pass ``next_cursor`` for the next.
 
-        A ``cursor`` this service did not issue is an ``InvalidCursorError``, raised before any
-        statement runs.
+        A ``limit`` that is no int from 1 to ``MAX_LIMIT`` (``UsageError``) and a ``cursor`` this
+        service did not issue (``InvalidCursorError``) are refused before any statement runs.
         """
+        check_limit(limit)
         if cursor:
             # Every view reads the session's active work before its own reader would see the
             # cursor, so it is checked here, before any statement.
@@ -347,7 +351,9 @@ class RequestSession:
         return self.page(View.HISTORY, limit=limit, cursor=cursor)
 
     def active_work(self, *, newest: int = 10) -> ActiveWork:
-        """Queued and running work of the scopes at ``as_of``, with the ``newest`` runs."""
+        """Queued and running work of the scopes at ``as_of``, with the ``newest`` runs (0 to
+        ``MAX_LIMIT``)."""
+        check_limit(newest, name="newest", least=0)
         active = self._active_runs()
         return self._shown.work(
             active_work(self.resolver, active, scopes=self.scopes, as_of=self.as_of, newest=newest)
@@ -381,7 +387,8 @@ class RequestSession:
         from their status at ``since``, ordered by (``changed_at``, run id) (docs/changes.md).
 
         Pass a page's ``next_cursor`` alone for the next page of the same window. A cursor
-        this service did not issue is an ``InvalidCursorError`` before any statement runs.
+        this service did not issue, or a ``limit`` that is no int from 1 to ``MAX_LIMIT``, is
+        refused (``InvalidCursorError``, ``UsageError``) before any statement runs.
         """
         key = self.backend.runs.cursor_key
         return read_page(self, since=since, until=until, limit=limit, cursor=cursor, key=key)

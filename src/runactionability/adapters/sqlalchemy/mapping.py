@@ -48,11 +48,9 @@ from runactionability.adapters.sqlalchemy.vocabulary import (
     read_vocabulary,
     values_of,
 )
-from runactionability.adapters.sqlalchemy.vocabulary import (
-    UnmappedValue as UnmappedValue,
-)
 from runactionability.errors import ConfigurationError
 from runactionability.model import RunOutcome, RunStatus
+from runactionability.model import UnmappedValue as UnmappedValue
 
 RUN_FIELDS = (
     "id",

@@ -10,10 +10,8 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
-import attrs
-
 from runactionability.errors import ConfigurationError
-from runactionability.model import RunOutcome, RunStatus
+from runactionability.model import RunOutcome, RunStatus, UnmappedValue
 
 
 def as_status_vocabulary(value: Mapping[str, RunStatus | str]) -> Mapping[str, RunStatus]:
@@ -53,22 +51,6 @@ def lifecycle_problem(stored: str, status: RunStatus, outcome: RunOutcome | None
     if status is not RunStatus.COMPLETED and outcome is not None:
         return f"{stored!r} means {status.value} yet names the outcome {outcome.value!r}"
     return None
-
-
-@attrs.frozen(repr=False)
-class UnmappedValue:
-    """A stored status or outcome that the host's vocabulary does not list, as it was read.
-
-    It is neither a string nor a ``RunStatus``/``RunOutcome``, so ``OperationRun`` keeps it as is
-    and the core flags the run (``invalid_status``, ``invalid_outcome``), even when the stored
-    text is one of the library's own words: a host that maps its own vocabulary gives such a
-    word no meaning, and guessing one would turn a bad row into a confident verdict.
-    """
-
-    stored: Any
-
-    def __repr__(self) -> str:
-        return f"UnmappedValue({self.stored!r})"
 
 
 LIBRARY_STATUSES: Mapping[str, RunStatus] = {status.value: status for status in RunStatus}
