@@ -80,6 +80,8 @@ ROWS = (
     ("first follow-up page of 50", "page", "page", 1.5, 1.5),
     ("classified page of 50 problem runs", "problem_page", "problem_page", 2.0, 2.0),
 )
+PAGE_CALLS = ("page", "follow_up", "problem_page", "classified")
+"""What ``--pages-only`` times: issue 13's two page measures and their denominators."""
 DENOMINATORS = {
     "bare": "count(*) of the scope's completed failed/blocked runs: no index matches (old)",
     "problems": "count(*) of the scope's problem rows from the partial problem-row index",
@@ -263,8 +265,10 @@ def bench_engine(name: str, engine: sa.Engine, args: argparse.Namespace) -> None
             ),
             "classified": classified,
         }
+        if args.pages_only:
+            calls = {key: calls[key] for key in PAGE_CALLS}
         for form, pushdown in forms.items():
-            if form == default.compiled().form:
+            if form == default.compiled().form or args.pages_only:
                 continue
             calls[f"count {form}, needs attention"] = lambda p=pushdown, s=scopes: (
                 p.needs_attention(s, as_of=AS_OF)
@@ -333,6 +337,8 @@ def report(measured: dict[str, dict[str, float]], *, cpu: bool) -> None:
         + (f"{'CPU time':>12}{'CPU-time ratio':>16}" if cpu else "")
     )
     for measure, old, honest, one_target, whole_target in ROWS:
+        if numerators[measure] not in next(iter(measured.values())):
+            continue
         for (label, times), target in zip(
             measured.items(), (one_target, whole_target), strict=True
         ):
@@ -473,6 +479,9 @@ def main() -> None:
         "--subjects", type=int, default=generate.SUBJECTS, help="subjects per scope and type"
     )
     parser.add_argument("--baselines", action="store_true")
+    parser.add_argument(
+        "--pages-only", action="store_true", help="time the two page measures alone (no counts)"
+    )
     parser.add_argument(
         "--workspaces", action="store_true", help="also time 1 to 50 visible workspaces"
     )

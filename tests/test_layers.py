@@ -36,6 +36,7 @@ LAYERS: dict[str, int] = {
     "registry": 3,
     "verdicts": 3,
     "resolver": 4,
+    "fetching": 4,
     # Beside the resolvers that open its spans, above the core: the core stays without clocks.
     "telemetry": 4,
     "adapters": 5,

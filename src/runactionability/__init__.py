@@ -87,8 +87,10 @@ from runactionability.policies.rules import (
     SupersededByLaterSuccess,
 )
 from runactionability.ports import (
+    AsyncJointEvidence,
     AsyncRunHistory,
     AsyncStateSource,
+    JointEvidence,
     RunHistory,
     RunSource,
     StateSource,
@@ -161,6 +163,7 @@ __all__ = [
     "AlwaysManualReview",
     "Assessment",
     "AsyncActionabilityService",
+    "AsyncJointEvidence",
     "AsyncRequestSession",
     "AsyncResolver",
     "AsyncRunHistory",
@@ -188,6 +191,7 @@ __all__ = [
     "InformationalWhen",
     "InvalidCursorError",
     "InventoryEntry",
+    "JointEvidence",
     "LaterSuccessRequest",
     "Listing",
     "Message",

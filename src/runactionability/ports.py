@@ -71,6 +71,38 @@ class StateSource(Protocol):
         ...
 
 
+@runtime_checkable
+class JointEvidence(Protocol):
+    """Optional on a ``RunHistory``: a batch's later successes and current states read together.
+
+    A history that can read some state sources' tables itself (an SQL history and state sources
+    over one database, say) offers this method, and the resolver, which looks for it on its
+    history, then fetches a batch's evidence with one call instead of one per kind. A history
+    without it is called as before; nothing else changes.
+
+    ``states`` maps each state kind the batch asks about to its source and its requests, as the
+    resolver would pass them to ``source.current_states``. The answer is a pair: what
+    ``self.latest_successes(requests, as_of=as_of)`` returns, and, for each kind the history
+    read, exactly what ``source.current_states(requests)`` returns for it (same facts, same
+    rules, including a request with no fact being left out). A kind it cannot read (a source of
+    another class, over another database) is left out of the second mapping, and the resolver
+    asks that source itself; a kind it did read is never asked again. Both parts should be read
+    in one snapshot. A failure raises ``EvidenceFetchError``; there is never a partial answer.
+    """
+
+    def latest_successes_with_states(
+        self,
+        requests: Collection[LaterSuccessRequest],
+        states: Mapping[str, tuple[StateSource, Collection[StateRequest]]],
+        *,
+        as_of: datetime,
+    ) -> tuple[
+        Mapping[LaterSuccessRequest, RunFact], Mapping[str, Mapping[StateRequest, StateFact]]
+    ]:
+        """The later successes and the current states of the kinds it could read (above)."""
+        ...
+
+
 class AsyncRunHistory(Protocol):
     """``RunHistory`` for asyncio hosts: the same contract, awaited."""
 
@@ -87,6 +119,21 @@ class AsyncStateSource(Protocol):
     def current_states(
         self, requests: Collection[StateRequest]
     ) -> Awaitable[Mapping[StateRequest, StateFact]]: ...
+
+
+class AsyncJointEvidence(Protocol):
+    """``JointEvidence`` for asyncio hosts, on an ``AsyncRunHistory``: the same contract, awaited;
+    ``states`` names ``AsyncStateSource`` values."""
+
+    def latest_successes_with_states(
+        self,
+        requests: Collection[LaterSuccessRequest],
+        states: Mapping[str, tuple[AsyncStateSource, Collection[StateRequest]]],
+        *,
+        as_of: datetime,
+    ) -> Awaitable[
+        tuple[Mapping[LaterSuccessRequest, RunFact], Mapping[str, Mapping[StateRequest, StateFact]]]
+    ]: ...
 
 
 @runtime_checkable

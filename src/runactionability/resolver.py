@@ -9,22 +9,29 @@ from __future__ import annotations
 import copy
 import sys
 import warnings
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from functools import partial
-from typing import TYPE_CHECKING, TypeVar
-
-import attrs
+from typing import TYPE_CHECKING
 
 from runactionability.catalog import OperationCatalog
 from runactionability.core import Core, Outcome, Plan
 from runactionability.errors import (
-    EvidenceFetchError,
     MissingStateSourceError,
     MissingStateSourceWarning,
     UsageError,
 )
 from runactionability.evidence import LaterSuccessRequest, RunFact, StateFact, StateRequest
+from runactionability.fetching import (
+    fetch,
+    fetch_async,
+    fetching,
+    joint_answer,
+    joint_kinds,
+    joint_read,
+    visible,
+    visible_requests,
+)
 from runactionability.model import OperationRun
 from runactionability.ports import AsyncRunHistory, AsyncStateSource, RunHistory, StateSource
 from runactionability.registry import Registry
@@ -33,9 +40,6 @@ from runactionability.telemetry import EVALUATE, count_results, not_counted, spa
 
 if TYPE_CHECKING:
     from runactionability.scopes import VisibleScopes
-
-K = TypeVar("K")
-V = TypeVar("V")
 
 
 class _Shell:
@@ -122,89 +126,6 @@ def _check_sources(states: Mapping[str, object] | None) -> dict[str, object]:
     return sources
 
 
-def _fetch(kind: str, call: Callable[[], Mapping[K, V]]) -> Mapping[K, V]:
-    try:
-        answer = call()
-    except EvidenceFetchError:
-        raise
-    except Exception as exc:
-        raise EvidenceFetchError(kind, f"{type(exc).__name__}: {exc}") from exc
-    return _checked_answer(kind, answer)
-
-
-async def _fetch_async(kind: str, call: Callable[[], Awaitable[Mapping[K, V]]]) -> Mapping[K, V]:
-    try:
-        answer = await call()
-    except EvidenceFetchError:
-        raise
-    except Exception as exc:
-        raise EvidenceFetchError(kind, f"{type(exc).__name__}: {exc}") from exc
-    return _checked_answer(kind, answer)
-
-
-def _checked_answer(kind: str, answer: object) -> Mapping[K, V]:
-    # A port that answers with something else is broken; treating it as "no evidence" would hide
-    # the fault, and treating it as evidence would be worse.
-    if not isinstance(answer, Mapping):
-        raise EvidenceFetchError(
-            kind, f"the port returned a {type(answer).__name__}, not a mapping"
-        )
-    return answer
-
-
-def _visible_requests(
-    requests: frozenset[LaterSuccessRequest], scopes: VisibleScopes | None
-) -> dict[LaterSuccessRequest, LaterSuccessRequest]:
-    """Each later-success request as it is fetched for ``scopes``, mapped to the plan's request.
-
-    A workspace-owned request (no environment) may be answered by a run in any environment of
-    the workspace; for an actor who sees only some environments it asks for those alone, so the
-    port answers with the newest run the actor may see, never a hidden one.
-    """
-    if scopes is None or scopes.environment_ids is None:
-        return {request: request for request in requests}
-    return {
-        (
-            attrs.evolve(
-                request,
-                visible_environment_ids=scopes.environment_ids,
-                visible_workspace_runs=scopes.include_workspace_runs,
-            )
-            if request.environment_id is None
-            else request
-        ): request
-        for request in requests
-    }
-
-
-def _visible_successes(
-    answer: Mapping[LaterSuccessRequest, RunFact],
-    asked: Mapping[LaterSuccessRequest, LaterSuccessRequest],
-    scopes: VisibleScopes,
-) -> dict[LaterSuccessRequest, RunFact]:
-    # A port that ignores the request's visible environments may still answer with a hidden run:
-    # it is dropped, so the run keeps the status it has without it, and nothing names it.
-    visible: dict[LaterSuccessRequest, RunFact] = {}
-    for fetched, fact in answer.items():
-        request = asked.get(fetched)
-        if request is None:
-            continue
-        if isinstance(fact, RunFact) and not scopes.admits(fact.workspace_id, fact.environment_id):
-            continue
-        visible[request] = fact
-    return visible
-
-
-def _visible_states(
-    answer: Mapping[StateRequest, StateFact], scopes: VisibleScopes
-) -> dict[StateRequest, StateFact]:
-    return {
-        request: fact
-        for request, fact in answer.items()
-        if not isinstance(fact, StateFact) or scopes.admits(fact.workspace_id, fact.environment_id)
-    }
-
-
 class Resolver:
     """Evaluates runs against the registry's families, fetching evidence through the ports.
 
@@ -278,20 +199,25 @@ class Resolver:
             started = recording.clock()
             plan = core.plan(runs, as_of=as_of)  # type: ignore[arg-type]
             recording.core_since(started)
+            asked = visible_requests(plan.later_success_requests, scopes)
             successes: Mapping[LaterSuccessRequest, RunFact] = {}
-            if plan.later_success_requests:
-                asked = _visible_requests(plan.later_success_requests, scopes)
-                successes = _fetch(
+            states: dict[str, Mapping[StateRequest, StateFact]] = {}
+            joint = joint_read(self.history, asked, plan)
+            if joint is not None:
+                sources = {k: (self._states[k], r) for k, r in plan.state_requests.items()}
+                with fetching(kinds := joint_kinds(asked, plan)):
+                    answer = joint(asked.keys(), sources, as_of=as_of)
+                successes, states = joint_answer(kinds, answer, plan)
+            elif asked:
+                successes = fetch(
                     "later success",
                     partial(self.history.latest_successes, asked.keys(), as_of=as_of),
                 )
-                if scopes is not None:
-                    successes = _visible_successes(successes, asked, scopes)
-            states: dict[str, Mapping[StateRequest, StateFact]] = {}
             for kind, requests in plan.state_requests.items():
-                states[kind] = _fetch(kind, partial(self._states[kind].current_states, requests))
-                if scopes is not None:
-                    states[kind] = _visible_states(states[kind], scopes)
+                if kind not in states:
+                    read = partial(self._states[kind].current_states, requests)
+                    states[kind] = fetch(kind, read)
+            successes, states = visible(successes, states, asked, scopes)
             started = recording.clock()
             outcome = core.decide(plan, successes=successes, states=states)
             recording.core_since(started)
@@ -343,22 +269,25 @@ class AsyncResolver:
             started = recording.clock()
             plan: Plan = core.plan(runs, as_of=as_of)  # type: ignore[arg-type]
             recording.core_since(started)
+            asked = visible_requests(plan.later_success_requests, scopes)
             successes: Mapping[LaterSuccessRequest, RunFact] = {}
-            if plan.later_success_requests:
-                asked = _visible_requests(plan.later_success_requests, scopes)
-                successes = await _fetch_async(
+            states: dict[str, Mapping[StateRequest, StateFact]] = {}
+            joint = joint_read(self.history, asked, plan)
+            if joint is not None:
+                sources = {k: (self._states[k], r) for k, r in plan.state_requests.items()}
+                with fetching(kinds := joint_kinds(asked, plan)):
+                    answer = await joint(asked.keys(), sources, as_of=as_of)
+                successes, states = joint_answer(kinds, answer, plan)
+            elif asked:
+                successes = await fetch_async(
                     "later success",
                     partial(self.history.latest_successes, asked.keys(), as_of=as_of),
                 )
-                if scopes is not None:
-                    successes = _visible_successes(successes, asked, scopes)
-            states: dict[str, Mapping[StateRequest, StateFact]] = {}
             for kind, requests in plan.state_requests.items():
-                states[kind] = await _fetch_async(
-                    kind, partial(self._states[kind].current_states, requests)
-                )
-                if scopes is not None:
-                    states[kind] = _visible_states(states[kind], scopes)
+                if kind not in states:
+                    read = partial(self._states[kind].current_states, requests)
+                    states[kind] = await fetch_async(kind, read)
+            successes, states = visible(successes, states, asked, scopes)
             started = recording.clock()
             outcome = core.decide(plan, successes=successes, states=states)
             recording.core_since(started)

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from tests.support import async_engine_of
 
 from runactionability import (
+    ActionabilityResult,
     AsyncResolver,
     AsyncRunHistory,
     AsyncStateSource,
@@ -31,6 +32,7 @@ from runactionability.adapters.sqlalchemy import (
 )
 from runactionability.consumers import ActiveRuns, Assessment, Explanation, read_runs
 from runactionability.demo import Size, generate, load, read_marker
+from runactionability.testing import count_statements
 
 REGISTRY = Registry.default()
 CATALOG = REGISTRY.catalog()
@@ -116,3 +118,29 @@ def test_a_batch_reads_one_snapshot_through_a_connection(
             await async_engine.dispose()
 
     assert asyncio.run(in_transaction()) == items
+
+
+def test_an_async_batch_reads_every_evidence_kind_in_one_statement(
+    demo: tuple[sa.Engine, datetime],
+) -> None:
+    engine, as_of = demo
+    runs = read_runs(open_backend(engine, catalog=CATALOG).runs, SCOPES.query(as_of=as_of))
+    backend = open_backend(engine, catalog=CATALOG)
+    expected = Resolver(
+        history=backend.history, states=backend.states, registry=REGISTRY, catalog=CATALOG
+    ).evaluate_many(runs, as_of=as_of, scopes=SCOPES)
+
+    async def counted() -> tuple[list[ActionabilityResult], list[str]]:
+        async_engine = async_engine_of(engine)
+        try:
+            resolver = async_resolver(async_engine)
+            with count_statements(async_engine) as seen:
+                got = await resolver.evaluate_many(runs, as_of=as_of, scopes=SCOPES)
+            return got, seen.statements
+        finally:
+            await async_engine.dispose()
+
+    got, statements = asyncio.run(counted())
+    assert got == expected
+    # Later successes and three state kinds: the history reads them all with its own.
+    assert len(statements) == 1

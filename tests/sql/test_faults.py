@@ -143,3 +143,19 @@ def test_a_backend_disposes_only_the_engine_it_created(tmp_path: object) -> None
     insert_runs(engine, [run(1, start=1)])
     assert open_ports(engine).runs.get_run("1") == run(1, start=1)
     engine.dispose()
+
+
+def test_a_failing_joint_read_names_every_kind_it_read(sql_engine: sa.Engine) -> None:
+    create_schema(sql_engine)
+    history = SqlRunHistory(sql_engine)
+    source = SqlStateSource(
+        sql_engine, StateTableMapping(kind="provider_connection", table="no_such_states")
+    )
+    request = StateRequest(
+        kind="provider_connection", workspace_id="w1", environment_id="e1", subject="c1"
+    )
+    with pytest.raises(EvidenceFetchError) as raised:
+        history.latest_successes_with_states(
+            [REQUEST], {"provider_connection": (source, [request])}, as_of=AS_OF
+        )
+    assert raised.value.kind == "later success, provider_connection"

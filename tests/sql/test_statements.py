@@ -11,7 +11,12 @@ from tests.support import AS_OF, Ports, open_ports
 from tests.support import stored_run as run
 
 from runactionability import Actionability, OperationRun
-from runactionability.adapters.sqlalchemy import _reading, create_schema, insert_runs
+from runactionability.adapters.sqlalchemy import (
+    SqlStateSource,
+    _reading,
+    create_schema,
+    insert_runs,
+)
 
 # Each type below asks for a later success; the first three for a state kind as well.
 TYPES = (
@@ -21,6 +26,7 @@ TYPES = (
     ("inventory.sync", None),
 )
 EVIDENCE_KINDS = 4  # later success, provider_connection, baseline_snapshot, backup_set
+JOINT = 1  # the history reads every state kind over its own bind with it (``joint``)
 
 
 def batch(size: int, *, outcome: str = "failed", start: int = 0) -> list[OperationRun]:
@@ -65,7 +71,29 @@ def test_statement_count_does_not_grow_with_the_batch(
         statuses = Counter(result.status for result in results)
         assert statuses[Actionability.SUPERSEDED_BY_LATER_SUCCESS] > 0
         assert statuses[Actionability.ACTIONABLE] > 0
-    assert counts == {10: EVIDENCE_KINDS, 10_000: EVIDENCE_KINDS}
+    assert counts == {10: JOINT, 10_000: JOINT}
+
+
+def test_state_sources_over_another_bind_are_read_apart_with_the_same_answers(
+    sql_engine: sa.Engine,
+    ports_with_history: Ports,
+    statements: Callable[[sa.Engine], list[str]],
+) -> None:
+    runs = batch(400)
+    joint = ports_with_history.resolver().evaluate_many(runs, as_of=AS_OF)
+    with sql_engine.connect() as connection:
+        apart = Ports(
+            name="apart",
+            history=ports_with_history.history,
+            states={
+                kind: SqlStateSource(connection, source.mapping)  # type: ignore[attr-defined]
+                for kind, source in ports_with_history.states.items()
+            },
+            runs=ports_with_history.runs,
+        ).resolver()
+        seen = statements(sql_engine)
+        assert apart.evaluate_many(runs, as_of=AS_OF) == joint
+        assert len(seen) == EVIDENCE_KINDS
 
 
 def test_very_large_batches_are_chunked_with_the_same_answers(

@@ -112,10 +112,11 @@ seeks those alone for an actor who sees only some environments)."""
 S = TypeVar("S", Shape, AnyShape)
 
 
-def shape_name(shape: AnyShape) -> str:
+def shape_name(shape: AnyShape, prefix: str = "") -> str:
+    """The key-list parameter of a shape; ``prefix`` tells apart the ports of one joint read."""
     has_env, has_subject = shape
     env = "e" if has_env else ("w" if has_env is False else "n")
-    return f"keys_{env}{'s' if has_subject else 'n'}"
+    return f"{prefix}keys_{env}{'s' if has_subject else 'n'}"
 
 
 def keyed_statement(
@@ -125,6 +126,7 @@ def keyed_statement(
     branches: Mapping[S, sa.Select[Any]],
     composed: dict[tuple[S, ...], sa.Executable],
     shapes: Sequence[S] = SHAPES,
+    prefix: str = "",
 ) -> tuple[sa.Executable, dict[str, Any]]:
     """The statement for the request shapes present, and its key-list parameters.
 
@@ -147,7 +149,7 @@ def keyed_statement(
             document: Any = [dict(zip(fields, row, strict=True)) for row in rows]
         else:
             document = rows
-        params[shape_name(shape)] = json.dumps(document, separators=(",", ":"))
+        params[shape_name(shape, prefix)] = json.dumps(document, separators=(",", ":"))
     return statement, params
 
 

@@ -24,6 +24,7 @@ from runactionability.adapters.sqlalchemy.mapping import (
 )
 from runactionability.adapters.sqlalchemy.states import SqlStateSource
 from runactionability.evidence import LaterSuccessRequest, RunFact, StateFact, StateRequest
+from runactionability.ports import AsyncStateSource, StateSource
 
 AsyncBind = AsyncEngine | AsyncConnection
 """What the async ports read through: an ``AsyncEngine`` (a connection per call) or an
@@ -66,6 +67,36 @@ class AsyncSqlRunHistory:
                 requests, as_of=as_of
             ),
         )
+
+    async def latest_successes_with_states(
+        self,
+        requests: Collection[LaterSuccessRequest],
+        states: Mapping[str, tuple[AsyncStateSource, Collection[StateRequest]]],
+        *,
+        as_of: datetime,
+    ) -> tuple[Mapping[LaterSuccessRequest, RunFact], dict[str, Mapping[StateRequest, StateFact]]]:
+        """See ``AsyncJointEvidence``: ``SqlRunHistory``'s joint read, awaited, for the
+        ``AsyncSqlStateSource`` values over this history's bind (the others are left out)."""
+        joined = {
+            kind: (source, asked)
+            for kind, (source, asked) in states.items()
+            if isinstance(source, AsyncSqlStateSource) and source.bind is self.bind
+        }
+
+        def read(
+            connection: sa.Connection,
+        ) -> tuple[
+            Mapping[LaterSuccessRequest, RunFact], dict[str, Mapping[StateRequest, StateFact]]
+        ]:
+            # Every port rebound to the one connection: the sync history then joins them all.
+            sync: dict[str, tuple[StateSource, Collection[StateRequest]]] = {
+                kind: (_rebound(source._port, connection), asked)
+                for kind, (source, asked) in joined.items()
+            }
+            history = _rebound(self._port, connection)
+            return history.latest_successes_with_states(requests, sync, as_of=as_of)
+
+        return await _through(self.bind, read)
 
 
 class AsyncSqlStateSource:

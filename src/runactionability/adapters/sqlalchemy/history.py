@@ -16,7 +16,7 @@ environment, with or without a subject), so that each branch is a pure equality 
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -34,6 +34,13 @@ from runactionability.adapters.sqlalchemy._reading import (
     shape_name,
     sqlite_keys,
 )
+from runactionability.adapters.sqlalchemy.history_rows import (
+    Candidate,
+    aware,
+    comparable,
+    environments,
+    keep_best,
+)
 from runactionability.adapters.sqlalchemy.ids import id_equal, id_key, sql_type, stored_id
 from runactionability.adapters.sqlalchemy.instant_sql import (
     canonical_parameter,
@@ -41,6 +48,7 @@ from runactionability.adapters.sqlalchemy.instant_sql import (
     instant_key,
     order_key,
 )
+from runactionability.adapters.sqlalchemy.joint import JointStatements, read_jointly
 from runactionability.adapters.sqlalchemy.mapping import REFERENCE_RUNS, RUN_FIELDS, RunTableMapping
 from runactionability.adapters.sqlalchemy.types import (
     as_run_id,
@@ -49,9 +57,10 @@ from runactionability.adapters.sqlalchemy.types import (
     json_subject,
 )
 from runactionability.errors import EvidenceFetchError
-from runactionability.evidence import LaterSuccessRequest, RunFact
+from runactionability.evidence import LaterSuccessRequest, RunFact, StateFact, StateRequest
 from runactionability.model import sound_run_times as sound_times
 from runactionability.model import usable_id
+from runactionability.ports import StateSource
 
 KIND = "later success"
 """The evidence kind an ``EvidenceFetchError`` from this port names (as the resolver does)."""
@@ -59,11 +68,6 @@ KIND = "later success"
 _SHAPES: tuple[AnyShape, ...] = (*SHAPES, (None, True), (None, False))
 _FIELDS = ("idx", "ws", "env", "type", "subject", "skey", "status", "outcome")
 _TEXT_FIELDS = _FIELDS[1:]
-
-Candidate = tuple[int, Any, str, Any, Any, Any, Any, Any, Any]
-"""(request index, run id, stored type, workspace id, environment id, subject, event start,
-completed_at, created_at), instants as the dialect's canonical values (integer microseconds on
-SQLite)."""
 
 
 class _Statement:
@@ -219,10 +223,6 @@ class _Statement:
         return value if self.dialect == "postgresql" else from_micros(value)
 
 
-def _id_key(run_id: Any) -> tuple[bool, Any]:
-    return (isinstance(run_id, str), run_id)
-
-
 class SqlRunHistory:
     """``RunHistory`` over a runs table, answering a batch with one statement.
 
@@ -238,6 +238,7 @@ class SqlRunHistory:
         self.mapping = mapping
         self._statements: dict[str, _Statement] = {}
         self._successes = mapping.successes()
+        self._joint = JointStatements()
 
     def _statement(self, dialect: str) -> _Statement:
         statement = self._statements.get(dialect)
@@ -252,7 +253,7 @@ class SqlRunHistory:
         dialect = self._dialect()
         ids = self.mapping.key_id_types()
         for index, request in enumerate(requests):
-            if not _comparable(request):
+            if not comparable(request):
                 continue
             skey = request.subject_key
             if skey is not None and self.mapping.subject is None:
@@ -262,7 +263,7 @@ class SqlRunHistory:
             if workspace_id is None or (subject is None) != (request.subject is None):
                 # An id the column's type cannot hold names no stored run.
                 continue
-            for given, has_env in _environments(request):
+            for given, has_env in environments(request):
                 environment_id = id_key(given, ids["env"], dialect)
                 if (environment_id is None) != (given is None):
                     continue
@@ -301,28 +302,45 @@ class SqlRunHistory:
         if not ordered:
             return {}
         try:
-            statement = self._statement(self._dialect())
             parts = chunks(ordered)
             best: dict[int, Candidate] = {}
             with read_transaction(self.bind, statements=len(parts)) as connection:
                 offset = 0
                 for part in parts:
-                    keys = self._keys(part)
-                    if not keys:
-                        offset += len(part)
-                        continue
-                    composed, params = statement.prepare(keys, as_of)
-                    result = connection.execute(composed, params).all()
-                    for candidate in result:
-                        index = candidate[0] + offset
-                        known = best.get(index)
-                        if known is None or _rank(candidate) > _rank(known):
-                            best[index] = (index, *candidate[1:])
+                    prepared = self._prepared(part, as_of)
+                    if prepared is not None:
+                        keep_best(best, connection.execute(*prepared).all(), offset)
                     offset += len(part)
         except sa.exc.SQLAlchemyError as exc:
             raise EvidenceFetchError(KIND, f"{type(exc).__name__}: {exc}") from exc
+        return self._answers(ordered, best.values())
+
+    def _prepared(
+        self, requests: Sequence[LaterSuccessRequest], as_of: datetime
+    ) -> tuple[sa.Executable, dict[str, Any]] | None:
+        """The statement and parameters for at most ``CHUNK_SIZE`` requests (None: none to seek)."""
+        keys = self._keys(requests)
+        return self._statement(self._dialect()).prepare(keys, as_of) if keys else None
+
+    def latest_successes_with_states(
+        self,
+        requests: Collection[LaterSuccessRequest],
+        states: Mapping[str, tuple[StateSource, Collection[StateRequest]]],
+        *,
+        as_of: datetime,
+    ) -> tuple[Mapping[LaterSuccessRequest, RunFact], dict[str, Mapping[StateRequest, StateFact]]]:
+        """See ``JointEvidence``: one statement for the successes and every ``SqlStateSource``
+        over this history's bind; sources over another bind, or of another class, are left
+        to the resolver."""
+        return read_jointly(self, requests, states, as_of)
+
+    def _answers(
+        self, ordered: Sequence[LaterSuccessRequest], best: Iterable[Candidate]
+    ) -> dict[LaterSuccessRequest, RunFact]:
+        """The facts of the best candidate of each request (``ordered[candidate[0]]``)."""
+        statement = self._statement(self._dialect())
         answers: dict[LaterSuccessRequest, RunFact] = {}
-        for found in best.values():
+        for found in best:
             index, run_id, stored_type, ws, env, subject, started, completed, created = found
             request = ordered[index]
             # The fact carries the row's own ids, so the core's scope check compares the stored
@@ -339,7 +357,7 @@ class SqlRunHistory:
                 continue
             started_at, completed_at = statement.instant(started), statement.instant(completed)
             created_at = statement.instant(created)
-            if not (_aware(started_at) and sound_times(created_at, None, completed_at)):
+            if not (aware(started_at) and sound_times(created_at, None, completed_at)):
                 # Naive columns (PostgreSQL ``timestamp``): every run of the table is naive, so
                 # skipping this one hides no valid success.
                 continue
@@ -354,46 +372,3 @@ class SqlRunHistory:
                 created_at=created_at,
             )
         return answers
-
-
-def _environments(request: LaterSuccessRequest) -> list[tuple[str | None, bool | None]]:
-    """The environments to seek for a request, each with its shape's environment flag.
-
-    A request confined to visible environments seeks each of them by equality, and runs with no
-    environment by ``IS NULL`` when those are visible: a hidden run is never read, so the newest
-    visible one is the answer.
-    """
-    if request.environment_id is not None:
-        if not request.admits_environment(request.environment_id):
-            return []
-        return [(request.environment_id, True)]
-    if request.visible_environment_ids is None:
-        return [(None, False)]
-    environments: list[tuple[str | None, bool | None]] = [
-        (environment_id, True) for environment_id in sorted(request.visible_environment_ids)
-    ]
-    if request.visible_workspace_runs:
-        environments.append((None, None))
-    return environments
-
-
-def _aware(value: object) -> bool:
-    return isinstance(value, datetime) and value.utcoffset() is not None
-
-
-def _comparable(request: LaterSuccessRequest) -> bool:
-    """Whether the request's ids can be compared exactly in SQL.
-
-    The ids travel in a JSON parameter, and SQLite's JSON functions end a text at U+0000
-    (``'w1\\0x'`` would read as ``'w1'``); PostgreSQL cannot store U+0000 in text at all. A
-    request naming such an id gets no evidence rather than another scope's.
-    """
-    return not any(
-        "\x00" in value
-        for value in (request.workspace_id, request.environment_id, request.subject)
-        if value is not None
-    )
-
-
-def _rank(candidate: Any) -> tuple[Any, Any, tuple[bool, Any]]:
-    return (candidate[6], candidate[7], _id_key(candidate[1]))

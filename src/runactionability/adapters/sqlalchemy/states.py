@@ -56,9 +56,11 @@ class _Statement:
     rest of the rule (``current_state``), so both dialects and the memory source decide alike.
     """
 
-    def __init__(self, mapping: StateTableMapping, dialect: str) -> None:
+    def __init__(self, mapping: StateTableMapping, dialect: str, prefix: str = "") -> None:
         self.dialect = dialect
         self.mapping = mapping
+        # Names the parameters and aliases apart from other ports' in a joint read (``joint``).
+        self.prefix = prefix
         ids = mapping.ids
         self.id_types: dict[str, IdType] = {
             "ws": ids.workspace,
@@ -68,7 +70,7 @@ class _Statement:
         # The rows, the greatest instant and the unreadable rows are three correlated reads of
         # one table; each needs its own alias, or SQLAlchemy would correlate them to each other.
         self.tables = {
-            role: mapping.table_clause().alias(f"{role}_rows")
+            role: mapping.table_clause().alias(f"{prefix}{role}_rows")
             for role in ("tied", "newest", "unreadable")
         }
         self.branches = {shape: self._branch(*shape) for shape in SHAPES}
@@ -140,7 +142,7 @@ class _Statement:
         return sa.case((sa.func.json_valid(raw) == 1, sa.func.json(raw)))
 
     def _branch(self, has_env: bool, has_subject: bool) -> sa.Select[Any]:
-        name = shape_name((has_env, has_subject))
+        name = shape_name((has_env, has_subject), self.prefix)
         status, proven_at = self._column("tied", "status"), self._column("tied", "proven_at")
         if not self.mapping.timestamps.is_native:
             # Returned as the canonical instant, which both dialects' readers below take.
@@ -210,7 +212,9 @@ class _Statement:
             groups.setdefault(shape, []).append((index, *typed))
         if not groups:
             return None
-        return keyed_statement(self.dialect, _FIELDS, groups, self.branches, self._composed)
+        return keyed_statement(
+            self.dialect, _FIELDS, groups, self.branches, self._composed, prefix=self.prefix
+        )
 
     def rows(self, result: Iterable[Sequence[Any]]) -> dict[int, list[Row]]:
         found: dict[int, list[Row]] = {}
@@ -255,13 +259,33 @@ class SqlStateSource:
         self.bind = check_bind(bind)
         self.mapping = mapping
         self.kind = mapping.kind
-        self._statements: dict[str, _Statement] = {}
+        self._statements: dict[tuple[str, str], _Statement] = {}
 
-    def _statement(self, dialect: str) -> _Statement:
-        statement = self._statements.get(dialect)
+    def _statement(self, dialect: str, prefix: str = "") -> _Statement:
+        statement = self._statements.get((dialect, prefix))
         if statement is None:
-            statement = self._statements[dialect] = _Statement(self.mapping, dialect)
+            statement = self._statements[dialect, prefix] = _Statement(
+                self.mapping, dialect, prefix
+            )
         return statement
+
+    def _prepared(
+        self, requests: Sequence[StateRequest], prefix: str
+    ) -> tuple[sa.Executable, dict[str, Any]] | None:
+        """The statement for at most ``CHUNK_SIZE`` requests of this kind, its parameters named
+        after ``prefix``; None when none can be compared."""
+        return self._statement(self.bind.dialect.name, prefix).prepare(requests)
+
+    def _answers(
+        self, requests: Sequence[StateRequest], rows: Iterable[Sequence[Any]]
+    ) -> dict[StateRequest, StateFact]:
+        """The facts read by the statement of ``_prepared(requests, ...)``."""
+        answers: dict[StateRequest, StateFact] = {}
+        for idx, tied in self._statement(self.bind.dialect.name).rows(rows).items():
+            fact = self._fact(requests[idx], tied)
+            if fact is not None:
+                answers[requests[idx]] = fact
+        return answers
 
     def current_states(
         self, requests: Collection[StateRequest]
@@ -276,15 +300,8 @@ class SqlStateSource:
             with read_transaction(self.bind, statements=len(parts)) as connection:
                 for part in parts:
                     prepared = statement.prepare(part)
-                    if prepared is None:
-                        continue
-                    composed, params = prepared
-                    result = connection.execute(composed, params).all()
-                    for idx, rows in statement.rows(result).items():
-                        request = part[idx]
-                        fact = self._fact(request, rows)
-                        if fact is not None:
-                            answers[request] = fact
+                    if prepared is not None:
+                        answers.update(self._answers(part, connection.execute(*prepared).all()))
         except sa.exc.SQLAlchemyError as exc:
             raise EvidenceFetchError(self.kind, f"{type(exc).__name__}: {exc}") from exc
         return answers
