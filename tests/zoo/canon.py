@@ -141,7 +141,7 @@ def served(service: ActionabilityService) -> Mapped:
     """The mappings ``service`` reads through: what a host's glue gave it, with the service's
     defaults for what the glue left out (all of it, for the reference schema)."""
     try:
-        # Opening a session runs no statement: its ports are the service's, bound to a snapshot.
+        # Opening a session reads no table: its ports are the service's, bound to a snapshot.
         with service.session(scopes=VisibleScopes({"nobody"}), as_of=T0) as session:
             backend = session.backend
     finally:
