@@ -2,7 +2,8 @@
 
 The host keeps one ``state`` column for a job's whole lifecycle, SQLAlchemy ``DateTime`` columns
 (ISO-8601 text on SQLite), integer tenants, and every kind of current state in one ``job_states``
-table. The glue between the markers is all it writes (docs/host-guide.md shows the same lines).
+table. The glue between the markers is all it writes, imports included (docs/host-guide.md shows
+the same lines); the test suite's zoo host (b) (tests/zoo/jobs.py) is served by this very glue.
 
     .venv/bin/python examples/host_jobs.py
 """
@@ -12,34 +13,33 @@ from __future__ import annotations
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+# isort: split
+# -- glue: begin
 from typing import Any
 
 import sqlalchemy as sa
 
 from runactionability import ActionabilityService, VisibleScopes, to_json
-from runactionability.adapters.sqlalchemy import RunTableMapping, StateTableMapping
+from runactionability.adapters.sqlalchemy import STATE_KINDS, RunTableMapping, StateTableMapping
 
-AS_OF = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)  # a request would pass None: now
-
-# -- glue: begin
 LIFECYCLES: dict[str, Any] = {"pending": ("queued", None), "running": ("running", None)}
 LIFECYCLES |= {"done": ("completed", "succeeded"), "error": ("completed", "failed")}
-RUNS: dict[str, Any] = {"id": "job_id", "workspace_id": "tenant", "environment_id": "env"}
-RUNS |= {"type": "kind", "subject": "target", "context": "payload", "lifecycle": "state"}
-RUNS |= {"created_at": "created", "started_at": "started", "completed_at": "finished"}
-STATE = {"workspace_id": "tenant", "environment_id": "env", "subject": "object_id"}
-STATE |= {"status": "state", "proven_at": "checked", "attributes": None, "zone": "UTC"}
-KINDS = {"provider_connection": "connection", "backup_set": "backup", "review_pack": "pack"}
-KINDS |= {"baseline_snapshot": "baseline", "evidence_snapshot": "evidence"}
-KINDS |= {"environment_review": "review"}
+LIFECYCLES |= {"partial": ("completed", "partially_succeeded"), "blocked": ("completed", "blocked")}
+LIFECYCLES |= {"aborted": ("completed", "cancelled")}
+RUNS = {"id": "job_id", "workspace_id": "tenant", "environment_id": "env", "lifecycle": "state"}
+RUNS |= {"type": "kind", "subject": "target", "context": "payload", "created_at": "created"}
+RUNS |= {"started_at": "started", "completed_at": "finished", "zone": "UTC"}
+STATE: dict[str, Any] = {"table": "job_states", "workspace_id": "tenant", "environment_id": "env"}
+STATE |= {"subject": "object_id", "status": "state", "proven_at": "checked", "zone": "UTC"}
+STATE |= {"statuses": {"ok": "healthy", "down": "failing", "done": "complete", "live": "published"}}
 
 
 def build_service(engine: sa.Engine) -> ActionabilityService:
-    runs = RunTableMapping.reflect(engine, "jobs", zone="UTC", lifecycles=LIFECYCLES, **RUNS)
+    runs = RunTableMapping.reflect(engine, "jobs", lifecycles=LIFECYCLES, **RUNS)
     states = {}
-    for kind, word in KINDS.items():
-        found = StateTableMapping.reflect(engine, kind, "job_states", where={"kind": word}, **STATE)
-        states[kind] = found
+    for kind in STATE_KINDS:  # one table: its `kind` column holds the state kind
+        states[kind] = StateTableMapping.reflect(engine, kind, where={"kind": kind}, **STATE)
     return ActionabilityService(engine, runs=runs, states=states)
 
 
@@ -55,11 +55,12 @@ def follow_up_view(service: ActionabilityService, tenants: set[int], cursor: str
 
 def explain_view(service: ActionabilityService, tenants: set[int], job_id: int) -> Any:
     with service.session(scopes=VisibleScopes(tenants), as_of=AS_OF) as s:
-        told = s.explain(job_id)  # None: missing, or not the actor's (a 404)
-    return None if told is None else to_json(told)
+        return to_json(s.explain(job_id))  # None: missing, or not the actor's (a 404)
 
 
 # -- glue: end
+
+AS_OF = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)  # a request would pass None: now
 
 # -- the host's own tables and code (nothing here is for the library) ------------------------
 metadata = sa.MetaData()
@@ -111,11 +112,11 @@ def record_jobs(engine: sa.Engine) -> None:
             connection.execute(jobs.insert().values(**row))
         connection.execute(
             job_states.insert().values(
-                kind="connection",
+                kind="provider_connection",
                 tenant=1,
                 env="prod",
                 object_id="7",
-                state="healthy",
+                state="ok",
                 checked=t0 + timedelta(minutes=5),
             )
         )

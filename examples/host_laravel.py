@@ -3,46 +3,50 @@
 Its ``operation_runs`` has bigint workspace and environment keys, ``timestamp without time zone``
 columns holding UTC, the subject in the JSON ``context``; current state lives in its own domain
 tables (``provider_connections`` proven by ``verified_at``...). No SQL view: the glue between the
-markers is all it writes (docs/host-guide.md shows the same lines).
+markers is all it writes, imports included (docs/host-guide.md shows the same lines).
 
     RUNACTIONABILITY_TEST_DATABASE_URL=postgresql+psycopg://... python examples/host_laravel.py
 
-Without that variable it says so and stops (it needs a PostgreSQL server).
+Without that variable it says so and exits non-zero (it needs a PostgreSQL server). The glue
+between the markers is also what serves the test suite's zoo host (a) (tests/zoo/laravel.py).
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.dialects.postgresql import JSONB
+
+# isort: split
+# -- glue: begin
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB
 
 from runactionability import ActionabilityService, VisibleScopes, to_json
 from runactionability.adapters.sqlalchemy import RunTableMapping, StateTableMapping
 
-AS_OF = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)  # a request would pass None: now
-
-# -- glue: begin
-DOMAIN = {  # state kind: (table, subject column or None for a scope's own, proof-time column)
-    "provider_connection": ("provider_connections", "id", "verified_at"),
-    "baseline_snapshot": ("baseline_snapshots", "baseline_profile_id", "captured_at"),
-    "evidence_snapshot": ("evidence_snapshots", None, "generated_at"),
-    "environment_review": ("environment_reviews", None, "reviewed_at"),
-    "review_pack": ("review_packs", "id", "published_at"),
-    "backup_set": ("backup_sets", "id", "completed_at"),
-}
+# kind: (subject column, None for the scope's own object; proof-time column) of table <kind>s
+PROOF: dict[str, Any] = {"provider_connection": ("id", "verified_at")}
+PROOF |= {"review_pack": ("id", "published_at"), "backup_set": ("id", "completed_at")}
+PROOF |= {"baseline_snapshot": ("baseline_profile_id", "captured_at")}
+PROOF |= {"evidence_snapshot": (None, "generated_at"), "environment_review": (None, "reviewed_at")}
 LARAVEL = {"environment_id": "managed_environment_id", "zone": "UTC"}
+OUTCOMES = {word: word for word in ("succeeded", "partially_succeeded", "failed", "blocked")}
+RUNS: dict[str, Any] = {"subject": None, "outcomes": OUTCOMES | {"skipped": "cancelled"}}
+STATUSES = {"connected": "healthy", "error": "failing", "complete": "complete"}
+STATE: dict[str, Any] = {"statuses": STATUSES | {"published": "published"}, **LARAVEL}
 
 
 def build_service(engine: sa.Engine) -> ActionabilityService:
-    runs = RunTableMapping.reflect(engine, "operation_runs", subject=None, **LARAVEL)
+    runs = RunTableMapping.reflect(engine, "operation_runs", **RUNS, **LARAVEL)
     states = {}
-    for kind, (table, subject, proven) in DOMAIN.items():
-        names = {"subject": subject, "proven_at": proven, "attributes": None}
-        states[kind] = StateTableMapping.reflect(engine, kind, table, **names, **LARAVEL)
+    for kind, (subject, proven) in PROOF.items():
+        names = {"subject": subject, "proven_at": proven}
+        states[kind] = StateTableMapping.reflect(engine, kind, f"{kind}s", **names, **STATE)
     return ActionabilityService(engine, runs=runs, states=states)
 
 
@@ -58,11 +62,12 @@ def follow_up_view(service: ActionabilityService, workspaces: set[int], cursor: 
 
 def explain_view(service: ActionabilityService, workspaces: set[int], run_id: int) -> Any:
     with service.session(scopes=VisibleScopes(workspaces), as_of=AS_OF) as s:
-        told = s.explain(run_id)  # None: missing, or not the actor's (a 404)
-    return None if told is None else to_json(told)
+        return to_json(s.explain(run_id))  # None: missing, or not the actor's (a 404)
 
 
 # -- glue: end
+
+AS_OF = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)  # a request would pass None: now
 
 # -- the application's own tables (its migrations made them; nothing here is for the library) --
 metadata = sa.MetaData()
@@ -70,8 +75,8 @@ wall_time = sa.DateTime(timezone=False)
 operation_runs = sa.Table(
     "operation_runs",
     metadata,
-    sa.Column("id", sa.BigInteger, primary_key=True),
-    sa.Column("workspace_id", sa.BigInteger, nullable=False),
+    sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=True),
+    sa.Column("workspace_id", sa.BigInteger, index=True),
     sa.Column("managed_environment_id", sa.BigInteger),
     sa.Column("type", sa.Text, nullable=False),
     sa.Column("status", sa.Text, nullable=False),
@@ -81,17 +86,26 @@ operation_runs = sa.Table(
     sa.Column("started_at", wall_time),
     sa.Column("completed_at", wall_time),
 )
-for table, subject, proven in DOMAIN.values():
-    sa.Table(
-        table,
+
+
+def _domain_table(kind: str, subject: str | None, proven: str) -> sa.Table:
+    """A domain table: keyed by its own id, which is the subject unless the object belongs to
+    another (a baseline snapshot is of a baseline profile) or is the whole scope's own."""
+    columns = [sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=subject != "id")]
+    if subject not in ("id", None):
+        columns.append(sa.Column(subject, sa.BigInteger, nullable=False))
+    return sa.Table(
+        f"{kind}s",
         metadata,
-        sa.Column("id", sa.BigInteger, primary_key=True),
-        *([sa.Column(subject, sa.BigInteger)] if subject not in ("id", None) else []),
+        *columns,
         sa.Column("workspace_id", sa.BigInteger, nullable=False),
         sa.Column("managed_environment_id", sa.BigInteger),
         sa.Column("status", sa.Text, nullable=False),
         sa.Column(proven, wall_time),
     )
+
+
+domain_tables = {kind: _domain_table(kind, *where) for kind, where in PROOF.items()}
 
 
 def record_runs(engine: sa.Engine) -> None:
@@ -118,9 +132,9 @@ def record_runs(engine: sa.Engine) -> None:
                 )
             )
         connection.execute(
-            metadata.tables["provider_connections"]
+            domain_tables["provider_connection"]
             .insert()
-            .values(id=7, **scope, status="healthy", verified_at=t0 + timedelta(minutes=5))
+            .values(id=7, **scope, status="connected", verified_at=t0 + timedelta(minutes=5))
         )
 
 
@@ -150,4 +164,4 @@ if __name__ == "__main__":
     if URL:
         main(URL)
     else:
-        print("skipped: set RUNACTIONABILITY_TEST_DATABASE_URL to a PostgreSQL URL to run it")
+        sys.exit("set RUNACTIONABILITY_TEST_DATABASE_URL to a PostgreSQL URL to run this example")

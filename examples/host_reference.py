@@ -1,7 +1,8 @@
 """A host that adopted the reference schema serves its dashboard, follow-up page and explanations.
 
 The reference tables (``create_schema``) need no mapping at all; the glue between the markers
-is all the host writes (docs/host-guide.md shows the same lines).
+is all the host writes, imports included (docs/host-guide.md shows the same lines); it also
+serves the test suite's zoo host (d) (tests/zoo/reference.py).
 
     .venv/bin/python examples/host_reference.py
 """
@@ -11,16 +12,17 @@ from __future__ import annotations
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from runactionability import OperationRun, StateFact
+from runactionability.adapters.sqlalchemy import create_schema, insert_runs, insert_states
+
+# isort: split
+# -- glue: begin
 from typing import Any
 
 import sqlalchemy as sa
 
-from runactionability import ActionabilityService, OperationRun, StateFact, VisibleScopes, to_json
-from runactionability.adapters.sqlalchemy import create_schema, insert_runs, insert_states
-
-AS_OF = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)  # a request would pass None: now
-
-# -- glue: begin
+from runactionability import ActionabilityService, VisibleScopes, to_json
 
 
 def build_service(engine: sa.Engine) -> ActionabilityService:
@@ -39,11 +41,12 @@ def follow_up_view(service: ActionabilityService, workspaces: set[str], cursor: 
 
 def explain_view(service: ActionabilityService, workspaces: set[str], run_id: int) -> Any:
     with service.session(scopes=VisibleScopes(workspaces), as_of=AS_OF) as s:
-        told = s.explain(run_id)  # None: missing, or not the actor's (a 404)
-    return None if told is None else to_json(told)
+        return to_json(s.explain(run_id))  # None: missing, or not the actor's (a 404)
 
 
 # -- glue: end
+
+AS_OF = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)  # a request would pass None: now
 
 
 def record_runs(engine: sa.Engine) -> None:

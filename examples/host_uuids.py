@@ -3,37 +3,42 @@
 Runs, organisations, sites and subjects are ``uuid`` columns, run times are ``bigint``
 milliseconds since 1970, the status words are the host's own; its health tables (one per
 state kind) prove with ``timestamptz``. No SQL view: the glue between the markers is all it
-writes (docs/host-guide.md shows the same lines).
+writes, imports included (docs/host-guide.md shows the same lines).
 
     RUNACTIONABILITY_TEST_DATABASE_URL=postgresql+psycopg://... python examples/host_uuids.py
 
-Without that variable it says so and stops (it needs a PostgreSQL server).
+Without that variable it says so and exits non-zero (it needs a PostgreSQL server). The glue
+between the markers is also what serves the test suite's zoo host (c) (tests/zoo/uuids.py).
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.dialects.postgresql import JSONB
+
+# isort: split
+# -- glue: begin
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB
 
 from runactionability import ActionabilityService, VisibleScopes, to_json
 from runactionability.adapters.sqlalchemy import STATE_KINDS, RunTableMapping, StateTableMapping
 
-AS_OF = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)  # a request would pass None: now
-
-# -- glue: begin
 PHASES = {"QUEUED": "queued", "RUNNING": "running", "DONE": "completed"}
-RESULTS = {"OK": "succeeded", "FAIL": "failed", "BLOCKED": "blocked", "CANCELLED": "cancelled"}
+RESULTS = {"OK": "succeeded", "PARTIAL": "partially_succeeded", "FAIL": "failed"}
+RESULTS |= {"BLOCKED": "blocked", "CANCELLED": "cancelled"}
 RUNS: dict[str, Any] = {"id": "run_uuid", "workspace_id": "org_uuid", "environment_id": "site_uuid"}
 RUNS |= {"type": "operation", "status": "phase", "outcome": "result", "context": "details"}
 RUNS |= {"created_at": "created_ms", "started_at": "started_ms", "completed_at": "finished_ms"}
 RUNS |= {"statuses": PHASES, "outcomes": RESULTS, "subject": "subject_uuid", "epoch_unit": "ms"}
-HEALTH = {"workspace_id": "org_uuid", "environment_id": "site_uuid", "subject": "object_uuid"}
-HEALTH |= {"status": "health", "proven_at": "observed_at", "attributes": None}
+HEALTH: dict[str, Any] = {"workspace_id": "org_uuid", "environment_id": "site_uuid"}
+HEALTH |= {"subject": "object_uuid", "status": "health", "proven_at": "observed_at"}
+HEALTH |= {"statuses": {w.upper(): w for w in ("healthy", "failing", "complete", "published")}}
 
 
 def build_service(engine: sa.Engine) -> ActionabilityService:
@@ -54,11 +59,12 @@ def follow_up_view(service: ActionabilityService, orgs: set[str], cursor: str | 
 
 def explain_view(service: ActionabilityService, orgs: set[str], run_uuid: str) -> Any:
     with service.session(scopes=VisibleScopes(orgs), as_of=AS_OF) as s:
-        told = s.explain(run_uuid)  # None: missing, or not the actor's (a 404)
-    return None if told is None else to_json(told)
+        return to_json(s.explain(run_uuid))  # None: missing, or not the actor's (a 404)
 
 
 # -- glue: end
+
+AS_OF = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)  # a request would pass None: now
 
 # -- the host's own tables (nothing here is for the library) ---------------------------------
 metadata = sa.MetaData()
@@ -66,7 +72,7 @@ runs = sa.Table(
     "runs",
     metadata,
     sa.Column("run_uuid", sa.Uuid, primary_key=True),
-    sa.Column("org_uuid", sa.Uuid, nullable=False),
+    sa.Column("org_uuid", sa.Uuid),
     sa.Column("site_uuid", sa.Uuid),
     sa.Column("operation", sa.Text, nullable=False),
     sa.Column("phase", sa.Text, nullable=False),
@@ -128,7 +134,7 @@ def record_runs(engine: sa.Engine) -> None:
                 object_uuid=CONNECTION,
                 org_uuid=ORG,
                 site_uuid=SITE,
-                health="healthy",
+                health="HEALTHY",
                 observed_at=t0 + timedelta(minutes=5),
             )
         )
@@ -160,4 +166,4 @@ if __name__ == "__main__":
     if URL:
         main(URL)
     else:
-        print("skipped: set RUNACTIONABILITY_TEST_DATABASE_URL to a PostgreSQL URL to run it")
+        sys.exit("set RUNACTIONABILITY_TEST_DATABASE_URL to a PostgreSQL URL to run this example")

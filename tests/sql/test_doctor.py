@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import attrs
@@ -141,6 +142,46 @@ def test_iso_text_timestamps_mapped_as_native_are_an_error_naming_column_and_fix
     assert "invalid_timestamp 9" in invalid.message
 
 
+def test_a_misread_column_is_told_the_storage_most_of_its_values_fit(
+    sql_engine: sa.Engine,
+) -> None:
+    if sql_engine.dialect.name != "sqlite":
+        pytest.skip("SQLAlchemy's DateTime stores ISO text on SQLite only")
+    table = host_table(sql_engine, timestamp=sa.DateTime())
+    insert(sql_engine, table, host_rows(11))
+    # One bad row, which sorts first of the sample: it must not decide the whole column's fix.
+    raw = sa.table(HOST, *(sa.column(column.name) for column in table.c))
+    bad = {**host_rows(12)[11], "created_at": "yesterday", "started_at": None}
+    with sql_engine.begin() as connection:
+        connection.execute(raw.insert().values({**bad, "completed_at": None, "context": "{}"}))
+    report = check(sql_engine, HOST_MAPPING, as_of=AS_OF)
+    [created] = only(report, FindingCode.UNREADABLE_TIMESTAMP, "created_at")
+    assert created.count == 12
+    assert created.example is not None
+    assert created.example.startswith("2026-11-10 12:")
+    assert created.fix is not None
+    assert "map timestamps=Instants.iso_text()" in created.fix
+    assert 'in runactionability.toml: timestamps = "iso_text"' in created.fix
+    assert "1 of them fit no storage (e.g. 'yesterday'): correct those rows" in created.fix
+
+
+def test_a_postgresql_timestamp_outside_the_range_read_is_a_row_to_correct(
+    sql_engine: sa.Engine,
+) -> None:
+    if sql_engine.dialect.name != "postgresql":
+        pytest.skip("a timestamp column without a time zone is PostgreSQL's")
+    table = host_table(sql_engine, timestamp=sa.DateTime(timezone=False))
+    times = ("created_at", "started_at", "completed_at")
+    rows = [{**row, **{k: row[k].replace(tzinfo=None) for k in times}} for row in host_rows(3)]
+    rows[0]["created_at"] = datetime(1, 1, 1)  # a zero date a migration left behind
+    insert(sql_engine, table, rows)
+    report = check(sql_engine, attrs.evolve(HOST_MAPPING, timestamps="naive:UTC"), as_of=AS_OF)
+    [created] = only(report, FindingCode.UNREADABLE_TIMESTAMP, "created_at")
+    assert created.count == 1
+    # It comes back as text, but the column is a timestamp: no other storage would read it.
+    assert created.fix == "the stored instants lie outside the range read: correct these rows"
+
+
 def test_naive_postgresql_timestamps_mapped_as_native_need_a_zone(sql_engine: sa.Engine) -> None:
     if sql_engine.dialect.name != "postgresql":
         pytest.skip("a timestamp column without a time zone is PostgreSQL's")
@@ -269,7 +310,10 @@ def test_integer_scope_ids_mapped_as_text_are_an_error(sql_engine: sa.Engine) ->
     [finding] = only(report, FindingCode.ID_TYPE)
     assert finding.column == "workspace_id"
     assert finding.severity is Severity.ERROR
-    assert finding.fix == "map ids=IdTypes(workspace='integer')"
+    assert finding.fix == (
+        "map ids=IdTypes(workspace='integer') "
+        '(in runactionability.toml: ids = { workspace = "integer" })'
+    )
     assert "is integer" in finding.message
 
 
@@ -281,7 +325,10 @@ def test_uuid_columns_mapped_as_text_are_an_error(sql_engine: sa.Engine) -> None
     report = check(sql_engine, HOST_MAPPING, as_of=AS_OF)
     [finding] = only(report, FindingCode.ID_TYPE)
     assert finding.column == "environment_id"
-    assert finding.fix == "map ids=IdTypes(environment='uuid')"
+    assert finding.fix == (
+        "map ids=IdTypes(environment='uuid') "
+        '(in runactionability.toml: ids = { environment = "uuid" })'
+    )
 
 
 def test_text_in_an_integer_id_column_is_an_error(sql_engine: sa.Engine) -> None:

@@ -24,7 +24,7 @@ from tests.support import CATALOG, STATE_KINDS, T0, Ports, memory_ports
 from tests.support import stored_fact as fact
 from tests.support import stored_run as run
 
-from runactionability import OperationRun, StateFact
+from runactionability import ActionabilityService, OperationRun, StateFact
 from runactionability.adapters.sqlalchemy import (
     RunTableMapping,
     SqlRunHistory,
@@ -131,9 +131,23 @@ class Host:
         """Reflect the runs table with the host's names and vocabulary, and ``told``."""
         raise NotImplementedError
 
-    def mapped(self, bind: sa.Engine | sa.Connection) -> Mapped:
-        """Reflect the host's tables, adding only what reflection cannot know."""
+    def mapped(self, engine: sa.Engine) -> Mapped:
+        """The mappings the host's glue (its ``examples/host_<name>.py``) serves: reflection plus
+        only what reflection cannot know."""
         raise NotImplementedError
+
+
+def served(service: ActionabilityService) -> Mapped:
+    """The mappings ``service`` reads through: what a host's glue gave it, with the service's
+    defaults for what the glue left out (all of it, for the reference schema)."""
+    try:
+        # Opening a session reads no table: its ports are the service's, bound to a snapshot.
+        with service.session(scopes=VisibleScopes({"nobody"}), as_of=T0) as session:
+            backend = session.backend
+    finally:
+        service.close()
+    states = {kind: source.mapping for kind, source in backend.states.items()}
+    return Mapped(runs=backend.history.mapping, states=states)
 
 
 @attrs.frozen

@@ -3,7 +3,8 @@
 One ``state`` column holds a job's whole lifecycle (pending, running, done, error...), the
 timestamps are SQLAlchemy ``DateTime`` columns (ISO-8601 text on SQLite, written by SQLAlchemy
 itself), tenants are integers, and every kind of current state lives in one ``job_states`` table
-told apart by its ``kind`` column.
+told apart by its ``kind`` column. Its tables, vocabulary and mappings are the glue of
+``examples/host_jobs.py`` (the host guide's); this module writes the canonical history into them.
 """
 
 from __future__ import annotations
@@ -13,66 +14,22 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from examples.host_jobs import LIFECYCLES, RUNS, STATE, build_service, job_states, jobs, metadata
 from tests.support import CATALOG
-from tests.zoo.canon import Host, Mapped, plain
+from tests.zoo.canon import Host, Mapped, plain, served
 
 from runactionability import OperationRun, RunOutcome, RunStatus, StateFact
-from runactionability.adapters.sqlalchemy import (
-    RunTableMapping,
-    StateTableMapping,
-    UnmappedValue,
-)
+from runactionability.adapters.sqlalchemy import RunTableMapping, UnmappedValue
 from runactionability.model import usable_id
 
 TENANTS = {"w1": 1, "w2": 2}
-LIFECYCLES: Mapping[str, tuple[RunStatus, RunOutcome | None]] = {
-    "pending": (RunStatus.QUEUED, None),
-    "running": (RunStatus.RUNNING, None),
-    "done": (RunStatus.COMPLETED, RunOutcome.SUCCEEDED),
-    "partial": (RunStatus.COMPLETED, RunOutcome.PARTIALLY_SUCCEEDED),
-    "error": (RunStatus.COMPLETED, RunOutcome.FAILED),
-    "blocked": (RunStatus.COMPLETED, RunOutcome.BLOCKED),
-    "aborted": (RunStatus.COMPLETED, RunOutcome.CANCELLED),
+MEANINGS = {
+    word: (RunStatus(status), None if outcome is None else RunOutcome(outcome))
+    for word, (status, outcome) in LIFECYCLES.items()
 }
-STORED_LIFECYCLE = {meaning: word for word, meaning in LIFECYCLES.items()}
-KIND_WORDS = {
-    "provider_connection": "connection",
-    "baseline_snapshot": "baseline",
-    "evidence_snapshot": "evidence",
-    "environment_review": "review",
-    "review_pack": "pack",
-    "backup_set": "backup",
-}
-STATE_WORDS = {"ok": "healthy", "broken": "failing", "complete": "complete", "live": "published"}
-
-metadata = sa.MetaData()
-
-jobs = sa.Table(
-    "jobs",
-    metadata,
-    sa.Column("job_id", sa.Integer, primary_key=True),
-    sa.Column("tenant", sa.Integer, nullable=False),
-    sa.Column("env", sa.Text),
-    sa.Column("kind", sa.Text, nullable=False),
-    sa.Column("state", sa.Text, nullable=False),
-    sa.Column("target", sa.Text),
-    sa.Column("payload", sa.JSON, nullable=False),
-    sa.Column("created", sa.DateTime),
-    sa.Column("started", sa.DateTime),
-    sa.Column("finished", sa.DateTime),
-)
-
-job_states = sa.Table(
-    "job_states",
-    metadata,
-    sa.Column("row_id", sa.Integer, primary_key=True),
-    sa.Column("kind", sa.Text, nullable=False),
-    sa.Column("tenant", sa.Integer, nullable=False),
-    sa.Column("env", sa.Text),
-    sa.Column("object_id", sa.Text),
-    sa.Column("state", sa.Text, nullable=False),
-    sa.Column("checked", sa.DateTime),
-)
+"""The glue's lifecycle words (examples/host_jobs.py) and what each means."""
+STORED_LIFECYCLE = {meaning: word for word, meaning in MEANINGS.items()}
+STORED_STATE = {meaning: word for word, meaning in STATE["statuses"].items()}
 
 
 def _wall(value: object) -> object:
@@ -120,15 +77,14 @@ class Jobs(Host):
                     finished=_wall(one.completed_at),
                 )
             )
-        words = {meaning: word for word, meaning in STATE_WORDS.items()}
         for held in facts:
             connection.execute(
                 job_states.insert().values(
-                    kind=KIND_WORDS[held.kind],
+                    kind=held.kind,
                     tenant=held.workspace_id,
                     env=held.environment_id,
                     object_id=held.subject,
-                    state=words[held.status],
+                    state=STORED_STATE[held.status],
                     checked=_wall(held.proven_at),
                 )
             )
@@ -149,7 +105,7 @@ class Jobs(Host):
             connection.execute(raw.insert().values(values))
 
         def read(row: dict[str, Any], **fields: Any) -> OperationRun:
-            status, outcome = LIFECYCLES.get(row["state"], (UnmappedValue(row["state"]), None))
+            status, outcome = MEANINGS.get(row["state"], (UnmappedValue(row["state"]), None))
             values: dict[str, Any] = {
                 "id": row["job_id"],
                 "type": "inventory.sync",
@@ -176,40 +132,8 @@ class Jobs(Host):
         return {"zone": "UTC"}
 
     def reflect_runs(self, bind: sa.Engine | sa.Connection, **told: str) -> RunTableMapping:
-        return RunTableMapping.reflect(
-            bind,
-            "jobs",
-            id="job_id",
-            workspace_id="tenant",
-            environment_id="env",
-            type="kind",
-            lifecycle="state",
-            lifecycles=LIFECYCLES,
-            subject="target",
-            context="payload",
-            created_at="created",
-            started_at="started",
-            completed_at="finished",
-            **told,
-        )
+        names = {key: value for key, value in RUNS.items() if key != "zone"}
+        return RunTableMapping.reflect(bind, "jobs", lifecycles=LIFECYCLES, **names, **told)
 
-    def mapped(self, bind: sa.Engine | sa.Connection) -> Mapped:
-        runs = self.reflect_runs(bind, **self.told(bind.dialect.name))
-        states = {
-            kind: StateTableMapping.reflect(
-                bind,
-                kind,
-                "job_states",
-                zone="UTC",
-                where={"kind": word},
-                workspace_id="tenant",
-                environment_id="env",
-                subject="object_id",
-                status="state",
-                proven_at="checked",
-                attributes=None,
-                statuses=STATE_WORDS,
-            )
-            for kind, word in KIND_WORDS.items()
-        }
-        return Mapped(runs=runs, states=states)
+    def mapped(self, engine: sa.Engine) -> Mapped:
+        return served(build_service(engine))

@@ -3,7 +3,8 @@
 ``operation_runs`` with bigint keys (``workspace_id``, ``managed_environment_id``), the subject in
 the JSON ``context``, ``timestamp without time zone`` columns holding UTC wall time (Laravel's
 default), and the current state in the application's own domain tables, each keyed by its own
-id and proven by its own time column.
+id and proven by its own time column. Its tables, vocabulary and mappings are the glue of
+``examples/host_laravel.py`` (the host guide's); this module writes the canonical history into them.
 """
 
 from __future__ import annotations
@@ -13,75 +14,25 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB
-from tests.zoo.canon import CHECK, Host, Mapped, plain
+from examples.host_laravel import (
+    LARAVEL,
+    PROOF,
+    RUNS,
+    STATE,
+    build_service,
+    domain_tables,
+    metadata,
+    operation_runs,
+)
+from tests.zoo.canon import CHECK, Host, Mapped, plain, served
 
 from runactionability import OperationRun, StateFact
-from runactionability.adapters.sqlalchemy import (
-    RunTableMapping,
-    StateTableMapping,
-    UnmappedValue,
-)
+from runactionability.adapters.sqlalchemy import RunTableMapping, UnmappedValue
 
 WORKSPACE_KEYS = {"w1": 1, "w2": 2}
 ENVIRONMENT_KEYS = {"e1": 11, "e2": 12}
-OUTCOMES = {
-    "succeeded": "succeeded",
-    "partially_succeeded": "partially_succeeded",
-    "failed": "failed",
-    "blocked": "blocked",
-    "skipped": "cancelled",
-}
-STORED_OUTCOME = {meaning: word for word, meaning in OUTCOMES.items()}
-STATE_WORDS = {"connected": "healthy", "error": "failing"}
-
-metadata = sa.MetaData()
-_TIME = sa.DateTime(timezone=False)
-
-operation_runs = sa.Table(
-    "operation_runs",
-    metadata,
-    sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=True),
-    sa.Column("workspace_id", sa.BigInteger, index=True),
-    sa.Column("managed_environment_id", sa.BigInteger),
-    sa.Column("type", sa.Text, nullable=False),
-    sa.Column("status", sa.Text, nullable=False),
-    sa.Column("outcome", sa.Text),
-    sa.Column("context", JSONB, nullable=False),
-    sa.Column("created_at", _TIME),
-    sa.Column("started_at", _TIME),
-    sa.Column("completed_at", _TIME),
-)
-
-# kind -> (table, subject column, proof-time column); the subject is the row's own id unless the
-# domain object belongs to another (a baseline snapshot is of a baseline profile), or is the
-# whole scope's (an environment's evidence snapshots and reviews: no subject column at all).
-DOMAIN = {
-    "provider_connection": ("provider_connections", "id", "verified_at"),
-    "baseline_snapshot": ("baseline_snapshots", "baseline_profile_id", "captured_at"),
-    "evidence_snapshot": ("evidence_snapshots", None, "generated_at"),
-    "environment_review": ("environment_reviews", None, "reviewed_at"),
-    "review_pack": ("review_packs", "id", "published_at"),
-    "backup_set": ("backup_sets", "id", "completed_at"),
-}
-
-
-def _domain_table(name: str, subject: str | None, proven: str) -> sa.Table:
-    columns = [sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=subject != "id")]
-    if subject not in ("id", None):
-        columns.append(sa.Column(subject, sa.BigInteger, nullable=False))
-    return sa.Table(
-        name,
-        metadata,
-        *columns,
-        sa.Column("workspace_id", sa.BigInteger, nullable=False),
-        sa.Column("managed_environment_id", sa.BigInteger),
-        sa.Column("status", sa.Text, nullable=False),
-        sa.Column(proven, _TIME),
-    )
-
-
-DOMAIN_TABLES = {kind: _domain_table(*where) for kind, where in DOMAIN.items()}
+STORED_OUTCOME = {meaning: word for word, meaning in RUNS["outcomes"].items()}
+STORED_STATE = {meaning: word for word, meaning in STATE["statuses"].items()}
 
 
 def _wall(value: object) -> object:
@@ -110,7 +61,7 @@ class Laravel(Host):
         # one saved.
         kept: dict[tuple[str, Any], StateFact] = {}
         for index, one in enumerate(canonical):
-            subject = DOMAIN[one.kind][1]
+            subject = PROOF[one.kind][0]
             if (one.subject is None) != (subject is None):
                 continue
             keyed = subject == "id"
@@ -141,14 +92,13 @@ class Laravel(Host):
                     completed_at=_wall(one.completed_at),
                 )
             )
-        words = {meaning: word for word, meaning in STATE_WORDS.items()}
         for held in facts:
-            table = DOMAIN_TABLES[held.kind]
-            _, subject, proven = DOMAIN[held.kind]
+            table = domain_tables[held.kind]
+            subject, proven = PROOF[held.kind]
             values = {
                 "workspace_id": held.workspace_id,
                 "managed_environment_id": held.environment_id,
-                "status": words.get(held.status, held.status),
+                "status": STORED_STATE[held.status],
                 proven: _wall(held.proven_at),
             }
             if subject is not None:
@@ -220,29 +170,8 @@ class Laravel(Host):
         return {"zone": "UTC"}
 
     def reflect_runs(self, bind: sa.Engine | sa.Connection, **told: str) -> RunTableMapping:
-        return RunTableMapping.reflect(
-            bind,
-            "operation_runs",
-            environment_id="managed_environment_id",
-            subject=None,
-            outcomes=OUTCOMES,
-            **told,
-        )
+        names = {key: value for key, value in LARAVEL.items() if key != "zone"}
+        return RunTableMapping.reflect(bind, "operation_runs", **RUNS, **names, **told)
 
-    def mapped(self, bind: sa.Engine | sa.Connection) -> Mapped:
-        runs = self.reflect_runs(bind, **self.told(bind.dialect.name))
-        states = {
-            kind: StateTableMapping.reflect(
-                bind,
-                kind,
-                table,
-                zone="UTC",
-                environment_id="managed_environment_id",
-                subject=subject,
-                proven_at=proven,
-                attributes=None,
-                statuses={**STATE_WORDS, **{w: w for w in ("complete", "published")}},
-            )
-            for kind, (table, subject, proven) in DOMAIN.items()
-        }
-        return Mapped(runs=runs, states=states)
+    def mapped(self, engine: sa.Engine) -> Mapped:
+        return served(build_service(engine))

@@ -1,4 +1,5 @@
-"""Zoo host (d): the reference schema, on SQLite and PostgreSQL, written by the library itself."""
+"""Zoo host (d): the reference schema, on SQLite and PostgreSQL, written by the library itself and
+served by the glue of ``examples/host_reference.py`` (the host guide's), which maps nothing."""
 
 from __future__ import annotations
 
@@ -6,14 +7,14 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from examples.host_reference import build_service
 from sqlalchemy.dialects.postgresql import JSONB
 from tests.support import CATALOG, RAW_RUNS, raw_row
-from tests.zoo.canon import Host, Mapped
+from tests.zoo.canon import Host, Mapped, served
 
 from runactionability import OperationRun, StateFact
 from runactionability.adapters.sqlalchemy import (
     RunTableMapping,
-    StateTableMapping,
     create_schema,
     insert_runs,
     insert_states,
@@ -74,21 +75,8 @@ class Reference(Host):
     def reflect_runs(self, bind: sa.Engine | sa.Connection, **told: str) -> RunTableMapping:
         return RunTableMapping.reflect(bind, "operation_runs", **told)
 
-    def mapped(self, bind: sa.Engine | sa.Connection) -> Mapped:
-        unit = self.told(bind.dialect.name)
-        runs = self.reflect_runs(bind, **unit)
-        states = {
-            kind: StateTableMapping.reflect(bind, kind, f"{kind}_states", **unit)
-            for kind in (
-                "provider_connection",
-                "baseline_snapshot",
-                "evidence_snapshot",
-                "environment_review",
-                "review_pack",
-                "backup_set",
-            )
-        }
-        return Mapped(runs=runs, states=states)
+    def mapped(self, engine: sa.Engine) -> Mapped:
+        return served(build_service(engine))
 
 
 def insert_raw_rows(connection: sa.Connection, rows: list[dict[str, Any]]) -> None:

@@ -1,19 +1,29 @@
-"""The request API over every zoo host: each screen a host serves (dashboard, follow-up and
-history pages, active work, one run's explanation and primary action) equals, in its JSON form,
-what the consumers compute over the memory adapter for the same history."""
+"""The request API over every zoo host, sync and async: each screen a host serves (dashboard,
+follow-up and history pages, active work, one run's explanation and primary action) equals, in its
+JSON form, what the consumers compute over the memory adapter for the same history."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from tests.support import AS_OF, CATALOG, REGISTRY, at
-from tests.zoo.canon import Host, Seeded, assert_same_listing, canonical_history, seed
+from tests.support import AS_OF, CATALOG, REGISTRY, async_engine_of, at
+from tests.zoo.canon import Seeded, assert_same_listing, canonical_history, seed
+from tests.zoo.hosts import FITS, fit_id
 
-from runactionability import ActionabilityService, Resolver, RunStatus
+from runactionability import (
+    ActionabilityService,
+    AsyncActionabilityService,
+    AsyncRequestSession,
+    RequestSession,
+    Resolver,
+    RunStatus,
+)
 from runactionability.consumers import (
     ActiveRuns,
     AssessedPage,
@@ -27,101 +37,159 @@ from runactionability.consumers import (
 )
 from runactionability.jsonforms import to_json
 
+Screens = dict[str, Any]
 
-@pytest.fixture
-def seeded(zoo: tuple[Host, sa.Engine]) -> Seeded:
+
+@pytest.fixture(scope="module", params=FITS, ids=fit_id)
+def seeded(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Seeded]:
+    """A zoo host holding the canonical history, shared by the module's (read-only) tests."""
+    host, dialect = request.param
+    if dialect == "sqlite":
+        folder = tmp_path_factory.mktemp(host.name)
+        engine = sa.create_engine(f"sqlite:///{Path(folder) / f'{host.name}.sqlite'}")
+    else:
+        engine = request.getfixturevalue("postgres_engine")
     runs, facts = canonical_history()
-    return seed(*zoo, runs, facts)
+    yield seed(host, engine, runs, facts)
+    if dialect == "postgresql":
+        with engine.begin() as connection:
+            host.drop(connection)
+    engine.dispose()
 
 
-def _service(seeded: Seeded) -> ActionabilityService:
-    return ActionabilityService(
+def _sync_screens(seeded: Seeded, as_of: datetime, *, explained: bool) -> Screens:
+    service = ActionabilityService(
         seeded.engine,
         runs=seeded.mapped.runs,
         states=seeded.mapped.states,
         registry=REGISTRY,
         catalog=CATALOG,
     )
+    with service.session(scopes=seeded.scopes(), as_of=as_of) as s:
+        return _collect(s, seeded, explained=explained)
 
 
-def _resolver(seeded: Seeded) -> Resolver:
+def _collect(s: RequestSession, seeded: Seeded, *, explained: bool) -> Screens:
+    screens: Screens = {"board": to_json(s.dashboard(top=50)), "active": to_json(s.active_work())}
+    for name, read in (("follow_up", s.follow_up_page), ("history", s.history_page)):
+        runs, cursor = [], None
+        while True:
+            page = read(limit=3, cursor=cursor)
+            runs += to_json(page)["runs"]
+            if (cursor := page.next_cursor) is None:
+                break
+        screens[name] = runs
+    if explained:
+        screens["explained"] = [to_json(s.explain(run.id)) for run in seeded.runs]
+        screens["actions"] = [s.primary_action(run.id) for run in seeded.runs]
+    return screens
+
+
+def _async_screens(seeded: Seeded, as_of: datetime, *, explained: bool) -> Screens:
+    async def run() -> Screens:
+        engine = async_engine_of(seeded.engine)
+        try:
+            service = AsyncActionabilityService(
+                engine,
+                runs=seeded.mapped.runs,
+                states=seeded.mapped.states,
+                registry=REGISTRY,
+                catalog=CATALOG,
+            )
+            async with service.session(scopes=seeded.scopes(), as_of=as_of) as s:
+                return await _async_collect(s, seeded, explained=explained)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+async def _async_collect(s: AsyncRequestSession, seeded: Seeded, *, explained: bool) -> Screens:
+    screens: Screens = {"board": to_json(await s.dashboard(top=50))}
+    screens["active"] = to_json(await s.active_work())
+    reads: dict[str, Callable[..., Awaitable[AssessedPage]]]
+    reads = {"follow_up": s.follow_up_page, "history": s.history_page}
+    for name, read in reads.items():
+        runs, cursor = [], None
+        while True:
+            page = await read(limit=3, cursor=cursor)
+            runs += to_json(page)["runs"]
+            if (cursor := page.next_cursor) is None:
+                break
+        screens[name] = runs
+    if explained:
+        screens["explained"] = [to_json(await s.explain(run.id)) for run in seeded.runs]
+        screens["actions"] = [await s.primary_action(run.id) for run in seeded.runs]
+    return screens
+
+
+SERVED = {"sync": _sync_screens, "async": _async_screens}
+
+
+def _memory_screens(seeded: Seeded, as_of: datetime, *, explained: bool) -> Screens:
+    """The same screens, computed by the consumers over the memory adapter."""
+    scopes = seeded.scopes()
     memory = seeded.memory()
-    return Resolver(
+    resolver = Resolver(
         history=memory.history, states=memory.states, registry=REGISTRY, catalog=CATALOG
     )
-
-
-def _pages(read: Callable[[str | None], AssessedPage]) -> list[Any]:
-    """Every page's runs in their JSON form (cursors are each store's own, so not compared)."""
-    runs: list[Any] = []
-    cursor = None
-    while True:
-        page = read(cursor)
-        runs += to_json(page)["runs"]
-        cursor = page.next_cursor
-        if cursor is None:
-            return runs
-
-
-@pytest.mark.parametrize("as_of", [at(35), AS_OF], ids=lambda value: value.isoformat())
-def test_every_screen_equals_memory(seeded: Seeded, as_of: datetime) -> None:
-    scopes = seeded.scopes()
-    memory = seeded.memory()
-    resolver = _resolver(seeded)
-    service = _service(seeded)
-    with service.session(scopes=scopes, as_of=as_of) as session:
-        expected = to_json(dashboard(memory.runs, resolver, scopes=scopes, as_of=as_of, top=50))
-        board = to_json(session.dashboard(top=50))
-        assert_same_listing(seeded.runs, board.pop("top"), expected.pop("top"))
-        assert board == expected
-        for view, read in (
-            (View.CURRENT_FOLLOW_UP, session.follow_up_page),
-            (View.HISTORY, session.history_page),
-        ):
-
-            def memory_page(cursor: str | None, view: View = view) -> AssessedPage:
-                return list_assessed(
-                    memory.runs,
-                    resolver,
-                    scopes=scopes,
-                    as_of=as_of,
-                    view=view,
-                    limit=3,
-                    cursor=cursor,
-                )
-
-            def sql_page(cursor: str | None, read: Any = read) -> AssessedPage:
-                return read(limit=3, cursor=cursor)  # type: ignore[no-any-return]
-
-            assert_same_listing(seeded.runs, _pages(sql_page), _pages(memory_page))
-        active_runs = read_runs(
-            memory.runs,
-            scopes.query(statuses={RunStatus.QUEUED, RunStatus.RUNNING}, as_of=as_of),
-        )
-        active = ActiveRuns(active_runs, catalog=CATALOG, scopes=scopes)
-        items = assess(resolver, active_runs, scopes=scopes, as_of=as_of, active=active)
-        expected_work = summarize(items, scopes=scopes, as_of=as_of, top=10).active
-        assert to_json(session.active_work()) == to_json(expected_work)
-        assert expected_work.total or as_of < at(90), "the canonical history holds active work"
-
-
-def test_explanations_and_actions_equal_memory(seeded: Seeded) -> None:
-    scopes = seeded.scopes()
-    memory = seeded.memory()
-    resolver = _resolver(seeded)
-    active = ActiveRuns.from_source(memory.runs, catalog=CATALOG, scopes=scopes, as_of=AS_OF)
-    with _service(seeded).session(scopes=scopes, as_of=AS_OF) as session:
-        explained = 0
-        for run in seeded.runs:
-            told = session.explain(run.id)
-            if not scopes.admits_run(run):
-                assert told is None
-                continue
-            expected = explain(
-                resolver, run, scopes=scopes, as_of=AS_OF, active=active, state_kinds=memory.states
+    active_runs = read_runs(
+        memory.runs, scopes.query(statuses={RunStatus.QUEUED, RunStatus.RUNNING}, as_of=as_of)
+    )
+    active = ActiveRuns(active_runs, catalog=CATALOG, scopes=scopes)
+    items = assess(resolver, active_runs, scopes=scopes, as_of=as_of, active=active)
+    screens: Screens = {
+        "board": to_json(dashboard(memory.runs, resolver, scopes=scopes, as_of=as_of, top=50)),
+        "active": to_json(summarize(items, scopes=scopes, as_of=as_of, top=10).active),
+    }
+    for name, view in (("follow_up", View.CURRENT_FOLLOW_UP), ("history", View.HISTORY)):
+        runs, cursor = [], None
+        while True:
+            page = list_assessed(
+                memory.runs,
+                resolver,
+                scopes=scopes,
+                as_of=as_of,
+                view=view,
+                limit=3,
+                cursor=cursor,
             )
-            assert told is not None
-            assert to_json(told) == to_json(expected), run.id
-            assert session.primary_action(run.id) == expected.assessment.primary_action
-            explained += 1
-        assert explained > len(seeded.runs) // 2
+            runs += to_json(page)["runs"]
+            if (cursor := page.next_cursor) is None:
+                break
+        screens[name] = runs
+    if explained:
+        told = [
+            explain(
+                resolver, run, scopes=scopes, as_of=as_of, active=active, state_kinds=memory.states
+            )
+            if scopes.admits_run(run)
+            else None
+            for run in seeded.runs
+        ]
+        screens["explained"] = [None if one is None else to_json(one) for one in told]
+        screens["actions"] = [
+            None if one is None else one.assessment.primary_action for one in told
+        ]
+    return screens
+
+
+@pytest.mark.parametrize("mode", SERVED)
+@pytest.mark.parametrize("as_of", [at(35), AS_OF], ids=lambda value: value.isoformat())
+def test_every_screen_equals_memory(seeded: Seeded, as_of: datetime, mode: str) -> None:
+    explained = as_of == AS_OF
+    served = SERVED[mode](seeded, as_of, explained=explained)
+    expected = _memory_screens(seeded, as_of, explained=explained)
+    assert_same_listing(seeded.runs, served["board"].pop("top"), expected["board"].pop("top"))
+    assert served["board"] == expected["board"]
+    for name in ("follow_up", "history"):
+        assert_same_listing(seeded.runs, served[name], expected[name])
+    assert served["active"] == expected["active"]
+    work = expected["active"]["queued"] + expected["active"]["running"]
+    assert work or as_of < at(90), "the canonical history holds active work"
+    if explained:
+        assert served["explained"] == expected["explained"]
+        assert served["actions"] == expected["actions"]
+        assert sum(one is not None for one in expected["explained"]) > len(seeded.runs) // 2

@@ -2,7 +2,9 @@
 
 Runs, organisations, sites and subjects are ``uuid`` columns; run times are ``bigint``
 milliseconds since 1970 (what a JavaScript writer stores), state tables prove with
-``timestamptz``; the vocabulary is the host's own upper-case words.
+``timestamptz``; the vocabulary is the host's own upper-case words. Its tables, vocabulary and
+mappings are the glue of ``examples/host_uuids.py`` (the host guide's); this module writes the
+canonical history into them.
 """
 
 from __future__ import annotations
@@ -12,67 +14,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB
+from examples.host_uuids import PHASES, RESULTS, RUNS, build_service, health_tables, metadata
+from examples.host_uuids import runs as runs_table
 from tests.support import CATALOG
-from tests.zoo.canon import Host, Mapped, plain, zoo_uuid
+from tests.zoo.canon import Host, Mapped, plain, served, zoo_uuid
 
 from runactionability import OperationRun, StateFact
-from runactionability.adapters.sqlalchemy import (
-    RunTableMapping,
-    StateTableMapping,
-    UnmappedValue,
-)
+from runactionability.adapters.sqlalchemy import RunTableMapping, UnmappedValue
 from runactionability.model import usable_id
 
-PHASES = {"QUEUED": "queued", "RUNNING": "running", "DONE": "completed"}
-RESULTS = {
-    "OK": "succeeded",
-    "PARTIAL": "partially_succeeded",
-    "FAIL": "failed",
-    "BLOCKED": "blocked",
-    "CANCELLED": "cancelled",
-}
 STORED_PHASE = {meaning: word for word, meaning in PHASES.items()}
 STORED_RESULT = {meaning: word for word, meaning in RESULTS.items()}
-
-metadata = sa.MetaData()
-
-runs_table = sa.Table(
-    "zoo_runs",
-    metadata,
-    sa.Column("run_uuid", sa.Uuid, primary_key=True),
-    sa.Column("org_uuid", sa.Uuid),
-    sa.Column("site_uuid", sa.Uuid),
-    sa.Column("operation", sa.Text, nullable=False),
-    sa.Column("phase", sa.Text, nullable=False),
-    sa.Column("result", sa.Text),
-    sa.Column("subject_uuid", sa.Uuid),
-    sa.Column("details", JSONB, nullable=False),
-    sa.Column("created_ms", sa.BigInteger),
-    sa.Column("started_ms", sa.BigInteger),
-    sa.Column("finished_ms", sa.BigInteger),
-)
-
-STATE_TABLES = {
-    kind: sa.Table(
-        f"zoo_{kind}_health",
-        metadata,
-        sa.Column("row_uuid", sa.Uuid, primary_key=True),
-        sa.Column("object_uuid", sa.Uuid),
-        sa.Column("org_uuid", sa.Uuid, nullable=False),
-        sa.Column("site_uuid", sa.Uuid),
-        sa.Column("health", sa.Text, nullable=False),
-        sa.Column("observed_at", sa.DateTime(timezone=True)),
-    )
-    for kind in (
-        "provider_connection",
-        "baseline_snapshot",
-        "evidence_snapshot",
-        "environment_review",
-        "review_pack",
-        "backup_set",
-    )
-}
 
 
 def _ms(value: object) -> object:
@@ -132,7 +84,7 @@ class Uuids(Host):
             )
         for index, held in enumerate(facts):
             connection.execute(
-                STATE_TABLES[held.kind]
+                health_tables[held.kind]
                 .insert()
                 .values(
                     row_uuid=zoo_uuid(f"state-{index}"),
@@ -191,42 +143,8 @@ class Uuids(Host):
         return {"epoch_unit": "ms"}
 
     def reflect_runs(self, bind: sa.Engine | sa.Connection, **told: str) -> RunTableMapping:
-        return RunTableMapping.reflect(
-            bind,
-            "zoo_runs",
-            id="run_uuid",
-            workspace_id="org_uuid",
-            environment_id="site_uuid",
-            type="operation",
-            status="phase",
-            outcome="result",
-            statuses=PHASES,
-            outcomes=RESULTS,
-            subject="subject_uuid",
-            context="details",
-            created_at="created_ms",
-            started_at="started_ms",
-            completed_at="finished_ms",
-            **told,
-        )
+        names = {key: value for key, value in RUNS.items() if key != "epoch_unit"}
+        return RunTableMapping.reflect(bind, "runs", **names, **told)
 
-    def mapped(self, bind: sa.Engine | sa.Connection) -> Mapped:
-        runs = self.reflect_runs(bind, **self.told(bind.dialect.name))
-        states = {
-            kind: StateTableMapping.reflect(
-                bind,
-                kind,
-                table.name,
-                workspace_id="org_uuid",
-                environment_id="site_uuid",
-                subject="object_uuid",
-                status="health",
-                proven_at="observed_at",
-                attributes=None,
-                statuses={
-                    word.upper(): word for word in ("healthy", "failing", "complete", "published")
-                },
-            )
-            for kind, table in STATE_TABLES.items()
-        }
-        return Mapped(runs=runs, states=states)
+    def mapped(self, engine: sa.Engine) -> Mapped:
+        return served(build_service(engine))

@@ -52,8 +52,12 @@ def _epoch_unit(value: int) -> Unit:
     return "ms" if magnitude < 10**14 else "us"
 
 
-def _suggested(example: object) -> tuple[Instants | None, str]:
-    """The storage stored values like ``example`` look like, and what to do about them."""
+def _suggested(example: object, *, typed: bool) -> tuple[Instants | None, str]:
+    """The storage stored values like ``example`` look like, and what to do about them.
+
+    ``typed``: the column is a PostgreSQL timestamp read as such, so text comes back only for an
+    instant outside what the library reads (year 1, infinity), never because the column is text.
+    """
     if isinstance(example, datetime):
         return Instants.naive("UTC"), (
             "the column has no time zone: declare the zone the host writes in, "
@@ -61,6 +65,8 @@ def _suggested(example: object) -> tuple[Instants | None, str]:
         )
     if isinstance(example, str):
         text = example.strip()
+        if typed:
+            return None, "the stored instants lie outside the range read: correct these rows"
         if _ISO.fullmatch(text):
             return Instants.iso_text(), (
                 "the column holds ISO-8601 text: map timestamps=Instants.iso_text()"
@@ -81,13 +87,31 @@ def _suggested(example: object) -> tuple[Instants | None, str]:
     return None, "correct these rows"
 
 
-def unreadable_fix(example: object, mapped: Instants) -> str:
-    """How to map (or correct) a column whose stored instants look like ``example``."""
-    suggested, fix = _suggested(example)
-    if suggested is not None and suggested.form == mapped.form:
+def is_typed(instants: Instants, dialect: str) -> bool:
+    """Whether the mapping reads the column as a PostgreSQL timestamp type (``unreadable_fix``)."""
+    return dialect == "postgresql" and instants.form in {"native", "timestamptz", "naive"}
+
+
+def unreadable_fix(
+    unreadable: Sequence[object], mapped: Instants, *, typed: bool = False
+) -> tuple[str, object]:
+    """How to map (or correct) a column whose unreadable stored instants are ``unreadable``, and
+    the value to quote: the storage most of them fit decides (one bad row must not turn a wrong
+    mapping into "correct these rows"), and values that fit no storage are quoted apart."""
+    fits = [(_suggested(value, typed=typed), value) for value in unreadable]
+    chosen = Counter(suggestion for suggestion, _ in fits).most_common(1)[0][0]
+    suggested, fix = chosen
+    example = next(value for suggestion, value in fits if suggestion == chosen)
+    if suggested is None:
+        return fix, example
+    if suggested.form == mapped.form:
         # Already mapped so: these rows are what is wrong (an impossible date, a bad spelling).
-        return f"the mapping already reads {mapped}; correct these rows"
-    return fix
+        return f"the mapping already reads {mapped}; correct these rows", example
+    fix += f' (in runactionability.toml: timestamps = "{suggested}")'
+    strays = [value for (storage, _), value in fits if storage is None]
+    if strays:
+        fix += f"; {len(strays)} of them fit no storage (e.g. {strays[0]!r}): correct those rows"
+    return fix, example
 
 
 def timestamp_findings(
@@ -107,7 +131,8 @@ def timestamp_findings(
         present = [value for run in runs if (value := getattr(run, field)) is not None]
         unreadable = [v for v in present if not isinstance(v, datetime) or v.utcoffset() is None]
         if unreadable:
-            example = unreadable[0]
+            typed = is_typed(instants, dialect)
+            fix, example = unreadable_fix(unreadable, instants, typed=typed)
             findings.append(
                 Finding(
                     code=FindingCode.UNREADABLE_TIMESTAMP,
@@ -117,7 +142,7 @@ def timestamp_findings(
                         f"cannot be read as instants under {storage} (e.g. {example!r}); "
                         "their runs need manual review and are never evidence"
                     ),
-                    fix=unreadable_fix(example, instants),
+                    fix=fix,
                     table=table,
                     column=column,
                     count=len(unreadable),

@@ -8,11 +8,10 @@ that would resolve it, so the host hears of them here rather than from an operat
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 
-from runactionability.adapters.sqlalchemy.doctor.sample import unreadable_fix
+from runactionability.adapters.sqlalchemy.doctor.sample import is_typed, unreadable_fix
 from runactionability.adapters.sqlalchemy.doctor.tables import grouped
 from runactionability.adapters.sqlalchemy.instant_rows import readable_columns, stored_instant
 from runactionability.adapters.sqlalchemy.mapping import StateTableMapping
@@ -38,7 +37,8 @@ def proof_time_findings(
     unreadable = [v for v in present if not isinstance(v, datetime) or v.utcoffset() is None]
     if not unreadable:
         return []
-    example: Any = unreadable[0]
+    typed = is_typed(mapping.timestamps, dialect)
+    fix, example = unreadable_fix(unreadable, mapping.timestamps, typed=typed)
     return [
         Finding(
             code=FindingCode.UNREADABLE_TIMESTAMP,
@@ -48,7 +48,7 @@ def proof_time_findings(
                 f"sampled {mapping.kind} states have a proof time that cannot be read as an "
                 f"instant (e.g. {example!r}); they prove nothing"
             ),
-            fix=unreadable_fix(example, mapping.timestamps),
+            fix=fix,
             table=mapping.table,
             column=mapping.proven_at,
             count=len(unreadable),

@@ -54,10 +54,23 @@ def missing_columns(
     ]
 
 
-# The storage a PostgreSQL column's declared type holds, and the mapping that reads it.
+# The storage a PostgreSQL column's declared type holds, and the mapping that reads it (in
+# Python, then as a configuration file spells it).
 _DECLARED_STORAGE = (
-    (sa.Integer, "epoch", "integers", "Instants.epoch('s'|'ms'|'us'), the unit the host writes"),
-    (sa.String, "iso_text", "text", "Instants.iso_text() if it holds ISO-8601 text"),
+    (
+        sa.Integer,
+        "epoch",
+        "integers",
+        "Instants.epoch('s'|'ms'|'us'), the unit the host writes "
+        '(in runactionability.toml: timestamps = "epoch_s"|"epoch_ms"|"epoch_us")',
+    ),
+    (
+        sa.String,
+        "iso_text",
+        "text",
+        "Instants.iso_text() if it holds ISO-8601 text "
+        '(in runactionability.toml: timestamps = "iso_text")',
+    ),
 )
 
 
@@ -66,11 +79,16 @@ def _declared_form(declared: TypeEngine[Any]) -> tuple[set[str], str, str] | Non
     no storage reads it."""
     if isinstance(declared, sa.DateTime):
         if declared.timezone:
-            return {"native", "timestamptz"}, "instants", "Instants.timestamptz()"
+            return (
+                {"native", "timestamptz"},
+                "instants",
+                'Instants.timestamptz() (in runactionability.toml: timestamps = "timestamptz")',
+            )
         return (
             {"naive"},
             "wall-clock times",
-            "Instants.naive(zone=...), the zone the host writes in",
+            "Instants.naive(zone=...), the zone the host writes in "
+            '(in runactionability.toml: timestamps = "naive:<zone>")',
         )
     for kind, form, holds, fix in _DECLARED_STORAGE:
         if isinstance(declared, kind):
@@ -165,7 +183,10 @@ def id_type_findings(
                     f"{table}.{column} is {kind} ({declared}) but the mapping compares the "
                     f"{field} id as {' or '.join(sorted(kinds))}: lookups fail or match nothing"
                 ),
-                fix=f"map ids={setting}({field}={kind!r})",
+                fix=(
+                    f"map ids={setting}({field}={kind!r}) "
+                    f'(in runactionability.toml: ids = {{ {field} = "{kind}" }})'
+                ),
                 table=table,
                 column=column,
             )
