@@ -80,19 +80,33 @@ class _Compiled:
         # row that completed after as_of was still active then. Only timestamps the run source
         # reads as instants move a row in time; any other row is judged as stored.
         created, ended = self.c["created_at"], self.c["completed_at"]
-        self.existed = sa.or_(
-            sa.not_(self._valid_instant(created)), compare_to(created, "<=", self.as_of, dialect)
-        )
-        self.completed_after = sa.and_(
+        existed = [
+            sa.not_(self._valid_instant(created)),
+            compare_to(created, "<=", self.as_of, dialect),
+        ]
+        completed_after = [
             self._valid_instant(created),
             self.c["status"].is_not(None),
             in_values(self.c["status"], completed),
             self._valid_instant(ended),
             compare_to(ended, ">", self.as_of, dialect),
-        )
+        ]
+        if mapping.timestamps.is_native:
+            # A native instant compares with as_of without a cast that could fail, so that
+            # comparison goes first: it settles almost every row (created and completed by
+            # as_of) before the validity tests, a ``typeof`` call each on SQLite (which evaluates
+            # the terms in order and stops at the first that decides; measured: 7% of the
+            # needs-attention statement's instructions).
+            existed.reverse()
+            completed_after.reverse()
+        self.existed = sa.or_(*existed)
+        self.completed_after = sa.and_(*completed_after)
         by_status, by_rules = self._classification()
         self.status = sa.case(*by_status, *by_rules, else_=_REVIEW)
         self.problem_status = sa.case(*by_rules, else_=_REVIEW)
+        # For a statement that reads only rows completed by as_of (``not completed_after`` in
+        # its WHERE), the first branch can never hold: without it no row pays its nine tests.
+        self.settled_status = sa.case(*by_rules[1:], else_=_REVIEW)
 
     def decided_by_status(self, status: object, outcome: object) -> Actionability | None:
         """The status rule 2 gives a stored (status, outcome), or None for a problem row."""
