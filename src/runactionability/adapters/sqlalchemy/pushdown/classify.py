@@ -56,11 +56,15 @@ class _Compiled:
         dialect: str,
         form: SupersedeForm,
         visibility: Visibility = None,
+        usual_workspaces: bool = False,
     ) -> None:
         self.pushdown = pushdown
         self.dialect = dialect
         self.form = form
         self.visibility = visibility
+        # Every statement of this classification reads only the rows of visible workspaces
+        # whose ids are all usual (``common.usual_ids``): their workspace tests are left out.
+        self.usual_workspaces = usual_workspaces
         self.as_of = canonical_parameter("as_of")
         mapping = pushdown.mapping
         self.table = mapping.table_clause().alias("r")
