@@ -44,7 +44,11 @@ from runactionability.adapters.sqlalchemy.pushdown.classify import (
     _Compiled,
     _visibility_of,
 )
-from runactionability.adapters.sqlalchemy.pushdown.common import EVALUATE, SupersedeForm
+from runactionability.adapters.sqlalchemy.pushdown.common import (
+    EVALUATE,
+    SupersedeForm,
+    usual_ids,
+)
 from runactionability.adapters.sqlalchemy.pushdown.counts import (
     PushdownCounts,
     count,
@@ -163,7 +167,7 @@ class SqlPushdown:
         # A host's resolver over the same tables spares building (and warning about) a second.
         self._resolver: Resolver | None = resolver
         self._source: SqlRunSource | None = None
-        self._compiled: dict[tuple[str, SupersedeForm, Visibility], _Compiled] = {}
+        self._compiled: dict[tuple[str, SupersedeForm, Visibility, bool], _Compiled] = {}
         self._prepared: dict[tuple[Any, ...], _Prepared] = {}
         # Copies made by ``bound_to`` share the caches and this lock, so threads serving
         # requests from one pushdown compile each statement once and never see a half-filled one.
@@ -224,17 +228,21 @@ class SqlPushdown:
         ``environment_ids`` (each the whole id list as one value, see ``_scope_values``;
         workspace ids, which the grouped form reads successes of). For ``scopes`` that name
         environments, evidence outside them is not read: the classification is the one for
-        that shape of scopes (see ``_visibility_of``).
+        that shape of scopes (see ``_visibility_of``), and for scopes whose workspace ids are
+        all usual (``usual_ids``) it leaves out the tests of the row's workspace id, which its
+        statements' scope filter then decides: such a classification is only for rows of
+        ``scopes``.
         """
         chosen = form or self.form or DEFAULT_FORMS.get(self.dialect, SupersedeForm.EXISTS)
         visibility = _visibility_of(scopes)
-        key = (self.dialect, chosen, visibility)
+        usual = scopes is not None and usual_ids(scopes.workspace_ids)
+        key = (self.dialect, chosen, visibility, usual)
         compiled = self._compiled.get(key)
         if compiled is None:
             with self._lock:
                 compiled = self._compiled.get(key)
                 if compiled is None:
-                    compiled = _Compiled(self, self.dialect, chosen, visibility)
+                    compiled = _Compiled(self, self.dialect, chosen, visibility, usual)
                     self._compiled[key] = compiled
         return compiled
 

@@ -33,6 +33,20 @@ class SupersedeForm(enum.StrEnum):
     """A ``LEFT JOIN`` to the latest success per (superseded type, scope, subject)."""
 
 
+def usual_ids(ids: Collection[str]) -> bool:
+    """Whether no id of ``ids`` is one ``validity.unusual`` would send to Python.
+
+    The same test in Python: printable ASCII only, and no space at either end. A statement
+    reads only rows whose workspace id equals a visible one byte for byte, so when every
+    visible id is usual the row-level workspace tests (the escape and the blank test) are
+    false for every row it reads, and the classification leaves them out (``_Compiled``).
+    """
+    return all(
+        all(" " <= ch <= "~" for ch in value) and value[:1] != " " and value[-1:] != " "
+        for value in ids
+    )
+
+
 def in_values(column: Any, values: Collection[str]) -> Any:
     if not values:
         return sa.false()

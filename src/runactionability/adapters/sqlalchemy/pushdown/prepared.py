@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from runactionability.adapters.sqlalchemy.ids import IdType, IdTypes, id_value, stored_id
 from runactionability.adapters.sqlalchemy.instants import Instants
+from runactionability.adapters.sqlalchemy.pushdown.common import usual_ids
 from runactionability.adapters.sqlalchemy.types import JsonDocument, UtcTimestamp
 from runactionability.scopes import VisibleScopes
 
@@ -77,9 +78,11 @@ def _single(scopes: VisibleScopes) -> bool:
 
 
 def _scope_key_of(scopes: VisibleScopes) -> tuple[Any, ...]:
-    # The ids are parameters, so one statement serves every scope of the same shape.
+    # The ids are parameters, so one statement serves every scope of the same shape; whether
+    # the workspace ids are all usual picks the classification (``SqlPushdown.compiled``).
     environments = None if scopes.environment_ids is None else len(scopes.environment_ids) == 1
-    return (len(scopes.workspace_ids) == 1, environments, scopes.include_workspace_runs)
+    usual = usual_ids(scopes.workspace_ids)
+    return (len(scopes.workspace_ids) == 1, environments, scopes.include_workspace_runs, usual)
 
 
 def _scope_values(scopes: VisibleScopes, dialect: str, ids: IdTypes) -> dict[str, Any]:
