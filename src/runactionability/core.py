@@ -23,7 +23,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from types import MappingProxyType
 from typing import Any, cast
 
 import attrs
@@ -67,8 +66,6 @@ _CHECKS = tuple(check.test for check in RECORD_CHECKS)
 _new_object = object.__new__
 _set_run_id = ActionabilityResult.__dict__["run_id"].__set__
 _set_verdict = ActionabilityResult.__dict__["verdict"].__set__
-# The state requests of a family that asks for none: one value for every such scope.
-_NO_STATES: Mapping[str, StateRequest] = MappingProxyType({})
 
 
 @attrs.frozen
@@ -266,15 +263,15 @@ class Core:
             subject=subject,
         )
         served = family.state_kinds & self.state_kinds
-        states = {
-            kind: StateRequest(
+        states = tuple(
+            StateRequest(
                 kind=kind,
                 workspace_id=workspace_id,
                 environment_id=environment_id,
                 subject=subject,
             )
             for kind in sorted(served)
-        }
+        )
         key = (family.name, op_type.name)
         if key not in self._type_plans:
             self._type_plans[key] = type_plan(family.policy, op_type.name)
@@ -283,12 +280,12 @@ class Core:
             op_type,
             family,
             success,
-            MappingProxyType(states) if states else _NO_STATES,
+            states,
             shape is not None,
         )
         if shape is not None:
             # Only the kinds a source serves are the run's own requests, as in ``own_requests``.
-            own_states = (states[kind] for kind in shape[1] if kind in states)
+            own_states = (state for state in states if state.kind in shape[1])
             batch.ask((success, *own_states) if shape[0] else own_states)
         return scoped
 

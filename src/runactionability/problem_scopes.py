@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 
 import attrs
@@ -27,13 +28,23 @@ class Scoped:
 
     ``planned`` says whether the batch already asks for what the family's policy plans for
     every run of the type; when the plan may depend on the run, each run is planned.
+    ``state_requests`` holds one request per kind, sorted by kind: a value that lives from plan
+    to decide is walked by the collector's full collections, so a scope keeps one tuple rather
+    than a dict and its read-only view (the mapping a policy sees is built with its run).
     """
 
     operation_type: OperationType
     family: Family
     later_success_request: LaterSuccessRequest
-    state_requests: Mapping[str, StateRequest]
+    state_requests: tuple[StateRequest, ...]
     planned: bool
+
+    def state_request(self, kind: str) -> StateRequest | None:
+        """The scope's request for the state of ``kind``, if its family asks and a source serves."""
+        for request in self.state_requests:
+            if request.kind == kind:
+                return request
+        return None
 
 
 # ProblemRun has no validators or converters, so filling its slots directly makes the same value
@@ -43,6 +54,8 @@ _set_run = ProblemRun.__dict__["run"].__set__
 _set_type = ProblemRun.__dict__["operation_type"].__set__
 _set_success = ProblemRun.__dict__["later_success_request"].__set__
 _set_states = ProblemRun.__dict__["state_requests"].__set__
+# The state requests of a scope whose family asks for none: one value for every such run.
+_NO_STATES: Mapping[str, StateRequest] = MappingProxyType({})
 
 
 class Batch:
@@ -73,7 +86,11 @@ def problem_run(run: OperationRun, scoped: Scoped) -> ProblemRun:
     _set_run(problem, run)
     _set_type(problem, scoped.operation_type)
     _set_success(problem, scoped.later_success_request)
-    _set_states(problem, scoped.state_requests)
+    states = scoped.state_requests
+    _set_states(
+        problem,
+        MappingProxyType({request.kind: request for request in states}) if states else _NO_STATES,
+    )
     return problem
 
 
@@ -86,12 +103,11 @@ def own_requests(
     family did not declare.
     """
     own_success = scoped.later_success_request
-    own_states = scoped.state_requests
     for request in requested:
         if request.__class__ is LaterSuccessRequest:
             if request is own_success or request == own_success:
                 yield own_success
         elif request.__class__ is StateRequest:
-            own = own_states.get(request.kind)
+            own = scoped.state_request(request.kind)
             if own is not None and (own is request or own == request):
                 yield own
