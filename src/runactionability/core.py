@@ -263,15 +263,15 @@ class Core:
             subject=subject,
         )
         served = family.state_kinds & self.state_kinds
-        states = tuple(
-            StateRequest(
+        states = {
+            kind: StateRequest(
                 kind=kind,
                 workspace_id=workspace_id,
                 environment_id=environment_id,
                 subject=subject,
             )
             for kind in sorted(served)
-        )
+        }
         key = (family.name, op_type.name)
         if key not in self._type_plans:
             self._type_plans[key] = type_plan(family.policy, op_type.name)
@@ -285,7 +285,7 @@ class Core:
         )
         if shape is not None:
             # Only the kinds a source serves are the run's own requests, as in ``own_requests``.
-            own_states = (state for state in states if state.kind in shape[1])
+            own_states = (states[kind] for kind in shape[1] if kind in states)
             batch.ask((success, *own_states) if shape[0] else own_states)
         return scoped
 

@@ -28,23 +28,16 @@ class Scoped:
 
     ``planned`` says whether the batch already asks for what the family's policy plans for
     every run of the type; when the plan may depend on the run, each run is planned.
-    ``state_requests`` holds one request per kind, sorted by kind: a value that lives from plan
-    to decide is walked by the collector's full collections, so a scope keeps one tuple rather
-    than a dict and its read-only view (the mapping a policy sees is built with its run).
+    ``state_requests`` holds one request per kind, sorted by kind, and is never changed: a value
+    that lives from plan to decide is walked by the collector's full collections, so a scope
+    keeps the dict alone, and the read-only view a policy sees is made with its run.
     """
 
     operation_type: OperationType
     family: Family
     later_success_request: LaterSuccessRequest
-    state_requests: tuple[StateRequest, ...]
+    state_requests: dict[str, StateRequest]
     planned: bool
-
-    def state_request(self, kind: str) -> StateRequest | None:
-        """The scope's request for the state of ``kind``, if its family asks and a source serves."""
-        for request in self.state_requests:
-            if request.kind == kind:
-                return request
-        return None
 
 
 # ProblemRun has no validators or converters, so filling its slots directly makes the same value
@@ -56,6 +49,7 @@ _set_success = ProblemRun.__dict__["later_success_request"].__set__
 _set_states = ProblemRun.__dict__["state_requests"].__set__
 # The state requests of a scope whose family asks for none: one value for every such run.
 _NO_STATES: Mapping[str, StateRequest] = MappingProxyType({})
+_MAPPING_PROXY = MappingProxyType
 
 
 class Batch:
@@ -87,10 +81,7 @@ def problem_run(run: OperationRun, scoped: Scoped) -> ProblemRun:
     _set_type(problem, scoped.operation_type)
     _set_success(problem, scoped.later_success_request)
     states = scoped.state_requests
-    _set_states(
-        problem,
-        MappingProxyType({request.kind: request for request in states}) if states else _NO_STATES,
-    )
+    _set_states(problem, _MAPPING_PROXY(states) if states else _NO_STATES)
     return problem
 
 
@@ -108,6 +99,6 @@ def own_requests(
             if request is own_success or request == own_success:
                 yield own_success
         elif request.__class__ is StateRequest:
-            own = scoped.state_request(request.kind)
+            own = scoped.state_requests.get(request.kind)
             if own is not None and (own is request or own == request):
                 yield own

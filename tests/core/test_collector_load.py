@@ -56,7 +56,7 @@ def test_hashes_are_cached_and_follow_equality() -> None:
 def test_a_planned_scope_keeps_its_requests_and_little_else() -> None:
     # 200 failed provider checks of 200 connections: 200 scopes, each with a later-success
     # request and one state request. The plan keeps, per scope, the shared value, the two
-    # requests and the tuple holding the state request (no dict or mapping view per scope).
+    # requests and the dict holding the state request (no mapping view per scope).
     size = 200
     runs = [run(index, context={"provider_connection_id": index}) for index in range(size)]
     core = Core(

@@ -1,9 +1,9 @@
 """The memory history's index: which successes a request may find, under which key, in order.
 
 ``MemoryRunHistory`` files the clean successes of a stored type by scope and subject; these are
-its rules for a clean success (``success_key``), the order of a bucket (``bucket_order``), the fact a
-success is returned as (``success_fact``), and the first pass that files only the keys a batch
-asks for (``maybe_under``).
+its rules for a clean success (``success_key``), the order of a bucket (``bucket_order``), the
+fact a success is returned as (``success_fact``), and the first pass that files only the keys a
+batch asks for (``maybe_under``).
 """
 
 from __future__ import annotations
