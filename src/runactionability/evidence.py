@@ -32,12 +32,11 @@ def _plain_cached_hash(cls: _Hashed) -> _Hashed:
     cache = cls.__dict__["_attrs_cached_hash"]
     get, put = cache.__get__, cache.__set__
     fields = operator.attrgetter(*(field.name for field in attrs.fields(cls) if field.eq))
-    salt = hash(cls.__qualname__)
 
     def __hash__(self: object) -> int:
         value: int | None = get(self)
         if value is None:
-            value = hash((salt, fields(self)))
+            value = hash(fields(self))
             put(self, value)
         return value
 

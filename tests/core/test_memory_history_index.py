@@ -19,7 +19,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from tests.support import T0
 
-from runactionability.adapters import memory
+from runactionability.adapters import memory, memory_index
 from runactionability.adapters.memory import MemoryRunHistory
 from runactionability.evidence import LaterSuccessRequest, RunFact
 from runactionability.model import OperationRun, RunOutcome, RunStatus, usable_id
@@ -227,11 +227,11 @@ def test_the_first_pass_judges_only_the_successes_a_batch_may_find(
         )
         for index in range(40)
     ]
-    judged: list[object] = []
-    judge = memory.success_key
+    judged: list[int] = []
+    judge = memory_index.success_key
 
     def counting(run: OperationRun, subject_key: str | None) -> Any:
-        judged.append(run.id)
+        judged.append(int(run.id))
         return judge(run, subject_key)
 
     monkeypatch.setattr(memory, "success_key", counting)
