@@ -23,7 +23,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from types import MappingProxyType
 from typing import Any, cast
 
 import attrs
@@ -67,8 +66,6 @@ _CHECKS = tuple(check.test for check in RECORD_CHECKS)
 _new_object = object.__new__
 _set_run_id = ActionabilityResult.__dict__["run_id"].__set__
 _set_verdict = ActionabilityResult.__dict__["verdict"].__set__
-# The state requests of a family that asks for none: one value for every such scope.
-_NO_STATES: Mapping[str, StateRequest] = MappingProxyType({})
 
 
 @attrs.frozen
@@ -283,7 +280,7 @@ class Core:
             op_type,
             family,
             success,
-            MappingProxyType(states) if states else _NO_STATES,
+            states,
             shape is not None,
         )
         if shape is not None:

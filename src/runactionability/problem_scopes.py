@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 
 import attrs
@@ -27,12 +28,15 @@ class Scoped:
 
     ``planned`` says whether the batch already asks for what the family's policy plans for
     every run of the type; when the plan may depend on the run, each run is planned.
+    ``state_requests`` holds one request per kind, sorted by kind, and is never changed: a value
+    that lives from plan to decide is walked by the collector's full collections, so a scope
+    keeps the dict alone, and the read-only view a policy sees is made with its run.
     """
 
     operation_type: OperationType
     family: Family
     later_success_request: LaterSuccessRequest
-    state_requests: Mapping[str, StateRequest]
+    state_requests: dict[str, StateRequest]
     planned: bool
 
 
@@ -43,6 +47,9 @@ _set_run = ProblemRun.__dict__["run"].__set__
 _set_type = ProblemRun.__dict__["operation_type"].__set__
 _set_success = ProblemRun.__dict__["later_success_request"].__set__
 _set_states = ProblemRun.__dict__["state_requests"].__set__
+# The state requests of a scope whose family asks for none: one value for every such run.
+_NO_STATES: Mapping[str, StateRequest] = MappingProxyType({})
+_MAPPING_PROXY = MappingProxyType
 
 
 class Batch:
@@ -73,7 +80,8 @@ def problem_run(run: OperationRun, scoped: Scoped) -> ProblemRun:
     _set_run(problem, run)
     _set_type(problem, scoped.operation_type)
     _set_success(problem, scoped.later_success_request)
-    _set_states(problem, scoped.state_requests)
+    states = scoped.state_requests
+    _set_states(problem, _MAPPING_PROXY(states) if states else _NO_STATES)
     return problem
 
 
@@ -86,12 +94,11 @@ def own_requests(
     family did not declare.
     """
     own_success = scoped.later_success_request
-    own_states = scoped.state_requests
     for request in requested:
         if request.__class__ is LaterSuccessRequest:
             if request is own_success or request == own_success:
                 yield own_success
         elif request.__class__ is StateRequest:
-            own = own_states.get(request.kind)
+            own = scoped.state_requests.get(request.kind)
             if own is not None and (own is request or own == request):
                 yield own

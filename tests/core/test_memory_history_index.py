@@ -14,10 +14,12 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from tests.support import T0
 
+from runactionability.adapters import memory, memory_index
 from runactionability.adapters.memory import MemoryRunHistory
 from runactionability.evidence import LaterSuccessRequest, RunFact
 from runactionability.model import OperationRun, RunOutcome, RunStatus, usable_id
@@ -172,6 +174,10 @@ def test_the_lazy_index_answers_as_a_scan_of_every_run(
     for days in (data.draw(st.integers(0, 15)), 30):
         as_of = T0 + timedelta(days=days)
         assert history.latest_successes(requests, as_of=as_of) == _answers(runs, requests, as_of)
+    # The first batch filed only the keys it asked for; a batch asking for others finds them.
+    requests += _requests_for(data, runs)
+    as_of = T0 + timedelta(days=30)
+    assert history.latest_successes(requests, as_of=as_of) == _answers(runs, requests, as_of)
     # Runs added after the index was built are found (each type's index is rebuilt).
     added = [
         OperationRun(**{**_fields(run), "id": f"later-{index}"}) for index, run in enumerate(later)
@@ -199,3 +205,44 @@ def _fields(run: OperationRun) -> dict[str, Any]:
             "context",
         )
     }
+
+
+def test_the_first_pass_judges_only_the_successes_a_batch_may_find(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # 40 clean successes of one type over 20 subjects; a batch asking for subject 3 judges the
+    # two filed under it, not all 40 (a plain success under another key is passed over).
+    runs = [
+        OperationRun(
+            id=index,
+            type="sync",
+            workspace_id="w1",
+            environment_id="e1",
+            status=RunStatus.COMPLETED,
+            outcome=RunOutcome.SUCCEEDED,
+            created_at=T0,
+            started_at=None,
+            completed_at=T0 + timedelta(minutes=index + 1),
+            context={"key": index % 20 if index < 20 else str(index % 20)},
+        )
+        for index in range(40)
+    ]
+    judged: list[int] = []
+    judge = memory_index.success_key
+
+    def counting(run: OperationRun, subject_key: str | None) -> Any:
+        judged.append(int(run.id))
+        return judge(run, subject_key)
+
+    monkeypatch.setattr(memory, "success_key", counting)
+    history = MemoryRunHistory(runs)
+    request = LaterSuccessRequest(
+        operation_types=("sync",),
+        workspace_id="w1",
+        environment_id="e1",
+        subject_key="key",
+        subject="3",
+    )
+    answers = history.latest_successes([request], as_of=T0 + timedelta(days=1))
+    assert sorted(judged) == [3, 23]
+    assert answers[request].run_id == 23

@@ -12,9 +12,17 @@ import binascii
 import json
 from collections.abc import Collection, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
-from types import MappingProxyType
-from typing import Any
 
+from runactionability.adapters.memory_index import (
+    Bucket,
+    BucketKey,
+    IndexKey,
+    Order,
+    bucket_order,
+    maybe_under,
+    success_fact,
+    success_key,
+)
 from runactionability.errors import InvalidCursorError
 from runactionability.evidence import (
     LaterSuccessRequest,
@@ -26,9 +34,6 @@ from runactionability.evidence import (
 from runactionability.model import (
     OperationRun,
     RunId,
-    RunOutcome,
-    RunStatus,
-    sound_run_times,
     usable_id,
 )
 from runactionability.ports import RunPage, RunQuery, run_as_of
@@ -40,23 +45,22 @@ def _aware(value: object) -> datetime | None:
     return None
 
 
-def _id_key(run_id: RunId) -> tuple[bool, RunId]:
-    # Ints order numerically and strings lexically, as a database orders one typed id column.
-    return (isinstance(run_id, str), run_id)
-
-
 class MemoryRunHistory:
     """``RunHistory`` over a list of ``OperationRun`` values (the list is copied).
 
-    The successful runs of one stored type are indexed by scope and subject the first time a
-    request names that type with a subject key, so a batch pays one pass over the successes of
-    the types it asks about, and then one lookup per request. The index holds the runs
+    The successful runs of one stored type are indexed by scope and subject when a request first
+    names that type, so a batch pays one pass over the runs of the types it asks about, and then
+    one lookup per request. The first pass files only the successes under the scopes and
+    subjects that batch asks for (most of a type's successes answer no request of it); a later
+    batch asking for others files every success of the type. The index holds the runs
     themselves; a ``RunFact`` is built only for a run that answers a request.
     """
 
     def __init__(self, runs: Iterable[OperationRun] = ()) -> None:
         self._by_type: dict[str, list[OperationRun]] = {}
-        self._indexes: dict[tuple[str, str | None, bool], dict[_BucketKey, _Bucket]] = {}
+        # Each index with the keys it was built for (None: every key).
+        self._indexes: dict[IndexKey, tuple[dict[BucketKey, Bucket], set[BucketKey] | None]]
+        self._indexes = {}
         for run in runs:
             self.add(run)
 
@@ -71,6 +75,14 @@ class MemoryRunHistory:
     def latest_successes(
         self, requests: Collection[LaterSuccessRequest], *, as_of: datetime
     ) -> Mapping[LaterSuccessRequest, RunFact]:
+        asked: dict[IndexKey, set[BucketKey]] = {}
+        for request in requests:
+            subject_key = request.subject_key if request.subject is not None else None
+            bucket_key = (request.workspace_id, request.environment_id, request.subject)
+            for stored_type in request.operation_types:
+                wide = request.environment_id is None
+                asked.setdefault((stored_type, subject_key, wide), set()).add(bucket_key)
+        indexes = {index_key: self._index(index_key, keys) for index_key, keys in asked.items()}
         answers: dict[LaterSuccessRequest, RunFact] = {}
         for request in requests:
             subject_key = request.subject_key if request.subject is not None else None
@@ -79,9 +91,9 @@ class MemoryRunHistory:
             wide = request.environment_id is None
             restricted = request.visible_environment_ids
             best: OperationRun | None = None
-            best_order: _Order | None = None
+            best_order: Order | None = None
             for stored_type in request.operation_types:
-                bucket = self._index(stored_type, subject_key, wide).get(bucket_key)
+                bucket = indexes[(stored_type, subject_key, wide)].get(bucket_key)
                 if bucket is None:
                     continue
                 runs: list[OperationRun] | tuple[OperationRun] = (
@@ -94,132 +106,52 @@ class MemoryRunHistory:
                         restricted is None
                         or request.admits_environment(usable_id(run.environment_id))
                     ):
-                        order = _order(run)
-                        if best_order is None or order > best_order:
-                            best, best_order = run, order
+                        place = bucket_order(run)
+                        if best_order is None or place > best_order:
+                            best, best_order = run, place
                         break
             if best is not None:
-                fact = _success_fact(best, subject_key)
+                fact = success_fact(best, subject_key)
                 assert fact is not None  # only clean successes are indexed
                 answers[request] = fact
         return answers
 
-    def _index(
-        self, stored_type: str, subject_key: str | None, wide: bool
-    ) -> dict[_BucketKey, _Bucket]:
-        """The successes of ``stored_type`` by scope and subject; ``wide``: by workspace only.
+    def _index(self, index_key: IndexKey, keys: set[BucketKey]) -> dict[BucketKey, Bucket]:
+        """The successes of a stored type by scope and subject, ``keys`` among them.
 
-        The two are built apart, each when a request first needs it: most requests name an
-        environment, and a bucket list per success and workspace that no request reads would
-        be built, and kept for the collector to walk, for nothing. A bucket of one run is the
-        run itself, not a list (most buckets hold one).
+        ``index_key`` is (stored type, subject key, wide); a wide index files by workspace only.
+        Each is built apart, when a request first needs it, and then only for the ``keys`` asked:
+        a bucket per success that no request reads would be built, and kept for the collector
+        to walk, for nothing. A bucket of one run is the run itself, not a list (most hold one).
         """
-        index = self._indexes.get((stored_type, subject_key, wide))
-        if index is None:
-            index = {}
-            for run in self._by_type.get(stored_type, ()):
-                key = _success_key(run, subject_key)
-                if key is None:
-                    continue
-                if wide:
-                    key = (key[0], None, key[2])
-                bucket = index.get(key)
-                if bucket is None:
-                    index[key] = run
-                elif bucket.__class__ is list:
-                    bucket.append(run)
-                else:
-                    index[key] = [bucket, run]  # type: ignore[list-item]
-            for bucket in index.values():
-                if bucket.__class__ is list:
-                    bucket.sort(key=_order, reverse=True)
-            self._indexes[(stored_type, subject_key, wide)] = index
+        built = self._indexes.get(index_key)
+        if built is not None and (built[1] is None or keys <= built[1]):
+            return built[0]
+        # A later batch asking for keys the first did not: file every success from now on.
+        only = set(keys) if built is None else None
+        stored_type, subject_key, wide = index_key
+        index: dict[BucketKey, Bucket] = {}
+        runs = self._by_type.get(stored_type, ())
+        for run in runs if only is None else maybe_under(runs, only, subject_key, wide):
+            key = success_key(run, subject_key)
+            if key is None:
+                continue
+            if wide:
+                key = (key[0], None, key[2])
+            if only is not None and key not in only:
+                continue
+            bucket = index.get(key)
+            if bucket is None:
+                index[key] = run
+            elif bucket.__class__ is list:
+                bucket.append(run)
+            else:
+                index[key] = [bucket, run]  # type: ignore[list-item]
+        for bucket in index.values():
+            if bucket.__class__ is list:
+                bucket.sort(key=bucket_order, reverse=True)
+        self._indexes[index_key] = (index, only)
         return index
-
-
-_BucketKey = tuple[str, str | None, str | None]
-# The successes filed under one key, latest first: a list, or the run itself when it is alone.
-_Bucket = OperationRun | list[OperationRun]
-_Order = tuple[datetime, datetime, tuple[bool, RunId]]
-_COMPLETED = RunStatus.COMPLETED
-_SUCCEEDED = RunOutcome.SUCCEEDED
-_DATETIME = datetime
-_MAPPING_PROXY = MappingProxyType
-
-
-def _order(run: OperationRun) -> _Order:
-    """Latest first: by event start (``started_at``, else ``created_at``), completion, then id."""
-    started_at = run.started_at
-    start = run.created_at if started_at is None else started_at
-    return (start, run.completed_at, _id_key(run.id))
-
-
-def _success_key(run: OperationRun, subject_key: str | None) -> _BucketKey | None:
-    """The scope and subject a clean success is found under, or None (see ``_success_fact``)."""
-    if run.status is not _COMPLETED or run.outcome is not _SUCCEEDED:
-        return None
-    created, started, completed = run.created_at, run.started_at, run.completed_at
-    if (
-        created.__class__ is _DATETIME
-        and completed.__class__ is _DATETIME
-        and (started is None or started.__class__ is _DATETIME)
-    ):
-        # sound_run_times for plain datetimes, inline: an index build reads every success.
-        if (
-            created.utcoffset() is None
-            or completed.utcoffset() is None
-            or completed < created
-            or (started is not None and (started.utcoffset() is None or completed < started))
-        ):
-            return None
-    elif not sound_run_times(created, started, completed):
-        return None
-    # usable_id, with the plain str and int an index build mostly reads judged inline.
-    workspace_id: Any = run.workspace_id
-    if workspace_id.__class__ is not str or not workspace_id.strip() or "\x00" in workspace_id:
-        workspace_id = usable_id(workspace_id)
-        if workspace_id is None:
-            return None
-    subject: Any = None
-    if subject_key is not None:
-        context = run.context
-        if context.__class__ is not _MAPPING_PROXY and not isinstance(context, Mapping):
-            return None
-        subject = context.get(subject_key)
-        subject = str(subject) if subject.__class__ is int else usable_id(subject)
-        if subject is None:
-            return None
-    environment_id: Any = run.environment_id
-    if (
-        environment_id.__class__ is not str
-        or not environment_id.strip()
-        or "\x00" in environment_id
-    ):
-        environment_id = usable_id(environment_id)
-    return (workspace_id, environment_id, subject)
-
-
-def _success_fact(run: OperationRun, subject_key: str | None) -> RunFact | None:
-    """The fact a successful run would be returned as, for requests correlating on ``subject_key``.
-
-    None when the run is not a clean success: not completed and succeeded, timestamps that
-    break ``core.sound_run_times`` (the rule a failed run is flagged by), no usable workspace,
-    or no usable subject under ``subject_key``.
-    """
-    key = _success_key(run, subject_key)
-    if key is None:
-        return None
-    started_at = run.started_at
-    return RunFact(
-        run_id=run.id,
-        operation_type=run.type,
-        workspace_id=key[0],
-        environment_id=key[1],
-        subject=key[2],
-        started_at=run.created_at if started_at is None else started_at,
-        completed_at=run.completed_at,
-        created_at=run.created_at,
-    )
 
 
 _ObjectKey = tuple[str, str | None, str | None]
