@@ -123,6 +123,21 @@ class EvidenceFetchError(RunActionabilityError):
         self.kind = kind
         super().__init__(f"fetching {kind} evidence failed: {detail}")
 
+    @classmethod
+    def wrapping(cls, kind: str, exc: BaseException) -> EvidenceFetchError:
+        """The error of a source of ``kind`` that raised ``exc``.
+
+        A database error is quoted by the first line of its driver's own message (SQLAlchemy's
+        ``orig``): SQLAlchemy's text appends the whole failed statement, and PostgreSQL's the
+        line of it that failed, tens of thousands of characters of SQL for the pushdown that
+        tell a host nothing the first line does not. The statement stays on ``__cause__``.
+        """
+        orig = getattr(exc, "orig", None)
+        if not isinstance(orig, BaseException):
+            return cls(kind, f"{type(exc).__name__}: {exc}")
+        lines = [line.strip() for line in str(orig).splitlines() if line.strip()]
+        return cls(kind, f"{type(exc).__name__}: {lines[0] if lines else type(orig).__name__}")
+
 
 class NoWorkspacesError(ConfigurationError):
     """A session asked for every workspace, and the runs table holds no usable workspace id."""

@@ -128,7 +128,7 @@ def _fetch(kind: str, call: Callable[[], Mapping[K, V]]) -> Mapping[K, V]:
     except EvidenceFetchError:
         raise
     except Exception as exc:
-        raise EvidenceFetchError(kind, f"{type(exc).__name__}: {exc}") from exc
+        raise EvidenceFetchError.wrapping(kind, exc) from exc
     return _checked_answer(kind, answer)
 
 
@@ -138,7 +138,7 @@ async def _fetch_async(kind: str, call: Callable[[], Awaitable[Mapping[K, V]]]) 
     except EvidenceFetchError:
         raise
     except Exception as exc:
-        raise EvidenceFetchError(kind, f"{type(exc).__name__}: {exc}") from exc
+        raise EvidenceFetchError.wrapping(kind, exc) from exc
     return _checked_answer(kind, answer)
 
 

@@ -320,7 +320,7 @@ class SqlRunHistory:
                             best[index] = (index, *candidate[1:])
                     offset += len(part)
         except sa.exc.SQLAlchemyError as exc:
-            raise EvidenceFetchError(KIND, f"{type(exc).__name__}: {exc}") from exc
+            raise EvidenceFetchError.wrapping(KIND, exc) from exc
         answers: dict[LaterSuccessRequest, RunFact] = {}
         for found in best.values():
             index, run_id, stored_type, ws, env, subject, started, completed, created = found

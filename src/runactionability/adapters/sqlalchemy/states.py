@@ -286,7 +286,7 @@ class SqlStateSource:
                         if fact is not None:
                             answers[request] = fact
         except sa.exc.SQLAlchemyError as exc:
-            raise EvidenceFetchError(self.kind, f"{type(exc).__name__}: {exc}") from exc
+            raise EvidenceFetchError.wrapping(self.kind, exc) from exc
         return answers
 
     def _fact(self, request: StateRequest, rows: Sequence[Row]) -> StateFact | None:
