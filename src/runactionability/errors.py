@@ -76,6 +76,16 @@ class MissingStateSourceWarning(RunActionabilityWarning):
     """A family may ask for a state kind that has no source; it can still be superseded."""
 
 
+class MappingMismatchWarning(RunActionabilityWarning):
+    """A table mapping says its ids or instants are stored otherwise than the columns declare.
+
+    Issued once, when a service is built: under such a mapping the statements fail, or read
+    every timestamp as invalid and send every problem run to manual review. The message names
+    each table and column, what the mapping says, what the column is, and the fix (in Python and
+    in a configuration file).
+    """
+
+
 class UnknownLocaleWarning(RunActionabilityWarning):
     """No message catalog serves the locale asked for; the text is shown in English."""
 

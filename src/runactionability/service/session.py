@@ -48,6 +48,7 @@ from runactionability.scopes import VisibleScopes
 from runactionability.service.changes import read_page
 from runactionability.service.configured import configured
 from runactionability.service.every import EveryWorkspace, every_workspace, explain_unscoped
+from runactionability.service.mapping_check import MappingCheck
 from runactionability.service.polling import DEFAULT_CHANGE_MARGIN, check_margin, poll
 from runactionability.telemetry import CHANGES, DASHBOARD, PAGE, traced
 
@@ -130,6 +131,8 @@ class ActionabilityService:
             resolver=self._resolver,
             cursor_key=cursor_key,
         )
+        self._mapping_check = MappingCheck(runs, self._pushdown.states)
+        self._mapping_check.run(self.bind, stacklevel=2)
 
     @classmethod
     def from_config(
