@@ -76,6 +76,16 @@ class MissingStateSourceWarning(RunActionabilityWarning):
     """A family may ask for a state kind that has no source; it can still be superseded."""
 
 
+class MappingMismatchWarning(RunActionabilityWarning):
+    """A table mapping says its ids or instants are stored otherwise than the columns declare.
+
+    Issued once, when a service is built: under such a mapping the statements fail, or read
+    every timestamp as invalid and send every problem run to manual review. The message names
+    each table and column, what the mapping says, what the column is, and the fix (in Python and
+    in a configuration file).
+    """
+
+
 class UnknownLocaleWarning(RunActionabilityWarning):
     """No message catalog serves the locale asked for; the text is shown in English."""
 
@@ -122,6 +132,21 @@ class EvidenceFetchError(RunActionabilityError):
     def __init__(self, kind: str, detail: str) -> None:
         self.kind = kind
         super().__init__(f"fetching {kind} evidence failed: {detail}")
+
+    @classmethod
+    def wrapping(cls, kind: str, exc: BaseException) -> EvidenceFetchError:
+        """The error of a source of ``kind`` that raised ``exc``.
+
+        A database error is quoted by the first line of its driver's own message (SQLAlchemy's
+        ``orig``): SQLAlchemy's text appends the whole failed statement, and PostgreSQL's the
+        line of it that failed, tens of thousands of characters of SQL for the pushdown that
+        tell a host nothing the first line does not. The statement stays on ``__cause__``.
+        """
+        orig = getattr(exc, "orig", None)
+        if not isinstance(orig, BaseException):
+            return cls(kind, f"{type(exc).__name__}: {exc}")
+        lines = [line.strip() for line in str(orig).splitlines() if line.strip()]
+        return cls(kind, f"{type(exc).__name__}: {lines[0] if lines else type(orig).__name__}")
 
 
 class NoWorkspacesError(ConfigurationError):

@@ -31,7 +31,7 @@ def fetching(kind: str) -> Iterator[None]:
     except EvidenceFetchError:
         raise
     except Exception as exc:
-        raise EvidenceFetchError(kind, f"{type(exc).__name__}: {exc}") from exc
+        raise EvidenceFetchError.wrapping(kind, exc) from exc
 
 
 def fetch(kind: str, call: Callable[[], Mapping[K, V]]) -> Mapping[K, V]:

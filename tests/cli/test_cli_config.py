@@ -151,7 +151,7 @@ def test_a_plugins_state_kind_without_a_table_is_one_line_until_the_file_names_i
     config = config_file(
         tmp_path,
         f"database = {toml_string(database)}\nreference_states = true\n"
-        f'[states.{WIDGET}]\ntable = "cfg_widget_states"\n',
+        f'[states.{WIDGET}]\ntable = "cfg_widget_states"\ntimestamps = "native"\n',
     )
     named = invoke("report", "--config", config, "--json")
     assert named.exit_code == 0, named.stderr
@@ -175,6 +175,7 @@ started_at = "began_at"
 completed_at = "ended_at"
 context = "payload"
 subject = false
+timestamps = "native"
 statuses = { waiting = "queued", active = "running", done = "completed" }
 outcomes = { ok = "succeeded", error = "failed", refused = "blocked", stopped = "cancelled" }
 
@@ -186,6 +187,7 @@ subject = "connection_id"
 status = "health"
 proven_at = "checked_at"
 attributes = false
+timestamps = "native"
 statuses = { up = "healthy", down = "failing" }
 """
 
@@ -231,3 +233,25 @@ def test_the_cli_reads_a_hosts_own_tables_through_the_file(
     assert "'baseline_snapshot'" in line
     report = ok_json("report", "--config", config, *as_of)
     assert report["by_status"]["actionable"] == 1
+
+
+def test_a_hosts_runs_table_without_states_names_the_missing_kinds(
+    sql_engine: sa.Engine, tmp_path: Path
+) -> None:
+    """With no ``[states]``, a host's own runs table is not given the reference state tables
+    it does not have (which failed every request with the statement dumped); each kind without
+    a table is named once, and the command answers."""
+    host_mapping.host.create_all(sql_engine)
+    with sql_engine.begin() as db:
+        db.execute(host_mapping.job_log.insert(), [host_mapping.job("j1", "error", 0)])
+    runs_only = HOST_CONFIG.split("[states.")[0]
+    config = config_file(
+        tmp_path, f"database = {toml_string(database_option(sql_engine))}\n{runs_only}"
+    )
+    result = invoke("report", "--config", config, "--as-of", AS_OF.isoformat(), "--json")
+    assert result.exit_code == 0, result.stderr
+    (line,) = warnings_of(result)
+    assert line.startswith("runactionability: warning: no state source for state kinds:")
+    assert "'provider_connection'" in line
+    assert "[states.KIND]" in line
+    assert json.loads(result.stdout)["total"] == 1

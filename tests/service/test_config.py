@@ -19,9 +19,9 @@ from runactionability import (
     VisibleScopes,
     load_config,
 )
-from runactionability.adapters.sqlalchemy import REFERENCE_RUNS
+from runactionability.adapters.sqlalchemy import REFERENCE_RUNS, create_schema
 from runactionability.adapters.sqlalchemy.instants import Instants
-from runactionability.config import Config, canonical_locale
+from runactionability.config import Config, RunsConfig, canonical_locale
 from runactionability.demo import Size, generate, load, read_marker
 from runactionability.model import RunStatus
 
@@ -90,6 +90,7 @@ reference_states = true
 
 [runs]
 table = "jobs"
+reflect = false
 id = "job_id"
 environment_id = "env"
 subject = false
@@ -99,6 +100,7 @@ outcomes = { ok = "succeeded", bad = "failed" }
 
 [states.widget]
 table = "widgets"
+reflect = false
 subject = "id"
 proven_at = "checked_at"
 attributes = false
@@ -140,7 +142,10 @@ statuses = { up = "healthy" }
         ('[states.w]\ntable = "w"\nwhere = { on = true }\n', "states.w.where.on: expected a"),
         ('[runs]\ntable = "1jobs"\n', r"\[runs\]: RunTableMapping.table must be a SQL identifier"),
         ('[runs]\ntable = "jobs"\nstatuses = { a = "queued" }\n', r"\[runs\]: .*completed"),
-        ('[runs]\ntable = "jobs"\nzone = "UTC"\n', r"\[runs\]: zone: only read with reflect"),
+        (
+            '[runs]\ntable = "jobs"\nreflect = false\nzone = "UTC"\n',
+            r"\[runs\]: zone: not read with reflect = false",
+        ),
         ('[states.w]\ntable = "w"\ntimestamps = "sundial"\n', r"\[states\.w\]"),
         ("runs = [1, 2\n", "not a readable TOML file"),
         ('[runs]\ntable = "x"\nreflect = true\nepoch_unit = "h"\n', "epoch_unit: expected one"),
@@ -177,15 +182,17 @@ def test_a_locale_is_kept_in_canonical_case(tag: str, canonical: str) -> None:
 
 def test_the_documented_example_loads(tmp_path: Path) -> None:
     blocks = re.findall(r"```toml\n(.*?)```", DOCS.read_text(), re.S)
+    # The tables are reflected when a service is built; loading checks every key without them.
     config = load_config(write(tmp_path, blocks[0]))
-    assert config.run_mapping().environment_id == "managed_environment_id"
-    assert set(config.state_mappings()) == {
-        "provider_connection",
-        "baseline_snapshot",
-        "evidence_snapshot",
-    }
+    assert config.runs is not None
+    assert config.runs.reflect
+    assert config.runs.environment_id == "managed_environment_id"
+    assert set(config.states) == {"provider_connection", "baseline_snapshot", "evidence_snapshot"}
     lifecycle = load_config(write(tmp_path, blocks[1], "lifecycle.toml"))
-    assert attrs.asdict(lifecycle.run_mapping(), recurse=False)["lifecycle"] == "state"
+    assert lifecycle.runs is not None
+    assert lifecycle.runs.lifecycle == "state"
+    keys_alone = attrs.evolve(lifecycle.runs, reflect=False).mapping()
+    assert attrs.asdict(keys_alone, recurse=False)["lifecycle"] == "state"
 
 
 # -- the service from the file ----------------------------------------------------------------
@@ -211,7 +218,8 @@ def test_the_service_from_the_file_answers_as_the_one_from_code(
     engine, as_of = demo
     path = write(
         tmp_path,
-        'cursor_key_env = "HOST_KEY"\n[runs]\ntable = "operation_runs"\nsubject = "subject"\n',
+        'cursor_key_env = "HOST_KEY"\n[runs]\ntable = "operation_runs"\nsubject = "subject"\n'
+        'timestamps = "native"\n',
     )
     from_file = ActionabilityService.from_config(
         load_config(path), bind=engine, registry=REGISTRY, environ={"HOST_KEY": KEY}
@@ -234,3 +242,40 @@ def test_the_service_opens_and_closes_the_files_database(tmp_path: Path) -> None
     service.close()
     with pytest.raises(ConfigurationError, match="no database is named"):
         ActionabilityService.from_config(Config(), registry=REGISTRY)
+
+
+def test_a_host_runs_table_is_given_only_the_reference_state_tables_it_has(
+    sql_engine: sa.Engine,
+) -> None:
+    host = Config(runs=RunsConfig(table="jobs", reflect=False))
+    assert host.state_mappings() == {}
+    assert host.state_mappings(sql_engine) == {}
+    create_schema(sql_engine)
+    assert set(host.state_mappings(sql_engine)) == set(Config().state_mappings())
+    assert set(Config().state_mappings()) >= {"provider_connection", "backup_set"}
+    assert Config(runs=host.runs, reference_states=False).state_mappings(sql_engine) == {}
+
+
+def test_reflection_reads_what_the_file_leaves_out_and_a_missing_table_is_an_error(
+    sql_engine: sa.Engine, tmp_path: Path
+) -> None:
+    jobs = sa.Table(
+        "jobs",
+        sa.MetaData(),
+        sa.Column("id", sa.Integer, primary_key=True),
+        *(sa.Column(name, sa.Text) for name in ("type", "environment_id", "subject")),
+        *(sa.Column(name, sa.Text) for name in ("status", "outcome", "context")),
+        sa.Column("workspace_id", sa.Integer),
+        *(sa.Column(name, sa.DateTime(timezone=True)) for name in ("created_at", "started_at")),
+        sa.Column("completed_at", sa.DateTime(timezone=True)),
+    )
+    jobs.create(sql_engine)
+    runs = load_config(write(tmp_path, '[runs]\ntable = "jobs"\nzone = "UTC"\n')).run_mapping(
+        sql_engine
+    )
+    assert runs.ids.workspace == "integer"
+    expected = "timestamptz" if sql_engine.dialect.name == "postgresql" else "iso_text"
+    assert str(runs.timestamps) == expected
+    missing = load_config(write(tmp_path, '[runs]\ntable = "nowhere"\n', "missing.toml"))
+    with pytest.raises(ConfigurationError, match=r"\[runs\]: no table 'nowhere'"):
+        missing.run_mapping(sql_engine)

@@ -337,7 +337,7 @@ def test_the_async_service_from_a_file_answers_as_the_sync_one(
     # The runs table reflected (its subject column named), the cursor key from the environment.
     config_file.write_text(
         'cursor_key_env = "HOST_KEY"\nlocale = "de"\n'
-        '[runs]\ntable = "operation_runs"\nsubject = "subject"\n'
+        '[runs]\ntable = "operation_runs"\nsubject = "subject"\ntimestamps = "native"\n'
     )
     config, environ = load_config(config_file), {"HOST_KEY": "k" * 32}
     sync = ActionabilityService.from_config(config, bind=engine, registry=REGISTRY, environ=environ)

@@ -42,6 +42,18 @@ def test_a_failing_history_read_names_the_evidence_kind(sql_engine: sa.Engine) -
     with pytest.raises(EvidenceFetchError) as raised:
         history.latest_successes([REQUEST], as_of=AS_OF)
     assert raised.value.kind == "later success"
+    _says_the_driver_not_the_statement(raised.value, "no_such_runs")
+
+
+def _says_the_driver_not_the_statement(error: EvidenceFetchError, table: str) -> None:
+    """The driver's one-line message names the table; the failed statement (which SQLAlchemy's
+    own text appends, tens of thousands of characters for the pushdown) is left out."""
+    text = str(error)
+    assert table in text
+    assert "\n" not in text
+    assert "SELECT" not in text.upper()
+    assert "[SQL" not in text
+    assert len(text) < 300, text
 
 
 def test_a_failing_state_read_names_its_kind(sql_engine: sa.Engine) -> None:
@@ -54,6 +66,7 @@ def test_a_failing_state_read_names_its_kind(sql_engine: sa.Engine) -> None:
     with pytest.raises(EvidenceFetchError) as raised:
         source.current_states([request])
     assert raised.value.kind == "provider_connection"
+    _says_the_driver_not_the_statement(raised.value, "no_such_states")
 
 
 def test_a_fetch_error_never_resolves_a_run(sql_engine: sa.Engine) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from tests.zoo.canon import Mapped
 
-from runactionability.adapters.sqlalchemy import RunTableMapping, StateTableMapping
+from runactionability.adapters.sqlalchemy import Instants, RunTableMapping, StateTableMapping
 
 
 def _value(value: Any) -> str:
@@ -30,7 +30,7 @@ def _table(name: str, fields: Mapping[str, Any]) -> str:
 
 def _runs(mapping: RunTableMapping) -> dict[str, Any]:
     names = ("id", "type", "workspace_id", "environment_id", "created_at", "started_at")
-    fields: dict[str, Any] = {"table": mapping.table}
+    fields: dict[str, Any] = {"table": mapping.table, "reflect": False}
     fields |= {name: getattr(mapping, name) for name in (*names, "completed_at", "context")}
     fields["subject"] = False if mapping.subject is None else mapping.subject
     if mapping.lifecycle is not None:
@@ -55,7 +55,7 @@ def _runs(mapping: RunTableMapping) -> dict[str, Any]:
 
 
 def _state(mapping: StateTableMapping) -> dict[str, Any]:
-    fields: dict[str, Any] = {"table": mapping.table}
+    fields: dict[str, Any] = {"table": mapping.table, "reflect": False}
     fields |= {name: getattr(mapping, name) for name in ("workspace_id", "environment_id")}
     fields["subject"] = False if mapping.subject is None else mapping.subject
     fields |= {"status": mapping.status, "proven_at": mapping.proven_at}
@@ -71,10 +71,24 @@ def _state(mapping: StateTableMapping) -> dict[str, Any]:
     return fields
 
 
-def config_text(mapped: Mapped, database: str) -> str:
-    """The ``runactionability.toml`` that names ``database`` and the host's tables as mapped."""
+def _told(fields: dict[str, Any], instants: Instants) -> dict[str, Any]:
+    """``fields`` without what reflection reads from the column types (``timestamps``, ``ids``),
+    with what it cannot: the zone of wall-clock times, the unit of epoch integers."""
+    fields = {key: v for key, v in fields.items() if key not in ("timestamps", "ids", "reflect")}
+    if instants.form in ("iso_text", "naive"):
+        fields["zone"] = instants.zone
+    elif instants.form == "epoch":
+        fields["epoch_unit"] = instants.unit
+    return fields
+
+
+def config_text(mapped: Mapped, database: str, *, told_only: bool = False) -> str:
+    """The ``runactionability.toml`` that names ``database`` and the host's tables as mapped:
+    every key (``reflect = false``), or, ``told_only``, only what reflection cannot know."""
     text = f"database = {_value(database)}\nreference_states = false\n\n"
-    text += _table("runs", _runs(mapped.runs))
+    runs = _runs(mapped.runs)
+    text += _table("runs", _told(runs, mapped.runs.timestamps) if told_only else runs)
     for kind, mapping in mapped.states.items():
-        text += _table(f"states.{kind}", _state(mapping))
+        fields = _state(mapping)
+        text += _table(f"states.{kind}", _told(fields, mapping.timestamps) if told_only else fields)
     return text

@@ -36,7 +36,26 @@ def _document(seeded: Seeded, folder: Path, command: str, *args: str) -> Any:
     arguments = [command, *args, "--config", config, *scopes, "--as-of", AS_OF.isoformat()]
     result = CliRunner().invoke(cli, [*arguments, "--json"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
+    assert result.stderr == "", result.stderr
     return json.loads(result.stdout)
+
+
+def test_a_file_naming_only_what_reflection_cannot_know_answers_alike(
+    seeded: Seeded, tmp_path: Path
+) -> None:
+    """No ``timestamps``, no ``ids``: the column types say them, the file gives only the zone of
+    wall-clock times or the unit of epoch integers, and the answers are the full file's."""
+    told = tmp_path / "told"
+    told.mkdir()
+    text = config_text(seeded.mapped, database_option(seeded.engine), told_only=True)
+    assert "timestamps =" not in text
+    assert "ids =" not in text
+    assert "reflect" not in text
+    (told / "runactionability.toml").write_text(text)
+    for command, args in (("report", ("--top", "50")), ("list", ("--limit", "100"))):
+        assert _document(seeded, told, command, *args) == _document(
+            seeded, tmp_path, command, *args
+        )
 
 
 def test_report_list_and_explain_equal_memory(seeded: Seeded, tmp_path: Path) -> None:

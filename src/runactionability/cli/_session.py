@@ -26,6 +26,7 @@ from runactionability.consumers import VisibleScopes
 from runactionability.demo import read_marker
 from runactionability.errors import (
     ConfigurationError,
+    MappingMismatchWarning,
     MissingStateSourceWarning,
     NoWorkspacesError,
     UnknownLocaleWarning,
@@ -133,8 +134,8 @@ def _check_runs_table(engine: sa.Engine, database: str, config: Config) -> None:
 
 @contextmanager
 def _state_kind_warnings() -> Iterator[None]:
-    """Say once, in one line a person can act on, that a state kind has no table, or that the
-    locale asked for has no catalog.
+    """Say once, in lines a person can act on, that a state kind has no table, that the locale
+    asked for has no catalog, or that the mapping misreads its tables' column types.
 
     The service checks its configuration when it is built and again for the session's resolver;
     Python's warning format would print the same warning twice, with a module and line number.
@@ -142,10 +143,11 @@ def _state_kind_warnings() -> Iterator[None]:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", MissingStateSourceWarning)
         warnings.simplefilter("always", UnknownLocaleWarning)
+        warnings.simplefilter("always", MappingMismatchWarning)
         yield
     said: set[str] = set()
     for warning in caught:
-        if issubclass(warning.category, UnknownLocaleWarning):
+        if issubclass(warning.category, UnknownLocaleWarning | MappingMismatchWarning):
             if str(warning.message) not in said:
                 said.add(str(warning.message))
                 click.echo(f"runactionability: warning: {warning.message}", err=True)

@@ -18,6 +18,8 @@ from runactionability.config.values import (
     REGISTRY_CATALOG,
     VARIABLE,
     Config,
+    RunsConfig,
+    StateConfig,
     canonical_locale,
 )
 from runactionability.errors import ConfigurationError, UsageError
@@ -88,15 +90,25 @@ def _structured(document: dict[str, Any], path: Path) -> Config:
         config = attrs.evolve(config, messages=str(folder / config.messages))
     # Everything that can be checked without the database is checked now, naming the file.
     try:
-        if config.runs is not None and not config.runs.reflect:
-            config.runs.mapping()
+        # A reflected table's keys are checked as they are: only its types wait for it.
+        if config.runs is not None:
+            _unreflected(config.runs).mapping()
         for kind, table in config.states.items():
-            if not table.reflect:
-                table.mapping(kind)
+            _unreflected(table).mapping(kind)
         config.guard.rules()
     except ConfigurationError as exc:
         raise ConfigurationError(f"{path}: {exc}") from None
     return config
+
+
+_Section = TypeVar("_Section", RunsConfig, StateConfig)
+
+
+def _unreflected(section: _Section) -> _Section:
+    """``section`` as its keys alone map it: what can be checked before the database is read."""
+    if not section.reflect:
+        return section
+    return attrs.evolve(section, reflect=False, zone=None, epoch_unit=None)
 
 
 def _keyed(problem: str) -> str:

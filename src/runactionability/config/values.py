@@ -61,15 +61,17 @@ def canonical_locale(tag: str) -> str:
 class RunsConfig:
     """The ``[runs]`` table: ``RunTableMapping``'s fields, each optional but ``table``.
 
-    With ``reflect = true`` the column types are read from the table (``RunTableMapping.reflect``,
-    given ``zone`` and ``epoch_unit`` where the types need them) and the other keys override.
+    The column types are read from the table (``RunTableMapping.reflect``, given ``zone`` and
+    ``epoch_unit`` where the types need them) and the other keys override; ``reflect = false``
+    takes the keys alone, the library's defaults standing for what they do not say
+    (docs/decisions.md, "Configuration files reflect their tables").
     ``subject = false`` says the table has no subject column. ``lifecycles`` maps each stored
     value of the ``lifecycle`` column to ``[status]`` or ``[status, outcome]``.
     """
 
     table: str
     schema: str | None = None
-    reflect: bool = False
+    reflect: bool = True
     zone: str | None = None
     epoch_unit: Literal["s", "ms", "us"] | None = None
     id: str | None = None
@@ -106,12 +108,12 @@ class StateConfig:
 
     ``where`` holds equality filters (several kinds in one table); ``attributes = false`` says the
     table has no attributes column, ``subject = false`` that it has no subject column (its
-    objects are whole scopes). ``reflect`` as for ``[runs]``.
+    objects are whole scopes). ``reflect`` (default true) as for ``[runs]``.
     """
 
     table: str
     schema: str | None = None
-    reflect: bool = False
+    reflect: bool = True
     zone: str | None = None
     epoch_unit: Literal["s", "ms", "us"] | None = None
     workspace_id: str | None = None
@@ -163,7 +165,8 @@ class Config:
     ``database``: a URL, or the path of a SQLite file (made absolute against the file's folder).
     ``runs``: the runs table (default: the reference schema's). ``states``: a table per state
     kind, plugin kinds included. ``reference_states``: whether the reference schema's tables
-    serve the built-in kinds ``states`` does not name (default: only when ``states`` is empty).
+    serve the built-in kinds ``states`` does not name (default: only when ``states`` is empty;
+    under a host's own ``runs`` table, only those of them the database has).
     ``catalog``: ``"registry"`` (the registry's catalog) or the path of a catalog TOML file.
     ``locale``: a BCP 47 tag, in canonical case: the language of every text a session renders.
     ``time_zone``: the IANA zone instants are shown in (default UTC). ``messages``: a directory of
@@ -195,11 +198,30 @@ class Config:
     def state_mappings(
         self, bind: sa.Engine | sa.Connection | None = None
     ) -> dict[str, StateTableMapping]:
-        """The state tables by kind; ``bind`` is needed only to reflect one."""
-        with_reference = not self.states if self.reference_states is None else self.reference_states
-        mappings = reference_state_mappings() if with_reference else {}
+        """The state tables by kind; ``bind`` is needed to reflect one, and to see which reference
+        state tables a host's database has."""
+        mappings = self._reference_states(bind)
         mappings.update({kind: table.mapping(kind, bind) for kind, table in self.states.items()})
         return mappings
+
+    def _reference_states(
+        self, bind: sa.Engine | sa.Connection | None
+    ) -> dict[str, StateTableMapping]:
+        """The reference state tables that serve the kinds ``states`` does not name."""
+        if self.reference_states is not None or self.states or self.runs is None:
+            wanted = not self.states if self.reference_states is None else self.reference_states
+            return reference_state_mappings() if wanted else {}
+        # A host's own runs table: only the reference state tables its database has. Mapping a
+        # missing one would fail every request (no such table); a kind left without a table is
+        # named once instead (MissingStateSourceWarning), with where to give it.
+        if bind is None:
+            return {}
+        present = set(sa.inspect(bind).get_table_names())
+        return {
+            kind: mapping
+            for kind, mapping in reference_state_mappings().items()
+            if mapping.table in present
+        }
 
     def operation_catalog(self, registry: Registry) -> OperationCatalog:
         """The catalog the file names: ``registry``'s own, or the file's catalog TOML."""
@@ -279,7 +301,7 @@ def _built(
             return _reflected(cls, section, bind, fields)
         for key in ("zone", "epoch_unit"):
             if getattr(section, key) is not None:
-                raise ConfigurationError(f"{key}: only read with reflect = true")
+                raise ConfigurationError(f"{key}: not read with reflect = false")
         return cls(table=section.table, schema=section.schema, **fields)
     except (ConfigurationError, TypeError, ValueError) as exc:
         raise ConfigurationError(f"[{name}]: {exc}") from None
@@ -295,7 +317,10 @@ def _reflected(
     if reflect is None:
         raise ConfigurationError("reflect = true: this version cannot reflect a table")
     if bind is None:
-        raise ConfigurationError("reflect = true needs the database to read the table")
+        raise ConfigurationError(
+            "the table's column types are read from the database, which is not open here "
+            "(reflect = false maps the keys alone)"
+        )
     options = {"schema": section.schema, "zone": section.zone, "epoch_unit": section.epoch_unit}
     leading = (fields.pop("kind"),) if cls is StateTableMapping else ()
     mapping = reflect(bind, *leading, section.table, **options, **fields)

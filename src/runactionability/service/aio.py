@@ -143,6 +143,8 @@ class AsyncActionabilityService:
                     lambda sync: (config.run_mapping(sync), config.state_mappings(sync))
                 )
             service = cls(bind, runs=runs, states=states, **options)
+            async with bind.connect() as connection:
+                await connection.run_sync(service.sync._mapping_check.run)
         except BaseException:
             if owned is not None:
                 await owned.dispose()
@@ -170,6 +172,8 @@ class AsyncActionabilityService:
         async with AsyncExitStack() as owned:
             if connection is None:
                 connection = await owned.enter_async_context(self.engine.connect())
+            if self.sync._mapping_check.pending:
+                await connection.run_sync(self.sync._mapping_check.run)
             reading = ExitStack()
             opened = await connection.run_sync(
                 lambda sync: reading.enter_context(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -50,11 +49,12 @@ from runactionability.service.changes import read_page
 from runactionability.service.configured import configured
 from runactionability.service.every import EveryWorkspace, every_workspace, explain_unscoped
 from runactionability.service.limits import check_limit
+from runactionability.service.mapping_check import MappingCheck
 from runactionability.service.polling import DEFAULT_CHANGE_MARGIN, check_margin, poll
+from runactionability.service.renderers import Renderers
 from runactionability.telemetry import CHANGES, DASHBOARD, PAGE, traced
 
 _ACTIVE = frozenset({RunStatus.QUEUED, RunStatus.RUNNING})
-_RENDERERS_KEPT = 64  # a host passing Accept-Language through may name any number of tags
 
 
 class ActionabilityService:
@@ -98,17 +98,15 @@ class ActionabilityService:
         self.registry = Registry.default() if registry is None else registry
         self.locale = locale
         self.time_zone = time_zone
-        self._catalogs = (
-            *(
-                check_directory(c if isinstance(c, MessageCatalogs) else MessageCatalogs(c))
-                for c in message_catalogs
-            ),
-            *self.registry.message_catalogs(),
+        self._renderers = Renderers(
+            (
+                *(
+                    check_directory(c if isinstance(c, MessageCatalogs) else MessageCatalogs(c))
+                    for c in message_catalogs
+                ),
+                *self.registry.message_catalogs(),
+            )
         )
-        # One renderer per locale and zone, shared by every session: its cache then serves
-        # every request, and an unknown locale is warned about once, not once per request.
-        self._renderers: dict[tuple[str | None, Any], Renderer] = {}
-        self._renderers_lock = threading.Lock()
         self.catalog = self.registry.catalog() if catalog is None else catalog
         self._backend = open_backend(
             bind_or_url, runs=runs, states=states, catalog=self.catalog, cursor_key=cursor_key
@@ -132,6 +130,8 @@ class ActionabilityService:
             resolver=self._resolver,
             cursor_key=cursor_key,
         )
+        self._mapping_check = MappingCheck(runs, self._pushdown.states)
+        self._mapping_check.run(self.bind, stacklevel=2, deferrable=True)
 
     @classmethod
     def from_config(
@@ -195,6 +195,8 @@ class ActionabilityService:
         with self._backend.snapshot(connection) as backend:
             reading = backend.history.bind
             assert isinstance(reading, sa.Connection), "a snapshot reads through one connection"
+            if self._mapping_check.pending:
+                self._mapping_check.run(reading, stacklevel=4)
             whole_database = False
             if isinstance(scopes, EveryWorkspace):
                 whole_database = scopes.environment_ids is None
@@ -231,15 +233,7 @@ class ActionabilityService:
 
     def renderer(self, locale: str | None = None, time_zone: str | None = None) -> Renderer:
         """The shared renderer of ``locale`` and ``time_zone`` (defaults: the service's)."""
-        key = (locale or self.locale, time_zone or self.time_zone)
-        with self._renderers_lock:
-            renderer = self._renderers.get(key)
-            if renderer is None:
-                if len(self._renderers) >= _RENDERERS_KEPT:
-                    self._renderers.clear()
-                renderer = Renderer(key[0], time_zone=key[1], catalogs=self._catalogs)
-                self._renderers[key] = renderer
-        return renderer
+        return self._renderers.get(locale or self.locale, time_zone or self.time_zone)
 
     def close(self) -> None:
         """Dispose the engine the service created from a URL (a given engine is the host's)."""

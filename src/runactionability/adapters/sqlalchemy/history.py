@@ -312,7 +312,7 @@ class SqlRunHistory:
                         keep_best(best, connection.execute(*prepared).all(), offset)
                     offset += len(part)
         except sa.exc.SQLAlchemyError as exc:
-            raise EvidenceFetchError(KIND, f"{type(exc).__name__}: {exc}") from exc
+            raise EvidenceFetchError.wrapping(KIND, exc) from exc
         return self._answers(ordered, best.values())
 
     def _prepared(

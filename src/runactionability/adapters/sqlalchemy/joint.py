@@ -149,4 +149,4 @@ def _execute(
                         break
             return found
     except sa.exc.SQLAlchemyError as exc:
-        raise EvidenceFetchError(kinds, f"{type(exc).__name__}: {exc}") from exc
+        raise EvidenceFetchError.wrapping(kinds, exc) from exc

@@ -303,7 +303,7 @@ class SqlStateSource:
                     if prepared is not None:
                         answers.update(self._answers(part, connection.execute(*prepared).all()))
         except sa.exc.SQLAlchemyError as exc:
-            raise EvidenceFetchError(self.kind, f"{type(exc).__name__}: {exc}") from exc
+            raise EvidenceFetchError.wrapping(self.kind, exc) from exc
         return answers
 
     def _fact(self, request: StateRequest, rows: Sequence[Row]) -> StateFact | None:

@@ -126,7 +126,7 @@ def _fetching(method: Callable[_P, _R]) -> Callable[_P, _R]:
         try:
             return method(*args, **kwargs)
         except sa.exc.SQLAlchemyError as exc:
-            raise EvidenceFetchError(KIND, f"{type(exc).__name__}: {exc}") from exc
+            raise EvidenceFetchError.wrapping(KIND, exc) from exc
 
     return fetching
 
