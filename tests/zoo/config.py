@@ -71,24 +71,33 @@ def _state(mapping: StateTableMapping) -> dict[str, Any]:
     return fields
 
 
-def _told(fields: dict[str, Any], instants: Instants) -> dict[str, Any]:
+def _told(fields: dict[str, Any], instants: Instants, dialect: str) -> dict[str, Any]:
     """``fields`` without what reflection reads from the column types (``timestamps``, ``ids``),
-    with what it cannot: the zone of wall-clock times, the unit of epoch integers."""
+    with what it cannot: the zone of wall-clock times, the unit of epoch integers, and on SQLite
+    the library's own storage (integer microseconds), which an INTEGER column does not tell
+    apart from a host's epoch integers."""
     fields = {key: v for key, v in fields.items() if key not in ("timestamps", "ids", "reflect")}
-    if instants.form in ("iso_text", "naive"):
+    if instants.form == "native" and dialect == "sqlite":
+        fields["timestamps"] = "native"
+    elif instants.form in ("iso_text", "naive"):
         fields["zone"] = instants.zone
     elif instants.form == "epoch":
         fields["epoch_unit"] = instants.unit
     return fields
 
 
-def config_text(mapped: Mapped, database: str, *, told_only: bool = False) -> str:
+def config_text(
+    mapped: Mapped, database: str, *, told_only: bool = False, dialect: str = ""
+) -> str:
     """The ``runactionability.toml`` that names ``database`` and the host's tables as mapped:
-    every key (``reflect = false``), or, ``told_only``, only what reflection cannot know."""
+    every key (``reflect = false``), or, ``told_only``, only what reflection cannot know on
+    ``dialect``."""
     text = f"database = {_value(database)}\nreference_states = false\n\n"
     runs = _runs(mapped.runs)
-    text += _table("runs", _told(runs, mapped.runs.timestamps) if told_only else runs)
+    text += _table("runs", _told(runs, mapped.runs.timestamps, dialect) if told_only else runs)
     for kind, mapping in mapped.states.items():
         fields = _state(mapping)
-        text += _table(f"states.{kind}", _told(fields, mapping.timestamps) if told_only else fields)
+        if told_only:
+            fields = _told(fields, mapping.timestamps, dialect)
+        text += _table(f"states.{kind}", fields)
     return text
