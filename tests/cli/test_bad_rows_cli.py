@@ -7,13 +7,13 @@ nothing.
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from tests.cli.test_cli import invoke, ok_json
-from tests.support import database_option, insert_raw
+from tests.support import insert_raw
 
 from runactionability.adapters.sqlalchemy.types import to_micros
 from runactionability.demo.data import AS_OF
@@ -29,12 +29,10 @@ def _stored(engine: sa.Engine, value: Any) -> Any:
 
 
 @pytest.fixture
-def database(sql_engine: sa.Engine, tmp_path: Path) -> str:
+def database(sql_engine: sa.Engine, demo_into: Callable[[sa.Engine], str]) -> str:
     """The small demo plus a failed run with an unreadable created_at and a success with an
     unreadable started_at, in the scope (acme, prod)."""
-    url = database_option(sql_engine)
-    result = invoke("demo", "--database", url, "--size", "small", "--json")
-    assert result.exit_code == 0, result.output + result.stderr
+    url = demo_into(sql_engine)
     bad = UNREADABLE[sql_engine.dialect.name]
     base = {
         "type": "inventory.sync",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -39,12 +40,9 @@ def one_line_error(result: Result, code: int = 1) -> str:
 
 
 @pytest.fixture
-def database(sql_engine: sa.Engine, tmp_path: Path) -> str:
-    """A small demo loaded into the test database; yields the --database value."""
-    url = database_option(sql_engine)
-    result = invoke("demo", "--database", url, "--size", "small", "--json")
-    assert result.exit_code == 0, result.output + result.stderr
-    return url
+def database(sql_engine: sa.Engine, demo_into: Callable[[sa.Engine], str]) -> str:
+    """A small demo in the test database; returns the --database value."""
+    return demo_into(sql_engine)
 
 
 # -- a tiny checker for the documented JSON shapes ---------------------------------------------
