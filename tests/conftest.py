@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -26,8 +27,11 @@ from tests.support import (
     create_partitioned_schema,
 )
 
+from runactionability import Registry
+from runactionability.demo import Size, generate, load, read_marker
+
 settings.register_profile(
-    "quick", max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    "quick", max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 settings.register_profile(
     "thorough", max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -120,3 +124,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="where the browser tests (tests/web/) save a screenshot of each page "
         "(default: screenshots/ under pytest's base temporary directory)",
     )
+
+
+@pytest.fixture
+def demo(sql_engine: sa.Engine) -> tuple[sa.Engine, datetime]:
+    """The small demo history on each backend, and the instant it was made for."""
+    load(sql_engine, generate(Size.SMALL, catalog=Registry.default().catalog()))
+    marker = read_marker(sql_engine)
+    assert marker is not None
+    return sql_engine, marker.as_of

@@ -7,7 +7,6 @@ import warnings
 from datetime import datetime
 from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 from tests.support import async_engine_of
 
@@ -19,17 +18,8 @@ from runactionability import (
     UnknownLocaleWarning,
 )
 from runactionability.config import load_config
-from runactionability.demo import Size, generate, load, read_marker
 
 REGISTRY = Registry.default()
-
-
-@pytest.fixture
-def demo(sql_engine: sa.Engine) -> tuple[sa.Engine, datetime]:
-    load(sql_engine, generate(Size.SMALL, catalog=REGISTRY.catalog()))
-    marker = read_marker(sql_engine)
-    assert marker is not None
-    return sql_engine, marker.as_of
 
 
 def test_a_german_session_renders_every_text_of_its_answers(

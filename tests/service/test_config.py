@@ -22,7 +22,7 @@ from runactionability import (
 from runactionability.adapters.sqlalchemy import REFERENCE_RUNS, create_schema
 from runactionability.adapters.sqlalchemy.instants import Instants
 from runactionability.config import Config, RunsConfig, canonical_locale
-from runactionability.demo import Size, generate, load, read_marker
+from runactionability.demo import Size, generate, load
 from runactionability.model import RunStatus
 
 REGISTRY = Registry.default()
@@ -196,14 +196,6 @@ def test_the_documented_example_loads(tmp_path: Path) -> None:
 
 
 # -- the service from the file ----------------------------------------------------------------
-
-
-@pytest.fixture
-def demo(sql_engine: sa.Engine) -> tuple[sa.Engine, datetime]:
-    load(sql_engine, generate(Size.SMALL, catalog=REGISTRY.catalog()))
-    marker = read_marker(sql_engine)
-    assert marker is not None
-    return sql_engine, marker.as_of
 
 
 def answers(service: ActionabilityService, as_of: datetime) -> tuple[Any, ...]:

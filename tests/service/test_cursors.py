@@ -24,7 +24,6 @@ from runactionability.adapters.sqlalchemy.cursors import (
 )
 from runactionability.adapters.sqlalchemy.pushdown import SqlPushdown
 from runactionability.consumers import AssessedPage, View, VisibleScopes
-from runactionability.demo import Size, generate, load, read_marker
 from runactionability.model import OperationRun
 
 REGISTRY = Registry.default()
@@ -34,14 +33,6 @@ OTHER_KEY = b"another host's key, also secret."
 ACME = VisibleScopes({"acme"})
 GLOBEX = VisibleScopes({"globex"})
 VIEWS = [View.ALL, View.CURRENT_FOLLOW_UP, View.HISTORY]
-
-
-@pytest.fixture
-def demo(sql_engine: sa.Engine) -> tuple[sa.Engine, datetime]:
-    load(sql_engine, generate(Size.SMALL, catalog=CATALOG))
-    marker = read_marker(sql_engine)
-    assert marker is not None
-    return sql_engine, marker.as_of
 
 
 def service(engine: sa.Engine, key: bytes | None = KEY) -> ActionabilityService:

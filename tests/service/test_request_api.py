@@ -6,7 +6,6 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
-import pytest
 import sqlalchemy as sa
 from tests.support import compilations, statements_built
 
@@ -21,19 +20,10 @@ from runactionability.consumers import (
     explain,
     list_assessed,
 )
-from runactionability.demo import Size, generate, load, read_marker
 from runactionability.result import Actionability
 
 REGISTRY = Registry.default()
 CATALOG = REGISTRY.catalog()
-
-
-@pytest.fixture
-def demo(sql_engine: sa.Engine) -> tuple[sa.Engine, datetime]:
-    load(sql_engine, generate(Size.SMALL, catalog=CATALOG))
-    marker = read_marker(sql_engine)
-    assert marker is not None
-    return sql_engine, marker.as_of
 
 
 def _every_request(service: ActionabilityService, scopes: VisibleScopes, as_of: datetime) -> None:

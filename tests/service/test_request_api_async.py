@@ -26,7 +26,7 @@ from runactionability import (
 from runactionability.adapters.sqlalchemy import async_database_url, create_schema, open_backend
 from runactionability.config import Config, load_config
 from runactionability.consumers import AssessedPage, VisibleScopes
-from runactionability.demo import Size, generate, load, read_marker
+from runactionability.demo import Size, generate, load
 from runactionability.errors import (
     ConfigurationError,
     MissingStateSourceWarning,
@@ -38,14 +38,6 @@ from runactionability.model import RunId
 REGISTRY = Registry.default()
 CATALOG = REGISTRY.catalog()
 T = TypeVar("T")
-
-
-@pytest.fixture
-def demo(sql_engine: sa.Engine) -> tuple[sa.Engine, datetime]:
-    load(sql_engine, generate(Size.SMALL, catalog=CATALOG))
-    marker = read_marker(sql_engine)
-    assert marker is not None
-    return sql_engine, marker.as_of
 
 
 def on_async(

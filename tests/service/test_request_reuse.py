@@ -14,7 +14,6 @@ from tests.support import async_engine_of
 
 from runactionability import ActionabilityService, AsyncActionabilityService, Registry
 from runactionability.consumers import Explanation, VisibleScopes
-from runactionability.demo import Size, generate, load, read_marker
 from runactionability.errors import UsageError
 from runactionability.model import RunId
 from runactionability.testing import count_statements
@@ -24,14 +23,6 @@ CATALOG = REGISTRY.catalog()
 SCOPES = VisibleScopes({"acme", "globex"})
 # The module, not the package's ``explain`` function of the same name.
 EXPLAIN = importlib.import_module("runactionability.consumers.explain")
-
-
-@pytest.fixture
-def demo(sql_engine: sa.Engine) -> tuple[sa.Engine, datetime]:
-    load(sql_engine, generate(Size.SMALL, catalog=CATALOG))
-    marker = read_marker(sql_engine)
-    assert marker is not None
-    return sql_engine, marker.as_of
 
 
 def _read_alone(

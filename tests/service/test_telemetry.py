@@ -41,7 +41,6 @@ from runactionability.adapters.sqlalchemy import (
     reference_state_mappings,
 )
 from runactionability.adapters.sqlalchemy.pushdown import SqlPushdown
-from runactionability.demo import Size, generate, load, read_marker
 from runactionability.testing import count_statements
 
 REGISTRY = Registry.default()
@@ -105,14 +104,6 @@ def otel() -> Iterator[Telemetry]:
         trace._TRACER_PROVIDER = None
         metrics._internal._METER_PROVIDER_SET_ONCE = Once()
         metrics._internal._METER_PROVIDER = None
-
-
-@pytest.fixture
-def demo(sql_engine: sa.Engine) -> tuple[sa.Engine, datetime]:
-    load(sql_engine, generate(Size.SMALL, catalog=CATALOG))
-    marker = read_marker(sql_engine)
-    assert marker is not None
-    return sql_engine, marker.as_of
 
 
 def test_a_batch_is_one_span_with_its_runs_and_counted_results(otel: Telemetry) -> None:

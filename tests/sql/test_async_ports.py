@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 
-import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from tests.support import async_engine_of
@@ -31,20 +30,11 @@ from runactionability.adapters.sqlalchemy import (
     reference_state_mappings,
 )
 from runactionability.consumers import ActiveRuns, Assessment, Explanation, read_runs
-from runactionability.demo import Size, generate, load, read_marker
 from runactionability.testing import count_statements
 
 REGISTRY = Registry.default()
 CATALOG = REGISTRY.catalog()
 SCOPES = VisibleScopes({"acme", "globex"})
-
-
-@pytest.fixture
-def demo(sql_engine: sa.Engine) -> tuple[sa.Engine, datetime]:
-    load(sql_engine, generate(Size.SMALL, catalog=CATALOG))
-    marker = read_marker(sql_engine)
-    assert marker is not None
-    return sql_engine, marker.as_of
 
 
 def async_resolver(bind: AsyncEngine | AsyncConnection) -> AsyncResolver:
