@@ -239,6 +239,23 @@ def test_an_environment_blank_to_python_needs_review_in_counts_and_pages(
     assert [item.run.id for item in page.items] == [1]
 
 
+@pytest.mark.parametrize("blob", [b"", b"e1"], ids=["empty", "bytes"])
+def test_an_environment_stored_as_a_blob_is_judged_as_python_reads_it(
+    engine: sa.Engine, blob: bytes
+) -> None:
+    if engine.dialect.name != "sqlite":
+        pytest.skip("only SQLite stores a BLOB in a text column")
+    insert_runs(engine, [_sync(1, "e1", "failed", 0), _sync(2, "e1", "succeeded", 5)])
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text("UPDATE operation_runs SET environment_id = :blob WHERE id = '1'"),
+            {"blob": blob},
+        )
+    python, pushdown = both(engine)
+    assert pushdown == python
+    assert pushdown[1] is Actionability.REQUIRES_MANUAL_REVIEW
+
+
 def test_runs_of_a_workspace_outside_ascii_merge_into_the_counts(engine: sa.Engine) -> None:
     workspace = "w\u00e9"
     scopes = VisibleScopes({"w1", workspace})

@@ -248,6 +248,25 @@ def test_a_host_runs_table_is_given_only_the_reference_state_tables_it_has(
     assert Config(runs=host.runs, reference_states=False).state_mappings(sql_engine) == {}
 
 
+def test_a_reference_state_table_a_host_keeps_as_a_view_is_mapped(sql_engine: sa.Engine) -> None:
+    create_schema(sql_engine)
+    with sql_engine.begin() as connection:
+        connection.exec_driver_sql("ALTER TABLE provider_connection_states RENAME TO pcs_rows")
+        connection.exec_driver_sql(
+            "CREATE VIEW provider_connection_states AS SELECT * FROM pcs_rows"
+        )
+    host = Config(runs=RunsConfig(table="jobs", reflect=False))
+    assert "provider_connection" in host.state_mappings(sql_engine)
+
+
+def test_a_database_that_cannot_be_read_is_a_configuration_error_naming_the_way_out() -> None:
+    unreachable = sa.create_engine("postgresql+psycopg://postgres@127.0.0.1:1/test")
+    config = Config(runs=RunsConfig(table="jobs"))
+    with pytest.raises(ConfigurationError, match=r"\[runs\]: the table's column types could not"):
+        config.run_mapping(unreachable)
+    unreachable.dispose()
+
+
 def test_reflection_reads_what_the_file_leaves_out_and_a_missing_table_is_an_error(
     sql_engine: sa.Engine, tmp_path: Path
 ) -> None:

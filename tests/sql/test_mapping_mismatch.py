@@ -212,3 +212,17 @@ def test_an_unreachable_server_fails_the_request_not_the_service() -> None:
     ):
         pass
     unreachable.dispose()
+
+
+def test_a_service_built_before_its_tables_exist_checks_once_they_do(tmp_path: Path) -> None:
+    engine = sa.create_engine(f"sqlite:///{tmp_path}/host.sqlite")
+    runs = RunTableMapping(table="jobs")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", MappingMismatchWarning)
+        service = ActionabilityService(engine, runs=runs, states=_state(timestamps=STORED))
+    _host(engine, tenant=sa.Text())  # the host's migrations run after its start-up
+    as_of = datetime(2026, 1, 1, tzinfo=UTC)
+    expected = pytest.warns(MappingMismatchWarning, match="created_at, started_at, completed_at")
+    with expected, service.session(scopes=VisibleScopes({"w"}), as_of=as_of) as session:
+        session.dashboard(top=0)
+    engine.dispose()

@@ -16,6 +16,7 @@ from runactionability.adapters.sqlalchemy import (
     _reading,
     create_schema,
     insert_runs,
+    joint,
 )
 
 # Each type below asks for a later success; the first three for a state kind as well.
@@ -114,3 +115,12 @@ def test_very_large_batches_are_chunked_with_the_same_answers(
     )
     reads = [s for s in seen if s.lstrip().upper().startswith(("SELECT", "WITH"))]
     assert len(reads) == expected > EVIDENCE_KINDS
+
+
+def test_the_joint_statements_kept_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(joint, "_COMPOSED_KEPT", 3)
+    statements = joint.JointStatements()
+    for n in range(10):
+        parts = [sa.select(sa.literal(n).label("a")), sa.select(sa.literal(-n).label("b"))]
+        statements.compose(parts, "sqlite")
+        assert len(statements._composed) <= 3

@@ -216,11 +216,12 @@ class Config:
         # named once instead (MissingStateSourceWarning), with where to give it.
         if bind is None:
             return {}
-        present = set(sa.inspect(bind).get_table_names())
+        # has_table sees views and the mapping's own schema, which get_table_names() does not.
+        inspector = sa.inspect(bind)
         return {
             kind: mapping
             for kind, mapping in reference_state_mappings().items()
-            if mapping.table in present
+            if inspector.has_table(mapping.table, schema=mapping.schema)
         }
 
     def operation_catalog(self, registry: Registry) -> OperationCatalog:
@@ -305,6 +306,15 @@ def _built(
         return cls(table=section.table, schema=section.schema, **fields)
     except (ConfigurationError, TypeError, ValueError) as exc:
         raise ConfigurationError(f"[{name}]: {exc}") from None
+    except sa.exc.DBAPIError as exc:
+        # Reflecting reads the database: one that cannot be read is the host's to fix (or
+        # reflect = false with the storage named), not a raw driver error.
+        lines = str(exc.orig).strip().splitlines()
+        first = lines[0] if lines else type(exc.orig).__name__
+        raise ConfigurationError(
+            f"[{name}]: the table's column types could not be read ({first}); start the "
+            "database first, or set reflect = false and name timestamps and ids"
+        ) from exc
 
 
 def _reflected(

@@ -52,6 +52,12 @@ class MappingCheck:
                     if deferrable:
                         return
                     raise
-                self.pending = False
+                # A service built before the host's migrations ran has nothing to check yet:
+                # until the runs table exists, each session checks again (a missing state table
+                # alone does not keep it pending: its kind may never be asked, and every
+                # request would pay for the reflection).
+                self.pending = not sa.inspect(bind).has_table(
+                    self._runs.table, schema=self._runs.schema
+                )
         finally:
             self._lock.release()

@@ -33,6 +33,9 @@ Prepared = tuple[sa.Executable, dict[str, Any]]
 Composed = tuple[sa.Executable, list[slice]]
 
 
+_COMPOSED_KEPT = 256
+
+
 class JointStatements:
     """The composed statements of one history, by the identity of the statements they join.
 
@@ -82,6 +85,9 @@ class JointStatements:
                 )
             )
         # The parts are kept with it: their ids are the key, and must not be reused meanwhile.
+        # Each set of kinds a batch asks for is one entry: bounded, as the pushdown's are.
+        if len(self._composed) >= _COMPOSED_KEPT:
+            self._composed.clear()
         self._composed[key] = ((statement, places), tuple(parts))
         return statement, places
 

@@ -44,7 +44,8 @@ def unusual(column: Any, dialect: str) -> Any:
 
     ``str.strip()`` also removes Unicode spaces and the ASCII separators, which SQL's trim
     keeps: an id with any character outside printable ASCII, or with a space at either end,
-    is judged by the Python resolver instead. The patterns are constants of this module.
+    is judged by the Python resolver instead, and so is a SQLite BLOB. The patterns are
+    constants of this module.
     PostgreSQL refuses a regular expression on a nondeterministic collation (a host's
     case-insensitive ICU column), so the operand is read in the ``"C"`` collation, which
     also makes the character range a range of code points.
@@ -52,11 +53,14 @@ def unusual(column: Any, dialect: str) -> Any:
     if dialect == "postgresql":
         text = sa.type_coerce(column, sa.Text()).collate("C")
         return text.op("~")(sa.literal_column("'[^ -~]|^ | $'"))
+    # A BLOB (SQLite stores whatever it is given) is bytes to Python, never a usable id, and
+    # x'' passes every pattern and equals no text: the resolver judges it.
     return sa.or_(
+        sa.func.typeof(column) == sa.literal_column("'blob'"),
         *(
             column.op("GLOB")(sa.literal_column(pattern))
             for pattern in ("'*[^ -~]*'", "' *'", "'* '")
-        )
+        ),
     )
 
 
