@@ -25,8 +25,9 @@ Three builders make runs, each with the defaults its kind of test was written fo
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -50,6 +51,7 @@ from runactionability import (
     RunHistory,
     RunSource,
     StateFact,
+    StateRequest,
     StateSource,
     hookimpl,
 )
@@ -882,3 +884,17 @@ def update_message_catalogs() -> None:
     entries = library_messages()
     for locale in SHIPPED_LOCALES:
         update_catalog(catalog_path(locale), entries, locale, DOMAIN)
+
+
+class AsyncSource:
+    """A sync state source as an async one that yields to the event loop once per call."""
+
+    def __init__(self, source: StateSource) -> None:
+        self.kind = source.kind
+        self.source = source
+
+    async def current_states(
+        self, requests: Collection[StateRequest]
+    ) -> Mapping[StateRequest, StateFact]:
+        await asyncio.sleep(0)
+        return self.source.current_states(requests)

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from hypothesis import given
-from tests.support import AS_OF, MINUTE, STATE_KINDS, T0, resolver, run, state
+from tests.support import AS_OF, MINUTE, STATE_KINDS, T0, AsyncSource, resolver, run, state
 
 from runactionability import (
     AsyncResolver,
@@ -124,18 +124,6 @@ class AsyncHistory:
     ) -> Mapping[LaterSuccessRequest, RunFact]:
         await asyncio.sleep(0)
         return self.history.latest_successes(requests, as_of=as_of)
-
-
-class AsyncSource:
-    def __init__(self, source: MemoryStateSource) -> None:
-        self.kind = source.kind
-        self.source = source
-
-    async def current_states(
-        self, requests: Collection[StateRequest]
-    ) -> Mapping[StateRequest, StateFact]:
-        await asyncio.sleep(0)
-        return self.source.current_states(requests)
 
 
 @given(ras.scenarios(state_kinds=STATE_KINDS))

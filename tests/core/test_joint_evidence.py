@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from hypothesis import given
-from tests.support import AS_OF, STATE_KINDS, resolver, run, state
+from tests.support import AS_OF, STATE_KINDS, AsyncSource, resolver, run, state
 
 from runactionability import (
     AsyncResolver,
@@ -169,18 +169,6 @@ class AsyncJointHistory:
         await asyncio.sleep(0)
         synced = {kind: (source.source, asked) for kind, (source, asked) in states.items()}
         return self.history.latest_successes_with_states(requests, synced, as_of=as_of)
-
-
-class AsyncSource:
-    def __init__(self, source: CountingSource) -> None:
-        self.kind = source.kind
-        self.source = source
-
-    async def current_states(
-        self, requests: Collection[StateRequest]
-    ) -> Mapping[StateRequest, StateFact]:
-        await asyncio.sleep(0)
-        return self.source.current_states(requests)
 
 
 def test_the_async_resolver_reads_jointly_too() -> None:

@@ -6,8 +6,7 @@ statement: a host that passes a query parameter through gets a ``UsageError``, n
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -19,6 +18,7 @@ from runactionability import ActionabilityService, AsyncActionabilityService, Us
 from runactionability.adapters.sqlalchemy import create_schema
 from runactionability.consumers import View, VisibleScopes
 from runactionability.service import MAX_LIMIT, RequestSession
+from runactionability.testing import count_statements
 
 ACME = VisibleScopes({"acme"})
 SINCE = AS_OF - timedelta(hours=1)
@@ -35,20 +35,6 @@ ASKS: dict[str, tuple[Ask, int]] = {
     "dashboard": (lambda s, n: s.dashboard(top=n), 0),
     "active_work": (lambda s, n: s.active_work(newest=n), 0),
 }
-
-
-@contextmanager
-def statements(engine: sa.Engine | sa.Connection) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def record(*args: Any) -> None:
-        seen.append(args[2])
-
-    sa.event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", record)
 
 
 @pytest.fixture
@@ -71,9 +57,9 @@ def test_a_count_out_of_range_or_of_another_type_is_refused_before_any_statement
     ask, least = ASKS[name]
     with service.session(scopes=ACME, as_of=AS_OF) as session:
         for count in [least - 1, *NOT_A_LIMIT]:
-            with statements(service.bind) as seen, pytest.raises(UsageError) as raised:
+            with count_statements(service.bind) as seen, pytest.raises(UsageError) as raised:
                 ask(session, count)
-            assert seen == [], (name, count)
+            assert seen.statements == [], (name, count)
             message = str(raised.value)
             assert f"from {least} to {MAX_LIMIT}" in message, message
         # The bounds themselves are taken.
@@ -92,9 +78,9 @@ def test_a_huge_text_is_not_copied_into_the_error(service: ActionabilityService)
 
 def test_a_poll_checks_its_limit_before_any_statement(service: ActionabilityService) -> None:
     for count in [0, *NOT_A_LIMIT]:
-        with statements(service.bind) as seen, pytest.raises(UsageError):
+        with count_statements(service.bind) as seen, pytest.raises(UsageError):
             service.poll_changes(ACME, since=SINCE, now=AS_OF, limit=count)
-        assert seen == [], count
+        assert seen.statements == [], count
     assert service.poll_changes(ACME, since=SINCE, now=AS_OF, limit=MAX_LIMIT).changes == ()
 
 
