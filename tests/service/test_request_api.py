@@ -6,6 +6,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
+import pytest
 import sqlalchemy as sa
 from tests.support import compilations, statements_built
 
@@ -20,7 +21,9 @@ from runactionability.consumers import (
     explain,
     list_assessed,
 )
+from runactionability.errors import UsageError
 from runactionability.result import Actionability
+from runactionability.testing import count_statements
 
 REGISTRY = Registry.default()
 CATALOG = REGISTRY.catalog()
@@ -152,6 +155,44 @@ def test_every_workspace_reads_the_scopes_in_the_snapshot(
     with service.session(scopes=EveryWorkspace(), as_of=as_of) as s:
         assert s.scopes.workspace_ids >= {"acme", "globex"}
         assert s.scopes.environment_ids is None
+
+
+def test_every_workspace_reads_environments_as_visible_scopes_do(
+    demo: tuple[sa.Engine, datetime],
+) -> None:
+    # An operator with no environment rights sees workspace-owned runs only, never every
+    # environment; one string names one environment, not its letters.
+    engine, as_of = demo
+    service = ActionabilityService(engine, registry=REGISTRY, catalog=CATALOG)
+    with service.session(scopes=EveryWorkspace(), as_of=as_of) as s:
+        everything = s.scopes.workspace_ids
+    for environments, expected in (([], frozenset()), ("prod", frozenset({"prod"}))):
+        named = VisibleScopes(everything, environment_ids=environments)
+        assert named.environment_ids == expected
+        with service.session(scopes=named, as_of=as_of) as s:
+            wanted = (s.dashboard(top=5), s.follow_up_page(limit=10))
+        every = EveryWorkspace(environment_ids=environments)
+        with service.session(scopes=every, as_of=as_of) as s:
+            assert s.scopes == named
+            assert (s.dashboard(top=5), s.follow_up_page(limit=10)) == wanted
+    with service.session(scopes=EveryWorkspace(), as_of=as_of) as s:
+        assert s.dashboard().counts.total > wanted[0].counts.total
+
+
+@pytest.mark.parametrize("as_of", [datetime(2026, 11, 20, 12), "2026-11-20", 0])
+def test_a_bad_as_of_is_refused_before_any_statement(
+    demo: tuple[sa.Engine, datetime], as_of: object
+) -> None:
+    engine, _ = demo
+    service = ActionabilityService(engine, registry=REGISTRY, catalog=CATALOG)
+    scopes = VisibleScopes({"acme"})
+    with (
+        count_statements(engine) as statements,
+        pytest.raises(UsageError, match="as_of must"),
+        service.session(scopes=scopes, as_of=as_of),  # type: ignore[arg-type]
+    ):
+        pass
+    assert statements.count == 0
 
 
 def test_one_service_serves_threads_alike(demo: tuple[sa.Engine, datetime]) -> None:

@@ -135,6 +135,19 @@ def test_every_workspace_reads_alike(demo: tuple[sa.Engine, datetime]) -> None:
     assert expected[0].workspace_ids >= {"acme", "globex"}
 
 
+def test_a_bad_as_of_is_refused_before_a_connection(demo: tuple[sa.Engine, datetime]) -> None:
+    engine, _ = demo
+
+    async def work(twin: AsyncActionabilityService) -> None:
+        naive = datetime(2026, 11, 20, 12)
+        with pytest.raises(UsageError, match="as_of must"):
+            async with twin.session(scopes=VisibleScopes({"acme"}), as_of=naive):
+                pass
+        assert twin.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+
+    on_async(engine, work)
+
+
 def test_many_sessions_gathered_on_one_service(demo: tuple[sa.Engine, datetime]) -> None:
     # One cold service, sessions of three actors opened at once: each answers as the sync API.
     engine, as_of = demo

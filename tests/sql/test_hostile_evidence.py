@@ -16,6 +16,8 @@ from tests.support import stored_run as run
 
 from runactionability import (
     Actionability,
+    ActionabilityService,
+    EveryWorkspace,
     LaterSuccessRequest,
     OperationRun,
     Reason,
@@ -41,6 +43,7 @@ from runactionability.adapters.sqlalchemy import (
     operation_runs,
 )
 from runactionability.adapters.sqlalchemy.schema import _run_row
+from runactionability.errors import MissingStateSourceWarning
 
 CHECK = "provider.connection.check"
 KEY = "provider_connection_id"
@@ -482,3 +485,25 @@ def test_a_hostile_vocabulary_is_read_by_the_ports(sql_engine: sa.Engine) -> Non
         2: Actionability.INFORMATIONAL_ONLY,
         3: Actionability.ACTIONABLE,
     }
+
+
+def test_every_workspace_keeps_tenants_apart_under_a_case_insensitive_column(
+    case_insensitive: sa.Engine,
+) -> None:
+    # The operator of the whole database (the CLI's default scope) must see ACME's failure:
+    # a DISTINCT under the column's collation folded 'ACME' into 'acme', and it vanished.
+    store_runs(
+        case_insensitive,
+        "ci_runs",
+        [check(1, "succeeded", 0), check(2, "failed", 1, workspace_id="ACME")],
+    )
+    # The host keeps no state tables: the families say they cannot be resolved by state.
+    with pytest.warns(MissingStateSourceWarning):
+        service = ActionabilityService(case_insensitive, runs=CI_RUNS, states={}, catalog=CATALOG)
+    with service.session(scopes=EveryWorkspace(), as_of=AS_OF) as session:
+        assert session.scopes.workspace_ids == {"acme", "ACME"}
+        shown = [item.run.id for item in session.follow_up_page().items]
+        assert shown == [2]
+        explanation = session.explain(2)
+        assert explanation is not None
+        assert explanation.assessment.run.workspace_id == "ACME"

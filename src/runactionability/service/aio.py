@@ -39,6 +39,7 @@ from runactionability.consumers import (
     Explanation,
     View,
 )
+from runactionability.core_inputs import check_as_of
 from runactionability.errors import ConfigurationError, UsageError
 from runactionability.i18n import MessageCatalogs, Renderer
 from runactionability.messages import Message
@@ -169,6 +170,8 @@ class AsyncActionabilityService:
         the host's own ``AsyncConnection`` (in its transaction, if it has begun one);
         ``locale`` and ``time_zone`` choose how the session renders its answers' texts.
         """
+        if as_of is not None:
+            check_as_of(as_of)
         async with AsyncExitStack() as owned:
             if connection is None:
                 connection = await owned.enter_async_context(self.engine.connect())

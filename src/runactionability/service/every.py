@@ -9,11 +9,12 @@ import attrs
 import sqlalchemy as sa
 
 from runactionability.adapters.sqlalchemy import SqlBackend
+from runactionability.adapters.sqlalchemy.ids import id_exact
 from runactionability.consumers import Assessment, Explanation, would_change
 from runactionability.errors import NoWorkspacesError
 from runactionability.model import OperationRun, usable_id
 from runactionability.resolver import Resolver
-from runactionability.scopes import VisibleScopes
+from runactionability.scopes import VisibleScopes, as_ids
 
 
 @attrs.frozen
@@ -22,10 +23,14 @@ class EveryWorkspace:
 
     They are read inside the session's snapshot. With no ``environment_ids`` the operator sees
     the whole database, so ``explain`` also shows a run with no usable workspace id (flagged as
-    the invalid record it is, without an action).
+    the invalid record it is, without an action). ``environment_ids`` reads as
+    ``VisibleScopes`` reads it: an empty collection means no environment (workspace-owned runs
+    only), never every environment, and one string is one id.
     """
 
-    environment_ids: Collection[str] | None = None
+    environment_ids: frozenset[str] | None = attrs.field(
+        default=None, converter=attrs.converters.optional(as_ids)
+    )
 
 
 def every_workspace(backend: SqlBackend, every: EveryWorkspace) -> VisibleScopes:
@@ -33,14 +38,16 @@ def every_workspace(backend: SqlBackend, every: EveryWorkspace) -> VisibleScopes
     column = mapping.table_clause().c[mapping.workspace_id]
     connection = backend.runs.bind
     assert isinstance(connection, sa.Connection), "a snapshot reads through one connection"
-    rows = connection.execute(sa.select(column).distinct().order_by(column)).scalars()
+    # Listed by exact value: under a case-insensitive collation DISTINCT would fold 'ACME' into
+    # 'acme', and every run of the tenant it dropped would vanish from the operator's screens.
+    exact = id_exact(column, mapping.ids.workspace, connection.dialect.name)
+    rows = connection.execute(sa.select(exact).distinct().order_by(exact)).scalars()
     # A blank (or otherwise unusable) workspace id belongs to no scope: it is skipped here, as
     # VisibleScopes would refuse it and take every other workspace down with it.
     visible = [usable for value in rows if (usable := usable_id(value)) is not None]
     if not visible:
         raise NoWorkspacesError("the runs table holds no runs with a usable workspace id")
-    environments = None if every.environment_ids is None else list(every.environment_ids)
-    return VisibleScopes(visible, environment_ids=environments or None)
+    return VisibleScopes(visible, environment_ids=every.environment_ids)
 
 
 def explain_unscoped(

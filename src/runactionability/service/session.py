@@ -36,6 +36,7 @@ from runactionability.consumers import (
 )
 from runactionability.consumers.dashboard import active_work
 from runactionability.consumers.explain import ShownAssessments
+from runactionability.core_inputs import check_as_of
 from runactionability.i18n import MessageCatalogs, Renderer
 from runactionability.i18n.catalogs import check_directory
 from runactionability.jsonforms import to_json
@@ -190,6 +191,10 @@ class ActionabilityService:
         answers in that locale. A locale with no catalog is English, with one
         ``UnknownLocaleWarning`` per service and locale.
         """
+        # Checked before any connection: a naive or foreign value would otherwise surface at the
+        # first statement, as a driver error quoting the whole statement.
+        if as_of is not None:
+            check_as_of(as_of)
         renderer = self.renderer(locale, time_zone)
         instant = datetime.now(UTC) if as_of is None else as_of
         with self._backend.snapshot(connection) as backend:
