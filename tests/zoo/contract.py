@@ -101,7 +101,11 @@ class HostIds:
         op_type = CATALOG.resolve(run.type) if isinstance(run.type, str) else None
         key = op_type.subject_key if op_type is not None else None
         if key is not None and isinstance(context, Mapping) and key in context:
-            context = {**context, key: way(self.subject, context[key], column=False)}
+            subject = way(self.subject, context[key], column=False)
+            # A JSON context keeps a text subject as text, whatever the subject columns' type.
+            if encode and isinstance(context[key], str) and subject is not None:
+                subject = str(subject)
+            context = {**context, key: subject}
         return attrs.evolve(
             run,
             id=way(self.run, run.id),
