@@ -21,13 +21,24 @@ from tests.support import (
     sql_ports,
     stored_ports,
 )
+from tests.zoo.contract import zoo_loader
+from tests.zoo.hosts import FITS, fit_id
 
 from runactionability.adapters.sqlalchemy import metadata
 from runactionability.testing import count_statements
 
+ZOO_LEGS = {f"zoo-{fit_id(fit)}": fit for fit in FITS}
+"""Each zoo host on each engine it fits; its PostgreSQL legs skip without a server."""
+
 
 @pytest.fixture(
-    params=["memory", *BACKENDS, *(f"{name}-lifecycle" for name in BACKENDS), *STORAGE_LEGS]
+    params=[
+        "memory",
+        *BACKENDS,
+        *(f"{name}-lifecycle" for name in BACKENDS),
+        *STORAGE_LEGS,
+        *ZOO_LEGS,
+    ]
 )
 def load(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Loader]:
     """Load runs and states into a fresh store of the parametrized kind; returns its ports.
@@ -36,10 +47,14 @@ def load(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Loader]:
     lifecycle column, every state kind in one table. A history with a (status, outcome) that
     has no lifecycle value skips there. A leg ``engine/storage`` reads copies of the reference
     tables whose instants are stored as ``storage`` (``Instants.parse``), loaded with the same
-    runs and states.
+    runs and states. A ``zoo-`` leg is a zoo host's own tables (``tests/zoo``), its ids its own:
+    ``tests.zoo.contract`` translates the tests' ids both ways.
     """
     if request.param == "memory":
         yield memory_ports
+        return
+    if request.param in ZOO_LEGS:
+        yield from _zoo_leg(request, tmp_path)
         return
     if request.param.endswith("-lifecycle"):
         yield from _host_layout(request, tmp_path)
@@ -79,6 +94,21 @@ def _host_layout(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Loa
     yield lambda runs, facts: host_ports(engine, runs, facts)
     with engine.begin() as connection:
         HOST_LAYOUT.drop_all(connection)
+
+
+def _zoo_leg(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Loader]:
+    host, dialect = ZOO_LEGS[request.param]
+    if dialect == "sqlite":
+        engine = sa.create_engine(f"sqlite:///{tmp_path / f'{host.name}.sqlite'}")
+        yield zoo_loader(host, engine)
+        engine.dispose()
+        return
+    engine = request.getfixturevalue("postgres_engine")
+    yield zoo_loader(host, engine)
+    with engine.begin() as connection:
+        host.drop(connection)
+    # A pooled connection's prepared plans may not fit the next host's tables of the same name.
+    engine.dispose()
 
 
 @pytest.fixture

@@ -212,7 +212,7 @@ def test_state_source_returns_the_current_state_of_each_object(load: Loader) -> 
         [],
         [
             fact(kind, "c1", "failing", 10),
-            fact(kind, "c1", "healthy", 20, attributes={"checked_by": "ops"}),
+            fact(kind, "c1", "healthy", 20),
             fact(kind, "c1", "failing", 15),
             fact(kind, "c2", "healthy", 5, environment_id="e2"),
             fact(kind, None, "healthy", 6),
@@ -233,8 +233,21 @@ def test_state_source_returns_the_current_state_of_each_object(load: Loader) -> 
         "c2": ("healthy", at(5)),
         None: ("healthy", at(6)),
     }
-    assert dict(answers[requests[0]].attributes) == {"checked_by": "ops"}
     assert answers[requests[2]].environment_id == "e2"
+
+
+def test_state_source_returns_the_attributes_of_the_current_state(load: Loader) -> None:
+    kind = "provider_connection"
+    ports = load(
+        [],
+        [
+            fact(kind, "c1", "failing", 10, attributes={"checked_by": "cron"}),
+            fact(kind, "c1", "healthy", 20, attributes={"checked_by": "ops"}),
+        ],
+    )
+    request = StateRequest(kind=kind, workspace_id="w1", environment_id="e1", subject="c1")
+    found = ports.states[kind].current_states([request])[request]
+    assert (found.status, dict(found.attributes)) == ("healthy", {"checked_by": "ops"})
 
 
 def test_listing_filters_and_pages_newest_first(load: Loader) -> None:

@@ -247,7 +247,7 @@ def test_an_id_holding_nul_is_no_usable_id(load: Loader, request: pytest.Fixture
     # evidence; PostgreSQL cannot store such a text at all, so that leg stores none.
     failure = check(1, "failed", 0, workspace_id="w1\x00x")
     success = check(2, "succeeded", 5, workspace_id="w1")
-    postgresql = request.node.callspec.params["load"].startswith("postgresql")
+    postgresql = "postgresql" in request.node.callspec.params["load"]
     ports = load([success] if postgresql else [failure, success], [])
     result = ports.resolver().evaluate(failure, as_of=AS_OF)
     assert result.status is Actionability.REQUIRES_MANUAL_REVIEW

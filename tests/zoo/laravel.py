@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from examples.host_laravel import (
     LARAVEL,
@@ -66,6 +67,19 @@ class Laravel(Host):
                 continue
             keyed = subject == "id"
             kept[(one.kind, one.subject if keyed else index)] = self.view_fact(one)
+        return list(kept.values())
+
+    def holding(self, facts: Iterable[StateFact]) -> list[StateFact]:
+        # A row keyed by the object's id is updated in place: it holds the newest state proven.
+        kept: dict[tuple[str, Any], StateFact] = {}
+        for index, one in enumerate(super().holding(facts)):
+            subject = PROOF[one.kind][0]
+            if (one.subject is None) != (subject is None):
+                having = "no subject column" if subject is None else f"a subject ({subject})"
+                pytest.skip(f"laravel's {one.kind}s rows have {having}; a fact of {one.subject!r}")
+            key = (one.kind, one.subject if subject == "id" else index)
+            if key not in kept or kept[key].proven_at <= one.proven_at:
+                kept[key] = one
         return list(kept.values())
 
     def create(self, connection: sa.Connection) -> None:

@@ -26,6 +26,7 @@ from runactionability.adapters.sqlalchemy.types import from_micros
 class Reference(Host):
     name = "reference"
     dialects = ("sqlite", "postgresql")
+    attributes = True
 
     def create(self, connection: sa.Connection) -> None:
         create_schema(connection)
