@@ -29,7 +29,7 @@ from runactionability.consumers import (
     assess,
     dashboard,
 )
-from runactionability.consumers.actions import KeyedActiveRuns
+from runactionability.consumers.actions import READ_EVERY_AT_MOST, KeyedActiveRuns
 from runactionability.consumers.dashboard import active_work
 from runactionability.model import RunStatus
 from runactionability.testing.strategies import BASE, ENVIRONMENTS, WORKSPACES, histories
@@ -239,3 +239,26 @@ def test_only_the_active_runs_of_the_types_shown_are_read() -> None:
     assert [run.id for run in keyed.newest(2)] == [19, 18]
     assert listing.read == [4, 3], "the newest two need one short page"
     assert len(keyed) == 20
+
+
+def test_a_few_active_runs_are_read_at_once() -> None:
+    runs = [
+        OperationRun(
+            id=n,
+            type="directory.sync",
+            workspace_id=WORKSPACES[0],
+            environment_id=ENVIRONMENTS[0],
+            status=RunStatus.QUEUED,
+            created_at=BASE + timedelta(minutes=n),
+        )
+        for n in range(READ_EVERY_AT_MOST + 1)
+    ]
+    source, resolver = _ports(runs)
+    for count, reads in ((READ_EVERY_AT_MOST, [51]), (READ_EVERY_AT_MOST + 1, [3, 51])):
+        listing = _ListingSource(source)
+        keyed = KeyedActiveRuns(listing, catalog=resolver.catalog, scopes=SCOPES, as_of=AS_OF)
+        assert [run.id for run in keyed.newest(2, count=count)] == [50, 49]
+        # A count the caller knows to be small reads every run in one go, so nothing after; a
+        # larger one reads a short page, and the type a run asks about on its own.
+        keyed.blocking(attrs.evolve(runs[0], id=99))
+        assert listing.read == reads

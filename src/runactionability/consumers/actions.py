@@ -142,9 +142,10 @@ class ActiveRuns:
         query = scopes.query(statuses=_ACTIVE, as_of=as_of)
         return cls(_every_run(source, query, page_size), catalog=catalog, scopes=scopes)
 
-    def newest(self, top: int) -> list[OperationRun]:
+    def newest(self, top: int, *, count: int | None = None) -> list[OperationRun]:
         """Active runs among which are the ``top`` newest by (``created_at``, id), newest first;
-        a ``created_at`` that cannot be placed sorts as the oldest."""
+        a ``created_at`` that cannot be placed sorts as the oldest. ``count``: how many active
+        runs there are, when the caller has counted them (a reader may then read them all)."""
         return sorted(self._runs, key=_recency, reverse=True)[: max(top, 0)]
 
     def prepare(self, runs: Iterable[OperationRun]) -> None:
@@ -175,6 +176,11 @@ def _every_run(source: RunSource, query: RunQuery, page_size: int) -> list[Opera
         cursor = page.next_cursor
         if cursor is None or not page.runs:
             return runs
+
+
+READ_EVERY_AT_MOST = 50
+"""Active runs a ``KeyedActiveRuns`` reads all at once when it knows there are no more: a
+statement costs 0.3-1 ms of CPU, a run read 25-50 µs (docs/performance.md)."""
 
 
 class KeyedActiveRuns(ActiveRuns):
@@ -221,10 +227,15 @@ class KeyedActiveRuns(ActiveRuns):
         self.prepare((run,))
         return super().blocking(run)
 
-    def newest(self, top: int) -> list[OperationRun]:
+    def newest(self, top: int, *, count: int | None = None) -> list[OperationRun]:
         """Read newest first, once ``top`` placeable active runs are read and the last of them is
         strictly older than the ``top``-th newest, no run left unread can be newer (a run whose
-        ``created_at`` cannot be placed sorts as the oldest, wherever the source lists it)."""
+        ``created_at`` cannot be placed sorts as the oldest, wherever the source lists it).
+
+        With ``count`` at most ``READ_EVERY_AT_MOST``, every active run is read instead: one
+        statement of a few rows then answers every later ``blocking`` too."""
+        if count is not None and count <= READ_EVERY_AT_MOST:
+            self._read_every_run()
         if self._whole or top <= 0:
             return super().newest(top)
         query = self.scopes.query(statuses=_ACTIVE, as_of=self._as_of)

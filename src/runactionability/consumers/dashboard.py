@@ -341,7 +341,10 @@ def _with_active_counts(
     batch."""
     shown = visible_at(shown, scopes, as_of)
     listed = {run.id for run in shown}
-    newest = visible_at((run for run in active.newest(top) if run.id not in listed), scopes, as_of)
+    count = active_counts.queued + active_counts.running
+    newest = visible_at(
+        (run for run in active.newest(top, count=count) if run.id not in listed), scopes, as_of
+    )
     results = resolver.evaluate_many([*shown, *newest], as_of=as_of, scopes=scopes)
     split = len(shown)
     work = _active_of(resolver, newest, results[split:], scopes=scopes, top=top, active=active)
