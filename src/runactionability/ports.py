@@ -17,7 +17,7 @@ from runactionability.model import OperationRun, RunId
 from runactionability.model import RunPage as RunPage
 from runactionability.model import RunQuery as RunQuery
 from runactionability.model import run_as_of as run_as_of
-from runactionability.result import StatusCounts
+from runactionability.result import ActiveCounts, StatusCounts
 from runactionability.scopes import EnvironmentKey, VisibleScopes
 
 
@@ -165,6 +165,15 @@ class StoreCounts(Protocol):
 
     @property
     def by_environment(self) -> Mapping[EnvironmentKey, StatusCounts]: ...
+
+
+@runtime_checkable
+class StoreActiveCounts(Protocol):
+    """``StoreCounts`` that count the active work too (``ActiveCounts``), exactly as the
+    dashboard counts it from the active runs' results; a dashboard then reads only the newest."""
+
+    @property
+    def active(self) -> ActiveCounts: ...
 
 
 class StorePage(Protocol):

@@ -268,6 +268,19 @@ class HasStatus(Protocol):
 
 
 @attrs.frozen(kw_only=True)
+class ActiveCounts:
+    """The active work of some scopes at an instant: its runs that rule 2 finds queued or
+    running with no outcome, by status and by type (canonical, else the stored name as text).
+
+    A store that counts these with its status counts spares a dashboard reading every active run.
+    """
+
+    queued: int
+    running: int
+    by_type: Mapping[str, int]
+
+
+@attrs.frozen(kw_only=True)
 class StatusCounts:
     """How many runs have each actionability status (every status present, zeros included)."""
 

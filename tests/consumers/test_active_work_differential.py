@@ -29,6 +29,7 @@ from runactionability.consumers import (
     assess,
     dashboard,
 )
+from runactionability.consumers.actions import READ_EVERY_AT_MOST, KeyedActiveRuns
 from runactionability.consumers.dashboard import active_work
 from runactionability.model import RunStatus
 from runactionability.testing.strategies import BASE, ENVIRONMENTS, WORKSPACES, histories
@@ -180,3 +181,84 @@ def test_a_malformed_active_run_is_counted_and_shown_as_before() -> None:
     assert dict(stored.active.by_type) == {"17": 1, "inventory.sync": 3, "no.such.type": 1}
     assert [item.run_id for item in stored.active.newest] == [0, 1, 4, 3, 2]
     assert stored.active == every_run_assessed(resolver, runs, SCOPES, 10)
+
+
+class _ListingSource:
+    """A run source that keeps what each listing returned."""
+
+    def __init__(self, source: MemoryRunSource) -> None:
+        self.source = source
+        self.read: list[int] = []
+
+    def list_runs(self, query: Any, *, limit: int = 100, cursor: str | None = None) -> Any:
+        page = self.source.list_runs(query, limit=limit, cursor=cursor)
+        self.read.append(len(page.runs))
+        return page
+
+    def get_run(self, run_id: Any) -> OperationRun | None:
+        return self.source.get_run(run_id)
+
+
+@given(runs=mangled_histories(), top=st.integers(0, 6), asked=st.integers(0, 8))
+def test_active_runs_read_for_the_work_shown_answer_as_every_active_run(
+    runs: list[OperationRun], top: int, asked: int
+) -> None:
+    source, resolver = _ports(runs)
+    every = ActiveRuns.from_source(source, catalog=resolver.catalog, scopes=SCOPES, as_of=AS_OF)
+    listing = _ListingSource(source)
+    keyed = KeyedActiveRuns(listing, catalog=resolver.catalog, scopes=SCOPES, as_of=AS_OF)
+    shown = runs[:asked]
+    keyed.prepare(shown)
+    # Whatever was prepared, blocking answers as if every active run had been read.
+    assert [keyed.blocking(run) for run in runs] == [every.blocking(run) for run in runs]
+    assert keyed.newest(top) == every.newest(top)
+    assert list(keyed) == list(every)
+
+
+def test_only_the_active_runs_of_the_types_shown_are_read() -> None:
+    def active(run_id: int, type_: str, minutes: int) -> OperationRun:
+        return OperationRun(
+            id=run_id,
+            type=type_,
+            workspace_id=WORKSPACES[0],
+            environment_id=ENVIRONMENTS[0],
+            status=RunStatus.RUNNING,
+            created_at=BASE + timedelta(minutes=minutes),
+        )
+
+    runs = [active(n, "directory.sync" if n % 5 else "inventory_sync", n) for n in range(20)]
+    source, resolver = _ports(runs)
+    listing = _ListingSource(source)
+    keyed = KeyedActiveRuns(listing, catalog=resolver.catalog, scopes=SCOPES, as_of=AS_OF)
+    failed = attrs.evolve(runs[0], id=99, status=RunStatus.COMPLETED, outcome="failed")
+    # inventory_sync is an alias of inventory.sync: its runs are read under both names.
+    keyed.prepare([attrs.evolve(failed, type="inventory.sync")])
+    assert listing.read == [4]
+    assert keyed.blocking(attrs.evolve(failed, type="inventory.sync")) == runs[15]
+    assert listing.read == [4], "a prepared type is not read again"
+    assert [run.id for run in keyed.newest(2)] == [19, 18]
+    assert listing.read == [4, 3], "the newest two need one short page"
+    assert len(keyed) == 20
+
+
+def test_a_few_active_runs_are_read_at_once() -> None:
+    runs = [
+        OperationRun(
+            id=n,
+            type="directory.sync",
+            workspace_id=WORKSPACES[0],
+            environment_id=ENVIRONMENTS[0],
+            status=RunStatus.QUEUED,
+            created_at=BASE + timedelta(minutes=n),
+        )
+        for n in range(READ_EVERY_AT_MOST + 1)
+    ]
+    source, resolver = _ports(runs)
+    for count, reads in ((READ_EVERY_AT_MOST, [51]), (READ_EVERY_AT_MOST + 1, [3, 51])):
+        listing = _ListingSource(source)
+        keyed = KeyedActiveRuns(listing, catalog=resolver.catalog, scopes=SCOPES, as_of=AS_OF)
+        assert [run.id for run in keyed.newest(2, count=count)] == [50, 49]
+        # A count the caller knows to be small reads every run in one go, so nothing after; a
+        # larger one reads a short page, and the type a run asks about on its own.
+        keyed.blocking(attrs.evolve(runs[0], id=99))
+        assert listing.read == reads

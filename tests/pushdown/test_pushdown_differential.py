@@ -43,7 +43,7 @@ from runactionability.adapters.sqlalchemy.pushdown import (
 from runactionability.consumers import VisibleScopes
 from runactionability.evidence import EvidenceRequest
 from runactionability.hookspecs import hookimpl
-from runactionability.model import RunOutcome
+from runactionability.model import RunOutcome, RunStatus
 from runactionability.policies import BUILTIN_PLUGINS
 from runactionability.policies.base import Evidence, Family, ProblemRun
 from runactionability.policies.repeatable_sync import FAMILY as SYNC
@@ -254,6 +254,14 @@ def _assert_pushdown_answers(
         for status, n in group.by_status.items()
         if n
     } == dict(by_family)
+    # The active work, as the dashboard counts it from the not_terminal runs as they were.
+    active = [run for run in listed if expected[run.id] is Actionability.NOT_TERMINAL]
+    by_type = Counter(
+        op_type.name if (op_type := CATALOG.resolve(run.type)) else str(run.type) for run in active
+    )
+    queued = sum(1 for run in active if run.status is RunStatus.QUEUED)
+    assert (counts.active.queued, counts.active.running) == (queued, len(active) - queued)
+    assert dict(counts.active.by_type) == dict(sorted(by_type.items()))
     needing = sum(1 for status in expected.values() if status.needs_attention)
     assert pushdown.needs_attention(SCOPES, as_of=as_of) == counts.needs_attention == needing
     # One workspace is a statement of its own (an equality, not a list).

@@ -5,7 +5,13 @@ Every helper takes the actor's ``VisibleScopes`` and works from one list of resu
 nothing outside the visible scopes is counted, listed or named.
 """
 
-from runactionability.consumers.actions import ActiveRuns, is_repeatable, plan_actions, work_key
+from runactionability.consumers.actions import (
+    ActiveRuns,
+    KeyedActiveRuns,
+    is_repeatable,
+    plan_actions,
+    work_key,
+)
 from runactionability.consumers.assess import (
     CURRENT_FOLLOW_UP,
     HISTORY,
@@ -27,20 +33,23 @@ from runactionability.consumers.dashboard import (
 )
 from runactionability.consumers.explain import Explanation, explain, explain_async, would_change
 from runactionability.consumers.listing import AssessedPage, View, list_assessed
-from runactionability.ports import StoreCounts, StoreEvaluation, StorePage
-from runactionability.result import StatusCounts
+from runactionability.ports import StoreActiveCounts, StoreCounts, StoreEvaluation, StorePage
+from runactionability.result import ActiveCounts, StatusCounts
 from runactionability.scopes import VisibleScopes
 
 __all__ = [
     "CURRENT_FOLLOW_UP",
     "HISTORY",
+    "ActiveCounts",
     "ActiveRuns",
     "ActiveWork",
     "AssessedPage",
     "Assessment",
     "DashboardSummary",
     "Explanation",
+    "KeyedActiveRuns",
     "StatusCounts",
+    "StoreActiveCounts",
     "StoreCounts",
     "StoreEvaluation",
     "StorePage",

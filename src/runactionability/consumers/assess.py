@@ -13,7 +13,7 @@ from typing import TypeVar
 
 import attrs
 
-from runactionability.consumers.actions import ActiveRuns, is_active, plan_actions
+from runactionability.consumers.actions import ActiveRuns, is_active, is_repeatable, plan_actions
 from runactionability.errors import UsageError
 from runactionability.model import OperationRun, RunId
 from runactionability.ports import run_as_of
@@ -127,6 +127,17 @@ def assess_results(
     if len(runs) != len(results):
         raise UsageError(f"{len(runs)} runs but {len(results)} results")
     families = registry.families()
+    # Only an actionable run of a repeatable family asks whether the same work is active: the
+    # active runs those need are read (when they are read) in one go, before the first asks.
+    active.prepare(
+        run
+        for run, result in zip(runs, results, strict=True)
+        if result.status is Actionability.ACTIONABLE
+        and result.family is not None
+        and (family := families.get(result.family)) is not None
+        and is_repeatable(family)
+        and scopes.admits_run(run)
+    )
     assessments: list[Assessment] = []
     for run, result in zip(runs, results, strict=True):
         if run.id != result.run_id:

@@ -8,16 +8,18 @@ from types import MappingProxyType
 
 import attrs
 
-from runactionability.consumers.actions import ActiveRuns, is_active
+from runactionability.consumers.actions import ActiveRuns, KeyedActiveRuns, is_active
 from runactionability.consumers.assess import Assessment, assess, assess_results, visible_at
 from runactionability.model import OperationRun, RunId, RunStatus, usable_id
 from runactionability.ports import (
     RunQuery,
     RunSource,
+    StoreActiveCounts,
+    StoreCounts,
     StoreEvaluation,
 )
 from runactionability.resolver import Resolver
-from runactionability.result import Actionability, ActionabilityResult, StatusCounts
+from runactionability.result import Actionability, ActionabilityResult, ActiveCounts, StatusCounts
 from runactionability.scopes import EnvironmentKey, VisibleScopes
 from runactionability.telemetry import DASHBOARD, traced
 
@@ -283,6 +285,12 @@ def _from_store(
     shown: Sequence[OperationRun] = ()
     if top > 0:
         shown = store.follow_up_page(scopes, as_of=as_of, limit=top).runs
+    if isinstance(counts, StoreActiveCounts):
+        if active is None:
+            active = KeyedActiveRuns(source, catalog=resolver.catalog, scopes=scopes, as_of=as_of)
+        return _with_active_counts(
+            counts, counts.active, shown, resolver, scopes, as_of, top, active
+        )
     if active is None:
         query = scopes.query(statuses={RunStatus.QUEUED, RunStatus.RUNNING}, as_of=as_of)
         active = ActiveRuns(read_runs(source, query), catalog=resolver.catalog, scopes=scopes)
@@ -314,5 +322,47 @@ def _from_store(
         ),
         active=_active_of(
             resolver, working, results[split:], scopes=scopes, top=top, active=active
+        ),
+    )
+
+
+def _with_active_counts(
+    counts: StoreCounts,
+    active_counts: ActiveCounts,
+    shown: Sequence[OperationRun],
+    resolver: Resolver,
+    scopes: VisibleScopes,
+    as_of: datetime,
+    top: int,
+    active: ActiveRuns,
+) -> DashboardSummary:
+    """The summary of a store that counts the active work itself: of the active runs, only the
+    ``top`` newest are read (when not held already) and evaluated, with the shown runs, in one
+    batch."""
+    shown = visible_at(shown, scopes, as_of)
+    listed = {run.id for run in shown}
+    count = active_counts.queued + active_counts.running
+    newest = visible_at(
+        (run for run in active.newest(top, count=count) if run.id not in listed), scopes, as_of
+    )
+    results = resolver.evaluate_many([*shown, *newest], as_of=as_of, scopes=scopes)
+    split = len(shown)
+    work = _active_of(resolver, newest, results[split:], scopes=scopes, top=top, active=active)
+    return DashboardSummary(
+        scopes=scopes,
+        as_of=as_of,
+        counts=counts.counts,
+        by_family=counts.by_family,
+        by_environment=counts.by_environment,
+        top=tuple(
+            assess_results(
+                shown, results[:split], scopes=scopes, registry=resolver.registry, active=active
+            )
+        ),
+        active=attrs.evolve(
+            work,
+            queued=active_counts.queued,
+            running=active_counts.running,
+            by_type=MappingProxyType(dict(sorted(active_counts.by_type.items()))),
         ),
     )

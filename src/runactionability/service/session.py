@@ -32,8 +32,8 @@ from runactionability.consumers import (
     dashboard,
     explain,
     list_assessed,
-    read_runs,
 )
+from runactionability.consumers.actions import KeyedActiveRuns
 from runactionability.consumers.dashboard import active_work
 from runactionability.consumers.explain import ShownAssessments
 from runactionability.core_inputs import check_as_of
@@ -41,7 +41,7 @@ from runactionability.i18n import MessageCatalogs, Renderer
 from runactionability.i18n.catalogs import check_directory
 from runactionability.jsonforms import to_json
 from runactionability.messages import Message
-from runactionability.model import RunId, RunStatus, usable_id
+from runactionability.model import RunId, usable_id
 from runactionability.registry import Registry
 from runactionability.resolver import Resolver
 from runactionability.result import PrimaryAction
@@ -54,8 +54,6 @@ from runactionability.service.mapping_check import MappingCheck
 from runactionability.service.polling import DEFAULT_CHANGE_MARGIN, check_margin, poll
 from runactionability.service.renderers import Renderers
 from runactionability.telemetry import CHANGES, DASHBOARD, PAGE, traced
-
-_ACTIVE = frozenset({RunStatus.QUEUED, RunStatus.RUNNING})
 
 
 class ActionabilityService:
@@ -263,8 +261,8 @@ class RequestSession:
     whole_database: bool = False
     renderer: Renderer = attrs.field(factory=Renderer)
     # Once per request, from its one snapshot: the scopes' queued and running runs at as_of,
-    # which the dashboard, every page and explanation and the active work need (10-90 ms a read
-    # on a 20,000-run workspace), and the assessments shown, which ``explain`` then reuses.
+    # read only as far as the dashboard, the pages and explanations ask (reading them all took
+    # 10-90 ms on a 20,000-run workspace), and the assessments shown, which ``explain`` reuses.
     _active: list[ActiveRuns] = attrs.field(factory=list, init=False, eq=False, repr=False)
     _shown: ShownAssessments = attrs.field(factory=ShownAssessments, init=False, eq=False)
 
@@ -334,11 +332,17 @@ class RequestSession:
         return self._shown.page(page)
 
     def _active_runs(self) -> ActiveRuns:
-        # What ActiveRuns.from_source would read (the same query), read and indexed once.
+        # What ActiveRuns.from_source would read (the same query), read only for the work shown
+        # (the active work reads it all, once), and indexed once.
         if not self._active:
-            query = self.scopes.query(statuses=_ACTIVE, as_of=self.as_of)
-            runs = read_runs(self.backend.runs, query)
-            self._active.append(ActiveRuns(runs, catalog=self.resolver.catalog, scopes=self.scopes))
+            self._active.append(
+                KeyedActiveRuns(
+                    self.backend.runs,
+                    catalog=self.resolver.catalog,
+                    scopes=self.scopes,
+                    as_of=self.as_of,
+                )
+            )
         return self._active[0]
 
     def follow_up_page(self, limit: int = 50, cursor: str | None = None) -> AssessedPage:

@@ -13,12 +13,12 @@ import sqlalchemy as sa
 from runactionability.adapters.sqlalchemy._reading import read_transaction
 from runactionability.adapters.sqlalchemy.ids import stored_id
 from runactionability.adapters.sqlalchemy.instant_sql import compare_to
-from runactionability.adapters.sqlalchemy.pushdown.common import EVALUATE
+from runactionability.adapters.sqlalchemy.pushdown.common import EVALUATE, in_values
 from runactionability.adapters.sqlalchemy.pushdown.prepared import _params, _prepare, _scope_key_of
 from runactionability.adapters.sqlalchemy.runs import SqlRunSource
 from runactionability.catalog import OperationCatalog
-from runactionability.model import OperationRun, usable_id
-from runactionability.result import Actionability, StatusCounts
+from runactionability.model import OperationRun, RunStatus, usable_id
+from runactionability.result import Actionability, ActiveCounts, StatusCounts
 from runactionability.scopes import VisibleScopes
 from runactionability.telemetry import COUNT, traced
 
@@ -36,12 +36,14 @@ class PushdownCounts:
     """Counts of the runs of the visible scopes, by status, family and scope.
 
     ``by_family`` is keyed by family name (None for unknown types) and ``by_environment`` by
-    (workspace id, environment id or None), as the dashboard summary keys them.
+    (workspace id, environment id or None), as the dashboard summary keys them. ``active``
+    counts the ``not_terminal`` runs as the dashboard's active work does (``ActiveCounts``).
     """
 
     counts: StatusCounts
     by_family: Mapping[str | None, StatusCounts]
     by_environment: Mapping[tuple[str, str | None], StatusCounts]
+    active: ActiveCounts
 
     @property
     def needs_attention(self) -> int:
@@ -58,7 +60,36 @@ def _counts(by_status: Mapping[Actionability, int]) -> StatusCounts:
     )
 
 
-def tally(catalog: OperationCatalog, rows: Sequence[Row]) -> PushdownCounts:
+class ActiveTally:
+    """The active work of grouped rows, keyed as ``ActiveWork`` keys it: by the canonical type,
+    else the stored type as text (what the result's ``operation_type`` falls back to)."""
+
+    def __init__(self, catalog: OperationCatalog) -> None:
+        self.catalog = catalog
+        self.queued = self.running = 0
+        self.by_type: dict[str, int] = {}
+        self._names: dict[tuple[type, Any], str] = {}
+
+    def add(self, type_: Any, *, queued: int, running: int) -> None:
+        if not queued and not running:
+            return
+        key = (type_.__class__, type_)
+        name = self._names.get(key)
+        if name is None:
+            op_type = self.catalog.resolve(type_)
+            name = self._names[key] = str(type_) if op_type is None else op_type.name
+        self.by_type[name] = self.by_type.get(name, 0) + queued + running
+        self.queued += queued
+        self.running += running
+
+    def counts(self) -> ActiveCounts:
+        by_type = MappingProxyType(dict(sorted(self.by_type.items())))
+        return ActiveCounts(queued=self.queued, running=self.running, by_type=by_type)
+
+
+def tally(
+    catalog: OperationCatalog, rows: Sequence[Row], active: ActiveTally | None = None
+) -> PushdownCounts:
     """The counts of (workspace id, environment id, stored type, status, number) rows."""
     total: dict[Actionability, int] = {}
     by_family: dict[str | None, dict[Actionability, int]] = {}
@@ -102,6 +133,7 @@ def tally(catalog: OperationCatalog, rows: Sequence[Row]) -> PushdownCounts:
                 )
             }
         ),
+        active=(active or ActiveTally(catalog)).counts(),
     )
 
 
@@ -125,12 +157,13 @@ def count(pushdown: SqlPushdown, scopes: VisibleScopes, *, as_of: datetime) -> P
     params = _params(scopes, as_of, pushdown.dialect, pushdown.mapping.ids)
     key = _scope_key_of(scopes)
     rows: list[Row] = []
+    active = ActiveTally(pushdown.catalog)
     with read_transaction(pushdown.bind, statements=3) as connection:
         _prepare(connection, scopes)
         grouped = pushdown._prepare(("plain", *key), lambda: _plain(compiled, scopes)).execute(
             connection, params
         )
-        any_problem = _by_status(compiled, grouped, rows)
+        any_problem = _by_status(compiled, grouped, rows, active)
         evaluate = False
         if any_problem:
             for workspace_id, environment_id, type_, value, n in pushdown._prepare(
@@ -143,7 +176,7 @@ def count(pushdown: SqlPushdown, scopes: VisibleScopes, *, as_of: datetime) -> P
         if evaluate:
             for run, status in _in_python(pushdown, connection, scopes, params, as_of):
                 rows.append((run.workspace_id, run.environment_id, run.type, status, 1))
-    return tally(pushdown.catalog, rows)
+    return tally(pushdown.catalog, rows, active)
 
 
 @traced(COUNT, "runactionability.SqlPushdown.needs_attention")
@@ -210,11 +243,35 @@ def _plain(compiled: _Compiled, scopes: VisibleScopes) -> Any:
         )
     )
     return (
-        sa.select(*keys, c["status"], c["outcome"], sa.func.count(), future, later)
+        sa.select(
+            *keys, c["status"], c["outcome"], sa.func.count(), future, later, _queued_then(compiled)
+        )
         .select_from(compiled.table)
         .where(*compiled.scope_filter(scopes, replayed=False))
         .group_by(*keys, c["status"], c["outcome"])
     )
+
+
+def _queued_then(compiled: _Compiled) -> Any:
+    """Per group, the active runs that ``run_as_of`` makes queued at as_of: running, or
+    completed after as_of, with a start after as_of (created by then, both placeable)."""
+    c, as_of, dialect = compiled.c, compiled.as_of, compiled.dialect
+    created, started = c["created_at"], c["started_at"]
+    running = compiled.pushdown.mapping.stored_statuses(RunStatus.RUNNING)
+    placed = [compiled._valid_instant(started), compiled._valid_instant(created)]
+    compared = [
+        compare_to(started, ">", as_of, dialect),
+        compare_to(created, "<=", as_of, dialect),
+    ]
+    # As in ``_replay``: a native instant compares first (most rows started by as_of), any
+    # other storage is tested for a placeable value before its comparison.
+    terms = (
+        [*compared, *placed]
+        if compiled.pushdown.mapping.timestamps.is_native
+        else [placed[0], compared[0], placed[1], compared[1]]
+    )
+    then = sa.and_(*terms, sa.or_(in_values(c["status"], running), compiled.completed_after))
+    return sa.func.sum(sa.case((then, 1), else_=0))
 
 
 def evaluated_runs(
@@ -269,25 +326,37 @@ def _classified(compiled: _Compiled, scopes: VisibleScopes, keys: tuple[str, ...
     return counted.where(classified.c.status.in_([*wanted, EVALUATE]))
 
 
-def _by_status(compiled: _Compiled, grouped: Any, rows: list[Row]) -> bool:
-    """Add the runs rule 2 decides to ``rows``; whether any group holds problem runs."""
+def _by_status(compiled: _Compiled, grouped: Any, rows: list[Row], active: ActiveTally) -> bool:
+    """Add the runs rule 2 decides to ``rows`` and the active ones to ``active``; whether any
+    group holds problem runs."""
     any_problem = False
     # A handful of (status, outcome) pairs recur on every scope and type: each is read once.
     # Keyed with the values' classes too, so that 1 and True (SQLite may hold both) stay apart.
-    decisions: dict[tuple[type, Any, type, Any], Actionability | None] = {}
-    for workspace_id, environment_id, type_, stored, outcome, n, future, later in grouped:
+    decisions: dict[tuple[type, Any, type, Any], tuple[Actionability | None, bool]] = {}
+    read_status = compiled.pushdown.mapping.read_status
+    for workspace_id, environment_id, type_, stored, outcome, n, future, later, queued in grouped:
         n -= future + later
         if later:
             rows.append((workspace_id, environment_id, type_, Actionability.NOT_TERMINAL, later))
+            # Completed after as_of: active then, queued when it had not started yet.
+            active.add(type_, queued=queued, running=later - queued)
         if not n:
             continue
         pair = (stored.__class__, stored, outcome.__class__, outcome)
         if pair in decisions:
-            decided = decisions[pair]
+            decided, running = decisions[pair]
         else:
-            decided = decisions[pair] = compiled.decided_by_status(stored, outcome)
+            decided = compiled.decided_by_status(stored, outcome)
+            running = read_status(stored) is RunStatus.RUNNING
+            decisions[pair] = (decided, running)
         if decided is None:
             any_problem = True
-        else:
-            rows.append((workspace_id, environment_id, type_, decided, n))
+            continue
+        rows.append((workspace_id, environment_id, type_, decided, n))
+        if decided is Actionability.NOT_TERMINAL:
+            # A running run that started after as_of was queued then (``run_as_of``).
+            if running:
+                active.add(type_, queued=queued, running=n - queued)
+            else:
+                active.add(type_, queued=n, running=0)
     return any_problem
