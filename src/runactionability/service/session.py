@@ -189,8 +189,7 @@ class ActionabilityService:
         answers in that locale. A locale with no catalog is English, with one
         ``UnknownLocaleWarning`` per service and locale.
         """
-        # Checked before any connection: a naive or foreign value would otherwise surface at the
-        # first statement, as a driver error quoting the whole statement.
+        # Before any connection: else a driver error quoting the whole SQL, at the first statement.
         if as_of is not None:
             check_as_of(as_of)
         renderer = self.renderer(locale, time_zone)
@@ -260,9 +259,8 @@ class RequestSession:
     as_of: datetime
     whole_database: bool = False
     renderer: Renderer = attrs.field(factory=Renderer)
-    # Once per request, from its one snapshot: the scopes' queued and running runs at as_of,
-    # read only as far as the dashboard, the pages and explanations ask (reading them all took
-    # 10-90 ms on a 20,000-run workspace), and the assessments shown, which ``explain`` reuses.
+    # Once per request, from its one snapshot: the active runs at as_of, read only as far as the
+    # views ask (all took 10-90 ms on a 20,000-run workspace), and the assessments explain reuses.
     _active: list[ActiveRuns] = attrs.field(factory=list, init=False, eq=False, repr=False)
     _shown: ShownAssessments = attrs.field(factory=ShownAssessments, init=False, eq=False)
 
@@ -332,8 +330,7 @@ class RequestSession:
         return self._shown.page(page)
 
     def _active_runs(self) -> ActiveRuns:
-        # What ActiveRuns.from_source would read (the same query), read only for the work shown
-        # (the active work reads it all, once), and indexed once.
+        # ActiveRuns.from_source's query, read only for the work shown (active_work: all, once).
         if not self._active:
             self._active.append(
                 KeyedActiveRuns(
