@@ -341,3 +341,18 @@ def test_a_pushdown_database_error_is_an_evidence_fetch_error(sql_engine: sa.Eng
         pushdown.follow_up_page(scopes, as_of=AS_OF)
     with pytest.raises(EvidenceFetchError, match="pushdown"):
         pushdown.classify(scopes, as_of=AS_OF)
+
+
+def test_a_database_error_is_the_drivers_first_line(database: str, sql_engine: sa.Engine) -> None:
+    # A host table under the demo marker's name, without the column the marker is read by:
+    # PostgreSQL follows its message with the statement's line and a caret under it, SQL that
+    # is no part of the one line a user reads.
+    with sql_engine.begin() as connection:
+        connection.execute(sa.text("DROP TABLE runactionability_demo"))
+        connection.execute(sa.text("CREATE TABLE runactionability_demo (seed INTEGER)"))
+    line = one_line_error(invoke("report", "--database", database))
+    missing = {
+        "sqlite": "no such column: runactionability_demo.size",
+        "postgresql": "column runactionability_demo.size does not exist",
+    }[sql_engine.dialect.name]
+    assert line == f"runactionability: error: {missing}"

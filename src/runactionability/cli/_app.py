@@ -9,7 +9,7 @@ import attrs
 import click
 import sqlalchemy as sa
 
-from runactionability.errors import InvalidCursorError, RunActionabilityError
+from runactionability.errors import InvalidCursorError, RunActionabilityError, driver_message
 from runactionability.jsonforms import JSON_SCHEMA_VERSION
 
 DEFAULT_DATABASE = "runactionability-demo.sqlite"
@@ -51,10 +51,12 @@ class CliUsageError(CliError):
 
 
 def one_line(exc: BaseException) -> str:
-    """The message of ``exc`` on one line, without SQLAlchemy's wrapping."""
-    if isinstance(exc, sa.exc.DBAPIError) and exc.orig is not None:
-        detail = str(exc.orig)
-    elif isinstance(exc, sa.exc.SQLAlchemyError):
+    """The message of ``exc`` on one line: a driver's message proper, without SQLAlchemy's
+    wrapping or the SQL a database quotes after it."""
+    said = driver_message(exc)
+    if said is not None:
+        return said
+    if isinstance(exc, sa.exc.SQLAlchemyError):
         # SQLAlchemy appends a documentation link after a blank line; the first line says it all.
         detail = str(exc).split("\n(Background on this error", 1)[0]
     else:
