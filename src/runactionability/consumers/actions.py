@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from runactionability.catalog import OperationCatalog
 from runactionability.evidence import RunFact, StateFact
 from runactionability.messages import msg
-from runactionability.model import OperationRun, RunId, RunStatus, usable_id
+from runactionability.model import OperationRun, RunId, RunStatus, check_limit, usable_id
 from runactionability.policies.base import Family, Risk, retry_action, review_action
 from runactionability.policies.rules import VIEW_LATER_SUCCESS, view_state_label
 from runactionability.ports import RunSource
@@ -129,6 +129,7 @@ class ActiveRuns:
 
         With ``as_of``, the runs that were queued or running at that instant (``run_as_of``).
         """
+        check_limit(page_size, name="page_size")
         query = scopes.query(statuses=_ACTIVE, as_of=as_of)
         runs: list[OperationRun] = []
         cursor: str | None = None
