@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +30,7 @@ from runactionability import (
 from runactionability.adapters.memory import MemoryRunSource
 from runactionability.adapters.sqlalchemy import SqlRunSource, create_schema, open_backend
 from runactionability.adapters.sqlalchemy.pushdown import SqlPushdown
+from runactionability.testing import count_statements
 
 __all__ = ["database"]  # the demo fixture of test_cli, shared
 
@@ -62,21 +61,6 @@ CRAFTED_CURSORS = {
 }
 
 
-@contextmanager
-def statements(engine: sa.Engine) -> Iterator[list[str]]:
-    """Record every statement ``engine`` runs inside the block."""
-    seen: list[str] = []
-
-    def record(*args: Any) -> None:
-        seen.append(args[2])
-
-    sa.event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", record)
-
-
 # -- cursors ----------------------------------------------------------------------------------
 
 
@@ -91,13 +75,13 @@ def test_a_crafted_cursor_is_refused_before_any_statement(sql_engine: sa.Engine,
     # A host's PostgreSQL column may be naive, so only there the run source pages on a naive
     # instant (tagged as one); the follow-up list reads the reference schema, always aware.
     naive_allowed = name == "a naive tag on an aware column" and sql_engine.dialect.name != "sqlite"
-    with statements(sql_engine) as seen:
+    with count_statements(sql_engine) as seen:
         if not naive_allowed:
             with pytest.raises(InvalidCursorError, match="not a cursor"):
                 source.list_runs(scopes.query(), cursor=cursor)
         with pytest.raises(InvalidCursorError, match="not a cursor"):
             pushdown.follow_up_page(scopes, as_of=AS_OF, cursor=cursor)
-    assert seen == []
+    assert seen.statements == []
     # Still the error it used to be, for callers that catch that.
     assert issubclass(InvalidCursorError, UsageError)
 
