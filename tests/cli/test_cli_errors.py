@@ -8,6 +8,7 @@ a bad database, catalog or run; 2 for a bad option value or a contradictory opti
 from __future__ import annotations
 
 import base64
+import importlib.util
 import json
 from pathlib import Path
 from typing import Any
@@ -340,3 +341,63 @@ def test_a_database_error_is_the_drivers_first_line(database: str, sql_engine: s
         "postgresql": "column runactionability_demo.size does not exist",
     }[sql_engine.dialect.name]
     assert line == f"runactionability: error: {missing}"
+
+
+# -- instants outside the calendar, drivers not installed, passwords --------------------------
+
+OUT_OF_RANGE = ["9999-12-31T23:59:59-05:00", "0001-01-01T00:00:00+05:00"]
+"""Instants Python parses whose UTC time falls outside the years 1 to 9999."""
+
+
+@pytest.mark.parametrize("instant", OUT_OF_RANGE)
+@pytest.mark.parametrize("command", [["report"], ["list"], ["explain", "5"], ["doctor"]])
+def test_an_as_of_outside_the_calendar_is_refused_before_any_read(
+    tmp_path: Path, command: list[str], instant: str
+) -> None:
+    # No database there: the option is refused before the command looks for one.
+    missing = str(tmp_path / "none.sqlite")
+    line = one_line_error(invoke(*command, "--as-of", instant, "--database", missing), code=2)
+    assert line == (
+        f"runactionability: error: --as-of '{instant}' is out of range: in UTC it falls outside "
+        "the years 1 to 9999"
+    )
+    line = one_line_error(invoke(*command, "--as-of", "today", "--database", missing), code=2)
+    assert line == "runactionability: error: --as-of 'today' is not an ISO 8601 instant"
+
+
+def test_a_change_window_outside_the_calendar_is_a_usage_error(database: str) -> None:
+    for option, instant in zip(("--until", "--since"), OUT_OF_RANGE, strict=True):
+        window = {"--since": "2026-11-19T00:00:00", "--until": "2026-11-20T00:00:00"}
+        window[option] = instant
+        args = [part for pair in window.items() for part in pair]
+        line = one_line_error(invoke("changes", "--database", database, *args), code=2)
+        assert f"{option} '{instant}' is out of range" in line
+
+
+def test_a_url_the_cli_cannot_open_names_no_password() -> None:
+    if importlib.util.find_spec("pg8000") is not None:
+        pytest.skip("pg8000 is installed here")
+    line = one_line_error(invoke("report", "--database", "nosuch://reader:s3cret@db/app"))
+    assert line == (
+        "runactionability: error: bad database URL 'nosuch://reader:***@db/app': Can't load "
+        "plugin: sqlalchemy.dialects:nosuch"
+    )
+    line = one_line_error(invoke("report", "--database", "postgresql+pg8000://reader:s3cret@db/a"))
+    assert line == (
+        "runactionability: error: the driver of 'postgresql+pg8000://reader:***@db/a' is not "
+        "installed (No module named 'pg8000'); install it, or name an installed one "
+        "(postgresql+psycopg://...)"
+    )
+
+
+def test_an_error_naming_the_database_masks_its_password(
+    database: str, sql_engine: sa.Engine
+) -> None:
+    if sql_engine.dialect.name == "sqlite":
+        pytest.skip("a SQLite file has no password")
+    # The suite's server trusts its clients, so the password is never checked, only shown.
+    url = sa.make_url(database).set(password="s3cret").render_as_string(hide_password=False)
+    for args in (["explain", "123456789"], ["report", "--workspace", "nosuch"]):
+        line = one_line_error(invoke(*args, "--database", url))
+        assert "s3cret" not in line
+        assert ":***@" in line

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import attrs
@@ -63,6 +64,29 @@ def one_line(exc: BaseException) -> str:
         detail = str(exc) or type(exc).__name__
     lines = [line.strip() for line in detail.strip().splitlines() if line.strip()]
     return " ".join(lines) if lines else type(exc).__name__
+
+
+def iso_instant(option: str, text: str, *, refusal: str = "is not an ISO 8601 instant") -> datetime:
+    """``text``, an ISO 8601 instant (naive is UTC), else a usage error naming ``option`` (and
+    saying ``refusal`` of a text that is no instant).
+
+    An instant whose UTC time falls outside the years 1 to 9999 (``9999-12-31T23:00-05:00``)
+    is refused here: every comparison with a stored instant would overflow later, a traceback
+    rather than the user's mistake.
+    """
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise CliUsageError(f"{option} {text!r} {refusal}") from None
+    if value.utcoffset() is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        raise CliUsageError(
+            f"{option} {text!r} is out of range: in UTC it falls outside the years 1 to 9999"
+        ) from None
+    return value
 
 
 LOCALE_KEY = "runactionability.locale"
