@@ -681,6 +681,38 @@ def async_engine_of(engine: sa.Engine) -> AsyncEngine:
 
 
 @contextmanager
+def executed_statements(engine: sa.Engine) -> Iterator[list[tuple[str, Any]]]:
+    """Every statement ``engine`` sends inside the block, with its parameters.
+
+    ``runactionability.testing.count_statements`` keeps the text alone; a query plan of the
+    statement (``query_plan``) needs the values it ran with too.
+    """
+    seen: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        seen.append((statement, parameters))
+
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+
+
+def query_plan(engine: sa.Engine, statement: str, parameters: Any) -> str:
+    """The plan of one executed statement, a line a step; PostgreSQL is told to avoid scans,
+    which it rightly prefers on the handful of rows a test stores, so the plan says whether
+    the statement can seek with an index at all."""
+    with engine.begin() as connection:
+        if engine.dialect.name == "sqlite":
+            rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+        else:
+            connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+            rows = connection.exec_driver_sql(f"EXPLAIN {statement}", parameters)
+        return "\n".join(str(row[-1]) for row in rows)
+
+
+@contextmanager
 def compilations() -> Iterator[list[str]]:
     """Every SQL compilation (SQLAlchemy's cache misses and explicit ``compile`` calls alike)."""
     seen: list[str] = []

@@ -11,6 +11,23 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 
+def driver_message(exc: BaseException) -> str | None:
+    """The first line of the database driver's message inside ``exc`` (SQLAlchemy's ``orig``),
+    or None when ``exc`` wraps no driver error.
+
+    The first line is the message proper. PostgreSQL appends the line of the statement that
+    failed (``LINE 1: SELECT ...``) and a caret under it, SQLAlchemy the whole statement: SQL
+    that can run to tens of thousands of characters and tells a reader nothing the first line
+    does not. Every layer that shows a driver's error quotes it through this one rule; the
+    statement stays on the exception for a traceback.
+    """
+    orig = getattr(exc, "orig", None)
+    if not isinstance(orig, BaseException):
+        return None
+    lines = [line.strip() for line in str(orig).splitlines() if line.strip()]
+    return lines[0] if lines else type(orig).__name__
+
+
 class RunActionabilityError(Exception):
     """Base class of every error raised by runactionability."""
 
@@ -137,16 +154,11 @@ class EvidenceFetchError(RunActionabilityError):
     def wrapping(cls, kind: str, exc: BaseException) -> EvidenceFetchError:
         """The error of a source of ``kind`` that raised ``exc``.
 
-        A database error is quoted by the first line of its driver's own message (SQLAlchemy's
-        ``orig``): SQLAlchemy's text appends the whole failed statement, and PostgreSQL's the
-        line of it that failed, tens of thousands of characters of SQL for the pushdown that
-        tell a host nothing the first line does not. The statement stays on ``__cause__``.
+        A database error is quoted by its driver's message proper (``driver_message``), never
+        with the SQL of the pushdown's statements; the statement stays on ``__cause__``.
         """
-        orig = getattr(exc, "orig", None)
-        if not isinstance(orig, BaseException):
-            return cls(kind, f"{type(exc).__name__}: {exc}")
-        lines = [line.strip() for line in str(orig).splitlines() if line.strip()]
-        return cls(kind, f"{type(exc).__name__}: {lines[0] if lines else type(orig).__name__}")
+        said = driver_message(exc)
+        return cls(kind, f"{type(exc).__name__}: {exc if said is None else said}")
 
 
 class NoWorkspacesError(ConfigurationError):

@@ -146,6 +146,10 @@ class RunSource(Protocol):
         ``cursor`` is the opaque ``next_cursor`` of the previous page (keyset pagination: a run
         inserted meanwhile never shifts a page). Rows that cannot be read cleanly are still
         returned, as ``OperationRun`` values whose bad fields the core will flag.
+
+        ``limit`` is an ``int`` (not a ``bool``, nor a text such as ``"5"``) from 1 to
+        ``MAX_LIMIT`` (10,000); the library's sources refuse anything else with a
+        ``UsageError`` before any statement (``model.check_limit``), as the request API does.
         """
         ...
 
@@ -212,4 +216,13 @@ class StoreEvaluation(Protocol):
         as_of: datetime,
         limit: int = 50,
         cursor: str | None = None,
-    ) -> StorePage: ...
+    ) -> StorePage:
+        """The first ``limit`` runs needing attention after ``cursor``, newest first.
+
+        ``limit`` is an ``int`` (not a ``bool``, nor a text such as ``"5"``) from 1 to
+        ``MAX_LIMIT`` (10,000), and ``cursor`` one this store issued: anything else is refused
+        with a ``UsageError`` (``InvalidCursorError`` for a cursor) before any statement, as
+        the request API refuses it, so a host calling the port directly cannot make one call
+        read a whole table. ``model.check_limit`` is the rule.
+        """
+        ...

@@ -8,9 +8,8 @@ a bad database, catalog or run; 2 for a bad option value or a contradictory opti
 from __future__ import annotations
 
 import base64
+import importlib.util
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +31,7 @@ from runactionability import (
 from runactionability.adapters.memory import MemoryRunSource
 from runactionability.adapters.sqlalchemy import SqlRunSource, create_schema, open_backend
 from runactionability.adapters.sqlalchemy.pushdown import SqlPushdown
+from runactionability.testing import count_statements
 
 __all__ = ["database"]  # the demo fixture of test_cli, shared
 
@@ -62,21 +62,6 @@ CRAFTED_CURSORS = {
 }
 
 
-@contextmanager
-def statements(engine: sa.Engine) -> Iterator[list[str]]:
-    """Record every statement ``engine`` runs inside the block."""
-    seen: list[str] = []
-
-    def record(*args: Any) -> None:
-        seen.append(args[2])
-
-    sa.event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", record)
-
-
 # -- cursors ----------------------------------------------------------------------------------
 
 
@@ -91,13 +76,13 @@ def test_a_crafted_cursor_is_refused_before_any_statement(sql_engine: sa.Engine,
     # A host's PostgreSQL column may be naive, so only there the run source pages on a naive
     # instant (tagged as one); the follow-up list reads the reference schema, always aware.
     naive_allowed = name == "a naive tag on an aware column" and sql_engine.dialect.name != "sqlite"
-    with statements(sql_engine) as seen:
+    with count_statements(sql_engine) as seen:
         if not naive_allowed:
             with pytest.raises(InvalidCursorError, match="not a cursor"):
                 source.list_runs(scopes.query(), cursor=cursor)
         with pytest.raises(InvalidCursorError, match="not a cursor"):
             pushdown.follow_up_page(scopes, as_of=AS_OF, cursor=cursor)
-    assert seen == []
+    assert seen.statements == []
     # Still the error it used to be, for callers that catch that.
     assert issubclass(InvalidCursorError, UsageError)
 
@@ -341,3 +326,78 @@ def test_a_pushdown_database_error_is_an_evidence_fetch_error(sql_engine: sa.Eng
         pushdown.follow_up_page(scopes, as_of=AS_OF)
     with pytest.raises(EvidenceFetchError, match="pushdown"):
         pushdown.classify(scopes, as_of=AS_OF)
+
+
+def test_a_database_error_is_the_drivers_first_line(database: str, sql_engine: sa.Engine) -> None:
+    # A host table under the demo marker's name, without the column the marker is read by:
+    # PostgreSQL follows its message with the statement's line and a caret under it, SQL that
+    # is no part of the one line a user reads.
+    with sql_engine.begin() as connection:
+        connection.execute(sa.text("DROP TABLE runactionability_demo"))
+        connection.execute(sa.text("CREATE TABLE runactionability_demo (seed INTEGER)"))
+    line = one_line_error(invoke("report", "--database", database))
+    missing = {
+        "sqlite": "no such column: runactionability_demo.size",
+        "postgresql": "column runactionability_demo.size does not exist",
+    }[sql_engine.dialect.name]
+    assert line == f"runactionability: error: {missing}"
+
+
+# -- instants outside the calendar, drivers not installed, passwords --------------------------
+
+OUT_OF_RANGE = ["9999-12-31T23:59:59-05:00", "0001-01-01T00:00:00+05:00"]
+"""Instants Python parses whose UTC time falls outside the years 1 to 9999."""
+
+
+@pytest.mark.parametrize("instant", OUT_OF_RANGE)
+@pytest.mark.parametrize("command", [["report"], ["list"], ["explain", "5"], ["doctor"]])
+def test_an_as_of_outside_the_calendar_is_refused_before_any_read(
+    tmp_path: Path, command: list[str], instant: str
+) -> None:
+    # No database there: the option is refused before the command looks for one.
+    missing = str(tmp_path / "none.sqlite")
+    line = one_line_error(invoke(*command, "--as-of", instant, "--database", missing), code=2)
+    assert line == (
+        f"runactionability: error: --as-of '{instant}' is out of range: in UTC it falls outside "
+        "the years 1 to 9999"
+    )
+    line = one_line_error(invoke(*command, "--as-of", "today", "--database", missing), code=2)
+    assert line == "runactionability: error: --as-of 'today' is not an ISO 8601 instant"
+
+
+def test_a_change_window_outside_the_calendar_is_a_usage_error(database: str) -> None:
+    for option, instant in zip(("--until", "--since"), OUT_OF_RANGE, strict=True):
+        window = {"--since": "2026-11-19T00:00:00", "--until": "2026-11-20T00:00:00"}
+        window[option] = instant
+        args = [part for pair in window.items() for part in pair]
+        line = one_line_error(invoke("changes", "--database", database, *args), code=2)
+        assert f"{option} '{instant}' is out of range" in line
+
+
+def test_a_url_the_cli_cannot_open_names_no_password() -> None:
+    if importlib.util.find_spec("pg8000") is not None:
+        pytest.skip("pg8000 is installed here")
+    line = one_line_error(invoke("report", "--database", "nosuch://reader:s3cret@db/app"))
+    assert line == (
+        "runactionability: error: bad database URL 'nosuch://reader:***@db/app': Can't load "
+        "plugin: sqlalchemy.dialects:nosuch"
+    )
+    line = one_line_error(invoke("report", "--database", "postgresql+pg8000://reader:s3cret@db/a"))
+    assert line == (
+        "runactionability: error: the driver of 'postgresql+pg8000://reader:***@db/a' is not "
+        "installed (No module named 'pg8000'); install it, or name an installed one "
+        "(postgresql+psycopg://...)"
+    )
+
+
+def test_an_error_naming_the_database_masks_its_password(
+    database: str, sql_engine: sa.Engine
+) -> None:
+    if sql_engine.dialect.name == "sqlite":
+        pytest.skip("a SQLite file has no password")
+    # The suite's server trusts its clients, so the password is never checked, only shown.
+    url = sa.make_url(database).set(password="s3cret").render_as_string(hide_password=False)
+    for args in (["explain", "123456789"], ["report", "--workspace", "nosuch"]):
+        line = one_line_error(invoke(*args, "--database", url))
+        assert "s3cret" not in line
+        assert ":***@" in line

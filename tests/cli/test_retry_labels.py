@@ -18,6 +18,7 @@ from runactionability.adapters.sqlalchemy import open_backend
 from runactionability.adapters.sqlalchemy.pushdown import SqlPushdown
 from runactionability.consumers import Assessment, View, VisibleScopes, assess, list_assessed
 from runactionability.demo import Size, generate
+from runactionability.service import MAX_LIMIT
 
 DATA = generate(Size.SMALL)
 REGISTRY = Registry.default(entry_points=False)
@@ -60,7 +61,7 @@ def test_retry_labels_agree_across_memory_pushdown_and_cli(
         scopes=SCOPES,
         as_of=DATA.as_of,
         view=View.CURRENT_FOLLOW_UP,
-        limit=100_000,
+        limit=MAX_LIMIT,
         store=SqlPushdown(sql_engine, registry=REGISTRY),
     )
     pushed = _retries(list(page.items))

@@ -31,7 +31,7 @@ from runactionability.consumers import (
 )
 from runactionability.consumers.actions import READ_EVERY_AT_MOST, KeyedActiveRuns
 from runactionability.consumers.dashboard import active_work
-from runactionability.model import RunStatus
+from runactionability.model import MAX_LIMIT, RunStatus
 from runactionability.testing.strategies import BASE, ENVIRONMENTS, WORKSPACES, histories
 
 AS_OF = BASE + timedelta(hours=20)
@@ -262,3 +262,21 @@ def test_a_few_active_runs_are_read_at_once() -> None:
         # larger one reads a short page, and the type a run asks about on its own.
         keyed.blocking(attrs.evolve(runs[0], id=99))
         assert listing.read == reads
+
+
+def test_the_most_active_runs_a_dashboard_may_show_are_read_within_a_ports_limit() -> None:
+    # top + 1 would ask the port for MAX_LIMIT + 1 runs, which every port refuses.
+    runs = [
+        OperationRun(
+            id=n,
+            type="directory.sync",
+            workspace_id=WORKSPACES[0],
+            environment_id=ENVIRONMENTS[0],
+            status=RunStatus.RUNNING,
+            created_at=BASE + timedelta(minutes=n),
+        )
+        for n in range(3)
+    ]
+    source, resolver = _ports(runs)
+    keyed = KeyedActiveRuns(source, catalog=resolver.catalog, scopes=SCOPES, as_of=AS_OF)
+    assert [run.id for run in keyed.newest(MAX_LIMIT)] == [2, 1, 0]

@@ -14,7 +14,7 @@ from typing import Any
 import psycopg
 import pytest
 import sqlalchemy as sa
-from tests.support import CATALOG, at
+from tests.support import CATALOG, at, executed_statements
 
 from runactionability import OperationRun
 from runactionability.adapters.sqlalchemy import insert_runs
@@ -44,16 +44,8 @@ def _history() -> list[OperationRun]:
 
 def _plans(engine: sa.Engine, call: Any) -> list[list[str]]:
     """The ``EXPLAIN ANALYZE`` of every statement ``call`` runs on the runs table."""
-    statements: list[tuple[str, Any]] = []
-
-    def record(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
-        statements.append((statement, parameters))
-
-    sa.event.listen(engine, "before_cursor_execute", record)
-    try:
+    with executed_statements(engine) as statements:
         call()
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", record)
     plans = []
     with engine.connect() as connection:
         driver = connection.connection.driver_connection

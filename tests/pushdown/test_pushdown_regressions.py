@@ -28,6 +28,7 @@ from runactionability.adapters.sqlalchemy import (
 from runactionability.adapters.sqlalchemy.pushdown import SqlPushdown
 from runactionability.consumers import VisibleScopes
 from runactionability.result import Actionability
+from runactionability.testing import count_statements
 
 # Asked an hour after T0, not at the shared AS_OF: some cases put a state row after ``as_of``.
 AS_OF = T0 + timedelta(hours=1)
@@ -391,13 +392,7 @@ def test_scope_ids_are_bound_parameters_not_sql_text(engine: sa.Engine) -> None:
             _sync(5, env, "failed", 0, "w3"),
         ],
     )
-    statements: list[str] = []
-
-    def record(*args: Any) -> None:
-        statements.append(args[2])
-
-    sa.event.listen(engine, "before_cursor_execute", record)
-    try:
+    with count_statements(engine) as seen:
         for form in ("exists", "grouped"):
             pushdown = SqlPushdown(engine, form=form)
             counts = pushdown.count(scopes, as_of=AS_OF)
@@ -411,10 +406,8 @@ def test_scope_ids_are_bound_parameters_not_sql_text(engine: sa.Engine) -> None:
                 2: Actionability.INFORMATIONAL_ONLY,
                 3: Actionability.ACTIONABLE,
             }
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", record)
-    assert statements
-    assert not [sql for sql in statements if "marker" in sql]
+    assert seen.statements
+    assert not [sql for sql in seen.statements if "marker" in sql]
 
 
 @pytest.mark.parametrize("naive", [True, False], ids=["naive-column", "infinite"])

@@ -8,7 +8,6 @@ a request sets its PostgreSQL options once.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -21,6 +20,7 @@ from runactionability.adapters.sqlalchemy import REFERENCE_RUNS, create_schema, 
 from runactionability.adapters.sqlalchemy.pushdown import SqlPushdown, _scope_values
 from runactionability.consumers import VisibleScopes
 from runactionability.result import Actionability
+from runactionability.testing import count_statements
 
 AS_OF = T0 + timedelta(days=1)
 SCOPES = VisibleScopes({"w1"})
@@ -98,10 +98,10 @@ def test_sqlite_counts_needing_attention_from_the_problem_rows_alone(
     # classification stays a subquery (a co-routine) the grouping reads: flattened into the
     # grouping, SQLite computed the CASE twice a row.
     pushdown = SqlPushdown(sqlite_engine)
-    with _statements(sqlite_engine) as seen:
+    with count_statements(sqlite_engine) as seen:
         needing = pushdown.needs_attention(SCOPES, as_of=AS_OF)
     assert needing == pushdown.count(SCOPES, as_of=AS_OF).needs_attention == 10
-    assert len([s for s in seen if s.lstrip().upper().startswith("SELECT")]) == 1
+    assert len([s for s in seen.statements if s.lstrip().upper().startswith("SELECT")]) == 1
     for purpose in ("attention", "problems"):
         outer = [
             line
@@ -115,29 +115,18 @@ def test_sqlite_counts_needing_attention_from_the_problem_rows_alone(
         ], purpose
 
 
-@contextmanager
-def _statements(engine: sa.Engine) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
-        seen.append(statement)
-
-    sa.event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", record)
-
-
 def test_a_request_sets_the_pushdown_options_once(sql_engine: sa.Engine) -> None:
     # Each set_config is a round trip; the options are the transaction's, and a request's
     # dashboard and follow-up page read in one transaction.
     _history(sql_engine)
     service = ActionabilityService(sql_engine, registry=Registry.default(entry_points=False))
-    with _statements(sql_engine) as seen, service.session(scopes=SCOPES, as_of=AS_OF) as session:
+    with (
+        count_statements(sql_engine) as seen,
+        service.session(scopes=SCOPES, as_of=AS_OF) as session,
+    ):
         summary = session.dashboard(top=3)
         page = session.follow_up_page(limit=50)
     assert summary.counts.needs_attention == len(page.items) > 0
-    options = [statement for statement in seen if "set_config" in statement]
+    options = [statement for statement in seen.statements if "set_config" in statement]
     expected = 1 if sql_engine.dialect.name == "postgresql" else 0
     assert len(options) == expected

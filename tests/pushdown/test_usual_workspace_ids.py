@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -27,6 +26,7 @@ from runactionability.adapters.sqlalchemy import (
 )
 from runactionability.adapters.sqlalchemy.pushdown import SqlPushdown
 from runactionability.consumers import VisibleScopes
+from runactionability.testing import count_statements
 
 AS_OF = T0 + timedelta(hours=1)
 # The workspace escape as each dialect writes it: a GLOB (SQLite) or a regular expression
@@ -82,22 +82,14 @@ def test_a_scope_with_an_unusual_workspace_id_keeps_the_workspace_tests(
             _sync(6, unusual, "blocked", 10),
         ],
     )
-    statements: list[str] = []
-
-    def record(*args: Any) -> None:
-        statements.append(args[2])
-
     pushdown = SqlPushdown(engine)
     usual, other = VisibleScopes({"w1", "w2"}), VisibleScopes({"w1", unusual})
-    sa.event.listen(engine, "before_cursor_execute", record)
-    try:
+    with count_statements(engine) as seen:
         assert pushdown.needs_attention(usual, as_of=AS_OF) == _needing_attention(engine, usual)
-        first = len(statements)
+        first = seen.count
         assert pushdown.needs_attention(other, as_of=AS_OF) == _needing_attention(engine, other)
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", record)
-    assert not any(ESCAPE.search(sql) for sql in statements[:first])
-    assert any(ESCAPE.search(sql) for sql in statements[first:])
+    assert not any(ESCAPE.search(sql) for sql in seen.statements[:first])
+    assert any(ESCAPE.search(sql) for sql in seen.statements[first:])
     assert pushdown.count(other, as_of=AS_OF).needs_attention == 2
     page = pushdown.follow_up_page(other, as_of=AS_OF)
     assert sorted(item.run.id for item in page.items) == [1, 6]

@@ -33,7 +33,7 @@ from runactionability import (
     hookimpl,
 )
 from runactionability.adapters.sqlalchemy import create_schema, insert_runs, metadata
-from runactionability.consumers import VisibleScopes
+from runactionability.consumers import VisibleScopes, read_runs
 
 ACME = VisibleScopes({"acme"})
 SYNC = "inventory.sync"
@@ -273,7 +273,7 @@ def _assert_chains(service: ActionabilityService, seen: list[Change], until: dat
     for change in seen:
         chains.setdefault(change.run_id, []).append(change)
     with service.session(scopes=ACME, as_of=until) as session:
-        runs = session.backend.runs.list_runs(ACME.query(as_of=until), limit=100_000).runs
+        runs = read_runs(session.backend.runs, ACME.query(as_of=until))
         results = session.resolver.evaluate_many(runs, as_of=until, scopes=ACME)
     final = {run.id: result.status for run, result in zip(runs, results, strict=True)}
     assert set(chains) == set(final)

@@ -5,8 +5,7 @@ workspace the actor cannot see reveals nothing: hidden data does not exist."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -25,6 +24,7 @@ from runactionability.adapters.sqlalchemy.cursors import (
 from runactionability.adapters.sqlalchemy.pushdown import SqlPushdown
 from runactionability.consumers import AssessedPage, View, VisibleScopes
 from runactionability.model import OperationRun
+from runactionability.testing import count_statements
 
 REGISTRY = Registry.default()
 CATALOG = REGISTRY.catalog()
@@ -37,20 +37,6 @@ VIEWS = [View.ALL, View.CURRENT_FOLLOW_UP, View.HISTORY]
 
 def service(engine: sa.Engine, key: bytes | None = KEY) -> ActionabilityService:
     return ActionabilityService(engine, registry=REGISTRY, catalog=CATALOG, cursor_key=key)
-
-
-@contextmanager
-def statements(engine: sa.Engine) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def record(*args: Any) -> None:
-        seen.append(args[2])
-
-    sa.event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", record)
 
 
 def every_page(
@@ -79,11 +65,11 @@ def refused(engine: sa.Engine, as_of: datetime, view: View, cursor: str, key: by
     """The error of a page asked for with ``cursor``, checking that no statement ran for it."""
     with (
         service(engine, key).session(scopes=ACME, as_of=as_of) as s,
-        statements(engine) as seen,
+        count_statements(engine) as seen,
         pytest.raises(InvalidCursorError, match="not a cursor") as raised,
     ):
         s.page(view, limit=2, cursor=cursor)
-    assert seen == []
+    assert seen.statements == []
     return str(raised.value)
 
 
@@ -203,12 +189,12 @@ def test_the_run_source_and_the_pushdown_sign_with_their_key(sql_engine: sa.Engi
     as_of = datetime(2026, 11, 20, tzinfo=UTC)
     assert pushdown.follow_up_page(ACME, as_of=as_of, cursor=signed).items == ()
     for bad in (signed.rpartition(".")[0], encode_cursor(None, 5, key=OTHER_KEY)):
-        with statements(sql_engine) as seen:
+        with count_statements(sql_engine) as seen:
             with pytest.raises(InvalidCursorError):
                 source.list_runs(ACME.query(), cursor=bad)
             with pytest.raises(InvalidCursorError):
                 pushdown.follow_up_page(ACME, as_of=as_of, cursor=bad)
-        assert seen == []
+        assert seen.statements == []
 
 
 @pytest.mark.parametrize("key", [b"short", "a str, not bytes at all", 16])
@@ -281,12 +267,12 @@ def test_refused_text_never_reaches_the_database(data: st.DataObject) -> None:
     source = SqlRunSource(engine, cursor_key=KEY)
     cursor = encode_cursor(datetime(2026, 11, 18, tzinfo=UTC), 5, key=KEY)
     text = _edited(cursor, data)
-    with statements(engine) as seen:
+    with count_statements(engine) as seen:
         if text == cursor:
             source.list_runs(ACME.query(), cursor=text)
-            assert seen
+            assert seen.statements
         else:
             with pytest.raises(InvalidCursorError):
                 source.list_runs(ACME.query(), cursor=text)
-            assert seen == []
+            assert seen.statements == []
     engine.dispose()

@@ -1,7 +1,9 @@
 """Every count a request asks for (a page's ``limit``, the dashboard's ``top``, active work's
 ``newest``, a change page's ``limit``) is an int within ``MAX_LIMIT``, checked before any
 statement: a host that passes a query parameter through gets a ``UsageError``, never a raw
-``OverflowError``/``TypeError`` from the driver, nor a request that reads a whole table."""
+``OverflowError``/``TypeError`` from the driver, nor a request that reads a whole table.
+The ports' adapters (the run sources, memory and SQL, and the SQL pushdown) and the consumer
+helpers refuse the same counts, for a host that calls them directly."""
 
 from __future__ import annotations
 
@@ -14,9 +16,19 @@ import pytest
 import sqlalchemy as sa
 from tests.support import AS_OF, CATALOG, REGISTRY, async_engine_of
 
-from runactionability import ActionabilityService, AsyncActionabilityService, UsageError
-from runactionability.adapters.sqlalchemy import create_schema
-from runactionability.consumers import View, VisibleScopes
+from runactionability import ActionabilityService, AsyncActionabilityService, Resolver, UsageError
+from runactionability.adapters.memory import MemoryRunSource
+from runactionability.adapters.sqlalchemy import SqlRunSource, create_schema, open_backend
+from runactionability.adapters.sqlalchemy.pushdown import SqlPushdown, current_follow_up_page
+from runactionability.consumers import (
+    ActiveRuns,
+    View,
+    VisibleScopes,
+    dashboard,
+    list_assessed,
+    read_runs,
+    summarize,
+)
 from runactionability.service import MAX_LIMIT, RequestSession
 from runactionability.testing import count_statements
 
@@ -111,3 +123,64 @@ def test_the_async_twin_refuses_the_same_counts(service: ActionabilityService) -
         return refused
 
     assert len(asyncio.run(run())) == 18
+
+
+def _refused(bind: sa.Engine, least: int, ask: Callable[[Any], object]) -> None:
+    """``ask`` refuses every count below ``least`` or outside the bound before any statement."""
+    for count in [least - 1, *NOT_A_LIMIT]:
+        with count_statements(bind) as seen, pytest.raises(UsageError) as raised:
+            ask(count)
+        assert seen.statements == [], count
+        assert f"from {least} to {MAX_LIMIT}" in str(raised.value)
+
+
+def test_the_ports_refuse_what_the_request_api_refuses(sql_engine: sa.Engine) -> None:
+    create_schema(sql_engine)
+    pushdown = SqlPushdown(sql_engine)
+    sql, memory = SqlRunSource(sql_engine), MemoryRunSource()
+    asks: list[Callable[[Any], object]] = [
+        lambda n: pushdown.follow_up_page(ACME, as_of=AS_OF, limit=n),
+        lambda n: current_follow_up_page(sql_engine, ACME, as_of=AS_OF, limit=n),
+        lambda n: sql.list_runs(ACME.query(), limit=n),
+        lambda n: memory.list_runs(ACME.query(), limit=n),
+    ]
+    for ask in asks:
+        _refused(sql_engine, 1, ask)
+    # The memory source and the SQL one agree: both take the bounds themselves.
+    for count in (1, MAX_LIMIT):
+        assert pushdown.follow_up_page(ACME, as_of=AS_OF, limit=count).runs == ()
+        assert sql.list_runs(ACME.query(), limit=count) == memory.list_runs(
+            ACME.query(), limit=count
+        )
+
+
+def test_the_consumer_helpers_refuse_the_same_counts(sql_engine: sa.Engine) -> None:
+    create_schema(sql_engine)
+    backend = open_backend(sql_engine)
+    resolver = Resolver(history=backend.history, states=backend.states, catalog=CATALOG)
+    source, store = backend.runs, SqlPushdown(sql_engine)
+    asks: dict[int, list[Callable[[Any], object]]] = {
+        0: [
+            lambda n: dashboard(source, resolver, scopes=ACME, as_of=AS_OF, top=n),
+            lambda n: dashboard(source, resolver, scopes=ACME, as_of=AS_OF, top=n, store=store),
+            lambda n: summarize([], scopes=ACME, as_of=AS_OF, top=n),
+        ],
+        1: [
+            lambda n: list_assessed(source, resolver, scopes=ACME, as_of=AS_OF, limit=n),
+            lambda n: list_assessed(
+                source,
+                resolver,
+                scopes=ACME,
+                as_of=AS_OF,
+                view=View.CURRENT_FOLLOW_UP,
+                limit=n,
+                store=store,
+            ),
+            lambda n: read_runs(source, ACME.query(), page_size=n),
+            lambda n: ActiveRuns.from_source(source, catalog=CATALOG, scopes=ACME, page_size=n),
+        ],
+    }
+    for least, calls in asks.items():
+        for ask in calls:
+            _refused(sql_engine, least, ask)
+            ask(MAX_LIMIT)

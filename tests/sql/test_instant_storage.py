@@ -19,7 +19,15 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.support import AS_OF, T0, sql_ports, stored_copy, stored_run
+from tests.support import (
+    AS_OF,
+    T0,
+    executed_statements,
+    query_plan,
+    sql_ports,
+    stored_copy,
+    stored_run,
+)
 
 from runactionability import LaterSuccessRequest
 from runactionability.adapters.sqlalchemy import Instants, SqlRunHistory
@@ -290,11 +298,6 @@ def test_the_later_success_seek_uses_the_success_index_in_every_storage(
     ]
     sql_ports(engine, successes, [])
     runs, _ = stored_copy(engine, storage)
-    seen: list[tuple[str, Any]] = []
-
-    def record(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
-        seen.append((statement, parameters))
-
     request = LaterSuccessRequest(
         operation_types=("inventory.sync",),
         workspace_id="w1",
@@ -302,22 +305,10 @@ def test_the_later_success_seek_uses_the_success_index_in_every_storage(
         subject_key=None,
         subject=None,
     )
-    sa.event.listen(engine, "before_cursor_execute", record)
-    try:
+    with executed_statements(engine) as seen:
         found = SqlRunHistory(engine, runs).latest_successes([request], as_of=AS_OF)
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", record)
     assert found[request].run_id == 39
-    statement, parameters = seen[-1]
-    with engine.begin() as connection:
-        if engine.dialect.name == "sqlite":
-            plan = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
-        else:
-            # A table this small is read whole unless scans are ruled out; the question is
-            # whether the seek can use the index at all.
-            connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
-            plan = connection.exec_driver_sql(f"EXPLAIN {statement}", parameters)
-        text = "\n".join(str(row[-1]) for row in plan)
+    text = query_plan(engine, *seen[-1])
     tag = runs.table.removeprefix("operation_runs_")
     # Either success index serves a request without a subject (both lead with its columns).
     assert re.search(f"ix_operation_runs_success_(scope|subject)_{tag}\\b", text), text

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -16,7 +15,9 @@ from tests.support import (
     LIFECYCLES,
     REGISTRY,
     Ports,
+    executed_statements,
     host_ports,
+    query_plan,
 )
 from tests.support import stored_fact as fact
 from tests.support import stored_run as run
@@ -144,44 +145,16 @@ def test_list_filters_and_the_pushdown_read_the_lifecycle_column(
     }
 
 
-def _plan(
-    engine: sa.Engine, record: Callable[[sa.Engine], list[tuple[str, Any]]], call: Any
-) -> str:
-    """The plan of the longest statement ``call`` runs (PostgreSQL told to avoid table scans)."""
-    seen = record(engine)
-    call()
-    statement, parameters = max(seen, key=lambda executed: len(executed[0]))
-    with engine.connect() as connection:
-        if engine.dialect.name == "sqlite":
-            rows = connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
-            return "\n".join(str(row[-1]) for row in rows)
-        connection.exec_driver_sql("SET enable_seqscan = off")
-        rows = connection.exec_driver_sql("EXPLAIN " + statement, parameters)
-        return "\n".join(str(row[0]) for row in rows)
-
-
-@pytest.fixture
-def executed() -> Any:
-    listeners: list[tuple[sa.Engine, Any]] = []
-
-    def record(engine: sa.Engine) -> list[tuple[str, Any]]:
-        seen: list[tuple[str, Any]] = []
-
-        def listener(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-            if statement.lstrip().upper().startswith(("SELECT", "WITH")):
-                seen.append((statement, parameters))
-
-        sa.event.listen(engine, "before_cursor_execute", listener)
-        listeners.append((engine, listener))
-        return seen
-
-    yield record
-    for engine, listener in listeners:
-        sa.event.remove(engine, "before_cursor_execute", listener)
+def _plan(engine: sa.Engine, call: Any) -> str:
+    """The plan of the longest query ``call`` runs (PostgreSQL told to avoid table scans)."""
+    with executed_statements(engine) as seen:
+        call()
+    queries = [each for each in seen if each[0].lstrip().upper().startswith(("SELECT", "WITH"))]
+    return query_plan(engine, *max(queries, key=lambda executed: len(executed[0])))
 
 
 def test_the_lookups_seek_the_lifecycle_index_and_the_state_key(
-    sql_engine: sa.Engine, ports: Ports, executed: Any
+    sql_engine: sa.Engine, ports: Ports
 ) -> None:
     request = LaterSuccessRequest(
         operation_types=(CHECK,),
@@ -190,9 +163,7 @@ def test_the_lookups_seek_the_lifecycle_index_and_the_state_key(
         subject_key="provider_connection_id",
         subject="c1",
     )
-    plan = _plan(
-        sql_engine, executed, lambda: ports.history.latest_successes([request], as_of=AS_OF)
-    )
+    plan = _plan(sql_engine, lambda: ports.history.latest_successes([request], as_of=AS_OF))
     # The seek compares the lifecycle column by equality, as the reference index's status.
     sqlite = sql_engine.dialect.name == "sqlite"
     assert re.search(
@@ -205,7 +176,7 @@ def test_the_lookups_seek_the_lifecycle_index_and_the_state_key(
         kind="provider_connection", workspace_id="w1", environment_id="e1", subject="c1"
     )
     source = ports.states["provider_connection"]
-    plan = _plan(sql_engine, executed, lambda: source.current_states([state]))
+    plan = _plan(sql_engine, lambda: source.current_states([state]))
     # The kind filter is the first key of the seek for the object's newest row.
     assert re.search(
         r"ix_m3_job_states_object \(kind=\? AND tenant=\? AND env=\? AND ref=\?"
@@ -217,7 +188,7 @@ def test_the_lookups_seek_the_lifecycle_index_and_the_state_key(
 
 
 def test_the_pushdown_seeks_successes_on_the_lifecycle_index(
-    sql_engine: sa.Engine, ports: Ports, executed: Any
+    sql_engine: sa.Engine, ports: Ports
 ) -> None:
     pushdown = SqlPushdown(
         sql_engine,
@@ -227,9 +198,7 @@ def test_the_pushdown_seeks_successes_on_the_lifecycle_index(
         catalog=CATALOG,
         form="exists",
     )
-    plan = _plan(
-        sql_engine, executed, lambda: pushdown.classify(VisibleScopes({"w1"}), as_of=AS_OF)
-    )
+    plan = _plan(sql_engine, lambda: pushdown.classify(VisibleScopes({"w1"}), as_of=AS_OF))
     # The later-success test of a connection check seeks the success value in the index.
     assert re.search(
         r"s\d+_provider_connection_check USING (COVERING )?INDEX ix_m3_jobs_success "

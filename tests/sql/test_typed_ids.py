@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.dialects import postgresql
-from tests.support import CATALOG, REGISTRY, at
+from tests.support import CATALOG, REGISTRY, at, executed_statements, query_plan
 
 from runactionability import (
     LaterSuccessRequest,
@@ -444,32 +444,14 @@ def _state_request(ws: str, env: str | None, subject: str | None) -> StateReques
 
 def _plans(engine: sa.Engine, run: Any) -> list[str]:
     """The query plans of the statements ``run`` executes on ``engine``."""
-    seen: list[tuple[str, Any]] = []
-
-    def listener(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
-        if (
-            statement.lstrip().upper().startswith(("SELECT", "WITH"))
-            and "set_config" not in statement
-        ):
-            seen.append((statement, parameters))
-
-    sa.event.listen(engine, "before_cursor_execute", listener)
-    try:
+    with executed_statements(engine) as seen:
         run()
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", listener)
-    plans = []
-    with engine.connect() as connection:
-        if engine.dialect.name == "postgresql":
-            # A handful of rows: without this the planner rightly prefers a scan.
-            connection.exec_driver_sql("SET enable_seqscan = off")
-            prefix = "EXPLAIN "
-        else:
-            prefix = "EXPLAIN QUERY PLAN "
-        for statement, parameters in seen:
-            rows = connection.exec_driver_sql(prefix + statement, parameters).all()
-            plans.append("\n".join(str(row[-1]) for row in rows))
-    return plans
+    return [
+        query_plan(engine, statement, parameters)
+        for statement, parameters in seen
+        if statement.lstrip().upper().startswith(("SELECT", "WITH"))
+        and "set_config" not in statement
+    ]
 
 
 def test_typed_id_seeks_use_the_index(store: Store) -> None:

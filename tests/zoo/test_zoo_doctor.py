@@ -10,7 +10,7 @@ from tests.support import AS_OF, CATALOG, REGISTRY
 from tests.zoo.canon import Host, Seeded, canonical_history, seed
 
 from runactionability.adapters.sqlalchemy import check
-from runactionability.findings import CheckReport, FindingCode
+from runactionability.findings import CheckReport, Finding, FindingCode
 
 BAD = {
     "laravel": {
@@ -50,6 +50,10 @@ def _check(seeded: Seeded) -> CheckReport:
     )
 
 
+def _missing_indexes(seeded: Seeded) -> list[Finding]:
+    return [f for f in _check(seeded).findings if f.code is FindingCode.MISSING_INDEX]
+
+
 @pytest.fixture
 def seeded(zoo: tuple[Host, sa.Engine]) -> Seeded:
     runs, facts = canonical_history()
@@ -71,7 +75,7 @@ def test_doctor_finds_exactly_the_bad_rows(seeded: Seeded) -> None:
 
 
 def test_doctor_names_the_indexes_the_tables_lack(seeded: Seeded) -> None:
-    missing = [f for f in _check(seeded).findings if f.code is FindingCode.MISSING_INDEX]
+    missing = _missing_indexes(seeded)
     mapped = seeded.mapped
     if seeded.host.name == "reference":
         assert missing == []  # create_schema made every index the statements seek with
@@ -84,4 +88,4 @@ def test_doctor_names_the_indexes_the_tables_lack(seeded: Seeded) -> None:
         for fix in sorted(fixes):
             connection.execute(sa.text(fix))
     # What it said to add is all the statements need.
-    assert [f for f in _check(seeded).findings if f.code is FindingCode.MISSING_INDEX] == []
+    assert _missing_indexes(seeded) == []

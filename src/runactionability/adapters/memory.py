@@ -34,6 +34,7 @@ from runactionability.evidence import (
 from runactionability.model import (
     OperationRun,
     RunId,
+    check_limit,
     usable_id,
 )
 from runactionability.ports import RunPage, RunQuery, run_as_of
@@ -227,6 +228,7 @@ class MemoryRunSource:
         return None
 
     def list_runs(self, query: RunQuery, *, limit: int = 100, cursor: str | None = None) -> RunPage:
+        check_limit(limit)
         after = _decode_cursor(cursor) if cursor else None
         runs: Iterable[OperationRun | None] = self._runs
         if query.as_of is not None:

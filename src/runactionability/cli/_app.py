@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import attrs
 import click
 import sqlalchemy as sa
 
-from runactionability.errors import InvalidCursorError, RunActionabilityError
+from runactionability.errors import InvalidCursorError, RunActionabilityError, driver_message
 from runactionability.jsonforms import JSON_SCHEMA_VERSION
 
 DEFAULT_DATABASE = "runactionability-demo.sqlite"
@@ -51,16 +52,41 @@ class CliUsageError(CliError):
 
 
 def one_line(exc: BaseException) -> str:
-    """The message of ``exc`` on one line, without SQLAlchemy's wrapping."""
-    if isinstance(exc, sa.exc.DBAPIError) and exc.orig is not None:
-        detail = str(exc.orig)
-    elif isinstance(exc, sa.exc.SQLAlchemyError):
+    """The message of ``exc`` on one line: a driver's message proper, without SQLAlchemy's
+    wrapping or the SQL a database quotes after it."""
+    said = driver_message(exc)
+    if said is not None:
+        return said
+    if isinstance(exc, sa.exc.SQLAlchemyError):
         # SQLAlchemy appends a documentation link after a blank line; the first line says it all.
         detail = str(exc).split("\n(Background on this error", 1)[0]
     else:
         detail = str(exc) or type(exc).__name__
     lines = [line.strip() for line in detail.strip().splitlines() if line.strip()]
     return " ".join(lines) if lines else type(exc).__name__
+
+
+def iso_instant(option: str, text: str, *, refusal: str = "is not an ISO 8601 instant") -> datetime:
+    """``text``, an ISO 8601 instant (naive is UTC), else a usage error naming ``option`` (and
+    saying ``refusal`` of a text that is no instant).
+
+    An instant whose UTC time falls outside the years 1 to 9999 (``9999-12-31T23:00-05:00``)
+    is refused here: every comparison with a stored instant would overflow later, a traceback
+    rather than the user's mistake.
+    """
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise CliUsageError(f"{option} {text!r} {refusal}") from None
+    if value.utcoffset() is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        raise CliUsageError(
+            f"{option} {text!r} is out of range: in UTC it falls outside the years 1 to 9999"
+        ) from None
+    return value
 
 
 LOCALE_KEY = "runactionability.locale"

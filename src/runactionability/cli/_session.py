@@ -14,11 +14,13 @@ import click
 import sqlalchemy as sa
 
 from runactionability.adapters.sqlalchemy import database_url, operation_runs
+from runactionability.adapters.sqlalchemy.backend import redacted_url
 from runactionability.cli._app import (
     DEFAULT_DATABASE,
     CliError,
     CliUsageError,
     chosen_locale,
+    iso_instant,
     one_line,
 )
 from runactionability.config import Config, load_config
@@ -77,7 +79,14 @@ def engine_for(database: str, *, must_exist: bool) -> sa.Engine:
     try:
         return sa.create_engine(url)
     except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as exc:
-        raise CliError(f"bad database URL {database!r}: {one_line(exc)}") from None
+        raise CliError(f"bad database URL {redacted_url(database)}: {one_line(exc)}") from None
+    except ImportError as exc:
+        # The dialect is known and its driver is not installed (postgresql+psycopg2 where only
+        # psycopg is): the URL is right, the environment lacks a package.
+        raise CliError(
+            f"the driver of {redacted_url(database)} is not installed ({one_line(exc)}); install "
+            "it, or name an installed one (postgresql+psycopg://...)"
+        ) from None
 
 
 def cli_config(config_path: str | None, catalog_path: str | None = None) -> Config:
@@ -96,17 +105,15 @@ def database_of(config: Config, database: str | None) -> str:
     return config.database if config.database is not None else DEFAULT_DATABASE
 
 
-def _parse_as_of(text: str) -> datetime:
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise CliError(f"--as-of {text!r} is not an ISO 8601 instant") from None
-    return value if value.utcoffset() is not None else value.replace(tzinfo=UTC)
+def given_as_of(as_of_text: str | None) -> datetime | None:
+    """``--as-of``, checked before anything is read (a usage error), or None when not given."""
+    return None if as_of_text is None else iso_instant("--as-of", as_of_text)
 
 
-def _as_of(engine: sa.Engine, as_of_text: str | None) -> datetime:
-    if as_of_text is not None:
-        return _parse_as_of(as_of_text)
+def as_of_of(engine: sa.Engine, given: datetime | None) -> datetime:
+    """The evaluation instant: ``--as-of``, else the demo's own, else now."""
+    if given is not None:
+        return given
     marker = read_marker(engine)
     return marker.as_of if marker is not None else datetime.now(UTC)
 
@@ -127,9 +134,11 @@ def _check_runs_table(engine: sa.Engine, database: str, config: Config) -> None:
         if engine.dialect.name != "sqlite":
             raise
         # sqlite3 says "file is not a database" without saying which file.
-        raise CliError(f"{database!r} is not a SQLite database: {one_line(exc)}") from None
+        raise CliError(
+            f"{redacted_url(database)} is not a SQLite database: {one_line(exc)}"
+        ) from None
     if not has_runs:
-        raise CliError(f"the database {database!r} has no {table} table")
+        raise CliError(f"the database {redacted_url(database)} has no {table} table")
 
 
 @contextmanager
@@ -198,13 +207,14 @@ def open_session(
     ``--database`` overrides the configuration's database, ``--catalog`` its catalog.
     """
     _check_ids(workspaces, environments)
+    given = given_as_of(as_of_text)
     config = cli_config(config_path, catalog_path)
     registry = Registry.default()
     database = database_of(config, database)
     engine = engine_for(database, must_exist=True)
     try:
         _check_runs_table(engine, database, config)
-        as_of = _as_of(engine, as_of_text)
+        as_of = as_of_of(engine, given)
         # Every workspace first, even under --workspace: a named one must be among them.
         scopes = EveryWorkspace(environment_ids=list(environments) or None)
         # One command reads one snapshot: its counts, its page and the evidence that explains
@@ -220,7 +230,8 @@ def open_session(
                     )
             except NoWorkspacesError:
                 raise CliError(
-                    f"the database {database!r} holds no runs with a usable workspace id"
+                    f"the database {redacted_url(database)} holds no runs with a usable "
+                    "workspace id"
                 ) from None
             if workspaces:
                 session = _named_workspaces(session, database, workspaces, environments)
@@ -279,7 +290,8 @@ def _named_workspaces(
         names = ", ".join(repr(name) for name in unknown)
         which = "this workspace" if len(unknown) == 1 else "these workspaces"
         raise CliError(
-            f"--workspace {names}: no run in the database {database!r} belongs to {which}"
+            f"--workspace {names}: no run in the database {redacted_url(database)} belongs to "
+            f"{which}"
         )
     scopes = VisibleScopes(workspaces, environment_ids=list(environments) or None)
     return attrs.evolve(session, scopes=scopes, whole_database=False)

@@ -18,6 +18,7 @@ from runactionability.cli._app import (
     chosen_locale,
     cli,
     database_option,
+    iso_instant,
     json_option,
     scope_options,
 )
@@ -49,13 +50,9 @@ def parse_instant(option: str, text: str, now: datetime) -> datetime:
             return now - timedelta(**{_UNITS[matched[2]]: int(matched[1])})
         except OverflowError:
             raise CliUsageError(f"{option} {text!r} reaches before the year 1") from None
-    try:
-        value = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise CliUsageError(
-            f"{option} {text!r} is neither a duration (15m, 24h, 7d) nor an ISO 8601 instant"
-        ) from None
-    return value if value.utcoffset() is not None else value.replace(tzinfo=UTC)
+    return iso_instant(
+        option, text, refusal="is neither a duration (15m, 24h, 7d) nor an ISO 8601 instant"
+    )
 
 
 @cli.command("changes")

@@ -12,6 +12,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from runactionability.adapters.sqlalchemy.backend import redacted_url
 from runactionability.cli._app import (
     DEFAULT_DATABASE,
     CliUsageError,
@@ -84,7 +85,8 @@ def demo(database: str | None, config_path: str | None, size: str, as_json: bool
                 replaced = load(engine, data)
             except ConfigurationError as exc:
                 raise CliUsageError(
-                    f"--database {database!r}: {exc}; name a new file or an earlier demo database"
+                    f"--database {redacted_url(database)}: {exc}; name a new file or an earlier "
+                    "demo database"
                 ) from None
             service = ActionabilityService(engine)
             scopes = VisibleScopes(sorted({str(run.workspace_id) for run in data.runs}))

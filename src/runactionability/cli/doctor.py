@@ -20,11 +20,12 @@ from runactionability.cli._app import (
 )
 from runactionability.cli._output import emit_json, stdout_console
 from runactionability.cli._session import (
-    _as_of,
+    as_of_of,
     cli_config,
     cli_renderer,
     database_of,
     engine_for,
+    given_as_of,
 )
 from runactionability.findings import CheckReport, Severity
 from runactionability.i18n import Renderer
@@ -64,6 +65,7 @@ def doctor(
     The mapping is the configuration's (--config), else the reference schema's. Prints one line
     per finding with its fix, and exits 4 when any finding is an error.
     """
+    given = given_as_of(as_of_text)
     config = cli_config(config_path, catalog_path)
     registry = Registry.default()
     engine = engine_for(database_of(config, database), must_exist=True)
@@ -75,7 +77,7 @@ def doctor(
             registry=registry,
             catalog=config.operation_catalog(registry),
             sample=sample,
-            as_of=_as_of(engine, as_of_text),
+            as_of=as_of_of(engine, given),
         )
     finally:
         engine.dispose()

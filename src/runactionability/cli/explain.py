@@ -13,6 +13,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from runactionability.adapters.sqlalchemy.backend import redacted_url
 from runactionability.cli._app import (
     CliError,
     cli,
@@ -78,7 +79,7 @@ def _explanation(session: RequestSession, run_id: str, database: str) -> Explana
     told = session.explain(run_id)
     if told is None:
         # A run outside the visible scopes is reported exactly like a missing one.
-        raise CliError(f"no run {run_id!r} in the visible scopes of {database!r}")
+        raise CliError(f"no run {run_id!r} in the visible scopes of {redacted_url(database)}")
     return told
 
 

@@ -20,7 +20,7 @@ from runactionability.adapters.sqlalchemy import (
 )
 from runactionability.adapters.sqlalchemy.cursors import MIN_KEY_LENGTH
 from runactionability.catalog import OperationCatalog
-from runactionability.errors import ConfigurationError
+from runactionability.errors import ConfigurationError, driver_message
 from runactionability.registry import Registry
 from runactionability.testing.guard import GuardRules
 
@@ -309,10 +309,9 @@ def _built(
     except sa.exc.DBAPIError as exc:
         # Reflecting reads the database: one that cannot be read is the host's to fix (or
         # reflect = false with the storage named), not a raw driver error.
-        lines = str(exc.orig).strip().splitlines()
-        first = lines[0] if lines else type(exc.orig).__name__
+        said = driver_message(exc) or type(exc).__name__
         raise ConfigurationError(
-            f"[{name}]: the table's column types could not be read ({first}); start the "
+            f"[{name}]: the table's column types could not be read ({said}); start the "
             "database first, or set reflect = false and name timestamps and ids"
         ) from exc
 

@@ -13,7 +13,14 @@ from datetime import UTC, datetime
 from runactionability.catalog import OperationCatalog
 from runactionability.evidence import RunFact, StateFact
 from runactionability.messages import msg
-from runactionability.model import OperationRun, RunId, RunStatus, usable_id
+from runactionability.model import (
+    MAX_LIMIT,
+    OperationRun,
+    RunId,
+    RunStatus,
+    check_limit,
+    usable_id,
+)
 from runactionability.policies.base import Family, Risk, retry_action, review_action
 from runactionability.policies.rules import VIEW_LATER_SUCCESS, view_state_label
 from runactionability.ports import RunQuery, RunSource
@@ -139,6 +146,7 @@ class ActiveRuns:
 
         With ``as_of``, the runs that were queued or running at that instant (``run_as_of``).
         """
+        check_limit(page_size, name="page_size")
         query = scopes.query(statuses=_ACTIVE, as_of=as_of)
         return cls(_every_run(source, query, page_size), catalog=catalog, scopes=scopes)
 
@@ -243,7 +251,8 @@ class KeyedActiveRuns(ActiveRuns):
         placed: list[datetime] = []
         cursor: str | None = None
         while True:
-            page = self._source.list_runs(query, limit=top + 1, cursor=cursor)
+            # One past the top tells whether a later run ties; a port reads at most MAX_LIMIT.
+            page = self._source.list_runs(query, limit=min(top + 1, MAX_LIMIT), cursor=cursor)
             for run in page.runs:
                 if is_active(run) and self.scopes.admits_run(run):
                     found.append(run)

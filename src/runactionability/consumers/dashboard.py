@@ -10,7 +10,7 @@ import attrs
 
 from runactionability.consumers.actions import ActiveRuns, KeyedActiveRuns, is_active
 from runactionability.consumers.assess import Assessment, assess, assess_results, visible_at
-from runactionability.model import OperationRun, RunId, RunStatus, usable_id
+from runactionability.model import OperationRun, RunId, RunStatus, check_limit, usable_id
 from runactionability.ports import (
     RunQuery,
     RunSource,
@@ -92,6 +92,7 @@ def summarize(
     top: int = 10,
 ) -> DashboardSummary:
     """Summarize assessments for ``scopes``; any assessment outside them is left out."""
+    check_limit(top, name="top", least=0)
     items = [item for item in assessments if scopes.admits_run(item.run)]
     by_family: dict[str | None, list[Assessment]] = {}
     by_environment: dict[EnvironmentKey, list[Assessment]] = {}
@@ -216,6 +217,7 @@ def read_runs(
     on_page: Callable[[int], None] | None = None,
 ) -> list[OperationRun]:
     """Every run ``query`` matches, read page by page (``on_page`` hears each page's size)."""
+    check_limit(page_size, name="page_size")
     runs: list[OperationRun] = []
     cursor: str | None = None
     while True:
@@ -252,7 +254,9 @@ def dashboard(
     ``active`` holds the queued and running runs of ``scopes`` at ``as_of`` when the caller has
     read them from the same snapshot already (as ``list_assessed`` and ``assess`` take it);
     they are then neither read again nor indexed again.
+    ``top`` is an int from 0 to ``MAX_LIMIT`` (``UsageError`` before any read).
     """
+    check_limit(top, name="top", least=0)
     if store is not None and created_from is None:
         return _from_store(
             store, source, resolver, scopes=scopes, as_of=as_of, top=top, active=active

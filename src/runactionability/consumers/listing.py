@@ -10,7 +10,7 @@ import attrs
 
 from runactionability.consumers.actions import ActiveRuns
 from runactionability.consumers.assess import CURRENT_FOLLOW_UP, HISTORY, Assessment, assess
-from runactionability.errors import UsageError
+from runactionability.model import check_limit
 from runactionability.ports import RunQuery, RunSource, StoreEvaluation
 from runactionability.resolver import Resolver
 from runactionability.result import Actionability
@@ -72,8 +72,7 @@ def list_assessed(
     With a ``store`` and no ``query``, the current follow-up view is the store's list: it picks
     the runs (and its cursors are its own), the resolver still explains each one.
     """
-    if limit < 1:
-        raise UsageError(f"limit must be at least 1, not {limit}")
+    check_limit(limit)
     with span(PAGE, "runactionability.consumers.list_assessed") as recording:
         recording.set("runactionability.view", view.value)
         page = _page(

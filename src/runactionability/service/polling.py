@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 
 from runactionability.changes import ChangePage, check_window
 from runactionability.errors import UsageError
+from runactionability.model import check_limit
 from runactionability.registry import Registry
 from runactionability.service.changes import FeedCursor, page_from
-from runactionability.service.limits import check_limit
 from runactionability.telemetry import not_counted
 
 if TYPE_CHECKING:

@@ -41,7 +41,7 @@ from runactionability.i18n import MessageCatalogs, Renderer
 from runactionability.i18n.catalogs import check_directory
 from runactionability.jsonforms import to_json
 from runactionability.messages import Message
-from runactionability.model import RunId, usable_id
+from runactionability.model import RunId, check_limit, usable_id
 from runactionability.registry import Registry
 from runactionability.resolver import Resolver
 from runactionability.result import PrimaryAction
@@ -49,7 +49,6 @@ from runactionability.scopes import VisibleScopes
 from runactionability.service.changes import read_page
 from runactionability.service.configured import configured
 from runactionability.service.every import EveryWorkspace, every_workspace, explain_unscoped
-from runactionability.service.limits import check_limit
 from runactionability.service.mapping_check import MappingCheck
 from runactionability.service.polling import DEFAULT_CHANGE_MARGIN, check_margin, poll
 from runactionability.service.renderers import Renderers

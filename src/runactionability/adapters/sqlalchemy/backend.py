@@ -112,7 +112,9 @@ def open_backend(
         try:
             engine = bind = sa.create_engine(url)
         except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as exc:
-            raise ConfigurationError(f"bad database URL {_redacted(bind_or_url)}: {exc}") from exc
+            raise ConfigurationError(
+                f"bad database URL {redacted_url(bind_or_url)}: {exc}"
+            ) from exc
     else:
         bind = bind_or_url
     state_mappings = reference_state_mappings() if states is None else dict(states)
@@ -134,10 +136,10 @@ def database_url(text: str) -> sa.URL:
     try:
         url = sa.make_url(text)
     except (ValueError, sa.exc.ArgumentError) as exc:
-        raise ConfigurationError(f"bad database URL {_redacted(text)}: {exc}") from None
+        raise ConfigurationError(f"bad database URL {redacted_url(text)}: {exc}") from None
     if url.port is not None and not 1 <= url.port <= 65535:
         raise ConfigurationError(
-            f"bad database URL {_redacted(text)}: port {url.port} is not between 1 and 65535"
+            f"bad database URL {redacted_url(text)}: port {url.port} is not between 1 and 65535"
         )
     return url
 
@@ -162,7 +164,9 @@ def async_database_url(url: sa.URL) -> sa.URL:
     )
 
 
-def _redacted(text: str) -> str:
+def redacted_url(text: str) -> str:
+    """``text`` quoted for a message, any password in it (``://user:secret@``) shown as ``***``:
+    an error line lands in logs and terminals that the database's password must not."""
     return repr(_PASSWORD.sub(r"\1***@", text))
 
 

@@ -29,7 +29,7 @@ from runactionability.adapters.sqlalchemy.types import (
 )
 from runactionability.catalog import OperationCatalog
 from runactionability.errors import UsageError
-from runactionability.model import OperationRun, RunId, RunOutcome
+from runactionability.model import OperationRun, RunId, RunOutcome, check_limit
 from runactionability.ports import RunPage, RunQuery, run_as_of
 
 _INSTANTS = frozenset({"created_at", "started_at", "completed_at"})
@@ -116,8 +116,7 @@ class SqlRunSource:
         cursor: str | None = None,
         outcomes: Collection[RunOutcome] | None = None,
     ) -> RunPage:
-        if limit < 1:
-            raise UsageError(f"limit must be at least 1, not {limit!r}")
+        check_limit(limit)
         dialect = self.bind.dialect.name
         tag = None
         values = run_statements.values_of(query, self.mapping, dialect, limit)

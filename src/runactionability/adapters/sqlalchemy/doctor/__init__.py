@@ -51,7 +51,7 @@ from runactionability.adapters.sqlalchemy.mapping import (
 from runactionability.adapters.sqlalchemy.runs import SqlRunSource
 from runactionability.catalog import OperationCatalog
 from runactionability.core import Core
-from runactionability.errors import UsageError
+from runactionability.errors import UsageError, driver_message
 from runactionability.findings import CheckReport, Finding, FindingCode, Severity
 from runactionability.model import OperationRun
 from runactionability.registry import Registry
@@ -129,7 +129,7 @@ def _guarded(
     except sa.exc.DBAPIError as exc:
         if savepoint is not None:
             savepoint.rollback()
-        detail = " ".join(str(exc.orig if exc.orig is not None else exc).split())
+        detail = driver_message(exc) or " ".join(str(exc).split())
         return [
             Finding(
                 code=FindingCode.READ_FAILED,

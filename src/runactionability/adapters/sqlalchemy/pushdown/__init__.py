@@ -78,6 +78,7 @@ from runactionability.adapters.sqlalchemy.runs import SqlRunSource
 from runactionability.adapters.sqlalchemy.states import SqlStateSource
 from runactionability.catalog import OperationCatalog
 from runactionability.errors import EvidenceFetchError, UsageError
+from runactionability.model import check_limit
 from runactionability.registry import Registry
 from runactionability.resolver import Resolver
 from runactionability.result import Actionability
@@ -307,8 +308,7 @@ class SqlPushdown:
         end, and a page is never short before the end (the page after a full one may be empty).
         """
         _check_as_of(as_of)
-        if limit < 1:
-            raise UsageError(f"limit must be at least 1, not {limit!r}")
+        check_limit(limit)
         if cursor:
             # A cursor the caller passes is refused before any statement; the walk's own are not.
             self.check_cursor(cursor)
