@@ -8,6 +8,7 @@ of their kind and sound at ``as_of``, may be evidence.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC
 from typing import TYPE_CHECKING
 
 from runactionability.errors import DuplicateRunError, UsageError
@@ -52,6 +53,11 @@ def visible_facts(
 def check_as_of(as_of: object) -> None:
     if not is_aware(as_of):
         raise UsageError(f"as_of must be a timezone-aware datetime, not {as_of!r}")
+    try:
+        as_of.astimezone(UTC)  # type: ignore[attr-defined]
+    except OverflowError:
+        # Every store compares instants in UTC; this one has none (9999-12-31T23:00-05:00).
+        raise UsageError(f"as_of falls outside the years 1 to 9999 in UTC: {as_of!r}") from None
 
 
 def check_runs(runs: Iterable[OperationRun]) -> Sequence[OperationRun]:
