@@ -30,13 +30,20 @@ import attrs
 from runactionability.catalog import OperationCatalog, OperationType
 from runactionability.checks import RECORD_CHECKS
 from runactionability.core_inputs import check_as_of, check_runs, visible_facts
-from runactionability.evidence import LaterSuccessRequest, RunFact, StateFact, StateRequest
+from runactionability.evidence import (
+    LaterSuccessRequest,
+    RunFact,
+    StateFact,
+    StateRequest,
+    new_state_request,
+    new_success_request,
+)
 from runactionability.messages import Message
 from runactionability.model import OperationRun, RunOutcome, RunStatus, usable_id
 from runactionability.plain_records import plain_scope, scope_key
 from runactionability.policies.base import Evidence, Family, ProblemRun
 from runactionability.policies.rules import type_plan
-from runactionability.problem_scopes import Batch, Scoped, own_requests, problem_run
+from runactionability.problem_scopes import Batch, Scoped, new_scoped, own_requests, problem_run
 from runactionability.proofs import Verifier, override
 from runactionability.result import (
     ActionabilityResult,
@@ -136,8 +143,11 @@ class Core:
         self.state_kinds = frozenset(state_kinds)
         self.strict = strict
         self._verifier = Verifier(catalog)
-        # What each family's policy plans for a type, when that depends on the type alone.
-        self._type_plans: dict[tuple[str, str], tuple[bool, tuple[str, ...]] | None] = {}
+        # What the scopes of each type share (``_type_fact``), by canonical type name.
+        self._type_facts: dict[
+            str,
+            tuple[Family, tuple[str, ...], tuple[str, ...], tuple[bool, tuple[str, ...]] | None],
+        ] = {}
 
     # -- step 1: plan -------------------------------------------------------------------------
 
@@ -254,40 +264,39 @@ class Core:
         When the family's policy plans by the type alone, its requests are the batch's now, once
         for the scope, and its runs are not planned one by one.
         """
-        family = self.families[op_type.family]
-        success = LaterSuccessRequest(
-            operation_types=self.catalog.superseding_names(op_type.name),
-            workspace_id=workspace_id,
-            environment_id=environment_id,
-            subject_key=op_type.subject_key,
-            subject=subject,
+        facts = self._type_facts.get(op_type.name)
+        if facts is None:
+            facts = self._type_facts[op_type.name] = self._type_fact(op_type)
+        family, superseding, kinds, shape = facts
+        success = new_success_request(
+            superseding, workspace_id, environment_id, op_type.subject_key, subject
         )
-        served = family.state_kinds & self.state_kinds
         states = {
-            kind: StateRequest(
-                kind=kind,
-                workspace_id=workspace_id,
-                environment_id=environment_id,
-                subject=subject,
-            )
-            for kind in sorted(served)
+            kind: new_state_request(kind, workspace_id, environment_id, subject) for kind in kinds
         }
-        key = (family.name, op_type.name)
-        if key not in self._type_plans:
-            self._type_plans[key] = type_plan(family.policy, op_type.name)
-        shape = self._type_plans[key]
-        scoped = Scoped(
-            op_type,
-            family,
-            success,
-            states,
-            shape is not None,
-        )
+        scoped = new_scoped(op_type, family, success, states, shape is not None)
         if shape is not None:
             # Only the kinds a source serves are the run's own requests, as in ``own_requests``.
-            own_states = (states[kind] for kind in shape[1] if kind in states)
-            batch.ask((success, *own_states) if shape[0] else own_states)
+            if shape[0]:
+                batch.success_requests.add(success)
+            for kind in shape[1]:
+                request = states.get(kind)
+                if request is not None:
+                    batch.state_requests.setdefault(kind, set()).add(request)
         return scoped
+
+    def _type_fact(
+        self, op_type: OperationType
+    ) -> tuple[Family, tuple[str, ...], tuple[str, ...], tuple[bool, tuple[str, ...]] | None]:
+        """What every scope of a type shares: its family, the names whose success supersedes
+        it, the state kinds a source serves (sorted), and its policy's plan by type."""
+        family = self.families[op_type.family]
+        return (
+            family,
+            self.catalog.superseding_names(op_type.name),
+            tuple(sorted(family.state_kinds & self.state_kinds)),
+            type_plan(family.policy, op_type.name),
+        )
 
     # -- step 3: decide and verify ------------------------------------------------------------
 
@@ -325,7 +334,15 @@ class Core:
                 results[index] = policy_error_result(problem, exc, as_of)
                 violations.append(raised(problem, exc))
                 continue
-            known = shared.get((id(decision), scoped.operation_type.name))
+            # Only a decision with no proof and no action is shared (see _verdict), so any other
+            # skips the lookup and the key it would build.
+            known = (
+                shared.get((id(decision), scoped.operation_type.name))
+                if decision.__class__ is Decision
+                and decision.proof is None
+                and decision.primary_action is None
+                else None
+            )
             if known is not None and known[0] is decision:
                 verdict = known[1]
             else:

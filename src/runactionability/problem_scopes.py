@@ -52,6 +52,27 @@ _NO_STATES: Mapping[str, StateRequest] = MappingProxyType({})
 _MAPPING_PROXY = MappingProxyType
 
 
+_set_scoped = tuple(Scoped.__dict__[name].__set__ for name in attrs.fields_dict(Scoped))
+
+
+def new_scoped(
+    operation_type: OperationType,
+    family: Family,
+    later_success_request: LaterSuccessRequest,
+    state_requests: dict[str, StateRequest],
+    planned: bool,
+) -> Scoped:
+    """``Scoped(...)``, its slots filled directly (it neither validates nor converts)."""
+    scoped = _new_object(Scoped)
+    set_type, set_family, set_success, set_states, set_planned = _set_scoped
+    set_type(scoped, operation_type)
+    set_family(scoped, family)
+    set_success(scoped, later_success_request)
+    set_states(scoped, state_requests)
+    set_planned(scoped, planned)
+    return scoped
+
+
 class Batch:
     """What ``plan`` gathers from a batch's problem runs."""
 
