@@ -42,8 +42,15 @@ from runactionability.messages import Message
 from runactionability.model import OperationRun, RunOutcome, RunStatus, usable_id
 from runactionability.plain_records import plain_scope, scope_key
 from runactionability.policies.base import Evidence, Family, ProblemRun
-from runactionability.policies.rules import type_plan
-from runactionability.problem_scopes import Batch, Scoped, new_scoped, own_requests, problem_run
+from runactionability.problem_scopes import (
+    Batch,
+    Scoped,
+    TypeFacts,
+    new_scoped,
+    own_requests,
+    problem_run,
+    type_facts,
+)
 from runactionability.proofs import Verifier, override
 from runactionability.result import (
     ActionabilityResult,
@@ -144,10 +151,7 @@ class Core:
         self.strict = strict
         self._verifier = Verifier(catalog)
         # What the scopes of each type share (``_type_fact``), by canonical type name.
-        self._type_facts: dict[
-            str,
-            tuple[Family, tuple[str, ...], tuple[str, ...], tuple[bool, tuple[str, ...]] | None],
-        ] = {}
+        self._type_facts: dict[str, TypeFacts] = {}
 
     # -- step 1: plan -------------------------------------------------------------------------
 
@@ -266,7 +270,9 @@ class Core:
         """
         facts = self._type_facts.get(op_type.name)
         if facts is None:
-            facts = self._type_facts[op_type.name] = self._type_fact(op_type)
+            facts = self._type_facts[op_type.name] = type_facts(
+                op_type, self.families[op_type.family], self.catalog, self.state_kinds
+            )
         family, superseding, kinds, shape = facts
         success = new_success_request(
             superseding, workspace_id, environment_id, op_type.subject_key, subject
@@ -284,19 +290,6 @@ class Core:
                 if request is not None:
                     batch.state_requests.setdefault(kind, set()).add(request)
         return scoped
-
-    def _type_fact(
-        self, op_type: OperationType
-    ) -> tuple[Family, tuple[str, ...], tuple[str, ...], tuple[bool, tuple[str, ...]] | None]:
-        """What every scope of a type shares: its family, the names whose success supersedes
-        it, the state kinds a source serves (sorted), and its policy's plan by type."""
-        family = self.families[op_type.family]
-        return (
-            family,
-            self.catalog.superseding_names(op_type.name),
-            tuple(sorted(family.state_kinds & self.state_kinds)),
-            type_plan(family.policy, op_type.name),
-        )
 
     # -- step 3: decide and verify ------------------------------------------------------------
 
@@ -321,6 +314,8 @@ class Core:
         # by the decision's identity and the type: the entry holds the decision, so its identity
         # is not reused while the entry lives.
         shared: dict[tuple[int, str], tuple[Decision, Verdict]] = {}
+        # Later successes already verified as the proof of a scope's request (``Verifier``).
+        proven: dict[int, tuple[RunFact, object]] = {}
         for index, run, scoped in zip(
             plan.problem_indexes, plan.problem_runs, plan.problem_scopes, strict=True
         ):
@@ -334,8 +329,7 @@ class Core:
                 results[index] = policy_error_result(problem, exc, as_of)
                 violations.append(raised(problem, exc))
                 continue
-            # Only a decision with no proof and no action is shared (see _verdict), so any other
-            # skips the lookup and the key it would build.
+            # Only a decision with no proof and no action is shared (_verdict): no key for others.
             known = (
                 shared.get((id(decision), scoped.operation_type.name))
                 if decision.__class__ is Decision
@@ -346,7 +340,9 @@ class Core:
             if known is not None and known[0] is decision:
                 verdict = known[1]
             else:
-                verdict = self._verdict(problem, scoped, decision, evidence, violations, shared)
+                verdict = self._verdict(
+                    problem, scoped, decision, evidence, violations, (shared, proven)
+                )
             result = _new_object(ActionabilityResult)
             _set_run_id(result, run.id)
             _set_verdict(result, verdict)
@@ -361,12 +357,16 @@ class Core:
         decision: object,
         evidence: Evidence,
         violations: list[PolicyViolation],
-        shared: dict[tuple[int, str], tuple[Decision, Verdict]],
+        memos: tuple[dict[tuple[int, str], tuple[Decision, Verdict]], dict[int, Any]],
     ) -> Verdict:
-        """The verdict of a policy's decision once the core verified it."""
+        """The verdict of a policy's decision once the core verified it.
+
+        ``memos`` are the batch's shared verdicts (see ``decide``) and its verified proofs.
+        """
+        shared, proven = memos
         family = scoped.family
         try:
-            checked, violation = self._verifier.verify(problem, family, decision, evidence)
+            checked, violation = self._verifier.verify(problem, family, decision, evidence, proven)
         except Exception as exc:
             # Only a policy's malformed answer can make verification fail; it is no decision.
             checked, violation = override(
