@@ -341,7 +341,7 @@ class Core:
                 verdict = known[1]
             else:
                 verdict = self._verdict(
-                    problem, scoped, decision, evidence, violations, (shared, proven)
+                    problem, scoped, decision, evidence, violations, shared, proven
                 )
             result = _new_object(ActionabilityResult)
             _set_run_id(result, run.id)
@@ -357,13 +357,10 @@ class Core:
         decision: object,
         evidence: Evidence,
         violations: list[PolicyViolation],
-        memos: tuple[dict[tuple[int, str], tuple[Decision, Verdict]], dict[int, Any]],
+        shared: dict[tuple[int, str], tuple[Decision, Verdict]],
+        proven: dict[int, tuple[RunFact, object]],
     ) -> Verdict:
-        """The verdict of a policy's decision once the core verified it.
-
-        ``memos`` are the batch's shared verdicts (see ``decide``) and its verified proofs.
-        """
-        shared, proven = memos
+        """The verdict of a policy's decision once the core verified it."""
         family = scoped.family
         try:
             checked, violation = self._verifier.verify(problem, family, decision, evidence, proven)
