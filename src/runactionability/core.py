@@ -30,13 +30,27 @@ import attrs
 from runactionability.catalog import OperationCatalog, OperationType
 from runactionability.checks import RECORD_CHECKS
 from runactionability.core_inputs import check_as_of, check_runs, visible_facts
-from runactionability.evidence import LaterSuccessRequest, RunFact, StateFact, StateRequest
+from runactionability.evidence import (
+    LaterSuccessRequest,
+    RunFact,
+    StateFact,
+    StateRequest,
+    new_state_request,
+    new_success_request,
+)
 from runactionability.messages import Message
 from runactionability.model import OperationRun, RunOutcome, RunStatus, usable_id
 from runactionability.plain_records import plain_scope, scope_key
 from runactionability.policies.base import Evidence, Family, ProblemRun
-from runactionability.policies.rules import type_plan
-from runactionability.problem_scopes import Batch, Scoped, own_requests, problem_run
+from runactionability.problem_scopes import (
+    Batch,
+    Scoped,
+    TypeFacts,
+    new_scoped,
+    own_requests,
+    problem_run,
+    type_facts,
+)
 from runactionability.proofs import Verifier, override
 from runactionability.result import (
     ActionabilityResult,
@@ -136,8 +150,8 @@ class Core:
         self.state_kinds = frozenset(state_kinds)
         self.strict = strict
         self._verifier = Verifier(catalog)
-        # What each family's policy plans for a type, when that depends on the type alone.
-        self._type_plans: dict[tuple[str, str], tuple[bool, tuple[str, ...]] | None] = {}
+        # What the scopes of each type share (``_type_fact``), by canonical type name.
+        self._type_facts: dict[str, TypeFacts] = {}
 
     # -- step 1: plan -------------------------------------------------------------------------
 
@@ -254,39 +268,27 @@ class Core:
         When the family's policy plans by the type alone, its requests are the batch's now, once
         for the scope, and its runs are not planned one by one.
         """
-        family = self.families[op_type.family]
-        success = LaterSuccessRequest(
-            operation_types=self.catalog.superseding_names(op_type.name),
-            workspace_id=workspace_id,
-            environment_id=environment_id,
-            subject_key=op_type.subject_key,
-            subject=subject,
-        )
-        served = family.state_kinds & self.state_kinds
-        states = {
-            kind: StateRequest(
-                kind=kind,
-                workspace_id=workspace_id,
-                environment_id=environment_id,
-                subject=subject,
+        facts = self._type_facts.get(op_type.name)
+        if facts is None:
+            facts = self._type_facts[op_type.name] = type_facts(
+                op_type, self.families[op_type.family], self.catalog, self.state_kinds
             )
-            for kind in sorted(served)
-        }
-        key = (family.name, op_type.name)
-        if key not in self._type_plans:
-            self._type_plans[key] = type_plan(family.policy, op_type.name)
-        shape = self._type_plans[key]
-        scoped = Scoped(
-            op_type,
-            family,
-            success,
-            states,
-            shape is not None,
+        family, superseding, kinds, shape = facts
+        success = new_success_request(
+            superseding, workspace_id, environment_id, op_type.subject_key, subject
         )
+        states = {
+            kind: new_state_request(kind, workspace_id, environment_id, subject) for kind in kinds
+        }
+        scoped = new_scoped(op_type, family, success, states, shape is not None)
         if shape is not None:
             # Only the kinds a source serves are the run's own requests, as in ``own_requests``.
-            own_states = (states[kind] for kind in shape[1] if kind in states)
-            batch.ask((success, *own_states) if shape[0] else own_states)
+            if shape[0]:
+                batch.success_requests.add(success)
+            for kind in shape[1]:
+                request = states.get(kind)
+                if request is not None:
+                    batch.state_requests.setdefault(kind, set()).add(request)
         return scoped
 
     # -- step 3: decide and verify ------------------------------------------------------------
@@ -312,6 +314,8 @@ class Core:
         # by the decision's identity and the type: the entry holds the decision, so its identity
         # is not reused while the entry lives.
         shared: dict[tuple[int, str], tuple[Decision, Verdict]] = {}
+        # Later successes already verified as the proof of a scope's request (``Verifier``).
+        proven: dict[int, tuple[RunFact, object]] = {}
         for index, run, scoped in zip(
             plan.problem_indexes, plan.problem_runs, plan.problem_scopes, strict=True
         ):
@@ -325,11 +329,20 @@ class Core:
                 results[index] = policy_error_result(problem, exc, as_of)
                 violations.append(raised(problem, exc))
                 continue
-            known = shared.get((id(decision), scoped.operation_type.name))
+            # Only a decision with no proof and no action is shared (_verdict): no key for others.
+            known = (
+                shared.get((id(decision), scoped.operation_type.name))
+                if decision.__class__ is Decision
+                and decision.proof is None
+                and decision.primary_action is None
+                else None
+            )
             if known is not None and known[0] is decision:
                 verdict = known[1]
             else:
-                verdict = self._verdict(problem, scoped, decision, evidence, violations, shared)
+                verdict = self._verdict(
+                    problem, scoped, decision, evidence, violations, shared, proven
+                )
             result = _new_object(ActionabilityResult)
             _set_run_id(result, run.id)
             _set_verdict(result, verdict)
@@ -345,11 +358,12 @@ class Core:
         evidence: Evidence,
         violations: list[PolicyViolation],
         shared: dict[tuple[int, str], tuple[Decision, Verdict]],
+        proven: dict[int, tuple[RunFact, object]],
     ) -> Verdict:
         """The verdict of a policy's decision once the core verified it."""
         family = scoped.family
         try:
-            checked, violation = self._verifier.verify(problem, family, decision, evidence)
+            checked, violation = self._verifier.verify(problem, family, decision, evidence, proven)
         except Exception as exc:
             # Only a policy's malformed answer can make verification fail; it is no decision.
             checked, violation = override(

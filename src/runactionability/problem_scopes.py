@@ -15,10 +15,11 @@ from typing import Any
 
 import attrs
 
-from runactionability.catalog import OperationType
+from runactionability.catalog import OperationCatalog, OperationType
 from runactionability.evidence import LaterSuccessRequest, StateRequest
 from runactionability.model import OperationRun
 from runactionability.policies.base import Family, ProblemRun
+from runactionability.policies.rules import type_plan
 from runactionability.result import PolicyViolation
 
 
@@ -50,6 +51,44 @@ _set_states = ProblemRun.__dict__["state_requests"].__set__
 # The state requests of a scope whose family asks for none: one value for every such run.
 _NO_STATES: Mapping[str, StateRequest] = MappingProxyType({})
 _MAPPING_PROXY = MappingProxyType
+
+
+_set_scoped = tuple(Scoped.__dict__[name].__set__ for name in attrs.fields_dict(Scoped))
+
+
+def new_scoped(
+    operation_type: OperationType,
+    family: Family,
+    later_success_request: LaterSuccessRequest,
+    state_requests: dict[str, StateRequest],
+    planned: bool,
+) -> Scoped:
+    """``Scoped(...)``, its slots filled directly (it neither validates nor converts)."""
+    scoped = _new_object(Scoped)
+    set_type, set_family, set_success, set_states, set_planned = _set_scoped
+    set_type(scoped, operation_type)
+    set_family(scoped, family)
+    set_success(scoped, later_success_request)
+    set_states(scoped, state_requests)
+    set_planned(scoped, planned)
+    return scoped
+
+
+TypeFacts = tuple[Family, tuple[str, ...], tuple[str, ...], tuple[bool, tuple[str, ...]] | None]
+
+
+def type_facts(
+    op_type: OperationType, family: Family, catalog: OperationCatalog, state_kinds: frozenset[str]
+) -> TypeFacts:
+    """What every scope of a type shares: its family, the stored names whose success supersedes
+    it, the state kinds of its family a source serves (sorted), and what its policy plans for
+    every run of the type (``type_plan``; None when the plan may depend on the run)."""
+    return (
+        family,
+        catalog.superseding_names(op_type.name),
+        tuple(sorted(family.state_kinds & state_kinds)),
+        type_plan(family.policy, op_type.name),
+    )
 
 
 class Batch:

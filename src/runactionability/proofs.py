@@ -45,8 +45,15 @@ class Verifier:
         self._resolving_cache: dict[tuple[str, str, str], frozenset[str]] = {}
 
     def verify(
-        self, problem: ProblemRun, family: Family, decision: object, evidence: Evidence
+        self,
+        problem: ProblemRun,
+        family: Family,
+        decision: object,
+        evidence: Evidence,
+        proven: dict[int, tuple[RunFact, object]] | None = None,
     ) -> tuple[Decision, PolicyViolation | None]:
+        """The decision as shown, and the violation when it was overridden; ``proven`` (one per
+        batch) keeps the later successes verified as a scope's proof (``_check_run_proof``)."""
         if decision is None:
             decision = Decision(
                 status=Actionability.ACTIONABLE,
@@ -75,7 +82,7 @@ class Verifier:
             decision = attrs.evolve(decision, status=status)
         fault: str | None = None
         if status is Actionability.SUPERSEDED_BY_LATER_SUCCESS:
-            fault = self._check_run_proof(problem, decision.proof, evidence)
+            fault = self._check_run_proof(problem, decision.proof, evidence, proven)
         elif status is Actionability.RESOLVED_BY_CURRENT_STATE:
             fault = self._check_state_proof(problem, family, decision.proof, evidence)
         if fault is not None:
@@ -99,13 +106,34 @@ class Verifier:
         return decision, None
 
     def _check_run_proof(
-        self, problem: ProblemRun, proof: object, evidence: Evidence
+        self,
+        problem: ProblemRun,
+        proof: object,
+        evidence: Evidence,
+        proven: dict[int, tuple[RunFact, object]] | None,
     ) -> str | None:
         if not isinstance(proof, RunFact):
             return "a superseded decision needs a RunFact as proof"
         returned = evidence.later_success
+        if proof is returned and proven is not None:
+            # The scope's request and the fact decide every check but the last; the entry holds
+            # both, so neither identity is reused while it lives.
+            request = problem.later_success_request
+            known = proven.get(id(proof))
+            if known is not None and known[0] is proof and known[1] is request:
+                return _started_before(proof, problem)
+            fault = self._run_proof_fault(problem, proof, evidence)
+            if fault is None:
+                proven[id(proof)] = (proof, request)
+            return fault or _started_before(proof, problem)
         if proof is not returned and proof != returned:
             return "the proof is not the run the history port returned for this run's request"
+        return self._run_proof_fault(problem, proof, evidence) or _started_before(proof, problem)
+
+    def _run_proof_fault(
+        self, problem: ProblemRun, proof: RunFact, evidence: Evidence
+    ) -> str | None:
+        """What is wrong with the proof the port returned for the run's scope, but its start."""
         if proof.workspace_id != problem.workspace_id:
             return "the proof run is in another workspace"
         if problem.environment_id is not None and proof.environment_id != problem.environment_id:
@@ -115,12 +143,7 @@ class Verifier:
         proof_type = self.catalog.resolve(proof.operation_type)
         if proof_type is None or proof_type.name not in self._superseding(problem.operation_type):
             return f"a {proof.operation_type!r} run cannot supersede this type"
-        fault = run_fact_fault(proof, evidence.as_of)
-        if fault is not None:
-            return fault
-        if proof.started_at < problem.completed_at:
-            return "the proof run started before this run completed"
-        return None
+        return run_fact_fault(proof, evidence.as_of)
 
     def _check_state_proof(
         self, problem: ProblemRun, family: Family, proof: object, evidence: Evidence
@@ -211,6 +234,12 @@ def override(
         run_id=problem.run.id, family=family.name, kind=kind, claimed=claimed, detail=detail
     )
     return decision, violation
+
+
+def _started_before(proof: RunFact, problem: ProblemRun) -> str | None:
+    if proof.started_at < problem.completed_at:
+        return "the proof run started before this run completed"
+    return None
 
 
 def _problem_status(decision: object) -> Actionability | None:
