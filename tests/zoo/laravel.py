@@ -68,11 +68,7 @@ class Laravel(Host):
             kept[(one.kind, one.subject if keyed else index)] = self.view_fact(one)
         return list(kept.values())
 
-    def create(self, connection: sa.Connection) -> None:
-        metadata.create_all(connection)
-
-    def drop(self, connection: sa.Connection) -> None:
-        metadata.drop_all(connection)
+    tables = metadata
 
     def write(
         self, connection: sa.Connection, runs: Sequence[OperationRun], facts: Sequence[StateFact]
