@@ -126,10 +126,54 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-@pytest.fixture
-def demo(sql_engine: sa.Engine) -> tuple[sa.Engine, datetime]:
-    """The small demo history on each backend, and the instant it was made for."""
-    load(sql_engine, generate(Size.SMALL, catalog=Registry.default().catalog()))
-    marker = read_marker(sql_engine)
+@pytest.fixture(scope="module", params=BACKENDS)
+def demo_store(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[sa.URL, dict[str, str], datetime]]:
+    """The small demo history, loaded once per module and backend: (URL, connect_args, as_of).
+
+    Loading it took a second per test on PostgreSQL. The tests read it only through ``demo``,
+    whose engines refuse every write, so no test changes what the next one reads.
+    """
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("demo") / "demo.sqlite"
+        as_of = _load_demo(sa.create_engine(f"sqlite:///{path}"))
+        yield sa.make_url(f"sqlite:///file:{path}?mode=ro&uri=true"), {}, as_of
+        return
+    postgres = request.getfixturevalue("postgres_engine")
+    schema = f"ra_test_{uuid.uuid4().hex[:12]}"
+    with postgres.begin() as connection:
+        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        search_path = f"-csearch_path={schema}"
+        as_of = _load_demo(sa.create_engine(postgres.url, connect_args={"options": search_path}))
+        options = f"{search_path} -cdefault_transaction_read_only=on"
+        yield postgres.url, {"options": options}, as_of
+    finally:
+        with postgres.begin() as connection:
+            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+
+
+def _load_demo(engine: sa.Engine) -> datetime:
+    try:
+        load(engine, generate(Size.SMALL, catalog=Registry.default().catalog()))
+        marker = read_marker(engine)
+    finally:
+        engine.dispose()
     assert marker is not None
-    return sql_engine, marker.as_of
+    return marker.as_of
+
+
+@pytest.fixture
+def demo(
+    demo_store: tuple[sa.URL, dict[str, str], datetime],
+) -> Iterator[tuple[sa.Engine, datetime]]:
+    """The small demo history on each backend, and the instant it was made for.
+
+    A new engine per test (its own pool, caches and listeners) over the module's one copy; it
+    refuses writes (SQLite opened read-only, PostgreSQL transactions read-only by default).
+    """
+    url, connect_args, as_of = demo_store
+    engine = sa.create_engine(url, connect_args=connect_args)
+    yield engine, as_of
+    engine.dispose()

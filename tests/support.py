@@ -669,14 +669,16 @@ def database_option(engine: sa.Engine) -> str:
 
 def async_engine_of(engine: sa.Engine) -> AsyncEngine:
     """An asyncio engine on what ``engine`` sees: aiosqlite on its SQLite file, psycopg's async
-    driver on its PostgreSQL schema. Create it inside the event loop that disposes it."""
+    driver on its PostgreSQL schema; read-only where ``engine`` is. Create it inside the event
+    loop that disposes it."""
     if engine.dialect.name == "sqlite":
         return create_async_engine(engine.url.set(drivername="sqlite+aiosqlite"))
     with engine.connect() as connection:
         schema = connection.execute(sa.text("SELECT current_schema()")).scalar_one()
+        read_only = connection.execute(sa.text("SHOW default_transaction_read_only")).scalar_one()
+    options = f"-csearch_path={schema} -cdefault_transaction_read_only={read_only}"
     return create_async_engine(
-        engine.url.set(drivername="postgresql+psycopg_async"),
-        connect_args={"options": f"-csearch_path={schema}"},
+        engine.url.set(drivername="postgresql+psycopg_async"), connect_args={"options": options}
     )
 
 
@@ -779,7 +781,9 @@ def stored_copy(
     """Copies of the loaded reference tables whose instants are stored as ``storage``.
 
     Every table, index and row is copied (names suffixed by the storage), the instants written
-    by the storage's own column type; returns the mappings that read the copies.
+    by the storage's own column type; returns the mappings that read the copies. Copies made by
+    an earlier call are emptied and refilled rather than recreated: their definition is this
+    function's alone, and DDL per hypothesis example dominated the PostgreSQL legs' time.
     """
     instants = Instants.parse(storage)
     tag = "".join(char if char.isalnum() else "_" for char in storage.lower())
@@ -797,8 +801,9 @@ def stored_copy(
             index.name = sa.sql.quoted_name(f"{index.name}_{tag}", None)
         tables[table.name] = copy
     with engine.begin() as connection:
-        copies.drop_all(connection)
         copies.create_all(connection)
+        for copy in reversed(copies.sorted_tables):
+            connection.execute(copy.delete())
         for table in metadata.sorted_tables:
             rows = [dict(row._mapping) for row in connection.execute(sa.select(table))]
             if rows:

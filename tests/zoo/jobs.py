@@ -52,11 +52,7 @@ class Jobs(Host):
     def workspace(self, value: Any) -> Any:
         return TENANTS.get(value, value)
 
-    def create(self, connection: sa.Connection) -> None:
-        metadata.create_all(connection)
-
-    def drop(self, connection: sa.Connection) -> None:
-        metadata.drop_all(connection)
+    tables = metadata
 
     def write(
         self, connection: sa.Connection, runs: Sequence[OperationRun], facts: Sequence[StateFact]

@@ -69,6 +69,8 @@ class Laravel(Host):
             kept[(one.kind, one.subject if keyed else index)] = self.view_fact(one)
         return list(kept.values())
 
+    tables = metadata
+
     def holding(self, facts: Iterable[StateFact]) -> list[StateFact]:
         # A row keyed by the object's id is updated in place: it holds the newest state proven.
         kept: dict[tuple[str, Any], StateFact] = {}
@@ -81,12 +83,6 @@ class Laravel(Host):
             if key not in kept or kept[key].proven_at <= one.proven_at:
                 kept[key] = one
         return list(kept.values())
-
-    def create(self, connection: sa.Connection) -> None:
-        metadata.create_all(connection)
-
-    def drop(self, connection: sa.Connection) -> None:
-        metadata.drop_all(connection)
 
     def write(
         self, connection: sa.Connection, runs: Sequence[OperationRun], facts: Sequence[StateFact]

@@ -15,7 +15,6 @@ from tests.zoo.canon import Host, Mapped, served
 from runactionability import OperationRun, StateFact
 from runactionability.adapters.sqlalchemy import (
     RunTableMapping,
-    create_schema,
     insert_runs,
     insert_states,
     metadata,
@@ -28,11 +27,7 @@ class Reference(Host):
     dialects = ("sqlite", "postgresql")
     attributes = True
 
-    def create(self, connection: sa.Connection) -> None:
-        create_schema(connection)
-
-    def drop(self, connection: sa.Connection) -> None:
-        metadata.drop_all(connection)
+    tables = metadata
 
     def write(
         self, connection: sa.Connection, runs: Sequence[OperationRun], facts: Sequence[StateFact]

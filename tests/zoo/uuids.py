@@ -57,11 +57,7 @@ class Uuids(Host):
     def run_id(self, value: Any) -> Any:
         return zoo_uuid(value)
 
-    def create(self, connection: sa.Connection) -> None:
-        metadata.create_all(connection)
-
-    def drop(self, connection: sa.Connection) -> None:
-        metadata.drop_all(connection)
+    tables = metadata
 
     def write(
         self, connection: sa.Connection, runs: Sequence[OperationRun], facts: Sequence[StateFact]
