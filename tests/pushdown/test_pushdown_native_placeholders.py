@@ -60,13 +60,18 @@ def history(postgres_engine: sa.Engine) -> Iterator[None]:
     ]
     insert_runs(postgres_engine, runs)
     yield
-    with postgres_engine.begin() as connection:
+    _drop_tables(postgres_engine)
+
+
+def _drop_tables(engine: sa.Engine) -> None:
+    # The session's schema is shared by every PostgreSQL test that follows.
+    with engine.begin() as connection:
         tables = connection.execute(
             sa.text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
         ).scalars()
         for table in list(tables):
             connection.execute(sa.text(f'DROP TABLE "{table}" CASCADE'))
-    postgres_engine.dispose()
+    engine.dispose()
 
 
 def _answers(engine: sa.Engine, scopes: VisibleScopes) -> tuple[Any, list[Any]]:
@@ -200,3 +205,4 @@ def test_the_walk_decodes_contexts_as_the_host_connection_would(
         assert all(type(run.context["ratio"]) is float for run in plain.runs)
     finally:
         host.dispose()
+        _drop_tables(postgres_engine)
