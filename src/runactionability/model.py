@@ -246,18 +246,9 @@ class OperationRun:
 # calling the class makes, without attrs' keyword passing and validator dispatch (measured: about
 # a quarter of the cost of ``OperationRun(...)``).
 _new_object = object.__new__
-(
-    _set_id,
-    _set_type,
-    _set_workspace_id,
-    _set_environment_id,
-    _set_status,
-    _set_outcome,
-    _set_created_at,
-    _set_started_at,
-    _set_completed_at,
-    _set_context,
-) = (OperationRun.__dict__[name].__set__ for name in attrs.fields_dict(OperationRun))
+_SETTERS = tuple(OperationRun.__dict__[name].__set__ for name in attrs.fields_dict(OperationRun))
+_set_id, _set_type, _set_workspace_id, _set_environment_id, _set_status = _SETTERS[:5]
+_set_outcome, _set_created_at, _set_started_at, _set_completed_at, _set_context = _SETTERS[5:]
 
 
 def new_run(
