@@ -244,6 +244,45 @@ class OperationRun:
         return self.status is RunStatus.COMPLETED
 
 
+# For the SQL adapters, which build one run per row read (~600 a request on a large workspace):
+# filling the slots directly, through the same converters and the same id check, makes the value
+# calling the class makes, without attrs' keyword passing and validator dispatch (measured: about
+# a quarter of the cost of ``OperationRun(...)``).
+_new_object = object.__new__
+_SETTERS = tuple(OperationRun.__dict__[name].__set__ for name in attrs.fields_dict(OperationRun))
+_set_id, _set_type, _set_workspace_id, _set_environment_id, _set_status = _SETTERS[:5]
+_set_outcome, _set_created_at, _set_started_at, _set_completed_at, _set_context = _SETTERS[5:]
+
+
+def new_run(
+    run_id: RunId,
+    type_: str,
+    workspace_id: RunId | None,
+    environment_id: RunId | None,
+    status: object,
+    outcome: object,
+    created_at: object,
+    started_at: object,
+    completed_at: object,
+    context: object,
+) -> OperationRun:
+    """``OperationRun(id=run_id, type=type_, ...)``, every field given, positionally."""
+    if run_id.__class__ is not str and run_id.__class__ is not int:
+        _check_id(None, attrs.fields(OperationRun).id, run_id)
+    run = _new_object(OperationRun)
+    _set_id(run, run_id)
+    _set_type(run, type_)
+    _set_workspace_id(run, workspace_id)
+    _set_environment_id(run, environment_id)
+    _set_status(run, as_status(status))
+    _set_outcome(run, as_outcome(outcome))
+    _set_created_at(run, created_at)
+    _set_started_at(run, started_at)
+    _set_completed_at(run, completed_at)
+    _set_context(run, as_context(context))
+    return run
+
+
 def usable_id(value: object) -> str | None:
     """A scope id or subject as the core compares it (a string), or None when it is unusable.
 

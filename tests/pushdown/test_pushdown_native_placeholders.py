@@ -9,9 +9,11 @@ are the same whichever cursor runs them.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import psycopg
@@ -58,13 +60,18 @@ def history(postgres_engine: sa.Engine) -> Iterator[None]:
     ]
     insert_runs(postgres_engine, runs)
     yield
-    with postgres_engine.begin() as connection:
+    _drop_tables(postgres_engine)
+
+
+def _drop_tables(engine: sa.Engine) -> None:
+    # The session's schema is shared by every PostgreSQL test that follows.
+    with engine.begin() as connection:
         tables = connection.execute(
             sa.text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
         ).scalars()
         for table in list(tables):
             connection.execute(sa.text(f'DROP TABLE "{table}" CASCADE'))
-    postgres_engine.dispose()
+    engine.dispose()
 
 
 def _answers(engine: sa.Engine, scopes: VisibleScopes) -> tuple[Any, list[Any]]:
@@ -150,3 +157,52 @@ def test_a_thread_sharing_the_connection_keeps_its_default_cursor(
             assert driver.cursor_factory is not psycopg.Cursor
             assert type(driver.cursor()) is psycopg.RawCursor
             assert driver.cursor_factory is psycopg.Cursor
+
+
+_DECODED: list[str | bytes] = []
+
+
+def _host_loads(data: str | bytes) -> Any:
+    # Module-level: psycopg warns of a closure given as a loads function.
+    _DECODED.append(data)
+    return json.loads(data, parse_float=Decimal)
+
+
+def test_the_walk_decodes_contexts_as_the_host_connection_would(
+    postgres_engine: sa.Engine,
+) -> None:
+    # The walk leaves each JSON context undecoded until it keeps the row (six rows read, four
+    # kept); what it keeps must still be decoded by the loader the host's connection uses (here
+    # its own ``loads``).
+    if not POSTGRES_URL:
+        pytest.skip("RUNACTIONABILITY_TEST_DATABASE_URL is not set")
+    create_schema(postgres_engine)
+    context = {"ratio": 0.5, "nested": {"items": [1, "two", None]}, "flag": True}
+    runs = [
+        stored_run(number + 1, created_at=at(number), start=number, context=context)
+        for number in range(6)
+    ]
+    insert_runs(postgres_engine, runs)
+    host = _engine_like(postgres_engine)
+
+    _DECODED.clear()
+
+    @sa.event.listens_for(host, "connect")
+    def decimals(dbapi_connection: Any, record: Any) -> None:
+        psycopg.types.json.set_json_loads(_host_loads, dbapi_connection)
+
+    try:
+        page = SqlPushdown(host).follow_up_page(VisibleScopes({"w1"}), as_of=AS_OF, limit=4)
+        assert [run.id for run in page.runs] == [6, 5, 4, 3]
+        assert len(_DECODED) == 4
+        for run in page.runs:
+            assert run.context == {**context, "ratio": Decimal("0.5")}
+            assert type(run.context["ratio"]) is Decimal
+        plain = SqlPushdown(postgres_engine).follow_up_page(
+            VisibleScopes({"w1"}), as_of=AS_OF, limit=4
+        )
+        assert [run.context for run in plain.runs] == [context] * 4
+        assert all(type(run.context["ratio"]) is float for run in plain.runs)
+    finally:
+        host.dispose()
+        _drop_tables(postgres_engine)

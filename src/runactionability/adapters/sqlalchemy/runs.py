@@ -29,7 +29,7 @@ from runactionability.adapters.sqlalchemy.types import (
 )
 from runactionability.catalog import OperationCatalog
 from runactionability.errors import UsageError
-from runactionability.model import OperationRun, RunId, RunOutcome, check_limit
+from runactionability.model import OperationRun, RunId, RunOutcome, check_limit, new_run
 from runactionability.ports import RunPage, RunQuery, run_as_of
 
 _INSTANTS = frozenset({"created_at", "started_at", "completed_at"})
@@ -197,17 +197,17 @@ class SqlRunSource:
                 and subject is not None
             ):
                 context = {**context, op_type.subject_key: subject}
-        return OperationRun(
-            id=as_run_id(row["id"]),
-            type=row["type"],
-            workspace_id=stored_id(row["workspace_id"]),
-            environment_id=stored_id(row["environment_id"]),
-            status=mapping.read_status(row["status"]),
-            outcome=mapping.read_outcome(row["outcome"]),
-            created_at=self._instant(row, "created_at"),
-            started_at=self._instant(row, "started_at"),
-            completed_at=self._instant(row, "completed_at"),
-            context=context,
+        return new_run(
+            as_run_id(row["id"]),
+            row["type"],
+            stored_id(row["workspace_id"]),
+            stored_id(row["environment_id"]),
+            mapping.read_status(row["status"]),
+            mapping.read_outcome(row["outcome"]),
+            self._instant(row, "created_at"),
+            self._instant(row, "started_at"),
+            self._instant(row, "completed_at"),
+            context,
         )
 
     def _instant(self, row: Mapping[Any, Any], name: str) -> Any:
