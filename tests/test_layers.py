@@ -15,6 +15,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "src" / "runactionability"
 LAYERS: dict[str, int] = {
     "errors": 0,
     "model": 0,
+    "limits": 0,
     "changes": 1,
     "evidence": 1,
     "findings": 1,

@@ -149,7 +149,7 @@ class RunSource(Protocol):
 
         ``limit`` is an ``int`` (not a ``bool``, nor a text such as ``"5"``) from 1 to
         ``MAX_LIMIT`` (10,000); the library's sources refuse anything else with a
-        ``UsageError`` before any statement (``model.check_limit``), as the request API does.
+        ``UsageError`` before any statement (``limits.check_limit``), as the request API does.
         """
         ...
 
@@ -223,6 +223,6 @@ class StoreEvaluation(Protocol):
         ``MAX_LIMIT`` (10,000), and ``cursor`` one this store issued: anything else is refused
         with a ``UsageError`` (``InvalidCursorError`` for a cursor) before any statement, as
         the request API refuses it, so a host calling the port directly cannot make one call
-        read a whole table. ``model.check_limit`` is the rule.
+        read a whole table. ``limits.check_limit`` is the rule.
         """
         ...

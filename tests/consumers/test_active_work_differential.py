@@ -31,7 +31,8 @@ from runactionability.consumers import (
 )
 from runactionability.consumers.actions import READ_EVERY_AT_MOST, KeyedActiveRuns
 from runactionability.consumers.dashboard import active_work
-from runactionability.model import MAX_LIMIT, RunStatus
+from runactionability.limits import MAX_LIMIT
+from runactionability.model import RunStatus
 from runactionability.testing.strategies import BASE, ENVIRONMENTS, WORKSPACES, histories
 
 AS_OF = BASE + timedelta(hours=20)

@@ -31,12 +31,8 @@ from runactionability.evidence import (
     StateRequest,
     current_state,
 )
-from runactionability.model import (
-    OperationRun,
-    RunId,
-    check_limit,
-    usable_id,
-)
+from runactionability.limits import check_limit
+from runactionability.model import OperationRun, RunId, usable_id
 from runactionability.ports import RunPage, RunQuery, run_as_of
 
 

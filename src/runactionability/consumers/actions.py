@@ -12,15 +12,9 @@ from datetime import UTC, datetime
 
 from runactionability.catalog import OperationCatalog
 from runactionability.evidence import RunFact, StateFact
+from runactionability.limits import MAX_LIMIT, check_limit
 from runactionability.messages import msg
-from runactionability.model import (
-    MAX_LIMIT,
-    OperationRun,
-    RunId,
-    RunStatus,
-    check_limit,
-    usable_id,
-)
+from runactionability.model import OperationRun, RunId, RunStatus, usable_id
 from runactionability.policies.base import Family, Risk, retry_action, review_action
 from runactionability.policies.rules import VIEW_LATER_SUCCESS, view_state_label
 from runactionability.ports import RunQuery, RunSource

@@ -10,7 +10,8 @@ import attrs
 
 from runactionability.consumers.actions import ActiveRuns, KeyedActiveRuns, is_active
 from runactionability.consumers.assess import Assessment, assess, assess_results, visible_at
-from runactionability.model import OperationRun, RunId, RunStatus, check_limit, usable_id
+from runactionability.limits import check_limit
+from runactionability.model import OperationRun, RunId, RunStatus, usable_id
 from runactionability.ports import (
     RunQuery,
     RunSource,

@@ -10,7 +10,7 @@ import attrs
 
 from runactionability.consumers.actions import ActiveRuns
 from runactionability.consumers.assess import CURRENT_FOLLOW_UP, HISTORY, Assessment, assess
-from runactionability.model import check_limit
+from runactionability.limits import check_limit
 from runactionability.ports import RunQuery, RunSource, StoreEvaluation
 from runactionability.resolver import Resolver
 from runactionability.result import Actionability

@@ -11,7 +11,7 @@ The async names are imported on first use: SQLAlchemy's asyncio layer needs gree
 
 from typing import TYPE_CHECKING, Any
 
-from runactionability.model import MAX_LIMIT
+from runactionability.limits import MAX_LIMIT
 from runactionability.service.every import EveryWorkspace
 from runactionability.service.session import ActionabilityService, RequestSession
 

@@ -19,7 +19,8 @@ from runactionability.adapters.sqlalchemy.changes import Reach, SqlChangeCandida
 from runactionability.adapters.sqlalchemy.cursors import invalid_cursor, seal, unseal
 from runactionability.changes import Change, ChangePage, check_window, judge, order_key
 from runactionability.errors import UsageError
-from runactionability.model import OperationRun, RunId, check_limit, run_as_of
+from runactionability.limits import check_limit
+from runactionability.model import OperationRun, RunId, run_as_of
 
 if TYPE_CHECKING:
     from runactionability.service.session import RequestSession

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from runactionability.changes import ChangePage, check_window
 from runactionability.errors import UsageError
-from runactionability.model import check_limit
+from runactionability.limits import check_limit
 from runactionability.registry import Registry
 from runactionability.service.changes import FeedCursor, page_from
 from runactionability.telemetry import not_counted

@@ -40,8 +40,9 @@ from runactionability.core_inputs import check_as_of
 from runactionability.i18n import MessageCatalogs, Renderer
 from runactionability.i18n.catalogs import check_directory
 from runactionability.jsonforms import to_json
+from runactionability.limits import check_limit
 from runactionability.messages import Message
-from runactionability.model import RunId, check_limit, usable_id
+from runactionability.model import RunId, usable_id
 from runactionability.registry import Registry
 from runactionability.resolver import Resolver
 from runactionability.result import PrimaryAction

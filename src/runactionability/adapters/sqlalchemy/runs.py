@@ -29,7 +29,8 @@ from runactionability.adapters.sqlalchemy.types import (
 )
 from runactionability.catalog import OperationCatalog
 from runactionability.errors import UsageError
-from runactionability.model import OperationRun, RunId, RunOutcome, check_limit, new_run
+from runactionability.limits import check_limit
+from runactionability.model import OperationRun, RunId, RunOutcome, new_run
 from runactionability.ports import RunPage, RunQuery, run_as_of
 
 _INSTANTS = frozenset({"created_at", "started_at", "completed_at"})

@@ -78,7 +78,7 @@ from runactionability.adapters.sqlalchemy.runs import SqlRunSource
 from runactionability.adapters.sqlalchemy.states import SqlStateSource
 from runactionability.catalog import OperationCatalog
 from runactionability.errors import EvidenceFetchError, UsageError
-from runactionability.model import check_limit
+from runactionability.limits import check_limit
 from runactionability.registry import Registry
 from runactionability.resolver import Resolver
 from runactionability.result import Actionability
