@@ -11,7 +11,7 @@ The async names are imported on first use: SQLAlchemy's asyncio layer needs gree
 
 from typing import TYPE_CHECKING, Any
 
-from runactionability.service.every import EveryWorkspace
+from runactionability.service.every import EveryWorkspace, UnattributedRuns
 from runactionability.service.limits import MAX_LIMIT
 from runactionability.service.session import ActionabilityService, RequestSession
 
@@ -36,4 +36,5 @@ __all__ = [
     "AsyncRequestSession",
     "EveryWorkspace",
     "RequestSession",
+    "UnattributedRuns",
 ]

@@ -9,11 +9,23 @@ import attrs
 import sqlalchemy as sa
 
 from runactionability.adapters.sqlalchemy import SqlBackend
+from runactionability.adapters.sqlalchemy.doctor.id_columns import (
+    UnattributedRuns,
+    unattributed_runs,
+)
 from runactionability.consumers import Assessment, Explanation, would_change
-from runactionability.errors import NoWorkspacesError
+from runactionability.errors import NoWorkspacesError, UsageError
 from runactionability.model import OperationRun, usable_id
 from runactionability.resolver import Resolver
 from runactionability.scopes import VisibleScopes
+
+__all__ = [
+    "EveryWorkspace",
+    "UnattributedRuns",
+    "count_unattributed",
+    "every_workspace",
+    "explain_unscoped",
+]
 
 
 @attrs.frozen
@@ -41,6 +53,21 @@ def every_workspace(backend: SqlBackend, every: EveryWorkspace) -> VisibleScopes
         raise NoWorkspacesError("the runs table holds no runs with a usable workspace id")
     environments = None if every.environment_ids is None else list(every.environment_ids)
     return VisibleScopes(visible, environment_ids=environments or None)
+
+
+def count_unattributed(backend: SqlBackend, *, whole_database: bool) -> UnattributedRuns:
+    """The runs no workspace's scope holds, counted in one statement of the snapshot.
+
+    Only a reader of the whole database may ask: for any other actor they are hidden runs.
+    """
+    if not whole_database:
+        raise UsageError(
+            "only a session of the whole database (EveryWorkspace without environment_ids) "
+            "counts the runs in no workspace: every other actor's scopes leave them hidden"
+        )
+    connection = backend.runs.bind
+    assert isinstance(connection, sa.Connection), "a snapshot reads through one connection"
+    return unattributed_runs(connection, backend.runs.mapping)
 
 
 def explain_unscoped(

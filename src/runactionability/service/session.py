@@ -45,6 +45,7 @@ from runactionability.registry import Registry
 from runactionability.resolver import Resolver
 from runactionability.result import PrimaryAction
 from runactionability.scopes import VisibleScopes
+from runactionability.service import every
 from runactionability.service.changes import read_page
 from runactionability.service.configured import configured
 from runactionability.service.every import EveryWorkspace, every_workspace, explain_unscoped
@@ -392,3 +393,8 @@ class RequestSession:
         or unseen (``explain`` tells those apart)."""
         told = self.explain(run_id)
         return None if told is None else told.assessment.primary_action
+
+    def unattributed(self) -> every.UnattributedRuns:
+        """The runs with no usable workspace id, which no scope shows (one statement); only a
+        session of the whole database may ask (``UsageError`` otherwise)."""
+        return every.count_unattributed(self.backend, whole_database=self.whole_database)
