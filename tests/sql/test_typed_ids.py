@@ -20,7 +20,6 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy.dialects import postgresql
 from tests.support import CATALOG, REGISTRY, at
 
 from runactionability import (
