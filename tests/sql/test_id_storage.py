@@ -27,7 +27,7 @@ from runactionability.errors import (
     UsageError,
 )
 from runactionability.findings import CheckReport, Finding, FindingCode, Severity
-from runactionability.service import ActionabilityService, EveryWorkspace
+from runactionability.service import ActionabilityService, EveryWorkspace, UnattributedRuns
 
 W, E = uuid.UUID(int=0xA1), uuid.UUID(int=0xE1)
 FAILED, SUCCEEDED = uuid.UUID(int=1), uuid.UUID(int=2)
@@ -203,5 +203,8 @@ def test_every_run_with_a_workspace_passes(sql_engine: sa.Engine) -> None:
     table = _table(sql_engine, "seen_runs")
     _insert(sql_engine, table, [_run(1, "failed", 0, workspace_id="w1", environment_id="e1")])
     runs = RunTableMapping(table="seen_runs", subject=None, timestamps=_timestamps(sql_engine))
-    [finding] = _only(check(sql_engine, runs, as_of=AS_OF), FindingCode.UNATTRIBUTED_RUNS)
-    assert (finding.severity, finding.count) == (Severity.INFO, 0)
+    report = check(sql_engine, runs, as_of=AS_OF)
+    assert _only(report, FindingCode.UNATTRIBUTED_RUNS) == []
+    service = _service(sql_engine, runs)
+    with service.session(scopes=EveryWorkspace(), as_of=AS_OF) as session:
+        assert session.unattributed() == UnattributedRuns(0)

@@ -231,6 +231,8 @@ def _id_columns(
 
 def _unattributed(connection: sa.Connection, mapping: RunTableMapping) -> list[Finding]:
     found = unattributed_runs(connection, mapping, sample=5)
+    if not found.count:
+        return []
     return [unattributed_finding(found, table=mapping.table, column=mapping.workspace_id)]
 
 

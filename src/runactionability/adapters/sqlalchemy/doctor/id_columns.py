@@ -140,22 +140,14 @@ def _names_a_workspace(value: object, mapping: RunTableMapping, dialect: str) ->
 
 
 def unattributed_finding(found: UnattributedRuns, *, table: str, column: str) -> Finding:
-    """An error naming the runs no actor can see, or an info line when there are none."""
-    if not found.count:
-        return Finding(
-            code=FindingCode.UNATTRIBUTED_RUNS,
-            severity=Severity.INFO,
-            message=f"{table}.{column}: every run has a usable workspace id",
-            table=table,
-            column=column,
-            count=0,
-        )
+    """An error naming the runs no actor can see (``found.count`` is not 0)."""
     shown = ", ".join(map(str, found.sample))
     return Finding(
         code=FindingCode.UNATTRIBUTED_RUNS,
         severity=Severity.ERROR,
         message=(
-            f"{table}.{column}: {found.count} runs have no usable workspace id (NULL, blank, "
+            f"{table}.{column}: {found.count} run{'s have' if found.count > 1 else ' has'} no "
+            "usable workspace id (NULL, blank, "
             f"or not an id of the column's type; e.g. runs {shown}): no actor's scope shows "
             "them, and no whole-database count includes them"
         ),
