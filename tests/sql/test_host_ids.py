@@ -4,6 +4,7 @@ engines (SQLite stores them as SQLAlchemy's ``Uuid`` does, 32 hex digits)."""
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -38,7 +39,7 @@ def uuid_runs(sql_engine: sa.Engine) -> sa.Engine:
         sa.Column("context", JsonDocument()),
     )
     table.create(sql_engine)
-    base = {"type": "inventory.sync", "workspace_id": "w1", "environment_id": "e1"}
+    base: dict[str, Any] = {"type": "inventory.sync", "workspace_id": "w1", "environment_id": "e1"}
     base |= {"status": "completed", "started_at": None, "context": {}}
     rows = [
         {**base, "id": IDS[0], "outcome": "failed", "created_at": at(0), "completed_at": at(1)},

@@ -6,6 +6,7 @@ actor can name.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 import warnings
@@ -15,7 +16,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from tests.support import AS_OF, at
+from tests.support import AS_OF, async_engine_of, at
 
 from runactionability import Actionability, VisibleScopes
 from runactionability.adapters.sqlalchemy import RunTableMapping, check
@@ -27,7 +28,12 @@ from runactionability.errors import (
     UsageError,
 )
 from runactionability.findings import CheckReport, Finding, FindingCode, Severity
-from runactionability.service import ActionabilityService, EveryWorkspace, UnattributedRuns
+from runactionability.service import (
+    ActionabilityService,
+    AsyncActionabilityService,
+    EveryWorkspace,
+    UnattributedRuns,
+)
 
 W, E = uuid.UUID(int=0xA1), uuid.UUID(int=0xE1)
 FAILED, SUCCEEDED = uuid.UUID(int=1), uuid.UUID(int=2)
@@ -172,6 +178,30 @@ def test_runs_no_actor_can_see_are_a_doctor_error_with_their_ids(sql_engine: sa.
             pytest.raises(UsageError, match="whole database"),
         ):
             session.unattributed()
+
+
+def test_the_async_twin_counts_them_alike(sql_engine: sa.Engine) -> None:
+    table = _table(sql_engine, "unseen_async_runs")
+    rows = [_run(n, "failed", n, workspace_id=ws, environment_id="e1") for n, ws in enumerate("w ")]
+    _insert(sql_engine, table, rows)
+    runs = RunTableMapping(
+        table="unseen_async_runs", subject=None, timestamps=_timestamps(sql_engine)
+    )
+
+    async def count(scopes: Any) -> int:
+        engine = async_engine_of(sql_engine)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", MissingStateSourceWarning)
+                service = AsyncActionabilityService(engine, runs=runs, states={})
+            async with service.session(scopes=scopes, as_of=AS_OF) as session:
+                return (await session.unattributed()).count
+        finally:
+            await engine.dispose()
+
+    assert asyncio.run(count(EveryWorkspace())) == 1
+    with pytest.raises(UsageError):
+        asyncio.run(count(VisibleScopes(["w"])))
 
 
 def test_text_in_an_integer_workspace_column_is_no_workspace(sql_engine: sa.Engine) -> None:
