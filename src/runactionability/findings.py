@@ -36,6 +36,9 @@ class FindingCode(enum.StrEnum):
     """The share of sampled problem runs that read as invalid records, and the main reasons."""
     ID_TYPE = "id_type"
     """An id column (or its stored values) of another type than the mapping compares it as."""
+    UNATTRIBUTED_RUNS = "unattributed_runs"
+    """Runs whose workspace id no actor can name (NULL, blank, or not of the column's type):
+    every scope, the whole database's included, leaves them out."""
     MISSING_INDEX = "missing_index"
     """No index serves a seek the library's statements make on the table."""
     UNCOVERED_TYPE = "uncovered_type"

@@ -248,7 +248,9 @@ def test_unmapped_vocabulary_is_an_error_with_its_values_and_counts(
 def test_a_few_invalid_rows_are_a_warning_most_are_an_error(sql_engine: sa.Engine) -> None:
     create_schema(sql_engine)
     rows = [raw_row(sql_engine, n) for n in range(1, 10)]
-    insert_raw(sql_engine, [*rows, raw_row(sql_engine, 10, workspace_id="  ")])
+    # A blank environment: the run is still in its workspace's scope (a blank workspace would
+    # put it in none, an error of its own: unattributed_runs).
+    insert_raw(sql_engine, [*rows, raw_row(sql_engine, 10, environment_id="  ")])
     report = check(sql_engine, as_of=AS_OF)
     [invalid] = only(report, FindingCode.INVALID_ROWS)
     assert invalid.severity is Severity.WARNING
@@ -318,8 +320,7 @@ def test_integer_scope_ids_mapped_as_text_are_an_error(sql_engine: sa.Engine) ->
 
 
 def test_uuid_columns_mapped_as_text_are_an_error(sql_engine: sa.Engine) -> None:
-    if sql_engine.dialect.name != "postgresql":
-        pytest.skip("a uuid column is PostgreSQL's")
+    # On SQLite, SQLAlchemy's Uuid is a CHAR(32) of hex digits, reflected as a uuid column too.
     table = host_table(sql_engine, environment_id=sa.Uuid())
     insert(sql_engine, table, host_rows(2, environment_id=uuid.UUID(int=7)))
     report = check(sql_engine, HOST_MAPPING, as_of=AS_OF)

@@ -1,19 +1,23 @@
-"""A host keyed by ``uuid`` ids: listed, looked up and used as proof by their text."""
+"""A host keyed by ``uuid`` ids: listed, looked up and used as proof by their text, on both
+engines (SQLite stores them as SQLAlchemy's ``Uuid`` does, 32 hex digits)."""
 
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from tests.support import AS_OF, CATALOG, REGISTRY
+from tests.support import AS_OF, CATALOG, REGISTRY, at
 
 from runactionability import Actionability, Resolver, RunId, RunQuery
 from runactionability.adapters.memory import MemoryStateSource
 from runactionability.adapters.sqlalchemy import (
     STATE_KINDS,
+    JsonDocument,
     RunTableMapping,
     SqlRunSource,
+    UtcTimestamp,
     open_backend,
 )
 
@@ -23,24 +27,33 @@ IDS = [str(uuid.UUID(int=n)) for n in (1, 2, 3)]
 
 @pytest.fixture
 def uuid_runs(sql_engine: sa.Engine) -> sa.Engine:
-    if sql_engine.dialect.name != "postgresql":
-        pytest.skip("only PostgreSQL has a uuid type")
+    # SQLAlchemy's Uuid: native on PostgreSQL, 32 hex digits in a CHAR(32) on SQLite.
+    table = sa.Table(
+        "uuid_runs",
+        sa.MetaData(),
+        sa.Column("id", sa.Uuid(as_uuid=False), primary_key=True),
+        *(sa.Column(name, sa.Text()) for name in ("type", "workspace_id", "environment_id")),
+        *(sa.Column(name, sa.Text()) for name in ("status", "outcome")),
+        *(sa.Column(name, UtcTimestamp()) for name in ("created_at", "started_at")),
+        sa.Column("completed_at", UtcTimestamp()),
+        sa.Column("context", JsonDocument()),
+    )
+    table.create(sql_engine)
+    base: dict[str, Any] = {"type": "inventory.sync", "workspace_id": "w1", "environment_id": "e1"}
+    base |= {"status": "completed", "started_at": None, "context": {}}
+    rows = [
+        {**base, "id": IDS[0], "outcome": "failed", "created_at": at(0), "completed_at": at(1)},
+        {
+            **base,
+            "id": IDS[1],
+            "outcome": "succeeded",
+            "created_at": at(60),
+            "completed_at": at(61),
+        },
+        {**base, "id": IDS[2], "outcome": "failed", "created_at": at(60), "completed_at": at(62)},
+    ]
     with sql_engine.begin() as db:
-        db.exec_driver_sql(
-            "CREATE TABLE uuid_runs (id uuid PRIMARY KEY, type text, workspace_id text, "
-            "environment_id text, status text, outcome text, created_at timestamptz, "
-            "started_at timestamptz, completed_at timestamptz, context jsonb)"
-        )
-        db.exec_driver_sql(
-            "INSERT INTO uuid_runs VALUES "
-            "(%(a)s, 'inventory.sync', 'w1', 'e1', 'completed', 'failed',"
-            " '2026-11-10 12:00Z', NULL, '2026-11-10 12:01Z', '{}'),"
-            "(%(b)s, 'inventory.sync', 'w1', 'e1', 'completed', 'succeeded',"
-            " '2026-11-10 13:00Z', NULL, '2026-11-10 13:01Z', '{}'),"
-            "(%(c)s, 'inventory.sync', 'w1', 'e1', 'completed', 'failed',"
-            " '2026-11-10 13:00Z', NULL, '2026-11-10 13:02Z', '{}')",
-            dict(zip("abc", IDS, strict=True)),
-        )
+        db.execute(table.insert(), rows)
     return sql_engine
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 from tests.support import AS_OF, CATALOG, REGISTRY
-from tests.zoo.canon import Host, Seeded, canonical_history, seed
+from tests.zoo.canon import Host, Seeded, canonical_history, seed, zoo_uuid
 
 from runactionability.adapters.sqlalchemy import check
 from runactionability.findings import CheckReport, Finding, FindingCode
@@ -25,10 +25,14 @@ BAD = {
     "uuids": {
         (FindingCode.UNMAPPED_VALUE, "runs", "phase", "ZOMBIE"),
         (FindingCode.UNREADABLE_TIMESTAMP, "runs", "finished_ms", "1794315600000000"),
+        # A run in no workspace (NULL) is in no actor's scope: named by its id.
+        (FindingCode.UNATTRIBUTED_RUNS, "runs", "org_uuid", zoo_uuid(903)),
     },
     "reference": {
         (FindingCode.UNMAPPED_VALUE, "operation_runs", "status", "finished"),
         (FindingCode.UNMAPPED_VALUE, "operation_runs", "outcome", "exploded"),
+        # A blank workspace id puts run 903 in no actor's scope.
+        (FindingCode.UNATTRIBUTED_RUNS, "operation_runs", "workspace_id", "903"),
     },
 }
 """The errors each host's bad rows (``Host.write_bad_rows``) must raise, and nothing else."""

@@ -88,11 +88,14 @@ def report(
         progress(not as_json, "Reading runs") as advance,
     ):
         summary = dashboard(session, top=top, on_page=advance)
+        # Only the whole database may count the runs no workspace holds (one statement).
+        unattributed = session.unattributed().count if session.whole_database else 0
     r = session.renderer
     if as_json:
         emit_json(_report_json(summary, r))
     else:
-        _render_report(stdout_console(), summary, database_of(cli_config(config_path), database), r)
+        where = database_of(cli_config(config_path), database)
+        _render_report(stdout_console(), summary, where, r, unattributed=unattributed)
 
 
 def _report_json(summary: DashboardSummary, r: Renderer) -> dict[str, Any]:
@@ -157,7 +160,22 @@ def _counts_line(summary: DashboardSummary, r: Renderer) -> str:
     )
 
 
-def _render_report(console: Console, summary: DashboardSummary, database: str, r: Renderer) -> None:
+def _unattributed_line(count: int, r: Renderer) -> str:
+    return r(
+        msgn(
+            "cli.report_unattributed",
+            "{count} run has no usable workspace id and is in none of these counts; "
+            "`runactionability doctor` names it.",
+            "{count} runs have no usable workspace id and are in none of these counts; "
+            "`runactionability doctor` names them.",
+            count=count,
+        )
+    )
+
+
+def _render_report(
+    console: Console, summary: DashboardSummary, database: str, r: Renderer, *, unattributed: int
+) -> None:
     title = r(
         msg(
             "cli.report_title",
@@ -168,6 +186,8 @@ def _render_report(console: Console, summary: DashboardSummary, database: str, r
     )
     console.print(Text.assemble((title, "bold"), "  ", (database, "dim")))
     console.print(_counts_line(summary, r), markup=False)
+    if unattributed:
+        console.print(_unattributed_line(unattributed, r), markup=False)
     unknown = r(msg("cli.unknown_type", "(unknown type)"))
     console.print(
         _counts_table(

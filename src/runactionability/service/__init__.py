@@ -12,8 +12,9 @@ The async names are imported on first use: SQLAlchemy's asyncio layer needs gree
 from typing import TYPE_CHECKING, Any
 
 from runactionability.limits import MAX_LIMIT
-from runactionability.service.every import EveryWorkspace
-from runactionability.service.session import ActionabilityService, RequestSession
+from runactionability.service.every import EveryWorkspace, UnattributedRuns
+from runactionability.service.request import RequestSession
+from runactionability.service.session import ActionabilityService
 
 if TYPE_CHECKING:
     from runactionability.service.aio import AsyncActionabilityService, AsyncRequestSession
@@ -36,4 +37,5 @@ __all__ = [
     "AsyncRequestSession",
     "EveryWorkspace",
     "RequestSession",
+    "UnattributedRuns",
 ]

@@ -49,9 +49,10 @@ from runactionability.result import PrimaryAction
 from runactionability.scopes import VisibleScopes
 from runactionability.service.changes import page_from
 from runactionability.service.configured import configured
-from runactionability.service.every import EveryWorkspace
+from runactionability.service.every import EveryWorkspace, UnattributedRuns
 from runactionability.service.polling import DEFAULT_CHANGE_MARGIN, notify_changes, poll_window
-from runactionability.service.session import ActionabilityService, RequestSession
+from runactionability.service.request import RequestSession
+from runactionability.service.session import ActionabilityService
 from runactionability.telemetry import CHANGES, traced
 
 T = TypeVar("T")
@@ -319,3 +320,7 @@ class AsyncRequestSession:
         """The one action a screen offers for ``run_id``; None when it has none, or is missing
         or unseen (``explain`` tells those apart)."""
         return await self._run(partial(self.session.primary_action, run_id))
+
+    async def unattributed(self) -> UnattributedRuns:
+        """The runs no scope shows (see the sync session); a whole-database session only."""
+        return await self._run(self.session.unattributed)

@@ -23,7 +23,7 @@ from runactionability.limits import check_limit
 from runactionability.model import OperationRun, RunId, run_as_of
 
 if TYPE_CHECKING:
-    from runactionability.service.session import RequestSession
+    from runactionability.service.request import RequestSession
 
 _TAG = "changes/1"
 _ISSUER = "this change feed"

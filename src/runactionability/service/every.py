@@ -9,12 +9,24 @@ import attrs
 import sqlalchemy as sa
 
 from runactionability.adapters.sqlalchemy import SqlBackend
+from runactionability.adapters.sqlalchemy.doctor.id_columns import (
+    UnattributedRuns,
+    unattributed_runs,
+)
 from runactionability.adapters.sqlalchemy.ids import id_exact
 from runactionability.consumers import Assessment, Explanation, would_change
-from runactionability.errors import NoWorkspacesError
+from runactionability.errors import NoWorkspacesError, UsageError
 from runactionability.model import OperationRun, usable_id
 from runactionability.resolver import Resolver
 from runactionability.scopes import VisibleScopes, as_ids
+
+__all__ = [
+    "EveryWorkspace",
+    "UnattributedRuns",
+    "count_unattributed",
+    "every_workspace",
+    "explain_unscoped",
+]
 
 
 @attrs.frozen
@@ -48,6 +60,21 @@ def every_workspace(backend: SqlBackend, every: EveryWorkspace) -> VisibleScopes
     if not visible:
         raise NoWorkspacesError("the runs table holds no runs with a usable workspace id")
     return VisibleScopes(visible, environment_ids=every.environment_ids)
+
+
+def count_unattributed(backend: SqlBackend, *, whole_database: bool) -> UnattributedRuns:
+    """The runs no workspace's scope holds, counted in one statement of the snapshot.
+
+    Only a reader of the whole database may ask: for any other actor they are hidden runs.
+    """
+    if not whole_database:
+        raise UsageError(
+            "only a session of the whole database (EveryWorkspace without environment_ids) "
+            "counts the runs in no workspace: every other actor's scopes leave them hidden"
+        )
+    connection = backend.runs.bind
+    assert isinstance(connection, sa.Connection), "a snapshot reads through one connection"
+    return unattributed_runs(connection, backend.runs.mapping)
 
 
 def explain_unscoped(

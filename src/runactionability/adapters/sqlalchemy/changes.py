@@ -36,7 +36,7 @@ import attrs
 import sqlalchemy as sa
 
 from runactionability.adapters.sqlalchemy._reading import read_transaction
-from runactionability.adapters.sqlalchemy.ids import IdType, id_key, stored_id
+from runactionability.adapters.sqlalchemy.ids import IdType, id_key, stored_typed_id
 from runactionability.adapters.sqlalchemy.instant_sql import (
     compare_to,
     instant_key,
@@ -110,8 +110,9 @@ class _Reaching:
             # Not compared (yet) when subjects are read from the JSON context: the differential
             # test does not reliably catch a wrong comparison there.
             return True
-        stored = self.subject
-        return stored is not None and id_key(subject, self.id_type, self.dialect) == stored
+        # Both sides in the column's stored form (a uuid is read as text, stored as hex on SQLite).
+        wanted = id_key(subject, self.id_type, self.dialect)
+        return wanted is not None and wanted == id_key(self.subject, self.id_type, self.dialect)
 
 
 def _subject(run: OperationRun, subject_key: str) -> str | None:
@@ -214,7 +215,8 @@ class SqlChangeCandidates:
         for row in connection.execute(statement, values):
             run = self.source._run(row._mapping)
             if scopes.admits_run(run):
-                found.append((run, stored_id(row._mapping["subject"]) if column else None))
+                subject = row._mapping["subject"] if column else None
+                found.append((run, stored_typed_id(subject, self.source.mapping.ids.subject)))
         return found
 
     def _success(
@@ -268,7 +270,8 @@ class SqlChangeCandidates:
         )
         arrivals = []
         for ws, env, instant, subject in connection.execute(statement):
-            workspace, environment = usable_id(stored_id(ws)), usable_id(stored_id(env))
+            workspace = usable_id(stored_typed_id(ws, mapping.ids.workspace))
+            environment = usable_id(stored_typed_id(env, mapping.ids.environment))
             placed = _placed(instant)
             # A state outside the actor's scopes does not exist for this reading.
             if workspace is None or placed is None or not scopes.admits(workspace, environment):
@@ -276,7 +279,8 @@ class SqlChangeCandidates:
             arrival = Arrival(placed, ChangeCause.STATE, workspace, environment)
             reached = self.reach.of_state(kind)
             id_type = mapping.ids.subject
-            arrivals.append(_Reaching(arrival, reached, stored_id(subject), id_type, dialect))
+            stored = stored_typed_id(subject, id_type)
+            arrivals.append(_Reaching(arrival, reached, stored, id_type, dialect))
         return arrivals
 
     def _problems(

@@ -23,10 +23,10 @@ from sqlalchemy.engine.reflection import ObjectKind
 from sqlalchemy.types import TypeEngine
 
 from runactionability.adapters.sqlalchemy._reading import Bind, check_bind
-from runactionability.adapters.sqlalchemy.ids import IdType, storage
+from runactionability.adapters.sqlalchemy.ids import IdType, declared_kinds
 from runactionability.adapters.sqlalchemy.instants import Instants
 from runactionability.adapters.sqlalchemy.mapping import RunTableMapping, StateTableMapping
-from runactionability.adapters.sqlalchemy.reflect import id_type_of
+from runactionability.adapters.sqlalchemy.reflect import blank_padded, id_type_of, padded_fix
 from runactionability.errors import MappingMismatchWarning
 
 _Reads = tuple[frozenset[str], str, str, str]
@@ -58,8 +58,15 @@ class Mismatch:
     mapped: str
     python: str
     file: str
+    fix: str | None = None
+    """A fix in the database instead of the mapping (``python`` and ``file`` are then empty)."""
 
     def __str__(self) -> str:
+        if self.fix is not None:
+            return (
+                f"{self.table}: {self.column} is {self.declared}, which holds {self.holds}, "
+                f"so the mapping misreads it as {self.mapped}; {self.fix}"
+            )
         several = ", " in self.column
         return (
             f"{self.table}: {self.column} {'are' if several else 'is'} {self.declared}, which "
@@ -134,12 +141,15 @@ def _id_mismatches(
 ) -> list[Mismatch]:
     """``ids`` maps each id field to its column and the type the mapping compares it as."""
     found = []
+    section, table = where
     for field, (column, mapped) in ids.items():
         declared = None if column is None else columns.get(column)
-        kind = None if declared is None else id_type_of(declared)
-        if column is None or kind is None or kind == storage(mapped, dialect):
+        if column is not None and blank_padded(declared, dialect):
+            found.append(_padded(where, column, declared, f"{setting}({field}={mapped!r})"))
             continue
-        section, table = where
+        kind = None if declared is None else id_type_of(declared, dialect)
+        if column is None or kind is None or kind in declared_kinds(mapped, dialect):
+            continue
         found.append(
             Mismatch(
                 section,
@@ -153,6 +163,24 @@ def _id_mismatches(
             )
         )
     return found
+
+
+def _padded(where: tuple[str, str], column: str, declared: Any, mapped: str) -> Mismatch:
+    section, table = where
+    return Mismatch(
+        section,
+        table,
+        column,
+        str(declared),
+        "blank-padded ids that PostgreSQL compares with text after stripping their blanks",
+        mapped,
+        "",
+        "",
+        fix=(
+            f"store them as varchar or text ({padded_fix(table, column, declared)}): no "
+            "mapping reads them as they compare"
+        ),
+    )
 
 
 def _run_mismatches(

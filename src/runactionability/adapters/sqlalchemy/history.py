@@ -41,7 +41,7 @@ from runactionability.adapters.sqlalchemy.history_rows import (
     environments,
     keep_best,
 )
-from runactionability.adapters.sqlalchemy.ids import id_equal, id_key, sql_type, stored_id
+from runactionability.adapters.sqlalchemy.ids import id_equal, id_key, sql_type, stored_typed_id
 from runactionability.adapters.sqlalchemy.instant_sql import (
     canonical_parameter,
     evidence_times,
@@ -339,6 +339,7 @@ class SqlRunHistory:
     ) -> dict[LaterSuccessRequest, RunFact]:
         """The facts of the best candidate of each request (``ordered[candidate[0]]``)."""
         statement = self._statement(self._dialect())
+        types = self.mapping.key_id_types().values()
         answers: dict[LaterSuccessRequest, RunFact] = {}
         for found in best:
             index, run_id, stored_type, ws, env, subject, started, completed, created = found
@@ -346,7 +347,10 @@ class SqlRunHistory:
             # The fact carries the row's own ids, so the core's scope check compares the stored
             # run with the problem run. The statement compares byte for byte already; a row that
             # still differs from the request (a collation it did not foresee) is no evidence.
-            ws, env, subject = (usable_id(stored_id(value)) for value in (ws, env, subject))
+            ws, env, subject = (
+                usable_id(stored_typed_id(value, id_type))
+                for value, id_type in zip((ws, env, subject), types, strict=True)
+            )
             if (
                 ws is None
                 or ws != request.workspace_id

@@ -8,6 +8,11 @@ that no stored value of that type equals under ``usable_id`` becomes NULL, which
 nothing and never raises. The equality ``usable_id`` implies is the canonical text of the stored
 value: ``str(42)`` is ``"42"``, so ``" 42"``, ``"042"``, ``"+42"`` and ``"-0"`` name no integer
 id, and a ``uuid`` is named only by its lowercase hyphenated text (``str(uuid.UUID(...))``).
+
+SQLite has no uuid type: a ``uuid`` id there is stored as SQLAlchemy's ``Uuid`` stores it, 32
+lowercase hex digits without hyphens (``uuid.hex``, in a ``CHAR(32)`` column). A caller's id is
+bound in that form and a stored one is read back as its hyphenated text, so a host names it by
+``str(uuid)`` on both engines.
 """
 
 from __future__ import annotations
@@ -39,6 +44,11 @@ _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 _SHORT_INTEGER_SQL = "'^(0|-?[1-9][0-9]{0,17})$'"
 _LONG_INTEGER_SQL = "'^-?[1-9][0-9]{18}$'"
 _UUID_SQL = "'^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'"
+_HEX = re.compile(r"[0-9a-f]{32}")
+# The same grammars as SQLite GLOB patterns (GLOB ignores the column's collation).
+_DIGIT_GLOB = "[0-9a-f]"
+_HEX_GLOB = f"'{_DIGIT_GLOB * 32}'"
+_UUID_GLOB = "'" + "-".join(_DIGIT_GLOB * n for n in (8, 4, 4, 4, 12)) + "'"
 
 
 def _id_type(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -90,8 +100,19 @@ def as_state_id_types(value: StateIdTypes | Mapping[str, IdType]) -> StateIdType
 
 
 def storage(id_type: IdType, dialect: str) -> IdType:
-    """The type the column stores on ``dialect``: SQLite has no ``uuid``, so it stores the text."""
+    """The type the column stores on ``dialect``: SQLite has no ``uuid``, so it stores text
+    (32 hex digits, see the module)."""
     return "text" if id_type == "uuid" and dialect != "postgresql" else id_type
+
+
+def declared_kinds(id_type: IdType, dialect: str) -> frozenset[IdType]:
+    """The reflected types (``reflect.id_type_of``) a column compared as ``id_type`` may have.
+
+    A uuid on SQLite is text however the column is declared; its values tell (``doctor``).
+    """
+    if id_type == "uuid" and dialect != "postgresql":
+        return frozenset({"uuid", "text"})
+    return frozenset({id_type})
 
 
 def id_value(value: object, id_type: IdType, dialect: str) -> Any:
@@ -103,6 +124,12 @@ def id_value(value: object, id_type: IdType, dialect: str) -> Any:
     if isinstance(value, bool) or value is None:
         return None
     kind = storage(id_type, dialect)
+    if id_type == "uuid" and kind == "text":
+        if isinstance(value, _StoredHex):
+            return value
+        if isinstance(value, str) and _UUID.fullmatch(value):
+            value = uuid.UUID(value)
+        return _StoredHex(value.hex) if isinstance(value, uuid.UUID) else None
     if kind == "text":
         if isinstance(value, int | uuid.UUID):
             return str(value)
@@ -116,6 +143,14 @@ def id_value(value: object, id_type: IdType, dialect: str) -> Any:
     return uuid.UUID(value) if isinstance(value, str) and _UUID.fullmatch(value) else None
 
 
+class _StoredHex(str):
+    """A uuid's 32 hex digits as ``id_value`` made them: bound again (a value ``id_value``
+    converted, then bound through an ``IdColumn``), it is kept, while a caller's own hex text
+    names no uuid, as ``usable_id`` compares it with the hyphenated text the core reads."""
+
+    __slots__ = ()
+
+
 def id_key(value: object, id_type: IdType, dialect: str) -> Any:
     """``id_value`` as a JSON key-list field (a ``uuid`` as its text, which the list types)."""
     converted = id_value(value, id_type, dialect)
@@ -125,6 +160,16 @@ def id_key(value: object, id_type: IdType, dialect: str) -> Any:
 def stored_id(value: object) -> Any:
     """A stored id as the core reads it: a ``uuid`` as its lowercase text, anything else as is."""
     return str(value) if isinstance(value, uuid.UUID) else value
+
+
+def stored_typed_id(value: object, id_type: IdType) -> Any:
+    """``stored_id`` of a column of ``id_type``: a uuid stored as 32 hex digits as its text.
+
+    Stored text that is no such uuid is read as it is, the text SQL compares.
+    """
+    if id_type == "uuid" and isinstance(value, str) and _HEX.fullmatch(value):
+        return str(uuid.UUID(hex=value))
+    return stored_id(value)
 
 
 def sql_type(id_type: IdType, dialect: str) -> TypeEngine[Any]:
@@ -158,7 +203,7 @@ class IdColumn(TypeDecorator[Any]):
         return id_value(value, self.id_type, dialect.name)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Any:
-        return stored_id(value)
+        return stored_typed_id(value, self.id_type)
 
 
 def id_equal(column: Any, value: Any, id_type: IdType, dialect: str) -> sa.ColumnElement[bool]:
@@ -182,6 +227,8 @@ def id_cast(value: Any, source: IdType, target: IdType, dialect: str) -> Any:
 
     Applied to the side that is not the column an index seeks, never to that column.
     """
+    if dialect != "postgresql" and source != target and "uuid" in (source, target):
+        return _hex_uuid_cast(value, source, target)
     source, target = storage(source, dialect), storage(target, dialect)
     if source == target:
         return value
@@ -215,6 +262,23 @@ def id_cast(value: Any, source: IdType, target: IdType, dialect: str) -> Any:
     # is the integer's own decimal form names it.
     number = sa.cast(text, sa.BigInteger())
     return sa.case((sa.cast(number, sa.Text()).collate("BINARY") == text, number))
+
+
+def _hex_uuid_cast(value: Any, source: IdType, target: IdType) -> Any:
+    """``id_cast`` to or from a uuid stored as 32 hex digits (SQLite)."""
+    if "integer" in (source, target):
+        return sa.null()
+    text: Any = sa.cast(value, sa.Text())
+    if target == "uuid":
+        # Only the canonical text of a uuid names one, as ``id_value`` binds it.
+        return sa.case(
+            (text.op("GLOB")(sa.literal_column(_UUID_GLOB)), sa.func.replace(text, "-", ""))
+        )
+    hyphenated: Any = sa.func.substr(text, 1, 8)
+    for start, length in ((9, 4), (13, 4), (17, 4), (21, 12)):
+        hyphenated = hyphenated.concat("-").concat(sa.func.substr(text, start, length))
+    # Stored text that is no uuid reads as it is (``stored_typed_id``).
+    return sa.case((text.op("GLOB")(sa.literal_column(_HEX_GLOB)), hyphenated), else_=text)
 
 
 def id_match(

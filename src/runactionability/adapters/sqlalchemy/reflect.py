@@ -5,6 +5,11 @@ vocabulary; how ids and instants are stored is read from the table itself. What 
 cannot say is asked for: the zone of a ``timestamp without time zone`` or of ISO text, and the
 unit of integer epoch timestamps. Every refusal is a ``ConfigurationError`` naming the column and
 the fix, raised when the mapping is built, never a wrong answer later.
+
+On SQLite a ``CHAR(32)`` id column is read as SQLAlchemy's ``Uuid`` declares it there (32 hex
+digits, see ``ids``). On PostgreSQL a blank-padded ``char(n)`` id column is refused: PostgreSQL
+compares it with text after stripping its blanks, so the ids the library reads ('acme    ') are
+not the ids its statements match ('acme'), and nothing can compare both ways alike.
 """
 
 from __future__ import annotations
@@ -42,11 +47,12 @@ def reflect_runs(
     draft = RunTableMapping(table=table, schema=schema, **overrides)
     types = _column_types(bind, draft.table, draft.schema, _read_columns(draft))
     derived: dict[str, Any] = {}
+    dialect = check_bind(bind).dialect.name
     if "ids" not in overrides:
         fields = dict(_RUN_IDS)
         if draft.subject is not None:
             fields["subject"] = "subject"
-        derived["ids"] = IdTypes(**_id_types(draft, fields, types))
+        derived["ids"] = IdTypes(**_id_types(draft, fields, types, dialect))
     if "timestamps" not in overrides:
         columns = [getattr(draft, field) for field in _RUN_INSTANTS]
         derived["timestamps"] = _instants(bind, draft.table, columns, types, zone, epoch_unit)
@@ -75,7 +81,8 @@ def reflect_state(
     types = _column_types(bind, draft.table, draft.schema, _read_columns(draft))
     derived: dict[str, Any] = {}
     if "ids" not in overrides:
-        derived["ids"] = StateIdTypes(**_id_types(draft, _STATE_IDS, types))
+        dialect = check_bind(bind).dialect.name
+        derived["ids"] = StateIdTypes(**_id_types(draft, _STATE_IDS, types, dialect))
     if "timestamps" not in overrides:
         derived["timestamps"] = _instants(
             bind, draft.table, [draft.proven_at], types, zone, epoch_unit
@@ -106,29 +113,52 @@ def _column_types(bind: Bind, table: str, schema: str | None, names: list[str]) 
     return types
 
 
-def _id_types(draft: Any, fields: Mapping[str, str], types: Mapping[str, Any]) -> dict[str, Any]:
+def _id_types(
+    draft: Any, fields: Mapping[str, str], types: Mapping[str, Any], dialect: str
+) -> dict[str, Any]:
     """The ``IdType`` of each id field (``fields`` maps it to the mapping attribute naming it)."""
     # A field mapped to no column (a state kind without a subject) keeps its default type.
     return {
-        field: _id_type(draft.table, getattr(draft, attribute), types[getattr(draft, attribute)])
+        field: _id_type(draft.table, column, types[column], dialect)
         for field, attribute in fields.items()
-        if getattr(draft, attribute) is not None
+        if (column := getattr(draft, attribute)) is not None
     }
 
 
-def id_type_of(reflected: Any) -> IdType | None:
+def id_type_of(reflected: Any, dialect: str) -> IdType | None:
     """The ``IdType`` a reflected column type holds; None when it holds no id of the library's."""
     if isinstance(reflected, sa.Integer):
         return "integer"
     if isinstance(reflected, sa.Uuid):
+        return "uuid"
+    if dialect != "postgresql" and isinstance(reflected, sa.CHAR) and reflected.length == 32:
+        # What SQLAlchemy's Uuid declares on SQLite (it reflects as CHAR(32)).
         return "uuid"
     if isinstance(reflected, sa.String):
         return "text"
     return None
 
 
-def _id_type(table: str, column: str, reflected: Any) -> IdType:
-    id_type = id_type_of(reflected)
+def blank_padded(reflected: Any, dialect: str) -> bool:
+    """Whether a reflected id column is PostgreSQL's blank-padded ``char(n)`` (see the module)."""
+    return dialect == "postgresql" and isinstance(reflected, sa.CHAR)
+
+
+def padded_fix(table: str, column: str, reflected: Any) -> str:
+    """How to store the ids of a ``blank_padded`` column so that they compare as they read."""
+    length = getattr(reflected, "length", None)
+    varchar = "text" if length is None else f"varchar({length})"
+    return f"ALTER TABLE {table} ALTER COLUMN {column} TYPE {varchar}"
+
+
+def _id_type(table: str, column: str, reflected: Any, dialect: str) -> IdType:
+    if blank_padded(reflected, dialect):
+        raise ConfigurationError(
+            f"{table}.{column} is {reflected} (blank-padded char(n)), whose ids PostgreSQL "
+            f"compares with text after stripping their blanks: runs and evidence would be "
+            f"misread; store them as varchar or text ({padded_fix(table, column, reflected)})"
+        )
+    id_type = id_type_of(reflected, dialect)
     if id_type is not None:
         return id_type
     raise ConfigurationError(

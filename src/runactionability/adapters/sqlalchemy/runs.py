@@ -17,7 +17,7 @@ from runactionability.adapters.sqlalchemy.cursors import (
 )
 from runactionability.adapters.sqlalchemy.ids import (
     id_value,
-    stored_id,
+    stored_typed_id,
 )
 from runactionability.adapters.sqlalchemy.instant_rows import (
     cursor_value,
@@ -190,7 +190,7 @@ class SqlRunSource:
             context = {}
         if self._subject is not None and self.catalog is not None and isinstance(context, dict):
             op_type = self.catalog.resolve(row["type"])
-            subject = stored_id(row["subject"])
+            subject = stored_typed_id(row["subject"], mapping.ids.subject)
             if (
                 op_type is not None
                 and op_type.subject_key is not None
@@ -199,10 +199,10 @@ class SqlRunSource:
             ):
                 context = {**context, op_type.subject_key: subject}
         return new_run(
-            as_run_id(row["id"]),
+            as_run_id(stored_typed_id(row["id"], mapping.ids.run)),
             row["type"],
-            stored_id(row["workspace_id"]),
-            stored_id(row["environment_id"]),
+            stored_typed_id(row["workspace_id"], mapping.ids.workspace),
+            stored_typed_id(row["environment_id"], mapping.ids.environment),
             mapping.read_status(row["status"]),
             mapping.read_outcome(row["outcome"]),
             self._instant(row, "created_at"),

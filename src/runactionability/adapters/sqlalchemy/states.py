@@ -28,7 +28,13 @@ from runactionability.adapters.sqlalchemy._reading import (
     shape_name,
     sqlite_keys,
 )
-from runactionability.adapters.sqlalchemy.ids import IdType, id_equal, id_key, sql_type, stored_id
+from runactionability.adapters.sqlalchemy.ids import (
+    IdType,
+    id_equal,
+    id_key,
+    sql_type,
+    stored_typed_id,
+)
 from runactionability.adapters.sqlalchemy.instant_sql import (
     instant_key,
     order_key,
@@ -308,11 +314,16 @@ class SqlStateSource:
 
     def _fact(self, request: StateRequest, rows: Sequence[Row]) -> StateFact | None:
         vocabulary = self.mapping.statuses
+        ids = self.mapping.ids
+        types = (ids.workspace, ids.environment, ids.subject)
         facts = []
-        for status, proven_at, attributes, *ids in rows:
+        for status, proven_at, attributes, *values in rows:
             if status is None or not _aware(proven_at):
                 return None
-            workspace_id, environment_id, subject = (usable_id(stored_id(v)) for v in ids)
+            workspace_id, environment_id, subject = (
+                usable_id(stored_typed_id(value, id_type))
+                for value, id_type in zip(values, types, strict=True)
+            )
             if workspace_id is None or (workspace_id, environment_id, subject) != (
                 request.workspace_id,
                 request.environment_id,

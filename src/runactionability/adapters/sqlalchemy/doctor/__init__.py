@@ -11,10 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 
 from runactionability.adapters.sqlalchemy._reading import Bind, check_bind, snapshot_transaction
+from runactionability.adapters.sqlalchemy.doctor.id_columns import (
+    hex_uuid_findings,
+    padded_findings,
+    unattributed_finding,
+    unattributed_runs,
+)
 from runactionability.adapters.sqlalchemy.doctor.indexes import (
     index_findings,
     run_seeks,
@@ -31,6 +38,7 @@ from runactionability.adapters.sqlalchemy.doctor.states import (
 )
 from runactionability.adapters.sqlalchemy.doctor.tables import (
     VALUES_LIMIT,
+    IdExpectation,
     id_type_findings,
     id_value_findings,
     missing_columns,
@@ -163,8 +171,10 @@ def _check_runs(
         return 0, 0, findings
     clause = mapping.table_clause()
     total = connection.execute(sa.select(sa.func.count()).select_from(clause)).scalar_one()
-    expected = run_id_expectations(mapping, connection.dialect.name)
-    findings += id_type_findings(columns, expected, table=table, setting="IdTypes")
+    dialect = connection.dialect.name
+    expected = run_id_expectations(mapping, dialect)
+    findings += _id_columns(connection, clause, columns, expected, table, "IdTypes")
+    findings += _guarded(connection, table, lambda: _unattributed(connection, mapping))
     findings += _guarded(
         connection, table, lambda: vocabulary_findings(connection, mapping, clause)
     )
@@ -173,7 +183,6 @@ def _check_runs(
         table,
         lambda: uncovered_findings(connection, mapping, clause, core.catalog, core.families),
     )
-    dialect = connection.dialect.name
     instants = [getattr(mapping, field) for field in TIMESTAMP_FIELDS]
     blocked = timestamp_type_findings(
         columns, instants, mapping.timestamps, table=table, dialect=dialect
@@ -199,6 +208,32 @@ def _check_runs(
         )
     )
     return total, len(sampled), findings
+
+
+def _id_columns(
+    connection: sa.Connection,
+    clause: sa.TableClause,
+    columns: Mapping[str, Any],
+    expected: list[IdExpectation],
+    table: str,
+    setting: str,
+) -> list[Finding]:
+    """What the id columns' declared types, and on SQLite their uuid values, say."""
+    dialect = connection.dialect.name
+    findings = padded_findings(columns, expected, table=table, dialect=dialect)
+    padded = {finding.column for finding in findings}
+    unpadded = [expectation for expectation in expected if expectation[1] not in padded]
+    findings += id_type_findings(columns, unpadded, table=table, setting=setting, dialect=dialect)
+    return findings + _guarded(
+        connection, table, lambda: hex_uuid_findings(connection, clause, expected, name=table)
+    )
+
+
+def _unattributed(connection: sa.Connection, mapping: RunTableMapping) -> list[Finding]:
+    found = unattributed_runs(connection, mapping, sample=5)
+    if not found.count:
+        return []
+    return [unattributed_finding(found, table=mapping.table, column=mapping.workspace_id)]
 
 
 def _judge(
@@ -248,9 +283,10 @@ def _check_states(
     findings = missing_columns(columns, names, table)
     if findings:
         return findings
-    expected = state_id_expectations(mapping, connection.dialect.name)
-    findings += id_type_findings(columns, expected, table=table, setting="StateIdTypes")
     dialect = connection.dialect.name
+    expected = state_id_expectations(mapping, dialect)
+    clause = mapping.table_clause()
+    findings += _id_columns(connection, clause, columns, expected, table, "StateIdTypes")
     blocked = timestamp_type_findings(
         columns, [mapping.proven_at], mapping.timestamps, table=table, dialect=dialect
     )

@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.types import TypeEngine
 
-from runactionability.adapters.sqlalchemy.ids import storage
+from runactionability.adapters.sqlalchemy.ids import declared_kinds
 from runactionability.adapters.sqlalchemy.instants import Instants
 from runactionability.adapters.sqlalchemy.mapping import RunTableMapping, StateTableMapping
 from runactionability.adapters.sqlalchemy.reflect import id_type_of
@@ -140,12 +140,12 @@ def run_id_expectations(mapping: RunTableMapping, dialect: str) -> list[IdExpect
     """The id columns of a runs table and the types the mapping compares them as."""
     ids = mapping.ids
     expected: list[IdExpectation] = [
-        ("run", mapping.id, frozenset({storage(ids.run, dialect)})),
-        ("workspace", mapping.workspace_id, frozenset({storage(ids.workspace, dialect)})),
-        ("environment", mapping.environment_id, frozenset({storage(ids.environment, dialect)})),
+        ("run", mapping.id, declared_kinds(ids.run, dialect)),
+        ("workspace", mapping.workspace_id, declared_kinds(ids.workspace, dialect)),
+        ("environment", mapping.environment_id, declared_kinds(ids.environment, dialect)),
     ]
     if mapping.subject is not None:
-        expected.append(("subject", mapping.subject, frozenset({storage(ids.subject, dialect)})))
+        expected.append(("subject", mapping.subject, declared_kinds(ids.subject, dialect)))
     return expected
 
 
@@ -153,11 +153,11 @@ def state_id_expectations(mapping: StateTableMapping, dialect: str) -> list[IdEx
     """The id columns of a state table and the types the mapping compares them as."""
     ids = mapping.ids
     expected: list[IdExpectation] = [
-        ("workspace", mapping.workspace_id, frozenset({storage(ids.workspace, dialect)})),
-        ("environment", mapping.environment_id, frozenset({storage(ids.environment, dialect)})),
+        ("workspace", mapping.workspace_id, declared_kinds(ids.workspace, dialect)),
+        ("environment", mapping.environment_id, declared_kinds(ids.environment, dialect)),
     ]
     if mapping.subject is not None:
-        expected.append(("subject", mapping.subject, frozenset({storage(ids.subject, dialect)})))
+        expected.append(("subject", mapping.subject, declared_kinds(ids.subject, dialect)))
     return expected
 
 
@@ -167,12 +167,13 @@ def id_type_findings(
     *,
     table: str,
     setting: str,
+    dialect: str,
 ) -> list[Finding]:
     """An error per id column whose declared type is not the one the mapping compares it as."""
     findings = []
     for field, column, kinds in expected:
         declared = columns.get(column)
-        kind = None if declared is None else id_type_of(declared)
+        kind = None if declared is None else id_type_of(declared, dialect)
         if kind is None or kind in kinds:
             continue
         findings.append(

@@ -341,7 +341,7 @@ class SqlPushdown:
                     if len(self._prepared) >= _PREPARED_LIMIT:
                         self._prepared.clear()
                     prepared = self._prepared[key] = _Prepared(
-                        build(), self.bind.dialect, self.mapping.timestamps
+                        build(), self.bind.dialect, self.mapping.timestamps, self.mapping.ids
                     )
         return prepared
 

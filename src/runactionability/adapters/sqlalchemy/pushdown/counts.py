@@ -11,7 +11,7 @@ import attrs
 import sqlalchemy as sa
 
 from runactionability.adapters.sqlalchemy._reading import read_transaction
-from runactionability.adapters.sqlalchemy.ids import stored_id
+from runactionability.adapters.sqlalchemy.ids import IdTypes, stored_typed_id
 from runactionability.adapters.sqlalchemy.instant_sql import compare_to
 from runactionability.adapters.sqlalchemy.pushdown.common import EVALUATE, in_values
 from runactionability.adapters.sqlalchemy.pushdown.prepared import _params, _prepare, _scope_key_of
@@ -88,9 +88,16 @@ class ActiveTally:
 
 
 def tally(
-    catalog: OperationCatalog, rows: Sequence[Row], active: ActiveTally | None = None
+    catalog: OperationCatalog,
+    rows: Sequence[Row],
+    active: ActiveTally | None = None,
+    ids: IdTypes | None = None,
 ) -> PushdownCounts:
-    """The counts of (workspace id, environment id, stored type, status, number) rows."""
+    """The counts of (workspace id, environment id, stored type, status, number) rows.
+
+    ``ids``: the types the scope ids are stored as (default: text).
+    """
+    ids = IdTypes() if ids is None else ids
     total: dict[Actionability, int] = {}
     by_family: dict[str | None, dict[Actionability, int]] = {}
     by_environment: dict[tuple[str, str | None], dict[Actionability, int]] = {}
@@ -111,7 +118,7 @@ def tally(
         if scope in scope_groups:
             env_group = scope_groups[scope]
         else:
-            env_group = _scope_group(by_environment, workspace_id, environment_id)
+            env_group = _scope_group(by_environment, workspace_id, environment_id, ids)
             scope_groups[scope] = env_group
         if env_group is not None:
             env_group[status] = env_group.get(status, 0) + n
@@ -141,12 +148,14 @@ def _scope_group(
     by_environment: dict[tuple[str, str | None], dict[Actionability, int]],
     workspace_id: Any,
     environment_id: Any,
+    ids: IdTypes,
 ) -> dict[Actionability, int] | None:
-    # A uuid comes back from the driver as an object; the core names it by its text.
-    workspace = usable_id(stored_id(workspace_id))
+    # A uuid comes back from the driver as an object (as hex text on SQLite); the core names
+    # it by its text.
+    workspace = usable_id(stored_typed_id(workspace_id, ids.workspace))
     if workspace is None:
         return None
-    environment = usable_id(stored_id(environment_id))
+    environment = usable_id(stored_typed_id(environment_id, ids.environment))
     return by_environment.setdefault((workspace, environment), {})
 
 
@@ -176,7 +185,7 @@ def count(pushdown: SqlPushdown, scopes: VisibleScopes, *, as_of: datetime) -> P
         if evaluate:
             for run, status in _in_python(pushdown, connection, scopes, params, as_of):
                 rows.append((run.workspace_id, run.environment_id, run.type, status, 1))
-    return tally(pushdown.catalog, rows, active)
+    return tally(pushdown.catalog, rows, active, pushdown.mapping.ids)
 
 
 @traced(COUNT, "runactionability.SqlPushdown.needs_attention")

@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from runactionability.adapters.sqlalchemy.ids import IdType, IdTypes, id_value, stored_id
+from runactionability.adapters.sqlalchemy.ids import IdType, IdTypes, id_value, stored_typed_id
 from runactionability.adapters.sqlalchemy.instants import Instants
 from runactionability.adapters.sqlalchemy.pushdown.common import usual_ids
 from runactionability.adapters.sqlalchemy.types import JsonDocument, UtcTimestamp
@@ -249,7 +249,11 @@ class _Prepared:
     """
 
     def __init__(
-        self, statement: Any, dialect: sa.Dialect, instants: Instants | None = None
+        self,
+        statement: Any,
+        dialect: sa.Dialect,
+        instants: Instants | None = None,
+        ids: IdTypes | None = None,
     ) -> None:
         compiled = statement.compile(dialect=dialect)
         runtime = {name: None for name in _RUNTIME if name in compiled.binds}
@@ -266,6 +270,14 @@ class _Prepared:
         self._timestamp = UtcTimestamp()
         self._stored = (instants or Instants.native()).column_type()
         self._json = JsonDocument()
+        # The driver's values skip the columns' types: each id is read as its IdColumn would.
+        ids = IdTypes() if ids is None else ids
+        self._ids: dict[str, IdType] = {
+            "id": ids.run,
+            "workspace_id": ids.workspace,
+            "environment_id": ids.environment,
+            "subject": ids.subject,
+        }
 
     def prefixed(self, prefix: str) -> _Prepared:
         """This statement with ``prefix`` before it (``EXPLAIN ...``), in each form it runs in."""
@@ -313,7 +325,7 @@ class _Prepared:
         if context.__class__ is _Unread:
             context = context.load()
         row["context"] = self._json.process_result_value(context, self.dialect)
-        for name in ("id", "workspace_id", "environment_id", "subject"):
+        for name, id_type in self._ids.items():
             if name in row:
-                row[name] = stored_id(row[name])
+                row[name] = stored_typed_id(row[name], id_type)
         return row

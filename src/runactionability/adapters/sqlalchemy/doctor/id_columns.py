@@ -1,0 +1,159 @@
+"""Id columns no mapping reads as they compare, and runs no actor can ever see.
+
+Three silent misreadings, made loud: PostgreSQL's blank-padded ``char(n)`` (stored 'acme    ',
+compared with text as 'acme'); uuid ids on SQLite that are not stored as SQLAlchemy's ``Uuid``
+stores them (32 hex digits, see ``ids``); and runs whose workspace id no actor can name (NULL,
+blank, or text in an integer or uuid column), which every scope leaves out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
+import sqlalchemy as sa
+from sqlalchemy.types import NullType, TypeEngine
+
+from runactionability.adapters.sqlalchemy.doctor.tables import IdExpectation
+from runactionability.adapters.sqlalchemy.ids import id_exact, id_value
+from runactionability.adapters.sqlalchemy.mapping import RunTableMapping
+from runactionability.adapters.sqlalchemy.reflect import blank_padded, padded_fix
+from runactionability.adapters.sqlalchemy.types import as_run_id
+from runactionability.findings import Finding, FindingCode, Severity
+from runactionability.model import RunId, usable_id
+
+_HEX_GLOB = "'" + "[0-9a-f]" * 32 + "'"
+
+
+def padded_findings(
+    columns: Mapping[str, TypeEngine[Any]],
+    expected: Sequence[IdExpectation],
+    *,
+    table: str,
+    dialect: str,
+) -> list[Finding]:
+    """An error per id column that is PostgreSQL's blank-padded ``char(n)``."""
+    return [
+        Finding(
+            code=FindingCode.ID_TYPE,
+            severity=Severity.ERROR,
+            message=(
+                f"{table}.{column} is {declared} (blank-padded): PostgreSQL compares its "
+                f"{field} ids with text after stripping their blanks, so a later success or a "
+                "state of the same scope is never found and counts disagree with the pages"
+            ),
+            fix=padded_fix(table, column, declared),
+            table=table,
+            column=column,
+        )
+        for field, column, _ in expected
+        if (declared := columns.get(column)) is not None and blank_padded(declared, dialect)
+    ]
+
+
+def hex_uuid_findings(
+    connection: sa.Connection,
+    table: sa.TableClause,
+    expected: Sequence[IdExpectation],
+    *,
+    name: str,
+) -> list[Finding]:
+    """An error per uuid id column on SQLite holding values that are not 32 hex digits.
+
+    Such values (a uuid's hyphenated text, upper-case hex) are never found by a caller's uuid.
+    """
+    if connection.dialect.name == "postgresql":
+        return []
+    findings = []
+    for field, column, kinds in expected:
+        if "uuid" not in kinds:
+            continue
+        raw = sa.type_coerce(table.c[column], NullType())
+        odd = sa.and_(raw.is_not(None), sa.not_(raw.op("GLOB")(sa.literal_column(_HEX_GLOB))))
+        statement = sa.select(sa.func.count(), sa.func.min(raw)).where(odd)
+        count, example = connection.execute(statement).one()
+        if count:
+            findings.append(
+                Finding(
+                    code=FindingCode.ID_TYPE,
+                    severity=Severity.ERROR,
+                    message=(
+                        f"{name}.{column}: {count} {field} ids are not stored as a uuid is on "
+                        f"SQLite (32 lowercase hex digits, as SQLAlchemy's Uuid stores it; e.g. "
+                        f"{example!r}): no caller's uuid finds them"
+                    ),
+                    fix=(
+                        f"map the {field} id as text if the column holds such text "
+                        f'(ids = {{ {field} = "text" }}), or store uuid.hex'
+                    ),
+                    table=name,
+                    column=column,
+                    count=count,
+                    example=str(example),
+                )
+            )
+    return findings
+
+
+@attrs.frozen
+class UnattributedRuns:
+    """The runs no actor can see: their workspace id is NULL, blank, or names no workspace of
+    the column's type (text in an integer or uuid column)."""
+
+    count: int
+    sample: tuple[RunId, ...] = ()
+    """A few of their run ids (``unattributed_runs(sample=...)``)."""
+
+
+def unattributed_runs(
+    connection: sa.Connection, mapping: RunTableMapping, *, sample: int = 0
+) -> UnattributedRuns:
+    """``UnattributedRuns`` of the runs table: one grouped statement over the workspace ids,
+    and one more for ``sample`` run ids when there are any."""
+    dialect = connection.dialect.name
+    c = mapping.table_clause().c
+    column = c[mapping.workspace_id]
+    key = id_exact(column, mapping.ids.workspace, dialect)
+    grouped = sa.select(key.label("workspace"), sa.func.count().label("n")).group_by(key)
+    unusable = [
+        (row.workspace, row.n)
+        for row in connection.execute(grouped)
+        if not _names_a_workspace(row.workspace, mapping, dialect)
+    ]
+    count = sum(n for _, n in unusable)
+    if not count or sample < 1:
+        return UnattributedRuns(count)
+    raw = sa.type_coerce(column, NullType())
+    values = [value for value, _ in unusable if value is not None]
+    conditions = [raw.in_(sa.bindparam("unusable", values, expanding=True))] if values else []
+    if len(values) < len(unusable):
+        conditions.append(column.is_(None))
+    statement = sa.select(c[mapping.id]).where(sa.or_(*conditions)).order_by(c[mapping.id])
+    ids = connection.execute(statement.limit(sample)).scalars()
+    return UnattributedRuns(count, tuple(as_run_id(run_id) for run_id in ids))
+
+
+def _names_a_workspace(value: object, mapping: RunTableMapping, dialect: str) -> bool:
+    read = usable_id(value)
+    return read is not None and id_value(read, mapping.ids.workspace, dialect) is not None
+
+
+def unattributed_finding(found: UnattributedRuns, *, table: str, column: str) -> Finding:
+    """An error naming the runs no actor can see (``found.count`` is not 0)."""
+    shown = ", ".join(map(str, found.sample))
+    return Finding(
+        code=FindingCode.UNATTRIBUTED_RUNS,
+        severity=Severity.ERROR,
+        message=(
+            f"{table}.{column}: {found.count} run{'s have' if found.count > 1 else ' has'} no "
+            "usable workspace id (NULL, blank, "
+            f"or not an id of the column's type; e.g. runs {shown}): no actor's scope shows "
+            "them, and no whole-database count includes them"
+        ),
+        fix="give these runs their workspace id, or map the workspace id as the type it holds",
+        table=table,
+        column=column,
+        count=found.count,
+        example=str(found.sample[0]) if found.sample else None,
+    )

@@ -1,0 +1,200 @@
+"""``RequestSession``: one request's reading, on one snapshot, for one actor's scopes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from runactionability.adapters.sqlalchemy import SqlBackend
+from runactionability.adapters.sqlalchemy.pushdown import SqlPushdown
+from runactionability.changes import ChangePage
+from runactionability.consumers import (
+    ActiveRuns,
+    ActiveWork,
+    AssessedPage,
+    DashboardSummary,
+    Explanation,
+    View,
+    dashboard,
+    explain,
+    list_assessed,
+)
+from runactionability.consumers.actions import KeyedActiveRuns
+from runactionability.consumers.dashboard import active_work
+from runactionability.consumers.explain import ShownAssessments
+from runactionability.i18n import Renderer
+from runactionability.jsonforms import to_json
+from runactionability.limits import check_limit
+from runactionability.messages import Message
+from runactionability.model import RunId, usable_id
+from runactionability.resolver import Resolver
+from runactionability.result import PrimaryAction
+from runactionability.scopes import VisibleScopes
+from runactionability.service import every
+from runactionability.service.changes import read_page
+from runactionability.service.every import explain_unscoped
+from runactionability.telemetry import CHANGES, DASHBOARD, PAGE, traced
+
+
+@attrs.frozen(kw_only=True)
+class RequestSession:
+    """One request: one snapshot, one actor's ``scopes``, one ``as_of``.
+
+    A run outside the scopes is reported exactly like a missing one: ``explain`` and
+    ``primary_action`` answer None for both, so an actor learns nothing about runs it may not see.
+    """
+
+    backend: SqlBackend
+    resolver: Resolver
+    pushdown: SqlPushdown
+    scopes: VisibleScopes
+    as_of: datetime
+    whole_database: bool = False
+    renderer: Renderer = attrs.field(factory=Renderer)
+    # Once per request, from its one snapshot: the active runs at as_of, read only as far as the
+    # views ask (all took 10-90 ms on a 20,000-run workspace), and the assessments explain reuses.
+    _active: list[ActiveRuns] = attrs.field(factory=list, init=False, eq=False, repr=False)
+    _shown: ShownAssessments = attrs.field(factory=ShownAssessments, init=False, eq=False)
+
+    def render(self, message: Message) -> str:
+        """A message of an answer (an explanation, a label, a ``would_change`` line) in the
+        session's locale and time zone."""
+        return self.renderer.render(message)
+
+    def to_json(self, value: object) -> Any:
+        """An answer's JSON form (``runactionability.jsonforms``), its texts in the session's
+        locale, each beside its message id and parameters."""
+        return to_json(value, renderer=self.renderer)
+
+    @traced(DASHBOARD, "runactionability.RequestSession.dashboard", runs=lambda d: d.counts.total)
+    def dashboard(
+        self, *, top: int = 10, on_page: Callable[[int], None] | None = None
+    ) -> DashboardSummary:
+        """Counts by status, family and environment, the ``top`` (0 to ``MAX_LIMIT``) runs
+        needing attention, work."""
+        check_limit(top, name="top", least=0)
+        summary = dashboard(
+            self.backend.runs,
+            self.resolver,
+            scopes=self.scopes,
+            as_of=self.as_of,
+            top=top,
+            on_page=on_page,
+            store=self.pushdown,
+            active=self._active_runs(),
+        )
+        return self._shown.summary(summary)
+
+    @traced(PAGE, "runactionability.RequestSession.page")
+    def page(
+        self,
+        view: View = View.ALL,
+        *,
+        limit: int = 50,
+        cursor: str | None = None,
+        on_scan: Callable[[int], None] | None = None,
+    ) -> AssessedPage:
+        """A page of runs, newest first, kept to ``view``; pass ``next_cursor`` for the next.
+
+        A ``limit`` that is no int from 1 to ``MAX_LIMIT`` (``UsageError``) and a ``cursor`` this
+        service did not issue (``InvalidCursorError``) are refused before any statement runs.
+        """
+        check_limit(limit)
+        if cursor:
+            # Every view reads the session's active work before its own reader would see the
+            # cursor, so it is checked here, before any statement.
+            if view is View.CURRENT_FOLLOW_UP:
+                self.pushdown.check_cursor(cursor)
+            else:
+                self.backend.runs.check_cursor(cursor)
+        page = list_assessed(
+            self.backend.runs,
+            self.resolver,
+            scopes=self.scopes,
+            as_of=self.as_of,
+            view=view,
+            limit=limit,
+            cursor=cursor,
+            active=self._active_runs(),
+            on_scan=on_scan,
+            store=self.pushdown,
+        )
+        return self._shown.page(page)
+
+    def _active_runs(self) -> ActiveRuns:
+        # ActiveRuns.from_source's query, read only for the work shown (active_work: all, once).
+        if not self._active:
+            self._active.append(
+                KeyedActiveRuns(
+                    self.backend.runs,
+                    catalog=self.resolver.catalog,
+                    scopes=self.scopes,
+                    as_of=self.as_of,
+                )
+            )
+        return self._active[0]
+
+    def follow_up_page(self, limit: int = 50, cursor: str | None = None) -> AssessedPage:
+        """The runs needing attention now (actionable, manual review), newest first."""
+        return self.page(View.CURRENT_FOLLOW_UP, limit=limit, cursor=cursor)
+
+    def history_page(self, limit: int = 50, cursor: str | None = None) -> AssessedPage:
+        """The runs that call for nothing now (superseded, resolved, informational)."""
+        return self.page(View.HISTORY, limit=limit, cursor=cursor)
+
+    def active_work(self, *, newest: int = 10) -> ActiveWork:
+        """Queued and running work of the scopes at ``as_of``, with the ``newest`` runs (0 to
+        ``MAX_LIMIT``)."""
+        check_limit(newest, name="newest", least=0)
+        active = self._active_runs()
+        return self._shown.work(
+            active_work(self.resolver, active, scopes=self.scopes, as_of=self.as_of, newest=newest)
+        )
+
+    def explain(self, run_id: RunId) -> Explanation | None:
+        """Why ``run_id`` has its status, and what would change it; None when missing or unseen."""
+        kinds, resolver = self.backend.states, self.resolver
+        if (shown := self._shown.explanation(run_id, resolver, kinds)) is not None:
+            return shown
+        run = self.backend.runs.get_run(run_id)
+        if run is not None and self.whole_database and usable_id(run.workspace_id) is None:
+            # Nothing is hidden from the whole database: a run in no workspace's scope, asked
+            # for by id, is shown, flagged as the invalid record it is.
+            return explain_unscoped(resolver, run, self.as_of, kinds)
+        if run is None or not self.scopes.admits_run(run):
+            return None
+        active, scopes, as_of = self._active_runs(), self.scopes, self.as_of
+        return explain(resolver, run, scopes=scopes, as_of=as_of, active=active, state_kinds=kinds)
+
+    @traced(CHANGES, "runactionability.RequestSession.changes", runs=lambda p: len(p.changes))
+    def changes(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> ChangePage:
+        """The visible runs whose status at ``until`` (default: the session's ``as_of``) differs
+        from their status at ``since``, ordered by (``changed_at``, run id) (docs/changes.md).
+
+        Pass a page's ``next_cursor`` alone for the next page of the same window. A cursor
+        this service did not issue, or a ``limit`` that is no int from 1 to ``MAX_LIMIT``, is
+        refused (``InvalidCursorError``, ``UsageError``) before any statement runs.
+        """
+        key = self.backend.runs.cursor_key
+        return read_page(self, since=since, until=until, limit=limit, cursor=cursor, key=key)
+
+    def primary_action(self, run_id: RunId) -> PrimaryAction | None:
+        """The one action a screen offers for ``run_id``; None when it has none, or is missing
+        or unseen (``explain`` tells those apart)."""
+        told = self.explain(run_id)
+        return None if told is None else told.assessment.primary_action
+
+    def unattributed(self) -> every.UnattributedRuns:
+        """The runs with no usable workspace id, which no scope shows (one statement); only a
+        session of the whole database may ask (``UsageError`` otherwise)."""
+        return every.count_unattributed(self.backend, whole_database=self.whole_database)
