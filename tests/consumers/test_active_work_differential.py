@@ -242,18 +242,23 @@ def test_only_the_active_runs_of_the_types_shown_are_read() -> None:
     assert len(keyed) == 20
 
 
-def test_a_few_active_runs_are_read_at_once() -> None:
-    runs = [
+def _directory_syncs(count: int, status: RunStatus) -> list[OperationRun]:
+    """``count`` active directory syncs in the visible scope, run ``n`` created ``n`` minutes in."""
+    return [
         OperationRun(
             id=n,
             type="directory.sync",
             workspace_id=WORKSPACES[0],
             environment_id=ENVIRONMENTS[0],
-            status=RunStatus.QUEUED,
+            status=status,
             created_at=BASE + timedelta(minutes=n),
         )
-        for n in range(READ_EVERY_AT_MOST + 1)
+        for n in range(count)
     ]
+
+
+def test_a_few_active_runs_are_read_at_once() -> None:
+    runs = _directory_syncs(READ_EVERY_AT_MOST + 1, RunStatus.QUEUED)
     source, resolver = _ports(runs)
     for count, reads in ((READ_EVERY_AT_MOST, [51]), (READ_EVERY_AT_MOST + 1, [3, 51])):
         listing = _ListingSource(source)
@@ -267,17 +272,6 @@ def test_a_few_active_runs_are_read_at_once() -> None:
 
 def test_the_most_active_runs_a_dashboard_may_show_are_read_within_a_ports_limit() -> None:
     # top + 1 would ask the port for MAX_LIMIT + 1 runs, which every port refuses.
-    runs = [
-        OperationRun(
-            id=n,
-            type="directory.sync",
-            workspace_id=WORKSPACES[0],
-            environment_id=ENVIRONMENTS[0],
-            status=RunStatus.RUNNING,
-            created_at=BASE + timedelta(minutes=n),
-        )
-        for n in range(3)
-    ]
-    source, resolver = _ports(runs)
+    source, resolver = _ports(_directory_syncs(3, RunStatus.RUNNING))
     keyed = KeyedActiveRuns(source, catalog=resolver.catalog, scopes=SCOPES, as_of=AS_OF)
     assert [run.id for run in keyed.newest(MAX_LIMIT)] == [2, 1, 0]

@@ -293,66 +293,50 @@ def _from_store(
     if isinstance(counts, StoreActiveCounts):
         if active is None:
             active = KeyedActiveRuns(source, catalog=resolver.catalog, scopes=scopes, as_of=as_of)
-        return _with_active_counts(
-            counts, counts.active, shown, resolver, scopes, as_of, top, active
-        )
+        # The store counted the active work: only the top newest active runs are read (when not
+        # held already) and evaluated.
+        tally = counts.active
+        newest = active.newest(top, count=tally.queued + tally.running)
+        return _summary(counts, shown, newest, resolver, scopes, as_of, top, active, tally)
     if active is None:
         query = scopes.query(statuses={RunStatus.QUEUED, RunStatus.RUNNING}, as_of=as_of)
         active = ActiveRuns(read_runs(source, query), catalog=resolver.catalog, scopes=scopes)
-    # Runs outside the scopes (or not existing at as_of) are dropped here first: the split of
-    # the batch into the top runs and the active ones is then by position, and exact.
-    shown = visible_at(shown, scopes, as_of)
-    # A queued run that records an outcome is invalid, so it may be on the follow-up list too.
-    listed = {run.id for run in shown}
-    working = visible_at((run for run in active if run.id not in listed), scopes, as_of)
-    # One batch: the shown runs' evidence is read once; the active runs need none (rule 2).
-    results = resolver.evaluate_many([*shown, *working], as_of=as_of, scopes=scopes)
-    split = len(shown)
-    # Every active run is counted from its result, but only the newest shown are assessed
-    # (the rest would be built for nothing: ~580 on a 20,000-run workspace of the benchmark).
-    return DashboardSummary(
-        scopes=scopes,
-        as_of=as_of,
-        counts=counts.counts,
-        by_family=counts.by_family,
-        by_environment=counts.by_environment,
-        top=tuple(
-            assess_results(
-                shown,
-                results[:split],
-                scopes=scopes,
-                registry=resolver.registry,
-                active=active,
-            )
-        ),
-        active=_active_of(
-            resolver, working, results[split:], scopes=scopes, top=top, active=active
-        ),
-    )
+    return _summary(counts, shown, active, resolver, scopes, as_of, top, active, None)
 
 
-def _with_active_counts(
+def _summary(
     counts: StoreCounts,
-    active_counts: ActiveCounts,
     shown: Sequence[OperationRun],
+    working: Iterable[OperationRun],
     resolver: Resolver,
     scopes: VisibleScopes,
     as_of: datetime,
     top: int,
     active: ActiveRuns,
+    active_counts: ActiveCounts | None,
 ) -> DashboardSummary:
-    """The summary of a store that counts the active work itself: of the active runs, only the
-    ``top`` newest are read (when not held already) and evaluated, with the shown runs, in one
-    batch."""
+    """The summary of a store's counts, its ``shown`` runs and the ``working`` active runs,
+    evaluated in one batch; the active work is counted from their results, or taken from
+    ``active_counts`` when the store counted it."""
+    # Runs outside the scopes (or not existing at as_of) are dropped here first: the split of
+    # the batch into the top runs and the active ones is then by position, and exact.
     shown = visible_at(shown, scopes, as_of)
+    # A queued run that records an outcome is invalid, so it may be on the follow-up list too.
     listed = {run.id for run in shown}
-    count = active_counts.queued + active_counts.running
-    newest = visible_at(
-        (run for run in active.newest(top, count=count) if run.id not in listed), scopes, as_of
-    )
-    results = resolver.evaluate_many([*shown, *newest], as_of=as_of, scopes=scopes)
+    working = visible_at((run for run in working if run.id not in listed), scopes, as_of)
+    # One batch: the shown runs' evidence is read once; the active runs need none (rule 2).
+    results = resolver.evaluate_many([*shown, *working], as_of=as_of, scopes=scopes)
     split = len(shown)
-    work = _active_of(resolver, newest, results[split:], scopes=scopes, top=top, active=active)
+    # Every active run is counted, but only the newest shown are assessed (the rest would be
+    # built for nothing: ~580 on a 20,000-run workspace of the benchmark).
+    work = _active_of(resolver, working, results[split:], scopes=scopes, top=top, active=active)
+    if active_counts is not None:
+        work = attrs.evolve(
+            work,
+            queued=active_counts.queued,
+            running=active_counts.running,
+            by_type=MappingProxyType(dict(sorted(active_counts.by_type.items()))),
+        )
     return DashboardSummary(
         scopes=scopes,
         as_of=as_of,
@@ -364,10 +348,5 @@ def _with_active_counts(
                 shown, results[:split], scopes=scopes, registry=resolver.registry, active=active
             )
         ),
-        active=attrs.evolve(
-            work,
-            queued=active_counts.queued,
-            running=active_counts.running,
-            by_type=MappingProxyType(dict(sorted(active_counts.by_type.items()))),
-        ),
+        active=work,
     )
