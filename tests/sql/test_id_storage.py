@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from tests.support import AS_OF, async_engine_of, at
 
 from runactionability import Actionability, VisibleScopes
-from runactionability.adapters.sqlalchemy import RunTableMapping, check
+from runactionability.adapters.sqlalchemy import IdTypes, RunTableMapping, check
 from runactionability.consumers import View
 from runactionability.errors import (
     ConfigurationError,
@@ -98,7 +98,11 @@ def test_sqlalchemy_uuid_columns_are_read_by_the_text_of_their_uuids(sql_engine:
         sql_engine, "sa_uuid_runs", id=sa.Uuid(), workspace_id=sa.Uuid(), environment_id=sa.Uuid()
     )
     _insert(sql_engine, table, [_run(FAILED, "failed", 0), _run(SUCCEEDED, "succeeded", 5)])
-    runs = RunTableMapping.reflect(sql_engine, "sa_uuid_runs", zone="UTC", subject=None)
+    options: dict[str, Any] = {}
+    if sql_engine.dialect.name == "sqlite":
+        # A CHAR(32) may hold hex tokens as well: on SQLite the host says which.
+        options["ids"] = IdTypes(run="uuid", workspace="uuid", environment="uuid")
+    runs = RunTableMapping.reflect(sql_engine, "sa_uuid_runs", zone="UTC", subject=None, **options)
     assert (runs.ids.run, runs.ids.workspace, runs.ids.environment) == ("uuid",) * 3
     service = _service(sql_engine, runs)
     for scopes in (VisibleScopes([str(W)]), EveryWorkspace()):
@@ -117,6 +121,25 @@ def test_sqlalchemy_uuid_columns_are_read_by_the_text_of_their_uuids(sql_engine:
     with service.session(scopes=VisibleScopes([W.hex]), as_of=AS_OF) as session:
         assert session.dashboard().counts.total == 0
         assert session.explain(FAILED.hex) is None
+
+
+def test_a_char32_column_of_text_ids_reads_as_the_host_wrote_them(sql_engine: sa.Engine) -> None:
+    # Hex tokens (secrets.token_hex(16), md5) and short codes in a CHAR(32) are the host's own
+    # text ids: reflection must not turn them into uuids nobody wrote.
+    token = "d41d8cd98f00b204e9800998ecf8427e"
+    table = _table(sql_engine, "token_runs", workspace_id=sa.CHAR(32))
+    rows = [
+        _run(n, "failed", n, workspace_id=workspace, environment_id="prod")
+        for n, workspace in ((1, token), (2, "acme"))
+    ]
+    _insert(sql_engine, table, rows)
+    runs = RunTableMapping.reflect(sql_engine, "token_runs", zone="UTC", subject=None)
+    assert runs.ids.workspace == "text"
+    service = _service(sql_engine, runs)
+    for workspace, run_id in ((token, 1), ("acme", 2)):
+        with service.session(scopes=VisibleScopes([workspace]), as_of=AS_OF) as session:
+            [item] = session.page(View.ALL).items
+            assert (item.run.id, item.run.workspace_id) == (run_id, workspace)
 
 
 def test_uuid_text_that_is_not_the_stored_form_is_a_doctor_error(sql_engine: sa.Engine) -> None:

@@ -6,8 +6,10 @@ cannot say is asked for: the zone of a ``timestamp without time zone`` or of ISO
 unit of integer epoch timestamps. Every refusal is a ``ConfigurationError`` naming the column and
 the fix, raised when the mapping is built, never a wrong answer later.
 
-On SQLite a ``CHAR(32)`` id column is read as SQLAlchemy's ``Uuid`` declares it there (32 hex
-digits, see ``ids``). On PostgreSQL a blank-padded ``char(n)`` id column is refused: PostgreSQL
+On SQLite a ``CHAR(32)`` id column is text: SQLAlchemy's ``Uuid`` declares one there (32 hex
+digits, see ``ids``), and so do hosts keeping hex tokens; only the host knows which, so a uuid
+one is mapped ``ids={...: "uuid"}`` (``doctor`` warns when it reads such a column as text). On
+PostgreSQL a blank-padded ``char(n)`` id column is refused: PostgreSQL
 compares it with text after stripping its blanks, so the ids the library reads ('acme    ') are
 not the ids its statements match ('acme'), and nothing can compare both ways alike.
 """
@@ -130,9 +132,6 @@ def id_type_of(reflected: Any, dialect: str) -> IdType | None:
     if isinstance(reflected, sa.Integer):
         return "integer"
     if isinstance(reflected, sa.Uuid):
-        return "uuid"
-    if dialect != "postgresql" and isinstance(reflected, sa.CHAR) and reflected.length == 32:
-        # What SQLAlchemy's Uuid declares on SQLite (it reflects as CHAR(32)).
         return "uuid"
     if isinstance(reflected, sa.String):
         return "text"

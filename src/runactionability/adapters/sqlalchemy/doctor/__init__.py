@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from runactionability.adapters.sqlalchemy._reading import Bind, check_bind, snapshot_transaction
 from runactionability.adapters.sqlalchemy.doctor.id_columns import (
+    hex_text_findings,
     hex_uuid_findings,
     padded_findings,
     unattributed_finding,
@@ -225,7 +226,12 @@ def _id_columns(
     unpadded = [expectation for expectation in expected if expectation[1] not in padded]
     findings += id_type_findings(columns, unpadded, table=table, setting=setting, dialect=dialect)
     return findings + _guarded(
-        connection, table, lambda: hex_uuid_findings(connection, clause, expected, name=table)
+        connection,
+        table,
+        lambda: [
+            *hex_uuid_findings(connection, clause, expected, name=table),
+            *hex_text_findings(connection, clause, columns, expected, name=table),
+        ],
     )
 
 

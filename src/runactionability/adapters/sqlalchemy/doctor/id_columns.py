@@ -96,6 +96,50 @@ def hex_uuid_findings(
     return findings
 
 
+def hex_text_findings(
+    connection: sa.Connection,
+    table: sa.TableClause,
+    columns: Mapping[str, TypeEngine[Any]],
+    expected: Sequence[IdExpectation],
+    *,
+    name: str,
+) -> list[Finding]:
+    """A warning per id column on SQLite compared as text, declared ``CHAR(32)`` and holding
+    only 32 lowercase hex digits: what SQLAlchemy's ``Uuid`` stores, and also what hex tokens
+    (``secrets.token_hex(16)``, md5) look like. Only the host knows which; read as text, a
+    caller's ``str(uuid)`` finds none of them."""
+    if connection.dialect.name == "postgresql":
+        return []
+    findings = []
+    for field, column, kinds in expected:
+        declared = columns.get(column)
+        if "uuid" in kinds or not (isinstance(declared, sa.CHAR) and declared.length == 32):
+            continue
+        raw = sa.type_coerce(table.c[column], NullType())
+        hexes = sa.func.sum(sa.case((raw.op("GLOB")(sa.literal_column(_HEX_GLOB)), 1), else_=0))
+        total, hex_count = connection.execute(sa.select(sa.func.count(raw), hexes)).one()
+        if total and total == hex_count:
+            findings.append(
+                Finding(
+                    code=FindingCode.ID_TYPE,
+                    severity=Severity.WARNING,
+                    message=(
+                        f"{name}.{column} is CHAR(32) and every {field} id in it is 32 hex "
+                        "digits, as SQLAlchemy's Uuid stores uuids on SQLite: read as text, a "
+                        "caller's str(uuid) finds none of them"
+                    ),
+                    fix=(
+                        f"if they are uuids, map the {field} id as uuid (ids = {{ {field} = "
+                        f'"uuid" }}); if they are hex tokens, this is right as it is'
+                    ),
+                    table=name,
+                    column=column,
+                    count=total,
+                )
+            )
+    return findings
+
+
 @attrs.frozen
 class UnattributedRuns:
     """The runs no actor can see: their workspace id is NULL, blank, or names no workspace of
