@@ -189,6 +189,7 @@ class _ListingSource:
 
     def __init__(self, source: MemoryRunSource) -> None:
         self.source = source
+        self.orders_by_instant = source.orders_by_instant
         self.read: list[int] = []
 
     def list_runs(self, query: Any, *, limit: int = 100, cursor: str | None = None) -> Any:

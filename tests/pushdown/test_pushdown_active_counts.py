@@ -29,7 +29,7 @@ from runactionability.adapters.sqlalchemy import (
 from runactionability.adapters.sqlalchemy.pushdown import SqlPushdown
 from runactionability.catalog import OperationCatalog
 from runactionability.consumers import ActiveRuns, VisibleScopes
-from runactionability.consumers.dashboard import active_work
+from runactionability.consumers.dashboard import active_work, dashboard
 
 AS_OF = T0 + timedelta(minutes=30)
 SCOPES = VisibleScopes({"w1"})
@@ -112,3 +112,34 @@ def test_every_storage_of_instants_counts_active_work_alike(
     insert_runs(engine, HISTORY, catalog=CATALOG)
     runs, states = stored_copy(engine, storage)
     _assert_counted_as_python(engine, runs, states)
+
+
+def test_the_newest_active_work_is_newest_by_instant_whatever_the_text_sorts() -> None:
+    # ISO text read as instants sorts apart when rows use both separators ('T' after ' '): the
+    # dashboard's newest active work must not trust that order to stop reading early.
+    engine = sa.create_engine("sqlite://")
+    create_schema(engine)
+    queued = [_run(n, "queued", created_at=at(n / 10)) for n in range(1, 61)]
+    insert_runs(engine, queued, catalog=CATALOG)
+    runs, states = stored_copy(engine, "iso_text")
+    with engine.begin() as connection:
+        # Every run written with a 'T', as datetime.isoformat() writes, but the newest.
+        connection.execute(
+            sa.text(f"UPDATE {runs.table} SET created_at = replace(created_at, ' ', 'T')"),
+        )
+        connection.execute(
+            sa.text(
+                f"UPDATE {runs.table} SET created_at = replace(created_at, 'T', ' ') WHERE id = 60"
+            )
+        )
+    source = SqlRunSource(engine, runs, catalog=CATALOG)
+    assert not source.orders_by_instant
+    resolver = Resolver(
+        history=SqlRunHistory(engine, runs),
+        states={kind: SqlStateSource(engine, m) for kind, m in states.items()},
+        catalog=CATALOG,
+    )
+    pushdown = SqlPushdown(engine, runs=runs, states=states, catalog=CATALOG)
+    shown = dashboard(source, resolver, scopes=SCOPES, as_of=AS_OF, top=3, store=pushdown)
+    assert shown.active.queued == 60
+    assert [item.run.id for item in shown.active.newest] == [60, 59, 58]

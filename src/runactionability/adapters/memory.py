@@ -211,6 +211,9 @@ class MemoryRunSource:
     still listed rather than dropped. A query's ``as_of`` lists each run as ``run_as_of`` gives it.
     """
 
+    orders_by_instant = True
+    """Listed in the order of their instants (``SqlRunSource.orders_by_instant``)."""
+
     def __init__(self, runs: Iterable[OperationRun] = ()) -> None:
         self._runs = list(runs)
 

@@ -235,8 +235,12 @@ class KeyedActiveRuns(ActiveRuns):
         ``created_at`` cannot be placed sorts as the oldest, wherever the source lists it).
 
         With ``count`` at most ``READ_EVERY_AT_MOST``, every active run is read instead: one
-        statement of a few rows then answers every later ``blocking`` too."""
-        if count is not None and count <= READ_EVERY_AT_MOST:
+        statement of a few rows then answers every later ``blocking`` too; so too from a source
+        that does not say it lists by instant (``orders_by_instant``)."""
+        # Stopping early trusts the source to list by instant, which only a source that says so
+        # (SqlRunSource.orders_by_instant) is known to do.
+        trusted = getattr(self._source, "orders_by_instant", False) is True
+        if not trusted or (count is not None and count <= READ_EVERY_AT_MOST):
             self._read_every_run()
         if self._whole or top <= 0:
             return super().newest(top)

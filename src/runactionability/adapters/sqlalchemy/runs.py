@@ -97,6 +97,14 @@ class SqlRunSource:
                 columns.append(c[name].label(name))
         return columns
 
+    @property
+    def orders_by_instant(self) -> bool:
+        """Whether the database's order of the stored ``created_at`` values is their instants'
+        order for every readable value: not for ISO text (a ``' '`` and a ``'T'`` separator sort
+        apart) nor wall-clock storages (a zone's clocks go back), so a reader that stops early
+        on this order (``KeyedActiveRuns.newest``) reads on instead."""
+        return self.mapping.timestamps.form in {"native", "timestamptz", "epoch"}
+
     def get_run(self, run_id: RunId) -> OperationRun | None:
         if isinstance(run_id, bool) or not isinstance(run_id, str | int):
             raise UsageError(f"a run id is a str or an int, not {run_id!r}")
