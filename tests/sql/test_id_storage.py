@@ -126,6 +126,8 @@ def test_sqlalchemy_uuid_columns_are_read_by_the_text_of_their_uuids(sql_engine:
 def test_a_char32_column_of_text_ids_reads_as_the_host_wrote_them(sql_engine: sa.Engine) -> None:
     # Hex tokens (secrets.token_hex(16), md5) and short codes in a CHAR(32) are the host's own
     # text ids: reflection must not turn them into uuids nobody wrote.
+    if sql_engine.dialect.name == "postgresql":
+        pytest.skip("PostgreSQL's char(n) is blank-padded, refused as an id column (test below)")
     token = "d41d8cd98f00b204e9800998ecf8427e"
     table = _table(sql_engine, "token_runs", workspace_id=sa.CHAR(32))
     rows = [
