@@ -276,3 +276,11 @@ def test_the_most_active_runs_a_dashboard_may_show_are_read_within_a_ports_limit
     source, resolver = _ports(_directory_syncs(3, RunStatus.RUNNING))
     keyed = KeyedActiveRuns(source, catalog=resolver.catalog, scopes=SCOPES, as_of=AS_OF)
     assert [run.id for run in keyed.newest(MAX_LIMIT)] == [2, 1, 0]
+
+
+def test_a_dashboard_with_no_top_reads_no_active_run() -> None:
+    source, resolver = _ports(_directory_syncs(3, RunStatus.QUEUED))
+    listing = _ListingSource(source)
+    keyed = KeyedActiveRuns(listing, catalog=resolver.catalog, scopes=SCOPES, as_of=AS_OF)
+    assert keyed.newest(0, count=3) == []
+    assert listing.read == []

@@ -237,12 +237,14 @@ class KeyedActiveRuns(ActiveRuns):
         With ``count`` at most ``READ_EVERY_AT_MOST``, every active run is read instead: one
         statement of a few rows then answers every later ``blocking`` too; so too from a source
         that does not say it lists by instant (``orders_by_instant``)."""
+        if top <= 0:
+            return []  # a dashboard with no top shows no active run: nothing to read for it
         # Stopping early trusts the source to list by instant, which only a source that says so
         # (SqlRunSource.orders_by_instant) is known to do.
         trusted = getattr(self._source, "orders_by_instant", False) is True
         if not trusted or (count is not None and count <= READ_EVERY_AT_MOST):
             self._read_every_run()
-        if self._whole or top <= 0:
+        if self._whole:
             return super().newest(top)
         query = self.scopes.query(statuses=_ACTIVE, as_of=self._as_of)
         found: list[OperationRun] = []
