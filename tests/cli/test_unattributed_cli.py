@@ -1,18 +1,19 @@
 """Runs with no usable workspace id, which no scope shows, are said aloud on the command line.
 
-The whole-database report says in one line how many runs it could not attribute to a workspace
-and points at ``doctor``, which names them as an error (exit 4); a report of named workspaces
-says nothing about them.
+The whole-database report says in one line (and in its JSON, ``unattributed``) how many runs it
+could not attribute to a workspace and points at ``doctor``, which names them as an error (exit
+4); a report of named workspaces says nothing about them (``unattributed`` is null).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 import pytest
 import sqlalchemy as sa
 from tests.cli.test_cli import invoke
-from tests.support import insert_raw, raw_row
+from tests.support import form_validator, insert_raw, raw_row
 
 from runactionability.cli import EXIT_FINDINGS
 
@@ -56,3 +57,20 @@ def test_the_doctor_names_them_as_an_error(database: str) -> None:
     assert "unattributed_runs" in result.stdout
     assert "2 runs have no usable workspace id" in result.stdout
     assert f"runs {UNSEEN[0]}, {UNSEEN[1]}" in result.stdout
+
+
+def test_the_whole_database_report_json_counts_them(database: str) -> None:
+    result = invoke("report", "--database", database, "--json")
+    assert result.exit_code == 0, result.stderr
+    document = json.loads(result.stdout)
+    form_validator("report_document").validate(document)
+    assert document["unattributed"] == len(UNSEEN)
+
+
+def test_a_report_json_of_named_scopes_does_not_count_them(database: str) -> None:
+    for flags in (["--workspace", "acme"], ["--environment", "prod"]):
+        result = invoke("report", "--database", database, "--json", *flags)
+        assert result.exit_code == 0, result.stderr
+        document = json.loads(result.stdout)
+        form_validator("report_document").validate(document)
+        assert document["unattributed"] is None

@@ -89,19 +89,23 @@ def report(
     ):
         summary = dashboard(session, top=top, on_page=advance)
         # Only the whole database may count the runs no workspace holds (one statement).
-        unattributed = session.unattributed().count if session.whole_database else 0
+        unattributed = session.unattributed().count if session.whole_database else None
     r = session.renderer
     if as_json:
-        emit_json(_report_json(summary, r))
+        emit_json(_report_json(summary, r, unattributed))
     else:
         where = database_of(cli_config(config_path), database)
-        _render_report(stdout_console(), summary, where, r, unattributed=unattributed)
+        _render_report(stdout_console(), summary, where, r, unattributed=unattributed or 0)
 
 
-def _report_json(summary: DashboardSummary, r: Renderer) -> dict[str, Any]:
+def _report_json(
+    summary: DashboardSummary, r: Renderer, unattributed: int | None
+) -> dict[str, Any]:
+    # A report of named scopes does not count them (null): they are in no scope an actor names.
     return {
         **header("report", summary.as_of),
         **to_json(summary, renderer=r),
+        "unattributed": unattributed,
     }
 
 
