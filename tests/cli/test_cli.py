@@ -519,3 +519,25 @@ def test_debug_shows_the_traceback(tmp_path: Path) -> None:
     url = "postgresql+psycopg://postgres@127.0.0.1:1/test?connect_timeout=2"
     result = CliRunner().invoke(cli, ["--debug", "report", "--database", url])
     assert isinstance(result.exception, sa.exc.OperationalError)
+
+
+@pytest.mark.parametrize("command", [["report"], ["list"], ["changes", "--since", "3d"]])
+def test_an_environment_no_run_belongs_to_is_an_error(database: str, command: list[str]) -> None:
+    # Once a dashboard of the workspace-owned runs with exit 0: a typo looked like a quiet
+    # environment.
+    result = invoke(*command, "--database", database, "--environment", "prd")
+    assert one_line_error(result) == (
+        f"runactionability: error: --environment 'prd': no run in the database {database!r} "
+        "belongs to this environment"
+    )
+    # globex's dev exists, but not in acme: the error names nothing else, as for a typo.
+    named = invoke(
+        *command, "--database", database, "--workspace", "acme", "--environment", "dev", "--json"
+    )
+    assert one_line_error(named) == (
+        "runactionability: error: --environment 'dev': no run of the workspaces named in the "
+        f"database {database!r} belongs to this environment"
+    )
+    assert ok_json(*command, "--database", database, "--environment", "dev")["scopes"][
+        "environment_ids"
+    ] == ["dev"]

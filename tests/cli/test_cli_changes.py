@@ -303,3 +303,9 @@ def test_follow_on_a_database_without_runs_waits_for_the_first(
     assert polls == [1]
     assert "run 920001" in result.stdout
     assert "(new) -> actionable (run completed)" in result.stdout
+
+
+def test_following_an_environment_no_run_belongs_to_is_an_error(database: str) -> None:
+    result = invoke("changes", "--database", database, "--environment", "prd", *FOLLOW)
+    assert result.exit_code == 1
+    assert "--environment 'prd': no run in the database" in result.stderr

@@ -418,3 +418,29 @@ def test_the_async_driver_of_a_url(url: str, expected: str) -> None:
 def test_a_url_with_no_known_async_driver_is_refused() -> None:
     with pytest.raises(ConfigurationError, match="no async driver known for mysql"):
         async_database_url(sa.make_url("mysql://u@db/runs"))
+
+
+def test_environments_with_runs_name_only_what_the_scopes_show(
+    demo: tuple[sa.Engine, datetime],
+) -> None:
+    engine, as_of = demo
+    service = ActionabilityService(engine, registry=REGISTRY, catalog=CATALOG)
+    asked = ["prod", "staging", "dev", "nosuch", "PROD"]
+    acme = VisibleScopes({"acme"})
+    prod_only = VisibleScopes({"acme"}, environment_ids=["prod"])
+    with service.session(scopes=acme, as_of=as_of) as s:
+        # globex's dev is hidden from acme: not found, exactly like a name no run carries.
+        expected = s.environments_with_runs(asked)
+    with service.session(scopes=prod_only, as_of=as_of) as s:
+        narrowed = s.environments_with_runs(asked)
+    with service.session(scopes=EveryWorkspace(), as_of=as_of) as s:
+        everywhere = s.environments_with_runs(asked)
+
+    async def work(twin: AsyncActionabilityService) -> frozenset[str]:
+        async with twin.session(scopes=acme, as_of=as_of) as s:
+            return await s.environments_with_runs(asked)
+
+    assert expected == {"prod", "staging"}
+    assert narrowed == {"prod"}
+    assert everywhere == {"prod", "staging", "dev"}
+    assert on_async(engine, work) == expected

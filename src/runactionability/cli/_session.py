@@ -235,6 +235,7 @@ def open_session(
                 ) from None
             if workspaces:
                 session = _named_workspaces(session, database, workspaces, environments)
+            _check_environments(session, database, environments, named_workspaces=bool(workspaces))
             yield session
     finally:
         engine.dispose()
@@ -264,9 +265,14 @@ def open_service(
             service = ActionabilityService.from_config(
                 config, bind=engine, registry=Registry.default()
             )
-        if workspaces:
+        if workspaces or environments:
             with service.session(scopes=scopes) as session:
-                scopes = _named_workspaces(session, database, workspaces, environments).scopes
+                if workspaces:
+                    session = _named_workspaces(session, database, workspaces, environments)
+                    scopes = session.scopes
+                _check_environments(
+                    session, database, environments, named_workspaces=bool(workspaces)
+                )
         yield service, scopes
     finally:
         engine.dispose()
@@ -295,3 +301,29 @@ def _named_workspaces(
         )
     scopes = VisibleScopes(workspaces, environment_ids=list(environments) or None)
     return attrs.evolve(session, scopes=scopes, whole_database=False)
+
+
+def _check_environments(
+    session: RequestSession,
+    database: str,
+    environments: Sequence[str],
+    *,
+    named_workspaces: bool,
+) -> None:
+    """Refuse an ``--environment`` no run of the shown workspaces carries, as ``--workspace``.
+
+    Workspace-owned runs stay visible under any ``--environment``, so a typo would otherwise
+    print a plausible dashboard of them and exit 0.
+    """
+    if not environments:
+        return
+    known = session.environments_with_runs(environments)
+    unknown = [name for name in dict.fromkeys(environments) if usable_id(name) not in known]
+    if unknown:
+        names = ", ".join(repr(name) for name in unknown)
+        which = "this environment" if len(unknown) == 1 else "these environments"
+        where = " of the workspaces named" if named_workspaces else ""
+        raise CliError(
+            f"--environment {names}: no run{where} in the database {redacted_url(database)} "
+            f"belongs to {which}"
+        )

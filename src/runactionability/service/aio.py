@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from contextlib import AsyncExitStack, ExitStack, asynccontextmanager
 from datetime import datetime, timedelta, tzinfo
 from functools import partial
@@ -320,6 +320,10 @@ class AsyncRequestSession:
         """The one action a screen offers for ``run_id``; None when it has none, or is missing
         or unseen (``explain`` tells those apart)."""
         return await self._run(partial(self.session.primary_action, run_id))
+
+    async def environments_with_runs(self, environment_ids: Collection[str]) -> frozenset[str]:
+        """Of ``environment_ids``, those holding a run this session shows (see the sync session)."""
+        return await self._run(partial(self.session.environments_with_runs, environment_ids))
 
     async def unattributed(self) -> UnattributedRuns:
         """The runs no scope shows (see the sync session); a whole-database session only."""

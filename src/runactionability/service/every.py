@@ -13,7 +13,8 @@ from runactionability.adapters.sqlalchemy.doctor.id_columns import (
     UnattributedRuns,
     unattributed_runs,
 )
-from runactionability.adapters.sqlalchemy.ids import id_exact
+from runactionability.adapters.sqlalchemy.ids import id_exact, stored_typed_id
+from runactionability.adapters.sqlalchemy.run_statements import _one_of, id_values
 from runactionability.consumers import Assessment, Explanation, would_change
 from runactionability.errors import NoWorkspacesError, UsageError
 from runactionability.model import OperationRun, usable_id
@@ -24,6 +25,7 @@ __all__ = [
     "EveryWorkspace",
     "UnattributedRuns",
     "count_unattributed",
+    "environments_with_runs",
     "every_workspace",
     "explain_unscoped",
 ]
@@ -60,6 +62,48 @@ def every_workspace(backend: SqlBackend, every: EveryWorkspace) -> VisibleScopes
     if not visible:
         raise NoWorkspacesError("the runs table holds no runs with a usable workspace id")
     return VisibleScopes(visible, environment_ids=every.environment_ids)
+
+
+def environments_with_runs(
+    backend: SqlBackend, scopes: VisibleScopes, environment_ids: Collection[str]
+) -> frozenset[str]:
+    """Of ``environment_ids``, those holding a run of a workspace ``scopes`` show (one statement).
+
+    An environment the scopes leave out is not looked for, so the answer names nothing hidden.
+    """
+    asked = as_ids(environment_ids)
+    if scopes.environment_ids is not None:
+        asked &= scopes.environment_ids
+    if not asked:
+        return frozenset()
+    mapping = backend.runs.mapping
+    c = mapping.table_clause().c
+    connection = backend.runs.bind
+    assert isinstance(connection, sa.Connection), "a snapshot reads through one connection"
+    dialect, ids = connection.dialect.name, mapping.ids
+    environment = c[mapping.environment_id]
+    exact = id_exact(environment, ids.environment, dialect)
+    statement = (
+        sa.select(exact)
+        .distinct()
+        .where(
+            _one_of(c[mapping.workspace_id], "workspace", ids.workspace, dialect),
+            _one_of(environment, "environment", ids.environment, dialect),
+        )
+    )
+    workspaces = id_values(scopes.workspace_ids, ids.workspace, dialect)
+    environments = id_values(asked, ids.environment, dialect)
+    rows = connection.execute(
+        statement,
+        {
+            "workspace_ids": workspaces,
+            "workspace_texts": workspaces,
+            "environment_ids": environments,
+            "environment_texts": environments,
+        },
+    ).scalars()
+    found = {usable_id(stored_typed_id(value, ids.environment)) for value in rows}
+    return frozenset(name for name in asked if name in found)
 
 
 def count_unattributed(backend: SqlBackend, *, whole_database: bool) -> UnattributedRuns:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Any
 
@@ -193,6 +193,14 @@ class RequestSession:
         or unseen (``explain`` tells those apart)."""
         told = self.explain(run_id)
         return None if told is None else told.assessment.primary_action
+
+    def environments_with_runs(self, environment_ids: Collection[str]) -> frozenset[str]:
+        """Of ``environment_ids``, those holding a run in a workspace this session shows (one
+        statement): a typed environment name checked before an empty answer hides a typo.
+
+        An environment outside the session's scopes is never among them.
+        """
+        return every.environments_with_runs(self.backend, self.scopes, environment_ids)
 
     def unattributed(self) -> every.UnattributedRuns:
         """The runs with no usable workspace id, which no scope shows (one statement); only a
