@@ -141,7 +141,7 @@ def test_postgresql_walk_seeks_later_successes_once_per_shape_of_type() -> None:
     # and a subject expression share one test, whose type list the row's type chooses.
     engine = sa.create_engine("postgresql+psycopg://")
     pushdown = SqlPushdown(engine)
-    compiled = pushdown.compiled(scopes=SCOPES, form=SupersedeForm.EXISTS)
+    compiled = pushdown.compiled(scopes=SCOPES, form=SupersedeForm.EXISTS, walk=True)
     sql = str(_walk(pushdown, compiled, SCOPES).compile(dialect=engine.dialect))
     shapes = set()
     for op_type in pushdown.catalog.inventory():

@@ -58,6 +58,7 @@ class _Compiled:
         form: SupersedeForm,
         visibility: Visibility = None,
         usual_workspaces: bool = False,
+        walk: bool = False,
     ) -> None:
         self.pushdown = pushdown
         self.dialect = dialect
@@ -81,11 +82,9 @@ class _Compiled:
         self._aliases = 0
         self.problem = problem_rows(self.c["status"], self.c["outcome"], mapping)
         self.existed, self.completed_after = self._replay()
-        self.shared = (
-            SharedSuccesses(self)
-            if dialect == "postgresql" and form is SupersedeForm.EXISTS
-            else None
-        )
+        # The follow-up walk's statement on PostgreSQL: few rows, planned on every execution.
+        shared = walk and dialect == "postgresql" and form is SupersedeForm.EXISTS
+        self.shared = SharedSuccesses(self) if shared else None
         by_status, by_rules = self._classification()
         lateral = None if self.shared is None else self.shared.lateral()
         if lateral is not None:

@@ -237,13 +237,13 @@ def resolved(
 
 
 def _unjoined(compiled: _Compiled, test: Any) -> Any:
-    """``test`` (an ``EXISTS``), kept a subplan of its own in PostgreSQL's seeking form.
+    """``test`` (an ``EXISTS``), kept a subplan of its own in PostgreSQL's follow-up walk.
 
     A ``NOT EXISTS`` at the top of a ``WHERE`` becomes an anti join, whose join search PostgreSQL
-    pays each time it plans the classification, for each state test; inside ``coalesce`` (which
-    never changes an ``EXISTS``) it is a subplan run for the few state rows found (measured on
-    the follow-up walk: ~0.1 ms of planning a state test, ``docs/performance.md``, "Fifth
-    round"). The grouped form, which counts, keeps its plans as measured.
+    pays each time it plans the walk, for each state test; inside ``coalesce`` (which never
+    changes an ``EXISTS``) it is a subplan run for the few state rows found (measured: ~0.1 ms
+    of planning a state test, ``docs/performance.md``, "Fifth round"). Every other statement
+    (``compiled.shared`` is None) keeps the plans it was measured with.
     """
     if compiled.shared is None:
         return test
