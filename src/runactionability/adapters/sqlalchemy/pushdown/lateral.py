@@ -13,8 +13,9 @@ ran a type's test only for a row that reached it; a row of no type of a group ha
 list there, which the index seek rejects before reading a page. Only PostgreSQL's follow-up walk
 uses it (``SqlPushdown.compiled(walk=True)``): it reads problem rows alone, and few of them, and
 its statement is planned on every execution. A statement that reads every row of a scope paid
-the subquery for each (measured: ``classify`` in the seeking form, 20,000 runs, 0.85 s against
-1.3-1.8 s); SQLite has no ``LATERAL`` and plans a statement in far less time than it runs it.
+the subquery for each (measured: ``classify`` in the seeking form, 20,000 runs, 1.45-1.62 s
+against 0.70-0.82 s); SQLite has no ``LATERAL`` and plans a statement in far less time than it
+runs it.
 """
 
 from __future__ import annotations
