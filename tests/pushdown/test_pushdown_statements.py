@@ -17,8 +17,11 @@ from tests.support import T0, at, stored_run
 
 from runactionability import ActionabilityService, Registry
 from runactionability.adapters.sqlalchemy import REFERENCE_RUNS, create_schema, insert_runs
-from runactionability.adapters.sqlalchemy.pushdown import SqlPushdown, _scope_values
+from runactionability.adapters.sqlalchemy.pushdown import SqlPushdown, SupersedeForm, _scope_values
+from runactionability.adapters.sqlalchemy.pushdown.paging import _walk
+from runactionability.adapters.sqlalchemy.pushdown.rules import is_compilable
 from runactionability.consumers import VisibleScopes
+from runactionability.policies.rules import FirstDecisive, SupersededByLaterSuccess
 from runactionability.result import Actionability
 from runactionability.testing import count_statements
 
@@ -130,3 +133,25 @@ def test_a_request_sets_the_pushdown_options_once(sql_engine: sa.Engine) -> None
     options = [statement for statement in seen.statements if "set_config" in statement]
     expected = 1 if sql_engine.dialect.name == "postgresql" else 0
     assert len(options) == expected
+
+
+def test_postgresql_walk_seeks_later_successes_once_per_shape_of_type() -> None:
+    # PostgreSQL plans every subquery of a statement each time it plans it: one later-success
+    # EXISTS per type made planning most of the follow-up walk. Types that share an ownership
+    # and a subject expression share one test, whose type list the row's type chooses.
+    engine = sa.create_engine("postgresql+psycopg://")
+    pushdown = SqlPushdown(engine)
+    compiled = pushdown.compiled(scopes=SCOPES, form=SupersedeForm.EXISTS, walk=True)
+    sql = str(_walk(pushdown, compiled, SCOPES).compile(dialect=engine.dialect))
+    shapes = set()
+    for op_type in pushdown.catalog.inventory():
+        family = pushdown.families.get(op_type.family)
+        if family is None or not is_compilable(family):
+            continue
+        assert isinstance(family.policy, FirstDecisive)
+        if any(isinstance(rule, SupersededByLaterSuccess) for rule in family.policy.rules):
+            shapes.add((op_type.workspace_owned, op_type.subject_key is not None))
+    assert len(shapes) > 1
+    # The walked rows themselves, and one seek per shape.
+    assert sql.count("FROM operation_runs AS") == 1 + len(shapes)
+    assert "LATERAL" in sql

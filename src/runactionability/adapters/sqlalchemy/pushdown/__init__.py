@@ -168,7 +168,7 @@ class SqlPushdown:
         # A host's resolver over the same tables spares building (and warning about) a second.
         self._resolver: Resolver | None = resolver
         self._source: SqlRunSource | None = None
-        self._compiled: dict[tuple[str, SupersedeForm, Visibility, bool], _Compiled] = {}
+        self._compiled: dict[tuple[str, SupersedeForm, Visibility, bool, bool], _Compiled] = {}
         self._prepared: dict[tuple[Any, ...], _Prepared] = {}
         # Copies made by ``bound_to`` share the caches and this lock, so threads serving
         # requests from one pushdown compile each statement once and never see a half-filled one.
@@ -221,7 +221,11 @@ class SqlPushdown:
     # -- the statements -------------------------------------------------------------------------
 
     def compiled(
-        self, form: SupersedeForm | None = None, scopes: VisibleScopes | None = None
+        self,
+        form: SupersedeForm | None = None,
+        scopes: VisibleScopes | None = None,
+        *,
+        walk: bool = False,
     ) -> _Compiled:
         """The classification of every row for this dialect (for tests and ``EXPLAIN``).
 
@@ -232,18 +236,18 @@ class SqlPushdown:
         that shape of scopes (see ``_visibility_of``), and for scopes whose workspace ids are
         all usual (``usual_ids``) it leaves out the tests of the row's workspace id, which its
         statements' scope filter then decides: such a classification is only for rows of
-        ``scopes``.
+        ``scopes``. ``walk`` is the follow-up walk's (``lateral.SharedSuccesses``).
         """
         chosen = form or self.form or DEFAULT_FORMS.get(self.dialect, SupersedeForm.EXISTS)
         visibility = _visibility_of(scopes)
         usual = scopes is not None and usual_ids(scopes.workspace_ids)
-        key = (self.dialect, chosen, visibility, usual)
+        key = (self.dialect, chosen, visibility, usual, walk)
         compiled = self._compiled.get(key)
         if compiled is None:
             with self._lock:
                 compiled = self._compiled.get(key)
                 if compiled is None:
-                    compiled = _Compiled(self, self.dialect, chosen, visibility, usual)
+                    compiled = _Compiled(self, self.dialect, chosen, visibility, usual, walk)
                     self._compiled[key] = compiled
         return compiled
 

@@ -23,6 +23,7 @@ from runactionability.adapters.sqlalchemy.pushdown.common import (
     SupersedeForm,
     in_values,
 )
+from runactionability.adapters.sqlalchemy.pushdown.lateral import SharedSuccesses
 from runactionability.adapters.sqlalchemy.pushdown.rules import is_compilable, rule_whens
 from runactionability.adapters.sqlalchemy.schema import problem_rows
 from runactionability.adapters.sqlalchemy.types import exact_text
@@ -57,6 +58,7 @@ class _Compiled:
         form: SupersedeForm,
         visibility: Visibility = None,
         usual_workspaces: bool = False,
+        walk: bool = False,
     ) -> None:
         self.pushdown = pushdown
         self.dialect = dialect
@@ -80,7 +82,13 @@ class _Compiled:
         self._aliases = 0
         self.problem = problem_rows(self.c["status"], self.c["outcome"], mapping)
         self.existed, self.completed_after = self._replay()
+        # The follow-up walk's statement on PostgreSQL: few rows, planned on every execution.
+        shared = walk and dialect == "postgresql" and form is SupersedeForm.EXISTS
+        self.shared = SharedSuccesses(self) if shared else None
         by_status, by_rules = self._classification()
+        lateral = None if self.shared is None else self.shared.lateral()
+        if lateral is not None:
+            self.joins.append((lateral, sa.true()))
         self.status = sa.case(*by_status, *by_rules, else_=_REVIEW)
         self.problem_status = sa.case(*by_rules, else_=_REVIEW)
         # For a statement that reads only rows completed by as_of (``not completed_after`` in

@@ -45,7 +45,7 @@ def _event_start(compiled: _Compiled, table: Any) -> Any:
     return sa.func.coalesce(table.c[mapping.started_at], created, type_=created.type)
 
 
-def _started_since_completed(compiled: _Compiled, s: Any) -> Any:
+def started_since_completed(compiled: _Compiled, s: Any) -> Any:
     """The success ``s`` started (or was created) no earlier than the row ``r`` completed."""
     completed = compiled.c["completed_at"]
     if compiled.pushdown.mapping.timestamps.is_native:
@@ -56,6 +56,13 @@ def _started_since_completed(compiled: _Compiled, s: Any) -> Any:
 def _success_conditions(
     compiled: _Compiled, s: Any, op_type: OperationType, *, seek: bool = False
 ) -> list[Any]:
+    mapping = compiled.pushdown.mapping
+    names = compiled.pushdown.catalog.superseding_names(op_type.name)
+    return [_in_exact(compiled, s.c[mapping.type], names), *_succeeded(compiled, s, seek=seek)]
+
+
+def _succeeded(compiled: _Compiled, s: Any, *, seek: bool = False) -> list[Any]:
+    """``s`` is a success that counts as evidence at as_of, whatever its type."""
     mapping = compiled.pushdown.mapping
     status, outcome = s.c[mapping.column_name("status")], s.c[mapping.column_name("outcome")]
     succeeded = mapping.stored_outcomes(RunOutcome.SUCCEEDED)
@@ -69,11 +76,6 @@ def _success_conditions(
         ]
     )
     return [
-        _in_exact(
-            compiled,
-            s.c[mapping.type],
-            compiled.pushdown.catalog.superseding_names(op_type.name),
-        ),
         *values,
         # The very test ``SqlRunHistory`` seeks with: a success whose times the run source
         # cannot read, or that completed before it was created or started, is no evidence.
@@ -83,7 +85,7 @@ def _success_conditions(
             s.c[mapping.completed_at],
             compiled.as_of,
             compiled.dialect,
-            # A seek starts at the failed run's end (``_started_since_completed``).
+            # A seek starts at the failed run's end (``started_since_completed``).
             seek_start=not seek,
         ),
     ]
@@ -101,14 +103,33 @@ def _in_exact(compiled: _Compiled, column: Any, values: Collection[str]) -> Any:
 def later_success(compiled: _Compiled, op_type: OperationType, subject: Any) -> Any:
     if compiled.form is SupersedeForm.GROUPED:
         return _later_success_grouped(compiled, op_type, subject)
+    if compiled.shared is not None:
+        return compiled.shared.test(op_type, subject)
     mapping = compiled.pushdown.mapping
     s = mapping.table_clause().alias(compiled.alias("s", op_type.name))
+    names = compiled.pushdown.catalog.superseding_names(op_type.name)
+    return exists(
+        *seek_conditions(
+            compiled, s, op_type, subject, _in_exact(compiled, s.c[mapping.type], names)
+        )
+    )
+
+
+def seek_conditions(
+    compiled: _Compiled, s: Any, op_type: OperationType, subject: Any, types: Any
+) -> list[Any]:
+    """The terms of a later success ``s`` of the row ``r`` of ``op_type``, ``types`` its type test.
+
+    Every term but ``types`` depends on ``op_type`` only through its ownership and whether it
+    has a subject (``subject``, the row's subject expression, or None).
+    """
+    mapping = compiled.pushdown.mapping
     dialect = compiled.dialect
     c = compiled.c
     ids = mapping.ids
     # The same table on both sides, so each id compares in its one type.
     conditions = [id_equal(s.c[mapping.workspace_id], c["workspace_id"], ids.workspace, dialect)]
-    conditions += _success_conditions(compiled, s, op_type, seek=True)
+    conditions += [types, *_succeeded(compiled, s, seek=True)]
     if subject is not None:
         assert op_type.subject_key is not None
         if mapping.subject is not None:
@@ -123,8 +144,8 @@ def later_success(compiled: _Compiled, op_type: OperationType, subject: Any) -> 
         visible = compiled.visible_environment(s.c[mapping.environment_id])
         if visible is not None:
             conditions.append(visible)
-    conditions.append(_started_since_completed(compiled, s))
-    return exists(*conditions)
+    conditions.append(started_since_completed(compiled, s))
+    return conditions
 
 
 def _later_success_grouped(compiled: _Compiled, op_type: OperationType, subject: Any) -> Any:
@@ -211,8 +232,22 @@ def resolved(
         _readable_state(compiled, proven),
         compare(proven, ">", c["completed_at"], dialect),
         compare_to(proven, "<=", compiled.as_of, dialect),
-        sa.not_(_spoiled(compiled, state, s, op_type, subject)),
+        sa.not_(_unjoined(compiled, _spoiled(compiled, state, s, op_type, subject))),
     )
+
+
+def _unjoined(compiled: _Compiled, test: Any) -> Any:
+    """``test`` (an ``EXISTS``), kept a subplan of its own in PostgreSQL's follow-up walk.
+
+    A ``NOT EXISTS`` at the top of a ``WHERE`` becomes an anti join, whose join search PostgreSQL
+    pays each time it plans the walk, for each state test; inside ``coalesce`` (which never
+    changes an ``EXISTS``) it is a subplan run for the few state rows found (measured: ~0.1 ms
+    of planning a state test, ``docs/performance.md``, "Fifth round"). Every other statement
+    (``compiled.shared`` is None) keeps the plans it was measured with.
+    """
+    if compiled.shared is None:
+        return test
+    return sa.func.coalesce(test, sa.false())
 
 
 def _spoiled(

@@ -77,7 +77,7 @@ def follow_up_page(
     cursor: str | None,
 ) -> FollowUpPage:
     """The page ``SqlPushdown.follow_up_page`` returns, its arguments checked."""
-    compiled = pushdown.compiled(pushdown.form or SupersedeForm.EXISTS, scopes)
+    compiled = pushdown.compiled(pushdown.form or SupersedeForm.EXISTS, scopes, walk=True)
     items: list[FollowUpItem] = []
     # The stored created_at of each item, which its cursor carries (see ``cursor_value``).
     stored: list[Any] = []
