@@ -140,8 +140,8 @@ def _total(*whens: Any, else_: Any = 0) -> Any:
 
 
 def _rule_two(compiled: _Compiled) -> Any:
-    """Rule 2 of a stored (status, outcome), as ``decided_by_status`` reads it: ``_PROBLEM``
-    exactly where ``schema.problem_rows`` holds."""
+    """Rule 2 of a stored (status, outcome), as the mapping reads them (``read_status``,
+    ``read_outcome``): ``_PROBLEM`` exactly where ``schema.problem_rows`` holds."""
     mapping = compiled.pushdown.mapping
     status, outcome = compiled.c["status"], compiled.c["outcome"]
     succeeded = mapping.stored_outcomes(RunOutcome.SUCCEEDED)
