@@ -98,9 +98,14 @@ def grouped_statement(compiled: _Compiled, scopes: VisibleScopes) -> Any:
         .group_by(*keys, c["status"], c["outcome"])
         .subquery("grouped")
     )
+    return _by_scope_and_type(grouped)
+
+
+def _by_scope_and_type(grouped: Any) -> Any:
+    """The groups of ``grouped_statement``'s subquery, summed by scope and type."""
     # Those groups (one per stored status and outcome) summed into one row per scope and type
-    # in SQL, not in Python: 1,116 rows become 262 on the
-    # benchmark's 1M-run workspace, 196 become 70 on the demo.
+    # in SQL, not in Python: 1,116 rows become 262 on the benchmark's 1M-run workspace, 196
+    # become 70 on the demo.
     g = grouped.c
     settled = g.n - g.future - g.later
     active = g.judged.in_([_QUEUED, _RUNNING])
