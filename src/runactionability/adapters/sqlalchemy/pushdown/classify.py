@@ -95,16 +95,6 @@ class _Compiled:
         # its WHERE), the first branch can never hold: without it no row pays its nine tests.
         self.settled_status = sa.case(*by_rules[1:], else_=_REVIEW)
 
-    def decided_by_status(self, status: object, outcome: object) -> Actionability | None:
-        """The status rule 2 gives a stored (status, outcome), or None for a problem row."""
-        mapping = self.pushdown.mapping
-        status, outcome = mapping.read_status(status), mapping.read_outcome(outcome)
-        if status is RunStatus.COMPLETED and outcome is RunOutcome.SUCCEEDED:
-            return Actionability.INFORMATIONAL_ONLY
-        if outcome is None and status in {RunStatus.QUEUED, RunStatus.RUNNING}:
-            return Actionability.NOT_TERMINAL
-        return None
-
     # -- helpers ------------------------------------------------------------------------------
 
     def _replay(self) -> tuple[Any, Any]:

@@ -12,12 +12,17 @@ import sqlalchemy as sa
 
 from runactionability.adapters.sqlalchemy._reading import read_transaction
 from runactionability.adapters.sqlalchemy.ids import IdTypes, stored_typed_id
-from runactionability.adapters.sqlalchemy.instant_sql import compare_to
-from runactionability.adapters.sqlalchemy.pushdown.common import EVALUATE, in_values
+from runactionability.adapters.sqlalchemy.pushdown.common import EVALUATE
+from runactionability.adapters.sqlalchemy.pushdown.grouped import (
+    ActiveTally,
+    Row,
+    grouped_statement,
+    read_grouped,
+)
 from runactionability.adapters.sqlalchemy.pushdown.prepared import _params, _prepare, _scope_key_of
 from runactionability.adapters.sqlalchemy.runs import SqlRunSource
 from runactionability.catalog import OperationCatalog
-from runactionability.model import OperationRun, RunStatus, usable_id
+from runactionability.model import OperationRun, usable_id
 from runactionability.result import Actionability, ActiveCounts, StatusCounts
 from runactionability.scopes import VisibleScopes
 from runactionability.telemetry import COUNT, traced
@@ -25,10 +30,6 @@ from runactionability.telemetry import COUNT, traced
 if TYPE_CHECKING:
     from runactionability.adapters.sqlalchemy.pushdown import SqlPushdown
     from runactionability.adapters.sqlalchemy.pushdown.classify import _Compiled
-
-
-Row = tuple[Any, Any, Any, Actionability, int]
-"""(workspace id, environment id, stored type, status, number of runs)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -58,33 +59,6 @@ def _counts(by_status: Mapping[Actionability, int]) -> StatusCounts:
         needs_attention=sum(n for status, n in full.items() if status.needs_attention),
         by_status=MappingProxyType(full),
     )
-
-
-class ActiveTally:
-    """The active work of grouped rows, keyed as ``ActiveWork`` keys it: by the canonical type,
-    else the stored type as text (what the result's ``operation_type`` falls back to)."""
-
-    def __init__(self, catalog: OperationCatalog) -> None:
-        self.catalog = catalog
-        self.queued = self.running = 0
-        self.by_type: dict[str, int] = {}
-        self._names: dict[tuple[type, Any], str] = {}
-
-    def add(self, type_: Any, *, queued: int, running: int) -> None:
-        if not queued and not running:
-            return
-        key = (type_.__class__, type_)
-        name = self._names.get(key)
-        if name is None:
-            op_type = self.catalog.resolve(type_)
-            name = self._names[key] = str(type_) if op_type is None else op_type.name
-        self.by_type[name] = self.by_type.get(name, 0) + queued + running
-        self.queued += queued
-        self.running += running
-
-    def counts(self) -> ActiveCounts:
-        by_type = MappingProxyType(dict(sorted(self.by_type.items())))
-        return ActiveCounts(queued=self.queued, running=self.running, by_type=by_type)
 
 
 def tally(
@@ -169,10 +143,10 @@ def count(pushdown: SqlPushdown, scopes: VisibleScopes, *, as_of: datetime) -> P
     active = ActiveTally(pushdown.catalog)
     with read_transaction(pushdown.bind, statements=3) as connection:
         _prepare(connection, scopes)
-        grouped = pushdown._prepare(("plain", *key), lambda: _plain(compiled, scopes)).execute(
-            connection, params
-        )
-        any_problem = _by_status(compiled, grouped, rows, active)
+        grouped = pushdown._prepare(
+            ("plain", *key), lambda: grouped_statement(compiled, scopes)
+        ).execute(connection, params)
+        any_problem = read_grouped(grouped, rows, active)
         evaluate = False
         if any_problem:
             for workspace_id, environment_id, type_, value, n in pushdown._prepare(
@@ -229,60 +203,6 @@ def _in_python(
     return [(run, result.status) for run, result in zip(runs, results, strict=True)]
 
 
-def _plain(compiled: _Compiled, scopes: VisibleScopes) -> Any:
-    """The statement grouping every run by scope, type, status and outcome."""
-    c = compiled.c
-    keys = (c["workspace_id"], c["environment_id"], c["type"])
-    # Per group: every row, the rows created after as_of (which did not exist yet), and the
-    # rows that completed after as_of (active then); the rest are judged by status and
-    # outcome. Summed rather than filtered and grouped on, so that the statement still walks
-    # the covering index in group order (measured: a replay column in the GROUP BY took a
-    # temporary B-tree, 3x the statement; these sums cost about 1.5x at 4,000 rows).
-    future = sa.func.sum(sa.case((sa.not_(compiled.existed), 1), else_=0))
-    later = sa.func.sum(
-        sa.case(
-            (
-                sa.and_(
-                    compiled.completed_after,
-                    compare_to(c["created_at"], "<=", compiled.as_of, compiled.dialect),
-                ),
-                1,
-            ),
-            else_=0,
-        )
-    )
-    return (
-        sa.select(
-            *keys, c["status"], c["outcome"], sa.func.count(), future, later, _queued_then(compiled)
-        )
-        .select_from(compiled.table)
-        .where(*compiled.scope_filter(scopes, replayed=False))
-        .group_by(*keys, c["status"], c["outcome"])
-    )
-
-
-def _queued_then(compiled: _Compiled) -> Any:
-    """Per group, the active runs that ``run_as_of`` makes queued at as_of: running, or
-    completed after as_of, with a start after as_of (created by then, both placeable)."""
-    c, as_of, dialect = compiled.c, compiled.as_of, compiled.dialect
-    created, started = c["created_at"], c["started_at"]
-    running = compiled.pushdown.mapping.stored_statuses(RunStatus.RUNNING)
-    placed = [compiled._valid_instant(started), compiled._valid_instant(created)]
-    compared = [
-        compare_to(started, ">", as_of, dialect),
-        compare_to(created, "<=", as_of, dialect),
-    ]
-    # As in ``_replay``: a native instant compares first (most rows started by as_of), any
-    # other storage is tested for a placeable value before its comparison.
-    terms = (
-        [*compared, *placed]
-        if compiled.pushdown.mapping.timestamps.is_native
-        else [placed[0], compared[0], placed[1], compared[1]]
-    )
-    then = sa.and_(*terms, sa.or_(in_values(c["status"], running), compiled.completed_after))
-    return sa.func.sum(sa.case((then, 1), else_=0))
-
-
 def evaluated_runs(
     pushdown: SqlPushdown,
     connection: sa.Connection,
@@ -333,39 +253,3 @@ def _classified(compiled: _Compiled, scopes: VisibleScopes, keys: tuple[str, ...
     # to Python: the grouping sorts those few rows rather than every problem row.
     wanted = sorted(s.value for s in Actionability if s.needs_attention)
     return counted.where(classified.c.status.in_([*wanted, EVALUATE]))
-
-
-def _by_status(compiled: _Compiled, grouped: Any, rows: list[Row], active: ActiveTally) -> bool:
-    """Add the runs rule 2 decides to ``rows`` and the active ones to ``active``; whether any
-    group holds problem runs."""
-    any_problem = False
-    # A handful of (status, outcome) pairs recur on every scope and type: each is read once.
-    # Keyed with the values' classes too, so that 1 and True (SQLite may hold both) stay apart.
-    decisions: dict[tuple[type, Any, type, Any], tuple[Actionability | None, bool]] = {}
-    read_status = compiled.pushdown.mapping.read_status
-    for workspace_id, environment_id, type_, stored, outcome, n, future, later, queued in grouped:
-        n -= future + later
-        if later:
-            rows.append((workspace_id, environment_id, type_, Actionability.NOT_TERMINAL, later))
-            # Completed after as_of: active then, queued when it had not started yet.
-            active.add(type_, queued=queued, running=later - queued)
-        if not n:
-            continue
-        pair = (stored.__class__, stored, outcome.__class__, outcome)
-        if pair in decisions:
-            decided, running = decisions[pair]
-        else:
-            decided = compiled.decided_by_status(stored, outcome)
-            running = read_status(stored) is RunStatus.RUNNING
-            decisions[pair] = (decided, running)
-        if decided is None:
-            any_problem = True
-            continue
-        rows.append((workspace_id, environment_id, type_, decided, n))
-        if decided is Actionability.NOT_TERMINAL:
-            # A running run that started after as_of was queued then (``run_as_of``).
-            if running:
-                active.add(type_, queued=queued, running=n - queued)
-            else:
-                active.add(type_, queued=n, running=0)
-    return any_problem
