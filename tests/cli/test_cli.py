@@ -139,6 +139,7 @@ REPORT = {
     "by_environment": [{"workspace_id": str, "environment_id": OPT_STR, **COUNTS}],
     "top": [RUN],
     "active": {"queued": int, "running": int, "by_type": dict, "newest": [RUN]},
+    "unattributed": (int, type(None)),
 }
 LIST = {
     "schema": str,
@@ -294,6 +295,7 @@ def test_report_json_follows_the_schema_and_agrees_with_itself(database: str) ->
     active = payload["active"]
     assert active["queued"] + active["running"] == payload["by_status"]["not_terminal"]
     assert not any(item["needs_attention"] for item in active["newest"])
+    assert payload["unattributed"] == 0  # the whole database: counted, and the demo has none
 
 
 def test_report_is_bounded_by_the_visible_scopes(database: str) -> None:
