@@ -25,6 +25,7 @@ from runactionability.adapters.sqlalchemy._reading import Bind, check_bind
 from runactionability.adapters.sqlalchemy.ids import IdType, IdTypes, StateIdTypes
 from runactionability.adapters.sqlalchemy.instants import Instants
 from runactionability.adapters.sqlalchemy.mapping import RunTableMapping, StateTableMapping
+from runactionability.adapters.sqlalchemy.vocabulary import check_keys
 from runactionability.errors import ConfigurationError
 
 _RUN_INSTANTS = ("created_at", "started_at", "completed_at")
@@ -58,7 +59,53 @@ def reflect_runs(
     if "timestamps" not in overrides:
         columns = [getattr(draft, field) for field in _RUN_INSTANTS]
         derived["timestamps"] = _instants(bind, draft.table, columns, types, zone, epoch_unit)
+    derived.update(_run_value_types(draft, types, dialect, overrides))
     return RunTableMapping(table=table, schema=schema, **overrides, **derived)
+
+
+def _run_value_types(
+    draft: RunTableMapping, types: Mapping[str, Any], dialect: str, overrides: Mapping[str, Any]
+) -> dict[str, str]:
+    """``status_type`` and ``outcome_type`` from the vocabulary columns' types, each key of
+    their vocabularies checked against the column's type."""
+    keys: dict[str, Mapping[str, object]] = {"status": draft.statuses, "outcome": draft.outcomes}
+    if draft.lifecycle is not None:
+        keys = {"status": draft.lifecycles}
+    derived: dict[str, str] = {}
+    for field, vocabulary in keys.items():
+        column = draft.column_name(field)
+        value_type = overrides.get(f"{field}_type") or _value_type(
+            draft.table, column, types[column], dialect
+        )
+        owner = f"RunTableMapping({draft.table!r})"
+        check_keys(owner, column, value_type, vocabulary, stored_as=str(types[column]))
+        derived[f"{field}_type"] = value_type
+    return derived
+
+
+def _value_type(table: str, column: str, reflected: Any, dialect: str) -> str:
+    """What a status, outcome or lifecycle column holds ("text" or "integer"), or a refusal
+    saying what to map instead: a value of any other type the SQL and Python would read apart."""
+    named = f"{table}.{column}"
+    if isinstance(reflected, sa.Integer):
+        return "integer"
+    if blank_padded(reflected, dialect):
+        raise ConfigurationError(
+            f"{named} is {reflected} (blank-padded char(n)): PostgreSQL compares its values "
+            f"after stripping their blanks, the library reads them padded; store them as "
+            f"varchar or text ({padded_fix(table, column, reflected)})"
+        )
+    if dialect == "postgresql" and isinstance(reflected, sa.Enum):
+        raise ConfigurationError(
+            f"{named} is the enum {reflected}, which PostgreSQL compares with no text the "
+            f"adapter binds: map a view that selects it as text ({column}::text AS {column})"
+        )
+    if isinstance(reflected, sa.String | sa.types.NullType):
+        return "text"
+    raise ConfigurationError(
+        f"{named} is {reflected!r}, which the adapter cannot read as a vocabulary value: store "
+        f"it as text or an integer, or map a view that selects it as text"
+    )
 
 
 def reflect_state(
@@ -89,7 +136,38 @@ def reflect_state(
         derived["timestamps"] = _instants(
             bind, draft.table, [draft.proven_at], types, zone, epoch_unit
         )
+    dialect = check_bind(bind).dialect.name
+    reflected = types[draft.status]
+    value_type = overrides.get("status_type") or _value_type(
+        draft.table, draft.status, reflected, dialect
+    )
+    owner = f"StateTableMapping({kind!r}, {draft.table!r})"
+    check_keys(owner, draft.status, value_type, draft.statuses or {}, stored_as=str(reflected))
+    derived["status_type"] = value_type
+    if "where" in overrides:
+        overrides["where"] = {
+            column: _filter_value(owner, column, wanted, types[column])
+            for column, wanted in draft.where.items()
+        }
     return StateTableMapping(kind=kind, table=table, schema=schema, **overrides, **derived)
+
+
+def _filter_value(owner: str, column: str, wanted: str | int, reflected: Any) -> str | int:
+    """A ``where`` value in its column's type, so that it binds as one (TOML's ``"1"`` is 1 in
+    an integer column, and 1 is '1' in a text column); refused when the column cannot hold it."""
+    if isinstance(reflected, sa.String):
+        return str(wanted)
+    if not isinstance(reflected, sa.Integer) or isinstance(wanted, int):
+        return wanted
+    try:
+        if str(int(wanted)) == wanted:
+            return int(wanted)
+    except ValueError:
+        pass
+    raise ConfigurationError(
+        f"{owner}: where column {column!r} is {reflected}, so its value must be an integer "
+        f"such as 1 or '1', not {wanted!r}"
+    )
 
 
 def _read_columns(mapping: RunTableMapping | StateTableMapping) -> list[str]:

@@ -25,7 +25,7 @@ from runactionability.adapters.sqlalchemy.pushdown.common import (
 )
 from runactionability.adapters.sqlalchemy.pushdown.rules import is_compilable, rule_whens
 from runactionability.adapters.sqlalchemy.schema import problem_rows
-from runactionability.adapters.sqlalchemy.types import exact_text
+from runactionability.adapters.sqlalchemy.types import exact_in, exact_text
 from runactionability.catalog import OperationType
 from runactionability.model import RunOutcome, RunStatus
 from runactionability.policies.base import Family
@@ -116,7 +116,7 @@ class _Compiled:
         completed_after = [
             self._valid_instant(created),
             self.c["status"].is_not(None),
-            in_values(self.c["status"], completed),
+            exact_in(self.c["status"], completed, self.dialect),
             self._valid_instant(ended),
             compare_to(ended, ">", self.as_of, self.dialect),
         ]
@@ -228,11 +228,17 @@ class _Compiled:
         by_status: list[tuple[Any, Any]] = [
             (self.completed_after, Actionability.NOT_TERMINAL.value),
             (
-                sa.and_(in_values(status, completed), in_values(outcome, succeeded)),
+                sa.and_(
+                    exact_in(status, completed, self.dialect),
+                    exact_in(outcome, succeeded, self.dialect),
+                ),
                 Actionability.INFORMATIONAL_ONLY.value,
             ),
             (
-                sa.and_(in_values(status, active), mapping.no_outcome(outcome)),
+                sa.and_(
+                    exact_in(status, active, self.dialect),
+                    mapping.no_outcome(outcome, dialect=self.dialect),
+                ),
                 Actionability.NOT_TERMINAL.value,
             ),
         ]
