@@ -36,7 +36,12 @@ from runactionability.adapters.sqlalchemy.state_mapping import (
 from runactionability.adapters.sqlalchemy.state_mapping import (
     reference_state_mappings as reference_state_mappings,
 )
-from runactionability.adapters.sqlalchemy.types import JsonDocument, exact_in, vocabulary_type
+from runactionability.adapters.sqlalchemy.types import (
+    CollatedText,
+    JsonDocument,
+    exact_text,
+    vocabulary_type,
+)
 from runactionability.adapters.sqlalchemy.vocabulary import (
     LIBRARY_OUTCOMES,
     LIBRARY_STATUSES,
@@ -308,14 +313,17 @@ class RunTableMapping:
     ) -> sa.ColumnElement[bool]:
         """SQL true for a row that records no outcome (yet): a NULL outcome column, or a
         lifecycle value whose pair has none. ``literal`` renders the values (as bound
-        parameters by default); with ``dialect`` they are matched byte for byte instead, as the
-        readers match them (``exact_in``)."""
+        parameters by default); given the ``dialect``, a collated text column is matched byte
+        for byte as well, as the readers match it (``vocabulary_in``)."""
         if self.lifecycle is None:
             return sa.and_(column.is_(None))
         pending = tuple(v for v, (_, outcome) in sorted(self.lifecycles.items()) if outcome is None)
-        if dialect is not None:
-            return sa.and_(exact_in(column, pending, dialect))
-        return sa.and_(column.in_(literal(pending))) if pending else sa.false()
+        if not pending:
+            return sa.false()
+        plain = column.in_(literal(pending))
+        if dialect is None or not isinstance(column.type, CollatedText):
+            return sa.and_(plain)
+        return sa.and_(plain, exact_text(column, dialect).in_(literal(pending)))
 
 
 REFERENCE_RUNS = RunTableMapping(table="operation_runs")

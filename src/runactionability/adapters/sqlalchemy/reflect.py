@@ -16,6 +16,7 @@ not the ids its statements match ('acme'), and nothing can compare both ways ali
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -59,12 +60,12 @@ def reflect_runs(
     if "timestamps" not in overrides:
         columns = [getattr(draft, field) for field in _RUN_INSTANTS]
         derived["timestamps"] = _instants(bind, draft.table, columns, types, zone, epoch_unit)
-    derived.update(_run_value_types(draft, types, dialect, overrides))
+    derived.update(_run_value_types(bind, draft, types, overrides))
     return RunTableMapping(table=table, schema=schema, **overrides, **derived)
 
 
 def _run_value_types(
-    draft: RunTableMapping, types: Mapping[str, Any], dialect: str, overrides: Mapping[str, Any]
+    bind: Bind, draft: RunTableMapping, types: Mapping[str, Any], overrides: Mapping[str, Any]
 ) -> dict[str, str]:
     """``status_type`` and ``outcome_type`` from the vocabulary columns' types, each key of
     their vocabularies checked against the column's type."""
@@ -75,7 +76,7 @@ def _run_value_types(
     for field, vocabulary in keys.items():
         column = draft.column_name(field)
         value_type = overrides.get(f"{field}_type") or _value_type(
-            draft.table, column, types[column], dialect
+            bind, draft.table, column, types[column]
         )
         owner = f"RunTableMapping({draft.table!r})"
         check_keys(owner, column, value_type, vocabulary, stored_as=str(types[column]))
@@ -83,9 +84,10 @@ def _run_value_types(
     return derived
 
 
-def _value_type(table: str, column: str, reflected: Any, dialect: str) -> str:
-    """What a status, outcome or lifecycle column holds ("text" or "integer"), or a refusal
-    saying what to map instead: a value of any other type the SQL and Python would read apart."""
+def _value_type(bind: Bind, table: str, column: str, reflected: Any) -> str:
+    """What a status, outcome or lifecycle column holds (``VALUE_TYPES``), or a refusal saying
+    what to map instead: a value of any other type the SQL and Python would read apart."""
+    dialect = check_bind(bind).dialect.name
     named = f"{table}.{column}"
     if isinstance(reflected, sa.Integer):
         return "integer"
@@ -101,7 +103,7 @@ def _value_type(table: str, column: str, reflected: Any, dialect: str) -> str:
             f"adapter binds: map a view that selects it as text ({column}::text AS {column})"
         )
     if isinstance(reflected, sa.String | sa.types.NullType):
-        return "text"
+        return "collated_text" if _collated(bind, table, reflected) else "text"
     raise ConfigurationError(
         f"{named} is {reflected!r}, which the adapter cannot read as a vocabulary value: store "
         f"it as text or an integer, or map a view that selects it as text"
@@ -139,7 +141,7 @@ def reflect_state(
     dialect = check_bind(bind).dialect.name
     reflected = types[draft.status]
     value_type = overrides.get("status_type") or _value_type(
-        draft.table, draft.status, reflected, dialect
+        bind, draft.table, draft.status, reflected
     )
     owner = f"StateTableMapping({kind!r}, {draft.table!r})"
     check_keys(owner, draft.status, value_type, draft.statuses or {}, stored_as=str(reflected))
@@ -150,6 +152,33 @@ def reflect_state(
             for column, wanted in draft.where.items()
         }
     return StateTableMapping(kind=kind, table=table, schema=schema, **overrides, **derived)
+
+
+def _collated(bind: Bind, table: str, reflected: Any) -> bool:
+    """Whether a text column's collation may call distinct texts equal.
+
+    PostgreSQL names a column's collation, and says whether it is deterministic (byte-exact).
+    SQLite reflects none, so any table whose definition names a collation other than BINARY is
+    taken as collated: matching its text byte for byte costs a comparison, never an answer.
+    """
+    if check_bind(bind).dialect.name == "postgresql":
+        name = getattr(reflected, "collation", None)
+        if name is None:
+            return False
+        query = "SELECT collisdeterministic FROM pg_collation WHERE collname = :name"
+        return not all(_scalars(bind, query, name))
+    definition = _scalars(bind, "SELECT sql FROM sqlite_master WHERE name = :name", table)
+    text = " ".join(str(sql) for sql in definition)
+    names = re.findall(r"COLLATE\s+[\"'`\[]?(\w+)", text, re.IGNORECASE)
+    return any(name.upper() != "BINARY" for name in names)
+
+
+def _scalars(bind: Bind, query: str, name: str) -> list[Any]:
+    statement = sa.text(query).bindparams(name=name)
+    if isinstance(bind, sa.Connection):
+        return list(bind.execute(statement).scalars())
+    with bind.connect() as connection:
+        return list(connection.execute(statement).scalars())
 
 
 def _filter_value(owner: str, column: str, wanted: str | int, reflected: Any) -> str | int:

@@ -225,13 +225,32 @@ class IntegerVocabulary(TypeDecorator[Any]):
         return value
 
 
+class CollatedText(TypeDecorator[Any]):
+    """A text vocabulary column under a collation that calls distinct texts equal (SQLite
+    ``NOCASE``, a nondeterministic PostgreSQL collation): ``vocabulary_in`` matches it byte for
+    byte, as the readers do, at the cost of a second comparison."""
+
+    impl = sa.String
+    cache_ok = True
+
+
 def vocabulary_type(value_type: str) -> TypeEngine[Any]:
-    """The SQL type of a vocabulary column holding ``value_type`` ("text" or "integer")."""
-    return IntegerVocabulary() if value_type == "integer" else sa.String()
+    """The SQL type of a vocabulary column holding ``value_type`` (``VALUE_TYPES``)."""
+    if value_type == "integer":
+        return IntegerVocabulary()
+    return CollatedText() if value_type == "collated_text" else sa.String()
+
+
+def vocabulary_in(column: Any, values: Collection[str], dialect_name: str) -> Any:
+    """``column IN values`` for a vocabulary column: as ``exact_in`` for collated text; a plain
+    IN otherwise, which is exact there already (and what a partial index's predicate repeats)."""
+    if isinstance(getattr(column, "type", None), CollatedText):
+        return exact_in(column, values, dialect_name)
+    return column.in_(sorted(values)) if values else sa.false()
 
 
 def exact_in(column: Any, values: Collection[str], dialect_name: str) -> Any:
-    """``column IN values`` as the readers match a vocabulary: byte for byte for text.
+    """``column IN values`` as the readers match it: byte for byte for text.
 
     The plain IN stays beside the exact one, as in ``exact_equal`` (an index, or a partial
     index's predicate, is matched on it). Values bind in the column's type.

@@ -71,9 +71,10 @@ def read_vocabulary(
     return stored if vocabulary == library else UnmappedValue(stored)
 
 
-VALUE_TYPES = ("text", "integer")
-"""What a vocabulary column holds: text, or integers whose vocabulary keys are their decimal text
-(``{1: "healthy"}`` and TOML's ``{"1" = "healthy"}`` alike)."""
+VALUE_TYPES = ("text", "collated_text", "integer")
+"""What a vocabulary column holds: text under a byte-exact collation; text under a collation that
+calls distinct texts equal (matched byte for byte all the same, at a cost); or integers, whose
+vocabulary keys are their decimal text (``{1: "healthy"}`` and TOML's ``{"1" = "healthy"}``)."""
 
 
 def stored_key(stored: object, value_type: str) -> object:

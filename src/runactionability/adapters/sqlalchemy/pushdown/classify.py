@@ -25,7 +25,7 @@ from runactionability.adapters.sqlalchemy.pushdown.common import (
 )
 from runactionability.adapters.sqlalchemy.pushdown.rules import is_compilable, rule_whens
 from runactionability.adapters.sqlalchemy.schema import problem_rows
-from runactionability.adapters.sqlalchemy.types import exact_in, exact_text
+from runactionability.adapters.sqlalchemy.types import CollatedText, exact_text, vocabulary_in
 from runactionability.catalog import OperationType
 from runactionability.model import RunOutcome, RunStatus
 from runactionability.policies.base import Family
@@ -71,6 +71,11 @@ class _Compiled:
         self.c: dict[str, Any] = {
             name: self.table.c[mapping.column_name(name)] for name in RUN_FIELDS
         }
+        for name in ("status", "outcome"):
+            # Read, grouped and matched byte for byte, as the readers match it: under a
+            # collation 'Running' and 'running' are one group, yet only one is a status.
+            if isinstance(self.c[name].type, CollatedText):
+                self.c[name] = exact_text(self.c[name], self.dialect)
         self.subject = self.table.c[mapping.subject] if mapping.subject is not None else None
         # The type of the subject expression the rules correlate on: the subject column's, or
         # text read from the JSON context.
@@ -78,7 +83,7 @@ class _Compiled:
         self.has_evaluated = False
         self.joins: list[tuple[sa.FromClause, Any]] = []
         self._aliases = 0
-        self.problem = problem_rows(self.c["status"], self.c["outcome"], mapping)
+        self.problem = problem_rows(self.c["status"], self.c["outcome"], mapping, self.dialect)
         self.existed, self.completed_after = self._replay()
         by_status, by_rules = self._classification()
         self.status = sa.case(*by_status, *by_rules, else_=_REVIEW)
@@ -116,7 +121,7 @@ class _Compiled:
         completed_after = [
             self._valid_instant(created),
             self.c["status"].is_not(None),
-            exact_in(self.c["status"], completed, self.dialect),
+            vocabulary_in(self.c["status"], completed, self.dialect),
             self._valid_instant(ended),
             compare_to(ended, ">", self.as_of, self.dialect),
         ]
@@ -229,14 +234,14 @@ class _Compiled:
             (self.completed_after, Actionability.NOT_TERMINAL.value),
             (
                 sa.and_(
-                    exact_in(status, completed, self.dialect),
-                    exact_in(outcome, succeeded, self.dialect),
+                    vocabulary_in(status, completed, self.dialect),
+                    vocabulary_in(outcome, succeeded, self.dialect),
                 ),
                 Actionability.INFORMATIONAL_ONLY.value,
             ),
             (
                 sa.and_(
-                    exact_in(status, active, self.dialect),
+                    vocabulary_in(status, active, self.dialect),
                     mapping.no_outcome(outcome, dialect=self.dialect),
                 ),
                 Actionability.NOT_TERMINAL.value,

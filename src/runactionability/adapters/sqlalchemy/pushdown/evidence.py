@@ -22,7 +22,7 @@ from runactionability.adapters.sqlalchemy.instant_sql import (
 from runactionability.adapters.sqlalchemy.instants import instants_of
 from runactionability.adapters.sqlalchemy.mapping import StateTableMapping
 from runactionability.adapters.sqlalchemy.pushdown.common import SupersedeForm, exists, in_values
-from runactionability.adapters.sqlalchemy.types import exact_equal, exact_in
+from runactionability.adapters.sqlalchemy.types import exact_equal, exact_in, vocabulary_in
 from runactionability.catalog import OperationType
 from runactionability.model import RunOutcome, RunStatus
 
@@ -203,7 +203,7 @@ def resolved(
         ),
         _same_subject(state, s, subject, compiled.subject_type, dialect),
         *state.filters(s, dialect),
-        exact_in(status, stored, dialect),
+        vocabulary_in(status, stored, dialect),
         _readable_state(compiled, proven),
         compare(proven, ">", c["completed_at"], dialect),
         compare_to(proven, "<=", compiled.as_of, dialect),

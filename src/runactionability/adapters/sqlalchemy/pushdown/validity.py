@@ -22,7 +22,7 @@ from sqlalchemy.dialects import postgresql
 from runactionability.adapters.sqlalchemy.ids import IdType, id_cast, storage
 from runactionability.adapters.sqlalchemy.instant_sql import compare, valid_timestamp
 from runactionability.adapters.sqlalchemy.pushdown.common import _REVIEW, EVALUATE
-from runactionability.adapters.sqlalchemy.types import exact_in, exact_text, json_subject
+from runactionability.adapters.sqlalchemy.types import exact_text, json_subject, vocabulary_in
 from runactionability.catalog import OperationType
 from runactionability.checks import RECORD_CHECKS
 from runactionability.model import RunStatus
@@ -202,13 +202,13 @@ class SqlCheck:
 def _known_status(compiled: _Compiled) -> list[Any]:
     status = compiled.c["status"]
     completed = compiled.pushdown.mapping.stored_statuses(RunStatus.COMPLETED)
-    return [status.is_(None), sa.not_(exact_in(status, completed, compiled.dialect))]
+    return [status.is_(None), sa.not_(vocabulary_in(status, completed, compiled.dialect))]
 
 
 def _known_outcome(compiled: _Compiled) -> list[Any]:
     mapping = compiled.pushdown.mapping
     known = mapping.known_outcomes()
-    return [sa.not_(exact_in(compiled.c["outcome"], known, compiled.dialect))]
+    return [sa.not_(vocabulary_in(compiled.c["outcome"], known, compiled.dialect))]
 
 
 def _outcome_recorded(compiled: _Compiled) -> list[Any]:
