@@ -9,18 +9,19 @@ same verdict; a value the vocabulary does not list is manual review on both side
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from tests.support import T0
 
 from runactionability import ActionabilityService, VisibleScopes, to_json
 from runactionability.adapters.sqlalchemy import RunTableMapping, StateTableMapping
 from runactionability.errors import ConfigurationError
 
-AS_OF = datetime(2026, 11, 5, tzinfo=UTC)
-START = datetime(2026, 11, 1, 12, tzinfo=UTC)
+START = T0
+AS_OF = T0 + timedelta(days=4)
 CHECK = "provider.connection.check"
 LIFECYCLES = {
     0: ("queued", None),
