@@ -241,6 +241,13 @@ def vocabulary_type(value_type: str) -> TypeEngine[Any]:
     return CollatedText() if value_type == "collated_text" else sa.String()
 
 
+def vocabulary_equal(column: Any, value: str, dialect_name: str) -> Any:
+    """``column = value`` for a vocabulary column, as ``vocabulary_in`` matches it."""
+    if isinstance(getattr(column, "type", None), CollatedText):
+        return exact_equal(column, value, dialect_name)
+    return column == value
+
+
 def vocabulary_in(column: Any, values: Collection[str], dialect_name: str) -> Any:
     """``column IN values`` for a vocabulary column: as ``exact_in`` for collated text; a plain
     IN otherwise, which is exact there already (and what a partial index's predicate repeats)."""

@@ -22,7 +22,12 @@ from runactionability.adapters.sqlalchemy.instant_sql import (
 from runactionability.adapters.sqlalchemy.instants import instants_of
 from runactionability.adapters.sqlalchemy.mapping import StateTableMapping
 from runactionability.adapters.sqlalchemy.pushdown.common import SupersedeForm, exists, in_values
-from runactionability.adapters.sqlalchemy.types import exact_equal, exact_in, vocabulary_in
+from runactionability.adapters.sqlalchemy.types import (
+    exact_equal,
+    exact_in,
+    vocabulary_equal,
+    vocabulary_in,
+)
 from runactionability.catalog import OperationType
 from runactionability.model import RunOutcome, RunStatus
 
@@ -234,7 +239,7 @@ def _spoiled(
             return sa.null()
         return sa.case(
             *(
-                (exact_equal(column, stored, dialect), word)
+                (vocabulary_equal(column, stored, dialect), word)
                 for stored, word in sorted(vocabulary.items())
             )
         )
