@@ -51,6 +51,7 @@ from runactionability.adapters.sqlalchemy.instant_sql import (
 from runactionability.adapters.sqlalchemy.joint import JointStatements, read_jointly
 from runactionability.adapters.sqlalchemy.mapping import REFERENCE_RUNS, RUN_FIELDS, RunTableMapping
 from runactionability.adapters.sqlalchemy.types import (
+    IntegerVocabulary,
     as_run_id,
     exact_equal,
     from_micros,
@@ -154,6 +155,10 @@ class _Statement:
         start = self._start(c)
         if self.dialect == "postgresql":
             types = {field: sql_type(kind, self.dialect) for field, kind in self.id_types.items()}
+            # The status and outcome keys in their columns' types (an integer column's as one).
+            for field in ("status", "outcome"):
+                if isinstance(c[field].type, IntegerVocabulary):
+                    types[field] = sa.BigInteger()
             keys = postgresql_keys(name, _FIELDS, types)
 
             def key(field: str) -> Any:

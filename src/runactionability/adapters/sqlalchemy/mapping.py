@@ -36,16 +36,24 @@ from runactionability.adapters.sqlalchemy.state_mapping import (
 from runactionability.adapters.sqlalchemy.state_mapping import (
     reference_state_mappings as reference_state_mappings,
 )
-from runactionability.adapters.sqlalchemy.types import JsonDocument
+from runactionability.adapters.sqlalchemy.types import (
+    CollatedText,
+    JsonDocument,
+    exact_text,
+    vocabulary_type,
+)
 from runactionability.adapters.sqlalchemy.vocabulary import (
     LIBRARY_OUTCOMES,
     LIBRARY_STATUSES,
+    VALUE_TYPES,
     Lifecycle,
     as_lifecycles,
     as_outcome_vocabulary,
     as_status_vocabulary,
+    check_keys,
     lifecycle_problem,
     read_vocabulary,
+    stored_key,
     values_of,
 )
 from runactionability.errors import ConfigurationError
@@ -93,8 +101,13 @@ class RunTableMapping:
     integer UTC microseconds on SQLite). ``ids`` gives the type of the id, scope id and subject
     columns (``IdTypes``, or a mapping of its fields): each is compared in its own type
     (``runactionability.adapters.sqlalchemy.ids``), so with the default integer run id
-    ``SqlRunSource.get_run("42")`` looks up 42 (a CLI passes text). ``reflect`` derives both
-    from the table's column types.
+    ``SqlRunSource.get_run("42")`` looks up 42 (a CLI passes text).
+
+    ``status_type`` and ``outcome_type`` say what the status and outcome (or lifecycle: the
+    status's) columns hold, ``"text"`` or ``"integer"``: an integer column's vocabulary keys are
+    integers (``{1: ...}`` or ``{"1": ...}``), bound as integers, and a stored integer is read
+    as that key; text is matched byte for byte, whatever the column's collation. ``reflect``
+    derives the ids, instants and value types from the table's column types.
     """
 
     table: str = attrs.field(validator=identifier)
@@ -122,11 +135,17 @@ class RunTableMapping:
     )
     ids: IdTypes = attrs.field(factory=IdTypes, converter=as_id_types)
     timestamps: Instants = attrs.field(factory=Instants.native, converter=as_instants)
+    status_type: str = attrs.field(default="text", validator=attrs.validators.in_(VALUE_TYPES))
+    outcome_type: str = attrs.field(default="text", validator=attrs.validators.in_(VALUE_TYPES))
 
     def __attrs_post_init__(self) -> None:
+        owner = f"RunTableMapping({self.table!r})"
         if self.lifecycle is not None or self.lifecycles:
             self._check_lifecycles()
+            check_keys(owner, self.lifecycle or "", self.status_type, self.lifecycles)
             return
+        check_keys(owner, self.status, self.status_type, self.statuses)
+        check_keys(owner, self.outcome, self.outcome_type, self.outcomes)
         if not values_of(self.statuses, RunStatus.COMPLETED):
             raise ConfigurationError("RunTableMapping.statuses names no value for 'completed'")
         if not values_of(self.outcomes, RunOutcome.SUCCEEDED):
@@ -172,10 +191,12 @@ class RunTableMapping:
 
     def table_clause(self) -> sa.TableClause:
         """A lightweight ``sa.table`` with the mapped columns under their host names."""
+        # A lifecycle column is typed as the status column (``status_type``): it is read as both.
+        status, outcome = vocabulary_type(self.status_type), vocabulary_type(self.outcome_type)
         lifecycle = (
-            [sa.column(self.status, sa.String()), sa.column(self.outcome, sa.String())]
+            [sa.column(self.status, status), sa.column(self.outcome, outcome)]
             if self.lifecycle is None
-            else [sa.column(self.lifecycle, sa.String())]
+            else [sa.column(self.lifecycle, status)]
         )
         columns: list[sa.ColumnClause[Any]] = [
             sa.column(self.id, IdColumn(self.ids.run)),
@@ -228,6 +249,7 @@ class RunTableMapping:
         With a lifecycle column ``stored`` is the lifecycle value; one that ``lifecycles`` does
         not list is an ``UnmappedValue`` (``invalid_status``).
         """
+        stored = stored_key(stored, self.status_type)
         if self.lifecycle is not None:
             return self._lifecycle_of(stored)[0]
         return read_vocabulary(stored, self.statuses, LIBRARY_STATUSES)
@@ -239,7 +261,8 @@ class RunTableMapping:
         outcome (its status is already flagged).
         """
         if self.lifecycle is not None:
-            return self._lifecycle_of(stored)[1]
+            return self._lifecycle_of(stored_key(stored, self.status_type))[1]
+        stored = stored_key(stored, self.outcome_type)
         return read_vocabulary(stored, self.outcomes, LIBRARY_OUTCOMES)
 
     def _lifecycle_of(self, stored: object) -> tuple[object, object]:
@@ -282,15 +305,25 @@ class RunTableMapping:
         )
 
     def no_outcome(
-        self, column: Any, literal: Callable[[Sequence[str]], Any] = list
+        self,
+        column: Any,
+        literal: Callable[[Sequence[str]], Any] = list,
+        *,
+        dialect: str | None = None,
     ) -> sa.ColumnElement[bool]:
         """SQL true for a row that records no outcome (yet): a NULL outcome column, or a
         lifecycle value whose pair has none. ``literal`` renders the values (as bound
-        parameters by default)."""
+        parameters by default); given the ``dialect``, a collated text column is matched byte
+        for byte as well, as the readers match it (``vocabulary_in``)."""
         if self.lifecycle is None:
             return sa.and_(column.is_(None))
         pending = tuple(v for v, (_, outcome) in sorted(self.lifecycles.items()) if outcome is None)
-        return sa.and_(column.in_(literal(pending))) if pending else sa.false()
+        if not pending:
+            return sa.false()
+        plain = column.in_(literal(pending))
+        if dialect is None or not isinstance(column.type, CollatedText):
+            return sa.and_(plain)
+        return sa.and_(plain, exact_text(column, dialect).in_(literal(pending)))
 
 
 REFERENCE_RUNS = RunTableMapping(table="operation_runs")

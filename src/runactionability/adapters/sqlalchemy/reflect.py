@@ -16,6 +16,7 @@ not the ids its statements match ('acme'), and nothing can compare both ways ali
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,6 +26,7 @@ from runactionability.adapters.sqlalchemy._reading import Bind, check_bind
 from runactionability.adapters.sqlalchemy.ids import IdType, IdTypes, StateIdTypes
 from runactionability.adapters.sqlalchemy.instants import Instants
 from runactionability.adapters.sqlalchemy.mapping import RunTableMapping, StateTableMapping
+from runactionability.adapters.sqlalchemy.vocabulary import check_keys
 from runactionability.errors import ConfigurationError
 
 _RUN_INSTANTS = ("created_at", "started_at", "completed_at")
@@ -58,7 +60,54 @@ def reflect_runs(
     if "timestamps" not in overrides:
         columns = [getattr(draft, field) for field in _RUN_INSTANTS]
         derived["timestamps"] = _instants(bind, draft.table, columns, types, zone, epoch_unit)
+    derived.update(_run_value_types(bind, draft, types, overrides))
     return RunTableMapping(table=table, schema=schema, **overrides, **derived)
+
+
+def _run_value_types(
+    bind: Bind, draft: RunTableMapping, types: Mapping[str, Any], overrides: Mapping[str, Any]
+) -> dict[str, str]:
+    """``status_type`` and ``outcome_type`` from the vocabulary columns' types, each key of
+    their vocabularies checked against the column's type."""
+    keys: dict[str, Mapping[str, object]] = {"status": draft.statuses, "outcome": draft.outcomes}
+    if draft.lifecycle is not None:
+        keys = {"status": draft.lifecycles}
+    derived: dict[str, str] = {}
+    for field, vocabulary in keys.items():
+        column = draft.column_name(field)
+        value_type = overrides.get(f"{field}_type") or _value_type(
+            bind, draft.table, column, types[column]
+        )
+        owner = f"RunTableMapping({draft.table!r})"
+        check_keys(owner, column, value_type, vocabulary, stored_as=str(types[column]))
+        derived[f"{field}_type"] = value_type
+    return derived
+
+
+def _value_type(bind: Bind, table: str, column: str, reflected: Any) -> str:
+    """What a status, outcome or lifecycle column holds (``VALUE_TYPES``), or a refusal saying
+    what to map instead: a value of any other type the SQL and Python would read apart."""
+    dialect = check_bind(bind).dialect.name
+    named = f"{table}.{column}"
+    if isinstance(reflected, sa.Integer):
+        return "integer"
+    if blank_padded(reflected, dialect):
+        raise ConfigurationError(
+            f"{named} is {reflected} (blank-padded char(n)): PostgreSQL compares its values "
+            f"after stripping their blanks, the library reads them padded; store them as "
+            f"varchar or text ({padded_fix(table, column, reflected)})"
+        )
+    if dialect == "postgresql" and isinstance(reflected, sa.Enum):
+        raise ConfigurationError(
+            f"{named} is the enum {reflected}, which PostgreSQL compares with no text the "
+            f"adapter binds: map a view that selects it as text ({column}::text AS {column})"
+        )
+    if isinstance(reflected, sa.String | sa.types.NullType):
+        return "collated_text" if _collated(bind, table, reflected) else "text"
+    raise ConfigurationError(
+        f"{named} is {reflected!r}, which the adapter cannot read as a vocabulary value: store "
+        f"it as text or an integer, or map a view that selects it as text"
+    )
 
 
 def reflect_state(
@@ -89,7 +138,65 @@ def reflect_state(
         derived["timestamps"] = _instants(
             bind, draft.table, [draft.proven_at], types, zone, epoch_unit
         )
+    dialect = check_bind(bind).dialect.name
+    reflected = types[draft.status]
+    value_type = overrides.get("status_type") or _value_type(
+        bind, draft.table, draft.status, reflected
+    )
+    owner = f"StateTableMapping({kind!r}, {draft.table!r})"
+    check_keys(owner, draft.status, value_type, draft.statuses or {}, stored_as=str(reflected))
+    derived["status_type"] = value_type
+    if "where" in overrides:
+        overrides["where"] = {
+            column: _filter_value(owner, column, wanted, types[column])
+            for column, wanted in draft.where.items()
+        }
     return StateTableMapping(kind=kind, table=table, schema=schema, **overrides, **derived)
+
+
+def _collated(bind: Bind, table: str, reflected: Any) -> bool:
+    """Whether a text column's collation may call distinct texts equal.
+
+    PostgreSQL names a column's collation, and says whether it is deterministic (byte-exact).
+    SQLite reflects none, so any table whose definition names a collation other than BINARY is
+    taken as collated: matching its text byte for byte costs a comparison, never an answer.
+    """
+    if check_bind(bind).dialect.name == "postgresql":
+        name = getattr(reflected, "collation", None)
+        if name is None:
+            return False
+        query = "SELECT collisdeterministic FROM pg_collation WHERE collname = :name"
+        return not all(_scalars(bind, query, name))
+    definition = _scalars(bind, "SELECT sql FROM sqlite_master WHERE name = :name", table)
+    text = " ".join(str(sql) for sql in definition)
+    names = re.findall(r"COLLATE\s+[\"'`\[]?(\w+)", text, re.IGNORECASE)
+    return any(name.upper() != "BINARY" for name in names)
+
+
+def _scalars(bind: Bind, query: str, name: str) -> list[Any]:
+    statement = sa.text(query).bindparams(name=name)
+    if isinstance(bind, sa.Connection):
+        return list(bind.execute(statement).scalars())
+    with bind.connect() as connection:
+        return list(connection.execute(statement).scalars())
+
+
+def _filter_value(owner: str, column: str, wanted: str | int, reflected: Any) -> str | int:
+    """A ``where`` value in its column's type, so that it binds as one (TOML's ``"1"`` is 1 in
+    an integer column, and 1 is '1' in a text column); refused when the column cannot hold it."""
+    if isinstance(reflected, sa.String):
+        return str(wanted)
+    if not isinstance(reflected, sa.Integer) or isinstance(wanted, int):
+        return wanted
+    try:
+        if str(int(wanted)) == wanted:
+            return int(wanted)
+    except ValueError:
+        pass
+    raise ConfigurationError(
+        f"{owner}: where column {column!r} is {reflected}, so its value must be an integer "
+        f"such as 1 or '1', not {wanted!r}"
+    )
 
 
 def _read_columns(mapping: RunTableMapping | StateTableMapping) -> list[str]:

@@ -19,7 +19,12 @@ from runactionability.adapters.sqlalchemy.instant_rows import stored_parameter
 from runactionability.adapters.sqlalchemy.instant_sql import compare_to, valid_timestamp
 from runactionability.adapters.sqlalchemy.instants import instants_of
 from runactionability.adapters.sqlalchemy.mapping import RunTableMapping
-from runactionability.adapters.sqlalchemy.types import UtcTimestamp, exact_text, to_micros
+from runactionability.adapters.sqlalchemy.types import (
+    UtcTimestamp,
+    exact_text,
+    to_micros,
+    vocabulary_in,
+)
 from runactionability.model import RunOutcome, RunStatus
 from runactionability.ports import RunQuery
 
@@ -117,10 +122,10 @@ def build(
             filters.append(replay.status_in(statuses))
         else:
             stored = [value for status in statuses for value in mapping.stored_statuses(status)]
-            filters.append(c["status"].in_(sorted(stored)))
+            filters.append(vocabulary_in(c["status"], stored, dialect))
     if outcomes is not None:
         stored = [value for outcome in outcomes for value in mapping.stored_outcomes(outcome)]
-        filters.append(c["outcome"].in_(sorted(stored)))
+        filters.append(vocabulary_in(c["outcome"], stored, dialect))
         if replay is not None:
             # A run that completed after as_of had no outcome yet.
             filters.append(sa.not_(replay.completed_after))
@@ -195,6 +200,7 @@ class _Replay:
     def __init__(self, c: Mapping[str, Any], mapping: RunTableMapping, dialect: str) -> None:
         self.c = c
         self.mapping = mapping
+        self.dialect = dialect
         bound = sa.bindparam("replay_as_of", type_=UtcTimestamp())
         created, started, ended = c["created_at"], c["started_at"], c["completed_at"]
         status = c["status"]
@@ -204,7 +210,7 @@ class _Replay:
         self.completed_after = sa.and_(
             valid_timestamp(created, dialect),
             status.is_not(None),
-            status.in_(sorted(mapping.stored_statuses(RunStatus.COMPLETED))),
+            vocabulary_in(status, mapping.stored_statuses(RunStatus.COMPLETED), dialect),
             valid_timestamp(ended, dialect),
             compare_to(ended, ">", bound, dialect),
         )
@@ -213,7 +219,8 @@ class _Replay:
         )
 
     def _stored(self, status: RunStatus) -> Any:
-        return self.c["status"].in_(sorted(self.mapping.stored_statuses(status)))
+        stored = self.mapping.stored_statuses(status)
+        return vocabulary_in(self.c["status"], stored, self.dialect)
 
     def status_in(self, statuses: Collection[RunStatus]) -> Any:
         """The rows whose status at ``as_of`` is one of ``statuses``."""

@@ -26,7 +26,12 @@ from runactionability.adapters.sqlalchemy.mapping import (
     STATE_KINDS,
     RunTableMapping,
 )
-from runactionability.adapters.sqlalchemy.types import JsonDocument, UtcTimestamp
+from runactionability.adapters.sqlalchemy.types import (
+    CollatedText,
+    JsonDocument,
+    UtcTimestamp,
+    exact_text,
+)
 from runactionability.catalog import OperationCatalog
 from runactionability.errors import UsageError
 from runactionability.evidence import StateFact
@@ -159,30 +164,42 @@ def problem_rows(
     status: sa.ColumnElement[Any],
     outcome: sa.ColumnElement[Any],
     mapping: RunTableMapping = REFERENCE_RUNS,
+    dialect: str | None = None,
 ) -> sa.ColumnElement[bool]:
     """True for a run that is neither succeeded nor active: the rows a policy or rule 3 judges.
 
     Status and outcome alone decide every other run (rule 2), so counts read those from an index
     and classify only these. Never NULL, so ``NOT`` of it is the exact complement. The pushdown
-    repeats this predicate verbatim so that the partial indexes below apply.
+    repeats this predicate verbatim so that the partial indexes below apply. Given the
+    ``dialect``, a collated text column (``CollatedText``) is matched byte for byte as well,
+    as the readers match it: under ``NOCASE`` 'Running' is no status, so its run is a problem.
     """
+
+    def _in(column: Any, values: Iterable[str]) -> Any:
+        plain = column.in_(_literals(values))
+        if dialect is None or not isinstance(column.type, CollatedText):
+            return plain
+        return sa.and_(plain, exact_text(column, dialect).in_(_literals(values)))
+
     completed = mapping.stored_statuses(RunStatus.COMPLETED)
     active = mapping.stored_statuses(RunStatus.QUEUED) + mapping.stored_statuses(RunStatus.RUNNING)
     succeeded = mapping.stored_outcomes(RunOutcome.SUCCEEDED)
     if mapping.lifecycle is not None:
         # One column says both: the values that mean a success, and those that mean active work.
-        done = sa.and_(status.is_not(None), status.in_(_literals(succeeded)))
+        done = sa.and_(status.is_not(None), _in(status, succeeded))
     else:
         done = sa.and_(
             status.is_not(None),
-            status.in_(_literals(completed)),
+            _in(status, completed),
             outcome.is_not(None),
-            outcome.in_(_literals(succeeded)),
+            _in(outcome, succeeded),
         )
     if not active:
         return sa.not_(done)
     working = sa.and_(
-        status.is_not(None), status.in_(_literals(active)), mapping.no_outcome(outcome, _literals)
+        status.is_not(None),
+        _in(status, active),
+        mapping.no_outcome(outcome, _literals, dialect=dialect),
     )
     return sa.and_(sa.not_(done), sa.not_(working))
 

@@ -19,7 +19,8 @@ from runactionability.adapters.sqlalchemy._fields import (
 from runactionability.adapters.sqlalchemy._reading import Bind
 from runactionability.adapters.sqlalchemy.ids import IdColumn, StateIdTypes, as_state_id_types
 from runactionability.adapters.sqlalchemy.instants import Instants
-from runactionability.adapters.sqlalchemy.types import JsonDocument, exact_equal
+from runactionability.adapters.sqlalchemy.types import JsonDocument, exact_equal, vocabulary_type
+from runactionability.adapters.sqlalchemy.vocabulary import VALUE_TYPES, check_keys
 from runactionability.errors import ConfigurationError
 
 
@@ -34,6 +35,12 @@ def _as_filters(value: Mapping[str, str | int]) -> Mapping[str, str | int]:
                 f"StateTableMapping.where[{column!r}] must be a str or an int, not {wanted!r}"
             )
     return MappingProxyType(dict(value))
+
+
+def _as_statuses(value: Mapping[Any, str]) -> Mapping[str, str]:
+    # A stored value is read as text (an integer column's as its decimal text), so the keys
+    # are too: ``{1: "healthy"}`` lists the stored 1, as TOML's ``{"1" = "healthy"}`` does.
+    return frozen_mapping({str(key): word for key, word in value.items()})
 
 
 @attrs.frozen(kw_only=True)
@@ -58,7 +65,9 @@ class StateTableMapping:
     (AND-ed, bound as parameters, text compared byte for byte), so one table can hold several
     kinds: ``where={"kind": "baseline"}``.
     ``ids`` gives the type of the scope id and subject columns (``StateIdTypes``, or a mapping
-    of its fields), each compared in its own type.
+    of its fields), each compared in its own type. ``status_type`` says what the status column
+    holds, as for ``RunTableMapping``: an integer column needs ``statuses`` with integer keys.
+    ``reflect`` derives it, and binds each ``where`` value in its column's type.
     """
 
     kind: str = attrs.field(validator=attrs.validators.instance_of(str))
@@ -71,11 +80,24 @@ class StateTableMapping:
     proven_at: str = attrs.field(default="proven_at", validator=identifier)
     attributes: str | None = attrs.field(default="attributes", validator=optional_identifier)
     statuses: Mapping[str, str] | None = attrs.field(
-        default=None, converter=attrs.converters.optional(frozen_mapping)
+        default=None, converter=attrs.converters.optional(_as_statuses)
     )
     where: Mapping[str, str | int] = attrs.field(factory=dict, converter=_as_filters)
     ids: StateIdTypes = attrs.field(factory=StateIdTypes, converter=as_state_id_types)
     timestamps: Instants = attrs.field(factory=Instants.native, converter=as_instants)
+    status_type: str = attrs.field(default="text", validator=attrs.validators.in_(VALUE_TYPES))
+
+    def __attrs_post_init__(self) -> None:
+        if self.status_type != "integer":
+            return
+        owner = f"StateTableMapping({self.kind!r}, {self.table!r})"
+        if self.statuses is None:
+            # The policies' words are text: an integer column could never hold one.
+            raise ConfigurationError(
+                f"{owner}: column {self.status!r} holds integers, which no policy word is: map "
+                f"each stored integer to its word in statuses (e.g. {{1: 'healthy'}})"
+            )
+        check_keys(owner, self.status, self.status_type, self.statuses)
 
     @classmethod
     def reflect(
@@ -105,7 +127,7 @@ class StateTableMapping:
         columns: list[sa.ColumnClause[Any]] = [
             sa.column(self.workspace_id, IdColumn(self.ids.workspace)),
             sa.column(self.environment_id, IdColumn(self.ids.environment)),
-            sa.column(self.status, sa.String()),
+            sa.column(self.status, vocabulary_type(self.status_type)),
             sa.column(self.proven_at, self.timestamps.column_type()),
         ]
         if self.subject is not None:

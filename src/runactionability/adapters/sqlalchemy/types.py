@@ -8,6 +8,7 @@ for the core to flag, never as an exception that would take a whole page down.
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -149,7 +150,7 @@ def exact_equal(column: Any, value: Any, dialect_name: str) -> sa.ColumnElement[
     under the column's own collation) can seek on, and the exact one filters what the seek finds.
     """
     collation = _EXACT_COLLATION.get(dialect_name)
-    if collation is None:
+    if collation is None or _integer(column):
         return sa.and_(column == value)
     return sa.and_(column == value, column.collate(collation) == value)
 
@@ -157,7 +158,7 @@ def exact_equal(column: Any, value: Any, dialect_name: str) -> sa.ColumnElement[
 def exact_text(column: Any, dialect_name: str) -> Any:
     """``column`` under the byte-exact collation, for grouping and joining by exact value."""
     collation = _EXACT_COLLATION.get(dialect_name)
-    return column if collation is None else column.collate(collation)
+    return column if collation is None or _integer(column) else column.collate(collation)
 
 
 MIN_MICROS = to_micros(datetime.min.replace(tzinfo=UTC))
@@ -197,3 +198,81 @@ def json_subject(document: Any, key: Any, dialect_name: str) -> tuple[Any, Any]:
         (kind == sa.literal_column("'integer'"), exact_integer),
     )
     return kind, text
+
+
+class IntegerVocabulary(TypeDecorator[Any]):
+    """An integer status, outcome, lifecycle or state status column.
+
+    A vocabulary's keys are text (every TOML key is), so the integer a key names is bound as an
+    integer, in the column's own type (comparing the column with text is an error on PostgreSQL
+    and a cast of the column would lose its indexes); a stored integer is read back as its
+    decimal text, the very key that lists it. Anything else a SQLite column holds is read as
+    stored, for the readers to flag as a value no vocabulary lists.
+    """
+
+    impl = sa.BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        return int(value) if isinstance(value, str) else value
+
+    def process_literal_param(self, value: Any, dialect: Dialect) -> Any:
+        return self.process_bind_param(value, dialect)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        return value
+
+
+class CollatedText(TypeDecorator[Any]):
+    """A text vocabulary column under a collation that calls distinct texts equal (SQLite
+    ``NOCASE``, a nondeterministic PostgreSQL collation): ``vocabulary_in`` matches it byte for
+    byte, as the readers do, at the cost of a second comparison."""
+
+    impl = sa.String
+    cache_ok = True
+
+
+def vocabulary_type(value_type: str) -> TypeEngine[Any]:
+    """The SQL type of a vocabulary column holding ``value_type`` (``VALUE_TYPES``)."""
+    if value_type == "integer":
+        return IntegerVocabulary()
+    return CollatedText() if value_type == "collated_text" else sa.String()
+
+
+def vocabulary_equal(column: Any, value: str, dialect_name: str) -> Any:
+    """``column = value`` for a vocabulary column, as ``vocabulary_in`` matches it."""
+    if isinstance(getattr(column, "type", None), CollatedText):
+        return exact_equal(column, value, dialect_name)
+    return column == value
+
+
+def vocabulary_in(column: Any, values: Collection[str], dialect_name: str) -> Any:
+    """``column IN values`` for a vocabulary column: as ``exact_in`` for collated text; a plain
+    IN otherwise, which is exact there already (and what a partial index's predicate repeats)."""
+    if isinstance(getattr(column, "type", None), CollatedText):
+        return exact_in(column, values, dialect_name)
+    return column.in_(sorted(values)) if values else sa.false()
+
+
+def exact_in(column: Any, values: Collection[str], dialect_name: str) -> Any:
+    """``column IN values`` as the readers match it: byte for byte for text.
+
+    The plain IN stays beside the exact one, as in ``exact_equal`` (an index, or a partial
+    index's predicate, is matched on it). Values bind in the column's type.
+    """
+    if not values:
+        return sa.false()
+    ordered = sorted(values)
+    collation = _EXACT_COLLATION.get(dialect_name)
+    if collation is None or _integer(column):
+        return column.in_(ordered)
+    # Typed literals, so that the collation is not repeated on every value.
+    exact = [sa.literal(value, sa.String()) for value in ordered]
+    return sa.and_(column.in_(ordered), column.collate(collation).in_(exact))
+
+
+def _integer(column: Any) -> bool:
+    """Whether ``column`` is an integer vocabulary column: no collation applies to it."""
+    return isinstance(getattr(column, "type", None), IntegerVocabulary)

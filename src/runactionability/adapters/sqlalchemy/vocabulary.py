@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Any
 
@@ -69,3 +69,38 @@ def read_vocabulary(
     # Under the library's own vocabulary an unlisted text is no library word, so it is passed
     # as stored; under a host vocabulary it could be one, and must not be read as it.
     return stored if vocabulary == library else UnmappedValue(stored)
+
+
+VALUE_TYPES = ("text", "collated_text", "integer")
+"""What a vocabulary column holds: text under a byte-exact collation; text under a collation that
+calls distinct texts equal (matched byte for byte all the same, at a cost); or integers, whose
+vocabulary keys are their decimal text (``{1: "healthy"}`` and TOML's ``{"1" = "healthy"}``)."""
+
+
+def stored_key(stored: object, value_type: str) -> object:
+    """The vocabulary key of a stored value: an integer column's integer as its decimal text
+    (the readers get it so from any statement, typed or not), anything else as stored."""
+    if value_type == "integer" and isinstance(stored, int) and not isinstance(stored, bool):
+        return str(stored)
+    return stored
+
+
+def check_keys(
+    owner: str, column: str, value_type: str, keys: Iterable[str], stored_as: str = "integer"
+) -> None:
+    """Refuse a key an integer column can never hold: no row would ever be read as it.
+
+    ``stored_as`` describes the column's type for the message (its reflected SQL type).
+    """
+    if value_type != "integer":
+        return
+    for key in keys:
+        try:
+            canonical = str(int(key)) == key
+        except ValueError:
+            canonical = False
+        if not canonical:
+            raise ConfigurationError(
+                f"{owner}: column {column!r} is {stored_as}, so each stored value it maps "
+                f"must be an integer such as 1 or '1', not {key!r}: map each integer it stores"
+            )

@@ -26,7 +26,7 @@ from runactionability.adapters.sqlalchemy.pushdown.common import (
 from runactionability.adapters.sqlalchemy.pushdown.lateral import SharedSuccesses
 from runactionability.adapters.sqlalchemy.pushdown.rules import is_compilable, rule_whens
 from runactionability.adapters.sqlalchemy.schema import problem_rows
-from runactionability.adapters.sqlalchemy.types import exact_text
+from runactionability.adapters.sqlalchemy.types import CollatedText, exact_text, vocabulary_in
 from runactionability.catalog import OperationType
 from runactionability.model import RunOutcome, RunStatus
 from runactionability.policies.base import Family
@@ -73,6 +73,11 @@ class _Compiled:
         self.c: dict[str, Any] = {
             name: self.table.c[mapping.column_name(name)] for name in RUN_FIELDS
         }
+        for name in ("status", "outcome"):
+            # Read, grouped and matched byte for byte, as the readers match it: under a
+            # collation 'Running' and 'running' are one group, yet only one is a status.
+            if isinstance(self.c[name].type, CollatedText):
+                self.c[name] = exact_text(self.c[name], self.dialect)
         self.subject = self.table.c[mapping.subject] if mapping.subject is not None else None
         # The type of the subject expression the rules correlate on: the subject column's, or
         # text read from the JSON context.
@@ -80,7 +85,7 @@ class _Compiled:
         self.has_evaluated = False
         self.joins: list[tuple[sa.FromClause, Any]] = []
         self._aliases = 0
-        self.problem = problem_rows(self.c["status"], self.c["outcome"], mapping)
+        self.problem = problem_rows(self.c["status"], self.c["outcome"], mapping, self.dialect)
         self.existed, self.completed_after = self._replay()
         # The follow-up walk's statement on PostgreSQL: few rows, planned on every execution.
         shared = walk and dialect == "postgresql" and form is SupersedeForm.EXISTS
@@ -114,7 +119,7 @@ class _Compiled:
         completed_after = [
             self._valid_instant(created),
             self.c["status"].is_not(None),
-            in_values(self.c["status"], completed),
+            vocabulary_in(self.c["status"], completed, self.dialect),
             self._valid_instant(ended),
             compare_to(ended, ">", self.as_of, self.dialect),
         ]
@@ -226,11 +231,17 @@ class _Compiled:
         by_status: list[tuple[Any, Any]] = [
             (self.completed_after, Actionability.NOT_TERMINAL.value),
             (
-                sa.and_(in_values(status, completed), in_values(outcome, succeeded)),
+                sa.and_(
+                    vocabulary_in(status, completed, self.dialect),
+                    vocabulary_in(outcome, succeeded, self.dialect),
+                ),
                 Actionability.INFORMATIONAL_ONLY.value,
             ),
             (
-                sa.and_(in_values(status, active), mapping.no_outcome(outcome)),
+                sa.and_(
+                    vocabulary_in(status, active, self.dialect),
+                    mapping.no_outcome(outcome, dialect=self.dialect),
+                ),
                 Actionability.NOT_TERMINAL.value,
             ),
         ]

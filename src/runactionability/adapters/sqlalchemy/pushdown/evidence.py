@@ -22,7 +22,12 @@ from runactionability.adapters.sqlalchemy.instant_sql import (
 from runactionability.adapters.sqlalchemy.instants import instants_of
 from runactionability.adapters.sqlalchemy.mapping import StateTableMapping
 from runactionability.adapters.sqlalchemy.pushdown.common import SupersedeForm, exists, in_values
-from runactionability.adapters.sqlalchemy.types import exact_equal, exact_text
+from runactionability.adapters.sqlalchemy.types import (
+    exact_equal,
+    exact_in,
+    vocabulary_equal,
+    vocabulary_in,
+)
 from runactionability.catalog import OperationType
 from runactionability.model import RunOutcome, RunStatus
 
@@ -93,11 +98,7 @@ def _succeeded(compiled: _Compiled, s: Any, *, seek: bool = False) -> list[Any]:
 
 def _in_exact(compiled: _Compiled, column: Any, values: Collection[str]) -> Any:
     """``in_values``, byte for byte whatever the column's collation (the plain IN for the seek)."""
-    if not values:
-        return sa.false()
-    # Typed literals, so that the collation is not repeated on every value.
-    exact = [sa.literal(value, sa.String()) for value in sorted(values)]
-    return sa.and_(column.in_(sorted(values)), exact_text(column, compiled.dialect).in_(exact))
+    return exact_in(column, values, compiled.dialect)
 
 
 def later_success(compiled: _Compiled, op_type: OperationType, subject: Any) -> Any:
@@ -228,7 +229,7 @@ def resolved(
         ),
         _same_subject(state, s, subject, compiled.subject_type, dialect),
         *state.filters(s, dialect),
-        in_values(status, stored),
+        vocabulary_in(status, stored, dialect),
         _readable_state(compiled, proven),
         compare(proven, ">", c["completed_at"], dialect),
         compare_to(proven, "<=", compiled.as_of, dialect),
@@ -271,7 +272,12 @@ def _spoiled(
             return column
         if not vocabulary:
             return sa.null()
-        return sa.case(*((column == stored, word) for stored, word in sorted(vocabulary.items())))
+        return sa.case(
+            *(
+                (vocabulary_equal(column, stored, dialect), word)
+                for stored, word in sorted(vocabulary.items())
+            )
+        )
 
     dialect = compiled.dialect
     ids = state.ids

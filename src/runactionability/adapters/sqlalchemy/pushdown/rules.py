@@ -18,9 +18,9 @@ import sqlalchemy as sa
 from runactionability.adapters.sqlalchemy.pushdown.common import (
     _CLAMPED,
     _REVIEW,
-    in_values,
 )
 from runactionability.adapters.sqlalchemy.pushdown.evidence import later_success, resolved
+from runactionability.adapters.sqlalchemy.types import vocabulary_in
 from runactionability.catalog import OperationType
 from runactionability.policies.base import Family, Risk
 from runactionability.policies.rules import (
@@ -171,7 +171,7 @@ def compile_informational_when(rule: InformationalWhen, at: TypeContext) -> Bran
     mapping = at.compiled.pushdown.mapping
     stored = [v for outcome in rule.outcomes for v in mapping.stored_outcomes(outcome)]
     return Branch(
-        when=in_values(at.compiled.c["outcome"], stored),
+        when=vocabulary_in(at.compiled.c["outcome"], stored, at.compiled.dialect),
         status=Actionability.INFORMATIONAL_ONLY,
     )
 

@@ -21,8 +21,8 @@ from sqlalchemy.dialects import postgresql
 
 from runactionability.adapters.sqlalchemy.ids import IdType, id_cast, storage
 from runactionability.adapters.sqlalchemy.instant_sql import compare, valid_timestamp
-from runactionability.adapters.sqlalchemy.pushdown.common import _REVIEW, EVALUATE, in_values
-from runactionability.adapters.sqlalchemy.types import exact_text, json_subject
+from runactionability.adapters.sqlalchemy.pushdown.common import _REVIEW, EVALUATE
+from runactionability.adapters.sqlalchemy.types import exact_text, json_subject, vocabulary_in
 from runactionability.catalog import OperationType
 from runactionability.checks import RECORD_CHECKS
 from runactionability.model import RunStatus
@@ -202,16 +202,17 @@ class SqlCheck:
 def _known_status(compiled: _Compiled) -> list[Any]:
     status = compiled.c["status"]
     completed = compiled.pushdown.mapping.stored_statuses(RunStatus.COMPLETED)
-    return [status.is_(None), sa.not_(in_values(status, completed))]
+    return [status.is_(None), sa.not_(vocabulary_in(status, completed, compiled.dialect))]
 
 
 def _known_outcome(compiled: _Compiled) -> list[Any]:
     mapping = compiled.pushdown.mapping
-    return [sa.not_(in_values(compiled.c["outcome"], mapping.known_outcomes()))]
+    known = mapping.known_outcomes()
+    return [sa.not_(vocabulary_in(compiled.c["outcome"], known, compiled.dialect))]
 
 
 def _outcome_recorded(compiled: _Compiled) -> list[Any]:
-    return [compiled.pushdown.mapping.no_outcome(compiled.c["outcome"])]
+    return [compiled.pushdown.mapping.no_outcome(compiled.c["outcome"], dialect=compiled.dialect)]
 
 
 def _completed_after_created(compiled: _Compiled) -> list[Any]:
