@@ -162,8 +162,6 @@ def _after(c: Mapping[str, Any], mapping: RunTableMapping, tag: str, dialect: st
         # A host's naive column (PostgreSQL only): compared as the naive values it holds.
         column = sa.type_coerce(column, sa.DateTime())
         value = sa.bindparam("cursor_created", type_=sa.DateTime())
-    elif tag == "instant" and not mapping.timestamps.is_native:
-        value = sa.bindparam("cursor_created", type_=column.type)
     elif tag == "instant" and dialect != "postgresql":
         column = sa.type_coerce(column, sa.BigInteger())
         value = sa.bindparam("cursor_micros", type_=sa.BigInteger())

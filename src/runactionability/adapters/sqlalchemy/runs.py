@@ -13,7 +13,6 @@ from runactionability.adapters.sqlalchemy.cursors import (
     check_cursor_key,
     decode_cursor,
     encode_cursor,
-    invalid_cursor,
 )
 from runactionability.adapters.sqlalchemy.ids import (
     id_value,
@@ -177,10 +176,13 @@ class SqlRunSource:
         ``list_runs`` checks its cursor so; a caller that reads something else first (a page's
         active work) checks it up front, so that no statement runs for a refused cursor.
         """
-        decoded = decode_cursor(cursor, id_type=self.mapping.ids.run, key=self.cursor_key)
-        if decoded[0] == "naive" and self.bind.dialect.name != "postgresql":
-            raise invalid_cursor(cursor, "this run source")
-        return decoded
+        return decode_cursor(
+            cursor,
+            id_type=self.mapping.ids.run,
+            key=self.cursor_key,
+            instants=self.mapping.timestamps,
+            dialect=self.bind.dialect.name,
+        )
 
     def _statement(self, shape: run_statements.Shape) -> Any:
         statement = self._statements.get(shape)
