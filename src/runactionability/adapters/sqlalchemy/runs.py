@@ -15,6 +15,7 @@ from runactionability.adapters.sqlalchemy.cursors import (
     encode_cursor,
 )
 from runactionability.adapters.sqlalchemy.ids import (
+    check_caller_ids,
     id_value,
     stored_typed_id,
 )
@@ -108,7 +109,9 @@ class SqlRunSource:
         if isinstance(run_id, bool) or not isinstance(run_id, str | int):
             raise UsageError(f"a run id is a str or an int, not {run_id!r}")
         # In the id column's own type: text that names no id of that type (not the integer's
-        # own decimal form, not a uuid) and an integer beyond 64 bits are no run.
+        # own decimal form, not a uuid) and an integer beyond 64 bits are no run; a uuid in
+        # another spelling is refused rather than silently matching nothing.
+        check_caller_ids([run_id], self.mapping.ids.run, "run id")
         value = id_value(run_id, self.mapping.ids.run, self.bind.dialect.name)
         if value is None:
             return None
