@@ -4,6 +4,7 @@ pages, refused cursors, a fixed number of statements, and the async twin."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 from collections.abc import Iterator
 from datetime import timedelta
@@ -128,7 +129,18 @@ def test_pages_follow_the_cursor_without_repeating(service: ActionabilityService
     assert [change.changed_at for change in seen] == [at(n + 5) for n in range(1, 8)]
 
 
-@pytest.mark.parametrize("cursor", ["", "bm90IGEgY3Vyc29y", "x" * 5000, "eyJhIjogMX0="])
+def _feed_cursor(*payload: object) -> str:
+    return base64.urlsafe_b64encode(json.dumps(["changes/1", *payload]).encode()).decode()
+
+
+# Windows whose instants fall outside the years 1 to 9999 once in UTC.
+UNPLACED = [
+    _feed_cursor("2026-11-19T00:00:00+00:00", "9999-12-31T23:00:00-05:00", None, None, False),
+    _feed_cursor("0001-01-01T00:00:00+05:00", "2026-11-20T00:00:00+00:00", None, None, False),
+]
+
+
+@pytest.mark.parametrize("cursor", ["", "bm90IGEgY3Vyc29y", "x" * 5000, "eyJhIjogMX0=", *UNPLACED])
 def test_a_cursor_it_did_not_issue_is_refused_before_any_statement(
     service: ActionabilityService, cursor: str
 ) -> None:

@@ -117,10 +117,18 @@ def test_sqlalchemy_uuid_columns_are_read_by_the_text_of_their_uuids(sql_engine:
             told = session.explain(str(FAILED))
             assert told is not None
             assert getattr(told.assessment.result.proof, "run_id", None) == str(SUCCEEDED)
-    # The stored form is no caller's name for a uuid: the core would not admit it either.
-    with service.session(scopes=VisibleScopes([W.hex]), as_of=AS_OF) as session:
-        assert session.dashboard().counts.total == 0
-        assert session.explain(FAILED.hex) is None
+    # The stored form is no caller's name for a uuid (the core would not admit it either): the
+    # caller is told the spelling to use, rather than shown nothing.
+    with (
+        service.session(scopes=VisibleScopes([W.hex]), as_of=AS_OF) as session,
+        pytest.raises(UsageError, match=f"pass '{W}'"),
+    ):
+        session.dashboard()
+    with (
+        service.session(scopes=VisibleScopes([str(W)]), as_of=AS_OF) as session,
+        pytest.raises(UsageError, match=f"pass '{FAILED}'"),
+    ):
+        session.explain(FAILED.hex)
 
 
 def test_a_char32_column_of_text_ids_reads_as_the_host_wrote_them(sql_engine: sa.Engine) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -78,7 +78,7 @@ class FeedCursor:
 
     def _valid(self) -> bool:
         instants = [self.since, self.until] + ([] if self.changed_at is None else [self.changed_at])
-        if any(instant.utcoffset() is None for instant in instants) or self.since > self.until:
+        if not all(_placed_in_utc(instant) for instant in instants) or self.since > self.until:
             return False
         if not isinstance(self.done, bool):
             return False
@@ -88,6 +88,18 @@ class FeedCursor:
             isinstance(self.run_id, int) and not isinstance(self.run_id, bool)
         )
         return ids_ok and not self.done and self.since < self.changed_at <= self.until
+
+
+def _placed_in_utc(instant: datetime) -> bool:
+    # Every store compares instants in UTC: an offset that carries the instant past the years
+    # 1 to 9999 there (9999-12-31T23:00-05:00) places it nowhere.
+    if instant.utcoffset() is None:
+        return False
+    try:
+        instant.astimezone(UTC)
+    except OverflowError:
+        return False
+    return True
 
 
 def read_page(

@@ -13,7 +13,7 @@ from runactionability.adapters.sqlalchemy.doctor.id_columns import (
     UnattributedRuns,
     unattributed_runs,
 )
-from runactionability.adapters.sqlalchemy.ids import id_exact, stored_typed_id
+from runactionability.adapters.sqlalchemy.ids import check_scope_ids, id_exact, stored_typed_id
 from runactionability.adapters.sqlalchemy.run_statements import _one_of, id_values
 from runactionability.consumers import Assessment, Explanation, would_change
 from runactionability.errors import NoWorkspacesError, UsageError
@@ -91,6 +91,7 @@ def environments_with_runs(
             _one_of(environment, "environment", ids.environment, dialect),
         )
     )
+    check_scope_ids(scopes.workspace_ids, asked, ids)
     workspaces = id_values(scopes.workspace_ids, ids.workspace, dialect)
     environments = id_values(asked, ids.environment, dialect)
     rows = connection.execute(

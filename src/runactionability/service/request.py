@@ -29,7 +29,7 @@ from runactionability.i18n import Renderer
 from runactionability.jsonforms import to_json
 from runactionability.limits import check_limit
 from runactionability.messages import Message
-from runactionability.model import RunId, usable_id
+from runactionability.model import RunId, run_as_of, usable_id
 from runactionability.resolver import Resolver
 from runactionability.result import PrimaryAction
 from runactionability.scopes import VisibleScopes
@@ -160,6 +160,10 @@ class RequestSession:
         if (shown := self._shown.explanation(run_id, resolver, kinds)) is not None:
             return shown
         run = self.backend.runs.get_run(run_id)
+        if run is not None and run_as_of(run, self.as_of) is None:
+            # Created after as_of: at that instant it did not exist, so it is missing (a 404),
+            # never an error that confirms it exists.
+            return None
         if run is not None and self.whole_database and usable_id(run.workspace_id) is None:
             # Nothing is hidden from the whole database: a run in no workspace's scope, asked
             # for by id, is shown, flagged as the invalid record it is.

@@ -36,7 +36,12 @@ import attrs
 import sqlalchemy as sa
 
 from runactionability.adapters.sqlalchemy._reading import read_transaction
-from runactionability.adapters.sqlalchemy.ids import IdType, id_key, stored_typed_id
+from runactionability.adapters.sqlalchemy.ids import (
+    IdType,
+    check_scope_ids,
+    id_key,
+    stored_typed_id,
+)
 from runactionability.adapters.sqlalchemy.instant_sql import (
     compare_to,
     instant_key,
@@ -181,6 +186,7 @@ class SqlChangeCandidates:
 
     def _scoped(self, scopes: VisibleScopes) -> tuple[list[Any], dict[str, Any]]:
         c, mapping, dialect = self._c, self.mapping, self.source.bind.dialect.name
+        check_scope_ids(scopes.workspace_ids, scopes.environment_ids, mapping.ids)
         workspaces = id_values(scopes.workspace_ids, mapping.ids.workspace, dialect)
         values: dict[str, Any] = {"workspace_ids": workspaces, "workspace_texts": workspaces}
         filters = [_one_of(c["workspace_id"], "workspace", mapping.ids.workspace, dialect)]

@@ -7,7 +7,8 @@ context's subject, a column of another table) is converted to the column's type,
 that no stored value of that type equals under ``usable_id`` becomes NULL, which matches
 nothing and never raises. The equality ``usable_id`` implies is the canonical text of the stored
 value: ``str(42)`` is ``"42"``, so ``" 42"``, ``"042"``, ``"+42"`` and ``"-0"`` name no integer
-id, and a ``uuid`` is named only by its lowercase hyphenated text (``str(uuid.UUID(...))``).
+id, and a ``uuid`` is named only by its lowercase hyphenated text (``str(uuid.UUID(...))``); a
+caller who spells one otherwise is told so (``check_caller_ids``) rather than matching nothing.
 
 SQLite has no uuid type: a ``uuid`` id there is stored as SQLAlchemy's ``Uuid`` stores it, 32
 lowercase hex digits without hyphens (``uuid.hex``, in a ``CHAR(32)`` column). A caller's id is
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Literal, get_args
 
 import attrs
@@ -29,7 +30,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from runactionability.adapters.sqlalchemy.types import exact_equal, exact_text
-from runactionability.errors import ConfigurationError
+from runactionability.errors import ConfigurationError, UsageError
 
 IdType = Literal["text", "integer", "uuid"]
 """How a host's id column stores its ids; ``bigint`` (and any integer width) is ``"integer"``."""
@@ -141,6 +142,38 @@ def id_value(value: object, id_type: IdType, dialect: str) -> Any:
     if isinstance(value, uuid.UUID):
         return value
     return uuid.UUID(value) if isinstance(value, str) and _UUID.fullmatch(value) else None
+
+
+def check_caller_ids(values: Iterable[object], id_type: IdType, name: str) -> None:
+    """``UsageError`` for a caller's id that spells a uuid other than its stored text.
+
+    A uuid column's ids are what the core compares (``usable_id``): the lowercase hyphenated
+    text. Another spelling ``uuid.UUID`` accepts (upper case, braces, ``urn:uuid:``, 32 hex
+    digits) would match no row in SQL and no run in Python, silently, so it is refused with the
+    spelling to use. Text that names no uuid at all is no id of the column, as for any type.
+    Only for ids a caller gives (scopes, a run id): a stored value is read, never refused.
+    """
+    if id_type != "uuid":
+        return
+    for value in values:
+        if isinstance(value, str) and not _UUID.fullmatch(value):
+            try:
+                spelled = uuid.UUID(value)
+            except ValueError:
+                continue
+            raise UsageError(
+                f"{name} {value!r} spells a uuid other than its column's ids are compared: "
+                f"pass {str(spelled)!r}"
+            )
+
+
+def check_scope_ids(
+    workspace_ids: Iterable[object], environment_ids: Iterable[object] | None, ids: IdTypes
+) -> None:
+    """``check_caller_ids`` of a caller's visible workspaces and environments."""
+    check_caller_ids(workspace_ids, ids.workspace, "workspace id")
+    if environment_ids is not None:
+        check_caller_ids(environment_ids, ids.environment, "environment id")
 
 
 class _StoredHex(str):

@@ -14,7 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from runactionability.adapters.sqlalchemy.ids import IdType, id_value, storage
+from runactionability.adapters.sqlalchemy.ids import IdType, check_scope_ids, id_value, storage
 from runactionability.adapters.sqlalchemy.instant_rows import stored_parameter
 from runactionability.adapters.sqlalchemy.instant_sql import compare_to, valid_timestamp
 from runactionability.adapters.sqlalchemy.instants import instants_of
@@ -65,6 +65,7 @@ def values_of(
     query: RunQuery, mapping: RunTableMapping, dialect: str, limit: int
 ) -> dict[str, Any]:
     """The parameters of a listing of ``query`` (the cursor's are added by the caller)."""
+    check_scope_ids(query.workspace_ids, query.environment_ids, mapping.ids)
     workspaces = id_values(query.workspace_ids, mapping.ids.workspace, dialect)
     values: dict[str, Any] = {
         "workspace_ids": workspaces,
@@ -167,8 +168,6 @@ def _after(c: Mapping[str, Any], mapping: RunTableMapping, tag: str, dialect: st
         # A host's naive column (PostgreSQL only): compared as the naive values it holds.
         column = sa.type_coerce(column, sa.DateTime())
         value = sa.bindparam("cursor_created", type_=sa.DateTime())
-    elif tag == "instant" and not mapping.timestamps.is_native:
-        value = sa.bindparam("cursor_created", type_=column.type)
     elif tag == "instant" and dialect != "postgresql":
         column = sa.type_coerce(column, sa.BigInteger())
         value = sa.bindparam("cursor_micros", type_=sa.BigInteger())

@@ -13,9 +13,9 @@ from runactionability.adapters.sqlalchemy.cursors import (
     check_cursor_key,
     decode_cursor,
     encode_cursor,
-    invalid_cursor,
 )
 from runactionability.adapters.sqlalchemy.ids import (
+    check_caller_ids,
     id_value,
     stored_typed_id,
 )
@@ -109,7 +109,9 @@ class SqlRunSource:
         if isinstance(run_id, bool) or not isinstance(run_id, str | int):
             raise UsageError(f"a run id is a str or an int, not {run_id!r}")
         # In the id column's own type: text that names no id of that type (not the integer's
-        # own decimal form, not a uuid) and an integer beyond 64 bits are no run.
+        # own decimal form, not a uuid) and an integer beyond 64 bits are no run; a uuid in
+        # another spelling is refused rather than silently matching nothing.
+        check_caller_ids([run_id], self.mapping.ids.run, "run id")
         value = id_value(run_id, self.mapping.ids.run, self.bind.dialect.name)
         if value is None:
             return None
@@ -177,10 +179,13 @@ class SqlRunSource:
         ``list_runs`` checks its cursor so; a caller that reads something else first (a page's
         active work) checks it up front, so that no statement runs for a refused cursor.
         """
-        decoded = decode_cursor(cursor, id_type=self.mapping.ids.run, key=self.cursor_key)
-        if decoded[0] == "naive" and self.bind.dialect.name != "postgresql":
-            raise invalid_cursor(cursor, "this run source")
-        return decoded
+        return decode_cursor(
+            cursor,
+            id_type=self.mapping.ids.run,
+            key=self.cursor_key,
+            instants=self.mapping.timestamps,
+            dialect=self.bind.dialect.name,
+        )
 
     def _statement(self, shape: run_statements.Shape) -> Any:
         statement = self._statements.get(shape)

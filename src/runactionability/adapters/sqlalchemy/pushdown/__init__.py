@@ -327,7 +327,8 @@ class SqlPushdown:
         _decode(
             cursor,
             id_type=self.mapping.ids.run,
-            naive=self.mapping.timestamps.form == "naive",
+            instants=self.mapping.timestamps,
+            dialect=self.dialect,
             key=self.cursor_key,
         )
 

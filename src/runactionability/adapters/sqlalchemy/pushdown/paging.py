@@ -20,6 +20,7 @@ from runactionability.adapters.sqlalchemy.instant_rows import (
     stored_parameter,
     stored_type,
 )
+from runactionability.adapters.sqlalchemy.instants import Instants
 from runactionability.adapters.sqlalchemy.pushdown.common import EVALUATE, SupersedeForm
 from runactionability.adapters.sqlalchemy.pushdown.prepared import (
     _prepare,
@@ -171,13 +172,12 @@ def _walk_prepared(
         tag, created, run_id = _decode(
             cursor,
             id_type=pushdown.mapping.ids.run,
-            naive=instants.form == "naive",
+            instants=instants,
+            dialect=pushdown.dialect,
             key=pushdown.cursor_key,
         )
         values["after_id"] = id_value(run_id, pushdown.mapping.ids.run, pushdown.dialect)
-        if tag == "instant" and not instants.is_native:
-            values["after_created"] = instants.write(created)
-        elif tag == "instant":
+        if tag == "instant":
             values["after_created"] = (
                 created if pushdown.dialect == "postgresql" else to_micros(created)
             )
@@ -260,14 +260,24 @@ def _encode(created: object, run_id: object, *, key: bytes | None = None) -> str
 
 
 def _decode(
-    cursor: str, *, id_type: IdType = "text", naive: bool = False, key: bytes | None = None
+    cursor: str,
+    *,
+    id_type: IdType = "text",
+    instants: Instants | None = None,
+    dialect: str = "",
+    key: bytes | None = None,
 ) -> tuple[str, Any, Any]:
-    # A naive cursor only from a table of naive wall times (Instants.naive); in any other
-    # storage the follow-up list classifies at as_of, which a naive instant cannot be placed
-    # against.
+    # Checked against the table's storage (``decode_cursor``). A naive cursor only from a table
+    # of naive wall times (Instants.naive); in any other storage the follow-up list classifies
+    # at as_of, which a naive instant cannot be placed against.
     tag, created, run_id = decode_cursor(
-        cursor, id_type=id_type, issuer="the follow-up list", key=key
+        cursor,
+        id_type=id_type,
+        issuer="the follow-up list",
+        key=key,
+        instants=instants,
+        dialect=dialect,
     )
-    if tag == "naive" and not naive:
+    if tag == "naive" and (instants is None or instants.form != "naive"):
         raise invalid_cursor(cursor, "the follow-up list")
     return tag, created, run_id

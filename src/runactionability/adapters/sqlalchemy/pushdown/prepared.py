@@ -15,7 +15,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from runactionability.adapters.sqlalchemy.ids import IdType, IdTypes, id_value, stored_typed_id
+from runactionability.adapters.sqlalchemy.ids import (
+    IdType,
+    IdTypes,
+    check_scope_ids,
+    id_value,
+    stored_typed_id,
+)
 from runactionability.adapters.sqlalchemy.instants import Instants
 from runactionability.adapters.sqlalchemy.pushdown.common import usual_ids
 from runactionability.adapters.sqlalchemy.types import JsonDocument, UtcTimestamp
@@ -92,6 +98,7 @@ def _scope_values(scopes: VisibleScopes, dialect: str, ids: IdTypes) -> dict[str
     Each id in its column's type (``ids``); one that type cannot hold is left out of the list,
     and bound alone as NULL, so it matches nothing.
     """
+    check_scope_ids(scopes.workspace_ids, scopes.environment_ids, ids)
     lists: dict[str, tuple[list[str], IdType]] = {
         "workspace": (sorted(scopes.workspace_ids), ids.workspace)
     }
