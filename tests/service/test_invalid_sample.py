@@ -28,7 +28,9 @@ BASE = datetime(2026, 11, 1, 12, tzinfo=UTC)
 pytestmark = pytest.mark.filterwarnings("ignore::runactionability.MissingStateSourceWarning")
 
 
-def _host(engine: sa.Engine, rows: int, *, outcome: str = "failed", text: bool = False) -> None:
+def host_table(
+    engine: sa.Engine, rows: int, *, outcome: str = "failed", text: bool = False
+) -> None:
     """``rows`` completed runs, alternately failed (as ``outcome``) and succeeded; with
     ``text``, the timestamps are ``isoformat()``'s text, offset included."""
     when: sa.types.TypeEngine[object] = sa.Text() if text else sa.DateTime(timezone=True)
@@ -98,32 +100,31 @@ def _built(engine: sa.Engine, runs: RunTableMapping) -> list[str]:
 
 
 def test_an_outcome_word_the_vocabulary_does_not_list_is_warned(sql_engine: sa.Engine) -> None:
-    _host(sql_engine, 20, outcome="error")
+    host_table(sql_engine, 20, outcome="error")
     (message,) = _built(sql_engine, _mapping(sql_engine))
-    assert "jobs: 10 of 10 sampled problem runs (100%) read as invalid" in message
-    assert "invalid_outcome 10" in message
-    assert "of the newest 20" in message
-    assert "run `runactionability doctor`" in message
+    assert "jobs: 10 of the 10 problem runs among the newest 20 (100%) read as invalid" in message
+    assert "invalid_outcome 10 (e.g. run 19)" in message
+    assert "(see unmapped_value): run `runactionability doctor`" in message
     assert "\n" not in message
 
 
 def test_iso_text_with_an_offset_read_as_iso_text_is_warned(sql_engine: sa.Engine) -> None:
-    _host(sql_engine, 20, text=True)
+    host_table(sql_engine, 20, text=True)
     (message,) = _built(sql_engine, _mapping(sql_engine, text=True))
-    assert "10 of 10 sampled problem runs (100%)" in message
+    assert "10 of the 10 problem runs among the newest 20 (100%)" in message
     assert "invalid_timestamp 10" in message
     assert "run `runactionability doctor`" in message
 
 
 def test_only_the_newest_runs_are_sampled(sql_engine: sa.Engine) -> None:
-    _host(sql_engine, SAMPLE + 40, outcome="error")
+    host_table(sql_engine, SAMPLE + 40, outcome="error")
     (message,) = _built(sql_engine, _mapping(sql_engine))
-    assert f"of the newest {SAMPLE}" in message
-    assert f"{SAMPLE // 2} of {SAMPLE // 2} sampled problem runs" in message
+    half = SAMPLE // 2
+    assert f"{half} of the {half} problem runs among the newest {SAMPLE} (100%)" in message
 
 
 def test_stray_bad_rows_and_a_readable_table_are_not_warned(sql_engine: sa.Engine) -> None:
-    _host(sql_engine, 20)
+    host_table(sql_engine, 20)
     with sql_engine.begin() as connection:
         # Four of ten failures read as invalid: fewer than most.
         connection.execute(sa.text("UPDATE jobs SET outcome = 'error' WHERE id IN (1, 3, 5, 7)"))
@@ -131,25 +132,26 @@ def test_stray_bad_rows_and_a_readable_table_are_not_warned(sql_engine: sa.Engin
 
 
 def test_two_problem_runs_both_invalid_are_stray_rows(sql_engine: sa.Engine) -> None:
-    _host(sql_engine, 4, outcome="error")
+    host_table(sql_engine, 4, outcome="error")
     assert _built(sql_engine, _mapping(sql_engine)) == []
 
 
 def test_a_session_on_a_checked_service_reads_no_sample_again(sql_engine: sa.Engine) -> None:
-    _host(sql_engine, 20)
+    host_table(sql_engine, 20)
     service = ActionabilityService(sql_engine, runs=_mapping(sql_engine), states={})
     with sql_engine.begin() as connection:
         connection.execute(sa.text("UPDATE jobs SET outcome = 'error'"))
     # Every failure reads as invalid now; checked once, the service does not look again.
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        with service.session(scopes=VisibleScopes({"1"}), as_of=BASE + timedelta(days=5)) as session:
+        as_of = BASE + timedelta(days=5)
+        with service.session(scopes=VisibleScopes({"1"}), as_of=as_of) as session:
             counts = session.dashboard(top=0).counts
     assert counts.by_status[Actionability.REQUIRES_MANUAL_REVIEW] == 20
 
 
 def test_the_async_service_warns_once_on_its_first_session(sql_engine: sa.Engine) -> None:
-    _host(sql_engine, 20, outcome="error")
+    host_table(sql_engine, 20, outcome="error")
     engine = async_engine_of(sql_engine)
 
     async def serve() -> None:

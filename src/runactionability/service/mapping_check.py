@@ -2,8 +2,8 @@
 
 Two parts, once per service and never per request: the tables' declared column types against
 the mapping (``warn_mapping_mismatches``), then the newest ``SAMPLE`` runs, read as every answer
-reads them and judged by the core's own record checks (``validity_finding``, as ``doctor``
-judges its sample). When most sampled problem runs read as invalid records the mapping, not a
+reads them and judged by the core's own record checks (``validity``, as ``doctor`` judges its
+sample). When most sampled problem runs read as invalid records the mapping, not a
 stray row, is what is wrong, and every answer would quietly send those runs to manual review:
 the service says so in one ``MappingMismatchWarning``.
 
@@ -22,13 +22,12 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 
 from runactionability.adapters.sqlalchemy.declared import warn_mapping_mismatches
-from runactionability.adapters.sqlalchemy.doctor.sample import validity_finding
+from runactionability.adapters.sqlalchemy.doctor.sample import validity
 from runactionability.adapters.sqlalchemy.mapping import RunTableMapping, StateTableMapping
 from runactionability.adapters.sqlalchemy.runs import SqlRunSource
 from runactionability.catalog import OperationCatalog
 from runactionability.core import Core
 from runactionability.errors import MappingMismatchWarning
-from runactionability.findings import Severity
 from runactionability.registry import Registry
 
 SAMPLE = 200
@@ -119,17 +118,17 @@ def warn_invalid_sample(
         savepoint.commit()
     # A host table without a key may repeat an id; the core judges each run once.
     unique = list({run.id: run for run in reversed(sampled)}.values())[::-1]
-    if not unique:
-        return
-    finding = validity_finding(unique, core, table=runs.table, as_of=datetime.now(UTC))
-    if finding.severity is not Severity.ERROR or (finding.count or 0) < MINIMUM_INVALID:
+    judged = validity(unique, core, as_of=datetime.now(UTC))
+    invalid, problems = judged.invalid, judged.problems
+    if 2 * invalid <= problems or invalid < MINIMUM_INVALID:
         return
     warnings.warn(
         MappingMismatchWarning(
-            f"the mapping reads most of the newest runs as invalid records, so every answer "
-            f"shows them as requires_manual_review and never as evidence: {finding.message} "
-            f"of the newest {len(unique)}; {finding.fix}; run `runactionability doctor` "
-            "for every finding and its fix"
+            f"{runs.table}: {invalid} of the {problems} problem runs among the newest "
+            f"{len(unique)} ({100 * invalid // problems}%) read as invalid records, so every "
+            f"answer shows them as requires_manual_review and never as evidence: "
+            f"{judged.told()}; a mapping that misreads the table is the likely cause "
+            f"({judged.fix()}): run `runactionability doctor` for every finding and its fix"
         ),
         stacklevel=stacklevel + 1,
     )

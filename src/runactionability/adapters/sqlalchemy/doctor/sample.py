@@ -12,6 +12,8 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
+import attrs
+
 from runactionability.adapters.sqlalchemy.instants import Instants, Unit
 from runactionability.adapters.sqlalchemy.types import to_micros
 from runactionability.checks import RECORD_CHECKS
@@ -189,10 +191,34 @@ def _implausible(
     )
 
 
-def validity_finding(
-    runs: Sequence[OperationRun], core: Core, *, table: str, as_of: datetime
-) -> Finding:
-    """The share of sampled problem runs the core reads as invalid records, and why."""
+@attrs.frozen
+class Validity:
+    """How many sampled problem runs the core reads as invalid records, by reason."""
+
+    problems: int
+    """Sampled runs neither active nor succeeded (rule 2 decides those whatever they hold)."""
+    reasons: Counter[str]
+    examples: Mapping[str, object]
+    """The first sampled run id of each reason."""
+
+    @property
+    def invalid(self) -> int:
+        return sum(self.reasons.values())
+
+    def told(self) -> str:
+        """The three most frequent reasons with their counts, then the first one's example."""
+        main = self.reasons.most_common(3)
+        listed = ", ".join(f"{reason} {count}" for reason, count in main)
+        return f"{listed} (e.g. run {self.examples[main[0][0]]!r})"
+
+    def fix(self) -> str:
+        """Where the most frequent reason's rows are fixed."""
+        first = self.reasons.most_common(1)[0][0]
+        return _CAUSES.get(first, f"`runactionability explain {self.examples[first]}` says why")
+
+
+def validity(runs: Sequence[OperationRun], core: Core, *, as_of: datetime) -> Validity:
+    """The core's record checks (rules 3 and 4) over ``runs``, as every answer applies them."""
     plan = core.plan(runs, as_of=as_of)
     reasons: Counter[str] = Counter()
     examples: dict[str, object] = {}
@@ -204,7 +230,15 @@ def validity_finding(
         if result is not None and result.reason in _INVALID:
             reasons[result.reason] += 1
             examples.setdefault(result.reason, run.id)
-    invalid = sum(reasons.values())
+    return Validity(problems=problems, reasons=reasons, examples=examples)
+
+
+def validity_finding(
+    runs: Sequence[OperationRun], core: Core, *, table: str, as_of: datetime
+) -> Finding:
+    """The share of sampled problem runs the core reads as invalid records, and why."""
+    judged = validity(runs, core, as_of=as_of)
+    invalid, problems = judged.invalid, judged.problems
     if not invalid:
         return Finding(
             code=FindingCode.INVALID_ROWS,
@@ -213,19 +247,17 @@ def validity_finding(
             table=table,
             count=0,
         )
-    main = reasons.most_common(3)
-    told = ", ".join(f"{reason} {count}" for reason, count in main)
-    first = main[0][0]
+    first = judged.reasons.most_common(1)[0][0]
     return Finding(
         code=FindingCode.INVALID_ROWS,
         severity=Severity.ERROR if 2 * invalid > problems else Severity.WARNING,
         message=(
             f"{table}: {invalid} of {problems} sampled problem runs "
-            f"({100 * invalid // problems}%) read as invalid and need manual review: {told} "
-            f"(e.g. run {examples[first]!r})"
+            f"({100 * invalid // problems}%) read as invalid and need manual review: "
+            f"{judged.told()}"
         ),
-        fix=_CAUSES.get(first, f"`runactionability explain {examples[first]}` says why"),
+        fix=judged.fix(),
         table=table,
         count=invalid,
-        example=str(examples[first]),
+        example=str(judged.examples[first]),
     )
