@@ -8,7 +8,9 @@ from __future__ import annotations
 import asyncio
 import warnings
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import attrs
 import pytest
 import sqlalchemy as sa
 from tests.support import async_engine_of
@@ -16,6 +18,7 @@ from tests.support import async_engine_of
 from runactionability import (
     Actionability,
     ActionabilityService,
+    EvidenceFetchError,
     MappingMismatchWarning,
     VisibleScopes,
 )
@@ -33,7 +36,7 @@ def host_table(
 ) -> None:
     """``rows`` completed runs, alternately failed (as ``outcome``) and succeeded; with
     ``text``, the timestamps are ``isoformat()``'s text, offset included."""
-    when: sa.types.TypeEngine[object] = sa.Text() if text else sa.DateTime(timezone=True)
+    when: sa.types.TypeEngine[Any] = sa.Text() if text else sa.DateTime(timezone=True)
     metadata = sa.MetaData()
     table = sa.Table(
         "jobs",
@@ -164,3 +167,15 @@ def test_the_async_service_warns_once_on_its_first_session(sql_engine: sa.Engine
     with pytest.warns(MappingMismatchWarning, match="invalid_outcome 10") as caught:
         asyncio.run(serve())
     assert len([w for w in caught if issubclass(w.category, MappingMismatchWarning)]) == 1
+
+
+def test_a_sample_that_fails_leaves_the_failure_to_the_requests(sql_engine: sa.Engine) -> None:
+    host_table(sql_engine, 20, outcome="error")
+    runs = attrs.evolve(_mapping(sql_engine), context="no_such_column")
+    assert _built(sql_engine, runs) == []
+    service = ActionabilityService(sql_engine, runs=runs, states={})
+    with (
+        pytest.raises(EvidenceFetchError, match="no_such_column"),
+        service.session(scopes=VisibleScopes({"1"}), as_of=BASE) as session,
+    ):
+        session.dashboard(top=1)

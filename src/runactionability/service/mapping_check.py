@@ -107,7 +107,7 @@ def warn_invalid_sample(
     (rule 2), so a table of mostly successes would hide a mapping that misreads every failure.
     A statement that fails is left to the requests, whose statements fail alike.
     """
-    savepoint = bind.begin_nested() if _guarded(bind) else None
+    savepoint = _savepoint(bind)
     try:
         sampled = SqlRunSource(bind, runs, catalog=core.catalog).newest(SAMPLE)
     except sa.exc.DBAPIError:
@@ -134,11 +134,13 @@ def warn_invalid_sample(
     )
 
 
-def _guarded(bind: sa.Engine | sa.Connection) -> bool:
-    """Whether a failing statement must be rolled back to a savepoint: a PostgreSQL connection
-    in a transaction (a session's snapshot) would refuse every later statement."""
-    return (
+def _savepoint(bind: sa.Engine | sa.Connection) -> sa.NestedTransaction | None:
+    """A savepoint to roll a failing statement back to, where one is needed: a PostgreSQL
+    connection in a transaction (a session's snapshot) would refuse every later statement."""
+    if (
         isinstance(bind, sa.Connection)
         and bind.dialect.name == "postgresql"
         and bind.in_transaction()
-    )
+    ):
+        return bind.begin_nested()
+    return None
