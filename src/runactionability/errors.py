@@ -99,7 +99,9 @@ class MappingMismatchWarning(RunActionabilityWarning):
     Issued once, when a service is built: under such a mapping the statements fail, or read
     every timestamp as invalid and send every problem run to manual review. The message names
     each table and column, what the mapping says, what the column is, and the fix (in Python and
-    in a configuration file).
+    in a configuration file). Also issued, once, when the types agree but most of the newest
+    runs' problem runs read as invalid records (an unlisted outcome word, text the storage does
+    not read): the message names the share, the main reasons and ``runactionability doctor``.
     """
 
 

@@ -1,27 +1,57 @@
-"""The one check, when a service is built, of its mappings against the tables' column types.
+"""The one check, when a service is built, of its mappings against the tables it reads.
+
+Two parts, once per service and never per request: the tables' declared column types against
+the mapping (``warn_mapping_mismatches``), then the newest ``SAMPLE`` runs, read as every answer
+reads them and judged by the core's own record checks (``validity``, as ``doctor`` judges its
+sample). When most sampled problem runs read as invalid records the mapping, not a
+stray row, is what is wrong, and every answer would quietly send those runs to manual review:
+the service says so in one ``MappingMismatchWarning``.
 
 A sync service checks in its constructor. An async service's engine cannot be read outside the
 event loop, so its check runs on the first connection it opens (``from_config`` opens one while
-building, so it checks there); either way it runs once per service, never per request.
+building, so it checks there).
 """
 
 from __future__ import annotations
 
 import threading
+import warnings
 from collections.abc import Mapping
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
 from runactionability.adapters.sqlalchemy.declared import warn_mapping_mismatches
+from runactionability.adapters.sqlalchemy.doctor.sample import validity
 from runactionability.adapters.sqlalchemy.mapping import RunTableMapping, StateTableMapping
+from runactionability.adapters.sqlalchemy.runs import SqlRunSource
+from runactionability.catalog import OperationCatalog
+from runactionability.core import Core
+from runactionability.errors import MappingMismatchWarning
+from runactionability.registry import Registry
+
+SAMPLE = 200
+"""How many of the newest runs a service judges once, when it is built."""
+MINIMUM_INVALID = 3
+"""Fewer invalid sampled runs than this are stray rows (each already flagged with its own
+reason), not a mapping that misreads the table."""
 
 
 class MappingCheck:
     """Issues a service's ``MappingMismatchWarning`` (if any) the first time it is run."""
 
-    def __init__(self, runs: RunTableMapping, states: Mapping[str, StateTableMapping]) -> None:
+    def __init__(
+        self,
+        runs: RunTableMapping,
+        states: Mapping[str, StateTableMapping],
+        *,
+        registry: Registry,
+        catalog: OperationCatalog,
+    ) -> None:
         self._runs = runs
         self._states = dict(states)
+        self._registry = registry
+        self._catalog = catalog
         self._lock = threading.Lock()
         self.pending = True
 
@@ -45,19 +75,72 @@ class MappingCheck:
         try:
             if self.pending:
                 try:
-                    warn_mapping_mismatches(
-                        bind, self._runs, self._states, stacklevel=stacklevel + 1
-                    )
+                    self._check(bind, stacklevel=stacklevel + 1)
                 except sa.exc.OperationalError:
                     if deferrable:
                         return
                     raise
-                # A service built before the host's migrations ran has nothing to check yet:
-                # until the runs table exists, each session checks again (a missing state table
-                # alone does not keep it pending: its kind may never be asked, and every
-                # request would pay for the reflection).
-                self.pending = not sa.inspect(bind).has_table(
-                    self._runs.table, schema=self._runs.schema
-                )
         finally:
             self._lock.release()
+
+    def _check(self, bind: sa.Engine | sa.Connection, *, stacklevel: int) -> None:
+        runs = self._runs
+        found = warn_mapping_mismatches(bind, runs, self._states, stacklevel=stacklevel + 1)
+        # A service built before the host's migrations ran has nothing to check yet: until the
+        # runs table exists, each session checks again (a missing state table alone does not
+        # keep it pending: its kind may never be asked, and every request would pay for the
+        # reflection).
+        self.pending = not sa.inspect(bind).has_table(runs.table, schema=runs.schema)
+        # Misread column types were just named; the sample would only repeat them.
+        if not self.pending and not found:
+            core = Core(catalog=self._catalog, families=self._registry.families())
+            warn_invalid_sample(bind, runs, core, stacklevel=stacklevel + 1)
+
+
+def warn_invalid_sample(
+    bind: sa.Engine | sa.Connection, runs: RunTableMapping, core: Core, *, stacklevel: int = 2
+) -> None:
+    """One ``MappingMismatchWarning`` when most of the newest ``SAMPLE`` runs' problem runs
+    (failed, blocked, partially succeeded, cancelled, or unreadable) read as invalid records.
+
+    Problem runs, not all runs: a success is informational whatever its timestamps read as
+    (rule 2), so a table of mostly successes would hide a mapping that misreads every failure.
+    A statement that fails is left to the requests, whose statements fail alike.
+    """
+    savepoint = _savepoint(bind)
+    try:
+        sampled = SqlRunSource(bind, runs, catalog=core.catalog).newest(SAMPLE)
+    except sa.exc.DBAPIError:
+        if savepoint is not None:
+            savepoint.rollback()
+        return
+    if savepoint is not None:
+        savepoint.commit()
+    # A host table without a key may repeat an id; the core judges each run once.
+    unique = list({run.id: run for run in reversed(sampled)}.values())[::-1]
+    judged = validity(unique, core, as_of=datetime.now(UTC))
+    invalid, problems = judged.invalid, judged.problems
+    if 2 * invalid <= problems or invalid < MINIMUM_INVALID:
+        return
+    warnings.warn(
+        MappingMismatchWarning(
+            f"{runs.table}: {invalid} of the {problems} problem runs among the newest "
+            f"{len(unique)} ({100 * invalid // problems}%) read as invalid records, so every "
+            f"answer shows them as requires_manual_review and never as evidence: "
+            f"{judged.told()}; a mapping that misreads the table is the likely cause "
+            f"({judged.fix()}): run `runactionability doctor` for every finding and its fix"
+        ),
+        stacklevel=stacklevel + 1,
+    )
+
+
+def _savepoint(bind: sa.Engine | sa.Connection) -> sa.NestedTransaction | None:
+    """A savepoint to roll a failing statement back to, where one is needed: a PostgreSQL
+    connection in a transaction (a session's snapshot) would refuse every later statement."""
+    if (
+        isinstance(bind, sa.Connection)
+        and bind.dialect.name == "postgresql"
+        and bind.in_transaction()
+    ):
+        return bind.begin_nested()
+    return None

@@ -108,7 +108,9 @@ class ActionabilityService:
             resolver=self._resolver,
             cursor_key=cursor_key,
         )
-        self._mapping_check = MappingCheck(runs, self._pushdown.states)
+        self._mapping_check = MappingCheck(
+            runs, self._pushdown.states, registry=self.registry, catalog=self.catalog
+        )
         self._mapping_check.run(self.bind, stacklevel=2, deferrable=True)
 
     @classmethod

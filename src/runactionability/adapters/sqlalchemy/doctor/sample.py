@@ -12,6 +12,8 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
+import attrs
+
 from runactionability.adapters.sqlalchemy.instants import Instants, Unit
 from runactionability.adapters.sqlalchemy.types import to_micros
 from runactionability.checks import RECORD_CHECKS
@@ -26,6 +28,8 @@ PLAUSIBLE_FROM = datetime(1990, 1, 1, tzinfo=UTC)
 are taken as a storage the mapping misreads rather than as history."""
 _FUTURE_MARGIN = timedelta(days=366)
 
+Where = tuple[str, str, str]
+"""(table, column, dialect) of a column whose values a fix names."""
 _INVALID = frozenset(check.reason for check in RECORD_CHECKS)
 _DECIDED = frozenset({Reason.RUN_NOT_TERMINAL, Reason.RUN_SUCCEEDED})
 _ISO = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?")
@@ -52,11 +56,32 @@ def _epoch_unit(value: int) -> Unit:
     return "ms" if magnitude < 10**14 else "us"
 
 
-def _suggested(example: object, *, typed: bool) -> tuple[Instants | None, str]:
+def _offset_fix(where: Where | None) -> tuple[Instants | None, str]:
+    """ISO-8601 text with an offset, which ``iso_text`` does not read (its SQL compares the text
+    itself, which orders as the instants only without offsets): PostgreSQL converts the column
+    in one statement; elsewhere the host rewrites each value as UTC text without one."""
+    told = "the column holds ISO-8601 text with an offset, which iso_text does not read"
+    if where is not None and where[2] == "postgresql":
+        table, column, _ = where
+        return Instants.timestamptz(), (
+            f"{told}: convert it (ALTER TABLE {table} ALTER COLUMN {column} TYPE timestamptz "
+            f"USING {column}::timestamptz;) and map timestamps=Instants.timestamptz()"
+        )
+    return None, (
+        f"{told}: rewrite each value as UTC text without the offset, as "
+        "datetime.fromisoformat(value).astimezone(UTC).strftime('%Y-%m-%d %H:%M:%S.%f') writes "
+        "it (timestamps=Instants.iso_text() reads that)"
+    )
+
+
+def _suggested(
+    example: object, *, typed: bool, where: Where | None = None
+) -> tuple[Instants | None, str]:
     """The storage stored values like ``example`` look like, and what to do about them.
 
     ``typed``: the column is a PostgreSQL timestamp read as such, so text comes back only for an
     instant outside what the library reads (year 1, infinity), never because the column is text.
+    ``where``: the table, the column and the dialect, for a fix that names them.
     """
     if isinstance(example, datetime):
         return Instants.naive("UTC"), (
@@ -72,10 +97,7 @@ def _suggested(example: object, *, typed: bool) -> tuple[Instants | None, str]:
                 "the column holds ISO-8601 text: map timestamps=Instants.iso_text()"
             )
         if _ISO_OFFSET.fullmatch(text):
-            return None, (
-                "the column holds ISO-8601 text with an offset: store UTC text without one "
-                "(timestamps=Instants.iso_text()) or a timestamptz column"
-            )
+            return _offset_fix(where)
         return None, "the stored text is no instant: correct these rows"
     if isinstance(example, int) and not isinstance(example, bool):
         unit = _epoch_unit(example)
@@ -93,12 +115,16 @@ def is_typed(instants: Instants, dialect: str) -> bool:
 
 
 def unreadable_fix(
-    unreadable: Sequence[object], mapped: Instants, *, typed: bool = False
+    unreadable: Sequence[object],
+    mapped: Instants,
+    *,
+    typed: bool = False,
+    where: Where | None = None,
 ) -> tuple[str, object]:
     """How to map (or correct) a column whose unreadable stored instants are ``unreadable``, and
     the value to quote: the storage most of them fit decides (one bad row must not turn a wrong
     mapping into "correct these rows"), and values that fit no storage are quoted apart."""
-    fits = [(_suggested(value, typed=typed), value) for value in unreadable]
+    fits = [(_suggested(value, typed=typed, where=where), value) for value in unreadable]
     chosen = Counter(suggestion for suggestion, _ in fits).most_common(1)[0][0]
     suggested, fix = chosen
     example = next(value for suggestion, value in fits if suggestion == chosen)
@@ -132,7 +158,9 @@ def timestamp_findings(
         unreadable = [v for v in present if not isinstance(v, datetime) or v.utcoffset() is None]
         if unreadable:
             typed = is_typed(instants, dialect)
-            fix, example = unreadable_fix(unreadable, instants, typed=typed)
+            fix, example = unreadable_fix(
+                unreadable, instants, typed=typed, where=(table, column, dialect)
+            )
             findings.append(
                 Finding(
                     code=FindingCode.UNREADABLE_TIMESTAMP,
@@ -189,10 +217,34 @@ def _implausible(
     )
 
 
-def validity_finding(
-    runs: Sequence[OperationRun], core: Core, *, table: str, as_of: datetime
-) -> Finding:
-    """The share of sampled problem runs the core reads as invalid records, and why."""
+@attrs.frozen
+class Validity:
+    """How many sampled problem runs the core reads as invalid records, by reason."""
+
+    problems: int
+    """Sampled runs neither active nor succeeded (rule 2 decides those whatever they hold)."""
+    reasons: Counter[str]
+    examples: Mapping[str, object]
+    """The first sampled run id of each reason."""
+
+    @property
+    def invalid(self) -> int:
+        return sum(self.reasons.values())
+
+    def told(self) -> str:
+        """The three most frequent reasons with their counts, then the first one's example."""
+        main = self.reasons.most_common(3)
+        listed = ", ".join(f"{reason} {count}" for reason, count in main)
+        return f"{listed} (e.g. run {self.examples[main[0][0]]!r})"
+
+    def fix(self) -> str:
+        """Where the most frequent reason's rows are fixed."""
+        first = self.reasons.most_common(1)[0][0]
+        return _CAUSES.get(first, f"`runactionability explain {self.examples[first]}` says why")
+
+
+def validity(runs: Sequence[OperationRun], core: Core, *, as_of: datetime) -> Validity:
+    """The core's record checks (rules 3 and 4) over ``runs``, as every answer applies them."""
     plan = core.plan(runs, as_of=as_of)
     reasons: Counter[str] = Counter()
     examples: dict[str, object] = {}
@@ -204,7 +256,15 @@ def validity_finding(
         if result is not None and result.reason in _INVALID:
             reasons[result.reason] += 1
             examples.setdefault(result.reason, run.id)
-    invalid = sum(reasons.values())
+    return Validity(problems=problems, reasons=reasons, examples=examples)
+
+
+def validity_finding(
+    runs: Sequence[OperationRun], core: Core, *, table: str, as_of: datetime
+) -> Finding:
+    """The share of sampled problem runs the core reads as invalid records, and why."""
+    judged = validity(runs, core, as_of=as_of)
+    invalid, problems = judged.invalid, judged.problems
     if not invalid:
         return Finding(
             code=FindingCode.INVALID_ROWS,
@@ -213,19 +273,17 @@ def validity_finding(
             table=table,
             count=0,
         )
-    main = reasons.most_common(3)
-    told = ", ".join(f"{reason} {count}" for reason, count in main)
-    first = main[0][0]
+    first = judged.reasons.most_common(1)[0][0]
     return Finding(
         code=FindingCode.INVALID_ROWS,
         severity=Severity.ERROR if 2 * invalid > problems else Severity.WARNING,
         message=(
             f"{table}: {invalid} of {problems} sampled problem runs "
-            f"({100 * invalid // problems}%) read as invalid and need manual review: {told} "
-            f"(e.g. run {examples[first]!r})"
+            f"({100 * invalid // problems}%) read as invalid and need manual review: "
+            f"{judged.told()}"
         ),
-        fix=_CAUSES.get(first, f"`runactionability explain {examples[first]}` says why"),
+        fix=judged.fix(),
         table=table,
         count=invalid,
-        example=str(examples[first]),
+        example=str(judged.examples[first]),
     )

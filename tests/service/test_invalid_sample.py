@@ -1,0 +1,181 @@
+"""A mapping under which most of the newest problem runs read as invalid records is warned about
+once, when the service is built (audit finding 6: silent is the worst failure): ISO-8601 text
+with an offset reflected as ``iso_text``, an outcome word the vocabulary does not list. A few
+stray bad rows, and a table whose rows the mapping reads, are not."""
+
+from __future__ import annotations
+
+import asyncio
+import warnings
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import attrs
+import pytest
+import sqlalchemy as sa
+from tests.support import async_engine_of
+
+from runactionability import (
+    Actionability,
+    ActionabilityService,
+    EvidenceFetchError,
+    MappingMismatchWarning,
+    VisibleScopes,
+)
+from runactionability.adapters.sqlalchemy import Instants, RunTableMapping
+from runactionability.service import AsyncActionabilityService
+from runactionability.service.mapping_check import SAMPLE
+
+BASE = datetime(2026, 11, 1, 12, tzinfo=UTC)
+# No state kind is mapped: the resolver's warning about them is not under test.
+pytestmark = pytest.mark.filterwarnings("ignore::runactionability.MissingStateSourceWarning")
+
+
+def host_table(
+    engine: sa.Engine, rows: int, *, outcome: str = "failed", text: bool = False
+) -> None:
+    """``rows`` completed runs, alternately failed (as ``outcome``) and succeeded; with
+    ``text``, the timestamps are ``isoformat()``'s text, offset included."""
+    when: sa.types.TypeEngine[Any] = sa.Text() if text else sa.DateTime(timezone=True)
+    metadata = sa.MetaData()
+    table = sa.Table(
+        "jobs",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("type", sa.Text),
+        sa.Column("workspace_id", sa.Text),
+        sa.Column("environment_id", sa.Text),
+        sa.Column("status", sa.Text),
+        sa.Column("outcome", sa.Text),
+        sa.Column("created_at", when),
+        sa.Column("started_at", when),
+        sa.Column("completed_at", when),
+        sa.Column("context", sa.JSON),
+    )
+    metadata.create_all(engine)
+
+    def stored(instant: datetime) -> object:
+        return instant.isoformat() if text else instant
+
+    values = []
+    for run_id in range(1, rows + 1):
+        created = BASE + timedelta(hours=run_id)
+        values.append(
+            {
+                "id": run_id,
+                "type": "inventory.sync",
+                "workspace_id": "1",
+                "environment_id": "2",
+                "status": "completed",
+                "outcome": outcome if run_id % 2 else "succeeded",
+                "created_at": stored(created),
+                "started_at": stored(created),
+                "completed_at": stored(created + timedelta(minutes=5)),
+                "context": {},
+            }
+        )
+    with engine.begin() as connection:
+        connection.execute(table.insert(), values)
+
+
+def _mapping(engine: sa.Engine, *, text: bool = False) -> RunTableMapping:
+    timestamps = (
+        Instants.iso_text()
+        if text
+        else Instants.timestamptz()
+        if engine.dialect.name == "postgresql"
+        else Instants.iso_text()
+    )
+    return RunTableMapping(
+        table="jobs",
+        subject=None,
+        timestamps=timestamps,
+        outcomes={"failed": "failed", "succeeded": "succeeded"},
+    )
+
+
+def _built(engine: sa.Engine, runs: RunTableMapping) -> list[str]:
+    """The ``MappingMismatchWarning``s building a service on ``engine`` issues."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ActionabilityService(engine, runs=runs, states={})
+    return [str(w.message) for w in caught if issubclass(w.category, MappingMismatchWarning)]
+
+
+def test_an_outcome_word_the_vocabulary_does_not_list_is_warned(sql_engine: sa.Engine) -> None:
+    host_table(sql_engine, 20, outcome="error")
+    (message,) = _built(sql_engine, _mapping(sql_engine))
+    assert "jobs: 10 of the 10 problem runs among the newest 20 (100%) read as invalid" in message
+    assert "invalid_outcome 10 (e.g. run 19)" in message
+    assert "(see unmapped_value): run `runactionability doctor`" in message
+    assert "\n" not in message
+
+
+def test_iso_text_with_an_offset_read_as_iso_text_is_warned(sql_engine: sa.Engine) -> None:
+    host_table(sql_engine, 20, text=True)
+    (message,) = _built(sql_engine, _mapping(sql_engine, text=True))
+    assert "10 of the 10 problem runs among the newest 20 (100%)" in message
+    assert "invalid_timestamp 10" in message
+    assert "run `runactionability doctor`" in message
+
+
+def test_only_the_newest_runs_are_sampled(sql_engine: sa.Engine) -> None:
+    host_table(sql_engine, SAMPLE + 40, outcome="error")
+    (message,) = _built(sql_engine, _mapping(sql_engine))
+    half = SAMPLE // 2
+    assert f"{half} of the {half} problem runs among the newest {SAMPLE} (100%)" in message
+
+
+def test_stray_bad_rows_and_a_readable_table_are_not_warned(sql_engine: sa.Engine) -> None:
+    host_table(sql_engine, 20)
+    with sql_engine.begin() as connection:
+        # Four of ten failures read as invalid: fewer than most.
+        connection.execute(sa.text("UPDATE jobs SET outcome = 'error' WHERE id IN (1, 3, 5, 7)"))
+    assert _built(sql_engine, _mapping(sql_engine)) == []
+
+
+def test_two_problem_runs_both_invalid_are_stray_rows(sql_engine: sa.Engine) -> None:
+    host_table(sql_engine, 4, outcome="error")
+    assert _built(sql_engine, _mapping(sql_engine)) == []
+
+
+def test_a_session_on_a_checked_service_reads_no_sample_again(sql_engine: sa.Engine) -> None:
+    host_table(sql_engine, 20)
+    service = ActionabilityService(sql_engine, runs=_mapping(sql_engine), states={})
+    with sql_engine.begin() as connection:
+        connection.execute(sa.text("UPDATE jobs SET outcome = 'error'"))
+    # Every failure reads as invalid now; checked once, the service does not look again.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        as_of = BASE + timedelta(days=5)
+        with service.session(scopes=VisibleScopes({"1"}), as_of=as_of) as session:
+            counts = session.dashboard(top=0).counts
+    assert counts.by_status[Actionability.REQUIRES_MANUAL_REVIEW] == 20
+
+
+def test_the_async_service_warns_once_on_its_first_session(sql_engine: sa.Engine) -> None:
+    host_table(sql_engine, 20, outcome="error")
+    engine = async_engine_of(sql_engine)
+
+    async def serve() -> None:
+        service = AsyncActionabilityService(engine, runs=_mapping(sql_engine), states={})
+        for _ in range(2):
+            async with service.session(scopes=VisibleScopes({"1"}), as_of=BASE + timedelta(days=5)):
+                pass
+        await engine.dispose()
+
+    with pytest.warns(MappingMismatchWarning, match="invalid_outcome 10") as caught:
+        asyncio.run(serve())
+    assert len([w for w in caught if issubclass(w.category, MappingMismatchWarning)]) == 1
+
+
+def test_a_sample_that_fails_leaves_the_failure_to_the_requests(sql_engine: sa.Engine) -> None:
+    host_table(sql_engine, 20, outcome="error")
+    runs = attrs.evolve(_mapping(sql_engine), context="no_such_column")
+    assert _built(sql_engine, runs) == []
+    service = ActionabilityService(sql_engine, runs=runs, states={})
+    with (
+        pytest.raises(EvidenceFetchError, match="no_such_column"),
+        service.session(scopes=VisibleScopes({"1"}), as_of=BASE) as session,
+    ):
+        session.dashboard(top=1)
