@@ -57,13 +57,13 @@ from runactionability.adapters.sqlalchemy import (
     operation_runs,
     reference_state_mappings,
 )
+from runactionability.adapters.sqlalchemy.problem_predicate import problem_rows
 from runactionability.adapters.sqlalchemy.pushdown import (
     SqlPushdown,
     SupersedeForm,
     _prepare,
     _scope_values,
 )
-from runactionability.adapters.sqlalchemy.schema import problem_rows
 from runactionability.consumers import VisibleScopes, read_runs
 
 AS_OF = generate.AS_OF

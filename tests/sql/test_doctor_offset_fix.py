@@ -3,16 +3,17 @@ not read: the fix it gives is exact, and once applied as given the table reads (
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 from tests.service.test_invalid_sample import host_table
+from tests.support import T0
 
 from runactionability.adapters.sqlalchemy import Instants, RunTableMapping, check
 from runactionability.findings import FindingCode
 
-AS_OF = datetime(2026, 11, 5, tzinfo=UTC)
+AS_OF = T0 - timedelta(days=5, hours=12)  # 2026-11-05T00:00Z
 COLUMNS = ("created_at", "started_at", "completed_at")
 
 

@@ -170,6 +170,9 @@ def _service(engine: sa.Engine, case: str) -> ActionabilityService:
 
 
 @pytest.mark.filterwarnings("ignore::runactionability.MissingStateSourceWarning")
+# Unlisted values are most of some cases' problem runs, on purpose: the service says so once
+# (tests/service/test_invalid_sample.py), and what is under test here is that both sides agree.
+@pytest.mark.filterwarnings("ignore::runactionability.MappingMismatchWarning")
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_counts_pages_and_explain_agree_on_every_stored_value(
     sql_engine: sa.Engine, case: str

@@ -32,6 +32,7 @@ from runactionability.adapters.sqlalchemy.mapping import (
     UnmappedValue,
     reference_state_mappings,
 )
+from runactionability.adapters.sqlalchemy.problem_predicate import problem_rows
 from runactionability.adapters.sqlalchemy.pushdown import (
     FollowUpItem,
     FollowUpPage,
@@ -48,7 +49,6 @@ from runactionability.adapters.sqlalchemy.schema import (
     insert_states,
     metadata,
     operation_runs,
-    problem_rows,
     state_tables,
 )
 from runactionability.adapters.sqlalchemy.states import SqlStateSource

@@ -15,6 +15,7 @@ from runactionability.adapters.sqlalchemy.instant_sql import (
     valid_timestamp,
 )
 from runactionability.adapters.sqlalchemy.mapping import RUN_FIELDS
+from runactionability.adapters.sqlalchemy.problem_predicate import problem_rows
 from runactionability.adapters.sqlalchemy.pushdown import validity
 from runactionability.adapters.sqlalchemy.pushdown.common import (
     _ACTIONABLE,
@@ -25,7 +26,6 @@ from runactionability.adapters.sqlalchemy.pushdown.common import (
 )
 from runactionability.adapters.sqlalchemy.pushdown.lateral import SharedSuccesses
 from runactionability.adapters.sqlalchemy.pushdown.rules import is_compilable, rule_whens
-from runactionability.adapters.sqlalchemy.schema import problem_rows
 from runactionability.adapters.sqlalchemy.types import CollatedText, exact_text, vocabulary_in
 from runactionability.catalog import OperationType
 from runactionability.model import RunOutcome, RunStatus
