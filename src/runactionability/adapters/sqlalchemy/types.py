@@ -107,11 +107,38 @@ class UtcTimestamp(TypeDecorator[datetime]):
         return value
 
 
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
+
+
+def _first_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    members: dict[str, Any] = {}
+    for name, value in pairs:
+        members.setdefault(name, value)
+    return members
+
+
+def read_json_text(text: str) -> Any:
+    """The JSON value of ``text`` as SQLite's JSON functions read it; ``text`` itself if none.
+
+    Python's reader accepts ``NaN`` and ``Infinity``, which SQLite's ``json_valid`` refuses,
+    and keeps the last of an object's duplicate members, where ``json_extract`` finds the first:
+    read the default way, a context the SQL calls invalid would be a valid one to the core, and
+    a subject the SQL correlates on would not be the one the core reads.
+    """
+    try:
+        return json.loads(text, parse_constant=_not_json, object_pairs_hook=_first_members)
+    except ValueError:
+        return text
+
+
 class JsonDocument(TypeDecorator[Any]):
     """A JSON value: ``jsonb`` on PostgreSQL, JSON text elsewhere.
 
     Text that is not valid JSON (written by other code) is read back as the raw string, so the
-    core reports the context as not a mapping instead of the read failing.
+    core reports the context as not a mapping instead of the read failing; text is read as the
+    SQL reads it (``read_json_text``). A PostgreSQL text column is refused when the mapping is
+    built (``reflect``).
     """
 
     impl = sa.JSON
@@ -130,10 +157,7 @@ class JsonDocument(TypeDecorator[Any]):
     def process_result_value(self, value: Any, dialect: Dialect) -> Any:
         if dialect.name == "postgresql" or not isinstance(value, str):
             return value
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
+        return read_json_text(value)
 
 
 # The collation under which two texts are equal only when they are the same bytes. A host column
