@@ -106,6 +106,15 @@ def test_sqlite_context_text_is_read_as_its_json_functions_read_it(sql_engine: s
         ("failed", 20, '{"provider_connection_id": "c5"}  '),
         ("failed", 25, "null"),
         ("failed", 30, '["provider_connection_id", "c6"]'),
+        # json_extract returns an unpaired surrogate as bytes that are not UTF-8 (the evidence
+        # statement failed reading them), and ends a text at an escaped U+0000 ("c8").
+        ("failed", 35, '{"provider_connection_id": "\\ud800"}'),
+        ("succeeded", 40, '{"provider_connection_id": "\\ud800"}'),
+        ("failed", 45, '{"provider_connection_id": "c8\\u0000"}'),
+        ("succeeded", 50, '{"provider_connection_id": "c8"}'),
+        # A paired surrogate is one character to both.
+        ("failed", 55, '{"provider_connection_id": "\\ud83d\\ude00"}'),
+        ("succeeded", 60, '{"provider_connection_id": "\\ud83d\\ude00"}'),
     ]
     rows = [
         raw_row(
@@ -126,3 +135,5 @@ def test_sqlite_context_text_is_read_as_its_json_functions_read_it(sql_engine: s
     assert listed[1] == "superseded_by_later_success"
     assert listed[3] == listed[4] == listed[6] == listed[7] == "requires_manual_review"
     assert listed[5] == "actionable"
+    assert listed[8] == listed[10] == "requires_manual_review"
+    assert listed[12] == "superseded_by_later_success"

@@ -8,6 +8,7 @@ for the core to flag, never as an exception that would take a whole page down.
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -118,18 +119,36 @@ def _first_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return members
 
 
+# A \u escape of a UTF-16 surrogate: the one way JSON text holds one, and alone (unpaired) it
+# is a character SQLite's JSON functions return as bytes that are not UTF-8.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _holds_surrogate(value: Any) -> bool:
+    if isinstance(value, str):
+        return any("\ud800" <= char <= "\udfff" for char in value)
+    if isinstance(value, dict):
+        return any(_holds_surrogate(k) or _holds_surrogate(v) for k, v in value.items())
+    return isinstance(value, list) and any(_holds_surrogate(item) for item in value)
+
+
 def read_json_text(text: str) -> Any:
     """The JSON value of ``text`` as SQLite's JSON functions read it; ``text`` itself if none.
 
     Python's reader accepts ``NaN`` and ``Infinity``, which SQLite's ``json_valid`` refuses,
     and keeps the last of an object's duplicate members, where ``json_extract`` finds the first:
     read the default way, a context the SQL calls invalid would be a valid one to the core, and
-    a subject the SQL correlates on would not be the one the core reads.
+    a subject the SQL correlates on would not be the one the core reads. An unpaired surrogate
+    (``"\\ud800"``) is no text SQLite returns readably, so a document holding one is not read
+    (the SQL leaves such a row to this judgement: ``pushdown.validity``).
     """
     try:
-        return json.loads(text, parse_constant=_not_json, object_pairs_hook=_first_members)
+        value = json.loads(text, parse_constant=_not_json, object_pairs_hook=_first_members)
     except ValueError:
         return text
+    if _SURROGATE_ESCAPE.search(text) is not None and _holds_surrogate(value):
+        return text
+    return value
 
 
 class JsonDocument(TypeDecorator[Any]):
