@@ -119,6 +119,11 @@ def _first_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return members
 
 
+# Made once: ``json.loads`` with any option builds a decoder per call (measured: 8.5 us a
+# context read so, against 2.9 us for ``json.loads`` without options and 2.5 us for this one).
+_DECODER = json.JSONDecoder(parse_constant=_not_json, object_pairs_hook=_first_members)
+
+
 # A \u escape of a UTF-16 surrogate: the one way JSON text holds one, and alone (unpaired) it
 # is a character SQLite's JSON functions return as bytes that are not UTF-8.
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
@@ -143,10 +148,10 @@ def read_json_text(text: str) -> Any:
     (the SQL leaves such a row to this judgement: ``pushdown.validity``).
     """
     try:
-        value = json.loads(text, parse_constant=_not_json, object_pairs_hook=_first_members)
+        value = _DECODER.decode(text)
     except ValueError:
         return text
-    if _SURROGATE_ESCAPE.search(text) is not None and _holds_surrogate(value):
+    if "\\" in text and _SURROGATE_ESCAPE.search(text) is not None and _holds_surrogate(value):
         return text
     return value
 
