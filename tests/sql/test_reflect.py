@@ -65,11 +65,17 @@ def test_sqlite_datetime_columns_are_iso_text_and_integer_ids_integers(
         RunTableMapping.reflect(sql_engine, "m2_jobs", zone="Europe/Berlin", **JOBS)
 
 
+def _payload(engine: sa.Engine) -> str:
+    """A context column's type (PostgreSQL refuses a text one: ``test_text_context.py``)."""
+    return "jsonb" if engine.dialect.name == "postgresql" else "TEXT"
+
+
 def test_integer_timestamps_need_their_unit(sql_engine: sa.Engine) -> None:
     _create(
         sql_engine,
         "CREATE TABLE m2_epochs (job_id BIGINT, kind TEXT, tenant TEXT, env TEXT, state TEXT, "
-        "result TEXT, created BIGINT, started BIGINT, finished BIGINT, payload TEXT)",
+        "result TEXT, created BIGINT, started BIGINT, finished BIGINT, "
+        f"payload {_payload(sql_engine)})",
     )
     with pytest.raises(ConfigurationError, match=r"m2_epochs\.created is an integer.*epoch_unit"):
         RunTableMapping.reflect(sql_engine, "m2_epochs", **JOBS)
@@ -98,7 +104,8 @@ def test_timestamps_stored_differently_are_refused(sql_engine: sa.Engine) -> Non
     _create(
         sql_engine,
         "CREATE TABLE m2_mixed (job_id BIGINT, kind TEXT, tenant TEXT, env TEXT, state TEXT, "
-        "result TEXT, created BIGINT, started BIGINT, finished TEXT, payload TEXT)",
+        "result TEXT, created BIGINT, started BIGINT, finished TEXT, "
+        f"payload {_payload(sql_engine)})",
     )
     with pytest.raises(ConfigurationError, match="stored differently"):
         RunTableMapping.reflect(sql_engine, "m2_mixed", epoch_unit="s", zone="UTC", **JOBS)

@@ -26,8 +26,14 @@ from runactionability.adapters.sqlalchemy._reading import Bind, check_bind
 from runactionability.adapters.sqlalchemy.ids import IdType, declared_kinds
 from runactionability.adapters.sqlalchemy.instants import Instants
 from runactionability.adapters.sqlalchemy.mapping import RunTableMapping, StateTableMapping
-from runactionability.adapters.sqlalchemy.reflect import blank_padded, id_type_of, padded_fix
-from runactionability.errors import MappingMismatchWarning
+from runactionability.adapters.sqlalchemy.reflect import (
+    blank_padded,
+    id_type_of,
+    json_context,
+    padded_fix,
+    text_context_refusal,
+)
+from runactionability.errors import ConfigurationError, MappingMismatchWarning
 
 _Reads = tuple[frozenset[str], str, str, str]
 """(the storage forms that read a column, what it holds, the fix in Python, in a file)."""
@@ -60,8 +66,13 @@ class Mismatch:
     file: str
     fix: str | None = None
     """A fix in the database instead of the mapping (``python`` and ``file`` are then empty)."""
+    refused: bool = False
+    """No mapping reads the column safely: the service is refused, not warned (``__str__`` is
+    the whole refusal)."""
 
     def __str__(self) -> str:
+        if self.refused and self.fix is not None:
+            return self.fix
         if self.fix is not None:
             return (
                 f"{self.table}: {self.column} is {self.declared}, which holds {self.holds}, "
@@ -198,6 +209,22 @@ def _run_mismatches(
     return [
         *_timestamp_mismatches(columns, instants, runs.timestamps, dialect, where),
         *_id_mismatches(columns, typed, "IdTypes", where, dialect),
+        *_context_mismatches(columns, runs, dialect),
+    ]
+
+
+def _context_mismatches(
+    columns: Mapping[str, TypeEngine[Any]], runs: RunTableMapping, dialect: str
+) -> list[Mismatch]:
+    declared = columns.get(runs.context)
+    if declared is None or json_context(declared, dialect):
+        return []
+    refusal = text_context_refusal(runs.table, runs.context, declared)
+    held = "JSON as text"
+    return [
+        Mismatch(
+            "runs", runs.table, runs.context, str(declared), held, "jsonb", "", "", refusal, True
+        )
     ]
 
 
@@ -261,8 +288,15 @@ def warn_mapping_mismatches(
     *,
     stacklevel: int = 2,
 ) -> list[Mismatch]:
-    """``mapping_mismatches``, issued as one ``MappingMismatchWarning`` when there is any."""
+    """``mapping_mismatches``, issued as one ``MappingMismatchWarning`` when there is any.
+
+    A refused mismatch (``Mismatch.refused``) raises ``ConfigurationError`` instead: its
+    statements would fail every request of the workspace on one bad row.
+    """
     found = mapping_mismatches(bind, runs, states)
+    refused = [str(mismatch) for mismatch in found if mismatch.refused]
+    if refused:
+        raise ConfigurationError("; ".join(refused))
     if found:
         listed = "\n".join(f"- {mismatch}" for mismatch in found)
         warnings.warn(

@@ -12,6 +12,12 @@ one is mapped ``ids={...: "uuid"}`` (``doctor`` warns when it reads such a colum
 PostgreSQL a blank-padded ``char(n)`` id column is refused: PostgreSQL
 compares it with text after stripping its blanks, so the ids the library reads ('acme    ') are
 not the ids its statements match ('acme'), and nothing can compare both ways alike.
+
+On PostgreSQL a ``context`` column must be ``json`` or ``jsonb``: the statements read it as
+``jsonb``, and a text column is refused. Its valid JSON would be read one way by the SQL and
+another by Python (unparsed text, every run ``invalid_context``), and one row of text that is
+not JSON would make every statement that casts it fail (PostgreSQL 15 has no test that tells
+such text apart without the error, and a ``CASE`` cannot catch it).
 """
 
 from __future__ import annotations
@@ -61,6 +67,9 @@ def reflect_runs(
         columns = [getattr(draft, field) for field in _RUN_INSTANTS]
         derived["timestamps"] = _instants(bind, draft.table, columns, types, zone, epoch_unit)
     derived.update(_run_value_types(bind, draft, types, overrides))
+    context = types[draft.context]
+    if not json_context(context, dialect):
+        raise ConfigurationError(text_context_refusal(draft.table, draft.context, context))
     return RunTableMapping(table=table, schema=schema, **overrides, **derived)
 
 
@@ -255,6 +264,27 @@ def padded_fix(table: str, column: str, reflected: Any) -> str:
     length = getattr(reflected, "length", None)
     varchar = "text" if length is None else f"varchar({length})"
     return f"ALTER TABLE {table} ALTER COLUMN {column} TYPE {varchar}"
+
+
+def json_context(reflected: Any, dialect: str) -> bool:
+    """Whether the statements can read a context column of ``reflected`` type (see the module).
+
+    A type that tells nothing (SQLAlchemy's ``NullType``) is not judged.
+    """
+    if dialect != "postgresql" or isinstance(reflected, sa.types.NullType):
+        return True
+    return isinstance(reflected, sa.JSON)
+
+
+def text_context_refusal(table: str, column: str, reflected: Any) -> str:
+    """The refusal of a context column ``json_context`` rejects: why, and how to store it."""
+    return (
+        f"{table}.{column} is {reflected}, but a run's context on PostgreSQL must be json or "
+        f"jsonb: its statements read the context as jsonb, so text JSON would be misread and "
+        f"one row of text that is not JSON would fail every request; store it as jsonb "
+        f"(ALTER TABLE {table} ALTER COLUMN {column} TYPE jsonb USING {column}::jsonb, after "
+        f"correcting or nulling the rows that are not JSON)"
+    )
 
 
 def _id_type(table: str, column: str, reflected: Any, dialect: str) -> IdType:

@@ -8,6 +8,7 @@ for the core to flag, never as an exception that would take a whole page down.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -108,11 +109,61 @@ class UtcTimestamp(TypeDecorator[datetime]):
         return value
 
 
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
+
+
+def _first_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    members: dict[str, Any] = {}
+    for name, value in pairs:
+        members.setdefault(name, value)
+    return members
+
+
+# Made once: ``json.loads`` with any option builds a decoder per call (measured: 8.5 us a
+# context read so, against 2.9 us for ``json.loads`` without options and 2.5 us for this one).
+_DECODER = json.JSONDecoder(parse_constant=_not_json, object_pairs_hook=_first_members)
+
+
+# A \u escape of a UTF-16 surrogate: the one way JSON text holds one, and alone (unpaired) it
+# is a character SQLite's JSON functions return as bytes that are not UTF-8.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _holds_surrogate(value: Any) -> bool:
+    if isinstance(value, str):
+        return any("\ud800" <= char <= "\udfff" for char in value)
+    if isinstance(value, dict):
+        return any(_holds_surrogate(k) or _holds_surrogate(v) for k, v in value.items())
+    return isinstance(value, list) and any(_holds_surrogate(item) for item in value)
+
+
+def read_json_text(text: str) -> Any:
+    """The JSON value of ``text`` as SQLite's JSON functions read it; ``text`` itself if none.
+
+    Python's reader accepts ``NaN`` and ``Infinity``, which SQLite's ``json_valid`` refuses,
+    and keeps the last of an object's duplicate members, where ``json_extract`` finds the first:
+    read the default way, a context the SQL calls invalid would be a valid one to the core, and
+    a subject the SQL correlates on would not be the one the core reads. An unpaired surrogate
+    (``"\\ud800"``) is no text SQLite returns readably, so a document holding one is not read
+    (the SQL leaves such a row to this judgement: ``pushdown.validity``).
+    """
+    try:
+        value = _DECODER.decode(text)
+    except ValueError:
+        return text
+    if "\\" in text and _SURROGATE_ESCAPE.search(text) is not None and _holds_surrogate(value):
+        return text
+    return value
+
+
 class JsonDocument(TypeDecorator[Any]):
     """A JSON value: ``jsonb`` on PostgreSQL, JSON text elsewhere.
 
     Text that is not valid JSON (written by other code) is read back as the raw string, so the
-    core reports the context as not a mapping instead of the read failing.
+    core reports the context as not a mapping instead of the read failing; text is read as the
+    SQL reads it (``read_json_text``). A PostgreSQL text column is refused when the mapping is
+    built (``reflect``).
     """
 
     impl = sa.JSON
@@ -131,10 +182,7 @@ class JsonDocument(TypeDecorator[Any]):
     def process_result_value(self, value: Any, dialect: Dialect) -> Any:
         if dialect.name == "postgresql" or not isinstance(value, str):
             return value
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
+        return read_json_text(value)
 
 
 # The collation under which two texts are equal only when they are the same bytes. A host column

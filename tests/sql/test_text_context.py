@@ -1,0 +1,172 @@
+"""A run's context stored as text is read alike by the SQL and by Python, or refused loudly.
+
+On PostgreSQL the statements read the context as jsonb: a ``text`` column holding valid JSON was
+read as JSON by the SQL and as unparsed text (every run ``invalid_context``) by Python, and one
+row of text that is not JSON failed every request of the workspace. Such a column is refused
+when the mapping is built. On SQLite, where the context is always text, Python reads it as
+SQLite's JSON functions do: ``NaN`` is no JSON, and the first of duplicate members counts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+import pytest
+import sqlalchemy as sa
+from tests.support import AS_OF, at, insert_raw, raw_row
+
+from runactionability import ActionabilityService, VisibleScopes, to_json
+from runactionability.adapters.sqlalchemy import REFERENCE_RUNS, RunTableMapping, create_schema
+from runactionability.adapters.sqlalchemy.types import to_micros
+from runactionability.errors import ConfigurationError
+
+CHECK = "provider.connection.check"
+# No state table is mapped: the resolver's warning about state kinds is not under test.
+pytestmark = pytest.mark.filterwarnings("ignore::runactionability.MissingStateSourceWarning")
+COLUMNS = (
+    "id bigint PRIMARY KEY, type text, workspace_id text, environment_id text, status text, "
+    "outcome text, created_at timestamptz, started_at timestamptz, completed_at timestamptz"
+)
+
+
+def _runs_table(engine: sa.Engine, name: str, context: str) -> None:
+    with engine.begin() as connection:
+        connection.exec_driver_sql(f"CREATE TABLE {name} ({COLUMNS}, context {context})")
+        connection.exec_driver_sql(
+            f"INSERT INTO {name} VALUES "
+            f"(1, '{CHECK}', 'w1', 'e1', 'completed', 'failed', '2026-11-10 10:00Z', NULL, "
+            "'2026-11-10 10:05Z', '{\"provider_connection_id\": 7}'), "
+            f"(2, '{CHECK}', 'w1', 'e1', 'completed', 'succeeded', '2026-11-10 11:00Z', NULL, "
+            "'2026-11-10 11:05Z', '{\"provider_connection_id\": 7}')"
+        )
+
+
+_Answers = tuple[dict[str, int], dict[str, int], dict[Any, str]]
+
+
+def _answers(engine: sa.Engine, runs: RunTableMapping, ids: list[int]) -> _Answers:
+    """The dashboard's counts, the explained statuses counted, and each listed run's status."""
+    service = ActionabilityService(engine, runs=runs, states={})
+    with service.session(scopes=VisibleScopes({"w1"}), as_of=AS_OF) as session:
+        counts = to_json(session.dashboard(top=0))["by_status"]
+        explained: dict[str, int] = {}
+        for run_id in ids:
+            explanation = to_json(session.explain(run_id))
+            status = explanation["run"]["actionability"]
+            explained[status] = explained.get(status, 0) + 1
+        listed = {
+            row["run_id"]: row["actionability"]
+            for page in (session.follow_up_page(), session.history_page())
+            for row in to_json(page)["runs"]
+        }
+    return {k: v for k, v in counts.items() if v}, explained, listed
+
+
+@pytest.mark.parametrize("column", ["text", "varchar(200)"])
+def test_a_text_context_column_is_refused_on_postgresql(sql_engine: sa.Engine, column: str) -> None:
+    if sql_engine.dialect.name != "postgresql":
+        pytest.skip("SQLite stores every context as text, which its statements read as such")
+    _runs_table(sql_engine, "text_ctx_runs", column)
+    with sql_engine.begin() as connection:
+        # The row that made every statement casting the column fail (DataError).
+        connection.exec_driver_sql(
+            f"INSERT INTO text_ctx_runs VALUES (3, '{CHECK}', 'w1', 'e1', 'completed', "
+            "'failed', '2026-11-10 12:00Z', NULL, '2026-11-10 12:05Z', 'not json')"
+        )
+    with pytest.raises(ConfigurationError, match=r"text_ctx_runs\.context .* json or jsonb"):
+        RunTableMapping.reflect(sql_engine, "text_ctx_runs", subject=None)
+    by_hand = RunTableMapping(table="text_ctx_runs", subject=None)
+    with pytest.raises(ConfigurationError, match=r"TYPE jsonb USING context::jsonb"):
+        ActionabilityService(sql_engine, runs=by_hand, states={})
+
+
+def test_a_json_context_column_is_read_as_jsonb_is(sql_engine: sa.Engine) -> None:
+    if sql_engine.dialect.name != "postgresql":
+        pytest.skip("a PostgreSQL column type")
+    _runs_table(sql_engine, "json_ctx_runs", "json")
+    runs = RunTableMapping.reflect(sql_engine, "json_ctx_runs", subject=None)
+    counts, explained, listed = _answers(sql_engine, runs, [1, 2])
+    assert counts == {"superseded_by_later_success": 1, "informational_only": 1}
+    assert explained == counts
+    assert listed[1] == "superseded_by_later_success"
+
+
+def test_sqlite_context_text_is_read_as_its_json_functions_read_it(sql_engine: sa.Engine) -> None:
+    if sql_engine.dialect.name != "sqlite":
+        pytest.skip("only SQLite stores the reference context as text")
+    create_schema(sql_engine)
+    checks: list[tuple[str, float, str]] = [
+        # SQLite's json_extract finds the first of duplicate members: run 2 is run 1's subject.
+        ("failed", 0, '{"provider_connection_id": "c1", "provider_connection_id": "c2"}'),
+        ("succeeded", 5, '{"provider_connection_id": "c1"}'),
+        # Not JSON to SQLite: an invalid context, though Python's reader takes NaN as a number.
+        ("failed", 10, '{"provider_connection_id": "c3", "weight": NaN}'),
+        ("failed", 15, '{"provider_connection_id": "c4", "weight": -Infinity}'),
+        ("failed", 20, '{"provider_connection_id": "c5"}  '),
+        ("failed", 25, "null"),
+        ("failed", 30, '["provider_connection_id", "c6"]'),
+        # json_extract returns an unpaired surrogate as bytes that are not UTF-8 (the evidence
+        # statement failed reading them), and ends a text at an escaped U+0000 ("c8").
+        ("failed", 35, '{"provider_connection_id": "\\ud800"}'),
+        ("succeeded", 40, '{"provider_connection_id": "\\ud800"}'),
+        ("failed", 45, '{"provider_connection_id": "c8\\u0000"}'),
+        ("succeeded", 50, '{"provider_connection_id": "c8"}'),
+        # A paired surrogate is one character to both.
+        ("failed", 55, '{"provider_connection_id": "\\ud83d\\ude00"}'),
+        ("succeeded", 60, '{"provider_connection_id": "\\ud83d\\ude00"}'),
+    ]
+    rows = [
+        raw_row(
+            sql_engine,
+            index,
+            type=CHECK,
+            outcome=outcome,
+            context=context,
+            created_at=to_micros(at(minutes)),
+            completed_at=to_micros(at(minutes + 1)),
+        )
+        for index, (outcome, minutes, context) in enumerate(checks, start=1)
+    ]
+    insert_raw(sql_engine, rows)
+    runs = attrs.evolve(REFERENCE_RUNS, subject=None)
+    counts, explained, listed = _answers(sql_engine, runs, list(range(1, len(checks) + 1)))
+    assert explained == counts
+    assert listed[1] == "superseded_by_later_success"
+    assert listed[3] == listed[4] == listed[6] == listed[7] == "requires_manual_review"
+    assert listed[5] == "actionable"
+    assert listed[8] == listed[10] == "requires_manual_review"
+    assert listed[12] == "superseded_by_later_success"
+
+
+def test_sqlite_escapes_beside_a_subject_column_are_judged_as_python_reads_them(
+    sql_engine: sa.Engine,
+) -> None:
+    if sql_engine.dialect.name != "sqlite":
+        pytest.skip("only SQLite stores the reference context as text")
+    create_schema(sql_engine)
+    checks: list[tuple[str, float, str]] = [
+        # The context's subject, not the column's, is the one the core reads: "c1\x00",
+        # unusable, where json_extract reads "c1", the column's.
+        ("failed", 0, '{"provider_connection_id": "c1\\u0000"}'),
+        ("succeeded", 5, '{"provider_connection_id": "c1"}'),
+        ("failed", 10, '{"provider_connection_id": "c2", "note": "\\udc00"}'),
+        ("succeeded", 15, '{"provider_connection_id": "c2"}'),
+    ]
+    rows = [
+        raw_row(
+            sql_engine,
+            index,
+            type=CHECK,
+            outcome=outcome,
+            context=context,
+            subject=f"c{(index + 1) // 2}",
+            created_at=to_micros(at(minutes)),
+            completed_at=to_micros(at(minutes + 1)),
+        )
+        for index, (outcome, minutes, context) in enumerate(checks, start=1)
+    ]
+    insert_raw(sql_engine, rows)
+    counts, explained, listed = _answers(sql_engine, REFERENCE_RUNS, [1, 2, 3, 4])
+    assert explained == counts
+    assert listed[1] == listed[3] == "requires_manual_review"
