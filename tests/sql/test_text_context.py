@@ -92,6 +92,9 @@ def test_a_json_context_column_is_read_as_jsonb_is(sql_engine: sa.Engine) -> Non
     assert listed[1] == "superseded_by_later_success"
 
 
+# Hostile contexts are most of this table's problem runs, on purpose: the service says so once
+# (tests/service/test_invalid_sample.py); under test is that SQL and Python read them alike.
+@pytest.mark.filterwarnings("ignore::runactionability.MappingMismatchWarning")
 def test_sqlite_context_text_is_read_as_its_json_functions_read_it(sql_engine: sa.Engine) -> None:
     if sql_engine.dialect.name != "sqlite":
         pytest.skip("only SQLite stores the reference context as text")
