@@ -118,6 +118,10 @@ def test_sqlite_context_text_is_read_as_its_json_functions_read_it(sql_engine: s
         # A paired surrogate is one character to both.
         ("failed", 55, '{"provider_connection_id": "\\ud83d\\ude00"}'),
         ("succeeded", 60, '{"provider_connection_id": "\\ud83d\\ude00"}'),
+        # json_extract (SQLite 3.40) finds no member whose name is written with an escape;
+        # Python decodes it, so run 14's subject is "c9", which run 15 supersedes.
+        ("failed", 65, '{"provider_connection_i\\u0064": "c9"}'),
+        ("succeeded", 70, '{"provider_connection_id": "c9"}'),
     ]
     rows = [
         raw_row(
@@ -140,6 +144,7 @@ def test_sqlite_context_text_is_read_as_its_json_functions_read_it(sql_engine: s
     assert listed[5] == "actionable"
     assert listed[8] == listed[10] == "requires_manual_review"
     assert listed[12] == "superseded_by_later_success"
+    assert listed[14] == "superseded_by_later_success"
 
 
 def test_sqlite_escapes_beside_a_subject_column_are_judged_as_python_reads_them(

@@ -72,11 +72,13 @@ def environments_with_runs(
     An environment the scopes leave out is not looked for, so the answer names nothing hidden.
     """
     asked = as_ids(environment_ids)
+    mapping = backend.runs.mapping
+    # A uuid misspelled is refused before the scopes narrow it away, as with no narrowing.
+    check_scope_ids(scopes.workspace_ids, asked, mapping.ids)
     if scopes.environment_ids is not None:
         asked &= scopes.environment_ids
     if not asked:
         return frozenset()
-    mapping = backend.runs.mapping
     c = mapping.table_clause().c
     connection = backend.runs.bind
     assert isinstance(connection, sa.Connection), "a snapshot reads through one connection"
@@ -91,7 +93,6 @@ def environments_with_runs(
             _one_of(environment, "environment", ids.environment, dialect),
         )
     )
-    check_scope_ids(scopes.workspace_ids, asked, ids)
     workspaces = id_values(scopes.workspace_ids, ids.workspace, dialect)
     environments = id_values(asked, ids.environment, dialect)
     rows = connection.execute(

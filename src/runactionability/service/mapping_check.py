@@ -105,20 +105,23 @@ def warn_invalid_sample(
 
     Problem runs, not all runs: a success is informational whatever its timestamps read as
     (rule 2), so a table of mostly successes would hide a mapping that misreads every failure.
-    A statement that fails is left to the requests, whose statements fail alike.
+    A statement that fails, or a row it cannot read, is left to the requests. The warning
+    names no run: on an async service it may be issued inside an actor's first session.
     """
     savepoint = _savepoint(bind)
     try:
         sampled = SqlRunSource(bind, runs, catalog=core.catalog).newest(SAMPLE)
-    except sa.exc.DBAPIError:
+        # A host table without a key may repeat an id; the core judges each run once.
+        unique = list({run.id: run for run in reversed(sampled)}.values())[::-1]
+        judged = validity(unique, core, as_of=datetime.now(UTC))
+    except Exception:
+        # A diagnostic never takes the service down: a row it cannot read (a NULL id), or a
+        # statement that fails, is the requests' to meet and report as they always have.
         if savepoint is not None:
             savepoint.rollback()
         return
     if savepoint is not None:
         savepoint.commit()
-    # A host table without a key may repeat an id; the core judges each run once.
-    unique = list({run.id: run for run in reversed(sampled)}.values())[::-1]
-    judged = validity(unique, core, as_of=datetime.now(UTC))
     invalid, problems = judged.invalid, judged.problems
     if 2 * invalid <= problems or invalid < MINIMUM_INVALID:
         return
@@ -127,8 +130,9 @@ def warn_invalid_sample(
             f"{runs.table}: {invalid} of the {problems} problem runs among the newest "
             f"{len(unique)} ({100 * invalid // problems}%) read as invalid records, so every "
             f"answer shows them as requires_manual_review and never as evidence: "
-            f"{judged.told()}; a mapping that misreads the table is the likely cause "
-            f"({judged.fix()}): run `runactionability doctor` for every finding and its fix"
+            f"{judged.told(example=False)}; a mapping that misreads the table is the likely "
+            f"cause ({judged.fix(example=False)}): run `runactionability doctor` for every "
+            "finding and its fix"
         ),
         stacklevel=stacklevel + 1,
     )

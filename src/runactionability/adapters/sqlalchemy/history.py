@@ -149,16 +149,21 @@ class _Statement:
             c["id"].desc(),
         ]
 
+    def _key_types(self, c: Mapping[str, Any]) -> dict[str, Any]:
+        """PostgreSQL's key list types: each id in its column's type, and the status and outcome
+        keys in theirs (an integer vocabulary column's as one)."""
+        types = {field: sql_type(kind, self.dialect) for field, kind in self.id_types.items()}
+        for field in ("status", "outcome"):
+            if isinstance(c[field].type, IntegerVocabulary):
+                types[field] = sa.BigInteger()
+        return types
+
     def _branch(self, has_env: bool | None, has_subject: bool) -> sa.Select[Any]:
         name = shape_name((has_env, has_subject))
         c = self.columns
         start = self._start(c)
         if self.dialect == "postgresql":
-            types = {field: sql_type(kind, self.dialect) for field, kind in self.id_types.items()}
-            # The status and outcome keys in their columns' types (an integer column's as one).
-            for field in ("status", "outcome"):
-                if isinstance(c[field].type, IntegerVocabulary):
-                    types[field] = sa.BigInteger()
+            types = self._key_types(c)
             keys = postgresql_keys(name, _FIELDS, types)
 
             def key(field: str) -> Any:

@@ -168,7 +168,9 @@ def _collated(bind: Bind, table: str, reflected: Any) -> bool:
 
     PostgreSQL names a column's collation, and says whether it is deterministic (byte-exact).
     SQLite reflects none, so any table whose definition names a collation other than BINARY is
-    taken as collated: matching its text byte for byte costs a comparison, never an answer.
+    taken as collated: matching its text byte for byte costs a comparison, never an answer. So
+    is a view (its columns keep the collation of the tables it reads, which its text need not
+    name) and a table main's schema does not hold (an attached database's).
     """
     if check_bind(bind).dialect.name == "postgresql":
         name = getattr(reflected, "collation", None)
@@ -176,6 +178,9 @@ def _collated(bind: Bind, table: str, reflected: Any) -> bool:
             return False
         query = "SELECT collisdeterministic FROM pg_collation WHERE collname = :name"
         return not all(_scalars(bind, query, name))
+    kinds = _scalars(bind, "SELECT type FROM sqlite_master WHERE name = :name", table)
+    if kinds != ["table"]:
+        return True
     definition = _scalars(bind, "SELECT sql FROM sqlite_master WHERE name = :name", table)
     text = " ".join(str(sql) for sql in definition)
     names = re.findall(r"COLLATE\s+[\"'`\[]?(\w+)", text, re.IGNORECASE)

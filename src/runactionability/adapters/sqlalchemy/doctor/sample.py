@@ -231,16 +231,21 @@ class Validity:
     def invalid(self) -> int:
         return sum(self.reasons.values())
 
-    def told(self) -> str:
-        """The three most frequent reasons with their counts, then the first one's example."""
+    def told(self, *, example: bool = True) -> str:
+        """The three most frequent reasons with their counts, then (``example``) the first
+        one's example run."""
         main = self.reasons.most_common(3)
         listed = ", ".join(f"{reason} {count}" for reason, count in main)
+        if not example:
+            return listed
         return f"{listed} (e.g. run {self.examples[main[0][0]]!r})"
 
-    def fix(self) -> str:
-        """Where the most frequent reason's rows are fixed."""
+    def fix(self, *, example: bool = True) -> str:
+        """Where the most frequent reason's rows are fixed (without ``example``, no run named)."""
         first = self.reasons.most_common(1)[0][0]
-        return _CAUSES.get(first, f"`runactionability explain {self.examples[first]}` says why")
+        if first in _CAUSES or not example:
+            return _CAUSES.get(first, "`runactionability doctor` names an example run")
+        return f"`runactionability explain {self.examples[first]}` says why"
 
 
 def validity(runs: Sequence[OperationRun], core: Core, *, as_of: datetime) -> Validity:

@@ -146,7 +146,7 @@ def _total(*whens: Any, else_: Any = 0) -> Any:
 
 def _rule_two(compiled: _Compiled) -> Any:
     """Rule 2 of a stored (status, outcome), as the mapping reads them (``read_status``,
-    ``read_outcome``): ``_PROBLEM`` exactly where ``schema.problem_rows`` holds."""
+    ``read_outcome``): ``_PROBLEM`` exactly where ``problem_predicate.problem_rows`` holds."""
     mapping = compiled.pushdown.mapping
     status, outcome = compiled.c["status"], compiled.c["outcome"]
     succeeded = mapping.stored_outcomes(RunOutcome.SUCCEEDED)
