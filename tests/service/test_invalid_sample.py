@@ -179,3 +179,10 @@ def test_a_sample_that_fails_leaves_the_failure_to_the_requests(sql_engine: sa.E
         service.session(scopes=VisibleScopes({"1"}), as_of=BASE) as session,
     ):
         session.dashboard(top=1)
+
+
+def test_runs_in_no_workspace_are_left_to_the_unattributed_count(sql_engine: sa.Engine) -> None:
+    host_table(sql_engine, 20)
+    with sql_engine.begin() as connection:
+        connection.execute(sa.text("UPDATE jobs SET workspace_id = ' ' WHERE outcome = 'failed'"))
+    assert _built(sql_engine, _mapping(sql_engine)) == []

@@ -28,6 +28,7 @@ from runactionability.adapters.sqlalchemy.runs import SqlRunSource
 from runactionability.catalog import OperationCatalog
 from runactionability.core import Core
 from runactionability.errors import MappingMismatchWarning
+from runactionability.model import usable_id
 from runactionability.registry import Registry
 
 SAMPLE = 200
@@ -116,8 +117,10 @@ def warn_invalid_sample(
         return
     if savepoint is not None:
         savepoint.commit()
-    # A host table without a key may repeat an id; the core judges each run once.
-    unique = list({run.id: run for run in reversed(sampled)}.values())[::-1]
+    # A host table without a key may repeat an id; the core judges each run once. A run in no
+    # workspace is in no actor's answers (the unattributed count names it), so it is left out.
+    attributed = [run for run in sampled if usable_id(run.workspace_id) is not None]
+    unique = list({run.id: run for run in reversed(attributed)}.values())[::-1]
     judged = validity(unique, core, as_of=datetime.now(UTC))
     invalid, problems = judged.invalid, judged.problems
     if 2 * invalid <= problems or invalid < MINIMUM_INVALID:
