@@ -197,3 +197,10 @@ def test_a_row_the_sample_cannot_read_leaves_the_build_alone(sql_engine: sa.Engi
     with sql_engine.begin() as connection:
         connection.execute(sa.text("UPDATE jobs SET id = NULL WHERE id = 19"))
     assert _built(sql_engine, mapping) == []
+
+
+def test_runs_in_no_workspace_are_left_to_the_unattributed_count(sql_engine: sa.Engine) -> None:
+    host_table(sql_engine, 20)
+    with sql_engine.begin() as connection:
+        connection.execute(sa.text("UPDATE jobs SET workspace_id = ' ' WHERE outcome = 'failed'"))
+    assert _built(sql_engine, _mapping(sql_engine)) == []

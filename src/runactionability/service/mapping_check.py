@@ -28,6 +28,7 @@ from runactionability.adapters.sqlalchemy.runs import SqlRunSource
 from runactionability.catalog import OperationCatalog
 from runactionability.core import Core
 from runactionability.errors import MappingMismatchWarning
+from runactionability.model import usable_id
 from runactionability.registry import Registry
 
 SAMPLE = 200
@@ -111,8 +112,10 @@ def warn_invalid_sample(
     savepoint = _savepoint(bind)
     try:
         sampled = SqlRunSource(bind, runs, catalog=core.catalog).newest(SAMPLE)
-        # A host table without a key may repeat an id; the core judges each run once.
-        unique = list({run.id: run for run in reversed(sampled)}.values())[::-1]
+        # A host table without a key may repeat an id; the core judges each run once. A run in
+        # no workspace is in no actor's answers (the unattributed count names it): left out.
+        attributed = [run for run in sampled if usable_id(run.workspace_id) is not None]
+        unique = list({run.id: run for run in reversed(attributed)}.values())[::-1]
         judged = validity(unique, core, as_of=datetime.now(UTC))
     except Exception:
         # A diagnostic never takes the service down: a row it cannot read (a NULL id), or a
