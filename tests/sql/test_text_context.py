@@ -123,19 +123,7 @@ def test_sqlite_context_text_is_read_as_its_json_functions_read_it(sql_engine: s
         ("failed", 65, '{"provider_connection_i\\u0064": "c9"}'),
         ("succeeded", 70, '{"provider_connection_id": "c9"}'),
     ]
-    rows = [
-        raw_row(
-            sql_engine,
-            index,
-            type=CHECK,
-            outcome=outcome,
-            context=context,
-            created_at=to_micros(at(minutes)),
-            completed_at=to_micros(at(minutes + 1)),
-        )
-        for index, (outcome, minutes, context) in enumerate(checks, start=1)
-    ]
-    insert_raw(sql_engine, rows)
+    _insert(sql_engine, checks)
     runs = attrs.evolve(REFERENCE_RUNS, subject=None)
     counts, explained, listed = _answers(sql_engine, runs, list(range(1, len(checks) + 1)))
     assert explained == counts
@@ -161,20 +149,28 @@ def test_sqlite_escapes_beside_a_subject_column_are_judged_as_python_reads_them(
         ("failed", 10, '{"provider_connection_id": "c2", "note": "\\udc00"}'),
         ("succeeded", 15, '{"provider_connection_id": "c2"}'),
     ]
+    _insert(sql_engine, checks, subjects=True)
+    counts, explained, listed = _answers(sql_engine, REFERENCE_RUNS, [1, 2, 3, 4])
+    assert explained == counts
+    assert listed[1] == listed[3] == "requires_manual_review"
+
+
+def _insert(
+    engine: sa.Engine, checks: list[tuple[str, float, str]], *, subjects: bool = False
+) -> None:
+    """One provider check per ``(outcome, minutes, context)``, run ids from 1; with
+    ``subjects``, runs 1 and 2 carry the subject column "c1", 3 and 4 "c2", and so on."""
     rows = [
         raw_row(
-            sql_engine,
+            engine,
             index,
             type=CHECK,
             outcome=outcome,
             context=context,
-            subject=f"c{(index + 1) // 2}",
             created_at=to_micros(at(minutes)),
             completed_at=to_micros(at(minutes + 1)),
+            **({"subject": f"c{(index + 1) // 2}"} if subjects else {}),
         )
         for index, (outcome, minutes, context) in enumerate(checks, start=1)
     ]
-    insert_raw(sql_engine, rows)
-    counts, explained, listed = _answers(sql_engine, REFERENCE_RUNS, [1, 2, 3, 4])
-    assert explained == counts
-    assert listed[1] == listed[3] == "requires_manual_review"
+    insert_raw(engine, rows)
