@@ -210,5 +210,6 @@ def test_the_cli_explains_a_run_with_the_work_active_at_as_of(
     gone = CliRunner().invoke(
         cli, ["explain", "7", "--database", database, "--as-of", T.isoformat(), "--json"]
     )
-    assert gone.exit_code != 0
-    assert "did not exist yet" in gone.stderr
+    # Not yet created at T: told as a missing run is (the request API's explain gives None).
+    assert gone.exit_code == 1
+    assert "no run '7' in the visible scopes" in gone.stderr
