@@ -14,7 +14,7 @@ from runactionability.adapters.sqlalchemy.doctor.id_columns import (
     unattributed_runs,
 )
 from runactionability.adapters.sqlalchemy.ids import check_scope_ids, id_exact, stored_typed_id
-from runactionability.adapters.sqlalchemy.run_statements import _one_of, id_values
+from runactionability.adapters.sqlalchemy.run_statements import id_values, one_of
 from runactionability.consumers import Assessment, Explanation, would_change
 from runactionability.errors import NoWorkspacesError, UsageError
 from runactionability.model import OperationRun, usable_id
@@ -89,8 +89,8 @@ def environments_with_runs(
         sa.select(exact)
         .distinct()
         .where(
-            _one_of(c[mapping.workspace_id], "workspace", ids.workspace, dialect),
-            _one_of(environment, "environment", ids.environment, dialect),
+            one_of(c[mapping.workspace_id], "workspace", ids.workspace, dialect),
+            one_of(environment, "environment", ids.environment, dialect),
         )
     )
     workspaces = id_values(scopes.workspace_ids, ids.workspace, dialect)

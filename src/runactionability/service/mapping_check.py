@@ -1,6 +1,7 @@
 """The one check, when a service is built, of its mappings against the tables it reads.
 
-Two parts, once per service and never per request: the tables' declared column types against
+Two parts, at most once per service (at build; in its first session when the runs table or an
+async service's connection is not there yet): the tables' declared column types against
 the mapping (``warn_mapping_mismatches``), then the newest ``SAMPLE`` runs, read as every answer
 reads them and judged by the core's own record checks (``validity``, as ``doctor`` judges its
 sample). When most sampled problem runs read as invalid records the mapping, not a

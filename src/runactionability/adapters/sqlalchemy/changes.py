@@ -48,7 +48,7 @@ from runactionability.adapters.sqlalchemy.instant_sql import (
     valid_timestamp,
 )
 from runactionability.adapters.sqlalchemy.mapping import RunTableMapping
-from runactionability.adapters.sqlalchemy.run_statements import _one_of, id_values
+from runactionability.adapters.sqlalchemy.run_statements import id_values, one_of
 from runactionability.adapters.sqlalchemy.runs import SqlRunSource
 from runactionability.adapters.sqlalchemy.states import SqlStateSource
 from runactionability.adapters.sqlalchemy.types import UtcTimestamp
@@ -189,11 +189,11 @@ class SqlChangeCandidates:
         check_scope_ids(scopes.workspace_ids, scopes.environment_ids, mapping.ids)
         workspaces = id_values(scopes.workspace_ids, mapping.ids.workspace, dialect)
         values: dict[str, Any] = {"workspace_ids": workspaces, "workspace_texts": workspaces}
-        filters = [_one_of(c["workspace_id"], "workspace", mapping.ids.workspace, dialect)]
+        filters = [one_of(c["workspace_id"], "workspace", mapping.ids.workspace, dialect)]
         if scopes.environment_ids is not None:
             environments = id_values(scopes.environment_ids, mapping.ids.environment, dialect)
             values["environment_ids"] = values["environment_texts"] = environments
-            within = _one_of(c["environment_id"], "environment", mapping.ids.environment, dialect)
+            within = one_of(c["environment_id"], "environment", mapping.ids.environment, dialect)
             if scopes.include_workspace_runs:
                 within = sa.or_(within, c["environment_id"].is_(None))
             filters.append(within)
@@ -301,7 +301,7 @@ class SqlChangeCandidates:
         workspaces = id_values({a.workspace_id for a in arrivals}, mapping.ids.workspace, dialect)
         values["reached_workspace_ids"] = values["reached_workspace_texts"] = workspaces
         filters.append(
-            _one_of(c["workspace_id"], "reached_workspace", mapping.ids.workspace, dialect)
+            one_of(c["workspace_id"], "reached_workspace", mapping.ids.workspace, dialect)
         )
         owned = sorted(
             name
@@ -312,7 +312,7 @@ class SqlChangeCandidates:
         environments = {a.environment_id for a in arrivals if a.environment_id is not None}
         env_ids = id_values(environments, mapping.ids.environment, dialect)
         values["reached_environment_ids"] = values["reached_environment_texts"] = env_ids
-        reached_env = _one_of(
+        reached_env = one_of(
             c["environment_id"], "reached_environment", mapping.ids.environment, dialect
         )
         values["owned_types"] = owned

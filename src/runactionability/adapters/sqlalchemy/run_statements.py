@@ -107,9 +107,9 @@ def build(
 ) -> Any:
     """The listing statement of ``shape`` over ``select`` (the run columns)."""
     dialect, environments, types, replayed, statuses, outcomes, since, before, tag = shape
-    filters: list[Any] = [_one_of(c["workspace_id"], "workspace", mapping.ids.workspace, dialect)]
+    filters: list[Any] = [one_of(c["workspace_id"], "workspace", mapping.ids.workspace, dialect)]
     if environments is not None:
-        within = _one_of(c["environment_id"], "environment", mapping.ids.environment, dialect)
+        within = one_of(c["environment_id"], "environment", mapping.ids.environment, dialect)
         if environments:
             within = sa.or_(within, c["environment_id"].is_(None))
         filters.append(within)
@@ -236,7 +236,7 @@ class _Replay:
         return sa.or_(*parts) if parts else sa.false()
 
 
-def _one_of(column: Any, name: str, id_type: IdType, dialect: str) -> Any:
+def one_of(column: Any, name: str, id_type: IdType, dialect: str) -> Any:
     """``column`` is one of the ids bound as ``{name}_ids``, for text byte for byte.
 
     Under a case-insensitive collation 'ACME' is not a visible 'acme'; the plain IN stays for an
