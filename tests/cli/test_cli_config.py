@@ -255,3 +255,18 @@ def test_a_hosts_runs_table_without_states_names_the_missing_kinds(
     assert "'provider_connection'" in line
     assert "[states.KIND]" in line
     assert json.loads(result.stdout)["total"] == 1
+
+
+@pytest.mark.parametrize("command", ["report", "doctor"])
+def test_a_state_section_no_family_reads_is_one_error_line(
+    database: str, tmp_path: Path, command: str
+) -> None:
+    # A misspelt kind: its table was read by nothing and doctor passed (exit 0) without a word.
+    config = config_file(
+        tmp_path,
+        f"database = {toml_string(database)}\nreference_states = true\n"
+        '[states.provider_conection]\ntable = "provider_connection_states"\n'
+        'timestamps = "native"\n',
+    )
+    line = one_line_error(invoke(command, "--config", config))
+    assert "[states.provider_conection] (did you mean 'provider_connection'?)" in line

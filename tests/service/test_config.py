@@ -292,3 +292,20 @@ def test_reflection_reads_what_the_file_leaves_out_and_a_missing_table_is_an_err
     missing = load_config(write(tmp_path, '[runs]\ntable = "nowhere"\n', "missing.toml"))
     with pytest.raises(ConfigurationError, match=r"\[runs\]: no table 'nowhere'"):
         missing.run_mapping(sql_engine)
+
+
+def test_a_state_section_no_family_reads_is_refused_naming_the_kind_meant(
+    demo: tuple[sa.Engine, datetime], tmp_path: Path
+) -> None:
+    # A misspelt kind left the real kind without its table and was read by nothing, silently.
+    path = write(
+        tmp_path,
+        "reference_states = true\n[states.provider_conection]\n"
+        'table = "provider_connection_states"\ntimestamps = "native"\n',
+    )
+    engine, _ = demo
+    with pytest.raises(ConfigurationError) as refused:
+        ActionabilityService.from_config(load_config(path), bind=engine, registry=REGISTRY)
+    message = str(refused.value)
+    assert "[states.provider_conection] (did you mean 'provider_connection'?)" in message
+    assert str(path) in message

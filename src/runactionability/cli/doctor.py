@@ -32,6 +32,7 @@ from runactionability.i18n import Renderer
 from runactionability.jsonforms import to_json
 from runactionability.messages import Message, msg, msgn
 from runactionability.registry import Registry
+from runactionability.service.configured import check_state_kinds
 
 _STYLES = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "dim"}
 _SEVERITIES: dict[Severity, Message] = {
@@ -68,6 +69,7 @@ def doctor(
     given = given_as_of(as_of_text)
     config = cli_config(config_path, catalog_path)
     registry = Registry.default()
+    check_state_kinds(config, registry)
     engine = engine_for(database_of(config, database), must_exist=True)
     try:
         report = check(
