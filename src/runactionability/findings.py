@@ -39,6 +39,9 @@ class FindingCode(enum.StrEnum):
     UNATTRIBUTED_RUNS = "unattributed_runs"
     """Runs whose workspace id no actor can name (NULL, blank, or not of the column's type):
     every scope, the whole database's included, leaves them out."""
+    RUNS_WITHOUT_ID = "runs_without_id"
+    """Rows of the runs table whose run id is NULL (a table without a primary key): no page,
+    count, explanation or proof reads them, as none could name them."""
     MISSING_INDEX = "missing_index"
     """No index serves a seek the library's statements make on the table."""
     UNCOVERED_TYPE = "uncovered_type"

@@ -107,7 +107,10 @@ def build(
 ) -> Any:
     """The listing statement of ``shape`` over ``select`` (the run columns)."""
     dialect, environments, types, replayed, statuses, outcomes, since, before, tag = shape
-    filters: list[Any] = [one_of(c["workspace_id"], "workspace", mapping.ids.workspace, dialect)]
+    filters: list[Any] = [
+        one_of(c["workspace_id"], "workspace", mapping.ids.workspace, dialect),
+        addressable(c),
+    ]
     if environments is not None:
         within = one_of(c["environment_id"], "environment", mapping.ids.environment, dialect)
         if environments:
@@ -234,6 +237,13 @@ class _Replay:
         if RunStatus.RUNNING in statuses:
             parts.append(sa.and_(active, sa.not_(self.started_after)))
         return sa.or_(*parts) if parts else sa.false()
+
+
+def addressable(c: Mapping[str, Any]) -> Any:
+    """The rows with a run id: a row without one (a host table with no primary key) cannot be
+    explained, cited as proof or held by a cursor, so every read leaves it out alike, SQL and
+    Python, and ``doctor`` counts it (docs/decisions.md)."""
+    return c["id"].is_not(None)
 
 
 def one_of(column: Any, name: str, id_type: IdType, dialect: str) -> Any:

@@ -169,7 +169,8 @@ class SqlRunSource:
         created, run_id = self._c["created_at"], self._c["id"]
         dialect = self.bind.dialect.name
         order = created.desc().nulls_last() if dialect == "postgresql" else created.desc()
-        statement = self._select.order_by(order, run_id.desc()).limit(limit)
+        statement = self._select.where(run_statements.addressable(self._c))
+        statement = statement.order_by(order, run_id.desc()).limit(limit)
         with read_transaction(self.bind) as connection:
             return [self._run(row._mapping) for row in connection.execute(statement)]
 

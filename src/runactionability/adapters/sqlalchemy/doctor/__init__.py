@@ -22,6 +22,7 @@ from runactionability.adapters.sqlalchemy.doctor.id_columns import (
     padded_findings,
     unattributed_finding,
     unattributed_runs,
+    without_id_findings,
 )
 from runactionability.adapters.sqlalchemy.doctor.indexes import (
     index_findings,
@@ -237,9 +238,12 @@ def _id_columns(
 
 def _unattributed(connection: sa.Connection, mapping: RunTableMapping) -> list[Finding]:
     found = unattributed_runs(connection, mapping, sample=5)
-    if not found.count:
-        return []
-    return [unattributed_finding(found, table=mapping.table, column=mapping.workspace_id)]
+    findings = without_id_findings(connection, mapping)
+    if found.count:
+        findings.append(
+            unattributed_finding(found, table=mapping.table, column=mapping.workspace_id)
+        )
+    return findings
 
 
 def _judge(
