@@ -30,6 +30,9 @@ class FindingCode(enum.StrEnum):
     IMPLAUSIBLE_TIMESTAMP = "implausible_timestamp"
     """Readable instants that cannot be what the host meant (1970, for epoch seconds read as
     microseconds): the storage the mapping names is not the column's."""
+    MIXED_TIMESTAMP_SPELLINGS = "mixed_timestamp_spellings"
+    """ISO-text ``created_at`` values with both a ``'T'`` and a ``' '`` separator, which the
+    pages' stored-text order lists out of their creation order."""
     UNMAPPED_VALUE = "unmapped_value"
     """A stored status, outcome or lifecycle value the mapping's vocabulary does not list."""
     INVALID_ROWS = "invalid_rows"

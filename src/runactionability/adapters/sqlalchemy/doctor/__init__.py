@@ -34,6 +34,7 @@ from runactionability.adapters.sqlalchemy.doctor.sample import (
     timestamp_findings,
     validity_finding,
 )
+from runactionability.adapters.sqlalchemy.doctor.spellings import spelling_findings
 from runactionability.adapters.sqlalchemy.doctor.states import (
     proof_time_findings,
     state_status_findings,
@@ -199,6 +200,7 @@ def _check_runs(
             return _judge(sampled, mapping, core, as_of, dialect, flagged)
 
         findings += _guarded(connection, table, read)
+        findings += _guarded(connection, table, lambda: spelling_findings(connection, mapping))
     findings += index_findings(connection, run_seeks(mapping), table=table, schema=mapping.schema)
     findings.append(
         Finding(
