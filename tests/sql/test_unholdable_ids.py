@@ -27,10 +27,11 @@ from tests.support import (
 from runactionability import (
     ActionabilityService,
     AsyncActionabilityService,
+    RunQuery,
     UsageError,
     VisibleScopes,
 )
-from runactionability.adapters.sqlalchemy import RunTableMapping, create_schema
+from runactionability.adapters.sqlalchemy import RunTableMapping, create_schema, open_backend
 from runactionability.adapters.sqlalchemy.schema import operation_runs
 
 W1 = VisibleScopes({"w1"})
@@ -87,6 +88,13 @@ def test_the_async_session_says_none_too(engine: sa.Engine) -> None:
             await async_engine.dispose()
 
     assert asyncio.run(told()) == [None] * 2 * len(UNHOLDABLE)
+
+
+def test_an_operation_type_no_column_holds_matches_nothing(engine: sa.Engine) -> None:
+    runs = open_backend(engine, runs=RUNS).runs
+    for types, found in ((["inventory.sync", *UNHOLDABLE], ["r1"]), (UNHOLDABLE, [])):
+        query = RunQuery(workspace_ids={"w1"}, operation_types=types)
+        assert [run.id for run in runs.list_runs(query).runs] == found
 
 
 @pytest.mark.parametrize("scope", ["w\ud800", "\udcff"])

@@ -14,7 +14,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from runactionability.adapters.sqlalchemy.ids import IdType, check_scope_ids, id_value, storage
+from runactionability.adapters.sqlalchemy.ids import (
+    IdType,
+    check_scope_ids,
+    id_value,
+    storage,
+    text_fits,
+)
 from runactionability.adapters.sqlalchemy.instant_rows import stored_parameter
 from runactionability.adapters.sqlalchemy.instant_sql import compare_to, valid_timestamp
 from runactionability.adapters.sqlalchemy.instants import instants_of
@@ -77,7 +83,9 @@ def values_of(
         values["environment_ids"] = environments
         values["environment_texts"] = environments
     if query.operation_types is not None:
-        values["operation_types"] = sorted(query.operation_types)
+        # A type no text column can hold is no stored type: it matches nothing, never bound.
+        fit = [name for name in query.operation_types if text_fits(name, dialect)]
+        values["operation_types"] = sorted(fit)
     if query.as_of is not None:
         values["replay_as_of"] = query.as_of
     if query.created_from is not None:
