@@ -30,6 +30,9 @@ class FindingCode(enum.StrEnum):
     IMPLAUSIBLE_TIMESTAMP = "implausible_timestamp"
     """Readable instants that cannot be what the host meant (1970, for epoch seconds read as
     microseconds): the storage the mapping names is not the column's."""
+    MIXED_TIMESTAMP_SPELLINGS = "mixed_timestamp_spellings"
+    """ISO-text ``created_at`` values with both a ``'T'`` and a ``' '`` separator, which the
+    pages' stored-text order lists out of their creation order."""
     UNMAPPED_VALUE = "unmapped_value"
     """A stored status, outcome or lifecycle value the mapping's vocabulary does not list."""
     INVALID_ROWS = "invalid_rows"
@@ -39,6 +42,9 @@ class FindingCode(enum.StrEnum):
     UNATTRIBUTED_RUNS = "unattributed_runs"
     """Runs whose workspace id no actor can name (NULL, blank, or not of the column's type):
     every scope, the whole database's included, leaves them out."""
+    RUNS_WITHOUT_ID = "runs_without_id"
+    """Rows of the runs table whose run id is NULL (a table without a primary key): no page,
+    count, explanation or proof reads them, as none could name them."""
     MISSING_INDEX = "missing_index"
     """No index serves a seek the library's statements make on the table."""
     UNCOVERED_TYPE = "uncovered_type"

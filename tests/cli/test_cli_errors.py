@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from tests.cli.test_cli import database, invoke, ok_json, one_line_error
-from tests.support import AS_OF
+from tests.support import AS_OF, database_option
 
 from runactionability import (
     CatalogError,
@@ -30,6 +30,7 @@ from runactionability import (
 )
 from runactionability.adapters.memory import MemoryRunSource
 from runactionability.adapters.sqlalchemy import SqlRunSource, create_schema, open_backend
+from runactionability.adapters.sqlalchemy.backend import redacted_url
 from runactionability.adapters.sqlalchemy.pushdown import SqlPushdown
 from runactionability.testing import count_statements
 
@@ -388,6 +389,36 @@ def test_a_url_the_cli_cannot_open_names_no_password() -> None:
         "installed (No module named 'pg8000'); install it, or name an installed one "
         "(postgresql+psycopg://...)"
     )
+
+
+def test_the_demo_prints_its_database_url_without_the_password(sql_engine: sa.Engine) -> None:
+    if sql_engine.dialect.name == "sqlite":
+        pytest.skip("a SQLite file has no password")
+    # The suite's server trusts its clients, so the password is never checked, only shown.
+    url = sa.make_url(database_option(sql_engine)).set(password="s3/cr@t")
+    given = url.render_as_string(hide_password=False)
+    text = invoke("demo", "--database", given, "--size", "small")
+    assert text.exit_code == 0, text.output + text.stderr
+    shown = invoke("demo", "--database", given, "--size", "small", "--json")
+    assert shown.exit_code == 0, shown.output + shown.stderr
+    for output in (text.stdout, text.stderr, shown.stdout, shown.stderr):
+        assert "s3" not in output
+        assert "cr@t" not in output
+    assert f"--database {url.render_as_string()}" in text.stdout.replace("\n", "")
+    assert json.loads(shown.stdout)["database"] == url.render_as_string()
+
+
+@pytest.mark.parametrize(
+    ("given", "shown"),
+    [
+        ("postgresql://reader:s3/cret@db/app", "'postgresql://reader:***@db/app'"),
+        ("postgresql://reader:s3@cret@db/app", "'postgresql://reader:***@db/app'"),
+        ("nosuch://reader:s3@c/ret@db/app", "'nosuch://reader:***@db/app'"),
+        ("postgresql://reader@db/app", "'postgresql://reader@db/app'"),
+    ],
+)
+def test_a_password_holding_a_slash_or_an_at_is_masked_whole(given: str, shown: str) -> None:
+    assert redacted_url(given) == shown
 
 
 def test_an_error_naming_the_database_masks_its_password(

@@ -189,14 +189,17 @@ def test_a_sample_that_fails_leaves_the_failure_to_the_requests(sql_engine: sa.E
         session.dashboard(top=1)
 
 
-def test_a_row_the_sample_cannot_read_leaves_the_build_alone(sql_engine: sa.Engine) -> None:
-    # A diagnostic never takes the service down: a keyless host row with no id used to fail
-    # every build (and every CLI command) with a TypeError from the sample.
+def test_a_row_without_id_is_left_out_of_the_sample(sql_engine: sa.Engine) -> None:
+    # A keyless host row with no id used to fail every build (and every CLI command) with a
+    # TypeError from the sample, and then to leave the sample unread, so a mapping that
+    # misreads every other row went unwarned. Every read now leaves such a row out (doctor
+    # counts it), and the sample judges the rest.
     host_table(sql_engine, 20, outcome="error", keyed=False)
     mapping = _mapping(sql_engine)
     with sql_engine.begin() as connection:
         connection.execute(sa.text("UPDATE jobs SET id = NULL WHERE id = 19"))
-    assert _built(sql_engine, mapping) == []
+    (message,) = _built(sql_engine, mapping)
+    assert "jobs: 9 of the 9 problem runs among the newest 19 (100%) read as invalid" in message
 
 
 def test_runs_in_no_workspace_are_left_to_the_unattributed_count(sql_engine: sa.Engine) -> None:

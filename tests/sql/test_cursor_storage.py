@@ -14,6 +14,7 @@ import base64
 import json
 from typing import Any
 
+import attrs
 import pytest
 import sqlalchemy as sa
 from tests.cli.test_cli import invoke, one_line_error
@@ -33,6 +34,7 @@ from runactionability import (
     ActionabilityService,
     AsyncActionabilityService,
     InvalidCursorError,
+    MappingMismatchWarning,
     VisibleScopes,
 )
 from runactionability.adapters.sqlalchemy import REFERENCE_RUNS, Instants
@@ -96,7 +98,6 @@ KEPT: dict[tuple[str, str], list[Any]] = {
         ["stored", "-infinity"],
         ["stored", "10000-01-01 00:00:00+00"],
         ["stored", "0044-03-15 12:00:00.5-00:53:28 BC"],
-        ["naive", NAIVE],
     ],
     ("native", "sqlite"): [["stored", "garbage"], ["stored", 10**15], ["stored", 1.5]],
     ("epoch", "postgresql"): [["stored", 2**62]],
@@ -163,14 +164,74 @@ def test_a_position_the_storage_issues_still_pages(
     with service.session(scopes=W1, as_of=AS_OF) as session:
         for tag, created in _cases(KEPT, instants, sql_engine.dialect.name):
             cursor = cursor_of([tag, created, 5])
-            if tag == "naive" and instants.form != "naive":
-                # A native mapping's column without a time zone pages so on the run source;
-                # the follow-up list classifies at as_of, where no naive instant is placed.
-                session.history_page(limit=2, cursor=cursor)
-                continue
             for page in (session.history_page, session.follow_up_page):
                 page(limit=2, cursor=cursor)
         assert len(session.follow_up_page(limit=5).items) == 3
+
+
+@pytest.mark.parametrize("timestamps", ["native", "timestamptz"])
+def test_a_naive_position_on_a_column_with_a_time_zone_is_refused(
+    sql_engine: sa.Engine, timestamps: str
+) -> None:
+    """Bound against a timestamptz column, a naive position was placed in the server session's
+    TimeZone: the same crafted cursor skipped every run under one setting and none under UTC."""
+    if sql_engine.dialect.name != "postgresql":
+        pytest.skip("only PostgreSQL has a column type of naive instants")
+    sql_ports(sql_engine, [stored_run(n, start=n * 10, outcome="failed") for n in (1, 2, 3)], [])
+    mapping = attrs.evolve(REFERENCE_RUNS, timestamps=timestamps)
+    service = ActionabilityService(sql_engine, runs=mapping, registry=REGISTRY, catalog=CATALOG)
+    cursor = cursor_of(["naive", NAIVE, 5])
+    with service.session(scopes=W1, as_of=AS_OF) as session:
+        for page in (session.page, session.history_page, session.follow_up_page):
+            with pytest.raises(InvalidCursorError, match="not a cursor"):
+                page(limit=2, cursor=cursor)
+        assert len(session.follow_up_page(limit=5).items) == 3
+
+    async def refused() -> int:
+        engine = async_engine_of(sql_engine)
+        try:
+            twin = AsyncActionabilityService(
+                engine, runs=mapping, registry=REGISTRY, catalog=CATALOG
+            )
+            async with twin.session(scopes=W1, as_of=AS_OF) as session:
+                with pytest.raises(InvalidCursorError, match="not a cursor"):
+                    await session.page(limit=2, cursor=cursor)
+                return len((await session.page(limit=5)).items)
+        finally:
+            await engine.dispose()
+
+    assert asyncio.run(refused()) == 3
+
+
+def test_a_column_without_a_time_zone_pages_on_its_own_naive_positions(
+    sql_engine: sa.Engine,
+) -> None:
+    """A native mapping over a ``timestamp`` column (a mapping ``doctor`` flags: its runs read
+    as invalid timestamps) still pages through every run on the cursors its listing writes."""
+    if sql_engine.dialect.name != "postgresql":
+        pytest.skip("only PostgreSQL has a column type of naive instants")
+    sql_ports(sql_engine, [stored_run(n, start=n * 10, outcome="failed") for n in (1, 2, 3)], [])
+    with sql_engine.begin() as connection:
+        # Its indexes hold expressions of created_at that a column without a zone would not.
+        for index in sa.inspect(connection).get_indexes("operation_runs"):
+            connection.execute(sa.text(f'DROP INDEX "{index["name"]}"'))
+        connection.execute(
+            sa.text(
+                "ALTER TABLE operation_runs ALTER COLUMN created_at TYPE timestamp "
+                "USING created_at AT TIME ZONE 'UTC'"
+            )
+        )
+    with pytest.warns(MappingMismatchWarning, match="created_at"):
+        service = ActionabilityService(sql_engine, registry=REGISTRY, catalog=CATALOG)
+    seen: list[Any] = []
+    cursor: str | None = None
+    with service.session(scopes=W1, as_of=AS_OF) as session:
+        for _ in range(5):
+            page = session.page(limit=1, cursor=cursor)
+            seen += [item.run.id for item in page.items]
+            if (cursor := page.next_cursor) is None:
+                break
+    assert seen == [3, 2, 1]
 
 
 def test_the_async_session_refuses_them_and_stays_usable(

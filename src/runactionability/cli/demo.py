@@ -12,7 +12,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from runactionability.adapters.sqlalchemy.backend import redacted_url
+from runactionability.adapters.sqlalchemy.backend import masked_url, redacted_url
 from runactionability.cli._app import (
     DEFAULT_DATABASE,
     CliUsageError,
@@ -95,7 +95,7 @@ def demo(database: str | None, config_path: str | None, size: str, as_json: bool
     finally:
         engine.dispose()
     comparison = compare(data, items)
-    location = str(Path(database).resolve()) if "://" not in database else database
+    location = str(Path(database).resolve()) if "://" not in database else masked_url(database)
     if as_json:
         emit_json(_demo_json(comparison, data, location, replaced, r))
         return
@@ -268,7 +268,8 @@ def _headline(item: Assessment, other: OperationRun | None, r: Renderer) -> Tabl
 
 
 def _render_next(console: Console, comparison: Comparison, database: str, r: Renderer) -> None:
-    option = "" if database == DEFAULT_DATABASE else f" --database {database}"
+    # The password is masked: the hint is printed where the password must not be.
+    option = "" if database == DEFAULT_DATABASE else f" --database {masked_url(database)}"
     loop = dict(comparison.headlines).get(next(iter(HEADLINE_TITLES)))
     console.print(r.render(msg("cli.demo.next", "Next:")), markup=False)
     console.print(f"  runactionability report{option}", markup=False)

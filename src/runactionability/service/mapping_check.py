@@ -119,8 +119,8 @@ def warn_invalid_sample(
         unique = list({run.id: run for run in reversed(attributed)}.values())[::-1]
         judged = validity(unique, core, as_of=datetime.now(UTC))
     except Exception:
-        # A diagnostic never takes the service down: a row it cannot read (a NULL id), or a
-        # statement that fails, is the requests' to meet and report as they always have.
+        # A diagnostic never takes the service down: a row it cannot read, or a statement
+        # that fails, is the requests' to meet and report as they always have.
         if savepoint is not None:
             savepoint.rollback()
         return

@@ -165,9 +165,25 @@ def async_database_url(url: sa.URL) -> sa.URL:
 
 
 def redacted_url(text: str) -> str:
-    """``text`` quoted for a message, any password in it (``://user:secret@``) shown as ``***``:
-    an error line lands in logs and terminals that the database's password must not."""
-    return repr(_PASSWORD.sub(r"\1***@", text))
+    """``masked_url(text)`` quoted for a message."""
+    return repr(masked_url(text))
 
 
-_PASSWORD = re.compile(r"(://[^:/@]*:)[^@/]*@")
+def masked_url(text: str) -> str:
+    """``text`` with any password in it shown as ``***``, as SQLAlchemy hides it: whatever the
+    library prints or logs (an error line, the demo's hint and JSON) lands in logs and
+    terminals that the database's password must not. A password is what ``make_url`` reads
+    (so one holding ``/`` is masked whole); from text it cannot parse, or one with an unencoded
+    ``@``, everything between ``user:`` and the last ``@`` is masked."""
+    try:
+        url = sa.make_url(text)
+    except (ValueError, TypeError, sa.exc.ArgumentError):
+        url = None
+    if url is None or text.partition("?")[0].count("@") > 1:
+        # An unencoded '@' in a password leaves its rest in the host or the database that
+        # make_url reads: mask up to the last '@'.
+        return _PASSWORD.sub(r"\1***@", text)
+    return text if url.password is None else url.render_as_string(hide_password=True)
+
+
+_PASSWORD = re.compile(r"(://[^:/@]*:).*@", re.DOTALL)

@@ -48,7 +48,7 @@ from runactionability.adapters.sqlalchemy.instant_sql import (
     valid_timestamp,
 )
 from runactionability.adapters.sqlalchemy.mapping import RunTableMapping
-from runactionability.adapters.sqlalchemy.run_statements import id_values, one_of
+from runactionability.adapters.sqlalchemy.run_statements import addressable, id_values, one_of
 from runactionability.adapters.sqlalchemy.runs import SqlRunSource
 from runactionability.adapters.sqlalchemy.states import SqlStateSource
 from runactionability.adapters.sqlalchemy.types import UtcTimestamp
@@ -189,7 +189,10 @@ class SqlChangeCandidates:
         check_scope_ids(scopes.workspace_ids, scopes.environment_ids, mapping.ids)
         workspaces = id_values(scopes.workspace_ids, mapping.ids.workspace, dialect)
         values: dict[str, Any] = {"workspace_ids": workspaces, "workspace_texts": workspaces}
-        filters = [one_of(c["workspace_id"], "workspace", mapping.ids.workspace, dialect)]
+        filters = [
+            one_of(c["workspace_id"], "workspace", mapping.ids.workspace, dialect),
+            addressable(c),
+        ]
         if scopes.environment_ids is not None:
             environments = id_values(scopes.environment_ids, mapping.ids.environment, dialect)
             values["environment_ids"] = values["environment_texts"] = environments

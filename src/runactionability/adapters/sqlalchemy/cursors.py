@@ -20,7 +20,13 @@ import re
 from datetime import datetime
 from typing import Any
 
-from runactionability.adapters.sqlalchemy.ids import INT64_MAX, INT64_MIN, IdType, id_value
+from runactionability.adapters.sqlalchemy.ids import (
+    INT64_MAX,
+    INT64_MIN,
+    IdType,
+    id_value,
+    text_fits,
+)
 from runactionability.adapters.sqlalchemy.instants import Instants
 from runactionability.errors import InvalidCursorError, UsageError
 
@@ -160,7 +166,7 @@ def decode_cursor(
 def stored_cursor_value_is_valid(value: object) -> bool:
     """Whether a cursor's unreadable created_at (tag ``stored``) is a value a column can hold."""
     if isinstance(value, str):
-        return _bindable(value, "")
+        return text_fits(value, "")
     if isinstance(value, bool):
         return False
     if isinstance(value, int):
@@ -178,7 +184,7 @@ def cursor_id_is_valid(run_id: object, *, id_type: IdType, dialect: str = "") ->
     if id_type == "uuid":
         return id_value(run_id, "uuid", "postgresql") is not None
     if isinstance(run_id, str):
-        return id_type == "text" and _bindable(run_id, dialect)
+        return id_type == "text" and text_fits(run_id, dialect)
     return (
         isinstance(run_id, int)
         and not isinstance(run_id, bool)
@@ -213,7 +219,7 @@ def cursor_position_fits(tag: str, created: object, instants: Instants, dialect:
             and not isinstance(created, bool)
             and INT64_MIN <= created <= INT64_MAX
         )
-    if not isinstance(created, str) or not _bindable(created, dialect):
+    if not isinstance(created, str) or not text_fits(created, dialect):
         return False
     if instants.form == "iso_text":
         return True
@@ -285,12 +291,3 @@ def _days_from_civil(year: int, month: int, day: int) -> int:
     of_year = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
     of_cycle = of_era * 365 + of_era // 4 - of_era // 100 + of_year
     return era * 146_097 + of_cycle - 719_468
-
-
-def _bindable(text: str, dialect: str) -> bool:
-    """Whether a driver can bind ``text``: UTF-8 (no lone surrogate), and on PostgreSQL no NUL."""
-    try:
-        text.encode()
-    except UnicodeEncodeError:
-        return False
-    return dialect != "postgresql" or "\x00" not in text

@@ -95,6 +95,8 @@ class _Statement:
             id_equal(c["workspace_id"], key("ws"), ids["ws"], dialect),
             exact_equal(c["type"], key("type"), dialect),
             exact_equal(c["status"], key("status"), dialect),
+            # A success with no id (a table without a primary key) cannot be cited as proof.
+            c["id"].is_not(None),
         ]
         if self.mapping.lifecycle is None:
             # A lifecycle column is the status column too: its one value says both.

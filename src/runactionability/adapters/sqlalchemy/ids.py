@@ -134,7 +134,7 @@ def id_value(value: object, id_type: IdType, dialect: str) -> Any:
     if kind == "text":
         if isinstance(value, int | uuid.UUID):
             return str(value)
-        return value if isinstance(value, str) else None
+        return value if isinstance(value, str) and text_fits(value, dialect) else None
     if kind == "integer":
         if isinstance(value, str) and _INTEGER.fullmatch(value):
             value = int(value)
@@ -142,6 +142,22 @@ def id_value(value: object, id_type: IdType, dialect: str) -> Any:
     if isinstance(value, uuid.UUID):
         return value
     return uuid.UUID(value) if isinstance(value, str) and _UUID.fullmatch(value) else None
+
+
+def text_fits(text: str, dialect: str) -> bool:
+    """Whether a text column on ``dialect`` can hold ``text``, so that a driver binds it: UTF-8
+    (no lone surrogate), and on PostgreSQL no NUL. Any other text is no stored id, decided
+    before a statement rather than failing in the driver (on PostgreSQL leaving the
+    transaction unusable)."""
+    if "\x00" in text and dialect == "postgresql":
+        return False
+    if text.isascii():
+        return True
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def check_caller_ids(values: Iterable[object], id_type: IdType, name: str) -> None:

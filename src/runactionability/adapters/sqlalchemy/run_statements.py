@@ -14,7 +14,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from runactionability.adapters.sqlalchemy.ids import IdType, check_scope_ids, id_value, storage
+from runactionability.adapters.sqlalchemy.ids import (
+    IdType,
+    check_scope_ids,
+    id_value,
+    storage,
+    text_fits,
+)
 from runactionability.adapters.sqlalchemy.instant_rows import stored_parameter
 from runactionability.adapters.sqlalchemy.instant_sql import compare_to, valid_timestamp
 from runactionability.adapters.sqlalchemy.instants import instants_of
@@ -77,7 +83,9 @@ def values_of(
         values["environment_ids"] = environments
         values["environment_texts"] = environments
     if query.operation_types is not None:
-        values["operation_types"] = sorted(query.operation_types)
+        # A type no text column can hold is no stored type: it matches nothing, never bound.
+        fit = [name for name in query.operation_types if text_fits(name, dialect)]
+        values["operation_types"] = sorted(fit)
     if query.as_of is not None:
         values["replay_as_of"] = query.as_of
     if query.created_from is not None:
@@ -107,7 +115,10 @@ def build(
 ) -> Any:
     """The listing statement of ``shape`` over ``select`` (the run columns)."""
     dialect, environments, types, replayed, statuses, outcomes, since, before, tag = shape
-    filters: list[Any] = [one_of(c["workspace_id"], "workspace", mapping.ids.workspace, dialect)]
+    filters: list[Any] = [
+        one_of(c["workspace_id"], "workspace", mapping.ids.workspace, dialect),
+        addressable(c),
+    ]
     if environments is not None:
         within = one_of(c["environment_id"], "environment", mapping.ids.environment, dialect)
         if environments:
@@ -234,6 +245,13 @@ class _Replay:
         if RunStatus.RUNNING in statuses:
             parts.append(sa.and_(active, sa.not_(self.started_after)))
         return sa.or_(*parts) if parts else sa.false()
+
+
+def addressable(c: Mapping[str, Any]) -> Any:
+    """The rows with a run id: a row without one (a host table with no primary key) cannot be
+    explained, cited as proof or held by a cursor, so every read leaves it out alike, SQL and
+    Python, and ``doctor`` counts it (docs/decisions.md)."""
+    return c["id"].is_not(None)
 
 
 def one_of(column: Any, name: str, id_type: IdType, dialect: str) -> Any:

@@ -13,6 +13,7 @@ from runactionability.adapters.sqlalchemy.cursors import (
     check_cursor_key,
     decode_cursor,
     encode_cursor,
+    invalid_cursor,
 )
 from runactionability.adapters.sqlalchemy.ids import (
     check_caller_ids,
@@ -85,6 +86,8 @@ class SqlRunSource:
         )
         # Shared by the copies a request binds to its connection, so each shape is built once.
         self._statements: dict[run_statements.Shape, Any] = {}
+        # Whether created_at is declared without a time zone, reflected once if ever asked.
+        self._wall_times: dict[str, bool] = {}
 
     @staticmethod
     def columns(c: Mapping[str, Any], dialect: str) -> list[Any]:
@@ -169,7 +172,8 @@ class SqlRunSource:
         created, run_id = self._c["created_at"], self._c["id"]
         dialect = self.bind.dialect.name
         order = created.desc().nulls_last() if dialect == "postgresql" else created.desc()
-        statement = self._select.order_by(order, run_id.desc()).limit(limit)
+        statement = self._select.where(run_statements.addressable(self._c))
+        statement = statement.order_by(order, run_id.desc()).limit(limit)
         with read_transaction(self.bind) as connection:
             return [self._run(row._mapping) for row in connection.execute(statement)]
 
@@ -179,13 +183,32 @@ class SqlRunSource:
         ``list_runs`` checks its cursor so; a caller that reads something else first (a page's
         active work) checks it up front, so that no statement runs for a refused cursor.
         """
-        return decode_cursor(
+        tag, created, run_id = decode_cursor(
             cursor,
             id_type=self.mapping.ids.run,
             key=self.cursor_key,
             instants=self.mapping.timestamps,
             dialect=self.bind.dialect.name,
         )
+        if tag == "naive" and self.mapping.timestamps.form != "naive" and not self._walls():
+            # A listing writes a naive position only from a column without a time zone. Bound
+            # against a timestamptz column, PostgreSQL would place the wall time in the
+            # session's TimeZone, so the page would depend on the server's setting.
+            raise invalid_cursor(cursor, "this run source")
+        return tag, created, run_id
+
+    def _walls(self) -> bool:
+        """Whether ``created_at`` is declared ``timestamp without time zone`` (reflected once,
+        only for a naive cursor under a mapping of instants, which only such a column issues)."""
+        known = self._wall_times.get("created_at")
+        if known is None:
+            mapping = self.mapping
+            with read_transaction(self.bind) as connection:
+                columns = sa.inspect(connection).get_columns(mapping.table, schema=mapping.schema)
+            declared = [col["type"] for col in columns if col["name"] == mapping.created_at]
+            known = any(isinstance(d, sa.DateTime) and not d.timezone for d in declared)
+            self._wall_times["created_at"] = known
+        return known
 
     def _statement(self, shape: run_statements.Shape) -> Any:
         statement = self._statements.get(shape)

@@ -22,6 +22,7 @@ from runactionability.adapters.sqlalchemy.doctor.id_columns import (
     padded_findings,
     unattributed_finding,
     unattributed_runs,
+    without_id_findings,
 )
 from runactionability.adapters.sqlalchemy.doctor.indexes import (
     index_findings,
@@ -33,6 +34,7 @@ from runactionability.adapters.sqlalchemy.doctor.sample import (
     timestamp_findings,
     validity_finding,
 )
+from runactionability.adapters.sqlalchemy.doctor.spellings import spelling_findings
 from runactionability.adapters.sqlalchemy.doctor.states import (
     proof_time_findings,
     state_status_findings,
@@ -198,6 +200,7 @@ def _check_runs(
             return _judge(sampled, mapping, core, as_of, dialect, flagged)
 
         findings += _guarded(connection, table, read)
+        findings += _guarded(connection, table, lambda: spelling_findings(connection, mapping))
     findings += index_findings(connection, run_seeks(mapping), table=table, schema=mapping.schema)
     findings.append(
         Finding(
@@ -237,9 +240,12 @@ def _id_columns(
 
 def _unattributed(connection: sa.Connection, mapping: RunTableMapping) -> list[Finding]:
     found = unattributed_runs(connection, mapping, sample=5)
-    if not found.count:
-        return []
-    return [unattributed_finding(found, table=mapping.table, column=mapping.workspace_id)]
+    findings = without_id_findings(connection, mapping)
+    if found.count:
+        findings.append(
+            unattributed_finding(found, table=mapping.table, column=mapping.workspace_id)
+        )
+    return findings
 
 
 def _judge(

@@ -201,3 +201,29 @@ def unattributed_finding(found: UnattributedRuns, *, table: str, column: str) ->
         count=found.count,
         example=str(found.sample[0]) if found.sample else None,
     )
+
+
+def without_id_findings(connection: sa.Connection, mapping: RunTableMapping) -> list[Finding]:
+    """An error counting the rows whose run id is NULL, which every read leaves out."""
+    column = mapping.table_clause().c[mapping.id]
+    count = connection.execute(sa.select(sa.func.count()).where(column.is_(None))).scalar_one()
+    if not count:
+        return []
+    return [
+        Finding(
+            code=FindingCode.RUNS_WITHOUT_ID,
+            severity=Severity.ERROR,
+            message=(
+                f"{mapping.table}.{mapping.id}: {count} row{'s have' if count > 1 else ' has'} "
+                "no run id (NULL): no page, count, explanation or proof reads a row without "
+                "one, as nothing could name it"
+            ),
+            fix=(
+                f"give these rows their id, then ALTER TABLE {mapping.table} ALTER COLUMN "
+                f"{mapping.id} SET NOT NULL (or make it the primary key)"
+            ),
+            table=mapping.table,
+            column=mapping.id,
+            count=count,
+        )
+    ]

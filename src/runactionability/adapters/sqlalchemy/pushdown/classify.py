@@ -26,6 +26,7 @@ from runactionability.adapters.sqlalchemy.pushdown.common import (
 )
 from runactionability.adapters.sqlalchemy.pushdown.lateral import SharedSuccesses
 from runactionability.adapters.sqlalchemy.pushdown.rules import is_compilable, rule_whens
+from runactionability.adapters.sqlalchemy.run_statements import addressable
 from runactionability.adapters.sqlalchemy.types import CollatedText, exact_text, vocabulary_in
 from runactionability.catalog import OperationType
 from runactionability.model import RunOutcome, RunStatus
@@ -195,7 +196,10 @@ class _Compiled:
     def scope_filter(self, scopes: VisibleScopes, *, replayed: bool = True) -> list[Any]:
         """The rows of ``scopes`` (that existed at as_of, unless ``replayed`` is false)."""
         c = self.c
-        filters: list[Any] = [self.one_of(c["workspace_id"], "workspace", scopes.workspace_ids)]
+        filters: list[Any] = [
+            self.one_of(c["workspace_id"], "workspace", scopes.workspace_ids),
+            addressable(c),
+        ]
         if replayed:
             filters.append(self.existed)
         if scopes.environment_ids is not None:

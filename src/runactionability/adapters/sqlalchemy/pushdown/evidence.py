@@ -82,6 +82,8 @@ def _succeeded(compiled: _Compiled, s: Any, *, seek: bool = False) -> list[Any]:
     )
     return [
         *values,
+        # As ``SqlRunHistory`` reads it: a success with no id cannot be cited as proof.
+        s.c[mapping.id].is_not(None),
         # The very test ``SqlRunHistory`` seeks with: a success whose times the run source
         # cannot read, or that completed before it was created or started, is no evidence.
         *evidence_times(
