@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from runactionability.adapters.sqlalchemy import run_statements
 from runactionability.adapters.sqlalchemy._reading import Bind, check_bind, read_transaction
+from runactionability.adapters.sqlalchemy.context_check import refuse_text_context
 from runactionability.adapters.sqlalchemy.cursors import (
     check_cursor_key,
     decode_cursor,
@@ -64,6 +65,7 @@ class SqlRunSource:
         cursor_key: bytes | None = None,
     ) -> None:
         self.bind = check_bind(bind)
+        refuse_text_context(self.bind, mapping)
         self.mapping = mapping
         self.catalog = catalog
         self.cursor_key = check_cursor_key(cursor_key)
