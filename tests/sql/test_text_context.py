@@ -24,6 +24,7 @@ from runactionability.adapters.sqlalchemy import (
     RunTableMapping,
     SqlRunHistory,
     SqlRunSource,
+    check,
     create_schema,
     open_backend,
 )
@@ -31,6 +32,7 @@ from runactionability.adapters.sqlalchemy.aio import AsyncSqlRunHistory
 from runactionability.adapters.sqlalchemy.pushdown import SqlPushdown
 from runactionability.adapters.sqlalchemy.types import to_micros
 from runactionability.errors import ConfigurationError
+from runactionability.findings import FindingCode, Severity
 
 CHECK = "provider.connection.check"
 # No state table is mapped: the resolver's warning about state kinds is not under test.
@@ -251,3 +253,15 @@ def test_a_json_context_is_reflected_once_at_build_and_never_per_request(
         sa.event.remove(sql_engine, "before_cursor_execute", record)
     assert statements
     assert not [text for text in statements if "pg_catalog" in text]
+
+
+def test_doctor_reports_a_text_context_instead_of_failing(sql_engine: sa.Engine) -> None:
+    if sql_engine.dialect.name != "postgresql":
+        pytest.skip("SQLite stores every context as text, which its statements read as such")
+    _runs_table(sql_engine, "doctor_text_ctx", "text")
+    report = check(sql_engine, RunTableMapping(table="doctor_text_ctx", subject=None), states={})
+    refused = [f for f in report.findings if f.code is FindingCode.READ_FAILED]
+    assert [(f.severity, f.column) for f in refused] == [(Severity.ERROR, "context")]
+    assert refused[0].fix == (
+        "ALTER TABLE doctor_text_ctx ALTER COLUMN context TYPE jsonb USING context::jsonb"
+    )
