@@ -84,7 +84,7 @@ def _run_value_types(
     derived: dict[str, str] = {}
     for field, vocabulary in keys.items():
         column = draft.column_name(field)
-        value_type = overrides.get(f"{field}_type") or _value_type(
+        value_type = overrides.get(f"{field}_type") or value_type_of(
             bind, draft.table, column, types[column]
         )
         owner = f"RunTableMapping({draft.table!r})"
@@ -93,7 +93,7 @@ def _run_value_types(
     return derived
 
 
-def _value_type(bind: Bind, table: str, column: str, reflected: Any) -> str:
+def value_type_of(bind: Bind, table: str, column: str, reflected: Any) -> str:
     """What a status, outcome or lifecycle column holds (``VALUE_TYPES``), or a refusal saying
     what to map instead: a value of any other type the SQL and Python would read apart."""
     dialect = check_bind(bind).dialect.name
@@ -149,7 +149,7 @@ def reflect_state(
         )
     dialect = check_bind(bind).dialect.name
     reflected = types[draft.status]
-    value_type = overrides.get("status_type") or _value_type(
+    value_type = overrides.get("status_type") or value_type_of(
         bind, draft.table, draft.status, reflected
     )
     owner = f"StateTableMapping({kind!r}, {draft.table!r})"
