@@ -26,9 +26,18 @@ OUTCOMES = {"ok": "succeeded", "OK": "failed"}
 pytestmark = pytest.mark.filterwarnings("ignore::runactionability.MissingStateSourceWarning")
 
 
-def _tables(engine: sa.Engine, runs: list[tuple[str, str, float]]) -> None:
+def _tables(
+    engine: sa.Engine,
+    runs: list[tuple[str, str, float]],
+    states: tuple[tuple[str, str], ...] = (
+        ("s1", "healthy"),
+        ("s2", "HEALTHY"),
+        ("s3", "HEALTHY"),
+        ("s4", "failing"),
+    ),
+) -> None:
     """``jobs`` with one provider check per (status, outcome, hours after T0), all about
-    connection "c1", and ``conns`` with the states 'healthy', 'HEALTHY' and 'failing'."""
+    connection "c1", and ``conns`` with one state per (connection, status), proven at T0 + 2h."""
     aware = engine.dialect.name == "postgresql"
     collated = case_insensitive_text(engine)
     metadata = sa.MetaData()
@@ -74,14 +83,13 @@ def _tables(engine: sa.Engine, runs: list[tuple[str, str, float]]) -> None:
         }
         for run_id, (status, outcome, hours) in enumerate(runs, start=1)
     ]
-    states = [("s1", "healthy"), ("s2", "HEALTHY"), ("s3", "HEALTHY"), ("s4", "failing")]
     with engine.begin() as connection:
         connection.execute(jobs.insert(), rows)
         connection.execute(
             conns.insert(),
             [
                 {"id": i, "workspace_id": 1, "environment_id": 2, "status": s}
-                | {"checked_at": instant(0)}
+                | {"checked_at": instant(2)}
                 for i, s in states
             ],
         )
@@ -149,3 +157,28 @@ def test_doctor_names_a_stored_value_that_differs_from_a_listed_one_only_in_case
     # 'Completed' is no status the mapping lists, 'HEALTHY' no state status: grouped under the
     # collation, each was counted as the listed value it equals.
     assert _unmapped(report) == {("jobs", "status"): "Completed", ("conns", "status"): "HEALTHY"}
+
+
+def test_tied_states_that_differ_only_in_case_prove_nothing_in_the_counts_too(
+    sql_engine: sa.Engine,
+) -> None:
+    # The state source reads two rows of one object at one proof time that say different
+    # things as no fact; the pushdown compared them under the collation, found them equal, and
+    # counted the failure resolved while its explanation said actionable.
+    _tables(sql_engine, [("completed", "OK", 1)], states=(("c1", "healthy"), ("c1", "HEALTHY")))
+    conns = StateTableMapping.reflect(
+        sql_engine,
+        "provider_connection",
+        "conns",
+        subject="id",
+        proven_at="checked_at",
+        attributes=None,
+        **_zone(sql_engine),
+    )
+    states = {"provider_connection": conns}
+    service = ActionabilityService(sql_engine, runs=_runs(sql_engine), states=states)
+    with service.session(scopes=VisibleScopes({1}), as_of=T0 + timedelta(hours=4)) as session:
+        explained = to_json(session.explain(1))["run"]["actionability"]
+        counts = to_json(session.dashboard(top=0))["by_status"]
+    assert explained == "actionable"
+    assert {status: n for status, n in counts.items() if n} == {"actionable": 1}
