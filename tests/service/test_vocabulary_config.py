@@ -89,9 +89,9 @@ def test_an_unreflected_collated_status_column_is_refused_unless_the_file_names_
     _jobs(sql_engine, case_insensitive_text(sql_engine), ["completed", "Completed"])
     with pytest.raises(ConfigurationError, match=r'jobs\.status .* status_type = "collated_text"'):
         _service(sql_engine)
-    # On SQLite, whose reflection names no collation, every text column of a table whose
-    # definition names one counts as collated.
-    service = _service(sql_engine, status_type="collated_text", outcome_type="collated_text")
+    # The outcome column is plain text (on SQLite too, whose reflection names no collation:
+    # each column's own definition is read).
+    service = _service(sql_engine, status_type="collated_text")
     counts, explained = _verdicts(service, [1, 2])
     # 'Completed' is no status the vocabulary lists: manual review in the counts as in explain.
     assert explained == ["actionable", "requires_manual_review"]
