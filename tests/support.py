@@ -653,6 +653,21 @@ def registry_replacing(family: Family) -> Registry:
     return built
 
 
+def case_insensitive_text(engine: sa.Engine) -> sa.types.TypeEngine[Any]:
+    """Text under a collation that calls distinct texts equal: SQLite's ``NOCASE``, or a
+    nondeterministic ICU collation on PostgreSQL (created in the engine's schema)."""
+    if engine.dialect.name == "sqlite":
+        return sa.Text(collation="NOCASE")
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "CREATE COLLATION IF NOT EXISTS ra_nocase "
+                "(provider = icu, locale = 'und-u-ks-level2', deterministic = false)"
+            )
+        )
+    return sa.Text(collation="ra_nocase")
+
+
 def database_option(engine: sa.Engine) -> str:
     """The CLI's ``--database`` value that reaches what ``engine`` sees.
 

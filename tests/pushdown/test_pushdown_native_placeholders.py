@@ -111,7 +111,9 @@ def test_every_cursor_gives_the_same_answers_and_each_statement_is_seen(
         for name, engine in [*engines, ("yield_per", yielding)]:
             with count_statements(engine) as counter:
                 answers[name] = _answers(engine, scopes)
-            seen[name] = counter.statements
+            # Less the one reflection of the run table's context type a new engine makes when
+            # its first pushdown is built (the shared engine made it in an earlier test).
+            seen[name] = [s for s in counter.statements if "pg_catalog.pg_attribute" not in s]
         assert answers["client"] == answers["default"] == answers["ss"] == answers["yield_per"]
         assert answers["default"][0].counts.total == total
         # The same statements, each seen by the events: in $n form on psycopg's default

@@ -207,3 +207,55 @@ def test_runs_in_no_workspace_are_left_to_the_unattributed_count(sql_engine: sa.
     with sql_engine.begin() as connection:
         connection.execute(sa.text("UPDATE jobs SET workspace_id = ' ' WHERE outcome = 'failed'"))
     assert _built(sql_engine, _mapping(sql_engine)) == []
+
+
+def legacy_table(engine: sa.Engine, recent: int, legacy: int, *, outcome: str = "failed") -> None:
+    """``recent`` runs as ``host_table`` makes them but dated by ISO text without an offset
+    (which ``iso_text`` reads), and ``legacy`` failed runs whose created_at is the text
+    'legacy', which both databases sort after every such date."""
+    host_table(engine, recent, outcome=outcome, text=True)
+    rows = [{"id": recent + n, "created": "legacy", "done": "legacy"} for n in range(1, legacy + 1)]
+    with engine.begin() as connection:
+        for column in ("created_at", "started_at", "completed_at"):
+            # Offsets off: '2026-11-01T13:00:00+00:00' -> '2026-11-01T13:00:00'.
+            connection.execute(sa.text(f"UPDATE jobs SET {column} = substr({column}, 1, 19)"))
+        connection.execute(
+            sa.text(
+                "INSERT INTO jobs (id, type, workspace_id, environment_id, status, outcome, "
+                "created_at, started_at, completed_at, context) VALUES (:id, 'inventory.sync', "
+                "'1', '2', 'completed', 'failed', :created, :created, :done, '{}')"
+            ),
+            rows,
+        )
+
+
+def _iso(engine: sa.Engine) -> RunTableMapping:
+    return attrs.evolve(_mapping(engine), timestamps=Instants.iso_text("UTC"))
+
+
+def test_legacy_rows_sorted_above_every_date_do_not_stand_for_recent_history(
+    sql_engine: sa.Engine,
+) -> None:
+    # Before, the newest SAMPLE by created_at were the 250 legacy rows, all invalid: a warning
+    # although every recent run reads fine.
+    legacy_table(sql_engine, 150, 250)
+    assert _built(sql_engine, _iso(sql_engine)) == []
+
+
+def test_recent_invalid_rows_beside_legacy_rows_are_warned_with_the_legacy_count(
+    sql_engine: sa.Engine,
+) -> None:
+    legacy_table(sql_engine, 150, 250, outcome="error")
+    (message,) = _built(sql_engine, _iso(sql_engine))
+    assert "75 of the 75 problem runs among the newest 150 (100%) read as invalid" in message
+    assert "besides 250 runs whose created_at cannot be read as an instant" in message
+    assert "invalid_outcome 75;" in message
+
+
+def test_a_table_whose_created_at_is_never_readable_is_still_warned(sql_engine: sa.Engine) -> None:
+    legacy_table(sql_engine, 2, 20)
+    with sql_engine.begin() as connection:
+        connection.execute(sa.text("UPDATE jobs SET created_at = 'legacy' WHERE id <= 2"))
+    (message,) = _built(sql_engine, _iso(sql_engine))
+    assert "21 of the 21 problem runs among the newest 22 (100%)" in message
+    assert "besides" not in message

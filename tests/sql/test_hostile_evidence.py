@@ -50,9 +50,14 @@ KEY = "provider_connection_id"
 
 # A host whose id columns compare case-insensitively: SQLite's NOCASE, a nondeterministic ICU
 # collation on PostgreSQL (created by ``case_insensitive``).
-CI_RUNS = RunTableMapping(table="ci_runs")
-CI_JSON_RUNS = RunTableMapping(table="ci_runs", subject=None)
-CI_STATES = StateTableMapping(kind="provider_connection", table="ci_states", attributes=None)
+# Their vocabulary columns are case-insensitive too: said, as a service requires (unsaid, the
+# statements would match 'FAILED' as 'failed' while the readers flag it).
+_COLLATED = {"status_type": "collated_text", "outcome_type": "collated_text"}
+CI_RUNS = RunTableMapping(table="ci_runs", **_COLLATED)
+CI_JSON_RUNS = RunTableMapping(table="ci_runs", subject=None, **_COLLATED)
+CI_STATES = StateTableMapping(
+    kind="provider_connection", table="ci_states", attributes=None, status_type="collated_text"
+)
 JSON_RUNS = RunTableMapping(table="operation_runs", subject=None)
 
 

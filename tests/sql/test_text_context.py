@@ -9,17 +9,30 @@ SQLite's JSON functions do: ``NaN`` is no JSON, and the first of duplicate membe
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import attrs
 import pytest
 import sqlalchemy as sa
-from tests.support import AS_OF, at, insert_raw, raw_row
+from tests.support import AS_OF, async_engine_of, at, insert_raw, raw_row
 
 from runactionability import ActionabilityService, VisibleScopes, to_json
-from runactionability.adapters.sqlalchemy import REFERENCE_RUNS, RunTableMapping, create_schema
+from runactionability.adapters.sqlalchemy import (
+    REFERENCE_RUNS,
+    RunTableMapping,
+    SqlRunHistory,
+    SqlRunSource,
+    check,
+    create_schema,
+    open_backend,
+)
+from runactionability.adapters.sqlalchemy.aio import AsyncSqlRunHistory
+from runactionability.adapters.sqlalchemy.pushdown import SqlPushdown
 from runactionability.adapters.sqlalchemy.types import to_micros
 from runactionability.errors import ConfigurationError
+from runactionability.findings import FindingCode, Severity
 
 CHECK = "provider.connection.check"
 # No state table is mapped: the resolver's warning about state kinds is not under test.
@@ -174,3 +187,81 @@ def _insert(
         for index, (outcome, minutes, context) in enumerate(checks, start=1)
     ]
     insert_raw(engine, rows)
+
+
+def test_a_text_context_is_refused_by_every_builder_of_a_hand_built_mapping(
+    sql_engine: sa.Engine,
+) -> None:
+    if sql_engine.dialect.name != "postgresql":
+        pytest.skip("SQLite stores every context as text, which its statements read as such")
+    _runs_table(sql_engine, "by_hand_text_ctx", "text")
+    by_hand = RunTableMapping(table="by_hand_text_ctx", subject=None)
+    refused = r"by_hand_text_ctx\.context .* TYPE jsonb USING context::jsonb"
+    builders: list[Callable[[], object]] = [
+        lambda: SqlPushdown(sql_engine, runs=by_hand, states={}),
+        lambda: open_backend(sql_engine, runs=by_hand, states={}),
+        lambda: SqlRunHistory(sql_engine, by_hand),
+        lambda: SqlRunSource(sql_engine, by_hand),
+    ]
+    for build in builders:
+        with pytest.raises(ConfigurationError, match=refused):
+            build()
+    with sql_engine.connect() as connection, pytest.raises(ConfigurationError, match=refused):
+        SqlRunSource(connection, by_hand)
+
+
+def test_an_async_history_refuses_a_text_context_on_its_first_call(
+    sql_engine: sa.Engine,
+) -> None:
+    if sql_engine.dialect.name != "postgresql":
+        pytest.skip("SQLite stores every context as text, which its statements read as such")
+    _runs_table(sql_engine, "async_text_ctx", "text")
+    by_hand = RunTableMapping(table="async_text_ctx", subject=None)
+
+    async def first_call() -> None:
+        engine = async_engine_of(sql_engine)
+        try:
+            # Built outside any connection: an asyncio engine is read on the event loop only.
+            history = AsyncSqlRunHistory(engine, by_hand)
+            await history.latest_successes([], as_of=AS_OF)
+        finally:
+            await engine.dispose()
+
+    with pytest.raises(ConfigurationError, match=r"async_text_ctx\.context .* TYPE jsonb"):
+        asyncio.run(first_call())
+
+
+def test_a_json_context_is_reflected_once_at_build_and_never_per_request(
+    sql_engine: sa.Engine,
+) -> None:
+    if sql_engine.dialect.name != "postgresql":
+        pytest.skip("only PostgreSQL's context type is checked")
+    _runs_table(sql_engine, "jsonb_ctx_once", "jsonb")
+    by_hand = RunTableMapping(table="jsonb_ctx_once", subject=None)
+    pushdown = SqlPushdown(sql_engine, runs=by_hand, states={})
+    statements: list[str] = []
+
+    def record(*args: Any) -> None:
+        statements.append(args[2])
+
+    sa.event.listen(sql_engine, "before_cursor_execute", record)
+    try:
+        SqlRunHistory(sql_engine, by_hand)
+        open_backend(sql_engine, runs=by_hand, states={})
+        pushdown.count(VisibleScopes({"w1"}), as_of=AS_OF)
+    finally:
+        sa.event.remove(sql_engine, "before_cursor_execute", record)
+    assert statements
+    assert not [text for text in statements if "pg_catalog" in text]
+
+
+def test_doctor_reports_a_text_context_instead_of_failing(sql_engine: sa.Engine) -> None:
+    if sql_engine.dialect.name != "postgresql":
+        pytest.skip("SQLite stores every context as text, which its statements read as such")
+    _runs_table(sql_engine, "doctor_text_ctx", "text")
+    report = check(sql_engine, RunTableMapping(table="doctor_text_ctx", subject=None), states={})
+    refused = [f for f in report.findings if f.code is FindingCode.READ_FAILED]
+    assert [(f.severity, f.column) for f in refused] == [(Severity.ERROR, "context")]
+    assert refused[0].fix == (
+        "ALTER TABLE doctor_text_ctx ALTER COLUMN context TYPE jsonb USING context::jsonb"
+    )

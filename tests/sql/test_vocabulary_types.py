@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from tests.support import T0
+from tests.support import T0, case_insensitive_text
 
 from runactionability import ActionabilityService, VisibleScopes, to_json
 from runactionability.adapters.sqlalchemy import RunTableMapping, StateTableMapping
@@ -64,25 +64,12 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, Any], list[tuple[Any, ...]]]] =
 }
 
 
-def _nocase(engine: sa.Engine) -> sa.types.TypeEngine[Any]:
-    if engine.dialect.name == "sqlite":
-        return sa.Text(collation="NOCASE")
-    with engine.begin() as connection:
-        connection.execute(
-            sa.text(
-                "CREATE COLLATION IF NOT EXISTS ra_nocase "
-                "(provider = icu, locale = 'und-u-ks-level2', deterministic = false)"
-            )
-        )
-    return sa.Text(collation="ra_nocase")
-
-
 def _create(engine: sa.Engine, case: str) -> None:
     columns, _, values = CASES[case]
     aware = engine.dialect.name == "postgresql"
     metadata = sa.MetaData()
     vocabulary = [
-        sa.Column(name, _nocase(engine) if kind == "nocase" else kind)
+        sa.Column(name, case_insensitive_text(engine) if kind == "nocase" else kind)
         for name, kind in columns.items()
     ]
     jobs = sa.Table(

@@ -67,6 +67,9 @@ class RunsConfig:
     (docs/decisions.md, "Configuration files reflect their tables").
     ``subject = false`` says the table has no subject column. ``lifecycles`` maps each stored
     value of the ``lifecycle`` column to ``[status]`` or ``[status, outcome]``.
+    ``status_type`` / ``outcome_type`` (``"text"``, ``"collated_text"``, ``"integer"``) say what
+    the vocabulary columns hold where reflection cannot (``reflect = false``); a service refuses
+    one its column's declared type contradicts.
     """
 
     table: str
@@ -91,6 +94,8 @@ class RunsConfig:
     lifecycles: dict[str, list[str]] | None = None
     timestamps: str | None = None
     ids: dict[str, str] | None = None
+    status_type: str | None = None
+    outcome_type: str | None = None
 
     def mapping(self, bind: sa.Engine | sa.Connection | None = None) -> RunTableMapping:
         """The ``RunTableMapping`` this table describes (reflected through ``bind`` if asked)."""
@@ -108,7 +113,7 @@ class StateConfig:
 
     ``where`` holds equality filters (several kinds in one table); ``attributes = false`` says the
     table has no attributes column, ``subject = false`` that it has no subject column (its
-    objects are whole scopes). ``reflect`` (default true) as for ``[runs]``.
+    objects are whole scopes). ``reflect`` (default true) and ``status_type`` as for ``[runs]``.
     """
 
     table: str
@@ -126,6 +131,7 @@ class StateConfig:
     where: dict[str, str | int] | None = None
     timestamps: str | None = None
     ids: dict[str, str] | None = None
+    status_type: str | None = None
 
     def mapping(
         self, kind: str, bind: sa.Engine | sa.Connection | None = None

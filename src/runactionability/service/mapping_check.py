@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 
 from runactionability.adapters.sqlalchemy.declared import warn_mapping_mismatches
-from runactionability.adapters.sqlalchemy.doctor.sample import validity
+from runactionability.adapters.sqlalchemy.doctor.sample import Validity, validity
 from runactionability.adapters.sqlalchemy.mapping import RunTableMapping, StateTableMapping
 from runactionability.adapters.sqlalchemy.runs import SqlRunSource
 from runactionability.catalog import OperationCatalog
@@ -112,12 +112,21 @@ def warn_invalid_sample(
     """
     savepoint = _savepoint(bind)
     try:
-        sampled = SqlRunSource(bind, runs, catalog=core.catalog).newest(SAMPLE)
+        source = SqlRunSource(bind, runs, catalog=core.catalog)
+        # The newest runs the mapping can date: a legacy row whose created_at is unreadable
+        # text the database sorts above every date ('legacy' > '2026-...') is no recent
+        # history, and only counted. A table with no readable created_at at all is sampled
+        # as stored, so that a mapping misreading every timestamp is still told.
+        readable = source.newest(SAMPLE, readable=True)
+        sampled = readable or source.newest(SAMPLE)
         # A host table without a key may repeat an id; the core judges each run once. A run in
         # no workspace is in no actor's answers (the unattributed count names it): left out.
         attributed = [run for run in sampled if usable_id(run.workspace_id) is not None]
         unique = list({run.id: run for run in reversed(attributed)}.values())[::-1]
         judged = validity(unique, core, as_of=datetime.now(UTC))
+        invalid, problems = judged.invalid, judged.problems
+        warned = 2 * invalid > problems and invalid >= MINIMUM_INVALID
+        undated = source.count_undated() if warned and readable else 0
     except Exception:
         # A diagnostic never takes the service down: a row it cannot read, or a statement
         # that fails, is the requests' to meet and report as they always have.
@@ -126,19 +135,29 @@ def warn_invalid_sample(
         return
     if savepoint is not None:
         savepoint.commit()
+    if warned:
+        warnings.warn(
+            MappingMismatchWarning(_told(runs.table, judged, len(unique), undated)),
+            stacklevel=stacklevel + 1,
+        )
+
+
+def _told(table: str, judged: Validity, sampled: int, undated: int) -> str:
+    """The warning's text; ``undated``: the runs a sample of datable runs left out."""
     invalid, problems = judged.invalid, judged.problems
-    if 2 * invalid <= problems or invalid < MINIMUM_INVALID:
-        return
-    warnings.warn(
-        MappingMismatchWarning(
-            f"{runs.table}: {invalid} of the {problems} problem runs among the newest "
-            f"{len(unique)} ({100 * invalid // problems}%) read as invalid records, so every "
-            f"answer shows them as requires_manual_review and never as evidence: "
-            f"{judged.told(example=False)}; a mapping that misreads the table is the likely "
-            f"cause ({judged.fix(example=False)}): run `runactionability doctor` for every "
-            "finding and its fix"
-        ),
-        stacklevel=stacklevel + 1,
+    besides = (
+        f" (besides {undated} runs whose created_at cannot be read as an instant, left out "
+        "of the sample)"
+        if undated
+        else ""
+    )
+    return (
+        f"{table}: {invalid} of the {problems} problem runs among the newest {sampled} "
+        f"({100 * invalid // problems}%) read as invalid records{besides}, so every answer "
+        f"shows them as requires_manual_review and never as evidence: "
+        f"{judged.told(example=False)}; a mapping that misreads the table is the likely "
+        f"cause ({judged.fix(example=False)}): run `runactionability doctor` for every "
+        "finding and its fix"
     )
 
 

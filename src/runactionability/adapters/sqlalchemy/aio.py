@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from runactionability.adapters.sqlalchemy.backend import _rebound
+from runactionability.adapters.sqlalchemy.context_check import refuse_text_context
 from runactionability.adapters.sqlalchemy.history import SqlRunHistory
 from runactionability.adapters.sqlalchemy.mapping import (
     REFERENCE_RUNS,
@@ -57,15 +58,19 @@ class AsyncSqlRunHistory:
         self.mapping = mapping
         self._port = SqlRunHistory(_engine_of(bind), mapping)
 
+    def _on(self, connection: sa.Connection) -> SqlRunHistory:
+        # The sync port could not read the table at build (no event loop there): its first
+        # call refuses a text context, later ones find it checked (``refuse_text_context``).
+        refuse_text_context(connection, self.mapping)
+        return _rebound(self._port, connection)
+
     async def latest_successes(
         self, requests: Collection[LaterSuccessRequest], *, as_of: datetime
     ) -> Mapping[LaterSuccessRequest, RunFact]:
         """See ``RunHistory.latest_successes``."""
         return await _through(
             self.bind,
-            lambda connection: _rebound(self._port, connection).latest_successes(
-                requests, as_of=as_of
-            ),
+            lambda connection: self._on(connection).latest_successes(requests, as_of=as_of),
         )
 
     async def latest_successes_with_states(
@@ -93,8 +98,7 @@ class AsyncSqlRunHistory:
                 kind: (_rebound(source._port, connection), asked)
                 for kind, (source, asked) in joined.items()
             }
-            history = _rebound(self._port, connection)
-            return history.latest_successes_with_states(requests, sync, as_of=as_of)
+            return self._on(connection).latest_successes_with_states(requests, sync, as_of=as_of)
 
         return await _through(self.bind, read)
 

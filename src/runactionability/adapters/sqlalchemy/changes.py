@@ -51,7 +51,7 @@ from runactionability.adapters.sqlalchemy.mapping import RunTableMapping
 from runactionability.adapters.sqlalchemy.run_statements import addressable, id_values, one_of
 from runactionability.adapters.sqlalchemy.runs import SqlRunSource
 from runactionability.adapters.sqlalchemy.states import SqlStateSource
-from runactionability.adapters.sqlalchemy.types import UtcTimestamp
+from runactionability.adapters.sqlalchemy.types import UtcTimestamp, vocabulary_equal, vocabulary_in
 from runactionability.catalog import OperationCatalog
 from runactionability.changes import Arrival, ChangeCause
 from runactionability.model import OperationRun, RunOutcome, RunStatus, usable_id
@@ -328,9 +328,18 @@ class SqlChangeCandidates:
                 c["type"].in_(sa.bindparam("owned_types", expanding=True)),
             )
         )
-        filters.append(c["status"].in_(sorted(mapping.stored_statuses(RunStatus.COMPLETED))))
+        # Byte for byte, as the source reads each stored value (a collated column's plain
+        # comparison calls 'OK' and 'ok' equal).
+        completed = mapping.stored_statuses(RunStatus.COMPLETED)
+        filters.append(vocabulary_in(c["status"], completed, dialect))
         successes = sa.or_(
-            *(sa.and_(c["status"] == s, c["outcome"] == o) for s, o in mapping.successes())
+            *(
+                sa.and_(
+                    vocabulary_equal(c["status"], s, dialect),
+                    vocabulary_equal(c["outcome"], o, dialect),
+                )
+                for s, o in mapping.successes()
+            )
         )
         if mapping.lifecycle is None:
             filters.append(sa.or_(c["outcome"].is_(None), sa.not_(successes)))

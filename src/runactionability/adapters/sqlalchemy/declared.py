@@ -32,6 +32,7 @@ from runactionability.adapters.sqlalchemy.reflect import (
     json_context,
     padded_fix,
     text_context_refusal,
+    value_type_of,
 )
 from runactionability.errors import ConfigurationError, MappingMismatchWarning
 
@@ -244,6 +245,45 @@ def _state_mismatches(
     ]
 
 
+_SAFE_READS = {("text", "collated_text")}
+"""(what a column holds, what the mapping says) pairs that match no value otherwise than the
+readers do: byte-exact text matched byte for byte again only costs a comparison."""
+
+
+def _vocabulary_mismatches(
+    bind: Bind,
+    columns: Mapping[str, TypeEngine[Any]],
+    where: tuple[str, str],
+    typed: Mapping[str, tuple[str, str]],
+) -> list[Mismatch]:
+    """Each vocabulary column (``typed``: the mapping's setting -> (column, value type it says))
+    whose declared type holds values the statements would match otherwise than the readers read
+    them: always refused, since no warning makes a count agree with its pages."""
+    section, table = where
+    found = []
+    for setting, (column, mapped) in typed.items():
+        declared = columns.get(column)
+        if declared is None or isinstance(declared, sa.types.NullType):
+            continue
+        try:
+            holds = value_type_of(bind, table, column, declared)
+        except ConfigurationError as exc:
+            refusal = str(exc)
+        else:
+            if holds == mapped or (holds, mapped) in _SAFE_READS:
+                continue
+            refusal = (
+                f"{table}.{column} is {declared}, which holds {holds} values, but the mapping "
+                f"reads it as {setting}={mapped!r}, so its statements and its readers would "
+                f"match stored values differently; map {setting}={holds!r} (in a "
+                f'configuration file: {setting} = "{holds}" in [{section}], or reflect = true)'
+            )
+        found.append(
+            Mismatch(section, table, column, str(declared), "", mapped, "", "", refusal, True)
+        )
+    return found
+
+
 def _declared_columns(
     bind: Bind, tables: Iterable[tuple[str | None, str]]
 ) -> dict[tuple[str | None, str], dict[str, TypeEngine[Any]]]:
@@ -274,10 +314,18 @@ def mapping_mismatches(
     dialect = check_bind(bind).dialect.name
     tables = {(runs.schema, runs.table)} | {(s.schema, s.table) for s in states.values()}
     declared = _declared_columns(bind, tables)
-    found = _run_mismatches(declared.get((runs.schema, runs.table), {}), runs, dialect)
+    columns = declared.get((runs.schema, runs.table), {})
+    found = _run_mismatches(columns, runs, dialect)
+    vocabulary = {"status_type": (runs.column_name("status"), runs.status_type)}
+    if runs.lifecycle is None:
+        vocabulary["outcome_type"] = (runs.outcome, runs.outcome_type)
+    found += _vocabulary_mismatches(bind, columns, ("runs", runs.table), vocabulary)
     for state in states.values():
         columns = declared.get((state.schema, state.table), {})
         found += _state_mismatches(columns, state, dialect)
+        where = (f"states.{state.kind}", state.table)
+        typed = {"status_type": (state.status, state.status_type)}
+        found += _vocabulary_mismatches(bind, columns, where, typed)
     return found
 
 

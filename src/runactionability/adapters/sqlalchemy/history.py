@@ -34,6 +34,7 @@ from runactionability.adapters.sqlalchemy._reading import (
     shape_name,
     sqlite_keys,
 )
+from runactionability.adapters.sqlalchemy.context_check import refuse_text_context
 from runactionability.adapters.sqlalchemy.history_rows import (
     Candidate,
     aware,
@@ -247,6 +248,7 @@ class SqlRunHistory:
 
     def __init__(self, bind: Bind, mapping: RunTableMapping = REFERENCE_RUNS) -> None:
         self.bind = check_bind(bind)
+        refuse_text_context(self.bind, mapping)
         self.mapping = mapping
         self._statements: dict[str, _Statement] = {}
         self._successes = mapping.successes()

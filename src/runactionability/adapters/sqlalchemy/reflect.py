@@ -84,7 +84,7 @@ def _run_value_types(
     derived: dict[str, str] = {}
     for field, vocabulary in keys.items():
         column = draft.column_name(field)
-        value_type = overrides.get(f"{field}_type") or _value_type(
+        value_type = overrides.get(f"{field}_type") or value_type_of(
             bind, draft.table, column, types[column]
         )
         owner = f"RunTableMapping({draft.table!r})"
@@ -93,7 +93,7 @@ def _run_value_types(
     return derived
 
 
-def _value_type(bind: Bind, table: str, column: str, reflected: Any) -> str:
+def value_type_of(bind: Bind, table: str, column: str, reflected: Any) -> str:
     """What a status, outcome or lifecycle column holds (``VALUE_TYPES``), or a refusal saying
     what to map instead: a value of any other type the SQL and Python would read apart."""
     dialect = check_bind(bind).dialect.name
@@ -112,7 +112,7 @@ def _value_type(bind: Bind, table: str, column: str, reflected: Any) -> str:
             f"adapter binds: map a view that selects it as text ({column}::text AS {column})"
         )
     if isinstance(reflected, sa.String | sa.types.NullType):
-        return "collated_text" if _collated(bind, table, reflected) else "text"
+        return "collated_text" if _collated(bind, table, column, reflected) else "text"
     raise ConfigurationError(
         f"{named} is {reflected!r}, which the adapter cannot read as a vocabulary value: store "
         f"it as text or an integer, or map a view that selects it as text"
@@ -149,7 +149,7 @@ def reflect_state(
         )
     dialect = check_bind(bind).dialect.name
     reflected = types[draft.status]
-    value_type = overrides.get("status_type") or _value_type(
+    value_type = overrides.get("status_type") or value_type_of(
         bind, draft.table, draft.status, reflected
     )
     owner = f"StateTableMapping({kind!r}, {draft.table!r})"
@@ -163,14 +163,15 @@ def reflect_state(
     return StateTableMapping(kind=kind, table=table, schema=schema, **overrides, **derived)
 
 
-def _collated(bind: Bind, table: str, reflected: Any) -> bool:
+def _collated(bind: Bind, table: str, column: str, reflected: Any) -> bool:
     """Whether a text column's collation may call distinct texts equal.
 
     PostgreSQL names a column's collation, and says whether it is deterministic (byte-exact).
-    SQLite reflects none, so any table whose definition names a collation other than BINARY is
-    taken as collated: matching its text byte for byte costs a comparison, never an answer. So
-    is a view (its columns keep the collation of the tables it reads, which its text need not
-    name) and a table main's schema does not hold (an attached database's).
+    SQLite reflects none, so the column's own definition in the table's text is read: one that
+    names a collation other than BINARY is collated. A column the text does not show, a view
+    (its columns keep the collation of the tables it reads, which its text need not name) and a
+    table main's schema does not hold (an attached database's) are taken as collated: matching
+    their text byte for byte costs a comparison, never an answer.
     """
     if check_bind(bind).dialect.name == "postgresql":
         name = getattr(reflected, "collation", None)
@@ -181,10 +182,26 @@ def _collated(bind: Bind, table: str, reflected: Any) -> bool:
     kinds = _scalars(bind, "SELECT type FROM sqlite_master WHERE name = :name", table)
     if kinds != ["table"]:
         return True
-    definition = _scalars(bind, "SELECT sql FROM sqlite_master WHERE name = :name", table)
-    text = " ".join(str(sql) for sql in definition)
-    names = re.findall(r"COLLATE\s+[\"'`\[]?(\w+)", text, re.IGNORECASE)
-    return any(name.upper() != "BINARY" for name in names)
+    (definition,) = _scalars(bind, "SELECT sql FROM sqlite_master WHERE name = :name", table)
+    for part in _column_definitions(str(definition)):
+        named = re.match(r"\s*[\"'`\[]?(\w+)", part)
+        if named is not None and named.group(1).lower() == column.lower():
+            found = re.findall(r"COLLATE\s+[\"'`\[]?(\w+)", part, re.IGNORECASE)
+            return any(name.upper() != "BINARY" for name in found)
+    return True
+
+
+def _column_definitions(definition: str) -> list[str]:
+    """The comma-separated parts of a ``CREATE TABLE`` text's column list (commas inside
+    parentheses, such as ``VARCHAR(10, 2)`` or a ``CHECK``, do not split)."""
+    body = definition[definition.find("(") + 1 : definition.rfind(")")]
+    parts, depth, start = [], 0, 0
+    for index, char in enumerate(body):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            parts.append(body[start:index])
+            start = index + 1
+    return [*parts, body[start:]]
 
 
 def _scalars(bind: Bind, query: str, name: str) -> list[Any]:

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from runactionability.adapters.sqlalchemy import run_statements
 from runactionability.adapters.sqlalchemy._reading import Bind, check_bind, read_transaction
+from runactionability.adapters.sqlalchemy.context_check import refuse_text_context
 from runactionability.adapters.sqlalchemy.cursors import (
     check_cursor_key,
     decode_cursor,
@@ -24,6 +25,7 @@ from runactionability.adapters.sqlalchemy.instant_rows import (
     cursor_value,
     readable_columns,
 )
+from runactionability.adapters.sqlalchemy.instant_sql import valid_timestamp
 from runactionability.adapters.sqlalchemy.mapping import REFERENCE_RUNS, RUN_FIELDS, RunTableMapping
 from runactionability.adapters.sqlalchemy.types import (
     as_run_id,
@@ -65,6 +67,7 @@ class SqlRunSource:
         cursor_key: bytes | None = None,
     ) -> None:
         self.bind = check_bind(bind)
+        refuse_text_context(self.bind, mapping)
         self.mapping = mapping
         self.catalog = catalog
         self.cursor_key = check_cursor_key(cursor_key)
@@ -161,11 +164,14 @@ class SqlRunSource:
             runs = [then for run in runs if (then := run_as_of(run, as_of)) is not None]
         return RunPage(runs=runs, next_cursor=next_cursor)
 
-    def newest(self, limit: int) -> list[OperationRun]:
+    def newest(self, limit: int, *, readable: bool = False) -> list[OperationRun]:
         """The ``limit`` newest runs of the whole table, in ``list_runs`` order, read alike.
 
         Every scope at once, rows with unusable scope ids included: it is what ``check``
-        samples to judge a mapping, never a page to show an actor.
+        samples to judge a mapping, never a page to show an actor. ``readable``: only runs
+        whose ``created_at`` the mapping reads as an instant, so that unreadable values the
+        database sorts above every date (``'legacy'`` after ISO text) do not stand for the
+        newest history.
         """
         if limit < 1:
             raise UsageError(f"limit must be at least 1, not {limit!r}")
@@ -174,8 +180,19 @@ class SqlRunSource:
         order = created.desc().nulls_last() if dialect == "postgresql" else created.desc()
         statement = self._select.where(run_statements.addressable(self._c))
         statement = statement.order_by(order, run_id.desc()).limit(limit)
+        if readable:
+            statement = statement.where(valid_timestamp(created, dialect))
         with read_transaction(self.bind) as connection:
             return [self._run(row._mapping) for row in connection.execute(statement)]
+
+    def count_undated(self) -> int:
+        """How many runs of the whole table have a ``created_at`` the mapping cannot read as an
+        instant (NULL included): the runs ``newest(readable=True)`` leaves out."""
+        created = self._c["created_at"]
+        undated = sa.not_(valid_timestamp(created, self.bind.dialect.name))
+        statement = sa.select(sa.func.count()).select_from(created.table)
+        with read_transaction(self.bind) as connection:
+            return int(connection.execute(statement.where(undated)).scalar_one())
 
     def check_cursor(self, cursor: str) -> tuple[str, Any, Any]:
         """(tag, created_at, id) of a cursor this source issued; ``InvalidCursorError`` else.

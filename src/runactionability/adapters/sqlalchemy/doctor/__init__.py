@@ -42,6 +42,7 @@ from runactionability.adapters.sqlalchemy.doctor.states import (
 from runactionability.adapters.sqlalchemy.doctor.tables import (
     VALUES_LIMIT,
     IdExpectation,
+    context_findings,
     id_type_findings,
     id_value_findings,
     missing_columns,
@@ -189,7 +190,7 @@ def _check_runs(
     instants = [getattr(mapping, field) for field in TIMESTAMP_FIELDS]
     blocked = timestamp_type_findings(
         columns, instants, mapping.timestamps, table=table, dialect=dialect
-    )
+    ) + context_findings(columns, mapping, dialect)
     findings += blocked
     sampled: list[OperationRun] = []
     if not blocked:

@@ -13,7 +13,12 @@ from sqlalchemy.types import TypeEngine
 from runactionability.adapters.sqlalchemy.ids import declared_kinds
 from runactionability.adapters.sqlalchemy.instants import Instants
 from runactionability.adapters.sqlalchemy.mapping import RunTableMapping, StateTableMapping
-from runactionability.adapters.sqlalchemy.reflect import id_type_of
+from runactionability.adapters.sqlalchemy.reflect import (
+    id_type_of,
+    json_context,
+    text_context_refusal,
+)
+from runactionability.adapters.sqlalchemy.types import CollatedText, exact_text
 from runactionability.catalog import OperationCatalog
 from runactionability.findings import Finding, FindingCode, Severity
 from runactionability.model import OperationRun, RunOutcome, RunStatus
@@ -34,6 +39,27 @@ def reflected_columns(
     if not inspector.has_table(table, schema=schema):
         return None
     return {column["name"]: column["type"] for column in inspector.get_columns(table, schema)}
+
+
+def context_findings(
+    columns: Mapping[str, TypeEngine[Any]], mapping: RunTableMapping, dialect: str
+) -> list[Finding]:
+    """A context column the ports refuse to read (``context_check``), as one error: the sample
+    cannot be read through them."""
+    declared = columns.get(mapping.context)
+    if declared is None or json_context(declared, dialect):
+        return []
+    table, column = mapping.table, mapping.context
+    return [
+        Finding(
+            code=FindingCode.READ_FAILED,
+            severity=Severity.ERROR,
+            message=text_context_refusal(table, column, declared),
+            fix=f"ALTER TABLE {table} ALTER COLUMN {column} TYPE jsonb USING {column}::jsonb",
+            table=table,
+            column=column,
+        )
+    ]
 
 
 def missing_columns(
@@ -262,8 +288,14 @@ def id_value_findings(
 
 
 def grouped(connection: sa.Connection, column: sa.ColumnElement[Any]) -> list[tuple[Any, int]]:
-    """The column's stored values with their row counts, most frequent first (bounded)."""
+    """The column's stored values with their row counts, most frequent first (bounded).
+
+    A collated vocabulary column is grouped byte for byte, as the mapping reads each value:
+    under its own collation 'FAILED' would be counted as the 'failed' it equals.
+    """
     count = sa.func.count().label("rows")
+    if isinstance(column.type, CollatedText):
+        column = exact_text(column, connection.dialect.name)
     statement = (
         sa.select(sa.type_coerce(column, sa.types.NullType()).label("value"), count)
         .group_by(column)

@@ -9,12 +9,11 @@ environment or subject), then the family's rules in order, then ``actionable``; 
 never leaves manual review. Rows of any other family read ``evaluate`` and are judged by the
 Python ``Resolver`` in one batch, so the two merge into one answer.
 
-Only the status is computed in SQL: a page of follow-up runs is small enough to explain in
-Python, and the differential tests prove both give the same status for every run.
-
-Two forms of the later-success test are compiled, and each dialect gets the faster one by
-measurement (``docs/performance.md``): a correlated ``EXISTS`` seek on the success index, and a
-grouped ``LEFT JOIN`` to the latest success per (superseded type, scope, subject).
+Only the status is computed in SQL (a follow-up page is small enough to explain in Python); the
+differential tests prove both give the same status for every run. Two forms of the later-success
+test are compiled, and each dialect gets the faster one by measurement (``docs/performance.md``):
+a correlated ``EXISTS`` seek on the success index, and a grouped ``LEFT JOIN`` to the latest
+success per (superseded type, scope, subject).
 """
 
 from __future__ import annotations
@@ -31,6 +30,7 @@ import sqlalchemy as sa
 
 from runactionability.adapters.sqlalchemy._reading import Bind, check_bind, read_transaction
 from runactionability.adapters.sqlalchemy.backend import _rebound
+from runactionability.adapters.sqlalchemy.context_check import refuse_text_context
 from runactionability.adapters.sqlalchemy.cursors import check_cursor_key
 from runactionability.adapters.sqlalchemy.history import SqlRunHistory
 from runactionability.adapters.sqlalchemy.mapping import (
@@ -157,6 +157,7 @@ class SqlPushdown:
         cursor_key: bytes | None = None,
     ) -> None:
         self.bind = check_bind(bind)
+        refuse_text_context(self.bind, runs)
         self.mapping = runs
         self.cursor_key = check_cursor_key(cursor_key)
         self.states = reference_state_mappings() if states is None else dict(states)
@@ -165,8 +166,7 @@ class SqlPushdown:
         self.registry.check_coverage(self.catalog)
         self.families = dict(self.registry.families())
         self.form = None if form is None else SupersedeForm(form)
-        # A host's resolver over the same tables spares building (and warning about) a second.
-        self._resolver: Resolver | None = resolver
+        self._resolver: Resolver | None = resolver  # a host's, over the same tables
         self._source: SqlRunSource | None = None
         self._compiled: dict[tuple[str, SupersedeForm, Visibility, bool, bool], _Compiled] = {}
         self._prepared: dict[tuple[Any, ...], _Prepared] = {}
@@ -309,7 +309,7 @@ class SqlPushdown:
         """The runs needing attention now (actionable, manual review), newest first.
 
         Keyset pagination on (created_at, id), both descending: ``next_cursor`` is None at the
-        end, and a page is never short before the end (the page after a full one may be empty).
+        end; a page is never short before it (the page after a full one may be empty).
         """
         _check_as_of(as_of)
         check_limit(limit)

@@ -23,8 +23,10 @@ from runactionability.adapters.sqlalchemy.instants import instants_of
 from runactionability.adapters.sqlalchemy.mapping import StateTableMapping
 from runactionability.adapters.sqlalchemy.pushdown.common import SupersedeForm, exists, in_values
 from runactionability.adapters.sqlalchemy.types import (
+    CollatedText,
     exact_equal,
     exact_in,
+    exact_text,
     vocabulary_equal,
     vocabulary_in,
 )
@@ -270,8 +272,10 @@ def _spoiled(
 
     def meaning(column: Any) -> Any:
         # The policies' word for a stored status; NULL for one the vocabulary does not list.
+        # Stored words are compared byte for byte, as the state source compares them: under a
+        # collation 'HEALTHY' equals 'healthy', which the source reads as a disagreement.
         if vocabulary is None:
-            return column
+            return exact_text(column, dialect) if isinstance(column.type, CollatedText) else column
         if not vocabulary:
             return sa.null()
         return sa.case(

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from runactionability.adapters.sqlalchemy.instant_sql import compare_to
 from runactionability.adapters.sqlalchemy.pushdown.common import in_values
+from runactionability.adapters.sqlalchemy.types import CollatedText
 from runactionability.catalog import OperationCatalog
 from runactionability.model import RunOutcome, RunStatus
 from runactionability.result import Actionability, ActiveCounts
@@ -95,10 +96,23 @@ def grouped_statement(compiled: _Compiled, scopes: VisibleScopes) -> Any:
         )
         .select_from(compiled.table)
         .where(*compiled.scope_filter(scopes, replayed=False))
-        .group_by(*keys, c["status"], c["outcome"])
+        .group_by(*keys, c["status"], c["outcome"], *_collated_columns(compiled))
         .subquery("grouped")
     )
     return _by_scope_and_type(grouped)
+
+
+def _collated_columns(compiled: _Compiled) -> list[Any]:
+    """A collated status or outcome column as stored, beside its byte-exact form: PostgreSQL
+    does not match ``(status COLLATE "C") IN (...)`` in the select list to the same expression
+    in the GROUP BY (a GroupingError on every count), and the finer exact groups stay as they
+    are. Nothing for any other column, whose statements stay as they were."""
+    mapping = compiled.pushdown.mapping
+    columns = {compiled.table.c[mapping.column_name(name)] for name in ("status", "outcome")}
+    return sorted(
+        (column for column in columns if isinstance(column.type, CollatedText)),
+        key=lambda column: column.name,
+    )
 
 
 def _by_scope_and_type(grouped: Any) -> Any:
