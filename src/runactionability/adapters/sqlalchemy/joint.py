@@ -148,7 +148,7 @@ def _execute(
             for _, (_, params) in parts:
                 merged.update(params)
             found: list[list[Sequence[Any]]] = [[] for _ in parts]
-            for row in connection.execute(statement, merged):
+            for row in connection.execute(statement, merged).fetchall():
                 for rows, place in zip(found, places, strict=True):
                     if row[place.start] is not None:
                         rows.append(row[place])

@@ -144,7 +144,7 @@ class SqlRunSource:
             )
         statement = self._statement(run_statements.shape_of(query, outcomes, tag, dialect))
         with read_transaction(self.bind) as connection:
-            rows = [row._mapping for row in connection.execute(statement, values)]
+            rows = [row._mapping for row in connection.execute(statement, values).fetchall()]
         more = len(rows) > limit
         rows = rows[:limit]
         next_cursor = (

@@ -145,13 +145,13 @@ def count(pushdown: SqlPushdown, scopes: VisibleScopes, *, as_of: datetime) -> P
         _prepare(connection, scopes)
         grouped = pushdown._prepare(
             ("plain", *key), lambda: grouped_statement(compiled, scopes)
-        ).execute(connection, params)
+        ).fetch_all(connection, params)
         any_problem = read_grouped(grouped, rows, active)
         evaluate = False
         if any_problem:
             for workspace_id, environment_id, type_, value, n in pushdown._prepare(
                 ("problems", compiled.form, *key), lambda: _problems(compiled, scopes)
-            ).execute(connection, params):
+            ).fetch_all(connection, params):
                 if value == EVALUATE:
                     evaluate = True
                 else:

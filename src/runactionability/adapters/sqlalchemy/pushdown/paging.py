@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +41,9 @@ if TYPE_CHECKING:
     from runactionability.adapters.sqlalchemy.pushdown.classify import _Compiled
 
 _MAX_CHUNK = 4096
+# The walk's classification of a row, looked up rather than built (``Actionability(value)``)
+# for each of the many rows a page reads.
+_STATUSES = {status.value: status for status in Actionability}
 
 
 @attrs.frozen(kw_only=True)
@@ -98,9 +102,10 @@ def follow_up_page(
             pending, judged = _judged(
                 pushdown, connection, prepared, rows, as_of=as_of, scopes=scopes
             )
+            at = prepared.position("actionability")
             for index, raw in enumerate(rows):
                 scanned += 1
-                value = judged.get(index) or Actionability(raw["actionability"])
+                value = judged.get(index) or _STATUSES[raw[at]]
                 if not value.needs_attention:
                     continue
                 if len(items) == limit:
@@ -201,7 +206,7 @@ def _judged(
     pushdown: SqlPushdown,
     connection: sa.Connection,
     prepared: _Prepared,
-    rows: list[dict[str, Any]],
+    rows: Sequence[Any],
     *,
     as_of: datetime,
     scopes: VisibleScopes,
@@ -209,10 +214,11 @@ def _judged(
     """The runs of the rows Python must judge, and their statuses, by row index."""
     # Runs are built only for what the page keeps or Python must judge.
     source = pushdown._run_source()
+    at = prepared.position("actionability")
     pending = {
         index: source._run(prepared.read(row))
         for index, row in enumerate(rows)
-        if row["actionability"] == EVALUATE
+        if row[at] == EVALUATE
     }
     if not pending:
         return pending, {}

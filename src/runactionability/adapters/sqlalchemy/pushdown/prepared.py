@@ -8,7 +8,7 @@ import json
 import re
 import threading
 import weakref
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -285,11 +285,14 @@ class _Prepared:
             "environment_id": ids.environment,
             "subject": ids.subject,
         }
+        # Each result column's position, known from the first execution (``rows``).
+        self._positions: dict[str, int] = {}
 
     def prefixed(self, prefix: str) -> _Prepared:
         """This statement with ``prefix`` before it (``EXPLAIN ...``), in each form it runs in."""
         explained = copy.copy(self)
         explained.sql = prefix + self.sql
+        explained._positions = {}  # its own result columns, not the statement's
         if self._native is not None:
             explained._native = (prefix + self._native[0], self._native[1])
         return explained
@@ -311,20 +314,34 @@ class _Prepared:
             )
         return connection.exec_driver_sql(self.sql, params)
 
-    def rows(self, connection: sa.Connection, values: Mapping[str, Any]) -> list[dict[str, Any]]:
-        """The result rows as mappings of the driver's values; ``read`` reads one as a run's.
+    def rows(self, connection: sa.Connection, values: Mapping[str, Any]) -> Sequence[Any]:
+        """The result rows as tuples of the driver's values (``position`` says where a column
+        is); ``read`` reads one as a run's.
 
         A follow-up walk reads many rows and keeps few, so only the rows it keeps, judges in
-        Python or continues after have their timestamps and context read (on psycopg's raw
-        cursor the context is not even decoded until then: ``_Unread``).
+        Python or continues after become mappings and have their timestamps and context read
+        (on psycopg's raw cursor the context is not even decoded until then: ``_Unread``).
         """
         result = self.execute(connection, values, defer_json=True)
-        names = list(result.keys())
-        return [dict(zip(names, raw, strict=True)) for raw in result]
+        if not self._positions:
+            self._positions = {name: index for index, name in enumerate(result.keys())}
+        rows: Sequence[Any] = result.fetchall()
+        return rows
 
-    def read(self, raw: Mapping[str, Any]) -> dict[str, Any]:
-        """A row of ``rows`` with its timestamps, context and ids read as the run source does."""
-        row = dict(raw)
+    def position(self, name: str) -> int:
+        """Where column ``name`` is in a row of ``rows``."""
+        return self._positions[name]
+
+    def fetch_all(self, connection: sa.Connection, values: Mapping[str, Any]) -> Sequence[Any]:
+        """Every result row, fetched by one driver call: iterating a result fetches one row at a
+        time through SQLAlchemy's and psycopg's Python layers (measured: ~1 µs more a row)."""
+        rows: Sequence[Any] = self.execute(connection, values).fetchall()
+        return rows
+
+    def read(self, raw: Sequence[Any]) -> dict[str, Any]:
+        """A row of ``rows`` as a mapping, its timestamps, context and ids read as the run source
+        does."""
+        row = dict(zip(self._positions, raw, strict=True))
         read_instant = self._stored.process_result_value
         for name in ("created_at", "started_at", "completed_at"):
             row[name] = read_instant(row[name], self.dialect)
