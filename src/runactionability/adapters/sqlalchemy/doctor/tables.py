@@ -261,11 +261,17 @@ def id_value_findings(
     return findings
 
 
-def grouped(connection: sa.Connection, column: sa.ColumnElement[Any]) -> list[tuple[Any, int]]:
-    """The column's stored values with their row counts, most frequent first (bounded)."""
+def grouped(
+    connection: sa.Connection,
+    column: sa.ColumnElement[Any],
+    where: Sequence[sa.ColumnElement[bool]] = (),
+) -> list[tuple[Any, int]]:
+    """The column's stored values with their row counts, most frequent first (bounded), among
+    the rows ``where`` keeps (a state mapping's ``where``: the rows of its kind)."""
     count = sa.func.count().label("rows")
     statement = (
         sa.select(sa.type_coerce(column, sa.types.NullType()).label("value"), count)
+        .where(*where)
         .group_by(column)
         .order_by(count.desc())
         .limit(VALUES_LIMIT)
