@@ -279,6 +279,15 @@ def test_a_cursor_carries_its_window_and_the_json_ends_there(database: str) -> N
     assert following["changes"][0]["run_id"] != page["changes"][0]["run_id"]
 
 
+def test_a_cursor_whose_window_ends_after_until_is_a_usage_error(database: str) -> None:
+    window = ("--until", "2026-11-20T10:00:00Z", "--since", "6h", "--limit", "1")
+    first = invoke("changes", "--database", database, *window, "--json")
+    cursor = json.loads(first.stdout)["next_cursor"]
+    earlier = ("--until", "2026-11-20T09:00:00Z", "--cursor", cursor)
+    line = one_line_error(invoke("changes", "--database", database, *earlier), code=2)
+    assert "after this session's as_of" in line
+
+
 def test_a_window_without_since_or_cursor_is_a_usage_error(database: str) -> None:
     line = one_line_error(invoke("changes", "--database", database), code=2)
     assert "--since" in line

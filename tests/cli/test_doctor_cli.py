@@ -135,3 +135,23 @@ def test_the_configured_mapping_is_the_one_checked(tmp_path: Path) -> None:
     document = json.loads(result.stdout)
     assert document["table"] == "hd_jobs"
     assert document["errors"] == 0
+
+
+def test_a_state_vocabulary_missing_most_of_its_words_exits_4(tmp_path: Path) -> None:
+    # Audit F6: every provider connection state proves nothing under this mapping.
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'host.sqlite'}")
+    create_schema(engine)
+    insert_runs(engine, DEMO.runs)
+    insert_states(engine, DEMO.states)
+    engine.dispose()
+    config = tmp_path / "runactionability.toml"
+    config.write_text(
+        'database = "host.sqlite"\n[states.provider_connection]\n'
+        'table = "provider_connection_states"\ntimestamps = "native"\n'
+        'statuses = { up = "healthy", down = "unhealthy" }\n'
+    )
+    args = ["doctor", "--config", str(config), "--as-of", DEMO.as_of.isoformat(), "--json"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == EXIT_FINDINGS, result.stdout
+    [finding] = [f for f in json.loads(result.stdout)["findings"] if f["code"] == "unmapped_value"]
+    assert (finding["severity"], finding["table"]) == ("error", "provider_connection_states")

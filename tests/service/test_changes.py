@@ -177,6 +177,44 @@ def test_the_window_must_be_placed(service: ActionabilityService) -> None:
             session.changes()
 
 
+def test_a_window_past_the_sessions_instant_is_refused(service: ActionabilityService) -> None:
+    # Run 3 is created after the session's as_of: explain says it does not exist, so no page
+    # of the same session may list it (as a window ending after as_of would).
+    _load(service, [scoped_run(n, SYNC, at=timedelta(minutes=10 * n)) for n in range(1, 4)], [])
+    with service.session(scopes=ACME, as_of=at(60)) as later:
+        cursor = later.changes(since=at(0), until=at(60), limit=1).next_cursor
+    assert cursor is not None
+    with service.session(scopes=ACME, as_of=at(25)) as session:
+        assert session.explain(3) is None
+        with pytest.raises(UsageError, match="after this session's as_of"):
+            session.changes(since=at(0), until=at(60))
+        with pytest.raises(UsageError, match="a cursor's window"):
+            session.changes(cursor=cursor)
+        ids = [change.run_id for change in session.changes(since=at(0), until=at(25)).changes]
+    assert ids == [1, 2]
+
+
+def test_the_async_session_refuses_a_window_past_its_instant(
+    service: ActionabilityService,
+) -> None:
+    engine = service.bind
+    assert isinstance(engine, sa.Engine)
+    _load(service, [scoped_run(1, SYNC)], [])
+
+    async def work() -> None:
+        twin = AsyncActionabilityService(
+            async_engine_of(engine), registry=REGISTRY, catalog=CATALOG
+        )
+        try:
+            async with twin.session(scopes=ACME, as_of=at(25)) as session:
+                with pytest.raises(UsageError, match="after this session's as_of"):
+                    await session.changes(since=at(0), until=at(60))
+        finally:
+            await twin.engine.dispose()
+
+    asyncio.run(work())
+
+
 @pytest.mark.parametrize("size", [10, 200])
 def test_the_statements_do_not_grow_with_the_history(
     service: ActionabilityService, size: int

@@ -396,7 +396,8 @@ def test_state_proof_times_and_statuses_the_mapping_cannot_read(sql_engine: sa.E
     assert unreadable.column == "proven_at"
     assert unreadable.count == 3
     [unlisted] = only(report, FindingCode.UNMAPPED_VALUE)
-    assert unlisted.severity is Severity.WARNING
+    # All 3 of the kind's states unlisted: the mapping's miss (decisions.md, audit F6).
+    assert unlisted.severity is Severity.ERROR
     assert "'weird' (3)" in unlisted.message
 
 

@@ -20,12 +20,13 @@ from runactionability.cli._app import (
     database_option,
     iso_instant,
     json_option,
+    one_line,
     scope_options,
 )
 from runactionability.cli._output import emit_json, stdout_console
 from runactionability.cli._session import open_service, open_session
 from runactionability.cli._shapes import header, scope_label, scopes_json, status_text
-from runactionability.errors import NoWorkspacesError
+from runactionability.errors import NoWorkspacesError, UsageError
 from runactionability.i18n import Renderer
 from runactionability.jsonforms import to_json
 from runactionability.messages import msg
@@ -180,7 +181,12 @@ def _window(
             since = parse_instant("--since", since_text, session.as_of)
             if since > session.as_of:
                 raise CliUsageError("--since is after --until")
-        page = session.changes(since=since, limit=limit, cursor=cursor)
+        try:
+            page = session.changes(since=since, limit=limit, cursor=cursor)
+        except UsageError as exc:
+            # A cursor whose window ends after --until (the session's instant) is the command
+            # line's mistake: exit 2, as for any other option that cannot be used.
+            raise CliUsageError(one_line(exc)) from None
     if as_json:
         emit_json(_changes_json(session, page))
     else:

@@ -127,7 +127,20 @@ def read_page(
         until = session.as_of if until is None else until
         check_window(since, until)
         position = FeedCursor(since=since, until=until)
+    _within_session(position.until, session.as_of, "a cursor's" if cursor else "")
     return page_from(session, position, limit, key)
+
+
+def _within_session(until: datetime, as_of: datetime, whose: str) -> None:
+    """Refuse a window that ends after the session's ``as_of``: a session answers from one
+    instant, and runs created after it are runs its other answers say do not exist. Refused
+    rather than clamped: a page silently shorter than asked for is a wrong answer."""
+    if until > as_of:
+        raise UsageError(
+            f"{whose or 'the'} window ends at {until.isoformat()}, after this session's as_of "
+            f"({as_of.isoformat()}); a session answers from one instant: open one at or after "
+            "until"
+        )
 
 
 def page_from(

@@ -6,7 +6,9 @@ the mapping (``warn_mapping_mismatches``), then the newest ``SAMPLE`` runs, read
 reads them and judged by the core's own record checks (``validity``, as ``doctor`` judges its
 sample). When most sampled problem runs read as invalid records the mapping, not a
 stray row, is what is wrong, and every answer would quietly send those runs to manual review:
-the service says so in one ``MappingMismatchWarning``.
+the service says so in one ``MappingMismatchWarning``. The same check then reads each state
+kind's newest ``SAMPLE`` statuses (``warn_unlisted_states``): a state whose status its mapping
+does not list is silently no evidence, so most of a kind's unlisted is one warning too.
 
 A sync service checks in its constructor. An async service's engine cannot be read outside the
 event loop, so its check runs on the first connection it opens (``from_config`` opens one while
@@ -24,6 +26,11 @@ import sqlalchemy as sa
 
 from runactionability.adapters.sqlalchemy.declared import warn_mapping_mismatches
 from runactionability.adapters.sqlalchemy.doctor.sample import Validity, validity
+from runactionability.adapters.sqlalchemy.doctor.states import (
+    mostly_unlisted,
+    newest_statuses,
+    unlisted_statuses,
+)
 from runactionability.adapters.sqlalchemy.mapping import RunTableMapping, StateTableMapping
 from runactionability.adapters.sqlalchemy.runs import SqlRunSource
 from runactionability.catalog import OperationCatalog
@@ -97,6 +104,8 @@ class MappingCheck:
         if not self.pending and not found:
             core = Core(catalog=self._catalog, families=self._registry.families())
             warn_invalid_sample(bind, runs, core, stacklevel=stacklevel + 1)
+        if not self.pending:
+            warn_unlisted_states(bind, self._states, stacklevel=stacklevel + 1)
 
 
 def warn_invalid_sample(
@@ -159,6 +168,64 @@ def _told(table: str, judged: Validity, sampled: int, undated: int) -> str:
         f"cause ({judged.fix(example=False)}): run `runactionability doctor` for every "
         "finding and its fix"
     )
+
+
+def warn_unlisted_states(
+    bind: sa.Engine | sa.Connection,
+    states: Mapping[str, StateTableMapping],
+    *,
+    stacklevel: int = 2,
+) -> None:
+    """One ``MappingMismatchWarning`` naming each state kind whose ``statuses`` miss most of
+    its newest ``SAMPLE`` states' stored statuses (``mostly_unlisted``, as ``doctor`` judges).
+
+    Such a state proves nothing: no answer flags it, a run it would resolve just reads
+    actionable. One bounded statement per mapped kind; a kind whose statement fails (its table
+    not there yet) is left to ``doctor``. Like the runs' warning it names no row nor value.
+    """
+    told = []
+    for kind, mapping in states.items():
+        statuses = _newest_statuses(bind, mapping)
+        read = sum(1 for value, _ in statuses if value is not None)
+        unlisted = len(unlisted_statuses(mapping, statuses))
+        if unlisted and mostly_unlisted(unlisted, read):
+            told.append(
+                f"{mapping.table}.{mapping.status}: {unlisted} of the newest {read} {kind} "
+                "states hold a status the mapping's statuses do not list"
+            )
+    if told:
+        warnings.warn(
+            MappingMismatchWarning(
+                f"{'; '.join(told)}; such a state proves nothing, so no run is resolved by it "
+                "(every such run reads as if its state were unknown): the statuses likely miss "
+                "the host's words; run `runactionability doctor` for each value and its fix"
+            ),
+            stacklevel=stacklevel + 1,
+        )
+
+
+def _newest_statuses(
+    bind: sa.Engine | sa.Connection, mapping: StateTableMapping
+) -> list[tuple[object, int]]:
+    """The kind's newest statuses (``newest_statuses``); none when the statement fails."""
+    if mapping.statuses is None:
+        return []
+    if isinstance(bind, sa.Engine):
+        try:
+            with bind.connect() as connection:
+                return newest_statuses(connection, mapping, SAMPLE)
+        except sa.exc.SQLAlchemyError:
+            return []
+    savepoint = _savepoint(bind)
+    try:
+        found = newest_statuses(bind, mapping, SAMPLE)
+    except sa.exc.SQLAlchemyError:
+        if savepoint is not None:
+            savepoint.rollback()
+        return []
+    if savepoint is not None:
+        savepoint.commit()
+    return found
 
 
 def _savepoint(bind: sa.Engine | sa.Connection) -> sa.NestedTransaction | None:

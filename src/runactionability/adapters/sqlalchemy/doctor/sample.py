@@ -168,7 +168,8 @@ def timestamp_findings(
                     message=(
                         f"{table}.{column}: {len(unreadable)} of {len(present)} sampled values "
                         f"cannot be read as instants under {storage} (e.g. {example!r}); "
-                        "their runs need manual review and are never evidence"
+                        "their problem runs need manual review, and none is ever evidence "
+                        "(a succeeded one still reads informational_only: it supersedes nothing)"
                     ),
                     fix=fix,
                     table=table,

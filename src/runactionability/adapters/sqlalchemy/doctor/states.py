@@ -7,7 +7,9 @@ that would resolve it, so the host hears of them here rather than from an operat
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -57,28 +59,75 @@ def proof_time_findings(
     ]
 
 
+def mostly_unlisted(unlisted: int, read: int) -> bool:
+    """Whether ``unlisted`` of ``read`` states (each with a status) is a mapping that misses the
+    host's words rather than a stray row: more than half, as for the runs the service samples.
+
+    No minimum count, unlike the runs' (``MINIMUM_INVALID``): an invalid run is flagged in every
+    answer with its own reason, but a state whose status is unlisted is silently no evidence, so
+    one such state of one is the mapping's miss as surely as a thousand of a thousand.
+    """
+    return 2 * unlisted > read
+
+
+def unlisted_statuses(
+    mapping: StateTableMapping, counts: Sequence[tuple[Any, int]]
+) -> list[tuple[Any, int]]:
+    """Of stored statuses and their counts, those the mapping's ``statuses`` do not list, each
+    compared as ``SqlStateSource`` reads it (its text: an integer column's 1 is ``"1"``)."""
+    listed = mapping.statuses
+    if listed is None:
+        return []
+    return [
+        (value, rows) for value, rows in counts if value is not None and str(value) not in listed
+    ]
+
+
+def newest_statuses(
+    connection: sa.Connection, mapping: StateTableMapping, sample: int
+) -> list[tuple[Any, int]]:
+    """The statuses of the kind's newest ``sample`` states (by ``proven_at``), each with the
+    count 1: one bounded statement, by which a service judges its state mappings when built."""
+    table = mapping.table_clause()
+    column = table.c[mapping.proven_at]
+    dialect = connection.dialect.name
+    order = column.desc().nulls_last() if dialect == "postgresql" else column.desc()
+    statement = (
+        sa.select(sa.type_coerce(table.c[mapping.status], sa.types.NullType()))
+        .where(*mapping.filters(table, dialect))
+        .order_by(order)
+        .limit(sample)
+    )
+    return [(value, 1) for value in connection.execute(statement).scalars()]
+
+
 def state_status_findings(connection: sa.Connection, mapping: StateTableMapping) -> list[Finding]:
-    """A warning when stored statuses are missing from the mapping's ``statuses``."""
+    """A finding when the kind's stored statuses are missing from the mapping's ``statuses``:
+    an error when most of its states hold one (``mostly_unlisted``), a warning otherwise."""
     if mapping.statuses is None:
         return []
-    listed = mapping.statuses
     table = mapping.table_clause()
-    unlisted = [
-        (value, rows)
-        for value, rows in grouped(connection, table.c[mapping.status])
-        if value is not None and value not in listed
-    ]
+    column = table.c[mapping.status]
+    counts = grouped(connection, column, mapping.filters(table, connection.dialect.name))
+    unlisted = unlisted_statuses(mapping, counts)
     if not unlisted:
         return []
     rows = sum(count for _, count in unlisted)
+    read = sum(count for value, count in counts if value is not None)
     shown = ", ".join(f"{value!r} ({count})" for value, count in unlisted[:5])
+    most = mostly_unlisted(rows, read)
+    why = (
+        "; most of the kind's states prove nothing, so no run is resolved by its state"
+        if most
+        else "; such a state proves nothing"
+    )
     return [
         Finding(
             code=FindingCode.UNMAPPED_VALUE,
-            severity=Severity.WARNING,
+            severity=Severity.ERROR if most else Severity.WARNING,
             message=(
-                f"{mapping.table}.{mapping.status}: {rows} {mapping.kind} states hold statuses "
-                f"the mapping does not list: {shown}; such a state proves nothing"
+                f"{mapping.table}.{mapping.status}: {rows} of {read} {mapping.kind} states hold "
+                f"statuses the mapping does not list: {shown}{why}"
             ),
             fix="add each status to the state mapping's statuses, if it means one",
             table=mapping.table,

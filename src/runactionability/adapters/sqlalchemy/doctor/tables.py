@@ -287,8 +287,13 @@ def id_value_findings(
     return findings
 
 
-def grouped(connection: sa.Connection, column: sa.ColumnElement[Any]) -> list[tuple[Any, int]]:
-    """The column's stored values with their row counts, most frequent first (bounded).
+def grouped(
+    connection: sa.Connection,
+    column: sa.ColumnElement[Any],
+    where: Sequence[sa.ColumnElement[bool]] = (),
+) -> list[tuple[Any, int]]:
+    """The column's stored values with their row counts, most frequent first (bounded), among
+    the rows ``where`` keeps (a state mapping's ``where``: the rows of its kind).
 
     A collated vocabulary column is grouped byte for byte, as the mapping reads each value:
     under its own collation 'FAILED' would be counted as the 'failed' it equals.
@@ -298,6 +303,7 @@ def grouped(connection: sa.Connection, column: sa.ColumnElement[Any]) -> list[tu
         column = exact_text(column, connection.dialect.name)
     statement = (
         sa.select(sa.type_coerce(column, sa.types.NullType()).label("value"), count)
+        .where(*where)
         .group_by(column)
         .order_by(count.desc())
         .limit(VALUES_LIMIT)
