@@ -293,11 +293,9 @@ def grouped(
     where: Sequence[sa.ColumnElement[bool]] = (),
 ) -> list[tuple[Any, int]]:
     """The column's stored values with their row counts, most frequent first (bounded), among
-    the rows ``where`` keeps (a state mapping's ``where``: the rows of its kind).
-
-    A collated vocabulary column is grouped byte for byte, as the mapping reads each value:
-    under its own collation 'FAILED' would be counted as the 'failed' it equals.
-    """
+    the rows ``where`` keeps (a state mapping's ``where``: the rows of its kind). A collated
+    column is grouped byte for byte, as the mapping reads it: its collation would count
+    'FAILED' as the 'failed' it equals."""
     count = sa.func.count().label("rows")
     if isinstance(column.type, CollatedText):
         column = exact_text(column, connection.dialect.name)
