@@ -10,13 +10,15 @@ were lost. SQLite's index records overflow to further pages, so it never had the
 from __future__ import annotations
 
 import hashlib
+import re
 
 import sqlalchemy as sa
-from tests.support import AS_OF, CATALOG
+from sqlalchemy.dialects import postgresql
+from tests.support import AS_OF, CATALOG, ROOT
 from tests.support import stored_run as run
 
 from runactionability import ActionabilityService, VisibleScopes, to_json
-from runactionability.adapters.sqlalchemy import create_schema, insert_runs
+from runactionability.adapters.sqlalchemy import create_schema, insert_runs, metadata
 
 CHECK = "provider.connection.check"
 
@@ -70,3 +72,24 @@ def test_failed_runs_with_large_contexts_are_stored_and_read(sql_engine: sa.Engi
         "requires_manual_review": 1,
     }
     assert context == {"trace": _log(1_000_000)}
+
+
+def test_the_upgrade_statements_in_the_docs_create_the_schemas_indexes() -> None:
+    """A database created before the fix keeps its old indexes: the docs give what to run."""
+    page = (ROOT / "docs" / "performance.md").read_text()
+    section = page.split("**A database created by an older version**", 1)[1]
+    block = re.search(r"^```text\n(.*?)^```", section, re.S | re.M)
+    assert block is not None
+    documented = [" ".join(s.split()) for s in block.group(1).split(";") if s.strip()]
+    pg = [
+        index
+        for index in metadata.tables["operation_runs"].indexes
+        if re.fullmatch(r"ix_operation_runs_problem_\w+_desc", str(index.name))
+    ]
+    created = {
+        " ".join(str(sa.schema.CreateIndex(index).compile(dialect=postgresql.dialect())).split())
+        for index in pg
+    }
+    assert {s.replace(" CONCURRENTLY", "") for s in documented if s.startswith("CREATE")} == created
+    dropped = {s.rsplit(" ", 1)[1] for s in documented if s.startswith("DROP")}
+    assert dropped == {index.name for index in pg}
