@@ -110,17 +110,20 @@ sa.Index(
 
 _problem = problem_rows(operation_runs.c.status, operation_runs.c.outcome)
 # The follow-up list and the problem-row counts walk only problem runs (about a fifth of a
-# history), newest first, within a workspace or across all of them. Each index holds every column
-# they read, so a problem run costs no table row (PostgreSQL: an index-only scan).
+# history), newest first, within a workspace or across all of them. On SQLite each index holds
+# every column they read, so a problem run costs no table row (a record too large for a page
+# overflows to further pages). A PostgreSQL B-tree entry is limited to 2,704 bytes, and a failed
+# run's context (an error log) may be larger: holding it made such a run impossible to insert.
+# There the index holds the bounded columns and the context is read from the table row.
 _c = operation_runs.c
 _reads: tuple[Any, ...] = (_c.type, _c.status, _c.outcome, _c.environment_id, _c.started_at)
-_reads += (_c.completed_at, _c.subject, _c.context)
+_reads += (_c.completed_at, _c.subject)
 for _name, _scope in (("scope", (_c.workspace_id,)), ("created", ())):
     _held = _reads if _scope else (_c.workspace_id, *_reads)
     sa.Index(
         f"ix_operation_runs_problem_{_name}",
         *_scope,
-        *(_c.created_at, _c.id, *_held),
+        *(_c.created_at, _c.id, *_held, _c.context),
         sqlite_where=_problem,
     ).ddl_if(callable_=_not_postgresql)
     sa.Index(
