@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from runactionability.adapters.sqlalchemy.instant_sql import valid_timestamp
 from runactionability.adapters.sqlalchemy.mapping import RunTableMapping
 from runactionability.findings import Finding, FindingCode, Severity
 
@@ -26,11 +27,14 @@ def spelling_findings(connection: sa.Connection, mapping: RunTableMapping) -> li
     if mapping.timestamps.form != "iso_text":
         return []
     name, column = mapping.table, mapping.created_at
-    stored = sa.type_coerce(mapping.table_clause().c[column], sa.String())
-    separator = sa.func.substr(stored, _SEPARATOR_AT, 1)
+    typed = mapping.table_clause().c[column]
+    # Only values the mapping reads: an unreadable one is unreadable_timestamp's to report.
+    readable = valid_timestamp(typed, connection.dialect.name)
+    separator = sa.func.substr(sa.type_coerce(typed, sa.String()), _SEPARATOR_AT, 1)
 
     def count(text: str) -> sa.ColumnElement[int]:
-        return sa.func.coalesce(sa.func.sum(sa.case((separator == text, 1), else_=0)), 0)
+        spelled = sa.case((sa.and_(readable, separator == text), 1), else_=0)
+        return sa.func.coalesce(sa.func.sum(spelled), 0)
 
     tees, spaces = connection.execute(sa.select(count("T"), count(" "))).one()
     if not (tees and spaces):
