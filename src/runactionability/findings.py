@@ -39,6 +39,9 @@ class FindingCode(enum.StrEnum):
     UNATTRIBUTED_RUNS = "unattributed_runs"
     """Runs whose workspace id no actor can name (NULL, blank, or not of the column's type):
     every scope, the whole database's included, leaves them out."""
+    DUPLICATE_RUN_IDS = "duplicate_run_ids"
+    """Run ids that more than one row of a runs table without a unique id holds: every row
+    sharing an id reads as needing manual review (``duplicate_run_id``)."""
     MISSING_INDEX = "missing_index"
     """No index serves a seek the library's statements make on the table."""
     UNCOVERED_TYPE = "uncovered_type"

@@ -18,9 +18,10 @@ from runactionability import (
     VisibleScopes,
 )
 from runactionability.adapters.memory import MemoryRunSource
-from runactionability.adapters.sqlalchemy import create_schema
+from runactionability.adapters.sqlalchemy import check, create_schema
 from runactionability.adapters.sqlalchemy.runs import SqlRunSource
 from runactionability.consumers import View
+from runactionability.findings import FindingCode, Severity
 from runactionability.testing import count_statements
 
 REVIEW = Actionability.REQUIRES_MANUAL_REVIEW
@@ -148,3 +149,19 @@ def test_the_memory_source_tells_shared_ids() -> None:
     source.add(run)
     assert source.shares_ids()
     assert source.runs_by_ids([2]) == [run, run]
+
+
+def test_the_doctor_names_the_shared_ids_of_a_table_without_a_unique_id(
+    sql_engine: sa.Engine,
+) -> None:
+    create_schema(sql_engine)
+    insert_raw(sql_engine, [raw_row(sql_engine, 7)])
+    keyed = check(sql_engine, as_of=AS_OF)
+    assert [f for f in keyed.findings if f.code is FindingCode.DUPLICATE_RUN_IDS] == []
+    _without_key(sql_engine)
+    insert_raw(sql_engine, [raw_row(sql_engine, n) for n in (3, 3, 5, 5, 5, 6)])
+    report = check(sql_engine, as_of=AS_OF)
+    [finding] = [f for f in report.findings if f.code is FindingCode.DUPLICATE_RUN_IDS]
+    assert finding.severity is Severity.ERROR
+    assert (finding.count, finding.example, finding.column) == (2, "3", "id")
+    assert "e.g. 3, 5)" in finding.message
