@@ -5,10 +5,11 @@ listing, and a row of another workspace with the same id changes nothing for an 
 from __future__ import annotations
 
 from collections import Counter
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from tests.support import AS_OF, insert_raw, raw_row
+from tests.support import AS_OF, T0, insert_raw, raw_row
 
 from runactionability import (
     Actionability,
@@ -86,6 +87,9 @@ def test_every_row_sharing_an_id_reads_manual_review_everywhere(
         again = fresh.explain(2)
         assert again is not None
         assert again.assessment.result.reason == Reason.DUPLICATE_RUN_ID
+        # The change feed judges the id as the pages do.
+        changed = [c for c in fresh.changes(since=T0 - timedelta(days=1)).changes if c.run_id == 2]
+        assert [(c.status, c.result.reason) for c in changed] == [(REVIEW, Reason.DUPLICATE_RUN_ID)]
 
 
 def test_the_same_id_in_another_workspace_changes_nothing_for_either_actor(
