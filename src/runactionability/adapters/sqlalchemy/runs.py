@@ -138,10 +138,14 @@ class SqlRunSource:
         """See ``RunsById``: the table's primary key or a unique constraint or index is exactly
         the id column. Read from the catalog once per source (its request copies share it)."""
         if not self._unique:
-            self._unique.append(self._proven_unique())
+            proven = self._proven_unique()
+            if proven is None:
+                # No such table yet: asked again once it may exist, never remembered.
+                return False
+            self._unique.append(proven)
         return self._unique[0]
 
-    def _proven_unique(self) -> bool:
+    def _proven_unique(self) -> bool | None:
         table, schema, column = self.mapping.table, self.mapping.schema, self._c["id"].name
         with read_transaction(self.bind) as connection, warnings.catch_warnings():
             # SQLite's expression indexes (the reference schema's) cannot be reflected; none is
@@ -152,7 +156,9 @@ class SqlRunSource:
                 primary = inspector.get_pk_constraint(table, schema=schema)
                 unique = inspector.get_unique_constraints(table, schema=schema)
                 indexes = inspector.get_indexes(table, schema=schema)
-            except (sa.exc.NoSuchTableError, NotImplementedError):
+            except sa.exc.NoSuchTableError:
+                return None
+            except NotImplementedError:
                 return False
         keys: list[list[str | None]] = [[*primary["constrained_columns"]]]
         keys += [[*u["column_names"]] for u in unique]
