@@ -135,6 +135,11 @@ def test_a_table_with_a_unique_id_is_never_asked_about_shared_ids(sql_engine: sa
     insert_raw(sql_engine, [raw_row(sql_engine, 2), raw_row(sql_engine, 2)])
     assert loose.shares_ids()
     assert [run.id for run in loose.runs_by_ids([2, 3])] == [2, 2]
+    with sql_engine.begin() as connection:
+        connection.execute(sa.text("DELETE FROM operation_runs"))
+        connection.execute(sa.text("CREATE UNIQUE INDEX ux_runs_id ON operation_runs (id)"))
+    # A unique index on the id alone proves it as a primary key does.
+    assert SqlRunSource(sql_engine).unique_ids()
 
 
 def test_the_memory_source_tells_shared_ids() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Collection, Mapping
 from typing import Any
 
@@ -147,23 +146,25 @@ class SqlRunSource:
 
     def _proven_unique(self) -> bool | None:
         table, schema, column = self.mapping.table, self.mapping.schema, self._c["id"].name
-        with read_transaction(self.bind) as connection, warnings.catch_warnings():
-            # SQLite's expression indexes (the reference schema's) cannot be reflected; none is
-            # a unique id column, so the warning about them says nothing here.
-            warnings.simplefilter("ignore", sa.exc.SAWarning)
+        with read_transaction(self.bind) as connection:
             inspector = sa.inspect(connection)
             try:
                 primary = inspector.get_pk_constraint(table, schema=schema)
-                unique = inspector.get_unique_constraints(table, schema=schema)
-                indexes = inspector.get_indexes(table, schema=schema)
+                if connection.dialect.name == "sqlite":
+                    keys = _sqlite_unique_keys(connection, table, schema)
+                else:
+                    unique = inspector.get_unique_constraints(table, schema=schema)
+                    keys = [[*u["column_names"]] for u in unique]
+                    keys += [
+                        [*index["column_names"]]
+                        for index in inspector.get_indexes(table, schema=schema)
+                        # A partial unique index proves nothing of the rows outside it.
+                        if index["unique"]
+                        and not index.get("dialect_options", {}).get("postgresql_where")
+                    ]
             except sa.exc.NoSuchTableError:
                 return None
-            except NotImplementedError:
-                return False
-        keys: list[list[str | None]] = [[*primary["constrained_columns"]]]
-        keys += [[*u["column_names"]] for u in unique]
-        keys += [[*index["column_names"]] for index in indexes if index["unique"]]
-        return [column] in keys
+        return [column] in [[*primary["constrained_columns"]], *keys]
 
     def shares_ids(self) -> bool:
         """See ``RunsById``: one grouped statement, none when the ids are proven unique."""
@@ -301,3 +302,23 @@ class SqlRunSource:
             if raw is not None:
                 return raw
         return row[name]
+
+
+def _sqlite_unique_keys(
+    connection: sa.Connection, table: str, schema: str | None
+) -> list[list[str | None]]:
+    """The columns of each full unique index of a SQLite table, read with its pragmas: the
+    inspector's index reflection warns about every expression index (the reference schema has
+    two), and a warning filter is no thread-safe way to silence it. An expression's column is
+    None."""
+    prefix = f'"{schema}".' if schema else ""
+    quoted = table.replace('"', '""')
+    listed = connection.exec_driver_sql(f'PRAGMA {prefix}index_list("{quoted}")').mappings()
+    keys = []
+    for index in [dict(row) for row in listed]:
+        if not index["unique"] or index.get("partial"):
+            continue
+        name = str(index["name"]).replace('"', '""')
+        info = connection.exec_driver_sql(f'PRAGMA {prefix}index_info("{name}")').mappings()
+        keys.append([row["name"] for row in info])
+    return keys
