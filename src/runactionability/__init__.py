@@ -93,6 +93,7 @@ from runactionability.ports import (
     AsyncStateSource,
     JointEvidence,
     RunHistory,
+    RunsById,
     RunSource,
     StateSource,
 )
@@ -235,6 +236,7 @@ __all__ = [
     "RunQuery",
     "RunSource",
     "RunStatus",
+    "RunsById",
     "Severity",
     "StateFact",
     "StateRequest",

@@ -45,6 +45,9 @@ class FindingCode(enum.StrEnum):
     RUNS_WITHOUT_ID = "runs_without_id"
     """Rows of the runs table whose run id is NULL (a table without a primary key): no page,
     count, explanation or proof reads them, as none could name them."""
+    DUPLICATE_RUN_IDS = "duplicate_run_ids"
+    """Run ids that more than one row of a runs table without a unique id holds: every row
+    sharing an id reads as needing manual review (``duplicate_run_id``)."""
     MISSING_INDEX = "missing_index"
     """No index serves a seek the library's statements make on the table."""
     UNCOVERED_TYPE = "uncovered_type"

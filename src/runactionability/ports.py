@@ -158,6 +158,33 @@ class RunSource(Protocol):
         ...
 
 
+@runtime_checkable
+class RunsById(Protocol):
+    """Optional on a ``RunSource``: every row that holds one of some run ids.
+
+    A host table without a primary key may hold two rows with one id; ``get_run`` returns one of
+    them. A source offering this method lets the consumers see all of them, so that an id naming
+    two visible runs reads as ``requires_manual_review`` (reason ``duplicate_run_id``) on every
+    page and in ``explain`` alike, even when the two fall in different pages. The answer holds
+    every matching row, of every scope and as stored (the caller keeps what its scopes see at its
+    ``as_of``), in any order. A source without it is judged one page at a time.
+    """
+
+    def runs_by_ids(self, run_ids: Collection[RunId]) -> Sequence[OperationRun]:
+        """Every row whose id is one of ``run_ids``."""
+        ...
+
+    def unique_ids(self) -> bool:
+        """Whether the store proves that no two rows share an id (a primary key or a unique
+        index on the id): the consumers then never call ``runs_by_ids`` for a page."""
+        ...
+
+    def shares_ids(self) -> bool:
+        """Whether any two rows share an id (False at once when ``unique_ids``). A store's own
+        counts and follow-up list are then not used: the consumers judge every run themselves."""
+        ...
+
+
 class StoreCounts(Protocol):
     """Counts by status, by family and by environment, as a ``StoreEvaluation`` returns them."""
 

@@ -59,6 +59,8 @@ class Reason(enum.StrEnum):
     MISSING_ENVIRONMENT = "missing_environment"
     INVALID_CONTEXT = "invalid_context"
     MISSING_CORRELATION = "missing_correlation"
+    # Decided by the consumers before the core: one run id names two visible rows.
+    DUPLICATE_RUN_ID = "duplicate_run_id"
     # The core overriding a policy (rules 6, 7 and 8).
     POLICY_ERROR = "policy_error"
     POLICY_VIOLATION = "policy_violation"

@@ -90,6 +90,29 @@ def invalid_result(
     )
 
 
+def duplicate_result(
+    run: OperationRun, op_type: OperationType | None, as_of: datetime
+) -> ActionabilityResult:
+    """A run whose id names another visible run too: which row an id means is not provable, so
+    every row sharing it needs review, before rule 2 (``docs/decisions.md``).
+
+    ``op_type`` is the run's type when its family is registered, else None.
+    """
+    return invalid_result(
+        run,
+        op_type,
+        op_type is not None,
+        Reason.DUPLICATE_RUN_ID,
+        msg(
+            "verdict.duplicate_run_id",
+            "Another visible run has the id {run_id}, so no screen can tell which of them the id "
+            "names; the host's table needs one row per run id.",
+            run_id=repr(run.id),
+        ),
+        as_of,
+    )
+
+
 def policy_error_result(
     problem: ProblemRun, exc: Exception, as_of: datetime
 ) -> ActionabilityResult:

@@ -226,6 +226,19 @@ class MemoryRunSource:
                 return run
         return None
 
+    def unique_ids(self) -> bool:
+        """See ``RunsById``: nothing proves it but the runs themselves."""
+        return not self.shares_ids()
+
+    def shares_ids(self) -> bool:
+        """See ``RunsById``: whether two of the runs have one id."""
+        return len({(run.id.__class__, run.id) for run in self._runs}) != len(self._runs)
+
+    def runs_by_ids(self, run_ids: Collection[RunId]) -> list[OperationRun]:
+        """See ``RunsById``: every run with one of these ids, as ``get_run`` compares them."""
+        wanted = list(run_ids)
+        return [run for run in self._runs if any(run.id == run_id for run_id in wanted)]
+
     def list_runs(self, query: RunQuery, *, limit: int = 100, cursor: str | None = None) -> RunPage:
         check_limit(limit)
         after = _decode_cursor(cursor) if cursor else None

@@ -7,16 +7,18 @@ disagree about a run.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import TypeVar
 
 import attrs
 
+from runactionability.catalog import OperationCatalog
 from runactionability.consumers.actions import ActiveRuns, is_active, is_repeatable, plan_actions
 from runactionability.errors import UsageError
 from runactionability.model import OperationRun, RunId
-from runactionability.ports import run_as_of
+from runactionability.ports import RunsById, RunSource, run_as_of
 from runactionability.registry import Registry
 from runactionability.resolver import AsyncResolver, Resolver
 from runactionability.result import (
@@ -26,6 +28,7 @@ from runactionability.result import (
     PrimaryAction,
 )
 from runactionability.scopes import VisibleScopes
+from runactionability.verdicts import duplicate_result
 
 CURRENT_FOLLOW_UP = frozenset({Actionability.ACTIONABLE, Actionability.REQUIRES_MANUAL_REVIEW})
 """The statuses of the current follow-up list: exactly those that need attention."""
@@ -170,8 +173,13 @@ def assess(
     scopes: VisibleScopes,
     as_of: datetime,
     active: ActiveRuns | None = None,
+    shared: Collection[IdKey] = (),
 ) -> list[Assessment]:
     """Evaluate the visible runs in one batch and assess each, in input order.
+
+    A run whose id another of these runs has, or whose key is in ``shared`` (``shared_with``:
+    the ids that name two visible runs in the whole source), is not evaluated: it reads as
+    ``requires_manual_review``, reason ``duplicate_run_id``, as every row sharing its id does.
 
     Runs outside ``scopes`` are dropped before evaluation, and each run is taken as it was at
     ``as_of`` (``run_as_of``): one created later is dropped, one that completed later is the
@@ -179,7 +187,7 @@ def assess(
     running runs among ``runs``; pass ``ActiveRuns.from_source`` when ``runs`` is only a page.
     """
     visible = visible_at(runs, scopes, as_of)
-    results = resolver.evaluate_many(visible, as_of=as_of, scopes=scopes)
+    results = evaluate_visible(resolver, visible, scopes=scopes, as_of=as_of, shared=shared)
     if active is None:
         active = ActiveRuns(visible, catalog=resolver.catalog, scopes=scopes)
     return assess_results(
@@ -194,10 +202,14 @@ async def assess_async(
     scopes: VisibleScopes,
     as_of: datetime,
     active: ActiveRuns | None = None,
+    shared: Collection[IdKey] = (),
 ) -> list[Assessment]:
     """``assess`` for asyncio hosts: the same assessments, the evidence awaited in one batch."""
     visible = visible_at(runs, scopes, as_of)
-    results = await resolver.evaluate_many(visible, as_of=as_of, scopes=scopes)
+    flagged = shared_ids(visible, shared)
+    plain = [run for run in visible if id_key(run) not in flagged]
+    evaluated = await resolver.evaluate_many(plain, as_of=as_of, scopes=scopes)
+    results = _merged(visible, flagged, evaluated, resolver.registry, resolver.catalog, as_of)
     if active is None:
         active = ActiveRuns(visible, catalog=resolver.catalog, scopes=scopes)
     return assess_results(
@@ -215,3 +227,75 @@ def visible_at(
         for run in runs
         if scopes.admits_run(run) and (then := run_as_of(run, as_of)) is not None
     ]
+
+
+IdKey = tuple[type, object]
+"""A run id with its class, as ``ShownAssessments`` keys them: ``1`` is not ``"1"``."""
+
+
+def id_key(run: OperationRun) -> IdKey:
+    """The key of a run's id (``IdKey``)."""
+    return (run.id.__class__, run.id)
+
+
+def shared_ids(runs: Iterable[OperationRun], also: Collection[IdKey] = ()) -> frozenset[IdKey]:
+    """The keys of the ids that two of ``runs`` share, and ``also``."""
+    counts = Counter(id_key(run) for run in runs)
+    return frozenset(key for key, n in counts.items() if n > 1).union(also)
+
+
+def shared_with(
+    source: RunSource, runs: Iterable[OperationRun], scopes: VisibleScopes, as_of: datetime
+) -> frozenset[IdKey]:
+    """The keys of ``runs``' ids that name more than one run of ``scopes`` at ``as_of`` in
+    ``source`` (a ``RunsById`` whose ids are not proven unique; any other source answers none,
+    and each batch is judged alone).
+
+    Only visible rows count: a row of a hidden scope with the same id changes nothing, so an
+    actor learns nothing of it.
+    """
+    if not isinstance(source, RunsById) or source.unique_ids():
+        return frozenset()
+    ids = {id_key(run): run.id for run in runs}
+    if not ids:
+        return frozenset()
+    return shared_ids(visible_at(source.runs_by_ids(list(ids.values())), scopes, as_of))
+
+
+def _merged(
+    runs: Sequence[OperationRun],
+    flagged: frozenset[IdKey],
+    evaluated: Sequence[ActionabilityResult],
+    registry: Registry,
+    catalog: OperationCatalog,
+    as_of: datetime,
+) -> list[ActionabilityResult]:
+    if not flagged:
+        return list(evaluated)
+    results = iter(evaluated)
+    families = registry.families()
+    merged = []
+    for run in runs:
+        if id_key(run) not in flagged:
+            merged.append(next(results))
+            continue
+        op_type = catalog.resolve(run.type)
+        known = op_type is not None and op_type.family in families
+        merged.append(duplicate_result(run, op_type if known else None, as_of))
+    return merged
+
+
+def evaluate_visible(
+    resolver: Resolver,
+    visible: Sequence[OperationRun],
+    *,
+    scopes: VisibleScopes,
+    as_of: datetime,
+    shared: Collection[IdKey] = (),
+) -> list[ActionabilityResult]:
+    """``resolver.evaluate_many`` of the runs whose id no other visible run has (see
+    ``assess``); the others read ``duplicate_run_id``, in input order."""
+    flagged = shared_ids(visible, shared)
+    plain = [run for run in visible if id_key(run) not in flagged]
+    evaluated = resolver.evaluate_many(plain, as_of=as_of, scopes=scopes)
+    return _merged(visible, flagged, evaluated, resolver.registry, resolver.catalog, as_of)

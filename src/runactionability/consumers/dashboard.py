@@ -9,7 +9,15 @@ from types import MappingProxyType
 import attrs
 
 from runactionability.consumers.actions import ActiveRuns, KeyedActiveRuns, is_active
-from runactionability.consumers.assess import Assessment, assess, assess_results, visible_at
+from runactionability.consumers.assess import (
+    Assessment,
+    IdKey,
+    assess,
+    assess_results,
+    evaluate_visible,
+    shared_with,
+    visible_at,
+)
 from runactionability.limits import check_limit
 from runactionability.model import OperationRun, RunId, RunStatus, usable_id
 from runactionability.ports import (
@@ -272,7 +280,9 @@ def dashboard(
         active = ActiveRuns.from_source(
             source, catalog=resolver.catalog, scopes=scopes, as_of=as_of
         )
-    items = assess(resolver, runs, scopes=scopes, as_of=as_of, active=active)
+    # A window may leave out the other row of a shared id: the source tells (one batch does not).
+    shared = () if created_from is None else shared_with(source, runs, scopes, as_of)
+    items = assess(resolver, runs, scopes=scopes, as_of=as_of, active=active, shared=shared)
     return summarize(items, scopes=scopes, as_of=as_of, top=top)
 
 
@@ -290,6 +300,7 @@ def _from_store(
     shown: Sequence[OperationRun] = ()
     if top > 0:
         shown = store.follow_up_page(scopes, as_of=as_of, limit=top).runs
+    shared = shared_with(source, shown, scopes, as_of)
     if isinstance(counts, StoreActiveCounts):
         if active is None:
             active = KeyedActiveRuns(source, catalog=resolver.catalog, scopes=scopes, as_of=as_of)
@@ -297,11 +308,11 @@ def _from_store(
         # held already) and evaluated.
         tally = counts.active
         newest = active.newest(top, count=tally.queued + tally.running)
-        return _summary(counts, shown, newest, resolver, scopes, as_of, top, active, tally)
+        return _summary(counts, shown, newest, resolver, scopes, as_of, top, active, tally, shared)
     if active is None:
         query = scopes.query(statuses={RunStatus.QUEUED, RunStatus.RUNNING}, as_of=as_of)
         active = ActiveRuns(read_runs(source, query), catalog=resolver.catalog, scopes=scopes)
-    return _summary(counts, shown, active, resolver, scopes, as_of, top, active, None)
+    return _summary(counts, shown, active, resolver, scopes, as_of, top, active, None, shared)
 
 
 def _summary(
@@ -314,6 +325,7 @@ def _summary(
     top: int,
     active: ActiveRuns,
     active_counts: ActiveCounts | None,
+    shared: frozenset[IdKey],
 ) -> DashboardSummary:
     """The summary of a store's counts, its ``shown`` runs and the ``working`` active runs,
     evaluated in one batch; the active work is counted from their results, or taken from
@@ -325,7 +337,9 @@ def _summary(
     listed = {run.id for run in shown}
     working = visible_at((run for run in working if run.id not in listed), scopes, as_of)
     # One batch: the shown runs' evidence is read once; the active runs need none (rule 2).
-    results = resolver.evaluate_many([*shown, *working], as_of=as_of, scopes=scopes)
+    results = evaluate_visible(
+        resolver, [*shown, *working], scopes=scopes, as_of=as_of, shared=shared
+    )
     split = len(shown)
     # Every active run is counted, but only the newest shown are assessed (the rest would be
     # built for nothing: ~580 on a 20,000-run workspace of the benchmark).

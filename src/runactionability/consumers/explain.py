@@ -13,7 +13,7 @@ import attrs
 
 from runactionability.catalog import OperationCatalog
 from runactionability.consumers.actions import ActiveRuns, work_key
-from runactionability.consumers.assess import Assessment, assess, assess_async
+from runactionability.consumers.assess import Assessment, IdKey, assess, assess_async
 from runactionability.consumers.dashboard import ActiveWork, DashboardSummary
 from runactionability.consumers.listing import AssessedPage
 from runactionability.errors import UsageError
@@ -51,6 +51,7 @@ _RECORD_FAULTS = frozenset(
         Reason.MISSING_ENVIRONMENT,
         Reason.INVALID_CONTEXT,
         Reason.MISSING_CORRELATION,
+        Reason.DUPLICATE_RUN_ID,
     }
 )
 
@@ -251,10 +252,16 @@ def explain(
     as_of: datetime,
     active: ActiveRuns,
     state_kinds: Collection[str],
+    shared: Collection[IdKey] = (),
 ) -> Explanation:
-    """Assess one visible run exactly as a dashboard would, and say what would change it."""
+    """Assess one visible run exactly as a dashboard would, and say what would change it.
+
+    ``shared`` holds the run's id key when another visible run has that id (``shared_with``).
+    """
     _check_explainable(run, scopes, as_of)
-    (assessment,) = assess(resolver, (run,), scopes=scopes, as_of=as_of, active=active)
+    (assessment,) = assess(
+        resolver, (run,), scopes=scopes, as_of=as_of, active=active, shared=shared
+    )
     return _explained(assessment, resolver.registry, resolver.catalog, state_kinds)
 
 
@@ -266,10 +273,13 @@ async def explain_async(
     as_of: datetime,
     active: ActiveRuns,
     state_kinds: Collection[str],
+    shared: Collection[IdKey] = (),
 ) -> Explanation:
     """``explain`` for asyncio hosts: the same explanation, the evidence awaited."""
     _check_explainable(run, scopes, as_of)
-    (assessment,) = await assess_async(resolver, (run,), scopes=scopes, as_of=as_of, active=active)
+    (assessment,) = await assess_async(
+        resolver, (run,), scopes=scopes, as_of=as_of, active=active, shared=shared
+    )
     return _explained(assessment, resolver.registry, resolver.catalog, state_kinds)
 
 

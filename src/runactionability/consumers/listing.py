@@ -9,7 +9,13 @@ from datetime import datetime
 import attrs
 
 from runactionability.consumers.actions import ActiveRuns
-from runactionability.consumers.assess import CURRENT_FOLLOW_UP, HISTORY, Assessment, assess
+from runactionability.consumers.assess import (
+    CURRENT_FOLLOW_UP,
+    HISTORY,
+    Assessment,
+    assess,
+    shared_with,
+)
 from runactionability.limits import check_limit
 from runactionability.ports import RunQuery, RunSource, StoreEvaluation
 from runactionability.resolver import Resolver
@@ -103,8 +109,12 @@ def _page(
             active = ActiveRuns.from_source(
                 source, catalog=resolver.catalog, scopes=scopes, as_of=as_of
             )
+        shared = shared_with(source, listed.runs, scopes, as_of)
+        items = assess(
+            resolver, listed.runs, scopes=scopes, as_of=as_of, active=active, shared=shared
+        )
         return AssessedPage(
-            items=tuple(assess(resolver, listed.runs, scopes=scopes, as_of=as_of, active=active)),
+            items=tuple(items),
             next_cursor=listed.next_cursor,
             scanned=listed.scanned,
         )
@@ -139,7 +149,11 @@ def _page(
         scanned += len(visible)
         if on_scan is not None:
             on_scan(len(visible))
-        for item in assess(resolver, visible, scopes=scopes, as_of=as_of, active=active):
+        # An id two visible rows share reads as one flagged id, even across pages.
+        shared = shared_with(source, visible, scopes, as_of)
+        for item in assess(
+            resolver, visible, scopes=scopes, as_of=as_of, active=active, shared=shared
+        ):
             if view.keeps(item.status):
                 kept.append(item)
         cursor = page.next_cursor

@@ -18,6 +18,7 @@ import attrs
 from runactionability.adapters.sqlalchemy.changes import Reach, SqlChangeCandidates
 from runactionability.adapters.sqlalchemy.cursors import invalid_cursor, seal, unseal
 from runactionability.changes import Change, ChangePage, check_window, judge, order_key
+from runactionability.consumers.assess import evaluate_visible, shared_with
 from runactionability.errors import UsageError
 from runactionability.limits import check_limit
 from runactionability.model import OperationRun, RunId, run_as_of
@@ -203,5 +204,8 @@ def _statuses(session: RequestSession, runs: list[OperationRun], as_of: datetime
 def _results(session: RequestSession, runs: list[OperationRun], as_of: datetime) -> dict[Any, Any]:
     if not runs:
         return {}
-    results = session.resolver.evaluate_many(runs, as_of=as_of, scopes=session.scopes)
+    # An id another visible row shares reads ``duplicate_run_id`` here as on every page.
+    scopes = session.scopes
+    shared = shared_with(session.backend.runs, runs, scopes, as_of)
+    results = evaluate_visible(session.resolver, runs, scopes=scopes, as_of=as_of, shared=shared)
     return {run.id: result for run, result in zip(runs, results, strict=True)}

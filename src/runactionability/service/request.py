@@ -23,13 +23,16 @@ from runactionability.consumers import (
     list_assessed,
 )
 from runactionability.consumers.actions import KeyedActiveRuns
+from runactionability.consumers.assess import IdKey, shared_ids, visible_at
 from runactionability.consumers.dashboard import active_work
 from runactionability.consumers.explain import ShownAssessments
+from runactionability.errors import InvalidCursorError
 from runactionability.i18n import Renderer
 from runactionability.jsonforms import to_json
 from runactionability.limits import check_limit
 from runactionability.messages import Message
-from runactionability.model import RunId, run_as_of, usable_id
+from runactionability.model import OperationRun, RunId, run_as_of, usable_id
+from runactionability.ports import RunsById
 from runactionability.resolver import Resolver
 from runactionability.result import PrimaryAction
 from runactionability.scopes import VisibleScopes
@@ -58,6 +61,7 @@ class RequestSession:
     # views ask (all took 10-90 ms on a 20,000-run workspace), and the assessments explain reuses.
     _active: list[ActiveRuns] = attrs.field(factory=list, init=False, eq=False, repr=False)
     _shown: ShownAssessments = attrs.field(factory=ShownAssessments, init=False, eq=False)
+    _shares_ids: list[bool] = attrs.field(factory=list, init=False, eq=False, repr=False)
 
     def render(self, message: Message) -> str:
         """A message of an answer (an explanation, a label, a ``would_change`` line) in the
@@ -83,7 +87,7 @@ class RequestSession:
             as_of=self.as_of,
             top=top,
             on_page=on_page,
-            store=self.pushdown,
+            store=self._store(),
             active=self._active_runs(),
         )
         return self._shown.summary(summary)
@@ -107,7 +111,12 @@ class RequestSession:
             # Every view reads the session's active work before its own reader would see the
             # cursor, so it is checked here, before any statement.
             if view is View.CURRENT_FOLLOW_UP:
-                self.pushdown.check_cursor(cursor)
+                try:
+                    self.pushdown.check_cursor(cursor)
+                except InvalidCursorError:
+                    # The runs' own cursor: a table whose ids are shared lists follow-up runs
+                    # without the pushdown (``_store``).
+                    self.backend.runs.check_cursor(cursor)
             else:
                 self.backend.runs.check_cursor(cursor)
         page = list_assessed(
@@ -120,9 +129,18 @@ class RequestSession:
             cursor=cursor,
             active=self._active_runs(),
             on_scan=on_scan,
-            store=self.pushdown,
+            store=self._store(),
         )
         return self._shown.page(page)
+
+    def _store(self) -> SqlPushdown | None:
+        """The pushdown, unless two rows of the table share an id: its counts and follow-up
+        list judge each row alone, so every run is then judged here, and an id two visible runs
+        share reads ``duplicate_run_id`` everywhere alike (asked once per session)."""
+        if not self._shares_ids:
+            runs = self.backend.runs
+            self._shares_ids.append(isinstance(runs, RunsById) and runs.shares_ids())
+        return None if self._shares_ids[0] else self.pushdown
 
     def _active_runs(self) -> ActiveRuns:
         # ActiveRuns.from_source's query, read only for the work shown (active_work: all, once).
@@ -159,7 +177,7 @@ class RequestSession:
         kinds, resolver = self.backend.states, self.resolver
         if (shown := self._shown.explanation(run_id, resolver, kinds)) is not None:
             return shown
-        run = self.backend.runs.get_run(run_id)
+        run, shared = self._run_named(run_id)
         if run is not None and run_as_of(run, self.as_of) is None:
             # Created after as_of: at that instant it did not exist, so it is missing (a 404),
             # never an error that confirms it exists.
@@ -171,7 +189,31 @@ class RequestSession:
         if run is None or not self.scopes.admits_run(run):
             return None
         active, scopes, as_of = self._active_runs(), self.scopes, self.as_of
-        return explain(resolver, run, scopes=scopes, as_of=as_of, active=active, state_kinds=kinds)
+        return explain(
+            resolver,
+            run,
+            scopes=scopes,
+            as_of=as_of,
+            active=active,
+            state_kinds=kinds,
+            shared=shared,
+        )
+
+    def _run_named(self, run_id: RunId) -> tuple[OperationRun | None, frozenset[IdKey]]:
+        """The run ``run_id`` names for this session, and its id key when it names two.
+
+        A table without a unique id may hold several rows with it: the one of these scopes
+        that existed at ``as_of`` is the run (a row of another workspace is never picked), and
+        when two are, the id is shared and the explanation says so rather than picking one.
+        """
+        source = self.backend.runs
+        if not isinstance(source, RunsById):
+            return source.get_run(run_id), frozenset()
+        rows = source.runs_by_ids([run_id])
+        seen = visible_at(rows, self.scopes, self.as_of)
+        if not seen:
+            return (rows[0] if rows else None), frozenset()
+        return seen[0], shared_ids(seen)
 
     @traced(CHANGES, "runactionability.RequestSession.changes", runs=lambda p: len(p.changes))
     def changes(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 
@@ -112,6 +112,11 @@ class ActionabilityService:
             runs, self._pushdown.states, registry=self.registry, catalog=self.catalog
         )
         self._mapping_check.run(self.bind, stacklevel=2, deferrable=True)
+        if not self.bind.dialect.is_async:
+            # Whether the runs table proves its ids unique, read here once rather than inside
+            # the first request (``RequestSession._store``); a database not up yet is read then.
+            with suppress(sa.exc.OperationalError):
+                self._backend.runs.unique_ids()
 
     @classmethod
     def from_config(

@@ -87,6 +87,20 @@ class SqlRunSource:
         self._by_id = self._select.where(
             self._c["id"] == sa.bindparam("run_id", type_=self._c["id"].type)
         )
+        self._by_ids = self._select.where(
+            self._c["id"].in_(sa.bindparam("run_ids", expanding=True, type_=self._c["id"].type))
+        )
+        id_column = self._c["id"]
+        self._shared = (
+            sa.select(id_column)
+            .select_from(table)
+            .where(id_column.is_not(None))
+            .group_by(id_column)
+            .having(sa.func.count() > 1)
+            .limit(1)
+        )
+        # Whether the table proves its ids unique, once known (shared by the request copies).
+        self._unique: list[bool] = []
         # Shared by the copies a request binds to its connection, so each shape is built once.
         self._statements: dict[run_statements.Shape, Any] = {}
         # Whether created_at is declared without a time zone, reflected once if ever asked.
@@ -124,6 +138,62 @@ class SqlRunSource:
         with read_transaction(self.bind) as connection:
             row = connection.execute(self._by_id, {"run_id": value}).first()
         return None if row is None else self._run(row._mapping)
+
+    def unique_ids(self) -> bool:
+        """See ``RunsById``: the table's primary key or a unique constraint or index is exactly
+        the id column. Read from the catalog once per source (its request copies share it)."""
+        if not self._unique:
+            proven = self._proven_unique()
+            if proven is None:
+                # No such table yet: asked again once it may exist, never remembered.
+                return False
+            self._unique.append(proven)
+        return self._unique[0]
+
+    def _proven_unique(self) -> bool | None:
+        table, schema, column = self.mapping.table, self.mapping.schema, self._c["id"].name
+        with read_transaction(self.bind) as connection:
+            inspector = sa.inspect(connection)
+            try:
+                primary = inspector.get_pk_constraint(table, schema=schema)
+                if connection.dialect.name == "sqlite":
+                    keys = _sqlite_unique_keys(connection, table, schema)
+                else:
+                    unique = inspector.get_unique_constraints(table, schema=schema)
+                    keys = [[*u["column_names"]] for u in unique]
+                    keys += [
+                        [*index["column_names"]]
+                        for index in inspector.get_indexes(table, schema=schema)
+                        # A partial unique index proves nothing of the rows outside it.
+                        if index["unique"]
+                        and not index.get("dialect_options", {}).get("postgresql_where")
+                    ]
+            except sa.exc.NoSuchTableError:
+                return None
+        return [column] in [[*primary["constrained_columns"]], *keys]
+
+    def shares_ids(self) -> bool:
+        """See ``RunsById``: one grouped statement, none when the ids are proven unique."""
+        if self.unique_ids():
+            return False
+        with read_transaction(self.bind) as connection:
+            return connection.execute(self._shared).first() is not None
+
+    def runs_by_ids(self, run_ids: Collection[RunId]) -> list[OperationRun]:
+        """See ``RunsById``: every row with one of these ids, as ``get_run`` matches one (a
+        table without a primary key may hold two), in one statement."""
+        ids = list(run_ids)
+        for run_id in ids:
+            if isinstance(run_id, bool) or not isinstance(run_id, str | int):
+                raise UsageError(f"a run id is a str or an int, not {run_id!r}")
+        check_caller_ids(ids, self.mapping.ids.run, "run id")
+        dialect = self.bind.dialect.name
+        values = [v for run_id in ids if (v := id_value(run_id, self.mapping.ids.run, dialect))]
+        if not values:
+            return []
+        with read_transaction(self.bind) as connection:
+            rows = connection.execute(self._by_ids, {"run_ids": values})
+            return [self._run(row._mapping) for row in rows]
 
     def list_runs(
         self,
@@ -272,3 +342,23 @@ class SqlRunSource:
             if raw is not None:
                 return raw
         return row[name]
+
+
+def _sqlite_unique_keys(
+    connection: sa.Connection, table: str, schema: str | None
+) -> list[list[str | None]]:
+    """The columns of each full unique index of a SQLite table, read with its pragmas: the
+    inspector's index reflection warns about every expression index (the reference schema has
+    two), and a warning filter is no thread-safe way to silence it. An expression's column is
+    None."""
+    prefix = f'"{schema}".' if schema else ""
+    quoted = table.replace('"', '""')
+    listed = connection.exec_driver_sql(f'PRAGMA {prefix}index_list("{quoted}")').mappings()
+    keys = []
+    for index in [dict(row) for row in listed]:
+        if not index["unique"] or index.get("partial"):
+            continue
+        name = str(index["name"]).replace('"', '""')
+        info = connection.exec_driver_sql(f'PRAGMA {prefix}index_info("{name}")').mappings()
+        keys.append([row["name"] for row in info])
+    return keys

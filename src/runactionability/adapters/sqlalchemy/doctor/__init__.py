@@ -20,6 +20,7 @@ from runactionability.adapters.sqlalchemy.doctor.id_columns import (
     hex_text_findings,
     hex_uuid_findings,
     padded_findings,
+    shared_id_findings,
     unattributed_finding,
     unattributed_runs,
     without_id_findings,
@@ -179,6 +180,7 @@ def _check_runs(
     expected = run_id_expectations(mapping, dialect)
     findings += _id_columns(connection, clause, columns, expected, table, "IdTypes")
     findings += _guarded(connection, table, lambda: _unattributed(connection, mapping))
+    findings += _guarded(connection, table, lambda: shared_id_findings(connection, mapping))
     findings += _guarded(
         connection, table, lambda: vocabulary_findings(connection, mapping, clause)
     )

@@ -19,6 +19,7 @@ from runactionability.adapters.sqlalchemy.doctor.tables import IdExpectation
 from runactionability.adapters.sqlalchemy.ids import id_exact, id_value
 from runactionability.adapters.sqlalchemy.mapping import RunTableMapping
 from runactionability.adapters.sqlalchemy.reflect import blank_padded, padded_fix
+from runactionability.adapters.sqlalchemy.runs import SqlRunSource
 from runactionability.adapters.sqlalchemy.types import as_run_id
 from runactionability.findings import Finding, FindingCode, Severity
 from runactionability.model import RunId, usable_id
@@ -225,5 +226,44 @@ def without_id_findings(connection: sa.Connection, mapping: RunTableMapping) -> 
             table=mapping.table,
             column=mapping.id,
             count=count,
+        )
+    ]
+
+
+def shared_id_findings(
+    connection: sa.Connection, mapping: RunTableMapping, *, sample: int = 5
+) -> list[Finding]:
+    """An error naming the run ids more than one row holds (two grouped statements), unless the
+    table's primary key or a unique index proves its ids unique (then none)."""
+    if SqlRunSource(connection, mapping).unique_ids():
+        return []
+    column = mapping.table_clause().c[mapping.id]
+    key = id_exact(column, mapping.ids.run, connection.dialect.name)
+    grouped = sa.select(key.label("id")).where(column.is_not(None)).group_by(key)
+    shared = grouped.having(sa.func.count() > 1).subquery()
+    count = connection.execute(sa.select(sa.func.count()).select_from(shared)).scalar_one()
+    if not count:
+        return []
+    statement = sa.select(shared.c.id).order_by(shared.c.id).limit(sample)
+    ids = [as_run_id(run_id) for run_id in connection.execute(statement).scalars()]
+    shown = ", ".join(map(str, ids))
+    return [
+        Finding(
+            code=FindingCode.DUPLICATE_RUN_IDS,
+            severity=Severity.ERROR,
+            message=(
+                f"{mapping.table}.{mapping.id}: {count} run id{'s are' if count > 1 else ' is'} "
+                f"held by more than one row (e.g. {shown}): every row sharing an id the actor "
+                "can see reads requires_manual_review (duplicate_run_id), and each request "
+                "judges every run without the SQL pushdown"
+            ),
+            fix=(
+                "give each run its own id; a primary key or a unique index on the id column "
+                "proves it, and spares every request the check"
+            ),
+            table=mapping.table,
+            column=mapping.id,
+            count=count,
+            example=str(ids[0]),
         )
     ]
