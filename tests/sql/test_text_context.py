@@ -156,7 +156,7 @@ def test_sqlite_escapes_beside_a_subject_column_are_judged_as_python_reads_them(
 
 
 def _insert(
-    engine: sa.Engine, checks: list[tuple[str, float, str]], *, subjects: bool = False
+    engine: sa.Engine, checks: list[tuple[str, float, Any]], *, subjects: bool = False
 ) -> None:
     """One provider check per ``(outcome, minutes, context)``, run ids from 1; with
     ``subjects``, runs 1 and 2 carry the subject column "c1", 3 and 4 "c2", and so on."""
@@ -174,3 +174,26 @@ def _insert(
         for index, (outcome, minutes, context) in enumerate(checks, start=1)
     ]
     insert_raw(engine, rows)
+
+
+@pytest.mark.filterwarnings("ignore::runactionability.MappingMismatchWarning")
+def test_sqlite_a_blob_context_is_no_json_text_to_sql_or_python(sql_engine: sa.Engine) -> None:
+    if sql_engine.dialect.name != "sqlite":
+        pytest.skip("only SQLite's dynamic typing lets a host store a context as a BLOB")
+    create_schema(sql_engine)
+    checks: list[tuple[str, float, Any]] = [
+        # The bytes of '{}': json_valid (3.40) reads a BLOB as its text, newer SQLite as JSONB;
+        # Python reads bytes as no mapping. Run 3 is a later success of the same (no) subject.
+        ("failed", 0, b"{}"),
+        ("failed", 2, b'{"provider_connection_id": "c1"}'),
+        ("succeeded", 5, "{}"),
+        # A later success whose subject only a BLOB names: it supersedes nothing.
+        ("failed", 10, '{"provider_connection_id": "c2"}'),
+        ("succeeded", 15, b'{"provider_connection_id": "c2"}'),
+    ]
+    _insert(sql_engine, checks)
+    runs = attrs.evolve(REFERENCE_RUNS, subject=None)
+    counts, explained, listed = _answers(sql_engine, runs, list(range(1, len(checks) + 1)))
+    assert explained == counts
+    assert listed[1] == listed[2] == "requires_manual_review"
+    assert listed[4] == "actionable"

@@ -213,6 +213,16 @@ MIN_MICROS = to_micros(datetime.min.replace(tzinfo=UTC))
 MAX_MICROS = to_micros(datetime.max.replace(tzinfo=UTC))
 
 
+def sqlite_json_text(raw: Any) -> Any:
+    """Whether a SQLite value is JSON text, the one form ``JsonDocument`` reads as JSON.
+
+    ``json_valid`` alone also takes a BLOB (SQLite 3.40 reads its bytes as text, 3.45 and later
+    as JSONB) and a number, which Python reads as bytes or a number, never as a mapping: the
+    SQL would read a subject, or an object, in a context the core calls invalid.
+    """
+    return sa.and_(sa.func.typeof(raw) == sa.literal_column("'text'"), sa.func.json_valid(raw) == 1)
+
+
 def json_subject(document: Any, key: Any, dialect_name: str) -> tuple[Any, Any]:
     """The JSON type of ``document``'s member ``key``, and the exact text the core compares.
 
@@ -234,7 +244,7 @@ def json_subject(document: Any, key: Any, dialect_name: str) -> tuple[Any, Any]:
     raw = sa.type_coerce(document, sa.Text())
     # json_extract raises on malformed JSON, and a CASE is the one construct whose evaluation
     # order SQLite guarantees.
-    valid = sa.func.json_valid(raw) == 1
+    valid = sqlite_json_text(raw)
     kind = sa.case((valid, sa.func.json_type(raw, key)))
     value = sa.func.json_extract(raw, key)
     exact_integer = sa.case(
