@@ -20,6 +20,7 @@ from runactionability import ActionabilityService, VisibleScopes, to_json
 from runactionability.adapters.sqlalchemy import REFERENCE_RUNS, RunTableMapping, create_schema
 from runactionability.adapters.sqlalchemy.types import to_micros
 from runactionability.errors import ConfigurationError
+from runactionability.limits import MAX_CONTEXT_DEPTH
 
 CHECK = "provider.connection.check"
 # No state table is mapped: the resolver's warning about state kinds is not under test.
@@ -160,6 +161,7 @@ def _insert(
 ) -> None:
     """One provider check per ``(outcome, minutes, context)``, run ids from 1; with
     ``subjects``, runs 1 and 2 carry the subject column "c1", 3 and 4 "c2", and so on."""
+    stored = at if engine.dialect.name == "postgresql" else lambda minutes: to_micros(at(minutes))
     rows = [
         raw_row(
             engine,
@@ -167,8 +169,8 @@ def _insert(
             type=CHECK,
             outcome=outcome,
             context=context,
-            created_at=to_micros(at(minutes)),
-            completed_at=to_micros(at(minutes + 1)),
+            created_at=stored(minutes),
+            completed_at=stored(minutes + 1),
             **({"subject": f"c{(index + 1) // 2}"} if subjects else {}),
         )
         for index, (outcome, minutes, context) in enumerate(checks, start=1)
@@ -197,3 +199,40 @@ def test_sqlite_a_blob_context_is_no_json_text_to_sql_or_python(sql_engine: sa.E
     assert explained == counts
     assert listed[1] == listed[2] == "requires_manual_review"
     assert listed[4] == "actionable"
+
+
+def _nested(depth: int, innermost: str = "[]") -> str:
+    """JSON text ``depth`` levels deep: a context object holding ``depth - 1`` levels of arrays."""
+    arrays = depth - 1
+    inner = "[" * (arrays - 1) + innermost + "]" * (arrays - 1)
+    return '{"provider_connection_id": "c%s", "deep": ' + inner + "}"
+
+
+@pytest.mark.filterwarnings("ignore::runactionability.MappingMismatchWarning")
+def test_a_context_nested_too_deep_is_invalid_to_sql_and_python(sql_engine: sa.Engine) -> None:
+    create_schema(sql_engine)
+    limit = MAX_CONTEXT_DEPTH
+    deepest = "succeeded" if sql_engine.dialect.name == "postgresql" else "failed"
+    checks: list[tuple[str, float, Any]] = [
+        # At the limit: a context like any other, which run 2 supersedes.
+        ("failed", 0, _nested(limit) % 1),
+        ("succeeded", 5, _nested(limit) % 1),
+        # One level past it (valid to SQLite's json_valid and to jsonb): invalid everywhere,
+        # and run 4's subject supersedes nothing.
+        ("failed", 10, _nested(limit + 1) % 2),
+        ("failed", 15, '{"provider_connection_id": "c3"}'),
+        ("succeeded", 20, _nested(limit + 1) % 3),
+        # Past Python's recursion limit and SQLite's own: it crashed every page. A success on
+        # PostgreSQL, whose covering index of problem runs cannot hold so large a context.
+        (deepest, 25, _nested(5_000) % 4),
+        # Many brackets, all in a string: as shallow as it looks.
+        ("failed", 30, '{"provider_connection_id": "c5", "note": "%s"}' % ("[" * 600)),
+    ]
+    _insert(sql_engine, checks)
+    runs = attrs.evolve(REFERENCE_RUNS, subject=None)
+    counts, explained, listed = _answers(sql_engine, runs, list(range(1, len(checks) + 1)))
+    assert explained == counts
+    assert listed[1] == "superseded_by_later_success"
+    assert listed[3] == "requires_manual_review"
+    assert listed[6] == ("informational_only" if deepest == "succeeded" else listed[3])
+    assert listed[4] == listed[7] == "actionable"
