@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import reprlib
+from collections.abc import Iterable, Mapping
 
 from runactionability.errors import UsageError
 
@@ -24,3 +26,55 @@ def check_limit(value: object, *, name: str = "limit", least: int = 1) -> int:
         shown = reprlib.repr(value)
         raise UsageError(f"{name} must be an int from {least} to {MAX_LIMIT}, not {shown}")
     return value
+
+
+MAX_CONTEXT_DEPTH = 256
+"""The most levels of arrays and objects a run's context nests (``{}`` is one level, ``{"a": []}``
+two); a deeper one is no valid context, on every engine and in memory. Python reads JSON and
+walks a context recursively within its recursion limit (1,000 frames, shared with the caller's
+stack), SQLite's JSON functions refuse more than 2,000 levels (1,000 from 3.45) and PostgreSQL's
+jsonb takes many more: one bound well below all of them lets each reader judge alike."""
+
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BRACKET = re.compile(r"[][{}]")
+
+
+def json_too_deep(text: str) -> bool:
+    """Whether JSON ``text`` nests deeper than ``MAX_CONTEXT_DEPTH``, read without recursion.
+
+    Counting the opening brackets first settles almost every text (measured against the reader
+    itself: a count is a fraction of a parse); brackets inside strings are skipped after that.
+    """
+    if text.count("[") + text.count("{") <= MAX_CONTEXT_DEPTH:
+        return False
+    depth = 0
+    for bracket in _BRACKET.findall(_JSON_STRING.sub("", text)):
+        depth += 1 if bracket in "[{" else -1
+        if depth > MAX_CONTEXT_DEPTH:
+            return True
+    return False
+
+
+def value_too_deep(value: object) -> bool:
+    """Whether a mapping's nested dicts and lists go deeper than ``MAX_CONTEXT_DEPTH``, walked
+    without recursion; a cycle is walked once (``model.as_context`` freezes it as a cycle)."""
+    seen: set[int] = set()
+    pending: list[tuple[object, int]] = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        if depth > MAX_CONTEXT_DEPTH:
+            return True
+        children = item.values() if isinstance(item, Mapping) else item
+        assert isinstance(children, Iterable)
+        pending.extend(
+            (child, depth + 1) for child in children if isinstance(child, Mapping | list | tuple)
+        )
+    return False
+
+
+TOO_DEEP_CONTEXT = f"(a context nested deeper than {MAX_CONTEXT_DEPTH} levels)"
+"""What ``model.as_context`` keeps of a mapping nested too deep: text, which the core flags as a
+context that is not a mapping (``invalid_context``), as it flags such JSON text read from SQL."""

@@ -12,6 +12,8 @@ from uuid import UUID
 
 import attrs
 
+from runactionability.limits import TOO_DEEP_CONTEXT, value_too_deep
+
 RunId = str | int
 """A run's id as the host stores it: a string or an integer."""
 
@@ -74,8 +76,7 @@ class UnmappedValue:
     and the core flags the run (``invalid_status``, ``invalid_outcome``), even when the stored
     text is one of the library's own words: a host that maps its own vocabulary gives such a
     word no meaning, and guessing one would turn a bad row into a confident verdict. What the
-    library shows of it (explanations, display names, JSON forms) is ``stored``: see
-    ``as_stored``.
+    library shows of it (explanations, display names, JSON forms) is ``stored`` (``as_stored``).
     """
 
     stored: Any
@@ -161,8 +162,7 @@ def as_context(value: object) -> Mapping[str, Any] | object:
 
     The freeze is deep: nested dicts, lists and sets become read-only copies (still equal to, and
     serialized like, what they copy), so a policy can change neither the run nor the host's data.
-    A context of plain values, the common case, costs one shallow copy as before.
-    """
+    A context of plain values costs one shallow copy; one nested too deep becomes text."""
     if not isinstance(value, Mapping):
         return value
     immutable, frozen = _IMMUTABLE, _ALREADY_FROZEN
@@ -176,6 +176,8 @@ def as_context(value: object) -> Mapping[str, Any] | object:
     copy = dict(value)
     for item in copy.values():
         if item.__class__ not in immutable and item.__class__ not in frozen:
+            if value_too_deep(copy):
+                return TOO_DEEP_CONTEXT
             memo: dict[int, object] = {}
             return MappingProxyType({key: _frozen(item, memo) for key, item in copy.items()})
     return MappingProxyType(copy)
@@ -241,10 +243,9 @@ class OperationRun:
         return self.status is RunStatus.COMPLETED
 
 
-# For the SQL adapters, which build one run per row read (~600 a request on a large workspace):
-# filling the slots directly, through the same converters and the same id check, makes the value
-# calling the class makes, without attrs' keyword passing and validator dispatch (measured: about
-# a quarter of the cost of ``OperationRun(...)``).
+# For the SQL adapters (one run per row read, ~600 a request on a large workspace): filling the
+# slots directly, through the same converters and id check, makes the value the class makes without
+# attrs' keyword passing and validator dispatch (measured: a quarter of ``OperationRun(...)``).
 _new_object = object.__new__
 _SETTERS = tuple(OperationRun.__dict__[name].__set__ for name in attrs.fields_dict(OperationRun))
 _set_id, _set_type, _set_workspace_id, _set_environment_id, _set_status = _SETTERS[:5]

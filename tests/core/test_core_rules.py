@@ -30,6 +30,7 @@ from runactionability import (
     hookimpl,
 )
 from runactionability.adapters.memory import MemoryRunHistory, MemoryStateSource
+from runactionability.limits import MAX_CONTEXT_DEPTH
 
 NAIVE = datetime(2026, 11, 2, 9, 0)
 
@@ -223,6 +224,20 @@ def test_active_and_succeeded_runs_never_reach_the_policy() -> None:
 
 # -- rules 3 and 4: rows the core cannot judge safely ------------------------------------------
 
+
+def _deep(depth: int) -> dict[str, Any]:
+    """A context ``depth`` levels deep (``{}`` is one) naming subject 7, made iteratively."""
+    inner: list[Any] = []
+    for _ in range(depth - 2):
+        inner = [inner]
+    return {"provider_connection_id": 7, "deep": inner}
+
+
+def test_a_context_at_the_depth_limit_is_read() -> None:
+    result = evaluate(run(1, context=_deep(MAX_CONTEXT_DEPTH)))
+    assert result.status is Actionability.ACTIONABLE
+
+
 INVALID_ROWS: list[tuple[str, dict[str, Any], Reason]] = [
     ("naive created_at", {"created_at": NAIVE}, Reason.NAIVE_TIMESTAMP),
     ("naive completed_at", {"completed_at": NAIVE + timedelta(hours=1)}, Reason.NAIVE_TIMESTAMP),
@@ -258,6 +273,9 @@ INVALID_ROWS: list[tuple[str, dict[str, Any], Reason]] = [
     ("no environment", {"environment_id": None}, Reason.MISSING_ENVIRONMENT),
     ("context a list", {"context": ["provider_connection_id", 7]}, Reason.INVALID_CONTEXT),
     ("context a string", {"context": "provider_connection_id=7"}, Reason.INVALID_CONTEXT),
+    ("context too deep", {"context": _deep(MAX_CONTEXT_DEPTH + 1)}, Reason.INVALID_CONTEXT),
+    # Past Python's recursion limit: freezing it raised RecursionError.
+    ("context far too deep", {"context": _deep(5_000)}, Reason.INVALID_CONTEXT),
     ("workspace missing", {"workspace_id": None}, Reason.INVALID_SCOPE),
     ("workspace empty", {"workspace_id": ""}, Reason.INVALID_SCOPE),
     ("workspace blank", {"workspace_id": "  "}, Reason.INVALID_SCOPE),

@@ -33,6 +33,7 @@ from runactionability.adapters.sqlalchemy.pushdown import SqlPushdown
 from runactionability.adapters.sqlalchemy.types import to_micros
 from runactionability.errors import ConfigurationError
 from runactionability.findings import FindingCode, Severity
+from runactionability.limits import MAX_CONTEXT_DEPTH
 
 CHECK = "provider.connection.check"
 # No state table is mapped: the resolver's warning about state kinds is not under test.
@@ -169,10 +170,11 @@ def test_sqlite_escapes_beside_a_subject_column_are_judged_as_python_reads_them(
 
 
 def _insert(
-    engine: sa.Engine, checks: list[tuple[str, float, str]], *, subjects: bool = False
+    engine: sa.Engine, checks: list[tuple[str, float, Any]], *, subjects: bool = False
 ) -> None:
     """One provider check per ``(outcome, minutes, context)``, run ids from 1; with
     ``subjects``, runs 1 and 2 carry the subject column "c1", 3 and 4 "c2", and so on."""
+    stored = at if engine.dialect.name == "postgresql" else lambda minutes: to_micros(at(minutes))
     rows = [
         raw_row(
             engine,
@@ -180,8 +182,8 @@ def _insert(
             type=CHECK,
             outcome=outcome,
             context=context,
-            created_at=to_micros(at(minutes)),
-            completed_at=to_micros(at(minutes + 1)),
+            created_at=stored(minutes),
+            completed_at=stored(minutes + 1),
             **({"subject": f"c{(index + 1) // 2}"} if subjects else {}),
         )
         for index, (outcome, minutes, context) in enumerate(checks, start=1)
@@ -265,3 +267,66 @@ def test_doctor_reports_a_text_context_instead_of_failing(sql_engine: sa.Engine)
     assert refused[0].fix == (
         "ALTER TABLE doctor_text_ctx ALTER COLUMN context TYPE jsonb USING context::jsonb"
     )
+
+
+@pytest.mark.filterwarnings("ignore::runactionability.MappingMismatchWarning")
+def test_sqlite_a_blob_context_is_no_json_text_to_sql_or_python(sql_engine: sa.Engine) -> None:
+    if sql_engine.dialect.name != "sqlite":
+        pytest.skip("only SQLite's dynamic typing lets a host store a context as a BLOB")
+    create_schema(sql_engine)
+    checks: list[tuple[str, float, Any]] = [
+        # The bytes of '{}': json_valid (3.40) reads a BLOB as its text, newer SQLite as JSONB;
+        # Python reads bytes as no mapping. Run 3 is a later success of the same (no) subject.
+        ("failed", 0, b"{}"),
+        ("failed", 2, b'{"provider_connection_id": "c1"}'),
+        ("succeeded", 5, "{}"),
+        # A later success whose subject only a BLOB names: it supersedes nothing.
+        ("failed", 10, '{"provider_connection_id": "c2"}'),
+        ("succeeded", 15, b'{"provider_connection_id": "c2"}'),
+    ]
+    _insert(sql_engine, checks)
+    runs = attrs.evolve(REFERENCE_RUNS, subject=None)
+    counts, explained, listed = _answers(sql_engine, runs, list(range(1, len(checks) + 1)))
+    assert explained == counts
+    assert listed[1] == listed[2] == "requires_manual_review"
+    assert listed[4] == "actionable"
+
+
+def _nested(depth: int, innermost: str = "[]") -> str:
+    """JSON text ``depth`` levels deep: a context object holding ``depth - 1`` levels of arrays."""
+    arrays = depth - 1
+    inner = "[" * (arrays - 1) + innermost + "]" * (arrays - 1)
+    return '{"provider_connection_id": "c%s", "deep": ' + inner + "}"
+
+
+@pytest.mark.filterwarnings("ignore::runactionability.MappingMismatchWarning")
+def test_a_context_nested_too_deep_is_invalid_to_sql_and_python(sql_engine: sa.Engine) -> None:
+    create_schema(sql_engine)
+    limit = MAX_CONTEXT_DEPTH
+    if sql_engine.dialect.name == "postgresql":
+        # The covering indexes of problem runs cannot hold so large a context: a host table
+        # without them can, and its deep failed run was fetched (and crashed) by the walk.
+        with sql_engine.begin() as connection:
+            for name in ("scope", "created"):
+                connection.exec_driver_sql(f"DROP INDEX ix_operation_runs_problem_{name}_desc")
+    checks: list[tuple[str, float, Any]] = [
+        # At the limit: a context like any other, which run 2 supersedes.
+        ("failed", 0, _nested(limit) % 1),
+        ("succeeded", 5, _nested(limit) % 1),
+        # One level past it (valid to SQLite's json_valid and to jsonb): invalid everywhere,
+        # and run 4's subject supersedes nothing.
+        ("failed", 10, _nested(limit + 1) % 2),
+        ("failed", 15, '{"provider_connection_id": "c3"}'),
+        ("succeeded", 20, _nested(limit + 1) % 3),
+        # Past Python's recursion limit and SQLite's own: it crashed every page.
+        ("failed", 25, _nested(5_000) % 4),
+        # Many brackets, all in a string: as shallow as it looks.
+        ("failed", 30, '{"provider_connection_id": "c5", "note": "%s"}' % ("[" * 600)),
+    ]
+    _insert(sql_engine, checks)
+    runs = attrs.evolve(REFERENCE_RUNS, subject=None)
+    counts, explained, listed = _answers(sql_engine, runs, list(range(1, len(checks) + 1)))
+    assert explained == counts
+    assert listed[1] == "superseded_by_later_success"
+    assert listed[3] == listed[6] == "requires_manual_review"
+    assert listed[4] == listed[7] == "actionable"

@@ -18,7 +18,9 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
+from runactionability.adapters.sqlalchemy.json_depth import pg_shallow, sqlite_shallow
 from runactionability.errors import UsageError
+from runactionability.limits import json_too_deep
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
@@ -148,6 +150,8 @@ def read_json_text(text: str) -> Any:
     (``"\\ud800"``) is no text SQLite returns readably, so a document holding one is not read
     (the SQL leaves such a row to this judgement: ``pushdown.validity``).
     """
+    if json_too_deep(text):
+        return text
     try:
         value = _DECODER.decode(text)
     except ValueError:
@@ -173,6 +177,19 @@ class JsonDocument(TypeDecorator[Any]):
         if dialect.name == "postgresql":
             return dialect.type_descriptor(postgresql.JSONB())
         return dialect.type_descriptor(sa.Text())
+
+    def column_expression(self, colexpr: Any) -> Any:
+        """On PostgreSQL, a document nested deeper than ``MAX_CONTEXT_DEPTH`` is selected as its
+        text: psycopg decodes jsonb recursively as it fetches a row, and a few hundred levels
+        raised ``RecursionError`` there, losing the whole statement's answer. Text is what
+        ``read_json_text`` gives of such a document on SQLite: no mapping, for the core to flag.
+        """
+        if not isinstance(self.impl_instance, postgresql.JSONB):
+            return colexpr
+        as_text = sa.func.to_jsonb(sa.cast(colexpr, sa.Text()))
+        # As jsonb in both branches: a host's column may be json (read as jsonb, ``reflect``).
+        document = sa.type_coerce(sa.cast(colexpr, postgresql.JSONB), self)
+        return sa.case((pg_shallow(colexpr), document), else_=as_text)
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
         if value is None or dialect.name == "postgresql":
@@ -213,6 +230,21 @@ MIN_MICROS = to_micros(datetime.min.replace(tzinfo=UTC))
 MAX_MICROS = to_micros(datetime.max.replace(tzinfo=UTC))
 
 
+def sqlite_json_text(raw: Any) -> Any:
+    """Whether a SQLite value is JSON text, the one form ``JsonDocument`` reads as JSON.
+
+    ``json_valid`` alone also takes a BLOB (SQLite 3.40 reads its bytes as text, 3.45 and later
+    as JSONB) and a number, which Python reads as bytes or a number, never as a mapping: the
+    SQL would read a subject, or an object, in a context the core calls invalid. Text nested
+    deeper than ``MAX_CONTEXT_DEPTH`` is no JSON to ``read_json_text`` either.
+    """
+    return sa.and_(
+        sa.func.typeof(raw) == sa.literal_column("'text'"),
+        sa.func.json_valid(raw) == 1,
+        sqlite_shallow(raw),
+    )
+
+
 def json_subject(document: Any, key: Any, dialect_name: str) -> tuple[Any, Any]:
     """The JSON type of ``document``'s member ``key``, and the exact text the core compares.
 
@@ -223,7 +255,8 @@ def json_subject(document: Any, key: Any, dialect_name: str) -> tuple[Any, Any]:
     ``json_type``'s ('text', 'integer'), NULL for a document that is not valid JSON.
     """
     if dialect_name == "postgresql":
-        json_document = sa.cast(document, postgresql.JSONB)
+        # No subject in a context nested too deep, as Python reads none.
+        json_document = sa.case((pg_shallow(document), sa.cast(document, postgresql.JSONB)))
         kind: Any = sa.func.jsonb_typeof(json_document.op("->")(key))
         value: Any = sa.type_coerce(json_document.op("->>")(key), sa.Text())
         number = sa.and_(
@@ -234,7 +267,7 @@ def json_subject(document: Any, key: Any, dialect_name: str) -> tuple[Any, Any]:
     raw = sa.type_coerce(document, sa.Text())
     # json_extract raises on malformed JSON, and a CASE is the one construct whose evaluation
     # order SQLite guarantees.
-    valid = sa.func.json_valid(raw) == 1
+    valid = sqlite_json_text(raw)
     kind = sa.case((valid, sa.func.json_type(raw, key)))
     value = sa.func.json_extract(raw, key)
     exact_integer = sa.case(

@@ -1,0 +1,67 @@
+"""How deep a stored JSON context nests, judged in SQL as ``limits.MAX_CONTEXT_DEPTH`` says.
+
+Python reads a context nested deeper than the limit as no JSON (``types.read_json_text``) and
+``model.as_context`` keeps no mapping so deep: each statement must call such a context invalid
+too, and read no subject in it, or the SQL and Python would judge one row two ways.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import sqlite3
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+from runactionability.limits import MAX_CONTEXT_DEPTH
+
+# A container at level MAX_CONTEXT_DEPTH (the document itself is level 0) nests one level more.
+# Strict: lax mode would also read an array's elements as its own level.
+_TOO_DEEP_PATH = (
+    f'strict $.**{{{MAX_CONTEXT_DEPTH}}} ? (@.type() == "object" || @.type() == "array")'
+)
+
+
+def pg_shallow(document: Any) -> Any:
+    """Whether a PostgreSQL jsonb value nests at most ``MAX_CONTEXT_DEPTH`` levels."""
+    path = sa.cast(sa.literal(_TOO_DEEP_PATH, sa.Text()), postgresql.JSONPATH)
+    return sa.not_(sa.func.jsonb_path_exists(sa.cast(document, postgresql.JSONB), path))
+
+
+def sqlite_shallow(raw: Any) -> Any:
+    """Whether valid JSON text nests at most ``MAX_CONTEXT_DEPTH`` levels.
+
+    SQLite has no depth function, but ``json_valid`` refuses a document deeper than its own
+    limit: wrapped in as many arrays as that limit exceeds ours, a document stays valid exactly
+    when it is shallow enough. Text too short, or with too few brackets, to nest so deep is
+    settled first, without the second parse (so nearly every row).
+    """
+    wraps = _sqlite_json_depth() - MAX_CONTEXT_DEPTH
+    brackets = sa.func.length(raw) - sa.func.length(
+        sa.func.replace(sa.func.replace(raw, "[", ""), "{", "")
+    )
+    left = sa.func.printf("%.*c", wraps, "[")
+    right = sa.func.printf("%.*c", wraps, "]")
+    return sa.case(
+        (sa.func.length(raw) <= 2 * MAX_CONTEXT_DEPTH + 1, sa.true()),
+        (brackets <= MAX_CONTEXT_DEPTH, sa.true()),
+        else_=sa.func.json_valid(left.concat(raw).concat(right)) == 1,
+    )
+
+
+@functools.cache
+def _sqlite_json_depth() -> int:
+    """The most levels SQLite's ``json_valid`` takes (2,000 before 3.45, 1,000 since), probed
+    once in the library of Python's ``sqlite3``, the one the pysqlite and aiosqlite drivers use."""
+    low, high = MAX_CONTEXT_DEPTH, 100_000
+    with contextlib.closing(sqlite3.connect(":memory:")) as connection:
+        while low < high:
+            middle = (low + high + 1) // 2
+            text = "[" * middle + "]" * middle
+            if connection.execute("SELECT json_valid(?)", (text,)).fetchone()[0]:
+                low = middle
+            else:
+                high = middle - 1
+    return low
