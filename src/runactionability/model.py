@@ -288,8 +288,7 @@ def usable_id(value: object) -> str | None:
     compared as a string, so ``42`` and ``"42"`` are the same subject (or workspace). Every adapter
     and consumer judges ids with this one function, so none can disagree with the core. A str
     holding U+0000 is not usable (PostgreSQL cannot store it, and SQLite's JSON functions end
-    the text there: ``"w1\x00x"`` would compare as ``"w1"``), nor a lone surrogate (no UTF-8).
-    """
+    the text there: ``"w1\x00x"`` would compare as ``"w1"``), nor a lone surrogate (no UTF-8)."""
     if isinstance(value, str):
         encodes = value.isascii() or value.encode(errors="replace").decode() == value
         return value if encodes and value.strip() and "\x00" not in value else None

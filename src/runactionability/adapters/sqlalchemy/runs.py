@@ -143,34 +143,13 @@ class SqlRunSource:
         """See ``RunsById``: the table's primary key or a unique constraint or index is exactly
         the id column. Read from the catalog once per source (its request copies share it)."""
         if not self._unique:
-            proven = self._proven_unique()
+            with read_transaction(self.bind) as connection:
+                proven = proven_unique_ids(connection, self.mapping)
             if proven is None:
                 # No such table yet: asked again once it may exist, never remembered.
                 return False
             self._unique.append(proven)
         return self._unique[0]
-
-    def _proven_unique(self) -> bool | None:
-        table, schema, column = self.mapping.table, self.mapping.schema, self._c["id"].name
-        with read_transaction(self.bind) as connection:
-            inspector = sa.inspect(connection)
-            try:
-                primary = inspector.get_pk_constraint(table, schema=schema)
-                if connection.dialect.name == "sqlite":
-                    keys = _sqlite_unique_keys(connection, table, schema)
-                else:
-                    unique = inspector.get_unique_constraints(table, schema=schema)
-                    keys = [[*u["column_names"]] for u in unique]
-                    keys += [
-                        [*index["column_names"]]
-                        for index in inspector.get_indexes(table, schema=schema)
-                        # A partial unique index proves nothing of the rows outside it.
-                        if index["unique"]
-                        and not index.get("dialect_options", {}).get("postgresql_where")
-                    ]
-            except sa.exc.NoSuchTableError:
-                return None
-        return [column] in [[*primary["constrained_columns"]], *keys]
 
     def shares_ids(self) -> bool:
         """See ``RunsById``: one grouped statement, none when the ids are proven unique."""
@@ -342,6 +321,29 @@ class SqlRunSource:
             if raw is not None:
                 return raw
         return row[name]
+
+
+def proven_unique_ids(connection: sa.Connection, mapping: RunTableMapping) -> bool | None:
+    """Whether the table's primary key, a unique constraint or a full unique index is exactly
+    the id column (None when the table does not exist)."""
+    table, schema, column = mapping.table, mapping.schema, mapping.id
+    inspector = sa.inspect(connection)
+    try:
+        primary = inspector.get_pk_constraint(table, schema=schema)
+        if connection.dialect.name == "sqlite":
+            keys = _sqlite_unique_keys(connection, table, schema)
+        else:
+            unique = inspector.get_unique_constraints(table, schema=schema)
+            keys = [[*u["column_names"]] for u in unique]
+            keys += [
+                [*index["column_names"]]
+                for index in inspector.get_indexes(table, schema=schema)
+                # A partial unique index proves nothing of the rows outside it.
+                if index["unique"] and not index.get("dialect_options", {}).get("postgresql_where")
+            ]
+    except sa.exc.NoSuchTableError:
+        return None
+    return [column] in [[*primary["constrained_columns"]], *keys]
 
 
 def _sqlite_unique_keys(

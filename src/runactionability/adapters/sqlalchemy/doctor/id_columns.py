@@ -19,7 +19,7 @@ from runactionability.adapters.sqlalchemy.doctor.tables import IdExpectation
 from runactionability.adapters.sqlalchemy.ids import id_exact, id_value
 from runactionability.adapters.sqlalchemy.mapping import RunTableMapping
 from runactionability.adapters.sqlalchemy.reflect import blank_padded, padded_fix
-from runactionability.adapters.sqlalchemy.runs import SqlRunSource
+from runactionability.adapters.sqlalchemy.runs import proven_unique_ids
 from runactionability.adapters.sqlalchemy.types import as_run_id
 from runactionability.findings import Finding, FindingCode, Severity
 from runactionability.model import RunId, usable_id
@@ -235,7 +235,7 @@ def shared_id_findings(
 ) -> list[Finding]:
     """An error naming the run ids more than one row holds (two grouped statements), unless the
     table's primary key or a unique index proves its ids unique (then none)."""
-    if SqlRunSource(connection, mapping).unique_ids():
+    if proven_unique_ids(connection, mapping):
         return []
     column = mapping.table_clause().c[mapping.id]
     key = id_exact(column, mapping.ids.run, connection.dialect.name)
