@@ -265,3 +265,33 @@ def test_doctor_reports_a_text_context_instead_of_failing(sql_engine: sa.Engine)
     assert refused[0].fix == (
         "ALTER TABLE doctor_text_ctx ALTER COLUMN context TYPE jsonb USING context::jsonb"
     )
+
+
+def test_building_over_an_idle_connection_leaves_it_as_found(sql_engine: sa.Engine) -> None:
+    # The build-time reads (the context's type, the service's mapping and state checks) once
+    # autobegan a transaction they never closed: the host's begin() failed, and snapshot()
+    # read at the connection's READ COMMITTED instead of its REPEATABLE READ.
+    _runs_table(
+        sql_engine, "idle_conn_runs", "jsonb" if sql_engine.dialect.name != "sqlite" else "text"
+    )
+    by_hand = RunTableMapping(table="idle_conn_runs", subject=None)
+    builders: list[Callable[[sa.Connection], object]] = [
+        lambda connection: SqlPushdown(connection, runs=by_hand, states={}),
+        lambda connection: SqlRunHistory(connection, by_hand),
+        lambda connection: SqlRunSource(connection, by_hand),
+        lambda connection: ActionabilityService(connection, runs=by_hand, states={}),
+        lambda connection: open_backend(connection, runs=by_hand, states={}),
+    ]
+    for build in builders:
+        with sql_engine.connect() as connection:
+            build(connection)
+            assert not connection.in_transaction(), build
+            with connection.begin():
+                pass
+    if sql_engine.dialect.name != "postgresql":
+        return
+    with sql_engine.connect() as connection:
+        backend = open_backend(connection, runs=by_hand, states={})
+        with backend.snapshot():
+            isolation = connection.exec_driver_sql("SHOW transaction_isolation").scalar()
+    assert isolation == "repeatable read"
