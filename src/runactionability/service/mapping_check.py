@@ -138,6 +138,9 @@ def warn_invalid_sample(
         invalid, problems = judged.invalid, judged.problems
         warned = 2 * invalid > problems and invalid >= MINIMUM_INVALID
         undated = source.count_undated() if warned and readable else 0
+        # A dated sample that reads fine may still be a few rows beside many the mapping
+        # misreads (one row written without the offset the others carry): judged apart.
+        misdated = source.count_misdated(SAMPLE) if readable and not warned else (0, 0)
     except Exception:
         # A diagnostic never takes the service down: a row it cannot read, or a statement
         # that fails, is the requests' to meet and report as they always have.
@@ -151,6 +154,20 @@ def warn_invalid_sample(
             MappingMismatchWarning(_told(runs.table, judged, len(unique), undated)),
             stacklevel=stacklevel + 1,
         )
+    elif misdated[0] >= MINIMUM_INVALID and 2 * misdated[0] > misdated[1]:
+        warnings.warn(
+            MappingMismatchWarning(_misdated(runs.table, *misdated)), stacklevel=stacklevel + 1
+        )
+
+
+def _misdated(table: str, misdated: int, looked: int) -> str:
+    return (
+        f"{table}: {misdated} of the newest {looked} runs as stored hold a created_at that "
+        "looks like a date but that the mapping cannot read as an instant, so every answer "
+        "shows them as requires_manual_review and never as evidence: the mapping's "
+        "timestamps likely misread the table; run `runactionability doctor` for every "
+        "finding and its fix"
+    )
 
 
 def _told(table: str, judged: Validity, sampled: int, undated: int) -> str:
