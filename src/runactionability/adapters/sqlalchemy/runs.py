@@ -186,13 +186,14 @@ class SqlRunSource:
             return [self._run(row._mapping) for row in connection.execute(statement)]
 
     def count_undated(self) -> int:
-        """How many runs of the whole table have a ``created_at`` the mapping cannot read as an
-        instant (NULL included): the runs ``newest(readable=True)`` leaves out."""
+        """How many addressable runs of the whole table have a ``created_at`` the mapping cannot
+        read as an instant (NULL included): the runs ``newest(readable=True)`` leaves out."""
         created = self._c["created_at"]
         undated = sa.not_(valid_timestamp(created, self.bind.dialect.name))
         statement = sa.select(sa.func.count()).select_from(created.table)
+        statement = statement.where(run_statements.addressable(self._c), undated)
         with read_transaction(self.bind) as connection:
-            return int(connection.execute(statement.where(undated)).scalar_one())
+            return int(connection.execute(statement).scalar_one())
 
     def count_misdated(self, limit: int) -> tuple[int, int]:
         """(misdated, looked at) among the ``limit`` newest addressable runs as stored: the
