@@ -295,3 +295,22 @@ def test_building_over_an_idle_connection_leaves_it_as_found(sql_engine: sa.Engi
         with backend.snapshot():
             isolation = connection.exec_driver_sql("SHOW transaction_isolation").scalar()
     assert isolation == "repeatable read"
+
+
+def test_a_context_declared_as_a_domain_over_jsonb_is_read_as_jsonb(sql_engine: sa.Engine) -> None:
+    # Reflected as DOMAIN, it was refused as not json, by the service and every bare port.
+    if sql_engine.dialect.name != "postgresql":
+        pytest.skip("a PostgreSQL column type")
+    with sql_engine.begin() as connection:
+        connection.exec_driver_sql("CREATE DOMAIN ra_mend_ctx AS jsonb")
+    try:
+        _runs_table(sql_engine, "domain_ctx_runs", "ra_mend_ctx")
+        runs = RunTableMapping.reflect(sql_engine, "domain_ctx_runs", subject=None)
+        open_backend(sql_engine, runs=RunTableMapping(table="domain_ctx_runs", subject=None))
+        counts, _, listed = _answers(sql_engine, runs, [1, 2])
+        assert counts == {"superseded_by_later_success": 1, "informational_only": 1}
+        assert listed[1] == "superseded_by_later_success"
+    finally:
+        with sql_engine.begin() as connection:
+            connection.exec_driver_sql("DROP TABLE IF EXISTS domain_ctx_runs")
+            connection.exec_driver_sql("DROP DOMAIN ra_mend_ctx")

@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from runactionability.adapters.sqlalchemy._reading import Bind, check_bind
 from runactionability.adapters.sqlalchemy.ids import IdType, IdTypes, StateIdTypes
@@ -298,8 +299,11 @@ def padded_fix(table: str, column: str, reflected: Any) -> str:
 def json_context(reflected: Any, dialect: str) -> bool:
     """Whether the statements can read a context column of ``reflected`` type (see the module).
 
-    A type that tells nothing (SQLAlchemy's ``NullType``) is not judged.
+    A type that tells nothing (SQLAlchemy's ``NullType``) is not judged; a DOMAIN is judged by
+    the type it is declared over, which PostgreSQL's JSON operators read it as.
     """
+    while isinstance(reflected, postgresql.DOMAIN):
+        reflected = reflected.data_type
     if dialect != "postgresql" or isinstance(reflected, sa.types.NullType):
         return True
     return isinstance(reflected, sa.JSON)
