@@ -415,6 +415,8 @@ def test_the_demo_prints_its_database_url_without_the_password(sql_engine: sa.En
         ("postgresql://reader:s3@cret@db/app", "'postgresql://reader:***@db/app'"),
         ("nosuch://reader:s3@c/ret@db/app", "'nosuch://reader:***@db/app'"),
         ("postgresql://reader@db/app", "'postgresql://reader@db/app'"),
+        # A '?' before the '@' once hid it from the count: 'pa?s@s' showed its tail 's'.
+        ("postgresql://reader:pa?s@s@db/app", "'postgresql://reader:***@db/app'"),
     ],
 )
 def test_a_password_holding_a_slash_or_an_at_is_masked_whole(given: str, shown: str) -> None:

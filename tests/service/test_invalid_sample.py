@@ -259,3 +259,16 @@ def test_a_table_whose_created_at_is_never_readable_is_still_warned(sql_engine: 
     (message,) = _built(sql_engine, _iso(sql_engine))
     assert "21 of the 21 problem runs among the newest 22 (100%)" in message
     assert "besides" not in message
+
+
+def test_one_readable_row_does_not_silence_a_misread_created_at(sql_engine: sa.Engine) -> None:
+    # The dated sample is that one row; the 19 others, ISO text with an offset that
+    # `iso_text` cannot read, once went unsaid although every answer misreads them.
+    host_table(sql_engine, 20, text=True)
+    with sql_engine.begin() as connection:
+        connection.execute(
+            sa.text("UPDATE jobs SET created_at = substr(created_at, 1, 19) WHERE id = 1")
+        )
+    (message,) = _built(sql_engine, _mapping(sql_engine, text=True))
+    assert "jobs: 19 of the newest 20 runs as stored hold a created_at" in message
+    assert "run `runactionability doctor`" in message

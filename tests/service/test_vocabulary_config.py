@@ -16,7 +16,8 @@ import pytest
 import sqlalchemy as sa
 from tests.support import T0, case_insensitive_text
 
-from runactionability import ActionabilityService, VisibleScopes, to_json
+from runactionability import ActionabilityService, MappingMismatchWarning, VisibleScopes, to_json
+from runactionability.adapters.sqlalchemy import RunTableMapping
 from runactionability.config import Config, RunsConfig, StateConfig
 from runactionability.errors import ConfigurationError
 
@@ -141,3 +142,20 @@ def test_an_unreflected_state_status_column_is_refused_unless_the_file_names_it(
     named = StateConfig(**state, status_type="integer")
     config = Config(runs=runs, states={"provider_connection": named})
     ActionabilityService.from_config(config, bind=sql_engine).close()
+
+
+def test_a_collation_sqlite_only_guesses_is_warned_not_refused(sql_engine: sa.Engine) -> None:
+    # A view's text names no collation, so SQLite's is a guess: a hand-built mapping over a
+    # view with the default status_type was refused at build where it had built before.
+    if sql_engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL states every column's collation")
+    _jobs(sql_engine, sa.Text(), ["completed"])
+    with sql_engine.begin() as connection:
+        connection.execute(sa.text("ALTER TABLE jobs RENAME TO jobs_stored"))
+        connection.execute(sa.text("CREATE VIEW jobs AS SELECT * FROM jobs_stored"))
+    with pytest.warns(MappingMismatchWarning, match=r"collation is not stated.*status_type="):
+        service = ActionabilityService(
+            sql_engine, runs=RunTableMapping(table="jobs", subject=None), states={}
+        )
+    counts, explained = _verdicts(service, [1])
+    assert (counts, explained) == ({"actionable": 1}, ["actionable"])

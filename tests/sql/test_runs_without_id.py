@@ -29,9 +29,10 @@ from runactionability import (
     Actionability,
     ActionabilityService,
     AsyncActionabilityService,
+    EveryWorkspace,
     VisibleScopes,
 )
-from runactionability.adapters.sqlalchemy import check, create_schema
+from runactionability.adapters.sqlalchemy import RunTableMapping, SqlRunSource, check, create_schema
 from runactionability.adapters.sqlalchemy.schema import operation_runs
 from runactionability.findings import FindingCode
 
@@ -133,3 +134,18 @@ def test_the_cli_lists_and_reports_the_other_runs(engine: sa.Engine) -> None:
     doctor = invoke("doctor", "--database", database, *as_of)
     assert doctor.exit_code == 4
     assert "no run id" in doctor.stdout
+
+
+def test_a_row_without_id_nor_workspace_is_counted_once(engine: sa.Engine) -> None:
+    # It was counted as unattributed too (its sample id shown as "None") and by the sample's
+    # undated count, which every other read that leaves it out then disagreed with.
+    insert_raw(engine, [{**raw_row(engine, 9), "id": None, "workspace_id": None}])
+    with engine.begin() as connection:
+        connection.execute(sa.text(f"UPDATE {operation_runs.name} SET created_at = NULL"))
+    service = ActionabilityService(engine, registry=REGISTRY, catalog=CATALOG)
+    with service.session(scopes=EveryWorkspace()) as session:
+        assert session.unattributed().count == 0
+    codes = [f.code for f in check(engine, as_of=AS_OF).findings]
+    assert FindingCode.UNATTRIBUTED_RUNS not in codes
+    assert FindingCode.RUNS_WITHOUT_ID in codes
+    assert SqlRunSource(engine, RunTableMapping(table=operation_runs.name)).count_undated() == 2

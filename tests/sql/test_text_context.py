@@ -330,3 +330,52 @@ def test_a_context_nested_too_deep_is_invalid_to_sql_and_python(sql_engine: sa.E
     assert listed[1] == "superseded_by_later_success"
     assert listed[3] == listed[6] == "requires_manual_review"
     assert listed[4] == listed[7] == "actionable"
+
+
+def test_building_over_an_idle_connection_leaves_it_as_found(sql_engine: sa.Engine) -> None:
+    # The build-time reads (the context's type, the service's mapping and state checks) once
+    # autobegan a transaction they never closed: the host's begin() failed, and snapshot()
+    # read at the connection's READ COMMITTED instead of its REPEATABLE READ.
+    _runs_table(
+        sql_engine, "idle_conn_runs", "jsonb" if sql_engine.dialect.name != "sqlite" else "text"
+    )
+    by_hand = RunTableMapping(table="idle_conn_runs", subject=None)
+    builders: list[Callable[[sa.Connection], object]] = [
+        lambda connection: SqlPushdown(connection, runs=by_hand, states={}),
+        lambda connection: SqlRunHistory(connection, by_hand),
+        lambda connection: SqlRunSource(connection, by_hand),
+        lambda connection: ActionabilityService(connection, runs=by_hand, states={}),
+        lambda connection: open_backend(connection, runs=by_hand, states={}),
+    ]
+    for build in builders:
+        with sql_engine.connect() as connection:
+            build(connection)
+            assert not connection.in_transaction(), build
+            with connection.begin():
+                pass
+    if sql_engine.dialect.name != "postgresql":
+        return
+    with sql_engine.connect() as connection:
+        backend = open_backend(connection, runs=by_hand, states={})
+        with backend.snapshot():
+            isolation = connection.exec_driver_sql("SHOW transaction_isolation").scalar()
+    assert isolation == "repeatable read"
+
+
+def test_a_context_declared_as_a_domain_over_jsonb_is_read_as_jsonb(sql_engine: sa.Engine) -> None:
+    # Reflected as DOMAIN, it was refused as not json, by the service and every bare port.
+    if sql_engine.dialect.name != "postgresql":
+        pytest.skip("a PostgreSQL column type")
+    with sql_engine.begin() as connection:
+        connection.exec_driver_sql("CREATE DOMAIN ra_mend_ctx AS jsonb")
+    try:
+        _runs_table(sql_engine, "domain_ctx_runs", "ra_mend_ctx")
+        runs = RunTableMapping.reflect(sql_engine, "domain_ctx_runs", subject=None)
+        open_backend(sql_engine, runs=RunTableMapping(table="domain_ctx_runs", subject=None))
+        counts, _, listed = _answers(sql_engine, runs, [1, 2])
+        assert counts == {"superseded_by_later_success": 1, "informational_only": 1}
+        assert listed[1] == "superseded_by_later_success"
+    finally:
+        with sql_engine.begin() as connection:
+            connection.exec_driver_sql("DROP TABLE IF EXISTS domain_ctx_runs")
+            connection.exec_driver_sql("DROP DOMAIN ra_mend_ctx")

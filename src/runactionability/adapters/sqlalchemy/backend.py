@@ -179,9 +179,11 @@ def masked_url(text: str) -> str:
         url = sa.make_url(text)
     except (ValueError, TypeError, sa.exc.ArgumentError):
         url = None
-    if url is None or text.partition("?")[0].count("@") > 1:
+    ats = max(text.partition("?")[0].count("@"), text.rpartition("/")[0].count("@"))
+    if url is None or ats > 1:
         # An unencoded '@' in a password leaves its rest in the host or the database that
-        # make_url reads: mask up to the last '@'.
+        # make_url reads: mask up to the last '@'. Counted before the path too, since a '?'
+        # in the password ('pa?s@s') would hide its '@' from a count before the query.
         return _PASSWORD.sub(r"\1***@", text)
     return text if url.password is None else url.render_as_string(hide_password=True)
 

@@ -16,7 +16,7 @@ import weakref
 
 import sqlalchemy as sa
 
-from runactionability.adapters.sqlalchemy._reading import Bind
+from runactionability.adapters.sqlalchemy._reading import Bind, read_transaction
 from runactionability.adapters.sqlalchemy.mapping import RunTableMapping
 from runactionability.adapters.sqlalchemy.reflect import json_context, text_context_refusal
 from runactionability.errors import ConfigurationError
@@ -45,10 +45,17 @@ def refuse_text_context(bind: Bind, runs: RunTableMapping) -> None:
         if column in _CHECKED.get(engine, ()):
             return
     try:
-        declared = {
-            found["name"]: found["type"]
-            for found in sa.inspect(bind).get_columns(runs.table, schema=runs.schema)
-        }
+        if isinstance(bind, sa.Engine):
+            # A connection of its own in a transaction (not read_transaction's autocommit: an
+            # engine whose driver declares server-side cursors needs a transaction block).
+            columns = sa.inspect(bind).get_columns(runs.table, schema=runs.schema)
+        else:
+            # Reflected on a host's idle Connection as is, SQLAlchemy would autobegin a
+            # transaction and leave it open (the host's begin() would then fail, and every
+            # later snapshot would read at the connection's READ COMMITTED).
+            with read_transaction(bind) as connection:
+                columns = sa.inspect(connection).get_columns(runs.table, schema=runs.schema)
+        declared = {found["name"]: found["type"] for found in columns}
     except (sa.exc.NoSuchTableError, sa.exc.OperationalError):
         return
     reflected = declared.get(runs.context)

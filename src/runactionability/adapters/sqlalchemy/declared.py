@@ -31,6 +31,7 @@ from runactionability.adapters.sqlalchemy.reflect import (
     id_type_of,
     json_context,
     padded_fix,
+    stated_collation,
     text_context_refusal,
     value_type_of,
 )
@@ -258,7 +259,8 @@ def _vocabulary_mismatches(
 ) -> list[Mismatch]:
     """Each vocabulary column (``typed``: the mapping's setting -> (column, value type it says))
     whose declared type holds values the statements would match otherwise than the readers read
-    them: always refused, since no warning makes a count agree with its pages."""
+    them: refused, since no warning makes a count agree with its pages (a collation SQLite
+    only guesses, a view's or an attached table's, is warned instead)."""
     section, table = where
     found = []
     for setting, (column, mapped) in typed.items():
@@ -271,6 +273,18 @@ def _vocabulary_mismatches(
             refusal = str(exc)
         else:
             if holds == mapped or (holds, mapped) in _SAFE_READS:
+                continue
+            if mapped == "text" and stated_collation(bind, table, column, declared) is None:
+                # SQLite states no collation for a view's or an attached table's column: a
+                # guess warns (naming the key), where only a stated collation refuses.
+                fix = (
+                    f"if that collation may call distinct texts equal, map {setting}="
+                    f'"collated_text" (in [{section}] of a configuration file, or reflect = true)'
+                )
+                unstated = "text whose collation is not stated"
+                found.append(
+                    Mismatch(section, table, column, str(declared), unstated, mapped, "", "", fix)
+                )
                 continue
             refusal = (
                 f"{table}.{column} is {declared}, which holds {holds} values, but the mapping "

@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from runactionability.adapters.sqlalchemy._reading import Bind, check_bind
 from runactionability.adapters.sqlalchemy.ids import IdType, IdTypes, StateIdTypes
@@ -164,14 +165,21 @@ def reflect_state(
 
 
 def _collated(bind: Bind, table: str, column: str, reflected: Any) -> bool:
-    """Whether a text column's collation may call distinct texts equal.
+    """Whether a text column's collation may call distinct texts equal (``stated_collation``;
+    a guess is taken as collated)."""
+    return stated_collation(bind, table, column, reflected) is not False
+
+
+def stated_collation(bind: Bind, table: str, column: str, reflected: Any) -> bool | None:
+    """Whether a text column's collation may call distinct texts equal; None when guessed.
 
     PostgreSQL names a column's collation, and says whether it is deterministic (byte-exact).
     SQLite reflects none, so the column's own definition in the table's text is read: one that
     names a collation other than BINARY is collated. A column the text does not show, a view
     (its columns keep the collation of the tables it reads, which its text need not name) and a
-    table main's schema does not hold (an attached database's) are taken as collated: matching
-    their text byte for byte costs a comparison, never an answer.
+    table main's schema does not hold (an attached database's) are guessed (None), and
+    ``_collated`` takes them as collated: matching their text byte for byte costs a
+    comparison, never an answer.
     """
     if check_bind(bind).dialect.name == "postgresql":
         name = getattr(reflected, "collation", None)
@@ -181,14 +189,14 @@ def _collated(bind: Bind, table: str, column: str, reflected: Any) -> bool:
         return not all(_scalars(bind, query, name))
     kinds = _scalars(bind, "SELECT type FROM sqlite_master WHERE name = :name", table)
     if kinds != ["table"]:
-        return True
+        return None
     (definition,) = _scalars(bind, "SELECT sql FROM sqlite_master WHERE name = :name", table)
     for part in _column_definitions(str(definition)):
         named = re.match(r"\s*[\"'`\[]?(\w+)", part)
         if named is not None and named.group(1).lower() == column.lower():
             found = re.findall(r"COLLATE\s+[\"'`\[]?(\w+)", part, re.IGNORECASE)
             return any(name.upper() != "BINARY" for name in found)
-    return True
+    return None
 
 
 def _column_definitions(definition: str) -> list[str]:
@@ -291,8 +299,11 @@ def padded_fix(table: str, column: str, reflected: Any) -> str:
 def json_context(reflected: Any, dialect: str) -> bool:
     """Whether the statements can read a context column of ``reflected`` type (see the module).
 
-    A type that tells nothing (SQLAlchemy's ``NullType``) is not judged.
+    A type that tells nothing (SQLAlchemy's ``NullType``) is not judged; a DOMAIN is judged by
+    the type it is declared over, which PostgreSQL's JSON operators read it as.
     """
+    while isinstance(reflected, postgresql.DOMAIN):
+        reflected = reflected.data_type
     if dialect != "postgresql" or isinstance(reflected, sa.types.NullType):
         return True
     return isinstance(reflected, sa.JSON)

@@ -235,13 +235,41 @@ class SqlRunSource:
             return [self._run(row._mapping) for row in connection.execute(statement)]
 
     def count_undated(self) -> int:
-        """How many runs of the whole table have a ``created_at`` the mapping cannot read as an
-        instant (NULL included): the runs ``newest(readable=True)`` leaves out."""
+        """How many addressable runs of the whole table have a ``created_at`` the mapping cannot
+        read as an instant (NULL included): the runs ``newest(readable=True)`` leaves out."""
         created = self._c["created_at"]
         undated = sa.not_(valid_timestamp(created, self.bind.dialect.name))
         statement = sa.select(sa.func.count()).select_from(created.table)
+        statement = statement.where(run_statements.addressable(self._c), undated)
         with read_transaction(self.bind) as connection:
-            return int(connection.execute(statement.where(undated)).scalar_one())
+            return int(connection.execute(statement).scalar_one())
+
+    def count_misdated(self, limit: int) -> tuple[int, int]:
+        """(misdated, looked at) among the ``limit`` newest addressable runs as stored: the
+        runs whose ``created_at`` holds a digit yet is no instant the mapping reads.
+
+        One bounded statement. A digit tells a date the mapping misreads (ISO text with an
+        offset read as ``iso_text``) from a marker no mapping could read (``'legacy'``, NULL),
+        which ``newest(readable=True)`` rightly leaves out of recent history.
+        """
+        created, run_id = self._c["created_at"], self._c["id"]
+        dialect = self.bind.dialect.name
+        text = sa.cast(created, sa.Text())
+        digit = text.op("~")("[0-9]") if dialect == "postgresql" else text.op("GLOB")("*[0-9]*")
+        misread = sa.and_(sa.not_(valid_timestamp(created, dialect)), digit)
+        order = created.desc().nulls_last() if dialect == "postgresql" else created.desc()
+        newest = (
+            sa.select(sa.case((misread, 1), else_=0).label("misdated"))
+            .select_from(created.table)
+            .where(run_statements.addressable(self._c))
+            .order_by(order, run_id.desc())
+            .limit(limit)
+            .subquery()
+        )
+        statement = sa.select(sa.func.coalesce(sa.func.sum(newest.c.misdated), 0), sa.func.count())
+        with read_transaction(self.bind) as connection:
+            misdated, looked = connection.execute(statement.select_from(newest)).one()
+        return int(misdated), int(looked)
 
     def check_cursor(self, cursor: str) -> tuple[str, Any, Any]:
         """(tag, created_at, id) of a cursor this source issued; ``InvalidCursorError`` else.

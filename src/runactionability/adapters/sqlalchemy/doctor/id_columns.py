@@ -19,6 +19,7 @@ from runactionability.adapters.sqlalchemy.doctor.tables import IdExpectation
 from runactionability.adapters.sqlalchemy.ids import id_exact, id_value
 from runactionability.adapters.sqlalchemy.mapping import RunTableMapping
 from runactionability.adapters.sqlalchemy.reflect import blank_padded, padded_fix
+from runactionability.adapters.sqlalchemy.run_statements import addressable
 from runactionability.adapters.sqlalchemy.runs import proven_unique_ids
 from runactionability.adapters.sqlalchemy.types import as_run_id
 from runactionability.findings import Finding, FindingCode, Severity
@@ -160,7 +161,10 @@ def unattributed_runs(
     c = mapping.table_clause().c
     column = c[mapping.workspace_id]
     key = id_exact(column, mapping.ids.workspace, dialect)
-    grouped = sa.select(key.label("workspace"), sa.func.count().label("n")).group_by(key)
+    # A row without an id is counted by runs_without_id, not here a second time.
+    identified = addressable({"id": c[mapping.id]})
+    grouped = sa.select(key.label("workspace"), sa.func.count().label("n")).where(identified)
+    grouped = grouped.group_by(key)
     unusable = [
         (row.workspace, row.n)
         for row in connection.execute(grouped)
@@ -174,7 +178,8 @@ def unattributed_runs(
     conditions = [raw.in_(sa.bindparam("unusable", values, expanding=True))] if values else []
     if len(values) < len(unusable):
         conditions.append(column.is_(None))
-    statement = sa.select(c[mapping.id]).where(sa.or_(*conditions)).order_by(c[mapping.id])
+    statement = sa.select(c[mapping.id]).where(identified, sa.or_(*conditions))
+    statement = statement.order_by(c[mapping.id])
     ids = connection.execute(statement.limit(sample)).scalars()
     return UnattributedRuns(count, tuple(as_run_id(run_id) for run_id in ids))
 
