@@ -126,7 +126,7 @@ def test_an_unreflected_state_status_column_is_refused_unless_the_file_names_it(
         sa.Column("checked_at", sa.DateTime(timezone=True) if aware else sa.BigInteger),
     )
     meta.create_all(sql_engine)
-    state = {
+    state: dict[str, Any] = {
         "table": "conns",
         "reflect": False,
         "subject": "id",

@@ -52,9 +52,12 @@ KEY = "provider_connection_id"
 # collation on PostgreSQL (created by ``case_insensitive``).
 # Their vocabulary columns are case-insensitive too: said, as a service requires (unsaid, the
 # statements would match 'FAILED' as 'failed' while the readers flag it).
-_COLLATED = {"status_type": "collated_text", "outcome_type": "collated_text"}
-CI_RUNS = RunTableMapping(table="ci_runs", **_COLLATED)
-CI_JSON_RUNS = RunTableMapping(table="ci_runs", subject=None, **_COLLATED)
+CI_RUNS = RunTableMapping(
+    table="ci_runs", status_type="collated_text", outcome_type="collated_text"
+)
+CI_JSON_RUNS = RunTableMapping(
+    table="ci_runs", subject=None, status_type="collated_text", outcome_type="collated_text"
+)
 CI_STATES = StateTableMapping(
     kind="provider_connection", table="ci_states", attributes=None, status_type="collated_text"
 )

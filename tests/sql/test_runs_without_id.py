@@ -105,6 +105,7 @@ def test_the_async_session_answers_alike(engine: sa.Engine) -> None:
                 counts = (await session.dashboard()).counts
                 page = await session.follow_up_page(limit=10)
                 told = await session.explain(1)
+                assert told is not None
                 return {
                     "counts": (counts.total, counts.needs_attention),
                     "pages": [item.run.id for item in page.items],

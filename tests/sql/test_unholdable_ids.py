@@ -81,7 +81,7 @@ def test_the_async_session_says_none_too(engine: sa.Engine) -> None:
                 async_engine, runs=RUNS, registry=REGISTRY, catalog=CATALOG
             )
             async with service.session(scopes=W1, as_of=AS_OF) as session:
-                answers = [await session.explain(run_id) for run_id in UNHOLDABLE]
+                answers: list[object] = [await session.explain(run_id) for run_id in UNHOLDABLE]
                 answers += [await session.primary_action(run_id) for run_id in UNHOLDABLE]
                 return answers
         finally:
