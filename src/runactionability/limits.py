@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import reprlib
 from collections.abc import Iterable, Mapping
 
@@ -35,23 +34,35 @@ walks a context recursively within its recursion limit (1,000 frames, shared wit
 stack), SQLite's JSON functions refuse more than 2,000 levels (1,000 from 3.45) and PostgreSQL's
 jsonb takes many more: one bound well below all of them lets each reader judge alike."""
 
-_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
-_BRACKET = re.compile(r"[][{}]")
-
 
 def json_too_deep(text: str) -> bool:
     """Whether JSON ``text`` nests deeper than ``MAX_CONTEXT_DEPTH``, read without recursion.
 
     Counting the opening brackets first settles almost every text (measured against the reader
-    itself: a count is a fraction of a parse); brackets inside strings are skipped after that.
+    itself: a count is a fraction of a parse); the rest is one pass that skips strings. A pattern
+    for strings would backtrack from every quote of an unclosed string full of escaped quotes:
+    quadratic in a text a host stored.
     """
     if text.count("[") + text.count("{") <= MAX_CONTEXT_DEPTH:
         return False
     depth = 0
-    for bracket in _BRACKET.findall(_JSON_STRING.sub("", text)):
-        depth += 1 if bracket in "[{" else -1
-        if depth > MAX_CONTEXT_DEPTH:
-            return True
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_CONTEXT_DEPTH:
+                return True
+        elif char in "]}":
+            depth -= 1
     return False
 
 

@@ -174,3 +174,41 @@ def test_the_doctor_names_the_shared_ids_of_a_table_without_a_unique_id(
     assert finding.severity is Severity.ERROR
     assert (finding.count, finding.example, finding.column) == (2, "3", "id")
     assert "e.g. 3, 5)" in finding.message
+
+
+def test_an_invalid_unique_index_proves_nothing(sql_engine: sa.Engine) -> None:
+    # A failed CREATE UNIQUE INDEX CONCURRENTLY leaves a unique index marked invalid, and it fails
+    # exactly because two rows share an id: taken as proof, the shared id went unflagged.
+    if sql_engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL keeps the index of a failed concurrent build, marked invalid")
+    _without_key(sql_engine)
+    later = raw_row(sql_engine, 3)["created_at"]
+    insert_raw(
+        sql_engine,
+        [raw_row(sql_engine, 1), raw_row(sql_engine, 2, outcome="succeeded", created_at=later)],
+    )
+    insert_raw(sql_engine, [raw_row(sql_engine, 1)])
+    autocommit = sql_engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    with autocommit as connection, pytest.raises(sa.exc.IntegrityError):
+        connection.execute(sa.text("CREATE UNIQUE INDEX CONCURRENTLY ux_id ON operation_runs (id)"))
+    assert SqlRunSource(sql_engine).unique_ids() is False
+    codes = [finding.code for finding in check(sql_engine).findings]
+    assert FindingCode.DUPLICATE_RUN_IDS in codes
+    with sql_engine.begin() as connection:
+        connection.execute(sa.text("DROP INDEX ux_id"))
+        connection.execute(sa.text("DELETE FROM operation_runs WHERE id = '1'"))
+        connection.execute(
+            sa.text("CREATE UNIQUE INDEX ux_id ON operation_runs (id) INCLUDE (type)")
+        )
+    assert SqlRunSource(sql_engine).unique_ids() is True
+
+
+def test_a_run_whose_id_is_falsy_is_explained(sql_engine: sa.Engine) -> None:
+    # runs_by_ids dropped every id whose stored value is falsy: run 0 was listed, never explained.
+    _without_key(sql_engine)
+    insert_raw(sql_engine, [raw_row(sql_engine, 0), raw_row(sql_engine, 1)])
+    service = ActionabilityService(sql_engine)
+    with service.session(scopes=VisibleScopes({"w1"}), as_of=AS_OF) as session:
+        told = session.explain(0)
+    assert told is not None
+    assert told.assessment.run.id in (0, "0")

@@ -30,6 +30,7 @@ from runactionability.adapters.sqlalchemy.mapping import REFERENCE_RUNS, RUN_FIE
 from runactionability.adapters.sqlalchemy.types import (
     as_run_id,
 )
+from runactionability.adapters.sqlalchemy.unique_ids import proven_unique_ids
 from runactionability.catalog import OperationCatalog
 from runactionability.errors import UsageError
 from runactionability.limits import check_limit
@@ -167,7 +168,8 @@ class SqlRunSource:
                 raise UsageError(f"a run id is a str or an int, not {run_id!r}")
         check_caller_ids(ids, self.mapping.ids.run, "run id")
         dialect = self.bind.dialect.name
-        values = [v for run_id in ids if (v := id_value(run_id, self.mapping.ids.run, dialect))]
+        stored = (id_value(run_id, self.mapping.ids.run, dialect) for run_id in ids)
+        values = [value for value in stored if value is not None]
         if not values:
             return []
         with read_transaction(self.bind) as connection:
@@ -349,46 +351,3 @@ class SqlRunSource:
             if raw is not None:
                 return raw
         return row[name]
-
-
-def proven_unique_ids(connection: sa.Connection, mapping: RunTableMapping) -> bool | None:
-    """Whether the table's primary key, a unique constraint or a full unique index is exactly
-    the id column (None when the table does not exist)."""
-    table, schema, column = mapping.table, mapping.schema, mapping.id
-    inspector = sa.inspect(connection)
-    try:
-        primary = inspector.get_pk_constraint(table, schema=schema)
-        if connection.dialect.name == "sqlite":
-            keys = _sqlite_unique_keys(connection, table, schema)
-        else:
-            unique = inspector.get_unique_constraints(table, schema=schema)
-            keys = [[*u["column_names"]] for u in unique]
-            keys += [
-                [*index["column_names"]]
-                for index in inspector.get_indexes(table, schema=schema)
-                # A partial unique index proves nothing of the rows outside it.
-                if index["unique"] and not index.get("dialect_options", {}).get("postgresql_where")
-            ]
-    except sa.exc.NoSuchTableError:
-        return None
-    return [column] in [[*primary["constrained_columns"]], *keys]
-
-
-def _sqlite_unique_keys(
-    connection: sa.Connection, table: str, schema: str | None
-) -> list[list[str | None]]:
-    """The columns of each full unique index of a SQLite table, read with its pragmas: the
-    inspector's index reflection warns about every expression index (the reference schema has
-    two), and a warning filter is no thread-safe way to silence it. An expression's column is
-    None."""
-    prefix = f'"{schema}".' if schema else ""
-    quoted = table.replace('"', '""')
-    listed = connection.exec_driver_sql(f'PRAGMA {prefix}index_list("{quoted}")').mappings()
-    keys = []
-    for index in [dict(row) for row in listed]:
-        if not index["unique"] or index.get("partial"):
-            continue
-        name = str(index["name"]).replace('"', '""')
-        info = connection.exec_driver_sql(f'PRAGMA {prefix}index_info("{name}")').mappings()
-        keys.append([row["name"] for row in info])
-    return keys

@@ -20,8 +20,8 @@ from runactionability.adapters.sqlalchemy.ids import id_exact, id_value
 from runactionability.adapters.sqlalchemy.mapping import RunTableMapping
 from runactionability.adapters.sqlalchemy.reflect import blank_padded, padded_fix
 from runactionability.adapters.sqlalchemy.run_statements import addressable
-from runactionability.adapters.sqlalchemy.runs import proven_unique_ids
 from runactionability.adapters.sqlalchemy.types import as_run_id
+from runactionability.adapters.sqlalchemy.unique_ids import proven_unique_ids
 from runactionability.findings import Finding, FindingCode, Severity
 from runactionability.model import RunId, usable_id
 
