@@ -40,6 +40,7 @@ from runactionability.adapters.sqlalchemy.instant_sql import (
     order_key,
     valid_timestamp,
 )
+from runactionability.adapters.sqlalchemy.json_depth import pg_shallow, sqlite_shallow
 from runactionability.adapters.sqlalchemy.mapping import StateTableMapping
 from runactionability.adapters.sqlalchemy.types import from_micros
 from runactionability.errors import EvidenceFetchError
@@ -143,9 +144,13 @@ class _Statement:
         if self.mapping.attributes is None:
             return sa.null()
         raw = self.tables["tied"].c[self.mapping.attributes]
+        # Attributes nested deeper than a context may be are read as none, as attributes that are
+        # no object are: Python's JSON reader (psycopg's jsonb loader, the tied rows' JSON text on
+        # SQLite) recursed on them and failed the whole statement, every page of the workspace.
         if self.dialect == "postgresql":
-            return sa.type_coerce(raw, postgresql.JSONB)
-        return sa.case((sa.func.json_valid(raw) == 1, sa.func.json(raw)))
+            return sa.case((pg_shallow(raw), sa.type_coerce(raw, postgresql.JSONB)))
+        readable = sa.and_(sa.func.json_valid(raw) == 1, sqlite_shallow(raw))
+        return sa.case((readable, sa.func.json(raw)))
 
     def _branch(self, has_env: bool, has_subject: bool) -> sa.Select[Any]:
         name = shape_name((has_env, has_subject), self.prefix)
