@@ -171,17 +171,24 @@ class RunsById(Protocol):
     """
 
     def runs_by_ids(self, run_ids: Collection[RunId]) -> Sequence[OperationRun]:
-        """Every row whose id is one of ``run_ids``."""
+        """Every row whose id is one of ``run_ids`` (at most a page's ids, or the one id of an
+        explanation), in one read. An id that is not a str or an int is a ``UsageError``; an id
+        the store cannot hold (a text where ids are integers, U+0000) matches no row, quietly,
+        as ``get_run`` answers None for it."""
         ...
 
     def unique_ids(self) -> bool:
-        """Whether the store proves that no two rows share an id (a primary key or a unique
-        index on the id): the consumers then never call ``runs_by_ids`` for a page."""
+        """Whether the store proves that no two rows share an id (a primary key or a valid
+        unique index on the id alone): the consumers then never call ``runs_by_ids`` for a page.
+        Asked when a service is built and for each page, so a source reads it once and keeps it
+        (a table that does not exist yet is asked again)."""
         ...
 
     def shares_ids(self) -> bool:
         """Whether any two rows share an id (False at once when ``unique_ids``). A store's own
-        counts and follow-up list are then not used: the consumers judge every run themselves."""
+        counts and follow-up list are then not used: the consumers judge every run themselves.
+        Asked at most once per session; it may read the whole store, which is why a store that
+        can prove unique ids says so through ``unique_ids``."""
         ...
 
 
