@@ -203,8 +203,10 @@ class RequestSession:
         """The run ``run_id`` names for this session, and its id key when it names two.
 
         A table without a unique id may hold several rows with it: the one of these scopes
-        that existed at ``as_of`` is the run (a row of another workspace is never picked), and
-        when two are, the id is shared and the explanation says so rather than picking one.
+        that existed at ``as_of`` is the run, and when two are, the id is shared and the
+        explanation says so rather than picking one. When none is, the first row is returned
+        for ``explain`` to judge as it judges any run outside the scopes (None, or a run in no
+        workspace shown to the whole database), so a hidden row is never explained.
         """
         source = self.backend.runs
         if not isinstance(source, RunsById):
