@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from tests.support import AS_OF, CATALOG, REGISTRY, async_engine_of, at
+from tests.support import AS_OF, CATALOG, REGISTRY, async_engine_of, at, form_validator
 from tests.zoo.canon import Seeded, assert_same_listing, canonical_history, seed
 from tests.zoo.hosts import FITS, fit_id
 
@@ -38,6 +38,20 @@ from runactionability.consumers import (
 from runactionability.jsonforms import to_json
 
 Screens = dict[str, Any]
+
+
+def _checked(form: str, answer: object) -> Any:
+    """``answer``'s JSON form, validated against the shipped schema's ``form``: what a host
+    serves is what the schema promises, over every zoo host, sync and async alike."""
+    document = to_json(answer)
+    form_validator(form).validate(document)
+    return document
+
+
+def _action(answer: object) -> object:
+    if answer is not None:
+        _checked("action", answer)
+    return answer
 
 
 @pytest.fixture(scope="module", params=FITS, ids=fit_id)
@@ -72,18 +86,24 @@ def _sync_screens(seeded: Seeded, as_of: datetime, *, explained: bool) -> Screen
 
 
 def _collect(s: RequestSession, seeded: Seeded, *, explained: bool) -> Screens:
-    screens: Screens = {"board": to_json(s.dashboard(top=50)), "active": to_json(s.active_work())}
+    screens: Screens = {
+        "board": _checked("summary", s.dashboard(top=50)),
+        "active": _checked("active_work", s.active_work()),
+    }
     for name, read in (("follow_up", s.follow_up_page), ("history", s.history_page)):
         runs, cursor = [], None
         while True:
             page = read(limit=3, cursor=cursor)
-            runs += to_json(page)["runs"]
+            runs += _checked("page", page)["runs"]
             if (cursor := page.next_cursor) is None:
                 break
         screens[name] = runs
     if explained:
-        screens["explained"] = [to_json(s.explain(run.id)) for run in seeded.runs]
-        screens["actions"] = [s.primary_action(run.id) for run in seeded.runs]
+        told = [s.explain(run.id) for run in seeded.runs]
+        screens["explained"] = [
+            None if one is None else _checked("explanation", one) for one in told
+        ]
+        screens["actions"] = [_action(s.primary_action(run.id)) for run in seeded.runs]
     return screens
 
 
@@ -107,21 +127,24 @@ def _async_screens(seeded: Seeded, as_of: datetime, *, explained: bool) -> Scree
 
 
 async def _async_collect(s: AsyncRequestSession, seeded: Seeded, *, explained: bool) -> Screens:
-    screens: Screens = {"board": to_json(await s.dashboard(top=50))}
-    screens["active"] = to_json(await s.active_work())
+    screens: Screens = {"board": _checked("summary", await s.dashboard(top=50))}
+    screens["active"] = _checked("active_work", await s.active_work())
     reads: dict[str, Callable[..., Awaitable[AssessedPage]]]
     reads = {"follow_up": s.follow_up_page, "history": s.history_page}
     for name, read in reads.items():
         runs, cursor = [], None
         while True:
             page = await read(limit=3, cursor=cursor)
-            runs += to_json(page)["runs"]
+            runs += _checked("page", page)["runs"]
             if (cursor := page.next_cursor) is None:
                 break
         screens[name] = runs
     if explained:
-        screens["explained"] = [to_json(await s.explain(run.id)) for run in seeded.runs]
-        screens["actions"] = [await s.primary_action(run.id) for run in seeded.runs]
+        told = [await s.explain(run.id) for run in seeded.runs]
+        screens["explained"] = [
+            None if one is None else _checked("explanation", one) for one in told
+        ]
+        screens["actions"] = [_action(await s.primary_action(run.id)) for run in seeded.runs]
     return screens
 
 
