@@ -36,6 +36,7 @@ def test_the_reference_documents_the_public_modules() -> None:
         "runactionability.adapters.sqlalchemy",
         "runactionability.testing",
         "runactionability.config",
+        "runactionability.terms",
     }
 
 

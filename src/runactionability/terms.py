@@ -3,6 +3,9 @@
 Each is a ``Message`` whose id is ``<kind>.<stored value>``; a value the library does not know
 (a hostile row's outcome) is shown as stored. Operation types, families, state kinds and state
 statuses are named by ``display_name`` where they are used (their names come from plugins).
+
+A host's templates render these as the CLI and the example web app do:
+``renderer.render(status_name(result.status))`` in the request's language.
 """
 
 from __future__ import annotations
@@ -10,6 +13,23 @@ from __future__ import annotations
 from runactionability.messages import Message, display_name, msg
 from runactionability.model import RunOutcome, RunStatus, as_stored
 from runactionability.result import Actionability, ActionKind
+
+__all__ = [
+    "action_kind_name",
+    "change_cause_name",
+    "family_name",
+    "outcome_name",
+    "outcome_verb",
+    "risk_name",
+    "run_status_name",
+    "state_kind_name",
+    "state_status_name",
+    "status_before_name",
+    "status_name",
+    "subject_key_name",
+    "target_kind_name",
+    "type_name",
+]
 
 OUTCOMES: dict[str, Message] = {
     RunOutcome.SUCCEEDED: msg("outcome.succeeded", "succeeded"),
