@@ -160,35 +160,50 @@ class RunSource(Protocol):
 
 @runtime_checkable
 class RunsById(Protocol):
-    """Optional on a ``RunSource``: every row that holds one of some run ids.
+    """Optional on a ``RunSource``: every row of an actor's scopes that holds one of some run ids.
 
     A host table without a primary key may hold two rows with one id; ``get_run`` returns one of
-    them. A source offering this method lets the consumers see all of them, so that an id naming
+    them. A source offering this port lets the consumers see all of them, so that an id naming
     two visible runs reads as ``requires_manual_review`` (reason ``duplicate_run_id``) on every
-    page and in ``explain`` alike, even when the two fall in different pages. The answer holds
-    every matching row, of every scope and as stored (the caller keeps what its scopes see at its
-    ``as_of``), in any order. A source without it is judged one page at a time.
+    page and in ``explain`` alike, even when the two fall in different pages. A source without
+    it is judged one page at a time.
+
+    Both reading methods take the actor's ``scopes`` and read no row outside them: a row of
+    another workspace or environment is not read at all, not even to be dropped by the caller,
+    so one the store cannot decode fails nothing visible, no error quotes it, and an id shared
+    only inside hidden scopes changes nothing an actor can see or time. A row is in ``scopes``
+    exactly when ``VisibleScopes.admits`` admits its workspace and environment, as ``list_runs``
+    filters the same scopes (ids compared in their column's type, text byte for byte); a row
+    without an id is in none. ``scopes`` None is the whole database, for an actor from whom
+    nothing is hidden (``EveryWorkspace`` without environments): every row, those in no
+    workspace too. No caller passes None for an actor with scopes.
     """
 
-    def runs_by_ids(self, run_ids: Collection[RunId]) -> Sequence[OperationRun]:
-        """Every row whose id is one of ``run_ids`` (at most a page's ids, or the one id of an
-        explanation), in one read. An id that is not a str or an int is a ``UsageError``; an id
-        the store cannot hold (a text where ids are integers, U+0000) matches no row, quietly,
-        as ``get_run`` answers None for it."""
+    def runs_by_ids(
+        self, run_ids: Collection[RunId], scopes: VisibleScopes | None
+    ) -> Sequence[OperationRun]:
+        """Every row of ``scopes`` whose id is one of ``run_ids`` (at most a page's ids, or the
+        one id of an explanation), as stored (the caller keeps those that existed at its
+        ``as_of``), in any order, in one read. An id that is not a str or an int is a
+        ``UsageError``; an id the store cannot hold (a text where ids are integers, U+0000)
+        matches no row, quietly, as ``get_run`` answers None for it. The ids of ``scopes``
+        are taken as ``list_runs`` takes a query's."""
         ...
 
     def unique_ids(self) -> bool:
         """Whether the store proves that no two rows share an id (a primary key or a valid
         unique index on the id alone): the consumers then never call ``runs_by_ids`` for a page.
         Asked when a service is built and for each page, so a source reads it once and keeps it
-        (a table that does not exist yet is asked again)."""
+        (a table that does not exist yet is asked again). It reads the store's schema, never a
+        row, so it is the same for every actor."""
         ...
 
-    def shares_ids(self) -> bool:
-        """Whether any two rows share an id (False at once when ``unique_ids``). A store's own
-        counts and follow-up list are then not used: the consumers judge every run themselves.
-        Asked at most once per session; it may read the whole store, which is why a store that
-        can prove unique ids says so through ``unique_ids``."""
+    def shares_ids(self, scopes: VisibleScopes | None) -> bool:
+        """Whether two rows of ``scopes`` share an id (False at once when ``unique_ids``). The
+        store's own counts and follow-up list are then not used for that actor: the consumers
+        judge every run of its scopes themselves. Asked at most once per session; it may read
+        every row of the scopes, which is why a store that can prove unique ids says so through
+        ``unique_ids``."""
         ...
 
 

@@ -34,6 +34,7 @@ from runactionability.evidence import (
 from runactionability.limits import check_limit
 from runactionability.model import OperationRun, RunId, usable_id
 from runactionability.ports import RunPage, RunQuery, run_as_of
+from runactionability.scopes import VisibleScopes
 
 
 def _aware(value: object) -> datetime | None:
@@ -228,16 +229,25 @@ class MemoryRunSource:
 
     def unique_ids(self) -> bool:
         """See ``RunsById``: nothing proves it but the runs themselves."""
-        return not self.shares_ids()
+        return not self.shares_ids(None)
 
-    def shares_ids(self) -> bool:
-        """See ``RunsById``: whether two of the runs have one id."""
-        return len({(run.id.__class__, run.id) for run in self._runs}) != len(self._runs)
+    def shares_ids(self, scopes: VisibleScopes | None) -> bool:
+        """See ``RunsById``: whether two of the runs of ``scopes`` have one id."""
+        runs = self._within(scopes)
+        return len({(run.id.__class__, run.id) for run in runs}) != len(runs)
 
-    def runs_by_ids(self, run_ids: Collection[RunId]) -> list[OperationRun]:
-        """See ``RunsById``: every run with one of these ids, as ``get_run`` compares them."""
+    def runs_by_ids(
+        self, run_ids: Collection[RunId], scopes: VisibleScopes | None
+    ) -> list[OperationRun]:
+        """See ``RunsById``: every run of ``scopes`` with one of these ids, as ``get_run``
+        compares them."""
         wanted = list(run_ids)
-        return [run for run in self._runs if any(run.id == run_id for run_id in wanted)]
+        return [run for run in self._within(scopes) if any(run.id == i for i in wanted)]
+
+    def _within(self, scopes: VisibleScopes | None) -> list[OperationRun]:
+        if scopes is None:
+            return self._runs
+        return [run for run in self._runs if scopes.admits_run(run)]
 
     def list_runs(self, query: RunQuery, *, limit: int = 100, cursor: str | None = None) -> RunPage:
         check_limit(limit)

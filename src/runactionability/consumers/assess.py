@@ -251,15 +251,15 @@ def shared_with(
     ``source`` (a ``RunsById`` whose ids are not proven unique; any other source answers none,
     and each batch is judged alone).
 
-    Only visible rows count: a row of a hidden scope with the same id changes nothing, so an
-    actor learns nothing of it.
+    Only visible rows count: a row of a hidden scope with the same id is not even read, so
+    it changes nothing and an actor learns nothing of it.
     """
     if not isinstance(source, RunsById) or source.unique_ids():
         return frozenset()
     ids = {id_key(run): run.id for run in runs}
     if not ids:
         return frozenset()
-    return shared_ids(visible_at(source.runs_by_ids(list(ids.values())), scopes, as_of))
+    return shared_ids(visible_at(source.runs_by_ids(list(ids.values()), scopes), scopes, as_of))
 
 
 def _merged(

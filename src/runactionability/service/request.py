@@ -134,13 +134,20 @@ class RequestSession:
         return self._shown.page(page)
 
     def _store(self) -> SqlPushdown | None:
-        """The pushdown, unless two rows of the table share an id: its counts and follow-up
-        list judge each row alone, so every run is then judged here, and an id two visible runs
-        share reads ``duplicate_run_id`` everywhere alike (asked once per session)."""
+        """The pushdown, unless two rows of the session's scopes share an id: its counts and
+        follow-up list judge each row alone, so every run is then judged here, and an id two
+        visible runs share reads ``duplicate_run_id`` everywhere alike (asked once per session,
+        of the actor's rows only: an id shared inside hidden scopes changes no path)."""
         if not self._shares_ids:
             runs = self.backend.runs
-            self._shares_ids.append(isinstance(runs, RunsById) and runs.shares_ids())
+            shares = isinstance(runs, RunsById) and runs.shares_ids(self._readable())
+            self._shares_ids.append(shares)
         return None if self._shares_ids[0] else self.pushdown
+
+    def _readable(self) -> VisibleScopes | None:
+        """The scopes a ``RunsById`` read is bounded by: None (every row, those in no workspace
+        too) for the whole database, from which nothing is hidden."""
+        return None if self.whole_database else self.scopes
 
     def _active_runs(self) -> ActiveRuns:
         # ActiveRuns.from_source's query, read only for the work shown (active_work: all, once).
@@ -204,14 +211,15 @@ class RequestSession:
 
         A table without a unique id may hold several rows with it: the one of these scopes
         that existed at ``as_of`` is the run, and when two are, the id is shared and the
-        explanation says so rather than picking one. When none is, the first row is returned
-        for ``explain`` to judge as it judges any run outside the scopes (None, or a run in no
-        workspace shown to the whole database), so a hidden row is never explained.
+        explanation says so rather than picking one. Only rows of the scopes are read (every
+        row for the whole database); when none of them is the run, the first is returned for
+        ``explain`` to judge (None for a run created after ``as_of``, a run in no workspace
+        shown to the whole database).
         """
         source = self.backend.runs
         if not isinstance(source, RunsById):
             return source.get_run(run_id), frozenset()
-        rows = source.runs_by_ids([run_id])
+        rows = source.runs_by_ids([run_id], self._readable())
         seen = visible_at(rows, self.scopes, self.as_of)
         if not seen:
             return (rows[0] if rows else None), frozenset()

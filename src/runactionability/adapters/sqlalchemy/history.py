@@ -85,8 +85,9 @@ class _Statement:
         self.branches = {shape: self._branch(*shape) for shape in _SHAPES}
         self._composed: dict[tuple[AnyShape, ...], sa.Executable] = {}
 
-    def _conditions(self, key: Any, has_env: bool | None, has_subject: bool) -> list[Any]:
-        c = self.columns
+    def _conditions(self, table: Any, key: Any, has_env: bool | None, has_sub: bool) -> list[Any]:
+        """What makes a row of ``table`` (the runs table, or an alias) evidence for ``key``."""
+        c = {name: table.c[column.name] for name, column in self.columns.items()}
         dialect = self.dialect
         # Every id compares byte for byte: under a case-insensitive column collation 'ACME' is
         # another workspace than 'acme', and its runs are no evidence about 'acme's.
@@ -102,8 +103,8 @@ class _Statement:
         if self.mapping.lifecycle is None:
             # A lifecycle column is the status column too: its one value says both.
             conditions.append(exact_equal(c["outcome"], key("outcome"), dialect))
-        if has_subject:
-            subject = self._subject(self.table, key)
+        if has_sub:
+            subject = self._subject(table, key)
             conditions.append(id_equal(subject, key("subject"), ids["subject"], dialect))
         if has_env:
             conditions.append(id_equal(c["environment_id"], key("env"), ids["env"], dialect))
@@ -186,7 +187,7 @@ class _Statement:
                     self._instant(c["completed_at"]).label("completed"),
                     self._instant(c["created_at"]).label("created"),
                 )
-                .where(*self._conditions(key, has_env, has_subject))
+                .where(*self._conditions(self.table, key, has_env, has_subject))
                 .order_by(*self._order())
                 .limit(1)
                 .lateral(f"r_{name}")
@@ -199,7 +200,7 @@ class _Statement:
         # they are, and only each request's winner becomes a datetime.
         best_id = (
             sa.select(c["id"])
-            .where(*self._conditions(sqlite_key, has_env, has_subject))
+            .where(*self._conditions(self.table, sqlite_key, has_env, has_subject))
             .order_by(*self._order())
             .limit(1)
             .scalar_subquery()
@@ -208,6 +209,9 @@ class _Statement:
         f = {name: found.c[column.name] for name, column in c.items()}
         found_start = self._start(f)
         found_subject = self._subject(found, sqlite_key) if has_subject else sa.null()
+        # Joined on the id and the seek's conditions again: without a unique id another row
+        # holds it too (another workspace's, a failure), which is no evidence, nor to be read.
+        again = self._conditions(found, sqlite_key, has_env, has_subject)
         return sa.select(
             sqlite_key("idx").label("idx"),
             f["id"].label("id"),
@@ -218,7 +222,7 @@ class _Statement:
             sa.type_coerce(self._instant(found_start), sa.Integer()).label("started"),
             sa.type_coerce(self._instant(f["completed_at"]), sa.Integer()).label("completed"),
             sa.type_coerce(self._instant(f["created_at"]), sa.Integer()).label("created"),
-        ).select_from(keys_alias.join(found, f["id"] == best_id))
+        ).select_from(keys_alias.join(found, sa.and_(f["id"] == best_id, *again)))
 
     def prepare(
         self, keys: Sequence[tuple[AnyShape, tuple[Any, ...]]], as_of: datetime

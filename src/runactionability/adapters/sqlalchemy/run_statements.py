@@ -33,6 +33,7 @@ from runactionability.adapters.sqlalchemy.types import (
 )
 from runactionability.model import RunOutcome, RunStatus
 from runactionability.ports import RunQuery
+from runactionability.scopes import VisibleScopes
 
 Shape = tuple[Any, ...]
 """What a listing statement's text depends on (see ``shape_of``)."""
@@ -71,17 +72,8 @@ def values_of(
     query: RunQuery, mapping: RunTableMapping, dialect: str, limit: int
 ) -> dict[str, Any]:
     """The parameters of a listing of ``query`` (the cursor's are added by the caller)."""
-    check_scope_ids(query.workspace_ids, query.environment_ids, mapping.ids)
-    workspaces = id_values(query.workspace_ids, mapping.ids.workspace, dialect)
-    values: dict[str, Any] = {
-        "workspace_ids": workspaces,
-        "workspace_texts": workspaces,
-        "run_limit": limit + 1,
-    }
-    if query.environment_ids is not None:
-        environments = id_values(query.environment_ids, mapping.ids.environment, dialect)
-        values["environment_ids"] = environments
-        values["environment_texts"] = environments
+    values = scope_values(query.workspace_ids, query.environment_ids, mapping, dialect)
+    values["run_limit"] = limit + 1
     if query.operation_types is not None:
         # A type no text column can hold is no stored type: it matches nothing, never bound.
         fit = [name for name in query.operation_types if text_fits(name, dialect)]
@@ -93,6 +85,53 @@ def values_of(
     if query.created_before is not None:
         values["created_before"] = query.created_before
     return values
+
+
+def scope_values(
+    workspace_ids: Collection[str],
+    environment_ids: Collection[str] | None,
+    mapping: RunTableMapping,
+    dialect: str,
+) -> dict[str, Any]:
+    """The parameters of ``scope_filters``: the scopes' ids checked, in their columns' types."""
+    check_scope_ids(workspace_ids, environment_ids, mapping.ids)
+    workspaces = id_values(workspace_ids, mapping.ids.workspace, dialect)
+    values: dict[str, Any] = {"workspace_ids": workspaces, "workspace_texts": workspaces}
+    if environment_ids is not None:
+        environments = id_values(environment_ids, mapping.ids.environment, dialect)
+        values["environment_ids"] = environments
+        values["environment_texts"] = environments
+    return values
+
+
+SCOPE_SHAPES = ("every", "workspaces", "environments", "environments_only")
+"""How a read is bounded by an actor's scopes (``scope_shape``)."""
+
+
+def scope_shape(scopes: VisibleScopes | None) -> str:
+    """``every`` row (``scopes`` None: the whole database), the rows of the ``workspaces``, or
+    of their ``environments`` with the workspace-owned rows, or ``environments_only``."""
+    if scopes is None:
+        return "every"
+    if scopes.environment_ids is None:
+        return "workspaces"
+    return "environments" if scopes.include_workspace_runs else "environments_only"
+
+
+def scope_filters(
+    c: Mapping[str, Any], mapping: RunTableMapping, dialect: str, shape: str
+) -> list[Any]:
+    """The rows of scopes of ``shape``, as ``VisibleScopes.admits`` admits them, their ids
+    bound by ``scope_values`` (none for ``every``)."""
+    if shape == "every":
+        return []
+    filters = [one_of(c["workspace_id"], "workspace", mapping.ids.workspace, dialect)]
+    if shape != "workspaces":
+        within = one_of(c["environment_id"], "environment", mapping.ids.environment, dialect)
+        if shape == "environments":
+            within = sa.or_(within, c["environment_id"].is_(None))
+        filters.append(within)
+    return filters
 
 
 def cursor_values(
@@ -115,15 +154,8 @@ def build(
 ) -> Any:
     """The listing statement of ``shape`` over ``select`` (the run columns)."""
     dialect, environments, types, replayed, statuses, outcomes, since, before, tag = shape
-    filters: list[Any] = [
-        one_of(c["workspace_id"], "workspace", mapping.ids.workspace, dialect),
-        addressable(c),
-    ]
-    if environments is not None:
-        within = one_of(c["environment_id"], "environment", mapping.ids.environment, dialect)
-        if environments:
-            within = sa.or_(within, c["environment_id"].is_(None))
-        filters.append(within)
+    scope = {None: "workspaces", True: "environments", False: "environments_only"}[environments]
+    filters = [*scope_filters(c, mapping, dialect, scope), addressable(c)]
     if types:
         filters.append(c["type"].in_(sa.bindparam("operation_types", expanding=True)))
     replay = _Replay(c, mapping, dialect) if replayed else None

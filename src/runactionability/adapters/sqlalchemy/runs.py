@@ -36,6 +36,7 @@ from runactionability.errors import UsageError
 from runactionability.limits import check_limit
 from runactionability.model import OperationRun, RunId, RunOutcome, new_run
 from runactionability.ports import RunPage, RunQuery, run_as_of
+from runactionability.scopes import VisibleScopes
 
 _INSTANTS = frozenset({"created_at", "started_at", "completed_at"})
 
@@ -88,18 +89,20 @@ class SqlRunSource:
         self._by_id = self._select.where(
             self._c["id"] == sa.bindparam("run_id", type_=self._c["id"].type)
         )
-        self._by_ids = self._select.where(
-            self._c["id"].in_(sa.bindparam("run_ids", expanding=True, type_=self._c["id"].type))
-        )
         id_column = self._c["id"]
-        self._shared = (
-            sa.select(id_column)
-            .select_from(table)
-            .where(id_column.is_not(None))
-            .group_by(id_column)
-            .having(sa.func.count() > 1)
-            .limit(1)
+        by_ids = self._select.where(
+            id_column.in_(sa.bindparam("run_ids", expanding=True, type_=id_column.type))
         )
+        shared = sa.select(id_column).select_from(table).where(id_column.is_not(None))
+        # The shared-id reads (``RunsById``), one statement per shape of scopes, so that no row
+        # outside an actor's scopes is read and none is built per request.
+        self._by_ids: dict[str, Any] = {}
+        self._shared: dict[str, Any] = {}
+        for shape in run_statements.SCOPE_SHAPES:
+            scoped = run_statements.scope_filters(self._c, mapping, self.bind.dialect.name, shape)
+            self._by_ids[shape] = by_ids.where(*scoped)
+            grouped = shared.where(*scoped).group_by(id_column).having(sa.func.count() > 1)
+            self._shared[shape] = grouped.limit(1)
         # Whether the table proves its ids unique, once known (shared by the request copies).
         self._unique: list[bool] = []
         # Shared by the copies a request binds to its connection, so each shape is built once.
@@ -152,16 +155,20 @@ class SqlRunSource:
             self._unique.append(proven)
         return self._unique[0]
 
-    def shares_ids(self) -> bool:
-        """See ``RunsById``: one grouped statement, none when the ids are proven unique."""
+    def shares_ids(self, scopes: VisibleScopes | None) -> bool:
+        """See ``RunsById``: one grouped statement over the rows of ``scopes``, none when the
+        ids are proven unique."""
         if self.unique_ids():
             return False
+        statement, values = self._scoped(self._shared, scopes)
         with read_transaction(self.bind) as connection:
-            return connection.execute(self._shared).first() is not None
+            return connection.execute(statement, values).first() is not None
 
-    def runs_by_ids(self, run_ids: Collection[RunId]) -> list[OperationRun]:
-        """See ``RunsById``: every row with one of these ids, as ``get_run`` matches one (a
-        table without a primary key may hold two), in one statement."""
+    def runs_by_ids(
+        self, run_ids: Collection[RunId], scopes: VisibleScopes | None
+    ) -> list[OperationRun]:
+        """See ``RunsById``: every row of ``scopes`` with one of these ids, as ``get_run``
+        matches one (a table without a primary key may hold two), in one statement."""
         ids = list(run_ids)
         for run_id in ids:
             if isinstance(run_id, bool) or not isinstance(run_id, str | int):
@@ -172,9 +179,22 @@ class SqlRunSource:
         values = [value for value in stored if value is not None]
         if not values:
             return []
+        statement, scoped = self._scoped(self._by_ids, scopes)
         with read_transaction(self.bind) as connection:
-            rows = connection.execute(self._by_ids, {"run_ids": values})
+            rows = connection.execute(statement, {"run_ids": values, **scoped})
             return [self._run(row._mapping) for row in rows]
+
+    def _scoped(
+        self, statements: Mapping[str, Any], scopes: VisibleScopes | None
+    ) -> tuple[Any, dict[str, Any]]:
+        """The statement of ``scopes``' shape among ``statements``, with the scopes' ids."""
+        statement = statements[run_statements.scope_shape(scopes)]
+        if scopes is None:
+            return statement, {}
+        values = run_statements.scope_values(
+            scopes.workspace_ids, scopes.environment_ids, self.mapping, self.bind.dialect.name
+        )
+        return statement, values
 
     def list_runs(
         self,
