@@ -333,3 +333,16 @@ def test_the_async_resolver_confines_evidence_alike() -> None:
     assert isinstance(first.proof, RunFact)
     assert first.proof.run_id == 3
     assert last.status is Actionability.ACTIONABLE
+
+
+def test_a_run_whose_environment_is_blank_is_listed_where_the_scopes_admit_it(
+    load: Loader,
+) -> None:
+    """An environment id no scope can name ('') is an environment, not "none": an actor limited
+    to e1 sees no such run, even when runs of no environment are shown, on every store alike."""
+    blank = run(8, "inventory.sync", environment_id="", start=4, end=5)
+    ports = load([OTHER, blank], [])
+    query = VisibleScopes({"w1"}, environment_ids={"e1"}, include_workspace_runs=True).query()
+    listed = {one.id for one in ports.runs.list_runs(query).runs}
+    assert listed == {OTHER.id}
+    assert not NARROW.admits_run(blank)

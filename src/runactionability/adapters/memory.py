@@ -302,12 +302,13 @@ def _matches(run: OperationRun, query: RunQuery) -> bool:
     workspace_id = usable_id(run.workspace_id)
     if workspace_id not in query.workspace_ids:
         return False
-    environment_id = usable_id(run.environment_id)
     if query.environment_ids is not None:
-        if environment_id is None:
+        # Only a run with no environment at all is the workspace's own; an unusable one ('')
+        # is an environment no scope names, as ``VisibleScopes.admits`` and the SQL read it.
+        if run.environment_id is None:
             if not query.include_workspace_runs:
                 return False
-        elif environment_id not in query.environment_ids:
+        elif usable_id(run.environment_id) not in query.environment_ids:
             return False
     if query.operation_types is not None and run.type not in query.operation_types:
         return False
