@@ -616,6 +616,18 @@ def raw_row(engine: sa.Engine, run_id: int, **fields: Any) -> dict[str, Any]:
     return row
 
 
+def keyless_runs(engine: sa.Engine) -> None:
+    """The reference schema, its runs table copied without a primary key or index: a host
+    table that may hold two rows with one run id."""
+    create_schema(engine)
+    with engine.begin() as connection:
+        connection.execute(sa.text("ALTER TABLE operation_runs RENAME TO keyed_runs"))
+        connection.execute(
+            sa.text("CREATE TABLE operation_runs AS SELECT * FROM keyed_runs WHERE 1 = 0")
+        )
+        connection.execute(sa.text("DROP TABLE keyed_runs"))
+
+
 def insert_raw(engine: sa.Engine, rows: list[dict[str, Any]]) -> None:
     """Insert rows made by ``raw_row`` as they are, past the adapter's types and checks."""
     context: Any = sa.bindparam("context")
