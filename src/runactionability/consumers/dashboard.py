@@ -181,11 +181,17 @@ def active_work(
     scopes: VisibleScopes,
     as_of: datetime,
     newest: int = 10,
+    source: RunSource | None = None,
 ) -> ActiveWork:
     """The work of ``active`` at ``as_of``, as ``summarize`` gives it for their assessments:
-    every run is evaluated (one batch, no evidence read), only the ``newest`` are assessed."""
+    every run is evaluated (one batch, no evidence read), only the ``newest`` are assessed.
+
+    A run whose id another visible run of ``source`` (the one ``active`` was read from) shares
+    reads ``duplicate_run_id``, as on every page, so it is not active work: it needs attention.
+    """
     visible = visible_at(active, scopes, as_of)
-    results = resolver.evaluate_many(visible, as_of=as_of, scopes=scopes)
+    shared = () if source is None else shared_with(source, visible, scopes, as_of)
+    results = evaluate_visible(resolver, visible, scopes=scopes, as_of=as_of, shared=shared)
     return _active_of(resolver, visible, results, scopes=scopes, top=newest, active=active)
 
 
