@@ -169,9 +169,10 @@ class RunsById(Protocol):
     """Optional on a ``RunSource``: every row that holds one of some run ids.
 
     A host table without a primary key may hold two rows with one id; ``get_run`` refuses such
-    an id (``DuplicateRunError``). A source offering this method lets the consumers see all of them, so that an id naming
-    two visible runs reads as ``requires_manual_review`` (reason ``duplicate_run_id``) on every
-    page and in ``explain`` alike, even when the two fall in different pages. The answer holds
+    an id (``DuplicateRunError``). A source offering this method lets the consumers see all of
+    them, so that an id naming two visible runs reads as ``requires_manual_review`` (reason
+    ``duplicate_run_id``) on every page and in ``explain`` alike, even when the two fall in
+    different pages, and a success with such an id is no evidence. The answer holds
     every matching row, of every scope and as stored (the caller keeps what its scopes see at its
     ``as_of``), in any order. A source without it is judged one page at a time.
     """

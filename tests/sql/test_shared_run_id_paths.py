@@ -4,32 +4,52 @@ a shared-id success as evidence, active work, and the change feed's older row.""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection, Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from tests.support import AS_OF, async_engine_of, insert_raw, keyless_runs, raw_row
+from tests.support import (
+    AS_OF,
+    CATALOG,
+    REGISTRY,
+    AsyncSource,
+    async_engine_of,
+    at,
+    insert_raw,
+    keyless_runs,
+    memory_ports,
+    raw_row,
+)
 
 from runactionability import (
     Actionability,
     ActionabilityService,
     AsyncActionabilityService,
     AsyncRequestSession,
+    AsyncResolver,
     DuplicateRunError,
     OperationRun,
     Reason,
     RequestSession,
+    RunFact,
     VisibleScopes,
+    assess,
+    assess_async,
 )
-from runactionability.adapters.memory import MemoryRunSource
+from runactionability.adapters.memory import MemoryRunHistory, MemoryRunSource
 from runactionability.adapters.sqlalchemy.runs import SqlRunSource
-
+from runactionability.evidence import LaterSuccessRequest
 
 W1 = VisibleScopes({"w1"})
 
 
-def _both(engine: sa.Engine, ask: Callable[[RequestSession], Any]) -> tuple[Any, Any]:
+def _both(
+    engine: sa.Engine,
+    ask: Callable[[RequestSession], Any],
+    ask_async: Callable[[AsyncRequestSession], Awaitable[Any]],
+) -> tuple[Any, Any]:
     """What a sync session and an async one answer on the same table, at ``AS_OF``."""
     with ActionabilityService(engine).session(scopes=W1, as_of=AS_OF) as session:
         sync = ask(session)
@@ -39,16 +59,11 @@ def _both(engine: sa.Engine, ask: Callable[[RequestSession], Any]) -> tuple[Any,
         try:
             service = AsyncActionabilityService(bind)
             async with service.session(scopes=W1, as_of=AS_OF) as twin:
-                return await _awaited(ask, twin)
+                return await ask_async(twin)
         finally:
             await bind.dispose()
 
     return sync, asyncio.run(run())
-
-
-async def _awaited(ask: Callable[[RequestSession], Any], twin: AsyncRequestSession) -> Any:
-    answer: Awaitable[Any] = ask(twin)  # type: ignore[arg-type]
-    return await answer
 
 
 def test_get_run_refuses_an_id_two_rows_hold(sql_engine: sa.Engine) -> None:
@@ -114,7 +129,10 @@ def test_active_work_does_not_count_a_run_whose_id_another_row_shares(
     def work(session: RequestSession) -> Any:
         return session.active_work(newest=10)
 
-    for answer in _both(sql_engine, work):
+    async def work_async(session: AsyncRequestSession) -> Any:
+        return await session.active_work(newest=10)
+
+    for answer in _both(sql_engine, work, work_async):
         assert (answer.total, [item.run_id for item in answer.newest]) == (1, [7])
     with ActionabilityService(sql_engine).session(scopes=W1, as_of=AS_OF) as session:
         summary = session.dashboard(top=10)
@@ -124,3 +142,128 @@ def test_active_work_does_not_count_a_run_whose_id_another_row_shares(
             (Actionability.REQUIRES_MANUAL_REVIEW, Reason.DUPLICATE_RUN_ID)
         }
         assert len(flagged) == 4
+
+
+def _superseded_by_a_shared_id(engine: sa.Engine, other_workspace: str) -> None:
+    """Run 1 failed; run 2 succeeded after it, and another row of ``other_workspace`` has id 2."""
+    keyless_runs(engine)
+    later = raw_row(engine, 3)
+    insert_raw(
+        engine,
+        [
+            raw_row(engine, 1),
+            raw_row(engine, 2, outcome="succeeded", created_at=later["created_at"]),
+            raw_row(engine, 2, workspace_id=other_workspace),
+        ],
+    )
+
+
+def _run_one(session: RequestSession) -> Any:
+    """Run 1 as each surface shows it: page, follow-up, history, count, explanation, change."""
+    return (
+        [(i.status, i.result.proof) for i in session.page().items if i.run_id in (1, "1")],
+        [i.run_id for i in session.follow_up_page().items],
+        [i.run_id for i in session.history_page().items],
+        session.dashboard().counts.by_status[Actionability.SUPERSEDED_BY_LATER_SUCCESS],
+        session.explain(1),
+        [
+            c.status
+            for c in session.changes(since=AS_OF - timedelta(days=30)).changes
+            if c.run_id in (1, "1")
+        ],
+    )
+
+
+async def _awaiting_run_one(session: AsyncRequestSession) -> Any:
+    page, follow_up, history = (
+        await session.page(),
+        await session.follow_up_page(),
+        await session.history_page(),
+    )
+    changes = await session.changes(since=AS_OF - timedelta(days=30))
+    return (
+        [(i.status, i.result.proof) for i in page.items if i.run_id in (1, "1")],
+        [i.run_id for i in follow_up.items],
+        [i.run_id for i in history.items],
+        (await session.dashboard()).counts.by_status[Actionability.SUPERSEDED_BY_LATER_SUCCESS],
+        await session.explain(1),
+        [c.status for c in changes.changes if c.run_id in (1, "1")],
+    )
+
+
+def test_a_success_whose_id_another_visible_row_shares_supersedes_nothing(
+    sql_engine: sa.Engine,
+) -> None:
+    # Run 1 read superseded by "run 2", a proof citing an id that names two runs, which explain
+    # answers duplicate_run_id for: the failure was settled by a success no one can point at.
+    _superseded_by_a_shared_id(sql_engine, "w1")
+    sync, aio = _both(sql_engine, _run_one, _awaiting_run_one)
+    for page, follow_up, history, superseded, told, changed in (sync, aio):
+        assert page == [(Actionability.ACTIONABLE, None)]
+        assert sorted(map(str, follow_up)) == ["1", "2", "2"]
+        assert history == []
+        assert superseded == 0
+        assert told.assessment.status is Actionability.ACTIONABLE
+        assert told.assessment.result.proof is None
+        assert changed == [Actionability.ACTIONABLE]
+
+
+def test_a_success_sharing_its_id_only_with_a_hidden_row_still_supersedes(
+    sql_engine: sa.Engine,
+) -> None:
+    _superseded_by_a_shared_id(sql_engine, "w2")
+    sync, aio = _both(sql_engine, _run_one, _awaiting_run_one)
+    for page, _, history, superseded, told, _ in (sync, aio):
+        assert [status for status, _ in page] == [Actionability.SUPERSEDED_BY_LATER_SUCCESS]
+        assert sorted(map(str, history)) == ["1", "2"]
+        assert superseded == 1
+        assert told.assessment.result.proof.run_id in (2, "2")
+
+
+def test_consumers_over_memory_ports_refuse_a_shared_success_as_evidence() -> None:
+    def run(run_id: int, outcome: str, minutes: int, workspace: str = "w1") -> OperationRun:
+        return OperationRun.from_mapping(
+            {
+                "id": run_id,
+                "type": "inventory.sync",
+                "workspace_id": workspace,
+                "environment_id": "e1",
+                "status": "completed",
+                "outcome": outcome,
+                "created_at": at(minutes),
+                "completed_at": at(minutes + 1),
+            }
+        )
+
+    runs = [run(1, "failed", 1), run(2, "succeeded", 3), run(2, "failed", 5)]
+    ports = memory_ports(runs, [])
+    resolver, source = ports.resolver(), ports.runs
+    # The page holds run 1 alone: only the source knows that id 2 names two runs.
+    (alone,) = assess(resolver, runs[:1], scopes=W1, as_of=AS_OF, source=source)
+    assert (alone.status, alone.result.proof) == (Actionability.ACTIONABLE, None)
+
+    async def awaited() -> Any:
+        states = {kind: AsyncSource(state) for kind, state in ports.states.items()}
+        history = _AsyncHistory(MemoryRunHistory(runs))
+        async_resolver = AsyncResolver(
+            history=history, states=states, registry=REGISTRY, catalog=CATALOG, strict=True
+        )
+        return await assess_async(async_resolver, runs[:1], scopes=W1, as_of=AS_OF, source=source)
+
+    (twin,) = asyncio.run(awaited())
+    assert (twin.status, twin.result.proof) == (Actionability.ACTIONABLE, None)
+    # Without the source, the one batch cannot tell, as before.
+    (blind,) = assess(resolver, runs[:1], scopes=W1, as_of=AS_OF)
+    assert blind.status is Actionability.SUPERSEDED_BY_LATER_SUCCESS
+
+
+class _AsyncHistory:
+    """A memory history, awaited."""
+
+    def __init__(self, history: MemoryRunHistory) -> None:
+        self.history = history
+
+    async def latest_successes(
+        self, requests: Collection[LaterSuccessRequest], *, as_of: datetime
+    ) -> Mapping[LaterSuccessRequest, RunFact]:
+        return self.history.latest_successes(requests, as_of=as_of)

@@ -288,7 +288,9 @@ def dashboard(
         )
     # A window may leave out the other row of a shared id: the source tells (one batch does not).
     shared = () if created_from is None else shared_with(source, runs, scopes, as_of)
-    items = assess(resolver, runs, scopes=scopes, as_of=as_of, active=active, shared=shared)
+    items = assess(
+        resolver, runs, scopes=scopes, as_of=as_of, active=active, shared=shared, source=source
+    )
     return summarize(items, scopes=scopes, as_of=as_of, top=top)
 
 
@@ -314,11 +316,15 @@ def _from_store(
         # held already) and evaluated.
         tally = counts.active
         newest = active.newest(top, count=tally.queued + tally.running)
-        return _summary(counts, shown, newest, resolver, scopes, as_of, top, active, tally, shared)
+        return _summary(
+            counts, shown, newest, resolver, scopes, as_of, top, active, tally, shared, source
+        )
     if active is None:
         query = scopes.query(statuses={RunStatus.QUEUED, RunStatus.RUNNING}, as_of=as_of)
         active = ActiveRuns(read_runs(source, query), catalog=resolver.catalog, scopes=scopes)
-    return _summary(counts, shown, active, resolver, scopes, as_of, top, active, None, shared)
+    return _summary(
+        counts, shown, active, resolver, scopes, as_of, top, active, None, shared, source
+    )
 
 
 def _summary(
@@ -332,6 +338,7 @@ def _summary(
     active: ActiveRuns,
     active_counts: ActiveCounts | None,
     shared: frozenset[IdKey],
+    source: RunSource,
 ) -> DashboardSummary:
     """The summary of a store's counts, its ``shown`` runs and the ``working`` active runs,
     evaluated in one batch; the active work is counted from their results, or taken from
@@ -344,7 +351,7 @@ def _summary(
     working = visible_at((run for run in working if run.id not in listed), scopes, as_of)
     # One batch: the shown runs' evidence is read once; the active runs need none (rule 2).
     results = evaluate_visible(
-        resolver, [*shown, *working], scopes=scopes, as_of=as_of, shared=shared
+        resolver, [*shown, *working], scopes=scopes, as_of=as_of, shared=shared, source=source
     )
     split = len(shown)
     # Every active run is counted, but only the newest shown are assessed (the rest would be

@@ -207,5 +207,12 @@ def _results(session: RequestSession, runs: list[OperationRun], as_of: datetime)
     # An id another visible row shares reads ``duplicate_run_id`` here as on every page.
     scopes = session.scopes
     shared = shared_with(session.backend.runs, runs, scopes, as_of)
-    results = evaluate_visible(session.resolver, runs, scopes=scopes, as_of=as_of, shared=shared)
+    results = evaluate_visible(
+        session.resolver,
+        runs,
+        scopes=scopes,
+        as_of=as_of,
+        shared=shared,
+        source=session.backend.runs,
+    )
     return {run.id: result for run, result in zip(runs, results, strict=True)}

@@ -169,7 +169,12 @@ class RequestSession:
         check_limit(newest, name="newest", least=0)
         active, source = self._active_runs(), self.backend.runs
         work = active_work(
-            self.resolver, active, scopes=self.scopes, as_of=self.as_of, newest=newest, source=source
+            self.resolver,
+            active,
+            scopes=self.scopes,
+            as_of=self.as_of,
+            newest=newest,
+            source=source,
         )
         return self._shown.work(work)
 
@@ -198,6 +203,7 @@ class RequestSession:
             active=active,
             state_kinds=kinds,
             shared=shared,
+            source=self.backend.runs,
         )
 
     def _run_named(self, run_id: RunId) -> tuple[OperationRun | None, frozenset[IdKey]]:
