@@ -267,3 +267,42 @@ class _AsyncHistory:
         self, requests: Collection[LaterSuccessRequest], *, as_of: datetime
     ) -> Mapping[LaterSuccessRequest, RunFact]:
         return self.history.latest_successes(requests, as_of=as_of)
+
+
+def _feed(session: RequestSession, limit: int) -> list[tuple[Any, Any, Any, Any]]:
+    """Every change of the window (at(10), AS_OF], page by page."""
+    seen, page = [], session.changes(since=at(10), limit=limit)
+    while True:
+        seen += [(str(c.run_id), c.since_status, c.status, c.changed_at) for c in page.changes]
+        if page.next_cursor is None:
+            return seen
+        page = session.changes(cursor=page.next_cursor)
+
+
+async def _feed_async(session: AsyncRequestSession, limit: int) -> list[tuple[Any, Any, Any, Any]]:
+    seen, page = [], await session.changes(since=at(10), limit=limit)
+    while True:
+        seen += [(str(c.run_id), c.since_status, c.status, c.changed_at) for c in page.changes]
+        if page.next_cursor is None:
+            return seen
+        page = await session.changes(cursor=page.next_cursor)
+
+
+@pytest.mark.parametrize("limit", [1, 2, 100])
+def test_the_feed_reports_the_older_row_when_a_new_row_takes_its_id(
+    sql_engine: sa.Engine, limit: int
+) -> None:
+    # The feed keyed its candidates by id: the new row was reported, the older row's move to
+    # duplicate_run_id never was, so a poller kept showing it actionable.
+    keyless_runs(sql_engine)
+    insert_raw(sql_engine, [raw_row(sql_engine, 2), raw_row(sql_engine, 3)])
+    # At minute 20, a second row takes id 2, still running, so both changes are at minute 20
+    # (and another workspace's row takes id 3, which changes nothing for w1).
+    later, hidden = _running(sql_engine, 20), raw_row(sql_engine, 20, workspace_id="w2")
+    insert_raw(sql_engine, [{**later, "id": 2}, {**hidden, "id": 3}])
+    review, actionable = Actionability.REQUIRES_MANUAL_REVIEW, Actionability.ACTIONABLE
+    expected = [("2", None, review, at(20)), ("2", actionable, review, at(20))]
+    sync, aio = _both(sql_engine, lambda s: _feed(s, limit), lambda s: _feed_async(s, limit))
+    # Both at one (instant, id): in one order on every read, each once across pages.
+    assert sync == aio
+    assert sorted(sync, key=repr) == sorted(expected, key=repr)
