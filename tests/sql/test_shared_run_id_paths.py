@@ -39,8 +39,10 @@ from runactionability import (
     assess_async,
 )
 from runactionability.adapters.memory import MemoryRunHistory, MemoryRunSource
+from runactionability.adapters.sqlalchemy import create_schema
 from runactionability.adapters.sqlalchemy.runs import SqlRunSource
 from runactionability.evidence import LaterSuccessRequest
+from runactionability.testing import count_statements
 
 W1 = VisibleScopes({"w1"})
 
@@ -306,3 +308,34 @@ def test_the_feed_reports_the_older_row_when_a_new_row_takes_its_id(
     # Both at one (instant, id): in one order on every read, each once across pages.
     assert sync == aio
     assert sorted(sync, key=repr) == sorted(expected, key=repr)
+
+
+def test_a_table_with_a_unique_id_reads_no_row_by_id_on_any_path(sql_engine: sa.Engine) -> None:
+    # The shared-id checks (proofs, active work, the feed's partners) cost nothing on the
+    # reference schema: its primary key proves the ids unique, so no row is read by id.
+    create_schema(sql_engine)
+    later = raw_row(sql_engine, 3)
+    insert_raw(
+        sql_engine,
+        [
+            raw_row(sql_engine, 1),
+            raw_row(sql_engine, 2, outcome="succeeded", created_at=later["created_at"]),
+            _running(sql_engine, 20),
+        ],
+    )
+    service = ActionabilityService(sql_engine)
+    with (
+        count_statements(sql_engine) as counter,
+        service.session(scopes=W1, as_of=AS_OF) as session,
+    ):
+        page = session.page()
+        told = session.explain(1)
+        work = session.active_work()
+        changed = session.changes(since=at(0)).changes
+    assert told is not None
+    assert told.assessment.status is Actionability.SUPERSEDED_BY_LATER_SUCCESS
+    assert [i.status for i in page.items if i.run_id == 1] == [told.assessment.status]
+    assert work.total == 1
+    assert len(changed) == 3
+    by_id = [text for text in counter.statements if "operation_runs.id IN" in text]
+    assert by_id == []
