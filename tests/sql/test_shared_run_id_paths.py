@@ -339,3 +339,60 @@ def test_a_table_with_a_unique_id_reads_no_row_by_id_on_any_path(sql_engine: sa.
     assert len(changed) == 3
     by_id = [text for text in counter.statements if "operation_runs.id IN" in text]
     assert by_id == []
+
+
+@pytest.mark.parametrize("limit", [1, 100])
+def test_the_feed_reports_a_run_its_success_stops_settling_when_its_id_is_taken(
+    sql_engine: sa.Engine, limit: int
+) -> None:
+    # Run 1 was superseded by run 2; a row taking id 2 makes that success no evidence, so run 1
+    # needs attention again, with nothing of its own (or of run 2's) in the window.
+    keyless_runs(sql_engine)
+    later = raw_row(sql_engine, 3)
+    insert_raw(
+        sql_engine,
+        [raw_row(sql_engine, 1), raw_row(sql_engine, 2, outcome="succeeded", **_at(later))],
+    )
+    insert_raw(sql_engine, [{**_running(sql_engine, 20), "id": 2}])
+    review = Actionability.REQUIRES_MANUAL_REVIEW
+    expected = [
+        ("1", Actionability.SUPERSEDED_BY_LATER_SUCCESS, Actionability.ACTIONABLE, at(20)),
+        ("2", None, review, at(20)),
+        ("2", Actionability.INFORMATIONAL_ONLY, review, at(20)),
+    ]
+    sync, aio = _both(sql_engine, lambda s: _feed(s, limit), lambda s: _feed_async(s, limit))
+    assert sync == aio
+    assert sorted(sync, key=repr) == sorted(expected, key=repr)
+
+
+def _at(row: dict[str, Any]) -> dict[str, Any]:
+    return {"created_at": row["created_at"], "completed_at": row["completed_at"]}
+
+
+def test_a_success_is_read_from_its_own_row_when_a_hidden_row_shares_its_id(
+    sql_engine: sa.Engine,
+) -> None:
+    # SQLite's history joined the best success back by id alone: with a running row of another
+    # workspace under the same id, it read that row's NULL completed_at and every path asking
+    # for the evidence failed (EvidenceFetchError).
+    keyless_runs(sql_engine)
+    later = raw_row(sql_engine, 3)
+    insert_raw(
+        sql_engine,
+        [
+            raw_row(sql_engine, 1),
+            raw_row(sql_engine, 2, outcome="succeeded", **_at(later)),
+            {**_running(sql_engine, 5, workspace_id="w2"), "id": 2},
+        ],
+    )
+
+    def told(session: RequestSession) -> Any:
+        return session.explain(1)
+
+    async def told_async(session: AsyncRequestSession) -> Any:
+        return await session.explain(1)
+
+    for explained in _both(sql_engine, told, told_async):
+        assert explained.assessment.status is Actionability.SUPERSEDED_BY_LATER_SUCCESS
+        proof = explained.assessment.result.proof
+        assert (str(proof.run_id), proof.workspace_id, proof.completed_at) == ("2", "w1", at(4))

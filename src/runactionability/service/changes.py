@@ -31,7 +31,14 @@ from runactionability.changes import (
 from runactionability.consumers.assess import evaluate_visible, id_key, shared_ids, visible_at
 from runactionability.errors import UsageError
 from runactionability.limits import check_limit
-from runactionability.model import OperationRun, RunId, run_as_of, usable_id
+from runactionability.model import (
+    OperationRun,
+    RunId,
+    RunOutcome,
+    RunStatus,
+    run_as_of,
+    usable_id,
+)
 from runactionability.ports import RunsById
 from runactionability.result import ActionabilityResult
 
@@ -238,8 +245,14 @@ def _changes(
     candidates = reader.read(session.scopes, since=since, until=until, start=start)
     sharing = _sharing(session, candidates.runs, until)
     # Every row of an id shared at until is compared: a row that takes an existing id changes
-    # the older row's status too, and nothing else in the window reaches that row.
-    runs = [*candidates.runs, *(row for row in sharing if row not in candidates.runs)]
+    # the older row's status too, and nothing else in the window reaches that row. So are the
+    # runs a success of such an id settled: it is no evidence from then on.
+    moved = reader.reached_by(session.scopes, _stopped(sharing, start, until))
+    runs = list(candidates.runs)
+    runs += [row for row in [*sharing, *moved.runs] if row not in runs]
+    reach = {**candidates.reach}
+    for run_id, arrivals in moved.reach.items():
+        reach[run_id] = reach.get(run_id, ()) + arrivals
     then = [run_as_of(run, since) for run in runs]
     now = [run_as_of(run, until) for run in runs]
     before = _results(session, then, since, sharing)
@@ -248,7 +261,7 @@ def _changes(
     for run, was, result in zip(runs, before, results, strict=True):
         if result is None or (was is not None and was.status == result.status):
             continue
-        reaching = (*candidates.reach.get(run.id, ()), *_partners(run, sharing))
+        reaching = (*reach.get(run.id, ()), *_partners(run, sharing))
         status = None if was is None else was.status
         changes.append(judge(run, status, result, since=since, until=until, arrivals=reaching))
     return changes
@@ -271,19 +284,38 @@ def _sharing(
     return [row for row in rows if id_key(row) in shared]
 
 
+def _stopped(
+    sharing: Sequence[OperationRun], start: datetime, until: datetime
+) -> list[tuple[OperationRun, datetime]]:
+    """Each success of ``sharing`` with the creation, in [``start``, ``until``], of a row of its
+    id: from then on it is no evidence."""
+    return [
+        (row, created)
+        for row in sharing
+        if row.status is RunStatus.COMPLETED and row.outcome is RunOutcome.SUCCEEDED
+        for other in sharing
+        if id_key(other) == id_key(row)
+        and (created := _created(other)) is not None
+        and start <= created <= until
+    ]
+
+
 def _partners(run: OperationRun, sharing: Sequence[OperationRun]) -> list[Arrival]:
     """The creation of each row with ``run``'s id, as what may have moved it: a row taking its
     id makes it ``duplicate_run_id`` (``judge`` keeps those in the window; the run's own
     creation, when there, is its cause already)."""
-    arrivals = []
-    for row in sharing:
-        created, workspace = row.created_at, usable_id(row.workspace_id)
-        if id_key(row) != id_key(run) or workspace is None or not isinstance(created, datetime):
-            continue
-        if created.utcoffset() is not None:
-            environment = usable_id(row.environment_id)
-            arrivals.append(Arrival(created, ChangeCause.NEW_RUN, workspace, environment))
-    return arrivals
+    return [
+        Arrival(created, ChangeCause.NEW_RUN, workspace, usable_id(row.environment_id))
+        for row in sharing
+        if id_key(row) == id_key(run)
+        and (workspace := usable_id(row.workspace_id)) is not None
+        and (created := _created(row)) is not None
+    ]
+
+
+def _created(run: OperationRun) -> datetime | None:
+    created = run.created_at
+    return created if isinstance(created, datetime) and created.utcoffset() is not None else None
 
 
 def _results(

@@ -191,6 +191,32 @@ class SqlChangeCandidates:
             runs=tuple(runs), arrivals=tuple(a.arrival for a in arrivals), reach=reach
         )
 
+    def reached_by(
+        self, scopes: VisibleScopes, successes: Collection[tuple[OperationRun, datetime]]
+    ) -> Candidates:
+        """The problem runs ``successes`` may have settled, each success arriving at the instant
+        given (when another row took its id, so that it stopped being evidence), in one read;
+        every subject is reached, as the rows carry no subject column."""
+        dialect = self.source.bind.dialect.name
+        reaching = [
+            _Reaching(Arrival(at, ChangeCause.NEW_RUN, ws, env), types, None, None, dialect)
+            for run, at in successes
+            if (ws := usable_id(run.workspace_id)) is not None
+            and (types := self.reach.of_success(run.type))
+            for env in (usable_id(run.environment_id),)
+        ]
+        runs: list[OperationRun] = []
+        reach: dict[Any, tuple[Arrival, ...]] = {}
+        if not reaching:
+            return Candidates(runs=(), arrivals=(), reach=reach)
+        with read_transaction(self.source.bind) as connection:
+            problems = self._problems(connection, scopes, reaching)
+        for run in problems:
+            if hits := tuple(a.arrival for a in reaching if self._reaches(a, run)):
+                runs.append(run)
+                reach[run.id] = reach.get(run.id, ()) + hits
+        return Candidates(runs=tuple(runs), arrivals=(), reach=reach)
+
     def _scoped(self, scopes: VisibleScopes) -> tuple[list[Any], dict[str, Any]]:
         c, mapping, dialect = self._c, self.mapping, self.source.bind.dialect.name
         check_scope_ids(scopes.workspace_ids, scopes.environment_ids, mapping.ids)

@@ -85,8 +85,11 @@ class _Statement:
         self.branches = {shape: self._branch(*shape) for shape in _SHAPES}
         self._composed: dict[tuple[AnyShape, ...], sa.Executable] = {}
 
-    def _conditions(self, key: Any, has_env: bool | None, has_subject: bool) -> list[Any]:
-        c = self.columns
+    def _conditions(
+        self, key: Any, has_env: bool | None, has_subject: bool, table: Any = None
+    ) -> list[Any]:
+        table = self.table if table is None else table
+        c = {name: table.c[column.name] for name, column in self.columns.items()}
         dialect = self.dialect
         # Every id compares byte for byte: under a case-insensitive column collation 'ACME' is
         # another workspace than 'acme', and its runs are no evidence about 'acme's.
@@ -103,7 +106,7 @@ class _Statement:
             # A lifecycle column is the status column too: its one value says both.
             conditions.append(exact_equal(c["outcome"], key("outcome"), dialect))
         if has_subject:
-            subject = self._subject(self.table, key)
+            subject = self._subject(table, key)
             conditions.append(id_equal(subject, key("subject"), ids["subject"], dialect))
         if has_env:
             conditions.append(id_equal(c["environment_id"], key("env"), ids["env"], dialect))
@@ -208,7 +211,7 @@ class _Statement:
         f = {name: found.c[column.name] for name, column in c.items()}
         found_start = self._start(f)
         found_subject = self._subject(found, sqlite_key) if has_subject else sa.null()
-        return sa.select(
+        select = sa.select(
             sqlite_key("idx").label("idx"),
             f["id"].label("id"),
             f["type"].label("type"),
@@ -218,7 +221,11 @@ class _Statement:
             sa.type_coerce(self._instant(found_start), sa.Integer()).label("started"),
             sa.type_coerce(self._instant(f["completed_at"]), sa.Integer()).label("completed"),
             sa.type_coerce(self._instant(f["created_at"]), sa.Integer()).label("created"),
-        ).select_from(keys_alias.join(found, f["id"] == best_id))
+        )
+        # Only the row of that id that is the success: a table without a unique id may hold
+        # another row with it (a failure, a running row with no completed_at).
+        own = self._conditions(sqlite_key, has_env, has_subject, found)
+        return select.select_from(keys_alias.join(found, sa.and_(f["id"] == best_id, *own)))
 
     def prepare(
         self, keys: Sequence[tuple[AnyShape, tuple[Any, ...]]], as_of: datetime
