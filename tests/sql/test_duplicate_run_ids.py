@@ -76,9 +76,11 @@ def test_every_row_sharing_an_id_reads_manual_review_everywhere(
         again = fresh.explain(2)
         assert again is not None
         assert again.assessment.result.reason == Reason.DUPLICATE_RUN_ID
-        # The change feed judges the id as the pages do.
+        # The change feed judges the id as the pages do, and reports each row of it.
         changed = [c for c in fresh.changes(since=T0 - timedelta(days=1)).changes if c.run_id == 2]
-        assert [(c.status, c.result.reason) for c in changed] == [(REVIEW, Reason.DUPLICATE_RUN_ID)]
+        assert [(c.status, c.result.reason) for c in changed] == [
+            (REVIEW, Reason.DUPLICATE_RUN_ID)
+        ] * 2
 
 
 def test_the_same_id_in_another_workspace_changes_nothing_for_either_actor(
