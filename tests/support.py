@@ -616,9 +616,9 @@ def raw_row(engine: sa.Engine, run_id: int, **fields: Any) -> dict[str, Any]:
     return row
 
 
-def runs_without_key(engine: sa.Engine) -> None:
-    """The reference schema, its runs table copied without a primary key or index (a host
-    table whose run ids nothing proves unique)."""
+def keyless_runs(engine: sa.Engine) -> None:
+    """The reference schema, its runs table copied without a primary key or index: a host
+    table that may hold two rows with one run id."""
     create_schema(engine)
     with engine.begin() as connection:
         connection.execute(sa.text("ALTER TABLE operation_runs RENAME TO keyed_runs"))

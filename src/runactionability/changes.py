@@ -24,7 +24,8 @@ class ChangeCause(enum.StrEnum):
     """What moved a run to the status it has at ``until`` (the latest thing that arrived)."""
 
     NEW_RUN = "new_run"
-    """The run was created in the window (and did nothing else there)."""
+    """The run was created in the window (and did nothing else there), or another row that
+    took its id, or its proof's id, was (a table without a unique id)."""
     RUN_COMPLETED = "run_completed"
     """The run itself completed in the window."""
     LATER_SUCCESS = "later_success"

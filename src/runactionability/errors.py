@@ -129,11 +129,13 @@ class UsageError(RunActionabilityError, TypeError):
 
 
 class DuplicateRunError(UsageError, ValueError):
-    """One batch holds two runs with the same id; evaluating it would hide one of them."""
+    """Two runs with one id where one run was asked for: in one batch given to the core, or in
+    a store asked for the run with that id (``RunSource.get_run``). Answering with one of them
+    would hide the other."""
 
-    def __init__(self, run_ids: Iterable[object]) -> None:
+    def __init__(self, run_ids: Iterable[object], *, where: str = "in one batch") -> None:
         self.run_ids = tuple(run_ids)
-        super().__init__(f"duplicate run ids in one batch: {', '.join(map(repr, self.run_ids))}")
+        super().__init__(f"duplicate run ids {where}: {', '.join(map(repr, self.run_ids))}")
 
 
 class InvalidCursorError(UsageError, ValueError):

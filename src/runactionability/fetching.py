@@ -6,7 +6,7 @@ Shared by ``Resolver`` and ``AsyncResolver``, so that the two fetch alike.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -79,8 +79,18 @@ def visible(
     states: dict[str, Mapping[StateRequest, StateFact]],
     asked: Mapping[LaterSuccessRequest, LaterSuccessRequest],
     scopes: VisibleScopes | None,
+    shared: Collection[tuple[type, object]] = (),
 ) -> tuple[Mapping[LaterSuccessRequest, RunFact], dict[str, Mapping[StateRequest, StateFact]]]:
-    """The evidence an actor of ``scopes`` may see (all of it without ``scopes``)."""
+    """The evidence an actor of ``scopes`` may see (all of it without ``scopes``), without the
+    successes whose run id is among ``shared`` (keyed by class and value)."""
+    if shared:
+        # Its proof would cite an id that names two runs: the run is judged as if it were not
+        # there, as a hidden success is.
+        successes = {
+            request: fact
+            for request, fact in successes.items()
+            if not (isinstance(fact, RunFact) and (fact.run_id.__class__, fact.run_id) in shared)
+        }
     if scopes is None:
         return successes, states
     shown: dict[str, Mapping[StateRequest, StateFact]] = {

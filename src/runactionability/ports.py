@@ -154,7 +154,13 @@ class RunSource(Protocol):
         ...
 
     def get_run(self, run_id: RunId) -> OperationRun | None:
-        """The run with this id, or None."""
+        """The run with this id, or None.
+
+        A store that may hold two rows with one id (a host table without a primary key) raises
+        ``DuplicateRunError`` for an id that two of its rows hold, of any scope, rather than
+        return one of them (which it could only pick arbitrarily): such an id reads
+        ``duplicate_run_id`` everywhere else. Its ``RunsById.runs_by_ids`` returns them all.
+        """
         ...
 
 
@@ -162,11 +168,12 @@ class RunSource(Protocol):
 class RunsById(Protocol):
     """Optional on a ``RunSource``: every row of an actor's scopes that holds one of some run ids.
 
-    A host table without a primary key may hold two rows with one id; ``get_run`` returns one of
-    them. A source offering this port lets the consumers see all of them, so that an id naming
-    two visible runs reads as ``requires_manual_review`` (reason ``duplicate_run_id``) on every
-    page and in ``explain`` alike, even when the two fall in different pages. A source without
-    it is judged one page at a time.
+    A host table without a primary key may hold two rows with one id; ``get_run`` refuses such
+    an id (``DuplicateRunError``). A source offering this port lets the consumers see all of
+    them, so that an id naming two visible runs reads as ``requires_manual_review`` (reason
+    ``duplicate_run_id``) on every page and in ``explain`` alike, even when the two fall in
+    different pages, and a success with such an id is no evidence. A source without it is
+    judged one page at a time.
 
     Both reading methods take the actor's ``scopes`` and read no row outside them: a row of
     another workspace or environment is not read at all, not even to be dropped by the caller,

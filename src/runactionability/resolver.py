@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import sys
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING
@@ -185,6 +185,7 @@ class Resolver:
         *,
         as_of: datetime,
         scopes: VisibleScopes | None = None,
+        shared_ids: Collection[tuple[type, object]] = (),
     ) -> list[ActionabilityResult]:
         """The current actionability of every run, in input order, one result per run.
 
@@ -192,7 +193,10 @@ class Resolver:
         the number of runs. With ``scopes`` (an actor's ``VisibleScopes``), evidence outside
         them does not exist: the history is asked only for runs the actor may see, and any
         fact outside them is dropped before the core decides, so each result is what it would
-        be if the hidden rows were not stored at all.
+        be if the hidden rows were not stored at all. ``shared_ids`` holds the run ids (as
+        ``(id.__class__, id)``) that name two visible runs: a success with one of them is no
+        evidence either (its proof would cite an id naming two runs); the run is judged without
+        it, so an older success it hid is not looked for either.
         """
         core = self._shell.core
         with span(EVALUATE, "runactionability.Resolver.evaluate_many") as recording:
@@ -217,7 +221,7 @@ class Resolver:
                 if kind not in states:
                     read = partial(self._states[kind].current_states, requests)
                     states[kind] = fetch(kind, read)
-            successes, states = visible(successes, states, asked, scopes)
+            successes, states = visible(successes, states, asked, scopes, shared_ids)
             started = recording.clock()
             outcome = core.decide(plan, successes=successes, states=states)
             recording.core_since(started)
@@ -262,6 +266,7 @@ class AsyncResolver:
         *,
         as_of: datetime,
         scopes: VisibleScopes | None = None,
+        shared_ids: Collection[tuple[type, object]] = (),
     ) -> list[ActionabilityResult]:
         """The current actionability of every run, in input order (see ``Resolver``)."""
         core = self._shell.core
@@ -287,7 +292,7 @@ class AsyncResolver:
                 if kind not in states:
                     read = partial(self._states[kind].current_states, requests)
                     states[kind] = await fetch_async(kind, read)
-            successes, states = visible(successes, states, asked, scopes)
+            successes, states = visible(successes, states, asked, scopes, shared_ids)
             started = recording.clock()
             outcome = core.decide(plan, successes=successes, states=states)
             recording.core_since(started)

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from tests.support import AS_OF, T0, insert_raw, raw_row, runs_without_key
+from tests.support import AS_OF, T0, insert_raw, keyless_runs, raw_row
 
 from runactionability import (
     Actionability,
@@ -42,7 +42,7 @@ def _all(session: object, view: View, limit: int) -> list[tuple[object, Actionab
 def test_every_row_sharing_an_id_reads_manual_review_everywhere(
     sql_engine: sa.Engine, limit: int
 ) -> None:
-    runs_without_key(sql_engine)
+    keyless_runs(sql_engine)
     insert_raw(
         sql_engine,
         [
@@ -76,15 +76,17 @@ def test_every_row_sharing_an_id_reads_manual_review_everywhere(
         again = fresh.explain(2)
         assert again is not None
         assert again.assessment.result.reason == Reason.DUPLICATE_RUN_ID
-        # The change feed judges the id as the pages do.
+        # The change feed judges the id as the pages do, and reports each row of it.
         changed = [c for c in fresh.changes(since=T0 - timedelta(days=1)).changes if c.run_id == 2]
-        assert [(c.status, c.result.reason) for c in changed] == [(REVIEW, Reason.DUPLICATE_RUN_ID)]
+        assert [(c.status, c.result.reason) for c in changed] == [
+            (REVIEW, Reason.DUPLICATE_RUN_ID)
+        ] * 2
 
 
 def test_the_same_id_in_another_workspace_changes_nothing_for_either_actor(
     sql_engine: sa.Engine,
 ) -> None:
-    runs_without_key(sql_engine)
+    keyless_runs(sql_engine)
     insert_raw(
         sql_engine,
         [
@@ -117,7 +119,7 @@ def test_a_table_with_a_unique_id_is_never_asked_about_shared_ids(sql_engine: sa
     with count_statements(sql_engine) as statements:
         assert not source.shares_ids(None)
     assert statements.statements == []
-    runs_without_key(sql_engine)
+    keyless_runs(sql_engine)
     loose = SqlRunSource(sql_engine)
     assert not loose.unique_ids()
     assert not loose.shares_ids(VisibleScopes({"w1"}))
@@ -156,7 +158,7 @@ def test_the_doctor_names_the_shared_ids_of_a_table_without_a_unique_id(
     insert_raw(sql_engine, [raw_row(sql_engine, 7)])
     keyed = check(sql_engine, as_of=AS_OF)
     assert [f for f in keyed.findings if f.code is FindingCode.DUPLICATE_RUN_IDS] == []
-    runs_without_key(sql_engine)
+    keyless_runs(sql_engine)
     insert_raw(sql_engine, [raw_row(sql_engine, n) for n in (3, 3, 5, 5, 5, 6)])
     report = check(sql_engine, as_of=AS_OF)
     [finding] = [f for f in report.findings if f.code is FindingCode.DUPLICATE_RUN_IDS]
@@ -170,7 +172,7 @@ def test_an_invalid_unique_index_proves_nothing(sql_engine: sa.Engine) -> None:
     # exactly because two rows share an id: taken as proof, the shared id went unflagged.
     if sql_engine.dialect.name != "postgresql":
         pytest.skip("PostgreSQL keeps the index of a failed concurrent build, marked invalid")
-    runs_without_key(sql_engine)
+    keyless_runs(sql_engine)
     later = raw_row(sql_engine, 3)["created_at"]
     insert_raw(
         sql_engine,
@@ -194,7 +196,7 @@ def test_an_invalid_unique_index_proves_nothing(sql_engine: sa.Engine) -> None:
 
 def test_a_run_whose_id_is_falsy_is_explained(sql_engine: sa.Engine) -> None:
     # runs_by_ids dropped every id whose stored value is falsy: run 0 was listed, never explained.
-    runs_without_key(sql_engine)
+    keyless_runs(sql_engine)
     insert_raw(sql_engine, [raw_row(sql_engine, 0), raw_row(sql_engine, 1)])
     service = ActionabilityService(sql_engine)
     with service.session(scopes=VisibleScopes({"w1"}), as_of=AS_OF) as session:

@@ -14,8 +14,8 @@ from tests.support import (
     async_engine_of,
     compilations,
     insert_raw,
+    keyless_runs,
     raw_row,
-    runs_without_key,
     statements_built,
 )
 
@@ -124,7 +124,7 @@ def _spoil_hidden_rows(engine: sa.Engine) -> None:
 def test_a_hidden_row_the_driver_cannot_decode_fails_no_visible_page(
     sql_engine: sa.Engine, api: str
 ) -> None:
-    runs_without_key(sql_engine)
+    keyless_runs(sql_engine)
     insert_raw(
         sql_engine,
         [
@@ -148,7 +148,7 @@ def test_a_hidden_row_the_driver_cannot_decode_fails_no_visible_page(
 def test_an_id_shared_only_in_a_hidden_workspace_does_not_switch_the_visible_path(
     sql_engine: sa.Engine, api: str
 ) -> None:
-    runs_without_key(sql_engine)
+    keyless_runs(sql_engine)
     visible = [raw_row(sql_engine, 1), raw_row(sql_engine, 2, outcome="succeeded")]
     insert_raw(sql_engine, visible)
     alone = _answers(sql_engine, W1, api)
@@ -175,7 +175,7 @@ def test_an_id_shared_only_in_a_hidden_workspace_does_not_switch_the_visible_pat
 def test_a_hidden_row_with_the_id_of_a_visible_success_is_not_its_evidence(
     sql_engine: sa.Engine, api: str
 ) -> None:
-    runs_without_key(sql_engine)
+    keyless_runs(sql_engine)
     insert_raw(sql_engine, [raw_row(sql_engine, 1), raw_row(sql_engine, 2, outcome="succeeded")])
     expected = _answers(sql_engine, W1, api)
     assert expected["explained"][2][:2] == ("w1", "superseded_by_later_success")
@@ -189,7 +189,7 @@ def test_a_hidden_row_with_the_id_of_a_visible_success_is_not_its_evidence(
 
 @pytest.mark.parametrize("api", ["sync", "async"])
 def test_nothing_is_hidden_from_the_whole_database(sql_engine: sa.Engine, api: str) -> None:
-    runs_without_key(sql_engine)
+    keyless_runs(sql_engine)
     rows = [
         raw_row(sql_engine, 2),
         raw_row(sql_engine, 2, workspace_id="w2", environment_id="e2"),
@@ -232,7 +232,7 @@ SCOPED_ROWS = [
 
 
 def _sources(engine: sa.Engine) -> list[Any]:
-    runs_without_key(engine)
+    keyless_runs(engine)
     rows = [
         raw_row(engine, run_id, workspace_id=workspace, environment_id=environment)
         for run_id, workspace, environment in SCOPED_ROWS

@@ -23,7 +23,7 @@ from runactionability.adapters.memory_index import (
     success_fact,
     success_key,
 )
-from runactionability.errors import InvalidCursorError
+from runactionability.errors import DuplicateRunError, InvalidCursorError
 from runactionability.evidence import (
     LaterSuccessRequest,
     RunFact,
@@ -222,10 +222,11 @@ class MemoryRunSource:
         self._runs.append(run)
 
     def get_run(self, run_id: RunId) -> OperationRun | None:
-        for run in self._runs:
-            if run.id == run_id:
-                return run
-        return None
+        """See ``RunSource``: ``DuplicateRunError`` when two of the runs have this id."""
+        found = [run for run in self._runs if run.id == run_id]
+        if len(found) > 1:
+            raise DuplicateRunError([run_id], where="in the run source")
+        return found[0] if found else None
 
     def unique_ids(self) -> bool:
         """See ``RunsById``: nothing proves it but the runs themselves."""

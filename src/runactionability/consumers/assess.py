@@ -17,6 +17,7 @@ import attrs
 from runactionability.catalog import OperationCatalog
 from runactionability.consumers.actions import ActiveRuns, is_active, is_repeatable, plan_actions
 from runactionability.errors import UsageError
+from runactionability.evidence import RunFact
 from runactionability.model import OperationRun, RunId
 from runactionability.ports import RunsById, RunSource, run_as_of
 from runactionability.registry import Registry
@@ -174,12 +175,15 @@ def assess(
     as_of: datetime,
     active: ActiveRuns | None = None,
     shared: Collection[IdKey] = (),
+    source: RunSource | None = None,
 ) -> list[Assessment]:
     """Evaluate the visible runs in one batch and assess each, in input order.
 
     A run whose id another of these runs has, or whose key is in ``shared`` (``shared_with``:
     the ids that name two visible runs in the whole source), is not evaluated: it reads as
     ``requires_manual_review``, reason ``duplicate_run_id``, as every row sharing its id does.
+    Nor is a success whose id names two visible runs (of these runs, or of ``source``, the
+    source they were read from) evidence for another run (``shared_proofs``).
 
     Runs outside ``scopes`` are dropped before evaluation, and each run is taken as it was at
     ``as_of`` (``run_as_of``): one created later is dropped, one that completed later is the
@@ -187,7 +191,9 @@ def assess(
     running runs among ``runs``; pass ``ActiveRuns.from_source`` when ``runs`` is only a page.
     """
     visible = visible_at(runs, scopes, as_of)
-    results = evaluate_visible(resolver, visible, scopes=scopes, as_of=as_of, shared=shared)
+    results = evaluate_visible(
+        resolver, visible, scopes=scopes, as_of=as_of, shared=shared, source=source
+    )
     if active is None:
         active = ActiveRuns(visible, catalog=resolver.catalog, scopes=scopes)
     return assess_results(
@@ -203,12 +209,21 @@ async def assess_async(
     as_of: datetime,
     active: ActiveRuns | None = None,
     shared: Collection[IdKey] = (),
+    source: RunSource | None = None,
 ) -> list[Assessment]:
-    """``assess`` for asyncio hosts: the same assessments, the evidence awaited in one batch."""
+    """``assess`` for asyncio hosts: the same assessments, the evidence awaited in one batch
+    (and, when a success's id proves shared, the runs it would settle again, without it)."""
     visible = visible_at(runs, scopes, as_of)
     flagged = shared_ids(visible, shared)
     plain = [run for run in visible if id_key(run) not in flagged]
     evaluated = await resolver.evaluate_many(plain, as_of=as_of, scopes=scopes)
+    refused = shared_proofs(source, evaluated, flagged, scopes, as_of)
+    if refused:
+        again = [
+            run for run, result in zip(plain, evaluated, strict=True) if _cites(result, refused)
+        ]
+        redone = await resolver.evaluate_many(again, as_of=as_of, scopes=scopes, shared_ids=refused)
+        evaluated = _replaced(evaluated, refused, redone)
     results = _merged(visible, flagged, evaluated, resolver.registry, resolver.catalog, as_of)
     if active is None:
         active = ActiveRuns(visible, catalog=resolver.catalog, scopes=scopes)
@@ -235,7 +250,12 @@ IdKey = tuple[type, object]
 
 def id_key(run: OperationRun) -> IdKey:
     """The key of a run's id (``IdKey``)."""
-    return (run.id.__class__, run.id)
+    return id_key_of(run.id)
+
+
+def id_key_of(run_id: RunId) -> IdKey:
+    """The key of a run id (``IdKey``)."""
+    return (run_id.__class__, run_id)
 
 
 def shared_ids(runs: Iterable[OperationRun], also: Collection[IdKey] = ()) -> frozenset[IdKey]:
@@ -292,10 +312,62 @@ def evaluate_visible(
     scopes: VisibleScopes,
     as_of: datetime,
     shared: Collection[IdKey] = (),
+    source: RunSource | None = None,
 ) -> list[ActionabilityResult]:
     """``resolver.evaluate_many`` of the runs whose id no other visible run has (see
-    ``assess``); the others read ``duplicate_run_id``, in input order."""
+    ``assess``); the others read ``duplicate_run_id``, in input order. A run a success whose
+    id names two visible runs would settle is evaluated again without it (``shared_proofs``)."""
     flagged = shared_ids(visible, shared)
     plain = [run for run in visible if id_key(run) not in flagged]
     evaluated = resolver.evaluate_many(plain, as_of=as_of, scopes=scopes)
+    refused = shared_proofs(source, evaluated, flagged, scopes, as_of)
+    if refused:
+        again = [
+            run for run, result in zip(plain, evaluated, strict=True) if _cites(result, refused)
+        ]
+        redone = resolver.evaluate_many(again, as_of=as_of, scopes=scopes, shared_ids=refused)
+        evaluated = _replaced(evaluated, refused, redone)
     return _merged(visible, flagged, evaluated, resolver.registry, resolver.catalog, as_of)
+
+
+def shared_proofs(
+    source: RunSource | None,
+    results: Sequence[ActionabilityResult],
+    flagged: Collection[IdKey],
+    scopes: VisibleScopes,
+    as_of: datetime,
+) -> frozenset[IdKey]:
+    """The keys of the ids of ``results``' later successes that name two visible runs: in
+    ``flagged`` (the batch's shared ids), or in ``source`` (a ``RunsById`` whose ids are not
+    proven unique: one read of those ids; none on a table with a unique id).
+
+    Such a success is no evidence: its proof would cite an id that names two runs, which
+    ``explain`` answers ``duplicate_run_id`` for, so the run it would settle needs attention.
+    """
+    cited = {id_key_of(proof.run_id): proof.run_id for r in results if (proof := _run_proof(r))}
+    refused = frozenset(key for key in cited if key in flagged)
+    if not cited or not isinstance(source, RunsById) or source.unique_ids():
+        return refused
+    rows = source.runs_by_ids(
+        [run_id for key, run_id in cited.items() if key not in refused], scopes
+    )
+    return refused | shared_ids(visible_at(rows, scopes, as_of)).intersection(cited)
+
+
+def _run_proof(result: ActionabilityResult) -> RunFact | None:
+    return result.proof if isinstance(result.proof, RunFact) else None
+
+
+def _cites(result: ActionabilityResult, refused: frozenset[IdKey]) -> bool:
+    proof = _run_proof(result)
+    return proof is not None and id_key_of(proof.run_id) in refused
+
+
+def _replaced(
+    results: Sequence[ActionabilityResult],
+    refused: frozenset[IdKey],
+    redone: Sequence[ActionabilityResult],
+) -> list[ActionabilityResult]:
+    """``results`` with each one citing a refused success replaced, in order, by ``redone``."""
+    again = iter(redone)
+    return [next(again) if _cites(result, refused) else result for result in results]

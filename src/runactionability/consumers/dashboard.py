@@ -181,11 +181,17 @@ def active_work(
     scopes: VisibleScopes,
     as_of: datetime,
     newest: int = 10,
+    source: RunSource | None = None,
 ) -> ActiveWork:
     """The work of ``active`` at ``as_of``, as ``summarize`` gives it for their assessments:
-    every run is evaluated (one batch, no evidence read), only the ``newest`` are assessed."""
+    every run is evaluated (one batch, no evidence read), only the ``newest`` are assessed.
+
+    A run whose id another visible run of ``source`` (the one ``active`` was read from) shares
+    reads ``duplicate_run_id``, as on every page, so it is not active work: it needs attention.
+    """
     visible = visible_at(active, scopes, as_of)
-    results = resolver.evaluate_many(visible, as_of=as_of, scopes=scopes)
+    shared = () if source is None else shared_with(source, visible, scopes, as_of)
+    results = evaluate_visible(resolver, visible, scopes=scopes, as_of=as_of, shared=shared)
     return _active_of(resolver, visible, results, scopes=scopes, top=newest, active=active)
 
 
@@ -282,7 +288,9 @@ def dashboard(
         )
     # A window may leave out the other row of a shared id: the source tells (one batch does not).
     shared = () if created_from is None else shared_with(source, runs, scopes, as_of)
-    items = assess(resolver, runs, scopes=scopes, as_of=as_of, active=active, shared=shared)
+    items = assess(
+        resolver, runs, scopes=scopes, as_of=as_of, active=active, shared=shared, source=source
+    )
     return summarize(items, scopes=scopes, as_of=as_of, top=top)
 
 
@@ -308,11 +316,15 @@ def _from_store(
         # held already) and evaluated.
         tally = counts.active
         newest = active.newest(top, count=tally.queued + tally.running)
-        return _summary(counts, shown, newest, resolver, scopes, as_of, top, active, tally, shared)
+        return _summary(
+            counts, shown, newest, resolver, scopes, as_of, top, active, tally, shared, source
+        )
     if active is None:
         query = scopes.query(statuses={RunStatus.QUEUED, RunStatus.RUNNING}, as_of=as_of)
         active = ActiveRuns(read_runs(source, query), catalog=resolver.catalog, scopes=scopes)
-    return _summary(counts, shown, active, resolver, scopes, as_of, top, active, None, shared)
+    return _summary(
+        counts, shown, active, resolver, scopes, as_of, top, active, None, shared, source
+    )
 
 
 def _summary(
@@ -326,6 +338,7 @@ def _summary(
     active: ActiveRuns,
     active_counts: ActiveCounts | None,
     shared: frozenset[IdKey],
+    source: RunSource,
 ) -> DashboardSummary:
     """The summary of a store's counts, its ``shown`` runs and the ``working`` active runs,
     evaluated in one batch; the active work is counted from their results, or taken from
@@ -338,7 +351,7 @@ def _summary(
     working = visible_at((run for run in working if run.id not in listed), scopes, as_of)
     # One batch: the shown runs' evidence is read once; the active runs need none (rule 2).
     results = evaluate_visible(
-        resolver, [*shown, *working], scopes=scopes, as_of=as_of, shared=shared
+        resolver, [*shown, *working], scopes=scopes, as_of=as_of, shared=shared, source=source
     )
     split = len(shown)
     # Every active run is counted, but only the newest shown are assessed (the rest would be

@@ -20,7 +20,7 @@ from runactionability.errors import UsageError
 from runactionability.messages import Listing, Message, Param, msg
 from runactionability.model import OperationRun
 from runactionability.policies.base import Family, Risk, type_label
-from runactionability.ports import run_as_of
+from runactionability.ports import RunSource, run_as_of
 from runactionability.registry import Registry
 from runactionability.resolver import AsyncResolver, Resolver
 from runactionability.result import Actionability, Reason
@@ -253,14 +253,17 @@ def explain(
     active: ActiveRuns,
     state_kinds: Collection[str],
     shared: Collection[IdKey] = (),
+    source: RunSource | None = None,
 ) -> Explanation:
     """Assess one visible run exactly as a dashboard would, and say what would change it.
 
-    ``shared`` holds the run's id key when another visible run has that id (``shared_with``).
+    ``shared`` holds the run's id key when another visible run has that id (``shared_with``);
+    ``source``, the run's source, tells whether the id of a success that would settle it names
+    two visible runs (it is then no evidence, as on every page).
     """
     _check_explainable(run, scopes, as_of)
     (assessment,) = assess(
-        resolver, (run,), scopes=scopes, as_of=as_of, active=active, shared=shared
+        resolver, (run,), scopes=scopes, as_of=as_of, active=active, shared=shared, source=source
     )
     return _explained(assessment, resolver.registry, resolver.catalog, state_kinds)
 
@@ -274,11 +277,12 @@ async def explain_async(
     active: ActiveRuns,
     state_kinds: Collection[str],
     shared: Collection[IdKey] = (),
+    source: RunSource | None = None,
 ) -> Explanation:
     """``explain`` for asyncio hosts: the same explanation, the evidence awaited."""
     _check_explainable(run, scopes, as_of)
     (assessment,) = await assess_async(
-        resolver, (run,), scopes=scopes, as_of=as_of, active=active, shared=shared
+        resolver, (run,), scopes=scopes, as_of=as_of, active=active, shared=shared, source=source
     )
     return _explained(assessment, resolver.registry, resolver.catalog, state_kinds)
 

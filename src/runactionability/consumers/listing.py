@@ -111,7 +111,13 @@ def _page(
             )
         shared = shared_with(source, listed.runs, scopes, as_of)
         items = assess(
-            resolver, listed.runs, scopes=scopes, as_of=as_of, active=active, shared=shared
+            resolver,
+            listed.runs,
+            scopes=scopes,
+            as_of=as_of,
+            active=active,
+            shared=shared,
+            source=source,
         )
         return AssessedPage(
             items=tuple(items),
@@ -152,7 +158,13 @@ def _page(
         # An id two visible rows share reads as one flagged id, even across pages.
         shared = shared_with(source, visible, scopes, as_of)
         for item in assess(
-            resolver, visible, scopes=scopes, as_of=as_of, active=active, shared=shared
+            resolver,
+            visible,
+            scopes=scopes,
+            as_of=as_of,
+            active=active,
+            shared=shared,
+            source=source,
         ):
             if view.keeps(item.status):
                 kept.append(item)

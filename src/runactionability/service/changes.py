@@ -10,18 +10,37 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from itertools import groupby
+from typing import TYPE_CHECKING
 
 import attrs
 
 from runactionability.adapters.sqlalchemy.changes import Reach, SqlChangeCandidates
 from runactionability.adapters.sqlalchemy.cursors import invalid_cursor, seal, unseal
-from runactionability.changes import Change, ChangePage, check_window, judge, order_key
-from runactionability.consumers.assess import evaluate_visible, shared_with
+from runactionability.changes import (
+    Arrival,
+    Change,
+    ChangeCause,
+    ChangePage,
+    check_window,
+    judge,
+    order_key,
+)
+from runactionability.consumers.assess import evaluate_visible, id_key, shared_ids, visible_at
 from runactionability.errors import UsageError
 from runactionability.limits import check_limit
-from runactionability.model import OperationRun, RunId, run_as_of
+from runactionability.model import (
+    OperationRun,
+    RunId,
+    RunOutcome,
+    RunStatus,
+    run_as_of,
+    usable_id,
+)
+from runactionability.ports import RunsById
+from runactionability.result import ActionabilityResult
 
 if TYPE_CHECKING:
     from runactionability.service.request import RequestSession
@@ -33,13 +52,19 @@ _ISSUER = "this change feed"
 @attrs.frozen
 class FeedCursor:
     """Where a reader of the feed is: the window, and the last change delivered (None: none yet,
-    or, with ``done``, the whole window)."""
+    or, with ``done``, the whole window).
+
+    ``delivered`` is how many changes at exactly (``changed_at``, ``run_id``) were delivered,
+    when more are left: two rows sharing an id may change at one instant. None (the only form
+    before) means all of them were.
+    """
 
     since: datetime
     until: datetime
     changed_at: datetime | None = None
     run_id: RunId | None = None
     done: bool = False
+    delivered: int | None = None
 
     def encode(self, key: bytes | None) -> str:
         position = None if self.changed_at is None else self.changed_at.isoformat()
@@ -51,6 +76,8 @@ class FeedCursor:
             self.run_id,
             self.done,
         ]
+        # Appended only when set, so every cursor issued before it reads as it did.
+        payload += [] if self.delivered is None else [self.delivered]
         body = base64.urlsafe_b64encode(json.dumps(payload).encode()).decode()
         return seal(body, key)
 
@@ -61,15 +88,17 @@ class FeedCursor:
         body = unseal(cursor, key, _ISSUER)
         invalid = invalid_cursor(cursor, _ISSUER)
         try:
-            tag, since, until, position, run_id, done = json.loads(
+            tag, since, until, position, run_id, done, *delivered = json.loads(
                 base64.urlsafe_b64decode(body.encode())
             )
+            (count,) = delivered or [None]
             decoded = cls(
                 since=datetime.fromisoformat(since),
                 until=datetime.fromisoformat(until),
                 changed_at=None if position is None else datetime.fromisoformat(position),
                 run_id=run_id,
                 done=done,
+                delivered=count,
             )
         except (ValueError, TypeError, RecursionError, binascii.Error):
             raise invalid from None
@@ -82,6 +111,13 @@ class FeedCursor:
         if not all(_placed_in_utc(instant) for instant in instants) or self.since > self.until:
             return False
         if not isinstance(self.done, bool):
+            return False
+        if self.delivered is not None and not (
+            isinstance(self.delivered, int)
+            and not isinstance(self.delivered, bool)
+            and self.changed_at is not None
+            and self.delivered > 0
+        ):
             return False
         if self.changed_at is None:
             return self.run_id is None
@@ -153,15 +189,27 @@ def page_from(
     if not position.done and since < until:
         start = since if position.changed_at is None else position.changed_at
         found = _changes(session, since, until, start)
+    found = _ordered(found)
+    after = None
     if position.changed_at is not None:
         after = order_key(position.changed_at, position.run_id)  # type: ignore[arg-type]
-        found = [change for change in found if change.key > after]
-    found.sort(key=lambda change: change.key)
+        # The changes at the cursor's own (instant, id) that it did not count as delivered.
+        left = [change for change in found if change.key == after][position.delivered or 0 :]
+        later = [change for change in found if change.key > after]
+        found = (left if position.delivered else []) + later
     page, more = found[:limit], len(found) > limit
     next_cursor = None
     if more:
         last = page[-1]
-        next_cursor = FeedCursor(since, until, last.changed_at, last.run_id).encode(key)
+        delivered = None
+        if found[limit].key == last.key:
+            # The page ends among changes of one (instant, id): say how many of them were read.
+            delivered = sum(change.key == last.key for change in page)
+            if last.key == after:
+                delivered += position.delivered or 0
+        next_cursor = FeedCursor(
+            since, until, last.changed_at, last.run_id, delivered=delivered
+        ).encode(key)
     done = FeedCursor(since, until, done=True).encode(key)
     return ChangePage(
         changes=tuple(page),
@@ -172,6 +220,21 @@ def page_from(
     )
 
 
+def _ordered(found: list[Change]) -> list[Change]:
+    """The changes by ``Change.key``; those of one key (rows sharing an id, changed at one
+    instant) in an order every read of the same rows repeats, so a cursor may count them."""
+    found = sorted(found, key=lambda change: change.key)
+    ordered: list[Change] = []
+    for _, group in groupby(found, key=lambda change: change.key):
+        ties = list(group)
+        ordered += ties if len(ties) == 1 else sorted(ties, key=_tie)
+    return ordered
+
+
+def _tie(change: Change) -> tuple[str, str]:
+    return (str(change.since_status), repr(change.run))
+
+
 def _changes(
     session: RequestSession, since: datetime, until: datetime, start: datetime
 ) -> list[Change]:
@@ -180,32 +243,105 @@ def _changes(
     types = Reach(resolver.catalog, resolver.registry.families())
     reader = SqlChangeCandidates(backend.runs, backend.states, types)
     candidates = reader.read(session.scopes, since=since, until=until, start=start)
-    then = {run.id: run_as_of(run, since) for run in candidates.runs}
-    now = {run.id: run_as_of(run, until) for run in candidates.runs}
-    before = _statuses(session, [r for r in then.values() if r is not None], since)
-    results = _results(session, [r for r in now.values() if r is not None], until)
+    sharing = _sharing(session, candidates.runs, until)
+    # Every row of an id shared at until is compared: a row that takes an existing id changes
+    # the older row's status too, and nothing else in the window reaches that row. So are the
+    # runs a success of such an id settled: it is no evidence from then on.
+    moved = reader.reached_by(session.scopes, _stopped(sharing, start, until))
+    runs = list(candidates.runs)
+    runs += [row for row in [*sharing, *moved.runs] if row not in runs]
+    reach = {**candidates.reach}
+    for run_id, arrivals in moved.reach.items():
+        reach[run_id] = reach.get(run_id, ()) + arrivals
+    then = [run_as_of(run, since) for run in runs]
+    now = [run_as_of(run, until) for run in runs]
+    before = _results(session, then, since, sharing)
+    results = _results(session, now, until, sharing)
     changes = []
-    for run in candidates.runs:
-        result = results.get(run.id)
-        if result is None:
+    for run, was, result in zip(runs, before, results, strict=True):
+        if result is None or (was is not None and was.status == result.status):
             continue
-        was = before.get(run.id)
-        if was is not None and was == result.status:
-            continue
-        reaching = candidates.reach.get(run.id, ())
-        changes.append(judge(run, was, result, since=since, until=until, arrivals=reaching))
+        reaching = (*reach.get(run.id, ()), *_partners(run, sharing))
+        status = None if was is None else was.status
+        changes.append(judge(run, status, result, since=since, until=until, arrivals=reaching))
     return changes
 
 
-def _statuses(session: RequestSession, runs: list[OperationRun], as_of: datetime) -> dict[Any, Any]:
-    return {run_id: result.status for run_id, result in _results(session, runs, as_of).items()}
+def _sharing(
+    session: RequestSession, runs: Sequence[OperationRun], until: datetime
+) -> list[OperationRun]:
+    """The rows of ``runs``' ids visible at ``until`` when one of them is shared there, as
+    stored (none when the source proves its ids unique: no statement then)."""
+    source, scopes = session.backend.runs, session.scopes
+    if not runs or not isinstance(source, RunsById) or source.unique_ids():
+        return []
+    rows = [
+        row
+        for row in source.runs_by_ids(
+            list({id_key(r): r.id for r in runs}.values()),
+            None if session.whole_database else scopes,
+        )
+        if scopes.admits_run(row) and run_as_of(row, until) is not None
+    ]
+    shared = shared_ids(visible_at(rows, scopes, until))
+    return [row for row in rows if id_key(row) in shared]
 
 
-def _results(session: RequestSession, runs: list[OperationRun], as_of: datetime) -> dict[Any, Any]:
-    if not runs:
-        return {}
+def _stopped(
+    sharing: Sequence[OperationRun], start: datetime, until: datetime
+) -> list[tuple[OperationRun, datetime]]:
+    """Each success of ``sharing`` with the creation, in [``start``, ``until``], of a row of its
+    id: from then on it is no evidence."""
+    return [
+        (row, created)
+        for row in sharing
+        if row.status is RunStatus.COMPLETED and row.outcome is RunOutcome.SUCCEEDED
+        for other in sharing
+        if id_key(other) == id_key(row)
+        and (created := _created(other)) is not None
+        and start <= created <= until
+    ]
+
+
+def _partners(run: OperationRun, sharing: Sequence[OperationRun]) -> list[Arrival]:
+    """The creation of each row with ``run``'s id, as what may have moved it: a row taking its
+    id makes it ``duplicate_run_id`` (``judge`` keeps those in the window; the run's own
+    creation, when there, is its cause already)."""
+    return [
+        Arrival(created, ChangeCause.NEW_RUN, workspace, usable_id(row.environment_id))
+        for row in sharing
+        if id_key(row) == id_key(run)
+        and (workspace := usable_id(row.workspace_id)) is not None
+        and (created := _created(row)) is not None
+    ]
+
+
+def _created(run: OperationRun) -> datetime | None:
+    created = run.created_at
+    return created if isinstance(created, datetime) and created.utcoffset() is not None else None
+
+
+def _results(
+    session: RequestSession,
+    runs: Sequence[OperationRun | None],
+    as_of: datetime,
+    sharing: Sequence[OperationRun],
+) -> list[ActionabilityResult | None]:
+    """Each run's result at ``as_of`` (None for a run that did not exist then), in order."""
+    existing = [run for run in runs if run is not None]
+    if not existing:
+        return [None] * len(runs)
     # An id another visible row shares reads ``duplicate_run_id`` here as on every page.
     scopes = session.scopes
-    shared = shared_with(session.backend.runs, runs, scopes, as_of)
-    results = evaluate_visible(session.resolver, runs, scopes=scopes, as_of=as_of, shared=shared)
-    return {run.id: result for run, result in zip(runs, results, strict=True)}
+    shared = shared_ids(visible_at(sharing, scopes, as_of))
+    found = iter(
+        evaluate_visible(
+            session.resolver,
+            existing,
+            scopes=scopes,
+            as_of=as_of,
+            shared=shared,
+            source=session.backend.runs,
+        )
+    )
+    return [None if run is None else next(found) for run in runs]

@@ -174,10 +174,16 @@ class RequestSession:
         """Queued and running work of the scopes at ``as_of``, with the ``newest`` runs (0 to
         ``MAX_LIMIT``)."""
         check_limit(newest, name="newest", least=0)
-        active = self._active_runs()
-        return self._shown.work(
-            active_work(self.resolver, active, scopes=self.scopes, as_of=self.as_of, newest=newest)
+        active, source = self._active_runs(), self.backend.runs
+        work = active_work(
+            self.resolver,
+            active,
+            scopes=self.scopes,
+            as_of=self.as_of,
+            newest=newest,
+            source=source,
         )
+        return self._shown.work(work)
 
     def explain(self, run_id: RunId) -> Explanation | None:
         """Why ``run_id`` has its status, and what would change it; None when missing or unseen."""
@@ -204,6 +210,7 @@ class RequestSession:
             active=active,
             state_kinds=kinds,
             shared=shared,
+            source=self.backend.runs,
         )
 
     def _run_named(self, run_id: RunId) -> tuple[OperationRun | None, frozenset[IdKey]]:

@@ -128,9 +128,10 @@ def _subject(run: OperationRun, subject_key: str) -> str | None:
 
 @attrs.frozen
 class Candidates:
-    """The runs to compare at both instants (as stored, each once) and what arrived meanwhile.
+    """The runs to compare at both instants (as stored, each row once) and what arrived
+    meanwhile.
 
-    ``reach`` gives, for each run id, the arrivals that can have moved that run.
+    ``reach`` gives, for each run id, the arrivals that can have moved the runs of that id.
     """
 
     runs: tuple[OperationRun, ...]
@@ -173,16 +174,48 @@ class SqlChangeCandidates:
             for kind, source in self.states.items():
                 arrivals += self._proven(connection, kind, source, scopes, start, until)
             problems = self._problems(connection, scopes, arrivals) if arrivals else []
-        runs: dict[Any, OperationRun] = {run.id: run for run, _ in window}
+        # Each row once, and every row: two rows may share an id (a table without a unique id).
+        # A row both reads return is in the window, with each of its identical copies.
+        windowed: dict[Any, list[OperationRun]] = {}
+        for run, _ in window:
+            windowed.setdefault(run.id, []).append(run)
+        runs = [run for run, _ in window]
         reach: dict[Any, tuple[Arrival, ...]] = {}
         for run in problems:
             reaching = tuple(a.arrival for a in arrivals if self._reaches(a, run))
             if reaching:
-                runs.setdefault(run.id, run)
-                reach[run.id] = reaching
+                if run not in windowed.get(run.id, ()):
+                    runs.append(run)
+                reach[run.id] = reach.get(run.id, ()) + reaching
         return Candidates(
-            runs=tuple(runs.values()), arrivals=tuple(a.arrival for a in arrivals), reach=reach
+            runs=tuple(runs), arrivals=tuple(a.arrival for a in arrivals), reach=reach
         )
+
+    def reached_by(
+        self, scopes: VisibleScopes, successes: Collection[tuple[OperationRun, datetime]]
+    ) -> Candidates:
+        """The problem runs ``successes`` may have settled, each success arriving at the instant
+        given (when another row took its id, so that it stopped being evidence), in one read;
+        every subject is reached, as the rows carry no subject column."""
+        dialect = self.source.bind.dialect.name
+        reaching = [
+            _Reaching(Arrival(at, ChangeCause.NEW_RUN, ws, env), types, None, None, dialect)
+            for run, at in successes
+            if (ws := usable_id(run.workspace_id)) is not None
+            and (types := self.reach.of_success(run.type))
+            for env in (usable_id(run.environment_id),)
+        ]
+        runs: list[OperationRun] = []
+        reach: dict[Any, tuple[Arrival, ...]] = {}
+        if not reaching:
+            return Candidates(runs=(), arrivals=(), reach=reach)
+        with read_transaction(self.source.bind) as connection:
+            problems = self._problems(connection, scopes, reaching)
+        for run in problems:
+            if hits := tuple(a.arrival for a in reaching if self._reaches(a, run)):
+                runs.append(run)
+                reach[run.id] = reach.get(run.id, ()) + hits
+        return Candidates(runs=tuple(runs), arrivals=(), reach=reach)
 
     def _scoped(self, scopes: VisibleScopes) -> tuple[list[Any], dict[str, Any]]:
         c, mapping, dialect = self._c, self.mapping, self.source.bind.dialect.name

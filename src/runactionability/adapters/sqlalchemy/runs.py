@@ -32,7 +32,7 @@ from runactionability.adapters.sqlalchemy.types import (
 )
 from runactionability.adapters.sqlalchemy.unique_ids import proven_unique_ids
 from runactionability.catalog import OperationCatalog
-from runactionability.errors import UsageError
+from runactionability.errors import DuplicateRunError, UsageError
 from runactionability.limits import check_limit
 from runactionability.model import OperationRun, RunId, RunOutcome, new_run
 from runactionability.ports import RunPage, RunQuery, run_as_of
@@ -140,8 +140,11 @@ class SqlRunSource:
         if value is None:
             return None
         with read_transaction(self.bind) as connection:
-            row = connection.execute(self._by_id, {"run_id": value}).first()
-        return None if row is None else self._run(row._mapping)
+            rows = connection.execute(self._by_id, {"run_id": value}).fetchmany(2)
+        if len(rows) > 1:
+            # A table without a unique id: the database's first row is no answer (see the port).
+            raise DuplicateRunError([run_id], where="in the run table")
+        return self._run(rows[0]._mapping) if rows else None
 
     def unique_ids(self) -> bool:
         """See ``RunsById``: the table's primary key or a unique constraint or index is exactly
