@@ -22,11 +22,12 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 # isort: split
 # -- glue: begin
+from contextlib import suppress
 from typing import Any
 
 import sqlalchemy as sa
 
-from runactionability import ActionabilityService, VisibleScopes, to_json
+from runactionability import ActionabilityService, UsageError, VisibleScopes, to_json
 from runactionability.adapters.sqlalchemy import STATE_KINDS, RunTableMapping, StateTableMapping
 
 PHASES = {"QUEUED": "queued", "RUNNING": "running", "DONE": "completed"}
@@ -58,8 +59,10 @@ def follow_up_view(service: ActionabilityService, orgs: set[str], cursor: str | 
 
 
 def explain_view(service: ActionabilityService, orgs: set[str], run_uuid: str) -> Any:
-    with service.session(scopes=VisibleScopes(orgs), as_of=AS_OF) as s:
+    # UsageError: a uuid spelled otherwise than lowercase with hyphens, which names no run either
+    with service.session(scopes=VisibleScopes(orgs), as_of=AS_OF) as s, suppress(UsageError):
         return to_json(s.explain(run_uuid))  # None: missing, or not the actor's (a 404)
+    return None
 
 
 # -- glue: end
@@ -154,6 +157,7 @@ def main(url: str) -> None:
         assert [run["run_id"] for run in page["runs"]] == [str(RUN_IDS[3])]
         print(explain_view(service, {str(ORG)}, str(RUN_IDS[0]))["run"]["actionability"])
         assert explain_view(service, {str(SITE)}, str(RUN_IDS[0])) is None  # not the actor's
+        assert explain_view(service, {str(ORG)}, str(RUN_IDS[0]).upper()) is None  # no such id
     finally:
         engine.dispose()
         with admin.begin() as connection:

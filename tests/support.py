@@ -962,3 +962,36 @@ class AsyncSource:
     ) -> Mapping[StateRequest, StateFact]:
         await asyncio.sleep(0)
         return self.source.current_states(requests)
+
+
+UUID_WORKSPACE = "00000000-00ab-cdef-0000-000000000000"
+UUID_RUN = "000aaaa0-0000-0000-0000-000000000000"
+UUID_RUNS_CONFIG = """[runs]
+table = "uuid_runs"
+subject = false
+reflect = false
+ids = {run = "uuid", workspace = "uuid", environment = "uuid"}
+"""
+"""The ``[runs]`` table of ``uuid_runs``, for a configuration file."""
+
+
+def uuid_runs(engine: sa.Engine) -> None:
+    """Creates ``uuid_runs``, a runs table whose ids are SQLAlchemy's ``Uuid`` (native on
+    PostgreSQL, 32 hex digits on SQLite), holding ``UUID_RUN``: a failed run of
+    ``UUID_WORKSPACE``, completed at ``T0``."""
+    table = sa.Table(
+        "uuid_runs",
+        sa.MetaData(),
+        sa.Column("id", sa.Uuid(as_uuid=False), primary_key=True),
+        sa.Column("workspace_id", sa.Uuid(as_uuid=False)),
+        sa.Column("environment_id", sa.Uuid(as_uuid=False)),
+        *(sa.Column(name, sa.Text()) for name in ("type", "status", "outcome")),
+        *(sa.Column(name, UtcTimestamp()) for name in ("created_at", "started_at", "completed_at")),
+        sa.Column("context", JsonDocument()),
+    )
+    table.create(engine)
+    row: dict[str, Any] = {"id": UUID_RUN, "workspace_id": UUID_WORKSPACE, "environment_id": None}
+    row |= {"type": "inventory.sync", "status": "completed", "outcome": "failed", "context": {}}
+    row |= {"created_at": T0 - MINUTE, "started_at": T0 - MINUTE, "completed_at": T0}
+    with engine.begin() as db:
+        db.execute(table.insert(), [row])

@@ -38,6 +38,7 @@ from runactionability import (
     PrimaryAction,
     RunFact,
     StateFact,
+    UsageError,
     View,
 )
 from runactionability.terms import (
@@ -221,8 +222,14 @@ async def runs(request: Request) -> Response:
 
 async def run_detail(request: Request) -> Response:
     _, actor = _actor(request)
-    async with _host(request).open_session(actor, choose_locale(request)) as session:
-        told = await session.explain(request.path_params["run_id"])
+    try:
+        async with _host(request).open_session(actor, choose_locale(request)) as session:
+            told = await session.explain(request.path_params["run_id"])
+    except UsageError as refused:
+        # A uuid spelled otherwise than the run ids are stored (upper case, 32 hex digits): the
+        # library refuses it before reading anything, so a hidden run and a missing one read the
+        # same here too, and its message names the spelling to pass.
+        raise HTTPException(400, str(refused)) from None
     if told is None:
         # Missing and hidden read the same: the actor learns nothing about runs it may not see.
         raise HTTPException(404)

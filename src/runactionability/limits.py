@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reprlib
 from collections.abc import Iterable, Mapping
+from datetime import timedelta
 
 from runactionability.errors import UsageError
 
@@ -25,6 +26,13 @@ def check_limit(value: object, *, name: str = "limit", least: int = 1) -> int:
         shown = reprlib.repr(value)
         raise UsageError(f"{name} must be an int from {least} to {MAX_LIMIT}, not {shown}")
     return value
+
+
+MAX_CHANGE_MARGIN = timedelta(days=1)
+"""The longest ``change_margin`` (a poll of the change feed ends this far behind the clock): the
+longest a host's writing transaction may stay open is minutes, and a margin past a day only
+delays every poll by it, while an absurd one (``1e20`` seconds) overflows the datetime it is
+taken from. ``runactionability changes --margin`` has the same bound."""
 
 
 MAX_CONTEXT_DEPTH = 256

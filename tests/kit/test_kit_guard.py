@@ -199,3 +199,56 @@ def test_the_outcome_read_through_its_value_or_as_text_is_still_a_raw_read(tmp_p
         (5, '"failed" != run.outcome.casefold()'),
         (6, 'run.outcome.strip().value == "failed"'),
     ]
+
+
+ORM_SCREENS = """\
+from models import Run
+
+BAD = ("failed", "blocked")
+SHOWN = ("succeeded",)
+SHOWN = ("failed",)
+
+
+def screens(run, row, session, table):
+    a = Run.objects.filter(outcome="failed")
+    b = Run.objects.exclude(outcome__in=["failed", "blocked"])
+    c = session.query(Run).filter_by(outcome="blocked")
+    d = Run.objects.filter(run__outcome__iexact="FAILED")
+    e = row.get("outcome") == "failed"
+    f = getattr(run, "outcome") in ("failed", "blocked")
+    g = run.outcome in BAD
+    h = run.outcome.upper() == "FAILED"
+    match run.outcome:
+        case "succeeded":
+            pass
+        case "failed" | "blocked":
+            pass
+    match row:
+        case {"outcome": "blocked"}:
+            pass
+        case Run(outcome="failed"):
+            pass
+    fine = Run.objects.filter(outcome="succeeded"), Run(outcome="failed"), run.outcome in SHOWN
+    flag = row.get("terminal_follow_up")
+"""
+
+
+def test_orm_filters_get_match_and_named_values_are_raw_reads(tmp_path: Path) -> None:
+    screen = tmp_path / "screen.py"
+    screen.write_text(ORM_SCREENS)
+    findings = scan([screen], GuardRules())
+    assert [(f.line, f.code) for f in findings] == [
+        (9, 'outcome="failed"'),
+        (10, 'outcome__in=["failed", "blocked"]'),
+        (11, 'outcome="blocked"'),
+        (12, 'run__outcome__iexact="FAILED"'),
+        (13, 'row.get("outcome") == "failed"'),
+        (14, 'getattr(run, "outcome") in ("failed", "blocked")'),
+        (15, "run.outcome in BAD"),
+        (16, 'run.outcome.upper() == "FAILED"'),
+        (20, 'match run.outcome: case "failed" | "blocked"'),
+        (23, 'match row: case {"outcome": "blocked"}'),
+        (25, 'match row: case Run(outcome="failed")'),
+        (28, 'row.get("terminal_follow_up")'),
+    ]
+    assert {f.function for f in findings} == {"screens"}

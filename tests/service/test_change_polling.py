@@ -168,6 +168,19 @@ def test_poll_arguments_are_checked_before_any_statement(engine: sa.Engine) -> N
         _service(engine, margin=timedelta(seconds=-1))
 
 
+def test_a_margin_past_a_day_is_refused_when_built_or_set(engine: sa.Engine) -> None:
+    # An absurd margin used to pass, then overflow the datetime of every poll taken from it.
+    with pytest.raises(UsageError, match="change_margin must be a timedelta from 0 to"):
+        _service(engine, margin=timedelta(days=1, seconds=1))
+    with pytest.raises(UsageError, match="change_margin must be a timedelta from 0 to"):
+        _service(engine, margin=timedelta(days=10**8))
+    service = _service(engine, margin=timedelta(days=1))
+    with pytest.raises(UsageError, match="change_margin must be a timedelta from 0 to"):
+        service.change_margin = timedelta(days=30)
+    assert service.change_margin == timedelta(days=1)
+    assert service.poll_changes(ACME, now=at(0)).poll_cursor
+
+
 def _begin_insert(engine: sa.Engine, run: OperationRun) -> sa.Connection:
     connection = engine.connect()
     connection.begin()

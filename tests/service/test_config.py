@@ -151,6 +151,10 @@ statuses = { up = "healthy" }
         ('[runs]\ntable = "x"\nreflect = true\nepoch_unit = "h"\n', "epoch_unit: expected one"),
         ('[runs]\ntable = "x"\nstatuses = [1]\n', "runs.statuses: expected a table"),
         ('[runs]\ntable = "x"\nlifecycles = { a = ["x", "y", "z"] }\n', r"lifecycles\.a: expected"),
+        ('time_zone = "Europe"\n', "time_zone: expected an IANA time zone"),
+        ("change_margin_seconds = 1e20\n", "change_margin_seconds: expected a number of seconds"),
+        ("change_margin_seconds = 86401\n", r"from 0 to 86400 \(a day\), not 86401"),
+        ("change_margin_seconds = -1\n", "change_margin_seconds: expected a number of seconds"),
     ],
 )
 def test_a_mistake_names_the_file_and_the_key(tmp_path: Path, text: str, says: str) -> None:

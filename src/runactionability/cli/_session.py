@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from runactionability.adapters.sqlalchemy import database_url, operation_runs
 from runactionability.adapters.sqlalchemy.backend import redacted_url
+from runactionability.adapters.sqlalchemy.ids import check_scope_ids
 from runactionability.cli._app import (
     DEFAULT_DATABASE,
     CliError,
@@ -32,6 +33,7 @@ from runactionability.errors import (
     MissingStateSourceWarning,
     NoWorkspacesError,
     UnknownLocaleWarning,
+    UsageError,
 )
 from runactionability.i18n import MessageCatalogs, Renderer
 from runactionability.i18n.catalogs import check_directory
@@ -233,6 +235,7 @@ def open_session(
                     f"the database {redacted_url(database)} holds no runs with a usable "
                     "workspace id"
                 ) from None
+            _check_spellings(session, workspaces, environments)
             if workspaces:
                 session = _named_workspaces(session, database, workspaces, environments)
             _check_environments(session, database, environments, named_workspaces=bool(workspaces))
@@ -267,6 +270,7 @@ def open_service(
             )
         if workspaces or environments:
             with service.session(scopes=scopes) as session:
+                _check_spellings(session, workspaces, environments)
                 if workspaces:
                     session = _named_workspaces(session, database, workspaces, environments)
                     scopes = session.scopes
@@ -276,6 +280,18 @@ def open_service(
         yield service, scopes
     finally:
         engine.dispose()
+
+
+def _check_spellings(
+    session: RequestSession, workspaces: Sequence[str], environments: Sequence[str]
+) -> None:
+    """Refuse a ``--workspace`` or ``--environment`` spelling a uuid otherwise than its uuid
+    column's ids (upper case, 32 hex digits) with the library's message, which names the
+    spelling to pass: it is a mistyped value, not an id that no run carries."""
+    try:
+        check_scope_ids(workspaces, environments, session.backend.runs.mapping.ids)
+    except UsageError as exc:
+        raise CliUsageError(one_line(exc)) from None
 
 
 def _named_workspaces(

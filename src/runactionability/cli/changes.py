@@ -29,6 +29,7 @@ from runactionability.cli._shapes import header, scope_label, scopes_json, statu
 from runactionability.errors import NoWorkspacesError, UsageError
 from runactionability.i18n import Renderer
 from runactionability.jsonforms import to_json
+from runactionability.limits import MAX_CHANGE_MARGIN
 from runactionability.messages import msg
 from runactionability.scopes import VisibleScopes
 from runactionability.service import MAX_LIMIT, ActionabilityService, EveryWorkspace, RequestSession
@@ -99,7 +100,7 @@ def parse_instant(option: str, text: str, now: datetime) -> datetime:
 )
 @click.option(
     "--margin",
-    type=click.FloatRange(0.0, 86_400.0),
+    type=click.FloatRange(0.0, MAX_CHANGE_MARGIN.total_seconds()),
     help="With --follow, each poll reads up to now minus this many seconds, the longest a "
     "writing transaction may stay open (default: the configuration's change_margin_seconds, "
     "else 60).",

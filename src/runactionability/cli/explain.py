@@ -16,10 +16,12 @@ from rich.text import Text
 from runactionability.adapters.sqlalchemy.backend import redacted_url
 from runactionability.cli._app import (
     CliError,
+    CliUsageError,
     cli,
     database_option,
     evaluation_options,
     json_option,
+    one_line,
     scope_options,
 )
 from runactionability.cli._output import emit_json, stdout_console
@@ -32,6 +34,7 @@ from runactionability.cli._shapes import (
     status_text,
 )
 from runactionability.consumers import Explanation
+from runactionability.errors import UsageError
 from runactionability.i18n import Renderer
 from runactionability.jsonforms import to_json
 from runactionability.messages import msg
@@ -76,7 +79,11 @@ def explain_(
 
 
 def _explanation(session: RequestSession, run_id: str, database: str) -> Explanation:
-    told = session.explain(run_id)
+    try:
+        told = session.explain(run_id)
+    except UsageError as exc:
+        # A uuid spelled otherwise than its column stores it: a bad value, with the one to pass.
+        raise CliUsageError(one_line(exc)) from None
     if told is None:
         # A run outside the visible scopes is reported exactly like a missing one.
         raise CliError(f"no run {run_id!r} in the visible scopes of {redacted_url(database)}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 import tomllib
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from runactionability.config.values import (
 )
 from runactionability.errors import ConfigurationError, UsageError
 from runactionability.i18n import time_zone_of
+from runactionability.limits import MAX_CHANGE_MARGIN
 
 CONFIG_FILE = "runactionability.toml"
 """The file ``load_config`` looks for in the working directory."""
@@ -201,9 +201,10 @@ def _variable(value: object, _: object) -> str:
 
 
 def _seconds(value: object, _: object) -> float:
-    if isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value < math.inf:
+    most = MAX_CHANGE_MARGIN.total_seconds()
+    if isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= most:
         return float(value)
-    raise _WrongType(f"expected a number of seconds, 0 or more, not {value!r}")
+    raise _WrongType(f"expected a number of seconds from 0 to {most:.0f} (a day), not {value!r}")
 
 
 def _converter() -> cattrs.Converter:

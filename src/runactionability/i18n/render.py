@@ -32,9 +32,13 @@ def time_zone_of(name: str | tzinfo | None) -> tzinfo:
         return UTC
     if isinstance(name, tzinfo):
         return name
+    if not isinstance(name, str):
+        raise UsageError(f"time_zone must be an IANA name or a tzinfo, not {name!r}")
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
+        # ZoneInfo opens the name as a file under tzdata: a folder of zones ("Europe") or a
+        # name too long for a file is an OSError, and is no more a zone than "Mars/Phobos".
         raise UsageError(f"{name!r} is not an IANA time zone (e.g. 'Europe/Berlin')") from exc
 
 
@@ -57,6 +61,8 @@ class Renderer:
     ) -> None:
         self.time_zone = time_zone_of(time_zone)
         asked = DEFAULT_LOCALE if locale is None else locale
+        if not isinstance(asked, str):
+            raise UsageError(f"locale must be a language tag ('de', 'de-CH'), not {asked!r}")
         parsed = parse_locale(asked)
         translations = None if parsed is None else chain(parsed, (*catalogs, SHIPPED))
         if parsed is None or translations is None:

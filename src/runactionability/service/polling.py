@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from runactionability.changes import ChangePage, check_window
 from runactionability.errors import UsageError
-from runactionability.limits import check_limit
+from runactionability.limits import MAX_CHANGE_MARGIN, check_limit
 from runactionability.registry import Registry
 from runactionability.service.changes import FeedCursor, page_from
 from runactionability.telemetry import not_counted
@@ -28,9 +28,12 @@ DEFAULT_CHANGE_MARGIN = timedelta(seconds=60)
 
 
 def check_margin(margin: object) -> timedelta:
-    """``margin`` as the service keeps it, or ``UsageError`` (a timedelta, not negative)."""
-    if not isinstance(margin, timedelta) or margin < timedelta(0):
-        raise UsageError(f"change_margin must be a timedelta of 0 or more, not {margin!r}")
+    """``margin`` as the service keeps it, or ``UsageError`` (a timedelta from 0 to
+    ``MAX_CHANGE_MARGIN``)."""
+    if not isinstance(margin, timedelta) or not timedelta(0) <= margin <= MAX_CHANGE_MARGIN:
+        raise UsageError(
+            f"change_margin must be a timedelta from 0 to {MAX_CHANGE_MARGIN!r}, not {margin!r}"
+        )
     return margin
 
 

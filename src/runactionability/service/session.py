@@ -52,7 +52,8 @@ class ActionabilityService:
     paths), asked before the plugins' (``runactionability_message_catalogs``) and the library's,
     so a host can re-word any message. ``change_margin`` is how far behind the clock a poll of
     the change feed ends (``poll_changes``; docs/changes.md): the longest a writing
-    transaction of the host may stay open.
+    transaction of the host may stay open, at most a day (``MAX_CHANGE_MARGIN``); it may be set
+    again later, checked alike.
     """
 
     def __init__(
@@ -71,7 +72,7 @@ class ActionabilityService:
         change_margin: timedelta = DEFAULT_CHANGE_MARGIN,
     ) -> None:
         cursor_key = check_cursor_key(cursor_key)
-        self.change_margin = check_margin(change_margin)
+        self.change_margin = change_margin
         self._owned: sa.Engine | None = None
         self.registry = Registry.default() if registry is None else registry
         self.locale = locale
@@ -151,6 +152,17 @@ class ActionabilityService:
             raise
         service._owned = owned
         return service
+
+    @property
+    def change_margin(self) -> timedelta:
+        """How far behind the clock a poll of the change feed ends."""
+        return self._change_margin
+
+    @change_margin.setter
+    def change_margin(self, margin: timedelta) -> None:
+        # Checked when set, not only when built: the CLI and the web example set it from a
+        # command-line option or a configuration file after the service exists.
+        self._change_margin = check_margin(margin)
 
     @contextmanager
     def session(

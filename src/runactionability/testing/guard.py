@@ -6,15 +6,19 @@ coming back: it parses the host's own Python files (never imports them) and repo
 ``file:line:column``, every
 
 - read of an attribute named in ``attributes`` (``run.terminal_follow_up``), and every keyword
-  argument or string subscript of that name (``filter(terminal_follow_up=True)``,
-  ``row["terminal_follow_up"]``);
+  argument, string subscript, ``.get`` or ``getattr`` of that name
+  (``filter(terminal_follow_up=True)``, ``row["terminal_follow_up"]``);
 - comparison matching one of ``predicates``, each written as Python: ``outcome in ("failed",
   "blocked")`` matches any ``==``, ``!=``, ``in``, ``not in``, ``is`` or ``is not`` comparison of
   something named ``outcome`` (a name, an attribute, a string subscript, or one of those read
-  through ``.value``, ``str(...)``, ``.lower()``, ``.casefold()`` or ``.strip()``) with a value
-  among those, either way round, and SQLAlchemy's ``.in_()`` / ``.not_in()`` of such a column.
-  A value may be a dotted name (``RunOutcome.FAILED``), which matches the same name or any name
-  ending in it. A bare name as a predicate is one more attribute.
+  through ``.value``, ``str(...)``, ``.lower()``, ``.upper()``, ``.casefold()`` or ``.strip()``,
+  or as ``x.get("outcome")`` or ``getattr(x, "outcome")``) with a value among those, either
+  way round, and SQLAlchemy's ``.in_()`` / ``.not_in()`` of such a column; also the ORM filters
+  that compare by keyword (``filter(outcome__in=[...])``, ``filter_by(outcome=...)``) and a
+  ``match`` on the field (``guard_reads`` says how each is read). A value may be a dotted name
+  (``RunOutcome.FAILED``), which matches the same name or any name ending in it. A bare name as
+  a predicate is one more attribute. docs/testing.md lists what the guard cannot see (SQL
+  text, formatted strings).
 
 Where the raw history *is* the point (an Operations history view), ``allowed`` says so:
 ``PATH`` (a glob over the file's path relative to the working directory, or matched from its
@@ -36,6 +40,17 @@ from pathlib import Path, PurePosixPath
 
 import attrs
 
+from runactionability.testing.guard_reads import (
+    FILTER_CALLS,
+    Constants,
+    field_of,
+    keyword_field,
+    literal_constants,
+    pattern_reads,
+    same_value,
+    values_of,
+)
+
 DEFAULT_ATTRIBUTES = ("terminal_follow_up",)
 """The attributes checked when none are given: the raw flag the plan this library implements
 names."""
@@ -44,7 +59,6 @@ DEFAULT_PREDICATES = ('outcome in ("failed", "blocked", "partially_succeeded", "
 
 _OPERATORS = (ast.Eq, ast.NotEq, ast.In, ast.NotIn, ast.Is, ast.IsNot)
 _MEMBERSHIP_METHODS = frozenset({"in_", "not_in", "notin_"})
-_SAME_VALUE_METHODS = frozenset({"lower", "casefold", "strip"})
 _SKIPPED_DIRECTORIES = frozenset({"__pycache__", "node_modules", "site-packages"})
 
 
@@ -71,8 +85,8 @@ class Predicate:
             isinstance(node, ast.Compare)
             and len(node.ops) == 1
             and isinstance(node.ops[0], _OPERATORS)
-            and (field := _field(node.left)) is not None
-            and (values := _values(node.comparators[0]))
+            and (field := field_of(node.left)) is not None
+            and (values := values_of(node.comparators[0]))
         ):
             return cls(text=text, field=field, values=values)
         raise ValueError(
@@ -82,7 +96,7 @@ class Predicate:
 
     def matches(self, field: str | None, values: frozenset[object]) -> bool:
         return field == self.field and any(
-            _same_value(v, mine) for v in values for mine in self.values
+            same_value(v, mine) for v in values for mine in self.values
         )
 
 
@@ -184,7 +198,7 @@ def scan(
                 )
             )
             continue
-        visitor = _Visitor(rules, shown, source)
+        visitor = _Visitor(rules, shown, source, literal_constants(tree))
         visitor.visit(tree)
         findings += visitor.findings
     return findings
@@ -223,8 +237,8 @@ def assert_no_raw_follow_up(
 
 
 class _Visitor(ast.NodeVisitor):
-    def __init__(self, rules: GuardRules, path: str, source: str) -> None:
-        self.rules, self.path, self.source = rules, path, source
+    def __init__(self, rules: GuardRules, path: str, source: str, constants: Constants) -> None:
+        self.rules, self.path, self.source, self.constants = rules, path, source, constants
         self.scopes: list[str] = []
         self.findings: list[GuardFinding] = []
 
@@ -251,10 +265,17 @@ class _Visitor(ast.NodeVisitor):
         self.generic_visit(node)
 
     def visit_Call(self, node: ast.Call) -> None:
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
         for keyword in node.keywords:
             if keyword.arg in self.rules.checked_attributes:
                 self._report(keyword, keyword.arg)
-        func = node.func
+            elif keyword.arg is not None and name in FILTER_CALLS:
+                # filter(outcome="failed"), filter(outcome__in=[...]): a comparison by keyword.
+                values = values_of(keyword.value, self.constants)
+                self._match(keyword, keyword_field(keyword.arg), values)
+        if name in ("get", "getattr") and field_of(node) in self.rules.checked_attributes:
+            self._report(node, str(field_of(node)))
         if isinstance(func, ast.Attribute) and func.attr in _MEMBERSHIP_METHODS and node.args:
             self._compare(node, func.value, node.args[0])
         self.generic_visit(node)
@@ -267,11 +288,26 @@ class _Visitor(ast.NodeVisitor):
             left = right
         self.generic_visit(node)
 
+    def visit_Match(self, node: ast.Match) -> None:
+        field = field_of(node.subject)
+        subject = ast.get_source_segment(self.source, node.subject) or ast.unparse(node.subject)
+        for case in node.cases:
+            pattern = ast.get_source_segment(self.source, case.pattern) or ast.unparse(case.pattern)
+            code = f"match {subject}: case {pattern}"
+            for read, values in pattern_reads(field, case.pattern, self.constants):
+                if self._match(case.pattern, read, values, code):
+                    break
+        self.generic_visit(node)
+
     def _compare(self, node: ast.AST, field_node: ast.expr, value_node: ast.expr) -> bool:
-        field, values = _field(field_node), _values(value_node)
+        return self._match(node, field_of(field_node), values_of(value_node, self.constants))
+
+    def _match(
+        self, node: ast.AST, field: str | None, values: frozenset[object], code: str | None = None
+    ) -> bool:
         for predicate in self.rules.checked_predicates:
             if predicate.matches(field, values):
-                self._report(node, predicate.text)
+                self._report(node, predicate.text, code)
                 return True
         return False
 
@@ -283,10 +319,10 @@ class _Visitor(ast.NodeVisitor):
             return offset + 1
         return len(lines[number - 1].encode()[:offset].decode(errors="replace")) + 1
 
-    def _report(self, node: ast.AST, rule: str) -> None:
+    def _report(self, node: ast.AST, rule: str, code: str | None = None) -> None:
         if self.rules.allows(self.path, self.scopes):
             return
-        code = ast.get_source_segment(self.source, node) or ast.unparse(node)
+        code = code or ast.get_source_segment(self.source, node) or ast.unparse(node)
         self.findings.append(
             GuardFinding(
                 path=self.path,
@@ -297,66 +333,6 @@ class _Visitor(ast.NodeVisitor):
                 function=self.scopes[-1] if self.scopes else None,
             )
         )
-
-
-def _field(node: ast.expr) -> str | None:
-    node = _unwrapped(node)
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        return node.attr
-    if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
-        key = node.slice.value
-        return key if isinstance(key, str) else None
-    return None
-
-
-def _unwrapped(node: ast.expr) -> ast.expr:
-    """The field under the spellings that read the same stored value: ``outcome.value``,
-    ``str(outcome)`` and ``outcome.lower()`` (or ``casefold``, ``strip``) compare the stored
-    outcome just as ``outcome`` does, so hiding it behind them must not hide it from the guard."""
-    while True:
-        if isinstance(node, ast.Attribute) and node.attr == "value":
-            node = node.value
-        elif (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Name)
-            and node.func.id == "str"
-            and len(node.args) == 1
-            and not node.keywords
-        ):
-            node = node.args[0]
-        elif (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr in _SAME_VALUE_METHODS
-            and not node.args
-            and not node.keywords
-        ):
-            node = node.func.value
-        else:
-            return node
-
-
-def _values(node: ast.expr) -> frozenset[object]:
-    if isinstance(node, ast.Tuple | ast.List | ast.Set):
-        return frozenset(value for element in node.elts for value in _values(element))
-    if isinstance(node, ast.Constant) and node.value is not None:
-        return frozenset({node.value})
-    if isinstance(node, ast.Attribute | ast.Name):
-        return frozenset({_Dotted(ast.unparse(node))})
-    return frozenset()
-
-
-@attrs.frozen
-class _Dotted:
-    name: str
-
-
-def _same_value(found: object, wanted: object) -> bool:
-    if isinstance(found, _Dotted) and isinstance(wanted, _Dotted):
-        return found.name == wanted.name or found.name.endswith(f".{wanted.name}")
-    return type(found) is type(wanted) and found == wanted
 
 
 def _python_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:
