@@ -174,6 +174,7 @@ def assess(
     as_of: datetime,
     active: ActiveRuns | None = None,
     shared: Collection[IdKey] = (),
+    known: KnownResults | None = None,
 ) -> list[Assessment]:
     """Evaluate the visible runs in one batch and assess each, in input order.
 
@@ -185,9 +186,12 @@ def assess(
     ``as_of`` (``run_as_of``): one created later is dropped, one that completed later is the
     active run it was then. ``active`` defaults to the queued and
     running runs among ``runs``; pass ``ActiveRuns.from_source`` when ``runs`` is only a page.
+    ``known`` holds the results a session has already evaluated (``KnownResults``).
     """
     visible = visible_at(runs, scopes, as_of)
-    results = evaluate_visible(resolver, visible, scopes=scopes, as_of=as_of, shared=shared)
+    results = evaluate_visible(
+        resolver, visible, scopes=scopes, as_of=as_of, shared=shared, known=known
+    )
     if active is None:
         active = ActiveRuns(visible, catalog=resolver.catalog, scopes=scopes)
     return assess_results(
@@ -285,6 +289,48 @@ def _merged(
     return merged
 
 
+class KnownResults:
+    """The results one request session has evaluated, by run, for its ``scopes`` at its
+    ``as_of``: a run evaluated again in that session (the same row of the same snapshot) takes
+    its result from here, and its evidence is not read again.
+
+    A result depends on its run, the scopes, ``as_of`` and the evidence the snapshot holds,
+    never on the other runs of its batch (each evidence request is the run's own), so it is the
+    one a new batch would give. ``ahead`` is how many runs of the follow-up list a dashboard
+    also evaluates in its batch (the page a request usually shows after it; 0: none). Only a
+    session keeps one, never two sessions nor two actors. Not an attrs value: it grows.
+    """
+
+    def __init__(self, *, scopes: VisibleScopes, as_of: datetime, ahead: int = 0) -> None:
+        self.scopes = scopes
+        self.as_of = as_of
+        self.ahead = ahead
+        self._results: dict[IdKey, tuple[OperationRun, ActionabilityResult]] = {}
+
+    def evaluate(
+        self, resolver: Resolver, runs: Sequence[OperationRun], *, as_of: datetime
+    ) -> list[ActionabilityResult]:
+        """``resolver.evaluate_many`` of ``runs`` (of ``scopes``, at ``as_of``): the runs not
+        known yet in one batch, the others as known."""
+        known = [self._known(run) for run in runs]
+        missing = [run for run, result in zip(runs, known, strict=True) if result is None]
+        fresh = iter(
+            resolver.evaluate_many(missing, as_of=as_of, scopes=self.scopes) if missing else ()
+        )
+        results = []
+        for run, result in zip(runs, known, strict=True):
+            if result is None:
+                result = next(fresh)
+                self._results[id_key(run)] = (run, result)
+            results.append(result)
+        return results
+
+    def _known(self, run: OperationRun) -> ActionabilityResult | None:
+        held = self._results.get(id_key(run))
+        # The same row: an id is only the run it was when its result was kept.
+        return held[1] if held is not None and held[0] == run else None
+
+
 def evaluate_visible(
     resolver: Resolver,
     visible: Sequence[OperationRun],
@@ -292,10 +338,15 @@ def evaluate_visible(
     scopes: VisibleScopes,
     as_of: datetime,
     shared: Collection[IdKey] = (),
+    known: KnownResults | None = None,
 ) -> list[ActionabilityResult]:
     """``resolver.evaluate_many`` of the runs whose id no other visible run has (see
-    ``assess``); the others read ``duplicate_run_id``, in input order."""
+    ``assess``); the others read ``duplicate_run_id``, in input order. With ``known`` (for
+    these ``scopes`` at this ``as_of``), a run it holds is not evaluated again."""
     flagged = shared_ids(visible, shared)
     plain = [run for run in visible if id_key(run) not in flagged]
-    evaluated = resolver.evaluate_many(plain, as_of=as_of, scopes=scopes)
+    if known is not None and known.scopes == scopes and known.as_of == as_of and not flagged:
+        evaluated = known.evaluate(resolver, plain, as_of=as_of)
+    else:
+        evaluated = resolver.evaluate_many(plain, as_of=as_of, scopes=scopes)
     return _merged(visible, flagged, evaluated, resolver.registry, resolver.catalog, as_of)

@@ -10,6 +10,7 @@ import attrs
 
 from runactionability.adapters.sqlalchemy import SqlBackend
 from runactionability.adapters.sqlalchemy.pushdown import SqlPushdown
+from runactionability.adapters.sqlalchemy.pushdown.walk import SESSION_PAGE
 from runactionability.changes import ChangePage
 from runactionability.consumers import (
     ActiveRuns,
@@ -23,7 +24,7 @@ from runactionability.consumers import (
     list_assessed,
 )
 from runactionability.consumers.actions import KeyedActiveRuns
-from runactionability.consumers.assess import IdKey, shared_ids, visible_at
+from runactionability.consumers.assess import IdKey, KnownResults, shared_ids, visible_at
 from runactionability.consumers.dashboard import active_work
 from runactionability.consumers.explain import ShownAssessments
 from runactionability.errors import InvalidCursorError
@@ -62,6 +63,9 @@ class RequestSession:
     _active: list[ActiveRuns] = attrs.field(factory=list, init=False, eq=False, repr=False)
     _shown: ShownAssessments = attrs.field(factory=ShownAssessments, init=False, eq=False)
     _shares_ids: list[bool] = attrs.field(factory=list, init=False, eq=False, repr=False)
+    # The results this session evaluated: the page a request shows after its dashboard is
+    # evaluated in the dashboard's batch (one evidence read for both), and not again.
+    _known: list[KnownResults] = attrs.field(factory=list, init=False, eq=False, repr=False)
 
     def render(self, message: Message) -> str:
         """A message of an answer (an explanation, a label, a ``would_change`` line) in the
@@ -89,6 +93,7 @@ class RequestSession:
             on_page=on_page,
             store=self._store(),
             active=self._active_runs(),
+            known=self._known_results(),
         )
         return self._shown.summary(summary)
 
@@ -130,6 +135,7 @@ class RequestSession:
             active=self._active_runs(),
             on_scan=on_scan,
             store=self._store(),
+            known=self._known_results(),
         )
         return self._shown.page(page)
 
@@ -141,6 +147,12 @@ class RequestSession:
             runs = self.backend.runs
             self._shares_ids.append(isinstance(runs, RunsById) and runs.shares_ids())
         return None if self._shares_ids[0] else self.pushdown
+
+    def _known_results(self) -> KnownResults:
+        if not self._known:
+            known = KnownResults(scopes=self.scopes, as_of=self.as_of, ahead=SESSION_PAGE)
+            self._known.append(known)
+        return self._known[0]
 
     def _active_runs(self) -> ActiveRuns:
         # ActiveRuns.from_source's query, read only for the work shown (active_work: all, once).
