@@ -6,10 +6,12 @@ own gives; nothing is shared across sessions or actors, and nothing compiles aft
 from __future__ import annotations
 
 import asyncio
+import importlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from tests.support import async_engine_of, compilations
 
@@ -21,6 +23,8 @@ from runactionability.testing import count_statements
 REGISTRY = Registry.default()
 CATALOG = REGISTRY.catalog()
 SCOPES = VisibleScopes({"acme", "globex"})
+# The module, not a name the package exports.
+REQUEST = importlib.import_module("runactionability.service.request")
 
 Ask = Callable[[RequestSession], Any]
 
@@ -46,10 +50,15 @@ def test_the_page_after_the_dashboard_sends_no_statement(demo: tuple[sa.Engine, 
     )
 
 
-def test_shared_reads_answer_as_separate_sessions(demo: tuple[sa.Engine, datetime]) -> None:
+@pytest.mark.parametrize("ahead", [50, 2])
+def test_shared_reads_answer_as_separate_sessions(
+    demo: tuple[sa.Engine, datetime], ahead: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Pages of every size around the dashboard's and the session's shared head, in several
     # orders, with their cursors, and at several instants: each answer is the one its own
-    # session gives.
+    # session gives, whether the whole follow-up list fits in the page ahead (the dashboard
+    # evaluates it all) or not (the page reuses the dashboard's top runs alone).
+    monkeypatch.setattr(REQUEST, "_PAGE_AHEAD", ahead)
     engine, as_of = demo
     service = ActionabilityService(engine, registry=REGISTRY, catalog=CATALOG)
     for instant in (as_of, as_of - timedelta(days=1), as_of - timedelta(days=30)):

@@ -296,8 +296,8 @@ class KnownResults:
 
     A result depends on its run, the scopes, ``as_of`` and the evidence the snapshot holds,
     never on the other runs of its batch (each evidence request is the run's own), so it is the
-    one a new batch would give. ``ahead`` is how many runs of the follow-up list a dashboard
-    also evaluates in its batch (the page a request usually shows after it; 0: none). Only a
+    one a new batch would give. ``ahead`` is the follow-up page a request usually shows after
+    its dashboard: when no more runs need attention, the dashboard evaluates them all. Only a
     session keeps one, never two sessions nor two actors. Not an attrs value: it grows.
     """
 
@@ -328,7 +328,7 @@ class KnownResults:
     def _known(self, run: OperationRun) -> ActionabilityResult | None:
         held = self._results.get(id_key(run))
         # The same row: an id is only the run it was when its result was kept.
-        return held[1] if held is not None and held[0] == run else None
+        return held[1] if held is not None and (held[0] is run or held[0] == run) else None
 
 
 def evaluate_visible(

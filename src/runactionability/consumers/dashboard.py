@@ -266,9 +266,8 @@ def dashboard(
     read them from the same snapshot already (as ``list_assessed`` and ``assess`` take it);
     they are then neither read again nor indexed again.
     ``known`` (a session's ``KnownResults``, store path only) keeps the batch's results, and
-    with ``known.ahead`` more than ``top`` the batch also evaluates the follow-up list's next
-    runs up to that many, for the page the session shows next (one statement of evidence for
-    both, where each read its own).
+    when at most ``known.ahead`` runs need attention the batch evaluates every one of them, for
+    the page the session shows next (one evidence read for both, where each read its own).
     ``top`` is an int from 0 to ``MAX_LIMIT`` (``UsageError`` before any read).
     """
     check_limit(top, name="top", least=0)
@@ -307,8 +306,10 @@ def _from_store(
     shown: Sequence[OperationRun] = ()
     ahead: Sequence[OperationRun] = ()
     if top > 0:
-        # The first ``top`` runs of a longer page are that page's of ``top`` runs.
-        limit = max(top, known.ahead if known is not None else 0)
+        # The whole follow-up list when the page ahead holds it (a longer one would make each
+        # dashboard dearer for a page that may not follow); its first ``top`` are the top.
+        fits = known is not None and counts.needs_attention <= known.ahead
+        limit = max(top, known.ahead) if fits and known is not None else top
         listed = store.follow_up_page(scopes, as_of=as_of, limit=limit).runs
         shown, ahead = listed[:top], listed[top:]
     shared = shared_with(source, shown, scopes, as_of)
@@ -361,8 +362,7 @@ def _summary(
     # A queued run that records an outcome is invalid, so it may be on the follow-up list too.
     listed = {run.id for run in shown}
     working = visible_at((run for run in batch.working if run.id not in listed), scopes, as_of)
-    # The runs ahead only join the batch for their evidence: one id twice in it would read as
-    # an id two runs share.
+    # The runs ahead join the batch for their evidence alone (an id twice would read as shared).
     taken = {*listed, *(run.id for run in working)}
     ahead = [run for run in visible_at(batch.ahead, scopes, as_of) if run.id not in taken]
     # One batch: the shown runs' evidence is read once; the active runs need none (rule 2).

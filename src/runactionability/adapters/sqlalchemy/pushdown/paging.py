@@ -31,7 +31,6 @@ from runactionability.adapters.sqlalchemy.pushdown.prepared import (
     _scope_values,
 )
 from runactionability.adapters.sqlalchemy.pushdown.walk import (
-    SESSION_PAGE,
     Head,
     cursor_of,
     page_of,
@@ -102,10 +101,10 @@ def follow_up_page(
 
         head = session_head(pushdown, scopes, as_of) if cursor is None else None
         if head is not None:
-            # A session's walk from the newest: read once, as far as its pages need (the
-            # dashboard's top runs are the head of the page it shows next).
+            # A session's walk from the newest: each row read once, whichever of its pages
+            # (the dashboard's top runs are the head of the page it shows next) reads it first.
             head.read = read
-            head.extent(max(limit, SESSION_PAGE))
+            head.first_read(limit)
         else:
             head = Head(cursor, functools.partial(cursor_of, pushdown))
             head.read = read
@@ -114,10 +113,13 @@ def follow_up_page(
         stored: list[Any] = []
 
         def keep(index: int, status: Actionability) -> None:
-            row = head.prepared[index].read(head.raw[index])
-            run = head.pending.get(index) or source._run(row)
-            items.append(FollowUpItem(run=run, status=status))
-            stored.append(cursor_value(row, "created_at"))
+            built = head.built.get(index)
+            if built is None:
+                row = head.prepared[index].read(head.raw[index])
+                run = head.pending.get(index) or source._run(row)
+                built = head.built[index] = (run, cursor_value(row, "created_at"))
+            items.append(FollowUpItem(run=built[0], status=status))
+            stored.append(built[1])
 
         _, scanned, full = page_of(head, limit, keep)
     if full:

@@ -23,11 +23,6 @@ if TYPE_CHECKING:
 # benchmark's history), so that one statement usually fills the page.
 MAX_CHUNK = 4096
 
-# What a follow-up page of a session reads at the least: as far as a page of this many runs
-# reads, so that the dashboard's top runs and the page a request shows after them are read by
-# the same statements (docs/performance.md, "Seventh round").
-SESSION_PAGE = 50
-
 # Reads the walk's next ``chunk`` rows after the cursor (None: from the newest): the statement
 # that ran, its rows, the runs Python judged and their statuses, by row index.
 Read = Callable[
@@ -62,6 +57,7 @@ class Head:
     __slots__ = (
         "_cursor",
         "_cursor_of",
+        "built",
         "complete",
         "counted",
         "pending",
@@ -80,9 +76,12 @@ class Head:
         self.raw: list[Any] = []
         self.status: list[Actionability] = []
         self.pending: dict[int, OperationRun] = {}
+        # The run of each row a page kept, and the stored created_at its cursor carries: the
+        # dashboard's top runs are built once for the page that shows them again.
+        self.built: dict[int, tuple[OperationRun, Any]] = {}
         self.complete = False
-        # What the session's count found from the newest: (runs needing attention, problem
-        # rows), which sizes the first read (``extent``).
+        # What the session's count found: (runs needing attention, problem rows), which sizes
+        # the first read (``first_read``).
         self.counted: tuple[int, int] | None = None
 
     def ensure(self, count: int) -> int:
@@ -108,26 +107,13 @@ class Head:
             return self._cursor
         return self._cursor_of(self.prepared[-1], self.raw[-1])
 
-    def extent(self, limit: int) -> None:
-        """Read as far as a page of ``limit`` runs from the start reads (``page_of``).
-
-        When the session's count says at most ``limit`` runs need attention, such a page reads
-        to the walk's end, so the first statement asks for every problem row the count saw
-        and one more (the one more proves the end): one statement where the page's chunks
-        would take two or more.
-        """
+    def first_read(self, limit: int) -> None:
+        """Before a page of ``limit`` runs reads from the newest: when the session's count says
+        at most ``limit`` runs need attention, the page reads to the walk's end, so the first
+        statement asks for every problem row the count saw and one more (which proves the end,
+        up to ``MAX_CHUNK``): one statement where the page's chunks would take two or more."""
         if self.counted is not None and not self.raw and self.counted[0] <= limit:
             self.ensure(min(self.counted[1] + 1, MAX_CHUNK))
-        found = position = 0
-        chunk = first_chunk(limit)
-        while True:
-            end = self.ensure(position + chunk)
-            before = found
-            found += sum(1 for status in self.status[position:end] if status.needs_attention)
-            if found >= limit or end - position < chunk:
-                return
-            position = end
-            chunk = next_chunk(limit, found, position, before, chunk)
 
 
 _STATUSES = {status.value: status for status in Actionability}
