@@ -25,6 +25,7 @@ CATALOG = REGISTRY.catalog()
 SCOPES = VisibleScopes({"acme", "globex"})
 # The module, not a name the package exports.
 REQUEST = importlib.import_module("runactionability.service.request")
+ASSESS = importlib.import_module("runactionability.consumers.assess")
 
 Ask = Callable[[RequestSession], Any]
 
@@ -156,3 +157,28 @@ def test_the_async_twin_shares_alike(demo: tuple[sa.Engine, datetime]) -> None:
     assert statements == 0
     assert summary == _alone(service, as_of, lambda s: s.dashboard())
     assert page == _alone(service, as_of, lambda s: s.follow_up_page())
+
+
+def test_a_session_paging_everything_keeps_a_bounded_few_results(
+    demo: tuple[sa.Engine, datetime], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A session may page through a whole list (the CLI's listings): it keeps the most recent
+    # results only, and its answers are those of sessions of their own.
+    monkeypatch.setattr(ASSESS, "KNOWN_KEPT", 3)
+    engine, as_of = demo
+    service = ActionabilityService(engine, registry=REGISTRY, catalog=CATALOG)
+    asked: list[tuple[str | None, Any]] = []
+    with service.session(scopes=SCOPES, as_of=as_of) as s:
+        s.dashboard()
+        cursor = None
+        for _ in range(6):
+            page = s.follow_up_page(limit=2, cursor=cursor)
+            asked.append((cursor, s.to_json(page)))
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+        assert len(s._known_results()._results) <= 3
+    assert len(asked) > 2
+    for after, answer in asked:
+        alone = _alone(service, as_of, lambda s, at=after: s.follow_up_page(limit=2, cursor=at))
+        assert answer == alone

@@ -289,6 +289,10 @@ def _merged(
     return merged
 
 
+KNOWN_KEPT = 1000
+"""How many results a session's ``KnownResults`` keeps, the most recent."""
+
+
 class KnownResults:
     """The results one request session has evaluated, by run, for its ``scopes`` at its
     ``as_of``: a run evaluated again in that session (the same row of the same snapshot) takes
@@ -322,6 +326,10 @@ class KnownResults:
             if result is None:
                 result = next(fresh)
                 self._results[id_key(run)] = (run, result)
+                if len(self._results) > KNOWN_KEPT:
+                    # The oldest first: a session paging through a whole list (the CLI's) keeps
+                    # what its next answers may share, not everything it read.
+                    del self._results[next(iter(self._results))]
             results.append(result)
         return results
 
