@@ -352,7 +352,8 @@ class SqlPushdown:
         """This pushdown reading through ``connection`` (one request's snapshot).
 
         The copy shares the compiled classifications and prepared statements, so a long-lived
-        pushdown compiles each statement once however many requests it serves.
+        pushdown compiles each statement once however many requests it serves; the follow-up
+        walk's rows it reads are its own (``walk.session_head``).
         """
         self.resolver()
         self._run_source()
