@@ -35,6 +35,10 @@ def _alone(service: ActionabilityService, as_of: datetime, ask: Ask) -> Any:
         return s.to_json(ask(s))
 
 
+def _page_after(limit: int, cursor: str | None) -> Ask:
+    return lambda s: s.follow_up_page(limit=limit, cursor=cursor)
+
+
 def test_the_page_after_the_dashboard_sends_no_statement(demo: tuple[sa.Engine, datetime]) -> None:
     engine, as_of = demo
     service = ActionabilityService(engine, registry=REGISTRY, catalog=CATALOG)
@@ -90,7 +94,7 @@ def _session_asks(s: RequestSession) -> list[Ask]:
     for _ in range(3):
         if cursor is None:
             break
-        asks.append(lambda s, after=cursor: s.follow_up_page(limit=1, cursor=after))
+        asks.append(_page_after(1, cursor))
         cursor = s.follow_up_page(limit=1, cursor=cursor).next_cursor
     return asks
 
@@ -180,5 +184,4 @@ def test_a_session_paging_everything_keeps_a_bounded_few_results(
         assert len(s._known_results()._results) <= 3
     assert len(asked) > 2
     for after, answer in asked:
-        alone = _alone(service, as_of, lambda s, at=after: s.follow_up_page(limit=2, cursor=at))
-        assert answer == alone
+        assert answer == _alone(service, as_of, _page_after(2, after))

@@ -308,7 +308,7 @@ def _from_store(
     if top > 0:
         # The whole follow-up list when the page ahead holds it (a longer one would make each
         # dashboard dearer for a page that may not follow); its first ``top`` are the top.
-        fits = known is not None and counts.needs_attention <= known.ahead
+        fits = known is not None and counts.counts.needs_attention <= known.ahead
         limit = max(top, known.ahead) if fits and known is not None else top
         listed = store.follow_up_page(scopes, as_of=as_of, limit=limit).runs
         shown, ahead = listed[:top], listed[top:]
