@@ -16,6 +16,7 @@ from runactionability.consumers.assess import (
     CURRENT_FOLLOW_UP,
     HISTORY,
     Assessment,
+    KnownResults,
     assess,
     assess_async,
     assess_results,
@@ -28,11 +29,10 @@ from runactionability.consumers.dashboard import (
     ActiveWork,
     DashboardSummary,
     dashboard,
-    read_runs,
     summarize,
 )
 from runactionability.consumers.explain import Explanation, explain, explain_async, would_change
-from runactionability.consumers.listing import AssessedPage, View, list_assessed
+from runactionability.consumers.listing import AssessedPage, View, list_assessed, read_runs
 from runactionability.ports import StoreActiveCounts, StoreCounts, StoreEvaluation, StorePage
 from runactionability.result import ActiveCounts, StatusCounts
 from runactionability.scopes import VisibleScopes
@@ -48,6 +48,7 @@ __all__ = [
     "DashboardSummary",
     "Explanation",
     "KeyedActiveRuns",
+    "KnownResults",
     "StatusCounts",
     "StoreActiveCounts",
     "StoreCounts",

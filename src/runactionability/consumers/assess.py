@@ -7,7 +7,6 @@ disagree about a run.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import TypeVar
@@ -16,10 +15,19 @@ import attrs
 
 from runactionability.catalog import OperationCatalog
 from runactionability.consumers.actions import ActiveRuns, is_active, is_repeatable, plan_actions
+from runactionability.consumers.shared import (
+    IdKey,
+    citing,
+    id_key,
+    replaced,
+    shared_ids,
+    shared_proofs,
+    visible_at,
+    without_shared_proofs,
+)
 from runactionability.errors import UsageError
-from runactionability.evidence import RunFact
 from runactionability.model import OperationRun, RunId
-from runactionability.ports import RunsById, RunSource, run_as_of
+from runactionability.ports import RunSource
 from runactionability.registry import Registry
 from runactionability.resolver import AsyncResolver, Resolver
 from runactionability.result import (
@@ -176,6 +184,7 @@ def assess(
     active: ActiveRuns | None = None,
     shared: Collection[IdKey] = (),
     source: RunSource | None = None,
+    known: KnownResults | None = None,
 ) -> list[Assessment]:
     """Evaluate the visible runs in one batch and assess each, in input order.
 
@@ -189,10 +198,11 @@ def assess(
     ``as_of`` (``run_as_of``): one created later is dropped, one that completed later is the
     active run it was then. ``active`` defaults to the queued and
     running runs among ``runs``; pass ``ActiveRuns.from_source`` when ``runs`` is only a page.
+    ``known`` holds the results a session has already evaluated (``KnownResults``).
     """
     visible = visible_at(runs, scopes, as_of)
     results = evaluate_visible(
-        resolver, visible, scopes=scopes, as_of=as_of, shared=shared, source=source
+        resolver, visible, scopes=scopes, as_of=as_of, shared=shared, source=source, known=known
     )
     if active is None:
         active = ActiveRuns(visible, catalog=resolver.catalog, scopes=scopes)
@@ -219,67 +229,15 @@ async def assess_async(
     evaluated = await resolver.evaluate_many(plain, as_of=as_of, scopes=scopes)
     refused = shared_proofs(source, evaluated, flagged, scopes, as_of)
     if refused:
-        again = [
-            run for run, result in zip(plain, evaluated, strict=True) if _cites(result, refused)
-        ]
+        again = citing(plain, evaluated, refused)
         redone = await resolver.evaluate_many(again, as_of=as_of, scopes=scopes, shared_ids=refused)
-        evaluated = _replaced(evaluated, refused, redone)
+        evaluated = replaced(evaluated, refused, redone)
     results = _merged(visible, flagged, evaluated, resolver.registry, resolver.catalog, as_of)
     if active is None:
         active = ActiveRuns(visible, catalog=resolver.catalog, scopes=scopes)
     return assess_results(
         visible, results, scopes=scopes, registry=resolver.registry, active=active
     )
-
-
-def visible_at(
-    runs: Iterable[OperationRun], scopes: VisibleScopes, as_of: datetime
-) -> list[OperationRun]:
-    """The runs of ``scopes`` as they were at ``as_of`` (``run_as_of``), in order: what
-    ``assess`` evaluates."""
-    return [
-        then
-        for run in runs
-        if scopes.admits_run(run) and (then := run_as_of(run, as_of)) is not None
-    ]
-
-
-IdKey = tuple[type, object]
-"""A run id with its class, as ``ShownAssessments`` keys them: ``1`` is not ``"1"``."""
-
-
-def id_key(run: OperationRun) -> IdKey:
-    """The key of a run's id (``IdKey``)."""
-    return id_key_of(run.id)
-
-
-def id_key_of(run_id: RunId) -> IdKey:
-    """The key of a run id (``IdKey``)."""
-    return (run_id.__class__, run_id)
-
-
-def shared_ids(runs: Iterable[OperationRun], also: Collection[IdKey] = ()) -> frozenset[IdKey]:
-    """The keys of the ids that two of ``runs`` share, and ``also``."""
-    counts = Counter(id_key(run) for run in runs)
-    return frozenset(key for key, n in counts.items() if n > 1).union(also)
-
-
-def shared_with(
-    source: RunSource, runs: Iterable[OperationRun], scopes: VisibleScopes, as_of: datetime
-) -> frozenset[IdKey]:
-    """The keys of ``runs``' ids that name more than one run of ``scopes`` at ``as_of`` in
-    ``source`` (a ``RunsById`` whose ids are not proven unique; any other source answers none,
-    and each batch is judged alone).
-
-    Only visible rows count: a row of a hidden scope with the same id is not even read, so
-    it changes nothing and an actor learns nothing of it.
-    """
-    if not isinstance(source, RunsById) or source.unique_ids():
-        return frozenset()
-    ids = {id_key(run): run.id for run in runs}
-    if not ids:
-        return frozenset()
-    return shared_ids(visible_at(source.runs_by_ids(list(ids.values()), scopes), scopes, as_of))
 
 
 def _merged(
@@ -305,6 +263,56 @@ def _merged(
     return merged
 
 
+KNOWN_KEPT = 1000
+"""How many results a session's ``KnownResults`` keeps, the most recent."""
+
+
+class KnownResults:
+    """The results one request session has evaluated, by run, for its ``scopes`` at its
+    ``as_of``: a run evaluated again in that session (the same row of the same snapshot) takes
+    its result from here, and its evidence is not read again.
+
+    A result depends on its run, the scopes, ``as_of`` and the evidence the snapshot holds,
+    never on the other runs of its batch (each evidence request is the run's own), so it is the
+    one a new batch would give. ``ahead`` is the follow-up page a request usually shows after
+    its dashboard: when no more runs need attention, the dashboard evaluates them all. Only a
+    session keeps one, never two sessions nor two actors. Not an attrs value: it grows.
+    """
+
+    def __init__(self, *, scopes: VisibleScopes, as_of: datetime, ahead: int = 0) -> None:
+        self.scopes = scopes
+        self.as_of = as_of
+        self.ahead = ahead
+        self._results: dict[IdKey, tuple[OperationRun, ActionabilityResult]] = {}
+
+    def evaluate(
+        self, resolver: Resolver, runs: Sequence[OperationRun], *, as_of: datetime
+    ) -> list[ActionabilityResult]:
+        """``resolver.evaluate_many`` of ``runs`` (of ``scopes``, at ``as_of``): the runs not
+        known yet in one batch, the others as known."""
+        known = [self._known(run) for run in runs]
+        missing = [run for run, result in zip(runs, known, strict=True) if result is None]
+        fresh = iter(
+            resolver.evaluate_many(missing, as_of=as_of, scopes=self.scopes) if missing else ()
+        )
+        results = []
+        for run, result in zip(runs, known, strict=True):
+            if result is None:
+                result = next(fresh)
+                self._results[id_key(run)] = (run, result)
+                if len(self._results) > KNOWN_KEPT:
+                    # The oldest first: a session paging through a whole list (the CLI's) keeps
+                    # what its next answers may share, not everything it read.
+                    del self._results[next(iter(self._results))]
+            results.append(result)
+        return results
+
+    def _known(self, run: OperationRun) -> ActionabilityResult | None:
+        held = self._results.get(id_key(run))
+        # The same row: an id is only the run it was when its result was kept.
+        return held[1] if held is not None and (held[0] is run or held[0] == run) else None
+
+
 def evaluate_visible(
     resolver: Resolver,
     visible: Sequence[OperationRun],
@@ -313,61 +321,20 @@ def evaluate_visible(
     as_of: datetime,
     shared: Collection[IdKey] = (),
     source: RunSource | None = None,
+    known: KnownResults | None = None,
 ) -> list[ActionabilityResult]:
     """``resolver.evaluate_many`` of the runs whose id no other visible run has (see
     ``assess``); the others read ``duplicate_run_id``, in input order. A run a success whose
-    id names two visible runs would settle is evaluated again without it (``shared_proofs``)."""
+    id names two visible runs would settle is evaluated again without it (``shared_proofs``).
+    With ``known`` (for these ``scopes`` at this ``as_of``), a run it holds is not evaluated
+    again."""
     flagged = shared_ids(visible, shared)
     plain = [run for run in visible if id_key(run) not in flagged]
-    evaluated = resolver.evaluate_many(plain, as_of=as_of, scopes=scopes)
-    refused = shared_proofs(source, evaluated, flagged, scopes, as_of)
-    if refused:
-        again = [
-            run for run, result in zip(plain, evaluated, strict=True) if _cites(result, refused)
-        ]
-        redone = resolver.evaluate_many(again, as_of=as_of, scopes=scopes, shared_ids=refused)
-        evaluated = _replaced(evaluated, refused, redone)
-    return _merged(visible, flagged, evaluated, resolver.registry, resolver.catalog, as_of)
-
-
-def shared_proofs(
-    source: RunSource | None,
-    results: Sequence[ActionabilityResult],
-    flagged: Collection[IdKey],
-    scopes: VisibleScopes,
-    as_of: datetime,
-) -> frozenset[IdKey]:
-    """The keys of the ids of ``results``' later successes that name two visible runs: in
-    ``flagged`` (the batch's shared ids), or in ``source`` (a ``RunsById`` whose ids are not
-    proven unique: one read of those ids; none on a table with a unique id).
-
-    Such a success is no evidence: its proof would cite an id that names two runs, which
-    ``explain`` answers ``duplicate_run_id`` for, so the run it would settle needs attention.
-    """
-    cited = {id_key_of(proof.run_id): proof.run_id for r in results if (proof := _run_proof(r))}
-    refused = frozenset(key for key in cited if key in flagged)
-    if not cited or not isinstance(source, RunsById) or source.unique_ids():
-        return refused
-    rows = source.runs_by_ids(
-        [run_id for key, run_id in cited.items() if key not in refused], scopes
+    if known is not None and known.scopes == scopes and known.as_of == as_of and not flagged:
+        evaluated = known.evaluate(resolver, plain, as_of=as_of)
+    else:
+        evaluated = resolver.evaluate_many(plain, as_of=as_of, scopes=scopes)
+    evaluated = without_shared_proofs(
+        resolver, plain, evaluated, source=source, flagged=flagged, scopes=scopes, as_of=as_of
     )
-    return refused | shared_ids(visible_at(rows, scopes, as_of)).intersection(cited)
-
-
-def _run_proof(result: ActionabilityResult) -> RunFact | None:
-    return result.proof if isinstance(result.proof, RunFact) else None
-
-
-def _cites(result: ActionabilityResult, refused: frozenset[IdKey]) -> bool:
-    proof = _run_proof(result)
-    return proof is not None and id_key_of(proof.run_id) in refused
-
-
-def _replaced(
-    results: Sequence[ActionabilityResult],
-    refused: frozenset[IdKey],
-    redone: Sequence[ActionabilityResult],
-) -> list[ActionabilityResult]:
-    """``results`` with each one citing a refused success replaced, in order, by ``redone``."""
-    again = iter(redone)
-    return [next(again) if _cites(result, refused) else result for result in results]
+    return _merged(visible, flagged, evaluated, resolver.registry, resolver.catalog, as_of)

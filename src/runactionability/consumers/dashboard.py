@@ -11,17 +11,16 @@ import attrs
 from runactionability.consumers.actions import ActiveRuns, KeyedActiveRuns, is_active
 from runactionability.consumers.assess import (
     Assessment,
-    IdKey,
+    KnownResults,
     assess,
     assess_results,
     evaluate_visible,
-    shared_with,
-    visible_at,
 )
+from runactionability.consumers.listing import read_runs
+from runactionability.consumers.shared import IdKey, shared_with, visible_at
 from runactionability.limits import check_limit
 from runactionability.model import OperationRun, RunId, RunStatus, usable_id
 from runactionability.ports import (
-    RunQuery,
     RunSource,
     StoreActiveCounts,
     StoreCounts,
@@ -224,27 +223,6 @@ def _active_of(
     return _active_work(evaluated, top=top, assessed=assessed)
 
 
-def read_runs(
-    source: RunSource,
-    query: RunQuery,
-    *,
-    page_size: int = 1000,
-    on_page: Callable[[int], None] | None = None,
-) -> list[OperationRun]:
-    """Every run ``query`` matches, read page by page (``on_page`` hears each page's size)."""
-    check_limit(page_size, name="page_size")
-    runs: list[OperationRun] = []
-    cursor: str | None = None
-    while True:
-        page = source.list_runs(query, limit=page_size, cursor=cursor)
-        runs.extend(page.runs)
-        if on_page is not None:
-            on_page(len(page.runs))
-        cursor = page.next_cursor
-        if cursor is None or not page.runs:
-            return runs
-
-
 @traced(DASHBOARD, "runactionability.consumers.dashboard", runs=lambda d: d.counts.total)
 def dashboard(
     source: RunSource,
@@ -257,6 +235,7 @@ def dashboard(
     on_page: Callable[[int], None] | None = None,
     store: StoreEvaluation | None = None,
     active: ActiveRuns | None = None,
+    known: KnownResults | None = None,
 ) -> DashboardSummary:
     """The dashboard summary of every run of ``scopes`` (created since ``created_from``).
 
@@ -269,12 +248,15 @@ def dashboard(
     ``active`` holds the queued and running runs of ``scopes`` at ``as_of`` when the caller has
     read them from the same snapshot already (as ``list_assessed`` and ``assess`` take it);
     they are then neither read again nor indexed again.
+    ``known`` (a session's ``KnownResults``, store path only) keeps the batch's results, and
+    when at most ``known.ahead`` runs need attention the batch evaluates every one of them, for
+    the page the session shows next (one evidence read for both, where each read its own).
     ``top`` is an int from 0 to ``MAX_LIMIT`` (``UsageError`` before any read).
     """
     check_limit(top, name="top", least=0)
     if store is not None and created_from is None:
         return _from_store(
-            store, source, resolver, scopes=scopes, as_of=as_of, top=top, active=active
+            store, source, resolver, scopes=scopes, as_of=as_of, top=top, active=active, known=known
         )
     # The runs as they were at as_of: none created later, none completed later.
     query = scopes.query(created_from=created_from, as_of=as_of)
@@ -303,11 +285,18 @@ def _from_store(
     as_of: datetime,
     top: int,
     active: ActiveRuns | None,
+    known: KnownResults | None = None,
 ) -> DashboardSummary:
     counts = store.count(scopes, as_of=as_of)
     shown: Sequence[OperationRun] = ()
+    ahead: Sequence[OperationRun] = ()
     if top > 0:
-        shown = store.follow_up_page(scopes, as_of=as_of, limit=top).runs
+        # The whole follow-up list when the page ahead holds it (a longer one would make each
+        # dashboard dearer for a page that may not follow); its first ``top`` are the top.
+        fits = known is not None and counts.counts.needs_attention <= known.ahead
+        limit = max(top, known.ahead) if fits and known is not None else top
+        listed = store.follow_up_page(scopes, as_of=as_of, limit=limit).runs
+        shown, ahead = listed[:top], listed[top:]
     shared = shared_with(source, shown, scopes, as_of)
     if isinstance(counts, StoreActiveCounts):
         if active is None:
@@ -316,28 +305,38 @@ def _from_store(
         # held already) and evaluated.
         tally = counts.active
         newest = active.newest(top, count=tally.queued + tally.running)
-        return _summary(
-            counts, shown, newest, resolver, scopes, as_of, top, active, tally, shared, source
-        )
-    if active is None:
-        query = scopes.query(statuses={RunStatus.QUEUED, RunStatus.RUNNING}, as_of=as_of)
-        active = ActiveRuns(read_runs(source, query), catalog=resolver.catalog, scopes=scopes)
-    return _summary(
-        counts, shown, active, resolver, scopes, as_of, top, active, None, shared, source
-    )
+        working: Iterable[OperationRun] = newest
+        counted: ActiveCounts | None = tally
+    else:
+        if active is None:
+            query = scopes.query(statuses={RunStatus.QUEUED, RunStatus.RUNNING}, as_of=as_of)
+            active = ActiveRuns(read_runs(source, query), catalog=resolver.catalog, scopes=scopes)
+        working, counted = active, None
+    batch = _Batch(shown, working, ahead, shared, known)
+    return _summary(counts, batch, resolver, scopes, as_of, top, active, counted, source)
+
+
+@attrs.frozen
+class _Batch:
+    """What a store's dashboard evaluates in one batch: the ``shown`` top runs, the ``working``
+    active runs, and the follow-up runs ``ahead`` of the top that a ``known`` keeps."""
+
+    shown: Sequence[OperationRun]
+    working: Iterable[OperationRun]
+    ahead: Sequence[OperationRun]
+    shared: frozenset[IdKey]
+    known: KnownResults | None
 
 
 def _summary(
     counts: StoreCounts,
-    shown: Sequence[OperationRun],
-    working: Iterable[OperationRun],
+    batch: _Batch,
     resolver: Resolver,
     scopes: VisibleScopes,
     as_of: datetime,
     top: int,
     active: ActiveRuns,
     active_counts: ActiveCounts | None,
-    shared: frozenset[IdKey],
     source: RunSource,
 ) -> DashboardSummary:
     """The summary of a store's counts, its ``shown`` runs and the ``working`` active runs,
@@ -345,18 +344,27 @@ def _summary(
     ``active_counts`` when the store counted it."""
     # Runs outside the scopes (or not existing at as_of) are dropped here first: the split of
     # the batch into the top runs and the active ones is then by position, and exact.
-    shown = visible_at(shown, scopes, as_of)
+    shown = visible_at(batch.shown, scopes, as_of)
     # A queued run that records an outcome is invalid, so it may be on the follow-up list too.
     listed = {run.id for run in shown}
-    working = visible_at((run for run in working if run.id not in listed), scopes, as_of)
+    working = visible_at((run for run in batch.working if run.id not in listed), scopes, as_of)
+    # The runs ahead join the batch for their evidence alone (an id twice would read as shared).
+    taken = {*listed, *(run.id for run in working)}
+    ahead = [run for run in visible_at(batch.ahead, scopes, as_of) if run.id not in taken]
     # One batch: the shown runs' evidence is read once; the active runs need none (rule 2).
     results = evaluate_visible(
-        resolver, [*shown, *working], scopes=scopes, as_of=as_of, shared=shared, source=source
+        resolver,
+        [*shown, *working, *ahead],
+        scopes=scopes,
+        as_of=as_of,
+        shared=batch.shared,
+        known=batch.known,
+        source=source,
     )
-    split = len(shown)
+    split, end = len(shown), len(shown) + len(working)
     # Every active run is counted, but only the newest shown are assessed (the rest would be
     # built for nothing: ~580 on a 20,000-run workspace of the benchmark).
-    work = _active_of(resolver, working, results[split:], scopes=scopes, top=top, active=active)
+    work = _active_of(resolver, working, results[split:end], scopes=scopes, top=top, active=active)
     if active_counts is not None:
         work = attrs.evolve(
             work,

@@ -13,9 +13,10 @@ import attrs
 
 from runactionability.catalog import OperationCatalog
 from runactionability.consumers.actions import ActiveRuns, work_key
-from runactionability.consumers.assess import Assessment, IdKey, assess, assess_async
+from runactionability.consumers.assess import Assessment, assess, assess_async
 from runactionability.consumers.dashboard import ActiveWork, DashboardSummary
 from runactionability.consumers.listing import AssessedPage
+from runactionability.consumers.shared import IdKey
 from runactionability.errors import UsageError
 from runactionability.messages import Listing, Message, Param, msg
 from runactionability.model import OperationRun

@@ -13,10 +13,12 @@ from runactionability.consumers.assess import (
     CURRENT_FOLLOW_UP,
     HISTORY,
     Assessment,
+    KnownResults,
     assess,
-    shared_with,
 )
+from runactionability.consumers.shared import shared_with
 from runactionability.limits import check_limit
+from runactionability.model import OperationRun
 from runactionability.ports import RunQuery, RunSource, StoreEvaluation
 from runactionability.resolver import Resolver
 from runactionability.result import Actionability
@@ -65,6 +67,7 @@ def list_assessed(
     active: ActiveRuns | None = None,
     on_scan: Callable[[int], None] | None = None,
     store: StoreEvaluation | None = None,
+    known: KnownResults | None = None,
 ) -> AssessedPage:
     """A page of the runs of ``scopes``, assessed, keeping only what ``view`` asks for.
 
@@ -76,16 +79,55 @@ def list_assessed(
     ``on_scan`` is told how many runs each read returned (for progress bars).
 
     With a ``store`` and no ``query``, the current follow-up view is the store's list: it picks
-    the runs (and its cursors are its own), the resolver still explains each one.
+    the runs (and its cursors are its own), the resolver still explains each one, except the
+    runs ``known`` holds (a session's results, ``KnownResults``).
     """
     check_limit(limit)
     with span(PAGE, "runactionability.consumers.list_assessed") as recording:
         recording.set("runactionability.view", view.value)
-        page = _page(
-            source, resolver, scopes, as_of, view, limit, cursor, query, active, on_scan, store
-        )
+        if store is not None and query is None and view is View.CURRENT_FOLLOW_UP:
+            page = _store_page(
+                store, source, resolver, scopes, as_of, limit, cursor, active, on_scan, known
+            )
+        else:
+            page = _page(
+                source, resolver, scopes, as_of, view, limit, cursor, query, active, on_scan
+            )
         recording.set("runactionability.runs.count", len(page.items))
     return page
+
+
+def _store_page(
+    store: StoreEvaluation,
+    source: RunSource,
+    resolver: Resolver,
+    scopes: VisibleScopes,
+    as_of: datetime,
+    limit: int,
+    cursor: str | None,
+    active: ActiveRuns | None,
+    on_scan: Callable[[int], None] | None,
+    known: KnownResults | None,
+) -> AssessedPage:
+    listed = store.follow_up_page(scopes, as_of=as_of, limit=limit, cursor=cursor)
+    if on_scan is not None:
+        on_scan(listed.scanned)
+    if active is None:
+        active = ActiveRuns.from_source(
+            source, catalog=resolver.catalog, scopes=scopes, as_of=as_of
+        )
+    shared = shared_with(source, listed.runs, scopes, as_of)
+    items = assess(
+        resolver,
+        listed.runs,
+        scopes=scopes,
+        as_of=as_of,
+        active=active,
+        shared=shared,
+        known=known,
+        source=source,
+    )
+    return AssessedPage(items=tuple(items), next_cursor=listed.next_cursor, scanned=listed.scanned)
 
 
 def _page(
@@ -99,31 +141,7 @@ def _page(
     query: RunQuery | None,
     active: ActiveRuns | None,
     on_scan: Callable[[int], None] | None,
-    store: StoreEvaluation | None,
 ) -> AssessedPage:
-    if store is not None and query is None and view is View.CURRENT_FOLLOW_UP:
-        listed = store.follow_up_page(scopes, as_of=as_of, limit=limit, cursor=cursor)
-        if on_scan is not None:
-            on_scan(listed.scanned)
-        if active is None:
-            active = ActiveRuns.from_source(
-                source, catalog=resolver.catalog, scopes=scopes, as_of=as_of
-            )
-        shared = shared_with(source, listed.runs, scopes, as_of)
-        items = assess(
-            resolver,
-            listed.runs,
-            scopes=scopes,
-            as_of=as_of,
-            active=active,
-            shared=shared,
-            source=source,
-        )
-        return AssessedPage(
-            items=tuple(items),
-            next_cursor=listed.next_cursor,
-            scanned=listed.scanned,
-        )
     scoped = scopes.query(as_of=as_of)
     if query is not None:
         scoped = attrs.evolve(
@@ -171,3 +189,24 @@ def _page(
         cursor = page.next_cursor
         if cursor is None or len(kept) >= limit or not page.runs:
             return AssessedPage(items=tuple(kept), next_cursor=cursor, scanned=scanned)
+
+
+def read_runs(
+    source: RunSource,
+    query: RunQuery,
+    *,
+    page_size: int = 1000,
+    on_page: Callable[[int], None] | None = None,
+) -> list[OperationRun]:
+    """Every run ``query`` matches, read page by page (``on_page`` hears each page's size)."""
+    check_limit(page_size, name="page_size")
+    runs: list[OperationRun] = []
+    cursor: str | None = None
+    while True:
+        page = source.list_runs(query, limit=page_size, cursor=cursor)
+        runs.extend(page.runs)
+        if on_page is not None:
+            on_page(len(page.runs))
+        cursor = page.next_cursor
+        if cursor is None or not page.runs:
+            return runs

@@ -28,7 +28,8 @@ from runactionability.changes import (
     judge,
     order_key,
 )
-from runactionability.consumers.assess import evaluate_visible, id_key, shared_ids, visible_at
+from runactionability.consumers.assess import evaluate_visible
+from runactionability.consumers.shared import id_key, shared_ids, visible_at
 from runactionability.errors import UsageError
 from runactionability.limits import check_limit
 from runactionability.model import (

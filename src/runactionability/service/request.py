@@ -23,9 +23,10 @@ from runactionability.consumers import (
     list_assessed,
 )
 from runactionability.consumers.actions import KeyedActiveRuns
-from runactionability.consumers.assess import IdKey, shared_ids, visible_at
+from runactionability.consumers.assess import KnownResults
 from runactionability.consumers.dashboard import active_work
 from runactionability.consumers.explain import ShownAssessments
+from runactionability.consumers.shared import IdKey, shared_ids, visible_at
 from runactionability.errors import InvalidCursorError
 from runactionability.i18n import Renderer
 from runactionability.jsonforms import to_json
@@ -40,6 +41,11 @@ from runactionability.service import every
 from runactionability.service.changes import read_page
 from runactionability.service.every import explain_unscoped
 from runactionability.telemetry import CHANGES, DASHBOARD, PAGE, traced
+
+# The follow-up page a request usually shows after its dashboard: the default page. When every
+# run needing attention fits in it, the dashboard's batch evaluates them all (docs/performance.md,
+# "Seventh round").
+_PAGE_AHEAD = 50
 
 
 @attrs.frozen(kw_only=True)
@@ -62,6 +68,9 @@ class RequestSession:
     _active: list[ActiveRuns] = attrs.field(factory=list, init=False, eq=False, repr=False)
     _shown: ShownAssessments = attrs.field(factory=ShownAssessments, init=False, eq=False)
     _shares_ids: list[bool] = attrs.field(factory=list, init=False, eq=False, repr=False)
+    # The results this session evaluated: the page a request shows after its dashboard is
+    # evaluated in the dashboard's batch (one evidence read for both), and not again.
+    _known: list[KnownResults] = attrs.field(factory=list, init=False, eq=False, repr=False)
 
     def render(self, message: Message) -> str:
         """A message of an answer (an explanation, a label, a ``would_change`` line) in the
@@ -89,6 +98,7 @@ class RequestSession:
             on_page=on_page,
             store=self._store(),
             active=self._active_runs(),
+            known=self._known_results(),
         )
         return self._shown.summary(summary)
 
@@ -130,6 +140,7 @@ class RequestSession:
             active=self._active_runs(),
             on_scan=on_scan,
             store=self._store(),
+            known=self._known_results(),
         )
         return self._shown.page(page)
 
@@ -148,6 +159,12 @@ class RequestSession:
         """The scopes a ``RunsById`` read is bounded by: None (every row, those in no workspace
         too) for the whole database, from which nothing is hidden."""
         return None if self.whole_database else self.scopes
+
+    def _known_results(self) -> KnownResults:
+        if not self._known:
+            known = KnownResults(scopes=self.scopes, as_of=self.as_of, ahead=_PAGE_AHEAD)
+            self._known.append(known)
+        return self._known[0]
 
     def _active_runs(self) -> ActiveRuns:
         # ActiveRuns.from_source's query, read only for the work shown (active_work: all, once).

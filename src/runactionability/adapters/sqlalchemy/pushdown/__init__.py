@@ -74,6 +74,7 @@ from runactionability.adapters.sqlalchemy.pushdown.prepared import (
     _scope_values as _scope_values,  # re-exported for the benchmark
 )
 from runactionability.adapters.sqlalchemy.pushdown.rules import is_compilable
+from runactionability.adapters.sqlalchemy.pushdown.walk import Head
 from runactionability.adapters.sqlalchemy.runs import SqlRunSource
 from runactionability.adapters.sqlalchemy.states import SqlStateSource
 from runactionability.catalog import OperationCatalog
@@ -170,6 +171,8 @@ class SqlPushdown:
         self._source: SqlRunSource | None = None
         self._compiled: dict[tuple[str, SupersedeForm, Visibility, bool, bool], _Compiled] = {}
         self._prepared: dict[tuple[Any, ...], _Prepared] = {}
+        # The follow-up walk's rows from the newest, kept by a session's copy only (``bound_to``).
+        self._heads: dict[tuple[Any, ...], Head] | None = None
         # Copies made by ``bound_to`` share the caches and this lock, so threads serving
         # requests from one pushdown compile each statement once and never see a half-filled one.
         self._lock = threading.Lock()
@@ -181,13 +184,8 @@ class SqlPushdown:
     @property
     def evaluated_families(self) -> tuple[str, ...]:
         """The families judged in Python because their policies are not built-in rules only."""
-        return tuple(
-            sorted(
-                name
-                for name, family in self.families.items()
-                if name in self.catalog.families() and not is_compilable(family)
-            )
-        )
+        judged = {name for name, family in self.families.items() if not is_compilable(family)}
+        return tuple(sorted(judged & self.catalog.families()))
 
     def resolver(self) -> Resolver:
         """The Python resolver over the same tables, for rows of families that are not compiled."""
@@ -354,12 +352,14 @@ class SqlPushdown:
         """This pushdown reading through ``connection`` (one request's snapshot).
 
         The copy shares the compiled classifications and prepared statements, so a long-lived
-        pushdown compiles each statement once however many requests it serves.
+        pushdown compiles each statement once however many requests it serves; the follow-up
+        walk's rows it reads are its own (``walk.session_head``).
         """
         self.resolver()
         self._run_source()
         clone = copy.copy(self)
         clone.bind = check_bind(connection)
+        clone._heads = {}
         return clone
 
 

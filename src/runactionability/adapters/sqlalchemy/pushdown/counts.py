@@ -20,6 +20,7 @@ from runactionability.adapters.sqlalchemy.pushdown.grouped import (
     read_grouped,
 )
 from runactionability.adapters.sqlalchemy.pushdown.prepared import _params, _prepare, _scope_key_of
+from runactionability.adapters.sqlalchemy.pushdown.walk import session_head
 from runactionability.adapters.sqlalchemy.runs import SqlRunSource
 from runactionability.catalog import OperationCatalog
 from runactionability.model import OperationRun, usable_id
@@ -148,10 +149,12 @@ def count(pushdown: SqlPushdown, scopes: VisibleScopes, *, as_of: datetime) -> P
         ).fetch_all(connection, params)
         any_problem = read_grouped(grouped, rows, active)
         evaluate = False
+        problems = 0
         if any_problem:
             for workspace_id, environment_id, type_, value, n in pushdown._prepare(
                 ("problems", compiled.form, *key), lambda: _problems(compiled, scopes)
             ).fetch_all(connection, params):
+                problems += n
                 if value == EVALUATE:
                     evaluate = True
                 else:
@@ -159,7 +162,11 @@ def count(pushdown: SqlPushdown, scopes: VisibleScopes, *, as_of: datetime) -> P
         if evaluate:
             for run, status in _in_python(pushdown, connection, scopes, params, as_of):
                 rows.append((run.workspace_id, run.environment_id, run.type, status, 1))
-    return tally(pushdown.catalog, rows, active, pushdown.mapping.ids)
+    counts = tally(pushdown.catalog, rows, active, pushdown.mapping.ids)
+    if (head := session_head(pushdown, scopes, as_of)) is not None:
+        # The session's follow-up walk then knows how far its first read should go.
+        head.counted = (counts.needs_attention, problems)
+    return counts
 
 
 @traced(COUNT, "runactionability.SqlPushdown.needs_attention")

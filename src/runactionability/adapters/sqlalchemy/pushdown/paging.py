@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -29,8 +30,14 @@ from runactionability.adapters.sqlalchemy.pushdown.prepared import (
     _scope_key_of,
     _scope_values,
 )
+from runactionability.adapters.sqlalchemy.pushdown.walk import (
+    Head,
+    cursor_of,
+    page_of,
+    session_head,
+)
 from runactionability.adapters.sqlalchemy.runs import SqlRunSource
-from runactionability.adapters.sqlalchemy.types import as_run_id, to_micros
+from runactionability.adapters.sqlalchemy.types import to_micros
 from runactionability.model import OperationRun
 from runactionability.result import Actionability
 from runactionability.scopes import VisibleScopes
@@ -39,11 +46,6 @@ from runactionability.telemetry import FOLLOW_UP_PAGE, traced
 if TYPE_CHECKING:
     from runactionability.adapters.sqlalchemy.pushdown import SqlPushdown
     from runactionability.adapters.sqlalchemy.pushdown.classify import _Compiled
-
-_MAX_CHUNK = 4096
-# The walk's classification of a row, looked up rather than built (``Actionability(value)``)
-# for each of the many rows a page reads.
-_STATUSES = {status.value: status for status in Actionability}
 
 
 @attrs.frozen(kw_only=True)
@@ -83,65 +85,48 @@ def follow_up_page(
 ) -> FollowUpPage:
     """The page ``SqlPushdown.follow_up_page`` returns, its arguments checked."""
     compiled = pushdown.compiled(pushdown.form or SupersedeForm.EXISTS, scopes, walk=True)
-    items: list[FollowUpItem] = []
-    # The stored created_at of each item, which its cursor carries (see ``cursor_value``).
-    stored: list[Any] = []
     source = pushdown._run_source()
-    scanned = 0
-    # Room for as many runs again that turn out not to need attention (about half of the
-    # problem runs in the benchmark's history), so that one statement usually fills the page.
-    chunk = min(2 * limit + 1, _MAX_CHUNK)
     scope_values = _scope_values(scopes, pushdown.dialect, pushdown.mapping.ids)
     with read_transaction(pushdown.bind, statements=2) as connection:
         _prepare(connection, scopes)
-        while True:
+
+        def read(after: str | None, chunk: int) -> Any:
             values: dict[str, Any] = {**scope_values, "as_of": as_of, "chunk": chunk}
-            prepared = _walk_prepared(pushdown, compiled, scopes, values, cursor)
+            prepared = _walk_prepared(pushdown, compiled, scopes, values, after)
             rows = prepared.rows(connection, values)
-            kept = len(items)
             pending, judged = _judged(
                 pushdown, connection, prepared, rows, as_of=as_of, scopes=scopes
             )
-            at = prepared.position("actionability")
-            for index, raw in enumerate(rows):
-                scanned += 1
-                value = judged.get(index) or _STATUSES[raw[at]]
-                if not value.needs_attention:
-                    continue
-                if len(items) == limit:
-                    # One more run needs attention: the page ends at the last one kept.
-                    return _full(items, stored, scanned - 1, pushdown.cursor_key)
-                row = prepared.read(raw)
-                run = pending.get(index) or source._run(row)
-                items.append(FollowUpItem(run=run, status=value))
-                stored.append(cursor_value(row, "created_at"))
-            if len(rows) < chunk:
-                return FollowUpPage(items=tuple(items), next_cursor=None, scanned=scanned)
-            if len(items) == limit:
-                # Full, and whether another run needs attention is unknown: proving it would
-                # cost a statement, so the next page may be empty (with no cursor).
-                return _full(items, stored, scanned, pushdown.cursor_key)
-            last = prepared.read(rows[-1])
-            cursor = _encode(
-                cursor_value(last, "created_at"), as_run_id(last["id"]), key=pushdown.cursor_key
-            )
-            # Size the next read by the share of runs that needed attention so far, so one
-            # more statement usually fills the page; a read that found none doubles.
-            if len(items) > kept:
-                share = len(items) / scanned
-                chunk = int((limit - len(items) + 1) / share * 1.25) + 1
-            else:
-                chunk *= 2
-            chunk = min(chunk, _MAX_CHUNK)
+            return prepared, rows, pending, judged
 
+        head = session_head(pushdown, scopes, as_of) if cursor is None else None
+        if head is not None:
+            # A session's walk from the newest: each row read once, whichever of its pages
+            # (the dashboard's top runs are the head of the page it shows next) reads it first.
+            head.read = read
+            head.first_read(limit)
+        else:
+            head = Head(cursor, functools.partial(cursor_of, pushdown))
+            head.read = read
+        items: list[FollowUpItem] = []
+        # The stored created_at of each item, which its cursor carries (see ``cursor_value``).
+        stored: list[Any] = []
 
-def _full(
-    items: list[FollowUpItem], stored: list[Any], scanned: int, key: bytes | None
-) -> FollowUpPage:
-    last = items[-1].run
-    return FollowUpPage(
-        items=tuple(items), next_cursor=_encode(stored[-1], last.id, key=key), scanned=scanned
-    )
+        def keep(index: int, status: Actionability) -> None:
+            built = head.built.get(index)
+            if built is None:
+                row = head.prepared[index].read(head.raw[index])
+                run = head.pending.get(index) or source._run(row)
+                built = head.built[index] = (run, cursor_value(row, "created_at"))
+            items.append(FollowUpItem(run=built[0], status=status))
+            stored.append(built[1])
+
+        _, scanned, full = page_of(head, limit, keep)
+    if full:
+        last = items[-1].run
+        next_cursor = _encode(stored[-1], last.id, key=pushdown.cursor_key)
+        return FollowUpPage(items=tuple(items), next_cursor=next_cursor, scanned=scanned)
+    return FollowUpPage(items=tuple(items), next_cursor=None, scanned=scanned)
 
 
 def _walk(pushdown: SqlPushdown, compiled: _Compiled, scopes: VisibleScopes) -> Any:
