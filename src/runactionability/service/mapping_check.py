@@ -19,16 +19,24 @@ from __future__ import annotations
 
 import threading
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import partial
+from typing import TypeVar
 
 import sqlalchemy as sa
 
 from runactionability.adapters.sqlalchemy.declared import warn_mapping_mismatches
-from runactionability.adapters.sqlalchemy.doctor.sample import Validity, validity
+from runactionability.adapters.sqlalchemy.doctor.sample import (
+    Validity,
+    looks_like_epoch,
+    plausible,
+    validity,
+)
 from runactionability.adapters.sqlalchemy.doctor.states import (
     mostly_unlisted,
+    newest_proof_times,
     newest_statuses,
     unlisted_statuses,
 )
@@ -39,6 +47,8 @@ from runactionability.core import Core
 from runactionability.errors import MappingMismatchWarning
 from runactionability.model import usable_id
 from runactionability.registry import Registry
+
+T = TypeVar("T")
 
 SAMPLE = 200
 """How many of the newest runs a service judges once, when it is built."""
@@ -108,6 +118,7 @@ class MappingCheck:
             warn_invalid_sample(bind, runs, core, stacklevel=stacklevel + 1)
         if not self.pending:
             warn_unlisted_states(bind, self._states, stacklevel=stacklevel + 1)
+            warn_implausible_proofs(bind, self._states, stacklevel=stacklevel + 1)
 
 
 def warn_invalid_sample(
@@ -221,6 +232,69 @@ def warn_unlisted_states(
             ),
             stacklevel=stacklevel + 1,
         )
+
+
+def warn_implausible_proofs(
+    bind: sa.Engine | sa.Connection,
+    states: Mapping[str, StateTableMapping],
+    *,
+    stacklevel: int = 2,
+) -> None:
+    """One ``MappingMismatchWarning`` naming each state kind most of whose newest ``SAMPLE``
+    proof times read as instants no history holds (``plausible``, as ``doctor`` judges them).
+
+    Epoch seconds mapped as milliseconds read as January 1970: older than every run, so no state
+    ever resolves one and each such run silently reads actionable. One bounded statement per
+    kind; one that fails is left to ``doctor``. Like the runs' warning it names no row nor value.
+    """
+    now = datetime.now(UTC)
+    told = []
+    for kind, mapping in states.items():
+        read = _sampled(bind, partial(newest_proof_times, mapping=mapping, sample=SAMPLE))
+        instants = [value for value in read if isinstance(value, datetime)]
+        strange = [value for value in instants if not plausible(value, now)]
+        if 2 * len(strange) > len(instants):
+            told.append(
+                f"{mapping.table}.{mapping.proven_at}: {len(strange)} of the newest "
+                f"{len(instants)} {kind} states' proof times read under timestamps="
+                f"{str(mapping.timestamps)!r} as instants no history holds"
+                f"{_looks_like(strange[0], mapping, bind.dialect.name)}"
+            )
+    if told:
+        warnings.warn(
+            MappingMismatchWarning(
+                f"{'; '.join(told)}; such a state resolves no run (every such run reads as if "
+                "its state were unknown): the timestamps likely misread the table; run "
+                "`runactionability doctor` for each column and its fix"
+            ),
+            stacklevel=stacklevel + 1,
+        )
+
+
+def _looks_like(instant: datetime, mapping: StateTableMapping, dialect: str) -> str:
+    """The epoch unit integers read as ``instant`` look like, as ``doctor``'s fix names it."""
+    unit = looks_like_epoch(instant, mapping.timestamps, dialect)
+    return "" if unit is None else f" (the integers look like epoch {unit})"
+
+
+def _sampled(bind: sa.Engine | sa.Connection, read: Callable[[sa.Connection], list[T]]) -> list[T]:
+    """What ``read`` returns through ``bind``; nothing when its statement fails."""
+    if isinstance(bind, sa.Engine):
+        try:
+            with bind.connect() as connection:
+                return read(connection)
+        except sa.exc.SQLAlchemyError:
+            return []
+    savepoint = _savepoint(bind)
+    try:
+        found = read(bind)
+    except sa.exc.SQLAlchemyError:
+        if savepoint is not None:
+            savepoint.rollback()
+        return []
+    if savepoint is not None:
+        savepoint.commit()
+    return found
 
 
 def _newest_statuses(
