@@ -39,6 +39,7 @@ from runactionability.adapters.sqlalchemy.doctor.spellings import spelling_findi
 from runactionability.adapters.sqlalchemy.doctor.states import (
     proof_time_findings,
     state_status_findings,
+    where_findings,
 )
 from runactionability.adapters.sqlalchemy.doctor.tables import (
     VALUES_LIMIT,
@@ -314,5 +315,6 @@ def _check_states(
 
         findings += _guarded(connection, table, proof_times)
     findings += _guarded(connection, table, lambda: state_status_findings(connection, mapping))
+    findings += _guarded(connection, table, lambda: where_findings(connection, mapping))
     findings += index_findings(connection, state_seeks(mapping), table=table, schema=mapping.schema)
     return findings

@@ -164,3 +164,41 @@ def state_status_findings(connection: sa.Connection, mapping: StateTableMapping)
             example=str(unlisted[0][0]),
         )
     ]
+
+
+def where_findings(connection: sa.Connection, mapping: StateTableMapping) -> list[Finding]:
+    """A warning when the mapping's ``where`` keeps none of a non-empty table's rows, naming
+    the values its columns hold (a spelling the host does not store, ``provider_connection``
+    for ``ProviderConnection``, maps no state at all, and no answer says so). An empty table
+    is no finding: a host may have no state of the kind yet."""
+    if not mapping.where:
+        return []
+    table = mapping.table_clause()
+    one = sa.select(sa.literal(1)).select_from(table).limit(1)
+    filters = mapping.filters(table, connection.dialect.name)
+    if connection.execute(one.where(*filters)).first() is not None:
+        return []
+    if connection.execute(one).first() is None:
+        return []
+    stored = {column: grouped(connection, table.c[column]) for column in sorted(mapping.where)}
+    shown = "; ".join(
+        f"{column} holds " + ", ".join(f"{value!r} ({count})" for value, count in values[:5])
+        for column, values in stored.items()
+    )
+    first = next(iter(stored))
+    return [
+        Finding(
+            code=FindingCode.UNMATCHED_WHERE,
+            severity=Severity.WARNING,
+            message=(
+                f"{mapping.table}: no row matches the {mapping.kind} mapping's where "
+                f"{dict(sorted(mapping.where.items()))!r}, so the kind has no state and no run "
+                f"is resolved by one: {shown}"
+            ),
+            fix="set the where to the values the host stores for the kind",
+            table=mapping.table,
+            column=first,
+            count=0,
+            example=str(stored[first][0][0]) if stored[first] else None,
+        )
+    ]
