@@ -35,6 +35,9 @@ class FindingCode(enum.StrEnum):
     pages' stored-text order lists out of their creation order."""
     UNMAPPED_VALUE = "unmapped_value"
     """A stored status, outcome or lifecycle value the mapping's vocabulary does not list."""
+    UNMATCHED_WHERE = "unmatched_where"
+    """A state mapping's ``where`` that none of its non-empty table's rows matches: the kind
+    has no state, so no run is resolved by one."""
     INVALID_ROWS = "invalid_rows"
     """The share of sampled problem runs that read as invalid records, and the main reasons."""
     ID_TYPE = "id_type"

@@ -1,7 +1,7 @@
 """A state kind whose ``statuses`` miss most of its newest states' words is warned about once,
 when the service is built (audit F6): such a state silently proves nothing, so a run it would
-resolve reads actionable. A few unlisted states, a missing state table, and a kind without
-``statuses`` are not warned about; the warning names no value."""
+resolve reads actionable. A few unlisted states and a kind without ``statuses`` are not warned
+about; the warning names no value."""
 
 from __future__ import annotations
 
@@ -59,7 +59,6 @@ def test_most_states_unlisted_are_warned_once_naming_no_value(sql_engine: sa.Eng
     [
         {"statuses": {"healthy": "healthy"}},  # 1 of 3 unlisted: a stray word, doctor's warning
         {"statuses": None},  # the stored words are the policies' own
-        {"statuses": {"ok": "healthy"}, "table": "no_such_states"},  # left to doctor
     ],
 )
 def test_a_few_unlisted_or_none_readable_are_not_warned(

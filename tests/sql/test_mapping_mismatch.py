@@ -14,7 +14,12 @@ import pytest
 import sqlalchemy as sa
 from tests.support import async_engine_of
 
-from runactionability import ActionabilityService, MappingMismatchWarning, VisibleScopes
+from runactionability import (
+    ActionabilityService,
+    ConfigurationError,
+    MappingMismatchWarning,
+    VisibleScopes,
+)
 from runactionability.adapters.sqlalchemy import (
     IdTypes,
     Instants,
@@ -214,15 +219,12 @@ def test_an_unreachable_server_fails_the_request_not_the_service() -> None:
     unreachable.dispose()
 
 
-def test_a_service_built_before_its_tables_exist_checks_once_they_do(tmp_path: Path) -> None:
+def test_a_service_built_before_its_tables_exist_is_refused_naming_them(tmp_path: Path) -> None:
+    # Reachable but not migrated: every request would fail, so the build does (audit F3), as a
+    # configuration file's service already did; only an unreachable database is waited for.
     engine = sa.create_engine(f"sqlite:///{tmp_path}/host.sqlite")
     runs = RunTableMapping(table="jobs")
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", MappingMismatchWarning)
-        service = ActionabilityService(engine, runs=runs, states=_state(timestamps=STORED))
-    _host(engine, tenant=sa.Text())  # the host's migrations run after its start-up
-    as_of = datetime(2026, 1, 1, tzinfo=UTC)
-    expected = pytest.warns(MappingMismatchWarning, match="created_at, started_at, completed_at")
-    with expected, service.session(scopes=VisibleScopes({"w"}), as_of=as_of) as session:
-        session.dashboard(top=0)
+    refused = pytest.raises(ConfigurationError, match=r"no table 'jobs' .*, 'connections'")
+    with refused:
+        ActionabilityService(engine, runs=runs, states=_state(timestamps=STORED))
     engine.dispose()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import threading
 from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from contextlib import AsyncExitStack, ExitStack, asynccontextmanager
 from datetime import datetime, timedelta, tzinfo
@@ -23,6 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from runactionability.adapters.sqlalchemy import async_database_url, database_url
+from runactionability.adapters.sqlalchemy.backend import present_reference_states
 from runactionability.adapters.sqlalchemy.mapping import (
     REFERENCE_RUNS,
     RunTableMapping,
@@ -102,10 +104,10 @@ class AsyncActionabilityService:
                 f"bind_or_url must be an AsyncEngine or a URL, not {type(bind_or_url).__name__}"
             )
         self.engine = engine
-        self.sync = ActionabilityService(
+        build = partial(
+            ActionabilityService,
             engine.sync_engine,
             runs=runs,
-            states=states,
             registry=registry,
             catalog=catalog,
             form=form,
@@ -115,8 +117,27 @@ class AsyncActionabilityService:
             message_catalogs=message_catalogs,
             change_margin=change_margin,
         )
+        self.sync = build(states=states)
         self.registry = self.sync.registry
         self.catalog = self.sync.catalog
+        # Without states, the sync service maps only the reference state tables the database
+        # has; an asyncio engine is read on its event loop only, so the first session reads
+        # which it has and rebuilds the service over them (``_map_present_states``).
+        self._unmapped: Callable[..., ActionabilityService] | None = (
+            build if states is None else None
+        )
+        self._mapping = threading.Lock()
+
+    def _map_present_states(self, connection: sa.Connection) -> None:
+        present = present_reference_states(connection)
+        with self._mapping:
+            if self._unmapped is None:
+                return
+            if present.keys() != self.sync._pushdown.states.keys():
+                self.sync = self._unmapped(
+                    states=present, registry=self.registry, catalog=self.catalog
+                )
+            self._unmapped = None
 
     @classmethod
     async def from_config(
@@ -176,6 +197,8 @@ class AsyncActionabilityService:
         async with AsyncExitStack() as owned:
             if connection is None:
                 connection = await owned.enter_async_context(self.engine.connect())
+            if self._unmapped is not None:
+                await connection.run_sync(self._map_present_states)
             if self.sync._mapping_check.pending:
                 await connection.run_sync(self.sync._mapping_check.run)
             reading = ExitStack()

@@ -1,14 +1,16 @@
 """The one check, when a service is built, of its mappings against the tables it reads.
 
-Two parts, at most once per service (at build; in its first session when the runs table or an
-async service's connection is not there yet): the tables' declared column types against
-the mapping (``warn_mapping_mismatches``), then the newest ``SAMPLE`` runs, read as every answer
-reads them and judged by the core's own record checks (``validity``, as ``doctor`` judges its
-sample). When most sampled problem runs read as invalid records the mapping, not a
-stray row, is what is wrong, and every answer would quietly send those runs to manual review:
-the service says so in one ``MappingMismatchWarning``. The same check then reads each state
-kind's newest ``SAMPLE`` statuses (``warn_unlisted_states``): a state whose status its mapping
-does not list is silently no evidence, so most of a kind's unlisted is one warning too.
+First, every mapped table must exist (``refuse_missing_tables``: a ``ConfigurationError``,
+since every request would fail on it). Then two parts, at most once per service (at build; in
+its first session when the database cannot be reached then, or for an async service): the
+tables' declared column types against the mapping (``warn_mapping_mismatches``), then the
+newest ``SAMPLE`` runs, read as every answer reads them and judged by the core's own record
+checks (``validity``, as ``doctor`` judges its sample). When most sampled problem runs read as
+invalid records the mapping, not a stray row, is what is wrong, and every answer would quietly
+send those runs to manual review: the service says so in one ``MappingMismatchWarning``. The
+same check then reads each state kind's newest ``SAMPLE`` statuses (``warn_unlisted_states``)
+and proof times (``warn_implausible_proofs``): a state whose status its mapping does not list,
+or proven before any run (1970), is silently no evidence, so most of a kind's is one warning.
 
 A sync service checks in its constructor. An async service's engine cannot be read outside the
 event loop, so its check runs on the first connection it opens (``from_config`` opens one while
@@ -19,16 +21,24 @@ from __future__ import annotations
 
 import threading
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import partial
+from typing import TypeVar
 
 import sqlalchemy as sa
 
 from runactionability.adapters.sqlalchemy.declared import warn_mapping_mismatches
-from runactionability.adapters.sqlalchemy.doctor.sample import Validity, validity
+from runactionability.adapters.sqlalchemy.doctor.sample import (
+    Validity,
+    looks_like_epoch,
+    plausible,
+    validity,
+)
 from runactionability.adapters.sqlalchemy.doctor.states import (
     mostly_unlisted,
+    newest_proof_times,
     newest_statuses,
     unlisted_statuses,
 )
@@ -36,9 +46,11 @@ from runactionability.adapters.sqlalchemy.mapping import RunTableMapping, StateT
 from runactionability.adapters.sqlalchemy.runs import SqlRunSource
 from runactionability.catalog import OperationCatalog
 from runactionability.core import Core
-from runactionability.errors import MappingMismatchWarning
+from runactionability.errors import ConfigurationError, MappingMismatchWarning
 from runactionability.model import usable_id
 from runactionability.registry import Registry
+
+T = TypeVar("T")
 
 SAMPLE = 200
 """How many of the newest runs a service judges once, when it is built."""
@@ -96,18 +108,45 @@ class MappingCheck:
 
     def _check(self, bind: sa.Engine | sa.Connection, *, stacklevel: int) -> None:
         runs = self._runs
+        refuse_missing_tables(bind, runs, self._states)
         found = warn_mapping_mismatches(bind, runs, self._states, stacklevel=stacklevel + 1)
-        # A service built before the host's migrations ran has nothing to check yet: until the
-        # runs table exists, each session checks again (a missing state table alone does not
-        # keep it pending: its kind may never be asked, and every request would pay for the
-        # reflection).
-        self.pending = not sa.inspect(bind).has_table(runs.table, schema=runs.schema)
+        self.pending = False
         # Misread column types were just named; the sample would only repeat them.
-        if not self.pending and not found:
+        if not found:
             core = Core(catalog=self._catalog, families=self._registry.families())
             warn_invalid_sample(bind, runs, core, stacklevel=stacklevel + 1)
-        if not self.pending:
-            warn_unlisted_states(bind, self._states, stacklevel=stacklevel + 1)
+        warn_unlisted_states(bind, self._states, stacklevel=stacklevel + 1)
+        warn_implausible_proofs(bind, self._states, stacklevel=stacklevel + 1)
+
+
+def refuse_missing_tables(
+    bind: sa.Engine | sa.Connection,
+    runs: RunTableMapping,
+    states: Mapping[str, StateTableMapping],
+) -> None:
+    """Raise ``ConfigurationError`` naming each mapped table the database does not have.
+
+    Every request would fail on it (``no such table``, raw for the runs, an
+    ``EvidenceFetchError`` for a state kind the pushdown reads on every page), so the service
+    is refused where a configuration file's is: when it is built, or, when its database could
+    not be reached then, at its first session. A view counts as a table.
+    """
+    inspector = sa.inspect(bind)
+    named = [("the runs mapping", runs.table, runs.schema)] + [
+        (f"the {kind} state mapping", mapping.table, mapping.schema)
+        for kind, mapping in sorted(states.items())
+    ]
+    missing = [
+        f"{table if schema is None else f'{schema}.{table}'!r} ({owner})"
+        for owner, table, schema in named
+        if not inspector.has_table(table, schema=schema)
+    ]
+    if missing:
+        raise ConfigurationError(
+            f"the database has no table {', '.join(missing)}: every request would fail on it; "
+            "name the host's own tables in the mappings (and their schema, if not the "
+            "default), or leave a state kind the database has no table for out of states"
+        )
 
 
 def warn_invalid_sample(
@@ -199,8 +238,8 @@ def warn_unlisted_states(
     its newest ``SAMPLE`` states' stored statuses (``mostly_unlisted``, as ``doctor`` judges).
 
     Such a state proves nothing: no answer flags it, a run it would resolve just reads
-    actionable. One bounded statement per mapped kind; a kind whose statement fails (its table
-    not there yet) is left to ``doctor``. Like the runs' warning it names no row nor value.
+    actionable. One bounded statement per mapped kind; a kind whose statement fails (a column
+    the mapping misnames) is left to ``doctor``. Like the runs' warning it names no row nor value.
     """
     told = []
     for kind, mapping in states.items():
@@ -221,6 +260,69 @@ def warn_unlisted_states(
             ),
             stacklevel=stacklevel + 1,
         )
+
+
+def warn_implausible_proofs(
+    bind: sa.Engine | sa.Connection,
+    states: Mapping[str, StateTableMapping],
+    *,
+    stacklevel: int = 2,
+) -> None:
+    """One ``MappingMismatchWarning`` naming each state kind most of whose newest ``SAMPLE``
+    proof times read as instants no history holds (``plausible``, as ``doctor`` judges them).
+
+    Epoch seconds mapped as milliseconds read as January 1970: older than every run, so no state
+    ever resolves one and each such run silently reads actionable. One bounded statement per
+    kind; one that fails is left to ``doctor``. Like the runs' warning it names no row nor value.
+    """
+    now = datetime.now(UTC)
+    told = []
+    for kind, mapping in states.items():
+        read = _sampled(bind, partial(newest_proof_times, mapping=mapping, sample=SAMPLE))
+        instants = [value for value in read if isinstance(value, datetime)]
+        strange = [value for value in instants if not plausible(value, now)]
+        if 2 * len(strange) > len(instants):
+            told.append(
+                f"{mapping.table}.{mapping.proven_at}: {len(strange)} of the newest "
+                f"{len(instants)} {kind} states' proof times read under timestamps="
+                f"{str(mapping.timestamps)!r} as instants no history holds"
+                f"{_looks_like(strange[0], mapping, bind.dialect.name)}"
+            )
+    if told:
+        warnings.warn(
+            MappingMismatchWarning(
+                f"{'; '.join(told)}; such a state resolves no run (every such run reads as if "
+                "its state were unknown): the timestamps likely misread the table; run "
+                "`runactionability doctor` for each column and its fix"
+            ),
+            stacklevel=stacklevel + 1,
+        )
+
+
+def _looks_like(instant: datetime, mapping: StateTableMapping, dialect: str) -> str:
+    """The epoch unit integers read as ``instant`` look like, as ``doctor``'s fix names it."""
+    unit = looks_like_epoch(instant, mapping.timestamps, dialect)
+    return "" if unit is None else f" (the integers look like epoch {unit})"
+
+
+def _sampled(bind: sa.Engine | sa.Connection, read: Callable[[sa.Connection], list[T]]) -> list[T]:
+    """What ``read`` returns through ``bind``; nothing when its statement fails."""
+    if isinstance(bind, sa.Engine):
+        try:
+            with bind.connect() as connection:
+                return read(connection)
+        except sa.exc.SQLAlchemyError:
+            return []
+    savepoint = _savepoint(bind)
+    try:
+        found = read(bind)
+    except sa.exc.SQLAlchemyError:
+        if savepoint is not None:
+            savepoint.rollback()
+        return []
+    if savepoint is not None:
+        savepoint.commit()
+    return found
 
 
 def _newest_statuses(

@@ -12,7 +12,11 @@ from typing import TypeVar
 import attrs
 import sqlalchemy as sa
 
-from runactionability.adapters.sqlalchemy._reading import Bind, snapshot_transaction
+from runactionability.adapters.sqlalchemy._reading import (
+    Bind,
+    read_transaction,
+    snapshot_transaction,
+)
 from runactionability.adapters.sqlalchemy.history import SqlRunHistory
 from runactionability.adapters.sqlalchemy.mapping import (
     REFERENCE_RUNS,
@@ -100,7 +104,8 @@ def open_backend(
 ) -> SqlBackend:
     """The SQL ports over ``bind_or_url`` (an ``Engine``, a ``Connection`` or a database URL).
 
-    The reference schema's mappings are used unless ``runs``/``states`` name the host's tables;
+    The reference schema's mappings are used unless ``runs``/``states`` name the host's tables
+    (without ``states``, the reference state tables the database has: ``present_reference_states``);
     with ``cursor_key`` the run source signs its cursors and refuses any it did not sign.
     Each port call reads one snapshot by itself; to read a whole batch in one, evaluate it
     inside ``SqlBackend.snapshot()``.
@@ -117,13 +122,38 @@ def open_backend(
             ) from exc
     else:
         bind = bind_or_url
-    state_mappings = reference_state_mappings() if states is None else dict(states)
+    state_mappings = present_reference_states(bind) if states is None else dict(states)
     return SqlBackend(
         history=SqlRunHistory(bind, runs),
         states={kind: SqlStateSource(bind, mapping) for kind, mapping in state_mappings.items()},
         runs=SqlRunSource(bind, runs, catalog=catalog, cursor_key=cursor_key),
         engine=engine,
     )
+
+
+def present_reference_states(bind: Bind) -> dict[str, StateTableMapping]:
+    """The reference state mappings whose tables (or views) the database has.
+
+    A missing one would fail every request (no such table); a kind left without a table is
+    named once instead (``MissingStateSourceWarning``), as a configuration file's are. All six
+    when the tables cannot be read here: over an asyncio engine's sync facade (read on its
+    event loop instead, through a connection, by ``AsyncActionabilityService``'s first
+    session) or a database not up yet (the service's check refuses any still missing once it
+    is).
+    """
+    mappings = reference_state_mappings()
+    if isinstance(bind, sa.Engine) and bind.dialect.is_async:
+        return mappings
+    try:
+        with read_transaction(bind) as connection:
+            inspector = sa.inspect(connection)
+            return {
+                kind: mapping
+                for kind, mapping in mappings.items()
+                if inspector.has_table(mapping.table, schema=mapping.schema)
+            }
+    except sa.exc.OperationalError:
+        return mappings
 
 
 def database_url(text: str) -> sa.URL:

@@ -39,6 +39,7 @@ from runactionability.adapters.sqlalchemy.doctor.spellings import spelling_findi
 from runactionability.adapters.sqlalchemy.doctor.states import (
     proof_time_findings,
     state_status_findings,
+    where_findings,
 )
 from runactionability.adapters.sqlalchemy.doctor.tables import (
     VALUES_LIMIT,
@@ -104,7 +105,7 @@ def check(
     with snapshot_transaction(bind) as connection:
         total, sampled, findings = _check_runs(connection, runs, core, sample, as_of)
         for mapping in (states or {}).values():
-            findings += _check_states(connection, mapping, sample)
+            findings += _check_states(connection, mapping, sample, as_of)
     findings.sort(key=lambda finding: _ORDER[finding.severity])
     return CheckReport(
         dialect=connection.dialect.name,
@@ -281,7 +282,7 @@ def _judge(
 
 
 def _check_states(
-    connection: sa.Connection, mapping: StateTableMapping, sample: int
+    connection: sa.Connection, mapping: StateTableMapping, sample: int, as_of: datetime
 ) -> list[Finding]:
     table = mapping.table
     columns = reflected_columns(connection, table, mapping.schema)
@@ -307,9 +308,13 @@ def _check_states(
     )
     findings += blocked
     if not blocked:
-        findings += _guarded(
-            connection, table, lambda: proof_time_findings(connection, mapping, sample)
-        )
+        storage = _storage(mapping.timestamps, dialect)
+
+        def proof_times() -> list[Finding]:
+            return proof_time_findings(connection, mapping, sample, as_of=as_of, storage=storage)
+
+        findings += _guarded(connection, table, proof_times)
     findings += _guarded(connection, table, lambda: state_status_findings(connection, mapping))
+    findings += _guarded(connection, table, lambda: where_findings(connection, mapping))
     findings += index_findings(connection, state_seeks(mapping), table=table, schema=mapping.schema)
     return findings

@@ -179,15 +179,33 @@ def timestamp_findings(
                 )
             )
             continue
-        strange = [v for v in present if not PLAUSIBLE_FROM <= v <= as_of + _FUTURE_MARGIN]
+        strange = [v for v in present if not plausible(v, as_of)]
         if strange:
             findings.append(
-                _implausible(strange, len(present), table, column, storage, instants, dialect)
+                implausible_finding(
+                    strange, len(present), table, column, storage, instants, dialect
+                )
             )
     return findings
 
 
-def _implausible(
+def plausible(instant: datetime, as_of: datetime) -> bool:
+    """Whether ``instant`` can be history a host wrote: from ``PLAUSIBLE_FROM`` to a year after
+    ``as_of``."""
+    return PLAUSIBLE_FROM <= instant <= as_of + _FUTURE_MARGIN
+
+
+def looks_like_epoch(example: datetime, instants: Instants, dialect: str) -> Unit | None:
+    """The epoch unit an integer column read as the implausible ``example`` looks like, if the
+    mapping reads integers and the instant lies before ``PLAUSIBLE_FROM``."""
+    integers = instants.form == "epoch" or (instants.is_native and dialect == "sqlite")
+    if not integers or example >= PLAUSIBLE_FROM:
+        return None
+    # Read as this many units since 1970: the integer stored is that count.
+    return _epoch_unit(to_micros(example) // instants.micros)
+
+
+def implausible_finding(
     strange: Sequence[datetime],
     present: int,
     table: str,
@@ -196,12 +214,12 @@ def _implausible(
     instants: Instants,
     dialect: str,
 ) -> Finding:
+    """The error (when most of ``present`` sampled values are ``strange``) or warning for a
+    column's implausible instants, with the epoch unit the integers look like when it tells."""
     example = strange[0]
     fix = "check which storage the column uses (Instants) and correct the mapping or the rows"
-    integers = instants.form == "epoch" or (instants.is_native and dialect == "sqlite")
-    if integers and example < PLAUSIBLE_FROM:
-        # Read as this many units since 1970: the integer stored is that count.
-        unit = _epoch_unit(to_micros(example) // instants.micros)
+    unit = looks_like_epoch(example, instants, dialect)
+    if unit is not None:
         fix = f"the integers look like epoch {unit}: map timestamps=Instants.epoch({unit!r})"
     return Finding(
         code=FindingCode.IMPLAUSIBLE_TIMESTAMP,

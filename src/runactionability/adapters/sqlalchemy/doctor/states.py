@@ -13,7 +13,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from runactionability.adapters.sqlalchemy.doctor.sample import is_typed, unreadable_fix
+from runactionability.adapters.sqlalchemy.doctor.sample import (
+    implausible_finding,
+    is_typed,
+    plausible,
+    unreadable_fix,
+)
 from runactionability.adapters.sqlalchemy.doctor.tables import grouped
 from runactionability.adapters.sqlalchemy.instant_rows import readable_columns, stored_instant
 from runactionability.adapters.sqlalchemy.mapping import StateTableMapping
@@ -21,24 +26,27 @@ from runactionability.findings import Finding, FindingCode, Severity
 
 
 def proof_time_findings(
-    connection: sa.Connection, mapping: StateTableMapping, sample: int
+    connection: sa.Connection,
+    mapping: StateTableMapping,
+    sample: int,
+    *,
+    as_of: datetime,
+    storage: str,
 ) -> list[Finding]:
-    """An error when sampled ``proven_at`` values cannot be read as instants."""
-    table = mapping.table_clause()
-    column = table.c[mapping.proven_at]
+    """An error when sampled ``proven_at`` values cannot be read as instants; else, as for the
+    runs' timestamps, a finding when they read as instants no history holds (``storage``: the
+    mapping's storage as a finding names it)."""
+    present = newest_proof_times(connection, mapping, sample)
     dialect = connection.dialect.name
-    order = column.desc().nulls_last() if dialect == "postgresql" else column.desc()
-    statement = (
-        sa.select(*readable_columns(column, "proven_at", dialect))
-        .select_from(table)
-        .order_by(order)
-        .limit(sample)
-    )
-    values = [stored_instant(row._mapping, "proven_at") for row in connection.execute(statement)]
-    present = [value for value in values if value is not None]
     unreadable = [v for v in present if not isinstance(v, datetime) or v.utcoffset() is None]
     if not unreadable:
-        return []
+        # Proof times of 1970 (epoch seconds read as ms) are older than every run: no state
+        # ever resolves one, and nothing else tells.
+        strange = [v for v in present if isinstance(v, datetime) and not plausible(v, as_of)]
+        if not strange:
+            return []
+        where = (mapping.table, mapping.proven_at, storage, mapping.timestamps, dialect)
+        return [implausible_finding(strange, len(present), *where)]
     typed = is_typed(mapping.timestamps, dialect)
     fix, example = unreadable_fix(unreadable, mapping.timestamps, typed=typed)
     return [
@@ -57,6 +65,26 @@ def proof_time_findings(
             example=str(example),
         )
     ]
+
+
+def newest_proof_times(
+    connection: sa.Connection, mapping: StateTableMapping, sample: int
+) -> list[object]:
+    """The kind's ``sample`` newest stored proof times (through its ``where``; NULLs left out),
+    each read as the state source reads it: an aware ``datetime``, or the value it cannot read."""
+    table = mapping.table_clause()
+    column = table.c[mapping.proven_at]
+    dialect = connection.dialect.name
+    order = column.desc().nulls_last() if dialect == "postgresql" else column.desc()
+    statement = (
+        sa.select(*readable_columns(column, "proven_at", dialect))
+        .select_from(table)
+        .where(*mapping.filters(table, dialect))
+        .order_by(order)
+        .limit(sample)
+    )
+    values = [stored_instant(row._mapping, "proven_at") for row in connection.execute(statement)]
+    return [value for value in values if value is not None]
 
 
 def mostly_unlisted(unlisted: int, read: int) -> bool:
@@ -134,5 +162,43 @@ def state_status_findings(connection: sa.Connection, mapping: StateTableMapping)
             column=mapping.status,
             count=rows,
             example=str(unlisted[0][0]),
+        )
+    ]
+
+
+def where_findings(connection: sa.Connection, mapping: StateTableMapping) -> list[Finding]:
+    """A warning when the mapping's ``where`` keeps none of a non-empty table's rows, naming
+    the values its columns hold (a spelling the host does not store, ``provider_connection``
+    for ``ProviderConnection``, maps no state at all, and no answer says so). An empty table
+    is no finding: a host may have no state of the kind yet."""
+    if not mapping.where:
+        return []
+    table = mapping.table_clause()
+    one = sa.select(sa.literal(1)).select_from(table).limit(1)
+    filters = mapping.filters(table, connection.dialect.name)
+    if connection.execute(one.where(*filters)).first() is not None:
+        return []
+    if connection.execute(one).first() is None:
+        return []
+    stored = {column: grouped(connection, table.c[column]) for column in sorted(mapping.where)}
+    shown = "; ".join(
+        f"{column} holds " + ", ".join(f"{value!r} ({count})" for value, count in values[:5])
+        for column, values in stored.items()
+    )
+    first = next(iter(stored))
+    return [
+        Finding(
+            code=FindingCode.UNMATCHED_WHERE,
+            severity=Severity.WARNING,
+            message=(
+                f"{mapping.table}: no row matches the {mapping.kind} mapping's where "
+                f"{dict(sorted(mapping.where.items()))!r}, so the kind has no state and no run "
+                f"is resolved by one: {shown}"
+            ),
+            fix="set the where to the values the host stores for the kind",
+            table=mapping.table,
+            column=first,
+            count=0,
+            example=str(stored[first][0][0]) if stored[first] else None,
         )
     ]
