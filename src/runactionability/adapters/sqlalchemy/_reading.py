@@ -213,9 +213,14 @@ def sqlite_keys(name: str, fields: Sequence[str]) -> tuple[Any, Callable[[str], 
     """
     keys = sa.func.json_each(sa.bindparam(name, type_=sa.Text())).table_valued("value")
     rows = keys.alias(f"k_{name}")
+    return rows, sqlite_field_reader(rows.c.value, fields)
+
+
+def sqlite_field_reader(value: Any, fields: Sequence[str]) -> Callable[[str], Any]:
+    """A reader of one field, by its position in ``fields``, of the JSON array ``value``."""
 
     def field_of(field: str) -> Any:
         path: Any = sa.literal_column(f"'$[{fields.index(field)}]'")
-        return sa.func.json_extract(rows.c.value, path)
+        return sa.func.json_extract(value, path)
 
-    return rows, field_of
+    return field_of

@@ -32,6 +32,7 @@ from runactionability.adapters.sqlalchemy._reading import (
     postgresql_keys,
     read_transaction,
     shape_name,
+    sqlite_field_reader,
     sqlite_keys,
 )
 from runactionability.adapters.sqlalchemy.context_check import refuse_text_context
@@ -195,8 +196,7 @@ class _Statement:
         keys_alias, sqlite_key = sqlite_keys(name, _FIELDS)
 
         # The subquery finds the id from the index alone; joining on it returns typed columns
-        # without a JSON round trip. Timestamps come back as the stored integers, compared as
-        # they are, and only each request's winner becomes a datetime.
+        # without a JSON round trip. Timestamps come back as the stored integers.
         best_id = (
             sa.select(c["id"])
             .where(*self._conditions(sqlite_key, has_env, has_subject))
@@ -204,18 +204,11 @@ class _Statement:
             .limit(1)
             .scalar_subquery()
         )
-        # Each request's id is found once, in a table of its own, before the join: joined on the
-        # subquery itself, a runs table with no index on its id was scanned once per row with
-        # the subquery run per (row, request) pair (minutes for a page at 20,000 runs).
-        winners = (
-            sa.select(keys_alias.c.value.label("value"), best_id.label("rid"))
-            .cte(f"w_{name}")
-            .prefix_with("MATERIALIZED")
-        )
-
-        def won_key(field: str) -> Any:
-            path: Any = sa.literal_column(f"'$[{_FIELDS.index(field)}]'")
-            return sa.func.json_extract(winners.c.value, path)
+        # Each request's id found once, before the join: joined on the subquery itself, a table
+        # with no index on its id was scanned per row, the subquery run per (row, request) pair.
+        winners = sa.select(keys_alias.c.value, best_id.label("rid")).cte(f"w_{name}")
+        winners = winners.prefix_with("MATERIALIZED")
+        won_key = sqlite_field_reader(winners.c.value, _FIELDS)
 
         found = self.table.alias(f"r_{name}")
         f = {name: found.c[column.name] for name, column in c.items()}
