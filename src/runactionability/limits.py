@@ -70,9 +70,26 @@ def value_too_deep(value: object) -> bool:
     """Whether a mapping's nested mappings and sequences go deeper than ``MAX_CONTEXT_DEPTH``, or
     nest into themselves (a cycle nests without end), walked without recursion.
 
-    A sub-object reached along several paths (a DAG) counts at its deepest: each object's height
-    is found once, so many paths to few objects cost one visit per object, not per path.
+    A tree (the usual context) is walked once, depth first. A sub-object met a second time (a
+    DAG, or a cycle) sends the value to ``_shared_too_deep``, which counts each sub-object at its
+    deepest: counted where the walk first met it, a shared sub-object escaped the bound.
     """
+    seen: set[int] = set()
+    pending: list[tuple[object, int]] = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if id(item) in seen:
+            return _shared_too_deep(value)
+        seen.add(id(item))
+        if depth > MAX_CONTEXT_DEPTH:
+            return True
+        pending.extend((child, depth + 1) for child in _containers(item))
+    return False
+
+
+def _shared_too_deep(value: object) -> bool:
+    """``value_too_deep`` for a value that reuses sub-objects: each object's height is found
+    once, so many paths to few objects cost one visit per object, not per path."""
     heights: dict[int, int] = {}
     on_path = {id(value)}
     # Each open container, what is left of its children, and the tallest child height so far.
@@ -103,11 +120,19 @@ def value_too_deep(value: object) -> bool:
     return heights[id(value)] > MAX_CONTEXT_DEPTH
 
 
+# Checked first: an isinstance test against the ABCs costs more than the walk itself.
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def _containers(item: object) -> Iterator[object]:
     """``item``'s children that nest: what ``model.as_context`` copies level by level."""
     children = item.values() if isinstance(item, Mapping) else item
     assert isinstance(children, Iterable)
-    return (child for child in children if isinstance(child, Mapping | tuple | MutableSequence))
+    return (
+        child
+        for child in children
+        if child.__class__ not in _SCALARS and isinstance(child, Mapping | tuple | MutableSequence)
+    )
 
 
 TOO_DEEP_CONTEXT = f"(a context nested deeper than {MAX_CONTEXT_DEPTH} levels)"
