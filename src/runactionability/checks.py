@@ -22,6 +22,7 @@ from types import MappingProxyType
 import attrs
 
 from runactionability.catalog import OperationType
+from runactionability.limits import MAX_CONTEXT_DEPTH, TOO_DEEP_CONTEXT, json_too_deep
 from runactionability.messages import Message, msg
 from runactionability.model import OperationRun, RunOutcome, RunStatus, as_stored, usable_id
 from runactionability.policies.base import type_label
@@ -183,6 +184,14 @@ def _completed_after_started(run: OperationRun, op_type: OperationType | None) -
 def _context_mapping(run: OperationRun, op_type: OperationType | None) -> Message | None:
     context = run.context
     if context.__class__ is not _MAPPING_PROXY and not isinstance(context, Mapping):
+        # The text a reader keeps of a context nested too deep (or into itself): its own
+        # message, not "a str", which would send the host looking for a type error.
+        if isinstance(context, str) and (context == TOO_DEEP_CONTEXT or json_too_deep(context)):
+            return msg(
+                "check.context_too_deep",
+                "The run's context nests arrays and objects deeper than {limit} levels.",
+                limit=MAX_CONTEXT_DEPTH,
+            )
         return msg(
             "check.context_not_mapping",
             "The run's context is a {kind}, not a mapping.",

@@ -4,18 +4,28 @@ from __future__ import annotations
 
 import json
 import operator
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, MutableSequence, Sequence
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any, TypeVar
 
 import attrs
 
+from runactionability.limits import value_too_deep
 from runactionability.model import RunId
+
+_NO_ATTRIBUTES: Mapping[str, Any] = MappingProxyType({})
 
 
 def _as_attributes(value: Mapping[str, Any]) -> Mapping[str, Any]:
-    return value if isinstance(value, MappingProxyType) else MappingProxyType(dict(value))
+    """A read-only view of ``value``; none when it nests deeper than ``MAX_CONTEXT_DEPTH`` or
+    into itself, as the SQL state sources read such attributes (``states._attributes``): kept,
+    they made ordering tied facts by their JSON text recurse past Python's limit."""
+    view = value if isinstance(value, MappingProxyType) else MappingProxyType(dict(value))
+    for item in view.values():
+        if isinstance(item, Mapping | tuple | MutableSequence):
+            return _NO_ATTRIBUTES if value_too_deep(view) else view
+    return view
 
 
 _Hashed = TypeVar("_Hashed", bound=type)

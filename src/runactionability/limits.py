@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import reprlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, MutableSequence
 from datetime import timedelta
 
 from runactionability.errors import UsageError
@@ -75,25 +75,75 @@ def json_too_deep(text: str) -> bool:
 
 
 def value_too_deep(value: object) -> bool:
-    """Whether a mapping's nested dicts and lists go deeper than ``MAX_CONTEXT_DEPTH``, walked
-    without recursion; a cycle is walked once (``model.as_context`` freezes it as a cycle)."""
+    """Whether a mapping's nested mappings and sequences go deeper than ``MAX_CONTEXT_DEPTH``, or
+    nest into themselves (a cycle nests without end), walked without recursion.
+
+    A tree (the usual context) is walked once, depth first. A sub-object met a second time (a
+    DAG, or a cycle) sends the value to ``_shared_too_deep``, which counts each sub-object at its
+    deepest: counted where the walk first met it, a shared sub-object escaped the bound.
+    """
     seen: set[int] = set()
     pending: list[tuple[object, int]] = [(value, 1)]
     while pending:
         item, depth = pending.pop()
         if id(item) in seen:
-            continue
+            return _shared_too_deep(value)
         seen.add(id(item))
         if depth > MAX_CONTEXT_DEPTH:
             return True
-        children = item.values() if isinstance(item, Mapping) else item
-        assert isinstance(children, Iterable)
-        pending.extend(
-            (child, depth + 1) for child in children if isinstance(child, Mapping | list | tuple)
-        )
+        pending.extend((child, depth + 1) for child in _containers(item))
     return False
 
 
+def _shared_too_deep(value: object) -> bool:
+    """``value_too_deep`` for a value that reuses sub-objects: each object's height is found
+    once, so many paths to few objects cost one visit per object, not per path."""
+    heights: dict[int, int] = {}
+    on_path = {id(value)}
+    # Each open container, what is left of its children, and the tallest child height so far.
+    path: list[tuple[object, Iterator[object], list[int]]] = [(value, _containers(value), [0])]
+    while path:
+        item, children, tallest = path[-1]
+        child = next(children, None)
+        if child is None:
+            path.pop()
+            on_path.discard(id(item))
+            height = heights[id(item)] = tallest[0] + 1
+            if path:
+                path[-1][2][0] = max(path[-1][2][0], height)
+            continue
+        if id(child) in on_path:
+            return True
+        known = heights.get(id(child))
+        if known is not None:
+            tallest[0] = max(tallest[0], known)
+            # The child sits at level len(path) + 1 and nests ``known`` levels from there.
+            if len(path) + known > MAX_CONTEXT_DEPTH:
+                return True
+            continue
+        if len(path) >= MAX_CONTEXT_DEPTH:
+            return True
+        on_path.add(id(child))
+        path.append((child, _containers(child), [0]))
+    return heights[id(value)] > MAX_CONTEXT_DEPTH
+
+
+# Checked first: an isinstance test against the ABCs costs more than the walk itself.
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def _containers(item: object) -> Iterator[object]:
+    """``item``'s children that nest: what ``model.as_context`` copies level by level."""
+    children = item.values() if isinstance(item, Mapping) else item
+    assert isinstance(children, Iterable)
+    return (
+        child
+        for child in children
+        if child.__class__ not in _SCALARS and isinstance(child, Mapping | tuple | MutableSequence)
+    )
+
+
 TOO_DEEP_CONTEXT = f"(a context nested deeper than {MAX_CONTEXT_DEPTH} levels)"
-"""What ``model.as_context`` keeps of a mapping nested too deep: text, which the core flags as a
-context that is not a mapping (``invalid_context``), as it flags such JSON text read from SQL."""
+"""What ``model.as_context`` keeps of a mapping nested too deep (or into itself): text, which the
+core flags as a context nested too deep (``invalid_context``), as it flags such JSON text read
+from SQL."""

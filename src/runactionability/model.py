@@ -139,7 +139,7 @@ def _frozen(value: object, memo: dict[int, object]) -> object:
     if known is not None:
         return known
     if isinstance(value, Mapping):
-        # Registered before it is filled, so a cyclic structure becomes a frozen cycle.
+        # Registered before it is filled: a sub-object reached along two paths stays one.
         mapping = memo[id(value)] = _FrozenDict()
         dict.update(mapping, {key: _frozen(item, memo) for key, item in value.items()})
         return mapping

@@ -499,3 +499,21 @@ def test_postgresql_columns_no_statement_can_read_are_errors_not_crashes(
     [failed] = only(report, FindingCode.READ_FAILED)
     assert "division by zero" in failed.message
     assert only(report, FindingCode.SAMPLE)[0].count == 2
+
+
+def test_a_runs_table_without_an_index_on_its_id_fails_the_check(sql_engine: sa.Engine) -> None:
+    # Every read of runs by id scanned such a table: a follow-up page of one workspace at
+    # 20,000 runs took minutes on SQLite (docs/performance.md, "Indexes a host must add").
+    host_table(sql_engine)
+    with sql_engine.begin() as connection:
+        connection.execute(sa.text(f"CREATE TABLE bare_runs AS SELECT * FROM {HOST}"))
+    bare = attrs.evolve(HOST_MAPPING, table="bare_runs")
+    report = check(sql_engine, bare, as_of=AS_OF)
+    [by_id] = [f for f in only(report, FindingCode.MISSING_INDEX) if "by id" in f.message]
+    assert by_id.severity is Severity.ERROR
+    assert by_id.fix == "CREATE INDEX ix_bare_runs_id ON bare_runs (id)"
+    assert not report.passed
+    with sql_engine.begin() as connection:
+        connection.execute(sa.text(by_id.fix))
+    again = check(sql_engine, bare, as_of=AS_OF)
+    assert not [f for f in only(again, FindingCode.MISSING_INDEX) if "by id" in f.message]

@@ -18,6 +18,7 @@ from runactionability.adapters.sqlalchemy import (
     StateTableMapping,
     reference_state_mappings,
 )
+from runactionability.adapters.sqlalchemy._reading import as_found
 from runactionability.adapters.sqlalchemy.cursors import MIN_KEY_LENGTH
 from runactionability.catalog import OperationCatalog
 from runactionability.errors import ConfigurationError, driver_message
@@ -205,7 +206,15 @@ class Config:
         self, bind: sa.Engine | sa.Connection | None = None
     ) -> dict[str, StateTableMapping]:
         """The state tables by kind; ``bind`` is needed to reflect one, and to see which reference
-        state tables a host's database has."""
+        state tables a host's database has. A host's idle Connection is left idle."""
+        if bind is None:
+            return self._state_mappings(None)
+        with as_found(bind) as bound:
+            return self._state_mappings(bound)
+
+    def _state_mappings(
+        self, bind: sa.Engine | sa.Connection | None
+    ) -> dict[str, StateTableMapping]:
         mappings = self._reference_states(bind)
         mappings.update({kind: table.mapping(kind, bind) for kind, table in self.states.items()})
         return mappings

@@ -21,14 +21,14 @@ from __future__ import annotations
 
 import threading
 import warnings
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from functools import partial
 from typing import TypeVar
 
 import sqlalchemy as sa
 
+from runactionability.adapters.sqlalchemy._reading import as_found
 from runactionability.adapters.sqlalchemy.declared import warn_mapping_mismatches
 from runactionability.adapters.sqlalchemy.doctor.sample import (
     Validity,
@@ -97,7 +97,7 @@ class MappingCheck:
         try:
             if self.pending:
                 try:
-                    with _as_found(bind) as connection:
+                    with as_found(bind) as connection:
                         self._check(connection, stacklevel=stacklevel + 1)
                 except sa.exc.OperationalError:
                     if deferrable:
@@ -347,18 +347,6 @@ def _newest_statuses(
     if savepoint is not None:
         savepoint.commit()
     return found
-
-
-@contextmanager
-def _as_found(bind: sa.Engine | sa.Connection) -> Iterator[sa.Engine | sa.Connection]:
-    """``bind``, inside a transaction of the check's own when it is a host's idle Connection:
-    read as is, SQLAlchemy would autobegin one and leave it open, so the host's ``begin()``
-    would fail and its snapshots read at READ COMMITTED."""
-    if isinstance(bind, sa.Connection) and not bind.in_transaction():
-        with bind.begin():
-            yield bind
-    else:
-        yield bind
 
 
 def _savepoint(bind: sa.Engine | sa.Connection) -> sa.NestedTransaction | None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -14,6 +15,8 @@ Bind = sa.Engine | sa.Connection
 """What the adapters read through: an ``Engine`` (a connection per call) or a ``Connection``."""
 
 T = TypeVar("T")
+R = TypeVar("R")
+P = ParamSpec("P")
 
 CHUNK_SIZE = 5_000
 """Requests per statement. Larger batches are split so that no single parameter grows without
@@ -57,6 +60,35 @@ def read_transaction(bind: Bind, *, statements: int = 1) -> Iterator[sa.Connecti
     else:
         with bind.begin():
             yield bind
+
+
+@contextmanager
+def as_found(bind: Bind) -> Iterator[Bind]:
+    """``bind``, inside a transaction of the caller's own when it is a host's idle Connection.
+
+    For build-time reads (reflection, checks). Read as is, SQLAlchemy 2 would autobegin a
+    transaction on the Connection and leave it open: the host's ``begin()`` would then fail,
+    and on PostgreSQL its later snapshots would read at the connection's READ COMMITTED. A
+    Connection already in a transaction is read in it and left in it; an Engine lends a
+    connection per read.
+    """
+    if isinstance(bind, sa.Connection) and not bind.in_transaction():
+        with bind.begin():
+            yield bind
+    else:
+        yield bind
+
+
+def build_read(read: Callable[Concatenate[Bind, P], R]) -> Callable[Concatenate[Bind, P], R]:
+    """``read`` (whose first argument is its bind) run ``as_found``: a build-time read that
+    leaves a host's idle Connection idle, and one in a transaction in it."""
+
+    @functools.wraps(read)
+    def wrapped(bind: Bind, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        with as_found(check_bind(bind)) as bound:
+            return read(bound, *args, **kwargs)
+
+    return wrapped
 
 
 def _begin_sqlite(connection: sa.Connection, statements: int) -> None:
@@ -181,9 +213,14 @@ def sqlite_keys(name: str, fields: Sequence[str]) -> tuple[Any, Callable[[str], 
     """
     keys = sa.func.json_each(sa.bindparam(name, type_=sa.Text())).table_valued("value")
     rows = keys.alias(f"k_{name}")
+    return rows, sqlite_field_reader(rows.c.value, fields)
+
+
+def sqlite_field_reader(value: Any, fields: Sequence[str]) -> Callable[[str], Any]:
+    """A reader of one field, by its position in ``fields``, of the JSON array ``value``."""
 
     def field_of(field: str) -> Any:
         path: Any = sa.literal_column(f"'$[{fields.index(field)}]'")
-        return sa.func.json_extract(rows.c.value, path)
+        return sa.func.json_extract(value, path)
 
-    return rows, field_of
+    return field_of

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine.reflection import ObjectKind
 from sqlalchemy.types import TypeEngine
 
-from runactionability.adapters.sqlalchemy._reading import Bind, check_bind
+from runactionability.adapters.sqlalchemy._reading import Bind, build_read, check_bind
 from runactionability.adapters.sqlalchemy.ids import IdType, declared_kinds
 from runactionability.adapters.sqlalchemy.instants import Instants
 from runactionability.adapters.sqlalchemy.mapping import RunTableMapping, StateTableMapping
@@ -317,13 +317,14 @@ def _declared_columns(
     return found
 
 
+@build_read
 def mapping_mismatches(
     bind: Bind, runs: RunTableMapping, states: Mapping[str, StateTableMapping]
 ) -> list[Mismatch]:
     """Every mapped id and timestamp column whose declared type the mapping misreads.
 
     A column whose type tells nothing (a view's computed column, SQLite's untyped column) and a
-    table that does not exist are not judged here.
+    table that does not exist are not judged here. A host's idle Connection is left idle.
     """
     dialect = check_bind(bind).dialect.name
     tables = {(runs.schema, runs.table)} | {(s.schema, s.table) for s in states.values()}

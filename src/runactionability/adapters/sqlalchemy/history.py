@@ -32,6 +32,7 @@ from runactionability.adapters.sqlalchemy._reading import (
     postgresql_keys,
     read_transaction,
     shape_name,
+    sqlite_field_reader,
     sqlite_keys,
 )
 from runactionability.adapters.sqlalchemy.context_check import refuse_text_context
@@ -196,8 +197,7 @@ class _Statement:
         keys_alias, sqlite_key = sqlite_keys(name, _FIELDS)
 
         # The subquery finds the id from the index alone; joining on it returns typed columns
-        # without a JSON round trip. Timestamps come back as the stored integers, compared as
-        # they are, and only each request's winner becomes a datetime.
+        # without a JSON round trip. Timestamps come back as the stored integers.
         best_id = (
             sa.select(c["id"])
             .where(*self._conditions(self.table, sqlite_key, has_env, has_subject))
@@ -205,15 +205,21 @@ class _Statement:
             .limit(1)
             .scalar_subquery()
         )
+        # Each request's id found once, before the join: joined on the subquery itself, a table
+        # with no index on its id was scanned per row, the subquery run per (row, request) pair.
+        winners = sa.select(keys_alias.c.value, best_id.label("rid")).cte(f"w_{name}")
+        winners = winners.prefix_with("MATERIALIZED")
+        won_key = sqlite_field_reader(winners.c.value, _FIELDS)
+
         found = self.table.alias(f"r_{name}")
         f = {name: found.c[column.name] for name, column in c.items()}
         found_start = self._start(f)
-        found_subject = self._subject(found, sqlite_key) if has_subject else sa.null()
+        found_subject = self._subject(found, won_key) if has_subject else sa.null()
         # Joined on the id and the seek's conditions again: without a unique id another row
         # holds it too (another workspace's, a failure), which is no evidence, nor to be read.
-        again = self._conditions(found, sqlite_key, has_env, has_subject)
+        again = self._conditions(found, won_key, has_env, has_subject)
         return sa.select(
-            sqlite_key("idx").label("idx"),
+            won_key("idx").label("idx"),
             f["id"].label("id"),
             f["type"].label("type"),
             f["workspace_id"].label("ws"),
@@ -222,7 +228,7 @@ class _Statement:
             sa.type_coerce(self._instant(found_start), sa.Integer()).label("started"),
             sa.type_coerce(self._instant(f["completed_at"]), sa.Integer()).label("completed"),
             sa.type_coerce(self._instant(f["created_at"]), sa.Integer()).label("created"),
-        ).select_from(keys_alias.join(found, sa.and_(f["id"] == best_id, *again)))
+        ).select_from(winners.join(found, sa.and_(f["id"] == winners.c.rid, *again)))
 
     def prepare(
         self, keys: Sequence[tuple[AnyShape, tuple[Any, ...]]], as_of: datetime

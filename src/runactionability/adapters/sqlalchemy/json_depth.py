@@ -14,6 +14,9 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from runactionability.limits import MAX_CONTEXT_DEPTH
 
@@ -36,27 +39,67 @@ def sqlite_shallow(raw: Any) -> Any:
     SQLite has no depth function, but ``json_valid`` refuses a document deeper than its own
     limit: wrapped in as many arrays as that limit exceeds ours, a document stays valid exactly
     when it is shallow enough. Text too short, or with too few brackets, to nest so deep is
-    settled first, without the second parse (so nearly every row).
+    settled first, without the second parse (so nearly every row). The limit is the one of the
+    SQLite library the statement runs on, so the wrapping is written when it is compiled for a
+    dialect (``_SqliteShallow``).
     """
-    wraps = _sqlite_json_depth() - MAX_CONTEXT_DEPTH
+    return _SqliteShallow(raw)
+
+
+class _SqliteShallow(FunctionElement[bool]):
+    """``sqlite_shallow``, compiled for the dialect's own driver."""
+
+    type = sa.Boolean()
+    name = "sqlite_shallow"
+    inherit_cache = True
+
+
+@compiles(_SqliteShallow)
+def _compile_shallow(element: _SqliteShallow, compiler: SQLCompiler, **kw: Any) -> str:
+    # SQLAlchemy caches the compiled text per dialect (so per engine), and the probe per driver.
+    (raw,) = element.clauses
+    wraps = _sqlite_json_depth(_driver(compiler.dialect)) - MAX_CONTEXT_DEPTH
     brackets = sa.func.length(raw) - sa.func.length(
-        sa.func.replace(sa.func.replace(raw, "[", ""), "{", "")
+        sa.func.replace(sa.func.replace(raw, _text("["), _text("")), _text("{"), _text(""))
     )
-    left = sa.func.printf("%.*c", wraps, "[")
-    right = sa.func.printf("%.*c", wraps, "]")
-    return sa.case(
-        (sa.func.length(raw) <= 2 * MAX_CONTEXT_DEPTH + 1, sa.true()),
-        (brackets <= MAX_CONTEXT_DEPTH, sa.true()),
-        else_=sa.func.json_valid(left.concat(raw).concat(right)) == 1,
+    count = _number(wraps)
+    left = sa.func.printf(_text("%.*c"), count, _text("["))
+    right = sa.func.printf(_text("%.*c"), count, _text("]"))
+    shallow = sa.case(
+        (sa.func.length(raw) <= _number(2 * MAX_CONTEXT_DEPTH + 1), sa.true()),
+        (brackets <= _number(MAX_CONTEXT_DEPTH), sa.true()),
+        else_=sa.func.json_valid(left.concat(raw).concat(right)) == _number(1),
     )
+    return compiler.process(shallow, **kw)
+
+
+# Constants are written into the text: the statement's cache key knows no bind made while
+# compiling it.
+def _text(value: str) -> Any:
+    return sa.literal_column("'" + value.replace("'", "''") + "'", sa.Text())
+
+
+def _number(value: int) -> Any:
+    return sa.literal_column(str(value), sa.Integer())
+
+
+def _driver(dialect: Any) -> Any:
+    """The DBAPI module whose SQLite library an engine runs on: ``dialect.dbapi`` (the standard
+    ``sqlite3``, or pysqlite3's own); an asyncio adapter's synchronous module (aiosqlite runs
+    the standard one in a thread); the standard one for a dialect without a driver (a
+    statement compiled only to be shown)."""
+    dbapi = getattr(dialect, "dbapi", None)
+    if dbapi is None:
+        return sqlite3
+    return getattr(dbapi, "sqlite", dbapi)
 
 
 @functools.cache
-def _sqlite_json_depth() -> int:
-    """The most levels SQLite's ``json_valid`` takes (2,000 before 3.45, 1,000 since), probed
-    once in the library of Python's ``sqlite3``, the one the pysqlite and aiosqlite drivers use."""
+def _sqlite_json_depth(driver: Any) -> int:
+    """The most levels ``json_valid`` takes in ``driver``'s SQLite library (2,000 before 3.45,
+    1,000 since), probed once per driver in a database of its own."""
     low, high = MAX_CONTEXT_DEPTH, 100_000
-    with contextlib.closing(sqlite3.connect(":memory:")) as connection:
+    with contextlib.closing(driver.connect(":memory:")) as connection:
         while low < high:
             middle = (low + high + 1) // 2
             text = "[" * middle + "]" * middle

@@ -29,7 +29,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-from runactionability.adapters.sqlalchemy._reading import Bind, check_bind
+from runactionability.adapters.sqlalchemy._reading import Bind, build_read, check_bind
 from runactionability.adapters.sqlalchemy.ids import IdType, IdTypes, StateIdTypes
 from runactionability.adapters.sqlalchemy.instants import Instants
 from runactionability.adapters.sqlalchemy.mapping import RunTableMapping, StateTableMapping
@@ -41,8 +41,10 @@ _RUN_IDS = {"run": "id", "workspace": "workspace_id", "environment": "environmen
 _STATE_IDS = {"workspace": "workspace_id", "environment": "environment_id", "subject": "subject"}
 
 
+@build_read
 def reflect_runs(
     bind: Bind,
+    /,
     table: str,
     *,
     schema: str | None = None,
@@ -53,7 +55,8 @@ def reflect_runs(
     """The ``RunTableMapping`` of ``table``: ids and instants as its columns store them.
 
     ``overrides`` are the mapping's other fields (column names, vocabularies); an ``ids`` or
-    ``timestamps`` given there is taken as it is instead of being derived.
+    ``timestamps`` given there is taken as it is instead of being derived. A host's idle
+    Connection is left idle (``build_read``).
     """
     draft = RunTableMapping(table=table, schema=schema, **overrides)
     types = _column_types(bind, draft.table, draft.schema, _read_columns(draft))
@@ -120,8 +123,10 @@ def value_type_of(bind: Bind, table: str, column: str, reflected: Any) -> str:
     )
 
 
+@build_read
 def reflect_state(
     bind: Bind,
+    /,
     kind: str,
     table: str,
     *,

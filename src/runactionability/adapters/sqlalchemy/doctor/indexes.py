@@ -33,6 +33,8 @@ class Seek:
     """Every column the new index names."""
     keys: Callable[[sa.Table, str], list[Any]]
     """The new index's keys over a table of those columns, for the dialect named."""
+    severity: Severity = Severity.WARNING
+    """An error where every read without the index scans the whole table once per run read."""
 
     def served_by(self, index: IndexKeys) -> bool:
         position = 0
@@ -116,6 +118,16 @@ def run_seeks(mapping: RunTableMapping) -> list[Seek]:
             columns,
             follow_up,
         ),
+        # Pages, explanations and the history read runs back by id: without an index each such
+        # read scans the table (docs/performance.md, "Indexes a host must add").
+        Seek(
+            "reading runs by id",
+            _name(table, "id"),
+            (frozenset({run_id}),),
+            (run_id,),
+            lambda t, dialect: [t.c[run_id]],
+            Severity.ERROR,
+        ),
     ]
 
 
@@ -178,12 +190,16 @@ def index_findings(
     table: str,
     schema: str | None,
 ) -> list[Finding]:
-    """A warning, with its ``CREATE INDEX``, per seek that no index on the table serves."""
+    """A finding, with its ``CREATE INDEX``, per seek that no index on the table serves.
+
+    On a view, whose indexes are its tables' and not seen here, each is a warning only.
+    """
     indexes = table_indexes(connection, table, schema)
+    view = table in sa.inspect(connection).get_view_names(schema=schema)
     return [
         Finding(
             code=FindingCode.MISSING_INDEX,
-            severity=Severity.WARNING,
+            severity=Severity.WARNING if view else seek.severity,
             message=(
                 f"{table}: no index serves {seek.purpose} (on "
                 f"{', then '.join('/'.join(sorted(group)) for group in seek.leading)}); "

@@ -19,12 +19,11 @@ success per (superseded type, scope, subject).
 from __future__ import annotations
 
 import copy
-import functools
 import threading
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from types import MappingProxyType
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -55,6 +54,7 @@ from runactionability.adapters.sqlalchemy.pushdown.counts import (
     evaluated_runs,
     needs_attention,
 )
+from runactionability.adapters.sqlalchemy.pushdown.failing import KIND, _check_as_of, _fetching
 from runactionability.adapters.sqlalchemy.pushdown.paging import (
     FollowUpItem,
     FollowUpPage,
@@ -78,7 +78,6 @@ from runactionability.adapters.sqlalchemy.pushdown.walk import Head
 from runactionability.adapters.sqlalchemy.runs import SqlRunSource
 from runactionability.adapters.sqlalchemy.states import SqlStateSource
 from runactionability.catalog import OperationCatalog
-from runactionability.errors import EvidenceFetchError, UsageError
 from runactionability.limits import check_limit
 from runactionability.registry import Registry
 from runactionability.resolver import Resolver
@@ -107,30 +106,6 @@ DEFAULT_FORMS: Mapping[str, SupersedeForm] = MappingProxyType(
 A follow-up page classifies only the few rows it shows, so it always seeks (``EXISTS``) unless
 told otherwise: aggregating every success of the scope would cost more than the page.
 """
-
-
-KIND = "pushdown"
-"""The evidence kind an ``EvidenceFetchError`` from the pushdown's own statements names."""
-
-_P = ParamSpec("_P")
-_R = TypeVar("_R")
-
-
-def _fetching(method: Callable[_P, _R]) -> Callable[_P, _R]:
-    """Report a database failure of the pushdown's statements as the ports do.
-
-    A host catches ``EvidenceFetchError`` around a resolver batch; a count or a page from the
-    store must fail the same way, not with the driver's own exception.
-    """
-
-    @functools.wraps(method)
-    def fetching(*args: _P.args, **kwargs: _P.kwargs) -> _R:
-        try:
-            return method(*args, **kwargs)
-        except sa.exc.SQLAlchemyError as exc:
-            raise EvidenceFetchError.wrapping(KIND, exc) from exc
-
-    return fetching
 
 
 class SqlPushdown:
@@ -361,11 +336,6 @@ class SqlPushdown:
         clone.bind = check_bind(connection)
         clone._heads = {}
         return clone
-
-
-def _check_as_of(as_of: object) -> None:
-    if not isinstance(as_of, datetime) or as_of.utcoffset() is None:
-        raise UsageError(f"as_of must be a timezone-aware datetime, not {as_of!r}")
 
 
 def count_by_status(
