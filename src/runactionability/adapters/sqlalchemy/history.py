@@ -196,8 +196,7 @@ class _Statement:
             return sa.select(keys.c.idx, *best.c).select_from(keys.join(best, sa.true()))
         keys_alias, sqlite_key = sqlite_keys(name, _FIELDS)
 
-        # The subquery finds the id from the index alone; joining on it returns typed columns
-        # without a JSON round trip. Timestamps come back as the stored integers.
+        # The id from the index alone, joined back for typed columns (instants as stored ints).
         best_id = (
             sa.select(c["id"])
             .where(*self._conditions(self.table, sqlite_key, has_env, has_subject))
@@ -210,13 +209,12 @@ class _Statement:
         winners = sa.select(keys_alias.c.value, best_id.label("rid")).cte(f"w_{name}")
         winners = winners.prefix_with("MATERIALIZED")
         won_key = sqlite_field_reader(winners.c.value, _FIELDS)
-
         found = self.table.alias(f"r_{name}")
         f = {name: found.c[column.name] for name, column in c.items()}
         found_start = self._start(f)
         found_subject = self._subject(found, won_key) if has_subject else sa.null()
         # Joined on the id and the seek's conditions again: without a unique id another row
-        # holds it too (another workspace's, a failure), which is no evidence, nor to be read.
+        # holds it too (another workspace's, a failure), no evidence, not to be read.
         again = self._conditions(found, won_key, has_env, has_subject)
         return sa.select(
             won_key("idx").label("idx"),
