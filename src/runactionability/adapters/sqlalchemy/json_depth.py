@@ -1,4 +1,5 @@
-"""How deep a stored JSON context nests, judged in SQL as ``limits.MAX_CONTEXT_DEPTH`` says.
+"""Whether a stored JSON document is read as one, judged in SQL: how deep it nests, as
+``limits.MAX_CONTEXT_DEPTH`` says, and on PostgreSQL whether ``jsonb`` can hold it at all.
 
 Python reads a context nested deeper than the limit as no JSON (``types.read_json_text``) and
 ``model.as_context`` keeps no mapping so deep: each statement must call such a context invalid
@@ -24,10 +25,42 @@ _TOO_DEEP_PATH = (
 )
 
 
-def pg_shallow(document: Any) -> Any:
-    """Whether a PostgreSQL jsonb value nests at most ``MAX_CONTEXT_DEPTH`` levels."""
+# After every escaped backslash is replaced (``_ESCAPED_BACKSLASH``), each backslash left opens
+# an escape: an escaped U+0000, a high surrogate no low one follows, or a low one no high one
+# precedes. A ``json`` column holds them (valid JSON text); ``jsonb`` refuses each with an error.
+_UNHOLDABLE_ESCAPE = (
+    r"\\u0000"
+    r"|\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F])"
+    r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F]"
+)
+_ESCAPED_BACKSLASH = "\\\\"
+
+
+def pg_readable(document: Any) -> Any:
+    """Whether a PostgreSQL ``json`` or ``jsonb`` value is read as a document: it casts to
+    ``jsonb`` and nests at most ``MAX_CONTEXT_DEPTH`` levels.
+
+    A ``json`` value holding an escaped U+0000 or an unpaired surrogate (``"\\ud800"``) is valid
+    JSON text that the cast to ``jsonb`` fails on, and that error failed every statement reading
+    the row (each page, ``explain``, the change feed, ``doctor`` of its workspace): such a value
+    is no document, as one nested too deep is. A ``jsonb`` value (the reference schema) never
+    holds one, and is settled by its type alone; a ``json`` value's text (the value itself, no
+    conversion) is searched only when it holds a ``\\u`` escape.
+    """
+    text = sa.cast(document, sa.Text())
+    escapes = sa.func.replace(
+        text, sa.literal(_ESCAPED_BACKSLASH, sa.Text()), sa.literal("_", sa.Text())
+    )
+    castable = sa.case(
+        (sa.func.pg_typeof(document) == sa.literal_column("'jsonb'::regtype"), sa.true()),
+        (sa.func.strpos(text, sa.literal("\\u", sa.Text())) == 0, sa.true()),
+        else_=sa.not_(escapes.op("~")(sa.literal(_UNHOLDABLE_ESCAPE, sa.Text()))),
+    )
     path = sa.cast(sa.literal(_TOO_DEEP_PATH, sa.Text()), postgresql.JSONPATH)
-    return sa.not_(sa.func.jsonb_path_exists(sa.cast(document, postgresql.JSONB), path))
+    shallow = sa.not_(sa.func.jsonb_path_exists(sa.cast(document, postgresql.JSONB), path))
+    # A CASE: the one construct whose evaluation order PostgreSQL guarantees, so the cast is
+    # never evaluated on a value it fails on.
+    return sa.case((castable, shallow), else_=sa.false())
 
 
 def sqlite_shallow(raw: Any) -> Any:
