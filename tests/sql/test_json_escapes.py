@@ -16,7 +16,7 @@ from typing import Any
 import attrs
 import pytest
 import sqlalchemy as sa
-from tests.support import AS_OF, async_engine_of, at, insert_raw, raw_row
+from tests.support import AS_OF, async_engine_of, at, executed_statements, insert_raw, raw_row
 
 from runactionability import (
     ActionabilityService,
@@ -181,3 +181,56 @@ def test_doctor_judges_a_json_context_jsonb_cannot_hold(sql_engine: sa.Engine) -
     reviewed = sum(status == REVIEW for status in expected.values())
     assert invalid.count == reviewed
     assert f"invalid_context {reviewed}" in invalid.message
+
+
+@pytest.mark.parametrize("api", ["sync", "async"])
+def test_the_counts_of_a_jsonb_context_pay_for_no_guard(sql_engine: sa.Engine, api: str) -> None:
+    # The guard of the cast, in each of ~100 reads of the context, had doubled the count
+    # statement's text and its one-workspace time on the reference schema, where jsonb holds
+    # every context: only a json column's statements carry it.
+    if sql_engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's context is text, read by its own JSON functions")
+    create_schema(sql_engine)
+    insert_raw(
+        sql_engine, [raw_row(sql_engine, 1, type=CHECK, context='{"provider_connection_id": "c"}')]
+    )
+    guarded: dict[str, bool] = {}
+    for column in ("jsonb", "json"):
+        with sql_engine.begin() as connection:
+            connection.exec_driver_sql(
+                f"ALTER TABLE operation_runs ALTER COLUMN context TYPE {column}"
+            )
+        engine = sa.create_engine(sql_engine.url, connect_args=_options(sql_engine))
+        try:
+            if api == "sync":
+                with executed_statements(engine) as seen:
+                    service = ActionabilityService(engine, runs=RUNS, states={})
+                    with service.session(scopes=W1, as_of=AS_OF) as session:
+                        session.dashboard(top=0)
+            else:
+                seen = asyncio.run(_async_dashboard(engine))
+        finally:
+            engine.dispose()
+        counts = [sql for sql, _ in seen if "jsonb_path_exists" in sql and "count(" in sql]
+        assert counts, column
+        guarded[column] = all("strpos(" in sql for sql in counts)
+    assert guarded == {"jsonb": False, "json": True}
+
+
+async def _async_dashboard(engine: sa.Engine) -> list[tuple[str, Any]]:
+    async_engine = async_engine_of(engine)
+    try:
+        with executed_statements(async_engine.sync_engine) as seen:
+            service = AsyncActionabilityService(async_engine, runs=RUNS, states={})
+            async with service.session(scopes=W1, as_of=AS_OF) as session:
+                await session.dashboard(top=0)
+        return seen
+    finally:
+        await async_engine.dispose()
+
+
+def _options(engine: sa.Engine) -> dict[str, str]:
+    """The suite engine's schema, for a fresh engine (whose context check starts unread)."""
+    with engine.connect() as connection:
+        schema = connection.execute(sa.text("SELECT current_schema()")).scalar_one()
+    return {"options": f"-csearch_path={schema}"}

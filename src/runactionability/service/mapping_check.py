@@ -25,7 +25,6 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
-from runactionability.adapters.sqlalchemy.context_check import refuse_text_context
 from runactionability.adapters.sqlalchemy.declared import warn_mapping_mismatches
 from runactionability.adapters.sqlalchemy.doctor.sample import Validity, validity
 from runactionability.adapters.sqlalchemy.doctor.states import (
@@ -97,9 +96,6 @@ class MappingCheck:
 
     def _check(self, bind: sa.Engine | sa.Connection, *, stacklevel: int) -> None:
         runs = self._runs
-        # Read here for an asyncio engine, whose pushdown could not at build: a jsonb context
-        # read before its first statement needs no guard of its cast (``ContextKind``).
-        refuse_text_context(bind, runs)
         found = warn_mapping_mismatches(bind, runs, self._states, stacklevel=stacklevel + 1)
         # A service built before the host's migrations ran has nothing to check yet: until the
         # runs table exists, each session checks again (a missing state table alone does not

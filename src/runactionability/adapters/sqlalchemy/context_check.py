@@ -89,8 +89,9 @@ class ContextKind:
     needs no guard; built with ``refuse_text_context``'s check.
 
     Decided once, at the first statement built, from the check's record: the copies a pushdown
-    makes (``bound_to``) share this, so each of its statements reads the column one way. A
-    column not checked by then (an asyncio engine's, checked on its first session) is guarded.
+    makes (``bound_to``) share this, so each of its statements reads the column one way. An
+    asyncio engine's column is checked by the ports its first session binds, before any
+    statement of the pushdown is built; a column not checked by then is guarded.
     """
 
     def __init__(self, bind: Bind, runs: RunTableMapping) -> None:
