@@ -15,6 +15,7 @@ import threading
 import weakref
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from runactionability.adapters.sqlalchemy._reading import Bind, read_transaction
 from runactionability.adapters.sqlalchemy.mapping import RunTableMapping
@@ -24,7 +25,8 @@ from runactionability.errors import ConfigurationError
 _Column = tuple[str | None, str, str]
 """(schema, table, context column) of a run table found to hold JSON."""
 
-_CHECKED: weakref.WeakKeyDictionary[sa.Engine, set[_Column]] = weakref.WeakKeyDictionary()
+# Each checked column, and whether it is jsonb (the statements then need no guard of the cast).
+_CHECKED: weakref.WeakKeyDictionary[sa.Engine, dict[_Column, bool]] = weakref.WeakKeyDictionary()
 _LOCK = threading.Lock()
 
 
@@ -64,5 +66,42 @@ def refuse_text_context(bind: Bind, runs: RunTableMapping) -> None:
         return
     if not json_context(reflected, bind.dialect.name):
         raise ConfigurationError(text_context_refusal(runs.table, runs.context, reflected))
+    while isinstance(reflected, postgresql.DOMAIN):
+        reflected = reflected.data_type
     with _LOCK:
-        _CHECKED.setdefault(engine, set()).add(column)
+        _CHECKED.setdefault(engine, {})[column] = isinstance(reflected, postgresql.JSONB)
+
+
+def known_jsonb(bind: Bind, runs: RunTableMapping) -> bool:
+    """Whether ``refuse_text_context`` found ``runs``' context column to be ``jsonb`` (or a
+    domain over it) on ``bind``'s engine; False for ``json`` and for a column not checked yet.
+
+    Read from the check's record, never reflected here. A ``json`` column may hold text that
+    ``jsonb`` cannot (``json_depth.pg_readable``), and the statements reading it guard the cast.
+    """
+    column: _Column = (runs.schema, runs.table, runs.context)
+    with _LOCK:
+        return _CHECKED.get(bind.engine, {}).get(column, False)
+
+
+class ContextKind:
+    """Whether a pushdown's statements read ``runs``' context as known ``jsonb``, whose cast
+    needs no guard; built with ``refuse_text_context``'s check.
+
+    Decided once, at the first statement built, from the check's record: the copies a pushdown
+    makes (``bound_to``) share this, so each of its statements reads the column one way. An
+    asyncio engine's column is checked by the ports its first session binds, before any
+    statement of the pushdown is built; a column not checked by then is guarded.
+    """
+
+    def __init__(self, bind: Bind, runs: RunTableMapping) -> None:
+        refuse_text_context(bind, runs)
+        self._bind, self._runs = bind, runs
+        self._jsonb: bool | None = None
+        self._lock = threading.Lock()
+
+    def jsonb(self) -> bool:
+        with self._lock:
+            if self._jsonb is None:
+                self._jsonb = known_jsonb(self._bind, self._runs)
+            return self._jsonb

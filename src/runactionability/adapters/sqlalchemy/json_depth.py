@@ -1,4 +1,5 @@
-"""How deep a stored JSON context nests, judged in SQL as ``limits.MAX_CONTEXT_DEPTH`` says.
+"""Whether a stored JSON document is read as one, judged in SQL: how deep it nests, as
+``limits.MAX_CONTEXT_DEPTH`` says, and on PostgreSQL whether ``jsonb`` can hold it at all.
 
 Python reads a context nested deeper than the limit as no JSON (``types.read_json_text``) and
 ``model.as_context`` keeps no mapping so deep: each statement must call such a context invalid
@@ -27,10 +28,61 @@ _TOO_DEEP_PATH = (
 )
 
 
+# With every escaped backslash replaced (``_ESCAPED_BACKSLASH``), each backslash left opens an
+# escape; with every surrogate pair then replaced too (``_SURROGATE_PAIR``, left to right, as
+# JSON readers pair them), an escaped U+0000 or any surrogate left is one that ``jsonb`` refuses
+# with an error, though ``json`` holds it (valid JSON text). No lookbehind: PostgreSQL's took
+# ~13 us a row (measured, docs/performance.md).
+_ESCAPED_BACKSLASH = "\\\\"
+_SURROGATE_PAIR = r"\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+_UNHOLDABLE_ESCAPE = r"\\u(0000|[dD][89a-fA-F])"
+# What a json value's text holds before any of those can be in it: it is searched only then.
+# Most texts hold no \u escape at all, which one LIKE settles (measured: ~0.3 us a row, three
+# strpos ~1 us, the full search ~2-3 us, the cast itself ~2 us; docs/performance.md).
+_SUSPECT_ESCAPES = ("\\u0000", "\\ud", "\\uD")
+
+
 def pg_shallow(document: Any) -> Any:
-    """Whether a PostgreSQL jsonb value nests at most ``MAX_CONTEXT_DEPTH`` levels."""
+    """Whether a PostgreSQL jsonb value nests at most ``MAX_CONTEXT_DEPTH`` levels: all that
+    ``pg_readable`` asks of a column known to be ``jsonb``."""
     path = sa.cast(sa.literal(_TOO_DEEP_PATH, sa.Text()), postgresql.JSONPATH)
     return sa.not_(sa.func.jsonb_path_exists(sa.cast(document, postgresql.JSONB), path))
+
+
+def pg_readable(document: Any) -> Any:
+    """Whether a PostgreSQL ``json`` or ``jsonb`` value is read as a document: it casts to
+    ``jsonb`` and nests at most ``MAX_CONTEXT_DEPTH`` levels.
+
+    A ``json`` value holding an escaped U+0000 or an unpaired surrogate (``"\\ud800"``) is valid
+    JSON text that the cast to ``jsonb`` fails on, and that error failed every statement reading
+    the row (each page, ``explain``, the change feed, ``doctor`` of its workspace): such a value
+    is no document, as one nested too deep is. A ``jsonb`` value (the reference schema) never
+    holds one, and is settled by its type alone; a ``json`` value's text (the value itself, no
+    conversion) is searched only when it holds ``\\u0000`` or ``\\ud`` (any case).
+    """
+    text = sa.cast(document, sa.Text())
+    unpaired = sa.func.regexp_replace(
+        sa.func.replace(text, _param(_ESCAPED_BACKSLASH), _param("_")),
+        _param(_SURROGATE_PAIR),
+        _param("_"),
+        _param("g"),
+    )
+    castable = sa.case(
+        (sa.func.pg_typeof(document) == sa.literal_column("'jsonb'::regtype"), sa.true()),
+        (text.not_like(_param("%\\u%"), escape="!"), sa.true()),
+        (sa.and_(*(sa.func.strpos(text, _param(e)) == 0 for e in _SUSPECT_ESCAPES)), sa.true()),
+        else_=sa.not_(unpaired.op("~")(_param(_UNHOLDABLE_ESCAPE))),
+    )
+    shallow = pg_shallow(document)
+    # A CASE: the one construct whose evaluation order PostgreSQL guarantees, so the cast is
+    # never evaluated on a value it fails on.
+    return sa.case((castable, shallow), else_=sa.false())
+
+
+def _param(value: str) -> Any:
+    # A parameter, not a literal: a literal's backslashes would depend on the server's
+    # standard_conforming_strings.
+    return sa.literal(value, sa.Text())
 
 
 def sqlite_shallow(raw: Any) -> Any:

@@ -40,7 +40,7 @@ from runactionability.adapters.sqlalchemy.instant_sql import (
     order_key,
     valid_timestamp,
 )
-from runactionability.adapters.sqlalchemy.json_depth import pg_shallow, sqlite_shallow
+from runactionability.adapters.sqlalchemy.json_depth import pg_readable, sqlite_shallow
 from runactionability.adapters.sqlalchemy.mapping import StateTableMapping
 from runactionability.adapters.sqlalchemy.types import from_micros
 from runactionability.errors import EvidenceFetchError
@@ -147,8 +147,9 @@ class _Statement:
         # Attributes nested deeper than a context may be are read as none, as attributes that are
         # no object are: Python's JSON reader (psycopg's jsonb loader, the tied rows' JSON text on
         # SQLite) recursed on them and failed the whole statement, every page of the workspace.
+        # So are json attributes jsonb cannot hold, whose cast failed every such statement.
         if self.dialect == "postgresql":
-            return sa.case((pg_shallow(raw), sa.type_coerce(raw, postgresql.JSONB)))
+            return sa.case((pg_readable(raw), sa.type_coerce(raw, postgresql.JSONB)))
         readable = sa.and_(sa.func.json_valid(raw) == 1, sqlite_shallow(raw))
         return sa.case((readable, sa.func.json(raw)))
 

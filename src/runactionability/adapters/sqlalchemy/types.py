@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-from runactionability.adapters.sqlalchemy.json_depth import pg_shallow, sqlite_shallow
+from runactionability.adapters.sqlalchemy.json_depth import pg_readable, sqlite_shallow
 from runactionability.errors import UsageError
 from runactionability.limits import json_too_deep
 
@@ -183,13 +183,14 @@ class JsonDocument(TypeDecorator[Any]):
         text: psycopg decodes jsonb recursively as it fetches a row, and a few hundred levels
         raised ``RecursionError`` there, losing the whole statement's answer. Text is what
         ``read_json_text`` gives of such a document on SQLite: no mapping, for the core to flag.
+        So is a ``json`` value that ``jsonb`` cannot hold (``json_depth.pg_readable``).
         """
         if not isinstance(self.impl_instance, postgresql.JSONB):
             return colexpr
         as_text = sa.func.to_jsonb(sa.cast(colexpr, sa.Text()))
         # As jsonb in both branches: a host's column may be json (read as jsonb, ``reflect``).
         document = sa.type_coerce(sa.cast(colexpr, postgresql.JSONB), self)
-        return sa.case((pg_shallow(colexpr), document), else_=as_text)
+        return sa.case((pg_readable(colexpr), document), else_=as_text)
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
         if value is None or dialect.name == "postgresql":
@@ -255,8 +256,8 @@ def json_subject(document: Any, key: Any, dialect_name: str) -> tuple[Any, Any]:
     ``json_type``'s ('text', 'integer'), NULL for a document that is not valid JSON.
     """
     if dialect_name == "postgresql":
-        # No subject in a context nested too deep, as Python reads none.
-        json_document = sa.case((pg_shallow(document), sa.cast(document, postgresql.JSONB)))
+        # No subject in a context nested too deep or one jsonb cannot hold, as Python reads none.
+        json_document = sa.case((pg_readable(document), sa.cast(document, postgresql.JSONB)))
         kind: Any = sa.func.jsonb_typeof(json_document.op("->")(key))
         value: Any = sa.type_coerce(json_document.op("->>")(key), sa.Text())
         number = sa.and_(

@@ -29,7 +29,7 @@ import sqlalchemy as sa
 
 from runactionability.adapters.sqlalchemy._reading import Bind, check_bind, read_transaction
 from runactionability.adapters.sqlalchemy.backend import _rebound
-from runactionability.adapters.sqlalchemy.context_check import refuse_text_context
+from runactionability.adapters.sqlalchemy.context_check import ContextKind
 from runactionability.adapters.sqlalchemy.cursors import check_cursor_key
 from runactionability.adapters.sqlalchemy.history import SqlRunHistory
 from runactionability.adapters.sqlalchemy.mapping import (
@@ -133,7 +133,7 @@ class SqlPushdown:
         cursor_key: bytes | None = None,
     ) -> None:
         self.bind = check_bind(bind)
-        refuse_text_context(self.bind, runs)
+        self.context_kind = ContextKind(self.bind, runs)
         self.mapping = runs
         self.cursor_key = check_cursor_key(cursor_key)
         self.states = reference_state_mappings() if states is None else dict(states)

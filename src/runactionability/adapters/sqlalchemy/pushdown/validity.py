@@ -21,7 +21,7 @@ from sqlalchemy.dialects import postgresql
 
 from runactionability.adapters.sqlalchemy.ids import IdType, id_cast, storage
 from runactionability.adapters.sqlalchemy.instant_sql import compare, valid_timestamp
-from runactionability.adapters.sqlalchemy.json_depth import pg_shallow
+from runactionability.adapters.sqlalchemy.json_depth import pg_readable, pg_shallow
 from runactionability.adapters.sqlalchemy.pushdown.common import _REVIEW, EVALUATE
 from runactionability.adapters.sqlalchemy.types import (
     exact_text,
@@ -97,7 +97,12 @@ def invalid_context(compiled: _Compiled) -> Any:
     context = compiled.c["context"]
     if compiled.dialect == "postgresql":
         kind: Any = sa.func.jsonb_typeof(sa.cast(context, postgresql.JSONB))
-        wrong = sa.or_(kind.not_in(["object", "null"]), sa.not_(pg_shallow(context)))
+        if compiled.pushdown.context_kind.jsonb():
+            wrong = sa.or_(kind.not_in(["object", "null"]), sa.not_(pg_shallow(context)))
+        else:
+            # Its type is asked only of a document jsonb holds: the cast fails on any other.
+            readable = pg_readable(context)
+            wrong = sa.case((readable, kind.not_in(["object", "null"])), else_=sa.true())
         return sa.and_(context.is_not(None), wrong)
     raw = sa.type_coerce(context, sa.Text())
     valid = sqlite_json_text(raw)
@@ -128,8 +133,9 @@ def context_subject(compiled: _Compiled, table: Any, key: str) -> tuple[Any, Any
     """
     context = table.c[compiled.pushdown.mapping.context]
     if compiled.dialect == "postgresql":
-        # No subject in a context nested too deep, as Python reads none.
-        context = sa.case((pg_shallow(context), sa.cast(context, postgresql.JSONB)))
+        # No subject in a context nested too deep or one jsonb cannot hold, as Python reads none.
+        readable = (pg_shallow if compiled.pushdown.context_kind.jsonb() else pg_readable)(context)
+        context = sa.case((readable, sa.cast(context, postgresql.JSONB)))
         value: Any = sa.type_coerce(context.op("->>")(sa.literal(key, sa.Text())), sa.Text())
         kind: Any = sa.func.jsonb_typeof(context.op("->")(sa.literal(key, sa.Text())))
         text, number = kind == "string", kind == "number"
