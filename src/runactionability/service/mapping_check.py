@@ -243,7 +243,9 @@ def warn_unlisted_states(
     """
     told = []
     for kind, mapping in states.items():
-        statuses = _newest_statuses(bind, mapping)
+        statuses: list[tuple[object, int]] = []
+        if mapping.statuses is not None:
+            statuses = _sampled(bind, partial(newest_statuses, mapping=mapping, sample=SAMPLE))
         read = sum(1 for value, _ in statuses if value is not None)
         unlisted = len(unlisted_statuses(mapping, statuses))
         if unlisted and mostly_unlisted(unlisted, read):
@@ -316,30 +318,6 @@ def _sampled(bind: sa.Engine | sa.Connection, read: Callable[[sa.Connection], li
     savepoint = _savepoint(bind)
     try:
         found = read(bind)
-    except sa.exc.SQLAlchemyError:
-        if savepoint is not None:
-            savepoint.rollback()
-        return []
-    if savepoint is not None:
-        savepoint.commit()
-    return found
-
-
-def _newest_statuses(
-    bind: sa.Engine | sa.Connection, mapping: StateTableMapping
-) -> list[tuple[object, int]]:
-    """The kind's newest statuses (``newest_statuses``); none when the statement fails."""
-    if mapping.statuses is None:
-        return []
-    if isinstance(bind, sa.Engine):
-        try:
-            with bind.connect() as connection:
-                return newest_statuses(connection, mapping, SAMPLE)
-        except sa.exc.SQLAlchemyError:
-            return []
-    savepoint = _savepoint(bind)
-    try:
-        found = newest_statuses(bind, mapping, SAMPLE)
     except sa.exc.SQLAlchemyError:
         if savepoint is not None:
             savepoint.rollback()
