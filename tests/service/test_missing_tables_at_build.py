@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import re
 import warnings
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -148,3 +149,26 @@ def test_the_async_service_refuses_a_missing_table_at_its_first_session(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MissingStateSourceWarning)
         asyncio.run(sessions())
+
+
+def test_a_margin_set_on_the_async_services_sync_survives_its_first_session(
+    sql_engine: sa.Engine,
+) -> None:
+    """The first session maps the reference tables present by rebuilding ``sync``: a margin a
+    host set on it before (as the example web app does) is kept, not reset to the default."""
+    _host(sql_engine, "provider_connection")
+    margin = timedelta(minutes=7)
+
+    async def sessions() -> timedelta:
+        engine = async_engine_of(sql_engine)
+        service = AsyncActionabilityService(engine, runs=RUNS)
+        service.sync.change_margin = margin
+        try:
+            with pytest.warns(MissingStateSourceWarning, match="'backup_set'"):
+                async with service.session(scopes=ACME, as_of=AS_OF):
+                    pass
+            return service.sync.change_margin
+        finally:
+            await engine.dispose()
+
+    assert asyncio.run(sessions()) == margin

@@ -134,9 +134,14 @@ class AsyncActionabilityService:
             if self._unmapped is None:
                 return
             if present.keys() != self.sync._pushdown.states.keys():
-                self.sync = self._unmapped(
+                rebuilt = self._unmapped(
                     states=present, registry=self.registry, catalog=self.catalog
                 )
+                # A host may have set the margin on ``sync`` since it was built (the example
+                # web app does): the rebuilt service keeps it, or a poller would silently
+                # fall back to the default and could miss rows committed late.
+                rebuilt.change_margin = self.sync.change_margin
+                self.sync = rebuilt
             self._unmapped = None
 
     @classmethod
