@@ -160,6 +160,9 @@ class RunSource(Protocol):
         ``DuplicateRunError`` for an id that two of its rows hold, of any scope, rather than
         return one of them (which it could only pick arbitrarily): such an id reads
         ``duplicate_run_id`` everywhere else. Its ``RunsById.runs_by_ids`` returns them all.
+        It reads every scope, so it is no way to answer an actor: a hidden row sharing the id
+        would show as that error. A host serving an actor asks the request session
+        (``RequestSession.explain``, ``primary_action``), which reads only the actor's rows.
         """
         ...
 
