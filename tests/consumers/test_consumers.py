@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from tests import support
 from tests.support import AS_OF, T0
 from tests.support import scoped_run as run
 
@@ -24,6 +25,7 @@ from runactionability import (
 from runactionability.adapters.memory import MemoryRunHistory, MemoryRunSource, MemoryStateSource
 from runactionability.consumers import (
     ActiveRuns,
+    KnownResults,
     View,
     VisibleScopes,
     assess,
@@ -373,3 +375,18 @@ def test_visible_scopes_refuse_an_empty_workspace_set() -> None:
     with pytest.raises(UsageError):
         VisibleScopes(set())
     assert VisibleScopes({1}).admits("1", "x")
+
+
+def test_known_results_answer_for_one_resolver_only() -> None:
+    """A session's known results are its resolver's: another resolver (other evidence, other
+    policies) would be answered with the first one's results, so it is refused."""
+    failed = run(1, "inventory.sync", ws="w1", env="e1")
+    fixed = run(2, "inventory.sync", ws="w1", env="e1", outcome="succeeded", at=timedelta(hours=1))
+    scopes = VisibleScopes({"w1"})
+    known = KnownResults(scopes=scopes, as_of=AS_OF)
+    plain = support.resolver([failed])
+    [first] = known.evaluate(plain, [failed], as_of=AS_OF)
+    assert first.status is Actionability.ACTIONABLE
+    assert known.evaluate(plain, [failed], as_of=AS_OF) == [first]
+    with pytest.raises(UsageError, match="another resolver"):
+        known.evaluate(support.resolver([failed, fixed]), [failed], as_of=AS_OF)

@@ -284,12 +284,19 @@ class KnownResults:
         self.as_of = as_of
         self.ahead = ahead
         self._results: dict[IdKey, tuple[OperationRun, ActionabilityResult]] = {}
+        self._resolver: Resolver | None = None
 
     def evaluate(
         self, resolver: Resolver, runs: Sequence[OperationRun], *, as_of: datetime
     ) -> list[ActionabilityResult]:
         """``resolver.evaluate_many`` of ``runs`` (of ``scopes``, at ``as_of``): the runs not
-        known yet in one batch, the others as known."""
+        known yet in one batch, the others as known. One resolver only: another one (other
+        evidence, other policies) would be answered with the first one's results, so it is a
+        ``UsageError``."""
+        if self._resolver is None:
+            self._resolver = resolver
+        elif resolver is not self._resolver:
+            raise UsageError("these known results were evaluated by another resolver")
         known = [self._known(run) for run in runs]
         missing = [run for run, result in zip(runs, known, strict=True) if result is None]
         fresh = iter(
