@@ -85,7 +85,7 @@ def pg_readable(document: Any) -> Any:
     escapes_held = sa.case(
         (text.not_like(_param("%\\u%"), escape="!"), sa.true()),
         (sa.and_(*(sa.func.strpos(text, _param(e)) == 0 for e in _SUSPECT_ESCAPES)), sa.true()),
-        else_=sa.not_(unpaired.op("~")(_param(_UNHOLDABLE_ESCAPE))),
+        else_=sa.not_(unpaired.op("~", is_comparison=True)(_param(_UNHOLDABLE_ESCAPE))),
     )
     castable = sa.case(
         (sa.func.pg_typeof(document) == sa.literal_column("'jsonb'::regtype"), sa.true()),
@@ -93,7 +93,7 @@ def pg_readable(document: Any) -> Any:
         (
             sa.and_(
                 sa.func.length(text) < _SHORTEST_LONG_RUN,
-                sa.not_(text.op("~")(_param(_LONG_EXPONENT))),
+                sa.not_(text.op("~", is_comparison=True)(_param(_LONG_EXPONENT))),
             ),
             sa.true(),
         ),
