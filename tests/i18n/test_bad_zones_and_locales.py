@@ -2,7 +2,8 @@
 field) is either used or refused with the documented ``UsageError``: a tzdata folder
 (``"Europe"``) or a name too long for a file used to escape as a raw ``IsADirectoryError`` or
 ``OSError``, and a locale that is no text as an ``AttributeError``; sync and async alike, and
-in the configuration file as a ``ConfigurationError`` naming the key."""
+in the configuration file as a ``ConfigurationError`` naming the key. A service given one is
+refused when it is built, not at its first session."""
 
 from __future__ import annotations
 
@@ -88,3 +89,30 @@ def test_the_configuration_file_names_the_key(tmp_path: Path, zone: str) -> None
     assert str(raised.value) == (
         f"{path}: time_zone: expected an IANA time zone (e.g. 'Europe/Berlin'), not {zone!r}"
     )
+
+
+@pytest.mark.parametrize(("given", "says"), REFUSALS)
+def test_a_service_refuses_them_when_it_is_built(
+    demo: tuple[sa.Engine, datetime], given: dict[str, Any], says: str
+) -> None:
+    # Before, the service was built and every one of its sessions failed instead.
+    engine, _ = demo
+    with pytest.raises(UsageError, match=says):
+        ActionabilityService(engine, registry=REGISTRY, **given)
+
+
+@pytest.mark.parametrize(("given", "says"), REFUSALS)
+def test_an_async_service_refuses_them_when_it_is_built(
+    demo: tuple[sa.Engine, datetime], given: dict[str, Any], says: str
+) -> None:
+    engine, _ = demo
+
+    async def build() -> None:
+        async_engine = async_engine_of(engine)
+        try:
+            AsyncActionabilityService(async_engine, registry=REGISTRY, **given)
+        finally:
+            await async_engine.dispose()
+
+    with pytest.raises(UsageError, match=says):
+        asyncio.run(build())

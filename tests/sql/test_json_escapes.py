@@ -64,6 +64,20 @@ CHECKS: list[tuple[str, str, str, str]] = [
     ("succeeded", '{"provider_connection_id": "c9", "x": "\\u0000"}', INFORMATIONAL, INFORMATIONAL),
     # An ordinary run on the same pages.
     ("failed", '{"provider_connection_id": "c11"}', ACTIONABLE, ACTIONABLE),
+    # Numbers jsonb cannot hold (numeric overflows), each at its bound; the ones just inside
+    # each bound, and "e" digits in strings, are valid.
+    ("failed", '{"provider_connection_id": "c12", "n": 1e1000000}', REVIEW, ACTIONABLE),
+    ("failed", '{"provider_connection_id": "c13", "n": [1E+131072]}', REVIEW, ACTIONABLE),
+    ("failed", '{"provider_connection_id": "c14", "n": 1e-16384}', REVIEW, ACTIONABLE),
+    ("failed", '{"provider_connection_id": "c15", "n": 0e1073741823}', REVIEW, ACTIONABLE),
+    ("failed", '{"provider_connection_id": "c16", "n": 0.' + "0" * 16384 + "}", REVIEW, ACTIONABLE),
+    (
+        "failed",
+        '{"provider_connection_id": "c17", "n": [9.99e4200, 1e-16383, 0e1073741822],'
+        ' "s": "1e1000000", "e1e99999": "release-2026"}',
+        ACTIONABLE,
+        ACTIONABLE,
+    ),
 ]
 IDS = list(range(1, len(CHECKS) + 1))
 

@@ -10,7 +10,12 @@ import attrs
 import click
 import sqlalchemy as sa
 
-from runactionability.errors import InvalidCursorError, RunActionabilityError, driver_message
+from runactionability.errors import (
+    InvalidCursorError,
+    RunActionabilityError,
+    UsageError,
+    driver_message,
+)
 from runactionability.jsonforms import JSON_SCHEMA_VERSION
 
 DEFAULT_DATABASE = "runactionability-demo.sqlite"
@@ -135,6 +140,10 @@ class _Cli(click.Group):
                 raise
             if isinstance(exc, InvalidCursorError):
                 raise CliUsageError(f"--cursor: {one_line(exc)}") from None
+            if isinstance(exc, UsageError):
+                # A value the library refuses is the command line's mistake, as one the
+                # command refuses itself is (docs/cli.md: exit 2).
+                raise CliUsageError(one_line(exc)) from None
             if isinstance(exc, RunActionabilityError | sa.exc.SQLAlchemyError | OSError):
                 raise CliError(one_line(exc)) from None
             raise CliError(

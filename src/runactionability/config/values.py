@@ -19,6 +19,7 @@ from runactionability.adapters.sqlalchemy import (
     reference_state_mappings,
 )
 from runactionability.adapters.sqlalchemy._reading import as_found
+from runactionability.adapters.sqlalchemy.backend import present_reference_states
 from runactionability.adapters.sqlalchemy.cursors import MIN_KEY_LENGTH
 from runactionability.catalog import OperationCatalog
 from runactionability.errors import ConfigurationError, driver_message
@@ -226,18 +227,11 @@ class Config:
         if self.reference_states is not None or self.states or self.runs is None:
             wanted = not self.states if self.reference_states is None else self.reference_states
             return reference_state_mappings() if wanted else {}
-        # A host's own runs table: only the reference state tables its database has. Mapping a
-        # missing one would fail every request (no such table); a kind left without a table is
-        # named once instead (MissingStateSourceWarning), with where to give it.
+        # A host's own runs table: only the reference state tables its database has, as the
+        # Python API maps them (``present_reference_states``).
         if bind is None:
             return {}
-        # has_table sees views and the mapping's own schema, which get_table_names() does not.
-        inspector = sa.inspect(bind)
-        return {
-            kind: mapping
-            for kind, mapping in reference_state_mappings().items()
-            if inspector.has_table(mapping.table, schema=mapping.schema)
-        }
+        return present_reference_states(bind)
 
     def operation_catalog(self, registry: Registry) -> OperationCatalog:
         """The catalog the file names: ``registry``'s own, or the file's catalog TOML."""

@@ -19,7 +19,7 @@ from runactionability.i18n.catalogs import (
     candidates,
     parse_locale,
 )
-from runactionability.i18n.render import DEFAULT_LOCALE, Renderer, time_zone_of
+from runactionability.i18n.render import DEFAULT_LOCALE, Renderer, locale_asked, time_zone_of
 from runactionability.messages import Message
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "candidates",
     "english",
     "english_renderer",
+    "locale_asked",
     "parse_locale",
     "time_zone_of",
 ]

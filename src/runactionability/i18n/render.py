@@ -42,6 +42,15 @@ def time_zone_of(name: str | tzinfo | None) -> tzinfo:
         raise UsageError(f"{name!r} is not an IANA time zone (e.g. 'Europe/Berlin')") from exc
 
 
+def locale_asked(locale: str | None) -> str:
+    """The tag a renderer of ``locale`` looks up (None: English). Any text is a tag: one with no
+    catalog is English, with a warning, when the renderer is made."""
+    asked = DEFAULT_LOCALE if locale is None else locale
+    if not isinstance(asked, str):
+        raise UsageError(f"locale must be a language tag ('de', 'de-CH'), not {asked!r}")
+    return asked
+
+
 class Renderer:
     """Renders messages for one locale and time zone, from a chain of catalogs.
 
@@ -60,9 +69,7 @@ class Renderer:
         catalogs: Sequence[MessageCatalogs] = (),
     ) -> None:
         self.time_zone = time_zone_of(time_zone)
-        asked = DEFAULT_LOCALE if locale is None else locale
-        if not isinstance(asked, str):
-            raise UsageError(f"locale must be a language tag ('de', 'de-CH'), not {asked!r}")
+        asked = locale_asked(locale)
         parsed = parse_locale(asked)
         translations = None if parsed is None else chain(parsed, (*catalogs, SHIPPED))
         if parsed is None or translations is None:

@@ -21,7 +21,7 @@ from runactionability.catalog import OperationCatalog
 from runactionability.changes import ChangePage
 from runactionability.config import Config
 from runactionability.core_inputs import check_as_of
-from runactionability.i18n import MessageCatalogs, Renderer
+from runactionability.i18n import MessageCatalogs, Renderer, locale_asked, time_zone_of
 from runactionability.i18n.catalogs import check_directory
 from runactionability.registry import Registry
 from runactionability.resolver import Resolver
@@ -75,6 +75,9 @@ class ActionabilityService:
         self.change_margin = change_margin
         self._owned: sa.Engine | None = None
         self.registry = Registry.default() if registry is None else registry
+        # Refused here, not at the first session: a service serving requests it cannot answer.
+        locale_asked(locale)
+        time_zone_of(time_zone)
         self.locale = locale
         self.time_zone = time_zone
         self._renderers = Renderers(
