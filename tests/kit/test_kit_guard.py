@@ -175,6 +175,34 @@ def test_a_syntax_error_is_reported_at_its_column(tmp_path: Path) -> None:
     assert (finding.rule, finding.line, finding.column) == ("syntax", 1, 7)
 
 
+def test_a_long_expression_python_compiles_is_walked_to_the_reads_after_it(
+    tmp_path: Path,
+) -> None:
+    long_sum = " + ".join(["a"] * 2000)
+    screen = tmp_path / "screen.py"
+    screen.write_text(
+        f"class Screen:\n    def show(self, run):\n        total = {long_sum}\n"
+        "        return run.terminal_follow_up\n"
+    )
+    (finding,) = scan([screen], GuardRules())
+    where = (finding.rule, finding.line, finding.function)
+    assert where == ("terminal_follow_up", 4, "Screen.show")
+
+
+@pytest.mark.parametrize(
+    "code", ["x = a." + ".".join(["b"] * 3000), "x = " + "-" * 20000 + "1"], ids=["deep", "memory"]
+)
+def test_code_nested_too_deeply_to_parse_is_one_finding_and_the_scan_goes_on(
+    tmp_path: Path, code: str
+) -> None:
+    (tmp_path / "a_generated.py").write_text(code + "\n")
+    (tmp_path / "b_screen.py").write_text("y = run.terminal_follow_up\n")
+    unreadable, read = scan([tmp_path], GuardRules())
+    assert (unreadable.path.endswith("a_generated.py"), unreadable.rule) == (True, "syntax")
+    assert "nested too deeply" in unreadable.code
+    assert (read.path.endswith("b_screen.py"), read.rule) == (True, "terminal_follow_up")
+
+
 def test_the_outcome_read_through_its_value_or_as_text_is_still_a_raw_read(tmp_path: Path) -> None:
     screen = tmp_path / "screen.py"
     screen.write_text(

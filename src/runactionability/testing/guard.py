@@ -188,20 +188,22 @@ def scan(
         try:
             tree = ast.parse(raw, str(file))
         except SyntaxError as exc:
-            findings.append(
-                GuardFinding(
-                    path=shown,
-                    line=exc.lineno or 1,
-                    column=exc.offset or 1,
-                    rule="syntax",
-                    code=str(exc.msg),
-                )
-            )
+            findings.append(_unreadable(shown, str(exc.msg), exc.lineno, exc.offset))
+            continue
+        except (RecursionError, MemoryError):
+            # Python's own parser gives up on code nested this deep, so the file cannot run either.
+            findings.append(_unreadable(shown, "nested too deeply for Python to parse"))
             continue
         visitor = _Visitor(rules, shown, source, literal_constants(tree))
-        visitor.visit(tree)
+        visitor.walk(tree)
         findings += visitor.findings
     return findings
+
+
+def _unreadable(
+    path: str, message: str, line: int | None = None, column: int | None = None
+) -> GuardFinding:
+    return GuardFinding(path=path, line=line or 1, column=column or 1, rule="syntax", code=message)
 
 
 def assert_no_raw_follow_up(
@@ -236,23 +238,32 @@ def assert_no_raw_follow_up(
         )
 
 
-class _Visitor(ast.NodeVisitor):
+class _Visitor:
+    """Looks at each node once, walking the tree with a stack of its own: a recursive
+    ``ast.NodeVisitor`` exceeds Python's recursion limit on an ordinary long expression
+    (``a + a + ...`` of a few hundred terms) that Python itself compiles."""
+
     def __init__(self, rules: GuardRules, path: str, source: str, constants: Constants) -> None:
         self.rules, self.path, self.source, self.constants = rules, path, source, constants
-        self.scopes: list[str] = []
+        self.scopes: tuple[str, ...] = ()
         self.findings: list[GuardFinding] = []
 
-    def _scoped(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> None:
-        self.scopes.append(f"{self.scopes[-1]}.{node.name}" if self.scopes else node.name)
-        self.generic_visit(node)
-        self.scopes.pop()
-
-    visit_FunctionDef = visit_AsyncFunctionDef = visit_ClassDef = _scoped
+    def walk(self, tree: ast.AST) -> None:
+        pending: list[tuple[ast.AST, tuple[str, ...]]] = [(tree, ())]
+        while pending:
+            node, self.scopes = pending.pop()
+            check = getattr(self, f"visit_{type(node).__name__}", None)
+            if check is not None:
+                check(node)
+            scopes = self.scopes
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                scopes = (*scopes, f"{scopes[-1]}.{node.name}" if scopes else node.name)
+            children = list(ast.iter_child_nodes(node))
+            pending.extend((child, scopes) for child in reversed(children))
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
         if isinstance(node.ctx, ast.Load) and node.attr in self.rules.checked_attributes:
             self._report(node, node.attr)
-        self.generic_visit(node)
 
     def visit_Subscript(self, node: ast.Subscript) -> None:
         key = node.slice
@@ -262,7 +273,6 @@ class _Visitor(ast.NodeVisitor):
             and isinstance(node.ctx, ast.Load)
         ):
             self._report(node, str(key.value))
-        self.generic_visit(node)
 
     def visit_Call(self, node: ast.Call) -> None:
         func = node.func
@@ -278,7 +288,6 @@ class _Visitor(ast.NodeVisitor):
             self._report(node, str(field_of(node)))
         if isinstance(func, ast.Attribute) and func.attr in _MEMBERSHIP_METHODS and node.args:
             self._compare(node, func.value, node.args[0])
-        self.generic_visit(node)
 
     def visit_Compare(self, node: ast.Compare) -> None:
         left = node.left
@@ -286,7 +295,6 @@ class _Visitor(ast.NodeVisitor):
             if isinstance(op, _OPERATORS):
                 self._compare(node, left, right) or self._compare(node, right, left)
             left = right
-        self.generic_visit(node)
 
     def visit_Match(self, node: ast.Match) -> None:
         field = field_of(node.subject)
@@ -297,7 +305,6 @@ class _Visitor(ast.NodeVisitor):
             for read, values in pattern_reads(field, case.pattern, self.constants):
                 if self._match(case.pattern, read, values, code):
                     break
-        self.generic_visit(node)
 
     def _compare(self, node: ast.AST, field_node: ast.expr, value_node: ast.expr) -> bool:
         return self._match(node, field_of(field_node), values_of(value_node, self.constants))
