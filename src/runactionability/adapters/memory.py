@@ -13,6 +13,8 @@ import json
 from collections.abc import Collection, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 
+import attrs
+
 from runactionability.adapters.memory_index import (
     Bucket,
     BucketKey,
@@ -162,6 +164,9 @@ class MemoryStateSource:
     for an object when any of its facts has a ``proven_at`` that is not a timezone-aware datetime
     (its place in time is unknown), or when the facts sharing the greatest ``proven_at`` disagree
     on the status (see ``current_state``). Equal ``proven_at`` never lets the last one added win.
+    Ids are judged as the SQL state source judges stored ones (``usable_id``): an int id is its
+    text, so ``subject=7`` is the object ``"7"``; a fact with no usable workspace id is no
+    evidence.
     """
 
     def __init__(self, kind: str, facts: Iterable[StateFact] = ()) -> None:
@@ -176,7 +181,12 @@ class MemoryStateSource:
         """Record a state of the object it names."""
         if fact.kind != self.kind:
             raise ValueError(f"a {fact.kind!r} fact does not belong in the {self.kind!r} source")
-        key = (fact.workspace_id, fact.environment_id, fact.subject)
+        workspace_id = usable_id(fact.workspace_id)
+        if workspace_id is None:
+            return
+        key = (workspace_id, usable_id(fact.environment_id), usable_id(fact.subject))
+        if key != (fact.workspace_id, fact.environment_id, fact.subject):
+            fact = attrs.evolve(fact, workspace_id=key[0], environment_id=key[1], subject=key[2])
         if key in self._newest and self._newest[key] is None:
             return
         proven_at = _aware(fact.proven_at)
