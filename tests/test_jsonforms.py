@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import attrs
@@ -31,6 +31,7 @@ from runactionability.consumers import (
 )
 from runactionability.demo import Size, generate
 from runactionability.evidence import RunFact, StateFact
+from runactionability.messages import msg
 from runactionability.resolver import Resolver
 from runactionability.result import Actionability, ActionKind
 
@@ -119,6 +120,36 @@ def test_instants_keep_their_offset_and_sets_are_sorted(assessed: list[Assessmen
     eligible = jsonforms.to_json(item)["eligible_actions"]
     assert eligible == sorted(eligible)
     assert jsonforms.to_json(frozenset({"b", "a", "c"})) == ["a", "b", "c"]
+
+
+@pytest.mark.parametrize(
+    "offset",
+    [timedelta(seconds=7), timedelta(minutes=19, seconds=32), -timedelta(microseconds=1)],
+    ids=["seconds", "local-mean-time", "microsecond"],
+)
+def test_an_offset_of_no_whole_minutes_is_written_in_utc_and_valid(
+    assessed: list[Assessment], offset: timedelta
+) -> None:
+    # RFC 3339 offsets have no seconds; Python's do (an --as-of of +00:00:07, a zone's LMT).
+    item = next(i for i in assessed if isinstance(i.result.proof, RunFact))
+    odd = timezone(offset)
+    proof = item.result.proof
+    assert isinstance(proof, RunFact)
+    verdict = item.result.verdict
+    moved = attrs.evolve(
+        item.result,
+        verdict=attrs.evolve(
+            verdict,
+            as_of=verdict.as_of.astimezone(odd),
+            proof=attrs.evolve(proof, completed_at=proof.completed_at.astimezone(odd)),
+        ),
+    )
+    document = valid("result", moved)
+    assert document["as_of"].endswith("+00:00")
+    assert datetime.fromisoformat(document["as_of"]) == item.result.as_of
+    assert datetime.fromisoformat(document["proof"]["completed_at"]) == proof.completed_at
+    told = jsonforms.message_json(msg("x", "at {when}", when=proof.completed_at.astimezone(odd)))
+    assert told["params"]["when"] == proof.completed_at.astimezone(UTC).isoformat()
 
 
 def test_a_naive_instant_fails_the_schema(assessed: list[Assessment]) -> None:

@@ -16,7 +16,7 @@ import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -60,10 +60,20 @@ JSON_SCHEMA_VERSION = 1
 
 
 def stamp(value: object) -> str | None:
-    """An instant as ISO-8601 (with the offset it carries); anything else as its text."""
+    """An instant as ISO-8601 (with the offset it carries, in UTC when that offset is not a
+    whole number of minutes); anything else as its text."""
     if value is None:
         return None
-    return value.isoformat() if isinstance(value, datetime) else str(value)
+    return _instant(value) if isinstance(value, datetime) else str(value)
+
+
+def _instant(value: datetime) -> str:
+    # RFC 3339 (the schema's date-time) has no seconds in an offset, yet Python allows them:
+    # an --as-of of "+00:00:07", or a zone's local mean time (Amsterdam's +00:19:32 before 1937).
+    offset = value.utcoffset()
+    if offset is not None and offset % timedelta(minutes=1):
+        value = value.astimezone(UTC)
+    return value.isoformat()
 
 
 def _plain(value: object) -> object:
@@ -114,7 +124,7 @@ def _param_json(value: Param) -> Any:
     if isinstance(value, Listing):
         return [_param_json(item) for item in value.items]
     if isinstance(value, datetime):
-        return value.isoformat()
+        return _instant(value)
     if isinstance(value, timedelta):
         return value.total_seconds()
     return value
