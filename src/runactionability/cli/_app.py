@@ -10,6 +10,7 @@ import attrs
 import click
 import sqlalchemy as sa
 
+from runactionability.cli._output import visible
 from runactionability.errors import (
     InvalidCursorError,
     RunActionabilityError,
@@ -39,7 +40,7 @@ class CliError(click.ClickException):
     exit_code = EXIT_ERROR
 
     def show(self, file: Any = None) -> None:
-        click.echo(f"runactionability: error: {self.format_message()}", err=True)
+        click.echo(visible(f"runactionability: error: {self.format_message()}"), err=True)
 
 
 class UncoveredError(CliError):

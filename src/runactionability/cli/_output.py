@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import sys
 import threading
@@ -11,9 +12,11 @@ from contextlib import contextmanager
 from typing import Any
 
 import click
-from rich.console import Console
+from rich.console import Console, ConsoleOptions, RenderableType
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.segment import Segment
 from rich.table import Table
+from rich.text import Text
 
 
 @contextmanager
@@ -41,7 +44,40 @@ PIPED_WIDTH = 120
 _UNBOUNDED = 1_000_000
 
 
-class _PipedConsole(Console):
+# What a stored word must not do on an operator's terminal: move the cursor, clear the screen,
+# open a hyperlink (C0 and C1 controls, DEL) or reorder what follows (bidirectional overrides).
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def visible(text: str) -> str:
+    """``text`` with every control character escaped (``\\x1b``): a line that may quote the
+    host's stored words, safe to write to a terminal."""
+    return _UNSAFE.sub(lambda found: repr(found.group())[1:-1], text)
+
+
+class _SafeConsole(Console):
+    """A console for the host's stored words: never read as markup or emoji codes (a type
+    ``[/bold]`` is shown, not parsed, and cannot fail a command), and with every control
+    character shown escaped (``\\x1b``), never sent to the terminal."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(markup=False, emoji=False, highlight=False, soft_wrap=False, **options)
+
+    def render_str(self, text: str, **options: Any) -> Text:
+        # Escaped before a table measures its cells, so an escaped word is never cut short.
+        return super().render_str(visible(text), **options)
+
+    def render(
+        self, renderable: RenderableType, options: ConsoleOptions | None = None
+    ) -> Iterator[Segment]:
+        # What did not pass through render_str (a Text built elsewhere) is escaped here, last.
+        for segment in super().render(renderable, options):
+            if segment.control is None and _UNSAFE.search(segment.text):
+                segment = Segment(visible(segment.text), segment.style)
+            yield segment
+
+
+class _PipedConsole(_SafeConsole):
     """Output for a file, a pager or a pipe: prose wraps at ``PIPED_WIDTH``, tables never do.
 
     Rich fits a table into the console's width by cutting its cells short ("provider.conn…"),
@@ -69,8 +105,8 @@ class _PipedConsole(Console):
 def stdout_console() -> Console:
     """The console rich text goes to."""
     if sys.stdout.isatty():
-        return Console(highlight=False, soft_wrap=False)
-    return _PipedConsole(highlight=False, soft_wrap=False, width=PIPED_WIDTH)
+        return _SafeConsole()
+    return _PipedConsole(width=PIPED_WIDTH)
 
 
 def emit_json(payload: Mapping[str, Any], *, compact: bool = False) -> None:

@@ -24,6 +24,7 @@ from runactionability.cli._app import (
     iso_instant,
     one_line,
 )
+from runactionability.cli._output import visible
 from runactionability.config import Config, load_config
 from runactionability.consumers import VisibleScopes
 from runactionability.demo import read_marker
@@ -161,7 +162,7 @@ def _state_kind_warnings() -> Iterator[None]:
         if issubclass(warning.category, UnknownLocaleWarning | MappingMismatchWarning):
             if str(warning.message) not in said:
                 said.add(str(warning.message))
-                click.echo(f"runactionability: warning: {warning.message}", err=True)
+                click.echo(visible(f"runactionability: warning: {warning.message}"), err=True)
             continue
         if not issubclass(warning.category, MissingStateSourceWarning):
             warnings.warn_explicit(
@@ -170,8 +171,10 @@ def _state_kind_warnings() -> Iterator[None]:
         elif str(warning.message) not in said:
             said.add(str(warning.message))
             click.echo(
-                f"runactionability: warning: {warning.message}; name the table of each under "
-                "[states.KIND] in the configuration (docs/configuration.md)",
+                visible(
+                    f"runactionability: warning: {warning.message}; name the table of each "
+                    "under [states.KIND] in the configuration (docs/configuration.md)"
+                ),
                 err=True,
             )
 

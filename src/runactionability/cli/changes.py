@@ -23,7 +23,7 @@ from runactionability.cli._app import (
     one_line,
     scope_options,
 )
-from runactionability.cli._output import emit_json, stdout_console
+from runactionability.cli._output import emit_json, stdout_console, visible
 from runactionability.cli._session import open_service, open_session
 from runactionability.cli._shapes import header, scope_label, scopes_json, status_text
 from runactionability.errors import NoWorkspacesError, UsageError
@@ -334,4 +334,4 @@ def _print_change(r: Renderer, change: Change, as_json: bool) -> None:
             cause=change_cause_name(change.cause),
         )
     )
-    click.echo(line)
+    click.echo(visible(line))

@@ -18,7 +18,7 @@ from runactionability.cli._app import (
     evaluation_options,
     json_option,
 )
-from runactionability.cli._output import emit_json, stdout_console
+from runactionability.cli._output import emit_json, stdout_console, visible
 from runactionability.cli._session import (
     as_of_of,
     cli_config,
@@ -122,8 +122,8 @@ def _print(report: CheckReport, r: Renderer) -> None:
         line = Text()
         line.append(f"{labels[finding.severity]:<{width}}", style=_STYLES[finding.severity])
         line.append(f"{finding.code}: ", style="bold")
-        line.append(finding.message)
+        line.append(visible(finding.message))
         # One finding, one line (and its fix on the next), however long: a log keeps it whole.
         console.print(line, soft_wrap=True)
         if finding.fix is not None:
-            console.print(Text(f"{'':{width}}{fix} {finding.fix}"), soft_wrap=True)
+            console.print(Text(visible(f"{'':{width}}{fix} {finding.fix}")), soft_wrap=True)

@@ -24,7 +24,7 @@ from runactionability.cli._app import (
     one_line,
     scope_options,
 )
-from runactionability.cli._output import emit_json, stdout_console
+from runactionability.cli._output import emit_json, stdout_console, visible
 from runactionability.cli._session import cli_config, database_of, open_session
 from runactionability.cli._shapes import (
     action_label,
@@ -165,17 +165,18 @@ def _render_explanation(told: Explanation, as_of: datetime, r: Renderer) -> None
         r(msg("cli.explain_decision", "decision")),
         Text.assemble(status_text(result.status, r), reason),
     )
-    grid.add_row(r(msg("cli.explain_why", "why")), Text(r(result.message)))
-    grid.add_row(r(msg("cli.explain_proof", "proof")), Text(proof_lines(result.proof, r)))
-    grid.add_row(r(msg("cli.explain_action", "action")), Text(action_label(item.primary_action, r)))
+    grid.add_row(r(msg("cli.explain_why", "why")), r(result.message))
+    grid.add_row(r(msg("cli.explain_proof", "proof")), proof_lines(result.proof, r))
+    grid.add_row(r(msg("cli.explain_action", "action")), action_label(item.primary_action, r))
     grid.add_row(r(msg("cli.explain_family", "family")), _family(told, r))
     grid.add_row(r(msg("cli.explain_as_of", "as of")), r.instant(as_of))
-    change = Text("\n".join(f"- {r(line)}" for line in told.would_change))
+    change = "\n".join(f"- {r(line)}" for line in told.would_change)
     heading = r(msg("cli.what_would_change", "What would change it"))
     stdout_console().print(
         Panel(
             Group(grid, Text(""), Text(heading, style="bold"), change),
-            title=r(msg("cli.explain_title", "run {run_id}", run_id=str(run.id))),
+            # A str title is always read as markup by rich's Panel; the run id is the host's.
+            title=Text(visible(r(msg("cli.explain_title", "run {run_id}", run_id=str(run.id))))),
             title_align="left",
         )
     )
