@@ -22,7 +22,7 @@ from runactionability.consumers import (
     explain,
     list_assessed,
 )
-from runactionability.consumers.actions import KeyedActiveRuns
+from runactionability.consumers.active_runs import KeyedActiveRuns
 from runactionability.consumers.assess import KnownResults
 from runactionability.consumers.dashboard import active_work
 from runactionability.consumers.explain import ShownAssessments
