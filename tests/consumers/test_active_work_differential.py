@@ -29,7 +29,7 @@ from runactionability.consumers import (
     assess,
     dashboard,
 )
-from runactionability.consumers.actions import READ_EVERY_AT_MOST, KeyedActiveRuns
+from runactionability.consumers.active_runs import READ_EVERY_AT_MOST, KeyedActiveRuns
 from runactionability.consumers.dashboard import active_work
 from runactionability.limits import MAX_LIMIT
 from runactionability.model import RunStatus

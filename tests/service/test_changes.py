@@ -227,7 +227,7 @@ def test_the_statements_do_not_grow_with_the_history(
     _load(service, [*old, *new], [state(proven_at=at(40))])
     # The window's runs, one read per state kind, the problem runs the arrivals reach, and one
     # evidence batch at each instant (its history read and its state kinds).
-    kinds = len(service._backend.states)
+    kinds = len(service._wiring.backend.states)
     bound = 2 + kinds + 2 * (1 + kinds)
     with service.session(scopes=ACME) as session, assert_max_statements(service.bind, bound):
         page = session.changes(since=at(10), until=at(60), limit=1000)

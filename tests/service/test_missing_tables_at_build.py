@@ -10,6 +10,7 @@ import asyncio
 import re
 import warnings
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -172,3 +173,62 @@ def test_a_margin_set_on_the_async_services_sync_survives_its_first_session(
             await engine.dispose()
 
     assert asyncio.run(sessions()) == margin
+
+
+def test_the_async_services_sync_taken_before_its_first_session_maps_the_present_tables(
+    sql_engine: sa.Engine,
+) -> None:
+    """A host that took ``sync`` before the first session holds the service the session maps,
+    not one over all six reference tables, whose every request would fail on a missing one."""
+    _host(sql_engine, "provider_connection")
+
+    async def sessions() -> tuple[int, int]:
+        engine = async_engine_of(sql_engine)
+        service = AsyncActionabilityService(engine, runs=RUNS)
+        held = service.sync
+        try:
+            with pytest.warns(MissingStateSourceWarning, match="'backup_set'"):
+                # Concurrent first sessions: the one that maps first maps for all of them.
+                assert await asyncio.gather(*(_dashboard(service) for _ in range(4))) == [1] * 4
+            async with engine.connect() as connection:
+                counted = await connection.run_sync(partial(_needing_attention, held))
+            async with service.session(scopes=ACME, as_of=AS_OF) as session:
+                summary = await session.dashboard()
+            return counted, summary.counts.needs_attention
+        finally:
+            await engine.dispose()
+
+    assert asyncio.run(sessions()) == (1, 1)
+
+
+def test_the_async_services_sync_read_first_maps_the_present_tables_itself(
+    sql_engine: sa.Engine,
+) -> None:
+    """A host may read ``sync`` through its own connection before any async session: that first
+    session maps the tables present as the async one would."""
+    _host(sql_engine, "provider_connection")
+
+    async def sessions() -> tuple[int, int]:
+        engine = async_engine_of(sql_engine)
+        service = AsyncActionabilityService(engine, runs=RUNS)
+        try:
+            async with engine.connect() as connection:
+                with pytest.warns(MissingStateSourceWarning, match="'backup_set'"):
+                    counted = await connection.run_sync(partial(_needing_attention, service.sync))
+            async with service.session(scopes=ACME, as_of=AS_OF) as session:
+                summary = await session.dashboard()
+            return counted, summary.counts.needs_attention
+        finally:
+            await engine.dispose()
+
+    assert asyncio.run(sessions()) == (1, 1)
+
+
+def _needing_attention(service: ActionabilityService, connection: sa.Connection) -> int:
+    with service.session(scopes=ACME, as_of=AS_OF, connection=connection) as session:
+        return session.dashboard().counts.needs_attention
+
+
+async def _dashboard(service: AsyncActionabilityService) -> int:
+    async with service.session(scopes=ACME, as_of=AS_OF) as session:
+        return (await session.dashboard()).counts.needs_attention

@@ -52,7 +52,7 @@ from runactionability.consumers import (
     dashboard,
     list_assessed,
 )
-from runactionability.consumers.actions import ActiveRuns
+from runactionability.consumers.active_runs import ActiveRuns
 from runactionability.errors import UsageError
 
 PACK = "review_pack.generate"

@@ -5,13 +5,8 @@ Every helper takes the actor's ``VisibleScopes`` and works from one list of resu
 nothing outside the visible scopes is counted, listed or named.
 """
 
-from runactionability.consumers.actions import (
-    ActiveRuns,
-    KeyedActiveRuns,
-    is_repeatable,
-    plan_actions,
-    work_key,
-)
+from runactionability.consumers.actions import is_repeatable, plan_actions
+from runactionability.consumers.active_runs import ActiveRuns, KeyedActiveRuns, work_key
 from runactionability.consumers.assess import (
     CURRENT_FOLLOW_UP,
     HISTORY,

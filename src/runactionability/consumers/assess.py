@@ -14,7 +14,8 @@ from typing import TypeVar
 import attrs
 
 from runactionability.catalog import OperationCatalog
-from runactionability.consumers.actions import ActiveRuns, is_active, is_repeatable, plan_actions
+from runactionability.consumers.actions import is_repeatable, plan_actions
+from runactionability.consumers.active_runs import ActiveRuns, is_active
 from runactionability.consumers.shared import (
     IdKey,
     citing,
@@ -197,7 +198,8 @@ def assess(
     Runs outside ``scopes`` are dropped before evaluation, and each run is taken as it was at
     ``as_of`` (``run_as_of``): one created later is dropped, one that completed later is the
     active run it was then. ``active`` defaults to the queued and
-    running runs among ``runs``; pass ``ActiveRuns.from_source`` when ``runs`` is only a page.
+    running runs among ``runs`` (one whose id names two visible runs, of ``runs``, ``shared`` or
+    ``source``, holds back no retry); pass ``ActiveRuns.from_source`` when ``runs`` is only a page.
     ``known`` holds the results a session has already evaluated (``KnownResults``).
     """
     visible = visible_at(runs, scopes, as_of)
@@ -205,7 +207,14 @@ def assess(
         resolver, visible, scopes=scopes, as_of=as_of, shared=shared, source=source, known=known
     )
     if active is None:
-        active = ActiveRuns(visible, catalog=resolver.catalog, scopes=scopes)
+        active = ActiveRuns(
+            visible,
+            catalog=resolver.catalog,
+            scopes=scopes,
+            source=source,
+            as_of=as_of,
+            shared=shared,
+        )
     return assess_results(
         visible, results, scopes=scopes, registry=resolver.registry, active=active
     )
@@ -234,7 +243,14 @@ async def assess_async(
         evaluated = replaced(evaluated, refused, redone)
     results = _merged(visible, flagged, evaluated, resolver.registry, resolver.catalog, as_of)
     if active is None:
-        active = ActiveRuns(visible, catalog=resolver.catalog, scopes=scopes)
+        active = ActiveRuns(
+            visible,
+            catalog=resolver.catalog,
+            scopes=scopes,
+            source=source,
+            as_of=as_of,
+            shared=shared,
+        )
     return assess_results(
         visible, results, scopes=scopes, registry=resolver.registry, active=active
     )

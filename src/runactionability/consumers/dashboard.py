@@ -8,7 +8,7 @@ from types import MappingProxyType
 
 import attrs
 
-from runactionability.consumers.actions import ActiveRuns, KeyedActiveRuns, is_active
+from runactionability.consumers.active_runs import ActiveRuns, KeyedActiveRuns, is_active
 from runactionability.consumers.assess import (
     Assessment,
     KnownResults,
@@ -310,7 +310,13 @@ def _from_store(
     else:
         if active is None:
             query = scopes.query(statuses={RunStatus.QUEUED, RunStatus.RUNNING}, as_of=as_of)
-            active = ActiveRuns(read_runs(source, query), catalog=resolver.catalog, scopes=scopes)
+            active = ActiveRuns(
+                read_runs(source, query),
+                catalog=resolver.catalog,
+                scopes=scopes,
+                source=source,
+                as_of=as_of,
+            )
         working, counted = active, None
     batch = _Batch(shown, working, ahead, shared, known)
     return _summary(counts, batch, resolver, scopes, as_of, top, active, counted, source)

@@ -12,7 +12,7 @@ from datetime import datetime
 import attrs
 
 from runactionability.catalog import OperationCatalog
-from runactionability.consumers.actions import ActiveRuns, work_key
+from runactionability.consumers.active_runs import ActiveRuns, work_key
 from runactionability.consumers.assess import Assessment, assess, assess_async
 from runactionability.consumers.dashboard import ActiveWork, DashboardSummary
 from runactionability.consumers.listing import AssessedPage

@@ -8,7 +8,7 @@ from datetime import datetime
 
 import attrs
 
-from runactionability.consumers.actions import ActiveRuns
+from runactionability.consumers.active_runs import ActiveRuns
 from runactionability.consumers.assess import (
     CURRENT_FOLLOW_UP,
     HISTORY,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import threading
 from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from contextlib import AsyncExitStack, ExitStack, asynccontextmanager
 from datetime import datetime, timedelta, tzinfo
@@ -24,7 +23,6 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from runactionability.adapters.sqlalchemy import async_database_url, database_url
-from runactionability.adapters.sqlalchemy.backend import present_reference_states
 from runactionability.adapters.sqlalchemy.mapping import (
     REFERENCE_RUNS,
     RunTableMapping,
@@ -65,10 +63,12 @@ class AsyncActionabilityService:
 
     Create one per engine and configuration (at start-up) and share it across tasks and threads:
     it holds the same compiled statements, registry, catalog and resolver as the sync service it
-    wraps (``sync``), which reads through the engine's ``sync_engine``. ``bind_or_url`` is an
-    ``AsyncEngine`` or an async database URL (``sqlite+aiosqlite:///…``,
-    ``postgresql+psycopg_async://…``), whose engine ``close`` disposes; the other arguments are
-    ``ActionabilityService``'s (``cursor_key`` signs every page's cursor there and here).
+    wraps (``sync``, one object for the service's life), which reads through the engine's
+    ``sync_engine``. Without ``states``, the first session (of either) maps the reference state
+    tables the database has. ``bind_or_url`` is an ``AsyncEngine`` or an async database URL
+    (``sqlite+aiosqlite:///…``, ``postgresql+psycopg_async://…``), whose engine ``close``
+    disposes; the other arguments are ``ActionabilityService``'s (``cursor_key`` signs every
+    page's cursor there and here).
     """
 
     def __init__(
@@ -104,10 +104,13 @@ class AsyncActionabilityService:
                 f"bind_or_url must be an AsyncEngine or a URL, not {type(bind_or_url).__name__}"
             )
         self.engine = engine
-        build = partial(
-            ActionabilityService,
+        # Without states, ``sync`` maps the reference state tables the database has at its first
+        # session (an asyncio engine is read on its event loop only), in place: it stays the one
+        # object for the service's life, whenever a host takes it.
+        self.sync = ActionabilityService(
             engine.sync_engine,
             runs=runs,
+            states=states,
             registry=registry,
             catalog=catalog,
             form=form,
@@ -117,32 +120,8 @@ class AsyncActionabilityService:
             message_catalogs=message_catalogs,
             change_margin=change_margin,
         )
-        self.sync = build(states=states)
         self.registry = self.sync.registry
         self.catalog = self.sync.catalog
-        # Without states, the sync service maps only the reference state tables the database
-        # has; an asyncio engine is read on its event loop only, so the first session reads
-        # which it has and rebuilds the service over them (``_map_present_states``).
-        self._unmapped: Callable[..., ActionabilityService] | None = (
-            build if states is None else None
-        )
-        self._mapping = threading.Lock()
-
-    def _map_present_states(self, connection: sa.Connection) -> None:
-        present = present_reference_states(connection)
-        with self._mapping:
-            if self._unmapped is None:
-                return
-            if present.keys() != self.sync._pushdown.states.keys():
-                rebuilt = self._unmapped(
-                    states=present, registry=self.registry, catalog=self.catalog
-                )
-                # A host may have set the margin on ``sync`` since it was built (the example
-                # web app does): the rebuilt service keeps it, or a poller would silently
-                # fall back to the default and could miss rows committed late.
-                rebuilt.change_margin = self.sync.change_margin
-                self.sync = rebuilt
-            self._unmapped = None
 
     @classmethod
     async def from_config(
@@ -172,7 +151,7 @@ class AsyncActionabilityService:
                 )
             service = cls(bind, runs=runs, states=states, **options)
             async with bind.connect() as connection:
-                await connection.run_sync(service.sync._mapping_check.run)
+                await connection.run_sync(service.sync._wiring.mapping_check.run)
         except BaseException:
             if owned is not None:
                 await owned.dispose()
@@ -202,10 +181,10 @@ class AsyncActionabilityService:
         async with AsyncExitStack() as owned:
             if connection is None:
                 connection = await owned.enter_async_context(self.engine.connect())
-            if self._unmapped is not None:
-                await connection.run_sync(self._map_present_states)
-            if self.sync._mapping_check.pending:
-                await connection.run_sync(self.sync._mapping_check.run)
+            if self.sync._states_pending:
+                await connection.run_sync(self.sync._map_present_states)
+            if (check := self.sync._wiring.mapping_check).pending:
+                await connection.run_sync(check.run)
             reading = ExitStack()
             opened = await connection.run_sync(
                 lambda sync: reading.enter_context(

@@ -273,7 +273,7 @@ def _sharing(
 ) -> list[OperationRun]:
     """The rows of ``runs``' ids visible at ``until`` when one of them is shared there, as
     stored (none when the source proves its ids unique: no statement then)."""
-    source, scopes = session.backend.runs, session.scopes
+    source, scopes = session._runs(), session.scopes
     if not runs or not isinstance(source, RunsById) or source.unique_ids():
         return []
     rows = [
@@ -342,7 +342,7 @@ def _results(
             scopes=scopes,
             as_of=as_of,
             shared=shared,
-            source=session.backend.runs,
+            source=session._runs(),
         )
     )
     return [None if run is None else next(found) for run in runs]

@@ -100,7 +100,7 @@ def poll_window(
     """The window a poll of ``service`` reads, and the key its cursors are signed with; every
     argument is checked here, before any statement."""
     check_limit(limit)
-    key = service._backend.runs.cursor_key
+    key = service._wiring.backend.runs.cursor_key
     margin = service.change_margin
     return next_window(cursor, since=since, now=now, margin=margin, key=key), key
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import attrs
 
-from runactionability.adapters.sqlalchemy import SqlBackend
+from runactionability.adapters.sqlalchemy import SqlBackend, SqlRunSource
 from runactionability.adapters.sqlalchemy.pushdown import SqlPushdown
 from runactionability.changes import ChangePage
 from runactionability.consumers import (
@@ -22,7 +22,7 @@ from runactionability.consumers import (
     explain,
     list_assessed,
 )
-from runactionability.consumers.actions import KeyedActiveRuns
+from runactionability.consumers.active_runs import KeyedActiveRuns
 from runactionability.consumers.assess import KnownResults
 from runactionability.consumers.dashboard import active_work
 from runactionability.consumers.explain import ShownAssessments
@@ -68,6 +68,7 @@ class RequestSession:
     _active: list[ActiveRuns] = attrs.field(factory=list, init=False, eq=False, repr=False)
     _shown: ShownAssessments = attrs.field(factory=ShownAssessments, init=False, eq=False)
     _shares_ids: list[bool] = attrs.field(factory=list, init=False, eq=False, repr=False)
+    _distinct: list[SqlRunSource] = attrs.field(factory=list, init=False, eq=False, repr=False)
     # The results this session evaluated: the page a request shows after its dashboard is
     # evaluated in the dashboard's batch (one evidence read for both), and not again.
     _known: list[KnownResults] = attrs.field(factory=list, init=False, eq=False, repr=False)
@@ -89,14 +90,15 @@ class RequestSession:
         """Counts by status, family and environment, the ``top`` (0 to ``MAX_LIMIT``) runs
         needing attention, work."""
         check_limit(top, name="top", least=0)
+        store = self._store()  # first: it may prove that the reads by id can be spared
         summary = dashboard(
-            self.backend.runs,
+            self._runs(),
             self.resolver,
             scopes=self.scopes,
             as_of=self.as_of,
             top=top,
             on_page=on_page,
-            store=self._store(),
+            store=store,
             active=self._active_runs(),
             known=self._known_results(),
         )
@@ -129,8 +131,9 @@ class RequestSession:
                     self.backend.runs.check_cursor(cursor)
             else:
                 self.backend.runs.check_cursor(cursor)
+        store = self._store()  # first: it may prove that the reads by id can be spared
         page = list_assessed(
-            self.backend.runs,
+            self._runs(),
             self.resolver,
             scopes=self.scopes,
             as_of=self.as_of,
@@ -139,7 +142,7 @@ class RequestSession:
             cursor=cursor,
             active=self._active_runs(),
             on_scan=on_scan,
-            store=self._store(),
+            store=store,
             known=self._known_results(),
         )
         return self._shown.page(page)
@@ -154,6 +157,17 @@ class RequestSession:
             shares = isinstance(runs, RunsById) and runs.shares_ids(self._readable())
             self._shares_ids.append(shares)
         return None if self._shares_ids[0] else self.pushdown
+
+    def _runs(self) -> SqlRunSource:
+        """The run source the consumers read: once ``_store`` has found that no two rows of the
+        session's scopes share an id, on its one snapshot, one that takes its ids as unique, so
+        that no answer reads rows by id to find one (review F2: a request on a table without a
+        unique id sent a read by id for each batch). Until then, or when two do, the session's."""
+        if self._shares_ids and not self._shares_ids[0]:
+            if not self._distinct:
+                self._distinct.append(self.backend.runs.proven_unique())
+            return self._distinct[0]
+        return self.backend.runs
 
     def _readable(self) -> VisibleScopes | None:
         """The scopes a ``RunsById`` read is bounded by: None (every row, those in no workspace
@@ -171,7 +185,7 @@ class RequestSession:
         if not self._active:
             self._active.append(
                 KeyedActiveRuns(
-                    self.backend.runs,
+                    self._runs(),
                     catalog=self.resolver.catalog,
                     scopes=self.scopes,
                     as_of=self.as_of,
@@ -191,7 +205,7 @@ class RequestSession:
         """Queued and running work of the scopes at ``as_of``, with the ``newest`` runs (0 to
         ``MAX_LIMIT``)."""
         check_limit(newest, name="newest", least=0)
-        active, source = self._active_runs(), self.backend.runs
+        active, source = self._active_runs(), self._runs()
         work = active_work(
             self.resolver,
             active,
@@ -227,7 +241,7 @@ class RequestSession:
             active=active,
             state_kinds=kinds,
             shared=shared,
-            source=self.backend.runs,
+            source=self._runs(),
         )
 
     def _run_named(self, run_id: RunId) -> tuple[OperationRun | None, frozenset[IdKey]]:

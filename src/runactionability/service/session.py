@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 
+import attrs
 import sqlalchemy as sa
 
-from runactionability.adapters.sqlalchemy import open_backend
+from runactionability.adapters.sqlalchemy.backend import present_reference_states
 from runactionability.adapters.sqlalchemy.cursors import check_cursor_key
 from runactionability.adapters.sqlalchemy.mapping import (
     REFERENCE_RUNS,
     RunTableMapping,
     StateTableMapping,
 )
-from runactionability.adapters.sqlalchemy.pushdown import SqlPushdown, SupersedeForm
+from runactionability.adapters.sqlalchemy.pushdown import SupersedeForm
 from runactionability.catalog import OperationCatalog
 from runactionability.changes import ChangePage
 from runactionability.config import Config
@@ -24,14 +26,13 @@ from runactionability.core_inputs import check_as_of
 from runactionability.i18n import MessageCatalogs, Renderer, locale_asked, time_zone_of
 from runactionability.i18n.catalogs import check_directory
 from runactionability.registry import Registry
-from runactionability.resolver import Resolver
 from runactionability.scopes import VisibleScopes
 from runactionability.service.configured import configured
 from runactionability.service.every import EveryWorkspace, every_workspace
-from runactionability.service.mapping_check import MappingCheck
 from runactionability.service.polling import DEFAULT_CHANGE_MARGIN, check_margin, poll
 from runactionability.service.renderers import Renderers
 from runactionability.service.request import RequestSession
+from runactionability.service.wiring import Wire
 from runactionability.telemetry import CHANGES, traced
 
 
@@ -90,37 +91,43 @@ class ActionabilityService:
             )
         )
         self.catalog = self.registry.catalog() if catalog is None else catalog
-        self._backend = open_backend(
-            bind_or_url, runs=runs, states=states, catalog=self.catalog, cursor_key=cursor_key
-        )
-        self.bind = self._backend.history.bind
-        # Built once: it checks the configuration (and warns about a missing state kind) here,
-        # not on every request; each session gets a copy reading through its snapshot.
-        self._resolver = Resolver(
-            history=self._backend.history,
-            states=self._backend.states,
-            registry=self.registry,
-            catalog=self.catalog,
-        )
-        self._pushdown = SqlPushdown(
-            self.bind,
+        self._wire = Wire(
             runs=runs,
-            states={kind: source.mapping for kind, source in self._backend.states.items()},
             registry=self.registry,
             catalog=self.catalog,
             form=form,
-            resolver=self._resolver,
             cursor_key=cursor_key,
         )
-        self._mapping_check = MappingCheck(
-            runs, self._pushdown.states, registry=self.registry, catalog=self.catalog
-        )
-        self._mapping_check.run(self.bind, stacklevel=2, deferrable=True)
+        self._wiring = self._wire(bind_or_url, states)
+        self.bind = self._wiring.backend.history.bind
+        # Over an asyncio engine's sync facade no table can be read here, so without ``states``
+        # every reference state table is mapped until the first session, given a connection,
+        # maps those the database has (``_map_present_states``).
+        self._states_pending = states is None and self.bind.dialect.is_async
+        self._mapping = threading.Lock()
+        self._wiring.mapping_check.run(self.bind, stacklevel=2, deferrable=True)
         if not self.bind.dialect.is_async:
             # Whether the runs table proves its ids unique, read here once rather than inside
             # the first request (``RequestSession._store``); a database not up yet is read then.
             with suppress(sa.exc.OperationalError):
-                self._backend.runs.unique_ids()
+                self._wiring.backend.runs.unique_ids()
+
+    def _map_present_states(self, connection: sa.Connection) -> None:
+        """Map the reference state tables ``connection``'s database has, once, in place: every
+        holder of this service then reads through them, whenever it took the service."""
+        present = present_reference_states(connection)
+        # Nothing under the lock awaits the database (the tables were read above), so an async
+        # session on the event loop's thread never holds it while another task waits for it.
+        with self._mapping:
+            if not self._states_pending:
+                return
+            wiring = self._wiring
+            if present.keys() != wiring.pushdown.states.keys():
+                rebuilt = self._wire(self.bind, present)
+                # The engine a URL made stays the service's to dispose (``close``).
+                backend = attrs.evolve(rebuilt.backend, engine=wiring.backend.engine)
+                self._wiring = attrs.evolve(rebuilt, backend=backend)
+            self._states_pending = False
 
     @classmethod
     def from_config(
@@ -195,19 +202,23 @@ class ActionabilityService:
             check_as_of(as_of)
         renderer = self.renderer(locale, time_zone)
         instant = datetime.now(UTC) if as_of is None else as_of
-        with self._backend.snapshot(connection) as backend:
+        if self._states_pending and connection is not None:
+            self._map_present_states(connection)
+        # Taken once: a session reads through one wiring even if another thread maps meanwhile.
+        wiring = self._wiring
+        with wiring.backend.snapshot(connection) as backend:
             reading = backend.history.bind
             assert isinstance(reading, sa.Connection), "a snapshot reads through one connection"
-            if self._mapping_check.pending:
-                self._mapping_check.run(reading, stacklevel=4)
+            if wiring.mapping_check.pending:
+                wiring.mapping_check.run(reading, stacklevel=4)
             whole_database = False
             if isinstance(scopes, EveryWorkspace):
                 whole_database = scopes.environment_ids is None
                 scopes = every_workspace(backend, scopes)
             yield RequestSession(
                 backend=backend,
-                resolver=self._resolver.with_ports(history=backend.history, states=backend.states),
-                pushdown=self._pushdown.bound_to(reading),
+                resolver=wiring.resolver.with_ports(history=backend.history, states=backend.states),
+                pushdown=wiring.pushdown.bound_to(reading),
                 scopes=scopes,
                 as_of=instant,
                 whole_database=whole_database,
@@ -240,6 +251,6 @@ class ActionabilityService:
 
     def close(self) -> None:
         """Dispose the engine the service created from a URL (a given engine is the host's)."""
-        self._backend.close()
+        self._wiring.backend.close()
         if self._owned is not None:
             self._owned.dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Collection, Mapping
 from typing import Any
 
@@ -157,6 +158,15 @@ class SqlRunSource:
                 return False
             self._unique.append(proven)
         return self._unique[0]
+
+    def proven_unique(self) -> SqlRunSource:
+        """This source, its ids taken as unique (``unique_ids``), so that no consumer reads rows
+        by id to find one two rows share: for a reader that has proved it of every row it will
+        read, such as a request session whose ``shares_ids`` found none in its scopes, on the
+        one snapshot it reads."""
+        clone = copy.copy(self)
+        clone._unique = [True]
+        return clone
 
     def shares_ids(self, scopes: VisibleScopes | None) -> bool:
         """See ``RunsById``: one grouped statement over the rows of ``scopes``, none when the
