@@ -18,7 +18,9 @@ SCOPES = VisibleScopes({"acme", "globex"})
 def _request(engine: sa.Engine) -> tuple[list[str], list[object]]:
     """The statements of a demo request (dashboard, follow-up page, active work, an
     explanation), and its answers."""
-    as_of = read_marker(engine).as_of
+    marker = read_marker(engine)
+    assert marker is not None
+    as_of = marker.as_of
     service = ActionabilityService(engine)
     with (
         service.session(scopes=SCOPES, as_of=as_of) as session,

@@ -1,8 +1,9 @@
-"""A queued or running row whose id another visible row shares proves nothing, not even that a
-retry is already running. It read ``duplicate_run_id`` on every page and was no active work, yet
-it still held back the retry of the same work and was named as "the active run" by an id that
-names two runs. Now the blocking run is the newest active run of the same work whose id names
-one visible run, on memory and SQL, sync and async; a row of a hidden scope changes nothing."""
+"""A queued or running row whose id another visible row shares is never named as the active run.
+It read ``duplicate_run_id`` on every page and was no active work, yet it was named as "the
+active run" by an id that names two runs. Now the blocking run is the newest active run of the
+same work whose id names one visible run; when there is none but such a row, the failure is
+offered a review (neither a link to nothing nor a retry beside work that may be under way). On
+memory and SQL, sync and async; a row of a hidden scope changes nothing."""
 
 from __future__ import annotations
 
@@ -44,12 +45,16 @@ W1 = VisibleScopes({"w1"})
 Answer = tuple[ActionKind | None, Any]
 """Run 1's primary action kind and the active run it names."""
 
+AMBIGUOUS = "ambiguous"
+"""The same work runs only under an id two visible runs hold: no run to name, no retry either."""
+
 # Run 1 failed (a sync, retried when nothing of the same work runs). Each case adds rows and
 # says which active run, if any, holds back its retry.
 CASES: dict[str, tuple[list[dict[str, Any]], Any]] = {
     # Running 5 shares its id with a failed row: which run is "the active run 5"?
-    "shared with a failure": ([{"id": 5}, {"id": 5, "active": False}], None),
-    "two running rows": ([{"id": 5}, {"id": 5, "minutes": 6}], None),
+    "shared with a failure": ([{"id": 5}, {"id": 5, "active": False}], AMBIGUOUS),
+    "two running rows": ([{"id": 5}, {"id": 5, "minutes": 6}], AMBIGUOUS),
+    "nothing running": ([{"id": 5, "active": False}], None),
     # An older running run whose id is its own still holds the retry back.
     "an older unambiguous one": ([{"id": 5}, {"id": 5, "active": False}, {"id": 3}], 3),
     # Another workspace's row with id 5 is not read: 5 names one run the actor can see.
@@ -59,6 +64,8 @@ CASES: dict[str, tuple[list[dict[str, Any]], Any]] = {
 
 
 def _expected(blocker: Any) -> Answer:
+    if blocker is AMBIGUOUS:
+        return (ActionKind.REVIEW, None)
     return (ActionKind.RETRY, None) if blocker is None else (ActionKind.VIEW_ACTIVE_RUN, blocker)
 
 

@@ -101,7 +101,7 @@ def plan_actions(
     """The primary action, every eligible action kind, and the active run blocking a retry.
 
     - actionable, repeatable family: retry, unless the same work is queued or running (then view
-      that run);
+      that run; review when its id names two visible runs);
     - actionable, other families: the core's hint when it opens the related object (a provider
       connection, a baseline profile, a backup schedule), else review;
     - manual review: review;
@@ -122,6 +122,10 @@ def plan_actions(
             blocker = active.blocking(run)
             if blocker is not None:
                 return _view_active(blocker), frozenset({ActionKind.VIEW_ACTIVE_RUN}), blocker.id
+            if active.unnamed(run):
+                # The same work may be under way under an id that names two runs: nothing to
+                # point at, and a retry beside it could run the work twice.
+                return review_action(run, None), frozenset({ActionKind.REVIEW}), None
             action = (
                 hint
                 if hint is not None and hint.kind is ActionKind.RETRY

@@ -2,8 +2,9 @@
 
 A retry is never offered while the same work is queued or running: a screen points at that run
 instead. The run it points at must be one run: a queued or running row whose id another visible
-row shares reads ``duplicate_run_id`` everywhere, is no active work, and proves nothing, not even
-that the work is under way, so it holds nothing back and is never named as the active run.
+row shares reads ``duplicate_run_id`` everywhere, is no active work, and is never named as the
+active run. It still holds a retry back: it may be the same work under way, and a retry beside
+it is the worse mistake, so the run needing attention is offered a review instead.
 """
 
 from __future__ import annotations
@@ -161,6 +162,15 @@ class ActiveRuns:
         self._ask(same)
         active = max((a for a in same if not self._is_shared(a)), key=_newest_key, default=None)
         return None if active is None or active.id == run.id else active
+
+    def unnamed(self, run: OperationRun) -> bool:
+        """Whether the same work as ``run`` is queued or running only under ids that name two
+        visible runs: nothing to point at, yet a retry could duplicate work under way. Ask it
+        after ``blocking``, which reads what it needs."""
+        key = work_key(run, self._catalog)
+        if key is None:
+            return False
+        return any(a.id != run.id and self._is_shared(a) for a in self._by_key.get(key, ()))
 
     def _is_shared(self, run: OperationRun) -> bool:
         if self._counts is None:
