@@ -43,6 +43,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.sql import cache_key, compiler
 
 from runactionability import (
+    Actionability,
     ActionabilityResult,
     OperationCatalog,
     OperationRun,
@@ -53,6 +54,7 @@ from runactionability import (
     StateFact,
     StateRequest,
     StateSource,
+    VisibleScopes,
     hookimpl,
 )
 from runactionability.adapters.memory import MemoryRunHistory, MemoryRunSource, MemoryStateSource
@@ -71,6 +73,7 @@ from runactionability.adapters.sqlalchemy import (
     operation_runs,
 )
 from runactionability.adapters.sqlalchemy.mapping import UnmappedValue
+from runactionability.adapters.sqlalchemy.pushdown import SqlPushdown
 from runactionability.adapters.sqlalchemy.schema import _run_row
 from runactionability.adapters.sqlalchemy.types import to_micros
 from runactionability.i18n import DOMAIN, SHIPPED_LOCALES
@@ -886,6 +889,28 @@ PARTITIONED_LAYOUTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     ),
 }
 """Layout name: (PARTITION BY clause, primary key, the bounds of each partition, in order)."""
+
+
+def follow_up_ids(
+    pushdown: SqlPushdown,
+    scopes: VisibleScopes,
+    as_of: datetime,
+    expected: Mapping[Any, Actionability],
+    *,
+    limit: int,
+) -> list[Any]:
+    """The run ids of every follow-up page of ``pushdown``, in order: each item has its
+    ``expected`` status, and each page but the last is full."""
+    paged: list[Any] = []
+    cursor = None
+    while True:
+        page = pushdown.follow_up_page(scopes, as_of=as_of, limit=limit, cursor=cursor)
+        assert all(item.status is expected[item.run.id] for item in page.items)
+        paged += [item.run.id for item in page.items]
+        cursor = page.next_cursor
+        if cursor is None:
+            return paged
+        assert len(page.items) == limit
 
 
 def create_partitioned_schema(engine: sa.Engine, layout: str) -> None:

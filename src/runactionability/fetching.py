@@ -56,6 +56,14 @@ def joint_read(
     return getattr(history, "latest_successes_with_states", None)
 
 
+def joint_sources(
+    states: Mapping[str, object], plan: Plan
+) -> dict[str, tuple[object, frozenset[StateRequest]]]:
+    """What a joint read is given: each state kind the batch reads, with its source and
+    requests."""
+    return {kind: (states[kind], requests) for kind, requests in plan.state_requests.items()}
+
+
 def joint_answer(
     kinds: str, answer: object, plan: Plan
 ) -> tuple[Mapping[LaterSuccessRequest, RunFact], dict[str, Mapping[StateRequest, StateFact]]]:

@@ -29,6 +29,7 @@ from runactionability.fetching import (
     joint_answer,
     joint_kinds,
     joint_read,
+    joint_sources,
     visible,
     visible_requests,
 )
@@ -36,7 +37,7 @@ from runactionability.model import OperationRun
 from runactionability.ports import AsyncRunHistory, AsyncStateSource, RunHistory, StateSource
 from runactionability.registry import Registry
 from runactionability.result import ActionabilityResult
-from runactionability.telemetry import EVALUATE, count_results, not_counted, span
+from runactionability.telemetry import EVALUATE, Recorder, count_results, not_counted, span
 
 if TYPE_CHECKING:
     from runactionability.scopes import VisibleScopes
@@ -84,7 +85,40 @@ class _Shell:
             catalog=self.catalog, families=families, state_kinds=available, strict=strict
         )
 
-    def _finish(self, outcome: Outcome, as_of: datetime) -> list[ActionabilityResult]:
+    def plan(
+        self,
+        runs: Iterable[OperationRun],
+        as_of: datetime,
+        scopes: VisibleScopes | None,
+        recording: Recorder,
+    ) -> tuple[Plan, Mapping[LaterSuccessRequest, LaterSuccessRequest]]:
+        """The plan of ``runs`` and the later successes an actor of ``scopes`` may ask for."""
+        started = recording.clock()
+        plan = self.core.plan(runs, as_of=as_of)  # type: ignore[arg-type]
+        recording.core_since(started)
+        return plan, visible_requests(plan.later_success_requests, scopes)
+
+    def decide(
+        self,
+        plan: Plan,
+        successes: Mapping[LaterSuccessRequest, RunFact],
+        states: dict[str, Mapping[StateRequest, StateFact]],
+        asked: Mapping[LaterSuccessRequest, LaterSuccessRequest],
+        scopes: VisibleScopes | None,
+        shared_ids: Collection[tuple[type, object]],
+        recording: Recorder,
+    ) -> Outcome:
+        """The core's decision on the evidence fetched for ``plan``, kept to what an actor of
+        ``scopes`` may see and without the successes of ``shared_ids`` (``fetching.visible``)."""
+        successes, states = visible(successes, states, asked, scopes, shared_ids)
+        started = recording.clock()
+        outcome = self.core.decide(plan, successes=successes, states=states)
+        recording.core_since(started)
+        recording.set("runactionability.runs.count", len(outcome.results))
+        return outcome
+
+    def finish(self, outcome: Outcome, as_of: datetime) -> list[ActionabilityResult]:
+        count_results(outcome.results)
         # The results are final here; an observer that raises is reported and never loses them.
         notify = self.registry.notify
         with not_counted():
@@ -198,17 +232,14 @@ class Resolver:
         evidence either (its proof would cite an id naming two runs); the run is judged without
         it, so an older success it hid is not looked for either.
         """
-        core = self._shell.core
+        shell = self._shell
         with span(EVALUATE, "runactionability.Resolver.evaluate_many") as recording:
-            started = recording.clock()
-            plan = core.plan(runs, as_of=as_of)  # type: ignore[arg-type]
-            recording.core_since(started)
-            asked = visible_requests(plan.later_success_requests, scopes)
+            plan, asked = shell.plan(runs, as_of, scopes, recording)
             successes: Mapping[LaterSuccessRequest, RunFact] = {}
             states: dict[str, Mapping[StateRequest, StateFact]] = {}
             joint = joint_read(self.history, asked, plan)
             if joint is not None:
-                sources = {k: (self._states[k], r) for k, r in plan.state_requests.items()}
+                sources = joint_sources(self._states, plan)
                 with fetching(kinds := joint_kinds(asked, plan)):
                     answer = joint(asked.keys(), sources, as_of=as_of)
                 successes, states = joint_answer(kinds, answer, plan)
@@ -221,13 +252,8 @@ class Resolver:
                 if kind not in states:
                     read = partial(self._states[kind].current_states, requests)
                     states[kind] = fetch(kind, read)
-            successes, states = visible(successes, states, asked, scopes, shared_ids)
-            started = recording.clock()
-            outcome = core.decide(plan, successes=successes, states=states)
-            recording.core_since(started)
-            recording.set("runactionability.runs.count", len(outcome.results))
-        count_results(outcome.results)
-        return self._shell._finish(outcome, as_of)
+            outcome = shell.decide(plan, successes, states, asked, scopes, shared_ids, recording)
+        return shell.finish(outcome, as_of)
 
 
 class AsyncResolver:
@@ -269,17 +295,14 @@ class AsyncResolver:
         shared_ids: Collection[tuple[type, object]] = (),
     ) -> list[ActionabilityResult]:
         """The current actionability of every run, in input order (see ``Resolver``)."""
-        core = self._shell.core
+        shell = self._shell
         with span(EVALUATE, "runactionability.AsyncResolver.evaluate_many") as recording:
-            started = recording.clock()
-            plan: Plan = core.plan(runs, as_of=as_of)  # type: ignore[arg-type]
-            recording.core_since(started)
-            asked = visible_requests(plan.later_success_requests, scopes)
+            plan, asked = shell.plan(runs, as_of, scopes, recording)
             successes: Mapping[LaterSuccessRequest, RunFact] = {}
             states: dict[str, Mapping[StateRequest, StateFact]] = {}
             joint = joint_read(self.history, asked, plan)
             if joint is not None:
-                sources = {k: (self._states[k], r) for k, r in plan.state_requests.items()}
+                sources = joint_sources(self._states, plan)
                 with fetching(kinds := joint_kinds(asked, plan)):
                     answer = await joint(asked.keys(), sources, as_of=as_of)
                 successes, states = joint_answer(kinds, answer, plan)
@@ -292,10 +315,5 @@ class AsyncResolver:
                 if kind not in states:
                     read = partial(self._states[kind].current_states, requests)
                     states[kind] = await fetch_async(kind, read)
-            successes, states = visible(successes, states, asked, scopes, shared_ids)
-            started = recording.clock()
-            outcome = core.decide(plan, successes=successes, states=states)
-            recording.core_since(started)
-            recording.set("runactionability.runs.count", len(outcome.results))
-        count_results(outcome.results)
-        return self._shell._finish(outcome, as_of)
+            outcome = shell.decide(plan, successes, states, asked, scopes, shared_ids, recording)
+        return shell.finish(outcome, as_of)

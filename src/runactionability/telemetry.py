@@ -107,6 +107,9 @@ class _Off:
 
 OFF = _Off()
 
+Recorder = Recording | _Off
+"""What ``span`` yields: a ``Recording``, or ``OFF`` when nobody records the span."""
+
 
 class _NotRecorded:
     """The context of a span nobody records: one shared object, so that it costs no allocation."""
@@ -223,7 +226,7 @@ _state = _State()
 _current: ContextVar[Recording | None] = ContextVar("runactionability_span", default=None)
 
 
-def span(name: str, function: str) -> AbstractContextManager[Recording | _Off]:
+def span(name: str, function: str) -> AbstractContextManager[Recorder]:
     """A span named ``name`` around the block, for ``function`` (``code.function.name``).
 
     Yields ``OFF`` unless a tracer provider records it. Inside a recording span of the same name

@@ -18,7 +18,7 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.support import at, state_facts, stored_copy
+from tests.support import at, follow_up_ids, state_facts, stored_copy
 
 from runactionability import OperationCatalog, OperationRun, Resolver, StateFact, run_as_of
 from runactionability.adapters.sqlalchemy import (
@@ -271,17 +271,7 @@ def _assert_pushdown_answers(
     assert pushdown.needs_attention(VisibleScopes({"w1"}), as_of=as_of) == in_w1
 
     follow_up = [run.id for run in listed if expected[run.id].needs_attention]
-    paged: list[Any] = []
-    cursor = None
-    while True:
-        page = pushdown.follow_up_page(SCOPES, as_of=as_of, limit=4, cursor=cursor)
-        assert all(item.status is expected[item.run.id] for item in page.items)
-        paged += [item.run.id for item in page.items]
-        cursor = page.next_cursor
-        if cursor is None:
-            break
-        assert len(page.items) == 4
-    assert paged == follow_up
+    assert follow_up_ids(pushdown, SCOPES, as_of, expected, limit=4) == follow_up
 
 
 @settings(

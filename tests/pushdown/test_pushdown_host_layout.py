@@ -27,6 +27,7 @@ from tests.support import (
     LIFECYCLES,
     REGISTRY,
     at,
+    follow_up_ids,
     host_ports,
     memory_ports,
     state_facts,
@@ -159,16 +160,7 @@ def test_the_pushdown_over_a_lifecycle_column_answers_as_memory_does(
     }
 
     follow_up = [run.id for run in listed if expected[run.id].needs_attention]
-    paged: list[Any] = []
-    cursor = None
-    while True:
-        page = pushdown.follow_up_page(SCOPES, as_of=as_of, limit=4, cursor=cursor)
-        assert all(item.status is expected[item.run.id] for item in page.items)
-        paged += [item.run.id for item in page.items]
-        cursor = page.next_cursor
-        if cursor is None:
-            break
-    assert paged == follow_up
+    assert follow_up_ids(pushdown, SCOPES, as_of, expected, limit=4) == follow_up
 
 
 def test_a_state_of_another_kind_in_the_shared_table_proves_nothing(engine: sa.Engine) -> None:

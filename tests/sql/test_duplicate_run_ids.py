@@ -14,11 +14,9 @@ from tests.support import AS_OF, T0, insert_raw, keyless_runs, raw_row
 from runactionability import (
     Actionability,
     ActionabilityService,
-    OperationRun,
     Reason,
     VisibleScopes,
 )
-from runactionability.adapters.memory import MemoryRunSource
 from runactionability.adapters.sqlalchemy import check, create_schema
 from runactionability.adapters.sqlalchemy.runs import SqlRunSource
 from runactionability.consumers import View
@@ -131,24 +129,6 @@ def test_a_table_with_a_unique_id_is_never_asked_about_shared_ids(sql_engine: sa
         connection.execute(sa.text("CREATE UNIQUE INDEX ux_runs_id ON operation_runs (id)"))
     # A unique index on the id alone proves it as a primary key does.
     assert SqlRunSource(sql_engine).unique_ids()
-
-
-def test_the_memory_source_tells_shared_ids() -> None:
-    run = OperationRun.from_mapping(
-        {
-            "id": 2,
-            "type": "inventory.sync",
-            "workspace_id": "w1",
-            "status": "queued",
-            "created_at": AS_OF,
-        }
-    )
-    source = MemoryRunSource([run])
-    assert source.unique_ids()
-    assert not source.shares_ids(None)
-    source.add(run)
-    assert source.shares_ids(None)
-    assert source.runs_by_ids([2], None) == [run, run]
 
 
 def test_the_doctor_names_the_shared_ids_of_a_table_without_a_unique_id(

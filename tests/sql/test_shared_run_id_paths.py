@@ -88,7 +88,7 @@ def test_get_run_refuses_an_id_two_rows_hold(sql_engine: sa.Engine) -> None:
     assert source.get_run(4) is None
 
 
-def test_the_memory_source_refuses_an_id_two_runs_hold() -> None:
+def test_the_memory_source_tells_and_refuses_an_id_two_runs_hold() -> None:
     run = OperationRun.from_mapping(
         {
             "id": 2,
@@ -99,8 +99,12 @@ def test_the_memory_source_refuses_an_id_two_runs_hold() -> None:
         }
     )
     source = MemoryRunSource([run])
+    assert source.unique_ids()
+    assert not source.shares_ids(None)
     assert source.get_run(2) == run
     source.add(run)
+    assert source.shares_ids(None)
+    assert source.runs_by_ids([2], None) == [run, run]
     with pytest.raises(DuplicateRunError, match="in the run source: 2"):
         source.get_run(2)
 

@@ -20,7 +20,7 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.support import CATALOG, REGISTRY, at, executed_statements, query_plan
+from tests.support import CATALOG, REGISTRY, at, executed_statements, follow_up_ids, query_plan
 
 from runactionability import (
     LaterSuccessRequest,
@@ -341,15 +341,7 @@ def test_typed_ids_answer_as_memory_does(
         if n
     } == dict(by_scope)
     follow_up = [run.id for run in listed if expected[run.id].needs_attention]
-    paged: list[Any] = []
-    cursor = None
-    while True:
-        page = pushdown.follow_up_page(scopes, as_of=as_of, limit=3, cursor=cursor)
-        paged += [item.run.id for item in page.items]
-        cursor = page.next_cursor
-        if cursor is None:
-            break
-    assert paged == follow_up
+    assert follow_up_ids(pushdown, scopes, as_of, expected, limit=3) == follow_up
 
 
 def test_hostile_ids_match_nothing_and_never_raise(store: Store) -> None:

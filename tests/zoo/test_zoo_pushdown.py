@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.support import AS_OF, CATALOG, REGISTRY, STATE_KINDS, T0, at
+from tests.support import AS_OF, CATALOG, REGISTRY, STATE_KINDS, T0, at, follow_up_ids
 from tests.zoo.canon import (
     ENVIRONMENTS,
     SUBJECTS,
@@ -55,15 +55,7 @@ def _check(seeded: Seeded, pushdown: SqlPushdown, as_of: datetime) -> None:
         s: Counter(expected.values())[s] for s in Actionability
     }
     follow_up = [run.id for run in listed if expected[run.id].needs_attention]
-    paged: list[Any] = []
-    cursor = None
-    while True:
-        page = pushdown.follow_up_page(scopes, as_of=as_of, limit=3, cursor=cursor)
-        assert all(item.status is expected[item.run.id] for item in page.items)
-        paged += [item.run.id for item in page.items]
-        cursor = page.next_cursor
-        if cursor is None:
-            break
+    paged = follow_up_ids(pushdown, scopes, as_of, expected, limit=3)
     # As SqlRunSource documents: a run whose created_at is unreadable sorts where the database
     # orders the stored value (memory lists it last); every other run in the same order.
     placed = {run.id for run in listed if _placed(run)}

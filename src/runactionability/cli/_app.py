@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -238,3 +239,36 @@ def evaluation_options(func: Callable[..., Any]) -> Callable[..., Any]:
         "as_of_text",
         help="The evaluation instant, ISO 8601 (default: the demo's, else now; naive is UTC).",
     )(func)
+
+
+@attrs.frozen
+class Reading:
+    """What a command reading one session was told: ``--database``, ``--config``, the scope
+    options and the evaluation options (``open_session`` opens it)."""
+
+    database: str | None
+    config_path: str | None
+    workspaces: tuple[str, ...]
+    environments: tuple[str, ...]
+    as_of_text: str | None
+    catalog_path: str | None
+
+
+def session_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The options of a command that reads one session, handed to it as one ``reading``."""
+
+    @functools.wraps(func)
+    def command(
+        *,
+        database: str | None,
+        config_path: str | None,
+        workspaces: tuple[str, ...],
+        environments: tuple[str, ...],
+        as_of_text: str | None,
+        catalog_path: str | None,
+        **rest: Any,
+    ) -> Any:
+        told = Reading(database, config_path, workspaces, environments, as_of_text, catalog_path)
+        return func(reading=told, **rest)
+
+    return database_option(scope_options(evaluation_options(command)))

@@ -20,6 +20,7 @@ from runactionability.cli._app import (
     DEFAULT_DATABASE,
     CliError,
     CliUsageError,
+    Reading,
     chosen_locale,
     iso_instant,
     one_line,
@@ -198,24 +199,17 @@ def cli_renderer(config: Config, registry: Registry) -> Renderer:
 
 
 @contextmanager
-def open_session(
-    database: str | None,
-    *,
-    config_path: str | None,
-    workspaces: Sequence[str],
-    environments: Sequence[str],
-    as_of_text: str | None,
-    catalog_path: str | None,
-) -> Iterator[RequestSession]:
+def open_session(reading: Reading) -> Iterator[RequestSession]:
     """Open the database for one command; everything the command line says is checked first.
 
     ``--database`` overrides the configuration's database, ``--catalog`` its catalog.
     """
+    workspaces, environments = reading.workspaces, reading.environments
     _check_ids(workspaces, environments)
-    given = given_as_of(as_of_text)
-    config = cli_config(config_path, catalog_path)
+    given = given_as_of(reading.as_of_text)
+    config = cli_config(reading.config_path, reading.catalog_path)
     registry = Registry.default()
-    database = database_of(config, database)
+    database = database_of(config, reading.database)
     engine = engine_for(database, must_exist=True)
     try:
         _check_runs_table(engine, database, config)

@@ -15,6 +15,7 @@ from rich.table import Table
 from runactionability.changes import Change, ChangePage
 from runactionability.cli._app import (
     CliUsageError,
+    Reading,
     chosen_locale,
     cli,
     database_option,
@@ -156,14 +157,9 @@ def changes(
             as_json=as_json,
         )
         return
-    session_opened = open_session(
-        database,
-        config_path=config_path,
-        workspaces=workspaces,
-        environments=environments,
-        as_of_text=_until_text(until_text),
-        catalog_path=catalog_path,
-    )
+    until = _until_text(until_text)
+    reading = Reading(database, config_path, workspaces, environments, until, catalog_path)
+    session_opened = open_session(reading)
     _window(session_opened, since_text, limit=limit, cursor=cursor, as_json=as_json)
 
 

@@ -17,12 +17,11 @@ from runactionability.adapters.sqlalchemy.backend import redacted_url
 from runactionability.cli._app import (
     CliError,
     CliUsageError,
+    Reading,
     cli,
-    database_option,
-    evaluation_options,
     json_option,
     one_line,
-    scope_options,
+    session_options,
 )
 from runactionability.cli._output import emit_json, stdout_console, visible
 from runactionability.cli._session import cli_config, database_of, open_session
@@ -44,34 +43,17 @@ from runactionability.terms import family_name, outcome_name, risk_name, run_sta
 
 @cli.command("explain")
 @click.argument("run_id")
-@database_option
-@scope_options
-@evaluation_options
+@session_options
 @json_option
-def explain_(
-    run_id: str,
-    database: str | None,
-    config_path: str | None,
-    workspaces: tuple[str, ...],
-    environments: tuple[str, ...],
-    as_of_text: str | None,
-    catalog_path: str | None,
-    as_json: bool,
-) -> None:
+def explain_(run_id: str, reading: Reading, as_json: bool) -> None:
     """Show why run RUN_ID needs attention or not, with its proof.
 
     Prints the decision with its reason, the proof it rests on, the primary action, the family,
     and the evidence that would change it.
     """
-    with open_session(
-        database,
-        config_path=config_path,
-        workspaces=workspaces,
-        environments=environments,
-        as_of_text=as_of_text,
-        catalog_path=catalog_path,
-    ) as session:
-        told = _explanation(session, run_id, database_of(cli_config(config_path), database))
+    with open_session(reading) as session:
+        database = database_of(cli_config(reading.config_path), reading.database)
+        told = _explanation(session, run_id, database)
     if as_json:
         emit_json(_explain_json(told, session.as_of, session.renderer))
     else:

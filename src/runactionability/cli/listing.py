@@ -4,14 +4,7 @@ from __future__ import annotations
 
 import click
 
-from runactionability.cli._app import (
-    CliUsageError,
-    cli,
-    database_option,
-    evaluation_options,
-    json_option,
-    scope_options,
-)
+from runactionability.cli._app import CliUsageError, Reading, cli, json_option, session_options
 from runactionability.cli._output import emit_json, progress, stdout_console
 from runactionability.cli._session import open_session
 from runactionability.cli._shapes import header, runs_table, scopes_json
@@ -22,9 +15,7 @@ from runactionability.service import MAX_LIMIT, RequestSession
 
 
 @cli.command("list")
-@database_option
-@scope_options
-@evaluation_options
+@session_options
 @click.option(
     "--current-follow-up",
     "follow_up",
@@ -48,12 +39,7 @@ from runactionability.service import MAX_LIMIT, RequestSession
 @click.option("--cursor", help="The next_cursor printed by the previous page.")
 @json_option
 def list_(
-    database: str | None,
-    config_path: str | None,
-    workspaces: tuple[str, ...],
-    environments: tuple[str, ...],
-    as_of_text: str | None,
-    catalog_path: str | None,
+    reading: Reading,
     follow_up: bool,
     history_only: bool,
     limit: int,
@@ -71,14 +57,7 @@ def list_(
         )
     chosen = View.CURRENT_FOLLOW_UP if follow_up else View.HISTORY if history_only else View.ALL
     with (
-        open_session(
-            database,
-            config_path=config_path,
-            workspaces=workspaces,
-            environments=environments,
-            as_of_text=as_of_text,
-            catalog_path=catalog_path,
-        ) as session,
+        open_session(reading) as session,
         progress(not as_json, "Scanning runs") as advance,
     ):
         page = session.page(chosen, limit=limit, cursor=cursor, on_scan=advance)

@@ -11,13 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from runactionability.cli._app import (
-    cli,
-    database_option,
-    evaluation_options,
-    json_option,
-    scope_options,
-)
+from runactionability.cli._app import Reading, cli, json_option, session_options
 from runactionability.cli._output import emit_json, progress, stdout_console
 from runactionability.cli._session import cli_config, database_of, open_session
 from runactionability.cli._shapes import (
@@ -49,9 +43,7 @@ _SHORT = {
 
 
 @cli.command()
-@database_option
-@scope_options
-@evaluation_options
+@session_options
 @click.option(
     "--top",
     default=10,
@@ -62,12 +54,7 @@ _SHORT = {
 )
 @json_option
 def report(
-    database: str | None,
-    config_path: str | None,
-    workspaces: tuple[str, ...],
-    environments: tuple[str, ...],
-    as_of_text: str | None,
-    catalog_path: str | None,
+    reading: Reading,
     top: int,
     as_json: bool,
 ) -> None:
@@ -77,14 +64,7 @@ def report(
     with their explanation and primary action, and shows the active work apart from them.
     """
     with (
-        open_session(
-            database,
-            config_path=config_path,
-            workspaces=workspaces,
-            environments=environments,
-            as_of_text=as_of_text,
-            catalog_path=catalog_path,
-        ) as session,
+        open_session(reading) as session,
         progress(not as_json, "Reading runs") as advance,
     ):
         summary = dashboard(session, top=top, on_page=advance)
@@ -94,7 +74,7 @@ def report(
     if as_json:
         emit_json(_report_json(summary, r, unattributed))
     else:
-        where = database_of(cli_config(config_path), database)
+        where = database_of(cli_config(reading.config_path), reading.database)
         _render_report(stdout_console(), summary, where, r, unattributed=unattributed or 0)
 
 

@@ -18,6 +18,7 @@ from runactionability.consumers.actions import is_repeatable, plan_actions
 from runactionability.consumers.active_runs import ActiveRuns, is_active
 from runactionability.consumers.shared import (
     IdKey,
+    RecentByRunId,
     citing,
     id_key,
     replaced,
@@ -299,7 +300,7 @@ class KnownResults:
         self.scopes = scopes
         self.as_of = as_of
         self.ahead = ahead
-        self._results: dict[IdKey, tuple[OperationRun, ActionabilityResult]] = {}
+        self._results = RecentByRunId[tuple[OperationRun, ActionabilityResult]](KNOWN_KEPT)
         self._resolver: Resolver | None = None
 
     def evaluate(
@@ -322,11 +323,7 @@ class KnownResults:
         for run, result in zip(runs, known, strict=True):
             if result is None:
                 result = next(fresh)
-                self._results[id_key(run)] = (run, result)
-                if len(self._results) > KNOWN_KEPT:
-                    # The oldest first: a session paging through a whole list (the CLI's) keeps
-                    # what its next answers may share, not everything it read.
-                    del self._results[next(iter(self._results))]
+                self._results.keep(id_key(run), (run, result))
             results.append(result)
         return results
 

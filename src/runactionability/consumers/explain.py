@@ -16,7 +16,7 @@ from runactionability.consumers.active_runs import ActiveRuns, work_key
 from runactionability.consumers.assess import Assessment, assess, assess_async
 from runactionability.consumers.dashboard import ActiveWork, DashboardSummary
 from runactionability.consumers.listing import AssessedPage
-from runactionability.consumers.shared import IdKey
+from runactionability.consumers.shared import IdKey, RecentByRunId, id_key
 from runactionability.errors import UsageError
 from runactionability.messages import Listing, Message, Param, msg
 from runactionability.model import OperationRun
@@ -336,18 +336,11 @@ class ShownAssessments:
     """
 
     def __init__(self) -> None:
-        self._by_id: dict[tuple[type, object], Assessment] = {}
+        self._by_id: RecentByRunId[Assessment] = RecentByRunId(SHOWN_KEPT)
 
     def _keep(self, assessments: Iterable[Assessment]) -> None:
-        by_id = self._by_id
         for assessment in assessments:
-            run_id = assessment.run.id
-            key = (run_id.__class__, run_id)
-            by_id.pop(key, None)
-            by_id[key] = assessment
-            if len(by_id) > SHOWN_KEPT:
-                # Insertion order: the first key is the one shown longest ago.
-                del by_id[next(iter(by_id))]
+            self._by_id.keep(id_key(assessment.run), assessment)
 
     def summary(self, summary: DashboardSummary) -> DashboardSummary:
         """``summary``, its top runs and newest active runs kept."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
+from typing import TypeVar
 
 from runactionability.evidence import RunFact
 from runactionability.model import OperationRun, RunId
@@ -44,6 +45,30 @@ def id_key(run: OperationRun) -> IdKey:
 def id_key_of(run_id: RunId) -> IdKey:
     """The key of a run id (``IdKey``)."""
     return (run_id.__class__, run_id)
+
+
+_V = TypeVar("_V")
+
+
+class RecentByRunId(dict[IdKey, _V]):
+    """What a session keeps of the runs it answered, by ``IdKey``: the ``most`` kept last.
+
+    A session may page through a whole list (the CLI's listings, ``demo.every_assessment``): it
+    keeps what its next answers may share, not everything it read. It reads as a dict; ``keep``
+    adds to it.
+    """
+
+    def __init__(self, most: int) -> None:
+        super().__init__()
+        self.most = most
+
+    def keep(self, key: IdKey, value: _V) -> None:
+        """``value`` for ``key``, now the last kept; past ``most``, the first kept is let go."""
+        self.pop(key, None)
+        self[key] = value
+        if len(self) > self.most:
+            # Insertion order: the first key is the one kept longest ago.
+            del self[next(iter(self))]
 
 
 def shared_ids(runs: Iterable[OperationRun], also: Collection[IdKey] = ()) -> frozenset[IdKey]:

@@ -42,6 +42,7 @@ from runactionability.model import (
 )
 from runactionability.ports import RunsById
 from runactionability.result import ActionabilityResult
+from runactionability.service.every import readable_scopes
 
 if TYPE_CHECKING:
     from runactionability.service.request import RequestSession
@@ -280,7 +281,7 @@ def _sharing(
         row
         for row in source.runs_by_ids(
             list({id_key(r): r.id for r in runs}.values()),
-            None if session.whole_database else scopes,
+            readable_scopes(scopes, whole_database=session.whole_database),
         )
         if scopes.admits_run(row) and run_as_of(row, until) is not None
     ]

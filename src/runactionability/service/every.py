@@ -28,6 +28,7 @@ __all__ = [
     "environments_with_runs",
     "every_workspace",
     "explain_unscoped",
+    "readable_scopes",
 ]
 
 
@@ -121,6 +122,12 @@ def count_unattributed(backend: SqlBackend, *, whole_database: bool) -> Unattrib
     connection = backend.runs.bind
     assert isinstance(connection, sa.Connection), "a snapshot reads through one connection"
     return unattributed_runs(connection, backend.runs.mapping)
+
+
+def readable_scopes(scopes: VisibleScopes, *, whole_database: bool) -> VisibleScopes | None:
+    """The scopes a session's ``RunsById`` reads are bounded by: None (every row, those in no
+    workspace too) for the whole database, from which nothing is hidden."""
+    return None if whole_database else scopes
 
 
 def explain_unscoped(

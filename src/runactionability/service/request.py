@@ -170,9 +170,7 @@ class RequestSession:
         return self.backend.runs
 
     def _readable(self) -> VisibleScopes | None:
-        """The scopes a ``RunsById`` read is bounded by: None (every row, those in no workspace
-        too) for the whole database, from which nothing is hidden."""
-        return None if self.whole_database else self.scopes
+        return every.readable_scopes(self.scopes, whole_database=self.whole_database)
 
     def _known_results(self) -> KnownResults:
         if not self._known:
