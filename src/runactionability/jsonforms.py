@@ -62,18 +62,14 @@ JSON_SCHEMA_VERSION = 1
 def stamp(value: object) -> str | None:
     """An instant as ISO-8601 (with the offset it carries, in UTC when that offset is not a
     whole number of minutes); anything else as its text."""
-    if value is None:
-        return None
-    return _instant(value) if isinstance(value, datetime) else str(value)
+    return None if value is None else _instant(value) if isinstance(value, datetime) else str(value)
 
 
 def _instant(value: datetime) -> str:
     # RFC 3339 (the schema's date-time) has no seconds in an offset, yet Python allows them:
     # an --as-of of "+00:00:07", or a zone's local mean time (Amsterdam's +00:19:32 before 1937).
-    offset = value.utcoffset()
-    if offset is not None and offset % timedelta(minutes=1):
-        value = value.astimezone(UTC)
-    return value.isoformat()
+    odd = (value.utcoffset() or timedelta()) % timedelta(minutes=1)
+    return (value.astimezone(UTC) if odd else value).isoformat()
 
 
 def _plain(value: object) -> object:
