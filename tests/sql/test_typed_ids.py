@@ -313,7 +313,11 @@ def test_typed_ids_answer_as_memory_does(
     expected = {
         run.id: result.status
         for run, result in zip(
-            listed, _memory_resolver(runs, facts).evaluate_many(listed, as_of=as_of), strict=True
+            listed,
+            # Evidence only from the actor's scopes: a success in an environment the actor does
+            # not see settles nothing, a workspace-owned failure's included.
+            _memory_resolver(runs, facts).evaluate_many(listed, as_of=as_of, scopes=scopes),
+            strict=True,
         )
     }
     sql_resolver = Resolver(
@@ -322,9 +326,9 @@ def test_typed_ids_answer_as_memory_does(
         registry=REGISTRY,
         catalog=CATALOG,
     )
-    assert [r.status for r in sql_resolver.evaluate_many(listed, as_of=as_of)] == list(
-        expected.values()
-    )
+    assert [
+        r.status for r in sql_resolver.evaluate_many(listed, as_of=as_of, scopes=scopes)
+    ] == list(expected.values())
 
     # The pushdown: classification, counts by scope, and the follow-up list.
     pushdown = _pushdown(store, json_subject)
