@@ -143,6 +143,37 @@ def _containers(item: object) -> Iterator[object]:
     )
 
 
+MAX_INTEGER_DIGITS = 4_300
+"""The most digits of an integer every reader takes: Python's default ``int`` limit
+(``sys.get_int_max_str_digits``, CVE-2020-10735), past which ``int()`` and ``str()`` refuse it.
+A longer JSON integer reads as the float of its spelling with an exponent (``1e5000`` is
+``inf``) and a longer ``int`` is no usable id or subject, in memory and in SQL, whatever the
+process's own limit: a bound of the library's, so the SQL can apply it too."""
+
+
+def integer_too_long(digits: str) -> bool:
+    """Whether the JSON integer ``digits`` (a sign, then digits) has more digits than
+    ``MAX_INTEGER_DIGITS``."""
+    return len(digits) - digits.startswith("-") > MAX_INTEGER_DIGITS
+
+
+SHORT_INTEGER_BITS = MAX_INTEGER_DIGITS * 3
+"""Every int of this many bits or fewer has at most ``MAX_INTEGER_DIGITS`` digits (log2(10) > 3):
+a test of ``bit_length`` settles all but the longest ints."""
+
+
+def integer_text(value: int) -> str | None:
+    """``str(value)``, or None when ``value`` has more than ``MAX_INTEGER_DIGITS`` digits
+    (whatever the process's own limit) or more than that limit lets ``str()`` write."""
+    if value.bit_length() <= SHORT_INTEGER_BITS:
+        return str(value)
+    try:
+        text = str(value)
+    except ValueError:
+        return None
+    return None if integer_too_long(text) else text
+
+
 TOO_DEEP_CONTEXT = f"(a context nested deeper than {MAX_CONTEXT_DEPTH} levels)"
 """What ``model.as_context`` keeps of a mapping nested too deep (or into itself): text, which the
 core flags as a context nested too deep (``invalid_context``), as it flags such JSON text read

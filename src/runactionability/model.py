@@ -12,7 +12,7 @@ from uuid import UUID
 
 import attrs
 
-from runactionability.limits import TOO_DEEP_CONTEXT, value_too_deep
+from runactionability.limits import TOO_DEEP_CONTEXT, integer_text, value_too_deep
 
 RunId = str | int
 """A run's id as the host stores it: a string or an integer."""
@@ -284,16 +284,16 @@ def new_run(
 def usable_id(value: object) -> str | None:
     """A scope id or subject as the core compares it (a string), or None when it is unusable.
 
-    A usable value is a str that is non-empty after stripping, or an int that is not a bool; it is
-    compared as a string, so ``42`` and ``"42"`` are the same subject (or workspace). Every adapter
-    and consumer judges ids with this one function, so none can disagree with the core. A str
-    holding U+0000 is not usable (PostgreSQL cannot store it, and SQLite's JSON functions end
-    the text there: ``"w1\x00x"`` would compare as ``"w1"``), nor a lone surrogate (no UTF-8)."""
+    A usable value is a str that is non-empty after stripping, or an int that is not a bool
+    (``integer_text``); it is compared as a string, so ``42`` and ``"42"`` are the same subject (or
+    workspace). Every adapter and consumer judges ids with this one function, so none can disagree
+    with the core. A str holding U+0000 is not usable (PostgreSQL cannot store it, and SQLite's JSON
+    functions end the text there: ``"w1\x00x"`` would compare as ``"w1"``), nor a lone surrogate."""
     if isinstance(value, str):
         encodes = value.isascii() or value.encode(errors="replace").decode() == value
         return value if encodes and value.strip() and "\x00" not in value else None
     if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
+        return integer_text(value)
     return None
 
 

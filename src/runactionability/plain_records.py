@@ -14,12 +14,15 @@ from types import MappingProxyType
 from typing import Any
 
 from runactionability.catalog import OperationType
+from runactionability.limits import SHORT_INTEGER_BITS
 from runactionability.model import OperationRun, RunOutcome, RunStatus, usable_id
 
 _COMPLETED = RunStatus.COMPLETED
 _DATETIME = datetime
 _MAPPING_PROXY = MappingProxyType
 _PLAIN = frozenset({str, int, type(None)})
+# An int longer than this may have more digits than any reader takes: the table judges it.
+_SHORT = SHORT_INTEGER_BITS
 
 
 def plain_scope(run: OperationRun, op_type: OperationType) -> tuple[Any, ...] | None:
@@ -48,19 +51,28 @@ def plain_scope(run: OperationRun, op_type: OperationType) -> tuple[Any, ...] | 
         return None
     workspace: Any = run.workspace_id
     kind = workspace.__class__
-    if not (kind is int or (kind is str and workspace.strip() and "\x00" not in workspace)):
+    if not (
+        (kind is int and workspace.bit_length() <= _SHORT)
+        or (kind is str and workspace.strip() and "\x00" not in workspace)
+    ):
         return None
     environment: Any = None
     if not op_type.workspace_owned:
         environment = run.environment_id
         kind = environment.__class__
-        if not (kind is int or (kind is str and environment.strip() and "\x00" not in environment)):
+        if not (
+            (kind is int and environment.bit_length() <= _SHORT)
+            or (kind is str and environment.strip() and "\x00" not in environment)
+        ):
             return None
     subject: Any = None
     if op_type.subject_key is not None:
         subject = context.get(op_type.subject_key)
         kind = subject.__class__
-        if not (kind is int or (kind is str and subject.strip() and "\x00" not in subject)):
+        if not (
+            (kind is int and subject.bit_length() <= _SHORT)
+            or (kind is str and subject.strip() and "\x00" not in subject)
+        ):
             return None
     return (op_type.name, workspace, environment, subject)
 

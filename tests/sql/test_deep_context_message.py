@@ -1,6 +1,6 @@
 """A context nested deeper than ``MAX_CONTEXT_DEPTH``, read from SQL, is told as such.
 
-The readers keep such a context as its text (``types.read_json_text``, PostgreSQL's text
+The readers keep such a context as its text (``json_text.read_json_text``, PostgreSQL's text
 branch), and the core said "The run's context is a str, not a mapping.": a host looked for a
 type error in a column that holds JSON.
 """

@@ -1,7 +1,7 @@
 """Whether a stored JSON document is read as one, judged in SQL: how deep it nests, as
 ``limits.MAX_CONTEXT_DEPTH`` says, and on PostgreSQL whether ``jsonb`` can hold it at all.
 
-Python reads a context nested deeper than the limit as no JSON (``types.read_json_text``) and
+Python reads a context nested deeper than the limit as no JSON (``json_text.read_json_text``) and
 ``model.as_context`` keeps no mapping so deep: each statement must call such a context invalid
 too, and read no subject in it, or the SQL and Python would judge one row two ways.
 """

@@ -8,7 +8,6 @@ environment or subject is an ``IS NULL`` seek rather than an ``OR``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -41,6 +40,7 @@ from runactionability.adapters.sqlalchemy.instant_sql import (
     valid_timestamp,
 )
 from runactionability.adapters.sqlalchemy.json_depth import pg_readable, sqlite_shallow
+from runactionability.adapters.sqlalchemy.json_text import decode_json, read_json_text
 from runactionability.adapters.sqlalchemy.mapping import StateTableMapping
 from runactionability.adapters.sqlalchemy.types import from_micros
 from runactionability.errors import EvidenceFetchError
@@ -148,8 +148,10 @@ class _Statement:
         # no object are: Python's JSON reader (psycopg's jsonb loader, the tied rows' JSON text on
         # SQLite) recursed on them and failed the whole statement, every page of the workspace.
         # So are json attributes jsonb cannot hold, whose cast failed every such statement.
+        # Read as text by the library's reader, as a context is (``JsonDocument``): psycopg's
+        # raised on an integer of more than 4,300 digits.
         if self.dialect == "postgresql":
-            return sa.case((pg_readable(raw), sa.type_coerce(raw, postgresql.JSONB)))
+            return sa.case((pg_readable(raw), sa.cast(sa.cast(raw, postgresql.JSONB), sa.Text())))
         readable = sa.and_(sa.func.json_valid(raw) == 1, sqlite_shallow(raw))
         return sa.case((readable, sa.func.json(raw)))
 
@@ -232,10 +234,11 @@ class _Statement:
         found: dict[int, list[Row]] = {}
         if self.dialect == "postgresql":
             for idx, status, proven, attributes, *ids in result:
-                found.setdefault(idx, []).append((status, proven, attributes, *ids))
+                read = None if attributes is None else read_json_text(attributes)
+                found.setdefault(idx, []).append((status, proven, read, *ids))
             return found
         for idx, hit in result:
-            for status, proven, attributes, *ids in json.loads(hit) if hit else ():
+            for status, proven, attributes, *ids in decode_json(hit) if hit else ():
                 found.setdefault(idx, []).append((status, _instant(proven), attributes, *ids))
         return found
 

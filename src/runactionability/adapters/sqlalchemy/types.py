@@ -8,7 +8,6 @@ for the core to flag, never as an exception that would take a whole page down.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,8 +18,9 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from runactionability.adapters.sqlalchemy.json_depth import pg_readable, sqlite_shallow
+from runactionability.adapters.sqlalchemy.json_text import read_json_text
 from runactionability.errors import UsageError
-from runactionability.limits import json_too_deep
+from runactionability.limits import MAX_INTEGER_DIGITS
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
@@ -111,56 +111,6 @@ class UtcTimestamp(TypeDecorator[datetime]):
         return value
 
 
-def _not_json(constant: str) -> Any:
-    raise ValueError(f"{constant} is not JSON")
-
-
-def _first_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    members: dict[str, Any] = {}
-    for name, value in pairs:
-        members.setdefault(name, value)
-    return members
-
-
-# Made once: ``json.loads`` with any option builds a decoder per call (measured: 8.5 us a
-# context read so, against 2.9 us for ``json.loads`` without options and 2.5 us for this one).
-_DECODER = json.JSONDecoder(parse_constant=_not_json, object_pairs_hook=_first_members)
-
-
-# A \u escape of a UTF-16 surrogate: the one way JSON text holds one, and alone (unpaired) it
-# is a character SQLite's JSON functions return as bytes that are not UTF-8.
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
-
-
-def _holds_surrogate(value: Any) -> bool:
-    if isinstance(value, str):
-        return any("\ud800" <= char <= "\udfff" for char in value)
-    if isinstance(value, dict):
-        return any(_holds_surrogate(k) or _holds_surrogate(v) for k, v in value.items())
-    return isinstance(value, list) and any(_holds_surrogate(item) for item in value)
-
-
-def read_json_text(text: str) -> Any:
-    """The JSON value of ``text`` as SQLite's JSON functions read it; ``text`` itself if none.
-
-    Python's reader accepts ``NaN`` and ``Infinity``, which SQLite's ``json_valid`` refuses,
-    and keeps the last of an object's duplicate members, where ``json_extract`` finds the first:
-    read the default way, a context the SQL calls invalid would be a valid one to the core, and
-    a subject the SQL correlates on would not be the one the core reads. An unpaired surrogate
-    (``"\\ud800"``) is no text SQLite returns readably, so a document holding one is not read
-    (the SQL leaves such a row to this judgement: ``pushdown.validity``).
-    """
-    if json_too_deep(text):
-        return text
-    try:
-        value = _DECODER.decode(text)
-    except ValueError:
-        return text
-    if "\\" in text and _SURROGATE_ESCAPE.search(text) is not None and _holds_surrogate(value):
-        return text
-    return value
-
-
 class JsonDocument(TypeDecorator[Any]):
     """A JSON value: ``jsonb`` on PostgreSQL, JSON text elsewhere.
 
@@ -179,18 +129,21 @@ class JsonDocument(TypeDecorator[Any]):
         return dialect.type_descriptor(sa.Text())
 
     def column_expression(self, colexpr: Any) -> Any:
-        """On PostgreSQL, a document nested deeper than ``MAX_CONTEXT_DEPTH`` is selected as its
-        text: psycopg decodes jsonb recursively as it fetches a row, and a few hundred levels
-        raised ``RecursionError`` there, losing the whole statement's answer. Text is what
-        ``read_json_text`` gives of such a document on SQLite: no mapping, for the core to flag.
-        So is a ``json`` value that ``jsonb`` cannot hold (``json_depth.pg_readable``).
+        """On PostgreSQL, the document's text, for ``read_json_text`` to read as on SQLite.
+
+        psycopg's own reader failed the whole statement's answer on a document Python cannot
+        read: one nested a few hundred levels (``RecursionError``), one holding an integer of
+        more than 4,300 digits (``ValueError``; ``jsonb`` prints ``1e5000`` so). A document
+        nested deeper than ``MAX_CONTEXT_DEPTH``, or a ``json`` value ``jsonb`` cannot hold
+        (``json_depth.pg_readable``), is selected as a JSON string of its text: no mapping, for
+        the core to flag, as SQLite's reader keeps such text.
         """
         if not isinstance(self.impl_instance, postgresql.JSONB):
             return colexpr
-        as_text = sa.func.to_jsonb(sa.cast(colexpr, sa.Text()))
-        # As jsonb in both branches: a host's column may be json (read as jsonb, ``reflect``).
-        document = sa.type_coerce(sa.cast(colexpr, postgresql.JSONB), self)
-        return sa.case((pg_readable(colexpr), document), else_=as_text)
+        unreadable = sa.cast(sa.func.to_jsonb(sa.cast(colexpr, sa.Text())), sa.Text())
+        # jsonb's text: a host's column may be json, read as jsonb (``reflect``).
+        document = sa.cast(sa.cast(colexpr, postgresql.JSONB), sa.Text())
+        return sa.type_coerce(sa.case((pg_readable(colexpr), document), else_=unreadable), self)
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
         if value is None or dialect.name == "postgresql":
@@ -198,9 +151,7 @@ class JsonDocument(TypeDecorator[Any]):
         return json.dumps(value, separators=(",", ":"), sort_keys=True)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Any:
-        if dialect.name == "postgresql" or not isinstance(value, str):
-            return value
-        return read_json_text(value)
+        return read_json_text(value) if isinstance(value, str) else value
 
 
 # The collation under which two texts are equal only when they are the same bytes. A host column
@@ -263,6 +214,7 @@ def json_subject(document: Any, key: Any, dialect_name: str) -> tuple[Any, Any]:
         number = sa.and_(
             kind == sa.literal_column("'number'"),
             value.op("~")(sa.literal_column("'^-?[0-9]+$'")),
+            short_integer(value),
         )
         return kind, sa.case((kind == sa.literal_column("'string'"), value), (number, value))
     raw = sa.type_coerce(document, sa.Text())
@@ -271,15 +223,23 @@ def json_subject(document: Any, key: Any, dialect_name: str) -> tuple[Any, Any]:
     valid = sqlite_json_text(raw)
     kind = sa.case((valid, sa.func.json_type(raw, key)))
     value = sa.func.json_extract(raw, key)
+    written = raw.op("->")(key)
     exact_integer = sa.case(
         (sa.func.typeof(value) == sa.literal_column("'integer'"), sa.cast(value, sa.Text())),
-        else_=raw.op("->")(key),
+        (short_integer(written), written),
     )
     text = sa.case(
         (kind == sa.literal_column("'text'"), sa.type_coerce(value, sa.Text())),
         (kind == sa.literal_column("'integer'"), exact_integer),
     )
     return kind, text
+
+
+def short_integer(digits: Any) -> Any:
+    """Whether the integer text ``digits`` has at most ``MAX_INTEGER_DIGITS`` digits: a longer
+    one is no subject, as ``model.usable_id`` and ``read_json_text`` read none in it."""
+    count = sa.func.length(sa.func.ltrim(digits, sa.literal_column("'-'")))
+    return count <= sa.literal_column(str(MAX_INTEGER_DIGITS), sa.Integer())
 
 
 class IntegerVocabulary(TypeDecorator[Any]):

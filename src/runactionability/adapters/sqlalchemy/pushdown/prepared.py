@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import functools
 import json
 import re
 import threading
@@ -147,59 +146,9 @@ def _native(sql: str) -> tuple[str, tuple[str, ...]]:
     return _PYFORMAT.sub(placeholder, sql), tuple(order)
 
 
-class _Unread:
-    """A JSON value psycopg was asked to leave undecoded, and the loader that would have decoded
-    it, so that decoding it later gives the value the driver would have given (a host's
-    ``set_json_loads`` included). Not an attrs value: one is made per row the walk scans, and it
-    never leaves ``_Prepared``."""
-
-    __slots__ = ("data", "loader")
-
-    def __init__(self, loader: Any, data: bytes) -> None:
-        self.loader = loader
-        self.data = data
-
-    def load(self) -> Any:
-        return self.loader.load(self.data)
-
-
-@functools.cache
-def _deferring_loader() -> Any:
-    """A psycopg loader for ``json`` / ``jsonb`` that keeps each value's text as an ``_Unread``.
-
-    The follow-up walk reads many rows and keeps few, and psycopg decodes every JSON value as
-    it fetches a row (measured: about 6 µs a context, 1.2 ms of a demo page's walk of 183 rows).
-    Registered on the walk's raw cursor alone, so no other statement sees it. Made once, on
-    first use: psycopg is imported only where it is the driver.
-    """
-    from psycopg.adapt import Loader
-
-    class DeferringLoader(Loader):
-        def __init__(self, oid: int, context: Any = None) -> None:
-            super().__init__(oid, context)
-            # The loader the connection itself would use: the cursor's own map holds this one.
-            connection: Any = self.connection
-            self.real = connection.adapters.get_loader(oid, self.format)(oid, context)
-
-        def load(self, data: Any) -> Any:
-            return _Unread(self.real, bytes(data))
-
-    return DeferringLoader
-
-
-def _defer_json(cursor: Any) -> Any:
-    loader = _deferring_loader()
-    for name in ("json", "jsonb"):
-        cursor.adapters.register_loader(name, loader)
-    return cursor
-
-
 @contextmanager
-def _raw_cursor(connection: sa.Connection, *, defer_json: bool = False) -> Iterator[bool]:
+def _raw_cursor(connection: sa.Connection) -> Iterator[bool]:
     """Let the next cursor ``connection`` opens be psycopg's raw one; whether it will be.
-
-    With ``defer_json`` that cursor leaves every ``json`` / ``jsonb`` value undecoded
-    (``_Unread``), for ``_Prepared.read`` to decode in the rows it keeps.
 
     Only in place of psycopg's default cursor: a host that chose another cursor class (a
     ``ClientCursor`` for client-side binding, its own subclass) or server-side cursors keeps
@@ -236,8 +185,7 @@ def _raw_cursor(connection: sa.Connection, *, defer_json: bool = False) -> Itera
         if threading.get_ident() != owner:
             return kept(*args, **kwargs)
         driver.cursor_factory = kept
-        cursor = raw(*args, **kwargs)
-        return _defer_json(cursor) if defer_json else cursor
+        return raw(*args, **kwargs)
 
     driver.cursor_factory = once
     try:
@@ -297,15 +245,13 @@ class _Prepared:
             explained._native = (prefix + self._native[0], self._native[1])
         return explained
 
-    def execute(
-        self, connection: sa.Connection, values: Mapping[str, Any], *, defer_json: bool = False
-    ) -> Any:
+    def execute(self, connection: sa.Connection, values: Mapping[str, Any]) -> Any:
         params = {**self.constants, **values}
         if "as_of" in params:
             params["as_of"] = self._timestamp.process_bind_param(params["as_of"], self.dialect)
         if self._native is not None:
             native, order = self._native
-            with _raw_cursor(connection, defer_json=defer_json) as raw:
+            with _raw_cursor(connection) as raw:
                 if raw:
                     return connection.exec_driver_sql(native, tuple(params[n] for n in order))
         if self.positional is not None:
@@ -320,9 +266,9 @@ class _Prepared:
 
         A follow-up walk reads many rows and keeps few, so only the rows it keeps, judges in
         Python or continues after become mappings and have their timestamps and context read
-        (on psycopg's raw cursor the context is not even decoded until then: ``_Unread``).
+        (the context arrives as its JSON text on either engine, decoded only then).
         """
-        result = self.execute(connection, values, defer_json=True)
+        result = self.execute(connection, values)
         if not self._positions:
             self._positions = {name: index for index, name in enumerate(result.keys())}
         rows: Sequence[Any] = result.fetchall()
@@ -345,10 +291,7 @@ class _Prepared:
         read_instant = self._stored.process_result_value
         for name in ("created_at", "started_at", "completed_at"):
             row[name] = read_instant(row[name], self.dialect)
-        context = row["context"]
-        if context.__class__ is _Unread:
-            context = context.load()
-        row["context"] = self._json.process_result_value(context, self.dialect)
+        row["context"] = self._json.process_result_value(row["context"], self.dialect)
         for name, id_type in self._ids.items():
             if name in row:
                 row[name] = stored_typed_id(row[name], id_type)

@@ -26,6 +26,7 @@ from runactionability.adapters.sqlalchemy.pushdown.common import _REVIEW, EVALUA
 from runactionability.adapters.sqlalchemy.types import (
     exact_text,
     json_subject,
+    short_integer,
     sqlite_json_text,
     vocabulary_in,
 )
@@ -125,11 +126,13 @@ def subject_of(compiled: _Compiled, table: Any, key: str) -> Any:
     return context_subject(compiled, table, key)[1]
 
 
-def context_subject(compiled: _Compiled, table: Any, key: str) -> tuple[Any, Any, Any]:
+def context_subject(
+    compiled: _Compiled, table: Any, key: str, *, bounded: bool = True
+) -> tuple[Any, Any, Any]:
     """Whether the context holds ``key``, its usable subject as text, and its text if a string.
 
     The subject is NULL when the value is unusable (as ``model.usable_id`` judges, for text
-    the ASCII blank test; ``unusual`` sends the rest to Python).
+    the ASCII blank test, ``unusual`` sends the rest to Python; an integer too long if ``bounded``).
     """
     context = table.c[compiled.pushdown.mapping.context]
     if compiled.dialect == "postgresql":
@@ -140,9 +143,8 @@ def context_subject(compiled: _Compiled, table: Any, key: str) -> tuple[Any, Any
         kind: Any = sa.func.jsonb_typeof(context.op("->")(sa.literal(key, sa.Text())))
         text, number = kind == "string", kind == "number"
         # In the "C" collation: a regular expression works under any collation there.
-        integer: Any = sa.and_(
-            number, sa.type_coerce(value, sa.Text()).collate("C").op("~")("^-?[0-9]+$")
-        )
+        matched = sa.type_coerce(value, sa.Text()).collate("C").op("~")("^-?[0-9]+$")
+        integer: Any = sa.and_(number, matched, *([short_integer(value)] if bounded else []))
         digits = value
     else:
         raw = sa.type_coerce(context, sa.Text())
@@ -178,9 +180,10 @@ def subject_disagrees(compiled: _Compiled, key: str) -> Any:
     mapping = compiled.pushdown.mapping
     assert mapping.subject is not None
     column = compiled.table.c[mapping.subject]
-    present, subject, _ = context_subject(compiled, compiled.table, key)
+    # The column bounds a too long integer, not each type's context value (docs/decisions.md).
+    present, subject, _ = context_subject(compiled, compiled.table, key, bounded=False)
     if _is_text(compiled, mapping.ids.subject):
-        differs = exact_text(subject, compiled.dialect) != column
+        differs = sa.or_(exact_text(subject, compiled.dialect) != column, ~short_integer(column))
     else:
         # The context's text in the column's type: text that names no such id disagrees.
         typed = id_cast(subject, "text", mapping.ids.subject, compiled.dialect)
@@ -249,7 +252,7 @@ def _unreadable_context(compiled: _Compiled) -> list[Any]:
 
     ``json_extract`` ends a text at an escaped U+0000 ("a\\u0000" reads as "a", which Python
     reads as unusable), returns an unpaired surrogate as bytes that are not UTF-8, which
-    ``types.read_json_text`` does not read, and (SQLite 3.40) finds no member whose name is
+    ``json_text.read_json_text`` does not read, and (SQLite 3.40) finds no member whose name is
     written with an escape, which Python decodes. So every ``\\u`` escape goes to Python; the
     GLOB also matches one under an escaped backslash, which Python then judges though SQL could
     have. Only text holding a backslash is searched (measured: ~580 instructions a row against
