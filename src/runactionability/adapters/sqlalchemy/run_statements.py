@@ -5,19 +5,28 @@ instant checks) and letting SQLAlchemy walk it for its cache key cost more Pytho
 many of the statements themselves, on every call. A statement here holds no caller's value:
 the ids are expanding parameters, ``as_of``, the creation bounds, the cursor and the limit are
 named parameters, so one statement serves every query of its shape.
+
+A scope's id list is bound as one value however many ids it holds (``one_of``): one
+parameter an id ran out of the drivers' limits (65,535 on PostgreSQL, 32,766 on SQLite) at a
+few ten thousand tenants, and an operator's whole-database view lists every one of them.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Mapping
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from runactionability.adapters.sqlalchemy.ids import (
+    IdColumn,
     IdType,
     check_scope_ids,
+    id_equal,
     id_value,
+    sql_type,
     storage,
     text_fits,
 )
@@ -53,6 +62,7 @@ def shape_of(
     return (
         dialect,
         None if query.environment_ids is None else query.include_workspace_runs,
+        single_ids(query.workspace_ids, query.environment_ids),
         query.operation_types is not None,
         query.as_of is not None,
         None if query.statuses is None else frozenset(query.statuses),
@@ -95,40 +105,63 @@ def scope_values(
 ) -> dict[str, Any]:
     """The parameters of ``scope_filters``: the scopes' ids checked, in their columns' types."""
     check_scope_ids(workspace_ids, environment_ids, mapping.ids)
-    workspaces = id_values(workspace_ids, mapping.ids.workspace, dialect)
-    values: dict[str, Any] = {"workspace_ids": workspaces, "workspace_texts": workspaces}
+    values = bound_ids("workspace", workspace_ids, mapping.ids.workspace, dialect)
     if environment_ids is not None:
-        environments = id_values(environment_ids, mapping.ids.environment, dialect)
-        values["environment_ids"] = environments
-        values["environment_texts"] = environments
+        environments = bound_ids("environment", environment_ids, mapping.ids.environment, dialect)
+        values.update(environments)
     return values
 
 
-SCOPE_SHAPES = ("every", "workspaces", "environments", "environments_only")
+def bound_ids(name: str, ids: Collection[str], id_type: IdType, dialect: str) -> dict[str, Any]:
+    """The parameter ``one_of(..., name, ...)`` compares with: one id alone (``{name}_id``),
+    else the whole list as one value (``{name}_ids``), a PostgreSQL array or a SQLite JSON text.
+    """
+    if len(ids) == 1:
+        (only,) = ids
+        return {f"{name}_id": id_value(only, id_type, dialect)}
+    listed = id_values(ids, id_type, dialect)
+    # SQLite stores a uuid as its text, so every kept value is JSON already.
+    return {f"{name}_ids": listed if dialect == "postgresql" else json.dumps(listed)}
+
+
+def single_ids(
+    workspace_ids: Collection[str], environment_ids: Collection[str] | None
+) -> tuple[bool, bool]:
+    """Which of the two lists hold one id, so that ``one_of`` compares it alone."""
+    return len(workspace_ids) == 1, environment_ids is not None and len(environment_ids) == 1
+
+
+ScopeShape = tuple[str, tuple[bool, bool]]
 """How a read is bounded by an actor's scopes (``scope_shape``)."""
 
 
-def scope_shape(scopes: VisibleScopes | None) -> str:
+def scope_shape(scopes: VisibleScopes | None) -> ScopeShape:
     """``every`` row (``scopes`` None: the whole database), the rows of the ``workspaces``, or
-    of their ``environments`` with the workspace-owned rows, or ``environments_only``."""
+    of their ``environments`` with the workspace-owned rows, or ``environments_only``; with
+    which id lists hold one id (``single_ids``)."""
     if scopes is None:
-        return "every"
+        return "every", (False, False)
+    single = single_ids(scopes.workspace_ids, scopes.environment_ids)
     if scopes.environment_ids is None:
-        return "workspaces"
-    return "environments" if scopes.include_workspace_runs else "environments_only"
+        return "workspaces", single
+    return ("environments" if scopes.include_workspace_runs else "environments_only"), single
 
 
 def scope_filters(
-    c: Mapping[str, Any], mapping: RunTableMapping, dialect: str, shape: str
+    c: Mapping[str, Any], mapping: RunTableMapping, dialect: str, shape: ScopeShape
 ) -> list[Any]:
     """The rows of scopes of ``shape``, as ``VisibleScopes.admits`` admits them, their ids
     bound by ``scope_values`` (none for ``every``)."""
-    if shape == "every":
+    kind, (one_workspace, one_environment) = shape
+    if kind == "every":
         return []
-    filters = [one_of(c["workspace_id"], "workspace", mapping.ids.workspace, dialect)]
-    if shape != "workspaces":
-        within = one_of(c["environment_id"], "environment", mapping.ids.environment, dialect)
-        if shape == "environments":
+    ids = mapping.ids
+    filters = [one_of(c["workspace_id"], "workspace", ids.workspace, dialect, one_workspace)]
+    if kind != "workspaces":
+        within = one_of(
+            c["environment_id"], "environment", ids.environment, dialect, one_environment
+        )
+        if kind == "environments":
             within = sa.or_(within, c["environment_id"].is_(None))
         filters.append(within)
     return filters
@@ -153,9 +186,9 @@ def build(
     shape: Shape,
 ) -> Any:
     """The listing statement of ``shape`` over ``select`` (the run columns)."""
-    dialect, environments, types, replayed, statuses, outcomes, since, before, tag = shape
-    scope = {None: "workspaces", True: "environments", False: "environments_only"}[environments]
-    filters = [*scope_filters(c, mapping, dialect, scope), addressable(c)]
+    dialect, environments, single, types, replayed, statuses, outcomes, since, before, tag = shape
+    kind = {None: "workspaces", True: "environments", False: "environments_only"}[environments]
+    filters = [*scope_filters(c, mapping, dialect, (kind, single)), addressable(c)]
     if types:
         filters.append(c["type"].in_(sa.bindparam("operation_types", expanding=True)))
     replay = _Replay(c, mapping, dialect) if replayed else None
@@ -286,14 +319,26 @@ def addressable(c: Mapping[str, Any]) -> Any:
     return c["id"].is_not(None)
 
 
-def one_of(column: Any, name: str, id_type: IdType, dialect: str) -> Any:
-    """``column`` is one of the ids bound as ``{name}_ids``, for text byte for byte.
+def one_of(column: Any, name: str, id_type: IdType, dialect: str, single: bool) -> Any:
+    """``column`` is one of the ids ``bound_ids`` binds for ``name``, for text byte for byte.
 
-    Under a case-insensitive collation 'ACME' is not a visible 'acme'; the plain IN stays for an
-    index to seek on. The same list is bound twice (``{name}_texts``) for the exact check.
+    The list is one parameter however long (``bound_ids``), compared in the column's own type
+    so that an index on the column seeks on it: ``= ANY`` of an array on PostgreSQL, ``IN`` a
+    ``json_each`` of a JSON text on SQLite. One id is compared alone, as an equality, which
+    SQLite needs to walk a workspace's index in listing order (see ``_Compiled.one_of`` of the
+    pushdown). Under a case-insensitive collation 'ACME' is not a visible 'acme'; the plain
+    comparison stays beside the exact one for the index to seek on.
     """
-    within = column.in_(sa.bindparam(f"{name}_ids", expanding=True))
-    if storage(id_type, dialect) != "text":
-        return within
-    exact = exact_text(column, dialect).in_(sa.bindparam(f"{name}_texts", expanding=True))
-    return sa.and_(within, exact)
+    if single:
+        one = sa.bindparam(f"{name}_id", type_=IdColumn(id_type))
+        return id_equal(column, one, id_type, dialect)
+    text = storage(id_type, dialect) == "text"
+    exact = exact_text(column, dialect)
+    if dialect == "postgresql":
+        array = sa.bindparam(f"{name}_ids", type_=postgresql.ARRAY(sql_type(id_type, dialect)))
+        within = column == sa.any_(array)
+        return sa.and_(within, exact == sa.any_(array)) if text else sa.and_(within)
+    each = sa.func.json_each(sa.bindparam(f"{name}_ids", type_=sa.Text())).table_valued("value")
+    listed = sa.select(each.c.value)
+    within = column.in_(listed)
+    return sa.and_(within, exact.in_(listed)) if text else sa.and_(within)
