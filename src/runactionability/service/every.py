@@ -14,7 +14,7 @@ from runactionability.adapters.sqlalchemy.doctor.id_columns import (
     unattributed_runs,
 )
 from runactionability.adapters.sqlalchemy.ids import check_scope_ids, id_exact, stored_typed_id
-from runactionability.adapters.sqlalchemy.run_statements import bound_ids, one_of
+from runactionability.adapters.sqlalchemy.run_statements import bound_ids, id_form, one_of
 from runactionability.consumers import Assessment, Explanation, would_change
 from runactionability.errors import NoWorkspacesError, UsageError
 from runactionability.model import OperationRun, usable_id
@@ -85,13 +85,13 @@ def environments_with_runs(
     dialect, ids = connection.dialect.name, mapping.ids
     environment = c[mapping.environment_id]
     exact = id_exact(environment, ids.environment, dialect)
-    one_workspace = len(scopes.workspace_ids) == 1
+    workspaces = id_form(scopes.workspace_ids, dialect)
     statement = (
         sa.select(exact)
         .distinct()
         .where(
-            one_of(c[mapping.workspace_id], "workspace", ids.workspace, dialect, one_workspace),
-            one_of(environment, "environment", ids.environment, dialect, len(asked) == 1),
+            one_of(c[mapping.workspace_id], "workspace", ids.workspace, dialect, workspaces),
+            one_of(environment, "environment", ids.environment, dialect, id_form(asked, dialect)),
         )
     )
     values = bound_ids("workspace", scopes.workspace_ids, ids.workspace, dialect)

@@ -50,6 +50,7 @@ from runactionability.adapters.sqlalchemy.mapping import RunTableMapping
 from runactionability.adapters.sqlalchemy.run_statements import (
     addressable,
     bound_ids,
+    id_form,
     one_of,
     scope_filters,
     scope_shape,
@@ -226,7 +227,7 @@ class SqlChangeCandidates:
     def _scoped(self, scopes: VisibleScopes) -> tuple[list[Any], dict[str, Any]]:
         dialect = self.source.bind.dialect.name
         values = scope_values(scopes.workspace_ids, scopes.environment_ids, self.mapping, dialect)
-        filters = scope_filters(self._c, self.mapping, dialect, scope_shape(scopes))
+        filters = scope_filters(self._c, self.mapping, dialect, scope_shape(scopes, dialect))
         return [*filters, addressable(self._c)], values
 
     def _window_runs(
@@ -331,8 +332,8 @@ class SqlChangeCandidates:
         ids = mapping.ids
         workspaces = {a.workspace_id for a in arrivals}
         values.update(bound_ids("reached_workspace", workspaces, ids.workspace, dialect))
-        one = len(workspaces) == 1
-        filters.append(one_of(c["workspace_id"], "reached_workspace", ids.workspace, dialect, one))
+        form = id_form(workspaces, dialect)
+        filters.append(one_of(c["workspace_id"], "reached_workspace", ids.workspace, dialect, form))
         owned = sorted(
             name
             for op_type in self.catalog
@@ -341,9 +342,9 @@ class SqlChangeCandidates:
         )
         environments = {a.environment_id for a in arrivals if a.environment_id is not None}
         values.update(bound_ids("reached_environment", environments, ids.environment, dialect))
-        one = len(environments) == 1
+        form = id_form(environments, dialect)
         reached_env = one_of(
-            c["environment_id"], "reached_environment", ids.environment, dialect, one
+            c["environment_id"], "reached_environment", ids.environment, dialect, form
         )
         values["owned_types"] = owned
         values["reached_types"] = sorted(set().union(*(reached.types for reached in reaching)))

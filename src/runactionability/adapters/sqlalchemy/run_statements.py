@@ -6,9 +6,10 @@ many of the statements themselves, on every call. A statement here holds no call
 the ids are expanding parameters, ``as_of``, the creation bounds, the cursor and the limit are
 named parameters, so one statement serves every query of its shape.
 
-A scope's id list is bound as one value however many ids it holds (``one_of``): one
-parameter an id ran out of the drivers' limits (65,535 on PostgreSQL, 32,766 on SQLite) at a
-few ten thousand tenants, and an operator's whole-database view lists every one of them.
+A long scope id list is bound as one value however many ids it holds (``one_of``): two
+parameters an id ran out of the drivers' limits (65,535 on PostgreSQL, 250,000 or 32,766 on
+SQLite, as it was built) at a few ten thousand tenants, and an operator's whole-database view
+lists every one of them.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ def shape_of(
     return (
         dialect,
         None if query.environment_ids is None else query.include_workspace_runs,
-        single_ids(query.workspace_ids, query.environment_ids),
+        id_forms(query.workspace_ids, query.environment_ids, dialect),
         query.operation_types is not None,
         query.as_of is not None,
         None if query.statuses is None else frozenset(query.statuses),
@@ -112,39 +113,61 @@ def scope_values(
     return values
 
 
-def bound_ids(name: str, ids: Collection[str], id_type: IdType, dialect: str) -> dict[str, Any]:
-    """The parameter ``one_of(..., name, ...)`` compares with: one id alone (``{name}_id``),
-    else the whole list as one value (``{name}_ids``), a PostgreSQL array or a SQLite JSON text.
+LISTED_IDS = 1000
+"""The most ids SQLite is given as a list of parameters (``id_form``), eight lists of them
+(two parameters an id) well within its smallest limit of 32,766."""
+
+
+def id_form(ids: Collection[str], dialect: str) -> str:
+    """How ``one_of`` compares with ``ids``: ``one`` id alone, as an equality; a ``listed`` IN
+    of a parameter each (SQLite, up to ``LISTED_IDS``), or the list ``bound`` as one value.
+
+    SQLite's planner cannot tell how many ids a JSON text holds: for two workspaces it walked
+    every run newest first rather than seeking the workspace index (EXPLAIN QUERY PLAN), so
+    a list short enough to bind as parameters is; PostgreSQL seeks on an array as on a list.
     """
     if len(ids) == 1:
+        return "one"
+    return "listed" if dialect != "postgresql" and len(ids) <= LISTED_IDS else "bound"
+
+
+def bound_ids(name: str, ids: Collection[str], id_type: IdType, dialect: str) -> dict[str, Any]:
+    """The parameters ``one_of(..., name, ...)`` compares with, in the ``id_form`` of ``ids``:
+    ``{name}_id``; ``{name}_ids`` and ``{name}_texts`` (expanding); or ``{name}_ids``, one
+    PostgreSQL array or SQLite JSON text."""
+    form = id_form(ids, dialect)
+    if form == "one":
         (only,) = ids
         return {f"{name}_id": id_value(only, id_type, dialect)}
     listed = id_values(ids, id_type, dialect)
+    if form == "listed":
+        return {f"{name}_ids": listed, f"{name}_texts": listed}
     # SQLite stores a uuid as its text, so every kept value is JSON already.
     return {f"{name}_ids": listed if dialect == "postgresql" else json.dumps(listed)}
 
 
-def single_ids(
-    workspace_ids: Collection[str], environment_ids: Collection[str] | None
-) -> tuple[bool, bool]:
-    """Which of the two lists hold one id, so that ``one_of`` compares it alone."""
-    return len(workspace_ids) == 1, environment_ids is not None and len(environment_ids) == 1
+def id_forms(
+    workspace_ids: Collection[str], environment_ids: Collection[str] | None, dialect: str
+) -> tuple[str, str | None]:
+    """The ``id_form`` of each list (None: no environment list)."""
+    environments = None if environment_ids is None else id_form(environment_ids, dialect)
+    return id_form(workspace_ids, dialect), environments
 
 
-ScopeShape = tuple[str, tuple[bool, bool]]
+ScopeShape = tuple[str, tuple[str, str | None]]
 """How a read is bounded by an actor's scopes (``scope_shape``)."""
 
 
-def scope_shape(scopes: VisibleScopes | None) -> ScopeShape:
+def scope_shape(scopes: VisibleScopes | None, dialect: str) -> ScopeShape:
     """``every`` row (``scopes`` None: the whole database), the rows of the ``workspaces``, or
     of their ``environments`` with the workspace-owned rows, or ``environments_only``; with
-    which id lists hold one id (``single_ids``)."""
+    the form each id list is bound in (``id_forms``)."""
     if scopes is None:
-        return "every", (False, False)
-    single = single_ids(scopes.workspace_ids, scopes.environment_ids)
+        return "every", ("bound", None)
+    forms = id_forms(scopes.workspace_ids, scopes.environment_ids, dialect)
     if scopes.environment_ids is None:
-        return "workspaces", single
-    return ("environments" if scopes.include_workspace_runs else "environments_only"), single
+        return "workspaces", forms
+    return ("environments" if scopes.include_workspace_runs else "environments_only"), forms
 
 
 def scope_filters(
@@ -152,15 +175,14 @@ def scope_filters(
 ) -> list[Any]:
     """The rows of scopes of ``shape``, as ``VisibleScopes.admits`` admits them, their ids
     bound by ``scope_values`` (none for ``every``)."""
-    kind, (one_workspace, one_environment) = shape
+    kind, (workspaces, environments) = shape
     if kind == "every":
         return []
     ids = mapping.ids
-    filters = [one_of(c["workspace_id"], "workspace", ids.workspace, dialect, one_workspace)]
+    filters = [one_of(c["workspace_id"], "workspace", ids.workspace, dialect, workspaces)]
     if kind != "workspaces":
-        within = one_of(
-            c["environment_id"], "environment", ids.environment, dialect, one_environment
-        )
+        form = environments or "bound"
+        within = one_of(c["environment_id"], "environment", ids.environment, dialect, form)
         if kind == "environments":
             within = sa.or_(within, c["environment_id"].is_(None))
         filters.append(within)
@@ -186,9 +208,9 @@ def build(
     shape: Shape,
 ) -> Any:
     """The listing statement of ``shape`` over ``select`` (the run columns)."""
-    dialect, environments, single, types, replayed, statuses, outcomes, since, before, tag = shape
+    dialect, environments, forms, types, replayed, statuses, outcomes, since, before, tag = shape
     kind = {None: "workspaces", True: "environments", False: "environments_only"}[environments]
-    filters = [*scope_filters(c, mapping, dialect, (kind, single)), addressable(c)]
+    filters = [*scope_filters(c, mapping, dialect, (kind, forms)), addressable(c)]
     if types:
         filters.append(c["type"].in_(sa.bindparam("operation_types", expanding=True)))
     replay = _Replay(c, mapping, dialect) if replayed else None
@@ -319,21 +341,24 @@ def addressable(c: Mapping[str, Any]) -> Any:
     return c["id"].is_not(None)
 
 
-def one_of(column: Any, name: str, id_type: IdType, dialect: str, single: bool) -> Any:
-    """``column`` is one of the ids ``bound_ids`` binds for ``name``, for text byte for byte.
+def one_of(column: Any, name: str, id_type: IdType, dialect: str, form: str) -> Any:
+    """``column`` is one of the ids ``bound_ids`` binds for ``name`` in ``form`` (``id_form``),
+    for text byte for byte.
 
-    The list is one parameter however long (``bound_ids``), compared in the column's own type
-    so that an index on the column seeks on it: ``= ANY`` of an array on PostgreSQL, ``IN`` a
-    ``json_each`` of a JSON text on SQLite. One id is compared alone, as an equality, which
-    SQLite needs to walk a workspace's index in listing order (see ``_Compiled.one_of`` of the
-    pushdown). Under a case-insensitive collation 'ACME' is not a visible 'acme'; the plain
-    comparison stays beside the exact one for the index to seek on.
+    A long list is one parameter (``bound``), compared in the column's own type so that an
+    index on the column seeks on it: ``= ANY`` of an array on PostgreSQL, ``IN`` a ``json_each``
+    of a JSON text on SQLite. Under a case-insensitive collation 'ACME' is not a visible 'acme';
+    the plain comparison stays beside the exact one for the index to seek on.
     """
-    if single:
+    if form == "one":
         one = sa.bindparam(f"{name}_id", type_=IdColumn(id_type))
         return id_equal(column, one, id_type, dialect)
     text = storage(id_type, dialect) == "text"
     exact = exact_text(column, dialect)
+    if form == "listed":
+        within = column.in_(sa.bindparam(f"{name}_ids", expanding=True))
+        exact_in = exact.in_(sa.bindparam(f"{name}_texts", expanding=True))
+        return sa.and_(within, exact_in) if text else within
     if dialect == "postgresql":
         array = sa.bindparam(f"{name}_ids", type_=postgresql.ARRAY(sql_type(id_type, dialect)))
         within = column == sa.any_(array)

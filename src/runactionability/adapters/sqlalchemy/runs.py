@@ -185,7 +185,7 @@ class SqlRunSource:
     def _scoped(self, kind: str, scopes: VisibleScopes | None) -> tuple[Any, dict[str, Any]]:
         """The ``kind`` statement (``by_ids`` or ``shared``) of ``scopes``' shape, with the
         scopes' ids."""
-        shape = run_statements.scope_shape(scopes)
+        shape = run_statements.scope_shape(scopes, self.bind.dialect.name)
         statements = self._by_ids if kind == "by_ids" else self._shared
         statement = statements.get(shape)
         if statement is None:
