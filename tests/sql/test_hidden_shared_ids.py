@@ -267,7 +267,8 @@ def test_the_port_reads_only_the_rows_of_the_scopes_it_is_given(sql_engine: sa.E
 
 def test_the_scoped_statements_are_built_once(sql_engine: sa.Engine) -> None:
     [source, _] = _sources(sql_engine)
-    for scopes in (W1, W2, None):
+    # One id is compared alone, a list otherwise: two shapes of scopes, each built once.
+    for scopes in (W1, W2, VisibleScopes({"w1", "w2"}), None):
         source.runs_by_ids([1], scopes)
         source.shares_ids(scopes)
     with compilations() as compiled, statements_built() as built:

@@ -14,7 +14,7 @@ from runactionability.adapters.sqlalchemy.doctor.id_columns import (
     unattributed_runs,
 )
 from runactionability.adapters.sqlalchemy.ids import check_scope_ids, id_exact, stored_typed_id
-from runactionability.adapters.sqlalchemy.run_statements import id_values, one_of
+from runactionability.adapters.sqlalchemy.run_statements import bound_ids, id_form, one_of
 from runactionability.consumers import Assessment, Explanation, would_change
 from runactionability.errors import NoWorkspacesError, UsageError
 from runactionability.model import OperationRun, usable_id
@@ -86,25 +86,18 @@ def environments_with_runs(
     dialect, ids = connection.dialect.name, mapping.ids
     environment = c[mapping.environment_id]
     exact = id_exact(environment, ids.environment, dialect)
+    workspaces = id_form(scopes.workspace_ids, dialect)
     statement = (
         sa.select(exact)
         .distinct()
         .where(
-            one_of(c[mapping.workspace_id], "workspace", ids.workspace, dialect),
-            one_of(environment, "environment", ids.environment, dialect),
+            one_of(c[mapping.workspace_id], "workspace", ids.workspace, dialect, workspaces),
+            one_of(environment, "environment", ids.environment, dialect, id_form(asked, dialect)),
         )
     )
-    workspaces = id_values(scopes.workspace_ids, ids.workspace, dialect)
-    environments = id_values(asked, ids.environment, dialect)
-    rows = connection.execute(
-        statement,
-        {
-            "workspace_ids": workspaces,
-            "workspace_texts": workspaces,
-            "environment_ids": environments,
-            "environment_texts": environments,
-        },
-    ).scalars()
+    values = bound_ids("workspace", scopes.workspace_ids, ids.workspace, dialect)
+    values.update(bound_ids("environment", asked, ids.environment, dialect))
+    rows = connection.execute(statement, values).scalars()
     found = {usable_id(stored_typed_id(value, ids.environment)) for value in rows}
     return frozenset(name for name in asked if name in found)
 

@@ -38,7 +38,6 @@ import sqlalchemy as sa
 from runactionability.adapters.sqlalchemy._reading import read_transaction
 from runactionability.adapters.sqlalchemy.ids import (
     IdType,
-    check_scope_ids,
     id_key,
     stored_typed_id,
 )
@@ -48,7 +47,15 @@ from runactionability.adapters.sqlalchemy.instant_sql import (
     valid_timestamp,
 )
 from runactionability.adapters.sqlalchemy.mapping import RunTableMapping
-from runactionability.adapters.sqlalchemy.run_statements import addressable, id_values, one_of
+from runactionability.adapters.sqlalchemy.run_statements import (
+    addressable,
+    bound_ids,
+    id_form,
+    one_of,
+    scope_filters,
+    scope_shape,
+    scope_values,
+)
 from runactionability.adapters.sqlalchemy.runs import SqlRunSource
 from runactionability.adapters.sqlalchemy.states import SqlStateSource
 from runactionability.adapters.sqlalchemy.types import UtcTimestamp, vocabulary_equal, vocabulary_in
@@ -218,22 +225,10 @@ class SqlChangeCandidates:
         return Candidates(runs=tuple(runs), arrivals=(), reach=reach)
 
     def _scoped(self, scopes: VisibleScopes) -> tuple[list[Any], dict[str, Any]]:
-        c, mapping, dialect = self._c, self.mapping, self.source.bind.dialect.name
-        check_scope_ids(scopes.workspace_ids, scopes.environment_ids, mapping.ids)
-        workspaces = id_values(scopes.workspace_ids, mapping.ids.workspace, dialect)
-        values: dict[str, Any] = {"workspace_ids": workspaces, "workspace_texts": workspaces}
-        filters = [
-            one_of(c["workspace_id"], "workspace", mapping.ids.workspace, dialect),
-            addressable(c),
-        ]
-        if scopes.environment_ids is not None:
-            environments = id_values(scopes.environment_ids, mapping.ids.environment, dialect)
-            values["environment_ids"] = values["environment_texts"] = environments
-            within = one_of(c["environment_id"], "environment", mapping.ids.environment, dialect)
-            if scopes.include_workspace_runs:
-                within = sa.or_(within, c["environment_id"].is_(None))
-            filters.append(within)
-        return filters, values
+        dialect = self.source.bind.dialect.name
+        values = scope_values(scopes.workspace_ids, scopes.environment_ids, self.mapping, dialect)
+        filters = scope_filters(self._c, self.mapping, dialect, scope_shape(scopes, dialect))
+        return [*filters, addressable(self._c)], values
 
     def _window_runs(
         self, connection: sa.Connection, scopes: VisibleScopes, start: datetime, until: datetime
@@ -334,11 +329,11 @@ class SqlChangeCandidates:
         arrivals = [reached.arrival for reached in reaching]
         c, mapping, dialect = self._c, self.mapping, connection.dialect.name
         filters, values = self._scoped(scopes)
-        workspaces = id_values({a.workspace_id for a in arrivals}, mapping.ids.workspace, dialect)
-        values["reached_workspace_ids"] = values["reached_workspace_texts"] = workspaces
-        filters.append(
-            one_of(c["workspace_id"], "reached_workspace", mapping.ids.workspace, dialect)
-        )
+        ids = mapping.ids
+        workspaces = {a.workspace_id for a in arrivals}
+        values.update(bound_ids("reached_workspace", workspaces, ids.workspace, dialect))
+        form = id_form(workspaces, dialect)
+        filters.append(one_of(c["workspace_id"], "reached_workspace", ids.workspace, dialect, form))
         owned = sorted(
             name
             for op_type in self.catalog
@@ -346,10 +341,10 @@ class SqlChangeCandidates:
             for name in self.catalog.stored_names(op_type.name)
         )
         environments = {a.environment_id for a in arrivals if a.environment_id is not None}
-        env_ids = id_values(environments, mapping.ids.environment, dialect)
-        values["reached_environment_ids"] = values["reached_environment_texts"] = env_ids
+        values.update(bound_ids("reached_environment", environments, ids.environment, dialect))
+        form = id_form(environments, dialect)
         reached_env = one_of(
-            c["environment_id"], "reached_environment", mapping.ids.environment, dialect
+            c["environment_id"], "reached_environment", ids.environment, dialect, form
         )
         values["owned_types"] = owned
         values["reached_types"] = sorted(set().union(*(reached.types for reached in reaching)))

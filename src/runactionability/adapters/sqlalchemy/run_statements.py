@@ -5,19 +5,29 @@ instant checks) and letting SQLAlchemy walk it for its cache key cost more Pytho
 many of the statements themselves, on every call. A statement here holds no caller's value:
 the ids are expanding parameters, ``as_of``, the creation bounds, the cursor and the limit are
 named parameters, so one statement serves every query of its shape.
+
+A long scope id list is bound as one value however many ids it holds (``one_of``): two
+parameters an id ran out of the drivers' limits (65,535 on PostgreSQL, 250,000 or 32,766 on
+SQLite, as it was built) at a few ten thousand tenants, and an operator's whole-database view
+lists every one of them.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Mapping
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from runactionability.adapters.sqlalchemy.ids import (
+    IdColumn,
     IdType,
     check_scope_ids,
+    id_equal,
     id_value,
+    sql_type,
     storage,
     text_fits,
 )
@@ -53,6 +63,7 @@ def shape_of(
     return (
         dialect,
         None if query.environment_ids is None else query.include_workspace_runs,
+        id_forms(query.workspace_ids, query.environment_ids, dialect),
         query.operation_types is not None,
         query.as_of is not None,
         None if query.statuses is None else frozenset(query.statuses),
@@ -95,40 +106,84 @@ def scope_values(
 ) -> dict[str, Any]:
     """The parameters of ``scope_filters``: the scopes' ids checked, in their columns' types."""
     check_scope_ids(workspace_ids, environment_ids, mapping.ids)
-    workspaces = id_values(workspace_ids, mapping.ids.workspace, dialect)
-    values: dict[str, Any] = {"workspace_ids": workspaces, "workspace_texts": workspaces}
+    values = bound_ids("workspace", workspace_ids, mapping.ids.workspace, dialect)
     if environment_ids is not None:
-        environments = id_values(environment_ids, mapping.ids.environment, dialect)
-        values["environment_ids"] = environments
-        values["environment_texts"] = environments
+        environments = bound_ids("environment", environment_ids, mapping.ids.environment, dialect)
+        values.update(environments)
     return values
 
 
-SCOPE_SHAPES = ("every", "workspaces", "environments", "environments_only")
+LISTED_IDS = 1000
+"""The most ids SQLite is given as a list of parameters (``id_form``), eight lists of them
+(two parameters an id) well within its smallest limit of 32,766."""
+
+
+def id_form(ids: Collection[str], dialect: str) -> str:
+    """How ``one_of`` compares with ``ids``: ``one`` id alone, as an equality; a ``listed`` IN
+    of a parameter each (SQLite, up to ``LISTED_IDS``), or the list ``bound`` as one value.
+
+    SQLite's planner cannot tell how many ids a JSON text holds: for two workspaces it walked
+    every run newest first rather than seeking the workspace index (EXPLAIN QUERY PLAN), so
+    a list short enough to bind as parameters is; PostgreSQL seeks on an array as on a list.
+    """
+    if len(ids) == 1:
+        return "one"
+    return "listed" if dialect != "postgresql" and len(ids) <= LISTED_IDS else "bound"
+
+
+def bound_ids(name: str, ids: Collection[str], id_type: IdType, dialect: str) -> dict[str, Any]:
+    """The parameters ``one_of(..., name, ...)`` compares with, in the ``id_form`` of ``ids``:
+    ``{name}_id``; ``{name}_ids`` and ``{name}_texts`` (expanding); or ``{name}_ids``, one
+    PostgreSQL array or SQLite JSON text."""
+    form = id_form(ids, dialect)
+    if form == "one":
+        (only,) = ids
+        return {f"{name}_id": id_value(only, id_type, dialect)}
+    listed = id_values(ids, id_type, dialect)
+    if form == "listed":
+        return {f"{name}_ids": listed, f"{name}_texts": listed}
+    # SQLite stores a uuid as its text, so every kept value is JSON already.
+    return {f"{name}_ids": listed if dialect == "postgresql" else json.dumps(listed)}
+
+
+def id_forms(
+    workspace_ids: Collection[str], environment_ids: Collection[str] | None, dialect: str
+) -> tuple[str, str | None]:
+    """The ``id_form`` of each list (None: no environment list)."""
+    environments = None if environment_ids is None else id_form(environment_ids, dialect)
+    return id_form(workspace_ids, dialect), environments
+
+
+ScopeShape = tuple[str, tuple[str, str | None]]
 """How a read is bounded by an actor's scopes (``scope_shape``)."""
 
 
-def scope_shape(scopes: VisibleScopes | None) -> str:
+def scope_shape(scopes: VisibleScopes | None, dialect: str) -> ScopeShape:
     """``every`` row (``scopes`` None: the whole database), the rows of the ``workspaces``, or
-    of their ``environments`` with the workspace-owned rows, or ``environments_only``."""
+    of their ``environments`` with the workspace-owned rows, or ``environments_only``; with
+    the form each id list is bound in (``id_forms``)."""
     if scopes is None:
-        return "every"
+        return "every", ("bound", None)
+    forms = id_forms(scopes.workspace_ids, scopes.environment_ids, dialect)
     if scopes.environment_ids is None:
-        return "workspaces"
-    return "environments" if scopes.include_workspace_runs else "environments_only"
+        return "workspaces", forms
+    return ("environments" if scopes.include_workspace_runs else "environments_only"), forms
 
 
 def scope_filters(
-    c: Mapping[str, Any], mapping: RunTableMapping, dialect: str, shape: str
+    c: Mapping[str, Any], mapping: RunTableMapping, dialect: str, shape: ScopeShape
 ) -> list[Any]:
     """The rows of scopes of ``shape``, as ``VisibleScopes.admits`` admits them, their ids
     bound by ``scope_values`` (none for ``every``)."""
-    if shape == "every":
+    kind, (workspaces, environments) = shape
+    if kind == "every":
         return []
-    filters = [one_of(c["workspace_id"], "workspace", mapping.ids.workspace, dialect)]
-    if shape != "workspaces":
-        within = one_of(c["environment_id"], "environment", mapping.ids.environment, dialect)
-        if shape == "environments":
+    ids = mapping.ids
+    filters = [one_of(c["workspace_id"], "workspace", ids.workspace, dialect, workspaces)]
+    if kind != "workspaces":
+        form = environments or "bound"
+        within = one_of(c["environment_id"], "environment", ids.environment, dialect, form)
+        if kind == "environments":
             within = sa.or_(within, c["environment_id"].is_(None))
         filters.append(within)
     return filters
@@ -153,9 +208,9 @@ def build(
     shape: Shape,
 ) -> Any:
     """The listing statement of ``shape`` over ``select`` (the run columns)."""
-    dialect, environments, types, replayed, statuses, outcomes, since, before, tag = shape
-    scope = {None: "workspaces", True: "environments", False: "environments_only"}[environments]
-    filters = [*scope_filters(c, mapping, dialect, scope), addressable(c)]
+    dialect, environments, forms, types, replayed, statuses, outcomes, since, before, tag = shape
+    kind = {None: "workspaces", True: "environments", False: "environments_only"}[environments]
+    filters = [*scope_filters(c, mapping, dialect, (kind, forms)), addressable(c)]
     if types:
         filters.append(c["type"].in_(sa.bindparam("operation_types", expanding=True)))
     replay = _Replay(c, mapping, dialect) if replayed else None
@@ -286,14 +341,29 @@ def addressable(c: Mapping[str, Any]) -> Any:
     return c["id"].is_not(None)
 
 
-def one_of(column: Any, name: str, id_type: IdType, dialect: str) -> Any:
-    """``column`` is one of the ids bound as ``{name}_ids``, for text byte for byte.
+def one_of(column: Any, name: str, id_type: IdType, dialect: str, form: str) -> Any:
+    """``column`` is one of the ids ``bound_ids`` binds for ``name`` in ``form`` (``id_form``),
+    for text byte for byte.
 
-    Under a case-insensitive collation 'ACME' is not a visible 'acme'; the plain IN stays for an
-    index to seek on. The same list is bound twice (``{name}_texts``) for the exact check.
+    A long list is one parameter (``bound``), compared in the column's own type so that an
+    index on the column seeks on it: ``= ANY`` of an array on PostgreSQL, ``IN`` a ``json_each``
+    of a JSON text on SQLite. Under a case-insensitive collation 'ACME' is not a visible 'acme';
+    the plain comparison stays beside the exact one for the index to seek on.
     """
-    within = column.in_(sa.bindparam(f"{name}_ids", expanding=True))
-    if storage(id_type, dialect) != "text":
-        return within
-    exact = exact_text(column, dialect).in_(sa.bindparam(f"{name}_texts", expanding=True))
-    return sa.and_(within, exact)
+    if form == "one":
+        one = sa.bindparam(f"{name}_id", type_=IdColumn(id_type))
+        return id_equal(column, one, id_type, dialect)
+    text = storage(id_type, dialect) == "text"
+    exact = exact_text(column, dialect)
+    if form == "listed":
+        within = column.in_(sa.bindparam(f"{name}_ids", expanding=True))
+        exact_in = exact.in_(sa.bindparam(f"{name}_texts", expanding=True))
+        return sa.and_(within, exact_in) if text else within
+    if dialect == "postgresql":
+        array = sa.bindparam(f"{name}_ids", type_=postgresql.ARRAY(sql_type(id_type, dialect)))
+        within = column == sa.any_(array)
+        return sa.and_(within, exact == sa.any_(array)) if text else sa.and_(within)
+    each = sa.func.json_each(sa.bindparam(f"{name}_ids", type_=sa.Text())).table_valued("value")
+    listed = sa.select(each.c.value)
+    within = column.in_(listed)
+    return sa.and_(within, exact.in_(listed)) if text else sa.and_(within)

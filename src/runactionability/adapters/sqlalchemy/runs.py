@@ -87,23 +87,18 @@ class SqlRunSource:
         labels = {column.name for column in columns}
         self._raw = {name: f"{name}_raw" if f"{name}_raw" in labels else None for name in _INSTANTS}
         self._select = sa.select(*columns).select_from(table)
+        self._table = table
         self._by_id = self._select.where(
             self._c["id"] == sa.bindparam("run_id", type_=self._c["id"].type)
         )
         id_column = self._c["id"]
-        by_ids = self._select.where(
+        self._by_ids_all = self._select.where(
             id_column.in_(sa.bindparam("run_ids", expanding=True, type_=id_column.type))
         )
-        shared = sa.select(id_column).select_from(table).where(id_column.is_not(None))
-        # The shared-id reads (``RunsById``), one statement per shape of scopes, so that no row
-        # outside an actor's scopes is read and none is built per request.
-        self._by_ids: dict[str, Any] = {}
-        self._shared: dict[str, Any] = {}
-        for shape in run_statements.SCOPE_SHAPES:
-            scoped = run_statements.scope_filters(self._c, mapping, self.bind.dialect.name, shape)
-            self._by_ids[shape] = by_ids.where(*scoped)
-            grouped = shared.where(*scoped).group_by(id_column).having(sa.func.count() > 1)
-            self._shared[shape] = grouped.limit(1)
+        # The shared-id reads (``RunsById``), one statement per shape of scopes, each built
+        # once, so that no row outside an actor's scopes is read and none is built per request.
+        self._by_ids: dict[run_statements.ScopeShape, Any] = {}
+        self._shared: dict[run_statements.ScopeShape, Any] = {}
         # Whether the table proves its ids unique, once known (shared by the request copies).
         self._unique: list[bool] = []
         # Shared by the copies a request binds to its connection, so each shape is built once.
@@ -173,7 +168,7 @@ class SqlRunSource:
         ids are proven unique."""
         if self.unique_ids():
             return False
-        statement, values = self._scoped(self._shared, scopes)
+        statement, values = self._scoped("shared", scopes)
         with read_transaction(self.bind) as connection:
             return connection.execute(statement, values).first() is not None
 
@@ -192,22 +187,35 @@ class SqlRunSource:
         values = [value for value in stored if value is not None]
         if not values:
             return []
-        statement, scoped = self._scoped(self._by_ids, scopes)
+        statement, scoped = self._scoped("by_ids", scopes)
         with read_transaction(self.bind) as connection:
             rows = connection.execute(statement, {"run_ids": values, **scoped})
             return [self._run(row._mapping) for row in rows]
 
-    def _scoped(
-        self, statements: Mapping[str, Any], scopes: VisibleScopes | None
-    ) -> tuple[Any, dict[str, Any]]:
-        """The statement of ``scopes``' shape among ``statements``, with the scopes' ids."""
-        statement = statements[run_statements.scope_shape(scopes)]
+    def _scoped(self, kind: str, scopes: VisibleScopes | None) -> tuple[Any, dict[str, Any]]:
+        """The ``kind`` statement (``by_ids`` or ``shared``) of ``scopes``' shape, with the
+        scopes' ids."""
+        shape = run_statements.scope_shape(scopes, self.bind.dialect.name)
+        statements = self._by_ids if kind == "by_ids" else self._shared
+        statement = statements.get(shape)
+        if statement is None:
+            statement = self._scoped_statement(kind, shape)
+            statements[shape] = statement
         if scopes is None:
             return statement, {}
         values = run_statements.scope_values(
             scopes.workspace_ids, scopes.environment_ids, self.mapping, self.bind.dialect.name
         )
         return statement, values
+
+    def _scoped_statement(self, kind: str, shape: run_statements.ScopeShape) -> Any:
+        scoped = run_statements.scope_filters(self._c, self.mapping, self.bind.dialect.name, shape)
+        if kind == "by_ids":
+            return self._by_ids_all.where(*scoped)
+        id_column = self._c["id"]
+        shared = sa.select(id_column).select_from(self._table)
+        shared = shared.where(id_column.is_not(None), *scoped)
+        return shared.group_by(id_column).having(sa.func.count() > 1).limit(1)
 
     def list_runs(
         self,
