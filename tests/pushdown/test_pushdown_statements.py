@@ -161,3 +161,23 @@ def test_postgresql_walk_seeks_later_successes_once_per_shape_of_type() -> None:
     # The walked rows themselves, and one seek per shape.
     assert sql.count("FROM operation_runs AS") == 1 + len(shapes)
     assert "LATERAL" in sql
+
+
+def test_a_count_is_one_statement(sql_engine: sa.Engine) -> None:
+    # The grouping of every run and the classification of the problem rows are the two parts of
+    # one statement: each statement costs a request its Python execution path (and, on
+    # PostgreSQL, a round trip).
+    _history(sql_engine)
+    pushdown = SqlPushdown(sql_engine)
+    first = pushdown.count(SCOPES, as_of=AS_OF)
+    with count_statements(sql_engine) as seen:
+        counts = pushdown.count(SCOPES, as_of=AS_OF)
+    reads = [
+        statement
+        for statement in seen.statements
+        if statement.lstrip().upper().startswith("SELECT") and "set_config" not in statement
+    ]
+    assert len(reads) == 1
+    assert counts == first
+    assert counts.needs_attention == 10
+    assert counts.counts.by_status[Actionability.SUPERSEDED_BY_LATER_SUCCESS] > 0
