@@ -23,7 +23,7 @@ from tests.support import POSTGRES_URL, T0, at, stored_run
 
 from runactionability.adapters.sqlalchemy import create_schema, insert_runs
 from runactionability.adapters.sqlalchemy.pushdown import SqlPushdown
-from runactionability.adapters.sqlalchemy.pushdown.prepared import _native, _Prepared, _raw_cursor
+from runactionability.adapters.sqlalchemy.pushdown.prepared import _native, _raw_cursor
 from runactionability.consumers import VisibleScopes
 from runactionability.testing import count_statements
 
@@ -207,52 +207,4 @@ def test_the_walk_decodes_contexts_as_the_host_connection_would(
         assert all(type(run.context["ratio"]) is float for run in plain.runs)
     finally:
         host.dispose()
-        _drop_tables(postgres_engine)
-
-
-def test_the_walk_reads_only_the_cursor_of_the_rows_a_page_drops(
-    postgres_engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # psycopg decodes every value it receives, and a walk drops most of the rows it reads: those
-    # rows come with their id, created_at and classification alone (what a cursor after them and
-    # the page read); the rows the page keeps come whole.
-    if not POSTGRES_URL:
-        pytest.skip("RUNACTIONABILITY_TEST_DATABASE_URL is not set")
-    create_schema(postgres_engine)
-    context = {"key": "value"}
-    # Four failures a later success supersedes (dropped), two with none (kept).
-    runs = [stored_run(n + 1, start=n, started_at=at(n), context=context) for n in range(4)]
-    runs.append(stored_run(5, start=4, outcome="succeeded"))
-    runs += [
-        stored_run(n + 1, "policy.sync", start=n, started_at=at(n), context=context) for n in (5, 6)
-    ]
-    insert_runs(postgres_engine, runs)
-    read: list[tuple[_Prepared, Any]] = []
-    rows = _Prepared.rows
-
-    def recording(self: _Prepared, *args: Any, **kwargs: Any) -> Any:
-        found = rows(self, *args, **kwargs)
-        read.extend((self, row) for row in found)
-        return found
-
-    monkeypatch.setattr(_Prepared, "rows", recording)
-    try:
-        page = SqlPushdown(postgres_engine).follow_up_page(
-            VisibleScopes({"w1"}), as_of=AS_OF, limit=50
-        )
-        assert [run.id for run in page.runs] == [7, 6]
-        assert all(run.context == context and run.started_at is not None for run in page.runs)
-        whole = {"type", "workspace_id", "status", "context", "started_at", "completed_at"}
-        dropped = {}
-        for prepared, row in read:
-            values = {name: row[prepared.position(name)] for name in prepared._positions}
-            assert values["id"] is not None
-            assert values["created_at"] is not None
-            if values["id"] in {7, 6}:
-                assert all(values[name] is not None for name in whole)
-            else:
-                dropped[values["id"]] = {name: values[name] for name in whole}
-        assert sorted(dropped) == [1, 2, 3, 4]
-        assert all(value is None for row in dropped.values() for value in row.values())
-    finally:
         _drop_tables(postgres_engine)

@@ -23,7 +23,7 @@ from runactionability.adapters.sqlalchemy.instant_rows import (
     stored_type,
 )
 from runactionability.adapters.sqlalchemy.instants import Instants
-from runactionability.adapters.sqlalchemy.pushdown.common import EVALUATE, SupersedeForm, in_values
+from runactionability.adapters.sqlalchemy.pushdown.common import EVALUATE, SupersedeForm
 from runactionability.adapters.sqlalchemy.pushdown.prepared import (
     _prepare,
     _Prepared,
@@ -184,35 +184,7 @@ def _walk_after(
     walk = _walk(pushdown, compiled, scopes)
     if tag is not None:
         walk = walk.where(_after(compiled, tag))
-    walk = walk.limit(sa.bindparam("chunk"))
-    return _dropped_unread(walk) if pushdown.dialect == "postgresql" else walk
-
-
-# What a page reads of a row it drops: its classification, and the id and created_at a cursor
-# after it carries (``cursor_of``: the instant, its raw text, its stored form).
-_READ_WHEN_DROPPED = ("id", "actionability", "created_at")
-_KEPT_ROWS = sorted({*(s.value for s in Actionability if s.needs_attention), EVALUATE})
-
-
-def _dropped_unread(walk: Any) -> Any:
-    """``walk`` with its other columns NULL in the rows a page drops (PostgreSQL).
-
-    psycopg decodes every value of every row it receives (the timestamps, the ids), and a walk
-    keeps few of the rows it reads (on the demo 14 of 284); the rows a page keeps or Python
-    judges are whole. Measured on the demo walk's 284 rows: 1.5-1.8 ms of CPU to execute and
-    fetch it, 0.9-1.2 this way. Not on SQLite, which steps through the rows in this thread: a
-    ``CASE`` per column cost more than the values it spares (1.3 ms against 2.4). The outer
-    order is the walk's own, which PostgreSQL sorts again over the chunk it read.
-    """
-    w = walk.subquery("w")
-    kept = in_values(w.c.actionability, _KEPT_ROWS)
-    columns = [
-        column
-        if column.name.startswith(_READ_WHEN_DROPPED)
-        else sa.case((kept, column)).label(column.name)
-        for column in w.c
-    ]
-    return sa.select(*columns).order_by(w.c.created_at.desc().nulls_last(), w.c.id.desc())
+    return walk.limit(sa.bindparam("chunk"))
 
 
 def _judged(
