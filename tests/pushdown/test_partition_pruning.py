@@ -93,7 +93,8 @@ def test_a_one_workspace_count_and_page_read_only_that_workspaces_partition(
     plans = _plans(engine, lambda: pushdown.count(scopes, as_of=AS_OF))
     plans += _plans(engine, lambda: pushdown.follow_up_page(scopes, as_of=AS_OF, limit=5))
 
-    assert len(plans) >= 3
+    # The count's one statement (its grouping and its classification) and the page's walk.
+    assert len(plans) >= 2
     scanned = [
         line
         for plan in plans

@@ -67,6 +67,12 @@ def _plan(engine: sa.Engine, pushdown: SqlPushdown, purpose: str) -> list[str]:
         return [str(row[-1]) for row in explained.execute(connection, values)]
 
 
+def _classified(plan: list[str]) -> list[str]:
+    """The plan of the classification: the count's statement (``counts``) also groups every run
+    (its first arm, before ``UNION ALL``)."""
+    return plan[plan.index("UNION ALL") + 1 :] if "UNION ALL" in plan else plan
+
+
 def test_sqlite_seeks_a_later_success_from_the_failed_runs_end(sqlite_engine: sa.Engine) -> None:
     # SQLite takes one lower bound per index column: given the readable floor as a constant
     # bound beside ``start >= r.completed_at``, it took the floor and walked every success of
@@ -76,7 +82,7 @@ def test_sqlite_seeks_a_later_success_from_the_failed_runs_end(sqlite_engine: sa
     assert counts.counts.by_status[Actionability.SUPERSEDED_BY_LATER_SUCCESS] > 0
     seeks = [
         line
-        for line in _plan(sqlite_engine, pushdown, "problems")
+        for line in _classified(_plan(sqlite_engine, pushdown, "counts"))
         if "ix_operation_runs_success" in line
     ]
     assert seeks
@@ -105,10 +111,10 @@ def test_sqlite_counts_needing_attention_from_the_problem_rows_alone(
         needing = pushdown.needs_attention(SCOPES, as_of=AS_OF)
     assert needing == pushdown.count(SCOPES, as_of=AS_OF).needs_attention == 10
     assert len([s for s in seen.statements if s.lstrip().upper().startswith("SELECT")]) == 1
-    for purpose in ("attention", "problems"):
+    for purpose in ("attention", "counts"):
         outer = [
             line
-            for line in _plan(sqlite_engine, pushdown, purpose)
+            for line in _classified(_plan(sqlite_engine, pushdown, purpose))
             if line.startswith(("CO-ROUTINE", "SEARCH r", "SCAN"))
         ]
         assert outer == [
@@ -155,3 +161,23 @@ def test_postgresql_walk_seeks_later_successes_once_per_shape_of_type() -> None:
     # The walked rows themselves, and one seek per shape.
     assert sql.count("FROM operation_runs AS") == 1 + len(shapes)
     assert "LATERAL" in sql
+
+
+def test_a_count_is_one_statement(sql_engine: sa.Engine) -> None:
+    # The grouping of every run and the classification of the problem rows are the two parts of
+    # one statement: each statement costs a request its Python execution path (and, on
+    # PostgreSQL, a round trip).
+    _history(sql_engine)
+    pushdown = SqlPushdown(sql_engine)
+    first = pushdown.count(SCOPES, as_of=AS_OF)
+    with count_statements(sql_engine) as seen:
+        counts = pushdown.count(SCOPES, as_of=AS_OF)
+    reads = [
+        statement
+        for statement in seen.statements
+        if statement.lstrip().upper().startswith("SELECT") and "set_config" not in statement
+    ]
+    assert len(reads) == 1
+    assert counts == first
+    assert counts.needs_attention == 10
+    assert counts.counts.by_status[Actionability.SUPERSEDED_BY_LATER_SUCCESS] > 0

@@ -142,18 +142,22 @@ def count(pushdown: SqlPushdown, scopes: VisibleScopes, *, as_of: datetime) -> P
     key = _scope_key_of(scopes)
     rows: list[Row] = []
     active = ActiveTally(pushdown.catalog)
-    with read_transaction(pushdown.bind, statements=3) as connection:
+    with read_transaction(pushdown.bind, statements=2) as connection:
         _prepare(connection, scopes)
-        grouped = pushdown._prepare(
-            ("plain", *key), lambda: grouped_statement(compiled, scopes)
-        ).fetch_all(connection, params)
-        any_problem = read_grouped(grouped, rows, active)
+        grouped: list[Any] = []
+        classified: list[Any] = []
+        for row in pushdown._prepare(
+            ("counts", compiled.form, *key), lambda: _counted(compiled, scopes)
+        ).fetch_all(connection, params):
+            if row[0]:
+                classified.append(row)
+            else:
+                grouped.append(row[1:9])
         evaluate = False
         problems = 0
-        if any_problem:
-            for workspace_id, environment_id, type_, value, n in pushdown._prepare(
-                ("problems", compiled.form, *key), lambda: _problems(compiled, scopes)
-            ).fetch_all(connection, params):
+        # The classified rows count only when the grouping holds a problem row (as_of decides).
+        if read_grouped(grouped, rows, active):
+            for _, workspace_id, environment_id, type_, n, *_, value in classified:
                 problems += n
                 if value == EVALUATE:
                     evaluate = True
@@ -227,6 +231,28 @@ def evaluated_runs(
     )
     source = pushdown._run_source()
     return [source._run(row._mapping) for row in connection.execute(statement, params)]
+
+
+def _counted(compiled: _Compiled, scopes: VisibleScopes) -> Any:
+    """The grouped count's rows and the classified problem rows, in one statement.
+
+    One statement where there were two: each costs a request its execution path in Python and,
+    on PostgreSQL, a round trip. A row's first column names its part (0: a row of
+    ``grouped_statement``, 1: a row of ``_problems`` as (scope, type, n, four NULLs, status));
+    each part is the statement it was alone, so each keeps its plan.
+    """
+    null = sa.null()
+    grouped = grouped_statement(compiled, scopes)
+    problems = _problems(compiled, scopes)
+    workspace_id, environment_id, type_, status, n = problems.selected_columns
+    return sa.union_all(
+        grouped.with_only_columns(
+            sa.literal_column("0").label("part"), *grouped.selected_columns, null
+        ),
+        problems.with_only_columns(
+            sa.literal_column("1"), workspace_id, environment_id, type_, n, *[null] * 4, status
+        ),
+    )
 
 
 def _problems(compiled: _Compiled, scopes: VisibleScopes) -> Any:
