@@ -22,8 +22,8 @@ import sqlalchemy as sa
 from tests.support import POSTGRES_URL, T0, at, stored_run
 
 from runactionability.adapters.sqlalchemy import create_schema, insert_runs
+from runactionability.adapters.sqlalchemy.driver_sql import _native, _raw_cursor
 from runactionability.adapters.sqlalchemy.pushdown import SqlPushdown
-from runactionability.adapters.sqlalchemy.pushdown.prepared import _native, _raw_cursor
 from runactionability.consumers import VisibleScopes
 from runactionability.testing import count_statements
 

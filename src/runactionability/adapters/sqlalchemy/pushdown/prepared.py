@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import copy
-import functools
 import json
-import re
-import threading
 import weakref
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
+from runactionability.adapters.sqlalchemy.driver_sql import (
+    _PSYCOPG,
+    _native,
+    _raw_cursor,
+    _Unread,
+)
 from runactionability.adapters.sqlalchemy.ids import (
     IdType,
     IdTypes,
@@ -120,130 +122,6 @@ def _scope_values(scopes: VisibleScopes, dialect: str, ids: IdTypes) -> dict[str
 
 def _params(scopes: VisibleScopes, as_of: datetime, dialect: str, ids: IdTypes) -> dict[str, Any]:
     return {"as_of": as_of, **_scope_values(scopes, dialect, ids)}
-
-
-_PSYCOPG = frozenset({"psycopg", "psycopg_async"})
-_PYFORMAT = re.compile(r"%\(([^)]+)\)s|%%")
-
-
-def _native(sql: str) -> tuple[str, tuple[str, ...]]:
-    """``sql`` (SQLAlchemy's ``%(name)s`` form for psycopg) in PostgreSQL's own ``$n`` form,
-    and the parameter names in their order.
-
-    psycopg converts a query's placeholders to ``$n`` itself, but caches the conversion only
-    for queries up to 4 KB and 50 parameters; the classification (~100 KB, ~340 parameters
-    on the demo) and the follow-up walk (~60 KB) were re-parsed with a regular expression on
-    every execution (measured: 0.6-1.2 ms each, ~3 ms a request). Converted here once, they
-    run on psycopg's raw cursor, which sends them as they are.
-    """
-    order: dict[str, str] = {}
-
-    def placeholder(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name is None:
-            return "%"
-        return order.setdefault(name, f"${len(order) + 1}")
-
-    return _PYFORMAT.sub(placeholder, sql), tuple(order)
-
-
-class _Unread:
-    """A JSON value psycopg was asked to leave undecoded, and the loader that would have decoded
-    it, so that decoding it later gives the value the driver would have given (a host's
-    ``set_json_loads`` included). Not an attrs value: one is made per row the walk scans, and it
-    never leaves ``_Prepared``."""
-
-    __slots__ = ("data", "loader")
-
-    def __init__(self, loader: Any, data: bytes) -> None:
-        self.loader = loader
-        self.data = data
-
-    def load(self) -> Any:
-        return self.loader.load(self.data)
-
-
-@functools.cache
-def _deferring_loader() -> Any:
-    """A psycopg loader for ``json`` / ``jsonb`` that keeps each value's text as an ``_Unread``.
-
-    The follow-up walk reads many rows and keeps few, and psycopg decodes every JSON value as
-    it fetches a row (measured: about 6 µs a context, 1.2 ms of a demo page's walk of 183 rows).
-    Registered on the walk's raw cursor alone, so no other statement sees it. Made once, on
-    first use: psycopg is imported only where it is the driver.
-    """
-    from psycopg.adapt import Loader
-
-    class DeferringLoader(Loader):
-        def __init__(self, oid: int, context: Any = None) -> None:
-            super().__init__(oid, context)
-            # The loader the connection itself would use: the cursor's own map holds this one.
-            connection: Any = self.connection
-            self.real = connection.adapters.get_loader(oid, self.format)(oid, context)
-
-        def load(self, data: Any) -> Any:
-            return _Unread(self.real, bytes(data))
-
-    return DeferringLoader
-
-
-def _defer_json(cursor: Any) -> Any:
-    loader = _deferring_loader()
-    for name in ("json", "jsonb"):
-        cursor.adapters.register_loader(name, loader)
-    return cursor
-
-
-@contextmanager
-def _raw_cursor(connection: sa.Connection, *, defer_json: bool = False) -> Iterator[bool]:
-    """Let the next cursor ``connection`` opens be psycopg's raw one; whether it will be.
-
-    With ``defer_json`` that cursor leaves every ``json`` / ``jsonb`` value undecoded
-    (``_Unread``), for ``_Prepared.read`` to decode in the rows it keeps.
-
-    Only in place of psycopg's default cursor: a host that chose another cursor class (a
-    ``ClientCursor`` for client-side binding, its own subclass) or server-side cursors keeps
-    them, and the statement runs in its ``%(name)s`` form. SQLAlchemy opens the cursor inside
-    ``exec_driver_sql``, before the engine's ``before_cursor_execute`` event (which therefore
-    still sees every statement), and the default is back as soon as that one cursor exists.
-    """
-    import psycopg
-
-    driver: Any = connection.connection.driver_connection
-    kept = driver.cursor_factory
-    # psycopg 3.1 has no raw cursor: its statements keep the %(name)s form.
-    native = {
-        psycopg.Cursor: getattr(psycopg, "RawCursor", None),
-        psycopg.AsyncCursor: getattr(psycopg, "AsyncRawCursor", None),
-    }
-    raw = native.get(kept)
-    options = connection.get_execution_options()
-    # SQLAlchemy turns yield_per into a server-side cursor only inside the execution, where the
-    # options above no longer show it: a server cursor would get the $n text and fail.
-    streamed = (
-        connection.dialect.server_side_cursors
-        or options.get("stream_results", False)
-        or options.get("yield_per") is not None
-    )
-    if raw is None or streamed:
-        yield False
-        return
-    owner = threading.get_ident()
-
-    def once(*args: Any, **kwargs: Any) -> Any:
-        # psycopg connections may be shared by threads (a StaticPool): a cursor another thread
-        # opens meanwhile is its own default one, and only ours puts the default back.
-        if threading.get_ident() != owner:
-            return kept(*args, **kwargs)
-        driver.cursor_factory = kept
-        cursor = raw(*args, **kwargs)
-        return _defer_json(cursor) if defer_json else cursor
-
-    driver.cursor_factory = once
-    try:
-        yield True
-    finally:
-        driver.cursor_factory = kept
 
 
 class _Prepared:
