@@ -157,7 +157,13 @@ class DriverStatement:
         expanded = compiled.construct_expanded_state(dict.fromkeys(runtime))
         self.sql: str = expanded.statement
         self.positional = expanded.positiontup
-        self._processors = expanded.processors
+        # Each parameter's bind processor by its name (an expanded list's by its members'), as
+        # SQLAlchemy applies them: ``as_of`` becomes the stored instant.
+        self._processors: dict[str, Any] = dict(expanded.processors)
+        for name, bind in compiled.binds.items():
+            processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if processor is not None:
+                self._processors.setdefault(name, processor)
         self.constants = {
             name: self._bound(name, value)
             for name, value in expanded.parameters.items()
