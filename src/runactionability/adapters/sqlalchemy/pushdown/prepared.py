@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import weakref
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 
 import sqlalchemy as sa
@@ -94,11 +96,14 @@ def _scope_key_of(scopes: VisibleScopes) -> tuple[Any, ...]:
     return (len(scopes.workspace_ids) == 1, environments, scopes.include_workspace_runs, usual)
 
 
-def _scope_values(scopes: VisibleScopes, dialect: str, ids: IdTypes) -> dict[str, Any]:
+@functools.lru_cache(maxsize=256)
+def _scope_values(scopes: VisibleScopes, dialect: str, ids: IdTypes) -> Mapping[str, Any]:
     """The visible ids as the one parameter each list is bound as (see ``_Compiled.one_of``).
 
     Each id in its column's type (``ids``); one that type cannot hold is left out of the list,
-    and bound alone as NULL, so it matches nothing.
+    and bound alone as NULL, so it matches nothing. Kept per scopes (read-only): a session
+    binds the same ids in every statement, and checking and converting 50 of them cost
+    ~0.1 ms a statement. Ids refused (``UsageError``) are refused again on every call.
     """
     check_scope_ids(scopes.workspace_ids, scopes.environment_ids, ids)
     lists: dict[str, tuple[list[str], IdType]] = {
@@ -117,7 +122,7 @@ def _scope_values(scopes: VisibleScopes, dialect: str, ids: IdTypes) -> dict[str
             values[f"{name}_ids"] = json.dumps(kept)
         if len(typed) == 1:
             values[f"{name}_id"] = typed[0]
-    return values
+    return MappingProxyType(values)
 
 
 def _params(scopes: VisibleScopes, as_of: datetime, dialect: str, ids: IdTypes) -> dict[str, Any]:
@@ -150,6 +155,12 @@ class _Prepared:
         # A positional paramstyle (a host's create_engine(paramstyle=...)) already has no names.
         pyformat = dialect.driver in _PSYCOPG and self.positional is None
         self._native = _native(self.sql) if pyformat else None
+        order = self._native[1] if self._native is not None else self.positional or ()
+        self._template = [self.constants[name] for name in order]
+        self._places: dict[str, list[int]] = {}
+        for place, name in enumerate(order):
+            if name in runtime:
+                self._places.setdefault(name, []).append(place)
         # ``as_of`` is bound canonically (``instant_sql.compare_to``); rows are read in the
         # table's own storage.
         self._timestamp = UtcTimestamp()
@@ -178,19 +189,31 @@ class _Prepared:
     def execute(
         self, connection: sa.Connection, values: Mapping[str, Any], *, defer_json: bool = False
     ) -> Any:
+        if self._native is not None:
+            with _raw_cursor(connection, defer_json=defer_json) as raw:
+                if raw:
+                    return connection.exec_driver_sql(self._native[0], self._arguments(values))
+        elif self.positional is not None:
+            return connection.exec_driver_sql(self.sql, self._arguments(values))
         params = {**self.constants, **values}
         if "as_of" in params:
             params["as_of"] = self._timestamp.process_bind_param(params["as_of"], self.dialect)
-        if self._native is not None:
-            native, order = self._native
-            with _raw_cursor(connection, defer_json=defer_json) as raw:
-                if raw:
-                    return connection.exec_driver_sql(native, tuple(params[n] for n in order))
-        if self.positional is not None:
-            return connection.exec_driver_sql(
-                self.sql, tuple(params[name] for name in self.positional)
-            )
         return connection.exec_driver_sql(self.sql, params)
+
+    def _arguments(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
+        """The positional values (``$n`` or the driver's own order): the constants' places are
+        filled once (``_template``), so a call sets only the few values it binds, not every one
+        of the statement's hundreds (measured: ~0.05-0.1 ms a statement of 600)."""
+        arguments = self._template.copy()
+        for name, value in values.items():
+            places = self._places.get(name)
+            if places is None:
+                continue
+            if name == "as_of":
+                value = self._timestamp.process_bind_param(value, self.dialect)
+            for place in places:
+                arguments[place] = value
+        return tuple(arguments)
 
     def rows(self, connection: sa.Connection, values: Mapping[str, Any]) -> Sequence[Any]:
         """The result rows as tuples of the driver's values (``position`` says where a column
