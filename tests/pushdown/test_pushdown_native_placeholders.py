@@ -22,9 +22,9 @@ import sqlalchemy as sa
 from tests.support import POSTGRES_URL, T0, at, stored_run
 
 from runactionability.adapters.sqlalchemy import create_schema, insert_runs, types
+from runactionability.adapters.sqlalchemy.driver_sql import _native, _raw_cursor
 from runactionability.adapters.sqlalchemy.json_text import read_json_text
 from runactionability.adapters.sqlalchemy.pushdown import SqlPushdown
-from runactionability.adapters.sqlalchemy.pushdown.prepared import _native, _raw_cursor
 from runactionability.consumers import VisibleScopes
 from runactionability.testing import count_statements
 

@@ -7,10 +7,10 @@ from collections.abc import Callable
 
 import pytest
 import sqlalchemy as sa
-from tests.support import AS_OF, Ports, open_ports
+from tests.support import AS_OF, Ports, at, open_ports
 from tests.support import stored_run as run
 
-from runactionability import Actionability, OperationRun
+from runactionability import Actionability, OperationRun, RunFact
 from runactionability.adapters.sqlalchemy import (
     SqlStateSource,
     _reading,
@@ -124,3 +124,60 @@ def test_the_joint_statements_kept_are_bounded(monkeypatch: pytest.MonkeyPatch) 
         parts = [sa.select(sa.literal(n).label("a")), sa.select(sa.literal(-n).label("b"))]
         statements.compose(parts, "sqlite")
         assert len(statements._composed) <= 3
+
+
+def test_the_joint_statement_runs_compiled_once_as_driver_sql(
+    sql_engine: sa.Engine,
+    ports_with_history: Ports,
+    statements: Callable[[sa.Engine], list[str]],
+) -> None:
+    # Run through ``Connection.execute``, SQLAlchemy walked the whole joint statement (20-35 KB
+    # of SQL for a page) for its cache key on every call, and psycopg converted its %(name)s
+    # placeholders again: a third of a classified page's evidence read. Compiled once, it runs
+    # as driver SQL, still seen by the engine's cursor events, with the same answers.
+    resolver = ports_with_history.resolver()
+    runs = batch(40)
+    executed: list[object] = []
+
+    def seen(connection: sa.Connection, element: object, *args: object) -> None:
+        executed.append(element)
+
+    first = resolver.evaluate_many(runs, as_of=AS_OF)
+    sql = statements(sql_engine)
+    sa.event.listen(sql_engine, "before_execute", seen)
+    try:
+        again = ports_with_history.resolver().evaluate_many(runs, as_of=AS_OF)
+    finally:
+        sa.event.remove(sql_engine, "before_execute", seen)
+    assert again == first
+    assert len(sql) == JOINT
+    # Nothing went through ``Connection.execute`` (whose event sees every statement it builds).
+    assert executed == []
+    if sql_engine.dialect.name == "postgresql":
+        # PostgreSQL's own $n form on psycopg's default cursor: nothing for psycopg to parse.
+        assert "$1" in sql[0]
+        assert "%(" not in sql[0]
+
+
+def test_a_success_completed_after_as_of_hides_no_earlier_one_in_the_joint_read(
+    sql_engine: sa.Engine, statements: Callable[[sa.Engine], list[str]]
+) -> None:
+    # The joint read binds ``as_of`` through its type (the stored instant). Bound as the
+    # datetime itself, SQLite compared the stored integers with text, which every integer sorts
+    # below: the port answered with the newest success, completed after ``as_of`` (no proof),
+    # instead of the earlier one that proves the failure superseded.
+    create_schema(sql_engine)
+    check, key = TYPES[0]
+    context = {key: "c1"}
+    failed = run(1, check, start=0, context=context)
+    earlier = run(2, check, outcome="succeeded", start=5, context=context)
+    after_as_of = (AS_OF - at(0)).total_seconds() / 60 + 5
+    late = run(3, check, outcome="succeeded", start=20, end=after_as_of, context=context)
+    insert_runs(sql_engine, [failed, earlier, late])
+    resolver = open_ports(sql_engine).resolver()
+    seen = statements(sql_engine)
+    result = resolver.evaluate_many([failed], as_of=AS_OF)[0]
+    assert len(seen) == JOINT
+    assert result.status == Actionability.SUPERSEDED_BY_LATER_SUCCESS
+    assert isinstance(result.proof, RunFact)
+    assert result.proof.run_id == 2

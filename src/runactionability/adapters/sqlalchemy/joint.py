@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from runactionability.adapters.sqlalchemy import _reading
+from runactionability.adapters.sqlalchemy.driver_sql import DriverStatement
 from runactionability.adapters.sqlalchemy.history_rows import Candidate, keep_best
 from runactionability.adapters.sqlalchemy.states import SqlStateSource
 from runactionability.errors import EvidenceFetchError
@@ -45,6 +46,19 @@ class JointStatements:
 
     def __init__(self) -> None:
         self._composed: dict[tuple[Any, ...], tuple[Composed, tuple[sa.Executable, ...]]] = {}
+        # Each composed statement as driver SQL, by its identity and its execution's parameter
+        # names (bounded with the composed ones, which keep the statements alive).
+        self._driver: dict[tuple[int, frozenset[str]], DriverStatement] = {}
+
+    def driver(
+        self, statement: sa.Executable, dialect: sa.Dialect, names: Collection[str]
+    ) -> DriverStatement:
+        """``statement`` (one ``compose`` made) compiled once, its ``names`` bound per call."""
+        key = (id(statement), frozenset(names))
+        known = self._driver.get(key)
+        if known is None:
+            known = self._driver[key] = DriverStatement(statement, dialect, key[1])
+        return known
 
     def compose(self, parts: Sequence[sa.Executable], dialect: str) -> Composed:
         """One statement whose rows each hold one part's row in that part's columns, and where
@@ -88,6 +102,7 @@ class JointStatements:
         # Each set of kinds a batch asks for is one entry: bounded, as the pushdown's are.
         if len(self._composed) >= _COMPOSED_KEPT:
             self._composed.clear()
+            self._driver.clear()
         self._composed[key] = ((statement, places), tuple(parts))
         return statement, places
 
@@ -147,8 +162,11 @@ def _execute(
             merged: dict[str, Any] = {}
             for _, (_, params) in parts:
                 merged.update(params)
+            # Compiled once: through ``Connection.execute`` SQLAlchemy walked the whole joint
+            # statement for its cache key on every call, and psycopg converted its placeholders.
+            driver = history._joint.driver(statement, connection.dialect, merged)
             found: list[list[Sequence[Any]]] = [[] for _ in parts]
-            for row in connection.execute(statement, merged).fetchall():
+            for row in driver.rows(connection, merged):
                 for rows, place in zip(found, places, strict=True):
                     if row[place.start] is not None:
                         rows.append(row[place])

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import enum
+import functools
+import re
 from collections.abc import Collection
 from typing import Any
 
@@ -33,18 +35,22 @@ class SupersedeForm(enum.StrEnum):
     """A ``LEFT JOIN`` to the latest success per (superseded type, scope, subject)."""
 
 
-def usual_ids(ids: Collection[str]) -> bool:
+# Printable ASCII only, and no space at either end (the empty id too).
+_USUAL = re.compile(r"(?:[!-~](?:[ -~]*[!-~])?)?")
+
+
+@functools.lru_cache(maxsize=256)
+def usual_ids(ids: frozenset[str]) -> bool:
     """Whether no id of ``ids`` is one ``validity.unusual`` would send to Python.
 
     The same test in Python: printable ASCII only, and no space at either end. A statement
     reads only rows whose workspace id equals a visible one byte for byte, so when every
     visible id is usual the row-level workspace tests (the escape and the blank test) are
     false for every row it reads, and the classification leaves them out (``_Compiled``).
+    Asked twice a statement for the same visible ids (a session's every read), so kept: a
+    character loop over 50 ids cost ~0.1 ms a call.
     """
-    return all(
-        all(" " <= ch <= "~" for ch in value) and value[:1] != " " and value[-1:] != " "
-        for value in ids
-    )
+    return all(_USUAL.fullmatch(value) for value in ids)
 
 
 def in_values(column: Any, values: Collection[str]) -> Any:
