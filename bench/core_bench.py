@@ -12,10 +12,13 @@ Two calls are timed: a warm one (the resolver's ``MemoryRunHistory`` has already
 batch, so its index is built) and the first call on a fresh ``MemoryRunHistory`` of the same
 runs (which builds the index for the types the batch asks about). Each is also timed with the
 cyclic garbage collector paused, and in a host that froze what it loaded (``gc.freeze()``), to
-show the collector's share.
+show the collector's share. ``--gc`` then counts, for one warm and one first call, what the
+collector does (collections by generation, the CPU time inside them) and what the results keep
+for it: the tracked objects each result holds that the call made (``docs/performance.md``).
 
     .venv/bin/python bench/core_bench.py            # 1,000,000 runs, 5 repetitions
     .venv/bin/python bench/core_bench.py --runs 1 --size 100000   # a quick look
+    .venv/bin/python bench/core_bench.py --runs 1 --size 200000 --gc
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ import gc
 import random
 import statistics
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from runactionability import OperationCatalog, OperationRun, Registry, Resolver, StateFact
@@ -164,6 +168,68 @@ def frozen(call: Callable[[], object]) -> Callable[[], object]:
     return run
 
 
+Call = Callable[[], Sequence[object]]
+
+
+def collector_load(make: Callable[[], Call]) -> tuple[list[int], float, float, Counter[str]]:
+    """One call's collections by generation, its CPU seconds and those spent in them, the tracked
+    objects its results keep that the call made, by type (shared values made before count not).
+
+    A full collection walks every tracked object the host holds, so what a result keeps tracked
+    (and how many collections the call triggers) is the collector's share of the call. ``make``
+    gives the call, built (a first call's fresh history loaded) before the count starts.
+    """
+    call = make()
+    gc.collect()
+    before = {id(item) for item in gc.get_objects()}
+    collections = [0, 0, 0]
+    inside = [0.0]
+
+    def count(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            collections[info["generation"]] += 1
+            inside[0] -= time.process_time()
+        else:
+            inside[0] += time.process_time()
+
+    gc.callbacks.append(count)
+    try:
+        cpu = time.process_time()
+        results = call()
+        cpu = time.process_time() - cpu
+    finally:
+        gc.callbacks.remove(count)
+    # A collection untracks the new tuples that hold only atoms, as the next full one would.
+    gc.collect()
+    kept: Counter[str] = Counter()
+    seen: set[int] = set()
+    stack = list(results)
+    while stack:
+        item = stack.pop()
+        if id(item) in seen or id(item) in before or not gc.is_tracked(item):
+            continue
+        seen.add(id(item))
+        kept[type(item).__name__] += 1
+        stack.extend(gc.get_referents(item))
+    return collections, cpu, inside[0], kept
+
+
+def print_collector_load(calls: dict[str, Callable[[], Call]], size: int) -> None:
+    print("collector per call (gc.callbacks): collections of generations 0 / 1 / 2, CPU us per")
+    print("run of the call and inside the collections, tracked objects the call made that the")
+    print("results keep, per result")
+    for label, make in calls.items():
+        collections, cpu, inside, kept = collector_load(make)
+        total = sum(kept.values())
+        generations = " / ".join(str(n) for n in collections)
+        cpu_us, inside_us = cpu / size * 1e6, inside / size * 1e6
+        print(
+            f"collector, {label:<6} {generations:>14} {cpu_us:>8.3f} {inside_us:>8.3f}"
+            f" {total / size:>7.3f}"
+        )
+        print("   kept: " + ", ".join(f"{name} {n / size:.3f}" for name, n in kept.most_common(8)))
+
+
 # (label, what is timed, target in us per run or None): the rows, in the order printed.
 ROWS = (
     ("evaluate_many, warm", "warm", 3.0),
@@ -183,6 +249,9 @@ def main() -> None:
         "--runs", "--repeat", type=int, default=5, help="repetitions (median reported)"
     )
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--gc", action="store_true", help="then count what the collector does in one call of each"
+    )
     args = parser.parse_args()
 
     runs = make_runs(args.size, args.seed)
@@ -194,10 +263,10 @@ def main() -> None:
         counts[result.status.value] = counts.get(result.status.value, 0) + 1
     del results
 
-    def warm() -> object:
+    def warm() -> Sequence[object]:
         return resolver.evaluate_many(runs, as_of=AS_OF)
 
-    def first() -> Callable[[], object]:
+    def first() -> Callable[[], Sequence[object]]:
         # A fresh history (built untimed, as a host loads it) under the same resolver.
         fresh = resolver.with_ports(history=MemoryRunHistory(runs), states=states)
         return lambda: fresh.evaluate_many(runs, as_of=AS_OF)
@@ -229,6 +298,8 @@ def main() -> None:
         if target is not None:
             verdict = f"<= {target:g} us: {'met' if wall <= target else 'NOT met'}"
         print(f"{label:<56} {wall:>8.3f} {cpu:>8.3f} {ratio:>6.1f}x  {verdict}".rstrip())
+    if args.gc:
+        print_collector_load({"warm": lambda: warm, "first": first}, args.size)
 
 
 if __name__ == "__main__":

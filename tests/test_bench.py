@@ -59,7 +59,7 @@ TINY: dict[str, Legs] = {
             _schema_of(url),
         ],
     ),
-    "core_bench.py": (["--rows", ROWS, "--repeat", "1"], None),
+    "core_bench.py": (["--rows", ROWS, "--repeat", "1", "--gc"], None),
     "generate.py": (["--rows", ROWS], lambda url: ["--rows", ROWS, "--postgresql", url]),
     "pushdown_bench.py": (
         ["--rows", ROWS, "--repeat", "1", "--explain", "--engines", "sqlite"],
@@ -166,6 +166,8 @@ ROW_LABELS: dict[str, tuple[str, ...]] = {
         "evaluate_many, warm",
         "evaluate_many, first call on a fresh MemoryRunHistory",
         "bare loop over the same runs",
+        "collector, warm",
+        "collector, first",
     ),
     "telemetry_bench.py": ("absent", "no provider", "recording"),
 }
