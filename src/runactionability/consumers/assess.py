@@ -200,7 +200,8 @@ def assess(
     ``as_of`` (``run_as_of``): one created later is dropped, one that completed later is the
     active run it was then. ``active`` defaults to the queued and
     running runs among ``runs`` (one whose id names two visible runs, of ``runs``, ``shared`` or
-    ``source``, holds back no retry); pass ``ActiveRuns.from_source`` when ``runs`` is only a page.
+    ``source``, is never named: its work is offered a review, not a retry); pass
+    ``ActiveRuns.from_source`` when ``runs`` is only a page.
     ``known`` holds the results a session has already evaluated (``KnownResults``).
     """
     visible = visible_at(runs, scopes, as_of)
