@@ -66,3 +66,15 @@ def _every_request() -> list[StateRequest]:
         )
         for workspace in ("acme", "True", "1")
     ]
+
+
+@pytest.mark.parametrize("field", ["subject", "environment_id"])
+def test_a_blank_id_names_no_object_not_the_scope_wide_one(field: str) -> None:
+    # The SQL source compares ids byte for byte: a row whose subject is '' is not the row with
+    # no subject (tests/sql/test_hostile_evidence.py keeps both in the reference tables).
+    source = MemoryStateSource("provider_connection")
+    source.add(attrs.evolve(state(), **{"subject": None, "environment_id": None, field: " "}))
+    request = StateRequest(
+        kind="provider_connection", workspace_id="acme", environment_id=None, subject=None
+    )
+    assert source.current_states([request]) == {}

@@ -165,8 +165,8 @@ class MemoryStateSource:
     (its place in time is unknown), or when the facts sharing the greatest ``proven_at`` disagree
     on the status (see ``current_state``). Equal ``proven_at`` never lets the last one added win.
     Ids are judged as the SQL state source judges stored ones (``usable_id``): an int id is its
-    text, so ``subject=7`` is the object ``"7"``; a fact with no usable workspace id is no
-    evidence.
+    text, so ``subject=7`` is the object ``"7"``; a fact with an id no request can name (no usable
+    workspace id, a blank subject) is no evidence.
     """
 
     def __init__(self, kind: str, facts: Iterable[StateFact] = ()) -> None:
@@ -181,11 +181,17 @@ class MemoryStateSource:
         """Record a state of the object it names."""
         if fact.kind != self.kind:
             raise ValueError(f"a {fact.kind!r} fact does not belong in the {self.kind!r} source")
-        workspace_id = usable_id(fact.workspace_id)
-        if workspace_id is None:
+        given = (fact.workspace_id, fact.environment_id, fact.subject)
+        workspace_id = usable_id(given[0])
+        environment_id = None if given[1] is None else usable_id(given[1])
+        subject = None if given[2] is None else usable_id(given[2])
+        pairs = ((given[1], environment_id), (given[2], subject))
+        if workspace_id is None or any(g is not None and k is None for g, k in pairs):
+            # An id no request can name (blank, not text): a fact about nothing asked, as a row
+            # the SQL source's byte-exact comparison never matches (not the scope-wide object).
             return
-        key = (workspace_id, usable_id(fact.environment_id), usable_id(fact.subject))
-        if key != (fact.workspace_id, fact.environment_id, fact.subject):
+        key = (workspace_id, environment_id, subject)
+        if key != given:
             fact = attrs.evolve(fact, workspace_id=key[0], environment_id=key[1], subject=key[2])
         if key in self._newest and self._newest[key] is None:
             return
