@@ -73,7 +73,8 @@ def test_a_blank_id_names_no_object_not_the_scope_wide_one(field: str) -> None:
     # The SQL source compares ids byte for byte: a row whose subject is '' is not the row with
     # no subject (tests/sql/test_hostile_evidence.py keeps both in the reference tables).
     source = MemoryStateSource("provider_connection")
-    source.add(attrs.evolve(state(), **{"subject": None, "environment_id": None, field: " "}))
+    ids: dict[str, Any] = {"subject": None, "environment_id": None, field: " "}
+    source.add(attrs.evolve(state(), **ids))
     request = StateRequest(
         kind="provider_connection", workspace_id="acme", environment_id=None, subject=None
     )
