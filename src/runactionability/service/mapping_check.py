@@ -1,7 +1,8 @@
 """The one check, when a service is built, of its mappings against the tables it reads.
 
-First, every mapped table must exist (``refuse_missing_tables``: a ``ConfigurationError``,
-since every request would fail on it). Then two parts, at most once per service (at build; in
+First, psycopg must be able to read PostgreSQL's timestamps (``refuse_unreadable_datestyle``)
+and every mapped table must exist (``refuse_missing_tables``): each a ``ConfigurationError``,
+since every request would fail on it. Then two parts, at most once per service (at build; in
 its first session when the database cannot be reached then, or for an async service): the
 tables' declared column types against the mapping (``warn_mapping_mismatches``), then the
 newest ``SAMPLE`` runs, read as every answer reads them and judged by the core's own record
@@ -112,6 +113,7 @@ class MappingCheck:
 
     def _check(self, bind: sa.Engine | sa.Connection, *, stacklevel: int) -> None:
         runs = self._runs
+        refuse_unreadable_datestyle(bind)
         refuse_missing_tables(bind, runs, self._states)
         found = warn_mapping_mismatches(bind, runs, self._states, stacklevel=stacklevel + 1)
         self.pending = False
@@ -121,6 +123,31 @@ class MappingCheck:
             warn_invalid_sample(bind, runs, core, stacklevel=stacklevel + 1)
         warn_unlisted_states(bind, self._states, stacklevel=stacklevel + 1)
         warn_implausible_proofs(bind, self._states, stacklevel=stacklevel + 1)
+
+
+def refuse_unreadable_datestyle(bind: sa.Engine | sa.Connection) -> None:
+    """Raise ``ConfigurationError`` when psycopg would fail to read every timestamp.
+
+    psycopg reads timestamps only in PostgreSQL's ISO output: under another ``DateStyle`` (a
+    host database's ``ALTER DATABASE ... SET DateStyle = 'SQL, DMY'``) every request failed with
+    its raw ``NotImplementedError``. One ``SHOW`` at build, never one per request; a session
+    that changes it later is the host's own doing.
+    """
+    # psycopg's async engine reads through the same dialect driver name.
+    if bind.dialect.name != "postgresql" or bind.dialect.driver != "psycopg":
+        return
+    if isinstance(bind, sa.Engine):
+        with bind.connect() as connection:
+            style = connection.exec_driver_sql("SHOW DateStyle").scalar()
+    else:
+        style = bind.exec_driver_sql("SHOW DateStyle").scalar()
+    if isinstance(style, str) and not style.upper().startswith("ISO"):
+        raise ConfigurationError(
+            f"the PostgreSQL session's DateStyle is {style!r}, whose timestamps psycopg cannot "
+            "read, so every request would fail: set DateStyle to ISO for the library's "
+            "connections (ALTER ROLE ... SET DateStyle = 'ISO', or options=-cDateStyle%3DISO "
+            "in the database URL)"
+        )
 
 
 def refuse_missing_tables(
