@@ -28,6 +28,12 @@ def check_limit(value: object, *, name: str = "limit", least: int = 1) -> int:
     return value
 
 
+MAX_CURSOR_LENGTH = 4096
+"""The longest cursor a run source accepts (the SQL ones and the in-memory one alike), checked
+before it is decoded. A cursor holds one instant and one id; only a row whose ``created_at``
+stores stray text thousands of characters long would need more."""
+
+
 MAX_CHANGE_MARGIN = timedelta(days=1)
 """The longest ``change_margin`` (a poll of the change feed ends this far behind the clock): the
 longest a host's writing transaction may stay open is minutes, and a margin past a day only

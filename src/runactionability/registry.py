@@ -197,11 +197,23 @@ class Registry:
         return self._types
 
     def message_catalogs(self) -> tuple[MessageCatalogs, ...]:
-        """Every plugin's message catalogs (``runactionability_message_catalogs``), in order."""
-        return tuple(
-            catalogs
-            for _, catalogs in self._collect("runactionability_message_catalogs", MessageCatalogs)
-        )
+        """Every plugin's message catalogs (``runactionability_message_catalogs``), in order.
+
+        Raises ``ConfigurationError`` naming the plugin whose catalog directory does not exist,
+        as a host's own is refused: its translations would silently never load.
+        """
+        found = []
+        for plugin_name, catalogs in self._collect(
+            "runactionability_message_catalogs", MessageCatalogs
+        ):
+            if not catalogs.directory.is_dir():
+                raise ConfigurationError(
+                    f"{self._describe(plugin_name)} returned a message catalog directory that "
+                    f"does not exist, {str(catalogs.directory)!r}, from "
+                    "runactionability_message_catalogs: its translations would never load"
+                )
+            found.append(catalogs)
+        return tuple(found)
 
     def display_names(self) -> tuple[Message, ...]:
         """The display names a catalog should translate for the registered plugins: every
@@ -249,14 +261,15 @@ class Registry:
             plugin_name = impl.plugin_name
             try:
                 returned = impl.function()
+                # Materialised here: a generator that raises midway, or a value that is not
+                # iterable, is the plugin's failure too, and must name it.
+                items = () if returned is None else tuple(returned)
             except Exception as exc:
                 raise PluginError(
                     f"{self._describe(plugin_name)} raised in {hook_name}: "
                     f"{type(exc).__name__}: {exc}"
                 ) from exc
-            if returned is None:
-                continue
-            for item in returned:
+            for item in items:
                 if not isinstance(item, kind):
                     raise ConfigurationError(
                         f"{self._describe(plugin_name)} returned {item!r} from {hook_name}, "

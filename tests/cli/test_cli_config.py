@@ -228,9 +228,13 @@ def test_the_cli_reads_a_hosts_own_tables_through_the_file(
         "j5": "requires_manual_review",
         "j6": "not_terminal",
     }
-    # The host keeps only connection states: the other kinds are named once, on one line.
-    (line,) = warnings_of(result)
+    # The host keeps only connection states: the other kinds are named once, on one line; so
+    # is the outcome (j5's) that the vocabulary does not list.
+    lines = warnings_of(result)
+    assert len(lines) == 2
+    (line,) = [said for said in lines if "no state source" in said]
     assert "'baseline_snapshot'" in line
+    assert any("do not list: 'exploded' (1)" in said for said in lines)
     report = ok_json("report", "--config", config, *as_of)
     assert report["by_status"]["actionable"] == 1
 

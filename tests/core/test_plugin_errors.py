@@ -6,11 +6,19 @@ import subprocess
 import sys
 import textwrap
 import uuid
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
-from runactionability import PluginError, Registry, hookimpl
+from runactionability import (
+    ActionabilityService,
+    MessageCatalogs,
+    OperationType,
+    PluginError,
+    Registry,
+    hookimpl,
+)
 from runactionability.errors import ConfigurationError
 
 
@@ -104,6 +112,49 @@ def test_a_registered_plugin_whose_hook_raises_is_named() -> None:
     registry.register(Broken(), name="acme.broken")
     with pytest.raises(PluginError, match=r"plugin 'acme\.broken' raised in .*bad type table"):
         registry.operation_types()
+
+
+def test_a_hook_whose_generator_raises_midway_is_named() -> None:
+    # Audit F7: only the call was guarded; the lazy items escaped as the raw ValueError.
+    class Lazy:
+        @hookimpl
+        def runactionability_operation_types(self) -> Iterator[OperationType]:
+            yield OperationType(name="g.one", family="repeatable_sync")
+            raise ValueError("mid")
+
+    registry = Registry()
+    registry.register(Lazy(), name="acme.lazy")
+    with pytest.raises(PluginError, match=r"plugin 'acme\.lazy' raised in .*ValueError: mid"):
+        registry.operation_types()
+
+
+def test_a_hook_returning_no_iterable_is_named() -> None:
+    class Five:
+        @hookimpl
+        def runactionability_message_catalogs(self) -> object:
+            return 5
+
+    registry = Registry()
+    registry.register(Five(), name="acme.five")
+    with pytest.raises(PluginError, match=r"plugin 'acme\.five' .* TypeError: 'int' object"):
+        registry.message_catalogs()
+
+
+def test_a_plugin_catalog_directory_that_does_not_exist_is_refused(tmp_path: Path) -> None:
+    # The host's own missing directory was refused and a plugin's silently never loaded.
+    missing = tmp_path / "no_such_locale"
+
+    class Catalogs:
+        @hookimpl
+        def runactionability_message_catalogs(self) -> Sequence[MessageCatalogs]:
+            return (MessageCatalogs(missing, "quota"),)
+
+    registry = Registry()
+    registry.register(Catalogs(), name="acme.catalogs")
+    with pytest.raises(ConfigurationError, match=r"plugin 'acme\.catalogs' .* does not exist"):
+        registry.message_catalogs()
+    with pytest.raises(ConfigurationError, match=str(missing.name)):
+        ActionabilityService("sqlite://", registry=registry)
 
 
 def test_the_missing_state_source_warning_prints_as_one_line(tmp_path: Path) -> None:

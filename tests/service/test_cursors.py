@@ -16,13 +16,10 @@ from hypothesis import strategies as st
 
 from runactionability import ActionabilityService, InvalidCursorError, Registry, UsageError
 from runactionability.adapters.sqlalchemy import SqlRunSource, create_schema
-from runactionability.adapters.sqlalchemy.cursors import (
-    MAX_CURSOR_LENGTH,
-    decode_cursor,
-    encode_cursor,
-)
+from runactionability.adapters.sqlalchemy.cursors import decode_cursor, encode_cursor
 from runactionability.adapters.sqlalchemy.pushdown import SqlPushdown
 from runactionability.consumers import AssessedPage, View, VisibleScopes
+from runactionability.limits import MAX_CURSOR_LENGTH
 from runactionability.model import OperationRun
 from runactionability.testing import count_statements
 

@@ -115,7 +115,7 @@ def test_an_outcome_word_the_vocabulary_does_not_list_is_warned(sql_engine: sa.E
     # No run is named: an async service may warn inside an actor's first session.
     assert "invalid_outcome 10;" in message
     assert "run 19" not in message
-    assert "(see unmapped_value): run `runactionability doctor`" in message
+    assert "(see unmapped_value); jobs.outcome: 10 of the newest 20 runs hold" in message
     assert "\n" not in message
 
 
@@ -137,14 +137,50 @@ def test_only_the_newest_runs_are_sampled(sql_engine: sa.Engine) -> None:
 def test_stray_bad_rows_and_a_readable_table_are_not_warned(sql_engine: sa.Engine) -> None:
     host_table(sql_engine, 20)
     with sql_engine.begin() as connection:
-        # Four of ten failures read as invalid: fewer than most.
-        connection.execute(sa.text("UPDATE jobs SET outcome = 'error' WHERE id IN (1, 3, 5, 7)"))
+        # Four of ten failures read as invalid (missing_completed_at): fewer than most.
+        connection.execute(sa.text("UPDATE jobs SET completed_at = NULL WHERE id IN (1, 3, 5, 7)"))
     assert _built(sql_engine, _mapping(sql_engine)) == []
 
 
 def test_two_problem_runs_both_invalid_are_stray_rows(sql_engine: sa.Engine) -> None:
-    host_table(sql_engine, 4, outcome="error")
+    host_table(sql_engine, 4)
+    with sql_engine.begin() as connection:
+        connection.execute(sa.text("UPDATE jobs SET completed_at = NULL WHERE id IN (1, 3)"))
     assert _built(sql_engine, _mapping(sql_engine)) == []
+
+
+def test_a_status_word_the_vocabulary_misses_is_warned_at_any_count(sql_engine: sa.Engine) -> None:
+    # Audit F9: the host's word for running left out of statuses (a typo) reads every active
+    # run as invalid_status for good, yet active runs are too few of a sample for its share.
+    host_table(sql_engine, 20)
+    with sql_engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "UPDATE jobs SET status = 'running', outcome = NULL, completed_at = NULL "
+                "WHERE id IN (18, 19, 20)"
+            )
+        )
+    statuses = {"queued": "queued", "runing": "running", "completed": "completed"}
+    (message,) = _built(sql_engine, attrs.evolve(_mapping(sql_engine), statuses=statuses))
+    assert message.startswith(
+        "jobs.status: 3 of the newest 20 runs hold a value the mapping's statuses do not "
+        "list: 'running' (3); every answer shows such a run as requires_manual_review"
+    )
+    assert "run `runactionability doctor`" in message
+
+
+def test_unlisted_words_join_the_share_of_invalid_runs_in_one_warning(
+    sql_engine: sa.Engine,
+) -> None:
+    host_table(sql_engine, 20, outcome="error")
+    with sql_engine.begin() as connection:
+        connection.execute(sa.text("UPDATE jobs SET outcome = 'err\nor' WHERE id = 1"))
+    (message,) = _built(sql_engine, _mapping(sql_engine))
+    assert "(100%) read as invalid records" in message
+    assert (
+        "(see unmapped_value); jobs.outcome: 10 of the newest 20 runs hold a value the "
+        "mapping's outcomes do not list: 'error' (9), 'err\\nor' (1): run `runactionability"
+    ) in message
 
 
 def test_a_session_on_a_checked_service_reads_no_sample_again(sql_engine: sa.Engine) -> None:

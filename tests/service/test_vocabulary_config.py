@@ -92,9 +92,11 @@ def test_an_unreflected_collated_status_column_is_refused_unless_the_file_names_
         _service(sql_engine)
     # The outcome column is plain text (on SQLite too, whose reflection names no collation:
     # each column's own definition is read).
-    service = _service(sql_engine, status_type="collated_text")
+    # 'Completed' is no status the vocabulary lists: said at build, and manual review in the
+    # counts as in explain.
+    with pytest.warns(MappingMismatchWarning, match=r"jobs\.status: .* 'Completed' \(1\)"):
+        service = _service(sql_engine, status_type="collated_text")
     counts, explained = _verdicts(service, [1, 2])
-    # 'Completed' is no status the vocabulary lists: manual review in the counts as in explain.
     assert explained == ["actionable", "requires_manual_review"]
     assert counts == {"actionable": 1, "requires_manual_review": 1}
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import reprlib
 from collections.abc import Collection, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 
@@ -33,7 +34,7 @@ from runactionability.evidence import (
     StateRequest,
     current_state,
 )
-from runactionability.limits import check_limit
+from runactionability.limits import MAX_CURSOR_LENGTH, check_limit
 from runactionability.model import OperationRun, RunId, usable_id
 from runactionability.ports import RunPage, RunQuery, run_as_of
 from runactionability.scopes import VisibleScopes
@@ -300,19 +301,28 @@ def _encode_cursor(key: SortKey) -> str:
     return base64.urlsafe_b64encode(json.dumps(key).encode()).decode()
 
 
-def _decode_cursor(cursor: str) -> SortKey:
+def _decode_cursor(cursor: object) -> SortKey:
+    # Typed and bounded before it is decoded, as the SQL sources' cursors are: a host passes a
+    # request's parameter through, which may be anything, however long or deeply nested.
+    if not isinstance(cursor, str) or len(cursor) > MAX_CURSOR_LENGTH:
+        raise _invalid(cursor)
     try:
         micros, is_str, run_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (ValueError, TypeError, binascii.Error):
-        raise InvalidCursorError(f"not a cursor this run source issued: {cursor!r}") from None
+    except (ValueError, TypeError, RecursionError, binascii.Error):
+        raise _invalid(cursor) from None
     # Only what _encode_cursor writes: anything else would fail, or mean nothing, when compared.
     if not (
         type(micros) is int
         and type(is_str) is bool
         and (type(run_id) is str if is_str else type(run_id) is int)
     ):
-        raise InvalidCursorError(f"not a cursor this run source issued: {cursor!r}")
+        raise _invalid(cursor)
     return (micros, is_str, run_id)
+
+
+def _invalid(cursor: object) -> InvalidCursorError:
+    # reprlib: a hostile cursor (a megabyte of text) is not copied into the error.
+    return InvalidCursorError(f"not a cursor this run source issued: {reprlib.repr(cursor)}")
 
 
 def _matches(run: OperationRun, query: RunQuery) -> bool:

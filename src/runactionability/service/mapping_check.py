@@ -1,13 +1,17 @@
 """The one check, when a service is built, of its mappings against the tables it reads.
 
-First, every mapped table must exist (``refuse_missing_tables``: a ``ConfigurationError``,
-since every request would fail on it). Then two parts, at most once per service (at build; in
+First, psycopg must be able to read PostgreSQL's timestamps (``refuse_unreadable_datestyle``)
+and every mapped table must exist (``refuse_missing_tables``): each a ``ConfigurationError``,
+since every request would fail on it. Then two parts, at most once per service (at build; in
 its first session when the database cannot be reached then, or for an async service): the
 tables' declared column types against the mapping (``warn_mapping_mismatches``), then the
 newest ``SAMPLE`` runs, read as every answer reads them and judged by the core's own record
 checks (``validity``, as ``doctor`` judges its sample). When most sampled problem runs read as
 invalid records the mapping, not a stray row, is what is wrong, and every answer would quietly
-send those runs to manual review: the service says so in one ``MappingMismatchWarning``. The
+send those runs to manual review: the service says so in one ``MappingMismatchWarning``. A
+sampled status or outcome value the vocabulary does not list is said at any count, in the same
+warning or its own: it is no stray row but the host's word (``running``), which reads invalid
+for every run that will ever hold it, and active runs are too few of a sample for a share. The
 same check then reads each state kind's newest ``SAMPLE`` statuses (``warn_unlisted_states``)
 and proof times (``warn_implausible_proofs``): a state whose status its mapping does not list,
 or proven before any run (1970), is silently no evidence, so most of a kind's is one warning.
@@ -34,6 +38,7 @@ from runactionability.adapters.sqlalchemy.doctor.sample import (
     Validity,
     looks_like_epoch,
     plausible,
+    unlisted_words,
     validity,
 )
 from runactionability.adapters.sqlalchemy.doctor.states import (
@@ -108,6 +113,7 @@ class MappingCheck:
 
     def _check(self, bind: sa.Engine | sa.Connection, *, stacklevel: int) -> None:
         runs = self._runs
+        refuse_unreadable_datestyle(bind)
         refuse_missing_tables(bind, runs, self._states)
         found = warn_mapping_mismatches(bind, runs, self._states, stacklevel=stacklevel + 1)
         self.pending = False
@@ -117,6 +123,31 @@ class MappingCheck:
             warn_invalid_sample(bind, runs, core, stacklevel=stacklevel + 1)
         warn_unlisted_states(bind, self._states, stacklevel=stacklevel + 1)
         warn_implausible_proofs(bind, self._states, stacklevel=stacklevel + 1)
+
+
+def refuse_unreadable_datestyle(bind: sa.Engine | sa.Connection) -> None:
+    """Raise ``ConfigurationError`` when psycopg would fail to read every timestamp.
+
+    psycopg reads timestamps only in PostgreSQL's ISO output: under another ``DateStyle`` (a
+    host database's ``ALTER DATABASE ... SET DateStyle = 'SQL, DMY'``) every request failed with
+    its raw ``NotImplementedError``. One ``SHOW`` at build, never one per request; a session
+    that changes it later is the host's own doing.
+    """
+    # psycopg's async engine reads through the same dialect driver name.
+    if bind.dialect.name != "postgresql" or bind.dialect.driver != "psycopg":
+        return
+    if isinstance(bind, sa.Engine):
+        with bind.connect() as connection:
+            style = connection.exec_driver_sql("SHOW DateStyle").scalar()
+    else:
+        style = bind.exec_driver_sql("SHOW DateStyle").scalar()
+    if isinstance(style, str) and not style.upper().startswith("ISO"):
+        raise ConfigurationError(
+            f"the PostgreSQL session's DateStyle is {style!r}, whose timestamps psycopg cannot "
+            "read, so every request would fail: set DateStyle to ISO for the library's "
+            "connections (ALTER ROLE ... SET DateStyle = 'ISO', or options=-cDateStyle%3DISO "
+            "in the database URL)"
+        )
 
 
 def refuse_missing_tables(
@@ -176,6 +207,7 @@ def warn_invalid_sample(
         judged = validity(unique, core, as_of=datetime.now(UTC))
         invalid, problems = judged.invalid, judged.problems
         warned = 2 * invalid > problems and invalid >= MINIMUM_INVALID
+        unlisted = [word.told(runs.table, len(unique)) for word in unlisted_words(unique, runs)]
         undated = source.count_undated() if warned and readable else 0
         # A dated sample that reads fine may still be a few rows beside many the mapping
         # misreads (one row written without the offset the others carry): judged apart.
@@ -190,10 +222,12 @@ def warn_invalid_sample(
         savepoint.commit()
     if warned:
         warnings.warn(
-            MappingMismatchWarning(_told(runs.table, judged, len(unique), undated)),
+            MappingMismatchWarning(_told(runs.table, judged, len(unique), undated, unlisted)),
             stacklevel=stacklevel + 1,
         )
-    elif misdated[0] >= MINIMUM_INVALID and 2 * misdated[0] > misdated[1]:
+    elif unlisted:
+        warnings.warn(MappingMismatchWarning(_unlisted(unlisted)), stacklevel=stacklevel + 1)
+    if not warned and misdated[0] >= MINIMUM_INVALID and 2 * misdated[0] > misdated[1]:
         warnings.warn(
             MappingMismatchWarning(_misdated(runs.table, *misdated)), stacklevel=stacklevel + 1
         )
@@ -209,8 +243,18 @@ def _misdated(table: str, misdated: int, looked: int) -> str:
     )
 
 
-def _told(table: str, judged: Validity, sampled: int, undated: int) -> str:
-    """The warning's text; ``undated``: the runs a sample of datable runs left out."""
+def _unlisted(unlisted: list[str]) -> str:
+    return (
+        f"{'; '.join(unlisted)}; every answer shows such a run as requires_manual_review "
+        "(invalid_status, invalid_outcome) and never as evidence, and so every later run that "
+        "holds one: add each value to the mapping's vocabulary with the meaning it has; run "
+        "`runactionability doctor` for every finding and its fix"
+    )
+
+
+def _told(table: str, judged: Validity, sampled: int, undated: int, unlisted: list[str]) -> str:
+    """The warning's text; ``undated``: the runs a sample of datable runs left out;
+    ``unlisted``: the sampled vocabulary values the mapping does not list, told in it."""
     invalid, problems = judged.invalid, judged.problems
     besides = (
         f" (besides {undated} runs whose created_at cannot be read as an instant, left out "
@@ -223,7 +267,8 @@ def _told(table: str, judged: Validity, sampled: int, undated: int) -> str:
         f"({100 * invalid // problems}%) read as invalid records{besides}, so every answer "
         f"shows them as requires_manual_review and never as evidence: "
         f"{judged.told(example=False)}; a mapping that misreads the table is the likely "
-        f"cause ({judged.fix(example=False)}): run `runactionability doctor` for every "
+        f"cause ({judged.fix(example=False)}){''.join(f'; {told}' for told in unlisted)}: "
+        "run `runactionability doctor` for every "
         "finding and its fix"
     )
 

@@ -29,10 +29,7 @@ from runactionability.adapters.sqlalchemy.ids import (
 )
 from runactionability.adapters.sqlalchemy.instants import Instants
 from runactionability.errors import InvalidCursorError, UsageError
-
-MAX_CURSOR_LENGTH = 4096
-"""The longest cursor accepted. A cursor holds one instant and one id; only a row whose
-``created_at`` stores stray text thousands of characters long would need more."""
+from runactionability.limits import MAX_CURSOR_LENGTH
 
 MIN_KEY_LENGTH = 16
 """The shortest signing key accepted, in bytes: a shorter one is guessable."""

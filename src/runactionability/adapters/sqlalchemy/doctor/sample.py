@@ -8,6 +8,7 @@ rules 3 and 4), so a run the doctor calls invalid is one every answer shows as
 from __future__ import annotations
 
 import re
+import reprlib
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -15,11 +16,12 @@ from datetime import UTC, datetime, timedelta
 import attrs
 
 from runactionability.adapters.sqlalchemy.instants import Instants, Unit
+from runactionability.adapters.sqlalchemy.mapping import RunTableMapping
 from runactionability.adapters.sqlalchemy.types import to_micros
 from runactionability.checks import RECORD_CHECKS
 from runactionability.core import Core
 from runactionability.findings import Finding, FindingCode, Severity
-from runactionability.model import OperationRun
+from runactionability.model import OperationRun, RunOutcome, RunStatus, as_stored
 from runactionability.result import Reason
 
 TIMESTAMP_FIELDS = ("created_at", "started_at", "completed_at")
@@ -311,3 +313,50 @@ def validity_finding(
         count=invalid,
         example=str(judged.examples[first]),
     )
+
+
+@attrs.frozen
+class Unlisted:
+    """A vocabulary column's sampled values that the mapping does not list."""
+
+    column: str
+    setting: str
+    """The mapping's vocabulary that should list them: statuses, outcomes or lifecycles."""
+    words: tuple[tuple[str, int], ...]
+    """Each value as shown (a bounded repr) with its count of runs, most frequent first."""
+
+    def told(self, table: str, sampled: int) -> str:
+        rows = sum(count for _, count in self.words)
+        shown = ", ".join(f"{word} ({count})" for word, count in self.words[:3])
+        more = f" and {len(self.words) - 3} more" if len(self.words) > 3 else ""
+        return (
+            f"{table}.{self.column}: {rows} of the newest {sampled} runs hold a value the "
+            f"mapping's {self.setting} do not list: {shown}{more}"
+        )
+
+
+def unlisted_words(runs: Sequence[OperationRun], mapping: RunTableMapping) -> list[Unlisted]:
+    """Per vocabulary column, the values of ``runs`` (read through ``mapping``) that mean no
+    status or outcome, as ``unmapped_value`` finds them over the whole table: each such run
+    reads ``invalid_status`` or ``invalid_outcome``, and so does every later run holding it.
+
+    Shown as bounded reprs: a host column may hold any value, even one no set can count.
+    """
+    fields: list[tuple[str, str, str, type]]
+    if mapping.lifecycle is not None:
+        fields = [("status", mapping.lifecycle, "lifecycles", RunStatus)]
+    else:
+        fields = [
+            ("status", mapping.status, "statuses", RunStatus),
+            ("outcome", mapping.outcome, "outcomes", RunOutcome),
+        ]
+    found = []
+    for field, column, setting, meaning in fields:
+        counted = Counter(
+            reprlib.repr(as_stored(value))
+            for run in runs
+            if (value := getattr(run, field)) is not None and not isinstance(value, meaning)
+        )
+        if counted:
+            found.append(Unlisted(column, setting, tuple(counted.most_common())))
+    return found
