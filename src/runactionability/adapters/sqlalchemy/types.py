@@ -19,6 +19,11 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from runactionability.adapters.sqlalchemy.json_depth import pg_readable, sqlite_shallow
+from runactionability.adapters.sqlalchemy.json_members import (
+    pg_without_repeated,
+    repeated_member,
+    sqlite_path_name,
+)
 from runactionability.errors import UsageError
 from runactionability.limits import json_too_deep
 
@@ -116,9 +121,20 @@ def _not_json(constant: str) -> Any:
 
 
 def _first_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    members: dict[str, Any] = {}
+    members = dict(pairs)
+    if len(members) == len(pairs):
+        return members
+    # A name repeated with one value is that value (the first, as ``json_extract`` finds it).
+    # Repeated with different values it names no value: SQLite reads the first, PostgreSQL
+    # and ``json.loads`` the last, and evidence about either would be taken from a guess.
+    members, ambiguous = {}, set()
     for name, value in pairs:
-        members.setdefault(name, value)
+        if name not in members:
+            members[name] = value
+        elif type(members[name]) is not type(value) or members[name] != value:
+            ambiguous.add(name)
+    for name in ambiguous:
+        del members[name]
     return members
 
 
@@ -189,7 +205,9 @@ class JsonDocument(TypeDecorator[Any]):
             return colexpr
         as_text = sa.func.to_jsonb(sa.cast(colexpr, sa.Text()))
         # As jsonb in both branches: a host's column may be json (read as jsonb, ``reflect``).
-        document = sa.type_coerce(sa.cast(colexpr, postgresql.JSONB), self)
+        document = sa.type_coerce(
+            pg_without_repeated(colexpr, sa.cast(colexpr, postgresql.JSONB)), self
+        )
         return sa.case((pg_readable(colexpr), document), else_=as_text)
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
@@ -251,7 +269,8 @@ def json_subject(document: Any, key: Any, dialect_name: str) -> tuple[Any, Any]:
 
     The text is a string member's value, or an integer member's decimal digits as written
     (SQLite reads an integer beyond 64 bits as a rounded REAL, so its digits are taken from the
-    JSON text itself); NULL for any other member. ``key`` is a SQLite JSON path or a PostgreSQL
+    JSON text itself); NULL for any other member, and for one the object repeats with different
+    values (``json_members``). ``key`` is a SQLite JSON path or a PostgreSQL
     member name. On PostgreSQL the type is ``jsonb_typeof``'s ('string', 'number'); on SQLite
     ``json_type``'s ('text', 'integer'), NULL for a document that is not valid JSON.
     """
@@ -264,7 +283,11 @@ def json_subject(document: Any, key: Any, dialect_name: str) -> tuple[Any, Any]:
             kind == sa.literal_column("'number'"),
             value.op("~")(sa.literal_column("'^-?[0-9]+$'")),
         )
-        return kind, sa.case((kind == sa.literal_column("'string'"), value), (number, value))
+        return kind, sa.case(
+            (repeated_member(document, key, dialect_name), sa.null()),
+            (kind == sa.literal_column("'string'"), value),
+            (number, value),
+        )
     raw = sa.type_coerce(document, sa.Text())
     # json_extract raises on malformed JSON, and a CASE is the one construct whose evaluation
     # order SQLite guarantees.
@@ -276,6 +299,7 @@ def json_subject(document: Any, key: Any, dialect_name: str) -> tuple[Any, Any]:
         else_=raw.op("->")(key),
     )
     text = sa.case(
+        (repeated_member(raw, sqlite_path_name(key), dialect_name), sa.null()),
         (kind == sa.literal_column("'text'"), sa.type_coerce(value, sa.Text())),
         (kind == sa.literal_column("'integer'"), exact_integer),
     )

@@ -22,6 +22,7 @@ from sqlalchemy.dialects import postgresql
 from runactionability.adapters.sqlalchemy.ids import IdType, id_cast, storage
 from runactionability.adapters.sqlalchemy.instant_sql import compare, valid_timestamp
 from runactionability.adapters.sqlalchemy.json_depth import pg_readable, pg_shallow
+from runactionability.adapters.sqlalchemy.json_members import unrepeated
 from runactionability.adapters.sqlalchemy.pushdown.common import _REVIEW, EVALUATE
 from runactionability.adapters.sqlalchemy.types import (
     exact_text,
@@ -122,7 +123,9 @@ def subject_of(compiled: _Compiled, table: Any, key: str) -> Any:
         if not _is_text(compiled, mapping.ids.subject):
             return column
         return sa.case((blank(column, compiled.dialect), sa.null()), else_=column)
-    return context_subject(compiled, table, key)[1]
+    subject = context_subject(compiled, table, key)[1]
+    jsonb = compiled.dialect == "postgresql" and compiled.pushdown.context_kind.jsonb()
+    return unrepeated(subject, table.c[mapping.context], key, compiled.dialect, jsonb=jsonb)
 
 
 def context_subject(compiled: _Compiled, table: Any, key: str) -> tuple[Any, Any, Any]:
