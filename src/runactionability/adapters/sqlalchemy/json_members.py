@@ -23,16 +23,6 @@ from sqlalchemy.dialects import postgresql
 from runactionability.adapters.sqlalchemy.json_depth import pg_readable
 
 
-def unrepeated(subject: Any, document: Any, key: str, dialect: str, *, jsonb: bool) -> Any:
-    """``subject``, read from ``document`` under ``key``, or NULL where the document repeats
-    ``key`` with different values. A column known to be ``jsonb`` holds one member per name:
-    ``subject`` is returned as is, and the statements over it stay as they were."""
-    if jsonb:
-        return subject
-    repeated = repeated_member(document, sa.literal(key, sa.Text()), dialect)
-    return sa.case((repeated, sa.null()), else_=subject)
-
-
 def repeated_member(document: Any, name: Any, dialect: str) -> Any:
     """Whether a stored context ``document`` repeats its top-level member ``name`` with
     different values; false for a value that is no JSON text (SQLite) or that ``jsonb`` cannot

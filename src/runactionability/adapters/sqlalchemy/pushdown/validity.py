@@ -22,7 +22,6 @@ from sqlalchemy.dialects import postgresql
 from runactionability.adapters.sqlalchemy.ids import IdType, id_cast, storage
 from runactionability.adapters.sqlalchemy.instant_sql import compare, valid_timestamp
 from runactionability.adapters.sqlalchemy.json_depth import pg_readable, pg_shallow
-from runactionability.adapters.sqlalchemy.json_members import unrepeated
 from runactionability.adapters.sqlalchemy.pushdown.common import _REVIEW, EVALUATE
 from runactionability.adapters.sqlalchemy.types import (
     exact_text,
@@ -123,9 +122,7 @@ def subject_of(compiled: _Compiled, table: Any, key: str) -> Any:
         if not _is_text(compiled, mapping.ids.subject):
             return column
         return sa.case((blank(column, compiled.dialect), sa.null()), else_=column)
-    subject = context_subject(compiled, table, key)[1]
-    jsonb = compiled.dialect == "postgresql" and compiled.pushdown.context_kind.jsonb()
-    return unrepeated(subject, table.c[mapping.context], key, compiled.dialect, jsonb=jsonb)
+    return context_subject(compiled, table, key)[1]
 
 
 def context_subject(compiled: _Compiled, table: Any, key: str) -> tuple[Any, Any, Any]:
@@ -312,7 +309,7 @@ def _subject_per_type(compiled: _Compiled, op_type: OperationType) -> list[_Bran
     whens: list[_Branch] = [(unusual_subject(compiled, key), EVALUATE)]
     mapping = compiled.pushdown.mapping
     if mapping.subject is None:
-        whens.append((subject_of(compiled, compiled.table, key).is_(None), _REVIEW))
+        whens.append((compiled.subject_of(compiled.table, key).is_(None), _REVIEW))
         return whens
     whens.append((subject_disagrees(compiled, key), EVALUATE))
     # Past the escape above, so the column is blank exactly when empty (``blank_usual``).
