@@ -16,9 +16,20 @@ def _not_json(constant: str) -> Any:
 
 
 def _first_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    members: dict[str, Any] = {}
+    members = dict(pairs)
+    if len(members) == len(pairs):
+        return members
+    # A name repeated with one value is that value (the first, as ``json_extract`` finds it).
+    # Repeated with different values it names no value: SQLite reads the first, PostgreSQL
+    # and ``json.loads`` the last, and evidence about either would be taken from a guess.
+    members, ambiguous = {}, set()
     for name, value in pairs:
-        members.setdefault(name, value)
+        if name not in members:
+            members[name] = value
+        elif type(members[name]) is not type(value) or members[name] != value:
+            ambiguous.add(name)
+    for name in ambiguous:
+        del members[name]
     return members
 
 

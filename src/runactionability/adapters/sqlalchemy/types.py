@@ -18,6 +18,11 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from runactionability.adapters.sqlalchemy.json_depth import pg_readable, sqlite_shallow
+from runactionability.adapters.sqlalchemy.json_members import (
+    pg_without_repeated,
+    repeated_member,
+    sqlite_path_name,
+)
 from runactionability.adapters.sqlalchemy.json_text import read_json_text
 from runactionability.errors import UsageError
 from runactionability.limits import MAX_INTEGER_DIGITS
@@ -141,8 +146,10 @@ class JsonDocument(TypeDecorator[Any]):
         if not isinstance(self.impl_instance, postgresql.JSONB):
             return colexpr
         unreadable = sa.cast(sa.func.to_jsonb(sa.cast(colexpr, sa.Text())), sa.Text())
-        # jsonb's text: a host's column may be json, read as jsonb (``reflect``).
-        document = sa.cast(sa.cast(colexpr, postgresql.JSONB), sa.Text())
+        # jsonb's text: a host's column may be json, read as jsonb (``reflect``), without the
+        # members a json value repeats with different values (``pg_without_repeated``).
+        read = sa.cast(colexpr, postgresql.JSONB)
+        document = sa.cast(pg_without_repeated(colexpr, read), sa.Text())
         return sa.type_coerce(sa.case((pg_readable(colexpr), document), else_=unreadable), self)
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
@@ -202,7 +209,8 @@ def json_subject(document: Any, key: Any, dialect_name: str) -> tuple[Any, Any]:
 
     The text is a string member's value, or an integer member's decimal digits as written
     (SQLite reads an integer beyond 64 bits as a rounded REAL, so its digits are taken from the
-    JSON text itself); NULL for any other member. ``key`` is a SQLite JSON path or a PostgreSQL
+    JSON text itself); NULL for any other member, and for one the object repeats with different
+    values (``json_members``). ``key`` is a SQLite JSON path or a PostgreSQL
     member name. On PostgreSQL the type is ``jsonb_typeof``'s ('string', 'number'); on SQLite
     ``json_type``'s ('text', 'integer'), NULL for a document that is not valid JSON.
     """
@@ -216,7 +224,11 @@ def json_subject(document: Any, key: Any, dialect_name: str) -> tuple[Any, Any]:
             value.op("~")(sa.literal_column("'^-?[0-9]+$'")),
             short_integer(value),
         )
-        return kind, sa.case((kind == sa.literal_column("'string'"), value), (number, value))
+        return kind, sa.case(
+            (repeated_member(document, key, dialect_name), sa.null()),
+            (kind == sa.literal_column("'string'"), value),
+            (number, value),
+        )
     raw = sa.type_coerce(document, sa.Text())
     # json_extract raises on malformed JSON, and a CASE is the one construct whose evaluation
     # order SQLite guarantees.
@@ -229,6 +241,7 @@ def json_subject(document: Any, key: Any, dialect_name: str) -> tuple[Any, Any]:
         (short_integer(written), written),
     )
     text = sa.case(
+        (repeated_member(raw, sqlite_path_name(key), dialect_name), sa.null()),
         (kind == sa.literal_column("'text'"), sa.type_coerce(value, sa.Text())),
         (kind == sa.literal_column("'integer'"), exact_integer),
     )

@@ -14,6 +14,7 @@ from runactionability.adapters.sqlalchemy.instant_sql import (
     compare_to,
     valid_timestamp,
 )
+from runactionability.adapters.sqlalchemy.json_members import repeated_member
 from runactionability.adapters.sqlalchemy.mapping import RUN_FIELDS
 from runactionability.adapters.sqlalchemy.problem_predicate import problem_rows
 from runactionability.adapters.sqlalchemy.pushdown import validity
@@ -138,8 +139,23 @@ class _Compiled:
         return valid_timestamp(column, self.dialect)
 
     def subject_of(self, table: Any, key: str) -> Any:
-        """The usable subject of a row as text (NULL when missing or unusable)."""
-        return validity.subject_of(self, table, key)
+        """The usable subject of a row as text (NULL when missing or unusable, or when the
+        context repeats ``key`` with different values: ``json_members``)."""
+        subject = validity.subject_of(self, table, key)
+        repeated = self.repeated_subject(table, key)
+        return subject if repeated is None else sa.case((repeated, sa.null()), else_=subject)
+
+    def repeated_subject(self, table: Any, key: str) -> Any:
+        """Whether a row's context repeats ``key`` with different values; None where it cannot
+        (a subject column, or a context column known to be jsonb: its statements stay as they
+        were). Tested once per problem row, in its subject's check (``validity``): the rules
+        then read the row's subject without it, and a success's only where it is the row's."""
+        mapping = self.pushdown.mapping
+        if mapping.subject is not None:
+            return None
+        if self.dialect == "postgresql" and self.pushdown.context_kind.jsonb():
+            return None
+        return repeated_member(table.c[mapping.context], sa.literal(key, sa.Text()), self.dialect)
 
     def one_of(self, column: Any, name: str, ids: Collection[str] = ()) -> Any:
         """``column`` is one of the visible ids of ``name`` (see ``_scope_values``).

@@ -22,6 +22,7 @@ from runactionability.adapters.sqlalchemy.instant_sql import (
 from runactionability.adapters.sqlalchemy.instants import instants_of
 from runactionability.adapters.sqlalchemy.mapping import StateTableMapping
 from runactionability.adapters.sqlalchemy.pushdown.common import SupersedeForm, exists, in_values
+from runactionability.adapters.sqlalchemy.pushdown.validity import subject_of
 from runactionability.adapters.sqlalchemy.types import (
     CollatedText,
     exact_equal,
@@ -140,8 +141,12 @@ def seek_conditions(
         if mapping.subject is not None:
             conditions.append(id_equal(s.c[mapping.subject], subject, ids.subject, dialect))
         else:
-            theirs = compiled.subject_of(s, op_type.subject_key)
+            # The repeat is tested only of a success whose subject (read as if once) matches.
+            theirs = subject_of(compiled, s, op_type.subject_key)
             conditions.append(exact_equal(theirs, subject, dialect))
+            repeated = compiled.repeated_subject(s, op_type.subject_key)
+            if repeated is not None:
+                conditions.append(sa.not_(repeated))
     if not op_type.workspace_owned:
         env = id_equal(s.c[mapping.environment_id], c["environment_id"], ids.environment, dialect)
         conditions.append(env)

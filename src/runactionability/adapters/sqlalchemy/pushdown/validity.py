@@ -312,7 +312,7 @@ def _subject_per_type(compiled: _Compiled, op_type: OperationType) -> list[_Bran
     whens: list[_Branch] = [(unusual_subject(compiled, key), EVALUATE)]
     mapping = compiled.pushdown.mapping
     if mapping.subject is None:
-        whens.append((subject_of(compiled, compiled.table, key).is_(None), _REVIEW))
+        whens.append((compiled.subject_of(compiled.table, key).is_(None), _REVIEW))
         return whens
     whens.append((subject_disagrees(compiled, key), EVALUATE))
     # Past the escape above, so the column is blank exactly when empty (``blank_usual``).
