@@ -47,9 +47,11 @@ def sqlite_repeated(raw: Any, name: Any) -> Any:
     first = sa.func.instr(raw, quoted)
     twice = sa.func.instr(sa.func.substr(raw, first + sa.func.length(quoted)), quoted) > 0
     members = sa.func.json_each(raw).table_valued("key", "type", "value").alias("m")
-    values = sa.select(
-        sa.func.count(sa.distinct(members.c.type.concat(":").concat(members.c.value)))
-    ).where(members.c.key == name)
+    values = (
+        sa.select(sa.func.count(sa.distinct(members.c.type.concat(":").concat(members.c.value))))
+        .where(members.c.key == name)
+        .correlate_except(members)
+    )
     return sa.case((sa.and_(first > 0, twice), values.scalar_subquery() > 1), else_=sa.false())
 
 
@@ -71,9 +73,17 @@ def pg_repeated(document: Any, name: Any) -> Any:
     twice = sa.func.strpos(sa.func.substr(text, first + sa.func.length(quoted)), quoted) > 0
     suspect = sa.or_(sa.and_(first > 0, twice), sa.func.strpos(text, "\\") > 0)
     values = _pg_values(document)
-    distinct = sa.select(
-        sa.func.count(sa.distinct(sa.cast(sa.cast(values.c.value, postgresql.JSONB), sa.Text())))
-    ).where(values.c.key == name)
+    # The document is a column of an enclosing statement's row: correlated explicitly, since
+    # SQLAlchemy's FROM linter otherwise calls the function's FROM a cartesian product with it.
+    distinct = (
+        sa.select(
+            sa.func.count(
+                sa.distinct(sa.cast(sa.cast(values.c.value, postgresql.JSONB), sa.Text()))
+            )
+        )
+        .where(values.c.key == name)
+        .correlate_except(values)
+    )
     is_object = sa.func.json_typeof(sa.cast(document, postgresql.JSON)) == "object"
     return sa.case((sa.and_(suspect, is_object), distinct.scalar_subquery() > 1), else_=sa.false())
 
@@ -87,6 +97,7 @@ def pg_without_repeated(document: Any, read: Any) -> Any:
     values = _pg_values(document)
     repeated = (
         sa.select(values.c.key)
+        .correlate_except(values)
         .group_by(values.c.key)
         .having(
             sa.func.count(
