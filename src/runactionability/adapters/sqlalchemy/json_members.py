@@ -46,7 +46,7 @@ def sqlite_repeated(raw: Any, name: Any) -> Any:
     quoted = sa.func.json_quote(name)
     first = sa.func.instr(raw, quoted)
     twice = sa.func.instr(sa.func.substr(raw, first + sa.func.length(quoted)), quoted) > 0
-    members = sa.func.json_each(raw).table_valued("key", "type", "value").alias("m")
+    members = sa.func.json_each(raw).table_valued("key", "type", "value").alias()
     values = (
         sa.select(sa.func.count(sa.distinct(members.c.type.concat(":").concat(members.c.value))))
         .where(members.c.key == name)
@@ -106,7 +106,7 @@ def pg_without_repeated(document: Any, read: Any) -> Any:
             > 1
         )
     )
-    found = repeated.subquery("r")
+    found = repeated.subquery()
     none = sa.literal_column("'{}'::text[]", postgresql.ARRAY(sa.Text()))
     names = sa.select(sa.func.coalesce(sa.func.array_agg(found.c.key), none)).scalar_subquery()
     json_object = sa.and_(
@@ -118,7 +118,5 @@ def pg_without_repeated(document: Any, read: Any) -> Any:
 
 def _pg_values(document: Any) -> Any:
     return (
-        sa.func.json_each(sa.cast(document, postgresql.JSON))
-        .table_valued("key", "value")
-        .alias("m")
+        sa.func.json_each(sa.cast(document, postgresql.JSON)).table_valued("key", "value").alias()
     )

@@ -204,13 +204,16 @@ def sqlite_json_text(raw: Any) -> Any:
     )
 
 
-def json_subject(document: Any, key: Any, dialect_name: str) -> tuple[Any, Any]:
+def json_subject(
+    document: Any, key: Any, dialect_name: str, *, once: bool = True
+) -> tuple[Any, Any]:
     """The JSON type of ``document``'s member ``key``, and the exact text the core compares.
 
     The text is a string member's value, or an integer member's decimal digits as written
     (SQLite reads an integer beyond 64 bits as a rounded REAL, so its digits are taken from the
     JSON text itself); NULL for any other member, and for one the object repeats with different
-    values (``json_members``). ``key`` is a SQLite JSON path or a PostgreSQL
+    values (``json_members``; ``once`` False reads the first as SQLite does, for a caller that
+    tests the repeat itself). ``key`` is a SQLite JSON path or a PostgreSQL
     member name. On PostgreSQL the type is ``jsonb_typeof``'s ('string', 'number'); on SQLite
     ``json_type``'s ('text', 'integer'), NULL for a document that is not valid JSON.
     """
@@ -225,7 +228,7 @@ def json_subject(document: Any, key: Any, dialect_name: str) -> tuple[Any, Any]:
             short_integer(value),
         )
         return kind, sa.case(
-            (repeated_member(document, key, dialect_name), sa.null()),
+            (repeated_member(document, key, dialect_name) if once else sa.false(), sa.null()),
             (kind == sa.literal_column("'string'"), value),
             (number, value),
         )
@@ -241,7 +244,10 @@ def json_subject(document: Any, key: Any, dialect_name: str) -> tuple[Any, Any]:
         (short_integer(written), written),
     )
     text = sa.case(
-        (repeated_member(raw, sqlite_path_name(key), dialect_name), sa.null()),
+        (
+            repeated_member(raw, sqlite_path_name(key), dialect_name) if once else sa.false(),
+            sa.null(),
+        ),
         (kind == sa.literal_column("'text'"), sa.type_coerce(value, sa.Text())),
         (kind == sa.literal_column("'integer'"), exact_integer),
     )

@@ -155,7 +155,7 @@ def context_subject(
         text, integer = kind == "text", kind == "integer"
         # The exact text the core compares: SQLite reads an integer beyond 64 bits as a
         # rounded REAL, which would make two different subjects equal.
-        digits = json_subject(raw, sa.literal(path, sa.Text()), compiled.dialect)[1]
+        digits = json_subject(raw, sa.literal(path, sa.Text()), "sqlite", once=False)[1]
     usable = sa.and_(text, sa.not_(blank(value, compiled.dialect)))
     subject = sa.case((integer, digits), (usable, value))
     return kind.is_not(None), subject, sa.case((text, value))
