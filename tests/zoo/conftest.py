@@ -26,3 +26,16 @@ def zoo(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Host, 
         host.drop(connection)
     # A pooled connection's prepared plans may not fit the next host's tables of the same name.
     engine.dispose()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Every zoo host stores one run whose status or outcome its vocabulary does not list, on
+    # purpose (it must read requires_manual_review everywhere); the build warns of it, as it
+    # should (tests/service/test_invalid_sample.py tests that warning).
+    zoo = Path(__file__).parent
+    for item in items:
+        if Path(str(item.fspath)).is_relative_to(zoo):
+            item.add_marker(pytest.mark.filterwarnings(_UNLISTED))
+
+
+_UNLISTED = "ignore:.*a value the mapping's:runactionability.MappingMismatchWarning"
