@@ -27,6 +27,9 @@ def _encoded(body: bytes) -> str:
         pytest.param(5, id="an int"),
         pytest.param(b"abc", id="bytes"),
         pytest.param(["a"], id="a list"),
+        # Only None asks for the first page: a falsy value is no cursor it issued either.
+        pytest.param("", id="empty text"),
+        pytest.param(0, id="zero"),
     ],
 )
 def test_a_cursor_it_did_not_issue_is_refused(cursor: Any) -> None:

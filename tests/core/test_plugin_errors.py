@@ -13,6 +13,7 @@ import pytest
 
 from runactionability import (
     ActionabilityService,
+    Family,
     MessageCatalogs,
     OperationType,
     PluginError,
@@ -138,6 +139,24 @@ def test_a_hook_returning_no_iterable_is_named() -> None:
     registry.register(Five(), name="acme.five")
     with pytest.raises(PluginError, match=r"plugin 'acme\.five' .* TypeError: 'int' object"):
         registry.message_catalogs()
+
+
+@pytest.mark.parametrize("name", ["", "   "])
+def test_a_family_with_a_blank_name_is_refused_and_its_plugin_named(name: str) -> None:
+    # No catalog type can name a blank family, so one would register and never apply.
+    class Blank:
+        @hookimpl
+        def runactionability_families(self) -> list[Family]:
+            return [
+                Family(name=name, policy=Registry.default().families()["repeatable_sync"].policy)
+            ]
+
+    registry = Registry()
+    registry.register(Blank(), name="acme.blank")
+    with pytest.raises(
+        PluginError, match=r"plugin 'acme\.blank' .*Family\.name must be a non-empty"
+    ):
+        registry.families()
 
 
 def test_a_plugin_catalog_directory_that_does_not_exist_is_refused(tmp_path: Path) -> None:

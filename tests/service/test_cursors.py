@@ -128,6 +128,17 @@ def test_a_cursor_signed_by_another_key_or_unsigned_is_refused(
         assert s.page(view, limit=2, cursor=unsigned).items
 
 
+@pytest.mark.parametrize("view", VIEWS)
+@pytest.mark.parametrize("cursor", ["", 0], ids=["empty text", "zero"])
+def test_only_none_asks_for_the_first_page(
+    demo: tuple[sa.Engine, datetime], view: View, cursor: Any
+) -> None:
+    # Both were read as "no cursor" and served the first page: nothing the service issued.
+    engine, as_of = demo
+    refused(engine, as_of, view, cursor, KEY)
+    refused(engine, as_of, view, cursor, None)
+
+
 # -- a cursor into another workspace reveals nothing --------------------------------------------
 
 

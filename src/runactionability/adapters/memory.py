@@ -269,7 +269,7 @@ class MemoryRunSource:
 
     def list_runs(self, query: RunQuery, *, limit: int = 100, cursor: str | None = None) -> RunPage:
         check_limit(limit)
-        after = _decode_cursor(cursor) if cursor else None
+        after = _decode_cursor(cursor) if cursor is not None else None
         runs: Iterable[OperationRun | None] = self._runs
         if query.as_of is not None:
             as_of = query.as_of

@@ -17,6 +17,7 @@ from runactionability.catalog.profiles import (
     TypeClass,
     TypeProfile,
 )
+from runactionability.errors import ConfigurationError
 from runactionability.evidence import (
     EvidenceRequest,
     LaterSuccessRequest,
@@ -227,6 +228,13 @@ def _as_kinds(kinds: Iterable[str]) -> frozenset[str]:
     return frozenset((kinds,) if isinstance(kinds, str) else kinds)
 
 
+def _family_name(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
+    # Catalog types name their family with a non-empty string, so a blank name could never
+    # cover a type: the plugin that returned it would look registered and do nothing.
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigurationError(f"Family.name must be a non-empty string, not {value!r}")
+
+
 @attrs.frozen
 class ResolvingStates:
     """A family's word that a state of ``kind`` whose status is one of ``statuses`` resolves runs.
@@ -274,7 +282,7 @@ class Family:
     (``declared_by``), and a family that declares nothing is never resolved by state.
     """
 
-    name: str
+    name: str = attrs.field(validator=_family_name)
     policy: Policy
     risk: Risk = attrs.field(default=Risk.STANDARD, converter=Risk)
     state_kinds: frozenset[str] = attrs.field(default=frozenset(), converter=_as_kinds)

@@ -119,7 +119,7 @@ class RequestSession:
         service did not issue (``InvalidCursorError``) are refused before any statement runs.
         """
         check_limit(limit)
-        if cursor:
+        if cursor is not None:
             # Every view reads the session's active work before its own reader would see the
             # cursor, so it is checked here, before any statement.
             if view is View.CURRENT_FOLLOW_UP:

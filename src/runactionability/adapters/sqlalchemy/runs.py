@@ -229,7 +229,7 @@ class SqlRunSource:
         dialect = self.bind.dialect.name
         tag = None
         values = run_statements.values_of(query, self.mapping, dialect, limit)
-        if cursor:
+        if cursor is not None:
             tag, created, cursor_id = self.check_cursor(cursor)
             values.update(
                 run_statements.cursor_values(tag, created, cursor_id, self.mapping, dialect)

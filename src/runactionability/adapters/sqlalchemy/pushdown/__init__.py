@@ -286,7 +286,7 @@ class SqlPushdown:
         """
         _check_as_of(as_of)
         check_limit(limit)
-        if cursor:
+        if cursor is not None:
             # A cursor the caller passes is refused before any statement; the walk's own are not.
             self.check_cursor(cursor)
         return follow_up_page(self, scopes, as_of=as_of, limit=limit, cursor=cursor)

@@ -157,7 +157,7 @@ def _walk_prepared(
 ) -> _Prepared:
     """The walk's statement after ``cursor``, whose values it adds to ``values``."""
     tag = None
-    if cursor:
+    if cursor is not None:
         instants = pushdown.mapping.timestamps
         tag, created, run_id = _decode(
             cursor,
