@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner, Result
-from tests.support import database_option
+from tests.support import AS_OF, at, database_option, run, sql_ports
 
 from runactionability.adapters.sqlalchemy import create_schema
 from runactionability.cli import cli
@@ -347,6 +347,31 @@ def test_report_text_explains_the_numbers(database: str) -> None:
     assert result.exit_code == 0, result.stderr
     assert "need attention" in result.stdout
     assert "By family" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("outcomes", "headline"),
+    [
+        (["failed", "succeeded", "succeeded"], "1 of 3 runs needs attention"),
+        (["failed"], "1 of 1 run needs attention"),
+        (["failed", "failed"], "2 of 2 runs need attention"),
+    ],
+)
+def test_report_text_agrees_the_noun_with_the_total_and_the_verb_with_the_count(
+    sql_engine: sa.Engine, outcomes: list[str], headline: str
+) -> None:
+    # It printed "1 of 3 run needs attention": one plural form served both words.
+    types = ["provider.connection.check", "inventory.sync", "baseline.capture"][: len(outcomes)]
+    runs = [
+        run(n, type_, outcome=outcome, created_at=at(n))
+        for n, (type_, outcome) in enumerate(zip(types, outcomes, strict=True), start=1)
+    ]
+    sql_ports(sql_engine, runs, [])
+    result = invoke(
+        "report", "--database", database_option(sql_engine), "--as-of", AS_OF.isoformat()
+    )
+    assert result.exit_code == 0, result.stderr
+    assert headline in " ".join(result.stdout.split())
 
 
 # -- list -------------------------------------------------------------------------------------

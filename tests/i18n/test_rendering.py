@@ -55,19 +55,29 @@ def test_a_regional_locale_uses_its_languages_catalog() -> None:
     assert Renderer("de-AT").render(outcome_name("failed")) == "fehlgeschlagen"
 
 
-@pytest.mark.parametrize(("count", "expected"), [(1, "1 von 3"), (2, "2 von 3")])
-def test_a_count_picks_the_plural_form(count: int, expected: str) -> None:
+@pytest.mark.parametrize(
+    ("count", "total", "english", "deutsch"),
+    [
+        (1, 5, "1 of 5 runs needs attention", "1 von 5 Läufen erfordert Aufmerksamkeit"),
+        (2, 5, "2 of 5 runs need attention", "2 von 5 Läufen erfordern Aufmerksamkeit"),
+        (1, 1, "1 of 1 run needs attention", "1 von 1 Lauf erfordert Aufmerksamkeit"),
+        (0, 1, "0 of 1 run need attention", "0 von 1 Lauf erfordern Aufmerksamkeit"),
+    ],
+)
+def test_the_noun_follows_the_total_and_the_verb_the_count(
+    count: int, total: int, english: str, deutsch: str
+) -> None:
+    # "1 of 5 run needs attention": one plural form served both words.
+    runs = msgn("cli.report_runs", "{count} run", "{count} runs", count=total)
     attention = msgn(
         "cli.report_attention",
-        "{count} of {total} run needs attention",
-        "{count} of {total} runs need attention",
+        "{count} of {runs} needs attention",
+        "{count} of {runs} need attention",
         count=count,
-        total=3,
+        runs=runs,
     )
-    verb = "erfordert" if count == 1 else "erfordern"
-    assert german().render(attention) == f"{expected} Läufen {verb} Aufmerksamkeit"
-    english = "needs" if count == 1 else "need"
-    assert english in Renderer().render(attention)
+    assert Renderer().render(attention) == english
+    assert german().render(attention) == deutsch
 
 
 def test_counts_lists_and_durations_follow_the_locale() -> None:

@@ -3,6 +3,7 @@ loaded (errors name the file and the key), and the same service from it as from 
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import datetime
 from pathlib import Path
@@ -174,6 +175,16 @@ def test_the_cursor_key_variable_is_checked_without_showing_its_value(tmp_path: 
     with pytest.raises(ConfigurationError, match="fewer than 16 bytes") as raised:
         config.cursor_key({"HOST_KEY": "s3cret"})
     assert "s3cret" not in str(raised.value)
+
+
+def test_a_cursor_key_of_random_bytes_is_read_as_its_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Bytes that are not UTF-8 reach os.environ as surrogate escapes: str.encode() raised.
+    key = b"\xff\xfe-random-bytes-key-0123"
+    monkeypatch.setenv("HOST_KEY", os.fsdecode(key))
+    config = load_config(write(tmp_path, 'cursor_key_env = "HOST_KEY"\n'))
+    assert config.cursor_key() == key
 
 
 @pytest.mark.parametrize(

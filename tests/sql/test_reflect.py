@@ -96,6 +96,22 @@ def test_a_missing_column_or_table_is_named(sql_engine: sa.Engine) -> None:
         RunTableMapping.reflect(sql_engine, "m2_short", epoch_unit="s", **JOBS)
     with pytest.raises(ConfigurationError, match="no table 'm2_nowhere'"):
         RunTableMapping.reflect(sql_engine, "m2_nowhere", epoch_unit="s", **JOBS)
+    # A where key has no default column: the fields' "created_at='inserted_at'" hint misled.
+    with pytest.raises(
+        ConfigurationError,
+        match=r"no column 'flavour': name a column of the table in the mapping's where",
+    ):
+        StateTableMapping.reflect(
+            sql_engine,
+            "provider_connection",
+            "m2_short",
+            subject="job_id",
+            status="state",
+            proven_at="created",
+            workspace_id="tenant",
+            environment_id="env",
+            where={"flavour": "x"},
+        )
     with pytest.raises(ConfigurationError, match="no table 'm2_nowhere'"):
         StateTableMapping.reflect(sql_engine, "provider_connection", "m2_nowhere")
 

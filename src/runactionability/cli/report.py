@@ -123,12 +123,14 @@ def _where(summary: DashboardSummary) -> Message:
 
 def _counts_line(summary: DashboardSummary, r: Renderer) -> str:
     counts = summary.counts
+    # The noun follows the total and the verb the count: "1 of 5 runs needs attention".
+    runs = msgn("cli.report_runs", "{count} run", "{count} runs", count=counts.total)
     attention = msgn(
         "cli.report_attention",
-        "{count} of {total} run needs attention",
-        "{count} of {total} runs need attention",
+        "{count} of {runs} needs attention",
+        "{count} of {runs} need attention",
         count=counts.needs_attention,
-        total=counts.total,
+        runs=runs,
     )
     return r(
         msg(

@@ -248,7 +248,9 @@ class Config:
         if self.cursor_key_env is None:
             return None
         value = (os.environ if environ is None else environ).get(self.cursor_key_env, "")
-        key = value.encode()
+        # The variable's own bytes: os.environ holds bytes that are not UTF-8 (a random key) as
+        # surrogate escapes, which str.encode() refuses and os.fsencode() turns back.
+        key = os.fsencode(value)
         if len(key) < MIN_KEY_LENGTH:
             state = "is not set" if not value else f"holds fewer than {MIN_KEY_LENGTH} bytes"
             raise ConfigurationError(

@@ -27,7 +27,7 @@ from runactionability.consumers.assess import KnownResults
 from runactionability.consumers.dashboard import active_work
 from runactionability.consumers.explain import ShownAssessments
 from runactionability.consumers.shared import IdKey, shared_ids, visible_at
-from runactionability.errors import InvalidCursorError
+from runactionability.errors import InvalidCursorError, UsageError
 from runactionability.i18n import Renderer
 from runactionability.jsonforms import to_json
 from runactionability.limits import check_limit
@@ -72,6 +72,20 @@ class RequestSession:
     # The results this session evaluated: the page a request shows after its dashboard is
     # evaluated in the dashboard's batch (one evidence read for both), and not again.
     _known: list[KnownResults] = attrs.field(factory=list, init=False, eq=False, repr=False)
+    # Set when the ``with`` block ends: the snapshot's connection is gone (or, the host's own,
+    # no longer this request's snapshot), so an answer after it would be no answer of it.
+    _ended: list[bool] = attrs.field(factory=list, init=False, eq=False, repr=False)
+
+    def _end(self) -> None:
+        # ``ActionabilityService.session`` calls it as its block ends.
+        self._ended.append(True)
+
+    def _check_open(self) -> None:
+        if self._ended:
+            raise UsageError(
+                "this RequestSession has ended: read through it only inside its "
+                "`with service.session(...)` block"
+            )
 
     def render(self, message: Message) -> str:
         """A message of an answer (an explanation, a label, a ``would_change`` line) in the
@@ -89,6 +103,7 @@ class RequestSession:
     ) -> DashboardSummary:
         """Counts by status, family and environment, the ``top`` (0 to ``MAX_LIMIT``) runs
         needing attention, work."""
+        self._check_open()
         check_limit(top, name="top", least=0)
         store = self._store()  # first: it may prove that the reads by id can be spared
         summary = dashboard(
@@ -118,6 +133,7 @@ class RequestSession:
         A ``limit`` that is no int from 1 to ``MAX_LIMIT`` (``UsageError``) and a ``cursor`` this
         service did not issue (``InvalidCursorError``) are refused before any statement runs.
         """
+        self._check_open()
         check_limit(limit)
         if cursor is not None:
             # Every view reads the session's active work before its own reader would see the
@@ -202,6 +218,7 @@ class RequestSession:
     def active_work(self, *, newest: int = 10) -> ActiveWork:
         """Queued and running work of the scopes at ``as_of``, with the ``newest`` runs (0 to
         ``MAX_LIMIT``)."""
+        self._check_open()
         check_limit(newest, name="newest", least=0)
         active, source = self._active_runs(), self._runs()
         work = active_work(
@@ -216,6 +233,7 @@ class RequestSession:
 
     def explain(self, run_id: RunId) -> Explanation | None:
         """Why ``run_id`` has its status, and what would change it; None when missing or unseen."""
+        self._check_open()
         kinds, resolver = self.backend.states, self.resolver
         if (shown := self._shown.explanation(run_id, resolver, kinds)) is not None:
             return shown
@@ -277,6 +295,7 @@ class RequestSession:
         this service did not issue, or a ``limit`` that is no int from 1 to ``MAX_LIMIT``, is
         refused (``InvalidCursorError``, ``UsageError``) before any statement runs.
         """
+        self._check_open()
         key = self.backend.runs.cursor_key
         return read_page(self, since=since, until=until, limit=limit, cursor=cursor, key=key)
 
@@ -292,9 +311,11 @@ class RequestSession:
 
         An environment outside the session's scopes is never among them.
         """
+        self._check_open()
         return every.environments_with_runs(self.backend, self.scopes, environment_ids)
 
     def unattributed(self) -> every.UnattributedRuns:
         """The runs with no usable workspace id, which no scope shows (one statement); only a
         session of the whole database may ask (``UsageError`` otherwise)."""
+        self._check_open()
         return every.count_unattributed(self.backend, whole_database=self.whole_database)

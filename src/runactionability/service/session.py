@@ -23,6 +23,7 @@ from runactionability.catalog import OperationCatalog
 from runactionability.changes import ChangePage
 from runactionability.config import Config
 from runactionability.core_inputs import check_as_of
+from runactionability.errors import UsageError
 from runactionability.i18n import MessageCatalogs, Renderer, locale_asked, time_zone_of
 from runactionability.i18n.catalogs import check_directory
 from runactionability.registry import Registry
@@ -198,6 +199,11 @@ class ActionabilityService:
         ``UnknownLocaleWarning`` per service and locale.
         """
         # Before any connection: else a driver error quoting the whole SQL, at the first statement.
+        if not isinstance(scopes, VisibleScopes | EveryWorkspace):
+            raise UsageError(
+                f"scopes must be a VisibleScopes or an EveryWorkspace, not {type(scopes).__name__} "
+                "(e.g. scopes=VisibleScopes({'acme'}))"
+            )
         if as_of is not None:
             check_as_of(as_of)
         renderer = self.renderer(locale, time_zone)
@@ -215,7 +221,7 @@ class ActionabilityService:
             if isinstance(scopes, EveryWorkspace):
                 whole_database = scopes.environment_ids is None
                 scopes = every_workspace(backend, scopes)
-            yield RequestSession(
+            request = RequestSession(
                 backend=backend,
                 resolver=wiring.resolver.with_ports(history=backend.history, states=backend.states),
                 pushdown=wiring.pushdown.bound_to(reading),
@@ -224,6 +230,10 @@ class ActionabilityService:
                 whole_database=whole_database,
                 renderer=renderer,
             )
+            try:
+                yield request
+            finally:
+                request._end()
 
     @traced(
         CHANGES, "runactionability.ActionabilityService.poll_changes", runs=lambda p: len(p.changes)

@@ -23,7 +23,7 @@ such text apart without the error, and a ``CASE`` cannot catch it).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -144,7 +144,7 @@ def reflect_state(
         present = _column_types(bind, table, schema, [])
         overrides["attributes"] = "attributes" if "attributes" in present else None
     draft = StateTableMapping(kind=kind, table=table, schema=schema, **overrides)
-    types = _column_types(bind, draft.table, draft.schema, _read_columns(draft))
+    types = _column_types(bind, draft.table, draft.schema, _read_columns(draft), draft.where)
     derived: dict[str, Any] = {}
     if "ids" not in overrides:
         dialect = check_bind(bind).dialect.name
@@ -248,7 +248,9 @@ def _read_columns(mapping: RunTableMapping | StateTableMapping) -> list[str]:
     return [column.name for column in mapping.table_clause().c]
 
 
-def _column_types(bind: Bind, table: str, schema: str | None, names: list[str]) -> dict[str, Any]:
+def _column_types(
+    bind: Bind, table: str, schema: str | None, names: list[str], where: Collection[str] = ()
+) -> dict[str, Any]:
     """The reflected type of every column of ``table``; each of ``names`` must be one."""
     try:
         columns = sa.inspect(check_bind(bind)).get_columns(table, schema=schema)
@@ -258,10 +260,14 @@ def _column_types(bind: Bind, table: str, schema: str | None, names: list[str]) 
     types = {column["name"]: column["type"] for column in columns}
     missing = [name for name in names if name not in types]
     if missing:
+        hint = (
+            "name a column of the table in the mapping's where filter"
+            if set(missing) & set(where)
+            else "name the host's column in the mapping (e.g. created_at='inserted_at'), or "
+            "None where the field is optional"
+        )
         raise ConfigurationError(
-            f"table {table!r} has no column {', '.join(map(repr, missing))}: name the host's "
-            f"column in the mapping (e.g. created_at='inserted_at'), or None where the field "
-            f"is optional"
+            f"table {table!r} has no column {', '.join(map(repr, missing))}: {hint}"
         )
     return types
 
