@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 
 import sqlalchemy as sa
-from tests.support import AS_OF, run, state
+from tests.support import AS_OF, analyze, run, state
 
 from runactionability import Severity
 from runactionability.adapters.sqlalchemy import (
@@ -33,12 +33,7 @@ def _unanalyzed(report: CheckReport) -> dict[str | None, str | None]:
     return {f.table: f.fix for f in found}
 
 
-def _analyze(engine: sa.Engine, table: str) -> None:
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.exec_driver_sql(f"ANALYZE {table}")
-
-
-def test_tables_filled_and_never_analyzed_are_named_with_their_analyze(
+def test_tables_filled_and_never_analyzed_are_named_with_theiranalyze(
     sql_engine: sa.Engine,
 ) -> None:
     create_schema(sql_engine)
@@ -54,12 +49,12 @@ def test_tables_filled_and_never_analyzed_are_named_with_their_analyze(
         "provider_connection_states": "ANALYZE provider_connection_states",
     }
     assert report.passed
-    _analyze(sql_engine, "operation_runs")
+    analyze(sql_engine, "operation_runs")
     again = check(sql_engine, states=reference_state_mappings(), as_of=AS_OF)
     assert _unanalyzed(again) == {
         "provider_connection_states": "ANALYZE provider_connection_states"
     }
-    _analyze(sql_engine, "provider_connection_states")
+    analyze(sql_engine, "provider_connection_states")
     assert _unanalyzed(check(sql_engine, states=reference_state_mappings(), as_of=AS_OF)) == {}
 
 
@@ -79,7 +74,7 @@ def test_each_partition_never_analyzed_is_named(
     assert {f.fix for f in found} == set(expected.values())
     assert all(f.table == "operation_runs" for f in found)
     for name in expected:
-        _analyze(engine, name)
+        analyze(engine, name)
     assert _unanalyzed(check(engine, as_of=AS_OF)) == {}
 
 
