@@ -631,6 +631,16 @@ def keyless_runs(engine: sa.Engine) -> None:
         connection.execute(sa.text("DROP TABLE keyed_runs"))
 
 
+def analyze(engine: sa.Engine, *tables: str) -> None:
+    """``ANALYZE`` ``tables`` (default: every table of the schema) on PostgreSQL, as a live
+    database's autovacuum would have; without it the doctor warns ``missing_statistics``."""
+    if engine.dialect.name != "postgresql":
+        return
+    names = ", ".join(tables or sa.inspect(engine).get_table_names())
+    with engine.begin() as connection:
+        connection.exec_driver_sql(f"ANALYZE {names}")
+
+
 def insert_raw(engine: sa.Engine, rows: list[dict[str, Any]]) -> None:
     """Insert rows made by ``raw_row`` as they are, past the adapter's types and checks."""
     context: Any = sa.bindparam("context")

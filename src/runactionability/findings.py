@@ -53,6 +53,9 @@ class FindingCode(enum.StrEnum):
     sharing an id reads as needing manual review (``duplicate_run_id``)."""
     MISSING_INDEX = "missing_index"
     """No index serves a seek the library's statements make on the table."""
+    MISSING_STATISTICS = "missing_statistics"
+    """A PostgreSQL table (or partition) holding rows that was never analyzed: its plans may
+    read a whole workspace per problem run."""
     UNCOVERED_TYPE = "uncovered_type"
     """A run type in the history that no registered family covers."""
     MISSING_TABLE = "missing_table"

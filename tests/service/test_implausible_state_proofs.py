@@ -59,7 +59,9 @@ def test_check_reports_proof_times_read_in_1970_as_an_error(sql_engine: sa.Engin
     _host(sql_engine)
     report = check(sql_engine, states=_states(sql_engine, "ms"), as_of=AS_OF)
     found = report.findings
-    [finding] = [f for f in found if f.table == "pc_states" and f.code != "missing_index"]
+    # What the table lacks for speed (an index, on PostgreSQL its first ANALYZE) is beside it.
+    speed = {FindingCode.MISSING_INDEX, FindingCode.MISSING_STATISTICS}
+    [finding] = [f for f in found if f.table == "pc_states" and f.code not in speed]
     assert finding.code is FindingCode.IMPLAUSIBLE_TIMESTAMP
     assert finding.severity is Severity.ERROR
     assert finding.column == "proven_at"

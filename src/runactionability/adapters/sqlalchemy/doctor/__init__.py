@@ -41,6 +41,7 @@ from runactionability.adapters.sqlalchemy.doctor.states import (
     state_status_findings,
     where_findings,
 )
+from runactionability.adapters.sqlalchemy.doctor.statistics import statistics_findings
 from runactionability.adapters.sqlalchemy.doctor.tables import (
     VALUES_LIMIT,
     IdExpectation,
@@ -206,6 +207,7 @@ def _check_runs(
         findings += _guarded(connection, table, read)
         findings += _guarded(connection, table, lambda: spelling_findings(connection, mapping))
     findings += index_findings(connection, run_seeks(mapping), table=table, schema=mapping.schema)
+    findings += statistics_findings(connection, table, mapping.schema)
     findings.append(
         Finding(
             code=FindingCode.SAMPLE,
@@ -317,4 +319,5 @@ def _check_states(
     findings += _guarded(connection, table, lambda: state_status_findings(connection, mapping))
     findings += _guarded(connection, table, lambda: where_findings(connection, mapping))
     findings += index_findings(connection, state_seeks(mapping), table=table, schema=mapping.schema)
+    findings += statistics_findings(connection, table, mapping.schema)
     return findings
