@@ -12,15 +12,21 @@ for a measurement; fewer is a smoke run and says so):
 - the full status breakdown (``SqlPushdown.count``) against the same bare count and a grouped
   index-only count of every run by status and outcome;
 - the first current-follow-up page of 50 against an unfiltered newest-first page of 50
-  (``SqlRunSource.list_runs``);
+  (``SqlRunSource.list_runs``, issue 13's denominator) and against the cheapest read of the
+  page's rows, the scope's newest 50 problem rows from the partial problem-row index
+  (``rows read``);
 - a page of 50 failed/blocked runs classified with explanations over the SQL ports against
-  fetching the same page.
+  fetching the same page (issue 13's) and against the newest 50 failed/blocked rows from that
+  index (``rows read``).
 
 Each honest denominator's plan is checked to be index-only (SQLite ``USING COVERING INDEX``,
-PostgreSQL ``Index Only Scan`` and its heap fetches). ``--explain`` prints the plans of the
-statements the one-workspace count and the first follow-up page run (the forms timed) and of the
-denominators; ``--baselines`` adds batch evaluation in Python and one query per run;
-``--workspaces`` times the count and the page for growing sets of visible workspaces.
+PostgreSQL ``Index Only Scan`` and its heap fetches); each rows read's plan is printed with
+whether it sorts and whether it is index-only (on PostgreSQL it cannot be: the problem index
+holds no context). ``--explain`` prints the plans of the statements the one-workspace count and
+the first follow-up page run (the forms timed) and of the denominators of both scopes;
+``--baselines`` adds batch evaluation in Python and one query per run; ``--workspaces`` times
+the count and the page for growing sets of visible workspaces. The table, each scope's medians
+and the plans' verdicts are also written to ``pushdown_bench.json`` in the results directory.
 
     .venv/bin/python bench/pushdown_bench.py                   # 1,000,000 runs, both engines
     .venv/bin/python bench/pushdown_bench.py --rows 2000 --repeat 1 --engines sqlite   # smoke
