@@ -12,15 +12,21 @@ for a measurement; fewer is a smoke run and says so):
 - the full status breakdown (``SqlPushdown.count``) against the same bare count and a grouped
   index-only count of every run by status and outcome;
 - the first current-follow-up page of 50 against an unfiltered newest-first page of 50
-  (``SqlRunSource.list_runs``);
+  (``SqlRunSource.list_runs``, issue 13's denominator) and against the cheapest read of the
+  page's rows, the scope's newest 50 problem rows from the partial problem-row index
+  (``rows read``);
 - a page of 50 failed/blocked runs classified with explanations over the SQL ports against
-  fetching the same page.
+  fetching the same page (issue 13's) and against the newest 50 failed/blocked rows from that
+  index (``rows read``).
 
 Each honest denominator's plan is checked to be index-only (SQLite ``USING COVERING INDEX``,
-PostgreSQL ``Index Only Scan`` and its heap fetches). ``--explain`` prints the plans of the
-statements the one-workspace count and the first follow-up page run (the forms timed) and of the
-denominators; ``--baselines`` adds batch evaluation in Python and one query per run;
-``--workspaces`` times the count and the page for growing sets of visible workspaces.
+PostgreSQL ``Index Only Scan`` and its heap fetches); each rows read's plan is printed with
+whether it sorts and whether it is index-only (on PostgreSQL it cannot be: the problem index
+holds no context). ``--explain`` prints the plans of the statements the one-workspace count and
+the first follow-up page run (the forms timed) and of the denominators of both scopes;
+``--baselines`` adds batch evaluation in Python and one query per run; ``--workspaces`` times
+the count and the page for growing sets of visible workspaces. The table, each scope's medians
+and the plans' verdicts are also written to ``pushdown_bench.json`` in the results directory.
 
     .venv/bin/python bench/pushdown_bench.py                   # 1,000,000 runs, both engines
     .venv/bin/python bench/pushdown_bench.py --rows 2000 --repeat 1 --engines sqlite   # smoke
@@ -34,7 +40,9 @@ runs of the same size (``--reload`` rebuilds them).
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import re
 import statistics
 import sys
 import time
@@ -73,21 +81,26 @@ PROBLEM_OUTCOMES = frozenset({RunOutcome.FAILED, RunOutcome.BLOCKED})
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 ALL_WORKSPACES = [f"ws{w:02d}" for w in range(generate.WORKSPACES)]
 
-# (measure, old denominator, honest denominator, target one workspace, target whole table)
+# (measure, old denominator, honest denominator, cheapest read of the answer's rows or None
+# where the honest one is that read, target one workspace, target whole table)
 ROWS = (
-    ("needs-attention count", "bare", "problems", 8.0, 15.0),
-    ("full status breakdown", "bare", "by_status", None, None),
-    ("first follow-up page of 50", "page", "page", 1.5, 1.5),
-    ("classified page of 50 problem runs", "problem_page", "problem_page", 2.0, 2.0),
+    ("needs-attention count", "bare", "problems", None, 8.0, 15.0),
+    ("full status breakdown", "bare", "by_status", None, None, None),
+    ("first follow-up page of 50", "page", "page", "problem_rows", 1.5, 1.5),
+    ("classified page of 50 problem runs", "problem_page", "problem_page", "failed_rows", 2.0, 2.0),
 )
-PAGE_CALLS = ("page", "follow_up", "problem_page", "classified")
+PAGE_CALLS = ("page", "follow_up", "problem_page", "classified", "problem_rows", "failed_rows")
 """What ``--pages-only`` times: issue 13's two page measures and their denominators."""
+ROWS_READS = ("problem_rows", "failed_rows")
+"""The denominators that read a page's own rows: each plan is printed with its verdict."""
 DENOMINATORS = {
     "bare": "count(*) of the scope's completed failed/blocked runs: no index matches (old)",
     "problems": "count(*) of the scope's problem rows from the partial problem-row index",
     "by_status": "count(*) of the scope's runs GROUP BY status, outcome from a covering index",
-    "page": "SqlRunSource.list_runs(scope, limit=50): unfiltered, newest first",
+    "page": "SqlRunSource.list_runs(scope, limit=50): unfiltered, newest first (issue 13's)",
     "problem_page": "SqlRunSource.list_runs(scope, limit=50, outcomes={failed, blocked})",
+    "problem_rows": "the scope's newest 50 problem rows, every column, from the problem index",
+    "failed_rows": "the scope's newest 50 failed/blocked rows, every column, from that index",
 }
 
 
@@ -168,6 +181,43 @@ class Denominators:
             ),
         )
 
+        self.problem_rows = self._newest(engine, scope, problem_rows(t.status, t.outcome))
+        self.failed_rows = self._newest(
+            engine,
+            scope,
+            problem_rows(t.status, t.outcome),
+            t.outcome.in_(sorted(str(outcome) for outcome in PROBLEM_OUTCOMES)),
+        )
+
+    @staticmethod
+    def _newest(engine: sa.Engine, scope: list[Any], *where: Any) -> str:
+        """The newest ``PAGE`` rows of the scope that match ``where``, every column, in the
+        pages' order: what a page of them reads at the least, from the partial problem index
+        (the problem predicate repeated so that both engines match it)."""
+        t = operation_runs.c
+        created = t.created_at.desc()
+        # The stored columns as they are: the adapter's reading of a context (the checks of
+        # its JSON on PostgreSQL) is the library's work, not the rows'.
+        stored = [sa.literal_column(f"operation_runs.{column.name}") for column in t]
+        sql = _sql(
+            engine,
+            sa.select(*stored)
+            .select_from(operation_runs)
+            .where(*scope, *where)
+            .order_by(created.nulls_last() if engine.dialect.name == "postgresql" else created)
+            .order_by(t.id.desc())
+            .limit(PAGE),
+        )
+        if engine.dialect.name == "sqlite":
+            # Named, so that the read is the index's whatever the planner's estimate.
+            index = "ix_operation_runs_problem_" + ("scope" if scope else "created")
+            sql = sql.replace("FROM operation_runs", f"FROM operation_runs INDEXED BY {index}")
+        return sql
+
+    def read(self, sql: str) -> list[Any]:
+        with self.engine.connect() as connection:
+            return list(connection.exec_driver_sql(sql))
+
     def bare(self) -> int:
         with self.engine.connect() as connection:
             return int(connection.exec_driver_sql(self.bare_sql).scalar_one())
@@ -212,6 +262,22 @@ def index_only(engine: sa.Engine, sql: str) -> str:
     return f"index-only (Index Only Scan, heap fetches {fetches})"
 
 
+def rows_verdict(engine: sa.Engine, sql: str) -> str:
+    """How a read of a page's rows is planned: its scans, whether it sorts, whether it is
+    index-only (on PostgreSQL the problem index leaves out the context, so it cannot be)."""
+    plan = plan_of(engine, sql)
+    scans = [
+        re.sub(r"^->\s*|\s*\(actual.*", "", line.strip())
+        for line in plan
+        if line.lstrip().startswith(("SCAN", "SEARCH")) or " Scan " in f" {line.strip()} "
+    ]
+    sorts = any("TEMP B-TREE FOR ORDER BY" in line or "Sort Key" in line for line in plan)
+    only = index_only(engine, sql)
+    if only.startswith("NOT") and engine.dialect.name == "postgresql":
+        only = "not index-only (each entry's table row read: the index holds no context)"
+    return f"{'; '.join(scans)}; {'sorts' if sorts else 'no sort'}; {only}"
+
+
 def _reads_table(engine: sa.Engine, sql: str) -> bool:
     """Whether SQLite's bytecode for ``sql`` reads a column or row of the runs table itself."""
     with engine.connect() as connection:
@@ -224,68 +290,108 @@ def _reads_table(engine: sa.Engine, sql: str) -> bool:
     return any(opcode in reading and p1 in cursors for _, opcode, p1, *_ in program)
 
 
-def bench_engine(name: str, engine: sa.Engine, args: argparse.Namespace) -> None:
+def bench_engine(name: str, engine: sa.Engine, args: argparse.Namespace) -> dict[str, Any]:
+    """Issue 13's table on ``engine``, printed; returned for the JSON report."""
     resolver = Resolver(
         history=SqlRunHistory(engine),
         states={k: SqlStateSource(engine, m) for k, m in reference_state_mappings().items()},
     )
     source = SqlRunSource(engine)
     default = SqlPushdown(engine)
-    forms = {form: SqlPushdown(engine, form=form) for form in SupersedeForm}
     scopes_of: dict[str, list[str] | None] = {"one workspace": ["ws07"], "whole table": None}
     rounds = args.repeat
     smoke = "" if rounds >= 5 else "  (fewer than 5 rounds: a smoke run, not a measurement)"
     print(f"\n== {name}, {args.rows:,} runs, medians of {rounds} side-by-side rounds =={smoke}")
-    print(f"count form: {default.compiled().form} (default); pages: exists; load {_load()}")
+    load_before = _load()
+    print(f"count form: {default.compiled().form} (default); pages: exists; load {load_before}")
     measured: dict[str, dict[str, float]] = {}
+    scopes_report: dict[str, Any] = {}
     for label, workspaces in scopes_of.items():
-        scopes = VisibleScopes(set(workspaces or ALL_WORKSPACES))
-        query = scopes.query()
         den = Denominators(engine, workspaces)
-        problems = den.count_problems()
-        total = sum(row[-1] for row in den.count_by_status())
-        print(f"{label}: {total:,} runs, {problems:,} problem rows")
-        for key, sql in (("problems", den.problems), ("by_status", den.by_status)):
-            print(f"  {key} denominator plan: {index_only(engine, sql)}")
-
-        def classified(query: Any = query) -> Any:
-            page = source.list_runs(query, limit=PAGE, outcomes=PROBLEM_OUTCOMES)
-            return resolver.evaluate_many(page.runs, as_of=AS_OF)
-
-        calls: dict[str, Callable[[], Any]] = {
-            "bare": den.bare,
-            "problems": den.count_problems,
-            "by_status": den.count_by_status,
-            "attention": lambda s=scopes: default.needs_attention(s, as_of=AS_OF),
-            "count": lambda s=scopes: default.count(s, as_of=AS_OF),
-            "page": lambda q=query: source.list_runs(q, limit=PAGE),
-            "follow_up": lambda s=scopes: default.follow_up_page(s, as_of=AS_OF, limit=PAGE),
-            "problem_page": lambda q=query: source.list_runs(
-                q, limit=PAGE, outcomes=PROBLEM_OUTCOMES
-            ),
-            "classified": classified,
+        scopes_report[label] = {
+            "runs": sum(row[-1] for row in den.count_by_status()),
+            "problem_rows": den.count_problems(),
+            "plans": {
+                key: index_only(engine, getattr(den, key)) for key in ("problems", "by_status")
+            }
+            | {key: rows_verdict(engine, getattr(den, key)) for key in ROWS_READS},
         }
-        if args.pages_only:
-            calls = {key: calls[key] for key in PAGE_CALLS}
-        for form, pushdown in forms.items():
-            if form == default.compiled().form or args.pages_only:
-                continue
-            calls[f"count {form}, needs attention"] = lambda p=pushdown, s=scopes: (
-                p.needs_attention(s, as_of=AS_OF)
-            )
+        print(
+            f"{label}: {scopes_report[label]['runs']:,} runs, "
+            f"{scopes_report[label]['problem_rows']:,} problem rows"
+        )
+        for key, verdict in scopes_report[label]["plans"].items():
+            print(f"  {key} denominator plan: {verdict}")
+        scopes = VisibleScopes(set(workspaces or ALL_WORKSPACES))
+        calls = _calls(engine, (default, resolver, source), scopes, den, args.pages_only)
         measured[label] = side_by_side(rounds, calls)
         if args.baselines:
             measured[label].update(baselines(resolver, source, scopes, rounds))
-    report(measured, cpu=name == "sqlite")
-    print(f"load average after: {_load()}")
+    table = report(measured, cpu=name == "sqlite")
+    load_after = _load()
+    print(f"load average after: {load_after}")
     if args.workspaces:
         by_workspaces(engine, default, source, ALL_WORKSPACES, rounds)
     if args.explain:
         explain_plans(name, engine, default, VisibleScopes({"ws07"}))
-        for key in ("problems", "by_status"):
-            print(f"\n-- plan: {key} denominator ({name}, one workspace)")
-            for line in plan_of(engine, getattr(Denominators(engine, ["ws07"]), key)):
-                print("  ", line[:150])
+        for label, workspaces in scopes_of.items():
+            den = Denominators(engine, workspaces)
+            for key in ("problems", "by_status", *ROWS_READS):
+                print(f"\n-- plan: {key} denominator ({name}, {label})")
+                for line in plan_of(engine, getattr(den, key)):
+                    print("  ", line[:150])
+    return {
+        "engine": name,
+        "rows": args.rows,
+        "rounds": rounds,
+        "load": [load_before, load_after],
+        "scopes": scopes_report,
+        "medians_ms": {
+            label: {key: round(seconds * 1000, 4) for key, seconds in times.items()}
+            for label, times in measured.items()
+        },
+        "table": table,
+        "denominators": DENOMINATORS,
+    }
+
+
+def _calls(
+    engine: sa.Engine,
+    readers: tuple[SqlPushdown, Resolver, SqlRunSource],
+    scopes: VisibleScopes,
+    den: Denominators,
+    pages_only: bool,
+) -> dict[str, Callable[[], Any]]:
+    """What one scope's rounds time: every measure and every denominator of issue 13's table."""
+    default, resolver, source = readers
+    query = scopes.query()
+
+    def classified() -> Any:
+        page = source.list_runs(query, limit=PAGE, outcomes=PROBLEM_OUTCOMES)
+        return resolver.evaluate_many(page.runs, as_of=AS_OF)
+
+    calls: dict[str, Callable[[], Any]] = {
+        "bare": den.bare,
+        "problems": den.count_problems,
+        "by_status": den.count_by_status,
+        "attention": lambda: default.needs_attention(scopes, as_of=AS_OF),
+        "count": lambda: default.count(scopes, as_of=AS_OF),
+        "page": lambda: source.list_runs(query, limit=PAGE),
+        "follow_up": lambda: default.follow_up_page(scopes, as_of=AS_OF, limit=PAGE),
+        "problem_page": lambda: source.list_runs(query, limit=PAGE, outcomes=PROBLEM_OUTCOMES),
+        "classified": classified,
+        "problem_rows": lambda: den.read(den.problem_rows),
+        "failed_rows": lambda: den.read(den.failed_rows),
+    }
+    if pages_only:
+        return {key: calls[key] for key in PAGE_CALLS}
+    for form in SupersedeForm:
+        if form != default.compiled().form:
+            other = SqlPushdown(engine, form=form)
+            calls[f"count {form}, needs attention"] = lambda p=other: p.needs_attention(
+                scopes, as_of=AS_OF
+            )
+    return calls
 
 
 def by_workspaces(
@@ -323,36 +429,32 @@ def by_workspaces(
         )
 
 
-def report(measured: dict[str, dict[str, float]], *, cpu: bool) -> None:
-    """Issue 13's rows; with ``cpu`` (SQLite) also the honest ratio of CPU times."""
-    numerators = {
-        "needs-attention count": "attention",
-        "full status breakdown": "count",
-        "first follow-up page of 50": "follow_up",
-        "classified page of 50 problem runs": "classified",
-    }
+NUMERATORS = {
+    "needs-attention count": "attention",
+    "full status breakdown": "count",
+    "first follow-up page of 50": "follow_up",
+    "classified page of 50 problem runs": "classified",
+}
+
+
+def report(measured: dict[str, dict[str, float]], *, cpu: bool) -> list[dict[str, Any]]:
+    """Issue 13's rows, printed and returned; with ``cpu`` (SQLite) also the ratios of CPU times
+    to the honest denominator and to the cheapest read of the answer's rows."""
     print(
         f"{'measure':<36}{'scope':<15}{'time':>11}{'old denominator':>24}"
-        f"{'honest denominator':>24}{'target':>8}"
-        + (f"{'CPU time':>12}{'CPU-time ratio':>16}" if cpu else "")
+        f"{'honest denominator':>24}{'rows read':>24}{'target':>8}"
+        + (f"{'CPU time':>12}{'CPU-time ratio':>16}{'to rows read':>14}" if cpu else "")
     )
-    for measure, old, honest, one_target, whole_target in ROWS:
-        if numerators[measure] not in next(iter(measured.values())):
+    table = []
+    for measure, old, honest, rows_read, one_target, whole_target in ROWS:
+        if NUMERATORS[measure] not in next(iter(measured.values())):
             continue
         for (label, times), target in zip(
             measured.items(), (one_target, whole_target), strict=True
         ):
-            numerator = numerators[measure]
-            seconds = times[numerator]
-            wanted = "-" if target is None else f"<={target:g}x"
-            spent = times[numerator + " cpu"]
-            on_cpu = f"{_ms(spent):>12}{spent / times[honest + ' cpu']:>15.1f}x" if cpu else ""
-            print(
-                f"{measure:<36}{label:<15}{_ms(seconds):>11}"
-                f"{_ms(times[old]) + f' {seconds / times[old]:6.1f}x':>24}"
-                f"{_ms(times[honest]) + f' {seconds / times[honest]:6.1f}x':>24}{wanted:>8}"
-                + on_cpu
-            )
+            row = _table_row(measure, label, times, (old, honest, rows_read), target)
+            table.append(row)
+            print(_printed(row, cpu=cpu))
     extra = [
         key
         for key in next(iter(measured.values()))
@@ -363,13 +465,56 @@ def report(measured: dict[str, dict[str, float]], *, cpu: bool) -> None:
             continue
         for label, times in measured.items():
             seconds = times[key]
-            old = f"{seconds / times['bare']:6.1f}x"
-            honest = f"{seconds / times['problems']:6.1f}x"
-            print(f"{key:<36}{label:<15}{_ms(seconds):>11}{old:>24}{honest:>24}")
+            old_ratio = f"{seconds / times['bare']:6.1f}x"
+            honest_ratio = f"{seconds / times['problems']:6.1f}x"
+            print(f"{key:<36}{label:<15}{_ms(seconds):>11}{old_ratio:>24}{honest_ratio:>24}")
     print("evaluate_many in memory (warm / first call): bench/core_bench.py")
-    print("denominators:")
+    print("denominators (rows read: the cheapest read of the answer's rows, where not the honest):")
     for key, text in DENOMINATORS.items():
         print(f"  {key:<13}{text}")
+    return table
+
+
+def _table_row(
+    measure: str,
+    scope: str,
+    times: dict[str, float],
+    denominators: tuple[str, str, str | None],
+    target: float | None,
+) -> dict[str, Any]:
+    """One row of the table: the measure's median and its ratio to each denominator."""
+    numerator = NUMERATORS[measure]
+    row: dict[str, Any] = {"measure": measure, "scope": scope, "target": target}
+    row["ms"] = round(times[numerator] * 1000, 4)
+    row["cpu_ms"] = round(times[numerator + " cpu"] * 1000, 4)
+    for role, key in zip(("old", "honest", "rows_read"), denominators, strict=True):
+        if key is None:
+            continue
+        row[role] = {
+            "denominator": key,
+            "ms": round(times[key] * 1000, 4),
+            "ratio": round(times[numerator] / times[key], 3),
+            "cpu_ratio": round(times[numerator + " cpu"] / times[key + " cpu"], 3),
+        }
+    return row
+
+
+def _printed(row: dict[str, Any], *, cpu: bool) -> str:
+    def against(role: str) -> str:
+        if role not in row:
+            return "-"
+        return f"{row[role]['ms']:.2f} ms {row[role]['ratio']:6.1f}x"
+
+    target = row["target"]
+    wanted = "-" if target is None else f"<={target:g}x"
+    on_cpu = ""
+    if cpu:
+        to_rows = f"{row['rows_read']['cpu_ratio']:.1f}x" if "rows_read" in row else "-"
+        on_cpu = f"{row['cpu_ms']:>9.2f} ms{row['honest']['cpu_ratio']:>15.1f}x{to_rows:>14}"
+    return (
+        f"{row['measure']:<36}{row['scope']:<15}{row['ms']:>8.2f} ms{against('old'):>24}"
+        f"{against('honest'):>24}{against('rows_read'):>24}{wanted:>8}" + on_cpu
+    )
 
 
 def _load() -> str:
@@ -490,6 +635,7 @@ def main() -> None:
         parser.error("--repeat must be at least 1")
     shape = {"problem_scale": args.problem_scale, "subjects": args.subjects}
     suffix = generate.shape_suffix(**shape).replace("-", "_")
+    reports = []
     for name in args.engines.split(","):
         if name == "sqlite":
             path = generate.sqlite_path(args.rows, **shape)
@@ -504,9 +650,12 @@ def main() -> None:
         else:
             parser.error(f"unknown engine {name!r}")
         try:
-            bench_engine(name, engine, args)
+            reports.append(bench_engine(name, engine, args))
         finally:
             engine.dispose()
+    results = generate.results_dir()
+    results.mkdir(parents=True, exist_ok=True)
+    (results / "pushdown_bench.json").write_text(json.dumps(reports, indent=2) + "\n")
 
 
 if __name__ == "__main__":
