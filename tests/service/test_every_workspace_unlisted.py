@@ -83,7 +83,7 @@ def _listed(value: object) -> set[str]:
         except ValueError:
             return {value} & set(TENANTS)
     if isinstance(value, list | tuple) and all(isinstance(item, str) for item in value):
-        return set(value) & set(TENANTS)
+        return {str(item) for item in value} & set(TENANTS)
     return {value} & set(TENANTS) if isinstance(value, str) else set()
 
 
@@ -148,4 +148,4 @@ def test_the_memory_source_lists_every_usable_workspace_for_none() -> None:
     runs = [run(i, workspace_id=w) for i, w in enumerate((*TENANTS, *UNUSABLE, None))]
     source = MemoryRunSource(runs)
     listed = source.list_runs(RunQuery(workspace_ids=None), limit=100).runs
-    assert sorted(r.workspace_id for r in listed) == sorted(TENANTS)
+    assert sorted(str(r.workspace_id) for r in listed) == sorted(TENANTS)
