@@ -81,7 +81,7 @@ def _listed(value: object) -> set[str]:
         try:
             value = json.loads(value)
         except ValueError:
-            return {value} & set(TENANTS)
+            return {str(value)} & set(TENANTS)
     if isinstance(value, list | tuple) and all(isinstance(item, str) for item in value):
         return {str(item) for item in value} & set(TENANTS)
     return {value} & set(TENANTS) if isinstance(value, str) else set()
