@@ -12,12 +12,13 @@ from typing import Any
 import attrs
 import pytest
 import sqlalchemy as sa
-from tests.support import AS_OF, T0, executed_statements, run
+from tests.support import AS_OF, T0, executed_statements, form_validator, run
 
 from runactionability import ActionabilityService, EveryWorkspace, VisibleScopes
 from runactionability.adapters.memory import MemoryRunSource
 from runactionability.adapters.sqlalchemy import create_schema, insert_runs
 from runactionability.errors import UsageError
+from runactionability.jsonforms import to_json
 from runactionability.model import RunQuery
 from runactionability.service import RequestSession
 
@@ -142,6 +143,10 @@ def test_every_workspace_is_no_none_a_caller_passes() -> None:
     assert every.admits("tenant-alpha", "prod")
     assert not any(every.admits(blank, "prod") for blank in UNUSABLE)
     assert every.query() == attrs.evolve(VisibleScopes(TENANTS).query(), workspace_ids=None)
+    # Its JSON form names no workspace: null, valid against the shipped schema.
+    document = to_json(every)
+    form_validator("scopes").validate(document)
+    assert document == {"workspace_ids": None, "environment_ids": None}
 
 
 def test_the_memory_source_lists_every_usable_workspace_for_none() -> None:
