@@ -114,9 +114,7 @@ def engine_for(name: str, tenants: int, args: argparse.Namespace, folder: Path) 
     with sa.create_engine(args.postgres_url).begin() as connection:
         connection.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    return sa.create_engine(
-        args.postgres_url, connect_args={"options": f"-csearch_path={schema}"}
-    )
+    return sa.create_engine(args.postgres_url, connect_args={"options": f"-csearch_path={schema}"})
 
 
 def drop(name: str, tenants: int, args: argparse.Namespace) -> None:
