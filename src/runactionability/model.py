@@ -328,17 +328,17 @@ def _as_statuses(values: Iterable[RunStatus | str] | None) -> frozenset[RunStatu
 class RunQuery:
     """Which runs to list: every given filter must hold; None means no filter on that field.
 
-    ``workspace_ids`` is required: a listing never spans scopes the caller did not name.
-    ``environment_ids`` narrows within them (workspace-owned runs, with no environment, are
-    kept only when ``include_workspace_runs`` is true). ``created_from`` is inclusive,
-    ``created_before`` exclusive.
+    ``workspace_ids`` is required: a listing never spans scopes the caller did not name (None:
+    every run with a usable workspace id, ``VisibleScopes.every_workspace``, read with no id
+    list). ``environment_ids`` narrows within them (workspace-owned runs, with no environment,
+    only with ``include_workspace_runs``); ``created_from`` is inclusive, ``created_before`` not.
 
     ``as_of`` lists the runs as they were at that instant (see ``run_as_of``): a run created
     after it is left out, and a run that completed after it is listed as the active run it was
     then. ``statuses`` then filters on the status at ``as_of``.
     """
 
-    workspace_ids: frozenset[str] = attrs.field(converter=as_names)
+    workspace_ids: frozenset[str] | None = attrs.field(converter=as_optional_names)
     environment_ids: frozenset[str] | None = attrs.field(default=None, converter=as_optional_names)
     include_workspace_runs: bool = True
     operation_types: frozenset[str] | None = attrs.field(default=None, converter=as_optional_names)

@@ -147,6 +147,12 @@ class RunSource(Protocol):
         inserted meanwhile never shifts a page). Rows that cannot be read cleanly are still
         returned, as ``OperationRun`` values whose bad fields the core will flag.
 
+        ``query.workspace_ids`` None is every workspace (``VisibleScopes.every_workspace``, an
+        actor from whom no workspace is hidden): every run whose workspace id ``usable_id``
+        reads, and no other, found without a list of every workspace (the library's SQL source
+        tests each row's own id, ``ids.usable_stored_id``). A run with no usable workspace id
+        is in no scope, so it is never listed, not even then.
+
         ``limit`` is an ``int`` (not a ``bool``, nor a text such as ``"5"``) from 1 to
         ``MAX_LIMIT`` (10,000); the library's sources refuse anything else with a
         ``UsageError`` before any statement (``limits.check_limit``), as the request API does.
@@ -186,7 +192,9 @@ class RunsById(Protocol):
     filters the same scopes (ids compared in their column's type, text byte for byte); a row
     without an id is in none. ``scopes`` None is the whole database, for an actor from whom
     nothing is hidden (``EveryWorkspace`` without environments): every row, those in no
-    workspace too. No caller passes None for an actor with scopes.
+    workspace too. No caller passes None for an actor with scopes. ``scopes`` of every
+    workspace (``workspace_ids`` None, ``EveryWorkspace`` with environments) are every row
+    whose workspace id is usable, within their environments, read without a list of ids.
     """
 
     def runs_by_ids(

@@ -29,9 +29,29 @@ def _as_optional_ids(values: Iterable[str | int] | None) -> frozenset[str] | Non
     return None if values is None else as_ids(values)
 
 
-def _not_empty(instance: object, attribute: attrs.Attribute[Any], value: frozenset[str]) -> None:
+class _EveryWorkspace:
+    """What ``VisibleScopes.every_workspace`` passes for its workspace ids (read as None)."""
+
+
+_EVERY_WORKSPACE = _EveryWorkspace()
+
+
+def _workspace_ids(values: Iterable[str | int] | _EveryWorkspace) -> frozenset[str] | None:
+    # None reaches the field only through every_workspace: a careless caller's None (a user
+    # with no workspaces looked up) must not read as every workspace.
+    if values is _EVERY_WORKSPACE:
+        return None
+    if values is None:
+        raise UsageError("VisibleScopes needs workspace ids (every_workspace() for all of them)")
+    assert not isinstance(values, _EveryWorkspace)
+    return as_ids(values)
+
+
+def _not_empty(
+    instance: object, attribute: attrs.Attribute[Any], value: frozenset[str] | None
+) -> None:
     # An empty set would read as "no restriction" to a careless caller; it must mean nothing.
-    if not value:
+    if value is not None and not value:
         raise UsageError("VisibleScopes needs at least one workspace id")
 
 
@@ -44,15 +64,38 @@ class VisibleScopes:
     operation) is visible only when ``include_workspace_runs`` is true. The same test applies to
     a proof: a superseding run or a state outside these scopes is never shown. Ids compare as
     strings, as the core compares them.
+
+    ``every_workspace`` builds the scopes of an actor from whom no workspace is hidden: its
+    ``workspace_ids`` is None, which admits every usable workspace id (``usable_id``), and its
+    readers bound their statements by no list of ids (docs/decisions.md).
     """
 
-    workspace_ids: frozenset[str] = attrs.field(converter=as_ids, validator=_not_empty)
+    workspace_ids: frozenset[str] | None = attrs.field(
+        converter=_workspace_ids, validator=_not_empty
+    )
     environment_ids: frozenset[str] | None = attrs.field(default=None, converter=_as_optional_ids)
     include_workspace_runs: bool = True
 
+    @classmethod
+    def every_workspace(
+        cls,
+        *,
+        environment_ids: Iterable[str | int] | None = None,
+        include_workspace_runs: bool = True,
+    ) -> VisibleScopes:
+        """The scopes of every workspace, optionally narrowed to ``environment_ids``."""
+        return cls(
+            _EVERY_WORKSPACE,
+            environment_ids=environment_ids,
+            include_workspace_runs=include_workspace_runs,
+        )
+
     def admits(self, workspace_id: object, environment_id: object) -> bool:
         """Whether something in this workspace and environment is visible."""
-        if usable_id(workspace_id) not in self.workspace_ids:
+        workspace = usable_id(workspace_id)
+        if workspace is None:
+            return False
+        if self.workspace_ids is not None and workspace not in self.workspace_ids:
             return False
         if self.environment_ids is None:
             return True

@@ -44,6 +44,7 @@ from runactionability.adapters.sqlalchemy import (
 )
 from runactionability.adapters.sqlalchemy.schema import _run_row
 from runactionability.errors import MissingStateSourceWarning
+from runactionability.service.every import workspace_names
 
 CHECK = "provider.connection.check"
 KEY = "provider_connection_id"
@@ -509,7 +510,7 @@ def test_every_workspace_keeps_tenants_apart_under_a_case_insensitive_column(
     with pytest.warns(MissingStateSourceWarning):
         service = ActionabilityService(case_insensitive, runs=CI_RUNS, states={}, catalog=CATALOG)
     with service.session(scopes=EveryWorkspace(), as_of=AS_OF) as session:
-        assert session.scopes.workspace_ids == {"acme", "ACME"}
+        assert workspace_names(session.backend) == ["ACME", "acme"]
         shown = [item.run.id for item in session.follow_up_page().items]
         assert shown == [2]
         explanation = session.explain(2)

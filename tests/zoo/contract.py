@@ -197,7 +197,9 @@ class _Runs:
         environments = query.environment_ids
         mine = attrs.evolve(
             query,
-            workspace_ids={str(self.ids.workspace.text(one)) for one in query.workspace_ids},
+            workspace_ids=None
+            if query.workspace_ids is None
+            else {str(self.ids.workspace.text(one)) for one in query.workspace_ids},
             environment_ids=None
             if environments is None
             else {str(self.ids.environment.text(one)) for one in environments},

@@ -31,7 +31,9 @@ def seeded(zoo: tuple[Host, sa.Engine], tmp_path: Path) -> Seeded:
 
 
 def _document(seeded: Seeded, folder: Path, command: str, *args: str) -> Any:
-    scopes = [f"--workspace={w}" for w in sorted(seeded.scopes().workspace_ids)]
+    named = seeded.scopes().workspace_ids
+    assert named is not None
+    scopes = [f"--workspace={w}" for w in sorted(named)]
     config = str(folder / "runactionability.toml")
     arguments = [command, *args, "--config", config, *scopes, "--as-of", AS_OF.isoformat()]
     result = CliRunner().invoke(cli, [*arguments, "--json"], catch_exceptions=False)

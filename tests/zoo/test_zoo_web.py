@@ -39,6 +39,7 @@ def test_the_pages_show_what_the_consumers_compute(seeded: Seeded, tmp_path: Pat
     follow_up = list_assessed(
         memory.runs, resolver, scopes=scopes, as_of=AS_OF, view=View.CURRENT_FOLLOW_UP, limit=100
     )
+    assert scopes.workspace_ids is not None
     actor = Actor("host operator", tuple(sorted(scopes.workspace_ids)))
     host = build_host(
         config_path=str(tmp_path / "runactionability.toml"),

@@ -327,7 +327,9 @@ def _invalid(cursor: object) -> InvalidCursorError:
 
 def _matches(run: OperationRun, query: RunQuery) -> bool:
     workspace_id = usable_id(run.workspace_id)
-    if workspace_id not in query.workspace_ids:
+    if workspace_id is None:
+        return False
+    if query.workspace_ids is not None and workspace_id not in query.workspace_ids:
         return False
     if query.environment_ids is not None:
         # Only a run with no environment at all is the workspace's own; an unusable one ('')

@@ -42,6 +42,7 @@ from runactionability.i18n.catalogs import check_directory
 from runactionability.model import usable_id
 from runactionability.registry import Registry
 from runactionability.service import ActionabilityService, EveryWorkspace, RequestSession
+from runactionability.service.every import workspace_names, workspaces_with_runs
 
 
 def _url(database: str, *, read_only: bool) -> sa.URL:
@@ -303,7 +304,7 @@ def _named_workspaces(
     would hide the typo behind exit 0 (docs/decisions.md). The error names only what was given:
     the workspaces that do exist are not the command line's to suggest.
     """
-    known = session.scopes.workspace_ids
+    known = workspaces_with_runs(session.backend, workspaces)
     unknown = [name for name in dict.fromkeys(workspaces) if usable_id(name) not in known]
     if unknown:
         names = ", ".join(repr(name) for name in unknown)
@@ -314,6 +315,19 @@ def _named_workspaces(
         )
     scopes = VisibleScopes(workspaces, environment_ids=list(environments) or None)
     return attrs.evolve(session, scopes=scopes, whole_database=False)
+
+
+def shown_scopes(session: RequestSession) -> VisibleScopes:
+    """The session's scopes as a document shows them: every workspace by name (one statement
+    of its snapshot, for the page only; the reads never list them)."""
+    scopes = session.scopes
+    if scopes.workspace_ids is not None:
+        return scopes
+    return VisibleScopes(
+        workspace_names(session.backend),
+        environment_ids=scopes.environment_ids,
+        include_workspace_runs=scopes.include_workspace_runs,
+    )
 
 
 def _check_environments(

@@ -25,7 +25,7 @@ from runactionability.cli._app import (
     scope_options,
 )
 from runactionability.cli._output import emit_json, stdout_console, visible
-from runactionability.cli._session import open_service, open_session
+from runactionability.cli._session import open_service, open_session, shown_scopes
 from runactionability.cli._shapes import header, scope_label, scopes_json, status_text
 from runactionability.errors import NoWorkspacesError, UsageError
 from runactionability.i18n import Renderer
@@ -184,8 +184,9 @@ def _window(
             # A cursor whose window ends after --until (the session's instant) is the command
             # line's mistake: exit 2, as for any other option that cannot be used.
             raise CliUsageError(one_line(exc)) from None
+        shown = shown_scopes(session) if as_json else session.scopes
     if as_json:
-        emit_json(_changes_json(session, page))
+        emit_json(_changes_json(session, shown, page))
     else:
         _render_page(session, page)
 
@@ -196,11 +197,13 @@ def _until_text(until_text: str | None) -> str | None:
     return parse_instant("--until", until_text, datetime.now(UTC)).isoformat()
 
 
-def _changes_json(session: RequestSession, page: ChangePage) -> dict[str, object]:
+def _changes_json(
+    session: RequestSession, shown: VisibleScopes, page: ChangePage
+) -> dict[str, object]:
     # A cursor's window ends where its first page's did, not at this command's instant.
     return {
         **header("changes", page.until),
-        "scopes": scopes_json(session.scopes),
+        "scopes": scopes_json(shown),
         **to_json(page, renderer=session.renderer),
     }
 

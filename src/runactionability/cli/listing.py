@@ -6,9 +6,9 @@ import click
 
 from runactionability.cli._app import CliUsageError, Reading, cli, json_option, session_options
 from runactionability.cli._output import emit_json, progress, stdout_console
-from runactionability.cli._session import open_session
+from runactionability.cli._session import open_session, shown_scopes
 from runactionability.cli._shapes import header, runs_table, scopes_json
-from runactionability.consumers import AssessedPage, View
+from runactionability.consumers import AssessedPage, View, VisibleScopes
 from runactionability.jsonforms import to_json
 from runactionability.messages import msg
 from runactionability.service import MAX_LIMIT, RequestSession
@@ -61,18 +61,19 @@ def list_(
         progress(not as_json, "Scanning runs") as advance,
     ):
         page = session.page(chosen, limit=limit, cursor=cursor, on_scan=advance)
+        shown = shown_scopes(session)
     if as_json:
-        emit_json(_list_json(session, chosen, limit, page))
+        emit_json(_list_json(session, shown, chosen, limit, page))
     else:
         _render_list(session, chosen, page)
 
 
 def _list_json(
-    session: RequestSession, chosen: View, limit: int, page: AssessedPage
+    session: RequestSession, shown: VisibleScopes, chosen: View, limit: int, page: AssessedPage
 ) -> dict[str, object]:
     return {
         **header("list", session.as_of),
-        "scopes": scopes_json(session.scopes),
+        "scopes": scopes_json(shown),
         "view": str(chosen),
         "limit": limit,
         **to_json(page, renderer=session.renderer),

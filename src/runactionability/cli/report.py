@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import attrs
 import click
 from rich import box
 from rich.console import Console
@@ -13,7 +14,7 @@ from rich.text import Text
 
 from runactionability.cli._app import Reading, cli, json_option, session_options
 from runactionability.cli._output import emit_json, progress, stdout_console
-from runactionability.cli._session import cli_config, database_of, open_session
+from runactionability.cli._session import cli_config, database_of, open_session, shown_scopes
 from runactionability.cli._shapes import (
     action_label,
     header,
@@ -68,6 +69,7 @@ def report(
         progress(not as_json, "Reading runs") as advance,
     ):
         summary = dashboard(session, top=top, on_page=advance)
+        summary = attrs.evolve(summary, scopes=shown_scopes(session))
         # Only the whole database may count the runs no workspace holds (one statement).
         unattributed = session.unattributed().count if session.whole_database else None
     r = session.renderer
@@ -110,6 +112,7 @@ def _counts_table(
 
 def _where(summary: DashboardSummary) -> Message:
     scopes = summary.scopes
+    assert scopes.workspace_ids is not None, "the report names every workspace (shown_scopes)"
     workspaces = Listing(sorted(scopes.workspace_ids), "and")
     if scopes.environment_ids is None:
         return msg("cli.report_scope", "{workspaces}", workspaces=workspaces)

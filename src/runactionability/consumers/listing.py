@@ -130,6 +130,13 @@ def _store_page(
     return AssessedPage(items=tuple(items), next_cursor=listed.next_cursor, scanned=listed.scanned)
 
 
+def _both(visible: frozenset[str] | None, asked: frozenset[str] | None) -> frozenset[str] | None:
+    """The ids both lists hold; None (every id) narrows nothing."""
+    if visible is None or asked is None:
+        return asked if visible is None else visible
+    return visible & asked
+
+
 def _page(
     source: RunSource,
     resolver: Resolver,
@@ -146,16 +153,10 @@ def _page(
     if query is not None:
         scoped = attrs.evolve(
             query,
-            workspace_ids=scoped.workspace_ids & query.workspace_ids,
+            workspace_ids=_both(scoped.workspace_ids, query.workspace_ids),
             # An empty set of visible environments is a restriction too (to none): it is
             # intersected, never read as "no restriction".
-            environment_ids=(
-                scoped.environment_ids
-                if query.environment_ids is None
-                else query.environment_ids
-                if scoped.environment_ids is None
-                else query.environment_ids & scoped.environment_ids
-            ),
+            environment_ids=_both(scoped.environment_ids, query.environment_ids),
             include_workspace_runs=scoped.include_workspace_runs and query.include_workspace_runs,
             as_of=as_of,
         )

@@ -257,7 +257,7 @@ class AsyncRequestSession:
 
     @property
     def scopes(self) -> VisibleScopes:
-        """The actor's visible scopes (``EveryWorkspace`` read as the workspaces with runs)."""
+        """The actor's visible scopes (``EveryWorkspace``: ``VisibleScopes.every_workspace``)."""
         return self.session.scopes
 
     @property

@@ -1,4 +1,9 @@
-"""``EveryWorkspace``: the scopes of an operator who sees every workspace with runs."""
+"""``EveryWorkspace``: the scopes of an operator who sees every workspace with runs.
+
+Its session reads ``VisibleScopes.every_workspace``: no statement lists the tenants, each tests
+the row's own workspace id for usability instead (docs/decisions.md). Only the command line's
+report, which prints every workspace it shows, reads their names (``workspace_names``).
+"""
 
 from __future__ import annotations
 
@@ -13,7 +18,12 @@ from runactionability.adapters.sqlalchemy.doctor.id_columns import (
     UnattributedRuns,
     unattributed_runs,
 )
-from runactionability.adapters.sqlalchemy.ids import check_scope_ids, id_exact, stored_typed_id
+from runactionability.adapters.sqlalchemy.ids import (
+    check_scope_ids,
+    id_exact,
+    stored_typed_id,
+    usable_stored_id,
+)
 from runactionability.adapters.sqlalchemy.run_statements import bound_ids, id_form, one_of
 from runactionability.consumers import Assessment, Explanation, would_change
 from runactionability.errors import NoWorkspacesError, UsageError
@@ -29,6 +39,8 @@ __all__ = [
     "every_workspace",
     "explain_unscoped",
     "readable_scopes",
+    "workspace_names",
+    "workspaces_with_runs",
 ]
 
 
@@ -36,7 +48,8 @@ __all__ = [
 class EveryWorkspace:
     """The scopes of an operator who sees every workspace that has runs (the CLI's default).
 
-    They are read inside the session's snapshot. With no ``environment_ids`` the operator sees
+    The session reads them as ``VisibleScopes.every_workspace``, after one statement of its
+    snapshot has found a usable workspace id. With no ``environment_ids`` the operator sees
     the whole database, so ``explain`` also shows a run with no usable workspace id (flagged as
     the invalid record it is, without an action). ``environment_ids`` reads as
     ``VisibleScopes`` reads it: an empty collection means no environment (workspace-owned runs
@@ -53,16 +66,42 @@ def every_workspace(backend: SqlBackend, every: EveryWorkspace) -> VisibleScopes
     column = mapping.table_clause().c[mapping.workspace_id]
     connection = backend.runs.bind
     assert isinstance(connection, sa.Connection), "a snapshot reads through one connection"
-    # Listed by exact value: under a case-insensitive collation DISTINCT would fold 'ACME' into
-    # 'acme', and every run of the tenant it dropped would vanish from the operator's screens.
-    exact = id_exact(column, mapping.ids.workspace, connection.dialect.name)
-    rows = connection.execute(sa.select(exact).distinct().order_by(exact)).scalars()
-    # A blank (or otherwise unusable) workspace id belongs to no scope: it is skipped here, as
-    # VisibleScopes would refuse it and take every other workspace down with it.
-    visible = [usable for value in rows if (usable := usable_id(value)) is not None]
-    if not visible:
+    usable = usable_stored_id(column, mapping.ids.workspace, connection.dialect.name)
+    if connection.execute(sa.select(sa.literal(1)).where(usable).limit(1)).first() is None:
         raise NoWorkspacesError("the runs table holds no runs with a usable workspace id")
-    return VisibleScopes(visible, environment_ids=every.environment_ids)
+    return VisibleScopes.every_workspace(environment_ids=every.environment_ids)
+
+
+def workspace_names(backend: SqlBackend) -> list[str]:
+    """Every usable workspace id of the runs table, sorted (one statement): what a screen that
+    names each workspace it shows prints, never a bound of any read."""
+    mapping = backend.runs.mapping
+    column = mapping.table_clause().c[mapping.workspace_id]
+    connection = backend.runs.bind
+    assert isinstance(connection, sa.Connection), "a snapshot reads through one connection"
+    # Listed by exact value: under a case-insensitive collation DISTINCT would fold 'ACME' into
+    # 'acme', and the tenant it dropped would go unnamed.
+    exact = id_exact(column, mapping.ids.workspace, connection.dialect.name)
+    rows = connection.execute(sa.select(exact).distinct()).scalars()
+    return sorted({usable for value in rows if (usable := usable_id(value)) is not None})
+
+
+def workspaces_with_runs(backend: SqlBackend, workspace_ids: Collection[str]) -> frozenset[str]:
+    """Of ``workspace_ids``, those holding a run (one statement), for a reader of every
+    workspace to tell a typed name from a workspace with no runs."""
+    asked = as_ids(workspace_ids)
+    mapping = backend.runs.mapping
+    check_scope_ids(asked, None, mapping.ids)
+    column = mapping.table_clause().c[mapping.workspace_id]
+    connection = backend.runs.bind
+    assert isinstance(connection, sa.Connection), "a snapshot reads through one connection"
+    dialect, ids = connection.dialect.name, mapping.ids
+    exact = id_exact(column, ids.workspace, dialect)
+    within = one_of(column, "workspace", ids.workspace, dialect, id_form(asked, dialect))
+    values = bound_ids("workspace", asked, ids.workspace, dialect)
+    rows = connection.execute(sa.select(exact).distinct().where(within), values).scalars()
+    found = {usable_id(stored_typed_id(value, ids.workspace)) for value in rows}
+    return frozenset(name for name in asked if name in found)
 
 
 def environments_with_runs(

@@ -184,10 +184,12 @@ def check_caller_ids(values: Iterable[object], id_type: IdType, name: str) -> No
 
 
 def check_scope_ids(
-    workspace_ids: Iterable[object], environment_ids: Iterable[object] | None, ids: IdTypes
+    workspace_ids: Iterable[object] | None, environment_ids: Iterable[object] | None, ids: IdTypes
 ) -> None:
-    """``check_caller_ids`` of a caller's visible workspaces and environments."""
-    check_caller_ids(workspace_ids, ids.workspace, "workspace id")
+    """``check_caller_ids`` of a caller's visible workspaces (None: every one) and
+    environments."""
+    if workspace_ids is not None:
+        check_caller_ids(workspace_ids, ids.workspace, "workspace id")
     if environment_ids is not None:
         check_caller_ids(environment_ids, ids.environment, "environment id")
 
@@ -269,6 +271,41 @@ def id_equal(column: Any, value: Any, id_type: IdType, dialect: str) -> sa.Colum
 def id_exact(column: Any, id_type: IdType, dialect: str) -> Any:
     """``column`` to group or join by exact value (``exact_text`` for text, else as it is)."""
     return exact_text(column, dialect) if storage(id_type, dialect) == "text" else column
+
+
+# What ``str.strip()`` removes, and so what ``usable_id`` reads as blank: every character
+# ``str.isspace`` holds (a test compares the two).
+PYTHON_BLANKS = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
+    "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+
+
+def usable_stored_id(column: Any, id_type: IdType, dialect: str) -> sa.ColumnElement[bool]:
+    """The rows whose ``column`` holds an id ``usable_id`` reads that binds back as itself: the
+    ids a list of every stored one would hold (``VisibleScopes.every_workspace``), tested on the
+    row, so that a read of every workspace lists none of them.
+
+    An integer or a uuid is usable unless NULL; text unless blank to ``str.strip()``. SQLite
+    holds any type in any column: there a text id is text (or an integer, which the core reads
+    as its digits) with no NUL, an integer id an integer, and a uuid its 32 hex digits
+    (``_StoredHex``); a BLOB, a real or other text names no id of the column.
+    """
+    kind = storage(id_type, dialect)
+    if dialect == "postgresql":
+        if kind != "text":
+            return sa.and_(column.is_not(None))
+        return sa.and_(sa.func.length(sa.func.btrim(column, PYTHON_BLANKS)) > 0)
+    typed = sa.func.typeof(column)
+    if kind == "integer":
+        return typed == sa.literal_column("'integer'")
+    text = typed == sa.literal_column("'text'")
+    if id_type == "uuid":
+        return sa.and_(text, column.op("GLOB")(sa.literal_column(_HEX_GLOB)))
+    # SQLite's length() stops at a NUL, so the NUL is looked for in the bytes (instr).
+    unblank = sa.func.length(sa.func.trim(column, PYTHON_BLANKS)) > 0
+    without_nul = sa.func.instr(column, sa.func.char(0)) == 0
+    return sa.or_(typed == sa.literal_column("'integer'"), sa.and_(text, unblank, without_nul))
 
 
 def id_cast(value: Any, source: IdType, target: IdType, dialect: str) -> Any:

@@ -30,6 +30,7 @@ from runactionability.adapters.sqlalchemy.ids import (
     sql_type,
     storage,
     text_fits,
+    usable_stored_id,
 )
 from runactionability.adapters.sqlalchemy.instant_rows import stored_parameter
 from runactionability.adapters.sqlalchemy.instant_sql import compare_to, valid_timestamp
@@ -99,12 +100,13 @@ def values_of(
 
 
 def scope_values(
-    workspace_ids: Collection[str],
+    workspace_ids: Collection[str] | None,
     environment_ids: Collection[str] | None,
     mapping: RunTableMapping,
     dialect: str,
 ) -> dict[str, Any]:
-    """The parameters of ``scope_filters``: the scopes' ids checked, in their columns' types."""
+    """The parameters of ``scope_filters``: the scopes' ids checked, in their columns' types
+    (none for every workspace: ``workspace_ids`` None)."""
     check_scope_ids(workspace_ids, environment_ids, mapping.ids)
     values = bound_ids("workspace", workspace_ids, mapping.ids.workspace, dialect)
     if environment_ids is not None:
@@ -118,24 +120,31 @@ LISTED_IDS = 1000
 (two parameters an id) well within its smallest limit of 32,766."""
 
 
-def id_form(ids: Collection[str], dialect: str) -> str:
+def id_form(ids: Collection[str] | None, dialect: str) -> str:
     """How ``one_of`` compares with ``ids``: ``one`` id alone, as an equality; a ``listed`` IN
-    of a parameter each (SQLite, up to ``LISTED_IDS``), or the list ``bound`` as one value.
+    of a parameter each (SQLite, up to ``LISTED_IDS``), or the list ``bound`` as one value;
+    ``usable``, every usable id, for None (``VisibleScopes.every_workspace``): no list at all.
 
     SQLite's planner cannot tell how many ids a JSON text holds: for two workspaces it walked
     every run newest first rather than seeking the workspace index (EXPLAIN QUERY PLAN), so
     a list short enough to bind as parameters is; PostgreSQL seeks on an array as on a list.
     """
+    if ids is None:
+        return "usable"
     if len(ids) == 1:
         return "one"
     return "listed" if dialect != "postgresql" and len(ids) <= LISTED_IDS else "bound"
 
 
-def bound_ids(name: str, ids: Collection[str], id_type: IdType, dialect: str) -> dict[str, Any]:
+def bound_ids(
+    name: str, ids: Collection[str] | None, id_type: IdType, dialect: str
+) -> dict[str, Any]:
     """The parameters ``one_of(..., name, ...)`` compares with, in the ``id_form`` of ``ids``:
-    ``{name}_id``; ``{name}_ids`` and ``{name}_texts`` (expanding); or ``{name}_ids``, one
-    PostgreSQL array or SQLite JSON text."""
+    ``{name}_id``; ``{name}_ids`` and ``{name}_texts`` (expanding); ``{name}_ids``, one
+    PostgreSQL array or SQLite JSON text; none for every usable id."""
     form = id_form(ids, dialect)
+    if ids is None:
+        return {}
     if form == "one":
         (only,) = ids
         return {f"{name}_id": id_value(only, id_type, dialect)}
@@ -147,7 +156,7 @@ def bound_ids(name: str, ids: Collection[str], id_type: IdType, dialect: str) ->
 
 
 def id_forms(
-    workspace_ids: Collection[str], environment_ids: Collection[str] | None, dialect: str
+    workspace_ids: Collection[str] | None, environment_ids: Collection[str] | None, dialect: str
 ) -> tuple[str, str | None]:
     """The ``id_form`` of each list (None: no environment list)."""
     environments = None if environment_ids is None else id_form(environment_ids, dialect)
@@ -343,13 +352,15 @@ def addressable(c: Mapping[str, Any]) -> Any:
 
 def one_of(column: Any, name: str, id_type: IdType, dialect: str, form: str) -> Any:
     """``column`` is one of the ids ``bound_ids`` binds for ``name`` in ``form`` (``id_form``),
-    for text byte for byte.
+    for text byte for byte; in form ``usable``, holds any usable id (``usable_stored_id``).
 
     A long list is one parameter (``bound``), compared in the column's own type so that an
     index on the column seeks on it: ``= ANY`` of an array on PostgreSQL, ``IN`` a ``json_each``
     of a JSON text on SQLite. Under a case-insensitive collation 'ACME' is not a visible 'acme';
     the plain comparison stays beside the exact one for the index to seek on.
     """
+    if form == "usable":
+        return usable_stored_id(column, id_type, dialect)
     if form == "one":
         one = sa.bindparam(f"{name}_id", type_=IdColumn(id_type))
         return id_equal(column, one, id_type, dialect)

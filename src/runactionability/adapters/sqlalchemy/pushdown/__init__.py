@@ -46,7 +46,7 @@ from runactionability.adapters.sqlalchemy.pushdown.classify import (
 from runactionability.adapters.sqlalchemy.pushdown.common import (
     EVALUATE,
     SupersedeForm,
-    usual_ids,
+    usual_workspaces,
 )
 from runactionability.adapters.sqlalchemy.pushdown.counts import (
     PushdownCounts,
@@ -144,7 +144,8 @@ class SqlPushdown:
         self.form = None if form is None else SupersedeForm(form)
         self._resolver: Resolver | None = resolver  # a host's, over the same tables
         self._source: SqlRunSource | None = None
-        self._compiled: dict[tuple[str, SupersedeForm, Visibility, bool, bool], _Compiled] = {}
+        self._compiled: dict[tuple[str, SupersedeForm, Visibility, bool, bool, bool], _Compiled]
+        self._compiled = {}
         self._prepared: dict[tuple[Any, ...], _Prepared] = {}
         # The follow-up walk's rows from the newest, kept by a session's copy only (``bound_to``).
         self._heads: dict[tuple[Any, ...], Head] | None = None
@@ -213,14 +214,15 @@ class SqlPushdown:
         """
         chosen = form or self.form or DEFAULT_FORMS.get(self.dialect, SupersedeForm.EXISTS)
         visibility = _visibility_of(scopes)
-        usual = scopes is not None and usual_ids(scopes.workspace_ids)
-        key = (self.dialect, chosen, visibility, usual, walk)
+        usual = scopes is not None and usual_workspaces(scopes.workspace_ids)
+        every = scopes is not None and scopes.workspace_ids is None
+        key = (self.dialect, chosen, visibility, usual, walk, every)
         compiled = self._compiled.get(key)
         if compiled is None:
             with self._lock:
                 compiled = self._compiled.get(key)
                 if compiled is None:
-                    compiled = _Compiled(self, self.dialect, chosen, visibility, usual, walk)
+                    compiled = _Compiled(self, self.dialect, chosen, visibility, usual, walk, every)
                     self._compiled[key] = compiled
         return compiled
 

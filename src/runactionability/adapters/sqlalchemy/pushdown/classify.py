@@ -8,7 +8,14 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-from runactionability.adapters.sqlalchemy.ids import IdColumn, IdType, id_equal, sql_type, storage
+from runactionability.adapters.sqlalchemy.ids import (
+    IdColumn,
+    IdType,
+    id_equal,
+    sql_type,
+    storage,
+    usable_stored_id,
+)
 from runactionability.adapters.sqlalchemy.instant_sql import (
     canonical_parameter,
     compare_to,
@@ -61,6 +68,7 @@ class _Compiled:
         visibility: Visibility = None,
         usual_workspaces: bool = False,
         walk: bool = False,
+        every_workspace: bool = False,
     ) -> None:
         self.pushdown = pushdown
         self.dialect = dialect
@@ -69,6 +77,9 @@ class _Compiled:
         # Every statement of this classification reads only the rows of visible workspaces
         # whose ids are all usual (``common.usual_ids``): their workspace tests are left out.
         self.usual_workspaces = usual_workspaces
+        # Its statements read every workspace (``VisibleScopes.every_workspace``): no list of
+        # workspace ids is bound, and every workspace's successes are evidence.
+        self.every_workspace = every_workspace
         self.as_of = canonical_parameter("as_of")
         mapping = pushdown.mapping
         self.table = mapping.table_clause().alias("r")
@@ -212,10 +223,13 @@ class _Compiled:
     def scope_filter(self, scopes: VisibleScopes, *, replayed: bool = True) -> list[Any]:
         """The rows of ``scopes`` (that existed at as_of, unless ``replayed`` is false)."""
         c = self.c
-        filters: list[Any] = [
-            self.one_of(c["workspace_id"], "workspace", scopes.workspace_ids),
-            addressable(c),
-        ]
+        workspace = (
+            # Every workspace: no list of ids, the row's own id is tested for usability.
+            usable_stored_id(c["workspace_id"], self.pushdown.mapping.ids.workspace, self.dialect)
+            if scopes.workspace_ids is None
+            else self.one_of(c["workspace_id"], "workspace", scopes.workspace_ids)
+        )
+        filters: list[Any] = [workspace, addressable(c)]
         if replayed:
             filters.append(self.existed)
         if scopes.environment_ids is not None:

@@ -39,6 +39,13 @@ class SupersedeForm(enum.StrEnum):
 _USUAL = re.compile(r"(?:[!-~](?:[ -~]*[!-~])?)?")
 
 
+def usual_workspaces(ids: frozenset[str] | None) -> bool:
+    """``usual_ids`` of the visible workspaces; every workspace (None) counts as usual: its
+    statements read only rows whose workspace id is usable (``usable_stored_id``), so the
+    row-level workspace tests are false for every row they read."""
+    return ids is None or usual_ids(ids)
+
+
 @functools.lru_cache(maxsize=256)
 def usual_ids(ids: frozenset[str]) -> bool:
     """Whether no id of ``ids`` is one ``validity.unusual`` would send to Python.

@@ -178,6 +178,13 @@ def _later_success_grouped(compiled: _Compiled, op_type: OperationType, subject:
         subj = id_exact(theirs, compiled.subject_type, dialect)
     visible = compiled.visible_environment(s.c[mapping.environment_id])
     hidden_excluded = [visible] if op_type.workspace_owned and visible is not None else []
+    # Only successes of the visible workspaces can prove anything about their runs; when every
+    # workspace is visible, the join on the row's own workspace is the whole condition.
+    workspaces = (
+        []
+        if compiled.every_workspace
+        else [compiled.one_of(s.c[mapping.workspace_id], "workspace")]
+    )
     latest = (
         sa.select(
             ws.label("ws"),
@@ -186,8 +193,7 @@ def _later_success_grouped(compiled: _Compiled, op_type: OperationType, subject:
             sa.func.max(order_key(_event_start(compiled, s), dialect)).label("latest"),
         )
         .where(
-            # Only successes of the visible workspaces can prove anything about their runs.
-            compiled.one_of(s.c[mapping.workspace_id], "workspace"),
+            *workspaces,
             *_success_conditions(compiled, s, op_type),
             *hidden_excluded,
         )

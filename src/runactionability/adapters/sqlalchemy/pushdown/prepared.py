@@ -26,7 +26,7 @@ from runactionability.adapters.sqlalchemy.ids import (
     stored_typed_id,
 )
 from runactionability.adapters.sqlalchemy.instants import Instants
-from runactionability.adapters.sqlalchemy.pushdown.common import usual_ids
+from runactionability.adapters.sqlalchemy.pushdown.common import usual_workspaces
 from runactionability.adapters.sqlalchemy.types import JsonDocument, UtcTimestamp
 from runactionability.scopes import VisibleScopes
 
@@ -83,16 +83,20 @@ _OPTIONS_SET = "runactionability.pushdown.options"
 
 
 def _single(scopes: VisibleScopes) -> bool:
-    environments = scopes.environment_ids
-    return len(scopes.workspace_ids) == 1 and (environments is None or len(environments) == 1)
+    environments, workspaces = scopes.environment_ids, scopes.workspace_ids
+    if workspaces is None:
+        return False
+    return len(workspaces) == 1 and (environments is None or len(environments) == 1)
 
 
 def _scope_key_of(scopes: VisibleScopes) -> tuple[Any, ...]:
     # The ids are parameters, so one statement serves every scope of the same shape; whether
     # the workspace ids are all usual picks the classification (``SqlPushdown.compiled``).
     environments = None if scopes.environment_ids is None else len(scopes.environment_ids) == 1
-    usual = usual_ids(scopes.workspace_ids)
-    return (len(scopes.workspace_ids) == 1, environments, scopes.include_workspace_runs, usual)
+    workspaces = scopes.workspace_ids
+    single = None if workspaces is None else len(workspaces) == 1
+    usual = usual_workspaces(workspaces)
+    return (single, environments, scopes.include_workspace_runs, usual)
 
 
 @functools.lru_cache(maxsize=256)
@@ -105,9 +109,9 @@ def _scope_values(scopes: VisibleScopes, dialect: str, ids: IdTypes) -> Mapping[
     ~0.1 ms a statement. Ids refused (``UsageError``) are refused again on every call.
     """
     check_scope_ids(scopes.workspace_ids, scopes.environment_ids, ids)
-    lists: dict[str, tuple[list[str], IdType]] = {
-        "workspace": (sorted(scopes.workspace_ids), ids.workspace)
-    }
+    lists: dict[str, tuple[list[str], IdType]] = {}
+    if scopes.workspace_ids is not None:
+        lists["workspace"] = (sorted(scopes.workspace_ids), ids.workspace)
     if scopes.environment_ids is not None:
         lists["environment"] = (sorted(scopes.environment_ids), ids.environment)
     values: dict[str, Any] = {}
