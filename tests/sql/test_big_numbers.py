@@ -12,6 +12,7 @@ subject (``missing_correlation``), in memory, in the SQL and in Python alike.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from typing import Any
 
@@ -34,6 +35,7 @@ from tests.support import (
 from runactionability import (
     Actionability,
     ActionabilityService,
+    UsageError,
     VisibleScopes,
     to_json,
 )
@@ -41,7 +43,8 @@ from runactionability.adapters.sqlalchemy import REFERENCE_RUNS, RunTableMapping
 from runactionability.adapters.sqlalchemy.json_text import read_json_text
 from runactionability.adapters.sqlalchemy.schema import state_tables
 from runactionability.adapters.sqlalchemy.types import to_micros
-from runactionability.consumers import View
+from runactionability.consumers import View, assess
+from runactionability.limits import TOO_LONG_INTEGER, check_limit
 from runactionability.model import usable_id
 
 CHECK = "provider.connection.check"
@@ -243,3 +246,44 @@ def test_state_attributes_holding_a_huge_integer_still_prove_their_status(
         "m": "kept",
     }
     form_validator("explanation").validate(json.loads(json.dumps(to_json(told))))
+
+
+def test_a_run_id_python_cannot_write_is_refused() -> None:
+    # Before: the run was made, and its JSON form failed json.dumps (ValueError).
+    for run_id in (_host_int(HUGE), -_host_int(HUGE)):
+        with pytest.raises(ValueError, match=r"4,300 digits"):
+            run(run_id, CHECK)
+    longest = run(int(LONGEST), CHECK)
+    written = json.dumps(to_json(resolver([longest]).evaluate(longest, as_of=AS_OF)))
+    assert json.loads(written)["run_id"] == int(LONGEST)
+
+
+@pytest.mark.parametrize(
+    "field", ["workspace_id", "environment_id", "status", "outcome", "type", "created_at"]
+)
+def test_a_run_field_holding_an_int_python_cannot_write_is_shown_never_raised(field: str) -> None:
+    # Before: evaluating raised ValueError where a record check quoted the workspace or
+    # environment id, and a visible run's form (its status, outcome, type) failed json.dumps.
+    huge = _host_int(HUGE)
+    value = [huge] if field == "outcome" else huge
+    fields: dict[str, Any] = {"type": CHECK, "workspace_id": "w1", "environment_id": "e1"}
+    bad = run(1, **{**fields, field: value})
+    results = resolver([bad]).evaluate_many([bad], as_of=AS_OF)
+    assert [result.status.value for result in results] == [REVIEW]
+    assert TOO_LONG_INTEGER in results[0].explanation
+    assessed = assess(resolver([bad]), [bad], scopes=W1, as_of=AS_OF)
+    shown: list[tuple[str, object]] = [("result", results[0])]
+    shown += [("assessment", item) for item in assessed]
+    for form, value_shown in shown:
+        form_validator(form).validate(json.loads(json.dumps(to_json(value_shown))))
+    if field == "workspace_id":
+        assert assessed == []  # no usable workspace, so no scope shows it
+    else:
+        column = "operation_type" if field == "type" else field
+        assert [to_json(item)[column] for item in assessed] == [TOO_LONG_INTEGER]
+
+
+def test_a_limit_python_cannot_write_is_refused_as_any_bad_limit() -> None:
+    # Before: ValueError from the message's reprlib.repr, not the UsageError of every bad limit.
+    with pytest.raises(UsageError, match=re.escape(f"not {TOO_LONG_INTEGER}")):
+        check_limit(_host_int(HUGE))
