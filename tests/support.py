@@ -45,10 +45,18 @@ from sqlalchemy.sql import cache_key, compiler
 from runactionability import (
     Actionability,
     ActionabilityResult,
+    ActionabilityService,
+    ActiveWork,
+    AsyncActionabilityService,
+    ChangePage,
+    DashboardSummary,
+    Explanation,
+    LaterSuccessRequest,
     OperationCatalog,
     OperationRun,
     Registry,
     Resolver,
+    RunFact,
     RunHistory,
     RunSource,
     StateFact,
@@ -76,6 +84,7 @@ from runactionability.adapters.sqlalchemy.mapping import UnmappedValue
 from runactionability.adapters.sqlalchemy.pushdown import SqlPushdown
 from runactionability.adapters.sqlalchemy.schema import _run_row
 from runactionability.adapters.sqlalchemy.types import to_micros
+from runactionability.consumers import AssessedPage
 from runactionability.i18n import DOMAIN, SHIPPED_LOCALES
 from runactionability.i18n.extract import Entry, extract_messages, update_catalog
 from runactionability.jsonforms import json_schema
@@ -653,6 +662,118 @@ def insert_raw(engine: sa.Engine, rows: list[dict[str, Any]]) -> None:
             connection.execute(RAW_RUNS.insert().values(values), row)
 
 
+def store_contexts(
+    engine: sa.Engine,
+    runs: Sequence[tuple[str, str]],
+    *,
+    column: str = "json",
+    subjects: Sequence[str] | None = None,
+) -> None:
+    """The reference schema holding, per (outcome, context as stored) of ``runs``, a
+    ``provider.connection.check`` of (w1, e1), ids from 1, created ``5 * id`` minutes after ``T0``
+    and done a minute later. SQLite keeps any text; on PostgreSQL the context column becomes
+    ``column`` (``json`` keeps the text as written). ``subjects``, one per run, fill the subject
+    column, made text on PostgreSQL: the reference schema's varchar(200) holds no long digits."""
+    create_schema(engine)
+    postgres = engine.dialect.name == "postgresql"
+    if postgres and subjects is not None:
+        with engine.begin() as connection:
+            connection.exec_driver_sql("ALTER TABLE operation_runs ALTER COLUMN subject TYPE text")
+    rows = [
+        raw_row(
+            engine,
+            run_id,
+            type="provider.connection.check",
+            outcome=outcome,
+            context="{}" if postgres else context,
+            created_at=at(5 * run_id) if postgres else to_micros(at(5 * run_id)),
+            completed_at=at(5 * run_id + 1) if postgres else to_micros(at(5 * run_id + 1)),
+            subject=None if subjects is None else subjects[run_id - 1],
+        )
+        for run_id, (outcome, context) in enumerate(runs, start=1)
+    ]
+    insert_raw(engine, rows)
+    if not postgres:
+        return
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            f"ALTER TABLE operation_runs ALTER COLUMN context TYPE {column} USING context::{column}"
+        )
+        for run_id, (_, context) in enumerate(runs, start=1):
+            connection.execute(
+                sa.text(f"UPDATE operation_runs SET context = CAST(:c AS {column}) WHERE id = :i"),
+                {"c": context, "i": run_id},
+            )
+
+
+def fresh_engine(engine: sa.Engine) -> sa.Engine:
+    """A new engine on what ``engine`` sees (``engine`` itself on SQLite), whose context check
+    starts unread: a SQL store reads a table's context type once per engine and table, and the
+    suite's PostgreSQL engine has seen ``operation_runs`` as jsonb in other tests (a host that
+    alters jsonb to json under a running engine rebuilds it, docs/decisions.md)."""
+    if engine.dialect.name != "postgresql":
+        return engine
+    with engine.connect() as connection:
+        schema = connection.execute(sa.text("SELECT current_schema()")).scalar_one()
+    return sa.create_engine(engine.url, connect_args={"options": f"-csearch_path={schema}"})
+
+
+@attrs.frozen
+class SessionViews:
+    """What one request session shows a workspace as of ``AS_OF``: the dashboard (top 20), the
+    first follow-up and ``View.ALL`` pages, each run explained, the changes since ``at(0)``, and
+    the active work."""
+
+    board: DashboardSummary
+    follow_up: AssessedPage
+    page: AssessedPage
+    explained: list[Explanation | None]
+    changes: ChangePage
+    active_work: ActiveWork
+
+
+def session_views(
+    engine: sa.Engine,
+    runs: RunTableMapping,
+    run_ids: Sequence[int],
+    *,
+    api: str,
+    scopes: VisibleScopes,
+) -> SessionViews:
+    """``SessionViews`` of ``engine``'s ``runs`` (no state table mapped), explaining ``run_ids``,
+    through the request API (``api="sync"``) or its asyncio twin (``"async"``, on
+    ``async_engine_of(engine)``)."""
+    if api == "sync":
+        service = ActionabilityService(engine, runs=runs, states={})
+        with service.session(scopes=scopes, as_of=AS_OF) as s:
+            return SessionViews(
+                s.dashboard(top=20),
+                s.follow_up_page(),
+                s.page(),
+                [s.explain(run_id) for run_id in run_ids],
+                s.changes(since=at(0), until=AS_OF),
+                s.active_work(),
+            )
+
+    async def read() -> SessionViews:
+        async_engine = async_engine_of(engine)
+        try:
+            service = AsyncActionabilityService(async_engine, runs=runs, states={})
+            async with service.session(scopes=scopes, as_of=AS_OF) as s:
+                return SessionViews(
+                    await s.dashboard(top=20),
+                    await s.follow_up_page(),
+                    await s.page(),
+                    [await s.explain(run_id) for run_id in run_ids],
+                    await s.changes(since=at(0), until=AS_OF),
+                    await s.active_work(),
+                )
+        finally:
+            await async_engine.dispose()
+
+    return asyncio.run(read())
+
+
 def form_validator(form: str) -> Draft202012Validator:
     """A draft 2020-12 validator for one ``$defs`` entry of the shipped JSON schema."""
     schema = json_schema()
@@ -997,6 +1118,19 @@ class AsyncSource:
     ) -> Mapping[StateRequest, StateFact]:
         await asyncio.sleep(0)
         return self.source.current_states(requests)
+
+
+class AsyncHistory:
+    """A sync run history as an async one that yields to the event loop once per call."""
+
+    def __init__(self, history: RunHistory) -> None:
+        self.history = history
+
+    async def latest_successes(
+        self, requests: Collection[LaterSuccessRequest], *, as_of: datetime
+    ) -> Mapping[LaterSuccessRequest, RunFact]:
+        await asyncio.sleep(0)
+        return self.history.latest_successes(requests, as_of=as_of)
 
 
 UUID_WORKSPACE = "00000000-00ab-cdef-0000-000000000000"

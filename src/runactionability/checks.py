@@ -22,7 +22,7 @@ from types import MappingProxyType
 import attrs
 
 from runactionability.catalog import OperationType
-from runactionability.limits import MAX_CONTEXT_DEPTH, TOO_DEEP_CONTEXT, json_too_deep
+from runactionability.limits import MAX_CONTEXT_DEPTH, TOO_DEEP_CONTEXT, json_too_deep, written
 from runactionability.messages import Message, msg
 from runactionability.model import OperationRun, RunOutcome, RunStatus, as_stored, usable_id
 from runactionability.policies.base import type_label
@@ -57,7 +57,7 @@ def _outcome_on_active_run(run: OperationRun, op_type: OperationType | None) -> 
             "check.outcome_on_active_run",
             "The run is {status} yet records the outcome {outcome}.",
             status=run_status_name(status),
-            outcome=repr(as_stored(run.outcome)),
+            outcome=written(as_stored(run.outcome)),
         )
     return None
 
@@ -67,7 +67,7 @@ def _known_status(run: OperationRun, op_type: OperationType | None) -> Message |
         return msg(
             "check.unknown_status",
             "The run's status {status} is not known.",
-            status=repr(as_stored(run.status)),
+            status=written(as_stored(run.status)),
         )
     return None
 
@@ -84,7 +84,7 @@ def _known_outcome(run: OperationRun, op_type: OperationType | None) -> Message 
         return msg(
             "check.unknown_outcome",
             "The run's outcome {outcome} is not known.",
-            outcome=repr(as_stored(outcome)),
+            outcome=written(as_stored(outcome)),
         )
     return None
 
@@ -95,7 +95,7 @@ def _known_type(run: OperationRun, op_type: OperationType | None) -> Message | N
             "check.unknown_type",
             "The operation type {type} is not in the catalog, so no policy can judge the run "
             "safely.",
-            type=repr(run.type),
+            type=written(run.type),
         )
     return None
 
@@ -108,7 +108,7 @@ def _not_a_datetime(value: object, what: str) -> Message:
         "check.not_a_datetime",
         "The run's {field} {value} is not a datetime.",
         field=what,
-        value=repr(value),
+        value=written(value),
     )
 
 
@@ -205,7 +205,7 @@ def _usable_workspace(run: OperationRun, op_type: OperationType | None) -> Messa
         return msg(
             "check.unusable_workspace",
             "The run's workspace id {workspace_id} is not a usable id.",
-            workspace_id=repr(run.workspace_id),
+            workspace_id=written(run.workspace_id),
         )
     return None
 
@@ -227,7 +227,7 @@ def _usable_environment(run: OperationRun, op_type: OperationType | None) -> Mes
         return msg(
             "check.unusable_environment",
             "The run's environment id {environment_id} is not a usable id.",
-            environment_id=repr(run.environment_id),
+            environment_id=written(run.environment_id),
         )
     return None
 

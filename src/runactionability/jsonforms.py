@@ -36,6 +36,7 @@ from runactionability.consumers import (
 from runactionability.evidence import RunFact, StateFact
 from runactionability.findings import CheckReport, Finding
 from runactionability.i18n import Renderer, english_renderer
+from runactionability.limits import integer_text, written
 from runactionability.messages import Listing, Message, Param
 from runactionability.model import as_stored
 from runactionability.result import (
@@ -62,10 +63,8 @@ JSON_SCHEMA_VERSION = 1
 def stamp(value: object) -> str | None:
     """An instant as ISO-8601 (with the offset it carries, in UTC when that offset is not a
     whole number of minutes); anything else as its text."""
-    return None if value is None else _instant(value) if isinstance(value, datetime) else str(value)
-
-
-def _instant(value: datetime) -> str:
+    if not isinstance(value, datetime):
+        return None if value is None else written(value, str)
     # RFC 3339 (the schema's date-time) has no seconds in an offset, yet Python allows them:
     # an --as-of of "+00:00:07", or a zone's local mean time (Amsterdam's +00:19:32 before 1937).
     odd = (value.utcoffset() or timedelta()) % timedelta(minutes=1)
@@ -74,14 +73,14 @@ def _instant(value: datetime) -> str:
 
 def _plain(value: object) -> object:
     # A run's own columns are the host's data: hostile rows may hold anything, and a form must
-    # still be JSON, so what is not a JSON scalar is shown as its text; a value the host's
-    # vocabulary does not list is shown as stored ("paused"), never as the library's wrapper.
+    # still be JSON, so what is not a JSON scalar (or an int too long to write) is shown as its
+    # text; a value the host's vocabulary does not list is shown as stored ("paused"), unwrapped.
     value = as_stored(value)
     if isinstance(value, enum.Enum):
         value = value.value
-    if value is None or type(value) in (bool, int, float, str):
+    if value is None or type(value) in (bool, float, str):
         return value
-    return str(value)
+    return value if type(value) is int and integer_text(value) else written(value, str)
 
 
 def _sorted_list(values: frozenset[Any] | set[Any]) -> list[Any]:
@@ -120,7 +119,7 @@ def _param_json(value: Param) -> Any:
     if isinstance(value, Listing):
         return [_param_json(item) for item in value.items]
     if isinstance(value, datetime):
-        return _instant(value)
+        return stamp(value)
     if isinstance(value, timedelta):
         return value.total_seconds()
     return value

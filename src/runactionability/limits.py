@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import reprlib
-from collections.abc import Iterable, Iterator, Mapping, MutableSequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableSequence
 from datetime import timedelta
+from typing import Any
 
 from runactionability.errors import UsageError
 
@@ -22,8 +23,8 @@ def check_limit(value: object, *, name: str = "limit", least: int = 1) -> int:
     and the consumer helpers check with it before any statement, so none can disagree.
     """
     if isinstance(value, bool) or not isinstance(value, int) or not least <= value <= MAX_LIMIT:
-        # reprlib: a hostile value (a megabyte of text, a huge int) is not copied into the error.
-        shown = reprlib.repr(value)
+        # reprlib: a hostile value (a megabyte of text) is not copied into the error.
+        shown = written(value, reprlib.repr)
         raise UsageError(f"{name} must be an int from {least} to {MAX_LIMIT}, not {shown}")
     return value
 
@@ -178,6 +179,37 @@ def integer_text(value: int) -> str | None:
     except ValueError:
         return None
     return None if integer_too_long(text) else text
+
+
+TOO_LONG_INTEGER = f"(an integer of more than {MAX_INTEGER_DIGITS:,} digits)"
+"""How a value whose text Python refuses to write (an int longer than its limit, or a value
+holding one) is shown in a message, an error or a JSON form, where its text would stand."""
+
+
+def written(value: object, spell: Callable[[object], str] = repr) -> str:
+    """``spell(value)`` (``repr``, ``str``, ``reprlib.repr``), or ``TOO_LONG_INTEGER`` where
+    Python refuses to write an integer of ``value``: a hostile field is shown, never raised."""
+    try:
+        return spell(value)
+    except ValueError:
+        # Of the values a store reads or a host's dicts hold, only an int past the process's
+        # limit (``sys.get_int_max_str_digits``), alone or inside a container, cannot be written.
+        return TOO_LONG_INTEGER
+
+
+def check_run_id(instance: Any, attribute: Any, value: Any) -> None:
+    """``OperationRun.id``'s check (an attrs validator): ``TypeError`` for an id that is neither a
+    str nor an int (a bool is neither), ``ValueError`` for an int of more than
+    ``MAX_INTEGER_DIGITS`` digits. The id is the one field a result cannot do without, so it is
+    checked when the run is made rather than turned into a manual-review result like every other
+    bad field; an int longer than that is no usable id (``model.usable_id``), which no form,
+    cursor or command could write, and no store reads one (its integer ids hold 64 bits)."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise TypeError(f"OperationRun.id must be a str or an int, not {written(value)}")
+    if isinstance(value, str) or value.bit_length() <= SHORT_INTEGER_BITS:
+        return
+    if integer_text(value) is None:
+        raise ValueError(f"OperationRun.id must be a usable int, not {TOO_LONG_INTEGER}")
 
 
 TOO_DEEP_CONTEXT = f"(a context nested deeper than {MAX_CONTEXT_DEPTH} levels)"

@@ -12,7 +12,13 @@ from uuid import UUID
 
 import attrs
 
-from runactionability.limits import TOO_DEEP_CONTEXT, integer_text, value_too_deep
+from runactionability.limits import (
+    SHORT_INTEGER_BITS,
+    TOO_DEEP_CONTEXT,
+    check_run_id,
+    integer_text,
+    value_too_deep,
+)
 
 RunId = str | int
 """A run's id as the host stores it: a string or an integer."""
@@ -192,13 +198,6 @@ def as_optional_names(values: Iterable[str] | None) -> frozenset[str] | None:
     return None if values is None else as_names(values)
 
 
-def _check_id(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    # The id is the one field a result cannot do without, so it is checked here rather than
-    # turned into a manual-review result like every other bad field.
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        raise TypeError(f"OperationRun.id must be a str or an int, not {value!r}")
-
-
 @attrs.frozen(kw_only=True)
 class OperationRun:
     """One execution of an operation, exactly as recorded.
@@ -209,7 +208,7 @@ class OperationRun:
     whole dashboard down. Known status and outcome strings become ``RunStatus``/``RunOutcome``.
     """
 
-    id: RunId = attrs.field(validator=_check_id)
+    id: RunId = attrs.field(validator=check_run_id)
     type: str
     workspace_id: RunId | None
     environment_id: RunId | None = None
@@ -265,8 +264,10 @@ def new_run(
     context: object,
 ) -> OperationRun:
     """``OperationRun(id=run_id, type=type_, ...)``, every field given, positionally."""
-    if run_id.__class__ is not str and run_id.__class__ is not int:
-        _check_id(None, attrs.fields(OperationRun).id, run_id)
+    if run_id.__class__ is not str and (
+        run_id.__class__ is not int or run_id.bit_length() > SHORT_INTEGER_BITS
+    ):
+        check_run_id(None, None, run_id)
     run = _new_object(OperationRun)
     _set_id(run, run_id)
     _set_type(run, type_)
@@ -292,9 +293,7 @@ def usable_id(value: object) -> str | None:
     if isinstance(value, str):
         encodes = value.isascii() or value.encode(errors="replace").decode() == value
         return value if encodes and value.strip() and "\x00" not in value else None
-    if isinstance(value, int) and not isinstance(value, bool):
-        return integer_text(value)
-    return None
+    return integer_text(value) if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _is_aware(value: object) -> bool:

@@ -9,7 +9,17 @@ from typing import Any
 
 import pytest
 from hypothesis import given
-from tests.support import AS_OF, MINUTE, STATE_KINDS, T0, AsyncSource, resolver, run, state
+from tests.support import (
+    AS_OF,
+    MINUTE,
+    STATE_KINDS,
+    T0,
+    AsyncHistory,
+    AsyncSource,
+    resolver,
+    run,
+    state,
+)
 
 from runactionability import (
     AsyncResolver,
@@ -113,17 +123,6 @@ def test_a_failing_port_raises_evidence_fetch_error() -> None:
     )
     with pytest.raises(EvidenceFetchError, match="database went away"):
         judge.evaluate(run(1), as_of=AS_OF)
-
-
-class AsyncHistory:
-    def __init__(self, history: MemoryRunHistory) -> None:
-        self.history = history
-
-    async def latest_successes(
-        self, requests: Collection[LaterSuccessRequest], *, as_of: datetime
-    ) -> Mapping[LaterSuccessRequest, RunFact]:
-        await asyncio.sleep(0)
-        return self.history.latest_successes(requests, as_of=as_of)
 
 
 @given(ras.scenarios(state_kinds=STATE_KINDS))

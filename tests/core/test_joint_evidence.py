@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from hypothesis import given
-from tests.support import AS_OF, STATE_KINDS, AsyncSource, resolver, run, state
+from tests.support import AS_OF, STATE_KINDS, AsyncHistory, AsyncSource, resolver, run, state
 
 from runactionability import (
     AsyncResolver,
@@ -149,15 +149,10 @@ def test_a_failing_joint_read_names_its_kinds() -> None:
     assert raised.value.kind.startswith("later success, ")
 
 
-class AsyncJointHistory:
+class AsyncJointHistory(AsyncHistory):
     def __init__(self, history: JointHistory) -> None:
-        self.history = history
-
-    async def latest_successes(
-        self, requests: Collection[LaterSuccessRequest], *, as_of: datetime
-    ) -> Mapping[LaterSuccessRequest, RunFact]:
-        await asyncio.sleep(0)
-        return self.history.latest_successes(requests, as_of=as_of)
+        super().__init__(history)
+        self.joint = history
 
     async def latest_successes_with_states(
         self,
@@ -168,7 +163,7 @@ class AsyncJointHistory:
     ) -> tuple[Mapping[LaterSuccessRequest, RunFact], Mapping[str, Mapping[StateRequest, Any]]]:
         await asyncio.sleep(0)
         synced = {kind: (source.source, asked) for kind, (source, asked) in states.items()}
-        return self.history.latest_successes_with_states(requests, synced, as_of=as_of)
+        return self.joint.latest_successes_with_states(requests, synced, as_of=as_of)
 
 
 def test_the_async_resolver_reads_jointly_too() -> None:

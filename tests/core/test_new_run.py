@@ -67,3 +67,15 @@ def test_a_bad_id_is_refused_as_the_class_refuses_it(bad: object) -> None:
     with pytest.raises(TypeError) as by_new_run:
         new_run(bad, "t", "w1", None, "completed", None, None, None, None, {})  # type: ignore[arg-type]
     assert str(by_new_run.value) == str(by_class.value)
+
+
+@pytest.mark.parametrize("sign", [1, -1])
+def test_an_int_id_too_long_to_write_is_refused_as_the_class_refuses_it(sign: int) -> None:
+    too_long = sign * 10**4300  # 4,301 digits: no usable id (usable_id)
+    with pytest.raises(ValueError, match="4,300 digits") as by_class:
+        OperationRun(id=too_long, type="t", workspace_id="w1", status="completed", created_at=None)
+    with pytest.raises(ValueError, match="4,300 digits") as by_new_run:
+        new_run(too_long, "t", "w1", None, "completed", None, None, None, None, {})
+    assert str(by_new_run.value) == str(by_class.value)
+    longest = sign * (10**4300 - 1)
+    assert new_run(longest, "t", "w1", None, "completed", None, None, None, None, {}).id == longest

@@ -8,7 +8,7 @@ memory and SQL, sync and async; a row of a hidden scope changes nothing."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +18,7 @@ from tests.support import (
     AS_OF,
     CATALOG,
     REGISTRY,
+    AsyncHistory,
     AsyncSource,
     async_engine_of,
     insert_raw,
@@ -32,14 +33,12 @@ from runactionability import (
     AsyncActionabilityService,
     AsyncResolver,
     OperationRun,
-    RunFact,
     VisibleScopes,
     assess,
     assess_async,
 )
 from runactionability.adapters.memory import MemoryRunHistory
 from runactionability.consumers import ActiveRuns, Assessment
-from runactionability.evidence import LaterSuccessRequest
 
 W1 = VisibleScopes({"w1"})
 Answer = tuple[ActionKind | None, Any]
@@ -131,18 +130,6 @@ def _memory_runs(added: list[dict[str, Any]]) -> list[OperationRun]:
     return runs
 
 
-class _AsyncHistory:
-    """A memory history, awaited."""
-
-    def __init__(self, history: MemoryRunHistory) -> None:
-        self.history = history
-
-    async def latest_successes(
-        self, requests: Collection[LaterSuccessRequest], *, as_of: datetime
-    ) -> Mapping[LaterSuccessRequest, RunFact]:
-        return self.history.latest_successes(requests, as_of=as_of)
-
-
 @pytest.mark.parametrize("case", CASES)
 def test_memory_consumers_never_name_an_ambiguous_run_as_the_active_one(case: str) -> None:
     added, blocker = CASES[case]
@@ -158,7 +145,7 @@ def test_memory_consumers_never_name_an_ambiguous_run_as_the_active_one(case: st
 
     async def awaited() -> list[Assessment]:
         states = {kind: AsyncSource(state) for kind, state in ports.states.items()}
-        history = _AsyncHistory(MemoryRunHistory(runs))
+        history = AsyncHistory(MemoryRunHistory(runs))
         twin = AsyncResolver(
             history=history, states=states, registry=REGISTRY, catalog=CATALOG, strict=True
         )

@@ -11,8 +11,8 @@ subject (``missing_correlation``), in memory, in the SQL and in Python alike.
 
 from __future__ import annotations
 
-import asyncio
 import json
+import re
 import sys
 from typing import Any
 
@@ -21,27 +21,30 @@ import pytest
 import sqlalchemy as sa
 from tests.support import (
     AS_OF,
-    async_engine_of,
     at,
     form_validator,
+    fresh_engine,
     insert_raw,
     raw_row,
     resolver,
     run,
+    session_views,
+    store_contexts,
 )
 
 from runactionability import (
     Actionability,
     ActionabilityService,
-    AsyncActionabilityService,
+    UsageError,
     VisibleScopes,
     to_json,
 )
-from runactionability.adapters.sqlalchemy import REFERENCE_RUNS, create_schema
+from runactionability.adapters.sqlalchemy import REFERENCE_RUNS, RunTableMapping, create_schema
 from runactionability.adapters.sqlalchemy.json_text import read_json_text
 from runactionability.adapters.sqlalchemy.schema import state_tables
 from runactionability.adapters.sqlalchemy.types import to_micros
-from runactionability.consumers import View
+from runactionability.consumers import View, assess
+from runactionability.limits import TOO_LONG_INTEGER, check_limit
 from runactionability.model import usable_id
 
 CHECK = "provider.connection.check"
@@ -100,87 +103,28 @@ def _subject_text(context: str) -> str:
 
 
 def _store(engine: sa.Engine, column: str, *, subjects: bool = False) -> None:
-    """The reference schema, its context column of type ``column`` on PostgreSQL, holding
-    ``CHECKS`` (with ``subjects``, the subject column derived from each context too)."""
-    create_schema(engine)
-    postgres = engine.dialect.name == "postgresql"
-    if postgres and subjects:
-        with engine.begin() as connection:
-            # A host's text column: the reference schema's varchar(200) holds no such digits.
-            connection.exec_driver_sql("ALTER TABLE operation_runs ALTER COLUMN subject TYPE text")
-
-    def stored(minutes: float) -> Any:
-        return at(minutes) if postgres else to_micros(at(minutes))
-
-    rows = [
-        raw_row(
-            engine,
-            run_id,
-            type=CHECK,
-            outcome=outcome,
-            context="{}" if postgres else context,
-            created_at=stored(5 * run_id),
-            completed_at=stored(5 * run_id + 1),
-            subject=_subject_text(context) if subjects else None,
-        )
-        for run_id, (outcome, context, _) in zip(IDS, CHECKS, strict=True)
-    ]
-    insert_raw(engine, rows)
-    if not postgres:
-        return
-    with engine.begin() as connection:
-        connection.exec_driver_sql(
-            f"ALTER TABLE operation_runs ALTER COLUMN context TYPE {column} USING context::{column}"
-        )
-        for run_id, (_, context, _) in zip(IDS, CHECKS, strict=True):
-            connection.execute(
-                sa.text(f"UPDATE operation_runs SET context = CAST(:c AS {column}) WHERE id = :i"),
-                {"c": context, "i": run_id},
-            )
+    """``CHECKS`` stored, its context ``column`` on PostgreSQL (with ``subjects``, the subject
+    column derived from each context too)."""
+    stored = [(outcome, context) for outcome, context, _ in CHECKS]
+    derived = [_subject_text(context) for _, context in stored] if subjects else None
+    store_contexts(engine, stored, column=column, subjects=derived)
 
 
-def _summary(board: Any, follow: Any, history: Any, explained: list[Any]) -> dict[str, Any]:
-    reasons = {row["run_id"]: row["reason"] for row in to_json(history)["runs"]}
+def _seen(engine: sa.Engine, api: str, runs: RunTableMapping = RUNS) -> dict[str, Any]:
+    views = session_views(engine, runs, IDS, api=api, scopes=W1)
+    board, follow, history = to_json(views.board), to_json(views.follow_up), to_json(views.page)
     return {
-        "listed": {row["run_id"]: row["actionability"] for row in to_json(history)["runs"]},
-        "follow_up": {row["run_id"]: row["actionability"] for row in to_json(follow)["runs"]},
-        "counts": {k: v for k, v in to_json(board)["by_status"].items() if v},
+        "listed": {row["run_id"]: row["actionability"] for row in history["runs"]},
+        "follow_up": {row["run_id"]: row["actionability"] for row in follow["runs"]},
+        "counts": {k: v for k, v in board["by_status"].items() if v},
         "explained": {
             run_id: to_json(explanation)["run"]["actionability"]
-            for run_id, explanation in zip(IDS, explained, strict=True)
+            for run_id, explanation in zip(IDS, views.explained, strict=True)
         },
-        "reasons": reasons,
-        "forms": [to_json(board), to_json(follow), to_json(history)],
+        "reasons": {row["run_id"]: row["reason"] for row in history["runs"]},
+        "changes": {c["run_id"]: c["actionability"] for c in to_json(views.changes)["changes"]},
+        "forms": [board, follow, history],
     }
-
-
-def _sync(engine: sa.Engine, runs: Any = RUNS) -> dict[str, Any]:
-    service = ActionabilityService(engine, runs=runs, states={})
-    with service.session(scopes=W1, as_of=AS_OF) as session:
-        views = (session.dashboard(top=20), session.follow_up_page(), session.page())
-        explained = [session.explain(run_id) for run_id in IDS]
-        changed = session.changes(since=at(0), until=AS_OF)
-    summary = _summary(*views, explained)
-    summary["changes"] = {c["run_id"]: c["actionability"] for c in to_json(changed)["changes"]}
-    return summary
-
-
-def _async(engine: sa.Engine) -> dict[str, Any]:
-    async def read() -> dict[str, Any]:
-        async_engine = async_engine_of(engine)
-        try:
-            service = AsyncActionabilityService(async_engine, runs=RUNS, states={})
-            async with service.session(scopes=W1, as_of=AS_OF) as s:
-                views = (await s.dashboard(top=20), await s.follow_up_page(), await s.page())
-                explained = [await s.explain(run_id) for run_id in IDS]
-                changed = await s.changes(since=at(0), until=AS_OF)
-        finally:
-            await async_engine.dispose()
-        summary = _summary(*views, explained)
-        summary["changes"] = {c["run_id"]: c["actionability"] for c in to_json(changed)["changes"]}
-        return summary
-
-    return asyncio.run(read())
 
 
 def _counted(statuses: dict[int, str]) -> dict[str, int]:
@@ -198,11 +142,11 @@ def test_a_number_python_cannot_read_is_judged_alike_everywhere(
     if column == "json" and sql_engine.dialect.name != "postgresql":
         pytest.skip("SQLite's context is text, one leg")
     _store(sql_engine, column)
-    engine = _fresh(sql_engine)
+    engine = fresh_engine(sql_engine)
     try:
         # Before: EvidenceFetchError on PostgreSQL (psycopg's ValueError), and on SQLite the
         # dashboard counted runs 1 and 2 actionable while every page said invalid_context.
-        seen = _sync(engine) if api == "sync" else _async(engine)
+        seen = _seen(engine, api)
     finally:
         engine.dispose()
     assert seen["listed"] == seen["explained"] == seen["changes"] == EXPECTED
@@ -218,9 +162,9 @@ def test_a_subject_column_holding_a_huge_integer_names_no_subject(sql_engine: sa
     # The reference mapping reads the subject column, and leaves a row whose context names
     # another subject to Python: a column equal to a huge integer's digits is one.
     _store(sql_engine, "jsonb", subjects=True)
-    engine = _fresh(sql_engine)
+    engine = fresh_engine(sql_engine)
     try:
-        seen = _sync(engine, REFERENCE_RUNS)
+        seen = _seen(engine, "sync", REFERENCE_RUNS)
     finally:
         engine.dispose()
     assert seen["listed"] == seen["explained"] == seen["changes"] == EXPECTED
@@ -267,16 +211,6 @@ def test_a_huge_integer_reads_as_the_float_of_its_exponent_spelling() -> None:
     assert sys.get_int_max_str_digits() == 4300
 
 
-def _fresh(engine: sa.Engine) -> sa.Engine:
-    """A new engine on what ``engine`` sees: the context's type is read once per engine and
-    table (``test_json_escapes``)."""
-    if engine.dialect.name != "postgresql":
-        return engine
-    with engine.connect() as connection:
-        schema = connection.execute(sa.text("SELECT current_schema()")).scalar_one()
-    return sa.create_engine(engine.url, connect_args={"options": f"-csearch_path={schema}"})
-
-
 def test_state_attributes_holding_a_huge_integer_still_prove_their_status(
     sql_engine: sa.Engine,
 ) -> None:
@@ -312,3 +246,44 @@ def test_state_attributes_holding_a_huge_integer_still_prove_their_status(
         "m": "kept",
     }
     form_validator("explanation").validate(json.loads(json.dumps(to_json(told))))
+
+
+def test_a_run_id_python_cannot_write_is_refused() -> None:
+    # Before: the run was made, and its JSON form failed json.dumps (ValueError).
+    for run_id in (_host_int(HUGE), -_host_int(HUGE)):
+        with pytest.raises(ValueError, match=r"4,300 digits"):
+            run(run_id, CHECK)
+    longest = run(int(LONGEST), CHECK)
+    written = json.dumps(to_json(resolver([longest]).evaluate(longest, as_of=AS_OF)))
+    assert json.loads(written)["run_id"] == int(LONGEST)
+
+
+@pytest.mark.parametrize(
+    "field", ["workspace_id", "environment_id", "status", "outcome", "type", "created_at"]
+)
+def test_a_run_field_holding_an_int_python_cannot_write_is_shown_never_raised(field: str) -> None:
+    # Before: evaluating raised ValueError where a record check quoted the workspace or
+    # environment id, and a visible run's form (its status, outcome, type) failed json.dumps.
+    huge = _host_int(HUGE)
+    value = [huge] if field == "outcome" else huge
+    fields: dict[str, Any] = {"type": CHECK, "workspace_id": "w1", "environment_id": "e1"}
+    bad = run(1, **{**fields, field: value})
+    results = resolver([bad]).evaluate_many([bad], as_of=AS_OF)
+    assert [result.status.value for result in results] == [REVIEW]
+    assert TOO_LONG_INTEGER in results[0].explanation
+    assessed = assess(resolver([bad]), [bad], scopes=W1, as_of=AS_OF)
+    shown: list[tuple[str, object]] = [("result", results[0])]
+    shown += [("assessment", item) for item in assessed]
+    for form, value_shown in shown:
+        form_validator(form).validate(json.loads(json.dumps(to_json(value_shown))))
+    if field == "workspace_id":
+        assert assessed == []  # no usable workspace, so no scope shows it
+    else:
+        column = "operation_type" if field == "type" else field
+        assert [to_json(item)[column] for item in assessed] == [TOO_LONG_INTEGER]
+
+
+def test_a_limit_python_cannot_write_is_refused_as_any_bad_limit() -> None:
+    # Before: ValueError from the message's reprlib.repr, not the UsageError of every bad limit.
+    with pytest.raises(UsageError, match=re.escape(f"not {TOO_LONG_INTEGER}")):
+        check_limit(_host_int(HUGE))

@@ -16,7 +16,16 @@ from typing import Any
 import attrs
 import pytest
 import sqlalchemy as sa
-from tests.support import AS_OF, async_engine_of, at, executed_statements, insert_raw, raw_row
+from tests.support import (
+    AS_OF,
+    async_engine_of,
+    executed_statements,
+    fresh_engine,
+    insert_raw,
+    raw_row,
+    session_views,
+    store_contexts,
+)
 
 from runactionability import (
     ActionabilityService,
@@ -25,7 +34,6 @@ from runactionability import (
     to_json,
 )
 from runactionability.adapters.sqlalchemy import REFERENCE_RUNS, check, create_schema
-from runactionability.adapters.sqlalchemy.types import to_micros
 
 CHECK = "provider.connection.check"
 RUNS = attrs.evolve(REFERENCE_RUNS, subject=None)
@@ -83,89 +91,31 @@ IDS = list(range(1, len(CHECKS) + 1))
 
 
 def _store(engine: sa.Engine) -> dict[int, str]:
-    """The reference schema (its context ``json`` on PostgreSQL) holding ``CHECKS``; each run's
-    expected status on this engine."""
-    create_schema(engine)
+    """``CHECKS`` stored, the context ``json`` on PostgreSQL; each run's expected status on this
+    engine."""
+    store_contexts(engine, [(outcome, context) for outcome, context, _, _ in CHECKS])
     postgres = engine.dialect.name == "postgresql"
-
-    def stored(minutes: float) -> Any:
-        return at(minutes) if postgres else to_micros(at(minutes))
-
-    rows = [
-        raw_row(
-            engine,
-            run_id,
-            type=CHECK,
-            outcome=outcome,
-            context="{}" if postgres else context,
-            created_at=stored(5 * run_id),
-            completed_at=stored(5 * run_id + 1),
-        )
-        for run_id, (outcome, context, _, _) in zip(IDS, CHECKS, strict=True)
-    ]
-    insert_raw(engine, rows)
-    if postgres:
-        with engine.begin() as connection:
-            connection.exec_driver_sql(
-                "ALTER TABLE operation_runs ALTER COLUMN context TYPE json USING context::json"
-            )
-            for run_id, (_, context, _, _) in zip(IDS, CHECKS, strict=True):
-                connection.execute(
-                    sa.text("UPDATE operation_runs SET context = CAST(:c AS json) WHERE id = :i"),
-                    {"c": context, "i": run_id},
-                )
     return {i: row[2 if postgres else 3] for i, row in zip(IDS, CHECKS, strict=True)}
 
 
-def _summary(board: Any, follow: Any, history: Any, explained: list[Any]) -> dict[str, Any]:
-    listed = {row["run_id"]: row["actionability"] for row in to_json(history)["runs"]}
-    following = {row["run_id"]: row["actionability"] for row in to_json(follow)["runs"]}
-    counts = {k: v for k, v in to_json(board)["by_status"].items() if v}
-    listed_reasons = {row["run_id"]: row["reason"] for row in to_json(history)["runs"]}
+def _seen(engine: sa.Engine, api: str) -> dict[str, Any]:
+    views = session_views(engine, RUNS, IDS, api=api, scopes=W1)
+    history = to_json(views.page)["runs"]
+    listed_reasons = {row["run_id"]: row["reason"] for row in history}
     return {
-        "listed": listed,
-        "follow_up": following,
-        "counts": counts,
+        "listed": {row["run_id"]: row["actionability"] for row in history},
+        "follow_up": {r["run_id"]: r["actionability"] for r in to_json(views.follow_up)["runs"]},
+        "counts": {k: v for k, v in to_json(views.board)["by_status"].items() if v},
         "explained": {
             run_id: to_json(explanation)["run"]["actionability"]
-            for run_id, explanation in zip(IDS, explained, strict=True)
+            for run_id, explanation in zip(IDS, views.explained, strict=True)
         },
         "reasons": {
             run_id: (to_json(explanation)["run"]["reason"], listed_reasons.get(run_id))
-            for run_id, explanation in zip(IDS, explained, strict=True)
+            for run_id, explanation in zip(IDS, views.explained, strict=True)
         },
+        "changes": {c["run_id"]: c["actionability"] for c in to_json(views.changes)["changes"]},
     }
-
-
-def _sync(engine: sa.Engine) -> dict[str, Any]:
-    service = ActionabilityService(engine, runs=RUNS, states={})
-    with service.session(scopes=W1, as_of=AS_OF) as session:
-        views = (session.dashboard(top=20), session.follow_up_page(), session.page())
-        explained = [session.explain(run_id) for run_id in IDS]
-        changed = session.changes(since=at(0), until=AS_OF)
-        session.active_work()
-    summary = _summary(*views, explained)
-    summary["changes"] = {c["run_id"]: c["actionability"] for c in to_json(changed)["changes"]}
-    return summary
-
-
-def _async(engine: sa.Engine) -> dict[str, Any]:
-    async def run() -> dict[str, Any]:
-        async_engine = async_engine_of(engine)
-        try:
-            service = AsyncActionabilityService(async_engine, runs=RUNS, states={})
-            async with service.session(scopes=W1, as_of=AS_OF) as s:
-                views = (await s.dashboard(top=20), await s.follow_up_page(), await s.page())
-                explained = [await s.explain(run_id) for run_id in IDS]
-                changed = await s.changes(since=at(0), until=AS_OF)
-                await s.active_work()
-        finally:
-            await async_engine.dispose()
-        summary = _summary(*views, explained)
-        summary["changes"] = {c["run_id"]: c["actionability"] for c in to_json(changed)["changes"]}
-        return summary
-
-    return asyncio.run(run())
 
 
 @pytest.mark.parametrize("api", ["sync", "async"])
@@ -173,10 +123,10 @@ def test_a_json_context_jsonb_cannot_hold_is_an_invalid_context(
     sql_engine: sa.Engine, api: str
 ) -> None:
     expected = _store(sql_engine)
-    engine = _fresh(sql_engine)
+    engine = fresh_engine(sql_engine)
     try:
         # Before, on PostgreSQL every one of these failed: EvidenceFetchError (DataError).
-        seen = _sync(engine) if api == "sync" else _async(engine)
+        seen = _seen(engine, api)
     finally:
         engine.dispose()
     assert seen["listed"] == seen["explained"] == expected
@@ -218,7 +168,7 @@ def test_the_counts_of_a_jsonb_context_pay_for_no_guard(sql_engine: sa.Engine, a
             connection.exec_driver_sql(
                 f"ALTER TABLE operation_runs ALTER COLUMN context TYPE {column}"
             )
-        engine = _fresh(sql_engine)
+        engine = fresh_engine(sql_engine)
         try:
             if api == "sync":
                 with executed_statements(engine) as seen:
@@ -245,19 +195,3 @@ async def _async_dashboard(engine: sa.Engine) -> list[tuple[str, Any]]:
         return seen
     finally:
         await async_engine.dispose()
-
-
-def _fresh(engine: sa.Engine) -> sa.Engine:
-    """A new engine on what ``engine`` sees: the context's type is read once per engine and
-    table, and the suite's PostgreSQL engine has seen this table name as jsonb in other tests
-    (a host that alters jsonb to json under a running engine rebuilds it, docs/decisions.md)."""
-    if engine.dialect.name != "postgresql":
-        return engine
-    return sa.create_engine(engine.url, connect_args=_options(engine))
-
-
-def _options(engine: sa.Engine) -> dict[str, str]:
-    """The suite engine's schema, for a fresh engine (whose context check starts unread)."""
-    with engine.connect() as connection:
-        schema = connection.execute(sa.text("SELECT current_schema()")).scalar_one()
-    return {"options": f"-csearch_path={schema}"}

@@ -10,18 +10,22 @@ path. A ``jsonb`` column keeps one member per name when it stores a value: nothi
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import attrs
 import pytest
 import sqlalchemy as sa
-from tests.support import AS_OF, async_engine_of, at, executed_statements, insert_raw, raw_row
+from tests.support import (
+    AS_OF,
+    executed_statements,
+    fresh_engine,
+    session_views,
+    store_contexts,
+)
 
-from runactionability import ActionabilityService, AsyncActionabilityService, VisibleScopes, to_json
-from runactionability.adapters.sqlalchemy import REFERENCE_RUNS, create_schema
+from runactionability import ActionabilityService, VisibleScopes, to_json
+from runactionability.adapters.sqlalchemy import REFERENCE_RUNS
 from runactionability.adapters.sqlalchemy.json_text import read_json_text
-from runactionability.adapters.sqlalchemy.types import to_micros
 
 CHECK = "provider.connection.check"
 RUNS = attrs.evolve(REFERENCE_RUNS, subject=None)
@@ -61,78 +65,28 @@ IDS = list(range(1, len(RUNS_STORED) + 1))
 
 
 def _store(engine: sa.Engine, column: str = "json") -> None:
-    """The reference schema holding ``RUNS_STORED`` as written (a ``column`` context on
-    PostgreSQL, which keeps the text; SQLite keeps any text)."""
-    create_schema(engine)
-    postgres = engine.dialect.name == "postgresql"
-
-    def stored(minutes: float) -> Any:
-        return at(minutes) if postgres else to_micros(at(minutes))
-
-    rows = [
-        raw_row(
-            engine,
-            run_id,
-            type=CHECK,
-            outcome=outcome,
-            context="{}" if postgres else context,
-            created_at=stored(5 * run_id),
-            completed_at=stored(5 * run_id + 1),
-        )
-        for run_id, (outcome, context, _) in zip(IDS, RUNS_STORED, strict=True)
-    ]
-    insert_raw(engine, rows)
-    if postgres:
-        with engine.begin() as connection:
-            connection.exec_driver_sql(
-                f"ALTER TABLE operation_runs ALTER COLUMN context TYPE {column}"
-                f" USING context::{column}"
-            )
-            for run_id, (_, context, _) in zip(IDS, RUNS_STORED, strict=True):
-                connection.execute(
-                    sa.text(
-                        f"UPDATE operation_runs SET context = CAST(:c AS {column}) WHERE id = :i"
-                    ),
-                    {"c": context, "i": run_id},
-                )
+    """``RUNS_STORED`` as written (a ``column`` context on PostgreSQL, which keeps the text;
+    SQLite keeps any text)."""
+    store_contexts(
+        engine, [(outcome, context) for outcome, context, _ in RUNS_STORED], column=column
+    )
 
 
-def _summary(board: Any, follow: Any, listed: Any, explained: list[Any], changed: Any) -> Any:
+def _seen(engine: sa.Engine, api: str) -> Any:
+    views = session_views(engine, RUNS, IDS, api=api, scopes=W1)
+
     def statuses(rows: list[dict[str, Any]]) -> dict[Any, Any]:
         return {row["run_id"]: row["actionability"] for row in rows}
 
+    explained = [to_json(e)["run"] for e in views.explained]
     return {
-        "counts": {k: v for k, v in to_json(board)["by_status"].items() if v},
-        "follow_up": statuses(to_json(follow)["runs"]),
-        "listed": statuses(to_json(listed)["runs"]),
-        "explained": statuses([to_json(e)["run"] for e in explained]),
-        "reasons": {to_json(e)["run"]["run_id"]: to_json(e)["run"]["reason"] for e in explained},
-        "changes": statuses(to_json(changed)["changes"]),
+        "counts": {k: v for k, v in to_json(views.board)["by_status"].items() if v},
+        "follow_up": statuses(to_json(views.follow_up)["runs"]),
+        "listed": statuses(to_json(views.page)["runs"]),
+        "explained": statuses(explained),
+        "reasons": {row["run_id"]: row["reason"] for row in explained},
+        "changes": statuses(to_json(views.changes)["changes"]),
     }
-
-
-def _sync(engine: sa.Engine) -> Any:
-    service = ActionabilityService(engine, runs=RUNS, states={})
-    with service.session(scopes=W1, as_of=AS_OF) as s:
-        views = (s.dashboard(top=20), s.follow_up_page(), s.page())
-        explained = [s.explain(run_id) for run_id in IDS]
-        return _summary(*views, explained, s.changes(since=at(0), until=AS_OF))
-
-
-def _async(engine: sa.Engine) -> Any:
-    async def run() -> Any:
-        async_engine = async_engine_of(engine)
-        try:
-            service = AsyncActionabilityService(async_engine, runs=RUNS, states={})
-            async with service.session(scopes=W1, as_of=AS_OF) as s:
-                views = (await s.dashboard(top=20), await s.follow_up_page(), await s.page())
-                explained = [await s.explain(run_id) for run_id in IDS]
-                changed = await s.changes(since=at(0), until=AS_OF)
-        finally:
-            await async_engine.dispose()
-        return _summary(*views, explained, changed)
-
-    return asyncio.run(run())
 
 
 @pytest.mark.parametrize("api", ["sync", "async"])
@@ -140,9 +94,9 @@ def test_a_repeated_subject_key_names_no_subject_on_either_engine(
     sql_engine: sa.Engine, api: str
 ) -> None:
     _store(sql_engine)
-    engine = _fresh(sql_engine)
+    engine = fresh_engine(sql_engine)
     try:
-        seen = _sync(engine) if api == "sync" else _async(engine)
+        seen = _seen(engine, api)
     finally:
         engine.dispose()
     expected = {run_id: status for run_id, (_, _, status) in zip(IDS, RUNS_STORED, strict=True)}
@@ -171,7 +125,7 @@ def test_the_counts_over_jsonb_test_no_repeated_subject(sql_engine: sa.Engine) -
     walked: dict[str, bool] = {}
     for column in ("jsonb", "json"):
         _store(sql_engine, column)
-        engine = _fresh(sql_engine)
+        engine = fresh_engine(sql_engine)
         try:
             with executed_statements(engine) as seen:
                 service = ActionabilityService(engine, runs=RUNS, states={})
@@ -189,13 +143,3 @@ def test_the_counts_over_jsonb_test_no_repeated_subject(sql_engine: sa.Engine) -
             ).scalars()
             connection.exec_driver_sql(f"DROP TABLE {', '.join(tables)}")
     assert walked == {"jsonb": False, "json": True}
-
-
-def _fresh(engine: sa.Engine) -> sa.Engine:
-    """A new engine on what ``engine`` sees, whose context check starts unread (the suite's
-    PostgreSQL engine has seen this table as jsonb in other tests)."""
-    if engine.dialect.name != "postgresql":
-        return engine
-    with engine.connect() as connection:
-        schema = connection.execute(sa.text("SELECT current_schema()")).scalar_one()
-    return sa.create_engine(engine.url, connect_args={"options": f"-csearch_path={schema}"})

@@ -4,8 +4,8 @@ a shared-id success as evidence, active work, and the change feed's older row.""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Collection, Mapping
-from datetime import datetime, timedelta
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -14,6 +14,7 @@ from tests.support import (
     AS_OF,
     CATALOG,
     REGISTRY,
+    AsyncHistory,
     AsyncSource,
     async_engine_of,
     at,
@@ -33,7 +34,6 @@ from runactionability import (
     OperationRun,
     Reason,
     RequestSession,
-    RunFact,
     VisibleScopes,
     assess,
     assess_async,
@@ -41,7 +41,6 @@ from runactionability import (
 from runactionability.adapters.memory import MemoryRunHistory, MemoryRunSource
 from runactionability.adapters.sqlalchemy import create_schema
 from runactionability.adapters.sqlalchemy.runs import SqlRunSource
-from runactionability.evidence import LaterSuccessRequest
 from runactionability.testing import count_statements
 
 W1 = VisibleScopes({"w1"})
@@ -250,7 +249,7 @@ def test_consumers_over_memory_ports_refuse_a_shared_success_as_evidence() -> No
 
     async def awaited() -> Any:
         states = {kind: AsyncSource(state) for kind, state in ports.states.items()}
-        history = _AsyncHistory(MemoryRunHistory(runs))
+        history = AsyncHistory(MemoryRunHistory(runs))
         async_resolver = AsyncResolver(
             history=history, states=states, registry=REGISTRY, catalog=CATALOG, strict=True
         )
@@ -261,18 +260,6 @@ def test_consumers_over_memory_ports_refuse_a_shared_success_as_evidence() -> No
     # Without the source, the one batch cannot tell, as before.
     (blind,) = assess(resolver, runs[:1], scopes=W1, as_of=AS_OF)
     assert blind.status is Actionability.SUPERSEDED_BY_LATER_SUCCESS
-
-
-class _AsyncHistory:
-    """A memory history, awaited."""
-
-    def __init__(self, history: MemoryRunHistory) -> None:
-        self.history = history
-
-    async def latest_successes(
-        self, requests: Collection[LaterSuccessRequest], *, as_of: datetime
-    ) -> Mapping[LaterSuccessRequest, RunFact]:
-        return self.history.latest_successes(requests, as_of=as_of)
 
 
 def _feed(session: RequestSession, limit: int) -> list[tuple[Any, Any, Any, Any]]:

@@ -73,6 +73,17 @@ def test_an_id_no_column_holds_is_no_run(engine: sa.Engine, run_id: str) -> None
         assert told.assessment.run.id == "r1"
 
 
+def test_an_int_id_too_long_to_write_is_no_run(engine: sa.Engine) -> None:
+    # Before: ValueError, from the str() that bound it to the text column. No stored text
+    # equals it: such an int is no usable id (usable_id), as no run may hold it.
+    too_long = 10**5000
+    service = ActionabilityService(engine, runs=RUNS, registry=REGISTRY, catalog=CATALOG)
+    with service.session(scopes=W1, as_of=AS_OF) as session:
+        assert session.explain(too_long) is None
+        assert session.primary_action(too_long) is None
+        assert session.explain("r1") is not None
+
+
 def test_the_async_session_says_none_too(engine: sa.Engine) -> None:
     async def told() -> list[Any]:
         async_engine = async_engine_of(engine)

@@ -22,6 +22,8 @@ from tests.support import (
     AS_OF,
     CATALOG,
     REGISTRY,
+    AsyncHistory,
+    AsyncSource,
     Loader,
     Ports,
     database_option,
@@ -293,21 +295,6 @@ def test_a_history_that_ignores_visibility_still_never_shows_a_hidden_run() -> N
 
 
 def test_the_async_resolver_confines_evidence_alike() -> None:
-    class AsyncHistory:
-        def __init__(self, history: MemoryRunHistory) -> None:
-            self.history = history
-
-        async def latest_successes(self, requests: Any, *, as_of: datetime) -> Any:
-            return self.history.latest_successes(requests, as_of=as_of)
-
-    class AsyncStates:
-        def __init__(self, source: MemoryStateSource) -> None:
-            self.kind = source.kind
-            self.source = source
-
-        async def current_states(self, requests: Any) -> Any:
-            return self.source.current_states(requests)
-
     runs = [FAILED, HIDDEN_SUCCESS, VISIBLE_SUCCESS, pack(6, "e1", start=40, end=41)]
     published = fact("review_pack", "4", "published", 50, environment_id=None)
     history = MemoryRunHistory(runs)
@@ -318,7 +305,7 @@ def test_the_async_resolver_confines_evidence_alike() -> None:
     sync = Resolver(history=history, states=sources, registry=REGISTRY, catalog=CATALOG)
     asynchronous = AsyncResolver(
         history=AsyncHistory(history),
-        states={kind: AsyncStates(source) for kind, source in sources.items()},
+        states={kind: AsyncSource(source) for kind, source in sources.items()},
         registry=REGISTRY,
         catalog=CATALOG,
     )

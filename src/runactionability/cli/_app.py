@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TextIO
 
 import attrs
 import click
@@ -121,6 +122,23 @@ def _locale_option(**extra: Any) -> click.Option:
     )
 
 
+class _QuietInterrupts(logging.StreamHandler[TextIO]):
+    """SQLAlchemy's pool warnings on stderr, as Python shows them without a handler, but for a
+    Ctrl-C that lands while a connection returns to the pool: the pool logs it with its
+    traceback ("Exception during reset or similar") and raises it on, and the command then says
+    "interrupted", once (a follow spends much of each poll returning its connection)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setLevel(logging.WARNING)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        interrupt = record.exc_info is not None and isinstance(
+            record.exc_info[1], KeyboardInterrupt
+        )
+        return not interrupt and bool(super().filter(record))
+
+
 class _Cli(click.Group):
     def add_command(self, cmd: click.Command, name: str | None = None) -> None:
         # Every command takes --locale itself, so it may follow the command's name.
@@ -128,6 +146,9 @@ class _Cli(click.Group):
         super().add_command(cmd, name)
 
     def invoke(self, ctx: click.Context) -> Any:
+        pool_log = logging.getLogger("sqlalchemy.pool")
+        quiet = _QuietInterrupts()
+        pool_log.addHandler(quiet)
         try:
             return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
@@ -151,6 +172,8 @@ class _Cli(click.Group):
             raise CliError(
                 f"unexpected {type(exc).__name__}: {one_line(exc)} (rerun with --debug)"
             ) from None
+        finally:
+            pool_log.removeHandler(quiet)
 
 
 @attrs.frozen

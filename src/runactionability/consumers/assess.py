@@ -208,18 +208,7 @@ def assess(
     results = evaluate_visible(
         resolver, visible, scopes=scopes, as_of=as_of, shared=shared, source=source, known=known
     )
-    if active is None:
-        active = ActiveRuns(
-            visible,
-            catalog=resolver.catalog,
-            scopes=scopes,
-            source=source,
-            as_of=as_of,
-            shared=shared,
-        )
-    return assess_results(
-        visible, results, scopes=scopes, registry=resolver.registry, active=active
-    )
+    return _assessed(resolver, visible, results, active, scopes, as_of, shared, source)
 
 
 async def assess_async(
@@ -244,6 +233,21 @@ async def assess_async(
         redone = await resolver.evaluate_many(again, as_of=as_of, scopes=scopes, shared_ids=refused)
         evaluated = replaced(evaluated, refused, redone)
     results = _merged(visible, flagged, evaluated, resolver.registry, resolver.catalog, as_of)
+    return _assessed(resolver, visible, results, active, scopes, as_of, shared, source)
+
+
+def _assessed(
+    resolver: Resolver | AsyncResolver,
+    visible: list[OperationRun],
+    results: Sequence[ActionabilityResult],
+    active: ActiveRuns | None,
+    scopes: VisibleScopes,
+    as_of: datetime,
+    shared: Collection[IdKey],
+    source: RunSource | None,
+) -> list[Assessment]:
+    # ``assess`` and ``assess_async`` alike: by default the queued and running runs among the
+    # visible ones, asked about ``source`` for an id two visible runs may share.
     if active is None:
         active = ActiveRuns(
             visible,

@@ -31,6 +31,7 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from runactionability.adapters.sqlalchemy.types import exact_equal, exact_text
 from runactionability.errors import ConfigurationError, UsageError
+from runactionability.limits import integer_text
 
 IdType = Literal["text", "integer", "uuid"]
 """How a host's id column stores its ids; ``bigint`` (and any integer width) is ``"integer"``."""
@@ -132,7 +133,10 @@ def id_value(value: object, id_type: IdType, dialect: str) -> Any:
             value = uuid.UUID(value)
         return _StoredHex(value.hex) if isinstance(value, uuid.UUID) else None
     if kind == "text":
-        if isinstance(value, int | uuid.UUID):
+        if isinstance(value, int):
+            # An int too long to write is no usable id, so no stored text equals it.
+            return integer_text(value)
+        if isinstance(value, uuid.UUID):
             return str(value)
         return value if isinstance(value, str) and text_fits(value, dialect) else None
     if kind == "integer":
