@@ -29,9 +29,10 @@ import sqlalchemy as sa
 from runactionability import ActionabilityService, VisibleScopes, to_json
 from runactionability.adapters.sqlalchemy import RunTableMapping, StateTableMapping
 
-# kind: (subject column, None for the scope's own object; proof-time column) of table <kind>s
-PROOF: dict[str, Any] = {"provider_connection": ("id", "verified_at")}
-PROOF |= {"review_pack": ("id", "published_at"), "backup_set": ("id", "completed_at")}
+# kind: (the column holding the id the kind's runs name, None for the scope's own object;
+# proof-time column) of table <kind>s; docs/adapters.md says which id that is for each kind
+PROOF: dict[str, Any] = {"backup_set": ("backup_schedule_id", "completed_at")}
+PROOF |= {"provider_connection": ("id", "verified_at"), "review_pack": ("id", "published_at")}
 PROOF |= {"baseline_snapshot": ("baseline_profile_id", "captured_at")}
 PROOF |= {"evidence_snapshot": (None, "generated_at"), "environment_review": (None, "reviewed_at")}
 LARAVEL = {"environment_id": "managed_environment_id", "zone": "UTC"}
@@ -88,12 +89,22 @@ operation_runs = sa.Table(
 )
 
 
-def _domain_table(kind: str, subject: str | None, proven: str) -> sa.Table:
-    """A domain table: keyed by its own id, which is the subject unless the object belongs to
-    another (a baseline snapshot is of a baseline profile) or is the whole scope's own."""
-    columns = [sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=subject != "id")]
-    if subject not in ("id", None):
-        columns.append(sa.Column(subject, sa.BigInteger, nullable=False))
+ABOUT: dict[str, str | None] = {"provider_connection": "id", "review_pack": "id"}
+ABOUT |= {"backup_set": "backup_schedule_id", "baseline_snapshot": "baseline_profile_id"}
+ABOUT |= {"evidence_snapshot": None, "environment_review": None}
+"""What each domain row is about, as the application's migrations say it: ``"id"``, the row is
+the object itself (a connection); another column, the object it belongs to (a backup set is of a
+backup schedule, a baseline snapshot of a baseline profile); None, the whole scope. Written apart
+from the glue's mapping, which must name the same column: the zoo (tests/zoo/laravel.py) writes
+each row by this, so a mapping that names another column answers otherwise than the history."""
+
+
+def _domain_table(kind: str, about: str | None, proven: str) -> sa.Table:
+    """A domain table: keyed by its own id, numbered by the database unless the row is the
+    object its runs name; a row that belongs to another object names it in a column."""
+    columns = [sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=about != "id")]
+    if about not in ("id", None):
+        columns.append(sa.Column(about, sa.BigInteger, nullable=False))
     return sa.Table(
         f"{kind}s",
         metadata,
@@ -105,7 +116,7 @@ def _domain_table(kind: str, subject: str | None, proven: str) -> sa.Table:
     )
 
 
-domain_tables = {kind: _domain_table(kind, *where) for kind, where in PROOF.items()}
+domain_tables = {kind: _domain_table(kind, about, PROOF[kind][1]) for kind, about in ABOUT.items()}
 
 
 def record_runs(engine: sa.Engine) -> None:

@@ -38,6 +38,10 @@ class FindingCode(enum.StrEnum):
     UNMATCHED_WHERE = "unmatched_where"
     """A state mapping's ``where`` that none of its non-empty table's rows matches: the kind
     has no state, so no run is resolved by one."""
+    UNMATCHABLE_SUBJECT = "unmatchable_subject"
+    """A state mapping whose subject no request of its kind can match (no subject column for a
+    kind asked by subject; a column never NULL for a kind asked without one): the kind never
+    resolves those types' runs."""
     INVALID_ROWS = "invalid_rows"
     """The share of sampled problem runs that read as invalid records, and the main reasons."""
     ID_TYPE = "id_type"

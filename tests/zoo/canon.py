@@ -257,6 +257,11 @@ def canonical_history() -> tuple[list[OperationRun], list[StateFact]]:
         ),
         run(20, "evidence.snapshot.generate", outcome="failed", start=150),
         run(21, "review.environment.generate", outcome="failed", start=5, workspace_id="w2"),
+        # A backup set is of a schedule: set #2 (of schedule 1) resolves schedule 1's failed
+        # backup, never schedule 2's, for a host that numbers its sets (laravel) as for one that
+        # keys its states by subject.
+        run(22, "backup.create", outcome="failed", start=160, context={"backup_schedule_id": "2"}),
+        run(23, "backup.create", outcome="failed", start=161, context={"backup_schedule_id": "1"}),
     ]
     facts = [
         fact("provider_connection", "7", "healthy", 5),
@@ -264,6 +269,7 @@ def canonical_history() -> tuple[list[OperationRun], list[StateFact]]:
         fact("baseline_snapshot", "8", "complete", 75),
         fact("review_pack", "42", "published", 150, environment_id=None),
         fact("backup_set", "42", "complete", 30),
+        fact("backup_set", "1", "complete", 170),
         fact("evidence_snapshot", None, "complete", 160),
         fact("environment_review", None, "complete", 10, workspace_id="w2"),
         fact("environment_review", "8", "complete", 10),

@@ -4,11 +4,15 @@
 the JSON ``context``, ``timestamp without time zone`` columns holding UTC wall time (Laravel's
 default), and the current state in the application's own domain tables, each keyed by its own
 id and proven by its own time column. Its tables, vocabulary and mappings are the glue of
-``examples/host_laravel.py`` (the host guide's); this module writes the canonical history into them.
+``examples/host_laravel.py`` (the host guide's); this module writes the canonical history into them
+as the application does (``ABOUT``), never by the mapping: a row that belongs to another object
+(a backup set, of a schedule) has an id of its own, numbered in the order written, so a mapping
+that took it for the subject answers otherwise than the memory adapter over the same history.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -16,6 +20,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from examples.host_laravel import (
+    ABOUT,
     LARAVEL,
     PROOF,
     RUNS,
@@ -62,7 +67,7 @@ class Laravel(Host):
         # one saved.
         kept: dict[tuple[str, Any], StateFact] = {}
         for index, one in enumerate(canonical):
-            subject = PROOF[one.kind][0]
+            subject = ABOUT[one.kind]
             if (one.subject is None) != (subject is None):
                 continue
             keyed = subject == "id"
@@ -75,7 +80,7 @@ class Laravel(Host):
         # A row keyed by the object's id is updated in place: it holds the newest state proven.
         kept: dict[tuple[str, Any], StateFact] = {}
         for index, one in enumerate(super().holding(facts)):
-            subject = PROOF[one.kind][0]
+            subject = ABOUT[one.kind]
             if (one.subject is None) != (subject is None):
                 having = "no subject column" if subject is None else f"a subject ({subject})"
                 pytest.skip(f"laravel's {one.kind}s rows have {having}; a fact of {one.subject!r}")
@@ -102,18 +107,21 @@ class Laravel(Host):
                     completed_at=_wall(one.completed_at),
                 )
             )
+        numbered: Counter[str] = Counter()
         for held in facts:
-            table = domain_tables[held.kind]
-            subject, proven = PROOF[held.kind]
+            about = ABOUT[held.kind]
+            numbered[held.kind] += 1
             values = {
+                # Numbered as a fresh table's sequence numbers its rows, whatever it holds.
+                "id": held.subject if about == "id" else numbered[held.kind],
                 "workspace_id": held.workspace_id,
                 "managed_environment_id": held.environment_id,
                 "status": STORED_STATE[held.status],
-                proven: _wall(held.proven_at),
+                PROOF[held.kind][1]: _wall(held.proven_at),
             }
-            if subject is not None:
-                values[subject] = held.subject
-            connection.execute(table.insert().values(values))
+            if about not in ("id", None):
+                values[about] = held.subject
+            connection.execute(domain_tables[held.kind].insert().values(values))
 
     def write_bad_rows(self, connection: sa.Connection) -> list[OperationRun]:
         base = {"type": "inventory.sync", "workspace_id": 1, "managed_environment_id": 11}

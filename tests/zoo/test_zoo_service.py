@@ -36,6 +36,7 @@ from runactionability.consumers import (
     summarize,
 )
 from runactionability.jsonforms import to_json
+from runactionability.model import usable_id
 
 Screens = dict[str, Any]
 
@@ -216,3 +217,27 @@ def test_every_screen_equals_memory(seeded: Seeded, as_of: datetime, mode: str) 
         assert served["explained"] == expected["explained"]
         assert served["actions"] == expected["actions"]
         assert sum(one is not None for one in expected["explained"]) > len(seeded.runs) // 2
+
+
+def test_a_backup_set_resolves_its_own_schedules_failure_only(seeded: Seeded) -> None:
+    """Runs 22 and 23 of the canonical history: a failed backup of schedule 2 beside a complete
+    set of schedule 1 still needs attention; schedule 1's is resolved by its own set. Equal to
+    memory is not enough: a mapping that reads a set's own id as its schedule answers otherwise."""
+    service = ActionabilityService(
+        seeded.engine,
+        runs=seeded.mapped.runs,
+        states=seeded.mapped.states,
+        registry=REGISTRY,
+        catalog=CATALOG,
+    )
+    host = seeded.host
+    with service.session(scopes=seeded.scopes(), as_of=AS_OF) as s:
+        other, own = (to_json(s.explain(host.run_id(run_id)))["run"] for run_id in (22, 23))
+        counted = {run["run_id"] for run in to_json(s.follow_up_page(limit=100))["runs"]}
+    assert other["actionability"] == "actionable"
+    assert other["proof"] is None
+    assert own["actionability"] == "resolved_by_current_state"
+    assert own["proof"]["state_kind"] == "backup_set"
+    assert own["proof"]["subject"] == str(usable_id(host.subject("1")))
+    assert host.run_id(22) in counted
+    assert host.run_id(23) not in counted

@@ -2,19 +2,21 @@
 
 First, psycopg must be able to read PostgreSQL's timestamps (``refuse_unreadable_datestyle``)
 and every mapped table must exist (``refuse_missing_tables``): each a ``ConfigurationError``,
-since every request would fail on it. Then two parts, at most once per service (at build; in
-its first session when the database cannot be reached then, or for an async service): the
-tables' declared column types against the mapping (``warn_mapping_mismatches``), then the
-newest ``SAMPLE`` runs, read as every answer reads them and judged by the core's own record
-checks (``validity``, as ``doctor`` judges its sample). When most sampled problem runs read as
-invalid records the mapping, not a stray row, is what is wrong, and every answer would quietly
-send those runs to manual review: the service says so in one ``MappingMismatchWarning``. A
-sampled status or outcome value the vocabulary does not list is said at any count, in the same
-warning or its own: it is no stray row but the host's word (``running``), which reads invalid
-for every run that will ever hold it, and active runs are too few of a sample for a share. The
-same check then reads each state kind's newest ``SAMPLE`` statuses (``warn_unlisted_states``)
-and proof times (``warn_implausible_proofs``): a state whose status its mapping does not list,
-or proven before any run (1970), is silently no evidence, so most of a kind's is one warning.
+since every request would fail on it. A state mapping whose subject no request of its kind can
+match is a ``MappingMismatchWarning`` (``subjects.warn_unmatchable_subjects``). Then two parts,
+at most once per service (at build; in its first session when the database cannot be reached
+then, or for an async service): the tables' declared column types against the mapping
+(``warn_mapping_mismatches``), then the newest ``SAMPLE`` runs, read as every answer reads them
+and judged by the core's own record checks (``validity``, as ``doctor`` judges its sample). When
+most sampled problem runs read as invalid records the mapping, not a stray row, is what is
+wrong, and every answer would quietly send those runs to manual review: the service says so in
+one ``MappingMismatchWarning``. A sampled status or outcome value the vocabulary does not list
+is said at any count, in the same warning or its own: it is no stray row but the host's word
+(``running``), which reads invalid for every run that will ever hold it, and active runs are too
+few of a sample for a share. The same check then reads each state kind's newest ``SAMPLE``
+statuses (``warn_unlisted_states``) and proof times (``warn_implausible_proofs``): a state whose
+status its mapping does not list, or proven before any run (1970), is silently no evidence, so
+most of a kind's is one warning.
 
 A sync service checks in its constructor. An async service's engine cannot be read outside the
 event loop, so its check runs on the first connection it opens (``from_config`` opens one while
@@ -49,10 +51,12 @@ from runactionability.adapters.sqlalchemy.doctor.states import (
 )
 from runactionability.adapters.sqlalchemy.mapping import RunTableMapping, StateTableMapping
 from runactionability.adapters.sqlalchemy.runs import SqlRunSource
+from runactionability.adapters.sqlalchemy.subjects import warn_unmatchable_subjects
 from runactionability.catalog import OperationCatalog
 from runactionability.core import Core
 from runactionability.errors import ConfigurationError, MappingMismatchWarning
 from runactionability.model import usable_id
+from runactionability.policies.subjects import asked_subjects
 from runactionability.registry import Registry
 
 T = TypeVar("T")
@@ -115,11 +119,14 @@ class MappingCheck:
         runs = self._runs
         refuse_unreadable_datestyle(bind)
         refuse_missing_tables(bind, runs, self._states)
+        families = self._registry.families()
+        asked = asked_subjects(self._catalog, families)
+        warn_unmatchable_subjects(bind, self._states, asked, stacklevel=stacklevel + 1)
         found = warn_mapping_mismatches(bind, runs, self._states, stacklevel=stacklevel + 1)
         self.pending = False
         # Misread column types were just named; the sample would only repeat them.
         if not found:
-            core = Core(catalog=self._catalog, families=self._registry.families())
+            core = Core(catalog=self._catalog, families=families)
             warn_invalid_sample(bind, runs, core, stacklevel=stacklevel + 1)
         warn_unlisted_states(bind, self._states, stacklevel=stacklevel + 1)
         warn_implausible_proofs(bind, self._states, stacklevel=stacklevel + 1)

@@ -57,9 +57,11 @@ class StateTableMapping:
     ``attributes`` names an optional JSON column returned with the fact. ``timestamps`` says
     how ``proven_at`` is stored (as for ``RunTableMapping``).
 
-    A host's own domain table is read as it is: its own id column as ``subject`` (or None for
-    a kind whose objects are whole scopes, such as an environment's evidence snapshots: every
-    row of the scope is a row of that one object, and a request naming a subject gets no fact),
+    A host's own domain table is read as it is: as ``subject`` the column holding the id the
+    kind's runs name (a connection's own ``id``, but a backup set's ``backup_schedule_id``; see
+    docs/adapters.md, "Which id is a state's subject"), or None for a kind whose objects are
+    whole scopes, such as an environment's evidence snapshots (every row of the scope is a row
+    of that one object, and a request naming a subject gets no fact),
     its own scope, status and proof-time columns (e.g. ``proven_at="verified_at"``), and no
     attributes column. ``where`` keeps only the rows whose columns equal the given values
     (AND-ed, bound as parameters, text compared byte for byte), so one table can hold several

@@ -64,11 +64,13 @@ from runactionability.adapters.sqlalchemy.mapping import (
     StateTableMapping,
 )
 from runactionability.adapters.sqlalchemy.runs import SqlRunSource
+from runactionability.adapters.sqlalchemy.subjects import subject_findings
 from runactionability.catalog import OperationCatalog
 from runactionability.core import Core
 from runactionability.errors import UsageError, driver_message
 from runactionability.findings import CheckReport, Finding, FindingCode, Severity
 from runactionability.model import OperationRun
+from runactionability.policies.subjects import asked_subjects
 from runactionability.registry import Registry
 
 __all__ = ["DEFAULT_SAMPLE", "VALUES_LIMIT", "check"]
@@ -107,6 +109,8 @@ def check(
         total, sampled, findings = _check_runs(connection, runs, core, sample, as_of)
         for mapping in (states or {}).values():
             findings += _check_states(connection, mapping, sample, as_of)
+        asked = asked_subjects(catalog, core.families)
+        findings += subject_findings(connection, states or {}, asked)
     findings.sort(key=lambda finding: _ORDER[finding.severity])
     return CheckReport(
         dialect=connection.dialect.name,
