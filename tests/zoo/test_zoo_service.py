@@ -74,14 +74,18 @@ def seeded(
     engine.dispose()
 
 
-def _sync_screens(seeded: Seeded, as_of: datetime, *, explained: bool) -> Screens:
-    service = ActionabilityService(
+def _service(seeded: Seeded) -> ActionabilityService:
+    return ActionabilityService(
         seeded.engine,
         runs=seeded.mapped.runs,
         states=seeded.mapped.states,
         registry=REGISTRY,
         catalog=CATALOG,
     )
+
+
+def _sync_screens(seeded: Seeded, as_of: datetime, *, explained: bool) -> Screens:
+    service = _service(seeded)
     with service.session(scopes=seeded.scopes(), as_of=as_of) as s:
         return _collect(s, seeded, explained=explained)
 
@@ -223,13 +227,7 @@ def test_a_backup_set_resolves_its_own_schedules_failure_only(seeded: Seeded) ->
     """Runs 22 and 23 of the canonical history: a failed backup of schedule 2 beside a complete
     set of schedule 1 still needs attention; schedule 1's is resolved by its own set. Equal to
     memory is not enough: a mapping that reads a set's own id as its schedule answers otherwise."""
-    service = ActionabilityService(
-        seeded.engine,
-        runs=seeded.mapped.runs,
-        states=seeded.mapped.states,
-        registry=REGISTRY,
-        catalog=CATALOG,
-    )
+    service = _service(seeded)
     host = seeded.host
     with service.session(scopes=seeded.scopes(), as_of=AS_OF) as s:
         other, own = (to_json(s.explain(host.run_id(run_id)))["run"] for run_id in (22, 23))
