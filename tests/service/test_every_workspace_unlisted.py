@@ -147,6 +147,11 @@ def test_every_workspace_is_no_none_a_caller_passes() -> None:
     document = to_json(every)
     form_validator("scopes").validate(document)
     assert document == {"workspace_ids": None, "environment_ids": None}
+    # attrs.evolve passes the None back as a caller would: refused, with the way to narrow.
+    with pytest.raises(UsageError, match=r"every_workspace\(\) for all of them"):
+        attrs.evolve(every, include_workspace_runs=False)
+    narrowed = VisibleScopes.every_workspace(environment_ids={"prod"}, include_workspace_runs=False)
+    assert (narrowed.workspace_ids, narrowed.environment_ids) == (None, frozenset({"prod"}))
 
 
 def test_the_memory_source_lists_every_usable_workspace_for_none() -> None:

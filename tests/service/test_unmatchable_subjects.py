@@ -37,7 +37,9 @@ from runactionability.adapters.sqlalchemy import (
     insert_states,
     reference_state_mappings,
 )
+from runactionability.adapters.sqlalchemy.subjects import unmatchable_subjects
 from runactionability.findings import FindingCode, Severity
+from runactionability.policies.subjects import AskedSubjects
 
 ACME = VisibleScopes({"acme"})
 
@@ -156,3 +158,25 @@ def test_a_plugin_kind_is_judged_by_its_types_subject_keys(sql_engine: sa.Engine
     assert "the runs of quota.recalculate ask for the quota state by their subject (quota_id)" in (
         warning
     )
+
+
+def test_a_kind_asked_both_ways_gets_the_fix_that_serves_both(sql_engine: sa.Engine) -> None:
+    # Each one-sided fix ("map a subject column", "map none") would break the other types.
+    create_schema(sql_engine)
+    asked = {
+        "evidence_snapshot": AskedSubjects(
+            "evidence_snapshot", by_subject=(("acme.pack", "pack_id"),), without_subject=("x",)
+        ),
+        "provider_connection": AskedSubjects(
+            "provider_connection", by_subject=(("y", "id"),), without_subject=("z",)
+        ),
+    }
+    states = {
+        "evidence_snapshot": _snapshots(sql_engine),
+        "provider_connection": _without_subject(),
+    }
+    found = {one.kind: one for one in unmatchable_subjects(sql_engine, states, asked)}
+    assert set(found) == {"evidence_snapshot", "provider_connection"}
+    for one in found.values():
+        assert one.both_ways
+        assert "ask both by subject and without one: map a nullable subject column" in one.fix

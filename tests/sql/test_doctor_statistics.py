@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 
+import attrs
 import sqlalchemy as sa
 from tests.support import AS_OF, analyze, run, state
 
@@ -94,3 +95,24 @@ def test_a_table_in_a_schema_of_its_own_is_named_with_its_schema(
     finally:
         with postgres_engine.begin() as connection:
             connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+
+
+def test_two_kinds_kept_in_one_table_name_it_once(sql_engine: sa.Engine) -> None:
+    # Each state mapping found the table's missing statistics: the same warning twice.
+    create_schema(sql_engine)
+    insert_runs(sql_engine, _failures(3))
+    insert_states(sql_engine, [state(subject=str(n)) for n in range(1, 4)])
+    shared = reference_state_mappings()["provider_connection"]
+    states = {
+        **reference_state_mappings(),
+        "connection_copy": attrs.evolve(shared, kind="connection_copy"),
+    }
+    found = [
+        f
+        for f in check(sql_engine, states=states, as_of=AS_OF).findings
+        if f.code is FindingCode.MISSING_STATISTICS
+    ]
+    if sql_engine.dialect.name == "sqlite":
+        assert found == []
+        return
+    assert [f.fix for f in found].count("ANALYZE provider_connection_states") == 1

@@ -61,8 +61,9 @@ def list_(
         progress(not as_json, "Scanning runs") as advance,
     ):
         page = session.page(chosen, limit=limit, cursor=cursor, on_scan=advance)
-        shown = shown_scopes(session)
-    if as_json:
+        # Only the document names the workspaces: the table needs no read of them.
+        shown = shown_scopes(session) if as_json else None
+    if shown is not None:
         emit_json(_list_json(session, shown, chosen, limit, page))
     else:
         _render_list(session, chosen, page)

@@ -2,7 +2,8 @@
 
 Its session reads ``VisibleScopes.every_workspace``: no statement lists the tenants, each tests
 the row's own workspace id for usability instead (docs/decisions.md). Only the command line's
-report, which prints every workspace it shows, reads their names (``workspace_names``).
+documents (``report``, ``list --json``, ``changes --json``), which name every workspace they
+show, read the names (``workspace_names``).
 """
 
 from __future__ import annotations

@@ -44,6 +44,8 @@ class UnmatchableSubject:
     types: tuple[str, ...]
     keys: tuple[str, ...] = ()
     """The subject keys the types' runs name (when ``column`` is None)."""
+    both_ways: bool = False
+    """Whether other types ask for the kind the other way (a plugin's kind may be asked so)."""
 
     @property
     def message(self) -> str:
@@ -63,6 +65,13 @@ class UnmatchableSubject:
 
     @property
     def fix(self) -> str:
+        if self.both_ways:
+            # Either one-sided fix would break the types asking the other way.
+            return (
+                f"its types ask both by subject and without one: map a nullable subject column "
+                f"of {self.table} holding the object's id, NULL on the rows about a whole scope "
+                f"({_WHICH_ID})"
+            )
         if self.column is None:
             return (
                 f"map as the subject the column of {self.table} holding the "
@@ -102,10 +111,20 @@ def unmatchable_subjects(
         if mapping.subject is None and how.by_subject:
             types = tuple(name for name, _ in how.by_subject)
             keys = tuple(sorted({key for _, key in how.by_subject}))
-            found.append(UnmatchableSubject(kind, mapping.table, None, types, keys))
+            found.append(
+                UnmatchableSubject(
+                    kind, mapping.table, None, types, keys, both_ways=bool(how.without_subject)
+                )
+            )
         elif how.without_subject and (mapping.schema, mapping.table, mapping.subject) in never_null:
             found.append(
-                UnmatchableSubject(kind, mapping.table, mapping.subject, how.without_subject)
+                UnmatchableSubject(
+                    kind,
+                    mapping.table,
+                    mapping.subject,
+                    how.without_subject,
+                    both_ways=bool(how.by_subject),
+                )
             )
     return found
 
@@ -114,22 +133,21 @@ def _never_null(
     bind: Bind, mappings: Iterable[StateTableMapping]
 ) -> set[tuple[str | None, str, str | None]]:
     """(schema, table, column) of each mapping's subject column that is declared NOT NULL or
-    is its table's primary key; one reflection per schema, a failed one judges nothing."""
+    is its table's primary key; one reflection per schema."""
     by_schema: dict[str | None, set[str]] = defaultdict(set)
     for mapping in mappings:
         by_schema[mapping.schema].add(mapping.table)
     inspector = sa.inspect(check_bind(bind))
     found: set[tuple[str | None, str, str | None]] = set()
     for schema, names in by_schema.items():
-        try:
-            reflected = inspector.get_multi_columns(
-                schema=schema, filter_names=sorted(names), kind=ObjectKind.ANY
-            )
-            keys = inspector.get_multi_pk_constraint(
-                schema=schema, filter_names=sorted(names), kind=ObjectKind.ANY
-            )
-        except sa.exc.SQLAlchemyError:
-            continue
+        # Not caught: on PostgreSQL a failed read would leave the snapshot's transaction
+        # aborted for every statement after it, failing them with an unrelated error.
+        reflected = inspector.get_multi_columns(
+            schema=schema, filter_names=sorted(names), kind=ObjectKind.ANY
+        )
+        keys = inspector.get_multi_pk_constraint(
+            schema=schema, filter_names=sorted(names), kind=ObjectKind.ANY
+        )
         primary = {table: key["constrained_columns"] for (_, table), key in keys.items()}
         for (_, table), columns in reflected.items():
             keyed = set(primary.get(table) or ())
