@@ -42,6 +42,7 @@ def _schema_of(url: str) -> str:
 
 
 Legs = tuple[list[str], Callable[[str], list[str]] | None]
+EVERY_TINY = ["--tenants", "3", "--busy", "3", "--runs", "300", "--warmup", "1", "--requests", "1"]
 TINY: dict[str, Legs] = {
     "changes_bench.py": (
         ["--rows", ROWS, "--small-rows", "1000", "--repeat", "1", "--engines", "sqlite"],
@@ -94,6 +95,10 @@ TINY: dict[str, Legs] = {
         ],
     ),
     "strategy_mix.py": (["--scenarios", "20"], None),
+    "every_workspace_bench.py": (
+        ["--engines", "sqlite", *EVERY_TINY],
+        lambda url: ["--engines", "postgresql", "--postgres-url", url, *EVERY_TINY],
+    ),
     "telemetry_bench.py": (["--rows", "200", "--repeat", "1"], None),
     "request_overhead_bench.py": (
         [
@@ -164,6 +169,10 @@ ENGINE_ROWS: dict[str, Callable[[str], tuple[str, ...]]] = {
     "changes_bench.py": lambda engine: tuple(
         rf"{scope} +\d+ +\d+ +\d+\.\d +\d+\.\d +\d+\.\d\dx +\d+ +\d+\.\d\d +\d+\.\dx  \d+/\d+"
         for scope in ("1 workspace", "50 workspaces")
+    ),
+    # Each tenant count's request with the tenants listed and unlisted, wall and CPU.
+    "every_workspace_bench.py": lambda engine: tuple(
+        rf"{engine} +3  {leg} +\d+\.\d +\d+\.\d$" for leg in ("listed", "unlisted")
     ),
     "request_overhead_bench.py": lambda engine: tuple(
         rf"{engine}-history-{mode} +\d+( +\d+\.\d\d/\d+\.\d\d){{5}} +(\d+\.\d\d|-) +\d+$"
